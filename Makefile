@@ -1,0 +1,42 @@
+# Makefile -- thin wrapper over CMake. `make run` and `make test` work on a fresh
+# Debian 12 machine as root: both install missing packages first (deps/debian.txt).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+LISTEN     ?= 127.0.0.1:3100
+DATA_DIR   ?= ./data
+
+.PHONY: all deps build run test asan fuzz-smoke bench clean
+
+all: build
+
+deps:
+	@sh deps/install.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
+
+run: build
+	@echo "cairn serve: push to http://$(LISTEN)/loki/api/v1/push, point Grafana's Loki data source at http://$(LISTEN), data in $(DATA_DIR)"
+	$(BUILD)/cairn serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCAIRN_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz-smoke: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCAIRN_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@sh tests/fuzz/smoke.sh $(FUZZ_BUILD)
+
+bench: build
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,36 @@
+/* limits.h -- every fixed limit and default in one place, each with its reason.
+ * Limits a user may change are defaults for config keys; the rest are hard caps. */
+#ifndef CAIRN_LIMITS_H
+#define CAIRN_LIMITS_H
+
+/* Loki's validation defaults (limits_config), so pushes that Loki takes we take. */
+#define CAIRN_MAX_LABEL_NAMES_PER_SERIES 15       /* max_label_names_per_series */
+#define CAIRN_MAX_LABEL_NAME_LENGTH 1024          /* max_label_name_length */
+#define CAIRN_MAX_LABEL_VALUE_LENGTH 2048         /* max_label_value_length */
+#define CAIRN_MAX_LINE_SIZE (256 * 1024)          /* max_line_size: 256 KiB */
+#define CAIRN_CREATION_GRACE_NS (10LL * 60 * 1000000000LL) /* creation_grace_period 10m */
+#define CAIRN_REJECT_OLD_MAX_AGE_NS (7LL * 24 * 3600 * 1000000000LL) /* 168h */
+#define CAIRN_INGESTION_RATE_MB 4.0               /* ingestion_rate_mb */
+#define CAIRN_INGESTION_BURST_MB 6.0              /* ingestion_burst_size_mb */
+#define CAIRN_MAX_STREAMS_PER_TENANT 5000         /* max_global_streams_per_user */
+
+/* Label parsing: a hard cap on labels in one set, above the validation limit so the
+ * validator (not the parser) reports "too many labels" with the count. */
+#define CAIRN_LABELS_PARSE_MAX 64
+
+/* HTTP: a push body larger than this is refused with 413 before decoding. Loki's
+ * server default (grpc/http max recv) is 100 MiB; decompressed size is capped too. */
+#define CAIRN_MAX_PUSH_BODY (100u * 1024 * 1024)
+#define CAIRN_MAX_PUSH_DECODED (512u * 1024 * 1024)
+
+/* Storage engine, see DESIGN.md "Storage engine". */
+#define CAIRN_BLOCK_TARGET_RAW (256 * 1024)       /* cut an open block at ~256 KiB raw */
+#define CAIRN_CHUNK_TARGET_COMPRESSED (1536 * 1024) /* close a chunk at ~1.5 MiB */
+#define CAIRN_CHUNK_MAX_AGE_NS (3600LL * 1000000000LL) /* or after 1 h */
+#define CAIRN_CHUNK_IDLE_NS (30LL * 60 * 1000000000LL) /* or idle 30 min */
+#define CAIRN_HEAD_BUDGET_DEFAULT (64u * 1024 * 1024) /* head memory budget */
+#define CAIRN_INDEX_PERIOD_NS (24LL * 3600 * 1000000000LL) /* index period 24 h */
+#define CAIRN_WAL_SEGMENT_SIZE (128u * 1024 * 1024) /* rotate WAL files at 128 MiB */
+#define CAIRN_OOO_WINDOW_NS (3600LL * 1000000000LL) /* accept out-of-order within 1 h */
+
+#endif

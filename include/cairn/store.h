@@ -1,0 +1,105 @@
+/* store.h -- the log store: tenants -> streams -> entries, durable through a WAL,
+ * kept as compressed columnar blocks in segment files, found through a label index.
+ *
+ * Ownership: cairn_store_open returns a store the caller closes with
+ * cairn_store_close (which flushes heads). Label sets and lines passed to append
+ * are copied before it returns. Iterators are caller-owned structs (stack ok) that
+ * borrow the store until _deinit; what they return is valid until the next call.
+ * Thread safety: append and every read may be called from any thread concurrently;
+ * readers never block writers for longer than a pointer swap. */
+#ifndef CAIRN_STORE_H
+#define CAIRN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/error.h"
+#include "cairn/labels.h"
+
+enum cairn_fsync_policy {
+    CAIRN_FSYNC_ALWAYS,   /* fsync before ack, grouped across concurrent appends */
+    CAIRN_FSYNC_INTERVAL, /* fsync every interval; ack after write(2) (default) */
+    CAIRN_FSYNC_NEVER,    /* leave it to the kernel */
+};
+
+enum cairn_codec {
+    CAIRN_CODEC_NONE = 0,
+    CAIRN_CODEC_ZSTD = 1, /* default */
+    CAIRN_CODEC_LZ4 = 2,
+};
+
+struct cairn_tenant_retention {
+    const char *tenant;
+    int64_t retention_ns;
+};
+
+struct cairn_store_config {
+    const char *data_dir;
+    enum cairn_fsync_policy fsync;
+    int64_t fsync_interval_ns;    /* for CAIRN_FSYNC_INTERVAL; default 1 s */
+    enum cairn_codec codec;
+    int zstd_level;               /* default 3 */
+    size_t head_budget;           /* bytes of open blocks across all streams */
+    size_t block_target_raw;      /* cut an open block at this many raw bytes */
+    size_t chunk_target;          /* close a chunk at this many compressed bytes */
+    int64_t chunk_max_age_ns;
+    int64_t chunk_idle_ns;
+    int64_t index_period_ns;
+    int64_t ooo_window_ns;        /* out-of-order acceptance window per stream */
+    int64_t retention_ns;         /* 0: keep forever */
+    const struct cairn_tenant_retention *tenant_retention;
+    size_t n_tenant_retention;
+};
+
+/* Fill cfg with the defaults of limits.h (data_dir "./data"). */
+void cairn_store_config_default(struct cairn_store_config *cfg);
+
+/* Open (creating if needed) the store at cfg->data_dir and replay its WAL. NULL on
+ * failure with err saying why (which file, which record). */
+struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struct cairn_err *err);
+/* Flush every head to segment files, sync, close. NULL is a no-op. */
+void cairn_store_close(struct cairn_store *s);
+
+struct cairn_entry {
+    int64_t ts;       /* unix nanoseconds */
+    const char *line;
+    size_t len;
+};
+
+/* One stream's part of a push: labels must be sorted and validated. */
+struct cairn_push_stream {
+    const struct cairn_labels *labels;
+    const struct cairn_entry *entries;
+    size_t n;
+    /* out: entries refused (out of order beyond the window) and why, for the reply */
+    size_t rejected;
+    struct cairn_err err;
+};
+
+/* Append streams for a tenant. Returns 0 once every accepted entry is in the WAL
+ * (and fsynced, under CAIRN_FSYNC_ALWAYS); per-stream refusals are reported in
+ * streams[i].rejected/err and do not fail the call. A negative return means nothing
+ * after the failing stream was acknowledged (disk full, I/O error). */
+int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_push_stream *streams,
+                       size_t n);
+
+/* Number of active (in-head) streams of a tenant, and whether a stream exists; for
+ * the per-tenant stream limit. */
+size_t cairn_store_active_streams(struct cairn_store *s, const char *tenant);
+int cairn_store_stream_active(struct cairn_store *s, const char *tenant, uint64_t fingerprint);
+
+/* Flush all open heads to segment files now (SIGTERM, tests). */
+int cairn_store_flush(struct cairn_store *s);
+/* Delete periods older than retention (run periodically by serve). */
+int cairn_store_apply_retention(struct cairn_store *s, int64_t now_ns);
+
+/* Counters for /metrics. */
+struct cairn_store_stats {
+    uint64_t wal_bytes, wal_fsyncs, wal_records;
+    uint64_t chunks_flushed, chunk_bytes_flushed, blocks_cut;
+    uint64_t head_bytes, active_streams;
+    uint64_t entries_appended, bytes_appended, entries_rejected;
+};
+void cairn_store_stats(struct cairn_store *s, struct cairn_store_stats *out);
+
+#endif

@@ -1,0 +1,14 @@
+/* testutil.h -- helpers shared by the unit tests: temp dirs and failing allocation. */
+#ifndef CAIRN_TESTUTIL_H
+#define CAIRN_TESTUTIL_H
+
+#include <stddef.h>
+
+/* A fresh empty directory under $CAIRN_TEST_TMP (or /tmp); caller frees the string
+ * and may remove the directory with test_rmdir_r. */
+char *test_mkdtemp(const char *prefix);
+void test_rmdir_r(const char *path);
+/* Read a whole file; caller frees. NULL if it cannot. */
+char *test_read_file(const char *path, size_t *len);
+
+#endif
