@@ -1,0 +1,70 @@
+/* ship_int.h -- the agent's internal pieces: globs, and the stage interface the
+ * pipeline runs.
+ *
+ * Ownership: a pipeline owns its stages; a stage owns its state (compiled regexes,
+ * templates, nested pipelines). */
+#ifndef CAIRN_SHIP_INT_H
+#define CAIRN_SHIP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "cairn/ship.h"
+
+/* ---- globs (glob.c) ---- */
+typedef int (*cairn__glob_fn)(void *ud, const char *path, const struct stat *st);
+/* 1 if path matches pattern (`*` `?` `[..]` `{a,b}` per segment, `**` any depth). */
+int cairn__glob_match(const char *pattern, const char *path);
+/* Call fn for every regular file matching pattern; stops at fn's first nonzero return
+ * and returns it. */
+int cairn__glob_walk(const char *pattern, cairn__glob_fn fn, void *ud);
+
+/* ---- stages ---- */
+
+enum {
+    CAIRN__KEEP = 0, /* continue with the next stage */
+    CAIRN__DROP = 1, /* drop the entry (counted by reason) */
+    CAIRN__HELD = 2, /* a stage kept the entry (multiline); stop without emitting */
+};
+
+struct cairn__stage;
+struct cairn__stage_ops {
+    const char *name;
+    /* Process e in place: CAIRN__KEEP/DROP/HELD or a negative error. */
+    int (*process)(struct cairn__stage *s, struct cairn_ship_entry *e);
+    /* Optional: emit held entries whose time is up (force: all of them). */
+    int (*tick)(struct cairn__stage *s, int64_t now_mono, int force,
+                struct cairn_ship_pipeline *pl, size_t index, const struct cairn_ship_sink *sink);
+    void (*destroy)(struct cairn__stage *s);
+};
+
+struct cairn__stage {
+    const struct cairn__stage_ops *ops;
+    void *st;
+    const char *drop_reason; /* counted when this stage drops */
+};
+
+#define CAIRN__DROP_REASONS 16
+struct cairn_ship_pipeline {
+    struct cairn__stage *v;
+    size_t n;
+    /* dropped entries by reason (drop_counter_reason), for /metrics */
+    struct {
+        char reason[64];
+        uint64_t n;
+    } drops[CAIRN__DROP_REASONS];
+    struct cairn_ship_metrics *metrics; /* metrics stage registry, may be NULL */
+};
+
+/* Run stages [from, n) of pl on e and emit it to sink unless dropped or held. */
+int cairn__pipeline_run_from(struct cairn_ship_pipeline *pl, size_t from,
+                             struct cairn_ship_entry *e, const struct cairn_ship_sink *sink);
+/* Run stages without emitting (match's nested pipelines): KEEP/DROP/HELD or error. */
+int cairn__pipeline_apply(struct cairn_ship_pipeline *pl, struct cairn_ship_entry *e);
+void cairn__pipeline_count_drop(struct cairn_ship_pipeline *pl, const char *reason);
+struct cairn_ship_pipeline *cairn__pipeline_new(size_t n);
+int cairn__pipeline_add(struct cairn_ship_pipeline *pl, const struct cairn__stage_ops *ops,
+                        void *st, const char *drop_reason);
+
+#endif
