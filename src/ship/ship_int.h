@@ -67,4 +67,29 @@ struct cairn_ship_pipeline *cairn__pipeline_new(size_t n);
 int cairn__pipeline_add(struct cairn_ship_pipeline *pl, const struct cairn__stage_ops *ops,
                         void *st, const char *drop_reason);
 
+/* ---- stage constructors (stage_*.c): each appends one stage to pl. Strings are
+ * copied. Returns 0, CAIRN_ENOMEM, or CAIRN_EINVAL with err naming the problem. ---- */
+struct cairn__kv {
+    const char *k;
+    const char *v; /* NULL: the YAML value was empty */
+};
+
+int cairn__stage_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv, size_t n,
+                        struct cairn_err *err);
+int cairn__stage_static_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
+                               size_t n, struct cairn_err *err);
+int cairn__stage_labelallow(struct cairn_ship_pipeline *pl, const char *const *names, size_t n,
+                            struct cairn_err *err);
+int cairn__stage_labeldrop(struct cairn_ship_pipeline *pl, const char *const *names, size_t n,
+                           struct cairn_err *err);
+int cairn__stage_output(struct cairn_ship_pipeline *pl, const char *source, struct cairn_err *err);
+int cairn__stage_tenant(struct cairn_ship_pipeline *pl, const char *source, const char *label,
+                        const char *value, struct cairn_err *err);
+int cairn__stage_pack(struct cairn_ship_pipeline *pl, const char *const *names, size_t n,
+                      int ingest_timestamp, struct cairn_err *err);
+int cairn__stage_decolorize(struct cairn_ship_pipeline *pl, struct cairn_err *err);
+int cairn__stage_limit(struct cairn_ship_pipeline *pl, double rate, double burst, int drop,
+                       const char *by_label_name, size_t max_distinct_labels,
+                       struct cairn_err *err);
+
 #endif
