@@ -92,4 +92,19 @@ int cairn__stage_limit(struct cairn_ship_pipeline *pl, double rate, double burst
                        const char *by_label_name, size_t max_distinct_labels,
                        struct cairn_err *err);
 
+/* ---- time formats (timefmt.c) ---- */
+struct cairn__tz;
+/* Load an IANA location ("America/New_York", "Local"); NULL for UTC or unknown. */
+struct cairn__tz *cairn__tz_load(const char *name);
+void cairn__tz_free(struct cairn__tz *tz);
+/* The Go layout for a named format ("RFC3339"), or format itself. */
+const char *cairn__time_layout(const char *format);
+/* Parse v with format (a named format, Unix/UnixMs/UnixUs/UnixNs, or a Go layout);
+ * times without a zone are in tz (NULL: UTC). 0 or CAIRN_EINVAL. */
+int cairn__time_parse(const char *format, const struct cairn__tz *tz, const char *v, size_t len,
+                      int64_t *ns);
+int cairn__stage_timestamp(struct cairn_ship_pipeline *pl, const char *source, const char *format,
+                           const char *const *fallback, size_t n_fallback, const char *location,
+                           const char *action_on_failure, struct cairn_err *err);
+
 #endif
