@@ -91,6 +91,16 @@ int cairn__stage_decolorize(struct cairn_ship_pipeline *pl, struct cairn_err *er
 int cairn__stage_limit(struct cairn_ship_pipeline *pl, double rate, double burst, int drop,
                        const char *by_label_name, size_t max_distinct_labels,
                        struct cairn_err *err);
+int cairn__stage_json(struct cairn_ship_pipeline *pl, const struct cairn__kv *expr, size_t n,
+                      const char *source, int drop_malformed, struct cairn_err *err);
+int cairn__stage_logfmt(struct cairn_ship_pipeline *pl, const struct cairn__kv *map, size_t n,
+                        const char *source, struct cairn_err *err);
+int cairn__stage_regex(struct cairn_ship_pipeline *pl, const char *expression,
+                       const char *source, struct cairn_err *err);
+int cairn__stage_template(struct cairn_ship_pipeline *pl, const char *source, const char *tpl,
+                          struct cairn_err *err);
+int cairn__stage_replace(struct cairn_ship_pipeline *pl, const char *expression,
+                         const char *source, const char *replace, struct cairn_err *err);
 
 /* ---- time formats (timefmt.c) ---- */
 struct cairn__tz;
