@@ -44,6 +44,8 @@ void cairn__pipeline_count_drop(struct cairn_ship_pipeline *pl, const char *reas
 {
     if (!reason)
         reason = "stage";
+    while (pl->parent)
+        pl = pl->parent;
     for (size_t i = 0; i < CAIRN__DROP_REASONS; i++) {
         if (pl->drops[i].reason[0] == '\0') {
             snprintf(pl->drops[i].reason, sizeof pl->drops[i].reason, "%s", reason);

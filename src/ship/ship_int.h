@@ -54,7 +54,8 @@ struct cairn_ship_pipeline {
         char reason[64];
         uint64_t n;
     } drops[CAIRN__DROP_REASONS];
-    struct cairn_ship_metrics *metrics; /* metrics stage registry, may be NULL */
+    struct cairn_ship_pipeline *parent; /* a match stage's nested pipeline: its owner */
+    struct cairn_ship_metrics *metrics; /* the metrics stages' registry (root only) */
 };
 
 /* Run stages [from, n) of pl on e and emit it to sink unless dropped or held. */
@@ -101,6 +102,13 @@ int cairn__stage_template(struct cairn_ship_pipeline *pl, const char *source, co
                           struct cairn_err *err);
 int cairn__stage_replace(struct cairn_ship_pipeline *pl, const char *expression,
                          const char *source, const char *replace, struct cairn_err *err);
+int cairn__stage_match(struct cairn_ship_pipeline *pl, const char *selector, int drop,
+                       const char *drop_reason, struct cairn_ship_pipeline *nested,
+                       struct cairn_err *err);
+int cairn__stage_drop(struct cairn_ship_pipeline *pl, const char *const *source, size_t n_source,
+                      const char *separator, const char *expression, const char *value,
+                      int64_t older_than_ns, uint64_t longer_than, const char *drop_reason,
+                      struct cairn_err *err);
 
 /* ---- time formats (timefmt.c) ---- */
 struct cairn__tz;
