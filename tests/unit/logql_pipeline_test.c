@@ -240,7 +240,7 @@ static void table_cases(void **state)
         p = nl ? nl + 1 : end;
         if (ll == 0 || line[0] == '#')
             continue;
-        if (ll > 3 && memcmp(line, "q: ", 3) == 0) {
+        if (ll >= 3 && memcmp(line, "q: ", 3) == 0) {
             if (have) {
                 failed += run_case(&c);
                 cases++;
