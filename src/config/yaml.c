@@ -132,8 +132,7 @@ static int walk_scalar(struct walk *w, const struct cairn_cfg_entry *e, void *fi
 static int walk_strlist(struct walk *w, const struct cairn_cfg_entry *e, void *field,
                         struct fy_node *n)
 {
-    /* a single value is a list of one (Promtail's `source: [<string>] | <string>`) */
-    int one = fy_node_get_type(n) == FYNT_SCALAR;
+    int one = (e->flags & CAIRN_CFG_ONE_OK) && fy_node_get_type(n) == FYNT_SCALAR;
     if (!one && fy_node_get_type(n) != FYNT_SEQUENCE)
         return type_error(w, n, "a list of strings");
     struct cairn_cfg_strlist nl = {0};
