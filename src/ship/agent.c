@@ -401,6 +401,8 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     if (cfg->check_syntax)
         return a;
     if (cfg->dry_run) {
+        /* someone is watching: show each line as it is read */
+        setvbuf(a->out, NULL, _IOLBF, 0);
         a->sink = (struct cairn_ship_sink){print_emit, print_flush, a};
     } else {
         if (make_clients(a, err))

@@ -234,6 +234,12 @@ static void tails_rotations_and_restarts(void **state)
     write_file(log, "a", "e\n");
     assert_int_equal(cairn_tailer_poll(t), 0);
     expect_lines(&cap, (const char *const[]){"e"}, 1);
+    /* truncated and rewritten past the old offset before the tailer looked: the bytes
+     * before the offset changed, so it starts over instead of skipping lines */
+    assert_int_equal(truncate(log, 0), 0);
+    write_file(log, "a", "first after truncate\nsecond\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"first after truncate", "second"}, 2);
 
     /* stop (saves positions after flushing the sink) */
     write_file(log, "a", "f\nunfinished");
