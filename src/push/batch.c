@@ -205,5 +205,8 @@ int cairn__push_batch_encode(struct cairn__push_batch *b)
     }
     b->body.len = clen;
     b->body.data[clen] = '\0';
+    /* the uncompressed message is not needed while the body is sent and retried:
+     * give it back rather than hold a batch-sized buffer per recycled batch */
+    cairn_buf_deinit(&b->pb);
     return 0;
 }

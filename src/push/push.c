@@ -17,7 +17,7 @@
 #include "cairn/timeutil.h"
 #include "push/push_int.h"
 
-#define FREE_BATCHES_KEPT 4
+#define FREE_BATCHES_KEPT 2 /* recycled batches kept warm; more are freed */
 
 struct cairn_push {
     struct cairn_push_config cfg; /* strings below are owned copies */
