@@ -17,6 +17,7 @@
 #include "cairn/timeutil.h"
 #include "push/push_int.h"
 
+#define PUSH_FMT_CACHE 64 /* direct-mapped, by fingerprint */
 #define FREE_BATCHES_KEPT 2 /* recycled batches kept warm; more are freed */
 
 struct cairn_push {
@@ -45,6 +46,12 @@ struct cairn_push {
 
     struct cairn_labels scratch_labels; /* producer scratch, under mu */
     struct cairn_buf scratch;
+    /* formatted stream text by label-set fingerprint: most entries belong to a few
+     * streams, so formatting (and merging external labels) is done once per stream */
+    struct {
+        uint64_t fp;
+        struct cairn_buf text;
+    } fmt_cache[PUSH_FMT_CACHE];
 
     struct cairn__push_metrics m; /* under mu */
     struct cairn__push_http *http; /* sender thread only */
@@ -236,6 +243,8 @@ void cairn_push_destroy(struct cairn_push *p)
     cairn_labels_deinit(&p->external);
     cairn_labels_deinit(&p->scratch_labels);
     cairn_buf_deinit(&p->scratch);
+    for (size_t i = 0; i < PUSH_FMT_CACHE; i++)
+        cairn_buf_deinit(&p->fmt_cache[i].text);
     free(p->url);
     free(p->tenant_id);
     free(p);
@@ -372,20 +381,26 @@ static int merge_external(struct cairn_push *p, const struct cairn_labels *ls)
 int cairn_push_entry(struct cairn_push *p, const char *tenant, const struct cairn_labels *labels,
                      int64_t ts_ns, const char *line, size_t len)
 {
+    uint64_t fp = cairn_labels_fingerprint(labels) | 1; /* 0 marks an empty slot */
     pthread_mutex_lock(&p->mu);
     int rc = wait_space(p, estimate_cost(64, len));
     if (rc)
         goto out;
-    const struct cairn_labels *ls = labels;
-    if (p->has_external) {
-        if ((rc = merge_external(p, labels)))
+    struct cairn_buf *text = &p->fmt_cache[fp % PUSH_FMT_CACHE].text;
+    if (p->fmt_cache[fp % PUSH_FMT_CACHE].fp != fp) {
+        const struct cairn_labels *ls = labels;
+        if (p->has_external) {
+            if ((rc = merge_external(p, labels)))
+                goto out;
+            ls = &p->scratch_labels;
+        }
+        cairn_buf_reset(text);
+        p->fmt_cache[fp % PUSH_FMT_CACHE].fp = 0;
+        if ((rc = cairn_labels_format(ls, text)))
             goto out;
-        ls = &p->scratch_labels;
+        p->fmt_cache[fp % PUSH_FMT_CACHE].fp = fp;
     }
-    cairn_buf_reset(&p->scratch);
-    if ((rc = cairn_labels_format(ls, &p->scratch)))
-        goto out;
-    rc = add_locked(p, tenant, p->scratch.data, p->scratch.len, ts_ns, line, len);
+    rc = add_locked(p, tenant, text->data, text->len, ts_ns, line, len);
 out:
     pthread_mutex_unlock(&p->mu);
     return rc;
