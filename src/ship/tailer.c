@@ -776,10 +776,10 @@ void cairn_tailer_destroy(struct cairn_tailer *t)
         return;
     if (t->rbuf)
         cairn_tailer_sync(t);
-    for (size_t i = 0; i < t->n_files; i++) {
-        file_close(t, t->files[i]);
+    for (size_t i = 0; i < t->n_files; i++)
+        file_close(t, t->files[i]); /* looks at the others' watches: free after */
+    for (size_t i = 0; i < t->n_files; i++)
         file_free(t->files[i]);
-    }
     free(t->files);
     for (size_t i = 0; i < t->n_dirs; i++)
         free(t->dirs[i].dir);
