@@ -320,6 +320,14 @@ int main(int argc, char **argv)
     int failed = 0;
     for (int i = 0; i < threads; i++)
         failed |= w[i].failed;
+    for (size_t i = 0; i < c.nb; i++)
+        free(c.b[i].ps);
+    free(c.b);
+    free(c.text);
+    free(c.entries);
+    for (int i = 0; i < nstreams; i++)
+        cairn_labels_deinit(&st[i].ls);
+    free(st);
     if (strncmp(dir, "/tmp/cairn-bench-", 17) == 0) {
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
