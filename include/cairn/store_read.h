@@ -81,6 +81,8 @@ struct cairn_entry_iter {
     struct cairn__iter *impl;
 };
 
+/* sids NULL: every stream of the tenant. 0, CAIRN_ENOMEM; an unknown tenant or an
+ * empty range gives an iterator at its end. Deinit it in every case. */
 int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, const char *tenant,
                           const roaring_bitmap_t *sids, int64_t start, int64_t end,
                           enum cairn_iter_dir dir, unsigned flags);

@@ -59,7 +59,8 @@ static struct cairn__period *period_new(struct cairn__tenant *t, int64_t start, 
     p->all = roaring_bitmap_create();
     if (!p->dir || !p->all) {
         free(p->dir);
-        roaring_bitmap_free(p->all);
+        if (p->all)
+            roaring_bitmap_free(p->all);
         free(p);
         return NULL;
     }

@@ -84,6 +84,15 @@ static uint64_t count_all(struct cairn_store *s)
     }
     cairn_store_iter_deinit(&it);
     assert_int_equal(n, st.entries);
+    /* NULL: every stream, the same entries */
+    assert_int_equal(cairn_store_iter_init(&it, s, "fake", NULL, T0 - SEC, T0 + 100000 * SEC,
+                                           CAIRN_ITER_BACKWARD, CAIRN_ITER_NO_LINES),
+                     0);
+    uint64_t m = 0;
+    while (cairn_store_iter_next(&it, &sid, &e) == 1)
+        m++;
+    cairn_store_iter_deinit(&it);
+    assert_int_equal(m, n);
     assert_int_equal(bytes, st.bytes);
     roaring_bitmap_free(all);
     return n;
