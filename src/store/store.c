@@ -493,10 +493,9 @@ static void tick_stream(struct cairn_store *s, struct cairn__tenant *t, struct c
         }
     } else if (st->chunk_open && k->now - st->chunk_started >= s->cfg.chunk_max_age_ns) {
         cairn__head_cut(s, st, 1);
-    } else if (b->n && (b->wal_min < k->wal_cur ||
-                        b->per->end + s->cfg.ooo_window_ns + s->cfg.chunk_max_age_ns < k->now)) {
-        /* it pins an old WAL file, or its period is over: write it out */
-        cairn__head_cut(s, st, b->per->end < k->now);
+    } else if (b->n && b->wal_min < k->wal_cur) {
+        /* it pins an old WAL file: write it out so the file can go */
+        cairn__head_cut(s, st, 0);
     }
     if (b->n && b->wal_min < k->pin)
         k->pin = b->wal_min;
