@@ -161,7 +161,8 @@ static void index_file_of_closed_period(void **state)
     assert_int_not_equal(stat(idx, &sb), 0);
     cairn_store_close(s);
     s = open_store(dir);
-    /* an older entry that is not the stream's last is no duplicate to Loki either */
+    /* an entry equal to one already flushed is no duplicate to Loki either (only the
+     * head is checked) */
     assert_int_equal(count_all(s), 3001);
     cairn_store_close(s);
     test_rmdir_r(dir);
