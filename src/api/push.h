@@ -52,6 +52,7 @@ struct cairn__push_batch {
     size_t ps_cap;
     struct cairn_buf body;   /* request body as received */
     struct cairn_buf dec;    /* decompressed body */
+    struct cairn_buf unesc;  /* JSON strings that needed unescaping */
     struct cairn__arena arena;
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
@@ -77,8 +78,9 @@ const char *cairn__push_stream_text(struct cairn__push_batch *b, size_t i);
 /* Decoders. Each fills b with streams and entries. A body that cannot be decoded at
  * all returns CAIRN_EINVAL with err saying where (the caller answers 400); bad label
  * sets only mark their stream bad (with a recorded message) and decoding goes on.
- * The JSON decoder unescapes strings in place, so it takes the body mutable. */
-int cairn__push_decode_json(struct cairn__push_batch *b, char *p, size_t len,
+ * Lines point into p (or into the batch), so p must live as long as the batch's
+ * contents. */
+int cairn__push_decode_json(struct cairn__push_batch *b, const char *p, size_t len,
                             const struct cairn_api_limits *lim, struct cairn_err *err);
 int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len,
                           const struct cairn_api_limits *lim, struct cairn_err *err);

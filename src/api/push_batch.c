@@ -100,6 +100,7 @@ void cairn__push_batch_deinit(struct cairn__push_batch *b)
     free(b->ps);
     cairn_buf_deinit(&b->body);
     cairn_buf_deinit(&b->dec);
+    cairn_buf_deinit(&b->unesc);
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
     cairn__arena_deinit(&b->arena);
@@ -114,6 +115,7 @@ void cairn__push_batch_reset(struct cairn__push_batch *b)
     b->status = 0;
     cairn_buf_reset(&b->body);
     cairn_buf_reset(&b->dec);
+    cairn_buf_reset(&b->unesc);
     cairn_buf_reset(&b->msg);
     cairn__arena_reset(&b->arena);
 }
