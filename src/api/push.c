@@ -50,8 +50,17 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 415, "unsupported Content-Encoding '%s' (gzip or none)", cenc);
         return -1;
     }
-    int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
-    if (is_pb) {
+    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body that
+     * plainly is a JSON object (curl -d without -H) is taken as JSON too. */
+    int is_json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
+    if (!is_json) {
+        size_t i = 0;
+        while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+            i++;
+        int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
+        is_json = !is_pb && i < len && body[i] == '{';
+    }
+    if (!is_json) {
         /* Loki's protobuf bodies are snappy block-compressed, inside any gzip. When
          * gzip used the decompression buffer, the raw body's buffer is free. */
         struct cairn_buf *dst = body == b->dec.data ? &b->body : &b->dec;
@@ -62,11 +71,6 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
         if (cairn__push_decode_pb(b, p, n, lim, &err))
             goto bad;
         return 0;
-    }
-    if (ctype && *ctype && strncasecmp(ctype, "application/json", 16) != 0) {
-        cairn__reply_text(r, 415, "unsupported Content-Type '%s' "
-                                  "(application/json or application/x-protobuf)", ctype);
-        return -1;
     }
     if (cairn__push_decode_json(b, body, len, lim, &err))
         goto bad;

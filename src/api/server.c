@@ -230,12 +230,12 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
         flags |= MHD_USE_IPv6;
     api->mhd = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, api,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->threads_max ? cfg->threads_max : 256),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!api->mhd) {
