@@ -1,6 +1,7 @@
 # push_util.py -- shared helpers for the push_*/serve_* e2e tests: start `cairn serve`
 # on an ephemeral loopback port (waiting for its "ready" log line, not polling), HTTP
 # calls with the standard library, and reading a data dir back with storedump_tool.
+import atexit
 import json
 import os
 import shutil
@@ -15,6 +16,17 @@ import urllib.request
 
 BIN = os.environ.get("CAIRN_BIN", "cairn")
 BUILD = os.environ.get("CAIRN_BUILD", ".")
+
+
+_live = []  # servers to kill if a test exits early
+
+
+@atexit.register
+def _cleanup():
+    for srv in _live:
+        if srv.proc and srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
 
 
 def fail(msg):
@@ -44,6 +56,7 @@ class Server:
     def start(self, timeout=60):
         args = [BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + self.extra
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        _live.append(self)
         ready = threading.Event()
 
         def drain():
@@ -62,6 +75,8 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             fail("server did not become ready; log:\n" + "".join(self.log))
+        if self.port == 0:
+            fail("server logged port 0")
         return self
 
     @property
