@@ -132,10 +132,25 @@ def push_pb(base, tenant, labels, count, start_ns, prefix):
     return int(r.stdout.strip()), r.stderr
 
 
+def _unescape(b):
+    out = bytearray()
+    i = 0
+    while i < len(b):
+        c = b[i]
+        if c == 0x5C and i + 1 < len(b):
+            out.append({0x5C: 0x5C, ord("t"): 9, ord("n"): 10}.get(b[i + 1], b[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
 def dump(data_dir):
     """Every stored entry as (tenant, labels, ts, line), via the store's own reader.
 
-    storedump_tool prints one entry per line: tenant TAB labels TAB ts TAB line."""
+    storedump_tool prints one entry per line: tenant TAB labels TAB ts TAB line, with
+    backslash, tab and newline in the line escaped as \\\\, \\t and \\n."""
     tool = os.path.join(BUILD, "storedump_tool")
     r = subprocess.run([tool, data_dir], capture_output=True, timeout=120)
     check(r.returncode == 0, "storedump_tool failed: " + r.stderr.decode("utf-8", "replace"))
@@ -146,7 +161,7 @@ def dump(data_dir):
         parts = raw.split(b"\t", 3)
         check(len(parts) == 4, "unexpected storedump line: %r" % raw[:200])
         out.append((parts[0].decode(), parts[1].decode(), int(parts[2]),
-                    parts[3].decode("utf-8", "replace")))
+                    _unescape(parts[3]).decode("utf-8", "replace")))
     return out
 
 
