@@ -477,6 +477,10 @@ int cairn_gotime_parse(const char *l, size_t n, const char *s, size_t sn, int64_
     if (pm == 0 && hour == 12)
         hour = 0;
     int64_t days = days_from_civil(year, (unsigned)mon, (unsigned)day);
-    *ns = ((days * 86400 + hour * 3600 + min * 60 + sec) - off) * 1000000000LL + frac;
+    int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - off, r;
+    /* int64 nanoseconds span 1678..2262; outside that the time is not representable */
+    if (__builtin_mul_overflow(secs, 1000000000LL, &r) || __builtin_add_overflow(r, frac, &r))
+        return CAIRN_EINVAL;
+    *ns = r;
     return 0;
 }
