@@ -61,13 +61,15 @@ int cairn__tpl_printf(struct texec *x, struct tval *a, int n, struct tval *out)
             else if (f[i] == '#') sharp = 1;
             else break;
         }
-        while (i < fl && isdigit((unsigned char)f[i]))
-            width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
+        for (; i < fl && isdigit((unsigned char)f[i]); i++)
+            if (width < 100000)
+                width = (width < 0 ? 0 : width) * 10 + (f[i] - '0');
         if (i < fl && f[i] == '.') {
             prec = 0;
             i++;
-            while (i < fl && isdigit((unsigned char)f[i]))
-                prec = prec * 10 + (f[i++] - '0');
+            for (; i < fl && isdigit((unsigned char)f[i]); i++)
+                if (prec < 100000)
+                    prec = prec * 10 + (f[i] - '0');
         }
         if (i >= fl) {
             rc |= cairn_buf_append_str(&b, "%!(NOVERB)");
