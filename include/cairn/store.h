@@ -59,6 +59,10 @@ void cairn_store_config_default(struct cairn_store_config *cfg);
 struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struct cairn_err *err);
 /* Flush every head to segment files, sync, close. NULL is a no-op. */
 void cairn_store_close(struct cairn_store *s);
+/* For crash tests: release the store's memory and descriptors WITHOUT flushing heads,
+ * syncing or checkpointing the WAL, as if the process had been killed after its last
+ * acknowledged append. NULL is a no-op. */
+void cairn_store_abandon(struct cairn_store *s);
 
 struct cairn_entry {
     int64_t ts;       /* unix nanoseconds */
