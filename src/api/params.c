@@ -3,6 +3,7 @@
  * direction formats. */
 #include <math.h>
 #include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
