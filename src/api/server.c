@@ -105,7 +105,7 @@ size_t cairn__route_slot(size_t route)
 int cairn__route_matches(const char *path, const char *url)
 {
     size_t n = strlen(path);
-    if (n && path[n - 1] == '*') /* prefix route: "/loki/api/v1/label/*" */
+    if (n && path[n - 1] == '*') /* a prefix route, as for label values */
         return strncmp(path, url, n - 1) == 0 && url[n - 1] != '\0';
     return strcmp(path, url) == 0;
 }
