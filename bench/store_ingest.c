@@ -5,8 +5,10 @@
  * disk per raw byte after close.
  *
  *   bench_store_ingest [--mb 200] [--streams 2000] [--threads 2] [--codec zstd|lz4]
- *                      [--level 1] [--fsync never|interval|always] [--dir DIR] */
+ *                      [--level 1] [--fsync never|interval|always]
+ *                      [--budget MB] [--dir DIR] */
 #include <dirent.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,6 @@
 #include "cairn/store.h"
 #include "cairn/timeutil.h"
 
-#define T0 1767225600000000000LL
 
 static const char *reasons[] = {"Scheduled", "Pulled", "Created", "Started", "Killing",
                                 "BackOff", "Unhealthy", "FailedScheduling", "SuccessfulCreate",
@@ -200,7 +201,7 @@ static long rss_kb(void)
 
 int main(int argc, char **argv)
 {
-    size_t mb = 200;
+    size_t mb = 200, budget_mb = 0;
     int nstreams = 2000, threads = 2, level = 1;
     const char *dir = NULL, *codec = "zstd", *fsync = "interval";
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -216,6 +217,8 @@ int main(int argc, char **argv)
             level = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--fsync"))
             fsync = argv[i + 1];
+        else if (!strcmp(argv[i], "--budget"))
+            budget_mb = (size_t)atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--dir"))
             dir = argv[i + 1];
         else {
@@ -229,12 +232,14 @@ int main(int argc, char **argv)
     char tmpl[] = "/tmp/cairn-bench-XXXXXX";
     if (!dir && !(dir = mkdtemp(tmpl)))
         return 1;
+    /* recent timestamps, as a live pusher sends: periods stay open during the run */
+    int64_t t_start = cairn_now_ns() - 600 * 1000000000LL;
     struct stream *st = calloc((size_t)nstreams, sizeof *st);
     for (int i = 0; i < nstreams; i++) {
         char v[32];
         cairn_labels_init(&st[i].ls);
         st[i].kind = i % 4;
-        st[i].ts = T0;
+        st[i].ts = t_start;
         static const char *jobs[] = {"k8s-events", "app-json", "app-logfmt", "ingress"};
         cairn_labels_add(&st[i].ls, "job", 3, jobs[i % 4], strlen(jobs[i % 4]));
         snprintf(v, sizeof v, "ns-%d", i % 20);
@@ -252,6 +257,8 @@ int main(int argc, char **argv)
     cfg.data_dir = dir;
     cfg.codec = !strcmp(codec, "lz4") ? CAIRN_CODEC_LZ4 : CAIRN_CODEC_ZSTD;
     cfg.zstd_level = level;
+    if (budget_mb)
+        cfg.head_budget = budget_mb << 20;
     cfg.fsync = !strcmp(fsync, "never")    ? CAIRN_FSYNC_NEVER
                 : !strcmp(fsync, "always") ? CAIRN_FSYNC_ALWAYS
                                            : CAIRN_FSYNC_INTERVAL;
@@ -261,6 +268,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "open: %s\n", err.msg);
         return 1;
     }
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     int64_t t0 = cairn_mono_ns();
     pthread_t th[64];
     struct worker w[64];
@@ -271,6 +280,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
     int64_t t1 = cairn_mono_ns();
+    getrusage(RUSAGE_SELF, &ru1);
+    struct cairn_store_stats sst;
+    cairn_store_stats(s, &sst);
+    long rss_ingest = rss_kb(), hwm_ingest = ru1.ru_maxrss;
+    if (getenv("BENCH_MALLOC_STATS"))
+        malloc_stats();
     cairn_store_close(s);
     int64_t t2 = cairn_mono_ns();
     struct rusage ru;
@@ -282,6 +297,13 @@ int main(int argc, char **argv)
            c.lines, (double)c.bytes / 1e6, nstreams, threads, codec, level, fsync);
     printf("  append: %.2f s  %.0f lines/s  %.1f MB/s\n", secs, (double)c.lines / secs,
            (double)c.bytes / 1e6 / secs);
+    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
+                          ru0.ru_stime.tv_sec) +
+                 (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
+                          ru0.ru_stime.tv_usec) / 1e6;
+    printf("  append CPU: %.2f s (user+sys, all threads) = %.0f lines per CPU-second, %.1f MB per "
+           "CPU-second\n",
+           cpu, (double)c.lines / cpu, (double)c.bytes / 1e6 / cpu);
     printf("  close (flush heads): %.2f s; with it: %.0f lines/s  %.1f MB/s\n",
            (double)(t2 - t1) / 1e9, (double)c.lines / ((double)(t2 - t0) / 1e9),
            (double)c.bytes / 1e6 / ((double)(t2 - t0) / 1e9));
@@ -289,11 +311,23 @@ int main(int argc, char **argv)
            "share about %.1f MB)\n",
            (double)ru.ru_maxrss / 1024, (double)rss_base / 1024,
            (double)(ru.ru_maxrss - rss_base) / 1024);
+    printf("  after ingest: RSS %.1f MB, peak so far %.1f MB, head (open blocks) %.1f MB, "
+           "blocks cut %llu\n",
+           (double)rss_ingest / 1024, (double)hwm_ingest / 1024, (double)sst.head_bytes / 1048576,
+           (unsigned long long)sst.blocks_cut);
     printf("  bytes on disk after close: %llu = %.3f of raw\n", (unsigned long long)disk,
            (double)disk / (double)c.bytes);
     int failed = 0;
     for (int i = 0; i < threads; i++)
         failed |= w[i].failed;
+    for (size_t i = 0; i < c.nb; i++)
+        free(c.b[i].ps);
+    free(c.b);
+    free(c.text);
+    free(c.entries);
+    for (int i = 0; i < nstreams; i++)
+        cairn_labels_deinit(&st[i].ls);
+    free(st);
     if (strncmp(dir, "/tmp/cairn-bench-", 17) == 0) {
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

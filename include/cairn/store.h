@@ -47,8 +47,9 @@ struct cairn_store_config {
     int64_t index_period_ns;
     int64_t ooo_window_ns;        /* out-of-order acceptance window per stream */
     int64_t retention_ns;         /* 0: keep forever */
-    const struct cairn_tenant_retention *tenant_retention;
+    const struct cairn_tenant_retention *tenant_retention; /* copied by open */
     size_t n_tenant_retention;
+    size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */

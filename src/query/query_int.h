@@ -17,6 +17,7 @@ int cairn__query_select(struct cairn_store *s, const char *tenant, const struct 
 struct cairn__query_stats {
     uint64_t lines, bytes;     /* entries and raw bytes read from the store */
     uint64_t streams;
+    uint64_t returned;         /* entries (log) or samples (metric) in the answer */
     int64_t started_mono_ns;
 };
 /* Append `"stats":{...}` in Loki's shape (summary with bytes/lines processed). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cairn/hash.h"
 #include "cairn/log.h"
@@ -89,6 +90,37 @@ struct cairn__tenant *cairn__tenant_at(struct cairn_store *s, size_t i)
     return t;
 }
 
+/* Line buffers of open blocks: small ones from malloc, big ones straight from mmap,
+ * grown with mremap and returned with munmap at the cut. Blocks are allocated and freed
+ * all the time by different threads; through malloc their pages stay in the arenas
+ * (measured: ~80 MB retained beyond a 64 MiB head), through mmap they go back. */
+#define LINES_MMAP_MIN (16u * 1024)
+
+static char *lines_resize(char *old, size_t old_cap, size_t cap)
+{
+    if (cap < LINES_MMAP_MIN)
+        return realloc(old, cap);
+    void *p;
+    if (old && old_cap >= LINES_MMAP_MIN) {
+        p = mremap(old, old_cap, cap, MREMAP_MAYMOVE);
+    } else {
+        p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED && old) {
+            memcpy(p, old, old_cap);
+            free(old);
+        }
+    }
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void lines_free(char *p, size_t cap)
+{
+    if (cap >= LINES_MMAP_MIN)
+        munmap(p, cap);
+    else
+        free(p);
+}
+
 static void stream_free(struct cairn__stream *st)
 {
     if (st->chunk_per)
@@ -98,7 +130,7 @@ static void stream_free(struct cairn__stream *st)
     free(st->lstore);
     free(st->blk.ts);
     free(st->blk.lens);
-    free(st->blk.lines);
+    lines_free(st->blk.lines, st->blk.lines_cap);
     if (st->blk.per)
         cairn__period_unref(st->blk.per);
     free(st);
@@ -319,7 +351,7 @@ void cairn__hblock_free(struct cairn_store *s, struct cairn__stream *st)
     struct cairn__hblock *b = &st->blk;
     free(b->ts);
     free(b->lens);
-    free(b->lines);
+    lines_free(b->lines, b->lines_cap);
     if (b->per)
         cairn__period_unref(b->per);
     memset(b, 0, sizeof *b);
@@ -426,7 +458,7 @@ static int blk_grow(struct cairn_store *s, struct cairn__stream *st, size_t len)
             nc = st->lines_hint < s->cfg.block_target_raw ? st->lines_hint : s->cfg.block_target_raw;
         while (nc < b->lines_len + len)
             nc *= 2;
-        char *nv = realloc(b->lines, nc);
+        char *nv = lines_resize(b->lines, b->lines_cap, nc);
         if (!nv)
             return CAIRN_ENOMEM;
         b->lines = nv;

@@ -379,6 +379,7 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
     }
     pthread_mutex_init(&s->tenants_mu, NULL);
     pthread_mutex_init(&s->evict_mu, NULL);
+    pthread_mutex_init(&s->pass_mu, NULL);
     pthread_mutex_init(&s->ctx_mu, NULL);
     pthread_mutex_init(&s->buf_mu, NULL);
     pthread_mutex_init(&s->maint_mu, NULL);
@@ -434,7 +435,8 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
     if (max_seq)
         CAIRN_INFO("wal", "replay done", "entries=%zu already_flushed=%zu", r.entries, r.skipped);
     s->wal = cairn__wal_open(s->data_dir, cfg->fsync, cfg->fsync_interval_ns,
-                             CAIRN_WAL_SEGMENT_SIZE, wal_rotate_cb, s, max_seq + 1);
+                             cfg->wal_file_max ? cfg->wal_file_max : CAIRN_WAL_SEGMENT_SIZE,
+                             wal_rotate_cb, s, max_seq + 1);
     if (!s->wal) {
         cairn_err_set(err, CAIRN_EIO, "cannot open the WAL in %s/wal", s->data_dir);
         goto fail;
@@ -554,9 +556,9 @@ static void close_periods(struct cairn_store *s, int64_t now)
 }
 
 /* One pass: chunk and block aging, WAL checkpoint, period close, retention. */
-static void maint_tick(struct cairn_store *s, int flush_all)
+static void maint_tick_at(struct cairn_store *s, int flush_all, int64_t now)
 {
-    struct tick k = {cairn_now_ns(), cairn__wal_seq(s->wal), UINT64_MAX, flush_all};
+    struct tick k = {now, cairn__wal_seq(s->wal), UINT64_MAX, flush_all};
     each_stream(s, tick_stream, &k);
     uint64_t below = k.pin < k.wal_cur ? k.pin : k.wal_cur;
     if (flush_all && k.pin == UINT64_MAX)
@@ -567,6 +569,18 @@ static void maint_tick(struct cairn_store *s, int flush_all)
         close_periods(s, k.now);
         cairn_store_apply_retention(s, k.now);
     }
+}
+
+static void maint_tick(struct cairn_store *s, int flush_all)
+{
+    maint_tick_at(s, flush_all, cairn_now_ns());
+}
+
+void cairn__store_maint(struct cairn_store *s, int64_t now)
+{
+    pthread_mutex_lock(&s->pass_mu);
+    maint_tick_at(s, 0, now);
+    pthread_mutex_unlock(&s->pass_mu);
 }
 
 static void *maint_thread(void *arg)
@@ -581,7 +595,7 @@ static void *maint_thread(void *arg)
         if (s->stop)
             break;
         pthread_mutex_unlock(&s->maint_mu);
-        maint_tick(s, 0);
+        cairn__store_maint(s, cairn_now_ns());
         pthread_mutex_lock(&s->maint_mu);
     }
     pthread_mutex_unlock(&s->maint_mu);
@@ -590,9 +604,9 @@ static void *maint_thread(void *arg)
 
 int cairn_store_flush(struct cairn_store *s)
 {
-    pthread_mutex_lock(&s->evict_mu); /* one flusher at a time with the evictor */
+    pthread_mutex_lock(&s->pass_mu);
     maint_tick(s, 1);
-    pthread_mutex_unlock(&s->evict_mu);
+    pthread_mutex_unlock(&s->pass_mu);
     return 0;
 }
 
@@ -685,6 +699,7 @@ static void free_all(struct cairn_store *s, int sync)
     }
     pthread_mutex_destroy(&s->tenants_mu);
     pthread_mutex_destroy(&s->evict_mu);
+    pthread_mutex_destroy(&s->pass_mu);
     pthread_mutex_destroy(&s->ctx_mu);
     pthread_mutex_destroy(&s->buf_mu);
     pthread_mutex_destroy(&s->maint_mu);

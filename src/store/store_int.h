@@ -303,7 +303,8 @@ struct cairn_store {
     size_t n_tenants, cap_tenants;
     struct cairn__wal *wal;
     atomic_size_t head_bytes;
-    pthread_mutex_t evict_mu;
+    pthread_mutex_t evict_mu; /* one evictor at a time (others skip) */
+    pthread_mutex_t pass_mu;  /* one maintenance pass or flush at a time */
     pthread_mutex_t ctx_mu;
     struct cairn__codec_ctx *ctx_free;
     pthread_mutex_t buf_mu;
@@ -353,6 +354,9 @@ struct cairn__codec_ctx *cairn__ctx_get(struct cairn_store *s);
 void cairn__ctx_put(struct cairn_store *s, struct cairn__codec_ctx *c);
 
 int64_t cairn__period_start(const struct cairn_store *s, int64_t ts);
+/* One maintenance pass as of `now` (the thread runs it every second; tests call it
+ * with a chosen clock): idle/old chunks, WAL checkpoint, period close, retention. */
+void cairn__store_maint(struct cairn_store *s, int64_t now);
 int cairn__tenant_name_valid(const char *t);
 
 #endif
