@@ -38,7 +38,7 @@ struct cairn_store_config {
     enum cairn_fsync_policy fsync;
     int64_t fsync_interval_ns;    /* for CAIRN_FSYNC_INTERVAL; default 1 s */
     enum cairn_codec codec;
-    int zstd_level;               /* default 3 */
+    int zstd_level;               /* default 1 (as small as 3 on our blocks, far faster) */
     size_t head_budget;           /* bytes of open blocks across all streams */
     size_t block_target_raw;      /* cut an open block at this many raw bytes */
     size_t chunk_target;          /* close a chunk at this many compressed bytes */
@@ -47,8 +47,9 @@ struct cairn_store_config {
     int64_t index_period_ns;
     int64_t ooo_window_ns;        /* out-of-order acceptance window per stream */
     int64_t retention_ns;         /* 0: keep forever */
-    const struct cairn_tenant_retention *tenant_retention;
+    const struct cairn_tenant_retention *tenant_retention; /* copied by open */
     size_t n_tenant_retention;
+    size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */
@@ -59,6 +60,10 @@ void cairn_store_config_default(struct cairn_store_config *cfg);
 struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struct cairn_err *err);
 /* Flush every head to segment files, sync, close. NULL is a no-op. */
 void cairn_store_close(struct cairn_store *s);
+/* For crash tests: release the store's memory and descriptors WITHOUT flushing heads,
+ * syncing or checkpointing the WAL, as if the process had been killed after its last
+ * acknowledged append. NULL is a no-op. */
+void cairn_store_abandon(struct cairn_store *s);
 
 struct cairn_entry {
     int64_t ts;       /* unix nanoseconds */

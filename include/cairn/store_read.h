@@ -1,0 +1,114 @@
+/* store_read.h -- the store's read API, for the LogQL engine, the HTTP label/series
+ * routes and tests: label names and values, postings, stream labels, entry iterators
+ * and index stats of one tenant over a time range [start, end) in unix nanoseconds.
+ *
+ * Ownership: every result is written into caller-owned storage (a cairn_strlist, a
+ * roaring bitmap, a cairn_labels, an iterator struct) and stays valid until the caller
+ * resets or deinits it; nothing returned borrows store memory except an iterator's
+ * current entry, which is valid until the next call on that iterator.
+ * Consistency: each call works on a snapshot taken under short locks (a copy of the
+ * block list and of the head's open block), so readers never hold up writers; entries
+ * appended after the snapshot are not seen by that call.
+ * Stream ids are per tenant, assigned once and never reused: the same label set keeps
+ * its id across periods and restarts, so an id names one series. */
+#ifndef CAIRN_STORE_READ_H
+#define CAIRN_STORE_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <roaring/roaring.h>
+
+#include "cairn/labels.h"
+#include "cairn/store.h"
+
+/* roaring_bitmap_free(NULL) crashes in CRoaring 0.2.66 (Debian 12): free through this. */
+static inline void cairn_bitmap_free(roaring_bitmap_t *b)
+{
+    if (b)
+        roaring_bitmap_free(b);
+}
+
+/* A list of strings (label names or values), sorted and unique when filled by the
+ * store. Owns its storage; a zeroed struct is an empty list. */
+struct cairn_strlist {
+    char **v;
+    size_t n, cap;
+};
+void cairn_strlist_deinit(struct cairn_strlist *l);
+/* Append a copy of s[0..len); 0 or CAIRN_ENOMEM. */
+int cairn_strlist_add(struct cairn_strlist *l, const char *s, size_t len);
+
+/* Label names with at least one stream holding data in a period overlapping
+ * [start, end) (period granularity, as Loki's index does). Sorted, unique; appended
+ * to out. An unknown tenant gives an empty list, not an error. */
+int cairn_store_label_names(struct cairn_store *s, const char *tenant, int64_t start, int64_t end,
+                            struct cairn_strlist *out);
+/* Values of label `name` in the same sense. The engine evaluates =~ / !~ by matching
+ * these values and OR-ing their postings. */
+int cairn_store_label_values(struct cairn_store *s, const char *tenant, const char *name,
+                             int64_t start, int64_t end, struct cairn_strlist *out);
+
+/* OR into out the ids of streams with label name="value" having data in periods
+ * overlapping [start, end). */
+int cairn_store_postings(struct cairn_store *s, const char *tenant, const char *name,
+                         const char *value, int64_t start, int64_t end, roaring_bitmap_t *out);
+/* OR into out every stream id with data in periods overlapping [start, end) (the
+ * universe for != and !~, and for a selector of only negative matchers). */
+int cairn_store_streams(struct cairn_store *s, const char *tenant, int64_t start, int64_t end,
+                        roaring_bitmap_t *out);
+
+/* Copy the labels of stream `sid` into out (which must be initialised).
+ * CAIRN_ENOTFOUND for an unknown tenant or id. */
+int cairn_store_stream_labels(struct cairn_store *s, const char *tenant, uint32_t sid,
+                              struct cairn_labels *out);
+/* The same, as the canonical text `{a="b", c="d"}` appended to out. */
+int cairn_store_stream_labels_str(struct cairn_store *s, const char *tenant, uint32_t sid,
+                                  struct cairn_buf *out);
+
+enum cairn_iter_dir {
+    CAIRN_ITER_FORWARD = 0,  /* oldest first */
+    CAIRN_ITER_BACKWARD = 1, /* newest first */
+};
+
+enum cairn_iter_flags {
+    /* Column-only: return timestamps and line lengths, never decompress line bytes
+     * (entry.line is NULL, entry.len is the length). For count_over_time, rate,
+     * bytes_over_time, bytes_rate without filters or parsers. */
+    CAIRN_ITER_NO_LINES = 1u << 0,
+};
+
+/* Iterates the entries of a set of streams over [start, end), merged in time order
+ * (ties broken by stream id, then by arrival), forward or backward. Blocks whose
+ * min/max timestamps fall outside the range are skipped without being read or
+ * decompressed; a block is decompressed only when the merge reaches it.
+ * Caller-owned (stack is fine); init allocates its internal state. */
+struct cairn__iter;
+struct cairn_entry_iter {
+    struct cairn__iter *impl;
+};
+
+/* sids NULL: every stream of the tenant. 0, CAIRN_ENOMEM; an unknown tenant or an
+ * empty range gives an iterator at its end. Deinit it in every case. */
+int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, const char *tenant,
+                          const roaring_bitmap_t *sids, int64_t start, int64_t end,
+                          enum cairn_iter_dir dir, unsigned flags);
+/* Next entry: returns 1 and fills *sid and *e (e->line valid until the next call),
+ * 0 at the end, or a negative CAIRN_E* (CAIRN_ECORRUPT for a block failing its CRC,
+ * logged with the file and offset). */
+int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cairn_entry *e);
+void cairn_store_iter_deinit(struct cairn_entry_iter *it);
+
+/* Loki's /index/stats: for the streams in sids (NULL: all) with data overlapping
+ * [start, end): how many streams, chunks, entries and raw line bytes. Computed from
+ * block headers (min/max, counts, raw sizes) without decompressing. */
+struct cairn_index_stats {
+    uint64_t streams, chunks, entries, bytes;
+};
+int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roaring_bitmap_t *sids,
+                            int64_t start, int64_t end, struct cairn_index_stats *out);
+
+/* Tenants that have data (sorted); for the UI and tests. */
+int cairn_store_tenants(struct cairn_store *s, struct cairn_strlist *out);
+
+#endif

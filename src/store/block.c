@@ -1,0 +1,318 @@
+/* block.c -- the columnar block: timestamps (zigzag delta varints), line lengths
+ * (varints) and line bytes, each compressed on its own with the block's codec, under a
+ * fixed header with counts and min/max timestamps, sealed by a CRC32C.
+ *
+ * Entries are always sorted by timestamp inside a block (stably: equal timestamps keep
+ * arrival order); an open block that received out-of-order entries is sorted here,
+ * when it is cut. Layout: docs/FORMATS.md "Block". */
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "cairn/hash.h"
+#include "cairn/log.h"
+#include "store/store_int.h"
+
+void cairn__codec_ctx_deinit(struct cairn__codec_ctx *c)
+{
+    if (!c)
+        return;
+    ZSTD_freeCCtx(c->zc);
+    ZSTD_freeDCtx(c->zd);
+    cairn_buf_deinit(&c->col);
+    cairn_buf_deinit(&c->tmp);
+    cairn_buf_deinit(&c->out);
+    free(c->perm);
+    memset(c, 0, sizeof *c);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Compress src into out (appending); *clen is the compressed size. */
+static int compress_section(struct cairn__codec_ctx *c, enum cairn_codec codec, int level,
+                            const void *src, size_t n, struct cairn_buf *out, uint32_t *clen)
+{
+    size_t bound;
+    if (codec == CAIRN_CODEC_NONE) {
+        *clen = (uint32_t)n;
+        return cairn_buf_append(out, src, n);
+    }
+    if (codec == CAIRN_CODEC_ZSTD) {
+        if (!c->zc && !(c->zc = ZSTD_createCCtx()))
+            return CAIRN_ENOMEM;
+        bound = ZSTD_compressBound(n);
+        if (cairn_buf_reserve(out, bound))
+            return CAIRN_ENOMEM;
+        size_t r = ZSTD_compressCCtx(c->zc, out->data + out->len, bound, src, n, level);
+        if (ZSTD_isError(r)) {
+            CAIRN_ERROR("block", "zstd compress failed", "err=\"%s\"", ZSTD_getErrorName(r));
+            return CAIRN_EIO;
+        }
+        out->len += r;
+        *clen = (uint32_t)r;
+        return 0;
+    }
+    if (codec == CAIRN_CODEC_LZ4) {
+        bound = (size_t)LZ4_compressBound((int)n);
+        if (cairn_buf_reserve(out, bound))
+            return CAIRN_ENOMEM;
+        int r = LZ4_compress_default(src, out->data + out->len, (int)n, (int)bound);
+        if (r <= 0 && n > 0) {
+            CAIRN_ERROR("block", "lz4 compress failed", "n=%zu", n);
+            return CAIRN_EIO;
+        }
+        out->len += (size_t)r;
+        *clen = (uint32_t)r;
+        return 0;
+    }
+    return CAIRN_EUNSUPPORTED;
+}
+
+static int decompress_section(struct cairn__codec_ctx *c, uint8_t codec, const unsigned char *src,
+                              size_t clen, char *dst, size_t rlen)
+{
+    if (codec == CAIRN_CODEC_NONE) {
+        if (clen != rlen)
+            return CAIRN_ECORRUPT;
+        memcpy(dst, src, rlen);
+        return 0;
+    }
+    if (codec == CAIRN_CODEC_ZSTD) {
+        if (!c->zd && !(c->zd = ZSTD_createDCtx()))
+            return CAIRN_ENOMEM;
+        size_t r = ZSTD_decompressDCtx(c->zd, dst, rlen, src, clen);
+        return ZSTD_isError(r) || r != rlen ? CAIRN_ECORRUPT : 0;
+    }
+    if (codec == CAIRN_CODEC_LZ4) {
+        if (rlen == 0)
+            return clen <= 1 ? 0 : CAIRN_ECORRUPT;
+        int r = LZ4_decompress_safe((const char *)src, dst, (int)clen, (int)rlen);
+        return r < 0 || (size_t)r != rlen ? CAIRN_ECORRUPT : 0;
+    }
+    return CAIRN_ECORRUPT;
+}
+
+static int perm_cmp_r(const void *a, const void *b, void *ctx)
+{
+    const int64_t *ts = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (ts[x] != ts[y])
+        return ts[x] < ts[y] ? -1 : 1;
+    return x < y ? -1 : (x > y);
+}
+
+int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uint32_t *lens,
+                        const char *lines, uint32_t n, int sorted, enum cairn_codec codec,
+                        int level, struct cairn_buf *out)
+{
+    size_t start = out->len;
+    uint32_t *perm = NULL;
+    const char **lp = NULL;
+    int rc = CAIRN_ENOMEM;
+    uint64_t raw = 0;
+    int64_t mn = n ? ts[0] : 0, mx = n ? ts[0] : 0;
+    for (uint32_t i = 0; i < n; i++) {
+        raw += lens[i];
+        if (ts[i] < mn)
+            mn = ts[i];
+        if (ts[i] > mx)
+            mx = ts[i];
+    }
+    if (!sorted && n > 1) {
+        if (c->perm_cap < n) {
+            uint32_t *np = realloc(c->perm, (size_t)n * sizeof *np);
+            if (!np)
+                return CAIRN_ENOMEM;
+            c->perm = np;
+            c->perm_cap = n;
+        }
+        perm = c->perm;
+        for (uint32_t i = 0; i < n; i++)
+            perm[i] = i;
+        qsort_r(perm, n, sizeof *perm, perm_cmp_r, (void *)ts);
+        /* line start offsets, so lines can be gathered in the new order */
+        lp = malloc((size_t)n * sizeof *lp);
+        if (!lp)
+            return CAIRN_ENOMEM;
+        const char *q = lines;
+        for (uint32_t i = 0; i < n; i++) {
+            lp[i] = q;
+            q += lens[i];
+        }
+    }
+#define IDX(i) (perm ? perm[i] : (i))
+    unsigned char hdr[CAIRN__BLOCK_HDR] = {0};
+    if (cairn_buf_append(out, hdr, sizeof hdr))
+        goto fail;
+    /* timestamps */
+    cairn_buf_reset(&c->col);
+    int64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t t = ts[IDX(i)];
+        if (cairn_buf_append_varint(&c->col, (int64_t)((uint64_t)t - (uint64_t)prev)))
+            goto fail;
+        prev = t;
+    }
+    uint32_t ts_raw = (uint32_t)c->col.len, ts_comp, len_raw, len_comp, lines_comp;
+    if ((rc = compress_section(c, codec, level, c->col.data, c->col.len, out, &ts_comp)))
+        goto fail;
+    rc = CAIRN_ENOMEM;
+    cairn_buf_reset(&c->col);
+    for (uint32_t i = 0; i < n; i++)
+        if (cairn_buf_append_uvarint(&c->col, lens[IDX(i)]))
+            goto fail;
+    len_raw = (uint32_t)c->col.len;
+    if ((rc = compress_section(c, codec, level, c->col.data, c->col.len, out, &len_comp)))
+        goto fail;
+    const char *src = lines;
+    if (perm) {
+        rc = CAIRN_ENOMEM;
+        cairn_buf_reset(&c->tmp);
+        if (cairn_buf_reserve(&c->tmp, raw))
+            goto fail;
+        for (uint32_t i = 0; i < n; i++) {
+            memcpy(c->tmp.data + c->tmp.len, lp[perm[i]], lens[perm[i]]);
+            c->tmp.len += lens[perm[i]];
+        }
+        src = c->tmp.data;
+    }
+    if ((rc = compress_section(c, codec, level, src, raw, out, &lines_comp)))
+        goto fail;
+#undef IDX
+    unsigned char *h = (unsigned char *)out->data + start;
+    h[0] = CAIRN__BLOCK_VERSION;
+    h[1] = (unsigned char)codec;
+    put32(h + 4, n);
+    put64(h + 8, (uint64_t)mn);
+    put64(h + 16, (uint64_t)mx);
+    put32(h + 24, (uint32_t)raw);
+    put32(h + 28, ts_raw);
+    put32(h + 32, ts_comp);
+    put32(h + 36, len_raw);
+    put32(h + 40, len_comp);
+    put32(h + 44, (uint32_t)raw);
+    put32(h + 48, lines_comp);
+    uint32_t crc = cairn_crc32c(0, out->data + start, out->len - start);
+    if (cairn_buf_append_u32le(out, crc))
+        goto fail;
+    free(lp);
+    return 0;
+fail:
+    free(lp);
+    cairn_buf_truncate(out, start);
+    return rc;
+}
+
+int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__block_hdr *h)
+{
+    if (len < CAIRN__BLOCK_HDR + 4)
+        return CAIRN_ECORRUPT;
+    h->version = p[0];
+    h->codec = p[1];
+    h->flags = (uint16_t)(p[2] | p[3] << 8);
+    h->n = cairn_get_u32le(p + 4);
+    h->min_ts = (int64_t)cairn_get_u64le(p + 8);
+    h->max_ts = (int64_t)cairn_get_u64le(p + 16);
+    h->raw_len = cairn_get_u32le(p + 24);
+    h->ts_raw = cairn_get_u32le(p + 28);
+    h->ts_comp = cairn_get_u32le(p + 32);
+    h->len_raw = cairn_get_u32le(p + 36);
+    h->len_comp = cairn_get_u32le(p + 40);
+    h->lines_raw = cairn_get_u32le(p + 44);
+    h->lines_comp = cairn_get_u32le(p + 48);
+    if (h->version != CAIRN__BLOCK_VERSION || h->codec > CAIRN_CODEC_LZ4 ||
+        h->n > CAIRN__BLOCK_MAX_ENTRIES || h->lines_raw != h->raw_len)
+        return CAIRN_ECORRUPT;
+    uint64_t body = (uint64_t)h->ts_comp + h->len_comp + h->lines_comp;
+    if (CAIRN__BLOCK_HDR + body + 4 != len)
+        return CAIRN_ECORRUPT;
+    return 0;
+}
+
+void cairn__block_dec_deinit(struct cairn__block_dec *d)
+{
+    free(d->ts);
+    free(d->lens);
+    free(d->offs);
+    free(d->lines);
+    memset(d, 0, sizeof *d);
+}
+
+int cairn__block_decode(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
+                        int want_lines, struct cairn__block_dec *out)
+{
+    memset(out, 0, sizeof *out);
+    struct cairn__block_hdr *h = &out->h;
+    if (cairn__block_hdr_parse(p, len, h))
+        return CAIRN_ECORRUPT;
+    if (cairn_crc32c(0, p, len - 4) != cairn_get_u32le(p + len - 4))
+        return CAIRN_ECORRUPT;
+    int rc = CAIRN_ENOMEM;
+    size_t n = h->n;
+    out->ts = malloc((n ? n : 1) * sizeof *out->ts);
+    out->lens = malloc((n ? n : 1) * sizeof *out->lens);
+    out->offs = malloc((n ? n : 1) * sizeof *out->offs);
+    cairn_buf_reset(&c->col);
+    if (!out->ts || !out->lens || !out->offs ||
+        cairn_buf_reserve(&c->col, (size_t)h->ts_raw + h->len_raw))
+        goto fail;
+    const unsigned char *q = p + CAIRN__BLOCK_HDR;
+    char *cols = c->col.data;
+    rc = CAIRN_ECORRUPT;
+    if (decompress_section(c, h->codec, q, h->ts_comp, cols, h->ts_raw) ||
+        decompress_section(c, h->codec, q + h->ts_comp, h->len_comp, cols + h->ts_raw,
+                           h->len_raw))
+        goto fail;
+    const unsigned char *u = (const unsigned char *)cols;
+    size_t off = 0, lim = h->ts_raw;
+    int64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t d;
+        size_t k = cairn_get_varint(u + off, lim - off, &d);
+        if (!k)
+            goto fail;
+        off += k;
+        prev = (int64_t)((uint64_t)prev + (uint64_t)d);
+        out->ts[i] = prev;
+    }
+    u += h->ts_raw;
+    off = 0;
+    lim = h->len_raw;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        size_t k = cairn_get_uvarint(u + off, lim - off, &v);
+        if (!k || v > UINT32_MAX)
+            goto fail;
+        off += k;
+        out->lens[i] = (uint32_t)v;
+        out->offs[i] = total;
+        total += v;
+    }
+    if (total != h->raw_len)
+        goto fail;
+    if (want_lines) {
+        rc = CAIRN_ENOMEM;
+        if (!(out->lines = malloc(h->raw_len ? h->raw_len : 1)))
+            goto fail;
+        rc = CAIRN_ECORRUPT;
+        if (decompress_section(c, h->codec, q + h->ts_comp + h->len_comp, h->lines_comp,
+                               out->lines, h->raw_len))
+            goto fail;
+    }
+    return 0;
+fail:
+    cairn__block_dec_deinit(out);
+    return rc;
+}

@@ -1,0 +1,183 @@
+/* fileio.c -- the file plumbing the store's formats share: record framing (length,
+ * CRC32C, type), versioned file headers, whole writes, directories. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cairn/hash.h"
+#include "cairn/log.h"
+#include "store/store_int.h"
+
+size_t cairn__rec_begin(struct cairn_buf *out, uint8_t type)
+{
+    size_t start = out->len;
+    unsigned char hdr[CAIRN__REC_HDR] = {0};
+    hdr[8] = type;
+    if (cairn_buf_append(out, hdr, sizeof hdr))
+        return (size_t)-1;
+    return start;
+}
+
+void cairn__rec_finish(struct cairn_buf *out, size_t start)
+{
+    unsigned char *h = (unsigned char *)out->data + start;
+    uint32_t plen = (uint32_t)(out->len - start - CAIRN__REC_HDR);
+    uint32_t crc = cairn_crc32c(0, h + 8, (size_t)plen + 1);
+    for (int i = 0; i < 4; i++) {
+        h[i] = (unsigned char)(plen >> (8 * i));
+        h[4 + i] = (unsigned char)(crc >> (8 * i));
+    }
+}
+
+int cairn__rec_append(struct cairn_buf *out, uint8_t type, const void *p, size_t n)
+{
+    size_t old = out->len;
+    size_t st = cairn__rec_begin(out, type);
+    if (st == (size_t)-1 || cairn_buf_append(out, p, n)) {
+        cairn_buf_truncate(out, old);
+        return CAIRN_ENOMEM;
+    }
+    cairn__rec_finish(out, st);
+    return 0;
+}
+
+int cairn__rec_next(const unsigned char *p, size_t len, size_t off, uint8_t *type,
+                    const unsigned char **payload, uint32_t *plen)
+{
+    if (off == len)
+        return 0;
+    if (len - off < CAIRN__REC_HDR)
+        return CAIRN_ECORRUPT;
+    uint32_t n = cairn_get_u32le(p + off);
+    uint32_t crc = cairn_get_u32le(p + off + 4);
+    if (n > len - off - CAIRN__REC_HDR)
+        return CAIRN_ECORRUPT;
+    if (cairn_crc32c(0, p + off + 8, (size_t)n + 1) != crc)
+        return CAIRN_ECORRUPT;
+    *type = p[off + 8];
+    *payload = p + off + CAIRN__REC_HDR;
+    *plen = n;
+    return 1;
+}
+
+int cairn__file_hdr_write(int fd, const char magic[8], uint32_t version)
+{
+    unsigned char h[CAIRN__FILE_HDR] = {0};
+    memcpy(h, magic, 8);
+    for (int i = 0; i < 4; i++)
+        h[8 + i] = (unsigned char)(version >> (8 * i));
+    return cairn__write_all(fd, h, sizeof h, magic);
+}
+
+int cairn__file_hdr_check(const unsigned char *p, size_t len, const char magic[8],
+                          uint32_t version)
+{
+    if (len < CAIRN__FILE_HDR || memcmp(p, magic, 8) != 0)
+        return CAIRN_ECORRUPT;
+    if (cairn_get_u32le(p + 8) != version)
+        return CAIRN_EUNSUPPORTED;
+    return 0;
+}
+
+int cairn__write_all(int fd, const void *p, size_t n, const char *path)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            CAIRN_ERROR("store", "write failed", "file=\"%s\" errno=%d err=\"%s\"", path, errno,
+                        strerror(errno));
+            return CAIRN_EIO;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int cairn__read_file(const char *path, struct cairn_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || cairn_buf_reserve(out, (size_t)st.st_size)) {
+        close(fd);
+        return CAIRN_EIO;
+    }
+    size_t got = 0, want = (size_t)st.st_size;
+    while (got < want) {
+        ssize_t r = read(fd, out->data + out->len + got, want - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    out->len += got;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+int cairn__mkdir_p(const char *path)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof tmp)
+        return CAIRN_EINVAL;
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+                CAIRN_ERROR("store", "mkdir failed", "dir=\"%s\" errno=%d", tmp, errno);
+                return CAIRN_EIO;
+            }
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+int cairn__fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return CAIRN_EIO;
+    int rc = fsync(fd) < 0 ? CAIRN_EIO : 0;
+    close(fd);
+    return rc;
+}
+
+int cairn__rm_rf(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return unlink(path) == 0 || errno == ENOENT ? 0 : CAIRN_EIO;
+    struct dirent *de;
+    int rc = 0;
+    char sub[4096];
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+        struct stat st;
+        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            rc |= cairn__rm_rf(sub);
+        else if (unlink(sub) < 0)
+            rc = CAIRN_EIO;
+    }
+    closedir(d);
+    if (rmdir(path) < 0)
+        rc = CAIRN_EIO;
+    return rc ? CAIRN_EIO : 0;
+}

@@ -1,0 +1,359 @@
+/* store_int.h -- the storage engine's internal layout: blocks, WAL, segment files,
+ * period indexes, tenants and streams, and the functions the store's files share.
+ *
+ * Ownership: the store owns its tenants; a tenant owns its streams (never freed before
+ * the store closes, so stream pointers stay valid) and its periods; a period is
+ * reference counted (readers and open blocks hold references) and freed when the last
+ * reference goes after retention removed it.
+ *
+ * Locks, always taken in this order (never the other way):
+ *   wal.mu -> tenant shard mu -> period mu
+ *   tenant periods_mu and tenant id_mu are leaves (nothing is taken while held).
+ * The append path takes a shard lock, then (after releasing it) the WAL lock. */
+#ifndef CAIRN_STORE_INT_H
+#define CAIRN_STORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <roaring/roaring.h>
+
+#include "cairn/buf.h"
+#include "cairn/store.h"
+#include "cairn/store_read.h"
+
+/* ---- limits of the engine itself (not user-visible) ---- */
+#define CAIRN__SHARDS 16                  /* stream shards per tenant: lock striping */
+#define CAIRN__SEGFILE_MAX (1024u << 20)  /* start a new segment file past 1 GiB */
+#define CAIRN__BLOCK_MAX_ENTRIES (1u << 20) /* hard cap: entry counts fit u32 easily */
+#define CAIRN__TENANT_MAX 150             /* Loki's max tenant id length */
+#define CAIRN__MAINT_TICK_NS 1000000000LL /* maintenance thread wakes every second */
+
+/* ---- record framing shared by the WAL and segment files ----
+ * u32 payload length, u32 crc32c(type byte + payload), u8 type, payload. */
+#define CAIRN__REC_HDR 9
+#define CAIRN__FILE_HDR 16 /* 8-byte magic, u32 version, u32 flags */
+
+/* Append one framed record with payload p[0..n) to out. */
+int cairn__rec_append(struct cairn_buf *out, uint8_t type, const void *p, size_t n);
+/* Reserve a record header in out; write the payload after it; then finish. */
+size_t cairn__rec_begin(struct cairn_buf *out, uint8_t type);
+void cairn__rec_finish(struct cairn_buf *out, size_t start);
+/* Parse the record at p[off..len): 1 and the fields on success, 0 at a clean end,
+ * CAIRN_ECORRUPT for a short or bad-CRC record. */
+int cairn__rec_next(const unsigned char *p, size_t len, size_t off, uint8_t *type,
+                    const unsigned char **payload, uint32_t *plen);
+int cairn__file_hdr_write(int fd, const char magic[8], uint32_t version);
+int cairn__file_hdr_check(const unsigned char *p, size_t len, const char magic[8],
+                          uint32_t version);
+/* write(2) all of p, retrying short writes; 0 or CAIRN_EIO (logged with path). */
+int cairn__write_all(int fd, const void *p, size_t n, const char *path);
+/* Read a whole file into out; 0, CAIRN_ENOTFOUND or CAIRN_EIO. */
+int cairn__read_file(const char *path, struct cairn_buf *out);
+int cairn__mkdir_p(const char *path);
+int cairn__fsync_dir(const char *path);
+int cairn__rm_rf(const char *path);
+
+/* ---- block (block.c) ---- */
+#define CAIRN__BLOCK_VERSION 1
+#define CAIRN__BLOCK_HDR 52
+
+struct cairn__block_hdr {
+    uint8_t version, codec;
+    uint16_t flags;
+    uint32_t n;
+    int64_t min_ts, max_ts;
+    uint32_t raw_len; /* sum of line lengths */
+    uint32_t ts_raw, ts_comp, len_raw, len_comp, lines_raw, lines_comp;
+};
+
+/* Compression state reused across cuts (one per concurrent cutter). */
+struct cairn__codec_ctx {
+    void *zc, *zd; /* ZSTD_CCtx, ZSTD_DCtx */
+    struct cairn_buf col, tmp, out;
+    uint32_t *perm;
+    size_t perm_cap;
+    struct cairn__codec_ctx *next; /* free list */
+};
+void cairn__codec_ctx_deinit(struct cairn__codec_ctx *c);
+
+/* Encode n entries (ts[i], lens[i], line bytes concatenated in `lines`) into a block
+ * appended to out. If !sorted the entries are ordered by ts (stably) first.
+ * 0, CAIRN_ENOMEM or CAIRN_EIO (a codec failure). */
+int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uint32_t *lens,
+                        const char *lines, uint32_t n, int sorted, enum cairn_codec codec,
+                        int level, struct cairn_buf *out);
+/* Parse and check a block header (not the CRC); 0 or CAIRN_ECORRUPT. */
+int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__block_hdr *h);
+/* A decoded block: columns owned by the struct. */
+struct cairn__block_dec {
+    struct cairn__block_hdr h;
+    int64_t *ts;
+    uint32_t *lens;
+    uint64_t *offs; /* start of each line in lines (when lines are decoded) */
+    char *lines;    /* NULL with CAIRN_ITER_NO_LINES */
+};
+/* Check the CRC and decode; lines only if want_lines. 0, CAIRN_ECORRUPT, CAIRN_ENOMEM. */
+int cairn__block_decode(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
+                        int want_lines, struct cairn__block_dec *out);
+void cairn__block_dec_deinit(struct cairn__block_dec *d);
+
+/* ---- WAL (wal.c) ---- */
+#define CAIRN__WAL_VERSION 1
+enum { CAIRN__WAL_STREAM = 1, CAIRN__WAL_ENTRIES = 2 };
+
+struct cairn__wal;
+/* Called under the WAL lock when a new file starts, to write the records every file
+ * must begin with (the active streams); appends to out. */
+typedef int (*cairn__wal_rotate_fn)(void *ctx, struct cairn_buf *out);
+
+struct cairn__wal *cairn__wal_open(const char *data_dir, enum cairn_fsync_policy pol,
+                                   int64_t interval_ns, size_t file_max,
+                                   cairn__wal_rotate_fn on_rotate, void *ctx, uint64_t first_seq);
+void cairn__wal_close(struct cairn__wal *w, int sync);
+/* Write p[0..n) (whole records) with one write(2); under ALWAYS wait for the group
+ * fsync covering it. 0 or CAIRN_EIO (the file is cut back to before the write). */
+int cairn__wal_append(struct cairn__wal *w, const void *p, size_t n);
+uint64_t cairn__wal_seq(struct cairn__wal *w);
+/* Delete WAL files with seq < below. */
+int cairn__wal_remove_below(struct cairn__wal *w, uint64_t below);
+void cairn__wal_stats(struct cairn__wal *w, uint64_t *bytes, uint64_t *fsyncs, uint64_t *records);
+/* Replay every file under <data_dir>/wal in order; cb gets each record's type and
+ * payload with the file's seq. A corrupt or torn record is logged (file, offset) and
+ * the file is truncated there. Returns the highest seq seen (0 if none) in *max_seq. */
+typedef int (*cairn__wal_replay_fn)(void *ctx, uint64_t seq, uint8_t type,
+                                    const unsigned char *p, uint32_t n);
+int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
+                      uint64_t *max_seq);
+/* Unlink every WAL file in <data_dir>/wal (after a clean flush). */
+int cairn__wal_remove_all(const char *data_dir);
+
+/* ---- periods: segment files + index (segment.c, index.c) ---- */
+#define CAIRN__SEG_VERSION 1
+#define CAIRN__IDX_VERSION 1
+enum { CAIRN__SEG_STREAM = 1, CAIRN__SEG_BLOCK = 2, CAIRN__SEG_CHUNK = 3 };
+
+/* Where a block lives and what it holds: enough to skip it without reading it. */
+struct cairn__bref {
+    uint64_t off; /* of the block bytes inside the segment file */
+    uint32_t file, len;
+    int64_t min_ts, max_ts;
+    uint32_t n, raw, chunk;
+};
+
+/* One stream's part of one period. */
+struct cairn__pstream {
+    uint32_t sid;
+    uint32_t next_chunk; /* chunk numbers used so far */
+    struct cairn__bref *refs;
+    size_t n, cap;
+    uint64_t hw;     /* highest seq_hi of its blocks here */
+    int in_segfile; /* its STREAM record is in the current segment file */
+};
+
+/* A small open-addressing map from a byte string to a pointer. */
+struct cairn__strmap_ent {
+    char *key; /* owned, NUL-terminated */
+    uint32_t klen;
+    uint64_t hash;
+    void *val;
+};
+struct cairn__strmap {
+    struct cairn__strmap_ent *v;
+    size_t n, cap;
+};
+void *cairn__strmap_get(const struct cairn__strmap *m, const void *key, size_t klen);
+/* Insert (key must be absent); 0 or CAIRN_ENOMEM. */
+int cairn__strmap_put(struct cairn__strmap *m, const void *key, size_t klen, void *val);
+void cairn__strmap_deinit(struct cairn__strmap *m, void (*free_val)(void *));
+
+struct cairn__segfile {
+    int fd;
+    uint64_t size;
+    int dirty; /* written since the last sync */
+};
+
+struct cairn__tenant;
+struct cairn__period {
+    int64_t start, end;
+    char *dir;
+    atomic_int refs;
+    int removed; /* retention took it out of the tenant; delete dir at last unref */
+    pthread_mutex_t mu; /* everything below */
+    int closed;         /* an index file describes it; unlinked before any new write */
+    struct cairn__segfile *files;
+    uint32_t n_files;
+    struct cairn__strmap postings; /* "name\0value" -> roaring_bitmap_t* */
+    roaring_bitmap_t *all;
+    struct cairn__strmap streams; /* u32 sid -> struct cairn__pstream* */
+    uint64_t n_blocks, n_chunks, bytes;
+};
+
+struct cairn_store;
+/* Find or create the period holding ts for a tenant; returns it with a reference
+ * taken (drop with cairn__period_unref). NULL on failure (logged). */
+struct cairn__period *cairn__period_get(struct cairn_store *s, struct cairn__tenant *t, int64_t ts);
+void cairn__period_ref(struct cairn__period *p);
+void cairn__period_unref(struct cairn__period *p);
+/* Load a period directory (index file if closed, else scan segment files). */
+int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const char *dir,
+                       int64_t start);
+/* Register a stream in a period's index (postings), idempotent. Caller holds p->mu. */
+int cairn__period_add_stream_locked(struct cairn__period *p, uint32_t sid,
+                                    const struct cairn_label *lv, size_t nl,
+                                    struct cairn__pstream **out);
+/* Append a block record (and the stream record if the current file lacks it) for
+ * stream st; records the ref. Caller holds the stream's shard lock. */
+struct cairn__stream;
+int cairn__period_write_block(struct cairn_store *s, struct cairn__period *p,
+                              struct cairn__stream *st, const struct cairn_buf *block,
+                              uint32_t chunk, uint64_t seq_lo, uint64_t seq_hi);
+int cairn__period_write_chunk(struct cairn__period *p, uint32_t sid, uint32_t chunk);
+/* The next unused chunk number of a stream in a period. */
+uint32_t cairn__period_next_chunk(struct cairn__period *p, uint32_t sid);
+/* Drop postings and refs (before rebuilding from segment files); p->mu held. */
+void cairn__period_index_reset(struct cairn__period *p);
+/* fsync dirty segment files. */
+int cairn__period_sync(struct cairn__period *p);
+/* Write the immutable index file of a period whose heads are flushed (p->mu held). */
+int cairn__index_write(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p);
+/* Remove it before the period is written to again (p->mu held). */
+int cairn__index_unlink(struct cairn__period *p);
+/* Load it; CAIRN_ENOTFOUND or CAIRN_ECORRUPT mean: scan the segment files instead. */
+int cairn__index_load(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p);
+/* Register a stream known from disk (creating it if new); NULL on ENOMEM. */
+struct cairn__stream *cairn__stream_restore(struct cairn_store *s, struct cairn__tenant *t,
+                                            uint32_t sid, uint64_t fp, const char *ltext,
+                                            size_t ltext_len);
+void cairn__period_free(struct cairn__period *p);
+/* pread len bytes at off of file `file` into out. */
+int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uint32_t len,
+                       struct cairn_buf *out);
+
+/* ---- head: tenants and streams (head.c) ---- */
+struct cairn__hblock {
+    int64_t *ts;
+    uint32_t *lens;
+    char *lines;
+    uint32_t n, cap;
+    size_t lines_len, lines_cap;
+    int64_t min_ts, max_ts;
+    int sorted;
+    uint64_t seq_lo;          /* first seq in the block */
+    uint64_t wal_min;         /* oldest WAL file holding its entries */
+    struct cairn__period *per; /* its period (a reference), NULL when empty */
+};
+
+struct cairn__stream {
+    uint32_t sid;
+    uint64_t fp;
+    struct cairn__stream *next; /* shard hash chain */
+    char *ltext;                /* canonical `{a="b"}` */
+    size_t ltext_len;
+    struct cairn_label *lv;     /* views into lstore */
+    size_t nl;
+    char *lstore;
+    /* below: under the shard lock */
+    int active;
+    uint64_t seq;     /* next entry sequence number */
+    uint64_t hw;      /* entries with seq < hw are in segment files */
+    int64_t max_ts;   /* newest accepted (INT64_MIN: none) */
+    int64_t last_append; /* wall ns */
+    struct cairn__hblock blk;
+    atomic_size_t blk_bytes; /* allocated bytes of blk, read unlocked by eviction */
+    /* the open chunk */
+    struct cairn__period *chunk_per; /* period of the open chunk (a reference) */
+    uint32_t chunk_no;
+    size_t lines_hint; /* raw size of the last cut block: first allocation of the next */
+    int chunk_open;
+    size_t chunk_bytes;
+    int64_t chunk_started; /* wall ns */
+};
+
+struct cairn__shard {
+    pthread_mutex_t mu;
+    struct cairn__stream **tab;
+    size_t cap, n;
+};
+
+struct cairn__tenant {
+    char *name;
+    char *dir;
+    struct cairn__shard shards[CAIRN__SHARDS];
+    pthread_mutex_t id_mu; /* by_id and next_sid */
+    struct cairn__stream **by_id;
+    size_t by_id_cap;
+    uint32_t next_sid;
+    pthread_mutex_t periods_mu;
+    struct cairn__period **periods; /* sorted by start */
+    size_t n_periods, cap_periods;
+    atomic_size_t active;
+};
+
+struct cairn_store {
+    struct cairn_store_config cfg;
+    char *data_dir;
+    char *tenants_dir;
+    pthread_mutex_t tenants_mu;
+    struct cairn__tenant **tenants;
+    size_t n_tenants, cap_tenants;
+    struct cairn__wal *wal;
+    atomic_size_t head_bytes;
+    pthread_mutex_t evict_mu; /* one evictor at a time (others skip) */
+    pthread_mutex_t pass_mu;  /* one maintenance pass or flush at a time */
+    pthread_mutex_t ctx_mu;
+    struct cairn__codec_ctx *ctx_free;
+    pthread_mutex_t buf_mu;
+    struct cairn_buf *buf_free[8];
+    size_t n_buf_free;
+    /* maintenance thread */
+    pthread_t maint;
+    int maint_started;
+    pthread_mutex_t maint_mu;
+    pthread_cond_t maint_cv;
+    int stop;
+    int replaying;
+    /* counters */
+    atomic_uint_least64_t chunks_flushed, chunk_bytes, blocks_cut;
+    atomic_uint_least64_t entries, bytes, rejected;
+};
+
+struct cairn__tenant *cairn__tenant_get(struct cairn_store *s, const char *name, int create);
+/* The i-th tenant (tenants are never removed before close), or NULL past the end. */
+struct cairn__tenant *cairn__tenant_at(struct cairn_store *s, size_t i);
+void cairn__tenant_free(struct cairn__tenant *t);
+/* Find or create a stream; caller holds its shard lock. sid 0 = assign a new id. */
+struct cairn__stream *cairn__stream_get_locked(struct cairn_store *s, struct cairn__tenant *t,
+                                               struct cairn__shard *sh, uint64_t fp,
+                                               const struct cairn_labels *ls, const char *ltext,
+                                               size_t ltext_len, uint32_t sid, int *created);
+struct cairn__stream *cairn__stream_by_id(struct cairn__tenant *t, uint32_t sid);
+static inline struct cairn__shard *cairn__shard_of(struct cairn__tenant *t, uint64_t fp)
+{
+    return &t->shards[(fp >> 59) % CAIRN__SHARDS];
+}
+/* Insert one accepted entry into the stream's open block (cutting first if the block
+ * is full or the entry's period differs). Caller holds the shard lock. */
+int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct cairn__stream *st,
+                       int64_t ts, const char *line, size_t len, uint64_t seq, uint64_t wal_seq);
+/* Cut the open block into a compressed block in the segment file. close_chunk also
+ * closes the chunk. Caller holds the shard lock. */
+int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close_chunk);
+void cairn__hblock_free(struct cairn_store *s, struct cairn__stream *st);
+/* Cut the largest open blocks until head memory is under the budget's low mark. */
+void cairn__head_evict(struct cairn_store *s);
+/* Write STREAM records of active streams (WAL rotation). */
+int cairn__head_stream_records(struct cairn_store *s, struct cairn_buf *out);
+int cairn__wal_stream_record(struct cairn_buf *out, const char *tenant, uint32_t sid,
+                             uint64_t fp, const char *ltext, size_t ltext_len);
+struct cairn__codec_ctx *cairn__ctx_get(struct cairn_store *s);
+void cairn__ctx_put(struct cairn_store *s, struct cairn__codec_ctx *c);
+
+int64_t cairn__period_start(const struct cairn_store *s, int64_t ts);
+/* One maintenance pass as of `now` (the thread runs it every second; tests call it
+ * with a chosen clock): idle/old chunks, WAL checkpoint, period close, retention. */
+void cairn__store_maint(struct cairn_store *s, int64_t now);
+int cairn__tenant_name_valid(const char *t);
+
+#endif

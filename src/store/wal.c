@@ -1,0 +1,428 @@
+/* wal.c -- the write-ahead log: append-only files <data_dir>/wal/<seq>.wal of framed
+ * records (length, CRC32C, type), fsync policies, and replay with torn-tail cut.
+ *
+ * One append is one write(2) of a whole push batch. Under CAIRN_FSYNC_ALWAYS appends
+ * share fsyncs (group commit): a writer whose bytes are not yet synced either waits for
+ * the fsync in flight or, if none is, runs one covering everything written so far.
+ * Under CAIRN_FSYNC_INTERVAL a thread syncs every interval when there is new data.
+ * Files rotate at file_max; each new file starts with the records the store asks for
+ * (STREAM records of active streams), so a file replays without its predecessors.
+ * Format: docs/FORMATS.md "WAL". */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cairn/log.h"
+#include "store/store_int.h"
+
+static const char WAL_MAGIC[8] = {'C', 'A', 'I', 'R', 'N', 'W', 'A', 'L'};
+
+struct cairn__wal {
+    char *dir;
+    enum cairn_fsync_policy pol;
+    int64_t interval_ns;
+    size_t file_max;
+    cairn__wal_rotate_fn on_rotate;
+    void *ctx;
+
+    pthread_mutex_t mu; /* fd, seq, size, written */
+    int fd;
+    uint64_t seq;
+    atomic_uint_least64_t seq_pub; /* seq, readable without mu */
+    uint64_t size;
+    uint64_t written; /* bytes written since open, all files */
+    char path[4096];
+
+    pthread_mutex_t sync_mu; /* synced, syncing */
+    pthread_cond_t sync_cv;
+    uint64_t synced;
+    int syncing;
+
+    pthread_t thr;
+    int thr_started, stop;
+
+    atomic_uint_least64_t st_bytes, st_fsyncs, st_records;
+};
+
+static void wal_path(const char *dir, uint64_t seq, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%016" PRIx64 ".wal", dir, seq);
+}
+
+/* Open file `seq` fresh and write its header plus the rotation records. Under mu. */
+static int wal_start_file(struct cairn__wal *w, uint64_t seq)
+{
+    wal_path(w->dir, seq, w->path, sizeof w->path);
+    int fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        CAIRN_ERROR("wal", "open failed", "file=\"%s\" errno=%d", w->path, errno);
+        return CAIRN_EIO;
+    }
+    int rc = cairn__file_hdr_write(fd, WAL_MAGIC, CAIRN__WAL_VERSION);
+    struct cairn_buf b = CAIRN_BUF_INIT;
+    if (!rc && w->on_rotate)
+        rc = w->on_rotate(w->ctx, &b);
+    if (!rc && b.len)
+        rc = cairn__write_all(fd, b.data, b.len, w->path);
+    if (rc) {
+        close(fd);
+        cairn_buf_deinit(&b);
+        return rc;
+    }
+    w->fd = fd;
+    w->seq = seq;
+    atomic_store(&w->seq_pub, seq);
+    w->size = CAIRN__FILE_HDR + b.len;
+    w->written += CAIRN__FILE_HDR + b.len;
+    cairn_buf_deinit(&b);
+    cairn__fsync_dir(w->dir);
+    return 0;
+}
+
+static void wal_sync_upto(struct cairn__wal *w, uint64_t pos);
+
+static void *wal_thread(void *arg)
+{
+    struct cairn__wal *w = arg;
+    pthread_mutex_lock(&w->sync_mu);
+    while (!w->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + w->interval_ns;
+        ts.tv_sec += ns / 1000000000LL;
+        ts.tv_nsec = ns % 1000000000LL;
+        pthread_cond_timedwait(&w->sync_cv, &w->sync_mu, &ts);
+        if (w->stop)
+            break;
+        pthread_mutex_unlock(&w->sync_mu);
+        pthread_mutex_lock(&w->mu);
+        uint64_t pos = w->written;
+        pthread_mutex_unlock(&w->mu);
+        wal_sync_upto(w, pos);
+        pthread_mutex_lock(&w->sync_mu);
+    }
+    pthread_mutex_unlock(&w->sync_mu);
+    return NULL;
+}
+
+struct cairn__wal *cairn__wal_open(const char *data_dir, enum cairn_fsync_policy pol,
+                                   int64_t interval_ns, size_t file_max,
+                                   cairn__wal_rotate_fn on_rotate, void *ctx, uint64_t first_seq)
+{
+    struct cairn__wal *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    size_t n = strlen(data_dir) + 8;
+    if (!(w->dir = malloc(n)))
+        goto fail;
+    snprintf(w->dir, n, "%s/wal", data_dir);
+    if (cairn__mkdir_p(w->dir))
+        goto fail;
+    w->pol = pol;
+    w->interval_ns = interval_ns > 0 ? interval_ns : 1000000000LL;
+    w->file_max = file_max;
+    w->on_rotate = on_rotate;
+    w->ctx = ctx;
+    w->fd = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->sync_mu, NULL);
+    pthread_cond_init(&w->sync_cv, NULL);
+    if (wal_start_file(w, first_seq))
+        goto fail_locks;
+    if (pol == CAIRN_FSYNC_INTERVAL) {
+        if (pthread_create(&w->thr, NULL, wal_thread, w) != 0) {
+            close(w->fd);
+            goto fail_locks;
+        }
+        w->thr_started = 1;
+    }
+    return w;
+fail_locks:
+    pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->sync_mu);
+    pthread_cond_destroy(&w->sync_cv);
+fail:
+    free(w->dir);
+    free(w);
+    return NULL;
+}
+
+void cairn__wal_close(struct cairn__wal *w, int sync)
+{
+    if (!w)
+        return;
+    if (w->thr_started) {
+        pthread_mutex_lock(&w->sync_mu);
+        w->stop = 1;
+        pthread_cond_broadcast(&w->sync_cv);
+        pthread_mutex_unlock(&w->sync_mu);
+        pthread_join(w->thr, NULL);
+    }
+    if (w->fd >= 0) {
+        if (sync && fdatasync(w->fd) == 0)
+            w->st_fsyncs++;
+        close(w->fd);
+    }
+    pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->sync_mu);
+    pthread_cond_destroy(&w->sync_cv);
+    free(w->dir);
+    free(w);
+}
+
+/* Make sure every byte up to pos (in `written` units) is on disk. */
+static void wal_sync_upto(struct cairn__wal *w, uint64_t pos)
+{
+    pthread_mutex_lock(&w->sync_mu);
+    for (;;) {
+        if (w->synced >= pos)
+            break;
+        if (w->syncing) {
+            pthread_cond_wait(&w->sync_cv, &w->sync_mu);
+            continue;
+        }
+        w->syncing = 1;
+        pthread_mutex_unlock(&w->sync_mu);
+        pthread_mutex_lock(&w->mu);
+        uint64_t target = w->written;
+        int fd = dup(w->fd);
+        pthread_mutex_unlock(&w->mu);
+        int ok = fd >= 0 && fdatasync(fd) == 0;
+        if (!ok)
+            CAIRN_ERROR("wal", "fdatasync failed", "errno=%d", errno);
+        if (fd >= 0)
+            close(fd);
+        w->st_fsyncs++;
+        pthread_mutex_lock(&w->sync_mu);
+        w->syncing = 0;
+        if (ok && target > w->synced)
+            w->synced = target;
+        pthread_cond_broadcast(&w->sync_cv);
+        if (!ok)
+            break;
+    }
+    pthread_mutex_unlock(&w->sync_mu);
+}
+
+int cairn__wal_append(struct cairn__wal *w, const void *p, size_t n)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->size + n > w->file_max && w->size > CAIRN__FILE_HDR) {
+        /* rotate: the old file is synced before the new one is used */
+        if (w->pol != CAIRN_FSYNC_NEVER && fdatasync(w->fd) == 0) {
+            w->st_fsyncs++;
+            pthread_mutex_lock(&w->sync_mu);
+            if (w->written > w->synced)
+                w->synced = w->written;
+            pthread_mutex_unlock(&w->sync_mu);
+        }
+        int old = w->fd;
+        if (wal_start_file(w, w->seq + 1)) {
+            pthread_mutex_unlock(&w->mu);
+            return CAIRN_EIO;
+        }
+        close(old);
+    }
+    int rc = cairn__write_all(w->fd, p, n, w->path);
+    if (rc) {
+        /* cut back so that no torn record is left in the middle of the log */
+        if (ftruncate(w->fd, (off_t)w->size) < 0)
+            CAIRN_ERROR("wal", "ftruncate failed", "file=\"%s\" errno=%d", w->path, errno);
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    w->size += n;
+    w->written += n;
+    uint64_t pos = w->written;
+    pthread_mutex_unlock(&w->mu);
+    w->st_bytes += n;
+    w->st_records++;
+    if (w->pol == CAIRN_FSYNC_ALWAYS)
+        wal_sync_upto(w, pos);
+    return 0;
+}
+
+uint64_t cairn__wal_seq(struct cairn__wal *w)
+{
+    return atomic_load(&w->seq_pub);
+}
+
+void cairn__wal_stats(struct cairn__wal *w, uint64_t *bytes, uint64_t *fsyncs, uint64_t *records)
+{
+    *bytes = w->st_bytes;
+    *fsyncs = w->st_fsyncs;
+    *records = w->st_records;
+}
+
+/* The seqs of the WAL files in dir, sorted; caller frees. */
+static int list_wal(const char *dir, uint64_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : CAIRN_EIO;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l != 20 || strcmp(de->d_name + 16, ".wal") != 0)
+            continue;
+        char *end;
+        uint64_t seq = strtoull(de->d_name, &end, 16);
+        if (end != de->d_name + 16)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            uint64_t *nv = realloc(*out, cap * sizeof *nv);
+            if (!nv) {
+                closedir(d);
+                free(*out);
+                *out = NULL;
+                return CAIRN_ENOMEM;
+            }
+            *out = nv;
+        }
+        (*out)[(*n)++] = seq;
+    }
+    closedir(d);
+    for (size_t i = 1; i < *n; i++) /* insertion sort: a handful of files */
+        for (size_t j = i; j > 0 && (*out)[j - 1] > (*out)[j]; j--) {
+            uint64_t t = (*out)[j];
+            (*out)[j] = (*out)[j - 1];
+            (*out)[j - 1] = t;
+        }
+    return 0;
+}
+
+int cairn__wal_remove_below(struct cairn__wal *w, uint64_t below)
+{
+    uint64_t *seqs;
+    size_t n;
+    int rc = list_wal(w->dir, &seqs, &n);
+    if (rc)
+        return rc;
+    char path[4096];
+    int removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (seqs[i] >= below)
+            continue;
+        wal_path(w->dir, seqs[i], path, sizeof path);
+        if (unlink(path) == 0) {
+            removed++;
+            CAIRN_DEBUG("wal", "checkpoint removed file", "file=\"%s\"", path);
+        }
+    }
+    free(seqs);
+    if (removed)
+        cairn__fsync_dir(w->dir);
+    return 0;
+}
+
+int cairn__wal_remove_all(const char *data_dir)
+{
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/wal", data_dir);
+    uint64_t *seqs;
+    size_t n;
+    int rc = list_wal(dir, &seqs, &n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        wal_path(dir, seqs[i], path, sizeof path);
+        unlink(path);
+    }
+    free(seqs);
+    cairn__fsync_dir(dir);
+    return 0;
+}
+
+static int replay_file(const char *path, uint64_t seq, cairn__wal_replay_fn cb, void *ctx)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        CAIRN_ERROR("wal", "open failed", "file=\"%s\" errno=%d", path, errno);
+        return CAIRN_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return CAIRN_EIO;
+    }
+    size_t len = (size_t)st.st_size;
+    if (len < CAIRN__FILE_HDR) {
+        CAIRN_WARN("wal", "file shorter than its header, removed", "file=\"%s\" size=%zu", path,
+                   len);
+        close(fd);
+        unlink(path);
+        return 0;
+    }
+    unsigned char *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+        close(fd);
+        return CAIRN_EIO;
+    }
+    int rc = cairn__file_hdr_check(p, len, WAL_MAGIC, CAIRN__WAL_VERSION);
+    if (rc) {
+        CAIRN_ERROR("wal", "bad file header", "file=\"%s\" err=\"%s\"", path, cairn_strerror(rc));
+        munmap(p, len);
+        close(fd);
+        return rc;
+    }
+    size_t off = CAIRN__FILE_HDR;
+    size_t nrec = 0;
+    for (;;) {
+        uint8_t type;
+        const unsigned char *pl;
+        uint32_t pn;
+        int r = cairn__rec_next(p, len, off, &type, &pl, &pn);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            CAIRN_WARN("wal", "torn or corrupt record, cutting the file there",
+                       "file=\"%s\" offset=%zu dropped_bytes=%zu", path, off, len - off);
+            if (ftruncate(fd, (off_t)off) < 0)
+                CAIRN_ERROR("wal", "ftruncate failed", "file=\"%s\" errno=%d", path, errno);
+            break;
+        }
+        if ((rc = cb(ctx, seq, type, pl, pn))) {
+            CAIRN_ERROR("wal", "record rejected during replay",
+                        "file=\"%s\" offset=%zu err=\"%s\"", path, off, cairn_strerror(rc));
+            break;
+        }
+        nrec++;
+        off += CAIRN__REC_HDR + pn;
+    }
+    munmap(p, len);
+    close(fd);
+    CAIRN_INFO("wal", "replayed file", "file=\"%s\" records=%zu bytes=%zu", path, nrec, off);
+    return rc;
+}
+
+int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
+                      uint64_t *max_seq)
+{
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/wal", data_dir);
+    uint64_t *seqs;
+    size_t n;
+    *max_seq = 0;
+    int rc = list_wal(dir, &seqs, &n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && !rc; i++) {
+        wal_path(dir, seqs[i], path, sizeof path);
+        rc = replay_file(path, seqs[i], cb, ctx);
+        *max_seq = seqs[i];
+    }
+    free(seqs);
+    return rc;
+}

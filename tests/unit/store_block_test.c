@@ -1,0 +1,147 @@
+/* store_block_test.c -- block round trip for each codec, out-of-order input sorted at
+ * encode, column-only decode, and CRC/format checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "store/store_int.h"
+
+#define N 2000
+
+struct corpus {
+    int64_t ts[N];
+    uint32_t lens[N];
+    struct cairn_buf lines;
+};
+
+/* Build lines so that entry k (by time) has a known text. */
+static void build(struct corpus *c, int shuffle)
+{
+    cairn_buf_init(&c->lines);
+    for (int i = 0; i < N; i++) {
+        int k = shuffle ? (i * 7919) % N : i;
+        c->ts[i] = 1700000000000000000LL + (int64_t)k * 1000003;
+        size_t before = c->lines.len;
+        if (k % 10 != 0) /* every tenth line is empty */
+            cairn_buf_appendf(&c->lines, "level=info msg=\"request %d served\" path=/api/%d", k,
+                              k % 97);
+        c->lens[i] = (uint32_t)(c->lines.len - before);
+    }
+}
+
+static void check_decoded(const struct cairn__block_dec *d, int with_lines)
+{
+    assert_int_equal(d->h.n, N);
+    assert_int_equal(d->h.min_ts, 1700000000000000000LL);
+    assert_int_equal(d->h.max_ts, 1700000000000000000LL + (int64_t)(N - 1) * 1000003);
+    char want[128];
+    for (int k = 0; k < N; k++) {
+        assert_int_equal(d->ts[k], 1700000000000000000LL + (int64_t)k * 1000003);
+        int wl = k % 10 == 0 ? 0
+                             : snprintf(want, sizeof want,
+                                        "level=info msg=\"request %d served\" path=/api/%d", k,
+                                        k % 97);
+        assert_int_equal(d->lens[k], wl);
+        if (with_lines)
+            assert_memory_equal(d->lines + d->offs[k], want, (size_t)wl);
+    }
+    if (!with_lines)
+        assert_null(d->lines);
+}
+
+static void round_trip(enum cairn_codec codec, int shuffle)
+{
+    struct corpus c;
+    build(&c, shuffle);
+    struct cairn__codec_ctx ctx = {0};
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, N, !shuffle, codec, 3,
+                                         &out),
+                     0);
+    struct cairn__block_dec d;
+    assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d), 0);
+    assert_int_equal(d.h.codec, codec);
+    assert_int_equal(d.h.raw_len, c.lines.len);
+    check_decoded(&d, 1);
+    cairn__block_dec_deinit(&d);
+    /* column-only: no line bytes decoded */
+    assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 0, &d), 0);
+    check_decoded(&d, 0);
+    cairn__block_dec_deinit(&d);
+    if (codec != CAIRN_CODEC_NONE)
+        assert_true(out.len < c.lines.len / 2);
+    /* every single-byte corruption is caught (header check or CRC) */
+    for (size_t i = 0; i < out.len; i += 97) {
+        out.data[i] ^= 0x20;
+        assert_int_not_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d),
+                             0);
+        out.data[i] ^= 0x20;
+    }
+    /* truncated */
+    assert_int_not_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len - 1, 1, &d),
+                         0);
+    cairn_buf_deinit(&out);
+    cairn_buf_deinit(&c.lines);
+    cairn__codec_ctx_deinit(&ctx);
+}
+
+static void block_none(void **state)
+{
+    (void)state;
+    round_trip(CAIRN_CODEC_NONE, 0);
+}
+static void block_zstd(void **state)
+{
+    (void)state;
+    round_trip(CAIRN_CODEC_ZSTD, 0);
+}
+static void block_lz4(void **state)
+{
+    (void)state;
+    round_trip(CAIRN_CODEC_LZ4, 0);
+}
+static void block_unsorted_is_sorted_at_encode(void **state)
+{
+    (void)state;
+    round_trip(CAIRN_CODEC_ZSTD, 1);
+    round_trip(CAIRN_CODEC_LZ4, 1);
+}
+
+static void block_empty_and_equal_timestamps(void **state)
+{
+    (void)state;
+    struct cairn__codec_ctx ctx = {0};
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    int64_t ts[3] = {5, 5, 5};
+    uint32_t lens[3] = {1, 1, 1};
+    /* equal timestamps keep arrival order even when the block is marked unsorted */
+    assert_int_equal(cairn__block_encode(&ctx, ts, lens, "abc", 3, 0, CAIRN_CODEC_LZ4, 0, &out), 0);
+    struct cairn__block_dec d;
+    assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d), 0);
+    assert_memory_equal(d.lines, "abc", 3);
+    cairn__block_dec_deinit(&d);
+    cairn_buf_reset(&out);
+    assert_int_equal(cairn__block_encode(&ctx, NULL, NULL, "", 0, 1, CAIRN_CODEC_ZSTD, 3, &out), 0);
+    assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d), 0);
+    assert_int_equal(d.h.n, 0);
+    cairn__block_dec_deinit(&d);
+    cairn_buf_deinit(&out);
+    cairn__codec_ctx_deinit(&ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(block_none),
+        cmocka_unit_test(block_zstd),
+        cmocka_unit_test(block_lz4),
+        cmocka_unit_test(block_unsorted_is_sorted_at_encode),
+        cmocka_unit_test(block_empty_and_equal_timestamps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
