@@ -36,6 +36,8 @@
 /* Bytes (lines plus per-entry overhead) held before producers block: a few batches,
  * enough to keep the sender busy, small enough for the agent's memory target. */
 #define CAIRN_PUSH_QUEUE_LIMIT (4u * 1024u * 1024u)
+/* After shutdown starts, how long undelivered batches are still retried. */
+#define CAIRN_PUSH_DRAIN_TIMEOUT_NS (10LL * 1000000000LL)
 
 struct cairn_push_config {
     const char *url;               /* required: http(s)://host:port/loki/api/v1/push */
@@ -47,6 +49,7 @@ struct cairn_push_config {
     int64_t max_backoff_ns;        /* 0: default */
     int max_retries;               /* <0: default; 0: no retries */
     size_t queue_limit;            /* 0: default */
+    int64_t drain_timeout_ns;      /* retries after stop/interrupt end then; 0: default */
     const char *basic_auth_username;
     const char *basic_auth_password;
     const char *basic_auth_password_file; /* read once at create */
@@ -71,6 +74,11 @@ struct cairn_push *cairn_push_create(const struct cairn_push_config *cfg, struct
  * thread and free the client. NULL is a no-op. */
 void cairn_push_destroy(struct cairn_push *p);
 
+/* Begin shutting down: entries are refused from now on (cairn_push_entry returns
+ * CAIRN_EAGAIN, also to a producer blocked on a full queue, within 100 ms), and
+ * retries end drain_timeout later. Async-signal-safe (one atomic store). */
+void cairn_push_interrupt(struct cairn_push *p);
+
 /* Queue one entry for the stream `labels` (must be sorted) of `tenant` (NULL: the
  * configured tenant_id). Blocks while the queue is full. Returns 0, CAIRN_EAGAIN if
  * the client is shutting down, CAIRN_ENOMEM. No allocation in steady state. */
@@ -84,8 +92,10 @@ int cairn_push_entry_str(struct cairn_push *p, const char *tenant, const char *l
                          size_t labels_len, int64_t ts_ns, const char *line, size_t len);
 
 /* Send every open batch now and wait until all entries queued before the call are
- * sent or dropped. Returns 0, or CAIRN_EIO if any of them were dropped since the
- * last flush. */
+ * sent or dropped. Returns 0; CAIRN_EAGAIN if some were not delivered because the
+ * client was shutting down (the caller should not record them as sent); CAIRN_EIO if
+ * some were dropped for good (refused by the server, out of retries) since the last
+ * flush. */
 int cairn_push_flush(struct cairn_push *p);
 
 /* Counters (monotonic since create). */

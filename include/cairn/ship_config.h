@@ -94,6 +94,7 @@ struct cairn_ship_client {
     struct { char *ca_file, *cert_file, *key_file, *server_name; int insecure_skip_verify; } tls_config;
     int drop_rate_limited_batches;
     uint64_t queue_limit; /* cairn's: bytes held before the readers wait */
+    int64_t drain_timeout_ns; /* cairn's: retries at shutdown end after this */
 };
 
 struct cairn_ship_config {

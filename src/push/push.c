@@ -8,6 +8,7 @@
  * small free list. `queued` counts the cost (line bytes plus overhead) of every batch
  * not yet finished; producers wait on cv_space while it is over queue_limit. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ struct cairn_push {
     pthread_t thread;
     int thread_started;
     int stopping;
+    atomic_int interrupted;   /* cairn_push_interrupt: refuse entries, bound retries */
+    int64_t drain_deadline;   /* monotonic; 0 until stopping or interrupted */
+    int undelivered;          /* batches dropped by the drain deadline since last flush */
 
     struct cairn__push_batch **open; /* one open batch per tenant */
     size_t n_open, cap_open;
@@ -67,6 +71,12 @@ void cairn_push_config_default(struct cairn_push_config *cfg)
     cfg->max_backoff_ns = CAIRN_PUSH_MAX_BACKOFF_NS;
     cfg->max_retries = CAIRN_PUSH_MAX_RETRIES;
     cfg->queue_limit = CAIRN_PUSH_QUEUE_LIMIT;
+    cfg->drain_timeout_ns = CAIRN_PUSH_DRAIN_TIMEOUT_NS;
+}
+
+void cairn_push_interrupt(struct cairn_push *p)
+{
+    atomic_store(&p->interrupted, 1);
 }
 
 /* Read a secret file, trimming trailing whitespace; caller frees. */
@@ -131,6 +141,8 @@ struct cairn_push *cairn_push_create(const struct cairn_push_config *in, struct 
         p->cfg.max_retries = def.max_retries;
     if (p->cfg.queue_limit == 0)
         p->cfg.queue_limit = def.queue_limit;
+    if (p->cfg.drain_timeout_ns <= 0)
+        p->cfg.drain_timeout_ns = def.drain_timeout_ns;
     cairn_labels_init(&p->external);
     cairn_labels_init(&p->scratch_labels);
     for (size_t i = 0; i < CAIRN__PUSH_STATUS_SLOTS; i++)
@@ -290,15 +302,22 @@ static struct cairn__push_batch *open_batch(struct cairn_push *p, const char *te
 }
 
 /* Wait (under mu) until `cost` more bytes fit, or the client stops. */
+static struct timespec mono_deadline(int64_t at_ns);
+
+/* Wait (under mu) until `cost` more bytes fit, or the client stops or is
+ * interrupted (checked every 100 ms: an interrupt may come from a signal handler,
+ * which cannot signal a condition variable). */
 static int wait_space(struct cairn_push *p, size_t cost)
 {
-    while (!p->stopping && p->queued > 0 && p->queued + cost > p->cfg.queue_limit) {
+    while (!p->stopping && !atomic_load(&p->interrupted) && p->queued > 0 &&
+           p->queued + cost > p->cfg.queue_limit) {
         /* make sure the sender has something to free: ship the open batches */
         while (p->n_open && !p->ready_head)
             enqueue_open(p, 0);
-        pthread_cond_wait(&p->cv_space, &p->mu);
+        struct timespec ts = mono_deadline(cairn_mono_ns() + 100000000LL);
+        pthread_cond_timedwait(&p->cv_space, &p->mu, &ts);
     }
-    return p->stopping ? CAIRN_EAGAIN : 0;
+    return p->stopping || atomic_load(&p->interrupted) ? CAIRN_EAGAIN : 0;
 }
 
 /* Add an entry whose stream text is labels (under mu, space already waited for). */
@@ -414,8 +433,9 @@ int cairn_push_flush(struct cairn_push *p)
         enqueue_open(p, 0);
     while (p->seq_done < target && p->thread_started)
         pthread_cond_wait(&p->cv_done, &p->mu);
-    int rc = p->dropped_since_flush ? CAIRN_EIO : 0;
+    int rc = p->undelivered ? CAIRN_EAGAIN : p->dropped_since_flush ? CAIRN_EIO : 0;
     p->dropped_since_flush = 0;
+    p->undelivered = 0;
     pthread_mutex_unlock(&p->mu);
     return rc;
 }
@@ -445,15 +465,27 @@ static struct timespec mono_deadline(int64_t at_ns)
     return ts;
 }
 
-/* Sleep for the backoff (under mu); returns early only never: retries continue during
- * shutdown so that destroy loses nothing it can still deliver. */
+/* The drain deadline once stopping or interrupted (0 before). Under mu. */
+static int64_t drain_deadline(struct cairn_push *p)
+{
+    if (!p->drain_deadline && (p->stopping || atomic_load(&p->interrupted)))
+        p->drain_deadline = cairn_mono_ns() + p->cfg.drain_timeout_ns;
+    return p->drain_deadline;
+}
+
+/* Sleep for the backoff (under mu), in slices so that a stop or an interrupt cuts it
+ * to the drain deadline. */
 static void backoff_sleep(struct cairn_push *p, int64_t ns)
 {
     int64_t until = cairn_mono_ns() + ns;
-    struct timespec ts = mono_deadline(until);
-    while (cairn_mono_ns() < until) {
-        if (pthread_cond_timedwait(&p->cv_done, &p->mu, &ts) == ETIMEDOUT)
-            break;
+    for (;;) {
+        int64_t now = cairn_mono_ns(), dl = drain_deadline(p);
+        int64_t end = dl && dl < until ? dl : until;
+        if (now >= end)
+            return;
+        int64_t slice = end - now < 100000000LL ? end - now : 100000000LL;
+        struct timespec ts = mono_deadline(now + slice);
+        pthread_cond_timedwait(&p->cv_done, &p->mu, &ts);
     }
 }
 
@@ -498,6 +530,15 @@ static void send_batch(struct cairn_push *p, struct cairn__push_batch *b)
                         "tenant=\"%s\" error=\"%s\"", p->host, status, nent, b->tenant, msg);
             p->m.dropped_entries_4xx += nent;
             p->m.dropped_bytes_4xx += nbytes;
+            goto dropped;
+        }
+        int64_t dl = drain_deadline(p);
+        if (dl && cairn_mono_ns() >= dl) {
+            CAIRN_ERROR("push", "shutting down: batch not delivered", "host=%s status=%ld "
+                        "entries=%zu error=\"%s\"", p->host, status, nent, msg);
+            p->m.dropped_entries_retries += nent;
+            p->m.dropped_bytes_retries += nbytes;
+            p->undelivered = 1;
             goto dropped;
         }
         if (attempt >= p->cfg.max_retries) {

@@ -140,6 +140,7 @@ static int make_clients(struct cairn_ship_agent *a, struct cairn_err *err)
             pc.max_backoff_ns = c->backoff_config.max_period_ns;
             pc.max_retries = c->backoff_config.max_retries;
             pc.queue_limit = (size_t)c->queue_limit;
+            pc.drain_timeout_ns = c->drain_timeout_ns;
             pc.basic_auth_username = c->basic_auth.username;
             pc.basic_auth_password = c->basic_auth.password;
             pc.basic_auth_password_file = c->basic_auth.password_file;
@@ -551,11 +552,16 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
 {
     if (a->cfg->check_syntax)
         return 0;
-    if (a->cfg->stdin_mode)
-        return run_stdin(a);
-    if (!a->n_targets)
-        CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
-    return cairn_tailer_run(a->tailer);
+    int rc;
+    if (a->cfg->stdin_mode) {
+        rc = run_stdin(a);
+    } else {
+        if (!a->n_targets)
+            CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
+        rc = cairn_tailer_run(a->tailer);
+    }
+    /* refused because we are stopping: that is the stop, not a failure */
+    return rc == CAIRN_EAGAIN && atomic_load(&a->stop) ? 0 : rc;
 }
 
 void cairn_ship_agent_stop(struct cairn_ship_agent *a)
@@ -563,6 +569,10 @@ void cairn_ship_agent_stop(struct cairn_ship_agent *a)
     atomic_store(&a->stop, 1);
     if (a->tailer)
         cairn_tailer_stop(a->tailer);
+    /* a reader blocked on a full queue gives up within 100 ms; what is queued is
+     * delivered for at most drain_timeout */
+    for (size_t i = 0; i < a->n_clients; i++)
+        cairn_push_interrupt(a->clients[i]);
 }
 
 int cairn_ship_agent_http_port(const struct cairn_ship_agent *a)

@@ -352,6 +352,8 @@ static const struct cairn_cfg_entry client_e[] = {
       .help = "accepted for compatibility; 429 is always retried"),
     E("queue_limit", CAIRN_CFG_SIZE, CL, queue_limit, .idef = 4 << 20, .min = 4096,
       .max = 1LL << 34, .help = "bytes held before the readers wait (back-pressure)"),
+    E("drain_timeout", CAIRN_CFG_DURATION, CL, drain_timeout_ns, .idef = 10 * SEC, .min = 0,
+      .max = 3600 * SEC, .help = "at shutdown, how long undelivered batches are still retried"),
 };
 #undef CL
 static const struct cairn_cfg_table client_t =

@@ -176,11 +176,25 @@ static int add_partial(struct cairn_tailer *t, struct tfile *f, const char *p, s
     return 0;
 }
 
+/* A line could not be handed on (the sink refused it: shutting down): make the file's
+ * position the start of that line, so positions never pass a line not sent. */
+static int rewind_to(struct tfile *f, int64_t line_start, int rc)
+{
+    if (f->fd >= 0 && lseek(f->fd, line_start, SEEK_SET) == line_start) {
+        f->off = line_start;
+        f->tail_len = 0;
+        cairn_buf_reset(&f->partial);
+    }
+    return rc;
+}
+
 static int process_chunk(struct cairn_tailer *t, struct tfile *f, const char *p, size_t n)
 {
-    const char *end = p + n;
+    const char *end = p + n, *base = p;
+    int64_t chunk_off = f->off - (int64_t)n; /* file offset of p[0] */
     int rc;
     if (f->partial.len) {
+        int64_t start = chunk_off - (int64_t)f->partial.len;
         const char *nl = memchr(p, '\n', n);
         if (!nl)
             return add_partial(t, f, p, n);
@@ -189,24 +203,25 @@ static int process_chunk(struct cairn_tailer *t, struct tfile *f, const char *p,
         rc = emit_line(t, f, f->partial.data, f->partial.len);
         cairn_buf_reset(&f->partial);
         if (rc)
-            return rc;
+            return rewind_to(f, start, rc);
         p = nl + 1;
     }
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             break;
+        int64_t start = chunk_off + (p - base);
         if ((size_t)(nl - p) > t->cfg.max_line) {
             if ((rc = add_partial(t, f, p, (size_t)(nl - p))))
-                return rc;
+                return rewind_to(f, start, rc);
             if (f->partial.len) {
                 rc = emit_line(t, f, f->partial.data, f->partial.len);
                 cairn_buf_reset(&f->partial);
                 if (rc)
-                    return rc;
+                    return rewind_to(f, start, rc);
             }
         } else if ((rc = emit_line(t, f, p, (size_t)(nl - p)))) {
-            return rc;
+            return rewind_to(f, start, rc);
         }
         p = nl + 1;
     }
@@ -620,8 +635,14 @@ static int any_dirty(struct cairn_tailer *t)
 int cairn_tailer_sync(struct cairn_tailer *t)
 {
     int rc = t->cfg.sink->flush ? t->cfg.sink->flush(t->cfg.sink->ud) : 0;
+    if (rc == CAIRN_EAGAIN) {
+        /* shutting down with lines not delivered: keep the old positions, so the next
+         * start reads them again (repeats, but loses nothing) */
+        CAIRN_WARN("tail", "lines not delivered: positions not saved", "%s", "");
+        return rc;
+    }
     if (rc)
-        CAIRN_WARN("tail", "some entries were not delivered before this positions sync", "err=%s",
+        CAIRN_WARN("tail", "some entries were dropped before this positions sync", "err=%s",
                    cairn_strerror(rc));
     if (!t->cfg.positions)
         return 0;

@@ -3,12 +3,14 @@
  *
  *   ship_capture_tool OUT_FILE [STATUS]
  * listens on an ephemeral 127.0.0.1 port, prints "port=N" on stdout, runs until
- * SIGTERM/SIGINT. STATUS (default 204) is the reply to every push. */
+ * SIGTERM/SIGINT. STATUS (default 204) is the reply to every push; SIGUSR1 switches
+ * to 503 (nothing recorded), SIGUSR2 back to STATUS. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 struct ctx {
     FILE *out;
     unsigned status;
+    _Atomic unsigned failing; /* SIGUSR1: answer 503 */
     pthread_mutex_t mu;
 };
 
@@ -52,7 +55,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
-    unsigned status = x->status;
+    unsigned status = atomic_load(&x->failing) ? 503 : x->status;
     size_t ulen = 0;
     Logproto__PushRequest *pr = NULL;
     if (snappy_uncompressed_length(cn->body, cn->len, &ulen) == SNAPPY_OK) {
@@ -104,7 +107,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s OUT_FILE [STATUS]\n", argv[0]);
         return 2;
     }
-    struct ctx x = {fopen(argv[1], "a"), argc > 2 ? (unsigned)atoi(argv[2]) : 204,
+    struct ctx x = {fopen(argv[1], "a"), argc > 2 ? (unsigned)atoi(argv[2]) : 204, 0,
                     PTHREAD_MUTEX_INITIALIZER};
     if (!x.out) {
         perror(argv[1]);
@@ -114,6 +117,8 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* the daemon's thread inherits the mask */
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
@@ -129,7 +134,15 @@ int main(int argc, char **argv)
     printf("port=%u\n", (unsigned)di->port);
     fflush(stdout);
     int sig;
-    sigwait(&set, &sig);
+    for (;;) {
+        sigwait(&set, &sig);
+        if (sig == SIGUSR1)
+            atomic_store(&x.failing, 1);
+        else if (sig == SIGUSR2)
+            atomic_store(&x.failing, 0);
+        else
+            break;
+    }
     MHD_stop_daemon(d);
     fclose(x.out);
     return 0;

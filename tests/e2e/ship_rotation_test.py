@@ -52,6 +52,10 @@ target_config:
 clients:
   - url: http://127.0.0.1:{port}/loki/api/v1/push
     batchwait: 50ms
+    drain_timeout: 300ms
+    backoff_config:
+      min_period: 50ms
+      max_period: 100ms
     tenant_id: e2e
     external_labels:
       cluster: test
@@ -126,6 +130,16 @@ scrape_configs:
         write(100)
         ship = start()
         wait_for(all_arrived, "lines after kill -9")
+
+        # the endpoint fails while we stop: the agent exits within its drain timeout,
+        # keeps the old positions, and the next start delivers what was not
+        cap.send_signal(signal.SIGUSR1)
+        write(50)
+        ship.send_signal(signal.SIGTERM)
+        assert ship.wait(timeout=20) == 0, "agent did not stop while the endpoint failed"
+        cap.send_signal(signal.SIGUSR2)
+        ship = start()
+        wait_for(all_arrived, "lines held back by a failing endpoint at shutdown")
 
         rows = captured(out)
         assert all(r[0] == "e2e" for r in rows), "tenant header missing"

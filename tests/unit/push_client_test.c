@@ -483,6 +483,45 @@ static void blocks_producer_instead_of_dropping(void **state)
     server_stop(s);
 }
 
+static void interrupt_unblocks_and_bounds_the_drain(void **state)
+{
+    (void)state;
+    /* a server that always fails: without a bound, retries would go on for minutes */
+    int script[MAX_REQ];
+    for (size_t i = 0; i < MAX_REQ; i++)
+        script[i] = 503;
+    struct server *s = server_start(script, MAX_REQ);
+    struct cairn_push_config cfg;
+    char url[128];
+    config_for(&cfg, s, url, sizeof url);
+    cfg.min_backoff_ns = 20000000;  /* 20 ms */
+    cfg.max_backoff_ns = 20000000;
+    cfg.max_retries = 1000000;
+    cfg.queue_limit = 4000;
+    cfg.batch_size = 1000;
+    cfg.drain_timeout_ns = 50000000; /* 50 ms */
+    struct cairn_err err;
+    struct cairn_push *p = cairn_push_create(&cfg, &err);
+    assert_non_null(p);
+    struct producer pr = {p, 500, 0, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, produce, &pr);
+    /* the producer fills the queue and blocks; wait for the first (failing) request */
+    assert_true(server_wait(s, 1) >= 1);
+    cairn_push_interrupt(p);
+    pthread_join(t, NULL); /* returns: refused entries instead of blocking forever */
+    assert_true(pr.failed > 0);
+    /* what was queued is given up after the drain timeout, and flush says so */
+    assert_int_equal(cairn_push_flush(p), CAIRN_EAGAIN);
+    assert_int_equal(cairn_push_entry_str(p, NULL, "{job=\"x\"}", 9, 1, "late", 4), CAIRN_EAGAIN);
+    struct cairn_push_stats st;
+    cairn_push_stats(p, &st);
+    assert_int_equal(st.sent_entries, 0);
+    assert_int_equal(st.dropped_entries, (uint64_t)(500 - pr.failed));
+    cairn_push_destroy(p);
+    server_stop(s);
+}
+
 static void rejects_bad_config(void **state)
 {
     (void)state;
@@ -510,6 +549,7 @@ int main(void)
         cmocka_unit_test(gives_up_after_max_retries),
         cmocka_unit_test(retries_network_errors),
         cmocka_unit_test(blocks_producer_instead_of_dropping),
+        cmocka_unit_test(interrupt_unblocks_and_bounds_the_drain),
         cmocka_unit_test(rejects_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
