@@ -24,6 +24,9 @@ EVENTS = [
 ]
 
 
+_agents = []  # agents to kill if the test fails early
+
+
 def query(srv, q, start_ns):
     qs = urllib.parse.urlencode({"query": q, "start": start_ns, "end": time.time_ns() + 10**9,
                                  "limit": 1000, "direction": "forward"})
@@ -93,7 +96,8 @@ scrape_configs:
         with open(os.path.join(logdir, "events.log"), "w") as f:
             f.write(lines)
         ship = subprocess.Popen([BIN, "ship", "--config", cfg], stderr=subprocess.PIPE,
-                                text=True)
+                                stdout=subprocess.DEVNULL, text=True)
+        _agents.append(ship)
         hport = None
         for line in ship.stderr:
             if "serving /ready" in line:
@@ -119,4 +123,15 @@ scrape_configs:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BaseException:
+        import push_util
+        for srv in push_util._live:
+            sys.stderr.write("".join(srv.log[-60:]))
+        raise
+    finally:
+        for a in _agents:
+            if a.poll() is None:
+                a.kill()
+                a.wait()
