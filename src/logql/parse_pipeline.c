@@ -429,6 +429,8 @@ static int parse_label_format(struct lq_parser *ps, struct cairn_lq_stage *st)
                 memcmp(st->params[i].name.p, p.name.p, p.name.len) == 0)
                 return cairn__lq_error_at(ps, n, "multiple label name '%s' not allowed in a single format operation",
                                           p.name.p);
+        if (st->nparams >= 64)
+            return cairn__lq_error_at(ps, n, "too many labels in one label_format (at most 64)");
         if (add_param(ps, st, p))
             return -1;
         if (!cairn__lq_accept(ps, LT_COMMA))

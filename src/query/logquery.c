@@ -75,15 +75,47 @@ static void cache_free(struct label_cache *c)
     free(c->v);
 }
 
-static struct cairn_query_stream *find_stream(struct cairn_query_result *r, uint64_t hash,
-                                              struct cairn_logql_pipeline *p,
+/* Result streams by label hash: open addressing over indexes into r->streams. */
+struct stream_index {
+    uint32_t *slot; /* index + 1; 0 empty */
+    size_t cap;
+};
+
+static int index_put(struct stream_index *ix, const struct cairn_query_result *r, size_t idx)
+{
+    if ((r->n + 1) * 2 > ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 64;
+        uint32_t *ns = calloc(cap, sizeof(*ns));
+        if (!ns)
+            return CAIRN_ENOMEM;
+        for (size_t i = 0; i < r->n; i++) {
+            size_t h = (size_t)r->streams[i].hash & (cap - 1);
+            while (ns[h])
+                h = (h + 1) & (cap - 1);
+            ns[h] = (uint32_t)i + 1;
+        }
+        free(ix->slot);
+        ix->slot = ns;
+        ix->cap = cap;
+        if (idx < r->n)
+            return 0; /* already placed by the rebuild */
+    }
+    size_t h = (size_t)r->streams[idx].hash & (ix->cap - 1);
+    while (ix->slot[h])
+        h = (h + 1) & (ix->cap - 1);
+    ix->slot[h] = (uint32_t)idx + 1;
+    return 0;
+}
+
+static struct cairn_query_stream *find_stream(struct cairn_query_result *r, struct stream_index *ix,
+                                              uint64_t hash, struct cairn_logql_pipeline *p,
                                               const struct cairn_labels *fixed, int *rc)
 {
-    /* Result streams are few (bounded by the limit); a linear scan from the most
-     * recently used end is enough. */
-    for (size_t i = r->n; i-- > 0;)
-        if (r->streams[i].hash == hash)
-            return &r->streams[i];
+    if (ix->cap) {
+        for (size_t h = (size_t)hash & (ix->cap - 1); ix->slot[h]; h = (h + 1) & (ix->cap - 1))
+            if (r->streams[ix->slot[h] - 1].hash == hash)
+                return &r->streams[ix->slot[h] - 1];
+    }
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
         struct cairn_query_stream *nv = realloc(r->streams, cap * sizeof(*nv));
@@ -103,6 +135,10 @@ static struct cairn_query_stream *find_stream(struct cairn_query_result *r, uint
         return NULL;
     }
     st->hash = hash;
+    if ((*rc = index_put(ix, r, r->n))) {
+        cairn_labels_deinit(&st->labels);
+        return NULL;
+    }
     r->n++;
     return st;
 }
@@ -140,6 +176,7 @@ int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         cairn_logql_pipeline_set_now(p, prm->now_ns);
     roaring_bitmap_t *sids = roaring_bitmap_create();
     struct label_cache cache = {0};
+    struct stream_index ix = {0};
     struct cairn_entry_iter it = {0};
     int rc = sids ? 0 : CAIRN_ENOMEM;
     int iter_open = 0;
@@ -172,7 +209,7 @@ int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         if (!kept)
             continue;
         uint64_t h = fixed ? cairn_labels_fingerprint(ls) : cairn_logql_pipeline_labels_hash(p);
-        struct cairn_query_stream *st = find_stream(out, h, p, fixed ? ls : NULL, &rc);
+        struct cairn_query_stream *st = find_stream(out, &ix, h, p, fixed ? ls : NULL, &rc);
         if (!st)
             break;
         size_t len;
@@ -186,6 +223,7 @@ int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     out->stats.lines_returned = returned;
     out->stats.exec_ns = cairn_mono_ns() - t0;
     cache_free(&cache);
+    free(ix.slot);
     if (sids)
         roaring_bitmap_free(sids);
     cairn_logql_pipeline_destroy(p);
