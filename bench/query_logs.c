@@ -6,7 +6,7 @@
  *   `line_format` projection of three JSON keys,
  * each reported as latency and MB/s of raw line bytes scanned.
  *
- *   bench_query_logs [--mb 200] [--streams 100] [--dir DIR] */
+ *   bench_query_logs [--mb 200] [--streams 100] [--dir DIR] [--only NAME-PREFIX] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,9 +85,13 @@ static int fill(struct cairn_store *s, size_t mb, int nstreams, int64_t t0, int6
     return 0;
 }
 
+static const char *only_prefix;
+
 static void run(struct cairn_store *s, const char *name, const char *query, size_t limit,
                 int64_t start, int64_t end)
 {
+    if (only_prefix && strncmp(name, only_prefix, strlen(only_prefix)) != 0)
+        return;
     struct cairn_logql_query *q;
     struct cairn_err err;
     if (cairn_logql_parse(query, strlen(query), &q, &err)) {
@@ -126,6 +130,7 @@ int main(int argc, char **argv)
     size_t mb = 200;
     int nstreams = 100;
     const char *dir = NULL;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mb") && i + 1 < argc)
             mb = strtoul(argv[++i], NULL, 10);
@@ -133,11 +138,14 @@ int main(int argc, char **argv)
             nstreams = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             dir = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--mb N] [--streams N] [--dir DIR]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--mb N] [--streams N] [--dir DIR] [--only NAME-PREFIX]\n", argv[0]);
             return 2;
         }
     }
+    only_prefix = only;
     char tmpl[] = "/tmp/cairn-qbench-XXXXXX";
     if (!dir && !(dir = mkdtemp(tmpl))) {
         perror("mkdtemp");
