@@ -6,7 +6,8 @@
  *   `line_format` projection of three JSON keys,
  * each reported as latency and MB/s of raw line bytes scanned.
  *
- *   bench_query_logs [--mb 200] [--streams 100] [--dir DIR] [--only NAME-PREFIX] */
+ *   bench_query_logs [--mb 200] [--streams 100] [--dir DIR] [--only NAME-PREFIX]
+ *                    [--threads N] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,7 @@ static int fill(struct cairn_store *s, size_t mb, int nstreams, int64_t t0, int6
 }
 
 static const char *only_prefix;
+static int threads = 1;
 
 static void run(struct cairn_store *s, const char *name, const char *query, size_t limit,
                 int64_t start, int64_t end)
@@ -104,7 +106,7 @@ static void run(struct cairn_store *s, const char *name, const char *query, size
     for (int round = 0; round < 3; round++) {
         struct cairn_query_result r;
         cairn_query_result_init(&r);
-        struct cairn_query_params p = {"fake", start, end, limit, CAIRN_ITER_BACKWARD, 0};
+        struct cairn_query_params p = {"fake", start, end, limit, CAIRN_ITER_BACKWARD, 0, threads};
         int64_t t0 = cairn_mono_ns();
         if (cairn_query_logs(s, q, &p, &r, &err)) {
             fprintf(stderr, "%s: %s\n", query, err.msg);
@@ -140,8 +142,10 @@ int main(int argc, char **argv)
             dir = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--mb N] [--streams N] [--dir DIR] [--only NAME-PREFIX]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--mb N] [--streams N] [--dir DIR] [--only NAME-PREFIX] [--threads N]\n", argv[0]);
             return 2;
         }
     }
@@ -172,8 +176,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "reopen: %s\n", err.msg);
         return 1;
     }
-    printf("query_logs: %.1f MB raw JSON lines in %d streams, 1 thread, best of 3\n",
-           (double)raw / 1e6, nstreams);
+    printf("query_logs: %.1f MB raw JSON lines in %d streams, %d thread(s), best of 3\n",
+           (double)raw / 1e6, nstreams, threads);
     run(s, "selector limit 1000", "{job=\"bench\"}", 1000, t0, t1);
     run(s, "|= \"needle\" (all data)", "{job=\"bench\"} |= \"needle\"", (size_t)1 << 40, t0, t1);
     run(s, "| json | level=\"error\"", "{job=\"bench\"} | json | level=\"error\"", (size_t)1 << 40, t0, t1);

@@ -29,6 +29,8 @@ struct cairn_query_params {
     size_t limit;              /* max entries over all streams; 0: Loki's default 100 */
     enum cairn_iter_dir dir;   /* CAIRN_ITER_BACKWARD is Loki's default */
     int64_t now_ns;            /* clock for template `now` */
+    int threads;               /* shards run in parallel (by stream id); 0 or 1: one.
+                                  The result is the same whatever the number. */
 };
 
 struct cairn_query_entry {
@@ -61,7 +63,7 @@ void cairn_query_result_deinit(struct cairn_query_result *r);
 
 /* Run a log query (the root must be a LOG expression). Entries within each result
  * stream come in the requested direction; at most limit entries in total (the first
- * ones in that direction). Errors: CAIRN_EINVAL (not a log query, err says so),
+ * ones in that direction), identical for any number of threads. Errors: CAIRN_EINVAL (not a log query, err says so),
  * CAIRN_ENOMEM, or a store read error. */
 int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
                      const struct cairn_query_params *p, struct cairn_query_result *out,

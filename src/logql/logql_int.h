@@ -40,6 +40,8 @@ struct cairn_logql_query {
     /* every matcher compiled into the AST, to deinit them on destroy */
     struct cairn_matcher **matchers;
     size_t nmatchers, capmatchers;
+    const char *text; /* the query as given (arena copy) */
+    size_t text_len;
 };
 
 /* Tokenise the whole query into an arena array ending with LT_EOF. On a lexical

@@ -614,6 +614,11 @@ int cairn_logql_parse(const char *text, size_t len, struct cairn_logql_query **o
     if (!q)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     struct lq_parser ps = {.q = q, .err = err};
+    if (!(q->text = cairn__lq_strdup(&q->arena, text, len))) {
+        cairn_logql_query_destroy(q);
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    }
+    q->text_len = len;
     int rc = cairn__lq_lex(&q->arena, text, len, &ps.toks, &ps.n, err);
     if (rc) {
         cairn_logql_query_destroy(q);
@@ -652,6 +657,12 @@ void cairn_logql_query_destroy(struct cairn_logql_query *q)
 const struct cairn_lq_expr *cairn_logql_root(const struct cairn_logql_query *q)
 {
     return q->root;
+}
+
+const char *cairn_logql_text(const struct cairn_logql_query *q, size_t *len)
+{
+    *len = q->text_len;
+    return q->text;
 }
 
 int cairn_logql_is_log(const struct cairn_logql_query *q)

@@ -1,6 +1,7 @@
 /* logquery.c -- run a log query: select streams, iterate their entries merged by
  * time (the store skips blocks outside the range), run the pipeline, group kept
  * entries into result streams by their final labels, stop at the limit. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "cairn/timeutil.h"
 
 #define QUERY_DEFAULT_LIMIT 100 /* Loki's default `limit` */
+#define QUERY_MAX_THREADS 64    /* shards of one query */
 
 void cairn_query_result_init(struct cairn_query_result *r)
 {
@@ -160,35 +162,50 @@ static int add_entry(struct cairn_query_stream *st, int64_t ts, const char *line
     return 0;
 }
 
-int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
-                     const struct cairn_query_params *prm, struct cairn_query_result *out,
-                     struct cairn_err *err)
+/* One shard of a query: its own parsed query (compiled regexes are per thread), its
+ * own pipeline and store iterator over its stream ids, its own result streams, and
+ * the order its kept entries came in (to merge shards exactly as one thread would). */
+struct kept {
+    int64_t ts;
+    uint32_t sid;
+    uint32_t stream, entry;
+};
+
+struct shard {
+    struct cairn_store *s;
+    const struct cairn_query_params *prm;
+    size_t limit;
+    const struct cairn_logql_query *q;
+    struct cairn_logql_query *own; /* parsed by this shard, if not shard 0 */
+    roaring_bitmap_t *sids;
+    struct cairn_query_result res;
+    struct kept *order;
+    size_t n, cap;
+    int record; /* keep `order` (more than one shard) */
+    int rc;
+    struct cairn_err err;
+};
+
+static void run_shard(struct shard *w)
 {
-    const struct cairn_lq_expr *e = cairn_logql_root(q);
-    if (!e || e->kind != CAIRN_LQ_LOG)
-        return cairn_err_set(err, CAIRN_EINVAL, "not a log query");
-    int64_t t0 = cairn_mono_ns();
-    size_t limit = prm->limit ? prm->limit : QUERY_DEFAULT_LIMIT;
+    struct cairn_err *err = &w->err;
+    const struct cairn_query_params *prm = w->prm;
+    const struct cairn_lq_expr *e = cairn_logql_root(w->q);
     struct cairn_logql_pipeline *p = cairn_logql_pipeline_create(e, err);
-    if (!p)
-        return err && err->code ? err->code : CAIRN_EINVAL;
+    if (!p) {
+        w->rc = err->code ? err->code : CAIRN_EINVAL;
+        return;
+    }
     if (prm->now_ns)
         cairn_logql_pipeline_set_now(p, prm->now_ns);
-    roaring_bitmap_t *sids = roaring_bitmap_create();
     struct label_cache cache = {0};
     struct stream_index ix = {0};
     struct cairn_entry_iter it = {0};
-    int rc = sids ? 0 : CAIRN_ENOMEM;
-    int iter_open = 0;
-    if (!rc)
-        rc = cairn_query_select(s, prm->tenant, e->matchers, e->nmatchers, prm->start, prm->end, sids);
-    if (!rc && !roaring_bitmap_is_empty(sids)) {
-        rc = cairn_store_iter_init(&it, s, prm->tenant, sids, prm->start, prm->end, prm->dir, 0);
-        iter_open = 1;
-    }
+    int rc = cairn_store_iter_init(&it, w->s, prm->tenant, w->sids, prm->start, prm->end, prm->dir, 0);
     int fixed = cairn_logql_pipeline_labels_fixed(p);
+    struct cairn_query_result *out = &w->res;
     size_t returned = 0;
-    while (!rc && iter_open && returned < limit) {
+    while (!rc && returned < w->limit) {
         uint32_t sid;
         struct cairn_entry ent;
         int r = cairn_store_iter_next(&it, &sid, &ent);
@@ -198,7 +215,7 @@ int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         }
         out->stats.lines_scanned++;
         out->stats.bytes_scanned += ent.len;
-        const struct cairn_labels *ls = cached_labels(&cache, s, prm->tenant, sid, &rc);
+        const struct cairn_labels *ls = cached_labels(&cache, w->s, prm->tenant, sid, &rc);
         if (!ls)
             break;
         int kept = cairn_logql_pipeline_process(p, ent.ts, ls, ent.line, ent.len);
@@ -216,17 +233,153 @@ int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         const char *line = cairn_logql_pipeline_line(p, &len);
         if ((rc = add_entry(st, ent.ts, line, len)))
             break;
+        if (w->record) {
+            if (w->n == w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 256;
+                struct kept *nk = realloc(w->order, cap * sizeof(*nk));
+                if (!nk) {
+                    rc = CAIRN_ENOMEM;
+                    break;
+                }
+                w->order = nk;
+                w->cap = cap;
+            }
+            w->order[w->n++] = (struct kept){ent.ts, sid, (uint32_t)(st - out->streams),
+                                             (uint32_t)(st->n - 1)};
+        }
         returned++;
     }
-    if (iter_open)
-        cairn_store_iter_deinit(&it);
+    cairn_store_iter_deinit(&it);
     out->stats.lines_returned = returned;
-    out->stats.exec_ns = cairn_mono_ns() - t0;
     cache_free(&cache);
     free(ix.slot);
-    if (sids)
-        roaring_bitmap_free(sids);
     cairn_logql_pipeline_destroy(p);
+    w->rc = rc;
+}
+
+static void *shard_main(void *arg)
+{
+    run_shard(arg);
+    return NULL;
+}
+
+/* Does a come before b in the iteration order (the store's: time, then stream id)? */
+static int kept_before(const struct kept *a, const struct kept *b, int backward)
+{
+    if (a->ts != b->ts)
+        return backward ? a->ts > b->ts : a->ts < b->ts;
+    return backward ? a->sid > b->sid : a->sid < b->sid;
+}
+
+static int merge(struct shard *w, size_t k, size_t limit, int backward, struct cairn_query_result *out)
+{
+    size_t *pos = calloc(k, sizeof(*pos));
+    struct stream_index ix = {0};
+    int rc = pos ? 0 : CAIRN_ENOMEM;
+    for (size_t taken = 0; !rc && taken < limit; taken++) {
+        size_t best = k;
+        for (size_t i = 0; i < k; i++)
+            if (pos[i] < w[i].n &&
+                (best == k || kept_before(&w[i].order[pos[i]], &w[best].order[pos[best]], backward)))
+                best = i;
+        if (best == k)
+            break;
+        const struct kept *kp = &w[best].order[pos[best]++];
+        const struct cairn_query_stream *src = &w[best].res.streams[kp->stream];
+        const struct cairn_query_entry *en = &src->e[kp->entry];
+        struct cairn_query_stream *dst = find_stream(out, &ix, src->hash, NULL, &src->labels, &rc);
+        if (!dst)
+            break;
+        rc = add_entry(dst, en->ts, src->bytes.data + en->off, en->len);
+        out->stats.lines_returned++;
+    }
+    free(ix.slot);
+    free(pos);
+    return rc;
+}
+
+int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
+                     const struct cairn_query_params *prm, struct cairn_query_result *out,
+                     struct cairn_err *err)
+{
+    const struct cairn_lq_expr *e = cairn_logql_root(q);
+    if (!e || e->kind != CAIRN_LQ_LOG)
+        return cairn_err_set(err, CAIRN_EINVAL, "not a log query");
+    int64_t t0 = cairn_mono_ns();
+    size_t limit = prm->limit ? prm->limit : QUERY_DEFAULT_LIMIT;
+    roaring_bitmap_t *sids = roaring_bitmap_create();
+    if (!sids)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    int rc = cairn_query_select(s, prm->tenant, e->matchers, e->nmatchers, prm->start, prm->end, sids);
+    uint64_t card = rc ? 0 : roaring_bitmap_get_cardinality(sids);
+    size_t k = prm->threads > 1 ? (size_t)prm->threads : 1;
+    if (k > QUERY_MAX_THREADS)
+        k = QUERY_MAX_THREADS;
+    if (k > card)
+        k = card ? (size_t)card : 1;
+    struct shard w[QUERY_MAX_THREADS];
+    memset(w, 0, sizeof(w));
+    for (size_t i = 0; i < k && !rc; i++) {
+        w[i] = (struct shard){.s = s, .prm = prm, .limit = limit, .q = i ? NULL : q, .record = k > 1};
+        cairn_query_result_init(&w[i].res);
+        if (!(w[i].sids = roaring_bitmap_create()))
+            rc = CAIRN_ENOMEM;
+        if (!rc && i) {
+            size_t tl;
+            const char *text = cairn_logql_text(q, &tl);
+            rc = cairn_logql_parse(text, tl, &w[i].own, &w[i].err);
+            w[i].q = w[i].own;
+        }
+    }
+    if (!rc && card) {
+        /* Shard streams round-robin by id. */
+        roaring_uint32_iterator_t *ri = roaring_create_iterator(sids);
+        if (!ri)
+            rc = CAIRN_ENOMEM;
+        for (size_t n = 0; ri && ri->has_value; roaring_advance_uint32_iterator(ri), n++)
+            roaring_bitmap_add(w[n % k].sids, ri->current_value);
+        if (ri)
+            roaring_free_uint32_iterator(ri);
+    }
+    if (!rc && card) {
+        pthread_t th[QUERY_MAX_THREADS];
+        size_t started = 0;
+        for (size_t i = 1; i < k; i++) {
+            if (pthread_create(&th[i], NULL, shard_main, &w[i]) != 0)
+                break;
+            started = i;
+        }
+        for (size_t i = started + 1; i < k; i++)
+            run_shard(&w[i]); /* could not start a thread: run it here */
+        run_shard(&w[0]);
+        for (size_t i = 1; i <= started; i++)
+            pthread_join(th[i], NULL);
+        for (size_t i = 0; i < k && !rc; i++)
+            if (w[i].rc) {
+                rc = w[i].rc;
+                if (err)
+                    *err = w[i].err;
+            }
+        if (!rc && k == 1) {
+            *out = w[0].res;
+            cairn_query_result_init(&w[0].res);
+        } else if (!rc) {
+            rc = merge(w, k, limit, prm->dir == CAIRN_ITER_BACKWARD, out);
+        }
+        for (size_t i = 0; i < k; i++) {
+            out->stats.lines_scanned += w[i].res.stats.lines_scanned;
+            out->stats.bytes_scanned += w[i].res.stats.bytes_scanned;
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        cairn_query_result_deinit(&w[i].res);
+        if (w[i].sids)
+            roaring_bitmap_free(w[i].sids);
+        cairn_logql_query_destroy(w[i].own);
+        free(w[i].order);
+    }
+    roaring_bitmap_free(sids);
+    out->stats.exec_ns = cairn_mono_ns() - t0;
     if (rc && err && !err->code)
         cairn_err_set(err, rc, "query failed: %s", cairn_strerror(rc));
     return rc;
