@@ -119,7 +119,10 @@ static int cmp_op(enum lq_tok t, enum cairn_lq_cmp *c)
 static struct cairn_lq_label_filter *lf_prim(struct lq_parser *ps)
 {
     if (cairn__lq_accept(ps, LT_LPAREN)) {
+        if (cairn__lq_enter(ps))
+            return NULL;
         struct cairn_lq_label_filter *f = lf_or(ps);
+        ps->depth--;
         if (!f || expect(ps, LT_RPAREN, ")"))
             return NULL;
         return f;
@@ -207,6 +210,10 @@ static struct cairn_lq_label_filter *lf_bin(struct lq_parser *ps, enum cairn_lq_
                                             struct cairn_lq_label_filter *l,
                                             struct cairn_lq_label_filter *r)
 {
+    if (++ps->binary > LQ_MAX_BINARY) {
+        cairn__lq_error_at(ps, NULL, "too many label filter operators (more than %d)", LQ_MAX_BINARY);
+        return NULL;
+    }
     struct cairn_lq_label_filter *f = ALLOC(ps, struct cairn_lq_label_filter);
     if (!f) {
         oom(ps);
