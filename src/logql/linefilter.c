@@ -154,8 +154,10 @@ static int lit_find(const struct lf_alt *a, const char *h, size_t hl)
         return 0;
     char c = a->lit[k];
     const char *p = h + k, *end = h + hl - (n - k) + 1;
+    char first = a->lit[0], last = a->lit[n - 1];
     while (p < end && (p = memchr(p, c, (size_t)(end - p)))) {
-        if (memcmp(p - k, a->lit, n) == 0)
+        const char *s = p - k;
+        if (s[0] == first && s[n - 1] == last && memcmp(s, a->lit, n) == 0)
             return 1;
         p++;
     }
