@@ -169,10 +169,11 @@ static void index_file_of_closed_period(void **state)
     assert_int_equal(vals.n, 10);
     assert_string_equal(vals.v[0], "s0");
     cairn_strlist_deinit(&vals);
-    /* writing into a closed period removes its index file first */
+    /* writing into a closed period removes its index file first (the background pass
+     * may write a new one right after, covering the new block: either way the next
+     * open sees the new entry) */
     push_streams(s, 1, 1);
     cairn_store_flush(s);
-    assert_int_not_equal(stat(idx, &sb), 0);
     cairn_store_close(s);
     s = open_store(dir);
     /* an entry equal to one already flushed is no duplicate to Loki either (only the
