@@ -126,6 +126,15 @@ typedef int (*cairn__wal_replay_fn)(void *ctx, uint64_t seq, uint8_t type,
                                     const unsigned char *p, uint32_t n);
 int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
                       uint64_t *max_seq);
+/* Every WAL file mapped read-only, in order, each checked up to its last valid record
+ * (a torn tail is logged and cut); records are [CAIRN__FILE_HDR, len). */
+struct cairn__wal_map {
+    uint64_t seq;
+    unsigned char *p; /* NULL: the file was unusable and removed */
+    size_t len, map_len;
+};
+int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t *n);
+void cairn__wal_unmap_all(struct cairn__wal_map *m, size_t n);
 /* Unlink every WAL file in <data_dir>/wal (after a clean flush). */
 int cairn__wal_remove_all(const char *data_dir);
 
