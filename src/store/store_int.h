@@ -322,7 +322,6 @@ struct cairn_store {
     pthread_mutex_t maint_mu;
     pthread_cond_t maint_cv;
     int stop;
-    int replaying;
     /* counters */
     atomic_uint_least64_t chunks_flushed, chunk_bytes, blocks_cut;
     atomic_uint_least64_t entries, bytes, rejected;
@@ -360,6 +359,13 @@ struct cairn__codec_ctx *cairn__ctx_get(struct cairn_store *s);
 void cairn__ctx_put(struct cairn_store *s, struct cairn__codec_ctx *c);
 
 int64_t cairn__period_start(const struct cairn_store *s, int64_t ts);
+/* Replay the WAL into the heads (replay.c); *max_seq is the last WAL file's number. */
+int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq);
+static inline void cairn__note_accepted(struct cairn__stream *st, int64_t ts)
+{
+    if (ts > st->max_ts)
+        st->max_ts = ts;
+}
 /* One maintenance pass as of `now` (the thread runs it every second; tests call it
  * with a chosen clock): idle/old chunks, WAL checkpoint, period close, retention. */
 void cairn__store_maint(struct cairn_store *s, int64_t now);
