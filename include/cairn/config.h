@@ -44,7 +44,8 @@ enum cairn_cfg_type {
 };
 
 /* Entry flags. */
-#define CAIRN_CFG_SECRET 0x1u   /* masked as "<secret>" in dumps (passwords, tokens) */
+#define CAIRN_CFG_SECRET 0x1u   /* masked as "<secret>" in dumps (passwords, tokens; for
+                                 * STRLIST and MAP every item's value is masked) */
 #define CAIRN_CFG_REQUIRED 0x2u /* STRING/STRLIST/MAP/LIST: must be set and non-empty */
 #define CAIRN_CFG_CLI_ONLY 0x4u /* a command-line option only: no YAML key, not dumped */
 

@@ -21,6 +21,7 @@ struct fx_client {
     uint64_t batchsize;
     char *password;
     struct cairn_cfg_map external_labels;
+    struct cairn_cfg_map headers;
     struct fx_tls tls;
 };
 struct fx_static {
@@ -128,6 +129,8 @@ static const struct cairn_cfg_entry fx_client_entries[] = {
      CAIRN_CFG_AT(struct fx_client, password)},
     {.key = "external_labels", .type = CAIRN_CFG_MAP,
      CAIRN_CFG_AT(struct fx_client, external_labels)},
+    {.key = "headers", .type = CAIRN_CFG_MAP, .flags = CAIRN_CFG_SECRET,
+     CAIRN_CFG_AT(struct fx_client, headers)},
     {.key = "tls_config", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(struct fx_client, tls),
      .sub = &fx_tls_table},
 };
@@ -277,6 +280,7 @@ static const char fx_yaml[] __attribute__((unused)) =
     "    password: hunter2\n"
     "    batchwait: 2s\n"
     "    external_labels: {cluster: c1}\n"
+    "    headers: {Authorization: Bearer xyzzy}\n"
     "    tls_config:\n"
     "      insecure_skip_verify: true\n"
     "  - url: http://other/push\n"
