@@ -48,6 +48,8 @@ enum cairn_cfg_type {
                                  * STRLIST and MAP every item's value is masked) */
 #define CAIRN_CFG_REQUIRED 0x2u /* STRING/STRLIST/MAP/LIST: must be set and non-empty */
 #define CAIRN_CFG_CLI_ONLY 0x4u /* a command-line option only: no YAML key, not dumped */
+#define CAIRN_CFG_ONE_OK 0x8u   /* STRLIST: a single value is a list of one (Promtail's
+                                 * `source: [<string>] | <string>`) */
 
 struct cairn_cfg_table;
 

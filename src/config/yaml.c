@@ -132,14 +132,15 @@ static int walk_scalar(struct walk *w, const struct cairn_cfg_entry *e, void *fi
 static int walk_strlist(struct walk *w, const struct cairn_cfg_entry *e, void *field,
                         struct fy_node *n)
 {
-    if (fy_node_get_type(n) != FYNT_SEQUENCE)
+    int one = (e->flags & CAIRN_CFG_ONE_OK) && fy_node_get_type(n) == FYNT_SCALAR;
+    if (!one && fy_node_get_type(n) != FYNT_SEQUENCE)
         return type_error(w, n, "a list of strings");
     struct cairn_cfg_strlist nl = {0};
     void *it = NULL;
     struct fy_node *item;
     int rc = 0;
     size_t i = 0;
-    while (rc == 0 && (item = fy_node_sequence_iterate(n, &it)) != NULL) {
+    while (rc == 0 && (item = one ? (i ? NULL : n) : fy_node_sequence_iterate(n, &it)) != NULL) {
         size_t old = path_push(w, "[%zu]", NULL, 0, i++);
         if (fy_node_get_type(item) != FYNT_SCALAR)
             rc = type_error(w, item, "a string");
