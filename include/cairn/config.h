@@ -169,6 +169,15 @@ int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *tex
  * through sections; STRLIST and MAP values ("k=v") are appended. */
 int cairn_cfg_set(struct cairn_cfg *c, const char *path, const char *value,
                   struct cairn_err *err);
+/* The same, relative to a struct described by t (a list element, from a check callback). */
+int cairn_cfg_set_in(struct cairn_cfg *c, const struct cairn_cfg_table *t, void *obj,
+                     const char *path, const char *value, struct cairn_err *err);
+/* Append an element to a LIST l whose elements t describes: zeroed, t's defaults filled,
+ * owned by the list. For options that add to a list, as Promtail's -client.url adds a
+ * client: a CLI_ONLY option plus a check callback that appends and fills an element.
+ * Returns the element (valid until the list next grows) or NULL with err set. */
+void *cairn_cfg_list_append(struct cairn_cfg *c, const struct cairn_cfg_table *t,
+                            struct cairn_cfg_list *l, struct cairn_err *err);
 /* After all sources: required keys of root sections, then every table's check
  * callback (depth first, list elements included). */
 int cairn_cfg_check(struct cairn_cfg *c, struct cairn_err *err);

@@ -77,6 +77,7 @@ struct fx {
     char *token;
     int verbose;
     struct cairn_cfg_strlist tags;
+    struct cairn_cfg_strlist sources;
     struct cairn_cfg_map labels;
     struct cairn_cfg_list clients;
     struct cairn_cfg_list scrape_configs;
@@ -240,6 +241,8 @@ static const struct cairn_cfg_entry fx_entries[] = {
      .flag = "verbose", .help = "talk more"},
     {.key = "tags", .type = CAIRN_CFG_STRLIST, CAIRN_CFG_AT(struct fx, tags), .flag = "tag",
      .help = "tags (repeatable)"},
+    {.key = "sources", .type = CAIRN_CFG_STRLIST, .flags = CAIRN_CFG_ONE_OK,
+     CAIRN_CFG_AT(struct fx, sources), .help = "one name or a list"},
     {.key = "labels", .type = CAIRN_CFG_MAP, CAIRN_CFG_AT(struct fx, labels), .flag = "label",
      .help = "labels (repeatable)"},
     {.key = "clients", .type = CAIRN_CFG_LIST, CAIRN_CFG_AT(struct fx, clients),
