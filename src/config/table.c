@@ -457,6 +457,8 @@ static int validate(const struct cairn_cfg_table *t, struct flagset *fs, int rea
         if (e->key && !*e->key && t->n != 1)
             return cairn_err_set(err, CAIRN_EINVAL, "table %s: a \"\" key must be alone", tn);
         const char *fl[2] = {e->flag, e->lflag};
+        if (fl[0] && fl[1] && strcmp(fl[0], fl[1]) == 0)
+            fl[1] = NULL; /* one name serving both forms (-check-syntax, --check-syntax) */
         for (int f = 0; f < 2; f++) {
             if (!fl[f])
                 continue;
