@@ -150,7 +150,7 @@ static void loki_shaped_file_and_overrides(void **state)
     /* GET /config: the dump reloads to the same config */
     struct cairn_buf dump = CAIRN_BUF_INIT;
     assert_int_equal(cairn_serve_config_dump(&sc, &dump), 0);
-    assert_non_null(strstr(cairn_buf_cstr(&dump), "  data_dir: ./override\n"));
+    assert_non_null(strstr(cairn_buf_cstr(&dump), "  data_dir: \"./override\"\n"));
     assert_non_null(strstr(cairn_buf_cstr(&dump), "  retention_period: 1440h\n"));
     assert_non_null(strstr(cairn_buf_cstr(&dump), "  \"team b\":\n    retention_period: 48h\n"));
     assert_null(strstr(cairn_buf_cstr(&dump), "listen:"));
@@ -281,7 +281,7 @@ static void help_lists_serve_options(void **state)
         "usage: cairn serve [options]\n",
         "--config FILE, -config.file=FILE",
         "--listen HOST:PORT\n", "default 127.0.0.1:3100)",
-        "--data-dir DIR\n", "default ./data)",
+        "--data-dir DIR\n", "default \"./data\")",
         "--log-level debug|info|warn|error, -log.level=debug|info|warn|error\n",
         "--fsync always|interval|never\n", "default interval)",
         "--fsync-interval duration\n",
