@@ -220,7 +220,7 @@ const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_tabl
     return NULL;
 }
 
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+size_t cairn__cfg_edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
     size_t row[64];
     if (lb >= 64 || la >= 64)
@@ -252,7 +252,7 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
         const char *k = t->entries[i].key;
         if (!k || !*k || (t->entries[i].flags & CAIRN_CFG_CLI_ONLY))
             continue;
-        size_t d = edit_distance(key, len, k, strlen(k));
+        size_t d = cairn__cfg_edit_distance(key, len, k, strlen(k));
         if (d < best_d) {
             best_d = d;
             best = k;
