@@ -230,10 +230,10 @@ size_t cairn__push_validate(struct cairn__push_batch *b, const struct cairn_api_
     for (size_t i = 0; i < b->n; i++) {
         struct cairn__bstream *s = &b->s[i];
         s->bytes = 0;
-        if (s->bad) {
+        if (s->bad)
             s->n = 0;
+        if (!s->n)
             continue;
-        }
         struct cairn_entry *e = b->e + s->first;
         size_t kept = 0;
         for (size_t j = 0; j < s->n; j++) {
