@@ -346,6 +346,24 @@ static void arena_reuses_memory(void **state)
     cairn__arena_deinit(&a);
 }
 
+static void trim_frees_only_big_buffers(void **state)
+{
+    (void)state;
+    struct cairn__push_batch b;
+    cairn__push_batch_init(&b);
+    assert_int_equal(cairn_buf_reserve(&b.body, 1 << 20), 0);
+    assert_int_equal(cairn_buf_reserve(&b.dec, 3 << 20), 0);
+    assert_non_null(cairn__arena_alloc(&b.arena, 100));
+    cairn__push_batch_trim(&b, 2 << 20);
+    assert_true(b.body.cap >= 1 << 20); /* kept for the next request */
+    assert_int_equal(b.dec.cap, 0);     /* freed */
+    assert_null(b.dec.data);
+    assert_non_null(b.arena.head);
+    cairn__push_batch_reset(&b);        /* still usable */
+    assert_int_equal(cairn_buf_append(&b.dec, "x", 1), 0);
+    cairn__push_batch_deinit(&b);
+}
+
 static void tenant_ids_and_rate_limit(void **state)
 {
     (void)state;
@@ -385,6 +403,7 @@ int main(void)
         cmocka_unit_test(gzip_round_trip_and_limit),
         cmocka_unit_test(protobuf_snappy_decodes),
         cmocka_unit_test(arena_reuses_memory),
+        cmocka_unit_test(trim_frees_only_big_buffers),
         cmocka_unit_test(tenant_ids_and_rate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
