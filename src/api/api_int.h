@@ -52,7 +52,7 @@ int cairn__tenants_metrics(struct cairn__tenants *t, struct cairn_buf *out);
 
 #define CAIRN_METRIC_BUCKETS 12
 #define CAIRN_METRIC_STATUSES 12 /* distinct status codes tracked per route */
-#define CAIRN_ROUTES_MAX 16
+#define CAIRN_ROUTES_MAX 32
 
 struct cairn__histo {
     _Atomic int status;      /* 0: slot unused */
@@ -84,11 +84,18 @@ struct cairn__route {
 };
 
 extern const struct cairn__route cairn__routes[];
+/* Does a route path match the request path? A path ending in '*' is a prefix. */
+int cairn__route_matches(const char *path, const char *url);
+/* The metrics slot of a route: rows sharing a name (GET and POST) share one, so each
+ * route label appears once in /metrics. */
+size_t cairn__route_slot(size_t route);
 extern const size_t cairn__n_routes;
 
 /* What a handler sees: headers looked up on demand, the body, the reply to fill. */
 struct cairn__req {
     struct MHD_Connection *conn;
+    const char *url;    /* the path, for prefix routes */
+    const char *method;
     struct cairn__push_batch *batch; /* body lives in batch->body */
     int status;
     const char *content_type;
@@ -118,6 +125,13 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_config(struct cairn_api *api, struct cairn__req *r);
+/* Query API handlers (query_routes.c). */
+void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_query(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_labels(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_series(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r);
 
 /* Set the reply to a plain-text message (newline added). */
 void cairn__reply_text(struct cairn__req *r, int status, const char *fmt, ...)

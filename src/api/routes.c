@@ -8,6 +8,18 @@
 const struct cairn__route cairn__routes[] = {
     {"POST", "/loki/api/v1/push", "loki_api_v1_push", cairn__handle_push, 1},
     {"POST", "/api/prom/push", "api_prom_push", cairn__handle_push, 1}, /* Loki's legacy path */
+    {"GET", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 0},
+    {"POST", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 1},
+    {"GET", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 0},
+    {"POST", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 1},
+    {"GET", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 0},
+    {"POST", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 1},
+    {"GET", "/loki/api/v1/label", "loki_api_v1_labels", cairn__handle_labels, 0},
+    {"GET", "/loki/api/v1/label/*", "loki_api_v1_label_name_values", cairn__handle_label_values, 0},
+    {"GET", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 0},
+    {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 1},
+    {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 0},
+    {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 1},
     {"GET", "/ready", "ready", cairn__handle_ready, 0},
     {"GET", "/metrics", "metrics", cairn__handle_metrics, 0},
     {"GET", "/config", "config", cairn__handle_config, 0},

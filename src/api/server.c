@@ -86,8 +86,28 @@ static enum MHD_Result send_reply(struct cairn_api *api, struct MHD_Connection *
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
-    cairn__metrics_observe(&api->metrics, x->route, status, cairn_mono_ns() - x->start_ns);
+    cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), status,
+                           cairn_mono_ns() - x->start_ns);
     return rc;
+}
+
+size_t cairn__route_slot(size_t route)
+{
+    if (route >= cairn__n_routes)
+        return route;
+    for (size_t i = 0; i < route; i++) {
+        if (strcmp(cairn__routes[i].name, cairn__routes[route].name) == 0)
+            return i;
+    }
+    return route;
+}
+
+int cairn__route_matches(const char *path, const char *url)
+{
+    size_t n = strlen(path);
+    if (n && path[n - 1] == '*') /* a prefix route, as for label values */
+        return strncmp(path, url, n - 1) == 0 && url[n - 1] != '\0';
+    return strcmp(path, url) == 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -111,7 +131,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         x->too_large = 0;
         x->body_seen = 0;
         for (size_t i = 0; i < cairn__n_routes; i++) {
-            if (strcmp(cairn__routes[i].path, url) != 0)
+            if (!cairn__route_matches(cairn__routes[i].path, url))
                 continue;
             x->route = i;
             if (strcmp(cairn__routes[i].method, method) == 0) {
@@ -157,7 +177,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
 
     /* The whole request is in: answer it. */
-    struct cairn__req r = {.conn = c, .batch = &x->batch, .status = 200,
+    struct cairn__req r = {.conn = c, .url = url, .method = method, .batch = &x->batch, .status = 200,
                            .content_type = "text/plain; charset=utf-8", .reply = &x->reply};
     cairn_buf_reset(&x->reply);
     if (x->route >= cairn__n_routes) {

@@ -71,18 +71,42 @@ static void buf_put(struct cairn_store *s, struct cairn_buf *b)
 
 /* ---- append ---- */
 
-static void note_accepted(struct cairn__stream *st, int64_t ts, const char *line, size_t len)
+static void note_accepted(struct cairn__stream *st, int64_t ts)
 {
     if (ts > st->max_ts)
         st->max_ts = ts;
-    st->last_ts = ts;
-    st->last_len = (uint32_t)len;
-    st->last_hash = cairn_hash64(line, len);
 }
 
+/* Loki drops an entry identical (same timestamp, same line) to one still in the
+ * stream's head. In-order entries (the common case) cannot be: one comparison. Others
+ * are looked for in the open block, newest first. */
 static int is_dup(const struct cairn__stream *st, int64_t ts, const char *line, size_t len)
 {
-    return ts == st->last_ts && len == st->last_len && cairn_hash64(line, len) == st->last_hash;
+    const struct cairn__hblock *b = &st->blk;
+    if (!b->n || ts > b->max_ts || ts < b->min_ts)
+        return 0;
+    size_t end = b->lines_len;
+    for (uint32_t k = b->n; k-- > 0;) {
+        size_t off = end - b->lens[k];
+        if (b->ts[k] == ts && b->lens[k] == len && memcmp(b->lines + off, line, len) == 0)
+            return 1;
+        if (b->sorted && b->ts[k] < ts)
+            break;
+        end = off;
+    }
+    return 0;
+}
+
+/* LEB128 / zigzag straight into reserved room (the caller reserved 20 bytes). */
+static void put_uv(struct cairn_buf *b, uint64_t v)
+{
+    unsigned char *o = (unsigned char *)b->data + b->len;
+    while (v >= 0x80) {
+        *o++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *o++ = (unsigned char)v;
+    b->len = (size_t)((char *)o - b->data);
 }
 
 int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_push_stream *streams,
@@ -160,12 +184,15 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
             }
             if ((rc = cairn__head_insert(s, t, st, e->ts, e->line, e->len, st->seq, wal_seq)))
                 break;
-            cairn_buf_append_varint(b, (int64_t)((uint64_t)e->ts - (uint64_t)prev));
-            cairn_buf_append_uvarint(b, e->len);
-            cairn_buf_append(b, e->line, e->len);
+            int64_t d = (int64_t)((uint64_t)e->ts - (uint64_t)prev);
+            put_uv(b, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+            put_uv(b, e->len);
+            memcpy(b->data + b->len, e->line, e->len);
+            b->len += e->len;
+            b->data[b->len] = '\0';
             prev = e->ts;
             st->seq++;
-            note_accepted(st, e->ts, e->line, e->len);
+            note_accepted(st, e->ts);
             accepted++;
             s->bytes += e->len;
         }
@@ -311,7 +338,7 @@ static int replay_rec(void *ctx, uint64_t seq, uint8_t type, const unsigned char
             break;
         if (q + 1 > st->seq)
             st->seq = q + 1;
-        note_accepted(st, ts, line, len);
+        note_accepted(st, ts);
         r->entries++;
     }
     pthread_mutex_unlock(&sh->mu);

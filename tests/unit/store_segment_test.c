@@ -161,7 +161,8 @@ static void index_file_of_closed_period(void **state)
     assert_int_not_equal(stat(idx, &sb), 0);
     cairn_store_close(s);
     s = open_store(dir);
-    /* an older entry that is not the stream's last is no duplicate to Loki either */
+    /* an entry equal to one already flushed is no duplicate to Loki either (only the
+     * head is checked) */
     assert_int_equal(count_all(s), 3001);
     cairn_store_close(s);
     test_rmdir_r(dir);
@@ -179,7 +180,7 @@ static void torn_segment_tail_is_cut(void **state)
     snprintf(seg, sizeof seg, "%s/tenants/fake/%lld/seg-000000.cseg", dir, T0);
     struct stat sb;
     assert_int_equal(stat(seg, &sb), 0);
-    /* tear the file inside its last block (after it come 4 chunk records of 41 bytes) */
+    /* tear the file inside its last block (after it come 4 chunk records, ~60 bytes each) */
     assert_int_equal(truncate(seg, sb.st_size - 300), 0);
     s = open_store(dir);
     uint64_t n = count_all(s);
