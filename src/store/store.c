@@ -398,9 +398,9 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
         return NULL;
     }
     s->cfg = *cfg;
-    if (s->cfg.index_period_ns <= 0 || s->cfg.block_target_raw == 0 || s->cfg.head_budget == 0) {
-        cairn_err_set(err, CAIRN_EINVAL, "store config: period, block target and head budget "
-                                         "must be positive");
+    if (!cfg->data_dir || !*cfg->data_dir || s->cfg.index_period_ns <= 0 || s->cfg.block_target_raw == 0 || s->cfg.head_budget == 0) {
+        cairn_err_set(err, CAIRN_EINVAL, "store config: data_dir must be set; period, block "
+                                         "target and head budget must be positive");
         free(s);
         return NULL;
     }
