@@ -181,10 +181,15 @@ static int help_default(const struct cairn_cfg_entry *e, const void *field,
     }
 }
 
-static int type_text(const struct cairn_cfg_entry *e, struct cairn_buf *out)
+static int type_text(const struct cairn_cfg_entry *e, int metavar, struct cairn_buf *out)
 {
-    if (e->type != CAIRN_CFG_ENUM || e->metavar)
-        return cairn_buf_append_str(out, cairn__cfg_type_name(e));
+    if (metavar && e->metavar)
+        return cairn_buf_append_str(out, e->metavar);
+    if (e->type != CAIRN_CFG_ENUM) {
+        struct cairn_cfg_entry plain = *e;
+        plain.metavar = NULL;
+        return cairn_buf_append_str(out, cairn__cfg_type_name(&plain));
+    }
     int rc = 0;
     for (const struct cairn_cfg_enum *n = e->names; n && n->name && rc == 0; n++)
         rc = cairn_buf_appendf(out, "%s%s", n == e->names ? "" : "|", n->name);
@@ -209,7 +214,7 @@ static int help_options(const struct cairn_cfg_table *t, const void *obj, const 
         if (!e->flag && !e->lflag)
             continue;
         struct cairn_buf ty = CAIRN_BUF_INIT;
-        rc |= type_text(e, &ty);
+        rc |= type_text(e, 1, &ty);
         int isbool = e->type == CAIRN_CFG_BOOL;
         rc |= cairn_buf_append_str(out, "  ");
         if (e->flag)
@@ -269,7 +274,7 @@ static int help_keys(const struct cairn_cfg_table *t, const void *obj, const cha
             continue;
         }
         struct cairn_buf ty = CAIRN_BUF_INIT;
-        rc |= type_text(e, &ty);
+        rc |= type_text(e, 0, &ty);
         rc |= cairn_buf_appendf(out, "  %s  (%s", *path ? path : "(value)", cairn_buf_cstr(&ty));
         if (e->type < CAIRN_CFG_STRLIST) {
             rc |= cairn_buf_append_str(out, ", default ");

@@ -295,8 +295,29 @@ int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
 int cairn_cfg_set(struct cairn_cfg *c, const char *path, const char *value,
                   struct cairn_err *err)
 {
-    const struct cairn_cfg_table *t = c->table;
-    char *obj = c->obj;
+    return cairn_cfg_set_in(c, c->table, c->obj, path, value, err);
+}
+
+void *cairn_cfg_list_append(struct cairn_cfg *c, const struct cairn_cfg_table *t,
+                            struct cairn_cfg_list *l, struct cairn_err *err)
+{
+    char *el = cairn__cfg_push(c, &l->v, &l->n, t->size);
+    if (!el) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (cairn__cfg_defaults(c, t, el, err) != 0) {
+        cairn_cfg_free(t, el);
+        l->n--;
+        return NULL;
+    }
+    return el;
+}
+
+int cairn_cfg_set_in(struct cairn_cfg *c, const struct cairn_cfg_table *t, void *base,
+                     const char *path, const char *value, struct cairn_err *err)
+{
+    char *obj = base;
     const char *p = path;
     for (;;) {
         const char *dot = strchr(p, '.');

@@ -358,7 +358,7 @@ int cairn__cfg_set_scalar(struct cairn_cfg *c, const struct cairn_cfg_entry *e, 
         memcpy(num, s, len);
         num[len] = '\0';
         errno = 0;
-        long long v = strtoll(num, &end, 0);
+        long long v = strtoll(num, &end, 10); /* "010" is ten, as YAML 1.2 reads it */
         if (*end != '\0' || isspace((unsigned char)num[0]))
             return cairn_err_set(err, CAIRN_EINVAL, "%s: '%.*s' is not an integer", where,
                                  (int)len, s);
