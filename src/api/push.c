@@ -201,6 +201,8 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
     }
     cairn__tenants_count(&api->tenants, tenant, ok_lines, ok_bytes, total_in - ok_lines);
     if (b->status) {
+        CAIRN_DEBUG("api", "push partly refused", "tenant=%s status=%d errors=%zu stored=%llu",
+                    tenant, b->status, b->n_errors, (unsigned long long)ok_lines);
         if (b->n_errors > CAIRN_PUSH_MAX_ERROR_LINES)
             cairn_buf_appendf(&b->msg, "(and %zu more errors)\n",
                               b->n_errors - CAIRN_PUSH_MAX_ERROR_LINES);
