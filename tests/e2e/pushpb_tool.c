@@ -5,6 +5,8 @@
  *   pushpb_tool push URL TENANT LABELS COUNT START_NS PREFIX
  *       one request: COUNT entries in stream LABELS, timestamps START_NS+i, lines
  *       PREFIX<i>; prints the HTTP status on stdout and the reply body on stderr.
+ *   pushpb_tool encode LABELS COUNT START_NS PREFIX
+ *       the same body, written to stdout (for tests that wrap it, e.g. in gzip).
  *   pushpb_tool bench URL FORMAT THREADS SECONDS LINES_PER_REQ STREAMS
  *       FORMAT json or pb; each thread builds its bodies once, then pushes them in a
  *       loop over keep-alive connections for SECONDS; prints lines/s and MB/s. */
@@ -134,6 +136,22 @@ static int cmd_push(int argc, char **argv)
     return code ? 0 : 1;
 }
 
+static int cmd_encode(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: pushpb_tool encode LABELS COUNT START_NS PREFIX\n");
+        return 2;
+    }
+    size_t len;
+    char *body = encode_pb(argv[2], strtoull(argv[3], NULL, 10), strtoll(argv[4], NULL, 10),
+                           argv[5], 0, &len);
+    if (!body)
+        return 1;
+    int ok = fwrite(body, 1, len, stdout) == len;
+    free(body);
+    return ok ? 0 : 1;
+}
+
 struct bench {
     const char *url;
     int pb;
@@ -257,10 +275,12 @@ int main(int argc, char **argv)
     int rc = 2;
     if (argc >= 2 && strcmp(argv[1], "push") == 0)
         rc = cmd_push(argc, argv);
+    else if (argc >= 2 && strcmp(argv[1], "encode") == 0)
+        rc = cmd_encode(argc, argv);
     else if (argc >= 2 && strcmp(argv[1], "bench") == 0)
         rc = cmd_bench(argc, argv);
     else
-        fprintf(stderr, "usage: pushpb_tool push|bench ...\n");
+        fprintf(stderr, "usage: pushpb_tool push|encode|bench ...\n");
     curl_global_cleanup();
     return rc;
 }
