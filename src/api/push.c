@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <microhttpd.h>
+#include <snappy-c.h>
 
 #include "api/api_int.h"
 #include "cairn/log.h"
@@ -50,15 +51,16 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 415, "unsupported Content-Encoding '%s' (gzip or none)", cenc);
         return -1;
     }
-    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body that
-     * plainly is a JSON object (curl -d without -H) is taken as JSON too. */
+    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body under
+     * another type (curl -d sends form-urlencoded) that is not valid snappy but plainly
+     * a JSON object is taken as JSON. Snappy first: a snappy body may start with '{'. */
     int is_json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
-    if (!is_json) {
+    int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
+    if (!is_json && !is_pb && snappy_validate_compressed_buffer(body, len) != SNAPPY_OK) {
         size_t i = 0;
         while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
             i++;
-        int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
-        is_json = !is_pb && i < len && body[i] == '{';
+        is_json = i < len && body[i] == '{';
     }
     if (!is_json) {
         /* Loki's protobuf bodies are snappy block-compressed, inside any gzip. When

@@ -14,7 +14,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <snappy-c.h>
+
 #include "cairn/api.h"
+#include "push.pb-c.h"
 #include "cairn/store.h"
 #include "cairn/timeutil.h"
 #include "testutil.h"
@@ -31,11 +34,10 @@ static int connect_to(unsigned port)
 
 /* Send one HTTP/1.1 request on fd and read one response (Content-Length framed).
  * Returns the status; the body goes to body (NUL-terminated, truncated to cap). */
-static int exchange(int fd, const char *method, const char *path, const char *hdrs,
-                    const char *req_body, char *body, size_t cap)
+static int exchange_n(int fd, const char *method, const char *path, const char *hdrs,
+                      const char *req_body, size_t bl, char *body, size_t cap)
 {
     char req[4096];
-    size_t bl = req_body ? strlen(req_body) : 0;
     int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: t\r\n%sContent-Length: %zu\r\n\r\n",
                      method, path, hdrs ? hdrs : "", bl);
     assert_true(n > 0 && (size_t)n < sizeof req);
@@ -63,6 +65,48 @@ static int exchange(int fd, const char *method, const char *path, const char *hd
     memcpy(body, hend + 4, blen);
     body[blen] = '\0';
     return status;
+}
+
+static int exchange(int fd, const char *method, const char *path, const char *hdrs,
+                    const char *req_body, char *body, size_t cap)
+{
+    return exchange_n(fd, method, path, hdrs, req_body, req_body ? strlen(req_body) : 0, body,
+                      cap);
+}
+
+/* A protobuf push whose snappy form starts with '{' (uncompressed length 123 is the
+ * varint byte 0x7b): under a foreign Content-Type it must still be read as protobuf. */
+static size_t brace_body(char *out, size_t cap)
+{
+    char line[200];
+    for (size_t ll = 1; ll < sizeof line; ll++) {
+        memset(line, 'z', ll);
+        Logproto__Timestamp ts = LOGPROTO__TIMESTAMP__INIT;
+        ts.seconds = cairn_now_ns() / 1000000000LL;
+        Logproto__EntryAdapter ea = LOGPROTO__ENTRY_ADAPTER__INIT;
+        Logproto__EntryAdapter *eap = &ea;
+        ea.timestamp = &ts;
+        ea.line.data = (uint8_t *)line;
+        ea.line.len = ll;
+        Logproto__StreamAdapter sa = LOGPROTO__STREAM_ADAPTER__INIT;
+        Logproto__StreamAdapter *sap = &sa;
+        sa.labels = "{app=\"brace\"}";
+        sa.n_entries = 1;
+        sa.entries = &eap;
+        Logproto__PushRequest req = LOGPROTO__PUSH_REQUEST__INIT;
+        req.n_streams = 1;
+        req.streams = &sap;
+        if (logproto__push_request__get_packed_size(&req) != 123)
+            continue;
+        uint8_t pb[123];
+        logproto__push_request__pack(&req, pb);
+        size_t n = cap;
+        assert_int_equal(snappy_compress((char *)pb, sizeof pb, out, &n), SNAPPY_OK);
+        assert_int_equal(out[0], '{');
+        return n;
+    }
+    fail_msg("no line length gives a 123-byte PushRequest");
+    return 0;
 }
 
 static void ready_only_with_a_store(void **state)
@@ -103,9 +147,14 @@ static void ready_only_with_a_store(void **state)
     assert_int_equal(exchange(fd, "POST", "/loki/api/v1/push",
                               "Content-Type: application/json\r\nX-Scope-OrgID: t1\r\n", push,
                               body, sizeof body), 204);
+    char pbb[256];
+    size_t pbn = brace_body(pbb, sizeof pbb);
+    assert_int_equal(exchange_n(fd, "POST", "/loki/api/v1/push",
+                                "Content-Type: application/x-www-form-urlencoded\r\n"
+                                "X-Scope-OrgID: t1\r\n", pbb, pbn, body, sizeof body), 204);
     assert_int_equal(exchange(fd, "GET", "/metrics", NULL, NULL, body, sizeof body), 200);
-    assert_non_null(strstr(body, "cairn_ingested_lines_total{tenant=\"t1\"} 1\n"));
-    assert_non_null(strstr(body, "cairn_active_streams 1\n"));
+    assert_non_null(strstr(body, "cairn_ingested_lines_total{tenant=\"t1\"} 2\n"));
+    assert_non_null(strstr(body, "cairn_active_streams 2\n"));
     assert_int_equal(exchange(fd, "GET", "/nope", NULL, NULL, body, sizeof body), 404);
     assert_int_equal(exchange(fd, "DELETE", "/ready", NULL, NULL, body, sizeof body), 405);
     assert_int_equal(exchange(fd, "GET", "/config", NULL, NULL, body, sizeof body), 404);
