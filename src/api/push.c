@@ -40,12 +40,12 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
     const char *cenc = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
     struct cairn_err err;
     cairn_err_clear(&err);
-    char *body = b->body.data ? b->body.data : (char *)"";
+    const char *body = b->body.data ? b->body.data : "";
     size_t len = b->body.len;
     if (has_token(cenc, "gzip")) {
         if (cairn__gunzip(body, len, lim->max_push_decoded, &b->dec, &err))
             goto bad;
-        body = b->dec.data ? b->dec.data : (char *)"";
+        body = b->dec.data ? b->dec.data : "";
         len = b->dec.len;
     } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
         cairn__reply_text(r, 415, "unsupported Content-Encoding '%s' (gzip or none)", cenc);
