@@ -74,7 +74,8 @@ int cairn__query_select(struct cairn_store *s, const char *tenant, const struct 
                     roaring_bitmap_and_inplace(acc, one);
                 }
             }
-            roaring_bitmap_free(one);
+            if (one) /* this libroaring's free does not accept NULL */
+                roaring_bitmap_free(one);
             if (acc && roaring_bitmap_is_empty(acc))
                 goto out;
         }
@@ -82,7 +83,8 @@ int cairn__query_select(struct cairn_store *s, const char *tenant, const struct 
 out:
     if (rc == 0 && acc)
         roaring_bitmap_or_inplace(out, acc);
-    roaring_bitmap_free(acc);
+    if (acc)
+        roaring_bitmap_free(acc);
     if (rc == CAIRN_ENOMEM)
         cairn_err_set(err, rc, "out of memory selecting streams");
     else if (rc)
