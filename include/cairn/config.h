@@ -81,6 +81,8 @@ struct cairn_cfg_entry {
     const char *flag;  /* GNU long option without "--" ("data-dir"), or NULL */
     const char *lflag; /* Loki/Promtail single-dash flag without "-" ("server.http-listen-port") */
     const char *metavar; /* value name in --help ("HOST:PORT"); NULL: from the type */
+    const char *hdef;    /* default shown in --help when it is not the field's own
+                          * (an option that derives other keys, like --listen) */
     const char *help;
 };
 

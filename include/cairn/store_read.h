@@ -22,6 +22,13 @@
 #include "cairn/labels.h"
 #include "cairn/store.h"
 
+/* roaring_bitmap_free(NULL) crashes in CRoaring 0.2.66 (Debian 12): free through this. */
+static inline void cairn_bitmap_free(roaring_bitmap_t *b)
+{
+    if (b)
+        roaring_bitmap_free(b);
+}
+
 /* A list of strings (label names or values), sorted and unique when filled by the
  * store. Owns its storage; a zeroed struct is an empty list. */
 struct cairn_strlist {
@@ -81,6 +88,8 @@ struct cairn_entry_iter {
     struct cairn__iter *impl;
 };
 
+/* sids NULL: every stream of the tenant. 0, CAIRN_ENOMEM; an unknown tenant or an
+ * empty range gives an iterator at its end. Deinit it in every case. */
 int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, const char *tenant,
                           const roaring_bitmap_t *sids, int64_t start, int64_t end,
                           enum cairn_iter_dir dir, unsigned flags);

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "api/params.h"
-#include "cairn/logql.h"
+#include "cairn/parse_units.h"
 #include "cairn/timeutil.h"
 
 static int hexv(char c)
@@ -189,5 +189,5 @@ int cairn__parse_duration_or_seconds(const char *s, int64_t *out)
         *out = (int64_t)(f * 1e9);
         return 0;
     }
-    return cairn_logql_parse_duration(s, strlen(s), out);
+    return cairn_parse_duration(s, strlen(s), out);
 }

@@ -234,9 +234,10 @@ static int labels_of_selection(struct cairn_store *s, const char *tenant, const 
                 rc = cairn_strlist_add(out, ls.v[i].value, ls.v[i].value_len);
         }
     }
-    roaring_free_uint32_iterator(it);
+    if (it)
+        roaring_free_uint32_iterator(it);
     cairn_labels_deinit(&ls);
-    roaring_bitmap_free(sids);
+    cairn_bitmap_free(sids);
     strlist_uniq(out);
     return rc;
 }
@@ -348,14 +349,15 @@ void cairn__handle_series(struct cairn_api *api, struct cairn__req *r)
         rc = rc || cairn_buf_append_byte(o, '}');
         first = 0;
     }
-    roaring_free_uint32_iterator(it);
+    if (it)
+        roaring_free_uint32_iterator(it);
     if (rc || cairn_buf_append_str(o, "]}"))
         cairn__reply_text(r, 500, "out of memory");
     else
         reply_json(r);
 out:
     cairn_labels_deinit(&ls);
-    roaring_bitmap_free(c.sids);
+    cairn_bitmap_free(c.sids);
     cairn__params_deinit(&pr);
 }
 
@@ -392,6 +394,6 @@ void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r)
     else
         reply_json(r);
 out:
-    roaring_bitmap_free(sids);
+    cairn_bitmap_free(sids);
     cairn__params_deinit(&pr);
 }

@@ -471,6 +471,25 @@ static int parse_error(const struct diag_capture *dc, const char *name, struct c
                          (int)mlen, msg);
 }
 
+/* A document of only blank lines, comments and markers: libfyaml builds no document
+ * for it, which must not read as an error. */
+static int is_blank(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+            i++;
+        size_t eol = i;
+        while (eol < len && s[eol] != '\n')
+            eol++;
+        int marker = eol - i >= 3 && (!memcmp(s + i, "---", 3) || !memcmp(s + i, "...", 3));
+        if (i < eol && s[i] != '#' && !marker)
+            return 0;
+        i = eol + 1;
+    }
+    return 1;
+}
+
 int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *text, size_t len,
                           struct cairn_err *err)
 {
@@ -482,6 +501,10 @@ int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *tex
         }
         text = cairn_buf_cstr(&expanded);
         len = expanded.len;
+    }
+    if (is_blank(text, len)) {
+        cairn_buf_deinit(&expanded);
+        return 0;
     }
     struct diag_capture dc = {.have = 0};
     struct fy_diag_cfg dcfg;

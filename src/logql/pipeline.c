@@ -8,6 +8,7 @@
 #include "cairn/parse_json.h"
 #include "cairn/parse_logfmt.h"
 #include "cairn/parse_template.h"
+#include "cairn/parse_units.h"
 #include "cairn/timeutil.h"
 #include "logql/pipeline_int.h"
 
@@ -621,13 +622,13 @@ static int label_filter(struct cairn_logql_pipeline *p, const struct cairn_lq_la
         }
     } else if (f->kind == CAIRN_LQ_LF_DURATION) {
         int64_t ns;
-        if (cairn_logql_parse_duration(v, vl, &ns)) {
+        if (cairn_parse_duration(v, vl, &ns)) {
             snprintf(msg, sizeof(msg), "time: invalid duration \"%.*s\"", (int)(vl > 64 ? 64 : vl), v);
             return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
         }
         x = (double)ns / 1e9;
     } else {
-        if (cairn_logql_parse_bytes(v, vl, &x)) {
+        if (cairn_parse_bytes(v, vl, &x)) {
             snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax",
                      (int)(vl > 64 ? 64 : vl), v);
             return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
@@ -736,13 +737,13 @@ int cairn_logql_pipeline_unwrap(struct cairn_logql_pipeline *p, double *out)
         snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax", (int)(vl > 64 ? 64 : vl), v);
         break;
     case CAIRN_LQ_CONV_BYTES:
-        bad = cairn_logql_parse_bytes(v, vl, &x) != 0;
+        bad = cairn_parse_bytes(v, vl, &x) != 0;
         snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax", (int)(vl > 64 ? 64 : vl), v);
         break;
     case CAIRN_LQ_CONV_DURATION:
     case CAIRN_LQ_CONV_DURATION_SECONDS: {
         int64_t ns;
-        bad = cairn_logql_parse_duration(v, vl, &ns) != 0;
+        bad = cairn_parse_duration(v, vl, &ns) != 0;
         x = (double)ns / 1e9;
         snprintf(msg, sizeof(msg), "time: invalid duration \"%.*s\"", (int)(vl > 64 ? 64 : vl), v);
         break;

@@ -6,6 +6,20 @@
 
 #include "cairn/parse_json.h"
 
+/* Bytes kept as they are in a label name; everything else becomes '_'. */
+static const unsigned char name_ok[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['_'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+};
+
 int cairn_json_sanitize_key(struct cairn_buf *out, const char *k, size_t n, int first)
 {
     /* Loki trims spaces around a key before sanitising it. */
@@ -17,20 +31,20 @@ int cairn_json_sanitize_key(struct cairn_buf *out, const char *k, size_t n, int 
         n--;
     if (!n)
         return 0;
-    if (first && k[0] >= '0' && k[0] <= '9' && cairn_buf_append_byte(out, '_'))
+    if (cairn_buf_reserve(out, n + 1))
         return CAIRN_ENOMEM;
-    if (cairn_buf_reserve(out, n))
-        return CAIRN_ENOMEM;
+    char *o = out->data + out->len;
+    if (first && k[0] >= '0' && k[0] <= '9')
+        *o++ = '_';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)k[i];
-        if (c >= 0x80) {
-            /* one '_' per UTF-8 character, as Loki maps runes */
-            if ((c & 0xC0) == 0x80)
-                continue;
-            c = '_';
+        if (name_ok[c]) {
+            *o++ = (char)c;
+        } else if ((c & 0xC0) != 0x80) {
+            *o++ = '_'; /* one '_' per character, as Loki maps runes */
         }
-        out->data[out->len++] = isalnum(c) || c == '_' ? (char)c : '_';
     }
+    out->len = (size_t)(o - out->data);
     out->data[out->len] = '\0';
     return 0;
 }

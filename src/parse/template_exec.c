@@ -193,7 +193,7 @@ int cairn__tpl_to_int(const struct tval *v, int64_t *i)
         return 0;
     }
     double f;
-    if (cairn__tpl_to_float(v, &f))
+    if (cairn__tpl_to_float(v, &f) || !(f > -9.2e18 && f < 9.2e18))
         return -1;
     *i = (int64_t)f;
     return 0;

@@ -61,13 +61,15 @@ int cairn__tpl_printf(struct texec *x, struct tval *a, int n, struct tval *out)
             else if (f[i] == '#') sharp = 1;
             else break;
         }
-        while (i < fl && isdigit((unsigned char)f[i]))
-            width = (width < 0 ? 0 : width) * 10 + (f[i++] - '0');
+        for (; i < fl && isdigit((unsigned char)f[i]); i++)
+            if (width < 100000)
+                width = (width < 0 ? 0 : width) * 10 + (f[i] - '0');
         if (i < fl && f[i] == '.') {
             prec = 0;
             i++;
-            while (i < fl && isdigit((unsigned char)f[i]))
-                prec = prec * 10 + (f[i++] - '0');
+            for (; i < fl && isdigit((unsigned char)f[i]); i++)
+                if (prec < 100000)
+                    prec = prec * 10 + (f[i] - '0');
         }
         if (i >= fl) {
             rc |= cairn_buf_append_str(&b, "%!(NOVERB)");
@@ -424,7 +426,7 @@ int cairn_gotime_parse(const char *l, size_t n, const char *s, size_t sn, int64_
                 break;
             }
             if (j < sn && (s[j] == '+' || s[j] == '-')) {
-                int sign = s[j++] == '-' ? -1 : 1, hh, mm;
+                int sign = s[j++] == '-' ? -1 : 1, hh = 0, mm = 0;
                 r = num(s, sn, &j, 2, 2, &hh);
                 if (!r && (k == L_ISO_COLON || k == L_NUM_COLON) && j < sn && s[j] == ':')
                     j++;
@@ -477,6 +479,10 @@ int cairn_gotime_parse(const char *l, size_t n, const char *s, size_t sn, int64_
     if (pm == 0 && hour == 12)
         hour = 0;
     int64_t days = days_from_civil(year, (unsigned)mon, (unsigned)day);
-    *ns = ((days * 86400 + hour * 3600 + min * 60 + sec) - off) * 1000000000LL + frac;
+    int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - off, r;
+    /* int64 nanoseconds span 1678..2262; outside that the time is not representable */
+    if (__builtin_mul_overflow(secs, 1000000000LL, &r) || __builtin_add_overflow(r, frac, &r))
+        return CAIRN_EINVAL;
+    *ns = r;
     return 0;
 }

@@ -288,6 +288,6 @@ out:
     out_set_deinit(&os);
     sid_labels_deinit(&sl);
     cairn_labels_deinit(&tmp);
-    roaring_bitmap_free(sids);
+    cairn_bitmap_free(sids);
     return rc;
 }

@@ -517,10 +517,8 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e, str
 done:
     free(ids);
     free(scratch);
-    if (sids)
-        roaring_bitmap_free(sids);
-    if (one)
-        roaring_bitmap_free(one);
+    cairn_bitmap_free(sids);
+    cairn_bitmap_free(one);
     cairn_logql_pipeline_destroy(pl);
     rstate_deinit(&r);
     return rc;

@@ -36,7 +36,7 @@ static int match_one(struct cairn_store *s, const char *tenant, const struct cai
                 rc = cairn_store_postings(s, tenant, m->name, values.v[i], start, end, rejected);
         }
         roaring_bitmap_andnot_inplace(out, rejected);
-        roaring_bitmap_free(rejected);
+        cairn_bitmap_free(rejected);
     } else {
         for (size_t i = 0; i < values.n && rc == 0; i++) {
             if (cairn_matcher_matches(m, values.v[i], strlen(values.v[i])))
@@ -74,8 +74,7 @@ int cairn__query_select(struct cairn_store *s, const char *tenant, const struct 
                     roaring_bitmap_and_inplace(acc, one);
                 }
             }
-            if (one) /* this libroaring's free does not accept NULL */
-                roaring_bitmap_free(one);
+            cairn_bitmap_free(one);
             if (acc && roaring_bitmap_is_empty(acc))
                 goto out;
         }
@@ -83,8 +82,7 @@ int cairn__query_select(struct cairn_store *s, const char *tenant, const struct 
 out:
     if (rc == 0 && acc)
         roaring_bitmap_or_inplace(out, acc);
-    if (acc)
-        roaring_bitmap_free(acc);
+    cairn_bitmap_free(acc);
     if (rc == CAIRN_ENOMEM)
         cairn_err_set(err, rc, "out of memory selecting streams");
     else if (rc)

@@ -237,7 +237,6 @@ static struct cairn__stream *stream_new(const struct cairn_labels *ls, const cha
         return NULL;
     st->fp = fp;
     st->max_ts = INT64_MIN;
-    st->last_ts = INT64_MIN;
     size_t need = 1;
     for (size_t i = 0; i < ls->n; i++)
         need += ls->v[i].name_len + ls->v[i].value_len + 2;
@@ -440,6 +439,8 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
 static int blk_grow(struct cairn_store *s, struct cairn__stream *st, size_t len)
 {
     struct cairn__hblock *b = &st->blk;
+    if (b->n < b->cap && b->lines_len + len <= b->lines_cap)
+        return 0;
     if (b->n == b->cap) {
         uint32_t nc = b->cap ? b->cap * 2 : 64;
         int64_t *nts = realloc(b->ts, nc * sizeof *nts);

@@ -169,7 +169,8 @@ void cairn__period_free(struct cairn__period *p)
     free(p->files);
     cairn__strmap_deinit(&p->postings, bitmap_free);
     cairn__strmap_deinit(&p->streams, pstream_free);
-    roaring_bitmap_free(p->all);
+    if (p->all)
+        roaring_bitmap_free(p->all);
     pthread_mutex_destroy(&p->mu);
     free(p->dir);
     free(p);

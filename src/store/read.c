@@ -511,11 +511,23 @@ int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, c
         return 0;
     if (!(it->pv = periods_in(t, start, end, &it->np)))
         goto nomem;
+    roaring_bitmap_t *every = NULL;
+    if (!sids) {
+        if (!(every = roaring_bitmap_create()) || cairn_store_streams(s, tenant, start, end, every)) {
+            if (every)
+                roaring_bitmap_free(every);
+            goto nomem;
+        }
+        sids = every;
+    }
     uint64_t card = roaring_bitmap_get_cardinality(sids);
     uint32_t *ids = malloc((card ? card : 1) * sizeof *ids);
+    if (ids)
+        roaring_bitmap_to_uint32_array(sids, ids);
+    if (every)
+        roaring_bitmap_free(every);
     if (!ids)
         goto nomem;
-    roaring_bitmap_to_uint32_array(sids, ids);
     int rc = 0;
     for (uint64_t i = 0; i < card && !rc; i++)
         rc = snap_stream(it, t, ids[i]);
@@ -595,8 +607,10 @@ int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roa
     struct cairn__period **pv = periods_in(t, start, end, &np);
     roaring_bitmap_t *seen = roaring_bitmap_create();
     if (!pv || !seen) {
-        free(pv);
-        roaring_bitmap_free(seen);
+        if (pv)
+            periods_release(pv, np);
+        if (seen)
+            roaring_bitmap_free(seen);
         return CAIRN_ENOMEM;
     }
     for (size_t i = 0; i < np; i++) {

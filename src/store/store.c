@@ -71,18 +71,42 @@ static void buf_put(struct cairn_store *s, struct cairn_buf *b)
 
 /* ---- append ---- */
 
-static void note_accepted(struct cairn__stream *st, int64_t ts, const char *line, size_t len)
+static void note_accepted(struct cairn__stream *st, int64_t ts)
 {
     if (ts > st->max_ts)
         st->max_ts = ts;
-    st->last_ts = ts;
-    st->last_len = (uint32_t)len;
-    st->last_hash = cairn_hash64(line, len);
 }
 
+/* Loki drops an entry identical (same timestamp, same line) to one still in the
+ * stream's head. In-order entries (the common case) cannot be: one comparison. Others
+ * are looked for in the open block, newest first. */
 static int is_dup(const struct cairn__stream *st, int64_t ts, const char *line, size_t len)
 {
-    return ts == st->last_ts && len == st->last_len && cairn_hash64(line, len) == st->last_hash;
+    const struct cairn__hblock *b = &st->blk;
+    if (!b->n || ts > b->max_ts || ts < b->min_ts)
+        return 0;
+    size_t end = b->lines_len;
+    for (uint32_t k = b->n; k-- > 0;) {
+        size_t off = end - b->lens[k];
+        if (b->ts[k] == ts && b->lens[k] == len && memcmp(b->lines + off, line, len) == 0)
+            return 1;
+        if (b->sorted && b->ts[k] < ts)
+            break;
+        end = off;
+    }
+    return 0;
+}
+
+/* LEB128 / zigzag straight into reserved room (the caller reserved 20 bytes). */
+static void put_uv(struct cairn_buf *b, uint64_t v)
+{
+    unsigned char *o = (unsigned char *)b->data + b->len;
+    while (v >= 0x80) {
+        *o++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *o++ = (unsigned char)v;
+    b->len = (size_t)((char *)o - b->data);
 }
 
 int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_push_stream *streams,
@@ -160,12 +184,15 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
             }
             if ((rc = cairn__head_insert(s, t, st, e->ts, e->line, e->len, st->seq, wal_seq)))
                 break;
-            cairn_buf_append_varint(b, (int64_t)((uint64_t)e->ts - (uint64_t)prev));
-            cairn_buf_append_uvarint(b, e->len);
-            cairn_buf_append(b, e->line, e->len);
+            int64_t d = (int64_t)((uint64_t)e->ts - (uint64_t)prev);
+            put_uv(b, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+            put_uv(b, e->len);
+            memcpy(b->data + b->len, e->line, e->len);
+            b->len += e->len;
+            b->data[b->len] = '\0';
             prev = e->ts;
             st->seq++;
-            note_accepted(st, e->ts, e->line, e->len);
+            note_accepted(st, e->ts);
             accepted++;
             s->bytes += e->len;
         }
@@ -311,7 +338,7 @@ static int replay_rec(void *ctx, uint64_t seq, uint8_t type, const unsigned char
             break;
         if (q + 1 > st->seq)
             st->seq = q + 1;
-        note_accepted(st, ts, line, len);
+        note_accepted(st, ts);
         r->entries++;
     }
     pthread_mutex_unlock(&sh->mu);
@@ -371,9 +398,9 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
         return NULL;
     }
     s->cfg = *cfg;
-    if (s->cfg.index_period_ns <= 0 || s->cfg.block_target_raw == 0 || s->cfg.head_budget == 0) {
-        cairn_err_set(err, CAIRN_EINVAL, "store config: period, block target and head budget "
-                                         "must be positive");
+    if (!cfg->data_dir || !*cfg->data_dir || s->cfg.index_period_ns <= 0 || s->cfg.block_target_raw == 0 || s->cfg.head_budget == 0) {
+        cairn_err_set(err, CAIRN_EINVAL, "store config: data_dir must be set; period, block "
+                                         "target and head budget must be positive");
         free(s);
         return NULL;
     }
@@ -493,10 +520,9 @@ static void tick_stream(struct cairn_store *s, struct cairn__tenant *t, struct c
         }
     } else if (st->chunk_open && k->now - st->chunk_started >= s->cfg.chunk_max_age_ns) {
         cairn__head_cut(s, st, 1);
-    } else if (b->n && (b->wal_min < k->wal_cur ||
-                        b->per->end + s->cfg.ooo_window_ns + s->cfg.chunk_max_age_ns < k->now)) {
-        /* it pins an old WAL file, or its period is over: write it out */
-        cairn__head_cut(s, st, b->per->end < k->now);
+    } else if (b->n && b->wal_min < k->wal_cur) {
+        /* it pins an old WAL file: write it out so the file can go */
+        cairn__head_cut(s, st, 0);
     }
     if (b->n && b->wal_min < k->pin)
         k->pin = b->wal_min;

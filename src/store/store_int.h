@@ -259,9 +259,6 @@ struct cairn__stream {
     uint64_t seq;     /* next entry sequence number */
     uint64_t hw;      /* entries with seq < hw are in segment files */
     int64_t max_ts;   /* newest accepted (INT64_MIN: none) */
-    int64_t last_ts;  /* for duplicate detection */
-    uint64_t last_hash;
-    uint32_t last_len;
     int64_t last_append; /* wall ns */
     struct cairn__hblock blk;
     atomic_size_t blk_bytes; /* allocated bytes of blk, read unlocked by eviction */

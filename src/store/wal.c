@@ -36,6 +36,7 @@ struct cairn__wal {
     pthread_mutex_t mu; /* fd, seq, size, written */
     int fd;
     uint64_t seq;
+    atomic_uint_least64_t seq_pub; /* seq, readable without mu */
     uint64_t size;
     uint64_t written; /* bytes written since open, all files */
     char path[4096];
@@ -78,6 +79,7 @@ static int wal_start_file(struct cairn__wal *w, uint64_t seq)
     }
     w->fd = fd;
     w->seq = seq;
+    atomic_store(&w->seq_pub, seq);
     w->size = CAIRN__FILE_HDR + b.len;
     w->written += CAIRN__FILE_HDR + b.len;
     cairn_buf_deinit(&b);
@@ -250,10 +252,7 @@ int cairn__wal_append(struct cairn__wal *w, const void *p, size_t n)
 
 uint64_t cairn__wal_seq(struct cairn__wal *w)
 {
-    pthread_mutex_lock(&w->mu);
-    uint64_t s = w->seq;
-    pthread_mutex_unlock(&w->mu);
-    return s;
+    return atomic_load(&w->seq_pub);
 }
 
 void cairn__wal_stats(struct cairn__wal *w, uint64_t *bytes, uint64_t *fsyncs, uint64_t *records)

@@ -18,7 +18,8 @@ KILL_AFTER = 40  # acknowledged batches before the kill
 def main():
     with TempDir() as d:
         data = os.path.join(d, "data")
-        srv = Server(data, "--ingestion-rate-mb", "1000", "--ingestion-burst-size-mb", "1000").start()
+        srv = Server(data, "-distributor.ingestion-rate-limit-mb=1000",
+                     "-distributor.ingestion-burst-size-mb=1000").start()
         base = now_ns() - 60 * 10**9
         acked = []          # (loader, batch) pushes answered 204
         sent = set()        # every line ever sent

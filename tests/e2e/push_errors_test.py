@@ -25,9 +25,9 @@ def expect(res, status, *needles):
 
 def main():
     with TempDir() as d:
-        srv = Server(os.path.join(d, "data"), "--ingestion-rate-mb", "1",
-                     "--ingestion-burst-size-mb", "2", "--max-streams-per-user", "3",
-                     "--max-push-body", "4MiB").start()
+        srv = Server(os.path.join(d, "data"), "-distributor.ingestion-rate-limit-mb=1",
+                     "-distributor.ingestion-burst-size-mb=2",
+                     "-ingester.max-global-streams-per-user=3").start()
         u = srv.url
         now = now_ns()
         kept = []
@@ -73,10 +73,10 @@ def main():
         expect(push_json(u, [({"a": "b"}, [(now, "x")])], tenant="../etc"), 400,
                "invalid tenant ID '../etc'")
 
-        # --- 413: body over --max-push-body, answered from the headers alone ---
+        # --- 413: body over the 100 MiB limit, answered from the headers alone ---
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
         s.sendall(b"POST /loki/api/v1/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                  b"\r\nContent-Length: 5242880\r\n\r\n")
+                  b"\r\nContent-Length: 104857601\r\n\r\n")
         reply = b""
         while b"\r\n\r\n" not in reply or not reply.endswith(b"\n"):
             chunk = s.recv(65536)
@@ -86,7 +86,7 @@ def main():
         s.close()
         text = reply.decode("utf-8", "replace")
         check(text.startswith("HTTP/1.1 413"), "413 expected: " + text[:300])
-        check("request body too large: 5242880 bytes, limit: 4194304 bytes" in text, text)
+        check("request body too large: 104857601 bytes, limit: 104857600 bytes" in text, text)
 
         # --- 429: tenant ingestion rate (burst 2 MB) ---
         big = [(now + i, "r" * 1000 + str(i)) for i in range(3000)]

@@ -51,7 +51,8 @@ def main():
                      "cairn_chunks_flushed_total", "cairn_chunk_bytes_flushed_total"]:
             check("\n" + name + " " in metrics, "metric %s missing" % name)
         status, cfg = request(srv.url + "/config")
-        check(status == 200 and "listen:" in cfg and "data-dir:" in cfg, "config: " + cfg[:500])
+        check(status == 200 and "http_listen_port:" in cfg and "data_dir:" in cfg and
+              "limits_config:" in cfg, "config: " + cfg[:500])
 
         rc = srv.stop()
         check(rc == 0, "SIGTERM exit status %d; log:\n%s" % (rc, "".join(srv.log)))

@@ -1,6 +1,7 @@
 # push_util.py -- shared helpers for the push_*/serve_* e2e tests: start `cairn serve`
 # on an ephemeral loopback port (waiting for its "ready" log line, not polling), HTTP
 # calls with the standard library, and reading a data dir back with storedump_tool.
+import atexit
 import json
 import os
 import shutil
@@ -15,6 +16,17 @@ import urllib.request
 
 BIN = os.environ.get("CAIRN_BIN", "cairn")
 BUILD = os.environ.get("CAIRN_BUILD", ".")
+
+
+_live = []  # servers to kill if a test exits early
+
+
+@atexit.register
+def _cleanup():
+    for srv in _live:
+        if srv.proc and srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
 
 
 def fail(msg):
@@ -44,6 +56,7 @@ class Server:
     def start(self, timeout=60):
         args = [BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + self.extra
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        _live.append(self)
         ready = threading.Event()
 
         def drain():
@@ -62,6 +75,8 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             fail("server did not become ready; log:\n" + "".join(self.log))
+        if self.port == 0:
+            fail("server logged port 0")
         return self
 
     @property
@@ -117,10 +132,25 @@ def push_pb(base, tenant, labels, count, start_ns, prefix):
     return int(r.stdout.strip()), r.stderr
 
 
+def _unescape(b):
+    out = bytearray()
+    i = 0
+    while i < len(b):
+        c = b[i]
+        if c == 0x5C and i + 1 < len(b):
+            out.append({0x5C: 0x5C, ord("t"): 9, ord("n"): 10}.get(b[i + 1], b[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
 def dump(data_dir):
     """Every stored entry as (tenant, labels, ts, line), via the store's own reader.
 
-    storedump_tool prints one entry per line: tenant TAB labels TAB ts TAB line."""
+    storedump_tool prints one entry per line: tenant TAB labels TAB ts TAB line, with
+    backslash, tab and newline in the line escaped as \\\\, \\t and \\n."""
     tool = os.path.join(BUILD, "storedump_tool")
     r = subprocess.run([tool, data_dir], capture_output=True, timeout=120)
     check(r.returncode == 0, "storedump_tool failed: " + r.stderr.decode("utf-8", "replace"))
@@ -131,7 +161,7 @@ def dump(data_dir):
         parts = raw.split(b"\t", 3)
         check(len(parts) == 4, "unexpected storedump line: %r" % raw[:200])
         out.append((parts[0].decode(), parts[1].decode(), int(parts[2]),
-                    parts[3].decode("utf-8", "replace")))
+                    _unescape(parts[3]).decode("utf-8", "replace")))
     return out
 
 

@@ -261,9 +261,15 @@ static void ooo_window_and_duplicates(void **state)
     assert_non_null(strstr(d, "api/0 line 1\n"));
     assert_true(strstr(d, "\t1767258000000000000\t") < strstr(d, "\t1767261600000000000\t"));
     free(d);
+    /* a retried batch (Promtail after a timeout) adds nothing while it is in the head */
+    assert_int_equal(push(s, "fake", "api", 0, T0 + 10 * HOUR, SEC, 3), 0);
+    assert_int_equal(push(s, "fake", "api", 0, T0 + 10 * HOUR - HOUR / 2, SEC, 2), 0);
+    free(dump(s, "fake", 0, &n));
+    assert_int_equal(n, 6);
     struct cairn_store_stats st;
     cairn_store_stats(s, &st);
     assert_int_equal(st.entries_rejected, 2);
+    assert_int_equal(st.entries_appended, 6);
     cairn_store_close(s);
     /* after reopen the window still holds (newest ts restored from disk) */
     s = open_store(dir, NULL);

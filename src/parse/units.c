@@ -1,12 +1,13 @@
 /* units.c -- durations ("1h5m", "250ms", "2d") and byte sizes ("20MB", "1KiB") as
- * LogQL reads and prints them (Go's time.ParseDuration plus Prometheus's d, w, y;
- * go-humanize's ParseBytes). */
+ * LogQL reads them (Go's time.ParseDuration plus Prometheus's d, w, y; go-humanize's
+ * ParseBytes). */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "logql/logql_int.h"
+#include "cairn/error.h"
+#include "cairn/parse_units.h"
 
 static int64_t unit_ns(const char *u, size_t n)
 {
@@ -22,7 +23,7 @@ static int64_t unit_ns(const char *u, size_t n)
     return 0;
 }
 
-int cairn_logql_parse_duration(const char *p, size_t len, int64_t *ns)
+int cairn_parse_duration(const char *p, size_t len, int64_t *ns)
 {
     size_t i = 0;
     int neg = 0;
@@ -64,7 +65,7 @@ int cairn_logql_parse_duration(const char *p, size_t len, int64_t *ns)
     return 0;
 }
 
-int cairn_logql_parse_bytes(const char *p, size_t len, double *bytes)
+int cairn_parse_bytes(const char *p, size_t len, double *bytes)
 {
     size_t i = 0;
     while (i < len && p[i] == ' ')
@@ -108,33 +109,4 @@ int cairn_logql_parse_bytes(const char *p, size_t len, double *bytes)
             return 0;
         }
     return CAIRN_EINVAL;
-}
-
-int cairn__lq_format_duration(struct cairn_buf *b, int64_t ns)
-{
-    if (ns == 0)
-        return cairn_buf_append_str(b, "0s");
-    if (ns < 0) {
-        if (cairn_buf_append_byte(b, '-'))
-            return CAIRN_ENOMEM;
-        ns = -ns;
-    }
-    if (ns % 1000000 != 0) {
-        if (ns % 1000 == 0)
-            return cairn_buf_appendf(b, "%lldus", (long long)(ns / 1000));
-        return cairn_buf_appendf(b, "%lldns", (long long)ns);
-    }
-    int64_t ms = ns / 1000000;
-    static const struct { const char *u; int64_t ms; } parts[] = {
-        {"y", 31536000000LL}, {"w", 604800000LL}, {"d", 86400000LL}, {"h", 3600000LL},
-        {"m", 60000LL}, {"s", 1000LL}, {"ms", 1LL},
-    };
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        if (ms >= parts[i].ms) {
-            if (cairn_buf_appendf(b, "%lld%s", (long long)(ms / parts[i].ms), parts[i].u))
-                return CAIRN_ENOMEM;
-            ms %= parts[i].ms;
-        }
-    }
-    return 0;
 }
