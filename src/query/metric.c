@@ -32,7 +32,7 @@ int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct ca
 {
     switch (e->kind) {
     case CAIRN_LQ_RANGE_AGG:
-        return cairn__meval_range(c, e, out);
+        return cairn__meval_range(c, e, NULL, out);
     case CAIRN_LQ_VECTOR_AGG:
         return cairn__meval_vector_agg(c, e, out);
     case CAIRN_LQ_BINOP:

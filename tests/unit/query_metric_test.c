@@ -181,13 +181,13 @@ struct tcase {
     char error[512];
 };
 
-static int run_case(struct cairn_store *s, struct tcase *tc)
+/* Evaluate a case with `threads` shards; the rendering (or error) into got. */
+static int eval_case(struct cairn_store *s, struct tcase *tc, int threads, struct cairn_buf *got,
+                     struct cairn_err *err)
 {
     struct cairn_logql_query *q = NULL;
-    struct cairn_err err = {0};
-    struct cairn_buf got = CAIRN_BUF_INIT;
     struct cairn__query_stats st = {0};
-    struct cairn_query_params p = {.tenant = "t1"};
+    struct cairn_query_params p = {.tenant = "t1", .threads = threads};
     if (tc->instant) {
         p.instant = 1;
         p.start = p.end = T0 + tc->at * SEC;
@@ -196,13 +196,27 @@ static int run_case(struct cairn_store *s, struct tcase *tc)
         p.end = T0 + tc->end * SEC;
         p.step = tc->step * SEC;
     }
-    struct cairn__mctx c = {.store = s, .tenant = "t1", .p = &p, .st = &st, .err = &err};
+    struct cairn__mctx c = {.store = s, .tenant = "t1", .p = &p, .st = &st, .err = err};
     struct cairn__mval v = {0};
-    int rc = cairn_logql_parse(tc->query, strlen(tc->query), &q, &err);
+    int rc = cairn_logql_parse(tc->query, strlen(tc->query), &q, err);
     if (rc == 0)
-        rc = cairn__metric_steps(&p, &c, &err);
+        rc = cairn__metric_steps(&p, &c, err);
     if (rc == 0)
         rc = cairn__meval(&c, cairn_logql_root(q), &v);
+    if (rc == 0)
+        render(&c, &v, got);
+    cairn__mval_deinit(&v);
+    cairn_logql_query_destroy(q);
+    return rc;
+}
+
+static int run_case(struct cairn_store *s, struct tcase *tc)
+{
+    struct cairn_err err = {0}, err3 = {0};
+    struct cairn_buf got = CAIRN_BUF_INIT, got3 = CAIRN_BUF_INIT;
+    int rc = eval_case(s, tc, 1, &got, &err);
+    /* three stream shards on threads must give the same answer bit for bit */
+    int rc3 = eval_case(s, tc, 3, &got3, &err3);
     int ok;
     if (tc->error[0]) {
         ok = rc != 0 && strncmp(err.msg, tc->error, strlen(tc->error)) == 0;
@@ -213,15 +227,18 @@ static int run_case(struct cairn_store *s, struct tcase *tc)
         ok = 0;
         print_error("line %d: %s\n  unexpected error %d: %s\n", tc->line, tc->query, rc, err.msg);
     } else {
-        render(&c, &v, &got);
         ok = strcmp(cairn_buf_cstr(&got), cairn_buf_cstr(&tc->expect)) == 0;
         if (!ok)
             print_error("line %d: %s\n  want:\n%s  got:\n%s", tc->line, tc->query, cairn_buf_cstr(&tc->expect),
                         cairn_buf_cstr(&got));
     }
-    cairn__mval_deinit(&v);
-    cairn_logql_query_destroy(q);
+    if (ok && (rc != rc3 || strcmp(err.msg, err3.msg) != 0 || strcmp(cairn_buf_cstr(&got), cairn_buf_cstr(&got3)) != 0)) {
+        ok = 0;
+        print_error("line %d: %s\n  3 threads differ from 1:\n%s%s\n", tc->line, tc->query, cairn_buf_cstr(&got3),
+                    err3.msg);
+    }
     cairn_buf_deinit(&got);
+    cairn_buf_deinit(&got3);
     return ok;
 }
 
