@@ -8,7 +8,7 @@
  * per CPU-second (the raw-equivalent bytes the query answers over).
  *
  *   bench_query_metric [--streams 2000] [--hours 24] [--every 60] [--threads 0]
- *                      [--repeat 3] [--dir DIR] [--keep] */
+ *                      [--repeat 3] [--query N] [--dir DIR] [--keep] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ static int gen_line(char *o, size_t cap, int sid, int ns, uint32_t n, uint64_t *
 
 int main(int argc, char **argv)
 {
-    int streams = 2000, hours = 24, every = 60, threads = 0, repeat = 3, keep = 0;
+    int streams = 2000, hours = 24, every = 60, threads = 0, repeat = 3, keep = 0, only = -1;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--streams") && i + 1 < argc)
@@ -74,11 +74,13 @@ int main(int argc, char **argv)
             repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             dir = argv[++i];
+        else if (!strcmp(argv[i], "--query") && i + 1 < argc)
+            only = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--keep"))
             keep = 1;
         else {
             fprintf(stderr, "usage: %s [--streams N] [--hours H] [--every SEC] [--threads N] "
-                            "[--repeat N] [--dir DIR] [--keep]\n", argv[0]);
+                            "[--repeat N] [--query N] [--dir DIR] [--keep]\n", argv[0]);
             return 2;
         }
     }
@@ -155,6 +157,8 @@ int main(int argc, char **argv)
                                    .threads = threads};
     struct cairn_buf out = CAIRN_BUF_INIT;
     for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
+        if (only >= 0 && (size_t)only != qi)
+            continue;
         double best_wall = 1e30, best_cpu = 1e30;
         size_t outlen = 0;
         for (int r = 0; r < repeat; r++) {

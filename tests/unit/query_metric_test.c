@@ -341,6 +341,11 @@ static void test_json(void **state)
     expect_json(f->s, "1 + 2 * 3", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"7\"]");
     expect_json(f->s, "1e22 + 0", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"10000000000000000000000\"]");
     expect_json(f->s, "0.000001 / 4", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"0.00000025\"]");
+    expect_json(f->s, "0.1 + 0.2", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"0.30000000000000004\"]");
+    expect_json(f->s, "1 / 3", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"0.3333333333333333\"]");
+    expect_json(f->s, "123456.5 * 2", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"246913\"]");
+    expect_json(f->s, "2 ^ 60", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"1152921504606847000\"]");
+    expect_json(f->s, "0 - 2.5", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"-2.5\"]");
     expect_json(f->s, "1 / 0", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"+Inf\"]");
     expect_json(f->s, "0 / 0", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"NaN\"]");
     expect_json(f->s, "count_over_time({job=\"nothing\"}[1m])", &ip, "\"resultType\":\"vector\",\"result\":[]");
