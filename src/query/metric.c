@@ -32,7 +32,7 @@ int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct ca
 {
     switch (e->kind) {
     case CAIRN_LQ_RANGE_AGG:
-        return cairn__meval_range(c, e, out);
+        return cairn__meval_range(c, e, NULL, out);
     case CAIRN_LQ_VECTOR_AGG:
         return cairn__meval_vector_agg(c, e, out);
     case CAIRN_LQ_BINOP:
@@ -56,7 +56,9 @@ int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct ca
 static int shortest(double f, char *d, int *e)
 {
     char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
+    /* a normal double that reads back from k < 15 digits rounds to those digits
+     * padded with zeros at 15, so trying 15, 16, 17 and trimming zeros is shortest */
+    for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*e", prec - 1, f);
         if (strtod(buf, NULL) == f || prec == 17)
             break;
@@ -85,6 +87,8 @@ int cairn__mjson_float(struct cairn_buf *out, double f)
         return cairn_buf_append_str(out, f > 0 ? "+Inf" : "-Inf");
     if (f == 0)
         return cairn_buf_append_str(out, signbit(f) ? "-0" : "0");
+    if (f == (double)(int64_t)f && fabs(f) < 1e15) /* counts: the common case */
+        return cairn_buf_appendf(out, "%lld", (long long)f);
     char d[32];
     int e;
     int n = shortest(f, d, &e);

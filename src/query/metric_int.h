@@ -115,7 +115,11 @@ int cairn__metric_steps(const struct cairn_query_params *p, struct cairn__mctx *
 
 /* ---- evaluators (each fills *out, which the caller zeroed) ---- */
 int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out);
-int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out);
+/* push: a grouping to apply while extracting (Loki injects a parent sum's grouping
+ * into count/rate/bytes/sum range aggregations, so series are reduced before they
+ * are built); NULL for none. */
+int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
+                       const struct cairn_lq_grouping *push, struct cairn__mval *out);
 int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e,
                             struct cairn__mval *out);
 int cairn__meval_binop(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out);
@@ -127,6 +131,7 @@ int cairn__meval_label_replace(struct cairn__mctx *c, const struct cairn_lq_expr
 struct cairn__msample {
     int64_t ts;
     double v;
+    uint32_t sid, seq; /* stream and position in it: ties at one ts keep one order */
 };
 double cairn__mfn_window(enum cairn_lq_range_op op, int has_unwrap, double param, int64_t range_ns,
                          const struct cairn__msample *s, size_t n, double *scratch);

@@ -17,7 +17,9 @@
  * aggregating; an entry carrying __error__ keeps all its labels, and a series with
  * __error__ fails the query with Loki's pipeline error. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cairn/logql_pipeline.h"
@@ -42,6 +44,7 @@ struct hslot {
 struct rstate {
     struct cairn__mctx *c;
     const struct cairn_lq_expr *e;
+    const struct cairn_lq_grouping *g; /* the aggregation's, or one pushed down from sum */
     int additive, bytes;
     int64_t range, off;
     struct racc *a;
@@ -52,6 +55,9 @@ struct rstate {
     struct cairn_buf tmp;
     struct cairn__mlb lb;
     struct cairn_labels ls;
+    struct cairn_lq_str *by; /* `by` names sorted and unique, for the per-entry fast path */
+    size_t nby;
+    int by_fast;
 };
 
 static int64_t ceil_div(int64_t a, int64_t b)
@@ -78,6 +84,7 @@ static void rstate_deinit(struct rstate *r)
     }
     free(r->a);
     free(r->hs);
+    free(r->by);
     cairn__mmap_deinit(&r->map);
     cairn_buf_deinit(&r->tmp);
     cairn__mlb_deinit(&r->lb);
@@ -128,17 +135,18 @@ static int racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx
 static int series_of_labels(struct rstate *r, size_t *idx)
 {
     const struct cairn_lq_expr *e = r->e;
+    const struct cairn_lq_grouping *g = r->g;
     struct cairn_buf blob = CAIRN_BUF_INIT;
     int rc = cairn__mlab_from_labels(&r->ls, &blob);
-    if (rc == 0 && (e->has_unwrap || e->grouping.present) &&
+    if (rc == 0 && (e->has_unwrap || g->present) &&
         !cairn__mlab_get(blob.data, (uint32_t)blob.len, "__error__", 9, NULL)) {
         rc = cairn__mlb_load(&r->lb, blob.data, (uint32_t)blob.len);
         if (rc == 0) {
-            if (e->grouping.present && !e->grouping.without) {
-                cairn__mlb_filter(&r->lb, e->grouping.labels, e->grouping.nlabels, 1);
+            if (g->present && !g->without) {
+                cairn__mlb_filter(&r->lb, g->labels, g->nlabels, 1);
             } else {
-                if (e->grouping.present)
-                    cairn__mlb_filter(&r->lb, e->grouping.labels, e->grouping.nlabels, 0);
+                if (g->present)
+                    cairn__mlb_filter(&r->lb, g->labels, g->nlabels, 0);
                 if (e->has_unwrap)
                     cairn__mlb_filter(&r->lb, &e->unwrap_label, 1, 0);
             }
@@ -151,6 +159,31 @@ static int series_of_labels(struct rstate *r, size_t *idx)
     }
     cairn_buf_deinit(&blob);
     return rc;
+}
+
+/* Series of an entry under `by (...)` when its labels are in r->ls: the key is built
+ * from the grouped labels only (no blob of the whole set, no sort), which keeps
+ * entries with unique label sets (json-extracted ids) as cheap as any other. */
+static int series_by(struct rstate *r, size_t *idx)
+{
+    if (cairn_labels_get(&r->ls, "__error__", 9))
+        return series_of_labels(r, idx);
+    cairn_buf_reset(&r->tmp);
+    for (size_t i = 0; i < r->nby; i++) {
+        const struct cairn_label *l = cairn_labels_get(&r->ls, r->by[i].p, r->by[i].len);
+        if (!l || !l->value_len)
+            continue;
+        if (cairn_buf_append(&r->tmp, r->by[i].p, r->by[i].len + 1) ||
+            cairn_buf_append(&r->tmp, l->value, l->value_len + 1))
+            return CAIRN_ENOMEM;
+    }
+    return racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    const struct cairn_lq_str *x = a, *y = b;
+    return strcmp(x->p, y->p);
 }
 
 static int hs_get(struct rstate *r, uint64_t h, size_t *idx)
@@ -194,7 +227,7 @@ static int hs_put(struct rstate *r, uint64_t h, size_t idx)
     return 0;
 }
 
-static int add_sample(struct racc *x, int64_t ts, double v)
+static int add_sample(struct racc *x, int64_t ts, double v, uint32_t sid, uint32_t seq)
 {
     if (x->ns == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 64;
@@ -206,7 +239,7 @@ static int add_sample(struct racc *x, int64_t ts, double v)
     }
     if (x->ns && x->smp[x->ns - 1].ts > ts)
         x->unsorted = 1;
-    x->smp[x->ns++] = (struct cairn__msample){ts, v};
+    x->smp[x->ns++] = (struct cairn__msample){ts, v, sid, seq};
     return 0;
 }
 
@@ -276,7 +309,7 @@ static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, in
             struct racc *x = &r->a[fixed];
             if (r->additive) {
                 add_entry(r, x, en.ts, en.len);
-            } else if ((rc = add_sample(x, en.ts, 1))) {
+            } else if ((rc = add_sample(x, en.ts, 1, sid, (uint32_t)lines))) {
                 break;
             }
             continue;
@@ -303,6 +336,13 @@ static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, in
         size_t idx;
         if (fixed_labels && has_fixed) {
             idx = fixed;
+        } else if (r->by_fast) {
+            if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) || (rc = series_by(r, &idx)))
+                break;
+            if (fixed_labels) {
+                fixed = idx;
+                has_fixed = 1;
+            }
         } else {
             uint64_t h = cairn_logql_pipeline_labels_hash(pl);
             if (!hs_get(r, h, &idx)) {
@@ -318,7 +358,7 @@ static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, in
         struct racc *x = &r->a[idx];
         if (r->additive) {
             add_entry(r, x, en.ts, en.len);
-        } else if ((rc = add_sample(x, en.ts, v))) {
+        } else if ((rc = add_sample(x, en.ts, v, sid, (uint32_t)lines))) {
             break;
         }
     }
@@ -334,7 +374,11 @@ static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, in
 static int smp_cmp(const void *a, const void *b)
 {
     const struct cairn__msample *x = a, *y = b;
-    return x->ts < y->ts ? -1 : x->ts > y->ts;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Fill series s of out from accumulator x. */
@@ -362,7 +406,7 @@ static int finish_series(struct rstate *r, struct racc *x, struct cairn__mseries
         }
         return 0;
     }
-    if (x->unsorted) /* merged from several streams: stable order by time */
+    if (x->unsorted) /* merged from several streams or shards: (ts, stream, position) order */
         qsort(x->smp, x->ns, sizeof *x->smp, smp_cmp);
     double param = e->param ? e->param->number : 0;
     size_t lo = 0, hi = 0;
@@ -433,9 +477,183 @@ static int pipeline_error(struct cairn__mctx *c, const struct cairn__mval *v)
     return 0;
 }
 
-int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out)
+/* ---- stream shards on threads ----
+ * Worker t scans streams ids[t], ids[t + n], ... into its own accumulators (with its
+ * own parse of the expression for its pipeline: compiled regexes are per thread);
+ * the shards are then merged into worker 0's: difference arrays add exactly, and
+ * samples are ordered by (ts, stream, position) whatever the shard, so any number of
+ * threads gives the single-threaded numbers bit for bit. */
+struct worker {
+    struct rstate r;
+    struct cairn__mctx c;
+    struct cairn__query_stats st;
+    struct cairn_err err;
+    struct cairn_logql_query *q;
+    struct cairn_logql_pipeline *pl;
+    roaring_bitmap_t *one;
+    const uint32_t *ids;
+    size_t n, first, stride;
+    int64_t qs, qe;
+    int rc;
+    pthread_t th;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    for (size_t i = w->first; i < w->n && w->rc == 0; i += w->stride)
+        w->rc = scan_stream(&w->r, w->ids[i], w->one, w->qs, w->qe, w->pl);
+    return NULL;
+}
+
+static int worker_init(struct worker *w, const struct rstate *r0, const struct cairn_lq_expr *e, int need_pl)
+{
+    w->c = *r0->c;
+    w->c.st = &w->st;
+    w->c.err = &w->err;
+    w->r = (struct rstate){.c = &w->c, .e = r0->e, .g = r0->g, .additive = r0->additive, .bytes = r0->bytes,
+                           .range = r0->range, .off = r0->off, .by = r0->by, .nby = r0->nby,
+                           .by_fast = r0->by_fast};
+    cairn_labels_init(&w->r.ls);
+    if (!(w->one = roaring_bitmap_create()))
+        return CAIRN_ENOMEM;
+    if (!need_pl)
+        return 0;
+    struct cairn_buf text = CAIRN_BUF_INIT;
+    int rc = cairn_logql_format(e, &text);
+    if (rc == 0)
+        rc = cairn_logql_parse(text.data, text.len, &w->q, &w->err);
+    cairn_buf_deinit(&text);
+    if (rc)
+        return rc;
+    const struct cairn_lq_expr *copy = cairn_logql_root(w->q);
+    if (copy->kind != CAIRN_LQ_RANGE_AGG)
+        return CAIRN_EINVAL;
+    if (!(w->pl = cairn_logql_pipeline_create(copy, &w->err)))
+        return w->err.code ? w->err.code : CAIRN_ENOMEM;
+    return 0;
+}
+
+static void worker_deinit(struct worker *w)
+{
+    w->r.by = NULL; /* borrowed from worker 0 */
+    rstate_deinit(&w->r);
+    cairn_logql_pipeline_destroy(w->pl);
+    cairn_logql_query_destroy(w->q);
+    cairn_bitmap_free(w->one);
+}
+
+/* Fold shard w's accumulators into r. */
+static int merge(struct rstate *r, struct rstate *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct racc *x = &w->a[i];
+        size_t idx;
+        int rc = racc_for(r, x->lab, x->len, &idx);
+        if (rc)
+            return rc;
+        struct racc *y = &r->a[idx];
+        if (r->additive) {
+            for (size_t k = 0; k <= r->c->nsteps; k++) {
+                y->cnt[k] += x->cnt[k];
+                if (y->byt)
+                    y->byt[k] += x->byt[k];
+            }
+            continue;
+        }
+        if (!x->ns)
+            continue;
+        if (y->ns + x->ns > y->cap) {
+            struct cairn__msample *s = realloc(y->smp, (y->ns + x->ns) * sizeof *s);
+            if (!s)
+                return CAIRN_ENOMEM;
+            y->smp = s;
+            y->cap = y->ns + x->ns;
+        }
+        memcpy(y->smp + y->ns, x->smp, x->ns * sizeof *x->smp);
+        if (y->ns)
+            y->unsorted = 1;
+        y->unsorted |= x->unsorted;
+        y->ns += x->ns;
+    }
+    return 0;
+}
+
+static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint32_t *ids, size_t n,
+                    roaring_bitmap_t *one, int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl)
+{
+    struct cairn__mctx *c = r->c;
+    long nt = c->p->threads > 0 ? c->p->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (nt < 1)
+        nt = 1;
+    if (nt > 64)
+        nt = 64;
+    if ((size_t)nt > n)
+        nt = (long)(n ? n : 1);
+    if (nt == 1) {
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = scan_stream(r, ids[i], one, qs, qe, pl);
+        return rc;
+    }
+    struct worker *w = calloc((size_t)nt, sizeof *w);
+    if (!w)
+        return CAIRN_ENOMEM;
+    int rc = 0;
+    long started = 0;
+    for (long t = 1; t < nt && rc == 0; t++) {
+        w[t].ids = ids;
+        w[t].n = n;
+        w[t].first = (size_t)t;
+        w[t].stride = (size_t)nt;
+        w[t].qs = qs;
+        w[t].qe = qe;
+        rc = worker_init(&w[t], r, e, pl != NULL);
+        if (rc == 0 && pthread_create(&w[t].th, NULL, work, &w[t]) != 0)
+            rc = CAIRN_ENOMEM;
+        if (rc == 0)
+            started = t;
+        else if (w[t].err.code)
+            *c->err = w[t].err;
+    }
+    /* this thread is shard 0 */
+    for (size_t i = 0; i < n && rc == 0; i += (size_t)nt)
+        rc = scan_stream(r, ids[i], one, qs, qe, pl);
+    for (long t = 1; t <= started; t++)
+        pthread_join(w[t].th, NULL);
+    for (long t = 1; t < nt; t++) {
+        c->st->lines += w[t].st.lines;
+        c->st->bytes += w[t].st.bytes;
+        c->st->streams += w[t].st.streams;
+        if (rc == 0 && w[t].rc) {
+            rc = w[t].rc;
+            if (w[t].err.code)
+                *c->err = w[t].err;
+        }
+        if (rc == 0)
+            rc = merge(r, &w[t].r);
+        worker_deinit(&w[t]);
+    }
+    free(w);
+    return rc;
+}
+
+int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
+                       const struct cairn_lq_grouping *push, struct cairn__mval *out)
 {
     struct rstate r = {.c = c, .e = e, .range = e->range_ns, .off = e->offset_ns};
+    r.g = e->grouping.present || !push ? &e->grouping : push;
+    if (r.g->present && !r.g->without) {
+        if (!(r.by = malloc((r.g->nlabels + 1) * sizeof *r.by)))
+            return CAIRN_ENOMEM;
+        for (size_t i = 0; i < r.g->nlabels; i++)
+            r.by[i] = r.g->labels[i];
+        qsort(r.by, r.g->nlabels, sizeof *r.by, str_cmp);
+        for (size_t i = 0; i < r.g->nlabels; i++)
+            if (r.nby == 0 || strcmp(r.by[r.nby - 1].p, r.by[i].p) != 0)
+                r.by[r.nby++] = r.by[i];
+        r.by_fast = 1;
+    }
     cairn_labels_init(&r.ls);
     r.additive = is_additive(e);
     r.bytes = !e->has_unwrap && (e->rop == CAIRN_LQ_BYTES_OVER_TIME || e->rop == CAIRN_LQ_BYTES_RATE);
@@ -465,9 +683,7 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e, str
         goto done;
     }
     roaring_bitmap_to_uint32_array(sids, ids);
-    for (uint64_t i = 0; i < card && rc == 0; i++)
-        rc = scan_stream(&r, ids[i], one, qs, qe, pl);
-    if (rc)
+    if ((rc = scan_all(&r, e, ids, (size_t)card, one, qs, qe, pl)))
         goto done;
 
     size_t maxn = 1;
