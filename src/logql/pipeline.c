@@ -487,7 +487,8 @@ static int stage_label_format(struct cairn_logql_pipeline *p, struct stage_rt *s
     for (size_t i = 0; i < np; i++) {
         const struct cairn_lq_param *pm = &st->params[i];
         if (s->tpls[i]) {
-            if (!failed[i] && cairn__lb_set(&p->lb, pm->name.p, pm->name.len, p->tmp2.data + offs[i],
+            if (!failed[i] && cairn__lb_set(&p->lb, pm->name.p, pm->name.len,
+                                            p->tmp2.data ? p->tmp2.data + offs[i] : "",
                                             lens[i], LB_NAME_STABLE))
                 return CAIRN_ENOMEM;
             continue;

@@ -66,6 +66,7 @@ struct lf_alt {
     enum lf_alt_kind kind;
     const char *lit;
     size_t len;
+    size_t rare;   /* LFA_LIT: offset of the needle's rarest byte, found by memchr */
     struct cairn_regex *re;
     struct cairn_pattern *pat;
     struct ip_range ip;
