@@ -1,0 +1,819 @@
+/* push.c -- bench_push: replays a bench_gen corpus into any Loki-compatible push API.
+ *
+ * It speaks only HTTP (libcurl) to --url, so the same run measures `cairn serve` or
+ * Grafana Loki. The corpus is cut, in timestamp order, into batches of at most
+ * --batch-bytes of raw line bytes (as Promtail's batchsize counts them), each encoded
+ * as Loki's PushRequest in protobuf+snappy (or JSON). By default every batch is encoded
+ * before the clock starts, so the timed part is only HTTP: the pusher measures the
+ * server, not itself. --connections threads, one keep-alive connection each, take the
+ * next batch in order until none are left.
+ *
+ * The last line of output is machine-readable (`BENCH_PUSH key=value ...`).
+ * Exit status: 0 all pushes acknowledged, 1 some failed, 2 bad usage or input. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <snappy-c.h>
+
+#include "cairn/buf.h"
+#include "cairn/labels.h"
+#include "corpus.h"
+#include "push.pb-c.h"
+
+#define MAX_STATUS 600
+#define ERRBODY_MAX 512
+
+enum format { FMT_PROTOBUF, FMT_JSON };
+
+struct opts {
+    const char *url;
+    const char *corpus;
+    const char *tenant;
+    unsigned connections;
+    size_t batch_bytes;
+    enum format format;
+    int pre_encode;
+    int dry_run;
+    int rebase;
+    long timeout_ms;
+    unsigned max_errors;
+    uint64_t limit_bytes;
+};
+
+struct batch {
+    size_t off, end;     /* entry range in the corpus map */
+    uint32_t nentries;
+    uint64_t line_bytes;
+    char *body;          /* pre-encoded body (owned), or NULL */
+    size_t body_len;
+    double latency_ms;   /* -1 until sent */
+    int acked;           /* the server answered 2xx */
+};
+
+/* Per-thread encoder scratch: reused for every batch, so steady state allocates only
+ * when a batch needs more room than any before it. */
+struct encoder {
+    uint32_t *stamp, *slot;          /* per corpus stream: batch generation, slot */
+    uint32_t gen;
+    uint32_t *slot_stream, *slot_count, *slot_fill, *slot_start;
+    size_t *order;                   /* entry offsets grouped by slot */
+    Logproto__StreamAdapter *sa;
+    Logproto__StreamAdapter **sap;
+    Logproto__EntryAdapter *ea;
+    Logproto__EntryAdapter **eap;
+    Logproto__Timestamp *tsa;
+    size_t slot_cap, entry_cap;
+    struct cairn_buf pb;             /* packed protobuf or JSON */
+    struct cairn_buf out;            /* snappy-compressed body */
+};
+
+struct run {
+    struct opts o;
+    struct corpus_map m;
+    char **labels;                   /* per stream, NUL-terminated */
+    char **json_stream;              /* per stream: {"k":"v",...} for --format json */
+    size_t *json_stream_len;
+    struct batch *batches;
+    size_t nbatches;
+    int64_t shift_ns;                /* added to every timestamp (--rebase) */
+    atomic_size_t next;
+    atomic_uint errors;
+    atomic_int stop;
+    pthread_mutex_t mu;              /* guards the fields below */
+    uint64_t status_count[MAX_STATUS];
+    char first_error[ERRBODY_MAX + 128];
+    uint64_t wire_bytes;
+    int encode_failed;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench_push --url URL [options] CORPUS\n"
+            "Pushes a bench_gen corpus to a Loki-compatible push API and reports throughput.\n\n"
+            "  --url URL            server base URL (http://127.0.0.1:3100) or the full push\n"
+            "                       URL; /loki/api/v1/push is added when there is no path\n"
+            "  --corpus FILE        the corpus (or as the last argument)\n"
+            "  --connections N      parallel connections, one thread each [4]\n"
+            "  --batch-bytes N      raw line bytes per push request [1048576]\n"
+            "  --format F           protobuf (snappy-compressed) | json [protobuf]\n"
+            "  --tenant ID          X-Scope-OrgID header [bench]\n"
+            "  --no-pre-encode      encode inside the timed loop (measures the pusher too)\n"
+            "  --dry-run            encode every batch with N threads, send nothing, report\n"
+            "                       the encoder's throughput\n"
+            "  --rebase             shift timestamps so the newest is one minute ago\n"
+            "  --timeout SECONDS    per request [60]\n"
+            "  --max-errors N       stop after N failed requests [20]\n"
+            "  --limit-bytes N      push only the first N raw line bytes\n"
+            "  -h, --help           this text\n");
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!*s)
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    *o = (struct opts){.tenant = "bench", .connections = 4, .batch_bytes = 1 << 20,
+                       .format = FMT_PROTOBUF, .pre_encode = 1, .timeout_ms = 60000,
+                       .max_errors = 20};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--no-pre-encode")) {
+            o->pre_encode = 0;
+            continue;
+        } else if (!strcmp(a, "--dry-run")) {
+            o->dry_run = 1;
+            continue;
+        } else if (!strcmp(a, "--rebase")) {
+            o->rebase = 1;
+            continue;
+        } else if (a[0] != '-') {
+            o->corpus = a;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "bench_push: %s needs a value (or is unknown)\n", a);
+            return -1;
+        }
+        const char *v = argv[++i];
+        uint64_t n = 0;
+        int bad = 0;
+        if (!strcmp(a, "--url")) {
+            o->url = v;
+        } else if (!strcmp(a, "--corpus")) {
+            o->corpus = v;
+        } else if (!strcmp(a, "--tenant")) {
+            o->tenant = v;
+        } else if (!strcmp(a, "--connections")) {
+            bad = parse_u64(v, &n) || n == 0 || n > 256;
+            o->connections = (unsigned)n;
+        } else if (!strcmp(a, "--batch-bytes")) {
+            bad = parse_u64(v, &n) || n == 0;
+            o->batch_bytes = (size_t)n;
+        } else if (!strcmp(a, "--format")) {
+            if (!strcmp(v, "protobuf"))
+                o->format = FMT_PROTOBUF;
+            else if (!strcmp(v, "json"))
+                o->format = FMT_JSON;
+            else
+                bad = 1;
+        } else if (!strcmp(a, "--timeout")) {
+            bad = parse_u64(v, &n) || n == 0;
+            o->timeout_ms = (long)n * 1000;
+        } else if (!strcmp(a, "--max-errors")) {
+            bad = parse_u64(v, &n) || n == 0;
+            o->max_errors = (unsigned)n;
+        } else if (!strcmp(a, "--limit-bytes")) {
+            bad = parse_u64(v, &o->limit_bytes);
+        } else {
+            fprintf(stderr, "bench_push: unknown option %s (try --help)\n", a);
+            return -1;
+        }
+        if (bad) {
+            fprintf(stderr, "bench_push: bad value for %s: '%s'\n", a, v);
+            return -1;
+        }
+    }
+    if (!o->corpus) {
+        fprintf(stderr, "bench_push: no corpus file given (try --help)\n");
+        return -1;
+    }
+    if (!o->url && !o->dry_run) {
+        fprintf(stderr, "bench_push: --url is required (or --dry-run)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- preparing: labels, batch boundaries ---- */
+
+static int prepare_streams(struct run *r)
+{
+    uint32_t n = r->m.h.nstreams;
+    r->labels = calloc(n ? n : 1, sizeof *r->labels);
+    r->json_stream = calloc(n ? n : 1, sizeof *r->json_stream);
+    r->json_stream_len = calloc(n ? n : 1, sizeof *r->json_stream_len);
+    if (!r->labels || !r->json_stream || !r->json_stream_len)
+        return -1;
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        const struct corpus_stream *s = &r->m.streams[i];
+        r->labels[i] = strndup(s->labels, s->len);
+        if (!r->labels[i]) {
+            rc = -1;
+            break;
+        }
+        if (r->o.format != FMT_JSON)
+            continue;
+        struct cairn_err err;
+        if (cairn_labels_parse(&ls, s->labels, s->len, &err) != 0) {
+            fprintf(stderr, "bench_push: stream %u: bad labels %s: %s\n", i, r->labels[i],
+                    err.msg);
+            rc = -1;
+            break;
+        }
+        struct cairn_buf b = CAIRN_BUF_INIT;
+        int e = cairn_buf_append_byte(&b, '{');
+        for (size_t k = 0; k < ls.n && e == 0; k++) {
+            if (k)
+                e |= cairn_buf_append_byte(&b, ',');
+            e |= cairn_buf_append_json_str(&b, ls.v[k].name, ls.v[k].name_len);
+            e |= cairn_buf_append_byte(&b, ':');
+            e |= cairn_buf_append_json_str(&b, ls.v[k].value, ls.v[k].value_len);
+        }
+        e |= cairn_buf_append_byte(&b, '}');
+        if (e) {
+            cairn_buf_deinit(&b);
+            rc = -1;
+            break;
+        }
+        r->json_stream[i] = cairn_buf_detach(&b, &r->json_stream_len[i]);
+    }
+    cairn_labels_deinit(&ls);
+    return rc;
+}
+
+static int cut_batches(struct run *r)
+{
+    size_t cap = 64, off = r->m.entries_off;
+    r->batches = calloc(cap, sizeof *r->batches);
+    if (!r->batches)
+        return -1;
+    struct batch cur = {.off = off, .end = off, .latency_ms = -1};
+    uint64_t total = 0;
+    struct corpus_entry e;
+    int rc;
+    while ((rc = corpus_next(&r->m, &off, &e)) == 1) {
+        if (r->o.limit_bytes && total >= r->o.limit_bytes)
+            break;
+        if (cur.nentries && cur.line_bytes + e.len > r->o.batch_bytes) {
+            if (r->nbatches == cap) {
+                struct batch *nb = realloc(r->batches, 2 * cap * sizeof *nb);
+                if (!nb)
+                    return -1;
+                r->batches = nb;
+                cap *= 2;
+            }
+            r->batches[r->nbatches++] = cur;
+            cur = (struct batch){.off = cur.end, .end = cur.end, .latency_ms = -1};
+        }
+        cur.end = off;
+        cur.nentries++;
+        cur.line_bytes += e.len;
+        total += e.len;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "bench_push: %s: corpus truncated or corrupt\n", r->o.corpus);
+        return -1;
+    }
+    if (cur.nentries) {
+        if (r->nbatches == cap) {
+            struct batch *nb = realloc(r->batches, (cap + 1) * sizeof *nb);
+            if (!nb)
+                return -1;
+            r->batches = nb;
+        }
+        r->batches[r->nbatches++] = cur;
+    }
+    return 0;
+}
+
+/* ---- encoding ---- */
+
+static void encoder_deinit(struct encoder *e)
+{
+    free(e->stamp);
+    free(e->slot);
+    free(e->slot_stream);
+    free(e->slot_count);
+    free(e->slot_fill);
+    free(e->slot_start);
+    free(e->order);
+    free(e->sa);
+    free(e->sap);
+    free(e->ea);
+    free(e->eap);
+    free(e->tsa);
+    cairn_buf_deinit(&e->pb);
+    cairn_buf_deinit(&e->out);
+    memset(e, 0, sizeof *e);
+}
+
+static int encoder_init(struct encoder *e, uint32_t nstreams)
+{
+    memset(e, 0, sizeof *e);
+    size_t n = nstreams ? nstreams : 1;
+    e->stamp = calloc(n, sizeof *e->stamp);
+    e->slot = calloc(n, sizeof *e->slot);
+    e->slot_stream = calloc(n, sizeof *e->slot_stream);
+    e->slot_count = calloc(n, sizeof *e->slot_count);
+    e->slot_fill = calloc(n, sizeof *e->slot_fill);
+    e->slot_start = calloc(n, sizeof *e->slot_start);
+    e->sa = calloc(n, sizeof *e->sa);
+    e->sap = calloc(n, sizeof *e->sap);
+    e->slot_cap = n;
+    if (!e->stamp || !e->slot || !e->slot_stream || !e->slot_count || !e->slot_fill ||
+        !e->slot_start || !e->sa || !e->sap) {
+        encoder_deinit(e);
+        return -1;
+    }
+    return 0;
+}
+
+static int encoder_reserve_entries(struct encoder *e, size_t n)
+{
+    if (n <= e->entry_cap)
+        return 0;
+    size_t cap = n + n / 2;
+    Logproto__EntryAdapter *ea = realloc(e->ea, cap * sizeof *ea);
+    if (!ea)
+        return -1;
+    e->ea = ea;
+    Logproto__EntryAdapter **eap = realloc(e->eap, cap * sizeof *eap);
+    if (!eap)
+        return -1;
+    e->eap = eap;
+    Logproto__Timestamp *tsa = realloc(e->tsa, cap * sizeof *tsa);
+    if (!tsa)
+        return -1;
+    e->tsa = tsa;
+    size_t *order = realloc(e->order, cap * sizeof *order);
+    if (!order)
+        return -1;
+    e->order = order;
+    e->entry_cap = cap;
+    return 0;
+}
+
+/* Group a batch's entries by stream (streams in first-seen order, each stream's
+ * entries in corpus order): a counting sort of entry offsets into e->order, slot k
+ * owning order[slot_start[k] .. slot_start[k] + slot_count[k]). Returns the number of
+ * slots, or -1 when out of memory. */
+static int group_batch(struct run *r, struct encoder *e, const struct batch *b)
+{
+    if (encoder_reserve_entries(e, b->nentries) != 0)
+        return -1;
+    uint32_t nslots = 0;
+    struct corpus_entry en;
+    if (++e->gen == 0) { /* wrapped: forget every stamp */
+        memset(e->stamp, 0, r->m.h.nstreams * sizeof *e->stamp);
+        e->gen = 1;
+    }
+    for (size_t off = b->off; off < b->end && corpus_next(&r->m, &off, &en) == 1;) {
+        if (e->stamp[en.stream] != e->gen) {
+            e->stamp[en.stream] = e->gen;
+            e->slot[en.stream] = nslots;
+            e->slot_stream[nslots] = en.stream;
+            e->slot_count[nslots] = 0;
+            nslots++;
+        }
+        e->slot_count[e->slot[en.stream]]++;
+    }
+    uint32_t start = 0;
+    for (uint32_t k = 0; k < nslots; k++) {
+        e->slot_start[k] = e->slot_fill[k] = start;
+        start += e->slot_count[k];
+    }
+    for (size_t off = b->off; off < b->end;) {
+        size_t here = off;
+        if (corpus_next(&r->m, &off, &en) != 1)
+            break;
+        e->order[e->slot_fill[e->slot[en.stream]]++] = here;
+    }
+    return (int)nslots;
+}
+
+static int encode_protobuf(struct run *r, struct encoder *e, const struct batch *b)
+{
+    int nslots = group_batch(r, e, b);
+    if (nslots < 0)
+        return -1;
+    struct corpus_entry en;
+    for (int k = 0; k < nslots; k++) {
+        Logproto__StreamAdapter *sa = &e->sa[k];
+        logproto__stream_adapter__init(sa);
+        sa->labels = r->labels[e->slot_stream[k]];
+        sa->entries = &e->eap[e->slot_start[k]];
+        sa->n_entries = e->slot_count[k];
+        e->sap[k] = sa;
+        for (uint32_t j = e->slot_start[k]; j < e->slot_start[k] + e->slot_count[k]; j++) {
+            corpus_entry_at(&r->m, e->order[j], &en);
+            int64_t ts = en.ts + r->shift_ns;
+            Logproto__Timestamp *t = &e->tsa[j];
+            logproto__timestamp__init(t);
+            t->seconds = ts / 1000000000;
+            t->nanos = (int32_t)(ts % 1000000000);
+            Logproto__EntryAdapter *ea = &e->ea[j];
+            logproto__entry_adapter__init(ea);
+            ea->timestamp = t;
+            ea->line.data = (uint8_t *)(uintptr_t)en.line; /* only read by pack */
+            ea->line.len = en.len;
+            e->eap[j] = ea;
+        }
+    }
+    Logproto__PushRequest req = LOGPROTO__PUSH_REQUEST__INIT;
+    req.n_streams = (size_t)nslots;
+    req.streams = e->sap;
+    size_t n = logproto__push_request__get_packed_size(&req);
+    cairn_buf_reset(&e->pb);
+    if (cairn_buf_reserve(&e->pb, n) != 0)
+        return -1;
+    e->pb.len = logproto__push_request__pack(&req, (uint8_t *)e->pb.data);
+    size_t clen = snappy_max_compressed_length(e->pb.len);
+    cairn_buf_reset(&e->out);
+    if (cairn_buf_reserve(&e->out, clen) != 0)
+        return -1;
+    if (snappy_compress(e->pb.data, e->pb.len, e->out.data, &clen) != SNAPPY_OK)
+        return -1;
+    e->out.len = clen;
+    return 0;
+}
+
+static int encode_json(struct run *r, struct encoder *e, const struct batch *b)
+{
+    int nslots = group_batch(r, e, b);
+    if (nslots < 0)
+        return -1;
+    struct cairn_buf *o = &e->out;
+    cairn_buf_reset(o);
+    int rc = cairn_buf_append_str(o, "{\"streams\":[");
+    struct corpus_entry en;
+    for (int k = 0; k < nslots && rc == 0; k++) {
+        uint32_t s = e->slot_stream[k];
+        rc |= cairn_buf_append_str(o, k ? ",{\"stream\":" : "{\"stream\":");
+        rc |= cairn_buf_append(o, r->json_stream[s], r->json_stream_len[s]);
+        rc |= cairn_buf_append_str(o, ",\"values\":[");
+        for (uint32_t j = e->slot_start[k]; j < e->slot_start[k] + e->slot_count[k]; j++) {
+            corpus_entry_at(&r->m, e->order[j], &en);
+            rc |= cairn_buf_appendf(o, j > e->slot_start[k] ? ",[\"%lld\"," : "[\"%lld\",",
+                                    (long long)(en.ts + r->shift_ns));
+            rc |= cairn_buf_append_json_str(o, en.line, en.len);
+            rc |= cairn_buf_append_byte(o, ']');
+        }
+        rc |= cairn_buf_append_str(o, "]}");
+    }
+    rc |= cairn_buf_append_str(o, "]}");
+    return rc ? -1 : 0;
+}
+
+static int encode_batch(struct run *r, struct encoder *e, const struct batch *b)
+{
+    return r->o.format == FMT_JSON ? encode_json(r, e, b) : encode_protobuf(r, e, b);
+}
+/* ---- the workers ---- */
+
+struct worker {
+    struct run *r;
+    struct encoder enc;
+    int phase; /* PHASE_* */
+    CURL *curl;
+    struct curl_slist *headers;
+    char errbody[ERRBODY_MAX + 1];
+    size_t errbody_len;
+};
+
+enum { PHASE_ENCODE, PHASE_SEND };
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct worker *w = arg;
+    size_t len = size * n, room = ERRBODY_MAX - w->errbody_len;
+    size_t take = len < room ? len : room;
+    memcpy(w->errbody + w->errbody_len, p, take);
+    w->errbody_len += take;
+    w->errbody[w->errbody_len] = '\0';
+    return len;
+}
+
+static void note_failure(struct run *r, long status, const char *what)
+{
+    pthread_mutex_lock(&r->mu);
+    r->status_count[status >= 0 && status < MAX_STATUS ? status : 0]++;
+    if (!r->first_error[0])
+        snprintf(r->first_error, sizeof r->first_error, "%s", what);
+    pthread_mutex_unlock(&r->mu);
+    if (atomic_fetch_add(&r->errors, 1) + 1 >= r->o.max_errors)
+        atomic_store(&r->stop, 1);
+}
+
+static void send_one(struct worker *w, struct batch *b, const char *body, size_t len)
+{
+    struct run *r = w->r;
+    w->errbody_len = 0;
+    w->errbody[0] = '\0';
+    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    double t0 = mono_s();
+    CURLcode cc = curl_easy_perform(w->curl);
+    b->latency_ms = (mono_s() - t0) * 1e3;
+    long status = 0;
+    if (cc != CURLE_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "request failed: %s", curl_easy_strerror(cc));
+        note_failure(r, 0, msg);
+        return;
+    }
+    curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+        char msg[ERRBODY_MAX + 64];
+        size_t n = w->errbody_len;
+        while (n && (w->errbody[n - 1] == '\n' || w->errbody[n - 1] == '\r'))
+            w->errbody[--n] = '\0';
+        snprintf(msg, sizeof msg, "HTTP %ld: %s", status, w->errbody_len ? w->errbody : "(empty body)");
+        note_failure(r, status, msg);
+        return;
+    }
+    b->acked = 1;
+    pthread_mutex_lock(&r->mu);
+    r->status_count[status]++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct run *r = w->r;
+    for (;;) {
+        if (atomic_load(&r->stop))
+            break;
+        size_t i = atomic_fetch_add(&r->next, 1);
+        if (i >= r->nbatches)
+            break;
+        struct batch *b = &r->batches[i];
+        if (w->phase == PHASE_SEND && b->body) {
+            send_one(w, b, b->body, b->body_len);
+            continue;
+        }
+        if (encode_batch(r, &w->enc, b) != 0) {
+            pthread_mutex_lock(&r->mu);
+            r->encode_failed = 1;
+            pthread_mutex_unlock(&r->mu);
+            atomic_store(&r->stop, 1);
+            break;
+        }
+        pthread_mutex_lock(&r->mu);
+        r->wire_bytes += w->enc.out.len;
+        pthread_mutex_unlock(&r->mu);
+        if (w->phase == PHASE_SEND) {
+            send_one(w, b, w->enc.out.data, w->enc.out.len);
+        } else if (r->o.pre_encode && !r->o.dry_run) {
+            b->body = cairn_buf_detach(&w->enc.out, &b->body_len);
+        }
+    }
+    return NULL;
+}
+
+static char *push_url(const char *url)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    int has_path = strchr(p, '/') != NULL && strchr(p, '/')[1] != '\0';
+    size_t n = strlen(url);
+    char *out = malloc(n + 32);
+    if (!out)
+        return NULL;
+    if (has_path)
+        snprintf(out, n + 32, "%s", url);
+    else
+        snprintf(out, n + 32, "%.*s/loki/api/v1/push", (int)(n && url[n - 1] == '/' ? n - 1 : n),
+                 url);
+    return out;
+}
+
+static int worker_setup_curl(struct worker *w, const char *url)
+{
+    struct run *r = w->r;
+    char hdr[300];
+    w->curl = curl_easy_init();
+    if (!w->curl)
+        return -1;
+    w->headers = curl_slist_append(NULL, r->o.format == FMT_JSON
+                                             ? "Content-Type: application/json"
+                                             : "Content-Type: application/x-protobuf");
+    snprintf(hdr, sizeof hdr, "X-Scope-OrgID: %s", r->o.tenant);
+    w->headers = curl_slist_append(w->headers, hdr);
+    w->headers = curl_slist_append(w->headers, "Expect:"); /* no 100-continue round trip */
+    if (!w->headers)
+        return -1;
+    curl_easy_setopt(w->curl, CURLOPT_URL, url);
+    curl_easy_setopt(w->curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
+    curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(w->curl, CURLOPT_WRITEDATA, w);
+    curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, r->o.timeout_ms);
+    curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(w->curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(w->curl, CURLOPT_USERAGENT, "cairn-bench-push/" CAIRN_VERSION);
+    return 0;
+}
+
+/* Run one phase over all batches with the configured threads; returns seconds. */
+static double run_phase(struct run *r, struct worker *ws, int phase)
+{
+    atomic_store(&r->next, 0);
+    pthread_t *tids = calloc(r->o.connections, sizeof *tids);
+    if (!tids)
+        return -1;
+    unsigned started = 0;
+    double t0 = mono_s();
+    for (unsigned i = 0; i < r->o.connections; i++) {
+        ws[i].phase = phase;
+        if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0)
+            break;
+        started++;
+    }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    double el = mono_s() - t0;
+    free(tids);
+    return started ? el : -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void report(struct run *r, double encode_s, double push_s)
+{
+    uint64_t lines = 0, bytes = 0, sent_lines = 0, sent_bytes = 0, ok_lines = 0, ok_bytes = 0;
+    size_t nlat = 0;
+    double *lat = calloc(r->nbatches ? r->nbatches : 1, sizeof *lat);
+    for (size_t i = 0; i < r->nbatches; i++) {
+        const struct batch *b = &r->batches[i];
+        lines += b->nentries;
+        bytes += b->line_bytes;
+        if (b->latency_ms >= 0) {
+            sent_lines += b->nentries;
+            sent_bytes += b->line_bytes;
+            if (lat)
+                lat[nlat++] = b->latency_ms;
+        }
+        if (b->acked) {
+            ok_lines += b->nentries;
+            ok_bytes += b->line_bytes;
+        }
+    }
+    unsigned errors = atomic_load(&r->errors);
+    uint64_t ok = 0;
+    for (int s = 200; s < 300; s++)
+        ok += r->status_count[s];
+    printf("bench_push: corpus %s: %llu lines, %.1f MB of lines in %u streams; "
+           "%zu batches of <= %zu bytes, %s, %.1f MB on the wire\n",
+           r->o.corpus, (unsigned long long)lines, (double)bytes / 1e6, r->m.h.nstreams,
+           r->nbatches, r->o.batch_bytes,
+           r->o.format == FMT_JSON ? "JSON" : "protobuf+snappy", (double)r->wire_bytes / 1e6);
+    if (encode_s >= 0)
+        printf("bench_push: encode: %.3f s with %u threads = %.0f lines/s, %.1f MB/s of lines%s\n",
+               encode_s, r->o.connections, (double)lines / encode_s,
+               (double)bytes / 1e6 / encode_s,
+               r->o.dry_run ? " (dry run: nothing sent)" : " (before the clock)");
+    double lines_s = 0, mb_s = 0, p50 = 0, p99 = 0, pmax = 0;
+    if (push_s > 0) {
+        /* throughput counts acknowledged batches only */
+        lines_s = (double)ok_lines / push_s;
+        mb_s = (double)ok_bytes / 1e6 / push_s;
+        if (nlat && lat) {
+            qsort(lat, nlat, sizeof *lat, cmp_double);
+            p50 = lat[nlat / 2];
+            p99 = lat[(size_t)((double)(nlat - 1) * 0.99)];
+            pmax = lat[nlat - 1];
+        }
+        printf("bench_push: push: %llu lines, %.1f MB of lines in %.3f s over %u connections: "
+               "%.0f lines/s, %.1f MB/s; %zu requests, %llu ok, %u errors; latency ms "
+               "p50 %.1f p99 %.1f max %.1f\n",
+               (unsigned long long)sent_lines, (double)sent_bytes / 1e6, push_s,
+               r->o.connections, lines_s, mb_s, nlat, (unsigned long long)ok, errors, p50, p99,
+               pmax);
+        if (errors) {
+            printf("bench_push: responses:");
+            for (int s = 0; s < MAX_STATUS; s++)
+                if (r->status_count[s])
+                    printf(" %s%d x%llu", s ? "" : "no-response", s,
+                           (unsigned long long)r->status_count[s]);
+            printf("\nbench_push: first error: %s\n", r->first_error);
+            if (atomic_load(&r->stop) && nlat < r->nbatches)
+                printf("bench_push: stopped after %u errors (--max-errors)\n", errors);
+        }
+    }
+    /* lines/bytes: acknowledged by the server (encoded, for a dry run) */
+    printf("BENCH_PUSH lines=%llu bytes=%llu wire_bytes=%llu batches=%zu requests=%zu ok=%llu "
+           "errors=%u encode_s=%.3f elapsed_s=%.3f lines_per_s=%.0f mb_per_s=%.1f "
+           "p50_ms=%.1f p99_ms=%.1f\n",
+           (unsigned long long)(r->o.dry_run ? lines : ok_lines),
+           (unsigned long long)(r->o.dry_run ? bytes : ok_bytes),
+           (unsigned long long)r->wire_bytes, r->nbatches, nlat, (unsigned long long)ok, errors,
+           encode_s, push_s, lines_s, mb_s, p50, p99);
+    free(lat);
+}
+
+int main(int argc, char **argv)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (!r || parse_opts(argc, argv, &r->o) != 0) {
+        free(r);
+        return 2;
+    }
+    char err[512];
+    if (corpus_map_file(&r->m, r->o.corpus, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_push: %s\n", err);
+        free(r);
+        return 2;
+    }
+    int rc = 2;
+    char *url = NULL;
+    struct worker *ws = calloc(r->o.connections, sizeof *ws);
+    pthread_mutex_init(&r->mu, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (!ws || prepare_streams(r) != 0 || cut_batches(r) != 0) {
+        fprintf(stderr, "bench_push: cannot prepare the corpus (out of memory?)\n");
+        goto done;
+    }
+    if (r->o.rebase && r->m.h.nentries) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        r->shift_ns = now - 60000000000LL - r->m.h.max_ts;
+    }
+    if (!r->o.dry_run && !(url = push_url(r->o.url))) {
+        fprintf(stderr, "bench_push: out of memory\n");
+        goto done;
+    }
+    for (unsigned i = 0; i < r->o.connections; i++) {
+        ws[i].r = r;
+        if (encoder_init(&ws[i].enc, r->m.h.nstreams) != 0 ||
+            (url && worker_setup_curl(&ws[i], url) != 0)) {
+            fprintf(stderr, "bench_push: cannot set up worker %u\n", i);
+            goto done;
+        }
+    }
+    double encode_s = -1, push_s = -1;
+    if (r->o.pre_encode || r->o.dry_run) {
+        encode_s = run_phase(r, ws, PHASE_ENCODE);
+        if (r->encode_failed || encode_s < 0) {
+            fprintf(stderr, "bench_push: encoding failed (out of memory?)\n");
+            goto done;
+        }
+    }
+    if (!r->o.dry_run) {
+        push_s = run_phase(r, ws, PHASE_SEND);
+        if (r->encode_failed || push_s < 0) {
+            fprintf(stderr, "bench_push: encoding failed (out of memory?)\n");
+            goto done;
+        }
+    }
+    report(r, encode_s, push_s);
+    rc = atomic_load(&r->errors) ? 1 : 0;
+done:
+    for (unsigned i = 0; ws && i < r->o.connections; i++) {
+        encoder_deinit(&ws[i].enc);
+        if (ws[i].curl)
+            curl_easy_cleanup(ws[i].curl);
+        curl_slist_free_all(ws[i].headers);
+    }
+    free(ws);
+    free(url);
+    for (size_t i = 0; i < r->nbatches; i++)
+        free(r->batches[i].body);
+    free(r->batches);
+    for (uint32_t i = 0; r->labels && i < r->m.h.nstreams; i++)
+        free(r->labels[i]);
+    for (uint32_t i = 0; r->json_stream && i < r->m.h.nstreams; i++)
+        free(r->json_stream[i]);
+    free(r->labels);
+    free(r->json_stream);
+    free(r->json_stream_len);
+    corpus_unmap(&r->m);
+    curl_global_cleanup();
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    return rc;
+}
