@@ -707,8 +707,9 @@ static void report(struct run *r, double encode_s, double push_s)
             p99 = lat[(size_t)((double)(nlat - 1) * 0.99)];
             pmax = lat[nlat - 1];
         }
-        printf("bench_push: push: %llu lines, %.1f MB of lines in %.3f s over %u connections: "
-               "%.0f lines/s, %.1f MB/s; %zu requests, %llu ok, %u errors; latency ms "
+        printf("bench_push: push: %llu lines, %.1f MB of lines sent in %.3f s over %u "
+               "connections: %.0f lines/s, %.1f MB/s acknowledged; %zu requests, %llu ok, "
+               "%u errors; latency ms "
                "p50 %.1f p99 %.1f max %.1f\n",
                (unsigned long long)sent_lines, (double)sent_bytes / 1e6, push_s,
                r->o.connections, lines_s, mb_s, nlat, (unsigned long long)ok, errors, p50, p99,
@@ -717,7 +718,7 @@ static void report(struct run *r, double encode_s, double push_s)
             printf("bench_push: responses:");
             for (int s = 0; s < MAX_STATUS; s++)
                 if (r->status_count[s])
-                    printf(" %s%d x%llu", s ? "" : "no-response", s,
+                    printf(s ? " HTTP %d x%llu" : " no-response%.0d x%llu", s,
                            (unsigned long long)r->status_count[s]);
             printf("\nbench_push: first error: %s\n", r->first_error);
             if (atomic_load(&r->stop) && nlat < r->nbatches)
