@@ -447,8 +447,8 @@ static inline const char *level_for(struct gen *g, unsigned status, int stderr_s
 
 static const char *const ERRORS[] = {
     "context deadline exceeded",
-    "rpc error: code = Unavailable desc = connection error: desc = \\\"transport: Error while "
-    "dialing: dial tcp 10.96.0.12:5432: connect: connection refused\\\"",
+    ("rpc error: code = Unavailable desc = connection error: desc = \\\"transport: Error while "
+     "dialing: dial tcp 10.96.0.12:5432: connect: connection refused\\\""),
     "pq: duplicate key value violates unique constraint \\\"orders_pkey\\\"",
     "redis: connection pool timeout",
     "upstream request timeout",
@@ -598,10 +598,10 @@ static inline void make_nginx(struct line_w *w, struct gen *g, struct gstream *s
     struct request q;
     draw_request(g, &q, 0);
     static const char *const agents[] = {
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/119.0.0.0 Safari/537.36",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+         "Chrome/119.0.0.0 Safari/537.36"),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+         "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"),
         "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
         "okhttp/4.12.0", "kube-probe/1.28", "curl/8.4.0",
         "Go-http-client/1.1",

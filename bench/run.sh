@@ -21,12 +21,13 @@
 #                       Grafana Loki for comparison; RSS and disk are then not measured)
 #   BENCH_KEEP=1        keep the server's data directory (its path is printed)
 #   BENCH_CAIRN         the cairn binary [BUILD_DIR/cairn]
+#   BENCH_OUT           where corpora are cached [bench/out]
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
 BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "run.sh: no build directory '${1:-build}'" >&2; exit 2; }
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-OUT=$SRC/bench/out
+OUT=${BENCH_OUT:-$SRC/bench/out}
 CAIRN=${BENCH_CAIRN:-$BUILD/cairn}
 GEN=$BUILD/bench_gen
 PUSH=$BUILD/bench_push
@@ -279,7 +280,8 @@ bench_ingest() {
     result ingest "server peak RSS MB (VmHWM)" "$(awk -v k="${hwm:-0}" 'BEGIN{printf "%.1f", k/1024}')" "<= 150"
     local total nowal
     total=$(du -sb "$data" | cut -f1)
-    nowal=$(find "$data" -type f ! -ipath '*wal*' -printf '%s\n' | awk '{s+=$1} END{print s+0}')
+    # the WAL is whatever has "wal" in its path inside the data directory
+    nowal=$(cd "$data" && find . -type f ! -ipath '*wal*' -printf '%s\n' | awk '{s+=$1} END{print s+0}')
     result ingest "disk bytes / raw bytes (all)" "$(awk -v d="$total" -v b="$bytes" 'BEGIN{printf "%.3f", d/b}')" "<= 0.20"
     result ingest "disk bytes / raw bytes (without WAL)" "$(awk -v d="$nowal" -v b="$bytes" 'BEGIN{printf "%.3f", d/b}')" "-"
     say "ingest: $lines lines, $bytes line bytes; data dir $total bytes, $nowal without WAL"
