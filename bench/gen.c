@@ -8,7 +8,8 @@
  *
  * Output (--emit): `bin` the corpus file of corpus.h (what bench_push reads), `text`
  * `labels<TAB>ts<TAB>line`, `lines` the bare lines, `cri` a /var/log/pods tree in CRI
- * format (for the agent benchmarks). Statistics go to stderr. */
+ * format and `files` plain per-container files (for the agent benchmarks). Statistics
+ * go to stderr. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@
 
 #define LINE_CAP (64 * 1024)
 
-enum emit { EMIT_BIN, EMIT_TEXT, EMIT_LINES, EMIT_CRI };
+enum emit { EMIT_BIN, EMIT_TEXT, EMIT_LINES, EMIT_CRI, EMIT_FILES };
 
 struct opts {
     uint64_t bytes;
@@ -57,11 +58,13 @@ static void usage(FILE *f)
             "  --span D         time span the timestamps cover (e.g. 24h, 90m, 3600s) [24h]\n"
             "  --kinds LIST     comma list of events,json,logfmt,access, or all [all]\n"
             "                   (--format is the same option)\n"
-            "  --emit FORMAT    bin | text | lines | cri [bin]\n"
+            "  --emit FORMAT    bin | text | lines | cri | files [bin]\n"
             "                   bin: the corpus file bench_push reads (see corpus.h)\n"
             "                   text: labels<TAB>unix-ns<TAB>line per line\n"
             "                   lines: the lines only\n"
             "                   cri: a /var/log/pods tree under -o DIR, CRI format\n"
+            "                   files: plain log files under -o DIR, one per container\n"
+            "                   (<namespace>_<pod>_<container>.log; events in eventrouter.log)\n"
             "  -o, --output P   output file (directory for cri) [stdout]\n"
             "  -q, --quiet      no statistics on stderr\n"
             "  -h, --help       this text\n");
@@ -206,6 +209,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 o->emit = EMIT_LINES;
             else if (!strcmp(v, "cri"))
                 o->emit = EMIT_CRI;
+            else if (!strcmp(v, "files"))
+                o->emit = EMIT_FILES;
             else
                 bad = 1;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
@@ -234,8 +239,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             return -1;
         }
     }
-    if (o->emit == EMIT_CRI && !o->output) {
-        fprintf(stderr, "bench_gen: --emit cri needs -o DIR\n");
+    if ((o->emit == EMIT_CRI || o->emit == EMIT_FILES) && !o->output) {
+        fprintf(stderr, "bench_gen: --emit cri and --emit files need -o DIR\n");
         return -1;
     }
     return 0;
@@ -379,7 +384,7 @@ static unsigned pick_stream(struct gen *g, const double *cum, unsigned n)
 struct out {
     enum emit emit;
     FILE *f;            /* bin, text, lines */
-    FILE **files;       /* cri: per stream (shared by a container's stdout and stderr) */
+    FILE **files;       /* cri, files: per stream (stdout and stderr share one) */
     char **labels;      /* per stream, NUL-terminated */
     uint32_t *label_len;
 };
@@ -404,11 +409,17 @@ static int mkdirs(const char *path)
     return 0;
 }
 
-/* The CRI tree: <ns>_<pod>_<uid>/<container>/0.log; all events go to one eventrouter
- * pod in kube-system, as in a cluster running eventrouter. */
-static int open_cri(struct out *out, const struct gen *g, const struct gstream *st,
-                    unsigned n, const char *dir)
+/* One file per container: for cri the tree <ns>_<pod>_<uid>/<container>/0.log, all
+ * events in one eventrouter pod in kube-system as in a cluster running eventrouter; for
+ * files <ns>_<pod>_<container>.log and eventrouter.log in dir. */
+static int open_files(struct out *out, const struct gen *g, const struct gstream *st,
+                      unsigned n, const char *dir)
 {
+    int plain = out->emit == EMIT_FILES;
+    if (plain && mkdirs(dir) != 0) {
+        fprintf(stderr, "bench_gen: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -431,7 +442,19 @@ static int open_cri(struct out *out, const struct gen *g, const struct gstream *
         w_ch(&w, '/');
         unsigned ns = s->ns, app = s->app, rep = s->rep;
         const char *container = s->sidecar ? "istio-proxy" : APPS[app].name;
-        if (s->kind == CORPUS_K_EVENTS) {
+        if (plain) {
+            if (s->kind == CORPUS_K_EVENTS) {
+                W_LIT(&w, "eventrouter.log");
+            } else {
+                w_namespace(&w, ns);
+                w_ch(&w, '_');
+                w_pod(&w, g->seed, ns, app, rep);
+                w_ch(&w, '_');
+                w_str(&w, container);
+                W_LIT(&w, ".log");
+            }
+            *w.p = '\0';
+        } else if (s->kind == CORPUS_K_EVENTS) {
             W_LIT(&w, "kube-system_eventrouter-");
             w_k8s_suffix(&w, mix4(g->seed, 40, 0, 0), 10);
             W_LIT(&w, "-");
@@ -446,15 +469,17 @@ static int open_cri(struct out *out, const struct gen *g, const struct gstream *
             w_ch(&w, '_');
             w_pod_uid(&w, g->seed, ns, app, rep);
         }
-        w_ch(&w, '/');
-        w_str(&w, container);
-        *w.p = '\0';
-        if (mkdirs(path) != 0) {
-            fprintf(stderr, "bench_gen: cannot create %s: %s\n", path, strerror(errno));
-            return -1;
+        if (!plain) {
+            w_ch(&w, '/');
+            w_str(&w, container);
+            *w.p = '\0';
+            if (mkdirs(path) != 0) {
+                fprintf(stderr, "bench_gen: cannot create %s: %s\n", path, strerror(errno));
+                return -1;
+            }
+            W_LIT(&w, "/0.log");
+            *w.p = '\0';
         }
-        W_LIT(&w, "/0.log");
-        *w.p = '\0';
         out->files[i] = fopen(path, "w");
         if (!out->files[i]) {
             fprintf(stderr, "bench_gen: cannot create %s: %s\n", path, strerror(errno));
@@ -466,7 +491,7 @@ static int open_cri(struct out *out, const struct gen *g, const struct gstream *
     return 0;
 }
 
-static void close_cri(struct out *out, unsigned n)
+static void close_files(struct out *out, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
         FILE *f = out->files[i];
@@ -505,6 +530,10 @@ static void emit_entry(struct out *out, const struct gstream *s, uint32_t idx, i
     case EMIT_LINES:
         fwrite(line, 1, len, out->f);
         fputc('\n', out->f);
+        break;
+    case EMIT_FILES:
+        fwrite(line, 1, len, out->files[idx]);
+        fputc('\n', out->files[idx]);
         break;
     case EMIT_CRI: {
         char pre[64];
@@ -569,8 +598,8 @@ int main(int argc, char **argv)
     struct corpus_header h = {.version = CORPUS_VERSION, .nstreams = o.streams,
                               .start_ns = o.start_ns, .span_ns = o.span_ns,
                               .seed = o.seed, .kinds = o.kinds};
-    if (o.emit == EMIT_CRI) {
-        if (open_cri(&out, g, st, o.streams, o.output) != 0)
+    if (o.emit == EMIT_CRI || o.emit == EMIT_FILES) {
+        if (open_files(&out, g, st, o.streams, o.output) != 0)
             goto done;
     } else {
         out.f = o.output ? fopen(o.output, "wb") : stdout;
@@ -614,8 +643,8 @@ int main(int argc, char **argv)
         kind_bytes[st[i].kind] += len;
     }
 
-    if (o.emit == EMIT_CRI) {
-        close_cri(&out, o.streams);
+    if (o.emit == EMIT_CRI || o.emit == EMIT_FILES) {
+        close_files(&out, o.streams);
     } else {
         if (o.emit == EMIT_BIN && fseek(out.f, 0, SEEK_SET) == 0) {
             unsigned char hb[CORPUS_HEADER_SIZE];

@@ -185,6 +185,13 @@ if errors:
     sys.exit(1)
 EOF
 
+# Plain per-container files hold the same lines as the text form.
+"$GEN" -q --bytes 1M --streams 50 --seed 5 --emit files -o "$T/files"
+"$GEN" -q --bytes 1M --streams 50 --seed 5 --emit text -o "$T/files.text"
+[ -s "$T/files/eventrouter.log" ] || fail "--emit files: no eventrouter.log"
+[ "$(cat "$T"/files/*.log | sort | sha256sum)" = "$(cut -f3- "$T/files.text" | sort | sha256sum)" ] ||
+    fail "--emit files: lines differ from the text form"
+
 # Bad options are refused with a message, not ignored.
 if "$GEN" --bytes 1M --kinds bogus -o "$T/x" 2>"$T/err"; then fail "--kinds bogus accepted"; fi
 grep -q "kinds" "$T/err" || fail "no message naming --kinds"
