@@ -73,7 +73,7 @@ result() { RESULTS+=("$1|$2|$3|$4"); }
 fail() { FAILED+=("$1: $2"); say "FAILED $1: $2"; }
 # key=value from the BENCH_* line of a tool's output file
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -n 1; }
-fmt_int() { printf "%'.0f" "$1" 2>/dev/null || printf '%s' "$1"; }
+fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
