@@ -232,8 +232,9 @@ struct civil {
     unsigned mon, day, hour, min, sec;
 };
 
-/* Days since 1970-01-01 to a proleptic Gregorian date (the era arithmetic of
- * "chrono-compatible low-level date algorithms"). */
+/* Unix nanoseconds to a UTC date and time: days since 1970-01-01 to a proleptic
+ * Gregorian date by the 400-year era arithmetic of "chrono-compatible low-level date
+ * algorithms". */
 static inline void civil_from_ns(int64_t ns, struct civil *c)
 {
     int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);

@@ -32,6 +32,7 @@ CAIRN=${BENCH_CAIRN:-$BUILD/cairn}
 GEN=$BUILD/bench_gen
 PUSH=$BUILD/bench_push
 DISCARD=$BUILD/bench_discard
+RSS=$BUILD/bench_rss
 
 BENCH_ALL="generator pusher ingest"
 BENCH_ONLY=${BENCH_ONLY:-$BENCH_ALL}
@@ -122,8 +123,10 @@ corpus_ready() {
 # ---- cairn serve ----
 
 SERVER_PID=""
+SERVER_REAL_PID=""
 SERVER_PORT=""
 SERVER_LOG=""
+SERVER_RSS_FILE=""
 SERVER_HWM_FILE=""
 SAMPLER_PID=""
 
@@ -141,19 +144,23 @@ serve_args() {
 }
 
 # server_start DATA_DIR: start `cairn serve` on a free loopback port, wait for /ready.
+# It runs under bench_rss, which passes signals on and records the peak RSS at exit;
+# SERVER_PID is the wrapper's, SERVER_REAL_PID the server's own.
 server_start() {
     local data=$1
     [ -x "$CAIRN" ] || { say "no $CAIRN"; return 1; }
     SERVER_PORT=$(free_port) || return 1
     SERVER_LOG=$WORK/serve.$SERVER_PORT.log
-    local extra=()
+    SERVER_RSS_FILE=$WORK/rss.$SERVER_PORT
+    local extra=() pidf=$WORK/pid.$SERVER_PORT
     mapfile -t extra < <(serve_args)
     # shellcheck disable=SC2086
-    "$CAIRN" serve --listen "127.0.0.1:$SERVER_PORT" --data-dir "$data" "${extra[@]}" \
+    "$RSS" --out "$SERVER_RSS_FILE" --pid-file "$pidf" -- \
+        "$CAIRN" serve --listen "127.0.0.1:$SERVER_PORT" --data-dir "$data" "${extra[@]}" \
         $BENCH_SERVE_ARGS >"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
-    say "cairn serve pid $SERVER_PID on 127.0.0.1:$SERVER_PORT ${extra[*]} $BENCH_SERVE_ARGS"
+    say "cairn serve on 127.0.0.1:$SERVER_PORT ${extra[*]} $BENCH_SERVE_ARGS"
     wait_http "http://127.0.0.1:$SERVER_PORT/ready" "$SERVER_PID" 60
     local rc=$?
     if [ $rc -ne 0 ]; then
@@ -162,17 +169,19 @@ server_start() {
             say "cairn serve exited with status $? before it was ready; its log ends:"
         else
             say "cairn serve did not answer /ready within 60 s; its log ends:"
-            kill -KILL "$SERVER_PID" 2>/dev/null
+            kill -KILL "$(cat "$pidf" 2>/dev/null)" "$SERVER_PID" 2>/dev/null
             wait "$SERVER_PID" 2>/dev/null
         fi
         tail -n 15 "$SERVER_LOG" | sed 's/^/    /' >&2
         SERVER_PID=""
         return 1
     fi
-    # peak RSS: VmHWM only grows, so the last sample before exit is the peak
-    SERVER_HWM_FILE=$WORK/hwm.$SERVER_PID
-    ( while kill -0 "$SERVER_PID" 2>/dev/null; do
-          awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null >"$SERVER_HWM_FILE.t" &&
+    SERVER_REAL_PID=$(cat "$pidf")
+    PIDS+=("$SERVER_REAL_PID")
+    # a cross-check of the peak: VmHWM from /proc while the server runs
+    SERVER_HWM_FILE=$WORK/hwm.$SERVER_PORT
+    ( while kill -0 "$SERVER_REAL_PID" 2>/dev/null; do
+          awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_REAL_PID/status" 2>/dev/null >"$SERVER_HWM_FILE.t" &&
               [ -s "$SERVER_HWM_FILE.t" ] && mv "$SERVER_HWM_FILE.t" "$SERVER_HWM_FILE"
           sleep 0.1
       done ) &
@@ -181,7 +190,8 @@ server_start() {
 }
 
 # server_stop: SIGTERM (the server flushes its heads), wait up to 120 s, then SIGKILL.
-# Sets SERVER_HWM_KB to the peak RSS in KiB. Not in a subshell: it waits for its child.
+# Sets SERVER_HWM_KB to the peak RSS in KiB (at exit, from wait4). Not in a subshell:
+# it waits for its child.
 SERVER_HWM_KB=0
 server_stop() {
     [ -n "$SERVER_PID" ] || return 1
@@ -190,14 +200,16 @@ server_stop() {
     while kill -0 "$SERVER_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
     if kill -0 "$SERVER_PID" 2>/dev/null; then
         say "cairn serve did not exit within 120 s of SIGTERM; killing it"
-        kill -KILL "$SERVER_PID"
+        kill -KILL "$SERVER_REAL_PID" 2>/dev/null
         rc=1
     fi
     wait "$SERVER_PID" 2>/dev/null
     local st=$?
     [ $rc -eq 0 ] && [ $st -ne 0 ] && { say "cairn serve exited with status $st after SIGTERM"; rc=1; }
     wait "$SAMPLER_PID" 2>/dev/null
-    SERVER_HWM_KB=$(cat "$SERVER_HWM_FILE" 2>/dev/null || echo 0)
+    SERVER_HWM_KB=$(sed -n 's/^maxrss_kb=\([0-9]*\).*/\1/p' "$SERVER_RSS_FILE" 2>/dev/null)
+    SERVER_HWM_KB=${SERVER_HWM_KB:-0}
+    say "cairn serve peak RSS ${SERVER_HWM_KB} KiB at exit (last VmHWM sample while running: $(cat "$SERVER_HWM_FILE" 2>/dev/null || echo none) KiB)"
     SERVER_PID=""
     return $rc
 }
@@ -277,7 +289,7 @@ bench_ingest() {
     result ingest "MB/s of raw line bytes" "$(kv "$log" mb_per_s)" ">= 280"
     result ingest "push latency p50 / p99 ms" "$(kv "$log" p50_ms) / $(kv "$log" p99_ms)" "-"
     [ -n "$BENCH_URL" ] && return 0
-    result ingest "server peak RSS MB (VmHWM)" "$(awk -v k="${hwm:-0}" 'BEGIN{printf "%.1f", k/1024}')" "<= 150"
+    result ingest "server peak RSS MB (incl. shutdown)" "$(awk -v k="${hwm:-0}" 'BEGIN{printf "%.1f", k/1024}')" "<= 150"
     local total nowal
     total=$(du -sb "$data" | cut -f1)
     # the WAL is whatever has "wal" in its path inside the data directory
@@ -290,7 +302,7 @@ bench_ingest() {
 
 # ---- main ----
 
-for tool in "$GEN" "$PUSH" "$DISCARD"; do
+for tool in "$GEN" "$PUSH" "$DISCARD" "$RSS"; do
     [ -x "$tool" ] || { say "missing $tool (run make build first)"; exit 2; }
 done
 COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -310,8 +322,9 @@ for b in ${BENCH_ONLY//,/ }; do
     "bench_$b"
 done
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
-echo "cairn benchmarks  $(date -u +%Y-%m-%d)  commit $COMMIT  $(nproc) CPUs  $MEM"
+echo "cairn benchmarks  $(date -u +%Y-%m-%d)  commit $COMMIT  $(nproc) CPUs  $MEM  load $LOAD"
 printf '%-10s %-40s %18s  %s\n' benchmark metric value target
 printf '%-10s %-40s %18s  %s\n' --------- ------ ----- ------
 for row in "${RESULTS[@]}"; do
@@ -320,5 +333,15 @@ for row in "${RESULTS[@]}"; do
 done
 for f in "${FAILED[@]}"; do
     printf '%-10s %s\n' "${f%%:*}" "FAILED:${f#*:}"
+done
+# the same rows in the shape of BENCHMARKS.md's results table, ready to paste
+echo
+echo "rows for BENCHMARKS.md:"
+for row in "${RESULTS[@]}"; do
+    IFS='|' read -r b m v t <<<"$row"
+    echo "| $(date -u +%Y-%m-%d) | $COMMIT | $b | $m | $v | $t | load $LOAD |"
+done
+for f in "${FAILED[@]}"; do
+    echo "| $(date -u +%Y-%m-%d) | $COMMIT | ${f%%:*} | - | FAILED:${f#*:} | - | load $LOAD |"
 done
 [ ${#FAILED[@]} -eq 0 ]

@@ -76,6 +76,17 @@ grep -q "first error: HTTP 429: bench_discard: refused" "$T/refused.out" || fail
 [ "$(kv "$T/refused.out" requests)" -lt 20 ] || fail "did not stop after --max-errors"
 stop_discard
 
+# bench_rss: the command's status and peak RSS; signals reach the command.
+if "$BUILD/bench_rss" --out "$T/rss" -- sh -c 'exit 3'; then fail "bench_rss hid exit status 3"; fi
+grep -Eq '^maxrss_kb=[1-9][0-9]* status=3$' "$T/rss" || fail "bench_rss output: $(cat "$T/rss")"
+"$BUILD/bench_rss" --out "$T/rss" --pid-file "$T/rss.pid" -- sleep 60 &
+RPID=$!
+for i in $(seq 100); do [ -s "$T/rss.pid" ] && break; sleep 0.05; done
+kill -TERM "$RPID"
+if wait "$RPID"; then fail "bench_rss: sleep survived SIGTERM"; fi
+grep -Eq '^maxrss_kb=[1-9][0-9]* status=143$' "$T/rss" || fail "bench_rss after SIGTERM: $(cat "$T/rss")"
+kill -0 "$(cat "$T/rss.pid")" 2>/dev/null && fail "bench_rss left its command running"
+
 # bench/run.sh against stand-ins for `cairn serve`: one that works (bench_discard behind
 # serve's options), one that refuses pushes, one that exits at once.
 cat >"$T/cairn" <<EOF
@@ -106,6 +117,8 @@ for row in "generator +corpus MB/s" "pusher +to a discarding server: lines/s" "i
     grep -Eq "^$row" "$T/run.out" || fail "no '$row' row in: $(cat "$T/run.out")"
 done
 ls "$T/out"/corpus-*.bin >/dev/null || fail "corpus not cached in BENCH_OUT"
+rss=$(sed -n 's/^ingest \+server peak RSS MB (incl. shutdown) \+\([0-9.]*\).*/\1/p' "$T/run.out")
+awk -v r="${rss:-0}" 'BEGIN { exit !(r >= 1 && r < 1000) }' || fail "implausible server RSS '$rss' MB"
 # the stand-in writes 1000 bytes outside its WAL: that is what the ratio must count
 grep -Eq "^ingest +disk bytes / raw bytes \(without WAL\) +0\.0" "$T/run.out" || fail "disk ratio row: $(cat "$T/run.out")"
 grep -q "1000 without WAL" "$T/run.err" || fail "WAL not told apart: $(cat "$T/run.err")"
