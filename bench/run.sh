@@ -3,8 +3,8 @@
 #
 #   bench/run.sh BUILD_DIR          (make bench passes build/; nothing is built here)
 #
-# The corpus comes from bench_gen into bench/out/ (cached by seed, size, streams and
-# start hour). Each benchmark is a function bench_<name> that appends rows to the
+# The corpus comes from bench_gen into bench/out/ (cached by seed, size, streams, start
+# hour and the generator binary's hash). Each benchmark is a function bench_<name> that appends rows to the
 # summary with `result NAME METRIC VALUE TARGET` and returns non-zero if it could not
 # run; a failing benchmark is reported and the others still run. To add one (query,
 # metric, events, ship), write bench_<name> and add <name> to BENCH_ALL below.
@@ -98,14 +98,17 @@ corpus_ready() {
     # aligned to the hour so a cached corpus is reused within the hour, and recent
     # enough that a server's max-age check (7 days by default) accepts it
     start=$(( (now - BENCH_SPAN_S) / 3600 * 3600 ))
-    local name="corpus-s${BENCH_SEED}-b${BENCH_BYTES}-n${BENCH_STREAMS}-span${BENCH_SPAN_S}-t${start}.bin"
+    # the generator's own hash: a changed generator never reuses an older corpus
+    local genhash
+    genhash=$(sha256sum "$GEN" | cut -c1-10)
+    local name="corpus-s${BENCH_SEED}-b${BENCH_BYTES}-n${BENCH_STREAMS}-span${BENCH_SPAN_S}-t${start}-g${genhash}.bin"
     mkdir -p "$OUT" || return 1
     CORPUS=$OUT/$name
     if [ -s "$CORPUS" ]; then
         say "corpus $CORPUS (cached)"
         return 0
     fi
-    # older corpora of the same settings are only stale by their start hour
+    # older corpora of the same settings are stale (start hour or generator changed)
     rm -f "$OUT"/corpus-s"${BENCH_SEED}"-b"${BENCH_BYTES}"-n"${BENCH_STREAMS}"-span"${BENCH_SPAN_S}"-t*.bin
     say "generating $CORPUS"
     if ! "$GEN" --bytes "$BENCH_BYTES" --streams "$BENCH_STREAMS" --seed "$BENCH_SEED" \
