@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <snappy-c.h>
+#include <zlib.h>
 
 #include "cairn/buf.h"
 #include "push.pb-c.h"
@@ -46,7 +47,8 @@ static void usage(FILE *f)
                "  --listen ADDR:PORT  where to listen; port 0 picks a free one [127.0.0.1:0]\n"
                "  --port-file FILE    write the chosen port there once listening\n"
                "  --threads N         server threads [2]\n"
-               "  --decode            decode push bodies (snappy+protobuf or JSON) and count\n"
+               "  --decode            decode push bodies (snappy+protobuf, JSON or gzipped\n"
+               "                      JSON) and count\n"
                "                      their entries\n"
                "  --status CODE       answer pushes with this status instead, e.g. 429 or 500\n"
                "                      to exercise a client's retries [204]\n"
@@ -108,6 +110,29 @@ static void count_json(struct sink *s, const char *p, size_t n)
     atomic_fetch_add(&s->line_bytes, bytes);
 }
 
+/* Inflate a gzip body into out; 0 or -1. */
+static int gunzip(const char *p, size_t n, struct cairn_buf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK)
+        return -1;
+    z.next_in = (Bytef *)(uintptr_t)p;
+    z.avail_in = (uInt)n;
+    int zr = Z_OK;
+    while (zr == Z_OK) {
+        if (out->len > DISCARD_MAX_BODY || cairn_buf_reserve(out, 1 << 20) != 0)
+            break;
+        z.next_out = (Bytef *)out->data + out->len;
+        z.avail_out = (uInt)(out->cap - out->len - 1);
+        size_t before = z.avail_out;
+        zr = inflate(&z, Z_NO_FLUSH);
+        out->len += before - z.avail_out;
+    }
+    inflateEnd(&z);
+    return zr == Z_STREAM_END ? 0 : -1;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
                              const char *type)
 {
@@ -151,9 +176,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&s->requests, 1);
         if (s->decode) {
             const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+            const char *ce =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
             if (rq->too_big)
                 atomic_fetch_add(&s->decode_errors, 1);
-            else if (ct && strstr(ct, "json"))
+            else if (ct && strstr(ct, "json") && ce && !strcmp(ce, "gzip")) {
+                struct cairn_buf u = CAIRN_BUF_INIT;
+                if (gunzip(rq->body.data ? rq->body.data : "", rq->body.len, &u) == 0)
+                    count_json(s, u.data, u.len);
+                else
+                    atomic_fetch_add(&s->decode_errors, 1);
+                cairn_buf_deinit(&u);
+            } else if (ct && strstr(ct, "json"))
                 count_json(s, rq->body.data ? rq->body.data : "", rq->body.len);
             else
                 count_protobuf(s, rq->body.data ? rq->body.data : "", rq->body.len);

@@ -28,7 +28,7 @@
 #define MAX_STATUS 600
 #define ERRBODY_MAX 512
 
-enum format { FMT_PROTOBUF, FMT_JSON };
+enum format { FMT_PROTOBUF, FMT_JSON, FMT_JSON_GZIP };
 
 struct opts {
     const char *url;
@@ -84,7 +84,8 @@ static void usage(FILE *f)
             "  --corpus FILE        the corpus (or as the last argument)\n"
             "  --connections N      parallel connections, one thread each [4]\n"
             "  --batch-bytes N      raw line bytes per push request [1048576]\n"
-            "  --format F           protobuf (snappy-compressed) | json [protobuf]\n"
+            "  --format F           protobuf (snappy-compressed) | json | json-gzip\n"
+            "                       [protobuf]\n"
             "  --tenant ID          X-Scope-OrgID header [bench]\n"
             "  --no-pre-encode      encode inside the timed loop (measures the pusher too)\n"
             "  --dry-run            encode every batch with N threads, send nothing, report\n"
@@ -162,6 +163,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 o->format = FMT_PROTOBUF;
             else if (!strcmp(v, "json"))
                 o->format = FMT_JSON;
+            else if (!strcmp(v, "json-gzip"))
+                o->format = FMT_JSON_GZIP;
             else
                 bad = 1;
         } else if (!strcmp(a, "--timeout")) {
@@ -212,7 +215,7 @@ static int prepare_streams(struct run *r)
             rc = -1;
             break;
         }
-        if (r->o.format != FMT_JSON)
+        if (r->o.format == FMT_PROTOBUF)
             continue;
         struct cairn_err err;
         if (cairn_labels_parse(&ls, s->labels, s->len, &err) != 0) {
@@ -414,14 +417,17 @@ static int worker_setup_curl(struct worker *w, const char *url)
     w->curl = curl_easy_init();
     if (!w->curl)
         return -1;
-    w->headers = curl_slist_append(NULL, r->o.format == FMT_JSON
-                                             ? "Content-Type: application/json"
-                                             : "Content-Type: application/x-protobuf");
+    const char *hdrs[4] = {r->o.format == FMT_PROTOBUF ? "Content-Type: application/x-protobuf"
+                                                       : "Content-Type: application/json",
+                           hdr, "Expect:", /* no 100-continue round trip */
+                           r->o.format == FMT_JSON_GZIP ? "Content-Encoding: gzip" : NULL};
     snprintf(hdr, sizeof hdr, "X-Scope-OrgID: %s", r->o.tenant);
-    w->headers = curl_slist_append(w->headers, hdr);
-    w->headers = curl_slist_append(w->headers, "Expect:"); /* no 100-continue round trip */
-    if (!w->headers)
-        return -1;
+    for (int i = 0; i < 4 && hdrs[i]; i++) {
+        struct curl_slist *l = curl_slist_append(w->headers, hdrs[i]);
+        if (!l)
+            return -1; /* w->headers, still whole, is freed by the caller */
+        w->headers = l;
+    }
     curl_easy_setopt(w->curl, CURLOPT_URL, url);
     curl_easy_setopt(w->curl, CURLOPT_POST, 1L);
     curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
@@ -490,7 +496,8 @@ static void report(struct run *r, double encode_s, double push_s)
            "%zu batches of <= %zu bytes, %s, %.1f MB on the wire\n",
            r->o.corpus, (unsigned long long)lines, (double)bytes / 1e6, r->m.h.nstreams,
            r->nbatches, r->o.batch_bytes,
-           r->o.format == FMT_JSON ? "JSON" : "protobuf+snappy", (double)r->wire_bytes / 1e6);
+           r->o.format == FMT_JSON ? "JSON" : r->o.format == FMT_JSON_GZIP ? "gzipped JSON"
+                                                                             : "protobuf+snappy", (double)r->wire_bytes / 1e6);
     if (encode_s >= 0)
         printf("bench_push: encode: %.3f s with %u threads = %.0f lines/s, %.1f MB/s of lines%s\n",
                encode_s, r->o.connections, (double)lines / encode_s,
@@ -568,7 +575,8 @@ int main(int argc, char **argv)
     r->src.labels = r->labels;
     r->src.json_stream = r->json_stream;
     r->src.json_stream_len = r->json_stream_len;
-    r->src.json = r->o.format == FMT_JSON;
+    r->src.json = r->o.format != FMT_PROTOBUF;
+    r->src.gzip = r->o.format == FMT_JSON_GZIP;
     if (!r->o.dry_run && !(url = push_url(r->o.url))) {
         fprintf(stderr, "bench_push: out of memory\n");
         goto done;

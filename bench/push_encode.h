@@ -1,6 +1,8 @@
 /* push_encode.h -- bench_push's batch encoder: a run of corpus entries to one Loki
  * PushRequest body, protobuf+snappy (with protobuf-c) or JSON.
  *
+ * JSON may be gzipped, as Loki accepts with Content-Encoding: gzip.
+ *
  * Header-only (each bench/NAME.c is its own program). Ownership: an encoder owns its
  * scratch, reused for every batch so that steady state allocates only when a batch
  * needs more room than any before it; the body it produces (e->out) is valid until the
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include <snappy-c.h>
+#include <zlib.h>
 
 #include "cairn/buf.h"
 #include "corpus.h"
@@ -26,6 +29,7 @@ struct enc_src {
     const size_t *json_stream_len;
     int64_t shift_ns;                /* added to every timestamp */
     int json;                        /* encode JSON instead of protobuf+snappy */
+    int gzip;                        /* JSON only: gzip it (Content-Encoding: gzip) */
 };
 
 struct encoder {
@@ -192,6 +196,35 @@ static inline int encode_protobuf(const struct enc_src *r, struct encoder *e, si
     return 0;
 }
 
+/* Replace e->out with its gzip form (zlib level 1, as a fast client would send it). */
+static inline int gzip_body(struct encoder *e)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    size_t bound = deflateBound(&z, (uLong)e->out.len);
+    cairn_buf_reset(&e->pb);
+    if (cairn_buf_reserve(&e->pb, bound) != 0) {
+        deflateEnd(&z);
+        return -1;
+    }
+    z.next_in = (Bytef *)e->out.data;
+    z.avail_in = (uInt)e->out.len;
+    z.next_out = (Bytef *)e->pb.data;
+    z.avail_out = (uInt)bound;
+    int zr = deflate(&z, Z_FINISH);
+    size_t n = bound - z.avail_out;
+    deflateEnd(&z);
+    if (zr != Z_STREAM_END)
+        return -1;
+    e->pb.len = n;
+    struct cairn_buf t = e->out; /* swap: the body is always e->out */
+    e->out = e->pb;
+    e->pb = t;
+    return 0;
+}
+
 static inline int encode_json(const struct enc_src *r, struct encoder *e, size_t off0, size_t end, uint32_t nentries)
 {
     int nslots = group_batch(r, e, off0, end, nentries);
@@ -216,7 +249,9 @@ static inline int encode_json(const struct enc_src *r, struct encoder *e, size_t
         rc |= cairn_buf_append_str(o, "]}");
     }
     rc |= cairn_buf_append_str(o, "]}");
-    return rc ? -1 : 0;
+    if (rc)
+        return -1;
+    return r->gzip ? gzip_body(e) : 0;
 }
 
 static inline int encode_batch(const struct enc_src *r, struct encoder *e, size_t off0, size_t end, uint32_t nentries)

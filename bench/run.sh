@@ -14,7 +14,8 @@
 #   BENCH_BYTES         corpus line bytes [200M]      BENCH_STREAMS   streams [2000]
 #   BENCH_SEED          corpus seed [1]               BENCH_SPAN_S    span seconds [86400]
 #   BENCH_CONNECTIONS   pusher connections [4]        BENCH_BATCH_BYTES  batch [1048576]
-#   BENCH_FORMAT        protobuf | json [protobuf]    BENCH_FSYNC     fsync policy [interval]
+#   BENCH_FORMAT        protobuf | json | json-gzip [protobuf]
+#   BENCH_FSYNC         fsync policy [interval]
 #   BENCH_TENANT        X-Scope-OrgID [bench]
 #   BENCH_SERVE_ARGS    extra arguments for `cairn serve`
 #   BENCH_URL           push to this server instead of starting `cairn serve` (e.g. a

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench_push_test.sh -- the pusher delivers every corpus line exactly as generated
-# (protobuf+snappy and JSON, pre-encoded or not, checked by bench_discard --decode),
+# (protobuf+snappy, JSON and gzipped JSON, pre-encoded or not, checked by bench_discard --decode),
 # reports failures with the server's status and message, and bench/run.sh reports a
 # server that does not start or refuses pushes as a failed benchmark instead of crashing.
 set -euo pipefail
@@ -43,7 +43,7 @@ BYTES=$(cut -f3- "$T/c.text" | awk '{s += length($0)} END {print s}')
 # Every line arrives, in each encoding; small batches so there are many requests.
 start_discard --decode
 runs=0
-for args in "--format protobuf" "--format json" "--format protobuf --no-pre-encode" \
+for args in "--format protobuf" "--format json" "--format json-gzip" "--format protobuf --no-pre-encode" \
             "--format json --no-pre-encode --connections 1"; do
     # shellcheck disable=SC2086
     "$BUILD/bench_push" --url "http://127.0.0.1:$PORT" --batch-bytes 65536 $args "$T/c.bin" \
