@@ -353,8 +353,12 @@ static inline void w_namespace(struct line_w *w, unsigned ns)
     if (ns < NNAMED_NS) {
         w_str(w, NAMESPACES[ns]);
     } else {
+        unsigned t = ns - (unsigned)NNAMED_NS;
         W_LIT(w, "team-");
-        w_pad(w, ns - (unsigned)NNAMED_NS, 3);
+        if (t < 1000)
+            w_pad(w, t, 3);
+        else
+            w_u64(w, t);
     }
 }
 

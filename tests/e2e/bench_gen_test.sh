@@ -108,6 +108,7 @@ for i in range(nstreams):
     (n,) = struct.unpack_from('<I', data, off)
     names.append(data[off + 4:off + 4 + n].decode())
     off += 4 + n
+check(len(set(names)) == nstreams, 'two streams share a label set')
 for i, (labels, ts, line) in enumerate(rows):
     s, n, t = struct.unpack_from('<IIq', data, off)
     check((names[s], t, data[off + 16:off + 16 + n]) == (labels, ts, line), f'entry {i} differs')
