@@ -289,9 +289,11 @@ bench_ingest() {
     fi
     local lines bytes
     lines=$(kv "$log" lines); bytes=$(kv "$log" bytes)
-    result ingest "lines/s" "$(fmt_int "$(kv "$log" lines_per_s)")" ">= 1,000,000"
-    result ingest "MB/s of raw line bytes" "$(kv "$log" mb_per_s)" ">= 280"
-    result ingest "push latency p50 / p99 ms" "$(kv "$log" p50_ms) / $(kv "$log" p99_ms)" "-"
+    local who=""
+    [ -n "$BENCH_URL" ] && who=" ($BENCH_URL)"
+    result ingest "lines/s$who" "$(fmt_int "$(kv "$log" lines_per_s)")" ">= 1,000,000"
+    result ingest "MB/s of raw line bytes$who" "$(kv "$log" mb_per_s)" ">= 280"
+    result ingest "push latency p50 / p99 ms$who" "$(kv "$log" p50_ms) / $(kv "$log" p99_ms)" "-"
     [ -n "$BENCH_URL" ] && return 0
     result ingest "server peak RSS MB (incl. shutdown)" "$(awk -v k="${hwm:-0}" 'BEGIN{printf "%.1f", k/1024}')" "<= 150"
     local total nowal
