@@ -140,10 +140,19 @@ serve_args() {
     help=$("$CAIRN" serve --help 2>&1)
     local a=()
     case "$help" in *--fsync*) a+=(--fsync "$BENCH_FSYNC") ;; esac
-    # a benchmark must not be throttled by the per-tenant defaults (4 MB/s, 5000 streams)
-    case "$help" in *--ingestion-rate-mb*) a+=(--ingestion-rate-mb 100000) ;; esac
-    case "$help" in *--ingestion-burst-size-mb*) a+=(--ingestion-burst-size-mb 100000) ;; esac
-    case "$help" in *--max-streams*) a+=(--max-streams 1000000) ;; esac
+    # a benchmark must not be throttled by the per-tenant defaults (4 MB/s, 5000
+    # streams); Loki's own flag names first, as the config module lists them
+    case "$help" in
+        *distributor.ingestion-rate-limit-mb*) a+=(-distributor.ingestion-rate-limit-mb=100000) ;;
+        *--ingestion-rate-mb*) a+=(--ingestion-rate-mb 100000) ;;
+    esac
+    case "$help" in
+        *distributor.ingestion-burst-size-mb*) a+=(-distributor.ingestion-burst-size-mb=100000) ;;
+        *--ingestion-burst-size-mb*) a+=(--ingestion-burst-size-mb 100000) ;;
+    esac
+    case "$help" in
+        *ingester.max-global-streams-per-user*) a+=(-ingester.max-global-streams-per-user=1000000) ;;
+    esac
     [ ${#a[@]} -eq 0 ] || printf '%s\n' "${a[@]}"
 }
 
