@@ -3,7 +3,8 @@
  * The other end for measuring a client alone (bench_push, `cairn ship`, `cairn events`):
  * POST to any path is read and answered 204; with --decode the body is also decoded as
  * Loki would (snappy+protobuf, or JSON) and its entries counted, so a client's output
- * can be checked and the decoding cost included. GET /ready answers 200, GET /stats the
+ * can be checked and the decoding cost included; entries that arrive behind their
+ * stream's newest are counted too. GET /ready answers 200, GET /stats the
  * counters as JSON. SIGTERM or SIGINT prints `BENCH_DISCARD key=value ...` and exits 0. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,12 +25,26 @@
 #include <zlib.h>
 
 #include "cairn/buf.h"
+#include "cairn/hash.h"
 #include "push.pb-c.h"
+
+/* Per stream (by the 64-bit hash of its labels as sent), the newest timestamp seen:
+ * with --decode, entries older than their stream's newest are counted, so a client
+ * that lets one stream's pushes race each other shows it. Open addressing; a zero
+ * hash marks a free slot. Guarded by the sink's mutex. */
+struct newest {
+    uint64_t hash;
+    int64_t ts;
+};
 
 struct sink {
     int decode;
     unsigned status; /* the answer to a push */
     atomic_uint_fast64_t requests, body_bytes, lines, line_bytes, decode_errors;
+    pthread_mutex_t mu;
+    struct newest *tab;
+    size_t cap, used;
+    uint64_t out_of_order; /* entries behind their stream's newest (under mu) */
 };
 
 struct req {
@@ -48,12 +63,56 @@ static void usage(FILE *f)
                "  --port-file FILE    write the chosen port there once listening\n"
                "  --threads N         server threads [2]\n"
                "  --decode            decode push bodies (snappy+protobuf, JSON or gzipped\n"
-               "                      JSON) and count\n"
-               "                      their entries\n"
+               "                      JSON), count their entries, and count entries older\n"
+               "                      than their stream's newest (out_of_order)\n"
                "  --status CODE       answer pushes with this status instead, e.g. 429 or 500\n"
                "                      to exercise a client's retries [204]\n"
                "  -h, --help          this text\n"
                "Prints `listening 127.0.0.1:PORT` on stdout when ready.\n");
+}
+
+/* The newest-timestamp slot of a stream, growing the table as needed; NULL if out of
+ * memory. Caller holds s->mu. */
+static struct newest *newest_slot(struct sink *s, uint64_t h)
+{
+    h |= 1; /* never zero */
+    if (2 * (s->used + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 4096;
+        struct newest *t = calloc(cap, sizeof *t);
+        if (!t)
+            return NULL;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->tab[i].hash)
+                continue;
+            size_t j = s->tab[i].hash & (cap - 1);
+            while (t[j].hash)
+                j = (j + 1) & (cap - 1);
+            t[j] = s->tab[i];
+        }
+        free(s->tab);
+        s->tab = t;
+        s->cap = cap;
+    }
+    size_t j = h & (s->cap - 1);
+    while (s->tab[j].hash && s->tab[j].hash != h)
+        j = (j + 1) & (s->cap - 1);
+    if (!s->tab[j].hash) {
+        s->tab[j].hash = h;
+        s->tab[j].ts = INT64_MIN;
+        s->used++;
+    }
+    return &s->tab[j];
+}
+
+/* Count ts against its stream's newest. Caller holds s->mu. */
+static void check_order(struct sink *s, struct newest *n, int64_t ts)
+{
+    if (!n)
+        return;
+    if (ts < n->ts)
+        s->out_of_order++;
+    else
+        n->ts = ts;
 }
 
 static void count_protobuf(struct sink *s, const char *p, size_t n)
@@ -76,11 +135,19 @@ static void count_protobuf(struct sink *s, const char *p, size_t n)
         return;
     }
     uint64_t lines = 0, bytes = 0;
+    pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < req->n_streams; i++) {
-        lines += req->streams[i]->n_entries;
-        for (size_t j = 0; j < req->streams[i]->n_entries; j++)
-            bytes += req->streams[i]->entries[j]->line.len;
+        const Logproto__StreamAdapter *st = req->streams[i];
+        struct newest *nw = newest_slot(s, cairn_hash64(st->labels, strlen(st->labels)));
+        lines += st->n_entries;
+        for (size_t j = 0; j < st->n_entries; j++) {
+            const Logproto__EntryAdapter *e = st->entries[j];
+            bytes += e->line.len;
+            if (e->timestamp)
+                check_order(s, nw, e->timestamp->seconds * 1000000000LL + e->timestamp->nanos);
+        }
     }
+    pthread_mutex_unlock(&s->mu);
     logproto__push_request__free_unpacked(req, NULL);
     atomic_fetch_add(&s->lines, lines);
     atomic_fetch_add(&s->line_bytes, bytes);
@@ -99,12 +166,20 @@ static void count_json(struct sink *s, const char *p, size_t n)
     uint64_t lines = 0, bytes = 0;
     size_t i, j;
     json_t *st, *v;
+    pthread_mutex_lock(&s->mu);
     json_array_foreach(streams, i, st) {
+        char *key = json_dumps(json_object_get(st, "stream"), JSON_SORT_KEYS | JSON_COMPACT);
+        struct newest *nw = key ? newest_slot(s, cairn_hash64(key, strlen(key))) : NULL;
+        free(key);
         json_array_foreach(json_object_get(st, "values"), j, v) {
             lines++;
             bytes += json_string_length(json_array_get(v, 1));
+            const char *ts = json_string_value(json_array_get(v, 0));
+            if (ts)
+                check_order(s, nw, strtoll(ts, NULL, 10));
         }
     }
+    pthread_mutex_unlock(&s->mu);
     json_decref(root);
     atomic_fetch_add(&s->lines, lines);
     atomic_fetch_add(&s->line_bytes, bytes);
@@ -201,14 +276,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply(c, MHD_HTTP_OK, "ready\n", "text/plain");
     if (!strcmp(url, "/stats")) {
         char buf[512];
+        pthread_mutex_lock(&s->mu);
+        unsigned long long ooo = s->out_of_order;
+        pthread_mutex_unlock(&s->mu);
         snprintf(buf, sizeof buf,
                  "{\"requests\":%llu,\"body_bytes\":%llu,\"lines\":%llu,\"line_bytes\":%llu,"
-                 "\"decode_errors\":%llu}\n",
+                 "\"decode_errors\":%llu,\"out_of_order\":%llu}\n",
                  (unsigned long long)atomic_load(&s->requests),
                  (unsigned long long)atomic_load(&s->body_bytes),
                  (unsigned long long)atomic_load(&s->lines),
                  (unsigned long long)atomic_load(&s->line_bytes),
-                 (unsigned long long)atomic_load(&s->decode_errors));
+                 (unsigned long long)atomic_load(&s->decode_errors), ooo);
         return reply(c, MHD_HTTP_OK, buf, "application/json");
     }
     return reply(c, MHD_HTTP_NOT_FOUND, "not found\n", "text/plain");
@@ -259,6 +337,7 @@ int main(int argc, char **argv)
     if (!s)
         return 2;
     s->status = MHD_HTTP_NO_CONTENT;
+    pthread_mutex_init(&s->mu, NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -331,12 +410,15 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     close(fd);
     printf("BENCH_DISCARD requests=%llu body_bytes=%llu lines=%llu line_bytes=%llu "
-           "decode_errors=%llu\n",
+           "decode_errors=%llu out_of_order=%llu\n",
            (unsigned long long)atomic_load(&s->requests),
            (unsigned long long)atomic_load(&s->body_bytes),
            (unsigned long long)atomic_load(&s->lines),
            (unsigned long long)atomic_load(&s->line_bytes),
-           (unsigned long long)atomic_load(&s->decode_errors));
+           (unsigned long long)atomic_load(&s->decode_errors),
+           (unsigned long long)s->out_of_order);
+    free(s->tab);
+    pthread_mutex_destroy(&s->mu);
     free(s);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -46,8 +47,7 @@ struct opts {
 };
 
 struct batch {
-    size_t off, end;     /* entry range in the corpus map */
-    uint32_t nentries;
+    struct enc_batch eb; /* entry range in the corpus map and shard */
     uint64_t line_bytes;
     char *body;          /* pre-encoded body (owned), or NULL */
     size_t body_len;
@@ -61,8 +61,9 @@ struct run {
     char **labels;                   /* per stream, NUL-terminated */
     char **json_stream;              /* per stream: {"k":"v",...} for --format json */
     size_t *json_stream_len;
-    struct batch *batches;
+    struct batch *batches;           /* shard by shard, each in time order */
     size_t nbatches;
+    size_t *shard_first, *shard_count; /* per shard: its batches in `batches` */
     struct enc_src src;              /* what the encoders read */
     atomic_size_t next;
     atomic_uint errors;
@@ -245,47 +246,69 @@ static int prepare_streams(struct run *r)
     return rc;
 }
 
+static int add_batch(struct run *r, size_t *cap, const struct batch *b)
+{
+    if (r->nbatches == *cap) {
+        struct batch *nb = realloc(r->batches, 2 * *cap * sizeof *nb);
+        if (!nb)
+            return -1;
+        r->batches = nb;
+        *cap *= 2;
+    }
+    r->batches[r->nbatches++] = *b;
+    return 0;
+}
+
+/* Cut each shard's entries (streams with index % connections == shard), in time order,
+ * into batches of at most --batch-bytes of lines. One connection pushes one shard, so
+ * every stream's entries reach the server in order, however few batches there are
+ * (parallel connections carrying one stream would race past the server's
+ * out-of-order window). */
 static int cut_batches(struct run *r)
 {
-    size_t cap = 64, off = r->m.entries_off;
-    r->batches = calloc(cap, sizeof *r->batches);
-    if (!r->batches)
-        return -1;
-    struct batch cur = {.off = off, .end = off, .latency_ms = -1};
-    uint64_t total = 0;
+    uint32_t n = r->o.connections;
+    size_t cap = 64, limit_end = r->m.entries_off, off = r->m.entries_off;
     struct corpus_entry e;
+    uint64_t total = 0;
     int rc;
     while ((rc = corpus_next(&r->m, &off, &e)) == 1) {
         if (r->o.limit_bytes && total >= r->o.limit_bytes)
             break;
-        if (cur.nentries && cur.line_bytes + e.len > r->o.batch_bytes) {
-            if (r->nbatches == cap) {
-                struct batch *nb = realloc(r->batches, 2 * cap * sizeof *nb);
-                if (!nb)
-                    return -1;
-                r->batches = nb;
-                cap *= 2;
-            }
-            r->batches[r->nbatches++] = cur;
-            cur = (struct batch){.off = cur.end, .end = cur.end, .latency_ms = -1};
-        }
-        cur.end = off;
-        cur.nentries++;
-        cur.line_bytes += e.len;
         total += e.len;
+        limit_end = off;
     }
     if (rc < 0) {
         fprintf(stderr, "bench_push: %s: corpus truncated or corrupt\n", r->o.corpus);
         return -1;
     }
-    if (cur.nentries) {
-        if (r->nbatches == cap) {
-            struct batch *nb = realloc(r->batches, (cap + 1) * sizeof *nb);
-            if (!nb)
-                return -1;
-            r->batches = nb;
+    r->batches = calloc(cap, sizeof *r->batches);
+    r->shard_first = calloc(n, sizeof *r->shard_first);
+    r->shard_count = calloc(n, sizeof *r->shard_count);
+    if (!r->batches || !r->shard_first || !r->shard_count)
+        return -1;
+    for (uint32_t shard = 0; shard < n; shard++) {
+        r->shard_first[shard] = r->nbatches;
+        struct batch cur = {.eb = {.shard = shard}, .latency_ms = -1};
+        for (off = r->m.entries_off; off < limit_end;) {
+            size_t here = off;
+            if (corpus_next(&r->m, &off, &e) != 1)
+                break; /* checked above: cannot happen */
+            if (e.stream % n != shard)
+                continue;
+            if (cur.eb.nentries && cur.line_bytes + e.len > r->o.batch_bytes) {
+                if (add_batch(r, &cap, &cur) != 0)
+                    return -1;
+                cur = (struct batch){.eb = {.shard = shard}, .latency_ms = -1};
+            }
+            if (cur.eb.nentries == 0)
+                cur.eb.off = here;
+            cur.eb.end = off;
+            cur.eb.nentries++;
+            cur.line_bytes += e.len;
         }
-        r->batches[r->nbatches++] = cur;
+        if (cur.eb.nentries && add_batch(r, &cap, &cur) != 0)
+            return -1;
+        r->shard_count[shard] = r->nbatches - r->shard_first[shard];
     }
     return 0;
 }
@@ -294,6 +317,7 @@ static int cut_batches(struct run *r)
 
 struct worker {
     struct run *r;
+    uint32_t shard;   /* the streams this worker's connection pushes */
     struct encoder enc;
     int phase; /* PHASE_* */
     CURL *curl;
@@ -363,18 +387,26 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct run *r = w->r;
+    size_t mine = 0;
     for (;;) {
         if (atomic_load(&r->stop))
             break;
-        size_t i = atomic_fetch_add(&r->next, 1);
-        if (i >= r->nbatches)
-            break;
+        size_t i;
+        if (w->phase == PHASE_SEND) { /* this connection's shard, in order */
+            if (mine == r->shard_count[w->shard])
+                break;
+            i = r->shard_first[w->shard] + mine++;
+        } else {                      /* encoding: any batch, any thread */
+            i = atomic_fetch_add(&r->next, 1);
+            if (i >= r->nbatches)
+                break;
+        }
         struct batch *b = &r->batches[i];
         if (w->phase == PHASE_SEND && b->body) {
             send_one(w, b, b->body, b->body_len);
             continue;
         }
-        if (encode_batch(&r->src, &w->enc, b->off, b->end, b->nentries) != 0) {
+        if (encode_batch(&r->src, &w->enc, &b->eb) != 0) {
             pthread_mutex_lock(&r->mu);
             r->encode_failed = 1;
             pthread_mutex_unlock(&r->mu);
@@ -475,16 +507,16 @@ static void report(struct run *r, double encode_s, double push_s)
     double *lat = calloc(r->nbatches ? r->nbatches : 1, sizeof *lat);
     for (size_t i = 0; i < r->nbatches; i++) {
         const struct batch *b = &r->batches[i];
-        lines += b->nentries;
+        lines += b->eb.nentries;
         bytes += b->line_bytes;
         if (b->latency_ms >= 0) {
-            sent_lines += b->nentries;
+            sent_lines += b->eb.nentries;
             sent_bytes += b->line_bytes;
             if (lat)
                 lat[nlat++] = b->latency_ms;
         }
         if (b->acked) {
-            ok_lines += b->nentries;
+            ok_lines += b->eb.nentries;
             ok_bytes += b->line_bytes;
         }
     }
@@ -510,8 +542,8 @@ static void report(struct run *r, double encode_s, double push_s)
         mb_s = (double)ok_bytes / 1e6 / push_s;
         if (nlat && lat) {
             qsort(lat, nlat, sizeof *lat, cmp_double);
-            p50 = lat[nlat / 2];
-            p99 = lat[(size_t)((double)(nlat - 1) * 0.99)];
+            p50 = lat[(nlat + 1) / 2 - 1]; /* nearest rank */
+            p99 = lat[(size_t)ceil((double)nlat * 0.99) - 1];
             pmax = lat[nlat - 1];
         }
         printf("bench_push: push: %llu lines, %.1f MB of lines sent in %.3f s over %u "
@@ -575,6 +607,7 @@ int main(int argc, char **argv)
     r->src.labels = r->labels;
     r->src.json_stream = r->json_stream;
     r->src.json_stream_len = r->json_stream_len;
+    r->src.nshards = r->o.connections;
     r->src.json = r->o.format != FMT_PROTOBUF;
     r->src.gzip = r->o.format == FMT_JSON_GZIP;
     if (!r->o.dry_run && !(url = push_url(r->o.url))) {
@@ -583,6 +616,7 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < r->o.connections; i++) {
         ws[i].r = r;
+        ws[i].shard = i;
         if (encoder_init(&ws[i].enc, r->m.h.nstreams) != 0 ||
             (url && worker_setup_curl(&ws[i], url) != 0)) {
             fprintf(stderr, "bench_push: cannot set up worker %u\n", i);
@@ -618,6 +652,8 @@ done:
     for (size_t i = 0; i < r->nbatches; i++)
         free(r->batches[i].body);
     free(r->batches);
+    free(r->shard_first);
+    free(r->shard_count);
     for (uint32_t i = 0; r->labels && i < r->m.h.nstreams; i++)
         free(r->labels[i]);
     for (uint32_t i = 0; r->json_stream && i < r->m.h.nstreams; i++)

@@ -28,9 +28,22 @@ struct enc_src {
     char *const *json_stream;        /* per stream, `{"a":"b"}` (JSON only) */
     const size_t *json_stream_len;
     int64_t shift_ns;                /* added to every timestamp */
+    uint32_t nshards;                /* streams are split over shards by index % nshards */
     int json;                        /* encode JSON instead of protobuf+snappy */
     int gzip;                        /* JSON only: gzip it (Content-Encoding: gzip) */
 };
+
+/* One batch: the entries in [off, end) whose stream belongs to shard. */
+struct enc_batch {
+    size_t off, end;
+    uint32_t nentries;
+    uint32_t shard;
+};
+
+static inline int enc_mine(const struct enc_src *r, const struct enc_batch *b, uint32_t stream)
+{
+    return r->nshards <= 1 || stream % r->nshards == b->shard;
+}
 
 struct encoder {
     uint32_t *stamp, *slot;          /* per corpus stream: batch generation, slot */
@@ -112,13 +125,13 @@ static inline int encoder_reserve_entries(struct encoder *e, size_t n)
     return 0;
 }
 
-/* Group a batch's entries by stream (streams in first-seen order, each stream's
+/* Group a batch's entries (of its shard) by stream (streams in first-seen order, each stream's
  * entries in corpus order): a counting sort of entry offsets into e->order, slot k
  * owning order[slot_start[k] .. slot_start[k] + slot_count[k]). Returns the number of
  * slots, or -1 when out of memory. */
-static inline int group_batch(const struct enc_src *r, struct encoder *e, size_t off0, size_t end, uint32_t nentries)
+static inline int group_batch(const struct enc_src *r, struct encoder *e, const struct enc_batch *b)
 {
-    if (encoder_reserve_entries(e, nentries) != 0)
+    if (encoder_reserve_entries(e, b->nentries) != 0)
         return -1;
     uint32_t nslots = 0;
     struct corpus_entry en;
@@ -126,7 +139,9 @@ static inline int group_batch(const struct enc_src *r, struct encoder *e, size_t
         memset(e->stamp, 0, r->m->h.nstreams * sizeof *e->stamp);
         e->gen = 1;
     }
-    for (size_t off = off0; off < end && corpus_next(r->m, &off, &en) == 1;) {
+    for (size_t off = b->off; off < b->end && corpus_next(r->m, &off, &en) == 1;) {
+        if (!enc_mine(r, b, en.stream))
+            continue;
         if (e->stamp[en.stream] != e->gen) {
             e->stamp[en.stream] = e->gen;
             e->slot[en.stream] = nslots;
@@ -141,18 +156,20 @@ static inline int group_batch(const struct enc_src *r, struct encoder *e, size_t
         e->slot_start[k] = e->slot_fill[k] = start;
         start += e->slot_count[k];
     }
-    for (size_t off = off0; off < end;) {
+    for (size_t off = b->off; off < b->end;) {
         size_t here = off;
         if (corpus_next(r->m, &off, &en) != 1)
             break;
+        if (!enc_mine(r, b, en.stream))
+            continue;
         e->order[e->slot_fill[e->slot[en.stream]]++] = here;
     }
     return (int)nslots;
 }
 
-static inline int encode_protobuf(const struct enc_src *r, struct encoder *e, size_t off0, size_t end, uint32_t nentries)
+static inline int encode_protobuf(const struct enc_src *r, struct encoder *e, const struct enc_batch *b)
 {
-    int nslots = group_batch(r, e, off0, end, nentries);
+    int nslots = group_batch(r, e, b);
     if (nslots < 0)
         return -1;
     struct corpus_entry en;
@@ -225,9 +242,9 @@ static inline int gzip_body(struct encoder *e)
     return 0;
 }
 
-static inline int encode_json(const struct enc_src *r, struct encoder *e, size_t off0, size_t end, uint32_t nentries)
+static inline int encode_json(const struct enc_src *r, struct encoder *e, const struct enc_batch *b)
 {
-    int nslots = group_batch(r, e, off0, end, nentries);
+    int nslots = group_batch(r, e, b);
     if (nslots < 0)
         return -1;
     struct cairn_buf *o = &e->out;
@@ -254,9 +271,9 @@ static inline int encode_json(const struct enc_src *r, struct encoder *e, size_t
     return r->gzip ? gzip_body(e) : 0;
 }
 
-static inline int encode_batch(const struct enc_src *r, struct encoder *e, size_t off0, size_t end, uint32_t nentries)
+static inline int encode_batch(const struct enc_src *r, struct encoder *e, const struct enc_batch *b)
 {
-    return r->json ? encode_json(r, e, off0, end, nentries) : encode_protobuf(r, e, off0, end, nentries);
+    return r->json ? encode_json(r, e, b) : encode_protobuf(r, e, b);
 }
 
 #endif

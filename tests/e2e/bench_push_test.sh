@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench_push_test.sh -- the pusher delivers every corpus line exactly as generated
-# (protobuf+snappy, JSON and gzipped JSON, pre-encoded or not, checked by bench_discard --decode),
-# reports failures with the server's status and message, and bench/run.sh reports a
-# server that does not start or refuses pushes as a failed benchmark instead of crashing.
+# (protobuf+snappy, JSON and gzipped JSON, pre-encoded or not, checked by bench_discard
+# --decode), each stream in order however many connections, reports failures with the
+# server's status and message; bench_rss reports status and peak RSS; bench/run.sh
+# reports a server that does not start or refuses pushes as a failed benchmark.
 set -euo pipefail
 BUILD=${CAIRN_BUILD:?CAIRN_BUILD must name the build directory}
 SRC=${CAIRN_SRC:?CAIRN_SRC must name the source directory}
@@ -59,6 +60,22 @@ grep -q "^BENCH_DISCARD " "$T/discard.out" || fail "no BENCH_DISCARD line"
 [ "$(kv "$T/discard.out" lines)" = $((LINES * runs)) ] || fail "server decoded $(kv "$T/discard.out" lines) lines, want $((LINES * runs))"
 [ "$(kv "$T/discard.out" line_bytes)" = $((BYTES * runs)) ] || fail "server decoded $(kv "$T/discard.out" line_bytes) bytes, want $((BYTES * runs))"
 [ "$(kv "$T/discard.out" decode_errors)" = 0 ] || fail "server could not decode some pushes"
+
+# Each stream reaches the server in order, even with parallel connections and many
+# small batches (one connection per shard of streams); pushing the corpus a second time
+# puts every entry but each stream's newest behind (so the count is real).
+NSTREAMS=$(cut -f1 "$T/c.text" | sort -u | wc -l)
+start_discard --decode
+for fmt in protobuf json; do
+    "$BUILD/bench_push" --url "http://127.0.0.1:$PORT" --batch-bytes 8192 --format $fmt \
+        --connections 4 "$T/c.bin" >"$T/push.out" || fail "ordered push ($fmt): $(cat "$T/push.out")"
+    ooo=$(curl -sf "http://127.0.0.1:$PORT/stats" | sed -n 's/.*"out_of_order":\([0-9]*\).*/\1/p')
+    [ "$ooo" = 0 ] || fail "$fmt: $ooo entries arrived behind their stream's newest"
+done
+"$BUILD/bench_push" --url "http://127.0.0.1:$PORT" "$T/c.bin" >"$T/push.out" || fail "second push"
+stop_discard
+[ "$(kv "$T/discard.out" out_of_order)" = $((LINES - NSTREAMS)) ] ||
+    fail "out_of_order $(kv "$T/discard.out" out_of_order), want $((LINES - NSTREAMS))"
 
 # The dry run sends nothing and needs no URL.
 "$BUILD/bench_push" --dry-run "$T/c.bin" >"$T/dry.out" || fail "dry run failed"
