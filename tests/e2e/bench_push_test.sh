@@ -151,4 +151,16 @@ fi
 grep -q "^ingest .*FAILED: cairn serve did not start" "$T/run.out" || fail "dead server not reported: $(cat "$T/run.out")"
 grep -q "exited with status 3" "$T/run.err" || fail "exit status not reported: $(cat "$T/run.err")"
 grep -q "failing on purpose" "$T/run.err" || fail "server log not shown: $(cat "$T/run.err")"
+# The real server, once `cairn serve` is more than a placeholder: a small `make bench`
+# ingest must push everything and report every row.
+unset BENCH_CAIRN
+if [ -n "${CAIRN_BIN:-}" ] && "$CAIRN_BIN" serve --help >/dev/null 2>&1; then
+    BENCH_CAIRN=$CAIRN_BIN BENCH_ONLY=ingest bash "$SRC/bench/run.sh" "$BUILD" >"$T/run.out" 2>"$T/run.err" ||
+        fail "run.sh against cairn serve: $(cat "$T/run.out"; tail -n 30 "$T/run.err")"
+    for row in "ingest +lines/s " "ingest +server peak RSS MB" "ingest +disk bytes / raw bytes \(all\)"; do
+        grep -Eq "^$row" "$T/run.out" || fail "cairn serve: no '$row' row in: $(cat "$T/run.out")"
+    done
+else
+    echo "bench_push_test: cairn serve is not built yet; the real-server ingest was not run"
+fi
 echo "bench_push_test: ok"
