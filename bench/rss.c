@@ -4,8 +4,9 @@
  * flush after SIGTERM can be its largest moment), when /proc/<pid>/status is gone.
  * wait4() returns it then (ru_maxrss, the kernel's high-water mark that /proc shows as
  * VmHWM), so the benchmark starts the server under this wrapper and signals the
- * wrapper. Output, to --out or stderr: `maxrss_kb=N status=S` with S the command's
- * exit status, or 128 + the signal that ended it; the wrapper exits with S too. */
+ * wrapper. Output, to --out or stderr: `maxrss_kb=N status=S cpu_user_s=U cpu_sys_s=Y`
+ * with S the command's exit status, or 128 + the signal that ended it (the wrapper
+ * exits with S too), and the CPU time it used. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_rss [--out FILE] [--pid-file FILE] -- COMMAND [ARGS...]\n"
                "Runs COMMAND, forwards SIGTERM, SIGINT and SIGHUP to it, and when it exits\n"
-               "writes `maxrss_kb=N status=S` to FILE (default stderr) and exits with S.\n");
+               "writes `maxrss_kb=N status=S cpu_user_s=U cpu_sys_s=Y` to FILE (default\n"
+               "stderr) and exits with S.\n");
 }
 
 static void on_chld(int sig)
@@ -101,7 +103,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_rss: cannot write %s: %s\n", out, strerror(errno));
         f = stderr;
     }
-    fprintf(f, "maxrss_kb=%ld status=%d\n", ru.ru_maxrss, code);
+    fprintf(f, "maxrss_kb=%ld status=%d cpu_user_s=%.3f cpu_sys_s=%.3f\n", ru.ru_maxrss, code,
+            (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
     if (f != stderr)
         fclose(f);
     return code;

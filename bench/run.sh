@@ -76,6 +76,13 @@ fail() { FAILED+=("$1: $2"); say "FAILED $1: $2"; }
 # key=value from the BENCH_* line of a tool's output file
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -n 1; }
 fmt_int() { printf '%.0f' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
+# CPU seconds (user + system) a live process has used, from /proc/PID/stat.
+proc_cpu_s() {
+    local tck
+    tck=$(getconf CLK_TCK)
+    # fields after the ")" of the command name: utime is the 12th, stime the 13th
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk -v t="$tck" '{printf "%.2f", ($12 + $13) / t}'
+}
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -281,10 +288,12 @@ bench_ingest() {
         server_start "$data" || { fail ingest "cairn serve did not start (see above)"; return 1; }
         url=http://127.0.0.1:$SERVER_PORT
     fi
-    local log=$WORK/ingest-push.log
+    local log=$WORK/ingest-push.log cpu0=""
+    [ -n "$data" ] && cpu0=$(proc_cpu_s "$SERVER_REAL_PID")
     "$PUSH" --url "$url" --connections "$BENCH_CONNECTIONS" --batch-bytes "$BENCH_BATCH_BYTES" \
         --format "$BENCH_FORMAT" --tenant "$BENCH_TENANT" "$CORPUS" >"$log" 2>&1
-    local prc=$?
+    local prc=$? cpu1=""
+    [ -n "$data" ] && cpu1=$(proc_cpu_s "$SERVER_REAL_PID")
     sed 's/^/    /' "$log" >&2
     if [ -z "$BENCH_URL" ]; then
         server_stop || say "ingest: the server did not stop cleanly (see above)"
@@ -304,6 +313,12 @@ bench_ingest() {
     result ingest "MB/s of raw line bytes$who" "$(kv "$log" mb_per_s)" ">= 280"
     result ingest "push latency p50 / p99 ms$who" "$(kv "$log" p50_ms) / $(kv "$log" p99_ms)" "-"
     [ -n "$BENCH_URL" ] && return 0
+    if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
+        local cpu
+        cpu=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b - a}')
+        result ingest "server CPU s during the push" "$cpu" "-"
+        result ingest "lines per server CPU-second" "$(fmt_int "$(awk -v l="$lines" -v c="$cpu" 'BEGIN{printf "%.0f", (c > 0 ? l / c : 0)}')")" "-"
+    fi
     result ingest "server peak RSS MB (incl. shutdown)" "$(awk -v k="${hwm:-0}" 'BEGIN{printf "%.1f", k/1024}')" "<= 150"
     local total nowal
     total=$(du -sb "$data" | cut -f1)

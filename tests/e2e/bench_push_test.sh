@@ -95,13 +95,13 @@ stop_discard
 
 # bench_rss: the command's status and peak RSS; signals reach the command.
 if "$BUILD/bench_rss" --out "$T/rss" -- sh -c 'exit 3'; then fail "bench_rss hid exit status 3"; fi
-grep -Eq '^maxrss_kb=[1-9][0-9]* status=3$' "$T/rss" || fail "bench_rss output: $(cat "$T/rss")"
+grep -Eq '^maxrss_kb=[1-9][0-9]* status=3 cpu_user_s=[0-9.]+ cpu_sys_s=[0-9.]+$' "$T/rss" || fail "bench_rss output: $(cat "$T/rss")"
 "$BUILD/bench_rss" --out "$T/rss" --pid-file "$T/rss.pid" -- sleep 60 &
 RPID=$!
 for i in $(seq 100); do [ -s "$T/rss.pid" ] && break; sleep 0.05; done
 kill -TERM "$RPID"
 if wait "$RPID"; then fail "bench_rss: sleep survived SIGTERM"; fi
-grep -Eq '^maxrss_kb=[1-9][0-9]* status=143$' "$T/rss" || fail "bench_rss after SIGTERM: $(cat "$T/rss")"
+grep -Eq '^maxrss_kb=[1-9][0-9]* status=143 ' "$T/rss" || fail "bench_rss after SIGTERM: $(cat "$T/rss")"
 kill -0 "$(cat "$T/rss.pid")" 2>/dev/null && fail "bench_rss left its command running"
 
 # bench/run.sh against stand-ins for `cairn serve`: one that works (bench_discard behind
@@ -130,7 +130,8 @@ export BENCH_CAIRN="$T/cairn" BENCH_OUT="$T/out" BENCH_BYTES=2M BENCH_STREAMS=10
 BENCH_ONLY=generator,pusher,ingest bash "$SRC/bench/run.sh" "$BUILD" >"$T/run.out" 2>"$T/run.err" ||
     fail "run.sh failed with a working server: $(cat "$T/run.out" "$T/run.err")"
 for row in "generator +corpus MB/s" "pusher +to a discarding server: lines/s" "ingest +lines/s " \
-           "ingest +MB/s of raw line bytes" "ingest +server peak RSS MB" "ingest +disk bytes / raw bytes \(all\)"; do
+           "ingest +MB/s of raw line bytes" "ingest +server peak RSS MB" "ingest +disk bytes / raw bytes \(all\)" \
+           "ingest +server CPU s during the push +[0-9.]+" "ingest +lines per server CPU-second"; do
     grep -Eq "^$row" "$T/run.out" || fail "no '$row' row in: $(cat "$T/run.out")"
 done
 ls "$T/out"/corpus-*.bin >/dev/null || fail "corpus not cached in BENCH_OUT"
