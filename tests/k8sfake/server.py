@@ -15,8 +15,8 @@ Serves core/v1 and events.k8s.io/v1 Events the way kube-apiserver does, enough f
     output, which kubectl asks for.
 
 A second plain-HTTP port on 127.0.0.1 takes control commands as JSON POSTs to
-/control: {"op": "add"|"gen"|"update"|"delete"|"compact"|"drop"|"bookmark"|"stats"|
-"http410"|"reset_stats", ...}. On start the server prints one JSON line to stdout:
+/control: {"op": "add"|"gen"|"update"|"delete"|"compact"|"drop"|"stats"|"http410"|
+"set_token", ...}. On start the server prints one JSON line to stdout:
 {"port": N, "control_port": M, "url": "https://127.0.0.1:N"}.
 
 Usage:
@@ -570,6 +570,8 @@ class Control(BaseHTTPRequestHandler):
                 else:
                     st.generation += 1
                 st.cond.notify_all()
+        elif op == "set_token":
+            self.server.api_cfg.token = req["token"]
         elif op == "http410":
             with st.cond:
                 st.http410_next = int(req.get("n", 1))
@@ -609,6 +611,7 @@ def serve(args):
         scheme = "https"
     ctl = Server(("127.0.0.1", 0), Control)
     ctl.store = store
+    ctl.api_cfg = args
     for s in (api, ctl):
         threading.Thread(target=s.serve_forever, daemon=True).start()
     port = api.server_address[1]
