@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cairn/buf.h"
+#include "cairn/error.h"
 
 /* Events live an hour in the API after their last change; remember what was emitted a
  * while longer, so a relist never re-emits anything still listed. */
