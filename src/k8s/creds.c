@@ -212,14 +212,15 @@ static int run_exec(struct cairn_k8s_creds *cr, struct cairn_err *err)
     if (rc == 0 && exp && cairn_k8s_parse_time(exp, &cr->exec_expiry_ns) != 0)
         rc = cairn_err_set(err, CAIRN_EINVAL, "exec plugin %s: bad expirationTimestamp \"%s\"",
                            x->command, exp);
+    if (rc == 0)
+        CAIRN_INFO("k8s", "exec credential plugin ran", "command=%s expires=%s", x->command,
+                   exp ? exp : "never");
     json_decref(doc);
     if (rc) {
         exec_clear(cr);
         return rc;
     }
     cr->exec_loaded = 1;
-    CAIRN_INFO("k8s", "exec credential plugin ran", "command=%s expires=%s", x->command,
-               exp ? exp : "never");
     return 0;
 }
 

@@ -438,11 +438,12 @@ static void list_done(struct watcher *w, CURLcode res)
             break;
     }
     const char *cont = jstr(meta, "continue");
+    int more = cont && *cont;
     free(w->cont);
-    w->cont = cont && *cont ? strdup(cont) : NULL;
+    w->cont = more ? strdup(cont) : NULL;
     json_decref(doc);
     w->attempt = 0;
-    if (cont && *cont && !w->cont) {
+    if (more && !w->cont) {
         w->attempt = 1; /* out of memory: start over after a pause */
     } else if (!w->cont) {
         CAIRN_INFO("k8s", "listed", "path=%s rv=%s emitted=%llu", w->path, w->list_rv,

@@ -47,8 +47,23 @@ def wait_until(fn, what, timeout=DEADLINE):
         if v:
             return v
         if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
+            raise AssertionError("timed out waiting for " + what + _logs())
         time.sleep(0.02)
+
+
+_routers = []
+
+
+def _logs():
+    """The routers' logs, for a failure message (the temp dir goes away at exit)."""
+    out = []
+    for r in _routers:
+        try:
+            with open(r.err) as f:
+                out.append("\n--- %s:\n%s" % (r.err, f.read()[-3000:]))
+        except OSError:
+            pass
+    return "".join(out)
 
 
 def gen_certs(d):
@@ -139,6 +154,7 @@ class Router:
         self.p = subprocess.Popen([CAIRN, "events", *args], stdout=self.fout,
                                   stderr=self.ferr, env=e, cwd=d)
         _procs.append(self.p)
+        _routers.append(self)
 
     def lines(self):
         with open(self.out) as f:

@@ -157,7 +157,7 @@ static void explicit_file_home_and_in_cluster(void **state)
     /* ~/.kube/config */
     char *kube = path_in(f, ".kube");
     mkdir(kube, 0755);
-    write_file(f, ".kube/config", KC_B);
+    free(write_file(f, ".kube/config", KC_B));
     struct cairn_k8s_load_opts oh = {.home = f->dir, .service_host = "10.0.0.1"};
     assert_int_equal(cairn_k8s_conn_load(&c, &oh, &err), 0);
     assert_string_equal(c.context, "b-ctx");
