@@ -12,6 +12,7 @@
  * file after the sink has flushed, when the stream goes quiet or at least every second,
  * and at exit; a restart resumes the watch from there. */
 #include <curl/curl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 
 #define DEFAULT_PAGE_LIMIT 500
 #define DEFAULT_WATCH_TIMEOUT_S 300
-#define DEFAULT_OLD_CACHE (2u * 1024 * 1024)
+#define DEFAULT_OLD_CACHE (2u * 1024 * 1024) /* ~2,000 recent events' previous versions */
 #define BACKOFF_BASE_NS (200LL * 1000000)      /* first retry after ~0.2 s */
 #define BACKOFF_MAX_NS (30LL * 1000000000)     /* never wait longer than 30 s */
 #define SAVE_INTERVAL_NS (1000LL * 1000000)    /* save state at least every second */
@@ -166,7 +167,7 @@ static void process_object(struct router *r, struct watcher *w, json_t *obj, int
     uint64_t uk = cairn__uid_key(uid, strlen(uid));
     uint64_t rk = cairn__rv_key(rvs, strlen(rvs));
     struct cairn__seen_slot *s = cairn__seen_find(&r->seen, uk);
-    if (s && !cairn__rv_newer(rk, s->rv)) {
+    if (s && !cairn__rv_newer(rk, cairn__slot_rv(s))) {
         bump(r, &r->m->duplicates);
         return;
     }
@@ -453,6 +454,7 @@ static void list_done(struct watcher *w, CURLcode res)
         w->history = 1;
         w->synced = 1;
         update_ready(r);
+        cairn_buf_deinit(&w->body); /* a page's worth of memory, not needed to watch */
     }
     backoff(w); /* attempt 0: start the next page or the watch now */
 }
@@ -510,11 +512,12 @@ static void flush_and_save(struct router *r)
             return;
     int64_t now_s = cairn_now_ns() / 1000000000;
     if (now_s - r->last_prune_s >= PRUNE_INTERVAL_S) {
-        cairn__seen_prune(&r->seen, now_s - CAIRN_K8S_SEEN_TTL_S);
+        cairn__seen_prune(&r->seen, now_s, CAIRN_K8S_SEEN_TTL_S);
         r->last_prune_s = now_s;
     }
     if (cairn__state_save(r->o->state_file, &r->state, &r->seen, &r->scratch) == 0)
         r->dirty = 0;
+    malloc_trim(0);
     r->last_save = cairn_mono_ns();
 }
 

@@ -2,7 +2,7 @@
  * file that carries it (and each watch's resourceVersion) across restarts.
  *
  * State file (little-endian): "CAIRNEVS" u32 version=1, u32 nrvs, then per watch
- * (u32 len, path, u32 len, rv), u64 nentries, entries (u64 uid, u64 rv, i64 at_s),
+ * (u32 len, path, u32 len, rv), u64 nentries, entries (u64 uid, u64 minute<<44|rv),
  * then u32 CRC-32C of everything before it. Written to path.tmp, fsynced, renamed. */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,17 +62,28 @@ static void insert_raw(struct cairn__seen_slot *slots, size_t cap, const struct 
     slots[i] = *s;
 }
 
-static int rehash(struct cairn__seen *t, size_t cap, int64_t cutoff_s)
+static uint64_t minute_of(int64_t at_s)
+{
+    return ((uint64_t)(at_s / 60)) & CAIRN_K8S_MIN_MASK;
+}
+
+/* keep: entries whose minute is within ttl_min of now_min (all when ttl_min < 0) */
+static int rehash(struct cairn__seen *t, size_t cap, int64_t now_s, int64_t ttl_s)
 {
     struct cairn__seen_slot *ns = calloc(cap, sizeof *ns);
     if (!ns)
         return CAIRN_ENOMEM;
+    uint64_t now_min = minute_of(now_s), ttl_min = ttl_s < 0 ? 0 : (uint64_t)(ttl_s / 60);
     size_t n = 0;
     for (size_t i = 0; i < t->cap; i++) {
-        if (t->slots[i].uid != 0 && t->slots[i].at_s >= cutoff_s) {
-            insert_raw(ns, cap, &t->slots[i]);
-            n++;
-        }
+        const struct cairn__seen_slot *s = &t->slots[i];
+        if (s->uid == 0)
+            continue;
+        if (ttl_s >= 0 &&
+            ((now_min - (uint64_t)cairn__slot_minute(s)) & CAIRN_K8S_MIN_MASK) > ttl_min)
+            continue;
+        insert_raw(ns, cap, s);
+        n++;
     }
     free(t->slots);
     t->slots = ns;
@@ -83,34 +94,38 @@ static int rehash(struct cairn__seen *t, size_t cap, int64_t cutoff_s)
 
 int cairn__seen_put(struct cairn__seen *t, uint64_t uid, uint64_t rv, int64_t at_s)
 {
+    uint64_t v = (minute_of(at_s) << CAIRN_K8S_RV_BITS) | (rv & CAIRN_K8S_RV_MASK);
     struct cairn__seen_slot *s = cairn__seen_find(t, uid);
     if (s) {
-        s->rv = rv;
-        s->at_s = at_s;
+        s->v = v;
         return 0;
     }
-    if ((t->n + 1) * 4 > t->cap * 3) { /* keep the load under 3/4 */
-        int rc = rehash(t, t->cap * 2, INT64_MIN);
+    if ((t->n + 1) * 5 > t->cap * 4) { /* keep the load under 4/5 */
+        int rc = rehash(t, t->cap * 2, 0, -1);
         if (rc)
             return rc;
     }
-    struct cairn__seen_slot ns = {uid, rv, at_s};
+    struct cairn__seen_slot ns = {uid, v};
     insert_raw(t->slots, t->cap, &ns);
     t->n++;
     return 0;
 }
 
-int cairn__seen_prune(struct cairn__seen *t, int64_t cutoff_s)
+int cairn__seen_prune(struct cairn__seen *t, int64_t now_s, int64_t ttl_s)
 {
+    uint64_t now_min = minute_of(now_s), ttl_min = (uint64_t)(ttl_s / 60);
     size_t live = 0;
-    for (size_t i = 0; i < t->cap; i++)
-        live += t->slots[i].uid != 0 && t->slots[i].at_s >= cutoff_s;
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct cairn__seen_slot *s = &t->slots[i];
+        live += s->uid != 0 &&
+                ((now_min - (uint64_t)cairn__slot_minute(s)) & CAIRN_K8S_MIN_MASK) <= ttl_min;
+    }
     if (live == t->n)
         return 0;
     size_t cap = 1024;
-    while (cap < live * 2)
+    while (cap * 4 < live * 5 + 4)
         cap <<= 1;
-    return rehash(t, cap, cutoff_s);
+    return rehash(t, cap, now_s, ttl_s);
 }
 
 uint64_t cairn__uid_key(const char *uid, size_t len)
@@ -122,14 +137,14 @@ uint64_t cairn__uid_key(const char *uid, size_t len)
 uint64_t cairn__rv_key(const char *rv, size_t len)
 {
     uint64_t v = 0;
-    if (len == 0 || len > 18)
-        return (cairn_hash64(rv, len) | CAIRN_K8S_RV_OPAQUE);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && len <= 13; i++) {
         if (rv[i] < '0' || rv[i] > '9')
-            return (cairn_hash64(rv, len) | CAIRN_K8S_RV_OPAQUE);
+            break;
         v = v * 10 + (uint64_t)(rv[i] - '0');
+        if (i + 1 == len && v < CAIRN_K8S_RV_OPAQUE)
+            return v;
     }
-    return v;
+    return (cairn_hash64(rv, len) & (CAIRN_K8S_RV_OPAQUE - 1)) | CAIRN_K8S_RV_OPAQUE;
 }
 
 int cairn__rv_newer(uint64_t rv, uint64_t stored)
@@ -188,37 +203,62 @@ int cairn__state_set_rv(struct cairn__state *st, const char *path, const char *r
     return 0;
 }
 
-static int put_str(struct cairn_buf *b, const char *s)
+/* Buffered writes to fd with a running CRC; the buffer is flushed at 64 KiB, so saving
+ * 100,000 entries does not need 1.6 MB of memory. */
+struct wr {
+    int fd;
+    uint32_t crc;
+    int failed;
+    struct cairn_buf *b;
+};
+
+static void wr_flush(struct wr *w)
+{
+    size_t off = 0;
+    while (!w->failed && off < w->b->len) {
+        ssize_t n = write(w->fd, w->b->data + off, w->b->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            w->failed = 1;
+        else
+            off += (size_t)n;
+    }
+    cairn_buf_reset(w->b);
+}
+
+static void wr_put(struct wr *w, const void *p, size_t n)
+{
+    w->crc = cairn_crc32c(w->crc, p, n);
+    if (cairn_buf_append(w->b, p, n) != 0)
+        w->failed = 1;
+    if (w->b->len >= 64 * 1024)
+        wr_flush(w);
+}
+
+static void wr_u32(struct wr *w, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    wr_put(w, x, 4);
+}
+
+static void wr_u64(struct wr *w, uint64_t v)
+{
+    wr_u32(w, (uint32_t)v);
+    wr_u32(w, (uint32_t)(v >> 32));
+}
+
+static void wr_str(struct wr *w, const char *s)
 {
     size_t n = strlen(s);
-    int rc = cairn_buf_append_u32le(b, (uint32_t)n);
-    return rc ? rc : cairn_buf_append(b, s, n);
+    wr_u32(w, (uint32_t)n);
+    wr_put(w, s, n);
 }
 
 int cairn__state_save(const char *path, const struct cairn__state *st,
                       const struct cairn__seen *t, struct cairn_buf *b)
 {
-    cairn_buf_reset(b);
-    int rc = cairn_buf_append(b, STATE_MAGIC, 8);
-    rc = rc ? rc : cairn_buf_append_u32le(b, STATE_VERSION);
-    rc = rc ? rc : cairn_buf_append_u32le(b, (uint32_t)st->nrvs);
-    for (size_t i = 0; rc == 0 && i < st->nrvs; i++) {
-        rc = put_str(b, st->rvs[i].path);
-        rc = rc ? rc : put_str(b, st->rvs[i].rv);
-    }
-    rc = rc ? rc : cairn_buf_append_u64le(b, t->n);
-    rc = rc ? rc : cairn_buf_reserve(b, t->n * 24 + 4);
-    for (size_t i = 0; rc == 0 && i < t->cap; i++) {
-        const struct cairn__seen_slot *s = &t->slots[i];
-        if (s->uid == 0)
-            continue;
-        cairn_buf_append_u64le(b, s->uid);
-        cairn_buf_append_u64le(b, s->rv);
-        cairn_buf_append_u64le(b, (uint64_t)s->at_s);
-    }
-    rc = rc ? rc : cairn_buf_append_u32le(b, cairn_crc32c(0, b->data, b->len));
-    if (rc)
-        return rc;
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -226,19 +266,31 @@ int cairn__state_save(const char *path, const struct cairn__state *st,
         CAIRN_ERROR("k8s", "cannot write state file", "path=%s err=\"%s\"", tmp, strerror(errno));
         return CAIRN_EIO;
     }
-    size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = write(fd, b->data + off, b->len - off);
-        if (n < 0 && errno == EINTR)
+    cairn_buf_reset(b);
+    struct wr w = {.fd = fd, .crc = 0, .failed = 0, .b = b};
+    wr_put(&w, STATE_MAGIC, 8);
+    wr_u32(&w, STATE_VERSION);
+    wr_u32(&w, (uint32_t)st->nrvs);
+    for (size_t i = 0; i < st->nrvs; i++) {
+        wr_str(&w, st->rvs[i].path);
+        wr_str(&w, st->rvs[i].rv);
+    }
+    wr_u64(&w, t->n);
+    for (size_t i = 0; i < t->cap; i++) {
+        const struct cairn__seen_slot *s = &t->slots[i];
+        if (s->uid == 0)
             continue;
-        if (n <= 0) {
-            CAIRN_ERROR("k8s", "cannot write state file", "path=%s err=\"%s\"", tmp,
-                        strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return CAIRN_EIO;
-        }
-        off += (size_t)n;
+        wr_u64(&w, s->uid);
+        wr_u64(&w, s->v);
+    }
+    wr_u32(&w, w.crc);
+    wr_flush(&w);
+    if (w.failed) {
+        CAIRN_ERROR("k8s", "cannot write state file", "path=%s err=\"%s\"", tmp,
+                    strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return CAIRN_EIO;
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
         CAIRN_ERROR("k8s", "cannot sync state file", "path=%s err=\"%s\"", tmp, strerror(errno));
@@ -335,19 +387,19 @@ int cairn__state_load(const char *path, struct cairn__state *st, struct cairn__s
         if (bad)
             goto out;
     }
-    if (rd_u64(&r, &n) || (r.len - r.off) / 24 < n)
+    if (rd_u64(&r, &n) || (r.len - r.off) / 16 < n)
         goto out;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t uid = 0, rv = 0, at = 0;
-        rd_u64(&r, &uid);
-        rd_u64(&r, &rv);
-        rd_u64(&r, &at);
-        if (uid == 0)
+        struct cairn__seen_slot s = {0, 0};
+        rd_u64(&r, &s.uid);
+        rd_u64(&r, &s.v);
+        if (s.uid == 0)
             goto out;
-        if (cairn__seen_put(t, uid, rv, (int64_t)at) != 0) {
+        if (cairn__seen_put(t, s.uid, 0, 0) != 0) {
             rc = CAIRN_ENOMEM;
             goto out;
         }
+        cairn__seen_find(t, s.uid)->v = s.v;
     }
     rc = 0;
 out:
