@@ -1,12 +1,391 @@
-/* query.c -- 'cairn query': placeholder until its issue lands; says so and fails. */
+/* query.c -- 'cairn query': a command-line client for any Loki-compatible endpoint
+ * (cairn serve or Loki), shaped after logcli: query, instant, labels, series.
+ *
+ * Log results are printed one entry per line, merged across streams in the
+ * requested direction: `<RFC3339 time> <labels> <line>` (--output default), the
+ * bare line (raw), or one JSON object per entry (jsonl). Metric results are
+ * printed as the API's JSON. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "cairn/buf.h"
+#include "cairn/timeutil.h"
 #include "cmd/cmd.h"
+
+struct query_opts {
+    const char *addr;
+    const char *org_id;
+    const char *from, *to, *since;
+    const char *output;
+    const char *step;
+    long limit;
+    int forward;
+    int quiet;
+};
+
+static void query_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cairn query [options] '<LogQL>'          range query (logs or metrics)\n"
+            "       cairn query [options] --instant '<LogQL>' instant query\n"
+            "       cairn query [options] labels [name]       label names, or one label's values\n"
+            "       cairn query [options] series '<selector>' streams matching a selector\n\n"
+            "options (defaults in brackets):\n"
+            "  --addr URL        server address [$LOKI_ADDR or http://127.0.0.1:3100]\n"
+            "  --org-id ID       tenant, sent as X-Scope-OrgID [$LOKI_ORG_ID or none]\n"
+            "  --since DUR       look back this far from --to, e.g. 30m, 2h [1h]\n"
+            "  --from TIME       start (RFC3339 or unix ns) [now - since]\n"
+            "  --to TIME         end (RFC3339 or unix ns) [now]\n"
+            "  --limit N         most entries to return [30]\n"
+            "  --forward         oldest first [newest first]\n"
+            "  --step DUR        metric query resolution step [server default]\n"
+            "  --instant         instant query at --to\n"
+            "  -o, --output FMT  default | raw | jsonl [default]\n"
+            "  -q, --quiet       no request summary on stderr\n"
+            "  --help            this text\n");
+}
+
+struct http_reply {
+    struct cairn_buf body;
+    long status;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct http_reply *r = ud;
+    return cairn_buf_append(&r->body, p, size * n) ? 0 : size * n;
+}
+
+/* GET addr+path?params; returns 0 and fills reply, or -1 with a message printed. */
+static int http_get(const struct query_opts *o, const char *path, struct cairn_buf *params,
+                    struct http_reply *reply)
+{
+    struct cairn_buf url = CAIRN_BUF_INIT;
+    int rc = -1;
+    CURL *c = curl_easy_init();
+    struct curl_slist *hdr = NULL;
+    if (!c || cairn_buf_appendf(&url, "%s%s?%s", o->addr, path, cairn_buf_cstr(params)))
+        goto out;
+    if (o->org_id) {
+        char h[512];
+        snprintf(h, sizeof h, "X-Scope-OrgID: %s", o->org_id);
+        hdr = curl_slist_append(hdr, h);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url.data);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    CURLcode cc = curl_easy_perform(c);
+    if (cc != CURLE_OK) {
+        fprintf(stderr, "cairn query: %s: %s\n", url.data, curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply->status);
+    if (!o->quiet)
+        fprintf(stderr, "%s\n", url.data);
+    rc = 0;
+out:
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(c);
+    cairn_buf_deinit(&url);
+    return rc;
+}
+
+static int add_param(CURL *c, struct cairn_buf *b, const char *k, const char *v)
+{
+    char *e = curl_easy_escape(c, v, 0);
+    if (!e)
+        return -1;
+    int rc = cairn_buf_appendf(b, "%s%s=%s", b->len ? "&" : "", k, e);
+    curl_free(e);
+    return rc;
+}
+
+/* Parse a Go-style duration of h/m/s/ms units ("1h30m", "15m", "90s") to ns. */
+static int parse_dur(const char *s, int64_t *ns)
+{
+    int64_t total = 0;
+    if (!*s)
+        return -1;
+    while (*s) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s)
+            return -1;
+        int64_t unit;
+        if (strncmp(end, "ms", 2) == 0) {
+            unit = 1000000LL;
+            end += 2;
+        } else if (*end == 's') {
+            unit = 1000000000LL;
+            end++;
+        } else if (*end == 'm') {
+            unit = 60000000000LL;
+            end++;
+        } else if (*end == 'h') {
+            unit = 3600000000000LL;
+            end++;
+        } else if (*end == 'd') {
+            unit = 86400000000000LL;
+            end++;
+        } else {
+            return -1;
+        }
+        total += (int64_t)(v * (double)unit);
+        s = end;
+    }
+    *ns = total;
+    return 0;
+}
+
+/* One log entry of a streams result, for merging across streams. */
+struct row {
+    int64_t ts;
+    const char *labels;
+    const char *line;
+};
+
+static int row_cmp_fwd(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+static int row_cmp_back(const void *a, const void *b)
+{
+    return row_cmp_fwd(b, a);
+}
+
+static int print_streams(const struct query_opts *o, json_t *result)
+{
+    size_t total = 0, i, k;
+    json_t *s;
+    json_array_foreach(result, i, s) total += json_array_size(json_object_get(s, "values"));
+    struct row *rows = calloc(total ? total : 1, sizeof *rows);
+    char **labels = calloc(json_array_size(result) + 1, sizeof *labels);
+    if (!rows || !labels) {
+        free(rows);
+        free(labels);
+        fprintf(stderr, "cairn query: out of memory\n");
+        return 1;
+    }
+    size_t n = 0;
+    json_array_foreach(result, i, s) {
+        struct cairn_buf lb = CAIRN_BUF_INIT;
+        const char *key;
+        json_t *v, *e;
+        cairn_buf_append_byte(&lb, '{');
+        int first = 1;
+        json_object_foreach(json_object_get(s, "stream"), key, v) {
+            cairn_buf_appendf(&lb, "%s%s=\"%s\"", first ? "" : ", ", key, json_string_value(v));
+            first = 0;
+        }
+        cairn_buf_append_byte(&lb, '}');
+        labels[i] = cairn_buf_detach(&lb, NULL);
+        json_array_foreach(json_object_get(s, "values"), k, e) {
+            const char *ts = json_string_value(json_array_get(e, 0));
+            rows[n].ts = ts ? strtoll(ts, NULL, 10) : 0;
+            rows[n].labels = labels[i] ? labels[i] : "{}";
+            rows[n].line = json_string_value(json_array_get(e, 1));
+            if (!rows[n].line)
+                rows[n].line = "";
+            n++;
+        }
+    }
+    qsort(rows, n, sizeof *rows, o->forward ? row_cmp_fwd : row_cmp_back);
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    for (i = 0; i < n; i++) {
+        cairn_buf_reset(&out);
+        if (strcmp(o->output, "raw") == 0) {
+            cairn_buf_append_str(&out, rows[i].line);
+        } else if (strcmp(o->output, "jsonl") == 0) {
+            char t[64];
+            cairn_format_rfc3339(rows[i].ts, t, sizeof t);
+            cairn_buf_appendf(&out, "{\"timestamp\":\"%s\",\"labels\":", t);
+            cairn_buf_append_json_str(&out, rows[i].labels, strlen(rows[i].labels));
+            cairn_buf_append_str(&out, ",\"line\":");
+            cairn_buf_append_json_str(&out, rows[i].line, strlen(rows[i].line));
+            cairn_buf_append_byte(&out, '}');
+        } else {
+            char t[64];
+            cairn_format_rfc3339(rows[i].ts, t, sizeof t);
+            cairn_buf_appendf(&out, "%s %s %s", t, rows[i].labels, rows[i].line);
+        }
+        cairn_buf_append_byte(&out, '\n');
+        fwrite(out.data, 1, out.len, stdout);
+    }
+    cairn_buf_deinit(&out);
+    for (i = 0; i < json_array_size(result); i++)
+        free(labels[i]);
+    free(labels);
+    free(rows);
+    return 0;
+}
+
+/* Print the reply: streams merged, other result types and lists as JSON. */
+static int print_reply(const struct query_opts *o, struct http_reply *r)
+{
+    json_error_t je;
+    json_t *doc = json_loadb(cairn_buf_cstr(&r->body), r->body.len, 0, &je);
+    if (r->status != 200 || !doc) {
+        fprintf(stderr, "cairn query: server answered %ld: %s\n", r->status,
+                cairn_buf_cstr(&r->body));
+        json_decref(doc);
+        return 1;
+    }
+    json_t *data = json_object_get(doc, "data");
+    json_t *rt = json_object_get(data, "resultType");
+    int rc = 0;
+    if (rt && strcmp(json_string_value(rt), "streams") == 0) {
+        rc = print_streams(o, json_object_get(data, "result"));
+    } else if (json_is_array(data)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(data, i, v) {
+            if (json_is_string(v)) {
+                puts(json_string_value(v));
+            } else {
+                char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+                if (s)
+                    puts(s);
+                free(s);
+            }
+        }
+    } else {
+        char *s = json_dumps(data ? data : doc, JSON_INDENT(2));
+        if (s)
+            puts(s);
+        free(s);
+    }
+    json_decref(doc);
+    return rc;
+}
 
 int cairn_cmd_query(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "cairn query: not built yet\n");
-    return 2;
+    struct query_opts o = {
+        .addr = getenv("LOKI_ADDR") ? getenv("LOKI_ADDR") : "http://127.0.0.1:3100",
+        .org_id = getenv("LOKI_ORG_ID"),
+        .since = "1h",
+        .output = "default",
+        .limit = 30,
+    };
+    int instant = 0;
+    enum { O_ADDR = 256, O_ORG, O_SINCE, O_FROM, O_TO, O_LIMIT, O_FWD, O_STEP, O_INSTANT, O_HELP };
+    static const struct option longopts[] = {
+        {"addr", required_argument, NULL, O_ADDR},   {"org-id", required_argument, NULL, O_ORG},
+        {"since", required_argument, NULL, O_SINCE}, {"from", required_argument, NULL, O_FROM},
+        {"to", required_argument, NULL, O_TO},       {"limit", required_argument, NULL, O_LIMIT},
+        {"forward", no_argument, NULL, O_FWD},       {"step", required_argument, NULL, O_STEP},
+        {"instant", no_argument, NULL, O_INSTANT},   {"output", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_ADDR: o.addr = optarg; break;
+        case O_ORG: o.org_id = optarg; break;
+        case O_SINCE: o.since = optarg; break;
+        case O_FROM: o.from = optarg; break;
+        case O_TO: o.to = optarg; break;
+        case O_LIMIT: {
+            char *end;
+            o.limit = strtol(optarg, &end, 10);
+            if (*end || o.limit < 0) {
+                fprintf(stderr, "cairn query: --limit: not a count: '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case O_FWD: o.forward = 1; break;
+        case O_STEP: o.step = optarg; break;
+        case O_INSTANT: instant = 1; break;
+        case 'o': o.output = optarg; break;
+        case 'q': o.quiet = 1; break;
+        case O_HELP: query_usage(stdout); return 0;
+        default: query_usage(stderr); return 2;
+        }
+    }
+    if (strcmp(o.output, "default") && strcmp(o.output, "raw") && strcmp(o.output, "jsonl")) {
+        fprintf(stderr, "cairn query: --output: want default, raw or jsonl, got '%s'\n", o.output);
+        return 2;
+    }
+    if (optind >= argc) {
+        query_usage(stderr);
+        return 2;
+    }
+    int64_t since_ns;
+    if (parse_dur(o.since, &since_ns)) {
+        fprintf(stderr, "cairn query: --since: not a duration: '%s'\n", o.since);
+        return 2;
+    }
+    char to_buf[32], from_buf[32];
+    int64_t now = cairn_now_ns();
+    if (!o.to) {
+        snprintf(to_buf, sizeof to_buf, "%lld", (long long)now);
+        o.to = to_buf;
+    }
+    if (!o.from) {
+        int64_t to_ns = strtoll(o.to, NULL, 10);
+        if (strchr(o.to, '-') || to_ns <= 0)
+            to_ns = now; /* RFC3339 --to: count --since back from now */
+        snprintf(from_buf, sizeof from_buf, "%lld", (long long)(to_ns - since_ns));
+        o.from = from_buf;
+    }
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *esc = curl_easy_init();
+    struct cairn_buf params = CAIRN_BUF_INIT;
+    struct http_reply reply = {CAIRN_BUF_INIT, 0};
+    const char *path;
+    int rc = 1, bad = 0;
+    const char *what = argv[optind];
+    if (strcmp(what, "labels") == 0) {
+        static char lpath[512];
+        if (optind + 1 < argc)
+            snprintf(lpath, sizeof lpath, "/loki/api/v1/label/%s/values", argv[optind + 1]);
+        path = optind + 1 < argc ? lpath : "/loki/api/v1/labels";
+        bad |= add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+    } else if (strcmp(what, "series") == 0) {
+        if (optind + 1 >= argc) {
+            fprintf(stderr, "cairn query series: a selector is required, e.g. '{job=\"x\"}'\n");
+            goto out;
+        }
+        path = "/loki/api/v1/series";
+        bad |= add_param(esc, &params, "match[]", argv[optind + 1]) |
+               add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+    } else {
+        char lim[32];
+        snprintf(lim, sizeof lim, "%ld", o.limit);
+        path = instant ? "/loki/api/v1/query" : "/loki/api/v1/query_range";
+        bad |= add_param(esc, &params, "query", what) | add_param(esc, &params, "limit", lim) |
+               add_param(esc, &params, "direction", o.forward ? "forward" : "backward");
+        if (instant) {
+            bad |= add_param(esc, &params, "time", o.to);
+        } else {
+            bad |= add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+            if (o.step)
+                bad |= add_param(esc, &params, "step", o.step);
+        }
+    }
+    if (bad) {
+        fprintf(stderr, "cairn query: out of memory\n");
+        goto out;
+    }
+    if (http_get(&o, path, &params, &reply) == 0)
+        rc = print_reply(&o, &reply);
+out:
+    cairn_buf_deinit(&params);
+    cairn_buf_deinit(&reply.body);
+    curl_easy_cleanup(esc);
+    curl_global_cleanup();
+    return rc;
 }
