@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cairn/buf.h"
 #include "cairn/error.h"
 #include "cairn/k8s.h"
 
@@ -30,12 +31,30 @@ struct cairn_k8s_sink {
                 size_t event_len, const char *old_json, size_t old_len);
     int (*flush)(void *ctx);
     void (*destroy)(void *ctx);
+    /* Append the sink's own metrics (Prometheus text); may be NULL. Called from the
+     * HTTP thread: must be thread-safe. */
+    int (*metrics)(void *ctx, struct cairn_buf *out);
     void *ctx;
 };
 
 /* The stdout sink: eventrouter's line shape {"verb":..,"event":..,"old_event":..}.
  * Writes to fd (1 for stdout). Returns 0 or CAIRN_ENOMEM. */
 int cairn_k8s_sink_stdout_init(struct cairn_k8s_sink *s, int fd);
+
+/* The push sink: to a Loki-compatible push URL through the shared push client
+ * (batching, retries, back-pressure), labels job, namespace, kind, reason, type, source
+ * plus extra "NAME=JSONPATH" labels read from the event. 0, or CAIRN_EINVAL with err
+ * naming the bad label or URL, CAIRN_ENOMEM. */
+struct cairn_k8s_push_opts {
+    const char *url;
+    const char *tenant_id;        /* X-Scope-OrgID; NULL: none */
+    const char *job;              /* NULL: "events" */
+    const char *const *extra;     /* "NAME=JSONPATH" */
+    size_t nextra;
+    int events_v1;                /* events.k8s.io: kind from regarding */
+};
+int cairn_k8s_sink_push_init(struct cairn_k8s_sink *s, const struct cairn_k8s_push_opts *o,
+                             struct cairn_err *err);
 
 /* Counters served on /metrics. Updated by the router under mu. */
 #define CAIRN_K8S_METRICS_MAX_KEYS 512 /* distinct (type, reason) pairs; more go to "other" */
@@ -57,6 +76,9 @@ struct cairn_k8s_metrics {
     uint64_t api_errors;      /* failed requests to the API server */
     int64_t last_event_ns;    /* wall clock of the last emitted event, 0: none yet */
     int ready;                /* listed (or resumed) and watching */
+    /* the sink's metrics, appended by render (set before the HTTP server starts) */
+    int (*sink_metrics)(void *ctx, struct cairn_buf *out);
+    void *sink_ctx;
 };
 int cairn_k8s_metrics_init(struct cairn_k8s_metrics *m);
 void cairn_k8s_metrics_deinit(struct cairn_k8s_metrics *m);

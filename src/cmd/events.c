@@ -58,6 +58,7 @@ static void usage(FILE *f)
         "  --push-url URL          Loki-compatible push URL (with --output push)\n"
         "  --job NAME              job label for pushed events (default events)\n"
         "  --label NAME=PATH       extra label from the event's JSON path (a.b.c); repeatable\n"
+        "  --tenant ID             X-Scope-OrgID for pushes (default none)\n"
         "state and service:\n"
         "  --state-file FILE       what was emitted (default ./cairn-events.state; \"\" for none)\n"
         "  --skip-history          first start: do not emit the events already listed\n"
@@ -72,7 +73,7 @@ static void usage(FILE *f)
 enum {
     O_KUBECONFIG = 256, O_CONTEXT, O_API, O_NAMESPACE, O_OUTPUT, O_PUSH_URL, O_STATE,
     O_SKIP_HISTORY, O_LISTEN, O_FIELD_SELECTOR, O_TYPE, O_REASON, O_KIND, O_JOB, O_LABEL,
-    O_PAGE_LIMIT, O_WATCH_TIMEOUT, O_OLD_CACHE, O_MAX_EVENTS, O_LOG_LEVEL, O_SA_DIR, O_HELP,
+    O_TENANT, O_PAGE_LIMIT, O_WATCH_TIMEOUT, O_OLD_CACHE, O_MAX_EVENTS, O_LOG_LEVEL, O_SA_DIR, O_HELP,
 };
 
 static const struct option longopts[] = {
@@ -91,6 +92,7 @@ static const struct option longopts[] = {
     {"kind", required_argument, NULL, O_KIND},
     {"job", required_argument, NULL, O_JOB},
     {"label", required_argument, NULL, O_LABEL},
+    {"tenant", required_argument, NULL, O_TENANT},
     {"page-limit", required_argument, NULL, O_PAGE_LIMIT},
     {"watch-timeout", required_argument, NULL, O_WATCH_TIMEOUT},
     {"old-cache-bytes", required_argument, NULL, O_OLD_CACHE},
@@ -119,6 +121,7 @@ int cairn_cmd_events(int argc, char **argv)
     struct cairn_k8s_router_opts ro = {0};
     struct strlist ns = {0}, types = {0}, reasons = {0}, kinds = {0}, labels = {0};
     const char *output = "stdout", *push_url = NULL, *listen = NULL, *job = "events";
+    const char *tenant = NULL;
     const char *state = "./cairn-events.state";
     long long n;
     int c;
@@ -150,6 +153,7 @@ int cairn_cmd_events(int argc, char **argv)
         case O_LISTEN: listen = optarg; break;
         case O_FIELD_SELECTOR: ro.field_selector = optarg; break;
         case O_JOB: job = optarg; break;
+        case O_TENANT: tenant = optarg; break;
         case O_PAGE_LIMIT:
             if (parse_num("--page-limit", optarg, 1, &n)) return 2;
             ro.page_limit = (int)n;
@@ -195,7 +199,6 @@ int cairn_cmd_events(int argc, char **argv)
         fprintf(stderr, "cairn events: --output push needs --push-url\n");
         return 2;
     }
-    (void)job;
     lo.kubeconfig_env = getenv("KUBECONFIG");
     lo.home = getenv("HOME");
     lo.service_host = getenv("KUBERNETES_SERVICE_HOST");
@@ -234,14 +237,19 @@ int cairn_cmd_events(int argc, char **argv)
         goto out;
     }
     if (use_push) {
-        fprintf(stderr, "cairn events: --output push is not built yet (waits for the shared "
-                        "push client)\n");
-        goto out;
-    }
-    if (cairn_k8s_sink_stdout_init(&sink, STDOUT_FILENO) != 0) {
+        struct cairn_k8s_push_opts po = {.url = push_url, .tenant_id = tenant, .job = job,
+                                         .extra = labels.v, .nextra = labels.n,
+                                         .events_v1 = ro.events_v1};
+        if (cairn_k8s_sink_push_init(&sink, &po, &err) != 0) {
+            fprintf(stderr, "cairn events: %s\n", err.msg);
+            goto out;
+        }
+    } else if (cairn_k8s_sink_stdout_init(&sink, STDOUT_FILENO) != 0) {
         fprintf(stderr, "cairn events: out of memory\n");
         goto out;
     }
+    m.sink_metrics = sink.metrics;
+    m.sink_ctx = sink.ctx;
     if (listen) {
         int port = 0;
         if (!(http = cairn_k8s_http_start(listen, &m, &port, &err))) {

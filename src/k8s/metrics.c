@@ -74,6 +74,8 @@ char *cairn_k8s_metrics_render(struct cairn_k8s_metrics *m, int64_t now_ns)
                           "# TYPE cairn_events_ready gauge\ncairn_events_ready %d\n",
                       age, m->ready);
     pthread_mutex_unlock(&m->mu);
+    if (m->sink_metrics)
+        m->sink_metrics(m->sink_ctx, &b);
     if (!b.data) /* an append failed before anything was there */
         return NULL;
     size_t n;

@@ -72,7 +72,7 @@ struct router {
     struct cairn__state state;
     struct cairn__oldcache oc;
     struct cairn_buf scratch, evbuf;
-    int dirty, stopping, fatal;
+    int dirty, unflushed, stopping, fatal;
     int64_t last_save;
     int64_t last_prune_s;
     uint64_t emitted, batch;
@@ -215,6 +215,7 @@ static void process_object(struct router *r, struct watcher *w, json_t *obj, int
         }
         r->emitted++;
         r->batch++;
+        r->unflushed = 1;
         if (r->o->max_events && r->emitted >= r->o->max_events)
             r->stopping = 1;
     }
@@ -501,8 +502,11 @@ static void watch_done(struct watcher *w, CURLcode res)
 static void flush_and_save(struct router *r)
 {
     int rc = r->sink->flush ? r->sink->flush(r->sink->ctx) : 0;
+    r->last_save = cairn_mono_ns();
+    r->unflushed = 0;
     if (rc) {
         bump(r, &r->m->sink_errors);
+        CAIRN_WARN("k8s", "sink flush failed; state not saved", "err=%s", cairn_strerror(rc));
         return; /* not delivered: do not record it as done */
     }
     if (!r->o->state_file || !r->dirty)
@@ -605,15 +609,16 @@ int cairn_k8s_router_run(const struct cairn_k8s_conn *conn, const struct cairn_k
             else
                 watch_done(w, res);
         }
+        /* Flush the sink and save the state when the stream goes quiet, and at least
+         * every second while it does not: the sink's flush may wait for a store's
+         * acknowledgement, so it is not done after every read. */
         now = cairn_mono_ns();
-        if (r.batch > 0 && r.sink->flush && r.sink->flush(r.sink->ctx) != 0)
-            bump(&r, &r.m->sink_errors);
-        if (r.dirty && (r.batch == 0 || now - r.last_save >= SAVE_INTERVAL_NS))
+        if ((r.dirty || r.unflushed) && (r.batch == 0 || now - r.last_save >= SAVE_INTERVAL_NS))
             flush_and_save(&r);
         r.batch = 0;
         if (r.stopping || r.fatal)
             break;
-        int64_t wait_ns = 200LL * 1000000;
+        int64_t wait_ns = r.dirty || r.unflushed ? 50LL * 1000000 : 200LL * 1000000;
         for (size_t i = 0; i < r.nw; i++)
             if (r.w[i].st == W_IDLE && r.w[i].start_at - now < wait_ns)
                 wait_ns = r.w[i].start_at - now;
