@@ -47,6 +47,8 @@ enum cairn_cfg_type {
 #define CAIRN_CFG_SECRET 0x1u   /* masked as "<secret>" in dumps (passwords, tokens) */
 #define CAIRN_CFG_REQUIRED 0x2u /* STRING/STRLIST/MAP/LIST: must be set and non-empty */
 #define CAIRN_CFG_CLI_ONLY 0x4u /* a command-line option only: no YAML key, not dumped */
+#define CAIRN_CFG_ONE_OK 0x8u   /* STRLIST: a single value is a list of one (Promtail's
+                                 * `source: [<string>] | <string>`) */
 
 struct cairn_cfg_table;
 
@@ -81,6 +83,8 @@ struct cairn_cfg_entry {
     const char *flag;  /* GNU long option without "--" ("data-dir"), or NULL */
     const char *lflag; /* Loki/Promtail single-dash flag without "-" ("server.http-listen-port") */
     const char *metavar; /* value name in --help ("HOST:PORT"); NULL: from the type */
+    const char *hdef;    /* default shown in --help when it is not the field's own
+                          * (an option that derives other keys, like --listen) */
     const char *help;
 };
 

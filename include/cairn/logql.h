@@ -195,10 +195,4 @@ int cairn_logql_is_log(const struct cairn_logql_query *q);
  * parenthesised, for tests and logs. */
 int cairn_logql_format(const struct cairn_lq_expr *e, struct cairn_buf *out);
 
-/* Parse a Go/Prometheus duration ("250ms", "1h5m", "1.5h", "2d", "1w", "-3s") to
- * nanoseconds. Returns 0 or CAIRN_EINVAL. */
-int cairn_logql_parse_duration(const char *p, size_t len, int64_t *ns);
-/* Parse a humanized byte size ("20MB", "1KiB", "42", "5 kb") to bytes. */
-int cairn_logql_parse_bytes(const char *p, size_t len, double *bytes);
-
 #endif

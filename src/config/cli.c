@@ -160,6 +160,8 @@ int cairn_cfg_args_apply(struct cairn_cfg *c, const struct cairn_cfg_args *a,
 static int help_default(const struct cairn_cfg_entry *e, const void *field,
                         struct cairn_buf *out)
 {
+    if (e->hdef)
+        return cairn_buf_append_str(out, e->hdef);
     switch (e->type) {
     case CAIRN_CFG_STRING: {
         const char *s = *(char *const *)field;
@@ -229,10 +231,10 @@ static int help_options(const struct cairn_cfg_table *t, const void *obj, const 
 }
 
 static int help_keys(const struct cairn_cfg_table *t, const void *obj, const char *prefix,
-                     struct cairn_buf *out, const struct cairn_cfg_table **stack, int depth);
+                     struct cairn_buf *out, const void **stack, int depth);
 
 static int help_element(const struct cairn_cfg_table *t, const char *path,
-                        struct cairn_buf *out, const struct cairn_cfg_table **stack, int depth)
+                        struct cairn_buf *out, const void **stack, int depth)
 {
     for (int d = 0; d < depth; d++)
         if (stack[d] == t)
@@ -252,7 +254,7 @@ static int help_element(const struct cairn_cfg_table *t, const char *path,
 }
 
 static int help_keys(const struct cairn_cfg_table *t, const void *obj, const char *prefix,
-                     struct cairn_buf *out, const struct cairn_cfg_table **stack, int depth)
+                     struct cairn_buf *out, const void **stack, int depth)
 {
     int rc = 0;
     for (size_t i = 0; i < t->n && rc == 0; i++) {
@@ -287,11 +289,23 @@ static int help_keys(const struct cairn_cfg_table *t, const void *obj, const cha
             cairn__cfg_fmt(sub, sizeof sub, "%s.<name>", path);
             rc = help_element(e->sub, sub, out, stack, depth);
         } else if (e->type == CAIRN_CFG_VARIANTS) {
+            int seen = 0;
+            for (int d = 0; d < depth; d++)
+                seen |= stack[d] == (const void *)e->variants;
+            if (seen) {
+                rc = cairn_buf_appendf(out, "  %s[]...  (the same kinds as above, nested)\n",
+                                       path);
+                continue;
+            }
+            if (depth >= HELP_MAX_DEPTH)
+                continue;
+            stack[depth++] = e->variants;
             for (const struct cairn_cfg_variant *v = e->variants; v->name && rc == 0; v++) {
                 cairn__cfg_fmt(sub, sizeof sub, "%s[].%s", path, v->name);
                 rc = cairn_buf_appendf(out, "  %s  (kind)\n      %s\n", sub, v->help ? v->help : "");
                 rc = rc ? rc : help_element(v->table, sub, out, stack, depth);
             }
+            depth--;
         }
     }
     return rc ? CAIRN_ENOMEM : 0;
@@ -301,7 +315,7 @@ int cairn_cfg_help(const struct cairn_cfg_table *t, const void *defaults, const 
                    struct cairn_buf *out)
 {
     size_t start = out->len;
-    const struct cairn_cfg_table *stack[HELP_MAX_DEPTH + 1];
+    const void *stack[HELP_MAX_DEPTH + 2];
     int rc = cairn_buf_appendf(out, "%s\n\noptions (later ones win; they override the "
                                     "config file):\n", usage ? usage : "");
     rc |= cairn_buf_append_str(

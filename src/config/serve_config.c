@@ -167,8 +167,8 @@ static const struct cairn_cfg_entry serve_entries[] = {
      .help = "the HTTP server"},
     {.key = "listen", .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_CLI_ONLY,
      CAIRN_CFG_AT(C, listen), .flag = "listen", .metavar = "HOST:PORT",
-     .help = "listen address, short for server.http_listen_address and _port "
-             "(default 127.0.0.1:3100)"},
+     .hdef = "127.0.0.1:3100",
+     .help = "listen address, sets server.http_listen_address and server.http_listen_port"},
     {.key = "storage", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, store), .sub = &storage_table,
      .help = "the store"},
     {.key = "limits_config", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C),

@@ -132,14 +132,15 @@ static int walk_scalar(struct walk *w, const struct cairn_cfg_entry *e, void *fi
 static int walk_strlist(struct walk *w, const struct cairn_cfg_entry *e, void *field,
                         struct fy_node *n)
 {
-    if (fy_node_get_type(n) != FYNT_SEQUENCE)
+    int one = (e->flags & CAIRN_CFG_ONE_OK) && fy_node_get_type(n) == FYNT_SCALAR;
+    if (!one && fy_node_get_type(n) != FYNT_SEQUENCE)
         return type_error(w, n, "a list of strings");
     struct cairn_cfg_strlist nl = {0};
     void *it = NULL;
     struct fy_node *item;
     int rc = 0;
     size_t i = 0;
-    while (rc == 0 && (item = fy_node_sequence_iterate(n, &it)) != NULL) {
+    while (rc == 0 && (item = one ? (i ? NULL : n) : fy_node_sequence_iterate(n, &it)) != NULL) {
         size_t old = path_push(w, "[%zu]", NULL, 0, i++);
         if (fy_node_get_type(item) != FYNT_SCALAR)
             rc = type_error(w, item, "a string");
@@ -471,6 +472,25 @@ static int parse_error(const struct diag_capture *dc, const char *name, struct c
                          (int)mlen, msg);
 }
 
+/* A document of only blank lines, comments and markers: libfyaml builds no document
+ * for it, which must not read as an error. */
+static int is_blank(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+            i++;
+        size_t eol = i;
+        while (eol < len && s[eol] != '\n')
+            eol++;
+        int marker = eol - i >= 3 && (!memcmp(s + i, "---", 3) || !memcmp(s + i, "...", 3));
+        if (i < eol && s[i] != '#' && !marker)
+            return 0;
+        i = eol + 1;
+    }
+    return 1;
+}
+
 int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *text, size_t len,
                           struct cairn_err *err)
 {
@@ -482,6 +502,10 @@ int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *tex
         }
         text = cairn_buf_cstr(&expanded);
         len = expanded.len;
+    }
+    if (is_blank(text, len)) {
+        cairn_buf_deinit(&expanded);
+        return 0;
     }
     struct diag_capture dc = {.have = 0};
     struct fy_diag_cfg dcfg;

@@ -8,6 +8,35 @@
 const char *cairn__lq_range_name(enum cairn_lq_range_op op);
 const char *cairn__lq_vec_name(enum cairn_lq_vec_op op);
 
+int cairn__lq_format_duration(struct cairn_buf *b, int64_t ns)
+{
+    if (ns == 0)
+        return cairn_buf_append_str(b, "0s");
+    if (ns < 0) {
+        if (cairn_buf_append_byte(b, '-'))
+            return CAIRN_ENOMEM;
+        ns = -ns;
+    }
+    if (ns % 1000000 != 0) {
+        if (ns % 1000 == 0)
+            return cairn_buf_appendf(b, "%lldus", (long long)(ns / 1000));
+        return cairn_buf_appendf(b, "%lldns", (long long)ns);
+    }
+    int64_t ms = ns / 1000000;
+    static const struct { const char *u; int64_t ms; } parts[] = {
+        {"y", 31536000000LL}, {"w", 604800000LL}, {"d", 86400000LL}, {"h", 3600000LL},
+        {"m", 60000LL}, {"s", 1000LL}, {"ms", 1LL},
+    };
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (ms >= parts[i].ms) {
+            if (cairn_buf_appendf(b, "%lld%s", (long long)(ms / parts[i].ms), parts[i].u))
+                return CAIRN_ENOMEM;
+            ms %= parts[i].ms;
+        }
+    }
+    return 0;
+}
+
 static int quote(struct cairn_buf *b, struct cairn_lq_str s)
 {
     return cairn_go_quote(b, s.p, s.len);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/parse_units.h"
 #include "logql/logql_int.h"
 
 const char *cairn__lq_tok_name(enum lq_tok t)
@@ -237,14 +238,14 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
     }
     int64_t ns;
     double b;
-    if (cairn_logql_parse_duration(q + start, i - start, &ns) == 0) {
+    if (cairn_parse_duration(q + start, i - start, &ns) == 0) {
         struct lq_token *t = push(lx, LT_DURATION, start, line, col);
         if (!t)
             return CAIRN_ENOMEM;
         t->dur = ns;
         return 0;
     }
-    if (cairn_logql_parse_bytes(q + start, i - start, &b) == 0) {
+    if (cairn_parse_bytes(q + start, i - start, &b) == 0) {
         struct lq_token *t = push(lx, LT_BYTES, start, line, col);
         if (!t)
             return CAIRN_ENOMEM;

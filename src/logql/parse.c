@@ -344,7 +344,7 @@ static struct cairn_lq_expr *parse_vector_agg(struct lq_parser *ps, size_t which
             return NULL;
         }
         if (t->num < 1 || t->num != (double)(long long)t->num) {
-            plain_error(ps, "invalid parameter %s(%s,", name->s, t->s ? t->s : "");
+            plain_error(ps, "invalid parameter %s(%g,", name->s, t->num);
             return NULL;
         }
     }

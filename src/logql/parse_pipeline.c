@@ -267,6 +267,26 @@ static int add_param(struct lq_parser *ps, struct cairn_lq_stage *st, struct cai
     return 0;
 }
 
+/* Validate regexes and patterns now, as Loki does at parse time. */
+static int check_filter_value(struct lq_parser *ps, enum cairn_lq_filter_op fop,
+                              const struct cairn_lq_filter_alt *alt, const struct lq_token *t)
+{
+    struct cairn_err e;
+    cairn_err_clear(&e);
+    if (fop == CAIRN_LQ_LINE_MATCH_RE || fop == CAIRN_LQ_LINE_NOT_RE) {
+        struct cairn_regex *re = cairn_regex_compile(alt->value.p, alt->value.len, 0, &e);
+        if (!re)
+            return e.code == CAIRN_ENOMEM ? oom(ps) : cairn__lq_error_at(ps, t, "%s", e.msg);
+        cairn_regex_destroy(re);
+    } else if (fop == CAIRN_LQ_LINE_PATTERN || fop == CAIRN_LQ_LINE_NOT_PATTERN) {
+        struct cairn_pattern *p = cairn_pattern_compile(alt->value.p, alt->value.len, 1, &e);
+        if (!p)
+            return e.code == CAIRN_ENOMEM ? oom(ps) : cairn__lq_error_at(ps, t, "%s", e.msg);
+        cairn_pattern_destroy(p);
+    }
+    return 0;
+}
+
 static int parse_line_filter(struct lq_parser *ps, struct cairn_lq_stage *st, enum lq_tok op)
 {
     static const struct { enum lq_tok t; enum cairn_lq_filter_op op; } map[] = {
@@ -299,6 +319,8 @@ static int parse_line_filter(struct lq_parser *ps, struct cairn_lq_stage *st, en
         } else {
             return cairn__lq_syntax(ps, "STRING");
         }
+        if (!alt.is_ip && check_filter_value(ps, st->fop, &alt, t))
+            return -1;
         struct cairn_lq_filter_alt *na = grow(ps, st->alts, st->nalts, sizeof(*na));
         if (!na)
             return oom(ps);
@@ -311,26 +333,6 @@ static int parse_line_filter(struct lq_parser *ps, struct cairn_lq_stage *st, en
             continue;
         }
         break;
-    }
-    /* Validate regexes and patterns now, as Loki does at parse time. */
-    for (size_t i = 0; i < st->nalts; i++) {
-        struct cairn_err e;
-        cairn_err_clear(&e);
-        if (st->fop == CAIRN_LQ_LINE_MATCH_RE || st->fop == CAIRN_LQ_LINE_NOT_RE) {
-            struct cairn_regex *re = cairn_regex_compile(st->alts[i].value.p,
-                                                         st->alts[i].value.len, 0, &e);
-            if (!re)
-                return e.code == CAIRN_ENOMEM ? oom(ps)
-                                              : cairn__lq_error_at(ps, NULL, "%s", e.msg);
-            cairn_regex_destroy(re);
-        } else if (st->fop == CAIRN_LQ_LINE_PATTERN || st->fop == CAIRN_LQ_LINE_NOT_PATTERN) {
-            struct cairn_pattern *p = cairn_pattern_compile(st->alts[i].value.p,
-                                                            st->alts[i].value.len, 1, &e);
-            if (!p)
-                return e.code == CAIRN_ENOMEM ? oom(ps)
-                                              : cairn__lq_error_at(ps, NULL, "%s", e.msg);
-            cairn_pattern_destroy(p);
-        }
     }
     return 0;
 }

@@ -193,7 +193,7 @@ int cairn__tpl_to_int(const struct tval *v, int64_t *i)
         return 0;
     }
     double f;
-    if (cairn__tpl_to_float(v, &f))
+    if (cairn__tpl_to_float(v, &f) || !(f > -9.2e18 && f < 9.2e18))
         return -1;
     *i = (int64_t)f;
     return 0;
@@ -212,6 +212,8 @@ int cairn__tpl_truth(const struct tval *v)
 }
 
 static int eval_pipe(struct texec *x, struct tpipe *pp, const struct tval *dot, struct tval *out);
+static int eval_cmd(struct texec *x, struct tcmd *c, const struct tval *dot,
+                    const struct tval *piped, struct tval *out);
 
 static int lookup_var(struct texec *x, const char *name, size_t len, struct tval *out)
 {
@@ -262,8 +264,11 @@ static int eval_arg(struct texec *x, struct targ *a, const struct tval *dot, str
         return 0;
     case TA_PIPE:
         return eval_pipe(x, a->pipe, dot, out);
-    case TA_FUNC:
-        break;
+    case TA_FUNC: {
+        /* a function named as an argument is called with no arguments */
+        struct tcmd c = {a, 1};
+        return eval_cmd(x, &c, dot, NULL, out);
+    }
     }
     return cairn__tpl_fail(x, "bad operand");
 }

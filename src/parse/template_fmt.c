@@ -424,7 +424,7 @@ int cairn_gotime_parse(const char *l, size_t n, const char *s, size_t sn, int64_
                 break;
             }
             if (j < sn && (s[j] == '+' || s[j] == '-')) {
-                int sign = s[j++] == '-' ? -1 : 1, hh, mm;
+                int sign = s[j++] == '-' ? -1 : 1, hh = 0, mm = 0;
                 r = num(s, sn, &j, 2, 2, &hh);
                 if (!r && (k == L_ISO_COLON || k == L_NUM_COLON) && j < sn && s[j] == ':')
                     j++;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cairn/logql.h"
+#include "cairn/parse_units.h"
 #include "parse/template_int.h"
 
 #define FN(name) static int name(struct texec *x, struct tcmd *call, struct tval *a, int n, struct tval *out)
@@ -157,6 +157,8 @@ FN(f_trunc)
     UNUSED;
     INT(0, c);
     STR(1, s, l);
+    if (c < -(int64_t)l || c > (int64_t)l)
+        c = (int64_t)l;
     if (c < 0 && (int64_t)l + c > 0)
         *out = cairn__tpl_str(s + l + c, (size_t)-c);
     else if (c >= 0 && (int64_t)l > c)
@@ -194,6 +196,8 @@ static int align(struct texec *x, struct tval *a, struct tval *out, int left)
     STR(1, s, l);
     if (c < 0)
         c = 0;
+    if (c > (1 << 20))
+        return cairn__tpl_fail(x, "alignment width too large");
     if ((int64_t)l >= c) {
         *out = cairn__tpl_str(left ? s : s + l - (size_t)c, (size_t)c);
         return 0;
@@ -360,23 +364,23 @@ int cairn__tpl_printf(struct texec *x, struct tval *a, int n, struct tval *out);
 FN(f_printf) { UNUSED; return cairn__tpl_printf(x, a, n, out); }
 
 /* ---- math ---- */
-FN(f_add) { UNUSED; int64_t s = 0; for (int i = 0; i < n; i++) { INT(i, v); s += v; }
-    *out = (struct tval){.t = TV_INT, .i = s}; return 0; }
+FN(f_add) { UNUSED; uint64_t s = 0; for (int i = 0; i < n; i++) { INT(i, v); s += (uint64_t)v; }
+    *out = (struct tval){.t = TV_INT, .i = (int64_t)s}; return 0; }
 FN(f_addf) { UNUSED; double s = 0; for (int i = 0; i < n; i++) { FLT(i, v); s += v; }
     *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_sub) { UNUSED; INT(0, p); INT(1, q); *out = (struct tval){.t = TV_INT, .i = p - q}; return 0; }
+FN(f_sub) { UNUSED; INT(0, p); INT(1, q); *out = (struct tval){.t = TV_INT, .i = (int64_t)((uint64_t)p - (uint64_t)q)}; return 0; }
 FN(f_subf) { UNUSED; FLT(0, s); for (int i = 1; i < n; i++) { FLT(i, v); s -= v; }
     *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_mul) { UNUSED; int64_t s = 1; for (int i = 0; i < n; i++) { INT(i, v); s *= v; }
-    *out = (struct tval){.t = TV_INT, .i = s}; return 0; }
+FN(f_mul) { UNUSED; uint64_t s = 1; for (int i = 0; i < n; i++) { INT(i, v); s *= (uint64_t)v; }
+    *out = (struct tval){.t = TV_INT, .i = (int64_t)s}; return 0; }
 FN(f_mulf) { UNUSED; double s = 1; for (int i = 0; i < n; i++) { FLT(i, v); s *= v; }
     *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
 FN(f_div) { UNUSED; INT(0, p); INT(1, q); if (!q) return cairn__tpl_fail(x, "error calling div: runtime error: integer divide by zero");
-    *out = (struct tval){.t = TV_INT, .i = p / q}; return 0; }
+    *out = (struct tval){.t = TV_INT, .i = (p == INT64_MIN && q == -1) ? p : p / q}; return 0; }
 FN(f_divf) { UNUSED; FLT(0, s); for (int i = 1; i < n; i++) { FLT(i, v); s /= v; }
     *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
 FN(f_mod) { UNUSED; INT(0, p); INT(1, q); if (!q) return cairn__tpl_fail(x, "error calling mod: runtime error: integer divide by zero");
-    *out = (struct tval){.t = TV_INT, .i = p % q}; return 0; }
+    *out = (struct tval){.t = TV_INT, .i = q == -1 ? 0 : p % q}; return 0; }
 FN(f_max) { UNUSED; INT(0, m); for (int i = 1; i < n; i++) { INT(i, v); if (v > m) m = v; }
     *out = (struct tval){.t = TV_INT, .i = m}; return 0; }
 FN(f_min) { UNUSED; INT(0, m); for (int i = 1; i < n; i++) { INT(i, v); if (v < m) m = v; }
@@ -400,7 +404,7 @@ FN(f_round)
     *out = (struct tval){.t = TV_FLOAT, .f = (frac >= on ? ceil(d) : floor(d)) / pw};
     return 0;
 }
-FN(f_int) { UNUSED; int64_t v = 0; double f; if (!cairn__tpl_to_float(&a[0], &f)) v = (int64_t)f;
+FN(f_int) { UNUSED; int64_t v = 0; double f; if (!cairn__tpl_to_float(&a[0], &f) && f > -9.2e18 && f < 9.2e18) v = (int64_t)f;
     *out = (struct tval){.t = TV_INT, .i = v}; return 0; }
 FN(f_float64) { UNUSED; double f = 0; if (cairn__tpl_to_float(&a[0], &f)) f = 0;
     *out = (struct tval){.t = TV_FLOAT, .f = f}; return 0; }
@@ -411,7 +415,7 @@ FN(f_duration)
     UNUSED;
     STR(0, s, l);
     int64_t ns;
-    if (cairn_logql_parse_duration(s, l, &ns))
+    if (cairn_parse_duration(s, l, &ns))
         return cairn__tpl_fail(x, "error calling duration: time: invalid duration \"%.*s\"", (int)l, s);
     *out = (struct tval){.t = TV_FLOAT, .f = (double)ns / 1e9};
     return 0;
@@ -421,7 +425,7 @@ FN(f_bytes)
     UNUSED;
     STR(0, s, l);
     double b;
-    if (cairn_logql_parse_bytes(s, l, &b))
+    if (cairn_parse_bytes(s, l, &b))
         return cairn__tpl_fail(x, "error calling bytes: invalid size \"%.*s\"", (int)l, s);
     *out = (struct tval){.t = TV_INT, .i = (int64_t)b};
     return 0;
@@ -674,7 +678,8 @@ static int to_time(struct texec *x, const struct tval *v, int64_t *ns)
     }
     int64_t sec;
     if (v->t == TV_INT || !cairn__tpl_to_int(v, &sec)) {
-        *ns = (v->t == TV_INT ? v->i : sec) * 1000000000LL;
+        if (__builtin_mul_overflow(v->t == TV_INT ? v->i : sec, 1000000000LL, ns))
+            return cairn__tpl_fail(x, "time out of range");
         return 0;
     }
     return cairn__tpl_fail(x, "expected a time");
@@ -730,18 +735,21 @@ FN(f_unixToTime)
     for (size_t i = 0; i < l; i++) {
         if (!isdigit((unsigned char)s[i]))
             return cairn__tpl_fail(x, "error calling unixToTime: unable to parse %.*s", (int)l, s);
-        v = v * 10 + (s[i] - '0');
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[i] - '0', &v))
+            return cairn__tpl_fail(x, "error calling unixToTime: unable to parse %.*s", (int)l, s);
     }
-    int64_t ns;
+    int64_t ns, mul;
     switch (l) {
-    case 5: ns = v * 86400LL * 1000000000LL; break;      /* days */
-    case 10: ns = v * 1000000000LL; break;               /* seconds */
-    case 13: ns = v * 1000000LL; break;                  /* milliseconds */
-    case 16: ns = v * 1000LL; break;                     /* microseconds */
-    case 19: ns = v; break;                              /* nanoseconds */
+    case 5: mul = 86400LL * 1000000000LL; break; /* days */
+    case 10: mul = 1000000000LL; break;          /* seconds */
+    case 13: mul = 1000000LL; break;             /* milliseconds */
+    case 16: mul = 1000LL; break;                /* microseconds */
+    case 19: mul = 1; break;                     /* nanoseconds */
     default:
         return cairn__tpl_fail(x, "error calling unixToTime: unable to parse %.*s", (int)l, s);
     }
+    if (__builtin_mul_overflow(v, mul, &ns))
+        return cairn__tpl_fail(x, "error calling unixToTime: time out of range");
     *out = (struct tval){.t = TV_TIME, .i = ns};
     return 0;
 }

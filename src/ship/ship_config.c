@@ -98,7 +98,7 @@ static const struct cairn_cfg_entry match_e[] = {
       .variants = stage_variants, .help = "stages run on matching entries"),
 };
 static const struct cairn_cfg_entry drop_e[] = {
-    E("source", CAIRN_CFG_STRLIST, struct cairn_ship_st_drop, source,
+    E("source", CAIRN_CFG_STRLIST, struct cairn_ship_st_drop, source, .flags = CAIRN_CFG_ONE_OK,
       .help = "extracted name or names (joined by separator)"),
     E("separator", CAIRN_CFG_STRING, struct cairn_ship_st_drop, separator, .def = ";",
       .help = "joins several sources"),

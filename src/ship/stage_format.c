@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cairn/matcher.h"
-#include "cairn/parse_jsonpath.h"
+#include "cairn/parse_json.h"
 #include "cairn/timeutil.h"
 #include "ship/ship_int.h"
 
@@ -177,52 +177,47 @@ int cairn__stage_cri(struct cairn_ship_pipeline *pl, int max_partial_lines, size
 /* ---- docker ---- */
 
 struct docker_stage {
-    struct cairn_jsonpath paths[3]; /* log, stream, time */
+    struct cairn_jsonpath *paths[3]; /* log, stream, time */
     struct cairn_buf log;
-    const char *stream, *time;
-    size_t stream_len, time_len;
-    int has_log;
 };
 
-static int docker_found(void *ud, size_t i, const struct cairn_json_tok *v)
+/* The string at path i, or NULL. */
+static const char *docker_str(struct docker_stage *d, int i, const char *doc, size_t len,
+                              size_t *out_len, int *escaped)
 {
-    struct docker_stage *d = ud;
-    if (v->type != CAIRN_JSON_STRING)
-        return 0;
-    if (i == 0) {
-        cairn_buf_reset(&d->log);
-        if (cairn_json_unescape(v->p, v->len, &d->log))
-            return 0;
-        d->has_log = 1;
-    } else if (i == 1) {
-        d->stream = v->p;
-        d->stream_len = v->len;
-    } else {
-        d->time = v->p;
-        d->time_len = v->len;
-    }
-    return 0;
+    struct cairn_json_tok v;
+    const char *raw;
+    size_t rawlen;
+    if (cairn_jsonpath_get(d->paths[i], doc, len, &v, &raw, &rawlen) != 1 ||
+        v.type != CAIRN_JSON_STRING)
+        return NULL;
+    *out_len = v.len;
+    *escaped = v.escaped;
+    return v.p;
 }
 
 static int docker_process(struct cairn__stage *s, struct cairn_ship_entry *e)
 {
     struct docker_stage *d = s->st;
-    d->has_log = 0;
-    d->stream = d->time = NULL;
-    struct cairn_err err;
-    if (cairn_jsonpath_extract(d->paths, 3, e->line.data ? e->line.data : "", e->line.len,
-                               docker_found, d, &err) || !d->has_log)
+    const char *doc = e->line.data ? e->line.data : "";
+    size_t len = e->line.len, ll, sl, tl;
+    int lesc, sesc, tesc;
+    const char *log = docker_str(d, 0, doc, len, &ll, &lesc);
+    if (!log)
+        return CAIRN__KEEP; /* not a json-file line: leave it alone */
+    cairn_buf_reset(&d->log);
+    if (cairn_json_unescape(log, ll, &d->log))
         return CAIRN__KEEP;
-    if (d->stream) {
-        if (cairn_ship_ex_set(e, "stream", 6, d->stream, d->stream_len) ||
-            cairn_ship_label_set(e, "stream", 6, d->stream, d->stream_len))
+    const char *stream = docker_str(d, 1, doc, len, &sl, &sesc);
+    if (stream && (cairn_ship_ex_set(e, "stream", 6, stream, sl) ||
+                   cairn_ship_label_set(e, "stream", 6, stream, sl)))
+        return CAIRN_ENOMEM;
+    const char *time = docker_str(d, 2, doc, len, &tl, &tesc);
+    if (time) {
+        int64_t ns;
+        if (cairn_ship_ex_set(e, "timestamp", 9, time, tl))
             return CAIRN_ENOMEM;
-    }
-    int64_t ns;
-    if (d->time) {
-        if (cairn_ship_ex_set(e, "timestamp", 9, d->time, d->time_len))
-            return CAIRN_ENOMEM;
-        if (cairn__time_parse("RFC3339Nano", NULL, d->time, d->time_len, &ns) == 0)
+        if (cairn__time_parse("RFC3339Nano", NULL, time, tl, &ns) == 0)
             e->ts = ns;
     }
     /* json-file keeps the newline the container wrote: the entry does not */
@@ -240,7 +235,7 @@ static void docker_destroy(struct cairn__stage *s)
     if (!d)
         return;
     for (int i = 0; i < 3; i++)
-        cairn_jsonpath_deinit(&d->paths[i]);
+        cairn_jsonpath_destroy(d->paths[i]);
     cairn_buf_deinit(&d->log);
     free(d);
 }
@@ -253,9 +248,9 @@ int cairn__stage_docker(struct cairn_ship_pipeline *pl, struct cairn_err *err)
     if (!d)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     struct cairn__stage tmp = {NULL, d, NULL};
-    if (cairn_jsonpath_compile(&d->paths[0], "log", 3, err) ||
-        cairn_jsonpath_compile(&d->paths[1], "stream", 6, err) ||
-        cairn_jsonpath_compile(&d->paths[2], "time", 4, err) ||
+    if (!(d->paths[0] = cairn_jsonpath_compile("log", 3, err)) ||
+        !(d->paths[1] = cairn_jsonpath_compile("stream", 6, err)) ||
+        !(d->paths[2] = cairn_jsonpath_compile("time", 4, err)) ||
         cairn__pipeline_add(pl, &docker_ops, d, NULL)) {
         docker_destroy(&tmp);
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");

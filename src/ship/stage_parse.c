@@ -7,7 +7,7 @@
 
 #include "cairn/log.h"
 #include "cairn/matcher.h"
-#include "cairn/parse_jsonpath.h"
+#include "cairn/parse_json.h"
 #include "cairn/parse_logfmt.h"
 #include "cairn/parse_template.h"
 #include "cairn/timeutil.h"
@@ -38,61 +38,69 @@ static const char *source_text(struct cairn_ship_entry *e, const char *source, s
 
 /* ---- json ---- */
 
+#define JSON_MAX_EXPR 64
+
 struct json_stage {
     size_t n;
     char **names;
-    struct cairn_jsonpath *paths;
+    struct cairn_jsonpath **paths;
     char *source;
     size_t source_len;
     int drop_malformed;
     struct cairn_buf doc, val;
-    struct cairn_ship_entry *cur;
-    int rc;
 };
 
-static int json_found(void *ud, size_t i, const struct cairn_json_tok *v)
+/* Promtail writes JMESPath's quoted keys as `a."b.c"`; the shared path syntax says
+ * `a["b.c"]`. Rewrite the first form into the second before compiling. */
+static int jmespath_to_brackets(const char *e, struct cairn_buf *out)
 {
-    struct json_stage *j = ud;
-    const char *p = v->p;
-    size_t len = v->len;
-    if (v->type == CAIRN_JSON_NULL)
-        return 0;
-    if ((v->type == CAIRN_JSON_STRING) && v->escaped) {
-        cairn_buf_reset(&j->val);
-        if (cairn_json_unescape(v->p, v->len, &j->val))
-            return 0;
-        p = j->val.data ? j->val.data : "";
-        len = j->val.len;
+    cairn_buf_reset(out);
+    int rc = 0;
+    for (size_t i = 0; e[i] && !rc;) {
+        if (e[i] == '"' && (i == 0 || e[i - 1] == '.')) {
+            if (i > 0)
+                cairn_buf_truncate(out, out->len - 1); /* drop the '.' */
+            size_t j = i + 1;
+            while (e[j] && e[j] != '"')
+                j++;
+            rc |= cairn_buf_append_str(out, "[\"");
+            rc |= cairn_buf_append(out, e + i + 1, j - i - 1);
+            rc |= cairn_buf_append_str(out, "\"]");
+            i = e[j] ? j + 1 : j;
+            continue;
+        }
+        rc |= cairn_buf_append_byte(out, e[i++]);
     }
-    if (cairn_ship_ex_set(j->cur, j->names[i], strlen(j->names[i]), p, len)) {
-        j->rc = CAIRN_ENOMEM;
-        return 1;
-    }
-    return 0;
+    return rc ? CAIRN_ENOMEM : 0;
 }
 
 static int json_process(struct cairn__stage *s, struct cairn_ship_entry *e)
 {
     struct json_stage *j = s->st;
     size_t len;
-    const char *doc;
-    if (j->source) {
-        doc = source_text(e, j->source, j->source_len, &j->doc, &len);
-        if (!doc)
-            return CAIRN__KEEP;
-    } else {
-        doc = e->line.data ? e->line.data : "";
-        len = e->line.len;
-    }
-    j->cur = e;
-    j->rc = 0;
-    struct cairn_err err;
-    int rc = cairn_jsonpath_extract(j->paths, j->n, doc, len, json_found, j, &err);
-    if (j->rc)
-        return j->rc;
-    if (rc) {
-        CAIRN_DEBUG("json", "could not parse JSON", "err=\"%s\"", err.msg);
-        return j->drop_malformed ? CAIRN__DROP : CAIRN__KEEP;
+    const char *doc = source_text(e, j->source, j->source_len, &j->doc, &len);
+    if (!doc)
+        return CAIRN__KEEP;
+    for (size_t i = 0; i < j->n; i++) {
+        struct cairn_json_tok v;
+        const char *raw;
+        size_t rawlen;
+        int rc = cairn_jsonpath_get(j->paths[i], doc, len, &v, &raw, &rawlen);
+        if (rc < 0) {
+            CAIRN_DEBUG("json", "could not parse JSON", "%s", "");
+            return j->drop_malformed ? CAIRN__DROP : CAIRN__KEEP;
+        }
+        if (rc == 0 || v.type == CAIRN_JSON_NULL)
+            continue;
+        if (v.type == CAIRN_JSON_STRING && v.escaped) {
+            cairn_buf_reset(&j->val);
+            if (cairn_json_unescape(v.p, v.len, &j->val))
+                continue;
+            raw = j->val.data ? j->val.data : "";
+            rawlen = j->val.len;
+        }
+        if (cairn_ship_ex_set(e, j->names[i], strlen(j->names[i]), raw, rawlen))
+            return CAIRN_ENOMEM;
     }
     return CAIRN__KEEP;
 }
@@ -104,7 +112,7 @@ static void json_destroy(struct cairn__stage *s)
         return;
     for (size_t i = 0; i < j->n; i++) {
         free(j->names[i]);
-        cairn_jsonpath_deinit(&j->paths[i]);
+        cairn_jsonpath_destroy(j->paths[i]);
     }
     free(j->names);
     free(j->paths);
@@ -121,9 +129,9 @@ int cairn__stage_json(struct cairn_ship_pipeline *pl, const struct cairn__kv *ex
 {
     if (n == 0)
         return cairn_err_set(err, CAIRN_EINVAL, "json stage: expressions is required");
-    if (n > CAIRN_JSONPATH_MAX)
+    if (n > JSON_MAX_EXPR)
         return cairn_err_set(err, CAIRN_EINVAL, "json stage: more than %d expressions",
-                             CAIRN_JSONPATH_MAX);
+                             JSON_MAX_EXPR);
     struct json_stage *j = calloc(1, sizeof *j);
     if (!j)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
@@ -143,10 +151,12 @@ int cairn__stage_json(struct cairn_ship_pipeline *pl, const struct cairn__kv *ex
         if (!(j->names[i] = strdup(expr[i].k)))
             goto nomem;
         j->n = i + 1;
-        int rc = cairn_jsonpath_compile(&j->paths[i], path, strlen(path), err);
-        if (rc) {
+        if (jmespath_to_brackets(path, &j->val))
+            goto nomem;
+        j->paths[i] = cairn_jsonpath_compile(j->val.data, j->val.len, err);
+        if (!j->paths[i]) {
             json_destroy(&tmp);
-            return rc;
+            return err && err->code ? err->code : CAIRN_EINVAL;
         }
     }
     if (cairn__pipeline_add(pl, &json_ops, j, "json_stage"))
