@@ -11,13 +11,13 @@
 #include "cairn/k8s_router.h"
 #include "cairn/labels.h"
 #include "cairn/log.h"
-#include "cairn/parse_jsonpath.h"
+#include "cairn/parse_json.h"
 #include "cairn/push.h"
 #include "cairn/timeutil.h"
 
 struct extra_label {
     char *name;
-    struct cairn_jsonpath path;
+    struct cairn_jsonpath *path;
 };
 
 struct push_sink {
@@ -30,17 +30,33 @@ struct push_sink {
     struct cairn_buf line, val;
 };
 
-/* Follow a compiled path through the parsed event. */
-static json_t *follow(json_t *v, const struct cairn_jsonpath *jp)
+/* An extra label: the path resolved over the event's JSON text by the shared JSON path
+ * code (parse_json.h); strings unescaped, numbers and booleans as written; objects,
+ * arrays, null and absent paths give no label. */
+static int add_path_value(struct push_sink *s, const char *name, const struct cairn_jsonpath *jp,
+                          const char *ev, size_t len)
 {
-    for (size_t i = 0; v && i < jp->n; i++) {
-        const struct cairn_jsonpath_step *s = &jp->steps[i];
-        if (s->key)
-            v = json_is_object(v) ? json_object_getn(v, s->key, s->key_len) : NULL;
-        else
-            v = json_is_array(v) && s->index >= 0 ? json_array_get(v, (size_t)s->index) : NULL;
+    struct cairn_json_tok t;
+    const char *raw;
+    size_t rawlen;
+    if (cairn_jsonpath_get(jp, ev, len, &t, &raw, &rawlen) != 1)
+        return 0;
+    for (size_t i = 0; i < s->labels.n; i++)
+        if (strcmp(s->labels.v[i].name, name) == 0)
+            return 0;
+    cairn_buf_reset(&s->val);
+    if (t.type == CAIRN_JSON_STRING) {
+        if (cairn_json_unescape(t.p, t.len, &s->val) != 0)
+            return 0;
+    } else if (t.type == CAIRN_JSON_NUMBER || t.type == CAIRN_JSON_TRUE ||
+               t.type == CAIRN_JSON_FALSE) {
+        cairn_buf_append(&s->val, t.p, t.len);
     }
-    return v;
+    if (s->val.len == 0)
+        return 0;
+    if (s->val.len > CAIRN_MAX_LABEL_VALUE_LENGTH)
+        cairn_buf_truncate(&s->val, CAIRN_MAX_LABEL_VALUE_LENGTH);
+    return cairn_labels_add(&s->labels, name, strlen(name), s->val.data, s->val.len);
 }
 
 /* A label value from a JSON value: strings as they are, numbers and booleans as text;
@@ -88,7 +104,7 @@ static int push_emit(void *ctx, const char *verb, json_t *ev, const char *ev_jso
         src = json_object_get(ev, s->events_v1 ? "reportingController" : "reportingComponent");
     rc = rc ? rc : add_value(s, "source", src);
     for (size_t i = 0; rc == 0 && i < s->nextra; i++)
-        rc = add_value(s, s->extra[i].name, follow(ev, &s->extra[i].path));
+        rc = add_path_value(s, s->extra[i].name, s->extra[i].path, ev_json, ev_len);
     if (rc == 0)
         rc = cairn_labels_sort(&s->labels, NULL);
     if (rc)
@@ -120,7 +136,7 @@ static void push_destroy(void *ctx)
     cairn_push_destroy(s->p);
     for (size_t i = 0; i < s->nextra; i++) {
         free(s->extra[i].name);
-        cairn_jsonpath_deinit(&s->extra[i].path);
+        cairn_jsonpath_destroy(s->extra[i].path);
     }
     free(s->extra);
     free(s->job);
@@ -160,7 +176,8 @@ int cairn_k8s_sink_push_init(struct cairn_k8s_sink *sink, const struct cairn_k8s
             break;
         }
         s->nextra = i + 1;
-        rc = cairn_jsonpath_compile(&s->extra[i].path, eq + 1, strlen(eq + 1), err);
+        if (!(s->extra[i].path = cairn_jsonpath_compile(eq + 1, strlen(eq + 1), err)))
+            rc = cairn_err_set(err, CAIRN_EINVAL, "--label %s: cannot parse the JSON path", spec);
     }
     if (rc == 0) {
         struct cairn_push_config pc;
