@@ -269,12 +269,19 @@ static void watch_line(struct watcher *w, const char *p, size_t n)
     json_decref(doc);
 }
 
+static void update_ready(struct router *r);
+
 static size_t on_data(char *p, size_t sz, size_t nm, void *ud)
 {
     struct watcher *w = ud;
     size_t n = sz * nm;
-    if (w->http == 0)
+    if (w->http == 0) {
         curl_easy_getinfo(w->req.easy, CURLINFO_RESPONSE_CODE, &w->http);
+        if (w->st == W_WATCH && w->http == 200 && !w->synced) {
+            w->synced = 1; /* resumed from the state file: watching is being ready */
+            update_ready(w->r);
+        }
+    }
     if (w->st == W_LIST || w->http != 200) {
         size_t cap = w->http == 200 ? MAX_LIST_BODY : MAX_ERROR_BODY;
         if (w->body.len + n > cap || cairn_buf_append(&w->body, p, n) != 0)

@@ -111,6 +111,17 @@ def test_metrics_and_ready():
     assert "cairn_events_last_event_age_seconds " in text and "cairn_events_ready 1" in text
     assert get(base + "/nope")[0] == 404
     assert r.stop() == 0
+    # resumed from a state file (no list): ready as soon as the watch is open
+    state = os.path.join(d, "st")
+    r = Router(d, "--kubeconfig", kc, "--state-file", state, name="first")
+    r.wait_lines(5)
+    assert r.stop() == 0
+    lists = api.stats()["list"]
+    r = Router(d, "--kubeconfig", kc, "--state-file", state, "--listen",
+               "127.0.0.1:%d" % port, name="resumed")
+    wait_until(lambda: get(base + "/ready")[0] == 200, "/ready after resuming")
+    assert api.stats()["list"] == lists and api.stats()["watch_active"] >= 1
+    assert r.stop() == 0 and r.lines() == []
 
 
 def test_bad_flags_are_named():
