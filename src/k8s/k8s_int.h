@@ -71,6 +71,9 @@ struct cairn__state {
 /* Load path into st and t (t must be initialised). CAIRN_ENOTFOUND if there is no file,
  * CAIRN_ECORRUPT if it fails its checks, CAIRN_EIO, CAIRN_ENOMEM. */
 int cairn__state_load(const char *path, struct cairn__state *st, struct cairn__seen *t);
+/* The same over bytes in memory (what _load does after reading the file). */
+int cairn__state_parse(const unsigned char *p, size_t len, struct cairn__state *st,
+                       struct cairn__seen *t);
 /* Write atomically: path.tmp, fsync, rename, fsync the directory. 0 or CAIRN_EIO. */
 int cairn__state_save(const char *path, const struct cairn__state *st,
                       const struct cairn__seen *t, struct cairn_buf *scratch);

@@ -346,6 +346,42 @@ static char *rd_str(struct rd *r)
     return s;
 }
 
+int cairn__state_parse(const unsigned char *p, size_t len, struct cairn__state *st,
+                       struct cairn__seen *t)
+{
+    struct rd r = {p, len, 0};
+    uint32_t ver, nrvs;
+    uint64_t n;
+    if (len < 8 + 4 + 4 + 8 + 4 || memcmp(p, STATE_MAGIC, 8) != 0 ||
+        cairn_crc32c(0, p, len - 4) != cairn_get_u32le(p + len - 4))
+        return CAIRN_ECORRUPT;
+    r.len = len - 4;
+    r.off = 8;
+    if (rd_u32(&r, &ver) || ver != STATE_VERSION || rd_u32(&r, &nrvs))
+        return CAIRN_ECORRUPT;
+    for (uint32_t i = 0; i < nrvs; i++) {
+        char *ps = rd_str(&r), *rv = rd_str(&r);
+        int rc = !ps || !rv ? CAIRN_ECORRUPT : cairn__state_set_rv(st, ps, rv);
+        free(ps);
+        free(rv);
+        if (rc)
+            return rc;
+    }
+    if (rd_u64(&r, &n) || (r.len - r.off) / 16 < n || r.len - r.off != n * 16)
+        return CAIRN_ECORRUPT;
+    for (uint64_t i = 0; i < n; i++) {
+        struct cairn__seen_slot s = {0, 0};
+        rd_u64(&r, &s.uid);
+        rd_u64(&r, &s.v);
+        if (s.uid == 0)
+            return CAIRN_ECORRUPT;
+        if (cairn__seen_put(t, s.uid, 0, 0) != 0)
+            return CAIRN_ENOMEM;
+        cairn__seen_find(t, s.uid)->v = s.v;
+    }
+    return 0;
+}
+
 int cairn__state_load(const char *path, struct cairn__state *st, struct cairn__seen *t)
 {
     FILE *f = fopen(path, "rb");
@@ -368,41 +404,7 @@ int cairn__state_load(const char *path, struct cairn__state *st, struct cairn__s
     }
     size_t got = fread(p, 1, len, f);
     fclose(f);
-    int rc = CAIRN_ECORRUPT;
-    struct rd r = {p, len, 0};
-    uint32_t ver, nrvs;
-    uint64_t n;
-    if (got != len || len < 8 + 4 + 4 + 8 + 4 || memcmp(p, STATE_MAGIC, 8) != 0 ||
-        cairn_crc32c(0, p, len - 4) != cairn_get_u32le(p + len - 4))
-        goto out;
-    r.len = len - 4;
-    r.off = 8;
-    if (rd_u32(&r, &ver) || ver != STATE_VERSION || rd_u32(&r, &nrvs))
-        goto out;
-    for (uint32_t i = 0; i < nrvs; i++) {
-        char *ps = rd_str(&r), *rv = rd_str(&r);
-        int bad = !ps || !rv || cairn__state_set_rv(st, ps, rv) != 0;
-        free(ps);
-        free(rv);
-        if (bad)
-            goto out;
-    }
-    if (rd_u64(&r, &n) || (r.len - r.off) / 16 < n)
-        goto out;
-    for (uint64_t i = 0; i < n; i++) {
-        struct cairn__seen_slot s = {0, 0};
-        rd_u64(&r, &s.uid);
-        rd_u64(&r, &s.v);
-        if (s.uid == 0)
-            goto out;
-        if (cairn__seen_put(t, s.uid, 0, 0) != 0) {
-            rc = CAIRN_ENOMEM;
-            goto out;
-        }
-        cairn__seen_find(t, s.uid)->v = s.v;
-    }
-    rc = 0;
-out:
+    int rc = got == len ? cairn__state_parse(p, len, st, t) : CAIRN_EIO;
     free(p);
     return rc;
 }
