@@ -33,8 +33,9 @@
 #define CAIRN_PUSH_MIN_BACKOFF_NS (500LL * 1000000LL)       /* min_period: 500ms */
 #define CAIRN_PUSH_MAX_BACKOFF_NS (300LL * 1000000000LL)    /* max_period: 5m */
 #define CAIRN_PUSH_MAX_RETRIES 10                           /* max_retries: 10 */
-/* Bytes (lines plus per-entry overhead) held before producers block: a few batches. */
-#define CAIRN_PUSH_QUEUE_LIMIT (8u * 1024u * 1024u)
+/* Bytes (lines plus per-entry overhead) held before producers block: a few batches,
+ * enough to keep the sender busy, small enough for the agent's memory target. */
+#define CAIRN_PUSH_QUEUE_LIMIT (4u * 1024u * 1024u)
 
 struct cairn_push_config {
     const char *url;               /* required: http(s)://host:port/loki/api/v1/push */

@@ -41,7 +41,8 @@ void cairn_ship_entry_deinit(struct cairn_ship_entry *e);
 /* Start a new line: copy labels and line, clear the extracted map and tenant. */
 int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels *labels,
                            int64_t ts, const char *line, size_t len);
-/* Set (add or replace) a label / remove one; the set stays sorted. */
+/* Set (add or replace) a label / remove one; the set stays sorted. name and value
+ * must not point into e->labels itself. */
 int cairn_ship_label_set(struct cairn_ship_entry *e, const char *name, size_t name_len,
                          const char *value, size_t value_len);
 void cairn_ship_label_del(struct cairn_ship_entry *e, const char *name, size_t name_len);

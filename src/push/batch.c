@@ -14,7 +14,7 @@
 #include "push.pb-c.h"
 #include "push/push_int.h"
 
-void cairn__push_batch_reset(struct cairn__push_batch *b, const char *tenant, int64_t now)
+void cairn__pushc_batch_reset(struct cairn__push_batch *b, const char *tenant, int64_t now)
 {
     size_t tl = tenant ? strlen(tenant) : 0;
     if (tl >= sizeof b->tenant)
@@ -33,7 +33,7 @@ void cairn__push_batch_reset(struct cairn__push_batch *b, const char *tenant, in
     b->next = NULL;
 }
 
-void cairn__push_batch_free(struct cairn__push_batch *b)
+void cairn__pushc_batch_free(struct cairn__push_batch *b)
 {
     if (!b)
         return;
@@ -102,7 +102,7 @@ static int find_stream(struct cairn__push_batch *b, const char *labels, size_t l
     return 0;
 }
 
-int cairn__push_batch_add(struct cairn__push_batch *b, const char *labels, size_t labels_len,
+int cairn__pushc_batch_add(struct cairn__push_batch *b, const char *labels, size_t labels_len,
                           int64_t ts, const char *line, size_t len)
 {
     if (len > UINT32_MAX)
@@ -128,7 +128,7 @@ int cairn__push_batch_add(struct cairn__push_batch *b, const char *labels, size_
     return 0;
 }
 
-int cairn__push_batch_encode(struct cairn__push_batch *b)
+int cairn__pushc_batch_encode(struct cairn__push_batch *b)
 {
     size_t ne = b->n_entries, ns = b->n_streams;
     size_t need = ne * (sizeof(Logproto__EntryAdapter) + sizeof(Logproto__Timestamp) +
@@ -205,5 +205,8 @@ int cairn__push_batch_encode(struct cairn__push_batch *b)
     }
     b->body.len = clen;
     b->body.data[clen] = '\0';
+    /* the uncompressed message is not needed while the body is sent and retried:
+     * give it back rather than hold a batch-sized buffer per recycled batch */
+    cairn_buf_deinit(&b->pb);
     return 0;
 }

@@ -28,7 +28,7 @@ static size_t on_reply(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-struct cairn__push_http *cairn__push_http_create(const struct cairn_push_config *cfg,
+struct cairn__push_http *cairn__pushc_http_create(const struct cairn_push_config *cfg,
                                                  const char *bearer, const char *password,
                                                  struct cairn_err *err)
 {
@@ -105,11 +105,11 @@ nomem:
     cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
 fail:
     cairn_buf_deinit(&tmp);
-    cairn__push_http_destroy(h);
+    cairn__pushc_http_destroy(h);
     return NULL;
 }
 
-void cairn__push_http_destroy(struct cairn__push_http *h)
+void cairn__pushc_http_destroy(struct cairn__push_http *h)
 {
     if (!h)
         return;
@@ -123,7 +123,7 @@ void cairn__push_http_destroy(struct cairn__push_http *h)
     free(h);
 }
 
-long cairn__push_http_post(struct cairn__push_http *h, const char *tenant, const char *body,
+long cairn__pushc_http_post(struct cairn__push_http *h, const char *tenant, const char *body,
                            size_t len, char *msg, size_t cap)
 {
     char tenant_hdr[CAIRN__PUSH_TENANT_MAX + 32];

@@ -6,7 +6,7 @@
 static const double bucket_le[CAIRN__PUSH_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                       0.5,   1,    2.5,   5,    10};
 
-void cairn__push_metrics_observe(struct cairn__push_metrics *m, long status, double secs)
+void cairn__pushc_metrics_observe(struct cairn__push_metrics *m, long status, double secs)
 {
     struct cairn__push_hist *h = NULL;
     for (size_t i = 0; i < CAIRN__PUSH_STATUS_SLOTS; i++) {
@@ -29,7 +29,7 @@ void cairn__push_metrics_observe(struct cairn__push_metrics *m, long status, dou
     h->sum += secs;
 }
 
-int cairn__push_metrics_format(const struct cairn__push_metrics *m, const char *prefix,
+int cairn__pushc_metrics_format(const struct cairn__push_metrics *m, const char *prefix,
                                const char *host, struct cairn_buf *out)
 {
     const struct cairn_push_stats *s = &m->s;

@@ -17,7 +17,8 @@
 #include "cairn/timeutil.h"
 #include "push/push_int.h"
 
-#define FREE_BATCHES_KEPT 4
+#define PUSH_FMT_CACHE 64 /* direct-mapped, by fingerprint */
+#define FREE_BATCHES_KEPT 2 /* recycled batches kept warm; more are freed */
 
 struct cairn_push {
     struct cairn_push_config cfg; /* strings below are owned copies */
@@ -45,6 +46,12 @@ struct cairn_push {
 
     struct cairn_labels scratch_labels; /* producer scratch, under mu */
     struct cairn_buf scratch;
+    /* formatted stream text by label-set fingerprint: most entries belong to a few
+     * streams, so formatting (and merging external labels) is done once per stream */
+    struct {
+        uint64_t fp;
+        struct cairn_buf text;
+    } fmt_cache[PUSH_FMT_CACHE];
 
     struct cairn__push_metrics m; /* under mu */
     struct cairn__push_http *http; /* sender thread only */
@@ -166,7 +173,7 @@ struct cairn_push *cairn_push_create(const struct cairn_push_config *in, struct 
     }
     p->cfg.url = p->url;
     p->cfg.tenant_id = p->tenant_id;
-    p->http = cairn__push_http_create(&p->cfg, bearer, password, err);
+    p->http = cairn__pushc_http_create(&p->cfg, bearer, password, err);
     if (!p->http)
         goto fail;
     /* the strings not copied are only used during create */
@@ -206,7 +213,7 @@ static void free_chain(struct cairn__push_batch *b)
 {
     while (b) {
         struct cairn__push_batch *n = b->next;
-        cairn__push_batch_free(b);
+        cairn__pushc_batch_free(b);
         b = n;
     }
 }
@@ -228,14 +235,16 @@ void cairn_push_destroy(struct cairn_push *p)
         pthread_cond_destroy(&p->cv_done);
     }
     for (size_t i = 0; i < p->n_open; i++)
-        cairn__push_batch_free(p->open[i]);
+        cairn__pushc_batch_free(p->open[i]);
     free(p->open);
     free_chain(p->ready_head);
     free_chain(p->free_list);
-    cairn__push_http_destroy(p->http);
+    cairn__pushc_http_destroy(p->http);
     cairn_labels_deinit(&p->external);
     cairn_labels_deinit(&p->scratch_labels);
     cairn_buf_deinit(&p->scratch);
+    for (size_t i = 0; i < PUSH_FMT_CACHE; i++)
+        cairn_buf_deinit(&p->fmt_cache[i].text);
     free(p->url);
     free(p->tenant_id);
     free(p);
@@ -275,7 +284,7 @@ static struct cairn__push_batch *open_batch(struct cairn_push *p, const char *te
     } else if (!(b = calloc(1, sizeof *b))) {
         return NULL;
     }
-    cairn__push_batch_reset(b, tenant, cairn_mono_ns());
+    cairn__pushc_batch_reset(b, tenant, cairn_mono_ns());
     p->open[p->n_open++] = b;
     return b;
 }
@@ -313,7 +322,7 @@ static int add_locked(struct cairn_push *p, const char *tenant, const char *labe
             return CAIRN_ENOMEM;
     }
     size_t before = b->cost;
-    int rc = cairn__push_batch_add(b, labels, labels_len, ts, line, len);
+    int rc = cairn__pushc_batch_add(b, labels, labels_len, ts, line, len);
     if (rc)
         return rc;
     p->queued += b->cost - before;
@@ -372,20 +381,26 @@ static int merge_external(struct cairn_push *p, const struct cairn_labels *ls)
 int cairn_push_entry(struct cairn_push *p, const char *tenant, const struct cairn_labels *labels,
                      int64_t ts_ns, const char *line, size_t len)
 {
+    uint64_t fp = cairn_labels_fingerprint(labels) | 1; /* 0 marks an empty slot */
     pthread_mutex_lock(&p->mu);
     int rc = wait_space(p, estimate_cost(64, len));
     if (rc)
         goto out;
-    const struct cairn_labels *ls = labels;
-    if (p->has_external) {
-        if ((rc = merge_external(p, labels)))
+    struct cairn_buf *text = &p->fmt_cache[fp % PUSH_FMT_CACHE].text;
+    if (p->fmt_cache[fp % PUSH_FMT_CACHE].fp != fp) {
+        const struct cairn_labels *ls = labels;
+        if (p->has_external) {
+            if ((rc = merge_external(p, labels)))
+                goto out;
+            ls = &p->scratch_labels;
+        }
+        cairn_buf_reset(text);
+        p->fmt_cache[fp % PUSH_FMT_CACHE].fp = 0;
+        if ((rc = cairn_labels_format(ls, text)))
             goto out;
-        ls = &p->scratch_labels;
+        p->fmt_cache[fp % PUSH_FMT_CACHE].fp = fp;
     }
-    cairn_buf_reset(&p->scratch);
-    if ((rc = cairn_labels_format(ls, &p->scratch)))
-        goto out;
-    rc = add_locked(p, tenant, p->scratch.data, p->scratch.len, ts_ns, line, len);
+    rc = add_locked(p, tenant, text->data, text->len, ts_ns, line, len);
 out:
     pthread_mutex_unlock(&p->mu);
     return rc;
@@ -419,7 +434,7 @@ int cairn_push_metrics_write(struct cairn_push *p, const char *prefix, struct ca
     struct cairn__push_metrics m = p->m;
     m.s.queued_bytes = p->queued;
     pthread_mutex_unlock(&p->mu);
-    return cairn__push_metrics_format(&m, prefix, p->host, out);
+    return cairn__pushc_metrics_format(&m, prefix, p->host, out);
 }
 
 /* ---- sender thread ---- */
@@ -448,7 +463,7 @@ static void send_batch(struct cairn_push *p, struct cairn__push_batch *b)
 {
     size_t nent = b->n_entries, nbytes = b->line_bytes;
     pthread_mutex_unlock(&p->mu);
-    int rc = cairn__push_batch_encode(b);
+    int rc = cairn__pushc_batch_encode(b);
     pthread_mutex_lock(&p->mu);
     if (rc) {
         CAIRN_ERROR("push", "cannot encode batch; dropped", "entries=%zu err=%s", nent,
@@ -462,14 +477,14 @@ static void send_batch(struct cairn_push *p, struct cairn__push_batch *b)
     for (int attempt = 0;; attempt++) {
         pthread_mutex_unlock(&p->mu);
         int64_t t0 = cairn_mono_ns();
-        long status = cairn__push_http_post(p->http, b->tenant, b->body.data, b->body.len, msg,
+        long status = cairn__pushc_http_post(p->http, b->tenant, b->body.data, b->body.len, msg,
                                             sizeof msg);
         double secs = (double)(cairn_mono_ns() - t0) / 1e9;
         pthread_mutex_lock(&p->mu);
         p->m.s.requests++;
         if (attempt)
             p->m.s.retries++;
-        cairn__push_metrics_observe(&p->m, status, secs);
+        cairn__pushc_metrics_observe(&p->m, status, secs);
         if (status >= 200 && status < 300) {
             p->m.s.sent_entries += nent;
             p->m.s.sent_bytes += nbytes;
@@ -542,7 +557,7 @@ static void *sender_main(void *arg)
             p->free_list = b;
             p->n_free++;
         } else {
-            cairn__push_batch_free(b);
+            cairn__pushc_batch_free(b);
         }
         pthread_cond_broadcast(&p->cv_space);
         pthread_cond_broadcast(&p->cv_done);

@@ -51,22 +51,22 @@ struct cairn__push_batch {
     size_t enc_cap;
 };
 
-void cairn__push_batch_reset(struct cairn__push_batch *b, const char *tenant, int64_t now);
-void cairn__push_batch_free(struct cairn__push_batch *b);
+void cairn__pushc_batch_reset(struct cairn__push_batch *b, const char *tenant, int64_t now);
+void cairn__pushc_batch_free(struct cairn__push_batch *b);
 /* Add one entry; labels is the canonical text form. 0 or CAIRN_ENOMEM (batch unchanged). */
-int cairn__push_batch_add(struct cairn__push_batch *b, const char *labels, size_t labels_len,
+int cairn__pushc_batch_add(struct cairn__push_batch *b, const char *labels, size_t labels_len,
                           int64_t ts, const char *line, size_t len);
 /* Encode as snappy(protobuf PushRequest) into b->body. 0 or CAIRN_ENOMEM/EIO. */
-int cairn__push_batch_encode(struct cairn__push_batch *b);
+int cairn__pushc_batch_encode(struct cairn__push_batch *b);
 
 /* HTTP side: one request. Returns the HTTP status, or 0 for a network error (msg says
  * which); msg receives up to cap bytes of the server's reply or curl's error. */
 struct cairn__push_http;
-struct cairn__push_http *cairn__push_http_create(const struct cairn_push_config *cfg,
+struct cairn__push_http *cairn__pushc_http_create(const struct cairn_push_config *cfg,
                                                  const char *bearer, const char *password,
                                                  struct cairn_err *err);
-void cairn__push_http_destroy(struct cairn__push_http *h);
-long cairn__push_http_post(struct cairn__push_http *h, const char *tenant, const char *body,
+void cairn__pushc_http_destroy(struct cairn__push_http *h);
+long cairn__pushc_http_post(struct cairn__push_http *h, const char *tenant, const char *body,
                            size_t len, char *msg, size_t cap);
 
 /* Request-duration histogram per status code. */
@@ -85,8 +85,8 @@ struct cairn__push_metrics {
     uint64_t dropped_entries_retries, dropped_bytes_retries;
     struct cairn__push_hist hist[CAIRN__PUSH_STATUS_SLOTS];
 };
-void cairn__push_metrics_observe(struct cairn__push_metrics *m, long status, double secs);
-int cairn__push_metrics_format(const struct cairn__push_metrics *m, const char *prefix,
+void cairn__pushc_metrics_observe(struct cairn__push_metrics *m, long status, double secs);
+int cairn__pushc_metrics_format(const struct cairn__push_metrics *m, const char *prefix,
                                const char *host, struct cairn_buf *out);
 
 #endif

@@ -36,6 +36,8 @@ struct cairn_ship_agent {
     struct cairn_buf print;             /* dry-run line buffer */
     struct cairn_ship_pipeline **pipes; /* one per scrape config */
     size_t n_pipes;
+    struct cairn_ship_pipeline **extra_pipes; /* pod log targets' pipelines */
+    size_t n_extra;
     struct target_state *ts;
     struct cairn_tail_target *targets;
     size_t n_targets, cap_targets;
@@ -270,7 +272,9 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
     const struct cairn_ship_config *cfg = a->cfg;
     const struct cairn_ship_scrape *sc = cfg->scrape_configs.v;
     a->pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1, sizeof *a->pipes);
-    if (!a->pipes)
+    a->extra_pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1,
+                            sizeof *a->extra_pipes);
+    if (!a->pipes || !a->extra_pipes)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     for (size_t i = 0; i < cfg->scrape_configs.n; i++) {
         char path[96];
@@ -303,8 +307,24 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
             }
             if (!rc && cairn_labels_sort(&ls, err))
                 rc = CAIRN_EINVAL;
+            /* pod logs get their own pipeline: the container format first */
+            struct cairn_ship_pipeline *pp = NULL;
+            if (!rc) {
+                snprintf(path, sizeof path, "scrape_configs[%zu].pipeline_stages", i);
+                pp = cairn__pipeline_new(0);
+                if (!pp)
+                    rc = CAIRN_ENOMEM;
+                else if ((rc = cairn__stage_container(pp, err)) ||
+                         (rc = cairn_ship_pipeline_build_into(pp, &sc[i].pipeline_stages, path,
+                                                              err)))
+                    cairn_ship_pipeline_destroy(pp), pp = NULL;
+            }
+            if (pp) {
+                a->extra_pipes[a->n_extra++] = pp;
+                cairn_ship_pipeline_set_metrics(pp, a->metrics);
+            }
             if (!rc)
-                rc = add_target(a, CAIRN_TAIL_PODS, sc[i].pod_logs.path, NULL, &ls, a->pipes[i],
+                rc = add_target(a, CAIRN_TAIL_PODS, sc[i].pod_logs.path, NULL, &ls, pp,
                                 sc[i].job_name);
             cairn_labels_deinit(&ls);
             if (rc)
@@ -401,6 +421,8 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     if (cfg->check_syntax)
         return a;
     if (cfg->dry_run) {
+        /* someone is watching: show each line as it is read */
+        setvbuf(a->out, NULL, _IOLBF, 0);
         a->sink = (struct cairn_ship_sink){print_emit, print_flush, a};
     } else {
         if (make_clients(a, err))
@@ -596,6 +618,9 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     for (size_t i = 0; i < a->n_pipes; i++)
         cairn_ship_pipeline_destroy(a->pipes[i]);
     free(a->pipes);
+    for (size_t i = 0; i < a->n_extra; i++)
+        cairn_ship_pipeline_destroy(a->extra_pipes[i]);
+    free(a->extra_pipes);
     for (size_t i = 0; i < a->n_targets; i++) {
         free(a->ts[i].path);
         free(a->ts[i].exclude);

@@ -91,7 +91,7 @@ static int add_stage(struct cairn_ship_pipeline *pl, const struct cairn_cfg_tagg
                                  "action: drop");
         struct cairn_ship_pipeline *nested = NULL;
         if (m->action == 0) {
-            char sub[600];
+            char sub[700];
             snprintf(sub, sizeof sub, "%s.match.stages", path);
             nested = cairn_ship_pipeline_build(&m->stages, sub, err);
             if (!nested)
@@ -140,17 +140,13 @@ static const char *const kind_names[CAIRN_STAGE_KINDS] = {
     "limit", "multiline", "pack", "decolorize", "tenant", "metrics",
 };
 
-struct cairn_ship_pipeline *cairn_ship_pipeline_build(const struct cairn_cfg_list *stages,
-                                                      const char *path, struct cairn_err *err)
+int cairn_ship_pipeline_build_into(struct cairn_ship_pipeline *pl,
+                                   const struct cairn_cfg_list *stages, const char *path,
+                                   struct cairn_err *err)
 {
-    struct cairn_ship_pipeline *pl = cairn__pipeline_new(0);
-    if (!pl) {
-        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
-        return NULL;
-    }
     const struct cairn_cfg_tagged *tg = stages->v;
     for (size_t i = 0; i < stages->n; i++) {
-        char p[512];
+        char p[600];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         struct cairn_err e2;
         cairn_err_clear(&e2);
@@ -160,12 +156,25 @@ struct cairn_ship_pipeline *cairn_ship_pipeline_build(const struct cairn_cfg_lis
                                  ? kind_names[tg[i].kind] : "?";
             /* nested errors already carry their own path */
             if (strncmp(e2.msg, path, strlen(path)) == 0)
-                cairn_err_set(err, rc, "%s", e2.msg);
-            else
-                cairn_err_set(err, rc, "%s.%s: %s", p, kn, e2.msg[0] ? e2.msg : cairn_strerror(rc));
-            cairn_ship_pipeline_destroy(pl);
-            return NULL;
+                return cairn_err_set(err, rc, "%s", e2.msg);
+            return cairn_err_set(err, rc, "%s.%s: %s", p, kn,
+                                 e2.msg[0] ? e2.msg : cairn_strerror(rc));
         }
+    }
+    return 0;
+}
+
+struct cairn_ship_pipeline *cairn_ship_pipeline_build(const struct cairn_cfg_list *stages,
+                                                      const char *path, struct cairn_err *err)
+{
+    struct cairn_ship_pipeline *pl = cairn__pipeline_new(0);
+    if (!pl) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (cairn_ship_pipeline_build_into(pl, stages, path, err)) {
+        cairn_ship_pipeline_destroy(pl);
+        return NULL;
     }
     return pl;
 }

@@ -51,48 +51,67 @@ static int name_cmp(const char *a, size_t al, const char *b, size_t bl)
     return c ? c : (al > bl) - (al < bl);
 }
 
-/* Rebuild labels into spare with (name, value) inserted/replaced (value NULL:
- * removed), then swap. */
-static int rewrite(struct cairn_ship_entry *e, const char *name, size_t nl, const char *value,
-                   size_t vl)
+/* Index of the first label whose name is >= name (binary search; labels sorted). */
+static size_t lower_bound(const struct cairn_labels *ls, const char *name, size_t nl)
 {
-    struct cairn_labels *in = &e->labels, *out = &e->spare;
-    cairn_labels_reset(out);
-    int done = 0;
-    for (size_t i = 0; i < in->n; i++) {
-        const struct cairn_label *l = &in->v[i];
-        int c = done ? -1 : name_cmp(l->name, l->name_len, name, nl);
-        if (c > 0 || c == 0) {
-            if (value && cairn_labels_add(out, name, nl, value, vl))
-                return CAIRN_ENOMEM;
-            done = 1;
-            if (c == 0)
-                continue;
-        }
-        if (cairn_labels_add(out, l->name, l->name_len, l->value, l->value_len))
-            return CAIRN_ENOMEM;
+    size_t lo = 0, hi = ls->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (name_cmp(ls->v[mid].name, ls->v[mid].name_len, name, nl) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if (!done && value && cairn_labels_add(out, name, nl, value, vl))
-        return CAIRN_ENOMEM;
-    struct cairn_labels t = *in;
-    *in = *out;
-    *out = t;
-    return 0;
+    return lo;
 }
 
+/* Labels are rewritten in place: a new name/value is appended to the set's store and
+ * its view moved into sorted position; a replaced value's old bytes stay in the store
+ * as garbage until the next line resets it. No copy of the whole set per change. */
 int cairn_ship_label_set(struct cairn_ship_entry *e, const char *name, size_t name_len,
                          const char *value, size_t value_len)
 {
-    const struct cairn_label *l = cairn_labels_get(&e->labels, name, name_len);
-    if (l && l->value_len == value_len && memcmp(l->value, value, value_len) == 0)
+    struct cairn_labels *ls = &e->labels;
+    size_t i = lower_bound(ls, name, name_len);
+    int exists = i < ls->n && name_cmp(ls->v[i].name, ls->v[i].name_len, name, name_len) == 0;
+    if (exists && ls->v[i].value_len == value_len && memcmp(ls->v[i].value, value, value_len) == 0)
         return 0;
-    return rewrite(e, name, name_len, value, value_len);
+    if (!exists && ls->n >= CAIRN_LABELS_PARSE_MAX)
+        return CAIRN_ELIMIT;
+    if (exists && ls->n >= CAIRN_LABELS_PARSE_MAX) {
+        /* no spare view to append through: rebuild into the spare set */
+        struct cairn_labels *out = &e->spare;
+        cairn_labels_reset(out);
+        for (size_t k = 0; k < ls->n; k++)
+            if (cairn_labels_add(out, ls->v[k].name, ls->v[k].name_len,
+                                 k == i ? value : ls->v[k].value,
+                                 k == i ? value_len : ls->v[k].value_len))
+                return CAIRN_ENOMEM;
+        return cairn_labels_copy(ls, out);
+    }
+    /* (value must not point into this label set's store: adding may move it) */
+    if (cairn_labels_add(ls, name, name_len, value, value_len))
+        return CAIRN_ENOMEM;
+    struct cairn_label added = ls->v[ls->n - 1];
+    if (exists) {
+        ls->v[i].value = added.value;
+        ls->v[i].value_len = added.value_len;
+        ls->n--;
+        return 0;
+    }
+    memmove(&ls->v[i + 1], &ls->v[i], (ls->n - 1 - i) * sizeof ls->v[0]);
+    ls->v[i] = added;
+    return 0;
 }
 
 void cairn_ship_label_del(struct cairn_ship_entry *e, const char *name, size_t name_len)
 {
-    if (cairn_labels_get(&e->labels, name, name_len))
-        rewrite(e, name, name_len, NULL, 0); /* removing never grows: cannot fail */
+    struct cairn_labels *ls = &e->labels;
+    size_t i = lower_bound(ls, name, name_len);
+    if (i >= ls->n || name_cmp(ls->v[i].name, ls->v[i].name_len, name, name_len) != 0)
+        return;
+    memmove(&ls->v[i], &ls->v[i + 1], (ls->n - i - 1) * sizeof ls->v[0]);
+    ls->n--;
 }
 
 int cairn_ship_ex_set(struct cairn_ship_entry *e, const char *name, size_t name_len,

@@ -18,6 +18,10 @@
  * ..."). path is the key path of the list. NULL on failure. */
 struct cairn_ship_pipeline *cairn_ship_pipeline_build(const struct cairn_cfg_list *stages,
                                                       const char *path, struct cairn_err *err);
+/* The same, appending to an existing pipeline. 0 or negative with err filled. */
+int cairn_ship_pipeline_build_into(struct cairn_ship_pipeline *pl,
+                                   const struct cairn_cfg_list *stages, const char *path,
+                                   struct cairn_err *err);
 
 struct cairn_regex;
 struct cairn_ship_relabel_rule {
@@ -54,6 +58,8 @@ int cairn_ship_pipeline_drops_write(const struct cairn_ship_pipeline *pl, const 
 int cairn__stage_cri(struct cairn_ship_pipeline *pl, int max_partial_lines, size_t max_size,
                      int truncate, struct cairn_err *err);
 int cairn__stage_docker(struct cairn_ship_pipeline *pl, struct cairn_err *err);
+/* Pod logs: CRI or docker json-file, decided line by line. */
+int cairn__stage_container(struct cairn_ship_pipeline *pl, struct cairn_err *err);
 int cairn__stage_multiline(struct cairn_ship_pipeline *pl, const char *firstline,
                            int64_t max_wait_ns, int max_lines, struct cairn_err *err);
 

@@ -350,7 +350,7 @@ static const struct cairn_cfg_entry client_e[] = {
      .sub = &tls_t, .help = "TLS"},
     E("drop_rate_limited_batches", CAIRN_CFG_BOOL, CL, drop_rate_limited_batches,
       .help = "accepted for compatibility; 429 is always retried"),
-    E("queue_limit", CAIRN_CFG_SIZE, CL, queue_limit, .idef = 8 << 20, .min = 4096,
+    E("queue_limit", CAIRN_CFG_SIZE, CL, queue_limit, .idef = 4 << 20, .min = 4096,
       .max = 1LL << 34, .help = "bytes held before the readers wait (back-pressure)"),
 };
 #undef CL

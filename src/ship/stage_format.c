@@ -258,6 +258,54 @@ int cairn__stage_docker(struct cairn_ship_pipeline *pl, struct cairn_err *err)
     return 0;
 }
 
+/* ---- container: CRI or docker json-file, chosen per line (pod logs) ---- */
+
+struct container_stage {
+    struct cairn__stage cri, docker;
+    struct cairn_ship_pipeline *tmp; /* owns cri and docker while building */
+};
+
+static int container_process(struct cairn__stage *s, struct cairn_ship_entry *e)
+{
+    struct container_stage *c = s->st;
+    /* json-file lines are JSON objects; CRI lines start with an RFC3339 time */
+    if (e->line.len && e->line.data[0] == '{')
+        return c->docker.ops->process(&c->docker, e);
+    return c->cri.ops->process(&c->cri, e);
+}
+
+static void container_destroy(struct cairn__stage *s)
+{
+    struct container_stage *c = s->st;
+    if (!c)
+        return;
+    cairn_ship_pipeline_destroy(c->tmp);
+    free(c);
+}
+
+static const struct cairn__stage_ops container_ops = {"container", container_process, NULL,
+                                                      container_destroy};
+
+int cairn__stage_container(struct cairn_ship_pipeline *pl, struct cairn_err *err)
+{
+    struct container_stage *c = calloc(1, sizeof *c);
+    if (!c)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    struct cairn__stage tmp = {NULL, c, NULL};
+    if (!(c->tmp = cairn__pipeline_new(0)) || cairn__stage_cri(c->tmp, 100, 0, 0, err) ||
+        cairn__stage_docker(c->tmp, err)) {
+        container_destroy(&tmp);
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    }
+    c->cri = c->tmp->v[0];
+    c->docker = c->tmp->v[1];
+    if (cairn__pipeline_add(pl, &container_ops, c, NULL)) {
+        container_destroy(&tmp);
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
 /* ---- multiline ---- */
 
 struct multiline_stage {

@@ -30,6 +30,7 @@
 #define READ_BUF_SIZE (64 * 1024)
 #define READS_PER_TURN 16 /* 1 MiB per file before giving the others a turn */
 #define NS_PER_SEC 1000000000LL
+#define TAIL_CHECK 64 /* bytes compared to detect a truncation hidden by new writes */
 
 struct tfile {
     char *path;
@@ -37,6 +38,10 @@ struct tfile {
     dev_t dev;
     ino_t ino;
     int64_t off; /* bytes consumed from fd */
+    /* the last bytes read before off: if the file no longer holds them there, it was
+     * truncated and rewritten past off before we looked (copytruncate under load) */
+    char tail[TAIL_CHECK];
+    size_t tail_len;
     struct cairn_buf partial;
     int wd;
     size_t target;
@@ -208,12 +213,47 @@ static int process_chunk(struct cairn_tailer *t, struct tfile *f, const char *p,
     return p < end ? add_partial(t, f, p, (size_t)(end - p)) : 0;
 }
 
+static void remember_tail(struct tfile *f, const char *p, size_t n)
+{
+    if (n >= TAIL_CHECK) {
+        memcpy(f->tail, p + n - TAIL_CHECK, TAIL_CHECK);
+        f->tail_len = TAIL_CHECK;
+        return;
+    }
+    size_t keep = f->tail_len + n > TAIL_CHECK ? TAIL_CHECK - n : f->tail_len;
+    memmove(f->tail, f->tail + f->tail_len - keep, keep);
+    memcpy(f->tail + keep, p, n);
+    f->tail_len = keep + n;
+}
+
+/* Was the file truncated (and perhaps rewritten past our offset) since we read it? */
+static int truncated_under_us(struct tfile *f, char *scratch)
+{
+    if (f->off == 0 || f->tail_len == 0)
+        return 0;
+    ssize_t n = pread(f->fd, scratch, f->tail_len, f->off - (int64_t)f->tail_len);
+    return n != (ssize_t)f->tail_len || memcmp(scratch, f->tail, f->tail_len) != 0;
+}
+
+static void restart_at_zero(struct cairn_tailer *t, struct tfile *f, const char *why)
+{
+    CAIRN_INFO("tail", "file truncated, reading from the start", "file=%s offset=%lld why=%s",
+               f->path, (long long)f->off, why);
+    lseek(f->fd, 0, SEEK_SET);
+    f->off = 0;
+    f->tail_len = 0;
+    cairn_buf_reset(&f->partial);
+    t->stats.truncations++;
+}
+
 /* Read what is there. Returns 1 if more may be waiting (turn cap hit), 0 at EOF,
  * negative on a sink or memory error. */
 static int read_file(struct cairn_tailer *t, struct tfile *f)
 {
     if (f->fd < 0)
         return 0;
+    if (truncated_under_us(f, t->rbuf))
+        restart_at_zero(t, f, "content_changed");
     for (int i = 0; i < READS_PER_TURN; i++) {
         ssize_t n = read(f->fd, t->rbuf, READ_BUF_SIZE);
         if (n < 0) {
@@ -225,6 +265,7 @@ static int read_file(struct cairn_tailer *t, struct tfile *f)
         if (n == 0)
             return 0;
         f->off += n;
+        remember_tail(f, t->rbuf, (size_t)n);
         int rc = process_chunk(t, f, t->rbuf, (size_t)n);
         if (rc)
             return rc;
@@ -303,6 +344,8 @@ static int drain_rotated(struct cairn_tailer *t, struct tfile *f, ino_t old_ino,
     lseek(fd, off, SEEK_SET);
     int saved = f->fd;
     f->fd = fd;
+    f->off = off;
+    f->tail_len = 0;
     int rc;
     while ((rc = read_file(t, f)) == 1)
         ;
@@ -377,6 +420,13 @@ static int file_open(struct cairn_tailer *t, struct tfile *f, int use_positions)
     f->dev = st.st_dev;
     f->ino = st.st_ino;
     f->off = start;
+    f->tail_len = 0;
+    if (start > 0) {
+        /* remember what precedes the start, to notice a later truncation */
+        size_t k = start < TAIL_CHECK ? (size_t)start : TAIL_CHECK;
+        if (pread(fd, f->tail, k, start - (int64_t)k) == (ssize_t)k)
+            f->tail_len = k;
+    }
     cairn_buf_reset(&f->partial);
     f->wd = -1;
     if (t->ifd >= 0)
@@ -414,12 +464,7 @@ static int check_rotation(struct cairn_tailer *t, struct tfile *f)
     if (f->fd < 0)
         return 0;
     if (fstat(f->fd, &st) == 0 && st.st_size < f->off) {
-        CAIRN_INFO("tail", "file truncated, reading from the start", "file=%s was=%lld now=%lld",
-                   f->path, (long long)f->off, (long long)st.st_size);
-        lseek(f->fd, 0, SEEK_SET);
-        f->off = 0;
-        cairn_buf_reset(&f->partial);
-        t->stats.truncations++;
+        restart_at_zero(t, f, "shorter");
         return 1;
     }
     int gone = stat(f->path, &pst) != 0;
@@ -731,10 +776,10 @@ void cairn_tailer_destroy(struct cairn_tailer *t)
         return;
     if (t->rbuf)
         cairn_tailer_sync(t);
-    for (size_t i = 0; i < t->n_files; i++) {
-        file_close(t, t->files[i]);
+    for (size_t i = 0; i < t->n_files; i++)
+        file_close(t, t->files[i]); /* looks at the others' watches: free after */
+    for (size_t i = 0; i < t->n_files; i++)
         file_free(t->files[i]);
-    }
     free(t->files);
     for (size_t i = 0; i < t->n_dirs; i++)
         free(t->dirs[i].dir);
