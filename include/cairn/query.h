@@ -1,72 +1,48 @@
-/* query.h -- LogQL execution over the store: selectors through the label index, log
- * queries through the pipeline, merged by time in the requested direction up to a
- * limit, grouped into result streams by their final labels (as Loki groups them).
+/* query.h -- run a LogQL query over the store and encode the answer as Loki's HTTP
+ * API JSON (the "data" object and the envelope around it).
  *
- * Ownership: a cairn_query_result owns every label set, line and entry it holds;
- * cairn_query_result_deinit frees them. The parsed query is borrowed. */
+ * Ownership: the caller owns the store, the params and the output buffer; the engine
+ * allocates only for the duration of a call. Safe to call from many threads at once
+ * (each call parses and compiles its own copy of the query). */
 #ifndef CAIRN_QUERY_H
 #define CAIRN_QUERY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <roaring/roaring.h>
-
-#include "cairn/labels.h"
-#include "cairn/logql.h"
+#include "cairn/buf.h"
+#include "cairn/error.h"
+#include "cairn/store.h"
 #include "cairn/store_read.h"
 
-/* Stream ids matching a selector's matchers over [start, end) (ORed into out):
- * equality through postings; regexes by matching the label's values; negative
- * matchers against all streams; a missing label counts as the empty value. */
-int cairn_query_select(struct cairn_store *s, const char *tenant,
-                       const struct cairn_matcher *m, size_t n, int64_t start, int64_t end,
-                       roaring_bitmap_t *out);
+/* Loki's limits for range queries. */
+#define CAIRN_QUERY_MAX_POINTS 11000        /* points per series before refusing */
+#define CAIRN_QUERY_DEFAULT_LIMIT 100
+#define CAIRN_QUERY_MAX_LIMIT 5000          /* Loki's max_entries_limit_per_query */
 
 struct cairn_query_params {
     const char *tenant;
-    int64_t start, end;        /* [start, end) unix ns */
-    size_t limit;              /* max entries over all streams; 0: Loki's default 100 */
-    enum cairn_iter_dir dir;   /* CAIRN_ITER_BACKWARD is Loki's default */
-    int64_t now_ns;            /* clock for template `now` */
-    int threads;               /* shards run in parallel (by stream id); 0 or 1: one.
-                                  The result is the same whatever the number. */
+    int64_t start, end;      /* unix ns; logs: [start, end), metrics: steps start..end */
+    int64_t step;            /* ns, > 0 for range queries (the API layer applies Loki's default) */
+    int64_t interval;        /* ns, 0 = none (log queries: return one entry per interval) */
+    size_t limit;            /* log queries: most entries; metric: unused */
+    enum cairn_iter_dir direction;
+    int instant;             /* /query: evaluate at `end` only (vector/scalar result) */
+    int threads;             /* 0 = one per core */
 };
 
-struct cairn_query_entry {
-    int64_t ts;
-    size_t off, len;           /* the line, in the owning stream's bytes */
-};
+/* Run the query and append Loki's full JSON reply to out:
+ *   {"status":"success","data":{"resultType":"streams"|"matrix"|"vector"|"scalar",
+ *    "result":[...],"stats":{...}}}
+ * On a user error (syntax, limits) returns CAIRN_EINVAL/CAIRN_ELIMIT with err holding
+ * Loki's message, and out is left as it was; the API layer answers 400. */
+int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
+                    const struct cairn_query_params *p, struct cairn_buf *out, struct cairn_err *err);
 
-struct cairn_query_stream {
-    struct cairn_labels labels;
-    uint64_t hash;
-    struct cairn_buf bytes;    /* lines, back to back */
-    struct cairn_query_entry *e;
-    size_t n, cap;
-};
-
-struct cairn_query_stats {
-    uint64_t lines_scanned, bytes_scanned; /* raw entries read from the store */
-    uint64_t lines_returned;
-    int64_t exec_ns;
-};
-
-struct cairn_query_result {
-    struct cairn_query_stream *streams;
-    size_t n, cap;
-    struct cairn_query_stats stats;
-};
-
-void cairn_query_result_init(struct cairn_query_result *r);
-void cairn_query_result_deinit(struct cairn_query_result *r);
-
-/* Run a log query (the root must be a LOG expression). Entries within each result
- * stream come in the requested direction; at most limit entries in total (the first
- * ones in that direction), identical for any number of threads. Errors: CAIRN_EINVAL (not a log query, err says so),
- * CAIRN_ENOMEM, or a store read error. */
-int cairn_query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
-                     const struct cairn_query_params *p, struct cairn_query_result *out,
-                     struct cairn_err *err);
+/* The stream ids of a tenant matching a LogQL stream selector (text like
+ * `{app="x", env=~"prod|dev"}`), with data in [start, end); for /series, /labels?query=,
+ * /index/stats. */
+int cairn_query_select_text(struct cairn_store *s, const char *tenant, const char *sel, size_t len,
+                            int64_t start, int64_t end, roaring_bitmap_t *out, struct cairn_err *err);
 
 #endif

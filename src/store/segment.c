@@ -297,19 +297,26 @@ int cairn__period_write_chunk(struct cairn__period *p, uint32_t sid, uint32_t ch
             nb++;
             bytes += ps->refs[i].len;
         }
-    unsigned char rec[CAIRN__REC_HDR + 32];
-    unsigned char *pl = rec + CAIRN__REC_HDR;
-    put32(pl, sid);
-    put32(pl + 4, chunk);
-    put64(pl + 8, (uint64_t)mn);
-    put64(pl + 16, (uint64_t)mx);
-    put32(pl + 24, nb);
-    put32(pl + 28, bytes);
-    uint8_t type = CAIRN__SEG_CHUNK;
-    uint32_t crc = cairn_crc32c(cairn_crc32c(0, &type, 1), pl, 32);
-    hdr_fill(rec, 32, crc, type);
-    struct iovec iov = {rec, sizeof rec};
-    rc = seg_write(p, &iov, 1, sizeof rec);
+    struct cairn_buf rec = CAIRN_BUF_INIT;
+    size_t at = cairn__rec_begin(&rec, CAIRN__SEG_CHUNK);
+    rc = at == (size_t)-1 || cairn_buf_append_u32le(&rec, sid) ||
+                 cairn_buf_append_u32le(&rec, chunk) || cairn_buf_append_u64le(&rec, (uint64_t)mn) ||
+                 cairn_buf_append_u64le(&rec, (uint64_t)mx) || cairn_buf_append_u32le(&rec, nb) ||
+                 cairn_buf_append_u32le(&rec, bytes)
+             ? CAIRN_ENOMEM
+             : 0;
+    /* where its blocks are: (file, offset of the block bytes) each */
+    for (size_t i = 0; !rc && i < ps->n; i++)
+        if (ps->refs[i].chunk == chunk &&
+            (cairn_buf_append_uvarint(&rec, ps->refs[i].file) ||
+             cairn_buf_append_u64le(&rec, ps->refs[i].off)))
+            rc = CAIRN_ENOMEM;
+    if (!rc) {
+        cairn__rec_finish(&rec, at);
+        struct iovec iov = {rec.data, rec.len};
+        rc = seg_write(p, &iov, 1, rec.len);
+    }
+    cairn_buf_deinit(&rec);
     if (!rc)
         p->n_chunks++;
     pthread_mutex_unlock(&p->mu);
