@@ -223,6 +223,8 @@ int cairn__period_write_chunk(struct cairn__period *p, uint32_t sid, uint32_t ch
 uint32_t cairn__period_next_chunk(struct cairn__period *p, uint32_t sid);
 /* Drop postings and refs (before rebuilding from segment files); p->mu held. */
 void cairn__period_index_reset(struct cairn__period *p);
+/* Close the segment files' descriptors (a closed period keeps none); p->mu held. */
+void cairn__period_close_files(struct cairn__period *p);
 /* fsync dirty segment files. */
 int cairn__period_sync(struct cairn__period *p);
 /* Write the immutable index file of a period whose heads are flushed (p->mu held). */
