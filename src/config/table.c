@@ -220,7 +220,7 @@ const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_tabl
     return NULL;
 }
 
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+size_t cairn__cfg_edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
     size_t row[64];
     if (lb >= 64 || la >= 64)
@@ -252,7 +252,7 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
         const char *k = t->entries[i].key;
         if (!k || !*k || (t->entries[i].flags & CAIRN_CFG_CLI_ONLY))
             continue;
-        size_t d = edit_distance(key, len, k, strlen(k));
+        size_t d = cairn__cfg_edit_distance(key, len, k, strlen(k));
         if (d < best_d) {
             best_d = d;
             best = k;
@@ -457,6 +457,8 @@ static int validate(const struct cairn_cfg_table *t, struct flagset *fs, int rea
         if (e->key && !*e->key && t->n != 1)
             return cairn_err_set(err, CAIRN_EINVAL, "table %s: a \"\" key must be alone", tn);
         const char *fl[2] = {e->flag, e->lflag};
+        if (fl[0] && fl[1] && strcmp(fl[0], fl[1]) == 0)
+            fl[1] = NULL; /* one name serving both forms (-check-syntax, --check-syntax) */
         for (int f = 0; f < 2; f++) {
             if (!fl[f])
                 continue;

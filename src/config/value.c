@@ -469,8 +469,7 @@ static int plain_safe(const char *s)
         return 0;
     int b;
     if (cairn_cfg_parse_bool(s, strlen(s), &b) == 0 || strcmp(s, "null") == 0 ||
-        strcmp(s, "~") == 0 || isdigit((unsigned char)s[0]) || s[0] == '-' ||
-        (s[0] == '.' && s[1] != '/' && s[1] != '.')) /* numbers, .inf, .nan; ./x is fine */
+        strcmp(s, "~") == 0 || isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '.')
         return 0;
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("_./-", *p))

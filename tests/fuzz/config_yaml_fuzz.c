@@ -8,6 +8,14 @@
 #include "cairn/config.h"
 #include "../unit/config_fixture.h"
 
+/* libfyaml 0.7.12 leaks a buffer when a single-quoted scalar holds many '' escapes
+ * (found by this target; reproduced with libfyaml alone). Not ours to fix here. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfyaml.so\n";
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fx f, g;

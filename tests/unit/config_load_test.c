@@ -417,6 +417,19 @@ static void fixture_table_is_sane(void **state)
     static const struct cairn_cfg_table bad = CAIRN_CFG_TABLE("bad", bad_entries, int32_t);
     assert_int_equal(cairn_cfg_table_validate(&bad, &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "key x"));
+    /* one name for both option forms is fine; the same name on two entries is not */
+    static const struct cairn_cfg_entry same_entries[] = {
+        {.key = "a", .type = CAIRN_CFG_BOOL, .offset = 0, .size = 4, .flag = "a", .lflag = "a"},
+    };
+    static const struct cairn_cfg_table same = CAIRN_CFG_TABLE("same", same_entries, int32_t);
+    assert_int_equal(cairn_cfg_table_validate(&same, &err), 0);
+    static const struct cairn_cfg_entry dup_entries[] = {
+        {.key = "a", .type = CAIRN_CFG_BOOL, .offset = 0, .size = 4, .flag = "x"},
+        {.key = "b", .type = CAIRN_CFG_BOOL, .offset = 4, .size = 4, .lflag = "x"},
+    };
+    static const struct cairn_cfg_table dup = CAIRN_CFG_TABLE("dup", dup_entries, int64_t);
+    assert_int_equal(cairn_cfg_table_validate(&dup, &err), CAIRN_EINVAL);
+    assert_string_equal(err.msg, "option x defined twice");
     static const struct cairn_cfg_entry bad_def_entries[] = {
         {.key = "x", .type = CAIRN_CFG_DURATION, .offset = 0, .size = 8, .def = "soon"},
     };
