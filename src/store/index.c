@@ -272,7 +272,7 @@ int cairn__index_write(struct cairn_store *s, struct cairn__tenant *t, struct ca
     if (!rc) {
         p->closed = 1;
         cairn__period_close_files(p);
-        CAIRN_INFO("index", "period closed", "dir=\"%s\" streams=%zu", p->dir, p->streams.n);
+        CAIRN_INFO("index", "index file written", "dir=\"%s\" streams=%zu", p->dir, p->streams.n);
     }
     return rc;
 }

@@ -361,6 +361,11 @@ struct cairn__codec_ctx *cairn__ctx_get(struct cairn_store *s);
 void cairn__ctx_put(struct cairn_store *s, struct cairn__codec_ctx *c);
 
 int64_t cairn__period_start(const struct cairn_store *s, int64_t ts);
+/* Periods of t overlapping [start, end), each with a reference (read.c); NULL on
+ * ENOMEM. Release with cairn__periods_release. */
+struct cairn__period **cairn__periods_in(struct cairn__tenant *t, int64_t start, int64_t end,
+                                         size_t *n);
+void cairn__periods_release(struct cairn__period **v, size_t n);
 /* Replay the WAL into the heads (replay.c); *max_seq is the last WAL file's number. */
 int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq);
 static inline void cairn__note_accepted(struct cairn__stream *st, int64_t ts)
