@@ -271,7 +271,8 @@ int cairn__index_write(struct cairn_store *s, struct cairn__tenant *t, struct ca
     cairn_buf_deinit(&b);
     if (!rc) {
         p->closed = 1;
-        CAIRN_INFO("index", "period closed", "dir=\"%s\" streams=%zu", p->dir, p->streams.n);
+        cairn__period_close_files(p);
+        CAIRN_INFO("index", "index file written", "dir=\"%s\" streams=%zu", p->dir, p->streams.n);
     }
     return rc;
 }

@@ -223,6 +223,8 @@ int cairn__period_write_chunk(struct cairn__period *p, uint32_t sid, uint32_t ch
 uint32_t cairn__period_next_chunk(struct cairn__period *p, uint32_t sid);
 /* Drop postings and refs (before rebuilding from segment files); p->mu held. */
 void cairn__period_index_reset(struct cairn__period *p);
+/* Close the segment files' descriptors (a closed period keeps none); p->mu held. */
+void cairn__period_close_files(struct cairn__period *p);
 /* fsync dirty segment files. */
 int cairn__period_sync(struct cairn__period *p);
 /* Write the immutable index file of a period whose heads are flushed (p->mu held). */
@@ -359,6 +361,11 @@ struct cairn__codec_ctx *cairn__ctx_get(struct cairn_store *s);
 void cairn__ctx_put(struct cairn_store *s, struct cairn__codec_ctx *c);
 
 int64_t cairn__period_start(const struct cairn_store *s, int64_t ts);
+/* Periods of t overlapping [start, end), each with a reference (read.c); NULL on
+ * ENOMEM. Release with cairn__periods_release. */
+struct cairn__period **cairn__periods_in(struct cairn__tenant *t, int64_t start, int64_t end,
+                                         size_t *n);
+void cairn__periods_release(struct cairn__period **v, size_t n);
 /* Replay the WAL into the heads (replay.c); *max_seq is the last WAL file's number. */
 int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq);
 static inline void cairn__note_accepted(struct cairn__stream *st, int64_t ts)

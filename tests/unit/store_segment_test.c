@@ -93,6 +93,36 @@ static uint64_t count_all(struct cairn_store *s)
         m++;
     cairn_store_iter_deinit(&it);
     assert_int_equal(m, n);
+    /* the block iterator sees the same entries, block by block */
+    struct cairn_block_iter bi;
+    assert_int_equal(
+        cairn_store_blocks_init(&bi, s, "fake", all, T0 - SEC, T0 + 100000 * SEC, 0), 0);
+    struct cairn_block_view v;
+    uint64_t bn = 0, bbytes = 0;
+    uint32_t last_sid = 0;
+    int r;
+    while ((r = cairn_store_blocks_next(&bi, &v)) == 1) {
+        assert_true(v.sid >= last_sid); /* stream by stream */
+        last_sid = v.sid;
+        uint64_t sum = 0;
+        for (uint32_t i = 0; i < v.n; i++) {
+            if (i)
+                assert_true(v.ts[i] >= v.ts[i - 1]);
+            char want[48];
+            int k = (int)((v.ts[i] - T0) % SEC), j = (int)((v.ts[i] - T0) / SEC);
+            int l = snprintf(want, sizeof want, "stream %d entry %d", k, j);
+            assert_int_equal(v.lens[i], l);
+            assert_memory_equal(v.lines + v.offs[i], want, (size_t)l);
+            sum += v.lens[i];
+        }
+        assert_int_equal(sum, v.raw_bytes);
+        bn += v.n;
+        bbytes += v.raw_bytes;
+    }
+    assert_int_equal(r, 0);
+    cairn_store_blocks_deinit(&bi);
+    assert_int_equal(bn, n);
+    assert_int_equal(bbytes, bytes);
     assert_int_equal(bytes, st.bytes);
     roaring_bitmap_free(all);
     return n;
