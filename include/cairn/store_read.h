@@ -22,6 +22,13 @@
 #include "cairn/labels.h"
 #include "cairn/store.h"
 
+/* roaring_bitmap_free(NULL) crashes in CRoaring 0.2.66 (Debian 12): free through this. */
+static inline void cairn_bitmap_free(roaring_bitmap_t *b)
+{
+    if (b)
+        roaring_bitmap_free(b);
+}
+
 /* A list of strings (label names or values), sorted and unique when filled by the
  * store. Owns its storage; a zeroed struct is an empty list. */
 struct cairn_strlist {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cairn/json.h"
+#include "cairn/text.h"
 
 enum {
     ST_VALUE,         /* a value must come (top level, after ':' or ',' in an array) */
@@ -266,43 +267,13 @@ static int hex4(const char *p, uint32_t *out)
 {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (uint32_t)(c - 'A' + 10);
-        else
+        int d = cairn_hex_digit(p[i]);
+        if (d < 0)
             return -1;
+        v = v << 4 | (uint32_t)d;
     }
     *out = v;
     return 0;
-}
-
-static size_t utf8_put(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 int cairn_json_unescape(const char *p, size_t len, struct cairn_buf *out)
@@ -350,7 +321,7 @@ int cairn_json_unescape(const char *p, size_t len, struct cairn_buf *out)
             } else if (cp >= 0xdc00 && cp < 0xe000) {
                 cp = 0xfffd;
             }
-            o += utf8_put(o, cp);
+            o += cairn_utf8_encode(o, cp);
             break;
         }
         default:

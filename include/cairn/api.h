@@ -1,0 +1,65 @@
+/* api.h -- cairn serve's HTTP API: Loki's push endpoint, /ready, /metrics, /config.
+ *
+ * Ownership: cairn_api_create returns a server the caller destroys with
+ * cairn_api_destroy (which stops listening and waits for in-flight requests). The
+ * store is borrowed: it must outlive the api (or be detached first with
+ * cairn_api_set_store(api, NULL) after cairn_api_stop). Strings in the config are
+ * copied by cairn_api_create. The config dump callback's text is copied per request. */
+#ifndef CAIRN_API_H
+#define CAIRN_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/buf.h"
+#include "cairn/error.h"
+
+struct cairn_store;
+
+/* Validation and per-tenant limits, Loki's limits_config names in the comments. */
+struct cairn_api_limits {
+    unsigned max_label_names;        /* max_label_names_per_series (15) */
+    unsigned max_label_name_len;     /* max_label_name_length (1024) */
+    unsigned max_label_value_len;    /* max_label_value_length (2048) */
+    size_t max_line_size;            /* max_line_size (256 KiB); 0: unlimited */
+    int reject_old_samples;          /* reject_old_samples (true) */
+    int64_t reject_old_max_age_ns;   /* reject_old_samples_max_age (168h) */
+    int64_t creation_grace_ns;       /* creation_grace_period (10m) */
+    double ingestion_rate_mb;        /* ingestion_rate_mb per tenant (MB/s, 2^20 bytes) */
+    double ingestion_burst_mb;       /* ingestion_burst_size_mb */
+    size_t max_streams_per_user;     /* max_global_streams_per_user; 0: unlimited */
+    size_t max_push_body;            /* request body size limit, 413 past it */
+    size_t max_push_decoded;         /* decompressed body size limit, 413 past it */
+};
+
+/* Called for GET /config: append the effective configuration as YAML (secrets
+ * masked) to out; return 0 or a negative CAIRN_E*. */
+typedef int (*cairn_api_config_dump_fn)(void *ctx, struct cairn_buf *out);
+
+struct cairn_api_config {
+    const char *listen;          /* "host:port"; port 0 picks an ephemeral port */
+    unsigned threads_max;        /* cap on connection threads (0: 256) */
+    struct cairn_api_limits limits;
+    cairn_api_config_dump_fn config_dump;
+    void *config_dump_ctx;
+};
+
+/* Fill with Loki's defaults (limits.h), listen "127.0.0.1:3100". */
+void cairn_api_config_default(struct cairn_api_config *cfg);
+
+/* Create the server and start listening. Until a store is set, /ready answers 503
+ * and pushes 503. NULL on failure with err naming the address or the cause. */
+struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct cairn_err *err);
+/* Set (or clear) the store pushes go to; the api is ready once one is set. */
+void cairn_api_set_store(struct cairn_api *api, struct cairn_store *store);
+/* The port actually bound (useful with port 0). */
+unsigned cairn_api_port(const struct cairn_api *api);
+/* Stop accepting and wait for in-flight requests; idempotent. */
+void cairn_api_stop(struct cairn_api *api);
+/* Stop and free. NULL is a no-op. */
+void cairn_api_destroy(struct cairn_api *api);
+
+/* Split "host:port" (host may be empty or [v6]) into its parts; 0 or CAIRN_EINVAL. */
+int cairn_api_parse_listen(const char *s, char *host, size_t host_cap, unsigned *port);
+
+#endif

@@ -1,0 +1,75 @@
+/* config_serve.h -- the configuration of `cairn serve`: server, storage, limits and
+ * retention, as YAML (Loki's key names where Loki has them) and command-line options.
+ *
+ * Ownership: cairn_serve_config_load fills a caller-owned struct cairn_serve_config;
+ * everything it points to (strings, the per-tenant retention array the store config
+ * points into) belongs to it until cairn_serve_config_deinit. Read the fields directly.
+ *
+ * YAML shape (every key optional; see docs/CONFIG.md or `cairn serve --help`):
+ *   server:        http_listen_address, http_listen_port, log_level
+ *   storage:       data_dir, fsync, fsync_interval, codec, zstd_level, head_budget,
+ *                  block_target_raw, chunk_target, chunk_max_age, chunk_idle,
+ *                  index_period, ooo_window
+ *   limits_config: ingestion_rate_mb, ingestion_burst_size_mb,
+ *                  max_global_streams_per_user, max_line_size,
+ *                  max_label_names_per_series, max_label_name_length,
+ *                  max_label_value_length, reject_old_samples,
+ *                  reject_old_samples_max_age, creation_grace_period, retention_period
+ *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides) */
+#ifndef CAIRN_CONFIG_SERVE_H
+#define CAIRN_CONFIG_SERVE_H
+
+#include <stdint.h>
+
+#include "cairn/buf.h"
+#include "cairn/config.h"
+#include "cairn/error.h"
+#include "cairn/store.h"
+
+/* What the HTTP layer enforces on push, per tenant (Loki's limits_config). */
+struct cairn_limits {
+    double ingestion_rate_mb;            /* MB/s per tenant (token bucket rate) */
+    double ingestion_burst_size_mb;      /* MB bucket size */
+    int max_global_streams_per_user;     /* active streams per tenant; 0: unlimited */
+    size_t max_line_size;                /* bytes; 0: unlimited */
+    int max_label_names_per_series;
+    int max_label_name_length;
+    int max_label_value_length;
+    int reject_old_samples;              /* bool: refuse entries older than max age */
+    int64_t reject_old_samples_max_age_ns;
+    int64_t creation_grace_period_ns;    /* how far in the future an entry may be */
+};
+
+/* Fill l with the defaults of limits.h (Loki's defaults). */
+void cairn_limits_default(struct cairn_limits *l);
+
+struct cairn_serve_server {
+    char *http_listen_address;  /* default "127.0.0.1" */
+    int http_listen_port;       /* default 3100; 0 picks an ephemeral port */
+    int log_level;              /* enum cairn_log_level, default info */
+};
+
+struct cairn_serve_config {
+    struct cairn_serve_server server;
+    struct cairn_store_config store;  /* store.tenant_retention points into overrides */
+    struct cairn_limits limits;
+    struct cairn_cfg_list overrides;  /* struct cairn_tenant_retention, keyed by tenant */
+    char *listen;                     /* --listen HOST:PORT (CLI only), split into server.* */
+    struct cairn_cfg cfg;             /* the loader state over this struct */
+};
+
+extern const struct cairn_cfg_table cairn_serve_config_table;
+
+/* Defaults, then --config/-config.file, then options, then checks (argv[0] is
+ * "serve"). Returns 0 to run, CAIRN_CFG_EXIT after writing --help or --print-config
+ * output to out, or negative with err saying which key, option or line is wrong.
+ * Call cairn_serve_config_deinit afterwards in every case. */
+int cairn_serve_config_load(struct cairn_serve_config *sc, int argc, char **argv,
+                            struct cairn_buf *out, struct cairn_err *err);
+/* Defaults only (tests, embedding). */
+int cairn_serve_config_init(struct cairn_serve_config *sc, struct cairn_err *err);
+void cairn_serve_config_deinit(struct cairn_serve_config *sc);
+/* The effective config as YAML for GET /config (secrets masked). */
+int cairn_serve_config_dump(const struct cairn_serve_config *sc, struct cairn_buf *out);
+
+#endif

@@ -1,0 +1,55 @@
+/* logql_pipeline.h -- run a LogQL log pipeline over entries, one at a time.
+ *
+ * A pipeline is compiled from a parsed log expression and then fed entries
+ * (timestamp, stream labels, line). It owns per-thread scratch (label builder, line
+ * buffers, regex match data), so one pipeline serves one thread; after warm-up it
+ * allocates nothing per line. Results of a kept entry (line, labels) are views into
+ * that scratch, valid until the next call. The query it was built from must outlive it.
+ *
+ * Stages run as Loki runs them: line filters before the first stage that changes the
+ * line go first, on the raw bytes (memmem, or PCRE2 JIT for regexes); parsers add
+ * labels (a clash with a stream label gets `_extracted`); failures set `__error__`
+ * (JSONParserErr, LogfmtParserErr, LabelFilterErr, TemplateFormatErr,
+ * SampleExtractionErr) and `__error_details__` and keep the line. */
+#ifndef CAIRN_LOGQL_PIPELINE_H
+#define CAIRN_LOGQL_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/labels.h"
+#include "cairn/logql.h"
+
+struct cairn_logql_pipeline;
+
+/* Compile the pipeline of a LOG expression, or of a RANGE_AGG's log expression with
+ * its unwrap. NULL on error (err says why: a bad ip() range, ENOMEM). */
+struct cairn_logql_pipeline *cairn_logql_pipeline_create(const struct cairn_lq_expr *e,
+                                                         struct cairn_err *err);
+void cairn_logql_pipeline_destroy(struct cairn_logql_pipeline *p);
+
+/* Process one entry: 1 kept, 0 filtered out, CAIRN_ENOMEM. */
+int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
+                                 const struct cairn_labels *stream, const char *line,
+                                 size_t len);
+
+/* The kept entry's line. */
+const char *cairn_logql_pipeline_line(const struct cairn_logql_pipeline *p, size_t *len);
+/* The kept entry's labels, sorted, into out (reset first). */
+int cairn_logql_pipeline_labels(struct cairn_logql_pipeline *p, struct cairn_labels *out);
+/* Fingerprint of the kept entry's labels (equal label sets, equal hashes): groups
+ * entries into result streams without building label sets. */
+uint64_t cairn_logql_pipeline_labels_hash(struct cairn_logql_pipeline *p);
+/* Does the pipeline never change labels (only line filters)? Then every kept entry's
+ * labels are its stream's. */
+int cairn_logql_pipeline_labels_fixed(const struct cairn_logql_pipeline *p);
+
+/* For metric queries with `| unwrap`: the unwrapped value of the kept entry. Returns 1
+ * with *v set, 0 if the entry is dropped (a post-unwrap filter), or sets
+ * __error__=SampleExtractionErr and returns 2 (the entry carries an error). */
+int cairn_logql_pipeline_unwrap(struct cairn_logql_pipeline *p, double *v);
+
+/* The clock that template `now` reads (unix ns); default: the time of creation. */
+void cairn_logql_pipeline_set_now(struct cairn_logql_pipeline *p, int64_t now_ns);
+
+#endif

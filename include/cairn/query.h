@@ -1,0 +1,48 @@
+/* query.h -- run a LogQL query over the store and encode the answer as Loki's HTTP
+ * API JSON (the "data" object and the envelope around it).
+ *
+ * Ownership: the caller owns the store, the params and the output buffer; the engine
+ * allocates only for the duration of a call. Safe to call from many threads at once
+ * (each call parses and compiles its own copy of the query). */
+#ifndef CAIRN_QUERY_H
+#define CAIRN_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/buf.h"
+#include "cairn/error.h"
+#include "cairn/store.h"
+#include "cairn/store_read.h"
+
+/* Loki's limits for range queries. */
+#define CAIRN_QUERY_MAX_POINTS 11000        /* points per series before refusing */
+#define CAIRN_QUERY_DEFAULT_LIMIT 100
+#define CAIRN_QUERY_MAX_LIMIT 5000          /* Loki's max_entries_limit_per_query */
+
+struct cairn_query_params {
+    const char *tenant;
+    int64_t start, end;      /* unix ns; logs: [start, end), metrics: steps start..end */
+    int64_t step;            /* ns, > 0 for range queries (the API layer applies Loki's default) */
+    int64_t interval;        /* ns, 0 = none (log queries: return one entry per interval) */
+    size_t limit;            /* log queries: most entries; metric: unused */
+    enum cairn_iter_dir direction;
+    int instant;             /* /query: evaluate at `end` only (vector/scalar result) */
+    int threads;             /* 0 = one per core */
+};
+
+/* Run the query and append Loki's full JSON reply to out:
+ *   {"status":"success","data":{"resultType":"streams"|"matrix"|"vector"|"scalar",
+ *    "result":[...],"stats":{...}}}
+ * On a user error (syntax, limits) returns CAIRN_EINVAL/CAIRN_ELIMIT with err holding
+ * Loki's message, and out is left as it was; the API layer answers 400. */
+int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
+                    const struct cairn_query_params *p, struct cairn_buf *out, struct cairn_err *err);
+
+/* The stream ids of a tenant matching a LogQL stream selector (text like
+ * `{app="x", env=~"prod|dev"}`), with data in [start, end); for /series, /labels?query=,
+ * /index/stats. */
+int cairn_query_select_text(struct cairn_store *s, const char *tenant, const char *sel, size_t len,
+                            int64_t start, int64_t end, roaring_bitmap_t *out, struct cairn_err *err);
+
+#endif

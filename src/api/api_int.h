@@ -1,0 +1,140 @@
+/* api_int.h -- the api module's internal layout: the server context, the route table,
+ * per-tenant state (rate limiter, counters) and request metrics.
+ *
+ * Ownership: the cairn_api owns its tenant table and metrics; handlers borrow the api
+ * for the duration of a request. */
+#ifndef CAIRN_API_INT_H
+#define CAIRN_API_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/push.h"
+#include "cairn/api.h"
+#include "cairn/buf.h"
+
+/* ---- tenants: ingestion rate limiter and counters -------------------------------- */
+
+#define CAIRN_TENANT_ID_MAX 150 /* Loki's tenant ID length limit */
+
+struct cairn__tenant {
+    char id[CAIRN_TENANT_ID_MAX + 1];
+    double tokens;         /* bytes available now */
+    int64_t last_ns;       /* monotonic time of the last refill */
+    uint64_t lines, bytes; /* ingested (acknowledged) */
+    uint64_t discarded_lines;
+};
+
+struct cairn__tenants {
+    pthread_mutex_t mu;
+    struct cairn__tenant *v;
+    size_t n, cap;
+    double rate, burst; /* bytes/s and bucket size */
+};
+
+int cairn__tenants_init(struct cairn__tenants *t, double rate_bytes, double burst_bytes);
+void cairn__tenants_deinit(struct cairn__tenants *t);
+/* Is `id` a valid tenant ID (Loki's rules: 1..150 of [A-Za-z0-9!-_.*'()], not "."
+ * or "..")? */
+int cairn__tenant_id_valid(const char *id, size_t len);
+/* Take `bytes` from the tenant's token bucket. 0 when allowed, CAIRN_ELIMIT when the
+ * tenant is over its rate (nothing taken), CAIRN_ENOMEM. */
+int cairn__tenants_take(struct cairn__tenants *t, const char *id, size_t bytes, int64_t now_ns);
+/* Count ingested and discarded lines for /metrics. */
+void cairn__tenants_count(struct cairn__tenants *t, const char *id, uint64_t lines,
+                          uint64_t bytes, uint64_t discarded);
+/* Append the per-tenant counters in Prometheus text form. */
+int cairn__tenants_metrics(struct cairn__tenants *t, struct cairn_buf *out);
+
+/* ---- request metrics ------------------------------------------------------------ */
+
+#define CAIRN_METRIC_BUCKETS 12
+#define CAIRN_METRIC_STATUSES 12 /* distinct status codes tracked per route */
+#define CAIRN_ROUTES_MAX 32
+
+struct cairn__histo {
+    _Atomic int status;      /* 0: slot unused */
+    _Atomic uint64_t count;
+    _Atomic uint64_t sum_ns;
+    _Atomic uint64_t le[CAIRN_METRIC_BUCKETS]; /* non-cumulative counts per bucket */
+};
+
+struct cairn__metrics {
+    struct cairn__histo h[CAIRN_ROUTES_MAX][CAIRN_METRIC_STATUSES];
+};
+
+void cairn__metrics_observe(struct cairn__metrics *m, size_t route, int status, int64_t ns);
+int cairn__metrics_render(struct cairn__metrics *m, struct cairn_buf *out);
+
+/* ---- routes --------------------------------------------------------------------- */
+
+struct cairn__req;
+
+/* A handler reads the request and fills its reply (status, body, content type). */
+typedef void (*cairn__handler_fn)(struct cairn_api *api, struct cairn__req *r);
+
+struct cairn__route {
+    const char *method;
+    const char *path;
+    const char *name; /* the route label in metrics, as Loki names them */
+    cairn__handler_fn fn;
+    int wants_body;   /* accumulate the body (with the push size limit) */
+};
+
+extern const struct cairn__route cairn__routes[];
+/* Does a route path match the request path? A path ending in '*' is a prefix. */
+int cairn__route_matches(const char *path, const char *url);
+/* The metrics slot of a route: rows sharing a name (GET and POST) share one, so each
+ * route label appears once in /metrics. */
+size_t cairn__route_slot(size_t route);
+extern const size_t cairn__n_routes;
+
+/* What a handler sees: headers looked up on demand, the body, the reply to fill. */
+struct cairn__req {
+    struct MHD_Connection *conn;
+    const char *url;    /* the path, for prefix routes */
+    const char *method;
+    struct cairn__push_batch *batch; /* body lives in batch->body */
+    int status;
+    const char *content_type;
+    struct cairn_buf *reply; /* reply body (the connection's, reused) */
+};
+
+const char *cairn__req_header(struct cairn__req *r, const char *name);
+const char *cairn__req_query(struct cairn__req *r, const char *name);
+
+/* ---- the server ----------------------------------------------------------------- */
+
+struct cairn_api {
+    struct MHD_Daemon *mhd;
+    char *listen;
+    unsigned port;
+    struct cairn_api_limits limits;
+    cairn_api_config_dump_fn config_dump;
+    void *config_dump_ctx;
+    struct cairn_store *_Atomic store;
+    struct cairn__tenants tenants;
+    struct cairn__metrics metrics;
+    _Atomic uint64_t push_errors; /* store append failures */
+};
+
+/* Handlers (routes.c and push.c). */
+void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_config(struct cairn_api *api, struct cairn__req *r);
+/* Query API handlers (query_routes.c). */
+void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_query(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_labels(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_series(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r);
+
+/* Set the reply to a plain-text message (newline added). */
+void cairn__reply_text(struct cairn__req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

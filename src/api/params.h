@@ -1,0 +1,33 @@
+/* params.h -- request parameters (query string or form body) and Loki's formats for
+ * times ("unix ns", "unix s[.frac]", RFC3339) and durations ("5m" or seconds). */
+#ifndef CAIRN_API_PARAMS_H
+#define CAIRN_API_PARAMS_H
+
+#include "api/api_int.h"
+
+#define CAIRN_PARAMS_MAX 64 /* form fields read from a POST body; more are ignored */
+
+/* The form fields of a POST body, decoded; owns its buffer. */
+struct cairn__params {
+    struct cairn__req *req;
+    struct cairn_buf form;
+    const char *key[CAIRN_PARAMS_MAX];
+    const char *val[CAIRN_PARAMS_MAX];
+    size_t n;
+};
+
+int cairn__params_init(struct cairn__params *pr, struct cairn__req *r);
+void cairn__params_deinit(struct cairn__params *pr);
+/* The first value of `name` (query string first, then form body), or NULL. */
+const char *cairn__param(struct cairn__params *pr, const char *name);
+/* Call fn for every value of `name` (for repeated match[]); stops at a non-zero return. */
+typedef int (*cairn__param_fn)(void *ud, const char *value);
+int cairn__param_each(struct cairn__params *pr, const char *name, cairn__param_fn fn, void *ud);
+
+/* Loki's time parameter: float seconds, integer unix seconds (<= 10 digits) or ns,
+ * or RFC3339(Nano). 0 or CAIRN_EINVAL. */
+int cairn__parse_time(const char *s, int64_t *out);
+/* A duration ("5m", "1h30m") or float seconds ("15", "0.5"). 0 or CAIRN_EINVAL. */
+int cairn__parse_duration_or_seconds(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,109 @@
+/* push.h -- the push pipeline inside the api module: a reusable per-connection batch,
+ * the body decoders (JSON, gzip, protobuf+snappy) that fill it, and validation.
+ *
+ * Ownership: a cairn__push_batch owns every buffer it holds and keeps them across
+ * requests (reset, not freed), so a keep-alive pusher decodes without allocating once
+ * the buffers have grown to its batch size. Decoded lines and labels point into the
+ * batch's body, decompression buffer or arena: valid until the next reset. */
+#ifndef CAIRN_API_PUSH_H
+#define CAIRN_API_PUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/api.h"
+#include "cairn/buf.h"
+#include "cairn/error.h"
+#include "cairn/labels.h"
+#include "cairn/store.h"
+
+/* A bump allocator: blocks kept across resets (the largest is reused). */
+struct cairn__arena {
+    struct cairn__arena_block *head;
+    size_t total; /* bytes allocated in blocks */
+};
+void cairn__arena_init(struct cairn__arena *a);
+void cairn__arena_deinit(struct cairn__arena *a);
+/* Forget every allocation; keep the biggest block for the next round. */
+void cairn__arena_reset(struct cairn__arena *a);
+/* 16-byte-aligned memory valid until reset; NULL when out of memory. */
+void *cairn__arena_alloc(struct cairn__arena *a, size_t n);
+
+/* Per-stream state of one decoded push. */
+struct cairn__bstream {
+    size_t first, n;  /* entries slice in batch->e */
+    size_t bytes;     /* line bytes of the (valid) entries */
+    int bad;          /* labels invalid: skip the stream (message already recorded) */
+    int status;       /* 0, or the HTTP status this stream failed with */
+    uint64_t fp;      /* fingerprint, set by validation */
+};
+
+/* Caps on how much of a failure the reply spells out. */
+#define CAIRN_PUSH_MAX_ERROR_LINES 16
+
+struct cairn__push_batch {
+    struct cairn_labels *labels; /* pool: labels[i] for stream i */
+    size_t labels_cap;           /* how many of the pool are initialised */
+    struct cairn__bstream *s;
+    size_t n, cap;
+    struct cairn_entry *e;
+    size_t ne, ecap;
+    struct cairn_push_stream *ps; /* what goes to cairn_store_append */
+    size_t ps_cap;
+    struct cairn_buf body;   /* request body as received */
+    struct cairn_buf dec;    /* decompressed body */
+    struct cairn_buf unesc;  /* JSON strings that needed unescaping */
+    struct cairn__arena arena;
+    struct cairn_buf msg;    /* error reply text, one message per line */
+    struct cairn_buf tmp;    /* scratch for formatting labels */
+    size_t n_errors;         /* messages seen (only the first few are in msg) */
+    int status;              /* worst status so far: 0, 400 or 429 */
+};
+
+void cairn__push_batch_init(struct cairn__push_batch *b);
+void cairn__push_batch_deinit(struct cairn__push_batch *b);
+/* Empty the batch for the next request (keeps allocations). */
+void cairn__push_batch_reset(struct cairn__push_batch *b);
+/* Buffers a connection keeps between requests: enough for the usual 1-4 MiB batches
+ * of Promtail, Alloy and our own agent; anything bigger is freed after its request. */
+#define CAIRN_PUSH_KEEP_BYTES (16u * 1024 * 1024)
+/* Free any buffer of b larger than keep bytes (after a reset-worthy request). */
+void cairn__push_batch_trim(struct cairn__push_batch *b, size_t keep);
+/* Start a new stream; returns its index or a negative CAIRN_ENOMEM. Its labels are
+ * reset and empty; entries appended next belong to it. */
+int cairn__push_batch_stream(struct cairn__push_batch *b);
+/* Append one entry to the newest stream. */
+int cairn__push_batch_entry(struct cairn__push_batch *b, int64_t ts, const char *line, size_t len);
+/* Record a failure message with its HTTP status (400 or 429); keeps the first few. */
+void cairn__push_fail(struct cairn__push_batch *b, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The canonical text of stream i's labels (into b->tmp), for messages. */
+const char *cairn__push_stream_text(struct cairn__push_batch *b, size_t i);
+
+/* Decoders. Each fills b with streams and entries. A body that cannot be decoded at
+ * all returns CAIRN_EINVAL with err saying where (the caller answers 400); bad label
+ * sets only mark their stream bad (with a recorded message) and decoding goes on.
+ * Lines point into p (or into the batch), so p must live as long as the batch's
+ * contents. */
+int cairn__push_decode_json(struct cairn__push_batch *b, const char *p, size_t len,
+                            const struct cairn_api_limits *lim, struct cairn_err *err);
+int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len,
+                          const struct cairn_api_limits *lim, struct cairn_err *err);
+/* Decompress into out (reset first). CAIRN_ELIMIT (err set, Loki's 413 wording) past
+ * max bytes; CAIRN_EINVAL for a corrupt stream. */
+int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
+                  struct cairn_err *err);
+int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
+                    struct cairn_err *err);
+
+/* Parse, check and record stream i's labels. */
+void cairn__push_labels_check(struct cairn__push_batch *b, size_t i,
+                              const struct cairn_api_limits *lim);
+
+/* Per-entry validation (line size, too old, too new), in place: drops bad entries,
+ * records their messages, sets each stream's bytes and fingerprint. Returns the
+ * number of valid entries; *bytes gets their line bytes. */
+size_t cairn__push_validate(struct cairn__push_batch *b, const struct cairn_api_limits *lim,
+                            int64_t now_ns, size_t *bytes);
+
+#endif

@@ -1,0 +1,315 @@
+/* push_batch.c -- the reusable push batch, its arena, and Loki's per-stream and
+ * per-entry validation with Loki's messages (pkg/validation wording).
+ *
+ * Everything here works on storage the batch keeps between requests: in steady state
+ * a push allocates nothing per line or per stream. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/push.h"
+#include "cairn/timeutil.h"
+
+/* ---- arena ---------------------------------------------------------------------- */
+
+struct cairn__arena_block {
+    struct cairn__arena_block *next;
+    size_t cap, used;
+    max_align_t data[]; /* aligned payload */
+};
+
+#define ARENA_MIN_BLOCK (64u * 1024)
+
+void cairn__arena_init(struct cairn__arena *a)
+{
+    a->head = NULL;
+    a->total = 0;
+}
+
+void cairn__arena_deinit(struct cairn__arena *a)
+{
+    struct cairn__arena_block *blk = a->head;
+    while (blk) {
+        struct cairn__arena_block *next = blk->next;
+        free(blk);
+        blk = next;
+    }
+    a->head = NULL;
+    a->total = 0;
+}
+
+void cairn__arena_reset(struct cairn__arena *a)
+{
+    /* Keep one block big enough for everything last round needed, so the next
+     * request of the same size fits in one block without a malloc. */
+    if (a->head && a->head->next) {
+        size_t want = a->total;
+        cairn__arena_deinit(a);
+        struct cairn__arena_block *blk = malloc(sizeof *blk + want);
+        if (blk) {
+            blk->next = NULL;
+            blk->cap = want;
+            blk->used = 0;
+            a->head = blk;
+            a->total = want;
+        }
+        return;
+    }
+    if (a->head)
+        a->head->used = 0;
+}
+
+void *cairn__arena_alloc(struct cairn__arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct cairn__arena_block *blk = a->head;
+    if (!blk || blk->cap - blk->used < n) {
+        size_t cap = a->total > ARENA_MIN_BLOCK ? a->total : ARENA_MIN_BLOCK;
+        if (cap < n)
+            cap = n;
+        blk = malloc(sizeof *blk + cap);
+        if (!blk)
+            return NULL;
+        blk->next = a->head;
+        blk->cap = cap;
+        blk->used = 0;
+        a->head = blk;
+        a->total += cap;
+    }
+    void *p = (char *)blk->data + blk->used;
+    blk->used += n;
+    return p;
+}
+
+/* ---- batch ---------------------------------------------------------------------- */
+
+void cairn__push_batch_init(struct cairn__push_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    cairn__arena_init(&b->arena);
+}
+
+void cairn__push_batch_deinit(struct cairn__push_batch *b)
+{
+    for (size_t i = 0; i < b->labels_cap; i++)
+        cairn_labels_deinit(&b->labels[i]);
+    free(b->labels);
+    free(b->s);
+    free(b->e);
+    free(b->ps);
+    cairn_buf_deinit(&b->body);
+    cairn_buf_deinit(&b->dec);
+    cairn_buf_deinit(&b->unesc);
+    cairn_buf_deinit(&b->msg);
+    cairn_buf_deinit(&b->tmp);
+    cairn__arena_deinit(&b->arena);
+    memset(b, 0, sizeof *b);
+}
+
+void cairn__push_batch_reset(struct cairn__push_batch *b)
+{
+    b->n = 0;
+    b->ne = 0;
+    b->n_errors = 0;
+    b->status = 0;
+    cairn_buf_reset(&b->body);
+    cairn_buf_reset(&b->dec);
+    cairn_buf_reset(&b->unesc);
+    cairn_buf_reset(&b->msg);
+    cairn__arena_reset(&b->arena);
+}
+
+static void trim_buf(struct cairn_buf *b, size_t keep)
+{
+    if (b->cap > keep)
+        cairn_buf_deinit(b);
+}
+
+void cairn__push_batch_trim(struct cairn__push_batch *b, size_t keep)
+{
+    trim_buf(&b->body, keep);
+    trim_buf(&b->dec, keep);
+    trim_buf(&b->unesc, keep);
+    trim_buf(&b->msg, keep);
+    if (b->arena.total > keep)
+        cairn__arena_deinit(&b->arena);
+    if (b->ecap * sizeof *b->e > keep) {
+        free(b->e);
+        b->e = NULL;
+        b->ecap = b->ne = 0;
+    }
+    /* Label sets each own a small buffer; a pool grown past keep by a push of very
+     * many streams is freed whole. */
+    if (b->labels_cap * sizeof *b->labels > keep) {
+        for (size_t i = 0; i < b->labels_cap; i++)
+            cairn_labels_deinit(&b->labels[i]);
+        free(b->labels);
+        b->labels = NULL;
+        b->labels_cap = 0;
+        free(b->s);
+        b->s = NULL;
+        b->cap = b->n = 0;
+        free(b->ps);
+        b->ps = NULL;
+        b->ps_cap = 0;
+    }
+}
+
+int cairn__push_batch_stream(struct cairn__push_batch *b)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct cairn__bstream *s = realloc(b->s, cap * sizeof *s);
+        if (!s)
+            return CAIRN_ENOMEM;
+        b->s = s;
+        b->cap = cap;
+    }
+    if (b->n == b->labels_cap) {
+        size_t cap = b->labels_cap ? b->labels_cap * 2 : 16;
+        struct cairn_labels *l = realloc(b->labels, cap * sizeof *l);
+        if (!l)
+            return CAIRN_ENOMEM;
+        b->labels = l;
+        for (size_t i = b->labels_cap; i < cap; i++)
+            cairn_labels_init(&l[i]);
+        b->labels_cap = cap;
+    }
+    cairn_labels_reset(&b->labels[b->n]);
+    b->s[b->n] = (struct cairn__bstream){.first = b->ne};
+    return (int)b->n++;
+}
+
+int cairn__push_batch_entry(struct cairn__push_batch *b, int64_t ts, const char *line, size_t len)
+{
+    if (b->ne == b->ecap) {
+        size_t cap = b->ecap ? b->ecap * 2 : 1024;
+        struct cairn_entry *e = realloc(b->e, cap * sizeof *e);
+        if (!e)
+            return CAIRN_ENOMEM;
+        b->e = e;
+        b->ecap = cap;
+    }
+    b->e[b->ne++] = (struct cairn_entry){ts, line, len};
+    b->s[b->n - 1].n++;
+    return 0;
+}
+
+void cairn__push_fail(struct cairn__push_batch *b, int status, const char *fmt, ...)
+{
+    if (status > b->status)
+        b->status = status;
+    if (b->n_errors++ >= CAIRN_PUSH_MAX_ERROR_LINES)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    size_t keep = b->msg.len;
+    /* Out of memory while reporting: drop the message, the status still stands. */
+    if (cairn_buf_vappendf(&b->msg, fmt, ap) || cairn_buf_append_byte(&b->msg, '\n'))
+        cairn_buf_truncate(&b->msg, keep);
+    va_end(ap);
+}
+
+const char *cairn__push_stream_text(struct cairn__push_batch *b, size_t i)
+{
+    cairn_buf_reset(&b->tmp);
+    if (cairn_labels_format(&b->labels[i], &b->tmp))
+        return "{...}";
+    return cairn_buf_cstr(&b->tmp);
+}
+
+/* ---- validation ----------------------------------------------------------------- */
+
+void cairn__push_labels_check(struct cairn__push_batch *b, size_t i,
+                              const struct cairn_api_limits *lim)
+{
+    struct cairn_labels *ls = &b->labels[i];
+    struct cairn__bstream *s = &b->s[i];
+    /* Loki's own wording for lengths first (cairn_labels_validate words them its
+     * way), then the shared validator for the rest. */
+    for (size_t j = 0; j < ls->n && ls->n <= lim->max_label_names; j++) {
+        const struct cairn_label *l = &ls->v[j];
+        if (l->name_len > lim->max_label_name_len) {
+            s->bad = 1;
+            cairn__push_fail(b, 400, "stream '%s' has label name too long: '%s'",
+                             cairn__push_stream_text(b, i), l->name);
+            return;
+        }
+        if (l->value_len > lim->max_label_value_len) {
+            s->bad = 1;
+            cairn__push_fail(b, 400, "stream '%s' has label value too long: '%s'",
+                             cairn__push_stream_text(b, i), l->value);
+            return;
+        }
+    }
+    struct cairn_labels_limits ll = {lim->max_label_names, lim->max_label_name_len,
+                                     lim->max_label_value_len};
+    struct cairn_err err;
+    if (cairn_labels_validate(ls, &ll, &err)) {
+        s->bad = 1;
+        cairn__push_fail(b, 400, "%s", err.msg);
+    }
+}
+
+static void fmt_time(int64_t ns, char *out, size_t cap)
+{
+    cairn_format_rfc3339(ns, out, cap);
+}
+
+size_t cairn__push_validate(struct cairn__push_batch *b, const struct cairn_api_limits *lim,
+                            int64_t now_ns, size_t *bytes)
+{
+    size_t total = 0, total_bytes = 0;
+    int64_t oldest = lim->reject_old_samples ? now_ns - lim->reject_old_max_age_ns : INT64_MIN;
+    int64_t newest = now_ns + lim->creation_grace_ns;
+    for (size_t i = 0; i < b->n; i++) {
+        struct cairn__bstream *s = &b->s[i];
+        s->bytes = 0;
+        if (s->bad)
+            s->n = 0;
+        if (!s->n)
+            continue;
+        struct cairn_entry *e = b->e + s->first;
+        size_t kept = 0;
+        for (size_t j = 0; j < s->n; j++) {
+            const struct cairn_entry *x = &e[j];
+            if (lim->max_line_size && x->len > lim->max_line_size) {
+                cairn__push_fail(b, 400,
+                                 "Max entry size '%zu' bytes exceeded for stream '%s' while "
+                                 "adding an entry with length '%zu' bytes",
+                                 lim->max_line_size, cairn__push_stream_text(b, i), x->len);
+                continue;
+            }
+            if (x->ts < oldest) {
+                char t[48], o[48];
+                fmt_time(x->ts, t, sizeof t);
+                fmt_time(oldest, o, sizeof o);
+                cairn__push_fail(b, 400,
+                                 "entry for stream '%s' has timestamp too old: %s, "
+                                 "oldest acceptable timestamp is: %s",
+                                 cairn__push_stream_text(b, i), t, o);
+                continue;
+            }
+            if (x->ts > newest) {
+                char t[48];
+                fmt_time(x->ts, t, sizeof t);
+                cairn__push_fail(b, 400, "entry for stream '%s' has timestamp too new: %s",
+                                 cairn__push_stream_text(b, i), t);
+                continue;
+            }
+            if (kept != j)
+                e[kept] = *x;
+            kept++;
+            s->bytes += x->len;
+        }
+        s->n = kept;
+        if (kept) {
+            s->fp = cairn_labels_fingerprint(&b->labels[i]);
+            total += kept;
+            total_bytes += s->bytes;
+        }
+    }
+    *bytes = total_bytes;
+    return total;
+}

@@ -1,0 +1,223 @@
+/* push_json.c -- decode Loki's JSON push body straight into a push batch, on the
+ * shared zero-copy scanner (cairn/json.h).
+ *
+ *   {"streams":[{"stream":{"app":"x"},"values":[["<unix ns>","line"(, {meta})],...]}]}
+ *
+ * Strings without escapes are used where they lie in the body. Escaped ones are
+ * decoded into b->unesc, reserved up front to the body's length (decoding never
+ * lengthens a string), so it never moves and earlier lines stay valid. Unknown keys
+ * are skipped, as Go's decoder does; structured metadata (the optional third element
+ * of a value) is accepted and ignored. */
+#include <string.h>
+
+#include "api/push.h"
+#include "cairn/json.h"
+#include "cairn/timeutil.h"
+
+struct dec {
+    struct cairn_json js;
+    struct cairn_json_tok t;
+    struct cairn__push_batch *b;
+    struct cairn_err *err;
+};
+
+static int bad(struct dec *d, const char *what)
+{
+    if (d->t.type == CAIRN_JSON_ERROR)
+        return cairn_json_error(&d->js, d->err);
+    return cairn_err_set(d->err, CAIRN_EINVAL, "error parsing push request JSON at offset %zu: %s",
+                         d->js.pos, what);
+}
+
+static enum cairn_json_type next(struct dec *d)
+{
+    return cairn_json_next(&d->js, &d->t);
+}
+
+/* The text of the current KEY/STRING token, unescaped if need be. */
+static int text(struct dec *d, const char **p, size_t *n)
+{
+    if (!d->t.escaped) {
+        *p = d->t.p;
+        *n = d->t.len;
+        return 0;
+    }
+    struct cairn_buf *u = &d->b->unesc;
+    size_t at = u->len;
+    char *before = u->data;
+    int rc = cairn_json_unescape(d->t.p, d->t.len, u);
+    if (rc == CAIRN_ENOMEM)
+        return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
+    if (rc || u->data != before) /* reserved to fit: moving would dangle earlier lines */
+        return bad(d, "bad escape in string");
+    *p = u->data + at;
+    *n = u->len - at;
+    return 0;
+}
+
+static int key_is(const struct cairn_json_tok *t, const char *lit)
+{
+    return cairn_json_str_eq(t, lit, strlen(lit));
+}
+
+/* Skip the value whose first token comes next. */
+static int skip_value(struct dec *d)
+{
+    if (next(d) <= 0 || d->t.type == CAIRN_JSON_OBJECT_END || d->t.type == CAIRN_JSON_ARRAY_END)
+        return bad(d, "expected a value");
+    if (cairn_json_skip(&d->js, &d->t))
+        return cairn_json_error(&d->js, d->err);
+    return 0;
+}
+
+/* "stream": {"name": "value", ...} */
+static int stream_labels(struct dec *d, size_t i)
+{
+    struct cairn__push_batch *b = d->b;
+    if (next(d) != CAIRN_JSON_OBJECT_START)
+        return bad(d, "expected an object of labels");
+    while (next(d) == CAIRN_JSON_KEY) {
+        const char *k, *v;
+        size_t kn, vn;
+        if (text(d, &k, &kn))
+            return CAIRN_EINVAL;
+        if (next(d) != CAIRN_JSON_STRING)
+            return bad(d, "label values must be strings");
+        if (text(d, &v, &vn))
+            return CAIRN_EINVAL;
+        int rc = cairn_labels_add(&b->labels[i], k, kn, v, vn);
+        if (rc == CAIRN_ENOMEM)
+            return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
+        if (rc && !b->s[i].bad) {
+            b->s[i].bad = 1; /* more labels than a set holds */
+            cairn__push_fail(b, 400, "stream has more than %d label names",
+                             CAIRN_LABELS_PARSE_MAX);
+        }
+    }
+    if (d->t.type != CAIRN_JSON_OBJECT_END)
+        return bad(d, "expected a label name");
+    return 0;
+}
+
+/* One value: ["<ns>", "line"] or ["<ns>", "line", {structured metadata}] */
+static int value(struct dec *d)
+{
+    const char *ts, *line;
+    size_t tn, ln;
+    int64_t t;
+    enum cairn_json_type ty = next(d);
+    if (ty != CAIRN_JSON_STRING && ty != CAIRN_JSON_NUMBER)
+        return bad(d, "expected a timestamp string");
+    ts = d->t.p;
+    tn = d->t.len;
+    if (cairn_parse_i64(ts, tn, &t))
+        return cairn_err_set(d->err, CAIRN_EINVAL,
+                             "error parsing push request JSON at offset %zu: timestamp '%.*s' "
+                             "is not unix nanoseconds",
+                             d->js.pos, (int)(tn > 64 ? 64 : tn), ts);
+    if (next(d) != CAIRN_JSON_STRING)
+        return bad(d, "expected a log line string after the timestamp");
+    if (text(d, &line, &ln))
+        return CAIRN_EINVAL;
+    ty = next(d);
+    if (ty != CAIRN_JSON_ARRAY_END) {
+        if (ty <= 0 || ty == CAIRN_JSON_OBJECT_END)
+            return bad(d, "expected ']' after the line");
+        if (cairn_json_skip(&d->js, &d->t)) /* structured metadata: ignored */
+            return cairn_json_error(&d->js, d->err);
+        if (next(d) != CAIRN_JSON_ARRAY_END)
+            return bad(d, "expected ']' after structured metadata");
+    }
+    if (cairn__push_batch_entry(d->b, t, line, ln))
+        return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
+    return 0;
+}
+
+static void finish_stream(struct dec *d, size_t i, int have_labels,
+                          const struct cairn_api_limits *lim)
+{
+    struct cairn__push_batch *b = d->b;
+    struct cairn__bstream *s = &b->s[i];
+    struct cairn_err e;
+    if (s->bad)
+        return;
+    if (!have_labels || b->labels[i].n == 0) {
+        s->bad = 1;
+        cairn__push_fail(b, 400, "error at least one label pair is required per stream");
+    } else if (cairn_labels_sort(&b->labels[i], &e)) {
+        s->bad = 1;
+        const char *q = strchr(e.msg, '\''); /* the quoted name in the sort's message */
+        cairn__push_fail(b, 400, "stream '%s' has duplicate label name: %s",
+                         cairn__push_stream_text(b, i), q ? q : e.msg);
+    } else {
+        cairn__push_labels_check(b, i, lim);
+    }
+}
+
+static int stream(struct dec *d, const struct cairn_api_limits *lim)
+{
+    int i = cairn__push_batch_stream(d->b);
+    if (i < 0)
+        return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
+    int have_labels = 0;
+    while (next(d) == CAIRN_JSON_KEY) {
+        if (key_is(&d->t, "stream")) {
+            if (stream_labels(d, (size_t)i))
+                return CAIRN_EINVAL;
+            have_labels = 1;
+        } else if (key_is(&d->t, "values")) {
+            if (next(d) != CAIRN_JSON_ARRAY_START)
+                return bad(d, "expected an array of values");
+            enum cairn_json_type ty;
+            while ((ty = next(d)) == CAIRN_JSON_ARRAY_START) {
+                int rc = value(d);
+                if (rc)
+                    return rc;
+            }
+            if (ty != CAIRN_JSON_ARRAY_END)
+                return bad(d, "expected a [timestamp, line] array");
+        } else if (skip_value(d)) {
+            return CAIRN_EINVAL;
+        }
+    }
+    if (d->t.type != CAIRN_JSON_OBJECT_END)
+        return bad(d, "expected a key in the stream object");
+    finish_stream(d, (size_t)i, have_labels, lim);
+    return 0;
+}
+
+int cairn__push_decode_json(struct cairn__push_batch *b, const char *p, size_t len,
+                            const struct cairn_api_limits *lim, struct cairn_err *err)
+{
+    struct dec d = {.b = b, .err = err};
+    cairn_buf_reset(&b->unesc);
+    if (cairn_buf_reserve(&b->unesc, len))
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    cairn_json_init(&d.js, p, len);
+    if (next(&d) != CAIRN_JSON_OBJECT_START)
+        return bad(&d, "expected an object");
+    while (next(&d) == CAIRN_JSON_KEY) {
+        if (!key_is(&d.t, "streams")) {
+            if (skip_value(&d))
+                return CAIRN_EINVAL;
+            continue;
+        }
+        enum cairn_json_type ty = next(&d);
+        if (ty == CAIRN_JSON_NULL)
+            continue;
+        if (ty != CAIRN_JSON_ARRAY_START)
+            return bad(&d, "expected an array of streams");
+        while ((ty = next(&d)) == CAIRN_JSON_OBJECT_START) {
+            int rc = stream(&d, lim);
+            if (rc)
+                return rc;
+        }
+        if (ty != CAIRN_JSON_ARRAY_END)
+            return bad(&d, "expected a stream object");
+    }
+    if (d.t.type != CAIRN_JSON_OBJECT_END)
+        return bad(&d, "expected a key");
+    if (next(&d) != CAIRN_JSON_EOF)
+        return bad(&d, "trailing data after the object");
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* routes.c -- the route table (method, path, handler) and the small handlers:
+ * /ready, /metrics and /config. The push handler lives in push.c. */
+#include <stdio.h>
+
+#include "api/api_int.h"
+#include "cairn/store.h"
+
+const struct cairn__route cairn__routes[] = {
+    {"POST", "/loki/api/v1/push", "loki_api_v1_push", cairn__handle_push, 1},
+    {"POST", "/api/prom/push", "api_prom_push", cairn__handle_push, 1}, /* Loki's legacy path */
+    {"GET", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 0},
+    {"POST", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 1},
+    {"GET", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 0},
+    {"POST", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 1},
+    {"GET", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 0},
+    {"POST", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 1},
+    {"GET", "/loki/api/v1/label", "loki_api_v1_labels", cairn__handle_labels, 0},
+    {"GET", "/loki/api/v1/label/*", "loki_api_v1_label_name_values", cairn__handle_label_values, 0},
+    {"GET", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 0},
+    {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 1},
+    {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 0},
+    {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 1},
+    {"GET", "/ready", "ready", cairn__handle_ready, 0},
+    {"GET", "/metrics", "metrics", cairn__handle_metrics, 0},
+    {"GET", "/config", "config", cairn__handle_config, 0},
+};
+const size_t cairn__n_routes = sizeof cairn__routes / sizeof cairn__routes[0];
+
+_Static_assert(sizeof cairn__routes / sizeof cairn__routes[0] < CAIRN_ROUTES_MAX,
+               "route table larger than the metrics table (one slot is for 'no route')");
+
+void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r)
+{
+    if (atomic_load(&api->store))
+        cairn__reply_text(r, 200, "ready");
+    else
+        cairn__reply_text(r, 503, "Ingester not ready: replaying the WAL");
+}
+
+static int gauge(struct cairn_buf *o, const char *name, const char *type, const char *help,
+                 uint64_t v)
+{
+    return cairn_buf_appendf(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
+                             name, (unsigned long long)v);
+}
+
+void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
+{
+    struct cairn_buf *o = r->reply;
+    int rc = cairn__tenants_metrics(&api->tenants, o);
+    struct cairn_store *st = atomic_load(&api->store);
+    if (st) {
+        struct cairn_store_stats s;
+        cairn_store_stats(st, &s);
+        rc |= gauge(o, "cairn_active_streams", "gauge", "Streams with an open head.",
+                    s.active_streams);
+        rc |= gauge(o, "cairn_head_bytes", "gauge", "Bytes held in open head blocks.",
+                    s.head_bytes);
+        rc |= gauge(o, "cairn_wal_bytes_total", "counter", "Bytes written to the WAL.",
+                    s.wal_bytes);
+        rc |= gauge(o, "cairn_wal_records_total", "counter", "Records written to the WAL.",
+                    s.wal_records);
+        rc |= gauge(o, "cairn_wal_fsyncs_total", "counter", "fsync calls on the WAL.",
+                    s.wal_fsyncs);
+        rc |= gauge(o, "cairn_blocks_cut_total", "counter", "Head blocks cut and compressed.",
+                    s.blocks_cut);
+        rc |= gauge(o, "cairn_chunks_flushed_total", "counter",
+                    "Chunks written to segment files.", s.chunks_flushed);
+        rc |= gauge(o, "cairn_chunk_bytes_flushed_total", "counter",
+                    "Compressed bytes written to segment files.", s.chunk_bytes_flushed);
+        rc |= gauge(o, "cairn_store_entries_appended_total", "counter",
+                    "Entries the store accepted.", s.entries_appended);
+        rc |= gauge(o, "cairn_store_bytes_appended_total", "counter",
+                    "Line bytes the store accepted.", s.bytes_appended);
+        rc |= gauge(o, "cairn_store_entries_rejected_total", "counter",
+                    "Entries the store refused (out of order beyond the window).",
+                    s.entries_rejected);
+    }
+    rc |= gauge(o, "cairn_push_store_errors_total", "counter",
+                "Pushes that failed in the store (I/O, disk full).",
+                atomic_load(&api->push_errors));
+    rc |= gauge(o, "cairn_ready", "gauge", "1 once the WAL is replayed.", st ? 1 : 0);
+    rc |= cairn__metrics_render(&api->metrics, o);
+    if (rc) {
+        cairn__reply_text(r, 500, "out of memory rendering metrics");
+        return;
+    }
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void cairn__handle_config(struct cairn_api *api, struct cairn__req *r)
+{
+    if (!api->config_dump) {
+        cairn__reply_text(r, 404, "no configuration to show");
+        return;
+    }
+    int rc = api->config_dump(api->config_dump_ctx, r->reply);
+    if (rc) {
+        cairn__reply_text(r, 500, "cannot render the configuration: %s", cairn_strerror(rc));
+        return;
+    }
+    r->status = 200;
+    r->content_type = "text/yaml; charset=utf-8";
+}

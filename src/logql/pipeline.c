@@ -1,0 +1,772 @@
+/* pipeline.c -- compile a log expression's stages and run them over entries: line
+ * filters first on raw bytes, then parsers, label filters, formats, drop/keep. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/parse_json.h"
+#include "cairn/parse_logfmt.h"
+#include "cairn/parse_template.h"
+#include "cairn/parse_units.h"
+#include "cairn/timeutil.h"
+#include "logql/pipeline_int.h"
+
+struct stage_rt {
+    const struct cairn_lq_stage *st;
+    int hoisted;
+    struct line_filter lf;
+    struct cairn_jsonpath **paths;   /* json params */
+    struct cairn_regex *re;          /* regexp */
+    struct cairn_pattern *pat;       /* pattern */
+    struct cairn_template *tpl;      /* line_format */
+    struct cairn_template **tpls;    /* label_format, per param (NULL for renames) */
+    struct cairn_regex **kre;        /* drop/keep =~ / !~ per param */
+};
+
+struct cairn_logql_pipeline {
+    struct stage_rt *v;
+    size_t n;
+    const struct cairn_lq_stage *post; /* post-unwrap label filters */
+    struct stage_rt *postv;
+    size_t npost;
+    const struct cairn_lq_expr *unwrap; /* RANGE_AGG with unwrap, else NULL */
+    int labels_fixed;
+    struct lbuilder lb;
+    const char *line;
+    size_t len;
+    const char *input;  /* the caller's line: parsed values may be views into it */
+    int64_t ts, now;
+    struct cairn_buf lbuf[2]; /* line_format / decolorize outputs, alternating */
+    int cur;
+    struct cairn_buf tmp, tmp2, key;
+    struct cairn_err err;
+};
+
+static void stage_deinit(struct stage_rt *s)
+{
+    const struct cairn_lq_stage *st = s->st;
+    cairn__line_filter_deinit(&s->lf);
+    if (s->paths)
+        for (size_t i = 0; i < st->nparams; i++)
+            cairn_jsonpath_destroy(s->paths[i]);
+    free(s->paths);
+    cairn_regex_destroy(s->re);
+    cairn_pattern_destroy(s->pat);
+    cairn_template_destroy(s->tpl);
+    if (s->tpls)
+        for (size_t i = 0; i < st->nparams; i++)
+            cairn_template_destroy(s->tpls[i]);
+    free(s->tpls);
+    if (s->kre)
+        for (size_t i = 0; i < st->nparams; i++)
+            cairn_regex_destroy(s->kre[i]);
+    free(s->kre);
+}
+
+static int stage_init(struct stage_rt *s, const struct cairn_lq_stage *st, struct cairn_err *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->st = st;
+    size_t np = st->nparams ? st->nparams : 1;
+    switch (st->kind) {
+    case CAIRN_LQ_STAGE_LINE_FILTER:
+        return cairn__line_filter_init(&s->lf, st, err);
+    case CAIRN_LQ_STAGE_JSON:
+        if (!st->nparams)
+            return 0;
+        if (!(s->paths = calloc(np, sizeof(*s->paths))))
+            return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        for (size_t i = 0; i < st->nparams; i++)
+            if (!(s->paths[i] = cairn_jsonpath_compile(st->params[i].value.p, st->params[i].value.len, err)))
+                return err ? err->code : CAIRN_EINVAL;
+        return 0;
+    case CAIRN_LQ_STAGE_REGEXP:
+        return (s->re = cairn_regex_compile(st->text.p, st->text.len, 0, err)) ? 0 : CAIRN_EINVAL;
+    case CAIRN_LQ_STAGE_PATTERN:
+        return (s->pat = cairn_pattern_compile(st->text.p, st->text.len, 0, err)) ? 0 : CAIRN_EINVAL;
+    case CAIRN_LQ_STAGE_LINE_FORMAT:
+        return (s->tpl = cairn_template_compile(st->text.p, st->text.len, err)) ? 0 : CAIRN_EINVAL;
+    case CAIRN_LQ_STAGE_LABEL_FORMAT:
+        if (!(s->tpls = calloc(np, sizeof(*s->tpls))))
+            return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        for (size_t i = 0; i < st->nparams; i++)
+            if (st->params[i].has_value &&
+                !(s->tpls[i] = cairn_template_compile(st->params[i].value.p, st->params[i].value.len, err)))
+                return CAIRN_EINVAL;
+        return 0;
+    case CAIRN_LQ_STAGE_DROP:
+    case CAIRN_LQ_STAGE_KEEP:
+        if (!(s->kre = calloc(np, sizeof(*s->kre))))
+            return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        for (size_t i = 0; i < st->nparams; i++)
+            if (st->params[i].has_value &&
+                (st->params[i].op == CAIRN_MATCH_RE || st->params[i].op == CAIRN_MATCH_NRE) &&
+                !(s->kre[i] = cairn_regex_compile(st->params[i].value.p, st->params[i].value.len,
+                                                  CAIRN_RE_ANCHORED, err)))
+                return CAIRN_EINVAL;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int init_list(const struct cairn_lq_stage *st, struct stage_rt **out, size_t *n,
+                     struct cairn_err *err)
+{
+    size_t cnt = 0;
+    for (const struct cairn_lq_stage *s = st; s; s = s->next)
+        cnt++;
+    *out = calloc(cnt ? cnt : 1, sizeof(**out));
+    if (!*out)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    *n = 0;
+    for (const struct cairn_lq_stage *s = st; s; s = s->next) {
+        int rc = stage_init(&(*out)[*n], s, err);
+        (*n)++;
+        if (rc)
+            return rc ? rc : CAIRN_EINVAL;
+    }
+    return 0;
+}
+
+struct cairn_logql_pipeline *cairn_logql_pipeline_create(const struct cairn_lq_expr *e,
+                                                         struct cairn_err *err)
+{
+    struct cairn_logql_pipeline *p = calloc(1, sizeof(*p));
+    if (!p) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    cairn__lb_init(&p->lb);
+    p->now = cairn_now_ns();
+    const struct cairn_lq_expr *log = e;
+    if (e->kind == CAIRN_LQ_RANGE_AGG) {
+        log = e->log;
+        if (e->has_unwrap)
+            p->unwrap = e;
+    }
+    if (init_list(log->stages, &p->v, &p->n, err) ||
+        (p->unwrap && init_list(e->post_unwrap, &p->postv, &p->npost, err))) {
+        cairn_logql_pipeline_destroy(p);
+        return NULL;
+    }
+    /* Hoist line filters that come before any stage that rewrites the line. */
+    p->labels_fixed = 1;
+    int rewritten = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        enum cairn_lq_stage_kind k = p->v[i].st->kind;
+        if (k == CAIRN_LQ_STAGE_LINE_FILTER)
+            p->v[i].hoisted = !rewritten;
+        else
+            p->labels_fixed = 0;
+        if (k == CAIRN_LQ_STAGE_LINE_FORMAT || k == CAIRN_LQ_STAGE_DECOLORIZE ||
+            k == CAIRN_LQ_STAGE_UNPACK)
+            rewritten = 1;
+    }
+    return p;
+}
+
+void cairn_logql_pipeline_destroy(struct cairn_logql_pipeline *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        stage_deinit(&p->v[i]);
+    for (size_t i = 0; i < p->npost; i++)
+        stage_deinit(&p->postv[i]);
+    free(p->v);
+    free(p->postv);
+    cairn__lb_deinit(&p->lb);
+    cairn_buf_deinit(&p->lbuf[0]);
+    cairn_buf_deinit(&p->lbuf[1]);
+    cairn_buf_deinit(&p->tmp);
+    cairn_buf_deinit(&p->tmp2);
+    cairn_buf_deinit(&p->key);
+    free(p);
+}
+
+void cairn_logql_pipeline_set_now(struct cairn_logql_pipeline *p, int64_t now_ns)
+{
+    p->now = now_ns;
+}
+
+/* ---- parsers ---- */
+
+static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t kl,
+                         const char *v, size_t vl)
+{
+    cairn_buf_reset(&p->key);
+    if (cairn_json_sanitize_key(&p->key, k, kl, 1))
+        return CAIRN_ENOMEM;
+    if (!p->key.len)
+        return 0;
+    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED);
+}
+
+static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_tok *v,
+                      const char **s, size_t *l)
+{
+    if (v->type == CAIRN_JSON_NULL) {
+        *s = "";
+        *l = 0;
+        return 0;
+    }
+    if (v->type == CAIRN_JSON_STRING && v->escaped) {
+        cairn_buf_reset(&p->tmp);
+        int rc = cairn_json_unescape(v->p, v->len, &p->tmp);
+        if (rc)
+            return rc;
+        *s = p->tmp.data ? p->tmp.data : "";
+        *l = p->tmp.len;
+        return 0;
+    }
+    *s = v->p;
+    *l = v->len;
+    return 0;
+}
+
+/* Flags for a value that may be a view into the entry's input line. */
+static int view_flags(const struct cairn_logql_pipeline *p, const char *v)
+{
+    return p->line == p->input && v >= p->input && v < p->input + p->len ? LB_VALUE_STABLE : 0;
+}
+
+static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *v)
+{
+    struct cairn_logql_pipeline *p = arg;
+    const char *s;
+    size_t l;
+    int rc = json_value(p, v, &s, &l);
+    if (rc == CAIRN_EINVAL)
+        return 0;
+    if (rc)
+        return rc;
+    if (!klen)
+        return 0;
+    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED | view_flags(p, s));
+}
+
+static int stage_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    const struct cairn_lq_stage *st = s->st;
+    if (!st->nparams) {
+        cairn_err_clear(&p->err);
+        int rc = cairn_json_flatten(p->line, p->len, 1, &p->key, json_leaf, p, &p->err);
+        if (rc == CAIRN_ENOMEM)
+            return rc;
+        if (rc)
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
+        return 0;
+    }
+    for (size_t i = 0; i < st->nparams; i++) {
+        struct cairn_json_tok v;
+        const char *raw = NULL, *val = "";
+        size_t rawlen = 0, vl = 0;
+        int rc = cairn_jsonpath_get(s->paths[i], p->line, p->len, &v, &raw, &rawlen);
+        if (rc < 0)
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", "invalid JSON");
+        if (rc == 1) {
+            if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
+                val = raw;
+                vl = rawlen;
+            } else if ((rc = json_value(p, &v, &val, &vl))) {
+                if (rc == CAIRN_ENOMEM)
+                    return rc;
+                val = "";
+                vl = 0;
+            }
+        }
+        const struct cairn_lq_str *nm = &st->params[i].name;
+        if (cairn__lb_set(&p->lb, nm->p, nm->len, val, vl, LB_PARSED | LB_NAME_STABLE))
+            return CAIRN_ENOMEM;
+    }
+    return 0;
+}
+
+static int stage_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    const struct cairn_lq_stage *st = s->st;
+    struct cairn_logfmt it;
+    struct cairn_logfmt_pair pr;
+    cairn_logfmt_init(&it, p->line, p->len);
+    for (;;) {
+        int r = cairn_logfmt_next(&it, &pr);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            if (st->strict) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "logfmt syntax error at pos %zu : %s", it.err_pos, it.why);
+                return cairn__lb_set_error(&p->lb, "LogfmtParserErr", msg);
+            }
+            cairn_logfmt_recover(&it);
+            continue;
+        }
+        cairn_buf_reset(&p->tmp2);
+        int rc = cairn_logfmt_value(&pr, &p->tmp2);
+        if (rc == CAIRN_ENOMEM)
+            return rc;
+        const char *v = p->tmp2.data ? p->tmp2.data : "";
+        size_t vl = p->tmp2.len;
+        if (st->nparams) {
+            for (size_t i = 0; i < st->nparams; i++) {
+                const struct cairn_lq_param *pm = &st->params[i];
+                if (pm->value.len == pr.key_len && memcmp(pm->value.p, pr.key, pr.key_len) == 0 &&
+                    cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl, LB_PARSED | LB_NAME_STABLE))
+                    return CAIRN_ENOMEM;
+            }
+            continue;
+        }
+        if (!vl && !st->keep_empty)
+            continue;
+        if (sanitized_set(p, pr.key, pr.key_len, v, vl))
+            return CAIRN_ENOMEM;
+    }
+    /* With field arguments every requested label exists, empty if not found. */
+    for (size_t i = 0; i < st->nparams; i++) {
+        const struct cairn_lq_param *pm = &st->params[i];
+        if (cairn__lb_find(&p->lb, pm->name.p, pm->name.len) < 0 &&
+            cairn__lb_set(&p->lb, pm->name.p, pm->name.len, "", 0, LB_PARSED | LB_NAME_STABLE))
+            return CAIRN_ENOMEM;
+    }
+    return 0;
+}
+
+#define RE_MAX_GROUPS 64
+static int stage_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    size_t ov[2 * RE_MAX_GROUPS];
+    int ng = cairn_regex_exec(s->re, p->line, p->len, 0, ov, RE_MAX_GROUPS);
+    if (ng <= 0)
+        return 0;
+    for (int g = 1; g <= cairn_regex_groups(s->re) && g < RE_MAX_GROUPS; g++) {
+        const char *nm = cairn_regex_group_name(s->re, g);
+        if (!nm)
+            continue;
+        const char *v = "";
+        size_t vl = 0;
+        if (g < ng && ov[2 * g] != (size_t)-1) {
+            v = p->line + ov[2 * g];
+            vl = ov[2 * g + 1] - ov[2 * g];
+        }
+        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
+            return CAIRN_ENOMEM;
+    }
+    return 0;
+}
+
+static int stage_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    struct cairn_pattern_capture caps[CAIRN_PATTERN_MAX_CAPTURES];
+    int n = cairn_pattern_extract(s->pat, p->line, p->len, caps);
+    for (int i = 0; i < n; i++)
+        if (cairn__lb_set(&p->lb, caps[i].name, caps[i].name_len, caps[i].v, caps[i].len,
+                          LB_PARSED | LB_NAME_STABLE | view_flags(p, caps[i].v)))
+            return CAIRN_ENOMEM;
+    return 0;
+}
+
+static int set_line(struct cairn_logql_pipeline *p, const char *s, size_t n)
+{
+    struct cairn_buf *b = &p->lbuf[p->cur ^= 1];
+    cairn_buf_reset(b);
+    if (cairn_buf_append(b, s, n))
+        return CAIRN_ENOMEM;
+    p->line = b->data ? b->data : "";
+    p->len = b->len;
+    return 0;
+}
+
+static int stage_unpack(struct cairn_logql_pipeline *p)
+{
+    struct cairn_json js;
+    struct cairn_json_tok k, v;
+    const char *entry = NULL;
+    size_t entry_len = 0;
+    cairn_json_init(&js, p->line, p->len);
+    if (cairn_json_next(&js, &k) != CAIRN_JSON_OBJECT_START)
+        return cairn__lb_set_error(&p->lb, "JSONParserErr", "expected a JSON object");
+    for (;;) {
+        enum cairn_json_type ty = cairn_json_next(&js, &k);
+        if (ty == CAIRN_JSON_OBJECT_END)
+            break;
+        if (ty != CAIRN_JSON_KEY || cairn_json_next(&js, &v) == CAIRN_JSON_ERROR) {
+            cairn_json_error(&js, &p->err);
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
+        }
+        if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
+            if (cairn_json_skip(&js, &v)) {
+                cairn_json_error(&js, &p->err);
+                return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
+            }
+            continue;
+        }
+        if (v.type != CAIRN_JSON_STRING)
+            continue;
+        const char *val;
+        size_t vl;
+        if (json_value(p, &v, &val, &vl))
+            continue;
+        if (cairn_json_str_eq(&k, "_entry", 6)) {
+            /* keep a copy: tmp is reused for the next value */
+            cairn_buf_reset(&p->tmp2);
+            if (cairn_buf_append(&p->tmp2, val, vl))
+                return CAIRN_ENOMEM;
+            entry = p->tmp2.data ? p->tmp2.data : "";
+            entry_len = vl;
+            continue;
+        }
+        const char *kn = k.p;
+        size_t kl = k.len;
+        if (k.escaped) {
+            /* rare: unescape the key after the value copy above */
+            struct cairn_buf kb = CAIRN_BUF_INIT;
+            if (cairn_json_unescape(k.p, k.len, &kb) == 0 && kb.len)
+                (void)sanitized_set(p, kb.data, kb.len, val, vl);
+            cairn_buf_deinit(&kb);
+            continue;
+        }
+        if (sanitized_set(p, kn, kl, val, vl))
+            return CAIRN_ENOMEM;
+    }
+    if (entry)
+        return set_line(p, entry, entry_len);
+    return 0;
+}
+
+/* ---- templates ---- */
+
+static int tpl_lookup(void *arg, const char *name, size_t len, const char **v, size_t *vlen)
+{
+    struct cairn_logql_pipeline *p = arg;
+    int found;
+    *v = cairn__lb_get(&p->lb, name, len, vlen, &found);
+    return found;
+}
+
+static int render(struct cairn_logql_pipeline *p, struct cairn_template *t, struct cairn_buf *out)
+{
+    struct cairn_template_ctx ctx = {tpl_lookup, p, p->line, p->len, p->ts, p->now};
+    cairn_err_clear(&p->err);
+    return cairn_template_render(t, &ctx, out, &p->err);
+}
+
+static int stage_line_format(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    struct cairn_buf *b = &p->lbuf[p->cur ^ 1];
+    cairn_buf_reset(b);
+    int rc = render(p, s->tpl, b);
+    if (rc == CAIRN_ENOMEM)
+        return rc;
+    if (rc)
+        return cairn__lb_set_error(&p->lb, "TemplateFormatErr", p->err.msg);
+    p->cur ^= 1;
+    p->line = b->data ? b->data : "";
+    p->len = b->len;
+    return 0;
+}
+
+static int stage_label_format(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    const struct cairn_lq_stage *st = s->st;
+    /* Templates see the labels as they were before this stage: render them all
+     * first (offsets into tmp), then apply renames and sets in order. */
+    size_t offs[64], lens[64];
+    int failed[64] = {0};
+    size_t np = st->nparams < 64 ? st->nparams : 64;
+    cairn_buf_reset(&p->tmp2);
+    for (size_t i = 0; i < np; i++) {
+        if (!s->tpls[i])
+            continue;
+        offs[i] = p->tmp2.len;
+        int rc = render(p, s->tpls[i], &p->tmp2);
+        if (rc == CAIRN_ENOMEM)
+            return rc;
+        if (rc) {
+            failed[i] = 1;
+            cairn_buf_truncate(&p->tmp2, offs[i]);
+            if (cairn__lb_set_error(&p->lb, "TemplateFormatErr", p->err.msg))
+                return CAIRN_ENOMEM;
+        }
+        lens[i] = p->tmp2.len - offs[i];
+    }
+    for (size_t i = 0; i < np; i++) {
+        const struct cairn_lq_param *pm = &st->params[i];
+        if (s->tpls[i]) {
+            if (!failed[i] && cairn__lb_set(&p->lb, pm->name.p, pm->name.len,
+                                            p->tmp2.data ? p->tmp2.data + offs[i] : "",
+                                            lens[i], LB_NAME_STABLE))
+                return CAIRN_ENOMEM;
+            continue;
+        }
+        long src = cairn__lb_find(&p->lb, pm->value.p, pm->value.len);
+        if (src < 0)
+            continue;
+        const struct lb_ent *e = &p->lb.e[src];
+        if (cairn__lb_set(&p->lb, pm->name.p, pm->name.len, cairn__lb_value(&p->lb, e), e->vlen,
+                          LB_NAME_STABLE))
+            return CAIRN_ENOMEM;
+        if (!(pm->name.len == pm->value.len && memcmp(pm->name.p, pm->value.p, pm->name.len) == 0))
+            cairn__lb_del(&p->lb, cairn__lb_find(&p->lb, pm->value.p, pm->value.len));
+    }
+    return 0;
+}
+
+static int param_match(struct stage_rt *s, size_t i, const char *v, size_t vl)
+{
+    const struct cairn_lq_param *pm = &s->st->params[i];
+    switch (pm->op) {
+    case CAIRN_MATCH_EQ: return vl == pm->value.len && memcmp(v, pm->value.p, vl) == 0;
+    case CAIRN_MATCH_NEQ: return !(vl == pm->value.len && memcmp(v, pm->value.p, vl) == 0);
+    case CAIRN_MATCH_RE: return cairn_regex_match(s->kre[i], v, vl);
+    case CAIRN_MATCH_NRE: return !cairn_regex_match(s->kre[i], v, vl);
+    }
+    return 0;
+}
+
+static void stage_drop_keep(struct cairn_logql_pipeline *p, struct stage_rt *s, int keep)
+{
+    struct lbuilder *lb = &p->lb;
+    const struct cairn_lq_stage *st = s->st;
+    for (size_t j = 0; j < lb->n; j++) {
+        struct lb_ent *e = &lb->e[j];
+        if (e->del)
+            continue;
+        const char *nm = cairn__lb_name(lb, e);
+        int listed = 0;
+        for (size_t i = 0; i < st->nparams && !listed; i++) {
+            const struct cairn_lq_param *pm = &st->params[i];
+            if (pm->name.len == e->nlen && memcmp(pm->name.p, nm, e->nlen) == 0)
+                listed = !pm->has_value || param_match(s, i, cairn__lb_value(lb, e), e->vlen);
+        }
+        if (keep) {
+            int special = (e->nlen == 9 && memcmp(nm, "__error__", 9) == 0) ||
+                          (e->nlen == 17 && memcmp(nm, "__error_details__", 17) == 0);
+            if (!listed && !special)
+                e->del = 1;
+        } else if (listed) {
+            e->del = 1;
+        }
+    }
+}
+
+/* ---- label filters ---- */
+
+static int go_parse_float(const char *s, size_t n, double *v)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    *v = strtod(buf, &end);
+    return *end ? -1 : 0;
+}
+
+static int cmp(enum cairn_lq_cmp c, double a, double b)
+{
+    switch (c) {
+    case CAIRN_LQ_CMP_EQ: return a == b;
+    case CAIRN_LQ_CMP_NEQ: return a != b;
+    case CAIRN_LQ_CMP_GT: return a > b;
+    case CAIRN_LQ_CMP_GTE: return a >= b;
+    case CAIRN_LQ_CMP_LT: return a < b;
+    case CAIRN_LQ_CMP_LTE: return a <= b;
+    }
+    return 0;
+}
+
+/* 1 keep, 0 drop, negative error. */
+static int label_filter(struct cairn_logql_pipeline *p, const struct cairn_lq_label_filter *f)
+{
+    size_t vl;
+    int found;
+    const char *v;
+    switch (f->kind) {
+    case CAIRN_LQ_LF_AND: {
+        int l = label_filter(p, f->left);
+        if (l < 0)
+            return l;
+        int r = label_filter(p, f->right);
+        if (r < 0)
+            return r;
+        return l && r;
+    }
+    case CAIRN_LQ_LF_OR: {
+        int l = label_filter(p, f->left);
+        if (l != 0)
+            return l;
+        return label_filter(p, f->right);
+    }
+    case CAIRN_LQ_LF_STRING:
+        v = cairn__lb_get(&p->lb, f->m.name, f->m.name_len, &vl, &found);
+        return cairn_matcher_matches(&f->m, v, vl);
+    case CAIRN_LQ_LF_IP:
+        v = cairn__lb_get(&p->lb, f->name.p, f->name.len, &vl, &found);
+        {
+            struct ip_range r;
+            if (cairn__ip_range_parse(f->ip.p, f->ip.len, &r))
+                return 0;
+            int in = found && cairn__ip_in_range(&r, v, vl);
+            return f->cmp == CAIRN_LQ_CMP_EQ ? in : !in;
+        }
+    default:
+        break;
+    }
+    if (cairn__lb_has_error(&p->lb))
+        return 1; /* only string matchers can filter out an entry with an error */
+    v = cairn__lb_get(&p->lb, f->name.p, f->name.len, &vl, &found);
+    if (!found)
+        return 0;
+    double x;
+    char msg[160];
+    if (f->kind == CAIRN_LQ_LF_NUMBER) {
+        if (go_parse_float(v, vl, &x)) {
+            snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax",
+                     (int)(vl > 64 ? 64 : vl), v);
+            return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
+        }
+    } else if (f->kind == CAIRN_LQ_LF_DURATION) {
+        int64_t ns;
+        if (cairn_parse_duration(v, vl, &ns)) {
+            snprintf(msg, sizeof(msg), "time: invalid duration \"%.*s\"", (int)(vl > 64 ? 64 : vl), v);
+            return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
+        }
+        x = (double)ns / 1e9;
+    } else {
+        if (cairn_parse_bytes(v, vl, &x)) {
+            snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax",
+                     (int)(vl > 64 ? 64 : vl), v);
+            return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
+        }
+    }
+    return cmp(f->cmp, x, f->value);
+}
+
+/* Run stages [0, n); 1 keep, 0 drop, negative error. */
+static int run(struct cairn_logql_pipeline *p, struct stage_rt *v, size_t n, int skip_hoisted)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct stage_rt *s = &v[i];
+        int rc = 0;
+        switch (s->st->kind) {
+        case CAIRN_LQ_STAGE_LINE_FILTER:
+            if (skip_hoisted && s->hoisted)
+                continue;
+            if (!cairn__line_filter_match(&s->lf, p->line, p->len))
+                return 0;
+            break;
+        case CAIRN_LQ_STAGE_JSON: rc = stage_json(p, s); break;
+        case CAIRN_LQ_STAGE_LOGFMT: rc = stage_logfmt(p, s); break;
+        case CAIRN_LQ_STAGE_REGEXP: rc = stage_regexp(p, s); break;
+        case CAIRN_LQ_STAGE_PATTERN: rc = stage_pattern(p, s); break;
+        case CAIRN_LQ_STAGE_UNPACK: rc = stage_unpack(p); break;
+        case CAIRN_LQ_STAGE_LABEL_FILTER:
+            rc = label_filter(p, s->st->lf);
+            if (rc == 0)
+                return 0;
+            if (rc > 0)
+                rc = 0;
+            break;
+        case CAIRN_LQ_STAGE_LINE_FORMAT: rc = stage_line_format(p, s); break;
+        case CAIRN_LQ_STAGE_LABEL_FORMAT: rc = stage_label_format(p, s); break;
+        case CAIRN_LQ_STAGE_DROP: stage_drop_keep(p, s, 0); break;
+        case CAIRN_LQ_STAGE_KEEP: stage_drop_keep(p, s, 1); break;
+        case CAIRN_LQ_STAGE_DECOLORIZE: {
+            struct cairn_buf *b = &p->lbuf[p->cur ^ 1];
+            if (cairn__decolorize(p->line, p->len, b))
+                return CAIRN_ENOMEM;
+            p->cur ^= 1;
+            p->line = b->data ? b->data : "";
+            p->len = b->len;
+            break;
+        }
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 1;
+}
+
+int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
+                                 const struct cairn_labels *stream, const char *line, size_t len)
+{
+    p->line = line ? line : "";
+    p->input = p->line;
+    p->len = len;
+    p->ts = ts_ns;
+    for (size_t i = 0; i < p->n; i++) {
+        if (!p->v[i].hoisted)
+            continue;
+        if (!cairn__line_filter_match(&p->v[i].lf, line, len))
+            return 0;
+    }
+    if (cairn__lb_reset(&p->lb, stream))
+        return CAIRN_ENOMEM;
+    return run(p, p->v, p->n, 1);
+}
+
+const char *cairn_logql_pipeline_line(const struct cairn_logql_pipeline *p, size_t *len)
+{
+    *len = p->len;
+    return p->line;
+}
+
+int cairn_logql_pipeline_labels(struct cairn_logql_pipeline *p, struct cairn_labels *out)
+{
+    return cairn__lb_labels(&p->lb, out);
+}
+
+uint64_t cairn_logql_pipeline_labels_hash(struct cairn_logql_pipeline *p)
+{
+    return cairn__lb_hash(&p->lb);
+}
+
+int cairn_logql_pipeline_labels_fixed(const struct cairn_logql_pipeline *p)
+{
+    return p->labels_fixed;
+}
+
+int cairn_logql_pipeline_unwrap(struct cairn_logql_pipeline *p, double *out)
+{
+    const struct cairn_lq_expr *u = p->unwrap;
+    if (!u)
+        return 0;
+    size_t vl;
+    int found;
+    const char *v = cairn__lb_get(&p->lb, u->unwrap_label.p, u->unwrap_label.len, &vl, &found);
+    double x = NAN;
+    int bad = 0;
+    char msg[160];
+    switch (u->unwrap_conv) {
+    case CAIRN_LQ_CONV_NONE:
+        bad = go_parse_float(v, vl, &x);
+        snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax", (int)(vl > 64 ? 64 : vl), v);
+        break;
+    case CAIRN_LQ_CONV_BYTES:
+        bad = cairn_parse_bytes(v, vl, &x) != 0;
+        snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax", (int)(vl > 64 ? 64 : vl), v);
+        break;
+    case CAIRN_LQ_CONV_DURATION:
+    case CAIRN_LQ_CONV_DURATION_SECONDS: {
+        int64_t ns;
+        bad = cairn_parse_duration(v, vl, &ns) != 0;
+        x = (double)ns / 1e9;
+        snprintf(msg, sizeof(msg), "time: invalid duration \"%.*s\"", (int)(vl > 64 ? 64 : vl), v);
+        break;
+    }
+    }
+    if (bad) {
+        if (cairn__lb_set_error(&p->lb, "SampleExtractionErr", msg))
+            return CAIRN_ENOMEM;
+    }
+    int rc = run(p, p->postv, p->npost, 0);
+    if (rc <= 0)
+        return rc;
+    if (bad)
+        return 2;
+    *out = x;
+    return 1;
+}

@@ -1,0 +1,92 @@
+/* pipeline_int.h -- internals of the log pipeline: the per-entry label builder, line
+ * filter runtime, and IP ranges. */
+#ifndef CAIRN_PIPELINE_INT_H
+#define CAIRN_PIPELINE_INT_H
+
+#include "cairn/logql_pipeline.h"
+#include "cairn/parse_pattern.h"
+
+/* ---- label builder: stream labels + changes, for one entry at a time ---- */
+struct lb_ent {
+    const char *n, *v;     /* external views (stream labels, AST strings) */
+    uint32_t noff, voff;   /* offsets into the builder's scratch when *_scr */
+    uint32_t nlen, vlen;
+    uint8_t n_scr, v_scr;
+    uint8_t del;           /* deleted */
+    uint8_t stream;        /* came from the stream's labels */
+};
+
+struct lbuilder {
+    const struct cairn_labels *stream;
+    struct lb_ent *e;
+    size_t n, cap;
+    struct cairn_buf scr;  /* names and values set during this entry */
+    struct cairn_buf hbuf; /* hashing scratch */
+    size_t *order;         /* sorted live entries */
+    size_t ordercap;
+    uint64_t mask;         /* one bit per name ever set this entry (see name_bit) */
+    uint64_t stream_mask;  /* the same for the stream's own labels */
+};
+
+void cairn__lb_init(struct lbuilder *lb);
+void cairn__lb_deinit(struct lbuilder *lb);
+int cairn__lb_reset(struct lbuilder *lb, const struct cairn_labels *stream);
+const char *cairn__lb_name(const struct lbuilder *lb, const struct lb_ent *e);
+const char *cairn__lb_value(const struct lbuilder *lb, const struct lb_ent *e);
+/* Index of the live label `name`, or -1. */
+long cairn__lb_find(const struct lbuilder *lb, const char *name, size_t len);
+/* Value of `name` (the empty string when absent: *found says which). */
+const char *cairn__lb_get(const struct lbuilder *lb, const char *name, size_t len, size_t *vlen,
+                          int *found);
+enum {
+    LB_PARSED = 1,     /* from a parser: a clash with a stream label gets _extracted */
+    LB_NAME_STABLE = 2, /* name outlives the entry (AST text): not copied */
+    LB_VALUE_STABLE = 4 /* value is a view into the entry's own input line: not copied */
+};
+/* Set name=value (both copied unless LB_NAME_STABLE; may alias the builder's own
+ * scratch). 0 or CAIRN_ENOMEM. */
+int cairn__lb_set(struct lbuilder *lb, const char *name, size_t nlen, const char *v, size_t vlen,
+                  int flags);
+void cairn__lb_del(struct lbuilder *lb, long idx);
+int cairn__lb_set_error(struct lbuilder *lb, const char *err, const char *details);
+int cairn__lb_has_error(const struct lbuilder *lb);
+int cairn__lb_labels(struct lbuilder *lb, struct cairn_labels *out);
+uint64_t cairn__lb_hash(struct lbuilder *lb);
+
+/* ---- IP ranges (v4 mapped into v6) ---- */
+struct ip_range {
+    unsigned char lo[16], hi[16];
+};
+int cairn__ip_range_parse(const char *s, size_t len, struct ip_range *r);
+int cairn__ip_in_range(const struct ip_range *r, const char *s, size_t len);
+/* Does the line contain an address inside r? */
+int cairn__ip_line_match(const struct ip_range *r, const char *line, size_t len);
+
+/* ---- line filters ---- */
+enum lf_alt_kind { LFA_LIT, LFA_LIT_CI, LFA_REGEX, LFA_PATTERN, LFA_IP };
+
+struct lf_alt {
+    enum lf_alt_kind kind;
+    const char *lit;
+    size_t len;
+    size_t rare;   /* LFA_LIT: offset of the needle's rarest byte, found by memchr */
+    struct cairn_regex *re;
+    struct cairn_pattern *pat;
+    struct ip_range ip;
+};
+
+struct line_filter {
+    int negate;
+    struct lf_alt *alts;
+    size_t n;
+};
+
+int cairn__line_filter_init(struct line_filter *f, const struct cairn_lq_stage *st,
+                            struct cairn_err *err);
+void cairn__line_filter_deinit(struct line_filter *f);
+int cairn__line_filter_match(const struct line_filter *f, const char *line, size_t len);
+
+/* Strip ANSI colour escape sequences from in into out. */
+int cairn__decolorize(const char *in, size_t len, struct cairn_buf *out);
+
+#endif

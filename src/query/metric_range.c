@@ -1,0 +1,741 @@
+/* metric_range.c -- range aggregations (count_over_time, rate, ..., unwrapped
+ * *_over_time): the selected streams' entries -> series of per-step values.
+ *
+ * One pass per stream, no window ever rescanned for the log-range operations:
+ * a step i sees the entries with ts in (t_i - offset - range, t_i - offset], so an
+ * entry at ts contributes to the contiguous steps i_lo..i_hi, and count_over_time,
+ * rate, bytes_over_time and bytes_rate add +1/-1 (and +len/-len) to a per-series
+ * difference array at i_lo and i_hi + 1; one prefix sum at the end gives every
+ * window, exactly (integers), whatever the range/step ratio. Without stages these
+ * read only the timestamp and length columns (CAIRN_ITER_NO_LINES): no line is
+ * decompressed. Unwrapped operations keep the series' samples (time ordered) and
+ * slide two cursors over them, evaluating each window with Loki's arithmetic.
+ *
+ * Series identity follows Loki: a series is the entry's labels after the pipeline;
+ * with unwrap, the unwrapped label is dropped (Loki groups `without` it) unless a
+ * `by` is given; `by`/`without` on an unwrapped aggregation reduce the labels before
+ * aggregating; an entry carrying __error__ keeps all its labels, and a series with
+ * __error__ fails the query with Loki's pipeline error. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <string.h>
+
+#include "cairn/logql_pipeline.h"
+#include "metric_int.h"
+
+struct racc {
+    char *lab;
+    uint32_t len;
+    int64_t *cnt; /* additive ops: nsteps+1 difference array of entry counts */
+    int64_t *byt; /* bytes ops: difference array of line bytes */
+    struct cairn__msample *smp;
+    size_t ns, cap;
+    int unsorted;
+};
+
+struct hslot {
+    uint64_t h;
+    size_t idx;
+    int used;
+};
+
+struct rstate {
+    struct cairn__mctx *c;
+    const struct cairn_lq_expr *e;
+    const struct cairn_lq_grouping *g; /* the aggregation's, or one pushed down from sum */
+    int additive, bytes;
+    int64_t range, off;
+    struct racc *a;
+    size_t n, cap;
+    struct cairn__mmap map;   /* label blob -> racc */
+    struct hslot *hs;         /* pipeline label hash -> racc */
+    size_t hcap, hn;
+    struct cairn_buf tmp;
+    struct cairn__mlb lb;
+    struct cairn_labels ls;
+    struct cairn_lq_str *by; /* `by` names sorted and unique, for the per-entry fast path */
+    size_t nby;
+    int by_fast;
+};
+
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+static int is_additive(const struct cairn_lq_expr *e)
+{
+    if (e->has_unwrap)
+        return 0;
+    return e->rop == CAIRN_LQ_COUNT_OVER_TIME || e->rop == CAIRN_LQ_RATE ||
+           e->rop == CAIRN_LQ_BYTES_OVER_TIME || e->rop == CAIRN_LQ_BYTES_RATE ||
+           e->rop == CAIRN_LQ_ABSENT_OVER_TIME;
+}
+
+static void rstate_deinit(struct rstate *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->a[i].lab);
+        free(r->a[i].cnt);
+        free(r->a[i].byt);
+        free(r->a[i].smp);
+    }
+    free(r->a);
+    free(r->hs);
+    free(r->by);
+    cairn__mmap_deinit(&r->map);
+    cairn_buf_deinit(&r->tmp);
+    cairn__mlb_deinit(&r->lb);
+    cairn_labels_deinit(&r->ls);
+}
+
+/* The racc for a finished label blob (r->tmp), created when new. */
+static int racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx)
+{
+    if (cairn__mmap_get(&r->map, lab, len, idx))
+        return 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct racc *a = realloc(r->a, cap * sizeof *a);
+        if (!a)
+            return CAIRN_ENOMEM;
+        /* the map borrows label pointers, which do not move with the array */
+        r->a = a;
+        r->cap = cap;
+    }
+    struct racc *x = &r->a[r->n];
+    memset(x, 0, sizeof *x);
+    x->lab = malloc(len + 1);
+    if (!x->lab)
+        return CAIRN_ENOMEM;
+    memcpy(x->lab, lab, len);
+    x->lab[len] = '\0';
+    x->len = len;
+    if (r->additive) {
+        x->cnt = calloc(r->c->nsteps + 1, sizeof *x->cnt);
+        if (!x->cnt || (r->bytes && !(x->byt = calloc(r->c->nsteps + 1, sizeof *x->byt)))) {
+            free(x->lab);
+            free(x->cnt);
+            return CAIRN_ENOMEM;
+        }
+    }
+    if (cairn__mmap_put(&r->map, x->lab, len, r->n)) {
+        free(x->lab);
+        free(x->cnt);
+        free(x->byt);
+        return CAIRN_ENOMEM;
+    }
+    *idx = r->n++;
+    return 0;
+}
+
+/* Series labels of an entry whose labels are in r->ls: grouping as Loki does. */
+static int series_of_labels(struct rstate *r, size_t *idx)
+{
+    const struct cairn_lq_expr *e = r->e;
+    const struct cairn_lq_grouping *g = r->g;
+    struct cairn_buf blob = CAIRN_BUF_INIT;
+    int rc = cairn__mlab_from_labels(&r->ls, &blob);
+    if (rc == 0 && (e->has_unwrap || g->present) &&
+        !cairn__mlab_get(blob.data, (uint32_t)blob.len, "__error__", 9, NULL)) {
+        rc = cairn__mlb_load(&r->lb, blob.data, (uint32_t)blob.len);
+        if (rc == 0) {
+            if (g->present && !g->without) {
+                cairn__mlb_filter(&r->lb, g->labels, g->nlabels, 1);
+            } else {
+                if (g->present)
+                    cairn__mlb_filter(&r->lb, g->labels, g->nlabels, 0);
+                if (e->has_unwrap)
+                    cairn__mlb_filter(&r->lb, &e->unwrap_label, 1, 0);
+            }
+            rc = cairn__mlb_finish(&r->lb, &r->tmp);
+        }
+        if (rc == 0)
+            rc = racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
+    } else if (rc == 0) {
+        rc = racc_for(r, blob.data ? blob.data : "", (uint32_t)blob.len, idx);
+    }
+    cairn_buf_deinit(&blob);
+    return rc;
+}
+
+/* Series of an entry under `by (...)` when its labels are in r->ls: the key is built
+ * from the grouped labels only (no blob of the whole set, no sort), which keeps
+ * entries with unique label sets (json-extracted ids) as cheap as any other. */
+static int series_by(struct rstate *r, size_t *idx)
+{
+    if (cairn_labels_get(&r->ls, "__error__", 9))
+        return series_of_labels(r, idx);
+    cairn_buf_reset(&r->tmp);
+    for (size_t i = 0; i < r->nby; i++) {
+        const struct cairn_label *l = cairn_labels_get(&r->ls, r->by[i].p, r->by[i].len);
+        if (!l || !l->value_len)
+            continue;
+        if (cairn_buf_append(&r->tmp, r->by[i].p, r->by[i].len + 1) ||
+            cairn_buf_append(&r->tmp, l->value, l->value_len + 1))
+            return CAIRN_ENOMEM;
+    }
+    return racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    const struct cairn_lq_str *x = a, *y = b;
+    return strcmp(x->p, y->p);
+}
+
+static int hs_get(struct rstate *r, uint64_t h, size_t *idx)
+{
+    if (!r->hcap)
+        return 0;
+    for (size_t i = h & (r->hcap - 1);; i = (i + 1) & (r->hcap - 1)) {
+        if (!r->hs[i].used)
+            return 0;
+        if (r->hs[i].h == h) {
+            *idx = r->hs[i].idx;
+            return 1;
+        }
+    }
+}
+
+static int hs_put(struct rstate *r, uint64_t h, size_t idx)
+{
+    if ((r->hn + 1) * 2 > r->hcap) {
+        size_t cap = r->hcap ? r->hcap * 2 : 64;
+        struct hslot *ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return CAIRN_ENOMEM;
+        for (size_t i = 0; i < r->hcap; i++) {
+            if (!r->hs[i].used)
+                continue;
+            size_t j = r->hs[i].h & (cap - 1);
+            while (ns[j].used)
+                j = (j + 1) & (cap - 1);
+            ns[j] = r->hs[i];
+        }
+        free(r->hs);
+        r->hs = ns;
+        r->hcap = cap;
+    }
+    size_t j = h & (r->hcap - 1);
+    while (r->hs[j].used)
+        j = (j + 1) & (r->hcap - 1);
+    r->hs[j] = (struct hslot){h, idx, 1};
+    r->hn++;
+    return 0;
+}
+
+static int add_sample(struct racc *x, int64_t ts, double v, uint32_t sid, uint32_t seq)
+{
+    if (x->ns == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 64;
+        struct cairn__msample *s = realloc(x->smp, cap * sizeof *s);
+        if (!s)
+            return CAIRN_ENOMEM;
+        x->smp = s;
+        x->cap = cap;
+    }
+    if (x->ns && x->smp[x->ns - 1].ts > ts)
+        x->unsorted = 1;
+    x->smp[x->ns++] = (struct cairn__msample){ts, v, sid, seq};
+    return 0;
+}
+
+/* Additive accumulation of one entry at ts with line length len. */
+static inline void add_entry(const struct rstate *r, struct racc *x, int64_t ts, size_t len)
+{
+    const struct cairn__mctx *c = r->c;
+    int64_t a = ts + r->off - c->start;
+    int64_t lo = ceil_div(a, c->step);
+    int64_t hi = ceil_div(a + r->range, c->step) - 1;
+    if (lo < 0)
+        lo = 0;
+    if (hi >= (int64_t)c->nsteps)
+        hi = (int64_t)c->nsteps - 1;
+    if (lo > hi)
+        return;
+    x->cnt[lo]++;
+    x->cnt[hi + 1]--;
+    if (x->byt) {
+        x->byt[lo] += (int64_t)len;
+        x->byt[hi + 1] -= (int64_t)len;
+    }
+}
+
+/* Iterate one stream's entries in [qs, qe). */
+static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, int64_t qs, int64_t qe,
+                       struct cairn_logql_pipeline *pl)
+{
+    struct cairn__mctx *c = r->c;
+    int rc = cairn_store_stream_labels(c->store, c->tenant, sid, &r->ls);
+    if (rc == CAIRN_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    roaring_bitmap_clear(one);
+    roaring_bitmap_add(one, sid);
+    size_t fixed = 0;
+    int has_fixed = 0;
+    if (!pl) {
+        /* no pipeline: the stream is the series */
+        if ((rc = series_of_labels(r, &fixed)))
+            return rc;
+        has_fixed = 1;
+    }
+    struct cairn_labels stream;
+    cairn_labels_init(&stream);
+    if (pl && (rc = cairn_labels_copy(&stream, &r->ls))) {
+        cairn_labels_deinit(&stream);
+        return rc;
+    }
+    int fixed_labels = pl && !r->e->has_unwrap && cairn_logql_pipeline_labels_fixed(pl);
+    struct cairn_entry_iter it;
+    rc = cairn_store_iter_init(&it, c->store, c->tenant, one, qs, qe, CAIRN_ITER_FORWARD,
+                               pl ? 0 : CAIRN_ITER_NO_LINES);
+    if (rc) {
+        cairn_labels_deinit(&stream);
+        return rc;
+    }
+    c->st->streams++;
+    uint32_t got;
+    struct cairn_entry en;
+    uint64_t lines = 0, bytes = 0;
+    while ((rc = cairn_store_iter_next(&it, &got, &en)) == 1) {
+        lines++;
+        bytes += en.len;
+        if (!pl) {
+            struct racc *x = &r->a[fixed];
+            if (r->additive) {
+                add_entry(r, x, en.ts, en.len);
+            } else if ((rc = add_sample(x, en.ts, 1, sid, (uint32_t)lines))) {
+                break;
+            }
+            continue;
+        }
+        rc = cairn_logql_pipeline_process(pl, en.ts, &stream, en.line, en.len);
+        if (rc < 0)
+            break;
+        if (rc == 0)
+            continue;
+        double v = 1;
+        if (r->e->has_unwrap) {
+            rc = cairn_logql_pipeline_unwrap(pl, &v);
+            if (rc < 0)
+                break;
+            if (rc == 0)
+                continue;
+            if (rc == 2)
+                v = 0;
+        } else if (r->bytes) {
+            size_t ll;
+            cairn_logql_pipeline_line(pl, &ll);
+            en.len = ll;
+        }
+        size_t idx;
+        if (fixed_labels && has_fixed) {
+            idx = fixed;
+        } else if (r->by_fast) {
+            if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) || (rc = series_by(r, &idx)))
+                break;
+            if (fixed_labels) {
+                fixed = idx;
+                has_fixed = 1;
+            }
+        } else {
+            uint64_t h = cairn_logql_pipeline_labels_hash(pl);
+            if (!hs_get(r, h, &idx)) {
+                if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) || (rc = series_of_labels(r, &idx)) ||
+                    (rc = hs_put(r, h, idx)))
+                    break;
+            }
+            if (fixed_labels) {
+                fixed = idx;
+                has_fixed = 1;
+            }
+        }
+        struct racc *x = &r->a[idx];
+        if (r->additive) {
+            add_entry(r, x, en.ts, en.len);
+        } else if ((rc = add_sample(x, en.ts, v, sid, (uint32_t)lines))) {
+            break;
+        }
+    }
+    c->st->lines += lines;
+    c->st->bytes += bytes;
+    cairn_store_iter_deinit(&it);
+    cairn_labels_deinit(&stream);
+    if (rc == 1 || rc == 0)
+        return 0;
+    return rc;
+}
+
+static int smp_cmp(const void *a, const void *b)
+{
+    const struct cairn__msample *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Fill series s of out from accumulator x. */
+static int finish_series(struct rstate *r, struct racc *x, struct cairn__mseries *s, double *scratch)
+{
+    const struct cairn__mctx *c = r->c;
+    const struct cairn_lq_expr *e = r->e;
+    double secs = (double)r->range / 1e9;
+    if (r->additive) {
+        int64_t cnt = 0, byt = 0;
+        for (size_t i = 0; i < c->nsteps; i++) {
+            cnt += x->cnt[i];
+            if (x->byt)
+                byt += x->byt[i];
+            if (cnt <= 0)
+                continue;
+            s->ok[i] = 1;
+            switch (e->rop) {
+            case CAIRN_LQ_RATE: s->v[i] = (double)cnt / secs; break;
+            case CAIRN_LQ_BYTES_OVER_TIME: s->v[i] = (double)byt; break;
+            case CAIRN_LQ_BYTES_RATE: s->v[i] = (double)byt / secs; break;
+            case CAIRN_LQ_ABSENT_OVER_TIME: s->v[i] = 1; break;
+            default: s->v[i] = (double)cnt; break;
+            }
+        }
+        return 0;
+    }
+    if (x->unsorted) /* merged from several streams or shards: (ts, stream, position) order */
+        qsort(x->smp, x->ns, sizeof *x->smp, smp_cmp);
+    double param = e->param ? e->param->number : 0;
+    size_t lo = 0, hi = 0;
+    for (size_t i = 0; i < c->nsteps; i++) {
+        int64_t wend = c->start + (int64_t)i * c->step - r->off;
+        int64_t wstart = wend - r->range;
+        while (hi < x->ns && x->smp[hi].ts <= wend)
+            hi++;
+        while (lo < hi && x->smp[lo].ts <= wstart)
+            lo++;
+        if (hi > lo) {
+            s->ok[i] = 1;
+            s->v[i] = cairn__mfn_window(e->rop, e->has_unwrap, param, r->range, x->smp + lo, hi - lo,
+                                        scratch);
+        }
+    }
+    return 0;
+}
+
+/* Loki's labels for absent_over_time: each equality matcher's label, except names
+ * that appear in another matcher after it or with another operator. */
+static int absent_labels(const struct cairn_lq_expr *log, struct cairn__mlb *lb, struct cairn_buf *out)
+{
+    lb->n = 0;
+    for (size_t i = 0; i < log->nmatchers; i++) {
+        const struct cairn_matcher *m = &log->matchers[i];
+        if (m->type == CAIRN_MATCH_EQ && !cairn__mlb_get(lb, m->name, m->name_len)) {
+            int rc = cairn__mlb_set(lb, m->name, m->name_len, m->value, m->value_len);
+            if (rc)
+                return rc;
+        }
+    }
+    /* the "empty" list: matchers that were not the first equality on their name */
+    for (size_t i = 0; i < log->nmatchers; i++) {
+        const struct cairn_matcher *m = &log->matchers[i];
+        int first_eq = m->type == CAIRN_MATCH_EQ;
+        for (size_t j = 0; j < i && first_eq; j++)
+            if (log->matchers[j].type == CAIRN_MATCH_EQ && log->matchers[j].name_len == m->name_len &&
+                memcmp(log->matchers[j].name, m->name, m->name_len) == 0)
+                first_eq = 0;
+        if (!first_eq)
+            cairn__mlb_del(lb, m->name, m->name_len);
+    }
+    return cairn__mlb_finish(lb, out);
+}
+
+static int pipeline_error(struct cairn__mctx *c, const struct cairn__mval *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        size_t el;
+        const char *err = cairn__mlab_get(v->s[i].lab.p, v->s[i].lab.len, "__error__", 9, &el);
+        if (!err)
+            continue;
+        struct cairn_buf t = CAIRN_BUF_INIT;
+        if (cairn__mlab_text(v->s[i].lab.p, v->s[i].lab.len, &t)) {
+            cairn_buf_deinit(&t);
+            return CAIRN_ENOMEM;
+        }
+        cairn_err_set(c->err, CAIRN_EINVAL,
+                      "pipeline error: '%.*s' for series: '%s'.\n"
+                      "Use a label filter to intentionally skip this error. (e.g | __error__!=\"%.*s\").\n"
+                      "To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n"
+                      "The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
+                      (int)el, err, cairn_buf_cstr(&t), (int)el, err);
+        cairn_buf_deinit(&t);
+        return CAIRN_EINVAL;
+    }
+    return 0;
+}
+
+/* ---- stream shards on threads ----
+ * Worker t scans streams ids[t], ids[t + n], ... into its own accumulators (with its
+ * own parse of the expression for its pipeline: compiled regexes are per thread);
+ * the shards are then merged into worker 0's: difference arrays add exactly, and
+ * samples are ordered by (ts, stream, position) whatever the shard, so any number of
+ * threads gives the single-threaded numbers bit for bit. */
+struct worker {
+    struct rstate r;
+    struct cairn__mctx c;
+    struct cairn__query_stats st;
+    struct cairn_err err;
+    struct cairn_logql_query *q;
+    struct cairn_logql_pipeline *pl;
+    roaring_bitmap_t *one;
+    const uint32_t *ids;
+    size_t n, first, stride;
+    int64_t qs, qe;
+    int rc;
+    pthread_t th;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    for (size_t i = w->first; i < w->n && w->rc == 0; i += w->stride)
+        w->rc = scan_stream(&w->r, w->ids[i], w->one, w->qs, w->qe, w->pl);
+    return NULL;
+}
+
+static int worker_init(struct worker *w, const struct rstate *r0, const struct cairn_lq_expr *e, int need_pl)
+{
+    w->c = *r0->c;
+    w->c.st = &w->st;
+    w->c.err = &w->err;
+    w->r = (struct rstate){.c = &w->c, .e = r0->e, .g = r0->g, .additive = r0->additive, .bytes = r0->bytes,
+                           .range = r0->range, .off = r0->off, .by = r0->by, .nby = r0->nby,
+                           .by_fast = r0->by_fast};
+    cairn_labels_init(&w->r.ls);
+    if (!(w->one = roaring_bitmap_create()))
+        return CAIRN_ENOMEM;
+    if (!need_pl)
+        return 0;
+    struct cairn_buf text = CAIRN_BUF_INIT;
+    int rc = cairn_logql_format(e, &text);
+    if (rc == 0)
+        rc = cairn_logql_parse(text.data, text.len, &w->q, &w->err);
+    cairn_buf_deinit(&text);
+    if (rc)
+        return rc;
+    const struct cairn_lq_expr *copy = cairn_logql_root(w->q);
+    if (copy->kind != CAIRN_LQ_RANGE_AGG)
+        return CAIRN_EINVAL;
+    if (!(w->pl = cairn_logql_pipeline_create(copy, &w->err)))
+        return w->err.code ? w->err.code : CAIRN_ENOMEM;
+    return 0;
+}
+
+static void worker_deinit(struct worker *w)
+{
+    w->r.by = NULL; /* borrowed from worker 0 */
+    rstate_deinit(&w->r);
+    cairn_logql_pipeline_destroy(w->pl);
+    cairn_logql_query_destroy(w->q);
+    cairn_bitmap_free(w->one);
+}
+
+/* Fold shard w's accumulators into r. */
+static int merge(struct rstate *r, struct rstate *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct racc *x = &w->a[i];
+        size_t idx;
+        int rc = racc_for(r, x->lab, x->len, &idx);
+        if (rc)
+            return rc;
+        struct racc *y = &r->a[idx];
+        if (r->additive) {
+            for (size_t k = 0; k <= r->c->nsteps; k++) {
+                y->cnt[k] += x->cnt[k];
+                if (y->byt)
+                    y->byt[k] += x->byt[k];
+            }
+            continue;
+        }
+        if (!x->ns)
+            continue;
+        if (y->ns + x->ns > y->cap) {
+            struct cairn__msample *s = realloc(y->smp, (y->ns + x->ns) * sizeof *s);
+            if (!s)
+                return CAIRN_ENOMEM;
+            y->smp = s;
+            y->cap = y->ns + x->ns;
+        }
+        memcpy(y->smp + y->ns, x->smp, x->ns * sizeof *x->smp);
+        if (y->ns)
+            y->unsorted = 1;
+        y->unsorted |= x->unsorted;
+        y->ns += x->ns;
+    }
+    return 0;
+}
+
+static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint32_t *ids, size_t n,
+                    roaring_bitmap_t *one, int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl)
+{
+    struct cairn__mctx *c = r->c;
+    long nt = c->p->threads > 0 ? c->p->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (nt < 1)
+        nt = 1;
+    if (nt > 64)
+        nt = 64;
+    if ((size_t)nt > n)
+        nt = (long)(n ? n : 1);
+    if (nt == 1) {
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = scan_stream(r, ids[i], one, qs, qe, pl);
+        return rc;
+    }
+    struct worker *w = calloc((size_t)nt, sizeof *w);
+    if (!w)
+        return CAIRN_ENOMEM;
+    int rc = 0;
+    long started = 0;
+    for (long t = 1; t < nt && rc == 0; t++) {
+        w[t].ids = ids;
+        w[t].n = n;
+        w[t].first = (size_t)t;
+        w[t].stride = (size_t)nt;
+        w[t].qs = qs;
+        w[t].qe = qe;
+        rc = worker_init(&w[t], r, e, pl != NULL);
+        if (rc == 0 && pthread_create(&w[t].th, NULL, work, &w[t]) != 0)
+            rc = CAIRN_ENOMEM;
+        if (rc == 0)
+            started = t;
+        else if (w[t].err.code)
+            *c->err = w[t].err;
+    }
+    /* this thread is shard 0 */
+    for (size_t i = 0; i < n && rc == 0; i += (size_t)nt)
+        rc = scan_stream(r, ids[i], one, qs, qe, pl);
+    for (long t = 1; t <= started; t++)
+        pthread_join(w[t].th, NULL);
+    for (long t = 1; t < nt; t++) {
+        c->st->lines += w[t].st.lines;
+        c->st->bytes += w[t].st.bytes;
+        c->st->streams += w[t].st.streams;
+        if (rc == 0 && w[t].rc) {
+            rc = w[t].rc;
+            if (w[t].err.code)
+                *c->err = w[t].err;
+        }
+        if (rc == 0)
+            rc = merge(r, &w[t].r);
+        worker_deinit(&w[t]);
+    }
+    free(w);
+    return rc;
+}
+
+int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
+                       const struct cairn_lq_grouping *push, struct cairn__mval *out)
+{
+    struct rstate r = {.c = c, .e = e, .range = e->range_ns, .off = e->offset_ns};
+    r.g = e->grouping.present || !push ? &e->grouping : push;
+    if (r.g->present && !r.g->without) {
+        if (!(r.by = malloc((r.g->nlabels + 1) * sizeof *r.by)))
+            return CAIRN_ENOMEM;
+        for (size_t i = 0; i < r.g->nlabels; i++)
+            r.by[i] = r.g->labels[i];
+        qsort(r.by, r.g->nlabels, sizeof *r.by, str_cmp);
+        for (size_t i = 0; i < r.g->nlabels; i++)
+            if (r.nby == 0 || strcmp(r.by[r.nby - 1].p, r.by[i].p) != 0)
+                r.by[r.nby++] = r.by[i];
+        r.by_fast = 1;
+    }
+    cairn_labels_init(&r.ls);
+    r.additive = is_additive(e);
+    r.bytes = !e->has_unwrap && (e->rop == CAIRN_LQ_BYTES_OVER_TIME || e->rop == CAIRN_LQ_BYTES_RATE);
+    struct cairn_logql_pipeline *pl = NULL;
+    roaring_bitmap_t *sids = roaring_bitmap_create(), *one = roaring_bitmap_create();
+    double *scratch = NULL;
+    uint32_t *ids = NULL;
+    int rc = 0;
+    if (!sids || !one) {
+        rc = CAIRN_ENOMEM;
+        goto done;
+    }
+    if (e->log->stages || e->has_unwrap) {
+        if (!(pl = cairn_logql_pipeline_create(e, c->err))) {
+            rc = c->err && c->err->code ? c->err->code : CAIRN_ENOMEM;
+            goto done;
+        }
+    }
+    /* entries of step i: ts in (t_i - off - range, t_i - off] */
+    int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
+    int64_t qs = c->start - r.off - r.range + 1, qe = last - r.off + 1;
+    if ((rc = cairn__query_select(c->store, c->tenant, e->log, qs, qe, sids, c->err)))
+        goto done;
+    uint64_t card = roaring_bitmap_get_cardinality(sids);
+    if (!(ids = malloc((card ? card : 1) * sizeof *ids))) {
+        rc = CAIRN_ENOMEM;
+        goto done;
+    }
+    roaring_bitmap_to_uint32_array(sids, ids);
+    if ((rc = scan_all(&r, e, ids, (size_t)card, one, qs, qe, pl)))
+        goto done;
+
+    size_t maxn = 1;
+    for (size_t i = 0; i < r.n; i++)
+        if (r.a[i].ns > maxn)
+            maxn = r.a[i].ns;
+    if (!r.additive && !(scratch = malloc(maxn * sizeof *scratch))) {
+        rc = CAIRN_ENOMEM;
+        goto done;
+    }
+    struct cairn__mval all = {0};
+    for (size_t i = 0; i < r.n && rc == 0; i++) {
+        size_t idx;
+        rc = cairn__mval_add(&all, c->nsteps, r.a[i].lab, r.a[i].len, &idx);
+        if (rc == 0)
+            rc = finish_series(&r, &r.a[i], &all.s[idx], scratch);
+    }
+    if (rc) {
+        cairn__mval_deinit(&all);
+        goto done;
+    }
+    cairn__mval_compact(&all, c->nsteps);
+    cairn__mval_sort(&all);
+    if ((rc = pipeline_error(c, &all))) {
+        cairn__mval_deinit(&all);
+        goto done;
+    }
+    if (e->rop == CAIRN_LQ_ABSENT_OVER_TIME) {
+        size_t idx;
+        if ((rc = absent_labels(e->log, &r.lb, &r.tmp)) ||
+            (rc = cairn__mval_add(out, c->nsteps, r.tmp.data ? r.tmp.data : "", (uint32_t)r.tmp.len, &idx))) {
+            cairn__mval_deinit(&all);
+            goto done;
+        }
+        for (size_t i = 0; i < c->nsteps; i++) {
+            int any = 0;
+            for (size_t j = 0; j < all.n && !any; j++)
+                any = all.s[j].ok[i];
+            out->s[idx].ok[i] = !any;
+            out->s[idx].v[i] = 1;
+        }
+        cairn__mval_deinit(&all);
+        cairn__mval_compact(out, c->nsteps);
+    } else {
+        *out = all;
+    }
+done:
+    free(ids);
+    free(scratch);
+    cairn_bitmap_free(sids);
+    cairn_bitmap_free(one);
+    cairn_logql_pipeline_destroy(pl);
+    rstate_deinit(&r);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* query.c -- cairn_query_run: parse, dispatch to the log or metric evaluator, wrap
+ * the answer in Loki's envelope with its stats object. */
+#include <string.h>
+
+#include "cairn/logql.h"
+#include "cairn/timeutil.h"
+#include "query_int.h"
+
+int cairn__query_stats_json(const struct cairn__query_stats *st, struct cairn_buf *out)
+{
+    double secs = (double)(cairn_mono_ns() - st->started_mono_ns) / 1e9;
+    if (secs <= 0)
+        secs = 1e-9;
+    return cairn_buf_appendf(out,
+                             "\"stats\":{\"summary\":{\"bytesProcessedPerSecond\":%llu,"
+                             "\"linesProcessedPerSecond\":%llu,\"totalBytesProcessed\":%llu,"
+                             "\"totalLinesProcessed\":%llu,\"execTime\":%.6f,\"queueTime\":0,"
+                             "\"subqueries\":0,\"totalEntriesReturned\":%llu}}",
+                             (unsigned long long)((double)st->bytes / secs),
+                             (unsigned long long)((double)st->lines / secs),
+                             (unsigned long long)st->bytes, (unsigned long long)st->lines, secs,
+                             (unsigned long long)st->returned);
+}
+
+int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
+                    const struct cairn_query_params *p, struct cairn_buf *out, struct cairn_err *err)
+{
+    struct cairn_logql_query *lq = NULL;
+    struct cairn__query_stats st = {.started_mono_ns = cairn_mono_ns()};
+    size_t mark = out->len;
+    int rc = cairn_logql_parse(q, qlen, &lq, err);
+    if (rc)
+        return rc;
+    if (cairn_buf_append_str(out, "{\"status\":\"success\",\"data\":{")) {
+        rc = CAIRN_ENOMEM;
+        goto fail;
+    }
+    if (cairn_logql_is_log(lq))
+        rc = cairn__query_logs(s, lq, p, &st, out, err);
+    else
+        rc = cairn__query_metric(s, lq, p, &st, out, err);
+    if (rc)
+        goto fail;
+    if (cairn_buf_append_byte(out, ',') || cairn__query_stats_json(&st, out) ||
+        cairn_buf_append_str(out, "}}")) {
+        rc = CAIRN_ENOMEM;
+        goto fail;
+    }
+    cairn_logql_query_destroy(lq);
+    return 0;
+fail:
+    if (rc == CAIRN_ENOMEM)
+        cairn_err_set(err, rc, "out of memory running the query");
+    cairn_buf_truncate(out, mark);
+    cairn_logql_query_destroy(lq);
+    return rc;
+}

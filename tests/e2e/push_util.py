@@ -1,0 +1,174 @@
+# push_util.py -- shared helpers for the push_*/serve_* e2e tests: start `cairn serve`
+# on an ephemeral loopback port (waiting for its "ready" log line, not polling), HTTP
+# calls with the standard library, and reading a data dir back with storedump_tool.
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+BIN = os.environ.get("CAIRN_BIN", "cairn")
+BUILD = os.environ.get("CAIRN_BUILD", ".")
+
+
+_live = []  # servers to kill if a test exits early
+
+
+@atexit.register
+def _cleanup():
+    for srv in _live:
+        if srv.proc and srv.proc.poll() is None:
+            srv.proc.kill()
+            srv.proc.wait()
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def now_ns():
+    return time.time_ns()
+
+
+class Server:
+    """A `cairn serve` child on 127.0.0.1 with an ephemeral port."""
+
+    def __init__(self, data_dir, *extra):
+        self.data_dir = data_dir
+        self.extra = list(extra)
+        self.proc = None
+        self.port = None
+        self.log = []
+
+    def start(self, timeout=60):
+        args = [BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + self.extra
+        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        _live.append(self)
+        ready = threading.Event()
+
+        def drain():
+            for line in self.proc.stderr:
+                self.log.append(line)
+                if 'msg="ready"' in line and not ready.is_set():
+                    for kv in line.split():
+                        if kv.startswith("port="):
+                            self.port = int(kv[5:])
+                    ready.set()
+            ready.set()  # exited before ready: wake the waiter
+
+        self.drainer = threading.Thread(target=drain, daemon=True)
+        self.drainer.start()
+        if not ready.wait(timeout) or self.port is None:
+            self.proc.kill()
+            self.proc.wait()
+            fail("server did not become ready; log:\n" + "".join(self.log))
+        if self.port == 0:
+            fail("server logged port 0")
+        return self
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def stop(self, timeout=60):
+        """SIGTERM and wait; returns the exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout)
+        self.drainer.join(5)
+        return rc
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.drainer.join(5)
+
+
+def request(url, body=None, headers=None, method=None, timeout=60):
+    """Returns (status, body text); never raises on HTTP error statuses."""
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+
+
+def push_json(base, streams, tenant=None, gzip_it=False, raw=None):
+    """streams: list of (labels dict, [(ts_ns, line), ...])."""
+    import gzip
+    if raw is None:
+        doc = {"streams": [{"stream": lab, "values": [[str(ts), line] for ts, line in vals]}
+                           for lab, vals in streams]}
+        raw = json.dumps(doc).encode()
+    headers = {"Content-Type": "application/json"}
+    if tenant:
+        headers["X-Scope-OrgID"] = tenant
+    if gzip_it:
+        raw = gzip.compress(raw)
+        headers["Content-Encoding"] = "gzip"
+    return request(base + "/loki/api/v1/push", raw, headers, "POST")
+
+
+def push_pb(base, tenant, labels, count, start_ns, prefix):
+    """Push through pushpb_tool (protobuf+snappy); returns (status, reply body)."""
+    tool = os.path.join(BUILD, "pushpb_tool")
+    r = subprocess.run([tool, "push", base + "/loki/api/v1/push", tenant or "", labels,
+                        str(count), str(start_ns), prefix],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "pushpb_tool failed: " + r.stderr)
+    return int(r.stdout.strip()), r.stderr
+
+
+def _unescape(b):
+    out = bytearray()
+    i = 0
+    while i < len(b):
+        c = b[i]
+        if c == 0x5C and i + 1 < len(b):
+            out.append({0x5C: 0x5C, ord("t"): 9, ord("n"): 10}.get(b[i + 1], b[i + 1]))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return bytes(out)
+
+
+def dump(data_dir):
+    """Every stored entry as (tenant, labels, ts, line), via the store's own reader.
+
+    storedump_tool prints one entry per line: tenant TAB labels TAB ts TAB line, with
+    backslash, tab and newline in the line escaped as \\\\, \\t and \\n."""
+    tool = os.path.join(BUILD, "storedump_tool")
+    r = subprocess.run([tool, data_dir], capture_output=True, timeout=120)
+    check(r.returncode == 0, "storedump_tool failed: " + r.stderr.decode("utf-8", "replace"))
+    out = []
+    for raw in r.stdout.split(b"\n"):
+        if not raw:
+            continue
+        parts = raw.split(b"\t", 3)
+        check(len(parts) == 4, "unexpected storedump line: %r" % raw[:200])
+        out.append((parts[0].decode(), parts[1].decode(), int(parts[2]),
+                    _unescape(parts[3]).decode("utf-8", "replace")))
+    return out
+
+
+class TempDir:
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="cairn-e2e-")
+        return self.path
+
+    def __exit__(self, *a):
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,99 @@
+/* labels_matcher_test.c -- label matchers: anchoring, negation, regex errors, and the
+ * regex wrapper's captures and group names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cairn/matcher.h"
+
+static int m(enum cairn_match_type t, const char *val, const char *subject)
+{
+    struct cairn_matcher mt;
+    struct cairn_err err;
+    assert_int_equal(cairn_matcher_init(&mt, t, "app", 3, val, strlen(val), &err), 0);
+    int r = cairn_matcher_matches(&mt, subject, strlen(subject));
+    cairn_matcher_deinit(&mt);
+    return r;
+}
+
+static void equality(void **state)
+{
+    (void)state;
+    assert_true(m(CAIRN_MATCH_EQ, "api", "api"));
+    assert_false(m(CAIRN_MATCH_EQ, "api", "api2"));
+    assert_false(m(CAIRN_MATCH_EQ, "api", ""));
+    assert_true(m(CAIRN_MATCH_EQ, "", ""));
+    assert_true(m(CAIRN_MATCH_NEQ, "api", "web"));
+    assert_false(m(CAIRN_MATCH_NEQ, "api", "api"));
+    assert_true(m(CAIRN_MATCH_NEQ, "api", ""));
+}
+
+static void regex_fully_anchored(void **state)
+{
+    (void)state;
+    assert_true(m(CAIRN_MATCH_RE, "api|web", "web"));
+    assert_false(m(CAIRN_MATCH_RE, "api|web", "webserver"));
+    assert_false(m(CAIRN_MATCH_RE, "api", "my-api"));
+    assert_true(m(CAIRN_MATCH_RE, ".*api.*", "my-api-1"));
+    assert_true(m(CAIRN_MATCH_RE, ".*", ""));
+    assert_false(m(CAIRN_MATCH_RE, ".+", ""));
+    assert_true(m(CAIRN_MATCH_NRE, "api|web", "db"));
+    assert_false(m(CAIRN_MATCH_NRE, "api|web", "api"));
+    assert_true(m(CAIRN_MATCH_RE, "kafka-[23]", "kafka-3"));
+    assert_false(m(CAIRN_MATCH_RE, "kafka-[23]", "kafka-4"));
+    /* RE2 meaning: `.` does not cross a newline, $ is the very end */
+    assert_false(m(CAIRN_MATCH_RE, "a.b", "a\nb"));
+    assert_false(m(CAIRN_MATCH_RE, "a$", "a\n"));
+    /* UTF-8 classes and case folding */
+    assert_true(m(CAIRN_MATCH_RE, "caf.", "caf\xc3\xa9"));
+    assert_true(m(CAIRN_MATCH_RE, "(?i)API", "api"));
+    /* invalid UTF-8 in the subject is not an error */
+    assert_false(m(CAIRN_MATCH_RE, "abc", "\xff\xfe"));
+}
+
+static void regex_errors_name_the_pattern(void **state)
+{
+    (void)state;
+    struct cairn_matcher mt;
+    struct cairn_err err;
+    assert_int_equal(cairn_matcher_init(&mt, CAIRN_MATCH_RE, "a", 1, "(x", 2, &err), CAIRN_EINVAL);
+    assert_non_null(strstr(err.msg, "missing closing parenthesis"));
+    assert_non_null(strstr(err.msg, "`(x`"));
+    assert_string_equal(cairn_matcher_op_str(CAIRN_MATCH_NRE), "!~");
+}
+
+static void regex_captures_and_names(void **state)
+{
+    (void)state;
+    struct cairn_err err;
+    struct cairn_regex *re = cairn_regex_compile("(?P<method>\\w+) (\\d+)", strlen("(?P<method>\\w+) (\\d+)"), 0, &err);
+    assert_non_null(re);
+    assert_int_equal(cairn_regex_groups(re), 2);
+    assert_string_equal(cairn_regex_group_name(re, 1), "method");
+    assert_null(cairn_regex_group_name(re, 2));
+    size_t ov[6];
+    const char *s = "xx GET 200";
+    assert_int_equal(cairn_regex_exec(re, s, strlen(s), 0, ov, 3), 3);
+    assert_int_equal(ov[0], 3);
+    assert_int_equal(ov[2], 3);
+    assert_int_equal(ov[3], 6);
+    assert_int_equal(ov[4], 7);
+    assert_int_equal(cairn_regex_exec(re, s, strlen(s), 8, ov, 3), 0);
+    assert_false(cairn_regex_matches_empty(re));
+    cairn_regex_destroy(re);
+    cairn_regex_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(equality),
+        cmocka_unit_test(regex_fully_anchored),
+        cmocka_unit_test(regex_errors_name_the_pattern),
+        cmocka_unit_test(regex_captures_and_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,145 @@
+/* logql_parse_test.c -- the parser's API: positions on multi-line queries, query
+ * kinds, durations and byte sizes, and pipeline properties the engine relies on. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cairn/logql.h"
+#include "cairn/parse_units.h"
+#include "cairn/logql_pipeline.h"
+
+static void positions_count_lines(void **state)
+{
+    (void)state;
+    struct cairn_logql_query *q;
+    struct cairn_err err;
+    const char *s = "{app=\"foo\"}\n  |= \"x\"\n  | json bad=";
+    assert_int_equal(cairn_logql_parse(s, strlen(s), &q, &err), CAIRN_EINVAL);
+    assert_null(q);
+    assert_string_equal(err.msg, "parse error at line 3, col 14: syntax error: unexpected $end, expecting STRING");
+    s = "{app=\"foo\"}\n|= \"x\"";
+    assert_int_equal(cairn_logql_parse(s, strlen(s), &q, &err), 0);
+    assert_true(cairn_logql_is_log(q));
+    const struct cairn_lq_expr *e = cairn_logql_root(q);
+    assert_int_equal(e->nmatchers, 1);
+    assert_string_equal(e->matchers[0].name, "app");
+    assert_int_equal(e->stages->kind, CAIRN_LQ_STAGE_LINE_FILTER);
+    cairn_logql_query_destroy(q);
+    cairn_logql_query_destroy(NULL);
+}
+
+static void metric_kinds(void **state)
+{
+    (void)state;
+    struct cairn_logql_query *q;
+    struct cairn_err err;
+    const char *s = "sum by (ns) (count_over_time({job=\"events\"}[5m] offset 1m))";
+    assert_int_equal(cairn_logql_parse(s, strlen(s), &q, &err), 0);
+    assert_false(cairn_logql_is_log(q));
+    const struct cairn_lq_expr *e = cairn_logql_root(q);
+    assert_int_equal(e->kind, CAIRN_LQ_VECTOR_AGG);
+    assert_int_equal(e->vop, CAIRN_LQ_SUM);
+    assert_int_equal(e->grouping.nlabels, 1);
+    assert_int_equal(e->inner->kind, CAIRN_LQ_RANGE_AGG);
+    assert_int_equal(e->inner->range_ns, 300000000000LL);
+    assert_int_equal(e->inner->offset_ns, 60000000000LL);
+    assert_int_equal(e->inner->log->nmatchers, 1);
+    cairn_logql_query_destroy(q);
+}
+
+static void units(void **state)
+{
+    (void)state;
+    int64_t ns;
+    double b;
+    assert_int_equal(cairn_parse_duration("1h5m", 4, &ns), 0);
+    assert_int_equal(ns, 3900000000000LL);
+    assert_int_equal(cairn_parse_duration("1.5s", 4, &ns), 0);
+    assert_int_equal(ns, 1500000000LL);
+    assert_int_equal(cairn_parse_duration("250ms", 5, &ns), 0);
+    assert_int_equal(ns, 250000000LL);
+    assert_int_equal(cairn_parse_duration("-2d", 3, &ns), 0);
+    assert_int_equal(ns, -172800000000000LL);
+    assert_int_equal(cairn_parse_duration("5minutes", 8, &ns), CAIRN_EINVAL);
+    assert_int_equal(cairn_parse_duration("", 0, &ns), CAIRN_EINVAL);
+    assert_int_equal(cairn_parse_bytes("20MB", 4, &b), 0);
+    assert_true(b == 20e6);
+    assert_int_equal(cairn_parse_bytes("1KiB", 4, &b), 0);
+    assert_true(b == 1024);
+    assert_int_equal(cairn_parse_bytes("5 kb", 4, &b), 0);
+    assert_true(b == 5000);
+    assert_int_equal(cairn_parse_bytes("42", 2, &b), 0);
+    assert_true(b == 42);
+    assert_int_equal(cairn_parse_bytes("3 parsecs", 9, &b), CAIRN_EINVAL);
+}
+
+static void pipeline_properties(void **state)
+{
+    (void)state;
+    struct cairn_logql_query *q;
+    struct cairn_err err;
+    const char *s = "{app=\"a\"} |= \"x\" != \"y\"";
+    assert_int_equal(cairn_logql_parse(s, strlen(s), &q, &err), 0);
+    struct cairn_logql_pipeline *p = cairn_logql_pipeline_create(cairn_logql_root(q), &err);
+    assert_non_null(p);
+    assert_true(cairn_logql_pipeline_labels_fixed(p));
+    cairn_logql_pipeline_destroy(p);
+    cairn_logql_query_destroy(q);
+
+    s = "{app=\"a\"} | logfmt";
+    assert_int_equal(cairn_logql_parse(s, strlen(s), &q, &err), 0);
+    p = cairn_logql_pipeline_create(cairn_logql_root(q), &err);
+    assert_false(cairn_logql_pipeline_labels_fixed(p));
+    struct cairn_labels st;
+    cairn_labels_init(&st);
+    assert_int_equal(cairn_labels_parse(&st, "{app=\"a\"}", 9, &err), 0);
+    /* equal label sets hash equal whatever order the keys came in */
+    assert_int_equal(cairn_logql_pipeline_process(p, 1, &st, "x=1 y=2", 7), 1);
+    uint64_t h1 = cairn_logql_pipeline_labels_hash(p);
+    assert_int_equal(cairn_logql_pipeline_process(p, 2, &st, "y=2 x=1", 7), 1);
+    uint64_t h2 = cairn_logql_pipeline_labels_hash(p);
+    assert_int_equal(cairn_logql_pipeline_process(p, 3, &st, "y=3 x=1", 7), 1);
+    uint64_t h3 = cairn_logql_pipeline_labels_hash(p);
+    assert_true(h1 == h2);
+    assert_true(h1 != h3);
+    cairn_labels_deinit(&st);
+    cairn_logql_pipeline_destroy(p);
+    cairn_logql_query_destroy(q);
+}
+
+static void unwrap_values(void **state)
+{
+    (void)state;
+    struct cairn_logql_query *q;
+    struct cairn_err err;
+    const char *s = "sum_over_time({app=\"a\"} | logfmt | unwrap bytes(size) [1m])";
+    assert_int_equal(cairn_logql_parse(s, strlen(s), &q, &err), 0);
+    struct cairn_logql_pipeline *p = cairn_logql_pipeline_create(cairn_logql_root(q), &err);
+    struct cairn_labels st;
+    cairn_labels_init(&st);
+    assert_int_equal(cairn_labels_parse(&st, "{app=\"a\"}", 9, &err), 0);
+    double v = 0;
+    assert_int_equal(cairn_logql_pipeline_process(p, 1, &st, "size=2KiB", 9), 1);
+    assert_int_equal(cairn_logql_pipeline_unwrap(p, &v), 1);
+    assert_true(v == 2048);
+    assert_int_equal(cairn_logql_pipeline_process(p, 1, &st, "size=lots", 9), 1);
+    assert_int_equal(cairn_logql_pipeline_unwrap(p, &v), 2);
+    cairn_labels_deinit(&st);
+    cairn_logql_pipeline_destroy(p);
+    cairn_logql_query_destroy(q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(positions_count_lines),
+        cmocka_unit_test(metric_kinds),
+        cmocka_unit_test(units),
+        cmocka_unit_test(pipeline_properties),
+        cmocka_unit_test(unwrap_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
