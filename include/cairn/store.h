@@ -53,6 +53,7 @@ struct cairn_store_config {
     const struct cairn_tenant_retention *tenant_retention; /* copied by open */
     size_t n_tenant_retention;
     size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
+    size_t segment_file_max;      /* start a new segment file past this; 0: 1 GiB */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */

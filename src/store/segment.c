@@ -49,8 +49,10 @@ void cairn__period_unref(struct cairn__period *p)
     cairn__period_free(p);
 }
 
-static struct cairn__period *period_new(struct cairn__tenant *t, int64_t start, int64_t len)
+static struct cairn__period *period_new(const struct cairn_store *s, struct cairn__tenant *t,
+                                        int64_t start)
 {
+    int64_t len = s->cfg.index_period_ns;
     struct cairn__period *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -67,6 +69,7 @@ static struct cairn__period *period_new(struct cairn__tenant *t, int64_t start, 
     snprintf(p->dir, n, "%s/%" PRId64, t->dir, start);
     p->start = start;
     p->end = start + len;
+    p->file_max = s->cfg.segment_file_max ? s->cfg.segment_file_max : CAIRN__SEGFILE_MAX;
     atomic_init(&p->refs, 1); /* the tenant's */
     pthread_mutex_init(&p->mu, NULL);
     return p;
@@ -105,7 +108,7 @@ struct cairn__period *cairn__period_get(struct cairn_store *s, struct cairn__ten
             return p;
         }
     }
-    struct cairn__period *p = period_new(t, start, s->cfg.index_period_ns);
+    struct cairn__period *p = period_new(s, t, start);
     if (p && (cairn__mkdir_p(p->dir) || period_insert(t, p))) {
         cairn__period_free(p);
         p = NULL;
@@ -168,7 +171,7 @@ static int ensure_writable(struct cairn__period *p)
 {
     if (p->closed && cairn__index_unlink(p))
         return CAIRN_EIO;
-    if (p->n_files == 0 || p->files[p->n_files - 1].size >= CAIRN__SEGFILE_MAX)
+    if (p->n_files == 0 || p->files[p->n_files - 1].size >= p->file_max)
         return segfile_new(p);
     struct cairn__segfile *f = &p->files[p->n_files - 1];
     if (f->fd < 0) { /* a closed period written again: reopen its last file */
@@ -529,7 +532,7 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
                        int64_t start)
 {
     (void)dir;
-    struct cairn__period *p = period_new(t, start, s->cfg.index_period_ns);
+    struct cairn__period *p = period_new(s, t, start);
     if (!p)
         return CAIRN_ENOMEM;
     DIR *d = opendir(p->dir);

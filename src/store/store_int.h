@@ -187,6 +187,7 @@ struct cairn__tenant;
 struct cairn__period {
     int64_t start, end;
     char *dir;
+    uint64_t file_max; /* start a new segment file past this size */
     atomic_int refs;
     int removed; /* retention took it out of the tenant; delete dir at last unref */
     pthread_mutex_t mu; /* everything below */
