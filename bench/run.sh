@@ -4,10 +4,11 @@
 #   bench/run.sh BUILD_DIR          (make bench passes build/; nothing is built here)
 #
 # The corpus comes from bench_gen into bench/out/ (cached by seed, size, streams, start
-# hour and the generator binary's hash). Each benchmark is a function bench_<name> that appends rows to the
-# summary with `result NAME METRIC VALUE TARGET` and returns non-zero if it could not
-# run; a failing benchmark is reported and the others still run. To add one (query,
-# metric, events, ship), write bench_<name> and add <name> to BENCH_ALL below.
+# hour and the generator binary's hash). Each benchmark is a function bench_<name>
+# that appends rows to the summary with `result BENCH METRIC VALUE TARGET` and returns
+# non-zero if it could not run; a failing benchmark is reported and the others still
+# run, and the script exits non-zero. To add one (events, ship), write bench_<name>
+# and add <name> to BENCH_ALL below; BENCHMARKS.md lists the helpers.
 #
 # Settings (environment):
 #   BENCH_ONLY          space or comma list of benchmarks to run [all of BENCH_ALL]
