@@ -4,10 +4,11 @@
 #   bench/run.sh BUILD_DIR          (make bench passes build/; nothing is built here)
 #
 # The corpus comes from bench_gen into bench/out/ (cached by seed, size, streams, start
-# hour and the generator binary's hash). Each benchmark is a function bench_<name> that appends rows to the
-# summary with `result NAME METRIC VALUE TARGET` and returns non-zero if it could not
-# run; a failing benchmark is reported and the others still run. To add one (query,
-# metric, events, ship), write bench_<name> and add <name> to BENCH_ALL below.
+# hour and the generator binary's hash). Each benchmark is a function bench_<name>
+# that appends rows to the summary with `result BENCH METRIC VALUE TARGET` and returns
+# non-zero if it could not run; a failing benchmark is reported and the others still
+# run, and the script exits non-zero. To add one (events, ship), write bench_<name>
+# and add <name> to BENCH_ALL below; BENCHMARKS.md lists the helpers.
 #
 # Settings (environment):
 #   BENCH_ONLY          space or comma list of benchmarks to run [all of BENCH_ALL]
@@ -17,6 +18,7 @@
 #   BENCH_FORMAT        protobuf | json | json-gzip [protobuf]
 #   BENCH_FSYNC         fsync policy [interval]
 #   BENCH_TENANT        X-Scope-OrgID [bench]
+#   BENCH_QUERY_REPEAT  timed runs of each query (after one warmup) [5]
 #   BENCH_SERVE_ARGS    extra arguments for `cairn serve`
 #   BENCH_URL           push to this server instead of starting `cairn serve` (e.g. a
 #                       Grafana Loki for comparison; RSS and disk are then not measured)
@@ -34,8 +36,9 @@ GEN=$BUILD/bench_gen
 PUSH=$BUILD/bench_push
 DISCARD=$BUILD/bench_discard
 RSS=$BUILD/bench_rss
+QUERY=$BUILD/bench_query
 
-BENCH_ALL="generator pusher ingest"
+BENCH_ALL="generator pusher ingest query metric"
 BENCH_ONLY=${BENCH_ONLY:-$BENCH_ALL}
 BENCH_BYTES=${BENCH_BYTES:-200M}
 BENCH_STREAMS=${BENCH_STREAMS:-2000}
@@ -46,12 +49,13 @@ BENCH_BATCH_BYTES=${BENCH_BATCH_BYTES:-1048576}
 BENCH_FORMAT=${BENCH_FORMAT:-protobuf}
 BENCH_FSYNC=${BENCH_FSYNC:-interval}
 BENCH_TENANT=${BENCH_TENANT:-bench}
+BENCH_QUERY_REPEAT=${BENCH_QUERY_REPEAT:-5}
 BENCH_SERVE_ARGS=${BENCH_SERVE_ARGS:-}
 BENCH_URL=${BENCH_URL:-}
 BENCH_KEEP=${BENCH_KEEP:-0}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench.XXXXXX") || exit 2
-RESULTS=()          # "bench|metric|value|target" rows for the summary
+RESULTS=()          # bench, metric, value, target rows for the summary (see result)
 FAILED=()           # benchmarks that could not run, with the reason
 PIDS=()             # processes started here, stopped on exit
 CORPUS=""           # set by corpus_ready
@@ -71,7 +75,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { printf '%s\n' "run.sh: $*" >&2; }
-result() { RESULTS+=("$1|$2|$3|$4"); }
+SEP=$'\x1f'         # between the fields of a RESULTS row (metrics may hold '|')
+result() { RESULTS+=("$1$SEP$2$SEP$3$SEP$4"); }
 fail() { FAILED+=("$1: $2"); say "FAILED $1: $2"; }
 # key=value from the BENCH_* line of a tool's output file
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -n 1; }
@@ -330,9 +335,141 @@ bench_ingest() {
     INGEST_DATA=$data
 }
 
+# ---- queries (issues 3 and 4) over the data ingest left ----
+
+# corpus_info: sets C_MIN, C_MAX (first and last timestamp), C_BYTES (line bytes) and
+# C_EVENTS_BYTES (line bytes of the {job="events"} streams) from the corpus.
+corpus_info() {
+    [ -n "${C_BYTES:-}" ] && return 0
+    local out
+    out=$(python3 - "$CORPUS" <<'PY'
+import struct, sys
+with open(sys.argv[1], 'rb') as f:
+    d = f.read()
+ns, ne, lb = struct.unpack_from('<IQQ', d, 12)
+mn, mx = struct.unpack_from('<qq', d, 48)
+off, events = 80, set()
+for i in range(ns):
+    (n,) = struct.unpack_from('<I', d, off)
+    if b'job="events"' in d[off + 4:off + 4 + n]:
+        events.add(i)
+    off += 4 + n
+ev = 0
+while off < len(d):
+    s, n = struct.unpack_from('<II', d, off)
+    if s in events:
+        ev += n
+    off += 16 + n
+print(mn, mx, lb, ev)
+PY
+) || return 1
+    read -r C_MIN C_MAX C_BYTES C_EVENTS_BYTES <<<"$out"
+}
+
+# query_server: a server on the data ingest left (running the ingest benchmark first if
+# it has not run), restarted so the queries read what it flushed. Sets QURL.
+query_server() {
+    if [ -n "$BENCH_URL" ]; then
+        QURL=$BENCH_URL
+        return 0
+    fi
+    if [ -z "$INGEST_DATA" ]; then
+        say "no ingested data yet: running the ingest benchmark first"
+        bench_ingest || return 1
+    fi
+    server_start "$INGEST_DATA" || return 1
+    QURL=http://127.0.0.1:$SERVER_PORT
+}
+
+# run_query LOG ARGS...: bench_query against the server, with the server's CPU time per
+# request. Sets Q_P50 (ms), Q_SERVER_BYTES (the bytes the server says it processed,
+# -1 if it does not say) and Q_CPU (server CPU seconds per request, empty if unknown).
+run_query() {
+    local log=$1 cpu0="" cpu1=""
+    shift
+    [ -n "$SERVER_PID" ] && cpu0=$(proc_cpu_s "$SERVER_REAL_PID")
+    "$QUERY" --url "$QURL" --tenant "$BENCH_TENANT" --repeat "$BENCH_QUERY_REPEAT" --warmup 1 \
+        "$@" >"$log" 2>&1
+    local rc=$?
+    [ -n "$SERVER_PID" ] && cpu1=$(proc_cpu_s "$SERVER_REAL_PID")
+    cut -c1-400 "$log" | sed 's/^/    /' >&2
+    [ $rc -eq 0 ] || return 1
+    Q_P50=$(kv "$log" p50_ms)
+    Q_SERVER_BYTES=$(kv "$log" server_bytes)
+    Q_CPU=""
+    if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
+        Q_CPU=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$BENCH_QUERY_REPEAT" 'BEGIN{printf "%.4f", (b - a) / (n + 1)}')
+    fi
+    return 0
+}
+
+# rate BYTES SECONDS UNIT: bytes per second in MB or GB ("-" if unknown).
+rate() {
+    awk -v b="$1" -v t="$2" -v u="$3" 'BEGIN {
+        if (b < 0 || t <= 0) { print "-"; exit }
+        printf "%.2f", b / t / (u == "GB" ? 1e9 : 1e6) }'
+}
+
+# query_result BENCH NAME BASIS_BYTES UNIT TARGET: rows for one query: p50 latency, and
+# BASIS_BYTES per second of wall time and per server CPU-second.
+query_result() {
+    local b=$1 name=$2 basis=$3 unit=$4 target=$5
+    result "$b" "$name: p50 ms" "$Q_P50" "-"
+    result "$b" "$name: $unit/s" "$(rate "$basis" "$(awk -v m="$Q_P50" 'BEGIN{print m / 1000}')" "$unit")" "$target"
+    [ -z "$Q_CPU" ] || result "$b" "$name: $unit/s per server CPU-s" "$(rate "$basis" "$Q_CPU" "$unit")" "-"
+}
+
+# query_fail BENCH NAME LOG: a query that did not answer well.
+query_fail() {
+    fail "$1" "$2: $(sed -n 's/^bench_query: //p' "$3" | head -n 1 | cut -c1-300)"
+}
+
+# Issue 3: log queries over the whole corpus, newest first, limit 1000.
+bench_query() {
+    corpus_ready || { fail query "no corpus"; return 1; }
+    corpus_info || { fail query "cannot read the corpus header"; return 1; }
+    query_server || { fail query "no server with the corpus (see above)"; return 1; }
+    local range=(start="$C_MIN" end="$((C_MAX + 1))" limit=1000) log=$WORK/query.log bad=0
+    # a selector alone: how soon the newest 1000 lines of one namespace come back
+    if run_query "$log" 'query={namespace="payments"}' "${range[@]}"; then
+        result query 'selector {namespace="payments"}, limit 1000: p50 ms' "$Q_P50" "<= 20"
+    else query_fail query selector "$log"; bad=1; fi
+    # a rare literal over everything: every line is read (about 6 match)
+    if run_query "$log" 'query={job=~".+"} |= "needle"' "${range[@]}"; then
+        query_result query '|= "needle" over all' "$C_BYTES" GB ">= 1.5"
+    else query_fail query needle "$log"; bad=1; fi
+    # the json parser: limit 1000 may stop early, so the basis is what the server
+    # reports it processed (Loki's stats.summary.totalBytesProcessed), if it does
+    if run_query "$log" 'query={job=~".+"} | json | level="error"' "${range[@]}"; then
+        query_result query '| json | level="error" (bytes processed)' "$Q_SERVER_BYTES" MB ">= 500"
+    else query_fail query json "$log"; bad=1; fi
+    if run_query "$log" 'query={job=~".+"} | json | line_format "{{.level}} {{.msg}} {{.request_id}}"' "${range[@]}"; then
+        query_result query 'line_format of 3 JSON keys (bytes processed)' "$Q_SERVER_BYTES" MB "-"
+    else query_fail query line_format "$log"; bad=1; fi
+    if [ -z "$BENCH_URL" ]; then server_stop || say "query: the server did not stop cleanly"; fi
+    return $bad
+}
+
+# Issue 4: metric queries over the whole span at step 1m on the events streams; the
+# basis is the raw bytes of the lines they cover.
+bench_metric() {
+    corpus_ready || { fail metric "no corpus"; return 1; }
+    corpus_info || { fail metric "cannot read the corpus header"; return 1; }
+    query_server || { fail metric "no server with the corpus (see above)"; return 1; }
+    local range=(start="$C_MIN" end="$((C_MAX + 1))" step=60) log=$WORK/metric.log bad=0
+    if run_query "$log" 'query=sum by (namespace) (count_over_time({job="events"}[5m]))' "${range[@]}"; then
+        query_result metric 'sum by (namespace) (count_over_time({job="events"}[5m]))' "$C_EVENTS_BYTES" GB ">= 5"
+    else query_fail metric count_over_time "$log"; bad=1; fi
+    if run_query "$log" 'query=topk(10, sum by (reason) (rate({job="events"} | json [1m])))' "${range[@]}"; then
+        query_result metric 'topk(10, sum by (reason) (rate({job="events"} | json [1m])))' "$C_EVENTS_BYTES" MB ">= 400"
+    else query_fail metric topk "$log"; bad=1; fi
+    if [ -z "$BENCH_URL" ]; then server_stop || say "metric: the server did not stop cleanly"; fi
+    return $bad
+}
+
 # ---- main ----
 
-for tool in "$GEN" "$PUSH" "$DISCARD" "$RSS"; do
+for tool in "$GEN" "$PUSH" "$DISCARD" "$RSS" "$QUERY"; do
     [ -x "$tool" ] || { say "missing $tool (run make build first)"; exit 2; }
 done
 COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -355,11 +492,11 @@ done
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "cairn benchmarks  $(date -u +%Y-%m-%d)  commit $COMMIT  $(nproc) CPUs  $MEM  load $LOAD"
-printf '%-10s %-40s %18s  %s\n' benchmark metric value target
-printf '%-10s %-40s %18s  %s\n' --------- ------ ----- ------
+printf '%-10s %-50s %14s  %s\n' benchmark metric value target
+printf '%-10s %-50s %14s  %s\n' --------- ------ ----- ------
 for row in "${RESULTS[@]}"; do
-    IFS='|' read -r b m v t <<<"$row"
-    printf '%-10s %-40s %18s  %s\n' "$b" "$m" "$v" "$t"
+    IFS=$SEP read -r b m v t <<<"$row"
+    printf '%-10s %-50s %14s  %s\n' "$b" "$m" "$v" "$t"
 done
 for f in "${FAILED[@]}"; do
     printf '%-10s %s\n' "${f%%:*}" "FAILED:${f#*:}"
@@ -368,10 +505,11 @@ done
 echo
 echo "rows for BENCHMARKS.md:"
 for row in "${RESULTS[@]}"; do
-    IFS='|' read -r b m v t <<<"$row"
-    echo "| $(date -u +%Y-%m-%d) | $COMMIT | $b | $m | $v | $t | load $LOAD |"
+    IFS=$SEP read -r b m v t <<<"$row"
+    echo "| $(date -u +%Y-%m-%d) | $COMMIT | $b | ${m//|/\\|} | $v | $t | load $LOAD |"
 done
 for f in "${FAILED[@]}"; do
+    f=${f//|/\\|}
     echo "| $(date -u +%Y-%m-%d) | $COMMIT | ${f%%:*} | - | FAILED:${f#*:} | - | load $LOAD |"
 done
 [ ${#FAILED[@]} -eq 0 ]

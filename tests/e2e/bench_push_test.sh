@@ -2,8 +2,9 @@
 # bench_push_test.sh -- the pusher delivers every corpus line exactly as generated
 # (protobuf+snappy, JSON and gzipped JSON, pre-encoded or not, checked by bench_discard
 # --decode), each stream in order however many connections, reports failures with the
-# server's status and message; bench_rss reports status and peak RSS; bench/run.sh
-# reports a server that does not start or refuses pushes as a failed benchmark.
+# server's status and message; bench_rss reports status and peak RSS; bench_query
+# encodes, counts and checks answers; bench/run.sh reports a server that does not
+# start, refuses pushes or has no query API as a failed benchmark.
 set -euo pipefail
 BUILD=${CAIRN_BUILD:?CAIRN_BUILD must name the build directory}
 SRC=${CAIRN_SRC:?CAIRN_SRC must name the source directory}
@@ -146,12 +147,64 @@ if FAKE_STATUS=404 BENCH_ONLY=ingest bash "$SRC/bench/run.sh" "$BUILD" >"$T/run.
 fi
 grep -q "^ingest .*FAILED: the push failed: HTTP 404" "$T/run.out" || fail "404 not reported: $(cat "$T/run.out")"
 
+# the stand-in has no query API: the query benchmark says so and fails, after ingest
+if BENCH_ONLY=query bash "$SRC/bench/run.sh" "$BUILD" >"$T/run.out" 2>"$T/run.err"; then
+    fail "run.sh query succeeded against a server without a query API"
+fi
+grep -Eq "^ingest +lines/s" "$T/run.out" || fail "query did not ingest first: $(cat "$T/run.out")"
+grep -q "^query .*FAILED: selector: GET .*HTTP 404" "$T/run.out" || fail "query 404 not reported: $(cat "$T/run.out")"
+
 if FAKE_EXIT=3 BENCH_ONLY=ingest bash "$SRC/bench/run.sh" "$BUILD" >"$T/run.out" 2>"$T/run.err"; then
     fail "run.sh succeeded although the server exited"
 fi
 grep -q "^ingest .*FAILED: cairn serve did not start" "$T/run.out" || fail "dead server not reported: $(cat "$T/run.out")"
 grep -q "exited with status 3" "$T/run.err" || fail "exit status not reported: $(cat "$T/run.err")"
 grep -q "failing on purpose" "$T/run.err" || fail "server log not shown: $(cat "$T/run.err")"
+# bench_query against a canned Loki: it URL-encodes the query, counts what the answer
+# holds, and fails on an error answer.
+cat >"$T/loki.py" <<'PY'
+import http.server, json, sys, urllib.parse
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        u = urllib.parse.urlparse(self.path)
+        q = urllib.parse.parse_qs(u.query)
+        if u.path != '/loki/api/v1/query_range' or self.headers.get('X-Scope-OrgID') != 'bench':
+            self.send_response(404); self.end_headers(); return
+        if q.get('query') == ['{job=~".+"} |= "needle"']:
+            body = {'status': 'success', 'data': {'resultType': 'streams', 'result': [
+                {'stream': {'a': 'b'}, 'values': [['1', 'x'], ['2', 'needle']]},
+                {'stream': {'a': 'c'}, 'values': [['3', 'y']]}],
+                'stats': {'summary': {'totalBytesProcessed': 12345}}}}
+            code = 200
+        else:
+            body = {'status': 'error', 'error': 'parse error at line 1, col 1'}
+            code = 400
+        b = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header('Content-Length', str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+python3 "$T/loki.py" >"$T/loki.port" &
+LPID=$!
+for i in $(seq 100); do [ -s "$T/loki.port" ] && break; sleep 0.05; done
+LPORT=$(cat "$T/loki.port")
+"$BUILD/bench_query" --url "http://127.0.0.1:$LPORT" --repeat 3 'query={job=~".+"} |= "needle"' \
+    start=1 end=4 limit=1000 >"$T/q.out" || { kill "$LPID"; fail "bench_query: $(cat "$T/q.out")"; }
+for want in status=200 ok=1 runs=3 result_type=streams results=2 values=3 server_bytes=12345; do
+    grep -q "^BENCH_QUERY .*\b$want\b" "$T/q.out" || { kill "$LPID"; fail "bench_query: no $want in $(cat "$T/q.out")"; }
+done
+if "$BUILD/bench_query" --url "http://127.0.0.1:$LPORT" 'query={' >"$T/q.out"; then
+    kill "$LPID"; fail "bench_query accepted an error answer"
+fi
+grep -q "HTTP 400: .*parse error at line 1" "$T/q.out" || { kill "$LPID"; fail "bench_query error: $(cat "$T/q.out")"; }
+kill "$LPID"; wait "$LPID" 2>/dev/null || true
+
 # The real server, once `cairn serve` is more than a placeholder: a small `make bench`
 # ingest must push everything and report every row.
 unset BENCH_CAIRN
