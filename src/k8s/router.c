@@ -29,6 +29,7 @@
 #define BACKOFF_BASE_NS (200LL * 1000000)      /* first retry after ~0.2 s */
 #define BACKOFF_MAX_NS (30LL * 1000000000)     /* never wait longer than 30 s */
 #define SAVE_INTERVAL_NS (1000LL * 1000000)    /* save state at least every second */
+#define QUIET_NS (50LL * 1000000)              /* no event for this long: flush and save */
 #define PRUNE_INTERVAL_S 600                   /* drop old seen entries every 10 min */
 #define MAX_LIST_BODY (512u * 1024 * 1024)     /* a list page larger than this is refused */
 #define MAX_WATCH_LINE (16u * 1024 * 1024)     /* one watch event larger than this too */
@@ -74,6 +75,7 @@ struct router {
     struct cairn_buf scratch, evbuf;
     int dirty, unflushed, stopping, fatal;
     int64_t last_save;
+    int64_t last_emit; /* monotonic ns of the last loop that emitted */
     int64_t last_prune_s;
     uint64_t emitted, batch;
     unsigned rnd;
@@ -508,8 +510,10 @@ static void watch_done(struct watcher *w, CURLcode res)
 
 static void flush_and_save(struct router *r)
 {
+    int64_t t0 = cairn_mono_ns();
     int rc = r->sink->flush ? r->sink->flush(r->sink->ctx) : 0;
     r->last_save = cairn_mono_ns();
+    CAIRN_DEBUG("k8s", "sink flushed", "ms=%.1f", (double)(r->last_save - t0) / 1e6);
     r->unflushed = 0;
     if (rc) {
         bump(r, &r->m->sink_errors);
@@ -620,12 +624,18 @@ int cairn_k8s_router_run(const struct cairn_k8s_conn *conn, const struct cairn_k
          * every second while it does not: the sink's flush may wait for a store's
          * acknowledgement, so it is not done after every read. */
         now = cairn_mono_ns();
-        if ((r.dirty || r.unflushed) && (r.batch == 0 || now - r.last_save >= SAVE_INTERVAL_NS))
+        if (r.batch > 0)
+            r.last_emit = now;
+        int listing = 0;
+        for (size_t i = 0; i < r.nw; i++)
+            listing |= r.w[i].need_list && r.w[i].st != W_IDLE;
+        int quiet = !listing && now - r.last_emit >= QUIET_NS;
+        if ((r.dirty || r.unflushed) && (quiet || now - r.last_save >= SAVE_INTERVAL_NS))
             flush_and_save(&r);
         r.batch = 0;
         if (r.stopping || r.fatal)
             break;
-        int64_t wait_ns = r.dirty || r.unflushed ? 50LL * 1000000 : 200LL * 1000000;
+        int64_t wait_ns = r.dirty || r.unflushed ? QUIET_NS / 2 : 200LL * 1000000;
         for (size_t i = 0; i < r.nw; i++)
             if (r.w[i].st == W_IDLE && r.w[i].start_at - now < wait_ns)
                 wait_ns = r.w[i].start_at - now;
