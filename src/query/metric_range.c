@@ -164,17 +164,20 @@ static int series_of_labels(struct rstate *r, size_t *idx)
 /* Series of an entry under `by (...)` when its labels are in r->ls: the key is built
  * from the grouped labels only (no blob of the whole set, no sort), which keeps
  * entries with unique label sets (json-extracted ids) as cheap as any other. */
-static int series_by(struct rstate *r, size_t *idx)
+static int series_by(struct rstate *r, struct cairn_logql_pipeline *pl, size_t *idx)
 {
-    if (cairn_labels_get(&r->ls, "__error__", 9))
-        return series_of_labels(r, idx);
+    size_t vl;
+    if (cairn_logql_pipeline_label(pl, "__error__", 9, &vl)) {
+        int rc = cairn_logql_pipeline_labels(pl, &r->ls);
+        return rc ? rc : series_of_labels(r, idx);
+    }
     cairn_buf_reset(&r->tmp);
     for (size_t i = 0; i < r->nby; i++) {
-        const struct cairn_label *l = cairn_labels_get(&r->ls, r->by[i].p, r->by[i].len);
-        if (!l || !l->value_len)
+        const char *v = cairn_logql_pipeline_label(pl, r->by[i].p, r->by[i].len, &vl);
+        if (!v || !vl)
             continue;
-        if (cairn_buf_append(&r->tmp, r->by[i].p, r->by[i].len + 1) ||
-            cairn_buf_append(&r->tmp, l->value, l->value_len + 1))
+        if (cairn_buf_append(&r->tmp, r->by[i].p, r->by[i].len + 1) || cairn_buf_append(&r->tmp, v, vl) ||
+            cairn_buf_append_byte(&r->tmp, '\0'))
             return CAIRN_ENOMEM;
     }
     return racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
@@ -337,7 +340,7 @@ static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, in
         if (fixed_labels && has_fixed) {
             idx = fixed;
         } else if (r->by_fast) {
-            if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) || (rc = series_by(r, &idx)))
+            if ((rc = series_by(r, pl, &idx)))
                 break;
             if (fixed_labels) {
                 fixed = idx;
