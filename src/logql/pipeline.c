@@ -719,6 +719,14 @@ int cairn_logql_pipeline_labels(struct cairn_logql_pipeline *p, struct cairn_lab
     return cairn__lb_labels(&p->lb, out);
 }
 
+const char *cairn_logql_pipeline_label(struct cairn_logql_pipeline *p, const char *name, size_t len,
+                                       size_t *vlen)
+{
+    int found;
+    const char *v = cairn__lb_get(&p->lb, name, len, vlen, &found);
+    return found ? v : NULL;
+}
+
 uint64_t cairn_logql_pipeline_labels_hash(struct cairn_logql_pipeline *p)
 {
     return cairn__lb_hash(&p->lb);

@@ -87,7 +87,7 @@ int cairn__mjson_float(struct cairn_buf *out, double f)
         return cairn_buf_append_str(out, f > 0 ? "+Inf" : "-Inf");
     if (f == 0)
         return cairn_buf_append_str(out, signbit(f) ? "-0" : "0");
-    if (f == (double)(int64_t)f && fabs(f) < 1e15) /* counts: the common case */
+    if (fabs(f) < 1e15 && f == (double)(int64_t)f) /* counts: the common case */
         return cairn_buf_appendf(out, "%lld", (long long)f);
     char d[32];
     int e;

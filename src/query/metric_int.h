@@ -136,6 +136,21 @@ struct cairn__msample {
 double cairn__mfn_window(enum cairn_lq_range_op op, int has_unwrap, double param, int64_t range_ns,
                          const struct cairn__msample *s, size_t n, double *scratch);
 
+/* The range aggregation e over the streams ids for the steps of c, on nt stream
+ * shards (pl: e's pipeline for this thread, NULL without stages and unwrap); the
+ * series, sorted and without empty ones, into all. */
+struct cairn_logql_pipeline;
+int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, const struct cairn_lq_grouping *push,
+                       const uint32_t *ids, size_t n, struct cairn_logql_pipeline *pl, long nt,
+                       struct cairn__mval *all);
+
+/* absent_over_time's labels (the selector's equality matchers, as Loki picks them)
+ * as a blob into out; lb is scratch. */
+int cairn__mabsent_labels(const struct cairn_lq_expr *log, struct cairn__mlb *lb, struct cairn_buf *out);
+/* CAIRN_EINVAL with Loki's "pipeline error: '<err>' for series: ..." when a series of
+ * v carries __error__ (the first in label order), else 0. */
+int cairn__mpipeline_error(struct cairn__mctx *c, const struct cairn__mval *v);
+
 /* Encode a finished value as `"resultType":...,"result":[...]`. */
 int cairn__mjson(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf *out);
 /* Append a float as Go's strconv.FormatFloat(f, 'f', -1, 64) (NaN, +Inf, -Inf). */

@@ -164,17 +164,20 @@ static int series_of_labels(struct rstate *r, size_t *idx)
 /* Series of an entry under `by (...)` when its labels are in r->ls: the key is built
  * from the grouped labels only (no blob of the whole set, no sort), which keeps
  * entries with unique label sets (json-extracted ids) as cheap as any other. */
-static int series_by(struct rstate *r, size_t *idx)
+static int series_by(struct rstate *r, struct cairn_logql_pipeline *pl, size_t *idx)
 {
-    if (cairn_labels_get(&r->ls, "__error__", 9))
-        return series_of_labels(r, idx);
+    size_t vl;
+    if (cairn_logql_pipeline_label(pl, "__error__", 9, &vl)) {
+        int rc = cairn_logql_pipeline_labels(pl, &r->ls);
+        return rc ? rc : series_of_labels(r, idx);
+    }
     cairn_buf_reset(&r->tmp);
     for (size_t i = 0; i < r->nby; i++) {
-        const struct cairn_label *l = cairn_labels_get(&r->ls, r->by[i].p, r->by[i].len);
-        if (!l || !l->value_len)
+        const char *v = cairn_logql_pipeline_label(pl, r->by[i].p, r->by[i].len, &vl);
+        if (!v || !vl)
             continue;
-        if (cairn_buf_append(&r->tmp, r->by[i].p, r->by[i].len + 1) ||
-            cairn_buf_append(&r->tmp, l->value, l->value_len + 1))
+        if (cairn_buf_append(&r->tmp, r->by[i].p, r->by[i].len + 1) || cairn_buf_append(&r->tmp, v, vl) ||
+            cairn_buf_append_byte(&r->tmp, '\0'))
             return CAIRN_ENOMEM;
     }
     return racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
@@ -337,7 +340,7 @@ static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, in
         if (fixed_labels && has_fixed) {
             idx = fixed;
         } else if (r->by_fast) {
-            if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) || (rc = series_by(r, &idx)))
+            if ((rc = series_by(r, pl, &idx)))
                 break;
             if (fixed_labels) {
                 fixed = idx;
@@ -422,57 +425,6 @@ static int finish_series(struct rstate *r, struct racc *x, struct cairn__mseries
             s->v[i] = cairn__mfn_window(e->rop, e->has_unwrap, param, r->range, x->smp + lo, hi - lo,
                                         scratch);
         }
-    }
-    return 0;
-}
-
-/* Loki's labels for absent_over_time: each equality matcher's label, except names
- * that appear in another matcher after it or with another operator. */
-static int absent_labels(const struct cairn_lq_expr *log, struct cairn__mlb *lb, struct cairn_buf *out)
-{
-    lb->n = 0;
-    for (size_t i = 0; i < log->nmatchers; i++) {
-        const struct cairn_matcher *m = &log->matchers[i];
-        if (m->type == CAIRN_MATCH_EQ && !cairn__mlb_get(lb, m->name, m->name_len)) {
-            int rc = cairn__mlb_set(lb, m->name, m->name_len, m->value, m->value_len);
-            if (rc)
-                return rc;
-        }
-    }
-    /* the "empty" list: matchers that were not the first equality on their name */
-    for (size_t i = 0; i < log->nmatchers; i++) {
-        const struct cairn_matcher *m = &log->matchers[i];
-        int first_eq = m->type == CAIRN_MATCH_EQ;
-        for (size_t j = 0; j < i && first_eq; j++)
-            if (log->matchers[j].type == CAIRN_MATCH_EQ && log->matchers[j].name_len == m->name_len &&
-                memcmp(log->matchers[j].name, m->name, m->name_len) == 0)
-                first_eq = 0;
-        if (!first_eq)
-            cairn__mlb_del(lb, m->name, m->name_len);
-    }
-    return cairn__mlb_finish(lb, out);
-}
-
-static int pipeline_error(struct cairn__mctx *c, const struct cairn__mval *v)
-{
-    for (size_t i = 0; i < v->n; i++) {
-        size_t el;
-        const char *err = cairn__mlab_get(v->s[i].lab.p, v->s[i].lab.len, "__error__", 9, &el);
-        if (!err)
-            continue;
-        struct cairn_buf t = CAIRN_BUF_INIT;
-        if (cairn__mlab_text(v->s[i].lab.p, v->s[i].lab.len, &t)) {
-            cairn_buf_deinit(&t);
-            return CAIRN_ENOMEM;
-        }
-        cairn_err_set(c->err, CAIRN_EINVAL,
-                      "pipeline error: '%.*s' for series: '%s'.\n"
-                      "Use a label filter to intentionally skip this error. (e.g | __error__!=\"%.*s\").\n"
-                      "To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n"
-                      "The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
-                      (int)el, err, cairn_buf_cstr(&t), (int)el, err);
-        cairn_buf_deinit(&t);
-        return CAIRN_EINVAL;
     }
     return 0;
 }
@@ -580,17 +532,12 @@ static int merge(struct rstate *r, struct rstate *w)
 }
 
 static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint32_t *ids, size_t n,
-                    roaring_bitmap_t *one, int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl)
+                    roaring_bitmap_t *one, int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl, long nt)
 {
     struct cairn__mctx *c = r->c;
-    long nt = c->p->threads > 0 ? c->p->threads : sysconf(_SC_NPROCESSORS_ONLN);
-    if (nt < 1)
-        nt = 1;
-    if (nt > 64)
-        nt = 64;
     if ((size_t)nt > n)
         nt = (long)(n ? n : 1);
-    if (nt == 1) {
+    if (nt <= 1) {
         int rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = scan_stream(r, ids[i], one, qs, qe, pl);
@@ -638,14 +585,23 @@ static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint3
     return rc;
 }
 
-int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
-                       const struct cairn_lq_grouping *push, struct cairn__mval *out)
+int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, const struct cairn_lq_grouping *push,
+                       const uint32_t *ids, size_t n, struct cairn_logql_pipeline *pl, long nt,
+                       struct cairn__mval *all)
 {
     struct rstate r = {.c = c, .e = e, .range = e->range_ns, .off = e->offset_ns};
     r.g = e->grouping.present || !push ? &e->grouping : push;
-    if (r.g->present && !r.g->without) {
-        if (!(r.by = malloc((r.g->nlabels + 1) * sizeof *r.by)))
-            return CAIRN_ENOMEM;
+    cairn_labels_init(&r.ls);
+    r.additive = is_additive(e);
+    r.bytes = !e->has_unwrap && (e->rop == CAIRN_LQ_BYTES_OVER_TIME || e->rop == CAIRN_LQ_BYTES_RATE);
+    roaring_bitmap_t *one = roaring_bitmap_create();
+    double *scratch = NULL;
+    int rc = one ? 0 : CAIRN_ENOMEM;
+    if (rc == 0 && r.g->present && !r.g->without) {
+        if (!(r.by = malloc((r.g->nlabels + 1) * sizeof *r.by))) {
+            rc = CAIRN_ENOMEM;
+            goto done;
+        }
         for (size_t i = 0; i < r.g->nlabels; i++)
             r.by[i] = r.g->labels[i];
         qsort(r.by, r.g->nlabels, sizeof *r.by, str_cmp);
@@ -654,38 +610,11 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
                 r.by[r.nby++] = r.by[i];
         r.by_fast = 1;
     }
-    cairn_labels_init(&r.ls);
-    r.additive = is_additive(e);
-    r.bytes = !e->has_unwrap && (e->rop == CAIRN_LQ_BYTES_OVER_TIME || e->rop == CAIRN_LQ_BYTES_RATE);
-    struct cairn_logql_pipeline *pl = NULL;
-    roaring_bitmap_t *sids = roaring_bitmap_create(), *one = roaring_bitmap_create();
-    double *scratch = NULL;
-    uint32_t *ids = NULL;
-    int rc = 0;
-    if (!sids || !one) {
-        rc = CAIRN_ENOMEM;
-        goto done;
-    }
-    if (e->log->stages || e->has_unwrap) {
-        if (!(pl = cairn_logql_pipeline_create(e, c->err))) {
-            rc = c->err && c->err->code ? c->err->code : CAIRN_ENOMEM;
-            goto done;
-        }
-    }
     /* entries of step i: ts in (t_i - off - range, t_i - off] */
     int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
     int64_t qs = c->start - r.off - r.range + 1, qe = last - r.off + 1;
-    if ((rc = cairn__query_select(c->store, c->tenant, e->log, qs, qe, sids, c->err)))
+    if (rc || (rc = scan_all(&r, e, ids, n, one, qs, qe, pl, nt)))
         goto done;
-    uint64_t card = roaring_bitmap_get_cardinality(sids);
-    if (!(ids = malloc((card ? card : 1) * sizeof *ids))) {
-        rc = CAIRN_ENOMEM;
-        goto done;
-    }
-    roaring_bitmap_to_uint32_array(sids, ids);
-    if ((rc = scan_all(&r, e, ids, (size_t)card, one, qs, qe, pl)))
-        goto done;
-
     size_t maxn = 1;
     for (size_t i = 0; i < r.n; i++)
         if (r.a[i].ns > maxn)
@@ -694,48 +623,19 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
         rc = CAIRN_ENOMEM;
         goto done;
     }
-    struct cairn__mval all = {0};
     for (size_t i = 0; i < r.n && rc == 0; i++) {
         size_t idx;
-        rc = cairn__mval_add(&all, c->nsteps, r.a[i].lab, r.a[i].len, &idx);
+        rc = cairn__mval_add(all, c->nsteps, r.a[i].lab, r.a[i].len, &idx);
         if (rc == 0)
-            rc = finish_series(&r, &r.a[i], &all.s[idx], scratch);
+            rc = finish_series(&r, &r.a[i], &all->s[idx], scratch);
     }
-    if (rc) {
-        cairn__mval_deinit(&all);
-        goto done;
-    }
-    cairn__mval_compact(&all, c->nsteps);
-    cairn__mval_sort(&all);
-    if ((rc = pipeline_error(c, &all))) {
-        cairn__mval_deinit(&all);
-        goto done;
-    }
-    if (e->rop == CAIRN_LQ_ABSENT_OVER_TIME) {
-        size_t idx;
-        if ((rc = absent_labels(e->log, &r.lb, &r.tmp)) ||
-            (rc = cairn__mval_add(out, c->nsteps, r.tmp.data ? r.tmp.data : "", (uint32_t)r.tmp.len, &idx))) {
-            cairn__mval_deinit(&all);
-            goto done;
-        }
-        for (size_t i = 0; i < c->nsteps; i++) {
-            int any = 0;
-            for (size_t j = 0; j < all.n && !any; j++)
-                any = all.s[j].ok[i];
-            out->s[idx].ok[i] = !any;
-            out->s[idx].v[i] = 1;
-        }
-        cairn__mval_deinit(&all);
-        cairn__mval_compact(out, c->nsteps);
-    } else {
-        *out = all;
+    if (rc == 0) {
+        cairn__mval_compact(all, c->nsteps);
+        cairn__mval_sort(all);
     }
 done:
-    free(ids);
     free(scratch);
-    cairn_bitmap_free(sids);
     cairn_bitmap_free(one);
-    cairn_logql_pipeline_destroy(pl);
     rstate_deinit(&r);
     return rc;
 }

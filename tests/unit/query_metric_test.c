@@ -94,12 +94,40 @@ static void load(struct cairn_store *s)
     }
 }
 
+/* Tenant t2: 7 streams x 600 entries, one a second with shared timestamps across
+ * streams, logfmt lines with float values, for the threads-equal-one-thread test. */
+static void load_t2(struct cairn_store *s)
+{
+    uint64_t x = 88172645463325252ULL;
+    for (int k = 0; k < 7; k++) {
+        char lab[64], lines[600][64];
+        struct cairn_entry e[600];
+        snprintf(lab, sizeof lab, "{app=\"gen\", shard=\"%d\", zone=\"%c\"}", k, 'a' + k % 3);
+        for (int i = 0; i < 600; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            int l = snprintf(lines[i], sizeof lines[i], "v=%.3f k=%d msg=%s", (double)(x % 100000) / 997.0,
+                             (int)(x % 4), x % 5 ? "ok" : "slow");
+            e[i] = (struct cairn_entry){T0 + (int64_t)i * SEC + (int64_t)(x % 3) * (SEC / 3), lines[i], (size_t)l};
+        }
+        struct cairn_labels ls;
+        cairn_labels_init(&ls);
+        struct cairn_err err = {0};
+        assert_int_equal(cairn_labels_parse(&ls, lab, strlen(lab), &err), 0);
+        struct cairn_push_stream ps = {.labels = &ls, .entries = e, .n = 600};
+        assert_int_equal(cairn_store_append(s, "t2", &ps, 1), 0);
+        cairn_labels_deinit(&ls);
+    }
+}
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     f->dir = test_mkdtemp("metric");
     f->s = open_store(f->dir);
     load(f->s);
+    load_t2(f->s);
     *state = f;
     return 0;
 }
@@ -397,6 +425,49 @@ static void test_no_lines_equals_pipeline(void **state)
     cairn_buf_deinit(&b);
 }
 
+/* Stream shards and time slices on any number of threads give the one-thread reply
+ * byte for byte (float sums included: samples keep one order whatever the split). */
+static void test_threads_identical(void **state)
+{
+    struct fixture *f = *state;
+    static const char *qs[] = {
+        "sum by (zone) (count_over_time({app=\"gen\"}[37s]))",
+        "bytes_rate({app=\"gen\", shard=\"3\"}[1m])",
+        "sum_over_time({app=\"gen\"} | logfmt | unwrap v [45s]) by (zone)",
+        "avg_over_time({app=\"gen\"} | logfmt | unwrap v [2m]) by (k)",
+        "stddev_over_time({app=\"gen\", shard=~\"1|2\"} | logfmt | unwrap v [90s]) by (app)",
+        "quantile_over_time(0.9, {app=\"gen\"} | logfmt | unwrap v [1m]) by (msg)",
+        "first_over_time({app=\"gen\"} | logfmt | unwrap v [20s]) by (app)",
+        "last_over_time({app=\"gen\"} | logfmt | unwrap v [20s] offset 10s) by (app)",
+        "rate_counter({app=\"gen\", shard=\"0\"} | logfmt | unwrap v [1m]) by (shard)",
+        "topk(2, sum by (k) (rate({app=\"gen\"} | logfmt [1m])))",
+        "sum(rate({app=\"gen\"} |= \"slow\" [30s])) / sum(rate({app=\"gen\"}[30s]))",
+        "absent_over_time({app=\"gen\", shard=\"5\"} |= \"slow\" [3s])",
+    };
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        struct cairn_buf one = CAIRN_BUF_INIT;
+        for (int threads = 1; threads <= 8; threads++) {
+            struct cairn_query_params p = {.tenant = "t2", .start = T0 + 30 * SEC, .end = T0 + 640 * SEC,
+                                           .step = 7 * SEC, .threads = threads};
+            struct cairn_buf out = CAIRN_BUF_INIT;
+            struct cairn_err err = {0};
+            if (cairn_query_run(f->s, qs[i], strlen(qs[i]), &p, &out, &err))
+                fail_msg("%s: %s", qs[i], err.msg);
+            char *stats = strstr(out.data, ",\"stats\"");
+            assert_non_null(stats);
+            *stats = '\0';
+            assert_non_null(strstr(out.data, "\"values\":[["));
+            if (threads == 1) {
+                cairn_buf_append_str(&one, out.data);
+            } else if (strcmp(one.data, out.data) != 0) {
+                fail_msg("%s: %d threads differ from 1", qs[i], threads);
+            }
+            cairn_buf_deinit(&out);
+        }
+        cairn_buf_deinit(&one);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_max_points),
         cmocka_unit_test(test_no_lines_equals_pipeline),
+        cmocka_unit_test(test_threads_identical),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
