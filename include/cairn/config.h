@@ -44,9 +44,12 @@ enum cairn_cfg_type {
 };
 
 /* Entry flags. */
-#define CAIRN_CFG_SECRET 0x1u   /* masked as "<secret>" in dumps (passwords, tokens) */
+#define CAIRN_CFG_SECRET 0x1u   /* masked as "<secret>" in dumps (passwords, tokens; for
+                                 * STRLIST and MAP every item's value is masked) */
 #define CAIRN_CFG_REQUIRED 0x2u /* STRING/STRLIST/MAP/LIST: must be set and non-empty */
 #define CAIRN_CFG_CLI_ONLY 0x4u /* a command-line option only: no YAML key, not dumped */
+#define CAIRN_CFG_ONE_OK 0x8u   /* STRLIST: a single value is a list of one (Promtail's
+                                 * `source: [<string>] | <string>`) */
 
 struct cairn_cfg_table;
 
@@ -166,6 +169,15 @@ int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *tex
  * through sections; STRLIST and MAP values ("k=v") are appended. */
 int cairn_cfg_set(struct cairn_cfg *c, const char *path, const char *value,
                   struct cairn_err *err);
+/* The same, relative to a struct described by t (a list element, from a check callback). */
+int cairn_cfg_set_in(struct cairn_cfg *c, const struct cairn_cfg_table *t, void *obj,
+                     const char *path, const char *value, struct cairn_err *err);
+/* Append an element to a LIST l whose elements t describes: zeroed, t's defaults filled,
+ * owned by the list. For options that add to a list, as Promtail's -client.url adds a
+ * client: a CLI_ONLY option plus a check callback that appends and fills an element.
+ * Returns the element (valid until the list next grows) or NULL with err set. */
+void *cairn_cfg_list_append(struct cairn_cfg *c, const struct cairn_cfg_table *t,
+                            struct cairn_cfg_list *l, struct cairn_err *err);
 /* After all sources: required keys of root sections, then every table's check
  * callback (depth first, list elements included). */
 int cairn_cfg_check(struct cairn_cfg *c, struct cairn_err *err);

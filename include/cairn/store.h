@@ -41,7 +41,7 @@ struct cairn_store_config {
     enum cairn_fsync_policy fsync;
     int64_t fsync_interval_ns;    /* for CAIRN_FSYNC_INTERVAL; default 1 s */
     enum cairn_codec codec;
-    int zstd_level;               /* default 1 (as small as 3 on our blocks, far faster) */
+    int zstd_level;               /* default 1 (as small as 3 on our blocks, cheaper) */
     size_t head_budget;           /* bytes of open blocks across all streams */
     size_t block_target_raw;      /* cut an open block at this many raw bytes */
     size_t chunk_target;          /* close a chunk at this many compressed bytes */
@@ -53,6 +53,7 @@ struct cairn_store_config {
     const struct cairn_tenant_retention *tenant_retention; /* copied by open */
     size_t n_tenant_retention;
     size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
+    size_t segment_file_max;      /* start a new segment file past this; 0: 1 GiB */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */

@@ -10,18 +10,8 @@
 
 #include "api/params.h"
 #include "cairn/parse_units.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
-
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decode p[0..n) (and '+' as space) onto out, NUL-terminated. */
 static int form_decode(const char *p, size_t n, struct cairn_buf *out)
@@ -30,8 +20,8 @@ static int form_decode(const char *p, size_t n, struct cairn_buf *out)
         char c = p[i];
         if (c == '+') {
             c = ' ';
-        } else if (c == '%' && i + 2 < n + 0 && hexv(p[i + 1]) >= 0 && hexv(p[i + 2]) >= 0) {
-            c = (char)(hexv(p[i + 1]) << 4 | hexv(p[i + 2]));
+        } else if (c == '%' && i + 2 < n && cairn_hex_digit(p[i + 1]) >= 0 && cairn_hex_digit(p[i + 2]) >= 0) {
+            c = (char)(cairn_hex_digit(p[i + 1]) << 4 | cairn_hex_digit(p[i + 2]));
             i += 2;
         }
         if (cairn_buf_append_byte(out, c))

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <microhttpd.h>
+#include <snappy-c.h>
 
 #include "api/api_int.h"
 #include "cairn/log.h"
@@ -39,26 +40,27 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
     const char *cenc = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
     struct cairn_err err;
     cairn_err_clear(&err);
-    char *body = b->body.data ? b->body.data : (char *)"";
+    const char *body = b->body.data ? b->body.data : "";
     size_t len = b->body.len;
     if (has_token(cenc, "gzip")) {
         if (cairn__gunzip(body, len, lim->max_push_decoded, &b->dec, &err))
             goto bad;
-        body = b->dec.data ? b->dec.data : (char *)"";
+        body = b->dec.data ? b->dec.data : "";
         len = b->dec.len;
     } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
         cairn__reply_text(r, 415, "unsupported Content-Encoding '%s' (gzip or none)", cenc);
         return -1;
     }
-    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body that
-     * plainly is a JSON object (curl -d without -H) is taken as JSON too. */
+    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body under
+     * another type (curl -d sends form-urlencoded) that is not valid snappy but plainly
+     * a JSON object is taken as JSON. Snappy first: a snappy body may start with '{'. */
     int is_json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
-    if (!is_json) {
+    int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
+    if (!is_json && !is_pb && snappy_validate_compressed_buffer(body, len) != SNAPPY_OK) {
         size_t i = 0;
         while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
             i++;
-        int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
-        is_json = !is_pb && i < len && body[i] == '{';
+        is_json = i < len && body[i] == '{';
     }
     if (!is_json) {
         /* Loki's protobuf bodies are snappy block-compressed, inside any gzip. When
@@ -201,6 +203,8 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
     }
     cairn__tenants_count(&api->tenants, tenant, ok_lines, ok_bytes, total_in - ok_lines);
     if (b->status) {
+        CAIRN_DEBUG("api", "push partly refused", "tenant=%s status=%d errors=%zu stored=%llu",
+                    tenant, b->status, b->n_errors, (unsigned long long)ok_lines);
         if (b->n_errors > CAIRN_PUSH_MAX_ERROR_LINES)
             cairn_buf_appendf(&b->msg, "(and %zu more errors)\n",
                               b->n_errors - CAIRN_PUSH_MAX_ERROR_LINES);

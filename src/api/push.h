@@ -64,6 +64,11 @@ void cairn__push_batch_init(struct cairn__push_batch *b);
 void cairn__push_batch_deinit(struct cairn__push_batch *b);
 /* Empty the batch for the next request (keeps allocations). */
 void cairn__push_batch_reset(struct cairn__push_batch *b);
+/* Buffers a connection keeps between requests: enough for the usual 1-4 MiB batches
+ * of Promtail, Alloy and our own agent; anything bigger is freed after its request. */
+#define CAIRN_PUSH_KEEP_BYTES (16u * 1024 * 1024)
+/* Free any buffer of b larger than keep bytes (after a reset-worthy request). */
+void cairn__push_batch_trim(struct cairn__push_batch *b, size_t keep);
 /* Start a new stream; returns its index or a negative CAIRN_ENOMEM. Its labels are
  * reset and empty; entries appended next belong to it. */
 int cairn__push_batch_stream(struct cairn__push_batch *b);

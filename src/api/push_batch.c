@@ -120,6 +120,42 @@ void cairn__push_batch_reset(struct cairn__push_batch *b)
     cairn__arena_reset(&b->arena);
 }
 
+static void trim_buf(struct cairn_buf *b, size_t keep)
+{
+    if (b->cap > keep)
+        cairn_buf_deinit(b);
+}
+
+void cairn__push_batch_trim(struct cairn__push_batch *b, size_t keep)
+{
+    trim_buf(&b->body, keep);
+    trim_buf(&b->dec, keep);
+    trim_buf(&b->unesc, keep);
+    trim_buf(&b->msg, keep);
+    if (b->arena.total > keep)
+        cairn__arena_deinit(&b->arena);
+    if (b->ecap * sizeof *b->e > keep) {
+        free(b->e);
+        b->e = NULL;
+        b->ecap = b->ne = 0;
+    }
+    /* Label sets each own a small buffer; a pool grown past keep by a push of very
+     * many streams is freed whole. */
+    if (b->labels_cap * sizeof *b->labels > keep) {
+        for (size_t i = 0; i < b->labels_cap; i++)
+            cairn_labels_deinit(&b->labels[i]);
+        free(b->labels);
+        b->labels = NULL;
+        b->labels_cap = 0;
+        free(b->s);
+        b->s = NULL;
+        b->cap = b->n = 0;
+        free(b->ps);
+        b->ps = NULL;
+        b->ps_cap = 0;
+    }
+}
+
 int cairn__push_batch_stream(struct cairn__push_batch *b)
 {
     if (b->n == b->cap) {
@@ -230,10 +266,10 @@ size_t cairn__push_validate(struct cairn__push_batch *b, const struct cairn_api_
     for (size_t i = 0; i < b->n; i++) {
         struct cairn__bstream *s = &b->s[i];
         s->bytes = 0;
-        if (s->bad) {
+        if (s->bad)
             s->n = 0;
+        if (!s->n)
             continue;
-        }
         struct cairn_entry *e = b->e + s->first;
         size_t kept = 0;
         for (size_t j = 0; j < s->n; j++) {

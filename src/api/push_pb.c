@@ -5,6 +5,7 @@
  * it is given; we pass one backed by the batch's arena, so unpacking a request costs
  * a few large reusable blocks instead of a malloc per entry, and nothing is freed
  * one by one (the arena is reset with the batch). */
+#include <stdint.h>
 #include <string.h>
 
 #include <snappy-c.h>
@@ -42,8 +43,11 @@ int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len
         for (size_t j = 0; j < sa->n_entries; j++) {
             const Logproto__EntryAdapter *ea = sa->entries[j];
             int64_t ts = 0;
-            if (ea->timestamp)
-                ts = ea->timestamp->seconds * 1000000000LL + ea->timestamp->nanos;
+            if (ea->timestamp && (__builtin_mul_overflow(ea->timestamp->seconds,
+                                                         (int64_t)1000000000, &ts) ||
+                                  __builtin_add_overflow(ts, ea->timestamp->nanos, &ts)))
+                /* out of int64 range: saturate, validation calls it too old/new */
+                ts = ea->timestamp->seconds < 0 ? INT64_MIN : INT64_MAX;
             if (cairn__push_batch_entry(b, ts, (const char *)ea->line.data, ea->line.len))
                 return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         }

@@ -191,7 +191,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cairn__routes[x->route].fn(api, &r);
     }
     enum MHD_Result rc = send_reply(api, c, x, r.status, r.content_type);
-    /* Drop big per-request memory held only for this request's decoding. */
+    /* An unusually big push should not pin its buffers to the connection for good. */
+    cairn__push_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
     return rc;
 }
 

@@ -358,7 +358,7 @@ int cairn__cfg_set_scalar(struct cairn_cfg *c, const struct cairn_cfg_entry *e, 
         memcpy(num, s, len);
         num[len] = '\0';
         errno = 0;
-        long long v = strtoll(num, &end, 0);
+        long long v = strtoll(num, &end, 10); /* "010" is ten, as YAML 1.2 reads it */
         if (*end != '\0' || isspace((unsigned char)num[0]))
             return cairn_err_set(err, CAIRN_EINVAL, "%s: '%.*s' is not an integer", where,
                                  (int)len, s);
@@ -469,8 +469,7 @@ static int plain_safe(const char *s)
         return 0;
     int b;
     if (cairn_cfg_parse_bool(s, strlen(s), &b) == 0 || strcmp(s, "null") == 0 ||
-        strcmp(s, "~") == 0 || isdigit((unsigned char)s[0]) || s[0] == '-' ||
-        (s[0] == '.' && s[1] != '/' && s[1] != '.')) /* numbers, .inf, .nan; ./x is fine */
+        strcmp(s, "~") == 0 || isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '.')
         return 0;
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("_./-", *p))

@@ -9,6 +9,7 @@
 
 #include "cairn/hash.h"
 #include "cairn/labels.h"
+#include "cairn/text.h"
 
 void cairn_labels_init(struct cairn_labels *ls)
 {
@@ -139,41 +140,6 @@ int cairn_label_name_valid(const char *p, size_t len)
     return 1;
 }
 
-static size_t put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Unescape the Go/Prometheus quoted string starting after the opening quote at p[*i]
  * into o; on return *i is past the closing quote. Returns bytes written or -1. */
 static long unquote(const char *p, size_t len, size_t *i, char q, char *o, const char **why)
@@ -206,7 +172,7 @@ static long unquote(const char *p, size_t len, size_t *i, char q, char *o, const
             int digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
             uint32_t cp = 0;
             for (int d = 0; d < digits; d++) {
-                int h = k < len ? hexval(p[k]) : -1;
+                int h = k < len ? cairn_hex_digit(p[k]) : -1;
                 if (h < 0) {
                     *why = "invalid escape sequence";
                     return -1;
@@ -220,7 +186,7 @@ static long unquote(const char *p, size_t len, size_t *i, char q, char *o, const
                 *why = "invalid unicode escape";
                 return -1;
             } else
-                n += (long)put_utf8(o + n, cp);
+                n += (long)cairn_utf8_encode(o + n, cp);
             break;
         }
         default:

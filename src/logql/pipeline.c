@@ -35,6 +35,7 @@ struct cairn_logql_pipeline {
     struct lbuilder lb;
     const char *line;
     size_t len;
+    const char *input;  /* the caller's line: parsed values may be views into it */
     int64_t ts, now;
     struct cairn_buf lbuf[2]; /* line_format / decolorize outputs, alternating */
     int cur;
@@ -225,6 +226,12 @@ static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_to
     return 0;
 }
 
+/* Flags for a value that may be a view into the entry's input line. */
+static int view_flags(const struct cairn_logql_pipeline *p, const char *v)
+{
+    return p->line == p->input && v >= p->input && v < p->input + p->len ? LB_VALUE_STABLE : 0;
+}
+
 static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *v)
 {
     struct cairn_logql_pipeline *p = arg;
@@ -237,7 +244,7 @@ static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn
         return rc;
     if (!klen)
         return 0;
-    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED);
+    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED | view_flags(p, s));
 }
 
 static int stage_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
@@ -343,7 +350,7 @@ static int stage_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s)
             v = p->line + ov[2 * g];
             vl = ov[2 * g + 1] - ov[2 * g];
         }
-        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE))
+        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
             return CAIRN_ENOMEM;
     }
     return 0;
@@ -355,7 +362,7 @@ static int stage_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s)
     int n = cairn_pattern_extract(s->pat, p->line, p->len, caps);
     for (int i = 0; i < n; i++)
         if (cairn__lb_set(&p->lb, caps[i].name, caps[i].name_len, caps[i].v, caps[i].len,
-                          LB_PARSED | LB_NAME_STABLE))
+                          LB_PARSED | LB_NAME_STABLE | view_flags(p, caps[i].v)))
             return CAIRN_ENOMEM;
     return 0;
 }
@@ -487,7 +494,8 @@ static int stage_label_format(struct cairn_logql_pipeline *p, struct stage_rt *s
     for (size_t i = 0; i < np; i++) {
         const struct cairn_lq_param *pm = &st->params[i];
         if (s->tpls[i]) {
-            if (!failed[i] && cairn__lb_set(&p->lb, pm->name.p, pm->name.len, p->tmp2.data + offs[i],
+            if (!failed[i] && cairn__lb_set(&p->lb, pm->name.p, pm->name.len,
+                                            p->tmp2.data ? p->tmp2.data + offs[i] : "",
                                             lens[i], LB_NAME_STABLE))
                 return CAIRN_ENOMEM;
             continue;
@@ -686,6 +694,7 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
                                  const struct cairn_labels *stream, const char *line, size_t len)
 {
     p->line = line ? line : "";
+    p->input = p->line;
     p->len = len;
     p->ts = ts_ns;
     for (size_t i = 0; i < p->n; i++) {

@@ -8,6 +8,9 @@
 
 #include "parse/template_int.h"
 
+/* Deeper nesting is refused: bounds the parser's and the renderer's recursion. */
+#define TPL_MAX_NEST 64
+
 struct tpl_block {
     struct tpl_block *next;
     size_t used, cap;
@@ -33,6 +36,7 @@ struct tparser {
     size_t len, pos;
     struct cairn_err *err;
     int failed;
+    int depth; /* nesting of parentheses and control blocks */
     /* the current action's tokens */
     const char *a;
     size_t alen, ai;
@@ -271,9 +275,11 @@ static int parse_operand(struct tparser *ps, struct targ *arg)
     }
     case AT_LPAREN:
         arg->kind = TA_PIPE;
-        if (!(arg->pipe = parse_pipe(ps, 1, 0)))
-            return -1;
-        return 0;
+        if (++ps->depth > TPL_MAX_NEST)
+            return perr(ps, "template too deeply nested");
+        arg->pipe = parse_pipe(ps, 1, 0);
+        ps->depth--;
+        return arg->pipe ? 0 : -1;
     case AT_IDENT:
         if (tok_is(&tk, "true") || tok_is(&tk, "false")) {
             arg->kind = TA_BOOL;
@@ -481,8 +487,21 @@ static int next_action(struct tparser *ps, struct action *ac)
 /* Parse a list of nodes until {{end}} / {{else}} (returned in *stop: 0 eof, 1 end,
  * 2 else, 3 else-if with ps->a positioned after `else if`). */
 static struct tnode *parse_list(struct tparser *ps, int *stop);
+static struct tnode *control(struct tparser *ps, enum tnode_kind kind);
+static struct tnode *control_inner(struct tparser *ps, enum tnode_kind kind);
 
 static struct tnode *control(struct tparser *ps, enum tnode_kind kind)
+{
+    if (++ps->depth > TPL_MAX_NEST) {
+        perr(ps, "template too deeply nested");
+        return NULL;
+    }
+    struct tnode *r = control_inner(ps, kind);
+    ps->depth--;
+    return r;
+}
+
+static struct tnode *control_inner(struct tparser *ps, enum tnode_kind kind)
 {
     struct tnode *nd = talloc(ps->t, sizeof(*nd));
     if (!nd) {

@@ -166,7 +166,8 @@ static int append_value(struct out_stream *os, int64_t ts, const char *line, siz
 
 static int encode_result(struct out_set *o, struct cairn_buf *out)
 {
-    qsort(o->v, o->n, sizeof *o->v, cmp_stream_labels);
+    if (o->n > 1) /* qsort(NULL, 0) is undefined (UBSan) */
+        qsort(o->v, o->n, sizeof *o->v, cmp_stream_labels);
     if (cairn_buf_append_str(out, "\"resultType\":\"streams\",\"result\":["))
         return CAIRN_ENOMEM;
     for (size_t i = 0; i < o->n; i++) {

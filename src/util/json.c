@@ -1,8 +1,10 @@
 /* json.c -- the zero-copy JSON pull scanner (see json.h): structure validated with a
  * small state machine and a depth stack; strings and numbers returned as views. */
+#include <stdint.h>
 #include <string.h>
 
 #include "cairn/json.h"
+#include "cairn/text.h"
 
 enum {
     ST_VALUE,         /* a value must come (top level, after ':' or ',' in an array) */
@@ -52,7 +54,22 @@ static int scan_string(struct cairn_json *js, struct cairn_json_tok *tok)
         if (!q)
             return -1;
         size_t end = (size_t)(q - p);
-        for (size_t k = i; k < end; k++) {
+        size_t k = i;
+        while (k < end) {
+            /* Eight bytes at a time while none is a backslash or a control character
+             * (the classic has-zero-byte / has-less-than tests; a false alarm only
+             * sends that word through the byte test below). */
+            if (end - k >= 8) {
+                uint64_t w;
+                memcpy(&w, p + k, 8);
+                uint64_t bs = w ^ 0x5c5c5c5c5c5c5c5cULL;
+                uint64_t hit = ((bs - 0x0101010101010101ULL) & ~bs) |
+                               ((w - 0x2020202020202020ULL) & ~w);
+                if (!(hit & 0x8080808080808080ULL)) {
+                    k += 8;
+                    continue;
+                }
+            }
             unsigned char c = (unsigned char)p[k];
             if (c == '\\') {
                 escaped = 1;
@@ -64,6 +81,7 @@ static int scan_string(struct cairn_json *js, struct cairn_json_tok *tok)
             } else if (c < 0x20) {
                 return -2;
             }
+            k++;
         }
         tok->p = p + js->pos + 1;
         tok->len = end - js->pos - 1;
@@ -266,43 +284,13 @@ static int hex4(const char *p, uint32_t *out)
 {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (uint32_t)(c - 'A' + 10);
-        else
+        int d = cairn_hex_digit(p[i]);
+        if (d < 0)
             return -1;
+        v = v << 4 | (uint32_t)d;
     }
     *out = v;
     return 0;
-}
-
-static size_t utf8_put(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 int cairn_json_unescape(const char *p, size_t len, struct cairn_buf *out)
@@ -350,7 +338,7 @@ int cairn_json_unescape(const char *p, size_t len, struct cairn_buf *out)
             } else if (cp >= 0xdc00 && cp < 0xe000) {
                 cp = 0xfffd;
             }
-            o += utf8_put(o, cp);
+            o += cairn_utf8_encode(o, cp);
             break;
         }
         default:

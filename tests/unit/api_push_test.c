@@ -170,6 +170,56 @@ static void validate_drops_bad_entries_keeps_good(void **state)
     cairn__push_batch_deinit(&b);
 }
 
+/* Regression (fuzz): validating a batch with no entries at all did NULL + 0. */
+static void validate_empty_streams(void **state)
+{
+    (void)state;
+    struct cairn__push_batch b;
+    struct cairn_err err;
+    struct cairn_api_limits lim = limits();
+    cairn__push_batch_init(&b);
+    assert_int_equal(decode_json(&b, "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[]}]}",
+                                 &err), 0);
+    size_t bytes = 1;
+    assert_int_equal(cairn__push_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
+    assert_int_equal(bytes, 0);
+    assert_int_equal(b.status, 0);
+    cairn__push_batch_deinit(&b);
+}
+
+/* Regression (fuzz): a protobuf timestamp of ~1e10 seconds overflowed int64 ns. */
+static void protobuf_huge_timestamp_is_too_new(void **state)
+{
+    (void)state;
+    struct cairn__push_batch b;
+    struct cairn_err err;
+    struct cairn_api_limits lim = limits();
+    cairn__push_batch_init(&b);
+    Logproto__Timestamp ts = LOGPROTO__TIMESTAMP__INIT;
+    ts.seconds = 10289934592LL;
+    Logproto__EntryAdapter ea = LOGPROTO__ENTRY_ADAPTER__INIT;
+    Logproto__EntryAdapter *eap = &ea;
+    ea.timestamp = &ts;
+    ea.line.data = (uint8_t *)"x";
+    ea.line.len = 1;
+    Logproto__StreamAdapter sa = LOGPROTO__STREAM_ADAPTER__INIT;
+    Logproto__StreamAdapter *sap = &sa;
+    sa.labels = "{a=\"b\"}";
+    sa.n_entries = 1;
+    sa.entries = &eap;
+    Logproto__PushRequest req = LOGPROTO__PUSH_REQUEST__INIT;
+    req.n_streams = 1;
+    req.streams = &sap;
+    uint8_t buf[256];
+    size_t n = logproto__push_request__pack(&req, buf);
+    assert_int_equal(cairn__push_decode_pb(&b, (const char *)buf, n, &lim, &err), 0);
+    assert_int_equal(b.e[0].ts, INT64_MAX);
+    size_t bytes;
+    assert_int_equal(cairn__push_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
+    assert_non_null(strstr(msg(&b), "has timestamp too new"));
+    cairn__push_batch_deinit(&b);
+}
+
 static void gzip_round_trip_and_limit(void **state)
 {
     (void)state;
@@ -296,6 +346,24 @@ static void arena_reuses_memory(void **state)
     cairn__arena_deinit(&a);
 }
 
+static void trim_frees_only_big_buffers(void **state)
+{
+    (void)state;
+    struct cairn__push_batch b;
+    cairn__push_batch_init(&b);
+    assert_int_equal(cairn_buf_reserve(&b.body, 1 << 20), 0);
+    assert_int_equal(cairn_buf_reserve(&b.dec, 3 << 20), 0);
+    assert_non_null(cairn__arena_alloc(&b.arena, 100));
+    cairn__push_batch_trim(&b, 2 << 20);
+    assert_true(b.body.cap >= 1 << 20); /* kept for the next request */
+    assert_int_equal(b.dec.cap, 0);     /* freed */
+    assert_null(b.dec.data);
+    assert_non_null(b.arena.head);
+    cairn__push_batch_reset(&b);        /* still usable */
+    assert_int_equal(cairn_buf_append(&b.dec, "x", 1), 0);
+    cairn__push_batch_deinit(&b);
+}
+
 static void tenant_ids_and_rate_limit(void **state)
 {
     (void)state;
@@ -330,9 +398,12 @@ int main(void)
         cmocka_unit_test(json_bad_labels_mark_only_their_stream),
         cmocka_unit_test(json_label_limits_use_lokis_words),
         cmocka_unit_test(validate_drops_bad_entries_keeps_good),
+        cmocka_unit_test(validate_empty_streams),
+        cmocka_unit_test(protobuf_huge_timestamp_is_too_new),
         cmocka_unit_test(gzip_round_trip_and_limit),
         cmocka_unit_test(protobuf_snappy_decodes),
         cmocka_unit_test(arena_reuses_memory),
+        cmocka_unit_test(trim_frees_only_big_buffers),
         cmocka_unit_test(tenant_ids_and_rate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,118 @@
+/* ship_config.h -- `cairn ship`'s configuration: Promtail's YAML shape (server,
+ * positions, clients, scrape_configs with static_configs, pipeline_stages and
+ * relabel_configs, limits_config) described as config.h tables, plus the
+ * command-line-only options (--stdin, --label, --dry-run, --check-syntax).
+ *
+ * Ownership: everything in a cairn_ship_config is owned by it (config.h's rule) and
+ * freed by cairn_cfg_deinit on the cairn_cfg that loaded it. */
+#ifndef CAIRN_SHIP_CONFIG_H
+#define CAIRN_SHIP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/config.h"
+
+/* ---- stages: one struct per pipeline_stages kind ---- */
+enum cairn_ship_stage_kind {
+    CAIRN_STAGE_DOCKER, CAIRN_STAGE_CRI, CAIRN_STAGE_JSON, CAIRN_STAGE_LOGFMT,
+    CAIRN_STAGE_REGEX, CAIRN_STAGE_REPLACE, CAIRN_STAGE_TEMPLATE, CAIRN_STAGE_LABELS,
+    CAIRN_STAGE_LABELALLOW, CAIRN_STAGE_LABELDROP, CAIRN_STAGE_STATIC_LABELS,
+    CAIRN_STAGE_TIMESTAMP, CAIRN_STAGE_OUTPUT, CAIRN_STAGE_MATCH, CAIRN_STAGE_DROP,
+    CAIRN_STAGE_LIMIT, CAIRN_STAGE_MULTILINE, CAIRN_STAGE_PACK, CAIRN_STAGE_DECOLORIZE,
+    CAIRN_STAGE_TENANT, CAIRN_STAGE_METRICS,
+    CAIRN_STAGE_KINDS
+};
+
+struct cairn_ship_st_cri { int max_partial_lines; uint64_t max_partial_line_size;
+                           int max_partial_line_size_truncate; };
+struct cairn_ship_st_empty { int unused; };
+struct cairn_ship_st_json { struct cairn_cfg_map expressions; char *source; int drop_malformed; };
+struct cairn_ship_st_logfmt { struct cairn_cfg_map mapping; char *source; };
+struct cairn_ship_st_regex { char *expression; char *source; };
+struct cairn_ship_st_replace { char *expression; char *source; char *replace; };
+struct cairn_ship_st_template { char *source; char *template_; };
+struct cairn_ship_st_map { struct cairn_cfg_map map; };        /* labels, static_labels */
+struct cairn_ship_st_list { struct cairn_cfg_strlist list; };  /* labelallow, labeldrop */
+struct cairn_ship_st_timestamp { char *source; char *format; struct cairn_cfg_strlist fallback_formats;
+                                 char *location; char *action_on_failure; };
+struct cairn_ship_st_output { char *source; };
+struct cairn_ship_st_match { char *selector; char *pipeline_name; int action; /* 0 keep, 1 drop */
+                             char *drop_counter_reason; struct cairn_cfg_list stages; };
+struct cairn_ship_st_drop { struct cairn_cfg_strlist source; char *separator; char *expression;
+                            char *value; int64_t older_than_ns; uint64_t longer_than;
+                            char *drop_counter_reason; };
+struct cairn_ship_st_limit { double rate; int burst; int drop; char *by_label_name;
+                             int max_distinct_labels; };
+struct cairn_ship_st_multiline { char *firstline; int64_t max_wait_time_ns; int max_lines; };
+struct cairn_ship_st_pack { struct cairn_cfg_strlist labels; int ingest_timestamp; };
+struct cairn_ship_st_tenant { char *source; char *label; char *value; };
+struct cairn_ship_metric_cfg {
+    char *name; /* the KEYED key */
+    int type;   /* 0 counter, 1 gauge, 2 histogram */
+    char *description, *source, *prefix;
+    int64_t max_idle_duration_ns;
+    struct { char *value; char *action; int match_all; int count_entry_bytes;
+             struct cairn_cfg_strlist buckets; } config;
+};
+struct cairn_ship_st_metrics { struct cairn_cfg_list metrics; /* of cairn_ship_metric_cfg */ };
+
+/* ---- the rest of Promtail's shape ---- */
+struct cairn_ship_relabel {
+    struct cairn_cfg_strlist source_labels;
+    char *separator, *target_label, *regex, *replacement;
+    int64_t modulus;
+    int action; /* enum cairn_ship_relabel_action */
+};
+enum cairn_ship_relabel_action {
+    CAIRN_RELABEL_REPLACE, CAIRN_RELABEL_KEEP, CAIRN_RELABEL_DROP, CAIRN_RELABEL_LABELMAP,
+    CAIRN_RELABEL_LABELDROP, CAIRN_RELABEL_LABELKEEP, CAIRN_RELABEL_HASHMOD,
+};
+
+struct cairn_ship_static {
+    struct cairn_cfg_strlist targets;
+    struct cairn_cfg_map labels; /* includes __path__, __path_exclude__ */
+};
+
+struct cairn_ship_scrape {
+    char *job_name;
+    struct cairn_cfg_list static_configs;  /* of cairn_ship_static */
+    struct cairn_cfg_list pipeline_stages; /* of cairn_cfg_tagged (enum cairn_ship_stage_kind) */
+    struct cairn_cfg_list relabel_configs; /* of cairn_ship_relabel */
+    struct { int enabled; char *path; struct cairn_cfg_map labels; } pod_logs; /* cairn's */
+};
+
+struct cairn_ship_client {
+    char *url, *tenant_id;
+    int64_t batchwait_ns;
+    uint64_t batchsize;
+    int64_t timeout_ns;
+    struct { int64_t min_period_ns, max_period_ns; int max_retries; } backoff_config;
+    struct { char *username, *password, *password_file; } basic_auth;
+    char *bearer_token, *bearer_token_file;
+    struct cairn_cfg_map external_labels;
+    struct { char *ca_file, *cert_file, *key_file, *server_name; int insecure_skip_verify; } tls_config;
+    int drop_rate_limited_batches;
+    uint64_t queue_limit; /* cairn's: bytes held before the readers wait */
+};
+
+struct cairn_ship_config {
+    struct { char *http_listen_address; int http_listen_port; int grpc_listen_port;
+             int log_level; int disable; } server;
+    struct { char *filename; int64_t sync_period_ns; int ignore_invalid_yaml; } positions;
+    struct cairn_cfg_list clients;        /* of cairn_ship_client */
+    struct cairn_cfg_list scrape_configs; /* of cairn_ship_scrape */
+    struct { double readline_rate; int readline_burst; int readline_rate_enabled;
+             int readline_rate_drop; int max_streams; } limits_config;
+    struct { int64_t sync_period_ns; } target_config;
+    /* command line only */
+    int stdin_mode;
+    struct cairn_cfg_map stdin_labels; /* --label k=v */
+    int dry_run, check_syntax, inspect;
+    char *client_url, *client_tenant;
+};
+
+/* The root table (its check validates selectors, regexes, templates, stage options). */
+extern const struct cairn_cfg_table cairn_ship_config_table;
+
+#endif

@@ -1,0 +1,46 @@
+/* ship_positions.h -- the agent's positions file: how far each tailed file was read.
+ *
+ * The file is YAML in Promtail's shape, so an existing Promtail positions file is
+ * picked up as is:
+ *     positions:
+ *       /var/log/app.log: "1234"
+ *     inodes:
+ *       /var/log/app.log: "5678"
+ * (`inodes` is cairn's addition, ignored by Promtail; it lets a restart notice that a
+ * file was rotated while the agent was down.) Saves are atomic: write a temporary
+ * file, fsync, rename over the old one, fsync the directory.
+ *
+ * Ownership: the positions object owns its entries (keys copied on set). It is not
+ * thread-safe: one thread (the tailer's) uses it. */
+#ifndef CAIRN_SHIP_POSITIONS_H
+#define CAIRN_SHIP_POSITIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/error.h"
+
+struct cairn_positions;
+
+/* Open the positions file at path, loading it if it exists (a missing file is an
+ * empty set). NULL on failure (unreadable or malformed file: err names it and the
+ * line). */
+struct cairn_positions *cairn_positions_open(const char *path, struct cairn_err *err);
+/* Save (if changed) and free. NULL is a no-op. */
+void cairn_positions_close(struct cairn_positions *p);
+
+/* Offset and inode (0 if unknown) recorded for key. 0 or CAIRN_ENOTFOUND. */
+int cairn_positions_get(const struct cairn_positions *p, const char *key, int64_t *offset,
+                        uint64_t *ino);
+/* Record offset and inode for key. 0 or CAIRN_ENOMEM. */
+int cairn_positions_set(struct cairn_positions *p, const char *key, int64_t offset, uint64_t ino);
+/* Forget key (a file no longer tailed). No-op if absent. */
+void cairn_positions_remove(struct cairn_positions *p, const char *key);
+/* Number of entries, and the i-th key (for cleaning up files that are gone). */
+size_t cairn_positions_count(const struct cairn_positions *p);
+const char *cairn_positions_key(const struct cairn_positions *p, size_t i);
+/* Write the file atomically if anything changed since the last save. 0 or CAIRN_EIO
+ * (logged with errno). */
+int cairn_positions_save(struct cairn_positions *p);
+
+#endif

@@ -1,0 +1,634 @@
+/* agent.c -- assemble `cairn ship` from its config: sinks (push fan-out or dry-run
+ * printer), pipelines and targets per scrape config, positions, tailer or stdin
+ * reader, and the /ready + /metrics server; run and shut down in order (stop reading,
+ * flush the clients, then save positions). */
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cairn/log.h"
+#include "cairn/push.h"
+#include "cairn/ship.h"
+#include "cairn/ship_agent.h"
+#include "cairn/ship_positions.h"
+#include "cairn/timeutil.h"
+#include "ship/ship_build.h"
+#include "ship/ship_int.h"
+
+struct target_state {
+    struct cairn_labels labels;
+    char *path, *exclude;
+    const char *job;
+};
+
+struct cairn_ship_agent {
+    const struct cairn_ship_config *cfg;
+    FILE *out;
+    struct cairn_push **clients;
+    size_t n_clients;
+    struct cairn_ship_sink sink;
+    struct cairn_buf print;             /* dry-run line buffer */
+    struct cairn_ship_pipeline **pipes; /* one per scrape config */
+    size_t n_pipes;
+    struct cairn_ship_pipeline **extra_pipes; /* pod log targets' pipelines */
+    size_t n_extra;
+    struct target_state *ts;
+    struct cairn_tail_target *targets;
+    size_t n_targets, cap_targets;
+    struct cairn_positions *positions;
+    struct cairn_tailer *tailer;
+    struct cairn_ship_metrics *metrics;
+    struct MHD_Daemon *http;
+    int http_port;
+    atomic_int stop;
+    uint64_t stdin_lines;
+};
+
+/* ---- sinks ---- */
+
+static int push_emit(void *ud, const struct cairn_ship_entry *e)
+{
+    struct cairn_ship_agent *a = ud;
+    const char *tenant = e->tenant.len ? e->tenant.data : NULL;
+    for (size_t i = 0; i < a->n_clients; i++) {
+        int rc = cairn_push_entry(a->clients[i], tenant, &e->labels, e->ts,
+                                  e->line.data ? e->line.data : "", e->line.len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int push_flush(void *ud)
+{
+    struct cairn_ship_agent *a = ud;
+    int rc = 0;
+    for (size_t i = 0; i < a->n_clients; i++) {
+        int r = cairn_push_flush(a->clients[i]);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+/* --dry-run: "<RFC3339Nano>\t{labels}\t<line>", as Promtail prints. */
+static int print_emit(void *ud, const struct cairn_ship_entry *e)
+{
+    struct cairn_ship_agent *a = ud;
+    char ts[48];
+    size_t tl = cairn_format_rfc3339(e->ts, ts, sizeof ts);
+    cairn_buf_reset(&a->print);
+    int rc = cairn_buf_append(&a->print, ts, tl);
+    rc |= cairn_buf_append_byte(&a->print, '\t');
+    rc |= cairn_labels_format(&e->labels, &a->print);
+    if (e->tenant.len)
+        rc |= cairn_buf_appendf(&a->print, "\ttenant=%s", e->tenant.data);
+    rc |= cairn_buf_append_byte(&a->print, '\t');
+    rc |= cairn_buf_append(&a->print, e->line.data ? e->line.data : "", e->line.len);
+    if (a->cfg->inspect && e->n_ex) {
+        rc |= cairn_buf_append_str(&a->print, "\textracted:");
+        for (size_t i = 0; i < e->n_ex; i++)
+            rc |= cairn_buf_appendf(&a->print, " %s=%s", cairn_ship_ex_name(e, i),
+                                    cairn_ship_ex_value(e, i));
+    }
+    rc |= cairn_buf_append_byte(&a->print, '\n');
+    if (rc)
+        return CAIRN_ENOMEM;
+    if (fwrite(a->print.data, 1, a->print.len, a->out) != a->print.len)
+        return CAIRN_EIO;
+    return 0;
+}
+
+static int print_flush(void *ud)
+{
+    struct cairn_ship_agent *a = ud;
+    return fflush(a->out) ? CAIRN_EIO : 0;
+}
+
+/* ---- building ---- */
+
+static int make_clients(struct cairn_ship_agent *a, struct cairn_err *err)
+{
+    const struct cairn_ship_config *cfg = a->cfg;
+    size_t n = cfg->clients.n + (cfg->client_url ? 1 : 0);
+    if (n == 0)
+        return cairn_err_set(err, CAIRN_EINVAL, "no clients: set clients[].url or --client.url "
+                             "(or use --dry-run)");
+    a->clients = calloc(n, sizeof *a->clients);
+    if (!a->clients)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    const struct cairn_ship_client *cl = cfg->clients.v;
+    for (size_t i = 0; i < n; i++) {
+        struct cairn_push_config pc;
+        cairn_push_config_default(&pc);
+        struct cairn_labels ext;
+        cairn_labels_init(&ext);
+        if (i < cfg->clients.n) {
+            const struct cairn_ship_client *c = &cl[i];
+            pc.url = c->url;
+            pc.tenant_id = c->tenant_id;
+            pc.batch_wait_ns = c->batchwait_ns;
+            pc.batch_size = (size_t)c->batchsize;
+            pc.timeout_ns = c->timeout_ns;
+            pc.min_backoff_ns = c->backoff_config.min_period_ns;
+            pc.max_backoff_ns = c->backoff_config.max_period_ns;
+            pc.max_retries = c->backoff_config.max_retries;
+            pc.queue_limit = (size_t)c->queue_limit;
+            pc.basic_auth_username = c->basic_auth.username;
+            pc.basic_auth_password = c->basic_auth.password;
+            pc.basic_auth_password_file = c->basic_auth.password_file;
+            pc.bearer_token = c->bearer_token;
+            pc.bearer_token_file = c->bearer_token_file;
+            pc.tls_ca_file = c->tls_config.ca_file;
+            pc.tls_cert_file = c->tls_config.cert_file;
+            pc.tls_key_file = c->tls_config.key_file;
+            pc.tls_insecure_skip_verify = c->tls_config.insecure_skip_verify;
+            for (size_t k = 0; k < c->external_labels.n; k++) {
+                const struct cairn_cfg_kv *kv = &c->external_labels.v[k];
+                const char *v = kv->value ? kv->value : "";
+                if (cairn_labels_add(&ext, kv->key, strlen(kv->key), v, strlen(v))) {
+                    cairn_labels_deinit(&ext);
+                    return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+                }
+            }
+            struct cairn_err e2;
+            if (cairn_labels_sort(&ext, &e2)) {
+                cairn_labels_deinit(&ext);
+                return cairn_err_set(err, CAIRN_EINVAL, "clients[%zu].external_labels: %s", i,
+                                     e2.msg);
+            }
+            pc.external_labels = &ext;
+        } else {
+            pc.url = cfg->client_url;
+            pc.tenant_id = cfg->client_tenant;
+        }
+        struct cairn_err e2;
+        a->clients[i] = cairn_push_create(&pc, &e2);
+        cairn_labels_deinit(&ext);
+        if (!a->clients[i])
+            return cairn_err_set(err, e2.code ? e2.code : CAIRN_EINVAL, "clients[%zu]: %s", i,
+                                 e2.msg);
+        a->n_clients = i + 1;
+    }
+    return 0;
+}
+
+static int add_target(struct cairn_ship_agent *a, enum cairn_tail_kind kind, const char *path,
+                      const char *exclude, const struct cairn_labels *ls,
+                      struct cairn_ship_pipeline *pl, const char *job)
+{
+    if (a->n_targets == a->cap_targets) {
+        size_t nc = a->cap_targets ? a->cap_targets * 2 : 8;
+        void *nt = realloc(a->targets, nc * sizeof *a->targets);
+        void *ns = nt ? realloc(a->ts, nc * sizeof *a->ts) : NULL;
+        if (nt)
+            a->targets = nt;
+        if (!nt || !ns)
+            return CAIRN_ENOMEM;
+        a->ts = ns;
+        a->cap_targets = nc;
+    }
+    struct target_state *t = &a->ts[a->n_targets];
+    memset(t, 0, sizeof *t);
+    /* path, exclude and labels are pointed at once every target is in (ts may move) */
+    a->targets[a->n_targets] = (struct cairn_tail_target){kind, NULL, NULL, NULL, pl};
+    cairn_labels_init(&t->labels);
+    t->job = job;
+    t->path = strdup(path);
+    t->exclude = exclude ? strdup(exclude) : NULL;
+    if (!t->path || (exclude && !t->exclude) || cairn_labels_copy(&t->labels, ls)) {
+        free(t->path);
+        free(t->exclude);
+        cairn_labels_deinit(&t->labels);
+        return CAIRN_ENOMEM;
+    }
+    a->n_targets++;
+    return 0;
+}
+
+/* Target labels of one static_config after relabeling; adds a tail target. */
+static int static_target(struct cairn_ship_agent *a, size_t si, size_t ki,
+                         const struct cairn_ship_static *sc,
+                         const struct cairn_ship_relabel_rule *rules, size_t n_rules,
+                         struct cairn_ship_pipeline *pl, const char *job, struct cairn_err *err)
+{
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    int rc = 0;
+    for (size_t i = 0; i < sc->labels.n && !rc; i++) {
+        const char *v = sc->labels.v[i].value ? sc->labels.v[i].value : "";
+        rc = cairn_labels_add(&ls, sc->labels.v[i].key, strlen(sc->labels.v[i].key), v, strlen(v));
+    }
+    struct cairn_err e2;
+    if (!rc && cairn_labels_sort(&ls, &e2)) {
+        cairn_labels_deinit(&ls);
+        return cairn_err_set(err, CAIRN_EINVAL, "scrape_configs[%zu].static_configs[%zu].labels: "
+                             "%s", si, ki, e2.msg);
+    }
+    int keep = rc ? rc : cairn_ship_relabel_apply(rules, n_rules, &ls);
+    if (keep < 0) {
+        cairn_labels_deinit(&ls);
+        return cairn_err_set(err, keep, "out of memory");
+    }
+    if (keep == 0) { /* dropped by relabel_configs */
+        cairn_labels_deinit(&ls);
+        return 0;
+    }
+    rc = 0;
+    const struct cairn_label *path = cairn_labels_get(&ls, "__path__", 8);
+    if (!path || !path->value_len) {
+        cairn_labels_deinit(&ls);
+        return cairn_err_set(err, CAIRN_EINVAL, "scrape_configs[%zu].static_configs[%zu]: "
+                             "labels.__path__ (the files to tail) is required", si, ki);
+    }
+    char *p = strdup(path->value);
+    const struct cairn_label *ex = cairn_labels_get(&ls, "__path_exclude__", 16);
+    char *x = ex && ex->value_len ? strdup(ex->value) : NULL;
+    /* labels starting with __ are for relabeling only */
+    struct cairn_labels vis;
+    cairn_labels_init(&vis);
+    for (size_t i = 0; i < ls.n && p; i++)
+        if (!(ls.v[i].name_len >= 2 && ls.v[i].name[0] == '_' && ls.v[i].name[1] == '_'))
+            rc |= cairn_labels_add(&vis, ls.v[i].name, ls.v[i].name_len, ls.v[i].value,
+                                   ls.v[i].value_len);
+    if (!p || rc || (ex && ex->value_len && !x) ||
+        add_target(a, CAIRN_TAIL_FILES, p, x, &vis, pl, job))
+        rc = cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    free(p);
+    free(x);
+    cairn_labels_deinit(&vis);
+    cairn_labels_deinit(&ls);
+    return rc;
+}
+
+static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
+{
+    const struct cairn_ship_config *cfg = a->cfg;
+    const struct cairn_ship_scrape *sc = cfg->scrape_configs.v;
+    a->pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1, sizeof *a->pipes);
+    a->extra_pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1,
+                            sizeof *a->extra_pipes);
+    if (!a->pipes || !a->extra_pipes)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cfg->scrape_configs.n; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "scrape_configs[%zu].pipeline_stages", i);
+        a->pipes[i] = cairn_ship_pipeline_build(&sc[i].pipeline_stages, path, err);
+        if (!a->pipes[i])
+            return err->code ? err->code : CAIRN_EINVAL;
+        a->n_pipes = i + 1;
+        cairn_ship_pipeline_set_metrics(a->pipes[i], a->metrics);
+        snprintf(path, sizeof path, "scrape_configs[%zu].relabel_configs", i);
+        struct cairn_ship_relabel_rule *rules =
+            cairn_ship_relabel_compile(&sc[i].relabel_configs, path, err);
+        if (!rules)
+            return err->code ? err->code : CAIRN_EINVAL;
+        const struct cairn_ship_static *st = sc[i].static_configs.v;
+        int rc = 0;
+        for (size_t k = 0; k < sc[i].static_configs.n && !rc; k++)
+            rc = static_target(a, i, k, &st[k], rules, sc[i].relabel_configs.n, a->pipes[i],
+                               sc[i].job_name, err);
+        cairn_ship_relabel_free(rules, sc[i].relabel_configs.n);
+        if (rc)
+            return rc;
+        if (sc[i].pod_logs.enabled) {
+            struct cairn_labels ls;
+            cairn_labels_init(&ls);
+            for (size_t k = 0; k < sc[i].pod_logs.labels.n && !rc; k++) {
+                const char *v = sc[i].pod_logs.labels.v[k].value ? sc[i].pod_logs.labels.v[k].value : "";
+                rc = cairn_labels_add(&ls, sc[i].pod_logs.labels.v[k].key,
+                                      strlen(sc[i].pod_logs.labels.v[k].key), v, strlen(v));
+            }
+            if (!rc && cairn_labels_sort(&ls, err))
+                rc = CAIRN_EINVAL;
+            /* pod logs get their own pipeline: the container format first */
+            struct cairn_ship_pipeline *pp = NULL;
+            if (!rc) {
+                snprintf(path, sizeof path, "scrape_configs[%zu].pipeline_stages", i);
+                pp = cairn__pipeline_new(0);
+                if (!pp)
+                    rc = CAIRN_ENOMEM;
+                else if ((rc = cairn__stage_container(pp, err)) ||
+                         (rc = cairn_ship_pipeline_build_into(pp, &sc[i].pipeline_stages, path,
+                                                              err)))
+                    cairn_ship_pipeline_destroy(pp), pp = NULL;
+            }
+            if (pp) {
+                a->extra_pipes[a->n_extra++] = pp;
+                cairn_ship_pipeline_set_metrics(pp, a->metrics);
+            }
+            if (!rc)
+                rc = add_target(a, CAIRN_TAIL_PODS, sc[i].pod_logs.path, NULL, &ls, pp,
+                                sc[i].job_name);
+            cairn_labels_deinit(&ls);
+            if (rc)
+                return err->code ? rc : cairn_err_set(err, rc, "scrape_configs[%zu].pod_logs: %s",
+                                                      i, cairn_strerror(rc));
+        }
+    }
+    return 0;
+}
+
+/* ---- HTTP: /ready and /metrics ---- */
+
+static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)con_cls;
+    struct cairn_ship_agent *a = cls;
+    struct cairn_buf b = CAIRN_BUF_INIT;
+    unsigned status = 200;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        status = 405;
+        cairn_buf_append_str(&b, "method not allowed\n");
+    } else if (strcmp(url, "/ready") == 0) {
+        cairn_buf_append_str(&b, "ready\n");
+    } else if (strcmp(url, "/metrics") == 0) {
+        if (cairn_ship_agent_metrics(a, &b))
+            status = 500;
+    } else {
+        status = 404;
+        cairn_buf_append_str(&b, "404 page not found\n");
+    }
+    size_t len;
+    char *body = cairn_buf_detach(&b, &len);
+    struct MHD_Response *r = MHD_create_response_from_buffer(body ? len : 0, body ? body : (void *)"",
+                                                             body ? MHD_RESPMEM_MUST_FREE
+                                                                  : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", strcmp(url, "/metrics") == 0
+                                                   ? "text/plain; version=0.0.4"
+                                                   : "text/plain; charset=utf-8");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static int start_http(struct cairn_ship_agent *a, struct cairn_err *err)
+{
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)a->cfg->server.http_listen_port);
+    const char *addr = a->cfg->server.http_listen_address;
+    if (!addr || !*addr)
+        addr = "0.0.0.0";
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+        return cairn_err_set(err, CAIRN_EINVAL, "server.http_listen_address: '%s' is not an IPv4 "
+                             "address", addr);
+    a->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_http, a,
+                               MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    if (!a->http)
+        return cairn_err_set(err, CAIRN_EIO, "cannot listen on %s:%d", addr,
+                             a->cfg->server.http_listen_port);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->http, MHD_DAEMON_INFO_BIND_PORT);
+    a->http_port = di ? di->port : a->cfg->server.http_listen_port;
+    CAIRN_INFO("ship", "serving /ready and /metrics", "addr=%s port=%d", addr, a->http_port);
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config *cfg, FILE *out,
+                                                 struct cairn_err *err)
+{
+    struct cairn_ship_agent *a = calloc(1, sizeof *a);
+    if (!a) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    a->cfg = cfg;
+    a->out = out ? out : stdout;
+    cairn_err_clear(err);
+    if (!(a->metrics = cairn_ship_metrics_create())) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (build_scrapes(a, err))
+        goto fail;
+    if (cfg->check_syntax)
+        return a;
+    if (cfg->dry_run) {
+        /* someone is watching: show each line as it is read */
+        setvbuf(a->out, NULL, _IOLBF, 0);
+        a->sink = (struct cairn_ship_sink){print_emit, print_flush, a};
+    } else {
+        if (make_clients(a, err))
+            goto fail;
+        a->sink = (struct cairn_ship_sink){push_emit, push_flush, a};
+    }
+    if (!cfg->server.disable && start_http(a, err))
+        goto fail;
+    if (cfg->stdin_mode)
+        return a;
+    /* dry runs read from the start and leave the positions file alone */
+    if (!cfg->dry_run && cfg->positions.filename && *cfg->positions.filename) {
+        a->positions = cairn_positions_open(cfg->positions.filename, err);
+        if (!a->positions) {
+            if (!cfg->positions.ignore_invalid_yaml)
+                goto fail;
+            CAIRN_WARN("ship", "ignoring an invalid positions file", "err=\"%s\"", err->msg);
+            unlink(cfg->positions.filename);
+            if (!(a->positions = cairn_positions_open(cfg->positions.filename, err)))
+                goto fail;
+        }
+    }
+    for (size_t i = 0; i < a->n_targets; i++)
+        a->targets[i] = (struct cairn_tail_target){
+            a->targets[i].kind, a->ts[i].path, a->ts[i].exclude, &a->ts[i].labels,
+            a->targets[i].pipeline};
+    struct cairn_tailer_config tc = {0};
+    tc.targets = a->targets;
+    tc.n_targets = a->n_targets;
+    tc.positions = a->positions;
+    tc.sink = &a->sink;
+    tc.sync_period_ns = cfg->positions.sync_period_ns;
+    tc.rescan_period_ns = cfg->target_config.sync_period_ns;
+    if (cfg->limits_config.readline_rate_enabled) {
+        tc.readline_rate = cfg->limits_config.readline_rate;
+        tc.readline_burst = cfg->limits_config.readline_burst;
+        tc.readline_rate_drop = cfg->limits_config.readline_rate_drop;
+    }
+    if (!(a->tailer = cairn_tailer_create(&tc, err)))
+        goto fail;
+    return a;
+fail:
+    if (!err->code)
+        cairn_err_set(err, CAIRN_EINVAL, "cannot start the agent");
+    cairn_ship_agent_destroy(a);
+    return NULL;
+}
+
+static int run_stdin(struct cairn_ship_agent *a)
+{
+    const struct cairn_ship_config *cfg = a->cfg;
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    int rc = 0;
+    for (size_t i = 0; i < cfg->stdin_labels.n && !rc; i++) {
+        const char *v = cfg->stdin_labels.v[i].value ? cfg->stdin_labels.v[i].value : "";
+        rc = cairn_labels_add(&ls, cfg->stdin_labels.v[i].key, strlen(cfg->stdin_labels.v[i].key),
+                              v, strlen(v));
+    }
+    struct cairn_err e2;
+    if (!rc && cairn_labels_sort(&ls, &e2)) {
+        CAIRN_ERROR("ship", "bad --label", "err=\"%s\"", e2.msg);
+        rc = CAIRN_EINVAL;
+    }
+    if (!rc && !cairn_labels_get(&ls, "job", 3)) {
+        rc = cairn_labels_add(&ls, "job", 3, "stdin", 5);
+        if (!rc && cairn_labels_sort(&ls, NULL))
+            rc = CAIRN_EINVAL;
+    }
+    /* Promtail: stdin lines go through the first scrape config's stages */
+    struct cairn_ship_pipeline *pl = a->n_pipes ? a->pipes[0] : NULL;
+    struct cairn_ship_entry e;
+    cairn_ship_entry_init(&e);
+    struct cairn_buf partial = CAIRN_BUF_INIT;
+    char *buf = malloc(65536);
+    if (!buf)
+        rc = CAIRN_ENOMEM;
+    while (!rc && !atomic_load(&a->stop)) {
+        ssize_t n = read(STDIN_FILENO, buf, 65536);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        const char *p = buf, *end = buf + n;
+        while (!rc && p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl) {
+                rc = cairn_buf_append(&partial, p, (size_t)(end - p));
+                break;
+            }
+            const char *line = p;
+            size_t len = (size_t)(nl - p);
+            if (partial.len) {
+                rc = cairn_buf_append(&partial, p, len);
+                line = partial.data;
+                len = partial.len;
+            }
+            if (!rc && len && line[len - 1] == '\r')
+                len--;
+            if (!rc)
+                rc = cairn_ship_entry_reset(&e, &ls, cairn_now_ns(), line, len);
+            if (!rc)
+                rc = cairn_ship_pipeline_run(pl, &e, &a->sink);
+            a->stdin_lines++;
+            cairn_buf_reset(&partial);
+            p = nl + 1;
+        }
+    }
+    if (!rc && partial.len) {
+        rc = cairn_ship_entry_reset(&e, &ls, cairn_now_ns(), partial.data, partial.len);
+        if (!rc)
+            rc = cairn_ship_pipeline_run(pl, &e, &a->sink);
+    }
+    if (!rc && pl)
+        rc = cairn_ship_pipeline_tick(pl, INT64_MAX, &a->sink);
+    if (!rc && a->sink.flush)
+        rc = a->sink.flush(a->sink.ud);
+    free(buf);
+    cairn_buf_deinit(&partial);
+    cairn_ship_entry_deinit(&e);
+    cairn_labels_deinit(&ls);
+    return rc;
+}
+
+int cairn_ship_agent_run(struct cairn_ship_agent *a)
+{
+    if (a->cfg->check_syntax)
+        return 0;
+    if (a->cfg->stdin_mode)
+        return run_stdin(a);
+    if (!a->n_targets)
+        CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
+    return cairn_tailer_run(a->tailer);
+}
+
+void cairn_ship_agent_stop(struct cairn_ship_agent *a)
+{
+    atomic_store(&a->stop, 1);
+    if (a->tailer)
+        cairn_tailer_stop(a->tailer);
+}
+
+int cairn_ship_agent_http_port(const struct cairn_ship_agent *a)
+{
+    return a->http ? a->http_port : 0;
+}
+
+int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
+{
+    int rc = 0;
+    for (size_t i = 0; i < a->n_clients; i++)
+        rc |= cairn_push_metrics_write(a->clients[i], "promtail", out);
+    if (a->tailer) {
+        struct cairn_tailer_stats st;
+        cairn_tailer_stats(a->tailer, &st);
+        rc |= cairn_buf_appendf(out,
+                                "# TYPE promtail_read_lines_total counter\n"
+                                "promtail_read_lines_total %llu\n"
+                                "# TYPE promtail_read_bytes_total counter\n"
+                                "promtail_read_bytes_total %llu\n"
+                                "# TYPE promtail_files_active_total gauge\n"
+                                "promtail_files_active_total %llu\n"
+                                "# TYPE promtail_file_rotations_total counter\n"
+                                "promtail_file_rotations_total %llu\n"
+                                "# TYPE promtail_file_truncations_total counter\n"
+                                "promtail_file_truncations_total %llu\n",
+                                (unsigned long long)st.lines, (unsigned long long)st.bytes,
+                                (unsigned long long)st.files_open, (unsigned long long)st.rotations,
+                                (unsigned long long)st.truncations);
+    }
+    rc |= cairn_buf_append_str(out, "# TYPE logentry_dropped_lines_total counter\n");
+    const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
+    for (size_t i = 0; i < a->n_pipes; i++)
+        rc |= cairn_ship_pipeline_drops_write(a->pipes[i], sc[i].job_name, out);
+    if (a->metrics)
+        rc |= cairn_ship_metrics_write(a->metrics, out);
+    return rc ? CAIRN_ENOMEM : 0;
+}
+
+void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
+{
+    if (!a)
+        return;
+    /* order: stop reading (tailer flushes the sink, then saves positions), then the
+     * clients send what is left, then the HTTP server goes */
+    cairn_tailer_destroy(a->tailer);
+    cairn_positions_close(a->positions);
+    for (size_t i = 0; i < a->n_clients; i++)
+        cairn_push_destroy(a->clients[i]);
+    free(a->clients);
+    if (a->http)
+        MHD_stop_daemon(a->http);
+    for (size_t i = 0; i < a->n_pipes; i++)
+        cairn_ship_pipeline_destroy(a->pipes[i]);
+    free(a->pipes);
+    for (size_t i = 0; i < a->n_extra; i++)
+        cairn_ship_pipeline_destroy(a->extra_pipes[i]);
+    free(a->extra_pipes);
+    for (size_t i = 0; i < a->n_targets; i++) {
+        free(a->ts[i].path);
+        free(a->ts[i].exclude);
+        cairn_labels_deinit(&a->ts[i].labels);
+    }
+    free(a->ts);
+    free(a->targets);
+    cairn_ship_metrics_destroy(a->metrics);
+    cairn_buf_deinit(&a->print);
+    free(a);
+}

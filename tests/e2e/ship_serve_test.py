@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+# ship_serve_test.py -- `cairn ship` into a local `cairn serve`, read back through the
+# query API: the blog case (eventrouter lines labelled with their namespace, so that
+# {namespace="grafana-com"} finds that namespace's events), a tailed file, and the
+# client's metrics on /metrics.
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from push_util import BIN, Server, TempDir, check, request  # noqa: E402
+
+EVENTS = [
+    {"verb": "ADDED", "event": {"metadata": {"name": "grafana-7d9.17a", "namespace": "grafana-com"},
+                                "reason": "Scheduled", "message": "Successfully assigned"}},
+    {"verb": "UPDATED", "event": {"metadata": {"name": "coredns.1", "namespace": "kube-system"},
+                                  "reason": "Pulled"}},
+    {"verb": "ADDED", "event": {"metadata": {"name": "grafana-7d9.17b", "namespace": "grafana-com"},
+                                "reason": "Started"}},
+]
+
+
+def query(srv, q, start_ns):
+    qs = urllib.parse.urlencode({"query": q, "start": start_ns, "end": time.time_ns() + 10**9,
+                                 "limit": 1000, "direction": "forward"})
+    st, body = request(srv.url + "/loki/api/v1/query_range?" + qs)
+    check(st == 200, "query %s: %d %s" % (q, st, body))
+    data = json.loads(body)["data"]["result"]
+    return [(s["stream"], v[1]) for s in data for v in s["values"]]
+
+
+def wait_for(pred, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    check(False, "timed out waiting for " + what)
+
+
+def main():
+    start = time.time_ns() - 10**9
+    with TempDir() as d:
+        srv = Server(os.path.join(d, "data")).start()
+        logdir = os.path.join(d, "logs")
+        os.mkdir(logdir)
+        cfg = os.path.join(d, "promtail.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""server:
+  http_listen_port: 0
+positions:
+  filename: {d}/positions.yaml
+clients:
+  - url: {srv.url}/loki/api/v1/push
+    batchwait: 100ms
+scrape_configs:
+  - job_name: eventrouter
+    pipeline_stages:
+    - match:
+        selector: '{{name="eventrouter"}}'
+        stages:
+        - json:
+            expressions:
+              namespace: event.metadata.namespace
+        - labels:
+            namespace: ""
+    static_configs:
+    - targets: [localhost]
+      labels:
+        name: eventrouter
+        __path__: {logdir}/*.log
+""")
+        # 1. stdin: the blog case, pushed and read back by namespace
+        lines = "".join(json.dumps(e) + "\n" for e in EVENTS)
+        r = subprocess.run([BIN, "ship", "--config", cfg, "--stdin", "--label", "name=eventrouter",
+                            "-server.disable"], input=lines, text=True, capture_output=True,
+                           timeout=60)
+        check(r.returncode == 0, "ship --stdin failed: " + r.stderr)
+        got = query(srv, '{namespace="grafana-com"}', start)
+        check(len(got) == 2, "grafana-com events: %r" % got)
+        check(all(s.get("name") == "eventrouter" and s.get("job") == "stdin" for s, _ in got),
+              "labels: %r" % got)
+        check({json.loads(l)["event"]["metadata"]["name"] for _, l in got} ==
+              {"grafana-7d9.17a", "grafana-7d9.17b"}, "lines: %r" % got)
+        got = query(srv, '{namespace="kube-system"}', start)
+        check(len(got) == 1 and "coredns.1" in got[0][1], "kube-system events: %r" % got)
+
+        # 2. a tailed file, with the agent running; /metrics counts what was sent
+        with open(os.path.join(logdir, "events.log"), "w") as f:
+            f.write(lines)
+        ship = subprocess.Popen([BIN, "ship", "--config", cfg], stderr=subprocess.PIPE,
+                                text=True)
+        hport = None
+        for line in ship.stderr:
+            if "serving /ready" in line:
+                hport = int(line.split("port=")[1].split()[0])
+                break
+        check(hport is not None, "agent did not start its HTTP server")
+
+        def tailed():
+            return len(query(srv, '{namespace="grafana-com", filename=~".+events.log"}', start)) == 2
+
+        wait_for(tailed, "tailed lines in cairn serve")
+        st, ready = request("http://127.0.0.1:%d/ready" % hport)
+        check(st == 200, "/ready: %d" % st)
+        st, metrics = request("http://127.0.0.1:%d/metrics" % hport)
+        check(st == 200 and "promtail_sent_entries_total" in metrics, metrics[:500])
+        sent = [l for l in metrics.splitlines() if l.startswith("promtail_sent_entries_total")]
+        check(sent and float(sent[0].split()[-1]) == 3, "sent: %r" % sent)
+        ship.send_signal(signal.SIGTERM)
+        check(ship.wait(timeout=30) == 0, "agent exit status")
+        check(os.path.exists(os.path.join(d, "positions.yaml")), "positions file not written")
+        srv.stop()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

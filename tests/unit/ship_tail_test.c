@@ -1,0 +1,378 @@
+/* ship_tail_test.c -- globs, the positions file, and the tailer: partial lines,
+ * rotation by rename and by copytruncate, truncation, restart from positions (also
+ * across a rotation that happened while stopped), pod log labels. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cairn/ship.h"
+#include "cairn/ship_positions.h"
+#include "ship/ship_build.h"
+#include "ship/ship_int.h"
+#include "testutil.h"
+
+static void glob_match_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pat, *path;
+        int want;
+    } cases[] = {
+        {"/var/log/*.log", "/var/log/a.log", 1},
+        {"/var/log/*.log", "/var/log/sub/a.log", 0},
+        {"/var/log/**/*.log", "/var/log/a.log", 1},
+        {"/var/log/**/*.log", "/var/log/x/y/z/a.log", 1},
+        {"/var/log/**", "/var/log/x/y", 1},
+        {"/var/log/**/*.log", "/var/log/x/a.txt", 0},
+        {"/var/log/{a,b}.log", "/var/log/b.log", 1},
+        {"/var/log/{a,b}.log", "/var/log/c.log", 0},
+        {"/var/log/?.log", "/var/log/a.log", 1},
+        {"/var/log/[ab].log", "/var/log/c.log", 0},
+        {"/var/log/pods/*/*/*.log", "/var/log/pods/ns_p_u/c/0.log", 1},
+        {"/var/log/*.gz", "/var/log/a.log", 0},
+        {"var/*.log", "/var/a.log", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cairn__glob_match(cases[i].pat, cases[i].path) != cases[i].want)
+            fail_msg("glob %s vs %s: want %d", cases[i].pat, cases[i].path, cases[i].want);
+    }
+}
+
+static void write_file(const char *path, const char *mode, const char *text)
+{
+    FILE *f = fopen(path, mode);
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+struct found {
+    char paths[16][512];
+    size_t n;
+};
+
+static int collect(void *ud, const char *path, const struct stat *st)
+{
+    (void)st;
+    struct found *f = ud;
+    if (f->n < 16)
+        snprintf(f->paths[f->n++], 512, "%s", path);
+    return 0;
+}
+
+static int has(const struct found *f, const char *suffix)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        size_t a = strlen(f->paths[i]), b = strlen(suffix);
+        if (a >= b && strcmp(f->paths[i] + a - b, suffix) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void glob_walk_double_star(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("glob");
+    char p[512], pat[512];
+    snprintf(p, sizeof p, "%s/a", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/a/b", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/top.log", dir);
+    write_file(p, "w", "");
+    snprintf(p, sizeof p, "%s/a/mid.log", dir);
+    write_file(p, "w", "");
+    snprintf(p, sizeof p, "%s/a/b/deep.log", dir);
+    write_file(p, "w", "");
+    snprintf(p, sizeof p, "%s/a/b/deep.txt", dir);
+    write_file(p, "w", "");
+    struct found f = {0};
+    snprintf(pat, sizeof pat, "%s/**/*.log", dir);
+    assert_int_equal(cairn__glob_walk(pat, collect, &f), 0);
+    assert_int_equal(f.n, 3);
+    assert_true(has(&f, "/top.log") && has(&f, "/a/mid.log") && has(&f, "/a/b/deep.log"));
+    memset(&f, 0, sizeof f);
+    snprintf(pat, sizeof pat, "%s/*/*.log", dir);
+    assert_int_equal(cairn__glob_walk(pat, collect, &f), 0);
+    assert_int_equal(f.n, 1);
+    assert_true(has(&f, "/a/mid.log"));
+    test_rmdir_r(dir);
+    free(dir);
+}
+
+static void positions_round_trip_and_promtail_format(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("pos");
+    char path[512];
+    snprintf(path, sizeof path, "%s/positions.yaml", dir);
+    /* a file as Promtail writes it */
+    write_file(path, "w", "positions:\n  /var/log/a.log: \"1234\"\n  /var/log/b c.log: \"7\"\n");
+    struct cairn_err err;
+    struct cairn_positions *p = cairn_positions_open(path, &err);
+    assert_non_null(p);
+    int64_t off;
+    uint64_t ino;
+    assert_int_equal(cairn_positions_get(p, "/var/log/a.log", &off, &ino), 0);
+    assert_int_equal(off, 1234);
+    assert_int_equal(ino, 0);
+    assert_int_equal(cairn_positions_get(p, "/var/log/b c.log", &off, &ino), 0);
+    assert_int_equal(off, 7);
+    assert_int_equal(cairn_positions_set(p, "/x/\"q\".log", 99, 42), 0);
+    cairn_positions_remove(p, "/var/log/a.log");
+    assert_int_equal(cairn_positions_save(p), 0);
+    cairn_positions_close(p);
+    p = cairn_positions_open(path, &err);
+    assert_non_null(p);
+    assert_int_equal(cairn_positions_count(p), 2);
+    assert_int_equal(cairn_positions_get(p, "/x/\"q\".log", &off, &ino), 0);
+    assert_int_equal(off, 99);
+    assert_int_equal(ino, 42);
+    assert_int_equal(cairn_positions_get(p, "/var/log/a.log", &off, &ino), CAIRN_ENOTFOUND);
+    cairn_positions_close(p);
+    /* a malformed file is an error naming it, and is left alone */
+    write_file(path, "w", "positions:\n  /a: notanumber\n");
+    assert_null(cairn_positions_open(path, &err));
+    assert_non_null(strstr(err.msg, "positions.yaml"));
+    size_t len;
+    char *text = test_read_file(path, &len);
+    assert_non_null(strstr(text, "notanumber"));
+    free(text);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
+/* A sink that records lines (and the filename label of the last one). */
+struct capture {
+    char lines[256][256];
+    size_t n;
+    int flushes;
+};
+
+static int cap_emit(void *ud, const struct cairn_ship_entry *e)
+{
+    struct capture *c = ud;
+    if (c->n < 256)
+        snprintf(c->lines[c->n++], 256, "%.*s", (int)e->line.len, e->line.data);
+    return 0;
+}
+
+static int cap_flush(void *ud)
+{
+    ((struct capture *)ud)->flushes++;
+    return 0;
+}
+
+static void expect_lines(struct capture *c, const char *const *want, size_t n)
+{
+    if (c->n != n) {
+        for (size_t i = 0; i < c->n; i++)
+            print_message("got[%zu] = %s\n", i, c->lines[i]);
+        fail_msg("got %zu lines, want %zu", c->n, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(c->lines[i], want[i]);
+    c->n = 0;
+}
+
+static void tails_rotations_and_restarts(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("tail");
+    char log[512], rot[512], pos[512], glob[512];
+    snprintf(log, sizeof log, "%s/app.log", dir);
+    snprintf(rot, sizeof rot, "%s/app.log.1", dir);
+    snprintf(pos, sizeof pos, "%s/positions.yaml", dir);
+    snprintf(glob, sizeof glob, "%s/*.log", dir);
+    struct capture cap = {0};
+    struct cairn_ship_sink sink = {cap_emit, cap_flush, &cap};
+    struct cairn_labels lbl;
+    struct cairn_err err;
+    cairn_labels_init(&lbl);
+    assert_int_equal(cairn_labels_parse(&lbl, "{job=\"app\"}", 11, &err), 0);
+    struct cairn_tail_target tg = {CAIRN_TAIL_FILES, glob, NULL, &lbl, NULL};
+
+    struct cairn_positions *p = cairn_positions_open(pos, &err);
+    assert_non_null(p);
+    struct cairn_tailer_config cfg = {0};
+    cfg.targets = &tg;
+    cfg.n_targets = 1;
+    cfg.positions = p;
+    cfg.sink = &sink;
+    struct cairn_tailer *t = cairn_tailer_create(&cfg, &err);
+    assert_non_null(t);
+
+    write_file(log, "w", "a\nb\r\npart");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"a", "b"}, 2);
+    /* the partial line waits for its newline */
+    write_file(log, "a", "ial\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"partial"}, 1);
+
+    /* rotation by rename; the old file still gets a line after the rename */
+    assert_int_equal(rename(log, rot), 0);
+    write_file(rot, "a", "late\n");
+    write_file(log, "w", "c\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"late", "c"}, 2);
+    unlink(rot);
+
+    /* copytruncate: copy elsewhere, truncate in place, keep writing */
+    write_file(log, "a", "d\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"d"}, 1);
+    assert_int_equal(truncate(log, 0), 0);
+    write_file(log, "a", "e\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"e"}, 1);
+    /* truncated and rewritten past the old offset before the tailer looked: the bytes
+     * before the offset changed, so it starts over instead of skipping lines */
+    assert_int_equal(truncate(log, 0), 0);
+    write_file(log, "a", "first after truncate\nsecond\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"first after truncate", "second"}, 2);
+
+    /* stop (saves positions after flushing the sink) */
+    write_file(log, "a", "f\nunfinished");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"f"}, 1);
+    int flushes = cap.flushes;
+    cairn_tailer_destroy(t);
+    assert_true(cap.flushes > flushes);
+    cairn_positions_close(p);
+
+    /* while stopped: the partial line is finished, more lines, then a rotation */
+    write_file(log, "a", " line\ng\n");
+    assert_int_equal(rename(log, rot), 0);
+    write_file(log, "w", "h\n");
+
+    p = cairn_positions_open(pos, &err);
+    assert_non_null(p);
+    cfg.positions = p;
+    t = cairn_tailer_create(&cfg, &err);
+    assert_non_null(t);
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"unfinished line", "g", "h"}, 3);
+    cairn_tailer_destroy(t);
+    cairn_positions_close(p);
+
+    /* and a plain restart repeats nothing */
+    p = cairn_positions_open(pos, &err);
+    cfg.positions = p;
+    t = cairn_tailer_create(&cfg, &err);
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    assert_int_equal(cap.n, 0);
+    write_file(log, "a", "i\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"i"}, 1);
+    cairn_tailer_destroy(t);
+    cairn_positions_close(p);
+
+    cairn_labels_deinit(&lbl);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
+/* A sink that records "labels line". */
+static int cap_emit_labels(void *ud, const struct cairn_ship_entry *e)
+{
+    struct capture *c = ud;
+    struct cairn_buf b = CAIRN_BUF_INIT;
+    cairn_labels_format(&e->labels, &b);
+    if (c->n < 256)
+        snprintf(c->lines[c->n++], 256, "%s", cairn_buf_cstr(&b));
+    if (c->n < 256)
+        snprintf(c->lines[c->n++], 256, "%.*s", (int)e->line.len, e->line.data);
+    cairn_buf_deinit(&b);
+    return 0;
+}
+
+static void tails_pod_logs_cri_and_docker(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("pods");
+    char p[512], glob[512];
+    snprintf(p, sizeof p, "%s/kube-system_dns-1_u1", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/kube-system_dns-1_u1/coredns", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/kube-system_dns-1_u1/coredns/0.log", dir);
+    write_file(p, "w", "2024-01-01T00:00:00.000000001Z stdout P hello \n"
+                       "2024-01-01T00:00:00.000000002Z stdout F world\n");
+    snprintf(p, sizeof p, "%s/web_api-2_u2", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/web_api-2_u2/app", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/web_api-2_u2/app/1.log", dir);
+    write_file(p, "w", "{\"log\":\"started\\n\",\"stream\":\"stderr\",\"time\":"
+                       "\"2024-01-01T00:00:00Z\"}\n");
+    snprintf(glob, sizeof glob, "%s/*/*/*.log", dir);
+    struct cairn_err err;
+    struct cairn_ship_pipeline *pl = cairn__pipeline_new(0);
+    assert_int_equal(cairn__stage_container(pl, &err), 0);
+    struct capture cap = {0};
+    struct cairn_ship_sink sink = {cap_emit_labels, NULL, &cap};
+    struct cairn_tail_target tg = {CAIRN_TAIL_PODS, glob, NULL, NULL, pl};
+    struct cairn_tailer_config cfg = {0};
+    cfg.targets = &tg;
+    cfg.n_targets = 1;
+    cfg.sink = &sink;
+    struct cairn_tailer *t = cairn_tailer_create(&cfg, &err);
+    assert_non_null(t);
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    assert_int_equal(cap.n, 4);
+    int found_cri = 0, found_docker = 0;
+    for (size_t i = 0; i < cap.n; i += 2) {
+        if (strcmp(cap.lines[i + 1], "hello world") == 0) {
+            found_cri = strstr(cap.lines[i], "container=\"coredns\"") &&
+                        strstr(cap.lines[i], "namespace=\"kube-system\"") &&
+                        strstr(cap.lines[i], "pod=\"dns-1\"") && strstr(cap.lines[i], "stdout");
+        } else if (strcmp(cap.lines[i + 1], "started") == 0) {
+            found_docker = strstr(cap.lines[i], "container=\"app\"") &&
+                           strstr(cap.lines[i], "stream=\"stderr\"") != NULL;
+        }
+    }
+    assert_true(found_cri);
+    assert_true(found_docker);
+    cairn_tailer_destroy(t);
+    cairn_ship_pipeline_destroy(pl);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
+static void pod_log_paths_give_labels(void **state)
+{
+    (void)state;
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    assert_int_equal(cairn_ship_pod_labels(
+                         "/var/log/pods/grafana-com_api-7d9f_0b1c-22/server/0.log", &ls), 0);
+    assert_string_equal(cairn_labels_get(&ls, "namespace", 9)->value, "grafana-com");
+    assert_string_equal(cairn_labels_get(&ls, "pod", 3)->value, "api-7d9f");
+    assert_string_equal(cairn_labels_get(&ls, "container", 9)->value, "server");
+    assert_int_equal(cairn_ship_pod_labels("/var/log/app.log", &ls), CAIRN_EINVAL);
+    cairn_labels_deinit(&ls);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(glob_match_table),
+        cmocka_unit_test(glob_walk_double_star),
+        cmocka_unit_test(positions_round_trip_and_promtail_format),
+        cmocka_unit_test(tails_rotations_and_restarts),
+        cmocka_unit_test(pod_log_paths_give_labels),
+        cmocka_unit_test(tails_pod_logs_cri_and_docker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
