@@ -34,6 +34,8 @@
 #define MAX_LIST_BODY (512u * 1024 * 1024)     /* a list page larger than this is refused */
 #define MAX_WATCH_LINE (16u * 1024 * 1024)     /* one watch event larger than this too */
 #define MAX_ERROR_BODY 65536
+#define LIST_TIMEOUT_S 300                     /* one list page may take this long */
+#define WATCH_GRACE_S 60                       /* past timeoutSeconds before we hang up */
 
 enum wstate { W_IDLE, W_LIST, W_WATCH };
 
@@ -58,6 +60,7 @@ struct watcher {
     int lines;           /* watch events this stream */
     int attempt;         /* consecutive failures */
     int watches;
+    int timeout_s;       /* of the current watch */
 };
 
 struct router {
@@ -346,6 +349,7 @@ static void start(struct watcher *w)
     } else {
         int t = r->o->watch_timeout_s > 0 ? r->o->watch_timeout_s : DEFAULT_WATCH_TIMEOUT_S;
         t += (int)(next_rand(r) % (unsigned)t); /* [t, 2t), as client-go jitters */
+        w->timeout_s = t;
         rc = cairn_buf_appendf(q, "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d",
                                w->path, t);
         if (rc == 0)
@@ -376,8 +380,14 @@ static void start(struct watcher *w)
     curl_easy_setopt(w->req.easy, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(w->req.easy, CURLOPT_WRITEDATA, w);
     curl_easy_setopt(w->req.easy, CURLOPT_PRIVATE, w);
-    if (w->st == W_LIST)
+    if (w->st == W_LIST) {
         curl_easy_setopt(w->req.easy, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(w->req.easy, CURLOPT_TIMEOUT, (long)LIST_TIMEOUT_S);
+    } else {
+        /* the server ends the watch after timeoutSeconds; if the network drops it
+         * silently instead, this ends it on our side */
+        curl_easy_setopt(w->req.easy, CURLOPT_TIMEOUT, (long)(w->timeout_s + WATCH_GRACE_S));
+    }
     CAIRN_DEBUG("k8s", "request", "url=%s", q->data);
     if (curl_multi_add_handle(r->multi, w->req.easy) != CURLM_OK) {
         cairn__k8s_req_deinit(&w->req);
