@@ -671,7 +671,7 @@ int cairn_k8s_router_run(const struct cairn_k8s_conn *conn, const struct cairn_k
     cairn_k8s_creds_destroy(r.creds);
     cairn__seen_deinit(&r.seen);
     cairn__state_deinit(&r.state);
-    if (r.oc.buckets)
+    if (r.oc.idx)
         cairn__oldcache_deinit(&r.oc);
     cairn_buf_deinit(&r.scratch);
     cairn_buf_deinit(&r.evbuf);
