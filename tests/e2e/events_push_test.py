@@ -56,9 +56,12 @@ def test_push_labels_and_exactly_once():
     loki = Loki("--fail-first", "1")
     kc = kubeconfig(os.path.join(d, "kc"), api.url)
     state = os.path.join(d, "st")
+    tok = os.path.join(d, "push-token")
+    with open(tok, "w") as f:
+        f.write("store-t0ken\n")
     args = ["--kubeconfig", kc, "--state-file", state, "--output", "push", "--push-url",
             loki.url, "--job", "k8s-events", "--tenant", "team-a",
-            "--label", "object=involvedObject.name"]
+            "--label", "object=involvedObject.name", "--push-bearer-token-file", tok]
     first = api.add(3, namespace="payments", type="Warning", reason="BackOff", kind="Pod",
                     component="kubelet", object="api-1")
     r = Router(d, *args)
@@ -79,6 +82,7 @@ def test_push_labels_and_exactly_once():
     assert len(ents) == 6, ents
     assert len({key(e) for e in ents}) == 6, "each (uid, resourceVersion) once"
     assert got["pushes"] >= 3 and got["tenants"] == ["team-a"], got  # a 503 was retried
+    assert got["auth"] == ["Bearer store-t0ken"], got["auth"]
     ls = labels_of(ents[0]["labels"])
     assert ls == {"job": "k8s-events", "namespace": "payments", "kind": "Pod",
                   "reason": "BackOff", "type": "Warning", "source": "kubelet",
