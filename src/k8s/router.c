@@ -555,15 +555,12 @@ static int setup(struct router *r, struct cairn_err *err)
     if (!r->w || cairn__seen_init(&r->seen, 4096) ||
         cairn__oldcache_init(&r->oc, o->old_cache_bytes ? o->old_cache_bytes : DEFAULT_OLD_CACHE))
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
-    int first = 1;
     if (o->state_file) {
         int rc = cairn__state_load(o->state_file, &r->state, &r->seen);
-        if (rc == 0)
-            first = 0;
-        else if (rc == CAIRN_ECORRUPT)
+        if (rc == CAIRN_ECORRUPT)
             return cairn_err_set(err, rc, "state file %s is damaged; remove it to start over "
                                  "(the listed history is emitted again then)", o->state_file);
-        else if (rc != CAIRN_ENOTFOUND)
+        if (rc != 0 && rc != CAIRN_ENOTFOUND)
             return cairn_err_set(err, rc, "cannot read state file %s", o->state_file);
         if (rc == 0)
             CAIRN_INFO("k8s", "state loaded", "path=%s seen=%zu", o->state_file, r->seen.n);
@@ -582,7 +579,9 @@ static int setup(struct router *r, struct cairn_err *err)
         } else {
             w->need_list = 1;
         }
-        w->history = first ? !o->skip_history : 1;
+        /* --skip-history holds for a watch's first complete list: one that never
+         * finished (no resourceVersion saved) has not had it yet */
+        w->history = rv ? 1 : !o->skip_history;
         w->st = W_IDLE;
         w->start_at = 0;
     }
