@@ -6,6 +6,7 @@ that fails at first is retried; a restart does not push anything twice."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -71,6 +72,24 @@ def test_push_labels_and_exactly_once():
     api.add(1, namespace="web", type="Normal", reason="Pulled", kind="Pod", object="web-1")
     wait_until(lambda: len(loki.entries()) >= 5, "5 pushed entries")
     assert r.stop() == 0
+    # the push client's counters are on /metrics beside the router's
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r = Router(d, *args, "--listen", "127.0.0.1:%d" % port, name="metrics")
+    url = "http://127.0.0.1:%d/metrics" % port
+
+    def metrics():
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.read().decode()
+        except OSError:
+            return ""
+    text = wait_until(lambda: (lambda t: t if "cairn_events_ready 1" in t else None)(metrics()),
+                      "/metrics of the push router")
+    assert "cairn_events_sent_entries_total" in text, text
+    assert r.stop() == 0 and len(loki.entries()) == 5
     # restart: nothing again; one new event
     r = Router(d, *args, name="out2")
     wait_until(lambda: api.stats()["watch_active"] >= 1, "the watch again")
