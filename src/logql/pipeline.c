@@ -193,6 +193,8 @@ void cairn_logql_pipeline_set_now(struct cairn_logql_pipeline *p, int64_t now_ns
 
 /* ---- parsers ---- */
 
+static int view_flags(const struct cairn_logql_pipeline *p, const char *v);
+
 static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t kl,
                          const char *v, size_t vl)
 {
@@ -201,7 +203,7 @@ static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t k
         return CAIRN_ENOMEM;
     if (!p->key.len)
         return 0;
-    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED);
+    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED | view_flags(p, v));
 }
 
 static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_tok *v,
@@ -303,17 +305,21 @@ static int stage_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
             cairn_logfmt_recover(&it);
             continue;
         }
-        cairn_buf_reset(&p->tmp2);
-        int rc = cairn_logfmt_value(&pr, &p->tmp2);
-        if (rc == CAIRN_ENOMEM)
-            return rc;
-        const char *v = p->tmp2.data ? p->tmp2.data : "";
-        size_t vl = p->tmp2.len;
+        const char *v = pr.val;
+        size_t vl = pr.val_len;
+        if (pr.quoted) { /* escapes to resolve: copy; otherwise a view of the line */
+            cairn_buf_reset(&p->tmp2);
+            if (cairn_logfmt_value(&pr, &p->tmp2) == CAIRN_ENOMEM)
+                return CAIRN_ENOMEM;
+            v = p->tmp2.data ? p->tmp2.data : "";
+            vl = p->tmp2.len;
+        }
         if (st->nparams) {
             for (size_t i = 0; i < st->nparams; i++) {
                 const struct cairn_lq_param *pm = &st->params[i];
                 if (pm->value.len == pr.key_len && memcmp(pm->value.p, pr.key, pr.key_len) == 0 &&
-                    cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl, LB_PARSED | LB_NAME_STABLE))
+                    cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl,
+                                  LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
                     return CAIRN_ENOMEM;
             }
             continue;
