@@ -38,7 +38,7 @@ DISCARD=$BUILD/bench_discard
 RSS=$BUILD/bench_rss
 QUERY=$BUILD/bench_query
 
-BENCH_ALL="generator pusher ingest query metric"
+BENCH_ALL="generator pusher ingest query metric pipeline"
 BENCH_ONLY=${BENCH_ONLY:-$BENCH_ALL}
 BENCH_BYTES=${BENCH_BYTES:-200M}
 BENCH_STREAMS=${BENCH_STREAMS:-2000}
@@ -465,6 +465,20 @@ bench_metric() {
     else query_fail metric topk "$log"; bad=1; fi
     if [ -z "$BENCH_URL" ]; then server_stop || say "metric: the server did not stop cleanly"; fi
     return $bad
+}
+
+# The LogQL pipeline alone, in process, one thread, over generated JSON and logfmt
+# lines (bench/logql_pipeline.c): MB of raw line bytes per CPU-second of the thread.
+bench_pipeline() {
+    local tool=$BUILD/bench_logql_pipeline log=$WORK/pipeline.log
+    [ -x "$tool" ] || { fail pipeline "missing $tool"; return 1; }
+    "$tool" 300000 >"$log" 2>&1 || { fail pipeline "bench_logql_pipeline failed"; return 1; }
+    while IFS= read -r line; do
+        local name=${line:0:34} rate
+        rate=$(sed -n 's/.* \([0-9.]*\) MB\/CPU-s.*/\1/p' <<<"$line")
+        [ -n "$rate" ] || continue
+        result pipeline "${name%"${name##*[! ]}"} (1 thread)" "$rate MB/CPU-s" "-"
+    done <"$log"
 }
 
 # ---- main ----
