@@ -70,6 +70,7 @@ struct lf_alt {
     const char *lit;
     size_t len;
     size_t rare;   /* LFA_LIT: offset of the needle's rarest byte, found by memchr */
+    size_t rare2;  /* LFA_LIT: offset of the second rarest (another position) */
     struct cairn_regex *re;
     struct cairn_pattern *pat;
     struct ip_range ip;
