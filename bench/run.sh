@@ -7,8 +7,8 @@
 # hour and the generator binary's hash). Each benchmark is a function bench_<name>
 # that appends rows to the summary with `result BENCH METRIC VALUE TARGET` and returns
 # non-zero if it could not run; a failing benchmark is reported and the others still
-# run, and the script exits non-zero. To add one (events, ship), write bench_<name>
-# and add <name> to BENCH_ALL below; BENCHMARKS.md lists the helpers.
+# run, and the script exits non-zero. To add one, write bench_<name> and add <name> to
+# BENCH_ALL below; BENCHMARKS.md lists the helpers.
 #
 # Settings (environment):
 #   BENCH_ONLY          space or comma list of benchmarks to run [all of BENCH_ALL]
@@ -38,7 +38,7 @@ DISCARD=$BUILD/bench_discard
 RSS=$BUILD/bench_rss
 QUERY=$BUILD/bench_query
 
-BENCH_ALL="generator pusher ingest query metric pipeline"
+BENCH_ALL="generator pusher ingest query metric events ship pipeline"
 BENCH_ONLY=${BENCH_ONLY:-$BENCH_ALL}
 BENCH_BYTES=${BENCH_BYTES:-200M}
 BENCH_STREAMS=${BENCH_STREAMS:-2000}
@@ -465,6 +465,66 @@ bench_metric() {
     else query_fail metric topk "$log"; bad=1; fi
     if [ -z "$BENCH_URL" ]; then server_stop || say "metric: the server did not stop cleanly"; fi
     return $bad
+}
+
+# ---- the event router and the agent (issues 5 and 6), through their own drivers ----
+
+# line_kv LOG PATTERN KEY: KEY=value from the last line of LOG matching PATTERN.
+line_kv() {
+    grep -E "$2" "$1" | tail -n 1 | sed -n "s/.*\\b$3=\\([^ ]*\\).*/\\1/p"
+}
+
+# Issue 5: `cairn events` from a fake API server to stdout and into `cairn serve`
+# (bench/events_bench.sh: its fake server and runs, summarised here).
+bench_events() {
+    local drv=$SRC/bench/events_bench.sh log=$WORK/events.log
+    [ -f "$drv" ] || { fail events "no $drv"; return 1; }
+    BENCH_CAIRN=$CAIRN bash "$drv" "$BUILD" >"$log" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$log" >&2
+    if ! grep -q "^BENCH_EVENTS mode=list " "$log"; then
+        fail events "events_bench.sh failed with status $rc (see above)"
+        return 1
+    fi
+    local m
+    for m in list watch; do
+        result events "$m -> stdout: events/s" "$(fmt_int "$(line_kv "$log" "^BENCH_EVENTS mode=$m " events_per_s)")" ">= 20,000"
+        result events "$m -> stdout: events per router CPU-s" "$(fmt_int "$(line_kv "$log" "^BENCH_EVENTS mode=$m " events_per_cpu_s)")" "-"
+        result events "$m: router peak RSS MB, 100,000 events" "$(awk -v k="$(line_kv "$log" "^BENCH_EVENTS mode=$m " max_rss_kb)" 'BEGIN{printf "%.1f", k / 1024}')" "<= 16"
+    done
+    if grep -q "^BENCH_EVENTS mode=push " "$log"; then
+        result events "push -> cairn serve: events/s" "$(fmt_int "$(line_kv "$log" "^BENCH_EVENTS mode=push " events_per_s)")" ">= 10,000"
+        result events "push: router peak RSS MB" "$(awk -v k="$(line_kv "$log" "^BENCH_EVENTS mode=push " max_rss_kb)" 'BEGIN{printf "%.1f", k / 1024}')" "-"
+        local stored expected
+        stored=$(line_kv "$log" "^BENCH_EVENTS mode=push_check " stored)
+        expected=$(line_kv "$log" "^BENCH_EVENTS mode=push_check " expected)
+        [ -n "$stored" ] && [ "$stored" = "$expected" ] ||
+            { fail events "push: $stored of $expected events stored"; return 1; }
+    fi
+    [ $rc -eq 0 ] || { fail events "events_bench.sh exited with status $rc"; return 1; }
+}
+
+# Issue 6: `cairn ship`, tail -> json -> labels into a discarding sink, and the whole
+# agent pushing over HTTP (bench/ship_bench.sh, summarised here).
+bench_ship() {
+    local drv=$SRC/bench/ship_bench.sh log=$WORK/ship.log
+    [ -f "$drv" ] || { fail ship "no $drv"; return 1; }
+    bash "$drv" "$BUILD" >"$log" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$log" >&2
+    if [ $rc -ne 0 ] || ! grep -q "agent_cpu_s=" "$log"; then
+        fail ship "ship_bench.sh failed with status $rc (see above)"
+        return 1
+    fi
+    local f
+    for f in 1 100; do
+        result ship "tail->json->labels->discard, $f file(s): lines per CPU-s" \
+            "$(fmt_int "$(line_kv "$log" "^lines=[0-9]+ files=$f bytes=" lines_per_cpu_s)")" ">= 1,000,000"
+    done
+    result ship "whole agent, 100 files -> push: lines per CPU-s" \
+        "$(fmt_int "$(line_kv "$log" "agent_cpu_s=" lines_per_cpu_s)")" "-"
+    result ship "whole agent, 100 files: peak RSS MB" \
+        "$(awk -v k="$(line_kv "$log" "agent_cpu_s=" peak_rss_kb)" 'BEGIN{printf "%.1f", k / 1024}')" "<= 30"
 }
 
 # The LogQL pipeline alone, in process, one thread, over generated JSON and logfmt

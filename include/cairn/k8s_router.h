@@ -52,6 +52,12 @@ struct cairn_k8s_push_opts {
     const char *const *extra;     /* "NAME=JSONPATH" */
     size_t nextra;
     int events_v1;                /* events.k8s.io: kind from regarding */
+    /* how to reach the store (passed to the push client; NULL: not used) */
+    const char *bearer_token_file;
+    const char *basic_auth_username;
+    const char *basic_auth_password_file;
+    const char *tls_ca_file;
+    int tls_insecure_skip_verify;
 };
 int cairn_k8s_sink_push_init(struct cairn_k8s_sink *s, const struct cairn_k8s_push_opts *o,
                              struct cairn_err *err);

@@ -59,6 +59,8 @@ static void usage(FILE *f)
         "  --job NAME              job label for pushed events (default events)\n"
         "  --label NAME=PATH       extra label from the event's JSON path (a.b.c); repeatable\n"
         "  --tenant ID             X-Scope-OrgID for pushes (default none)\n"
+        "  --push-bearer-token-file F, --push-username U, --push-password-file F\n"
+        "  --push-ca-file F, --push-insecure-skip-verify   how to reach the store\n"
         "state and service:\n"
         "  --state-file FILE       what was emitted (default ./cairn-events.state; \"\" for none)\n"
         "  --skip-history          first start: do not emit the events already listed\n"
@@ -73,7 +75,8 @@ static void usage(FILE *f)
 enum {
     O_KUBECONFIG = 256, O_CONTEXT, O_API, O_NAMESPACE, O_OUTPUT, O_PUSH_URL, O_STATE,
     O_SKIP_HISTORY, O_LISTEN, O_FIELD_SELECTOR, O_TYPE, O_REASON, O_KIND, O_JOB, O_LABEL,
-    O_TENANT, O_PAGE_LIMIT, O_WATCH_TIMEOUT, O_OLD_CACHE, O_MAX_EVENTS, O_LOG_LEVEL, O_SA_DIR, O_HELP,
+    O_TENANT, O_PUSH_TOKEN_FILE, O_PUSH_USER, O_PUSH_PASSWORD_FILE, O_PUSH_CA, O_PUSH_INSECURE,
+    O_PAGE_LIMIT, O_WATCH_TIMEOUT, O_OLD_CACHE, O_MAX_EVENTS, O_LOG_LEVEL, O_SA_DIR, O_HELP,
 };
 
 static const struct option longopts[] = {
@@ -93,6 +96,11 @@ static const struct option longopts[] = {
     {"job", required_argument, NULL, O_JOB},
     {"label", required_argument, NULL, O_LABEL},
     {"tenant", required_argument, NULL, O_TENANT},
+    {"push-bearer-token-file", required_argument, NULL, O_PUSH_TOKEN_FILE},
+    {"push-username", required_argument, NULL, O_PUSH_USER},
+    {"push-password-file", required_argument, NULL, O_PUSH_PASSWORD_FILE},
+    {"push-ca-file", required_argument, NULL, O_PUSH_CA},
+    {"push-insecure-skip-verify", no_argument, NULL, O_PUSH_INSECURE},
     {"page-limit", required_argument, NULL, O_PAGE_LIMIT},
     {"watch-timeout", required_argument, NULL, O_WATCH_TIMEOUT},
     {"old-cache-bytes", required_argument, NULL, O_OLD_CACHE},
@@ -119,6 +127,7 @@ int cairn_cmd_events(int argc, char **argv)
 {
     struct cairn_k8s_load_opts lo = {0};
     struct cairn_k8s_router_opts ro = {0};
+    struct cairn_k8s_push_opts po = {0};
     struct strlist ns = {0}, types = {0}, reasons = {0}, kinds = {0}, labels = {0};
     const char *output = "stdout", *push_url = NULL, *listen = NULL, *job = "events";
     const char *tenant = NULL;
@@ -154,6 +163,11 @@ int cairn_cmd_events(int argc, char **argv)
         case O_FIELD_SELECTOR: ro.field_selector = optarg; break;
         case O_JOB: job = optarg; break;
         case O_TENANT: tenant = optarg; break;
+        case O_PUSH_TOKEN_FILE: po.bearer_token_file = optarg; break;
+        case O_PUSH_USER: po.basic_auth_username = optarg; break;
+        case O_PUSH_PASSWORD_FILE: po.basic_auth_password_file = optarg; break;
+        case O_PUSH_CA: po.tls_ca_file = optarg; break;
+        case O_PUSH_INSECURE: po.tls_insecure_skip_verify = 1; break;
         case O_PAGE_LIMIT:
             if (parse_num("--page-limit", optarg, 1, &n)) return 2;
             ro.page_limit = (int)n;
@@ -237,9 +251,12 @@ int cairn_cmd_events(int argc, char **argv)
         goto out;
     }
     if (use_push) {
-        struct cairn_k8s_push_opts po = {.url = push_url, .tenant_id = tenant, .job = job,
-                                         .extra = labels.v, .nextra = labels.n,
-                                         .events_v1 = ro.events_v1};
+        po.url = push_url;
+        po.tenant_id = tenant;
+        po.job = job;
+        po.extra = labels.v;
+        po.nextra = labels.n;
+        po.events_v1 = ro.events_v1;
         if (cairn_k8s_sink_push_init(&sink, &po, &err) != 0) {
             fprintf(stderr, "cairn events: %s\n", err.msg);
             goto out;

@@ -2,7 +2,9 @@
  * when the file changes, as projected service-account tokens rotate), basic auth, client
  * certificates, and exec credential plugins run again before their expiry. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +17,14 @@
 #include "cairn/buf.h"
 #include "cairn/k8s.h"
 #include "cairn/log.h"
+#include "cairn/timeutil.h"
 
 extern char **environ;
 
 /* Run the plugin again this long before its credential expires. */
 #define EXEC_REFRESH_MARGIN_NS (60LL * 1000000000LL)
+/* A plugin that has not answered in this time is killed (it must not hang the router). */
+#define EXEC_TIMEOUT_NS (30LL * 1000000000LL)
 /* A plugin printing more than this is broken. */
 #define EXEC_MAX_OUTPUT (1024 * 1024)
 
@@ -152,6 +157,9 @@ static int run_exec(struct cairn_k8s_creds *cr, struct cairn_err *err)
         argv[i + 1] = x->args[i];
     pid_t pid = fork();
     if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY); /* never interactive */
+        if (nul >= 0)
+            dup2(nul, 0);
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
@@ -170,7 +178,22 @@ static int run_exec(struct cairn_k8s_creds *cr, struct cairn_err *err)
     char chunk[4096];
     ssize_t n;
     int rc = 0;
-    while ((n = read(pfd[0], chunk, sizeof chunk)) != 0) {
+    int64_t deadline = cairn_mono_ns() + EXEC_TIMEOUT_NS;
+    int timed_out = 0;
+    for (;;) {
+        int64_t left_ms = (deadline - cairn_mono_ns()) / 1000000;
+        struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+        int pr = left_ms > 0 ? poll(&pf, 1, (int)left_ms) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+        n = read(pfd[0], chunk, sizeof chunk);
+        if (n == 0)
+            break;
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -182,6 +205,11 @@ static int run_exec(struct cairn_k8s_creds *cr, struct cairn_err *err)
     close(pfd[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+        cairn_buf_deinit(&out);
+        return cairn_err_set(err, CAIRN_EIO, "exec plugin %s: no answer within %lld s, killed",
+                             x->command, (long long)(EXEC_TIMEOUT_NS / 1000000000));
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         cairn_buf_deinit(&out);

@@ -82,13 +82,19 @@ void cairn__state_deinit(struct cairn__state *st);
 int cairn__state_set_rv(struct cairn__state *st, const char *path, const char *rv);
 const char *cairn__state_get_rv(const struct cairn__state *st, const char *path);
 
-/* Previous versions of events by uid key, least recently used evicted past a byte budget. */
-struct cairn__oc_entry;
+/* Previous versions of events by uid key, in one ring buffer of `budget` bytes: the
+ * oldest written fall off first (see oldcache.c). */
+struct cairn__oc_slot {
+    uint64_t uid; /* 0: empty */
+    uint32_t off; /* of the entry in the ring */
+    uint32_t pad;
+};
 struct cairn__oldcache {
-    struct cairn__oc_entry **buckets;
-    size_t nbuckets;
-    struct cairn__oc_entry *head, *tail; /* head: most recent */
-    size_t n, bytes, budget;
+    unsigned char *ring;
+    size_t cap;              /* ring bytes (budget rounded down to 8, below 4 GiB) */
+    size_t head, tail, used; /* next write, oldest entry, bytes between them */
+    struct cairn__oc_slot *idx;
+    size_t icap, n;          /* index slots (power of two), live entries */
 };
 int cairn__oldcache_init(struct cairn__oldcache *c, size_t budget);
 void cairn__oldcache_deinit(struct cairn__oldcache *c);

@@ -34,6 +34,8 @@
 #define MAX_LIST_BODY (512u * 1024 * 1024)     /* a list page larger than this is refused */
 #define MAX_WATCH_LINE (16u * 1024 * 1024)     /* one watch event larger than this too */
 #define MAX_ERROR_BODY 65536
+#define LIST_TIMEOUT_S 300                     /* one list page may take this long */
+#define WATCH_GRACE_S 60                       /* past timeoutSeconds before we hang up */
 
 enum wstate { W_IDLE, W_LIST, W_WATCH };
 
@@ -58,6 +60,7 @@ struct watcher {
     int lines;           /* watch events this stream */
     int attempt;         /* consecutive failures */
     int watches;
+    int timeout_s;       /* of the current watch */
 };
 
 struct router {
@@ -346,6 +349,7 @@ static void start(struct watcher *w)
     } else {
         int t = r->o->watch_timeout_s > 0 ? r->o->watch_timeout_s : DEFAULT_WATCH_TIMEOUT_S;
         t += (int)(next_rand(r) % (unsigned)t); /* [t, 2t), as client-go jitters */
+        w->timeout_s = t;
         rc = cairn_buf_appendf(q, "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d",
                                w->path, t);
         if (rc == 0)
@@ -376,8 +380,14 @@ static void start(struct watcher *w)
     curl_easy_setopt(w->req.easy, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(w->req.easy, CURLOPT_WRITEDATA, w);
     curl_easy_setopt(w->req.easy, CURLOPT_PRIVATE, w);
-    if (w->st == W_LIST)
+    if (w->st == W_LIST) {
         curl_easy_setopt(w->req.easy, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(w->req.easy, CURLOPT_TIMEOUT, (long)LIST_TIMEOUT_S);
+    } else {
+        /* the server ends the watch after timeoutSeconds; if the network drops it
+         * silently instead, this ends it on our side */
+        curl_easy_setopt(w->req.easy, CURLOPT_TIMEOUT, (long)(w->timeout_s + WATCH_GRACE_S));
+    }
     CAIRN_DEBUG("k8s", "request", "url=%s", q->data);
     if (curl_multi_add_handle(r->multi, w->req.easy) != CURLM_OK) {
         cairn__k8s_req_deinit(&w->req);
@@ -545,15 +555,12 @@ static int setup(struct router *r, struct cairn_err *err)
     if (!r->w || cairn__seen_init(&r->seen, 4096) ||
         cairn__oldcache_init(&r->oc, o->old_cache_bytes ? o->old_cache_bytes : DEFAULT_OLD_CACHE))
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
-    int first = 1;
     if (o->state_file) {
         int rc = cairn__state_load(o->state_file, &r->state, &r->seen);
-        if (rc == 0)
-            first = 0;
-        else if (rc == CAIRN_ECORRUPT)
+        if (rc == CAIRN_ECORRUPT)
             return cairn_err_set(err, rc, "state file %s is damaged; remove it to start over "
                                  "(the listed history is emitted again then)", o->state_file);
-        else if (rc != CAIRN_ENOTFOUND)
+        if (rc != 0 && rc != CAIRN_ENOTFOUND)
             return cairn_err_set(err, rc, "cannot read state file %s", o->state_file);
         if (rc == 0)
             CAIRN_INFO("k8s", "state loaded", "path=%s seen=%zu", o->state_file, r->seen.n);
@@ -572,7 +579,9 @@ static int setup(struct router *r, struct cairn_err *err)
         } else {
             w->need_list = 1;
         }
-        w->history = first ? !o->skip_history : 1;
+        /* --skip-history holds for a watch's first complete list: one that never
+         * finished (no resourceVersion saved) has not had it yet */
+        w->history = rv ? 1 : !o->skip_history;
         w->st = W_IDLE;
         w->start_at = 0;
     }
@@ -661,7 +670,7 @@ int cairn_k8s_router_run(const struct cairn_k8s_conn *conn, const struct cairn_k
     cairn_k8s_creds_destroy(r.creds);
     cairn__seen_deinit(&r.seen);
     cairn__state_deinit(&r.state);
-    if (r.oc.buckets)
+    if (r.oc.idx)
         cairn__oldcache_deinit(&r.oc);
     cairn_buf_deinit(&r.scratch);
     cairn_buf_deinit(&r.evbuf);

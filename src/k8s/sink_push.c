@@ -185,6 +185,11 @@ int cairn_k8s_sink_push_init(struct cairn_k8s_sink *sink, const struct cairn_k8s
         pc.url = o->url;
         pc.tenant_id = o->tenant_id;
         pc.user_agent = "cairn-events/" CAIRN_VERSION;
+        pc.bearer_token_file = o->bearer_token_file;
+        pc.basic_auth_username = o->basic_auth_username;
+        pc.basic_auth_password_file = o->basic_auth_password_file;
+        pc.tls_ca_file = o->tls_ca_file;
+        pc.tls_insecure_skip_verify = o->tls_insecure_skip_verify;
         if (!(s->p = cairn_push_create(&pc, err)))
             rc = err && err->code ? err->code : CAIRN_EINVAL;
     }

@@ -1,7 +1,8 @@
 /* metric_range.c -- range aggregations (count_over_time, rate, ..., unwrapped
  * *_over_time): the selected streams' entries -> series of per-step values.
  *
- * One pass per stream, no window ever rescanned for the log-range operations:
+ * One pass over the streams' blocks (the store's block iterator: stream by stream, no
+ * merge), no window ever rescanned for the log-range operations:
  * a step i sees the entries with ts in (t_i - offset - range, t_i - offset], so an
  * entry at ts contributes to the contiguous steps i_lo..i_hi, and count_over_time,
  * rate, bytes_over_time and bytes_rate add +1/-1 (and +len/-len) to a per-series
@@ -267,111 +268,133 @@ static inline void add_entry(const struct rstate *r, struct racc *x, int64_t ts,
     }
 }
 
-/* Iterate one stream's entries in [qs, qe). */
-static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, int64_t qs, int64_t qe,
-                       struct cairn_logql_pipeline *pl)
+/* Route one kept pipeline entry to its series; *fixed caches the series of a stream
+ * whose labels the pipeline never changes. */
+static int pipeline_series(struct rstate *r, struct cairn_logql_pipeline *pl, int fixed_labels, size_t *fixed,
+                           int *has_fixed, size_t *idx)
 {
-    struct cairn__mctx *c = r->c;
-    int rc = cairn_store_stream_labels(c->store, c->tenant, sid, &r->ls);
-    if (rc == CAIRN_ENOTFOUND)
+    int rc;
+    if (fixed_labels && *has_fixed) {
+        *idx = *fixed;
         return 0;
-    if (rc)
-        return rc;
-    roaring_bitmap_clear(one);
-    roaring_bitmap_add(one, sid);
-    size_t fixed = 0;
-    int has_fixed = 0;
-    if (!pl) {
-        /* no pipeline: the stream is the series */
-        if ((rc = series_of_labels(r, &fixed)))
-            return rc;
-        has_fixed = 1;
     }
-    struct cairn_labels stream;
-    cairn_labels_init(&stream);
-    if (pl && (rc = cairn_labels_copy(&stream, &r->ls))) {
-        cairn_labels_deinit(&stream);
-        return rc;
-    }
-    int fixed_labels = pl && !r->e->has_unwrap && cairn_logql_pipeline_labels_fixed(pl);
-    struct cairn_entry_iter it;
-    rc = cairn_store_iter_init(&it, c->store, c->tenant, one, qs, qe, CAIRN_ITER_FORWARD,
-                               pl ? 0 : CAIRN_ITER_NO_LINES);
-    if (rc) {
-        cairn_labels_deinit(&stream);
-        return rc;
-    }
-    c->st->streams++;
-    uint32_t got;
-    struct cairn_entry en;
-    uint64_t lines = 0, bytes = 0;
-    while ((rc = cairn_store_iter_next(&it, &got, &en)) == 1) {
-        lines++;
-        bytes += en.len;
-        if (!pl) {
-            struct racc *x = &r->a[fixed];
-            if (r->additive) {
-                add_entry(r, x, en.ts, en.len);
-            } else if ((rc = add_sample(x, en.ts, 1, sid, (uint32_t)lines))) {
-                break;
-            }
-            continue;
+    if (r->by_fast) {
+        rc = series_by(r, pl, idx);
+    } else {
+        uint64_t h = cairn_logql_pipeline_labels_hash(pl);
+        rc = 0;
+        if (!hs_get(r, h, idx)) {
+            if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) == 0 && (rc = series_of_labels(r, idx)) == 0)
+                rc = hs_put(r, h, *idx);
         }
-        rc = cairn_logql_pipeline_process(pl, en.ts, &stream, en.line, en.len);
+    }
+    if (rc == 0 && fixed_labels) {
+        *fixed = *idx;
+        *has_fixed = 1;
+    }
+    return rc;
+}
+
+/* Run one block's entries through the pipeline into the series. */
+static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
+                          const struct cairn_block_view *bv, uint32_t *seq, int fixed_labels, size_t *fixed,
+                          int *has_fixed)
+{
+    for (uint32_t i = 0; i < bv->n; i++) {
+        uint32_t pos = (*seq)++;
+        int64_t ts = bv->ts[i];
+        int rc = cairn_logql_pipeline_process(pl, ts, stream, bv->lines + bv->offs[i], bv->lens[i]);
         if (rc < 0)
-            break;
+            return rc;
         if (rc == 0)
             continue;
         double v = 1;
+        size_t len = bv->lens[i];
         if (r->e->has_unwrap) {
             rc = cairn_logql_pipeline_unwrap(pl, &v);
             if (rc < 0)
-                break;
+                return rc;
             if (rc == 0)
                 continue;
             if (rc == 2)
                 v = 0;
         } else if (r->bytes) {
-            size_t ll;
-            cairn_logql_pipeline_line(pl, &ll);
-            en.len = ll;
+            cairn_logql_pipeline_line(pl, &len);
         }
         size_t idx;
-        if (fixed_labels && has_fixed) {
-            idx = fixed;
-        } else if (r->by_fast) {
-            if ((rc = series_by(r, pl, &idx)))
+        if ((rc = pipeline_series(r, pl, fixed_labels, fixed, has_fixed, &idx)))
+            return rc;
+        struct racc *x = &r->a[idx];
+        if (r->additive)
+            add_entry(r, x, ts, len);
+        else if ((rc = add_sample(x, ts, v, bv->sid, pos)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Scan the streams in sids over [qs, qe) with one block iterator (one decompression
+ * context, no merge: blocks come stream by stream). Without a pipeline only the
+ * timestamp and length columns are read (CAIRN_ITER_NO_LINES) and each stream is one
+ * series, so an entry costs a few integer operations. */
+static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t qs, int64_t qe,
+                       struct cairn_logql_pipeline *pl)
+{
+    struct cairn__mctx *c = r->c;
+    struct cairn_block_iter it;
+    int rc = cairn_store_blocks_init(&it, c->store, c->tenant, sids, qs, qe, pl ? 0 : CAIRN_ITER_NO_LINES);
+    if (rc)
+        return rc;
+    struct cairn_labels stream;
+    cairn_labels_init(&stream);
+    int fixed_labels = pl && !r->e->has_unwrap && cairn_logql_pipeline_labels_fixed(pl);
+    uint32_t cur = UINT32_MAX, seq = 0;
+    int skip = 0, has_fixed = 0;
+    size_t fixed = 0;
+    struct cairn_block_view bv;
+    while ((rc = cairn_store_blocks_next(&it, &bv)) == 1) {
+        if (bv.sid != cur) {
+            cur = bv.sid;
+            seq = 0;
+            has_fixed = 0;
+            skip = 0;
+            rc = cairn_store_stream_labels(c->store, c->tenant, cur, pl ? &stream : &r->ls);
+            if (rc == CAIRN_ENOTFOUND) {
+                skip = 1;
+                continue;
+            }
+            if (rc)
                 break;
-            if (fixed_labels) {
-                fixed = idx;
-                has_fixed = 1;
-            }
-        } else {
-            uint64_t h = cairn_logql_pipeline_labels_hash(pl);
-            if (!hs_get(r, h, &idx)) {
-                if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) || (rc = series_of_labels(r, &idx)) ||
-                    (rc = hs_put(r, h, idx)))
+            c->st->streams++;
+            if (!pl) { /* no pipeline: the stream is the series */
+                if ((rc = series_of_labels(r, &fixed)))
                     break;
-            }
-            if (fixed_labels) {
-                fixed = idx;
                 has_fixed = 1;
             }
         }
-        struct racc *x = &r->a[idx];
+        if (skip)
+            continue;
+        c->st->lines += bv.n;
+        c->st->bytes += bv.raw_bytes;
+        if (pl) {
+            if ((rc = pipeline_block(r, pl, &stream, &bv, &seq, fixed_labels, &fixed, &has_fixed)))
+                break;
+            continue;
+        }
+        struct racc *x = &r->a[fixed];
         if (r->additive) {
-            add_entry(r, x, en.ts, en.len);
-        } else if ((rc = add_sample(x, en.ts, v, sid, (uint32_t)lines))) {
-            break;
+            for (uint32_t i = 0; i < bv.n; i++)
+                add_entry(r, x, bv.ts[i], bv.lens[i]);
+        } else {
+            for (uint32_t i = 0; i < bv.n && rc == 0; i++)
+                rc = add_sample(x, bv.ts[i], 1, cur, seq++);
+            if (rc)
+                break;
         }
     }
-    c->st->lines += lines;
-    c->st->bytes += bytes;
-    cairn_store_iter_deinit(&it);
+    cairn_store_blocks_deinit(&it);
     cairn_labels_deinit(&stream);
-    if (rc == 1 || rc == 0)
-        return 0;
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 static int smp_cmp(const void *a, const void *b)
@@ -442,9 +465,7 @@ struct worker {
     struct cairn_err err;
     struct cairn_logql_query *q;
     struct cairn_logql_pipeline *pl;
-    roaring_bitmap_t *one;
-    const uint32_t *ids;
-    size_t n, first, stride;
+    roaring_bitmap_t *mine; /* this shard's streams */
     int64_t qs, qe;
     int rc;
     pthread_t th;
@@ -453,8 +474,7 @@ struct worker {
 static void *work(void *arg)
 {
     struct worker *w = arg;
-    for (size_t i = w->first; i < w->n && w->rc == 0; i += w->stride)
-        w->rc = scan_stream(&w->r, w->ids[i], w->one, w->qs, w->qe, w->pl);
+    w->rc = scan_blocks(&w->r, w->mine, w->qs, w->qe, w->pl);
     return NULL;
 }
 
@@ -467,8 +487,6 @@ static int worker_init(struct worker *w, const struct rstate *r0, const struct c
                            .range = r0->range, .off = r0->off, .by = r0->by, .nby = r0->nby,
                            .by_fast = r0->by_fast};
     cairn_labels_init(&w->r.ls);
-    if (!(w->one = roaring_bitmap_create()))
-        return CAIRN_ENOMEM;
     if (!need_pl)
         return 0;
     struct cairn_buf text = CAIRN_BUF_INIT;
@@ -492,7 +510,7 @@ static void worker_deinit(struct worker *w)
     rstate_deinit(&w->r);
     cairn_logql_pipeline_destroy(w->pl);
     cairn_logql_query_destroy(w->q);
-    cairn_bitmap_free(w->one);
+    cairn_bitmap_free(w->mine);
 }
 
 /* Fold shard w's accumulators into r. */
@@ -531,31 +549,36 @@ static int merge(struct rstate *r, struct rstate *w)
     return 0;
 }
 
+/* Shard k of nt: streams ids[k], ids[k + nt], ... */
+static roaring_bitmap_t *shard(const uint32_t *ids, size_t n, size_t k, size_t nt)
+{
+    roaring_bitmap_t *b = roaring_bitmap_create();
+    for (size_t i = k; b && i < n; i += nt)
+        roaring_bitmap_add(b, ids[i]);
+    return b;
+}
+
 static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint32_t *ids, size_t n,
-                    roaring_bitmap_t *one, int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl, long nt)
+                    int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl, long nt)
 {
     struct cairn__mctx *c = r->c;
     if ((size_t)nt > n)
         nt = (long)(n ? n : 1);
-    if (nt <= 1) {
-        int rc = 0;
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = scan_stream(r, ids[i], one, qs, qe, pl);
-        return rc;
-    }
     struct worker *w = calloc((size_t)nt, sizeof *w);
-    if (!w)
+    roaring_bitmap_t *mine = shard(ids, n, 0, (size_t)nt);
+    if (!w || !mine) {
+        free(w);
+        cairn_bitmap_free(mine);
         return CAIRN_ENOMEM;
+    }
     int rc = 0;
     long started = 0;
     for (long t = 1; t < nt && rc == 0; t++) {
-        w[t].ids = ids;
-        w[t].n = n;
-        w[t].first = (size_t)t;
-        w[t].stride = (size_t)nt;
         w[t].qs = qs;
         w[t].qe = qe;
         rc = worker_init(&w[t], r, e, pl != NULL);
+        if (rc == 0 && !(w[t].mine = shard(ids, n, (size_t)t, (size_t)nt)))
+            rc = CAIRN_ENOMEM;
         if (rc == 0 && pthread_create(&w[t].th, NULL, work, &w[t]) != 0)
             rc = CAIRN_ENOMEM;
         if (rc == 0)
@@ -563,9 +586,9 @@ static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint3
         else if (w[t].err.code)
             *c->err = w[t].err;
     }
-    /* this thread is shard 0 */
-    for (size_t i = 0; i < n && rc == 0; i += (size_t)nt)
-        rc = scan_stream(r, ids[i], one, qs, qe, pl);
+    if (rc == 0) /* this thread is shard 0 */
+        rc = scan_blocks(r, mine, qs, qe, pl);
+    cairn_bitmap_free(mine);
     for (long t = 1; t <= started; t++)
         pthread_join(w[t].th, NULL);
     for (long t = 1; t < nt; t++) {
@@ -594,10 +617,9 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     cairn_labels_init(&r.ls);
     r.additive = is_additive(e);
     r.bytes = !e->has_unwrap && (e->rop == CAIRN_LQ_BYTES_OVER_TIME || e->rop == CAIRN_LQ_BYTES_RATE);
-    roaring_bitmap_t *one = roaring_bitmap_create();
     double *scratch = NULL;
-    int rc = one ? 0 : CAIRN_ENOMEM;
-    if (rc == 0 && r.g->present && !r.g->without) {
+    int rc = 0;
+    if (r.g->present && !r.g->without) {
         if (!(r.by = malloc((r.g->nlabels + 1) * sizeof *r.by))) {
             rc = CAIRN_ENOMEM;
             goto done;
@@ -613,7 +635,7 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     /* entries of step i: ts in (t_i - off - range, t_i - off] */
     int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
     int64_t qs = c->start - r.off - r.range + 1, qe = last - r.off + 1;
-    if (rc || (rc = scan_all(&r, e, ids, n, one, qs, qe, pl, nt)))
+    if (rc || (rc = scan_all(&r, e, ids, n, qs, qe, pl, nt)))
         goto done;
     size_t maxn = 1;
     for (size_t i = 0; i < r.n; i++)
@@ -635,7 +657,6 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     }
 done:
     free(scratch);
-    cairn_bitmap_free(one);
     rstate_deinit(&r);
     return rc;
 }

@@ -167,6 +167,14 @@ def test_skip_history():
     lines = r.wait_lines(2)
     assert r.stop() == 0
     assert names(lines) == new
+    # a restart resumes: the skipped history stays skipped, later events come
+    r = Router(d, "--kubeconfig", kc, "--state-file", os.path.join(d, "st"), "--skip-history",
+               name="again")
+    wait_until(lambda: api.stats()["watch_active"] >= 1, "the watch again")
+    later = api.add(1, namespace="f", reason="Later")
+    lines = r.wait_lines(1)
+    assert r.stop() == 0
+    assert names(lines) == later
     api.stop()
 
 

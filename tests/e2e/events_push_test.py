@@ -6,6 +6,7 @@ that fails at first is retried; a restart does not push anything twice."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -56,9 +57,12 @@ def test_push_labels_and_exactly_once():
     loki = Loki("--fail-first", "1")
     kc = kubeconfig(os.path.join(d, "kc"), api.url)
     state = os.path.join(d, "st")
+    tok = os.path.join(d, "push-token")
+    with open(tok, "w") as f:
+        f.write("store-t0ken\n")
     args = ["--kubeconfig", kc, "--state-file", state, "--output", "push", "--push-url",
             loki.url, "--job", "k8s-events", "--tenant", "team-a",
-            "--label", "object=involvedObject.name"]
+            "--label", "object=involvedObject.name", "--push-bearer-token-file", tok]
     first = api.add(3, namespace="payments", type="Warning", reason="BackOff", kind="Pod",
                     component="kubelet", object="api-1")
     r = Router(d, *args)
@@ -68,6 +72,24 @@ def test_push_labels_and_exactly_once():
     api.add(1, namespace="web", type="Normal", reason="Pulled", kind="Pod", object="web-1")
     wait_until(lambda: len(loki.entries()) >= 5, "5 pushed entries")
     assert r.stop() == 0
+    # the push client's counters are on /metrics beside the router's
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r = Router(d, *args, "--listen", "127.0.0.1:%d" % port, name="metrics")
+    url = "http://127.0.0.1:%d/metrics" % port
+
+    def metrics():
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.read().decode()
+        except OSError:
+            return ""
+    text = wait_until(lambda: (lambda t: t if "cairn_events_ready 1" in t else None)(metrics()),
+                      "/metrics of the push router")
+    assert "cairn_events_sent_entries_total" in text, text
+    assert r.stop() == 0 and len(loki.entries()) == 5
     # restart: nothing again; one new event
     r = Router(d, *args, name="out2")
     wait_until(lambda: api.stats()["watch_active"] >= 1, "the watch again")
@@ -79,6 +101,7 @@ def test_push_labels_and_exactly_once():
     assert len(ents) == 6, ents
     assert len({key(e) for e in ents}) == 6, "each (uid, resourceVersion) once"
     assert got["pushes"] >= 3 and got["tenants"] == ["team-a"], got  # a 503 was retried
+    assert got["auth"] == ["Bearer store-t0ken"], got["auth"]
     ls = labels_of(ents[0]["labels"])
     assert ls == {"job": "k8s-events", "namespace": "payments", "kind": "Pod",
                   "reason": "BackOff", "type": "Warning", "source": "kubelet",

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """loki.py -- a minimal Loki push receiver for the `cairn events --output push` tests
 (Python 3 stdlib only): POST /loki/api/v1/push with snappy-compressed protobuf
-(logproto.PushRequest) or JSON; GET /entries returns what arrived as JSON
-[{"labels": "{...}", "ts": ns, "line": "..."}, ...]. `--fail-first N` answers the
+(logproto.PushRequest) or JSON; GET / returns what arrived as JSON
+{"entries": [{"labels": "{...}", "ts": ns, "line": "..."}, ...], "pushes": N,
+"tenants": [...], "auth": [Authorization headers seen]}. `--fail-first N` answers the
 first N pushes with 503 (the client must retry). Prints {"port": N} on start."""
 
 import argparse
@@ -150,6 +151,7 @@ class H(BaseHTTPRequestHandler):
         with srv.lock:
             srv.entries += got
             srv.tenants.add(self.headers.get("X-Scope-OrgID", ""))
+            srv.auth.add(self.headers.get("Authorization", ""))
         self.send_response(204)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -158,7 +160,8 @@ class H(BaseHTTPRequestHandler):
         srv = self.server
         with srv.lock:
             body = json.dumps({"entries": srv.entries, "pushes": srv.pushes,
-                               "tenants": sorted(srv.tenants)}).encode()
+                               "tenants": sorted(srv.tenants),
+                               "auth": sorted(srv.auth)}).encode()
         self.reply(200, body)
 
 
@@ -170,6 +173,7 @@ def main():
     srv.daemon_threads = True
     srv.lock = threading.Lock()
     srv.entries, srv.pushes, srv.fail_first, srv.tenants = [], 0, a.fail_first, set()
+    srv.auth = set()
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     print(json.dumps({"port": srv.server_address[1]}), flush=True)
     while sys.stdin.read(4096):

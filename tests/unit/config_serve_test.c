@@ -43,7 +43,7 @@ static void defaults_match_limits_h(void **state)
     assert_int_equal(st->fsync, CAIRN_FSYNC_INTERVAL);
     assert_int_equal(st->fsync_interval_ns, SEC);
     assert_int_equal(st->codec, CAIRN_CODEC_ZSTD);
-    assert_int_equal(st->zstd_level, 3);
+    assert_int_equal(st->zstd_level, CAIRN_ZSTD_LEVEL_DEFAULT);
     assert_int_equal(st->head_budget, CAIRN_HEAD_BUDGET_DEFAULT);
     assert_int_equal(st->block_target_raw, CAIRN_BLOCK_TARGET_RAW);
     assert_int_equal(st->chunk_target, CAIRN_CHUNK_TARGET_COMPRESSED);

@@ -151,30 +151,73 @@ static void old_cache_budget(void **state)
     struct cairn__oldcache c;
     assert_int_equal(cairn__oldcache_init(&c, 64 * 1024), 0);
     char json[200];
-    memset(json, 'x', sizeof json);
-    for (uint64_t i = 1; i <= 5000; i++)
-        assert_int_equal(cairn__oldcache_put(&c, i, json, sizeof json), 0);
-    assert_true(c.bytes <= 64 * 1024);
-    assert_true(c.n > 100 && c.n < 5000);
+    for (uint64_t i = 1; i <= 5000; i++) {
+        memset(json, 'a' + (int)(i % 26), sizeof json);
+        assert_int_equal(cairn__oldcache_put(&c, i, json, sizeof json - (i % 7)), 0);
+        assert_true(c.used <= c.cap);
+    }
+    assert_true(c.n > 200 && c.n < 400); /* ~64 KiB / ~216 bytes */
     size_t len = 0;
-    assert_null(cairn__oldcache_get(&c, 1, &len)); /* oldest evicted */
-    const char *got = cairn__oldcache_get(&c, 5000, &len);
-    assert_non_null(got);
-    assert_int_equal(len, sizeof json);
+    assert_null(cairn__oldcache_get(&c, 1, &len)); /* oldest fell off */
+    /* every entry still indexed has its own text */
+    size_t live = 0;
+    for (uint64_t i = 1; i <= 5000; i++) {
+        const char *got = cairn__oldcache_get(&c, i, &len);
+        if (!got)
+            continue;
+        live++;
+        assert_int_equal(len, sizeof json - (i % 7));
+        assert_int_equal(got[0], 'a' + (int)(i % 26));
+        assert_int_equal(got[len - 1], 'a' + (int)(i % 26));
+        assert_int_equal(got[len], '\0');
+    }
+    assert_int_equal(live, c.n);
+    assert_non_null(cairn__oldcache_get(&c, 5000, &len));
     /* replace and delete */
     assert_int_equal(cairn__oldcache_put(&c, 5000, "{\"a\":1}", 7), 0);
-    got = cairn__oldcache_get(&c, 5000, &len);
+    const char *got = cairn__oldcache_get(&c, 5000, &len);
     assert_string_equal(got, "{\"a\":1}");
     size_t n = c.n;
     cairn__oldcache_del(&c, 5000);
     assert_null(cairn__oldcache_get(&c, 5000, &len));
     assert_int_equal(c.n, n - 1);
-    /* larger than the budget: not kept, nothing else lost */
+    /* larger than the ring: not kept, nothing else lost */
     char *big = calloc(1, 70000);
     assert_int_equal(cairn__oldcache_put(&c, 42, big, 70000), 0);
     assert_null(cairn__oldcache_get(&c, 42, &len));
     assert_int_equal(c.n, n - 1);
     free(big);
+    /* sizes from 1 byte to 5 KB: the ring wraps at every possible offset */
+    static char var[5000];
+    for (uint64_t i = 1; i <= 20000; i++) {
+        size_t vl = 1 + (size_t)(i * 7919 % sizeof var);
+        memset(var, 'A' + (int)(i % 26), vl);
+        assert_int_equal(cairn__oldcache_put(&c, 100000 + i, var, vl), 0);
+        assert_true(c.used <= c.cap);
+        got = cairn__oldcache_get(&c, 100000 + i, &len);
+        assert_non_null(got);
+        assert_int_equal(len, vl);
+        assert_int_equal(got[vl - 1], 'A' + (int)(i % 26));
+    }
+    live = 0;
+    for (uint64_t i = 1; i <= 20000; i++) {
+        got = cairn__oldcache_get(&c, 100000 + i, &len);
+        if (got) {
+            live++;
+            assert_int_equal(len, 1 + (size_t)(i * 7919 % sizeof var));
+            assert_int_equal(got[0], 'A' + (int)(i % 26));
+        }
+    }
+    assert_int_equal(live, c.n);
+    /* one uid written again and again: the index keeps only its newest copy */
+    for (int k = 0; k < 1000; k++)
+        assert_int_equal(cairn__oldcache_put(&c, 7777, "x", 1), 0);
+    assert_string_equal(cairn__oldcache_get(&c, 7777, &len), "x");
+    cairn__oldcache_deinit(&c);
+    /* a zero budget keeps nothing and does not fail */
+    assert_int_equal(cairn__oldcache_init(&c, 0), 0);
+    assert_int_equal(cairn__oldcache_put(&c, 1, "x", 1), 0);
+    assert_null(cairn__oldcache_get(&c, 1, &len));
     cairn__oldcache_deinit(&c);
 }
 

@@ -387,6 +387,20 @@ static void test_json(void **state)
                 "[1767225630,\"2\"],[1767225660,\"2\"]]}]");
 }
 
+/* The stats of a metric reply count the entries read and their raw bytes. */
+static void test_stats(void **state)
+{
+    struct fixture *f = *state;
+    struct cairn_query_params ip = {.tenant = "t1", .start = T0 + 60 * SEC, .end = T0 + 60 * SEC, .instant = 1};
+    const char *q = "count_over_time({pod=\"a\"}[1m])";
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    struct cairn_err err = {0};
+    assert_int_equal(cairn_query_run(f->s, q, strlen(q), &ip, &out, &err), 0);
+    assert_non_null(strstr(out.data, "\"totalBytesProcessed\":130,\"totalLinesProcessed\":4,"));
+    assert_non_null(strstr(out.data, "\"totalEntriesReturned\":1}"));
+    cairn_buf_deinit(&out);
+}
+
 /* The resolution limit: Loki refuses (end - start) / step > 11000. */
 static void test_max_points(void **state)
 {
@@ -474,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_max_points),
+        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_no_lines_equals_pipeline),
         cmocka_unit_test(test_threads_identical),
     };
