@@ -21,7 +21,6 @@ struct lbuilder {
     struct lb_ent *e;
     size_t n, cap;
     struct cairn_buf scr;  /* names and values set during this entry */
-    struct cairn_buf hbuf; /* hashing scratch */
     size_t *order;         /* sorted live entries */
     size_t ordercap;
     uint64_t mask;         /* one bit per name ever set this entry (see name_bit) */
