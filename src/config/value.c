@@ -3,6 +3,7 @@
  * time.ParseDuration units plus Prometheus' d, w, y) and enum names; the one setter
  * every config source goes through. */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
