@@ -1,12 +1,13 @@
 /* logql_pipeline.c -- micro benchmark of the LogQL log pipeline on one thread over
  * generated JSON lines: `|= "needle"`, `| json | level="error"`, a line_format
  * projection of three JSON keys, and `| logfmt | level="error"` on logfmt lines.
- * Prints lines/s and MB/s of raw line bytes for each.
+ * Prints lines and MB of raw line bytes per CPU-second of the thread, best of rounds.
  *
  *   build/bench_logql_pipeline [lines]      (default 500000) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cairn/logql.h"
 #include "cairn/logql_pipeline.h"
@@ -69,6 +70,15 @@ static int gen(struct corpus *c, size_t n, int logfmt)
     return c->data ? 0 : -1;
 }
 
+/* CPU time of this thread: the machine is shared, so wall time measures the
+ * neighbours as much as the code. */
+static int64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static void run(const char *name, const char *query, const struct corpus *c,
                 const struct cairn_labels *stream, int rounds)
 {
@@ -88,7 +98,7 @@ static void run(const char *name, const char *query, const struct corpus *c,
     int64_t best = -1;
     for (int r = 0; r < rounds; r++) {
         kept = 0;
-        int64_t t0 = cairn_mono_ns();
+        int64_t t0 = cpu_ns();
         for (size_t i = 0; i < c->n; i++) {
             int k = cairn_logql_pipeline_process(p, (int64_t)i, stream, c->data + c->off[i], c->len[i]);
             if (k == 1) {
@@ -98,12 +108,12 @@ static void run(const char *name, const char *query, const struct corpus *c,
                 kept++;
             }
         }
-        int64_t dt = cairn_mono_ns() - t0;
+        int64_t dt = cpu_ns() - t0;
         if (best < 0 || dt < best)
             best = dt;
     }
     double s = (double)best / 1e9;
-    printf("%-34s %9zu kept  %7.2f Mlines/s  %8.1f MB/s  (%s)\n", name, kept, (double)c->n / s / 1e6,
+    printf("%-34s %9zu kept  %7.2f Mlines/CPU-s  %8.1f MB/CPU-s  (%s)\n", name, kept, (double)c->n / s / 1e6,
            (double)c->bytes / s / 1e6, query);
     (void)sink;
     cairn_logql_pipeline_destroy(p);

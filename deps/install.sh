@@ -3,8 +3,13 @@
 set -eu
 list="$(dirname "$0")/debian.txt"
 missing=""
-for p in $(grep -v '^#' "$list" | tr -s ' \n' ' '); do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+# An entry "a|b" is satisfied by either package (installs a when neither is there).
+for entry in $(grep -v '^#' "$list" | tr -s ' \n' ' '); do
+    ok=""
+    for p in $(echo "$entry" | tr '|' ' '); do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' && ok=1
+    done
+    [ -n "$ok" ] || missing="$missing ${entry%%|*}"
 done
 [ -z "$missing" ] && exit 0
 echo "deps: installing:$missing"

@@ -24,6 +24,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/units.h" /* durations and sizes in config values */
 
 enum cairn_cfg_type {
     CAIRN_CFG_BOOL = 1, /* bool or int target: true/false (yes/no/on/off accepted) */
@@ -44,7 +45,8 @@ enum cairn_cfg_type {
 };
 
 /* Entry flags. */
-#define CAIRN_CFG_SECRET 0x1u   /* masked as "<secret>" in dumps (passwords, tokens) */
+#define CAIRN_CFG_SECRET 0x1u   /* masked as "<secret>" in dumps (passwords, tokens; for
+                                 * STRLIST and MAP every item's value is masked) */
 #define CAIRN_CFG_REQUIRED 0x2u /* STRING/STRLIST/MAP/LIST: must be set and non-empty */
 #define CAIRN_CFG_CLI_ONLY 0x4u /* a command-line option only: no YAML key, not dumped */
 #define CAIRN_CFG_ONE_OK 0x8u   /* STRLIST: a single value is a list of one (Promtail's
@@ -168,6 +170,15 @@ int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *tex
  * through sections; STRLIST and MAP values ("k=v") are appended. */
 int cairn_cfg_set(struct cairn_cfg *c, const char *path, const char *value,
                   struct cairn_err *err);
+/* The same, relative to a struct described by t (a list element, from a check callback). */
+int cairn_cfg_set_in(struct cairn_cfg *c, const struct cairn_cfg_table *t, void *obj,
+                     const char *path, const char *value, struct cairn_err *err);
+/* Append an element to a LIST l whose elements t describes: zeroed, t's defaults filled,
+ * owned by the list. For options that add to a list, as Promtail's -client.url adds a
+ * client: a CLI_ONLY option plus a check callback that appends and fills an element.
+ * Returns the element (valid until the list next grows) or NULL with err set. */
+void *cairn_cfg_list_append(struct cairn_cfg *c, const struct cairn_cfg_table *t,
+                            struct cairn_cfg_list *l, struct cairn_err *err);
 /* After all sources: required keys of root sections, then every table's check
  * callback (depth first, list elements included). */
 int cairn_cfg_check(struct cairn_cfg *c, struct cairn_err *err);
@@ -226,11 +237,6 @@ int cairn_cfg_load_args(struct cairn_cfg *c, int argc, char **argv, const char *
 
 /* Value parsers, shared with components that take the same syntax elsewhere. Each
  * parses exactly len bytes and returns 0 or CAIRN_EINVAL (CAIRN_ERANGE on overflow). */
-int cairn_cfg_parse_duration(const char *s, size_t len, int64_t *ns);
-int cairn_cfg_parse_size(const char *s, size_t len, uint64_t *bytes);
 int cairn_cfg_parse_bool(const char *s, size_t len, int *out);
-/* Format for dumps and help: "1h30m", "250ms", "0s"; "64MiB", "1500". */
-int cairn_cfg_format_duration(int64_t ns, struct cairn_buf *out);
-int cairn_cfg_format_size(uint64_t bytes, struct cairn_buf *out);
 
 #endif

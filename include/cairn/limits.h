@@ -28,6 +28,9 @@
 #define CAIRN_CHUNK_TARGET_COMPRESSED (1536 * 1024) /* close a chunk at ~1.5 MiB */
 #define CAIRN_CHUNK_MAX_AGE_NS (3600LL * 1000000000LL) /* or after 1 h */
 #define CAIRN_CHUNK_IDLE_NS (30LL * 60 * 1000000000LL) /* or idle 30 min */
+/* zstd level 1: measured by bench_store_ingest, blocks as small as level 3 with
+ * less CPU. Compaction may recompress harder. */
+#define CAIRN_ZSTD_LEVEL_DEFAULT 1
 #define CAIRN_HEAD_BUDGET_DEFAULT (64u * 1024 * 1024) /* head memory budget */
 #define CAIRN_INDEX_PERIOD_NS (24LL * 3600 * 1000000000LL) /* index period 24 h */
 #define CAIRN_WAL_SEGMENT_SIZE (128u * 1024 * 1024) /* rotate WAL files at 128 MiB */

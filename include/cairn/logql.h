@@ -188,6 +188,10 @@ int cairn_logql_parse(const char *q, size_t len, struct cairn_logql_query **out,
 void cairn_logql_query_destroy(struct cairn_logql_query *q);
 const struct cairn_lq_expr *cairn_logql_root(const struct cairn_logql_query *q);
 
+/* The query text as given to cairn_logql_parse (owned by the query). Threads that
+ * need their own AST (compiled matchers are per thread) parse it again. */
+const char *cairn_logql_text(const struct cairn_logql_query *q, size_t *len);
+
 /* Is the root a log query (a selector with a pipeline, not a metric)? */
 int cairn_logql_is_log(const struct cairn_logql_query *q);
 

@@ -37,6 +37,11 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
 const char *cairn_logql_pipeline_line(const struct cairn_logql_pipeline *p, size_t *len);
 /* The kept entry's labels, sorted, into out (reset first). */
 int cairn_logql_pipeline_labels(struct cairn_logql_pipeline *p, struct cairn_labels *out);
+/* The kept entry's value of label `name`, or NULL when it has none (a view valid
+ * until the next call): lets a metric query group by a few labels without copying
+ * the whole set. */
+const char *cairn_logql_pipeline_label(struct cairn_logql_pipeline *p, const char *name, size_t len,
+                                       size_t *vlen);
 /* Fingerprint of the kept entry's labels (equal label sets, equal hashes): groups
  * entries into result streams without building label sets. */
 uint64_t cairn_logql_pipeline_labels_hash(struct cairn_logql_pipeline *p);

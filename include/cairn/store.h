@@ -6,7 +6,10 @@
  * are copied before it returns. Iterators are caller-owned structs (stack ok) that
  * borrow the store until _deinit; what they return is valid until the next call.
  * Thread safety: append and every read may be called from any thread concurrently;
- * readers never block writers for longer than a pointer swap. */
+ * readers never block writers for longer than a pointer swap. The read API (labels,
+ * postings, iterators, index stats) is in store_read.h; file formats in
+ * docs/FORMATS.md. A background thread closes idle/old chunks, checkpoints the WAL,
+ * closes finished periods and applies retention every second. */
 #ifndef CAIRN_STORE_H
 #define CAIRN_STORE_H
 
@@ -38,7 +41,7 @@ struct cairn_store_config {
     enum cairn_fsync_policy fsync;
     int64_t fsync_interval_ns;    /* for CAIRN_FSYNC_INTERVAL; default 1 s */
     enum cairn_codec codec;
-    int zstd_level;               /* default 1 (as small as 3 on our blocks, far faster) */
+    int zstd_level;               /* default 1 (as small as 3 on our blocks, cheaper) */
     size_t head_budget;           /* bytes of open blocks across all streams */
     size_t block_target_raw;      /* cut an open block at this many raw bytes */
     size_t chunk_target;          /* close a chunk at this many compressed bytes */
@@ -50,6 +53,7 @@ struct cairn_store_config {
     const struct cairn_tenant_retention *tenant_retention; /* copied by open */
     size_t n_tenant_retention;
     size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
+    size_t segment_file_max;      /* start a new segment file past this; 0: 1 GiB */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */
@@ -83,8 +87,12 @@ struct cairn_push_stream {
 
 /* Append streams for a tenant. Returns 0 once every accepted entry is in the WAL
  * (and fsynced, under CAIRN_FSYNC_ALWAYS); per-stream refusals are reported in
- * streams[i].rejected/err and do not fail the call. A negative return means nothing
- * after the failing stream was acknowledged (disk full, I/O error). */
+ * streams[i].rejected/err and do not fail the call. Entries older than the stream's
+ * newest by more than ooo_window_ns are refused with Loki's message; an entry equal
+ * (timestamp and line) to one still in the stream's head is dropped silently, as Loki
+ * does, and counts neither as accepted nor as rejected. A negative return means
+ * nothing after the failing stream was acknowledged (disk full, I/O error);
+ * CAIRN_EINVAL for a tenant name Loki would refuse or that cannot be a directory. */
 int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_push_stream *streams,
                        size_t n);
 

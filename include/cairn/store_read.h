@@ -99,6 +99,33 @@ int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, co
 int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cairn_entry *e);
 void cairn_store_iter_deinit(struct cairn_entry_iter *it);
 
+/* Block-level access, for scans that need no global time order and want no per-entry
+ * merge cost (a line filter over everything, metric accumulation per stream, work split
+ * across threads by giving each thread its own subset of stream ids): the blocks of the
+ * given streams overlapping [start, end), decoded, one at a time, only the entries in
+ * range. Blocks come stream by stream (ascending id) and, within a stream, in the order
+ * they were written, the open block last; entries inside a block are sorted by
+ * timestamp, but two blocks of one stream may overlap in time (out-of-order entries).
+ * Caller-owned like the entry iterator; a view is valid until the next call. */
+struct cairn_block_view {
+    uint32_t sid;
+    uint32_t n;            /* entries in range */
+    const int64_t *ts;     /* n timestamps, ascending */
+    const uint32_t *lens;  /* n line lengths */
+    const uint64_t *offs;  /* start of each line in lines; NULL with CAIRN_ITER_NO_LINES */
+    const char *lines;     /* NULL with CAIRN_ITER_NO_LINES */
+    uint64_t raw_bytes;    /* sum of lens */
+};
+struct cairn_block_iter {
+    struct cairn__iter *impl;
+};
+int cairn_store_blocks_init(struct cairn_block_iter *it, struct cairn_store *s, const char *tenant,
+                            const roaring_bitmap_t *sids, int64_t start, int64_t end,
+                            unsigned flags);
+/* 1 and *v filled, 0 at the end, or a negative CAIRN_E* (a block failing its CRC). */
+int cairn_store_blocks_next(struct cairn_block_iter *it, struct cairn_block_view *v);
+void cairn_store_blocks_deinit(struct cairn_block_iter *it);
+
 /* Loki's /index/stats: for the streams in sids (NULL: all) with data overlapping
  * [start, end): how many streams, chunks, entries and raw line bytes. Computed from
  * block headers (min/max, counts, raw sizes) without decompressing. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <microhttpd.h>
+#include <snappy-c.h>
 
 #include "api/api_int.h"
 #include "cairn/log.h"
@@ -33,32 +34,33 @@ static int has_token(const char *h, const char *tok)
 /* Decompress and decode the body into r->batch; 0, or the reply is already set. */
 static int decode(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn__push_batch *b = r->batch;
+    struct cairn__ingest_batch *b = r->batch;
     const struct cairn_api_limits *lim = &api->limits;
     const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     const char *cenc = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
     struct cairn_err err;
     cairn_err_clear(&err);
-    char *body = b->body.data ? b->body.data : (char *)"";
+    const char *body = b->body.data ? b->body.data : "";
     size_t len = b->body.len;
     if (has_token(cenc, "gzip")) {
         if (cairn__gunzip(body, len, lim->max_push_decoded, &b->dec, &err))
             goto bad;
-        body = b->dec.data ? b->dec.data : (char *)"";
+        body = b->dec.data ? b->dec.data : "";
         len = b->dec.len;
     } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
         cairn__reply_text(r, 415, "unsupported Content-Encoding '%s' (gzip or none)", cenc);
         return -1;
     }
-    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body that
-     * plainly is a JSON object (curl -d without -H) is taken as JSON too. */
+    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body under
+     * another type (curl -d sends form-urlencoded) that is not valid snappy but plainly
+     * a JSON object is taken as JSON. Snappy first: a snappy body may start with '{'. */
     int is_json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
-    if (!is_json) {
+    int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
+    if (!is_json && !is_pb && snappy_validate_compressed_buffer(body, len) != SNAPPY_OK) {
         size_t i = 0;
         while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
             i++;
-        int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
-        is_json = !is_pb && i < len && body[i] == '{';
+        is_json = i < len && body[i] == '{';
     }
     if (!is_json) {
         /* Loki's protobuf bodies are snappy block-compressed, inside any gzip. When
@@ -68,11 +70,11 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
             goto bad;
         const char *p = dst->data ? dst->data : "";
         size_t n = dst->len;
-        if (cairn__push_decode_pb(b, p, n, lim, &err))
+        if (cairn__ingest_decode_pb(b, p, n, lim, &err))
             goto bad;
         return 0;
     }
-    if (cairn__push_decode_json(b, body, len, lim, &err))
+    if (cairn__ingest_decode_json(b, body, len, lim, &err))
         goto bad;
     return 0;
 bad:
@@ -88,7 +90,7 @@ bad:
 /* Apply the active stream limit: 429 for each stream the store does not know yet
  * once the tenant is at its limit. Returns how many streams stay. */
 static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const char *tenant,
-                           struct cairn__push_batch *b)
+                           struct cairn__ingest_batch *b)
 {
     size_t max = api->limits.max_streams_per_user, kept = 0;
     size_t active = max ? cairn_store_active_streams(st, tenant) : 0;
@@ -99,13 +101,13 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
             continue;
         if (max && !cairn_store_stream_active(st, tenant, s->fp)) {
             if (active + created >= max) {
-                cairn__push_fail(b, 429,
+                cairn__ingest_fail(b, 429,
                                  "Maximum active stream limit exceeded when trying to create "
                                  "stream %s, reduce the number of active streams (reduce "
                                  "labels or reduce label values), or contact your Loki "
                                  "administrator to see if the limit can be increased, "
                                  "user: '%s'",
-                                 cairn__push_stream_text(b, i), tenant);
+                                 cairn__ingest_stream_text(b, i), tenant);
                 s->n = 0;
                 s->status = 429;
                 continue;
@@ -119,7 +121,7 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
 
 void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn__push_batch *b = r->batch;
+    struct cairn__ingest_batch *b = r->batch;
     struct cairn_store *st = atomic_load(&api->store);
     if (!st) {
         cairn__reply_text(r, 503, "not ready: the store is still replaying its WAL");
@@ -138,7 +140,7 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
         return;
 
     size_t total_in = b->ne, bytes = 0;
-    size_t lines = cairn__push_validate(b, &api->limits, cairn_now_ns(), &bytes);
+    size_t lines = cairn__ingest_validate(b, &api->limits, cairn_now_ns(), &bytes);
     if (lines && cairn__tenants_take(&api->tenants, tenant, bytes, cairn_mono_ns())) {
         long long limit = (long long)(api->limits.ingestion_rate_mb * 1024 * 1024);
         cairn__tenants_count(&api->tenants, tenant, 0, 0, total_in);
@@ -194,13 +196,15 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
             /* Bytes of the refused entries are not known; count the stream's share. */
             ok_bytes += p->n ? b->s[i].bytes * took / p->n : 0;
             if (p->rejected)
-                cairn__push_fail(b, 400, "%s, total ignored: %zu out of %zu for stream: %s",
+                cairn__ingest_fail(b, 400, "%s, total ignored: %zu out of %zu for stream: %s",
                                  p->err.msg[0] ? p->err.msg : "entry out of order",
-                                 p->rejected, p->n, cairn__push_stream_text(b, i));
+                                 p->rejected, p->n, cairn__ingest_stream_text(b, i));
         }
     }
     cairn__tenants_count(&api->tenants, tenant, ok_lines, ok_bytes, total_in - ok_lines);
     if (b->status) {
+        CAIRN_DEBUG("api", "push partly refused", "tenant=%s status=%d errors=%zu stored=%llu",
+                    tenant, b->status, b->n_errors, (unsigned long long)ok_lines);
         if (b->n_errors > CAIRN_PUSH_MAX_ERROR_LINES)
             cairn_buf_appendf(&b->msg, "(and %zu more errors)\n",
                               b->n_errors - CAIRN_PUSH_MAX_ERROR_LINES);

@@ -1,13 +1,13 @@
 /* serve.c -- 'cairn serve': load the configuration (defaults, --config FILE, options;
  * the config module's serve table), start HTTP, open the store (replaying its WAL),
- * serve until SIGTERM/SIGINT, then flush heads and exit 0. A retention pass runs on a
- * ticker in the main thread, which otherwise only waits for signals. */
+ * serve until SIGTERM/SIGINT, then flush heads and exit 0. The main thread only waits
+ * for signals: retention, chunk closing and WAL checkpoints run in the store's own
+ * background thread (store.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cairn/api.h"
 #include "cairn/config_serve.h"
@@ -15,10 +15,6 @@
 #include "cairn/store.h"
 #include "cairn/timeutil.h"
 #include "cmd/cmd.h"
-
-/* How often retention runs: periods are whole hours or days, so a few minutes late
- * costs nothing, and an idle server wakes rarely. */
-#define SERVE_RETENTION_TICK_NS (5LL * 60 * 1000000000LL)
 
 static int dump_config(void *ctx, struct cairn_buf *out)
 {
@@ -102,21 +98,10 @@ int cairn_cmd_serve(int argc, char **argv)
     CAIRN_INFO("serve", "ready", "listen=%s port=%u data_dir=%s replay_ms=%lld", listen,
                cairn_api_port(api), sc.store.data_dir, (long long)((cairn_mono_ns() - t0) / 1000000));
 
-    int64_t tick = SERVE_RETENTION_TICK_NS;
-    int retention = sc.store.retention_ns > 0 || sc.store.n_tenant_retention > 0;
-    for (;;) {
-        struct timespec ts = {(time_t)(tick / 1000000000LL), (long)(tick % 1000000000LL)};
-        int sig = sigtimedwait(&sigs, NULL, &ts);
-        if (sig == SIGTERM || sig == SIGINT) {
-            CAIRN_INFO("serve", "shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
-            break;
-        }
-        if (sig < 0 && errno == EAGAIN && retention) {
-            int r = cairn_store_apply_retention(st, cairn_now_ns());
-            if (r)
-                CAIRN_WARN("serve", "retention failed", "err=%s", cairn_strerror(r));
-        }
-    }
+    int sig;
+    while ((sig = sigwaitinfo(&sigs, NULL)) < 0 && errno == EINTR)
+        ;
+    CAIRN_INFO("serve", "shutting down", "signal=%s", sig == SIGINT ? "INT" : "TERM");
     cairn_api_stop(api);         /* waits for in-flight pushes */
     cairn_api_set_store(api, NULL);
     cairn_store_close(st);       /* flushes heads */

@@ -50,6 +50,52 @@ static int find_option(const struct cairn_cfg_table *t, size_t base, const char 
     return 0;
 }
 
+/* The option name closest to a mistyped one (1 edit for short names, else 2). */
+static void suggest_option(const struct cairn_cfg_table *t, const char *name, size_t len,
+                           const char **best, size_t *best_d, int depth)
+{
+    if (depth > HELP_MAX_DEPTH)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct cairn_cfg_entry *e = &t->entries[i];
+        if (e->type == CAIRN_CFG_SECTION) {
+            suggest_option(e->sub, name, len, best, best_d, depth + 1);
+            continue;
+        }
+        const char *fl[2] = {e->flag, e->lflag};
+        for (int f = 0; f < 2; f++) {
+            if (!fl[f])
+                continue;
+            size_t d = cairn__cfg_edit_distance(name, len, fl[f], strlen(fl[f]));
+            if (d < *best_d) {
+                *best_d = d;
+                *best = fl[f];
+            }
+        }
+    }
+}
+
+static int unknown_option(const struct cairn_cfg_table *t, const char *arg, int optlen,
+                          const char *name, size_t len, struct cairn_err *err)
+{
+    static const char *const builtin[] = {"config", "config.file", "config.expand-env",
+                                          "print-config", "help"};
+    const char *best = NULL;
+    size_t best_d = len < 4 ? 2 : 3;
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
+        size_t d = cairn__cfg_edit_distance(name, len, builtin[i], strlen(builtin[i]));
+        if (d < best_d) {
+            best_d = d;
+            best = builtin[i];
+        }
+    }
+    suggest_option(t, name, len, &best, &best_d, 0);
+    if (best)
+        return cairn_err_set(err, CAIRN_EINVAL, "unknown option '%.*s' (did you mean %s%s?)",
+                             optlen, arg, strchr(best, '.') ? "-" : "--", best);
+    return cairn_err_set(err, CAIRN_EINVAL, "unknown option '%.*s' (see --help)", optlen, arg);
+}
+
 void cairn_cfg_args_deinit(struct cairn_cfg_args *a)
 {
     if (!a)
@@ -110,8 +156,7 @@ int cairn_cfg_args_parse(struct cairn_cfg *c, int argc, char **argv, struct cair
 
         struct found f = {0};
         if (!find_option(c->table, 0, name, len, &f, 0))
-            return cairn_err_set(err, CAIRN_EINVAL, "unknown option '%.*s' (see --help)",
-                                 optlen, arg);
+            return unknown_option(c->table, arg, optlen, name, len, err);
         if (f.negated) {
             if (value)
                 return cairn_err_set(err, CAIRN_EINVAL, "option %.*s takes no value", optlen,
@@ -181,10 +226,15 @@ static int help_default(const struct cairn_cfg_entry *e, const void *field,
     }
 }
 
-static int type_text(const struct cairn_cfg_entry *e, struct cairn_buf *out)
+static int type_text(const struct cairn_cfg_entry *e, int metavar, struct cairn_buf *out)
 {
-    if (e->type != CAIRN_CFG_ENUM || e->metavar)
-        return cairn_buf_append_str(out, cairn__cfg_type_name(e));
+    if (metavar && e->metavar)
+        return cairn_buf_append_str(out, e->metavar);
+    if (e->type != CAIRN_CFG_ENUM) {
+        struct cairn_cfg_entry plain = *e;
+        plain.metavar = NULL;
+        return cairn_buf_append_str(out, cairn__cfg_type_name(&plain));
+    }
     int rc = 0;
     for (const struct cairn_cfg_enum *n = e->names; n && n->name && rc == 0; n++)
         rc = cairn_buf_appendf(out, "%s%s", n == e->names ? "" : "|", n->name);
@@ -209,7 +259,7 @@ static int help_options(const struct cairn_cfg_table *t, const void *obj, const 
         if (!e->flag && !e->lflag)
             continue;
         struct cairn_buf ty = CAIRN_BUF_INIT;
-        rc |= type_text(e, &ty);
+        rc |= type_text(e, 1, &ty);
         int isbool = e->type == CAIRN_CFG_BOOL;
         rc |= cairn_buf_append_str(out, "  ");
         if (e->flag)
@@ -269,7 +319,7 @@ static int help_keys(const struct cairn_cfg_table *t, const void *obj, const cha
             continue;
         }
         struct cairn_buf ty = CAIRN_BUF_INIT;
-        rc |= type_text(e, &ty);
+        rc |= type_text(e, 0, &ty);
         rc |= cairn_buf_appendf(out, "  %s  (%s", *path ? path : "(value)", cairn_buf_cstr(&ty));
         if (e->type < CAIRN_CFG_STRLIST) {
             rc |= cairn_buf_append_str(out, ", default ");

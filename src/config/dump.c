@@ -4,6 +4,8 @@
 
 #include "config/config_int.h"
 
+#define MASK "\"<secret>\"" /* what a SECRET value that is set dumps as */
+
 static int emit_table(struct cairn_buf *b, const struct cairn_cfg_table *t, const void *obj,
                       int indent, int *dash);
 
@@ -51,7 +53,8 @@ static int emit_entry(struct cairn_buf *b, const struct cairn_cfg_entry *e, cons
         rc = cairn_buf_append_byte(b, '\n');
         for (size_t i = 0; i < l->n && rc == 0; i++) {
             rc |= cairn_buf_appendf(b, "%*s- ", indent + 2, "");
-            rc |= cairn__cfg_format_str(l->v[i], b);
+            rc |= (e->flags & CAIRN_CFG_SECRET) ? cairn_buf_append_str(b, MASK)
+                                                : cairn__cfg_format_str(l->v[i], b);
             rc |= cairn_buf_append_byte(b, '\n');
         }
         return rc ? CAIRN_ENOMEM : 0;
@@ -67,8 +70,12 @@ static int emit_entry(struct cairn_buf *b, const struct cairn_cfg_entry *e, cons
             rc |= cairn_buf_append_byte(b, ':');
             if (m->v[i].value) {
                 rc |= cairn_buf_append_byte(b, ' ');
-                rc |= m->v[i].value[0] ? cairn__cfg_format_str(m->v[i].value, b)
-                                       : cairn_buf_append_str(b, "\"\"");
+                if (e->flags & CAIRN_CFG_SECRET)
+                    rc |= cairn_buf_append_str(b, MASK);
+                else if (m->v[i].value[0])
+                    rc |= cairn__cfg_format_str(m->v[i].value, b);
+                else
+                    rc |= cairn_buf_append_str(b, "\"\"");
             }
             rc |= cairn_buf_append_byte(b, '\n');
         }

@@ -69,7 +69,7 @@ static const struct cairn_cfg_entry storage_entries[] = {
      .help = "how often the WAL is synced under fsync: interval"},
     {.key = "codec", .type = CAIRN_CFG_ENUM, CAIRN_CFG_AT(T, codec), .def = "zstd",
      .names = codecs, .flag = "codec", .help = "compression of new blocks"},
-    {.key = "zstd_level", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(T, zstd_level), .idef = 3,
+    {.key = "zstd_level", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(T, zstd_level), .idef = CAIRN_ZSTD_LEVEL_DEFAULT,
      .min = 1, .max = 22, .flag = "zstd-level", .help = "zstd compression level"},
     {.key = "head_budget", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(T, head_budget),
      .idef = CAIRN_HEAD_BUDGET_DEFAULT, .min = 1 << 20, .max = 1LL << 40,

@@ -220,7 +220,7 @@ const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_tabl
     return NULL;
 }
 
-static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+size_t cairn__cfg_edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
     size_t row[64];
     if (lb >= 64 || la >= 64)
@@ -252,7 +252,7 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
         const char *k = t->entries[i].key;
         if (!k || !*k || (t->entries[i].flags & CAIRN_CFG_CLI_ONLY))
             continue;
-        size_t d = edit_distance(key, len, k, strlen(k));
+        size_t d = cairn__cfg_edit_distance(key, len, k, strlen(k));
         if (d < best_d) {
             best_d = d;
             best = k;
@@ -295,8 +295,29 @@ int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
 int cairn_cfg_set(struct cairn_cfg *c, const char *path, const char *value,
                   struct cairn_err *err)
 {
-    const struct cairn_cfg_table *t = c->table;
-    char *obj = c->obj;
+    return cairn_cfg_set_in(c, c->table, c->obj, path, value, err);
+}
+
+void *cairn_cfg_list_append(struct cairn_cfg *c, const struct cairn_cfg_table *t,
+                            struct cairn_cfg_list *l, struct cairn_err *err)
+{
+    char *el = cairn__cfg_push(c, &l->v, &l->n, t->size);
+    if (!el) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (cairn__cfg_defaults(c, t, el, err) != 0) {
+        cairn_cfg_free(t, el);
+        l->n--;
+        return NULL;
+    }
+    return el;
+}
+
+int cairn_cfg_set_in(struct cairn_cfg *c, const struct cairn_cfg_table *t, void *base,
+                     const char *path, const char *value, struct cairn_err *err)
+{
+    char *obj = base;
     const char *p = path;
     for (;;) {
         const char *dot = strchr(p, '.');
@@ -436,6 +457,8 @@ static int validate(const struct cairn_cfg_table *t, struct flagset *fs, int rea
         if (e->key && !*e->key && t->n != 1)
             return cairn_err_set(err, CAIRN_EINVAL, "table %s: a \"\" key must be alone", tn);
         const char *fl[2] = {e->flag, e->lflag};
+        if (fl[0] && fl[1] && strcmp(fl[0], fl[1]) == 0)
+            fl[1] = NULL; /* one name serving both forms (-check-syntax, --check-syntax) */
         for (int f = 0; f < 2; f++) {
             if (!fl[f])
                 continue;

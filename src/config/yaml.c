@@ -491,6 +491,63 @@ static int is_blank(const char *s, size_t len)
     return 1;
 }
 
+/* YAML is Unicode text. libfyaml 0.7.12 can loop forever on some invalid UTF-8 (seen in
+ * a directive line), so bytes are checked before it sees them. Returns the offset of
+ * the first bad byte, or len. */
+static size_t utf8_check(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char b = s[i];
+        size_t n;
+        uint32_t cp;
+        if (b < 0x80) {
+            if (b == 0)
+                return i;
+            i++;
+            continue;
+        }
+        if (b >= 0xc2 && b <= 0xdf) {
+            n = 1;
+            cp = b & 0x1f;
+        } else if (b >= 0xe0 && b <= 0xef) {
+            n = 2;
+            cp = b & 0x0f;
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            n = 3;
+            cp = b & 0x07;
+        } else {
+            return i;
+        }
+        if (len - i <= n)
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return i; /* overlong, out of range, or a surrogate */
+        i += n + 1;
+    }
+    return len;
+}
+
+static int utf8_error(const char *name, const char *s, size_t bad, struct cairn_err *err)
+{
+    int line = 1, col = 1;
+    for (size_t i = 0; i < bad; i++) {
+        if (s[i] == '\n') {
+            line++;
+            col = 1;
+        } else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            col++;
+        }
+    }
+    return cairn_err_set(err, CAIRN_EINVAL, "%s:%d:%d: not valid UTF-8 text", name, line, col);
+}
+
 int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *text, size_t len,
                           struct cairn_err *err)
 {
@@ -502,6 +559,12 @@ int cairn_cfg_load_string(struct cairn_cfg *c, const char *name, const char *tex
         }
         text = cairn_buf_cstr(&expanded);
         len = expanded.len;
+    }
+    size_t bad = utf8_check((const unsigned char *)text, len);
+    if (bad != len) {
+        int rc = utf8_error(name, text, bad, err);
+        cairn_buf_deinit(&expanded);
+        return rc;
     }
     if (is_blank(text, len)) {
         cairn_buf_deinit(&expanded);

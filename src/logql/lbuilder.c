@@ -16,7 +16,6 @@ void cairn__lb_deinit(struct lbuilder *lb)
     free(lb->e);
     free(lb->order);
     cairn_buf_deinit(&lb->scr);
-    cairn_buf_deinit(&lb->hbuf);
     memset(lb, 0, sizeof(*lb));
 }
 
@@ -33,10 +32,22 @@ static int grow(struct lbuilder *lb)
     return 0;
 }
 
+/* A cheap one-of-64 signature of a name: most names a parser sets are new, and a
+ * clear bit answers "not here" without scanning the entries. */
+static inline uint64_t name_bit(const char *p, size_t n)
+{
+    if (!n)
+        return 1;
+    unsigned h = (unsigned)n * 31u + (unsigned char)p[0] * 7u + (unsigned char)p[n - 1] +
+                 (unsigned char)p[n / 2] * 3u;
+    return (uint64_t)1 << (h & 63);
+}
+
 int cairn__lb_reset(struct lbuilder *lb, const struct cairn_labels *stream)
 {
     lb->stream = stream;
     lb->n = 0;
+    lb->mask = 0;
     cairn_buf_reset(&lb->scr);
     size_t sn = stream ? stream->n : 0;
     for (size_t i = 0; i < sn; i++) {
@@ -45,7 +56,9 @@ int cairn__lb_reset(struct lbuilder *lb, const struct cairn_labels *stream)
         const struct cairn_label *l = &stream->v[i];
         lb->e[lb->n++] = (struct lb_ent){.n = l->name, .v = l->value, .nlen = l->name_len,
                                          .vlen = l->value_len, .stream = 1};
+        lb->mask |= name_bit(l->name, l->name_len);
     }
+    lb->stream_mask = lb->mask;
     return 0;
 }
 
@@ -61,6 +74,8 @@ const char *cairn__lb_value(const struct lbuilder *lb, const struct lb_ent *e)
 
 long cairn__lb_find(const struct lbuilder *lb, const char *name, size_t len)
 {
+    if (!(lb->mask & name_bit(name, len)))
+        return -1;
     for (size_t i = 0; i < lb->n; i++) {
         const struct lb_ent *e = &lb->e[i];
         if (!e->del && e->nlen == len && memcmp(cairn__lb_name(lb, e), name, len) == 0)
@@ -104,7 +119,7 @@ static int put(struct lbuilder *lb, const char *p, size_t n, uint32_t *off)
 
 static int stream_has(const struct lbuilder *lb, const char *name, size_t len)
 {
-    if (!lb->stream)
+    if (!lb->stream || !(lb->stream_mask & name_bit(name, len)))
         return 0;
     return cairn_labels_get(lb->stream, name, len) != NULL;
 }
@@ -112,10 +127,11 @@ static int stream_has(const struct lbuilder *lb, const char *name, size_t len)
 int cairn__lb_set(struct lbuilder *lb, const char *name, size_t nlen, const char *v, size_t vlen,
                   int flags)
 {
-    uint32_t voff, noff = 0;
+    uint32_t voff = 0, noff = 0;
     int renamed = (flags & LB_PARSED) && stream_has(lb, name, nlen);
+    int v_scr = !(flags & LB_VALUE_STABLE);
     /* Copy the value first: it may alias a name we are about to write. */
-    if (put(lb, v, vlen, &voff))
+    if (v_scr && put(lb, v, vlen, &voff))
         return CAIRN_ENOMEM;
     const char *nm = name;
     size_t nl = nlen;
@@ -144,22 +160,25 @@ int cairn__lb_set(struct lbuilder *lb, const char *name, size_t nlen, const char
     const char *lookup = n_scr ? lb->scr.data + noff : nm;
     long i = cairn__lb_find(lb, lookup, nl);
     if (i >= 0) {
+        lb->e[i].v = v;
         lb->e[i].voff = voff;
         lb->e[i].vlen = (uint32_t)vlen;
-        lb->e[i].v_scr = 1;
+        lb->e[i].v_scr = (uint8_t)v_scr;
         return 0;
     }
     if (grow(lb))
         return CAIRN_ENOMEM;
     struct lb_ent *e = &lb->e[lb->n++];
     memset(e, 0, sizeof(*e));
+    lb->mask |= name_bit(lookup, nl);
     e->n = n_scr ? NULL : nm;
     e->noff = noff;
     e->n_scr = (uint8_t)n_scr;
     e->nlen = (uint32_t)nl;
+    e->v = v;
     e->voff = voff;
     e->vlen = (uint32_t)vlen;
-    e->v_scr = 1;
+    e->v_scr = (uint8_t)v_scr;
     return 0;
 }
 
@@ -233,16 +252,15 @@ int cairn__lb_labels(struct lbuilder *lb, struct cairn_labels *out)
 
 uint64_t cairn__lb_hash(struct lbuilder *lb)
 {
-    size_t k = sorted(lb);
-    if (k == (size_t)-1)
-        return 0;
-    struct cairn_buf *h = &lb->hbuf;
-    cairn_buf_reset(h);
-    for (size_t i = 0; i < k; i++) {
-        const struct lb_ent *e = &lb->e[lb->order[i]];
-        if (cairn_buf_append(h, cairn__lb_name(lb, e), e->nlen) || cairn_buf_append_byte(h, '\xff') ||
-            cairn_buf_append(h, cairn__lb_value(lb, e), e->vlen) || cairn_buf_append_byte(h, '\xff'))
-            return 0;
+    /* Order-independent: a sum of one hash per label, so no sort per entry. Names
+     * are unique among live entries, so equal sets give equal sums. */
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < lb->n; i++) {
+        const struct lb_ent *e = &lb->e[i];
+        if (e->del)
+            continue;
+        uint64_t hn = cairn_hash64(cairn__lb_name(lb, e), e->nlen);
+        h += cairn_hash64_seed(cairn__lb_value(lb, e), e->vlen, hn) ^ (hn >> 1);
     }
-    return cairn_hash64(h->data ? h->data : "", h->len);
+    return h;
 }

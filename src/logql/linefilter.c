@@ -117,6 +117,94 @@ int cairn__ip_line_match(const struct ip_range *r, const char *line, size_t len)
     return 0;
 }
 
+/* Rough byte frequency in log text (0 rare .. 9 everywhere): the literal search
+ * memchr()s for the needle's rarest byte and verifies around it, which beats a
+ * generic memmem on the short needles filters use. */
+static int byte_rank(unsigned char c)
+{
+    if (c == ' ' || c == '"' || c == 'e' || c == 't' || c == 'a' || c == 'o' || c == 'i' ||
+        c == 'n' || c == 's' || c == 'r')
+        return 9;
+    if (c >= 'a' && c <= 'z')
+        return strchr("hldcump", c) ? 7 : strchr("fgwybv", c) ? 5 : 3;
+    if (c >= '0' && c <= '9')
+        return 6;
+    if (c == ':' || c == ',' || c == '=' || c == '.' || c == '_' || c == '/' || c == '-')
+        return 6;
+    if (c >= 'A' && c <= 'Z')
+        return 4;
+    return c < 0x80 ? 2 : 1;
+}
+
+static size_t rarest(const char *p, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (byte_rank((unsigned char)p[i]) < byte_rank((unsigned char)p[best]))
+            best = i;
+    return best;
+}
+
+static size_t rarest_but(const char *p, size_t n, size_t skip)
+{
+    size_t best = skip == 0 ? 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        if (i != skip && byte_rank((unsigned char)p[i]) < byte_rank((unsigned char)p[best]))
+            best = i;
+    return best;
+}
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+/* Candidates 16 at a time: bytes at offsets rare and rare2 must both match (the
+ * two-byte test PCRE2's JIT uses), then the whole needle is compared. */
+static int lit_find_sse2(const struct lf_alt *a, const char *h, size_t hl)
+{
+    size_t n = a->len, k1 = a->rare, k2 = a->rare2;
+    const __m128i v1 = _mm_set1_epi8(a->lit[k1]), v2 = _mm_set1_epi8(a->lit[k2]);
+    size_t i = 0, last = hl - n; /* candidate starts 0..last */
+    for (; i + 16 <= last + 1; i += 16) {
+        __m128i b1 = _mm_loadu_si128((const __m128i *)(h + i + k1));
+        __m128i b2 = _mm_loadu_si128((const __m128i *)(h + i + k2));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(b1, v1),
+                                                               _mm_cmpeq_epi8(b2, v2)));
+        while (m) {
+            unsigned bit = (unsigned)__builtin_ctz(m);
+            if (memcmp(h + i + bit, a->lit, n) == 0)
+                return 1;
+            m &= m - 1;
+        }
+    }
+    for (; i <= last; i++)
+        if (h[i + k1] == a->lit[k1] && h[i + k2] == a->lit[k2] && memcmp(h + i, a->lit, n) == 0)
+            return 1;
+    return 0;
+}
+#endif
+
+static int lit_find(const struct lf_alt *a, const char *h, size_t hl)
+{
+#ifdef __SSE2__
+    if (a->len >= 2 && a->len <= hl)
+        return lit_find_sse2(a, h, hl);
+#endif
+    size_t n = a->len, k = a->rare;
+    if (n == 0)
+        return 1;
+    if (n > hl)
+        return 0;
+    char c = a->lit[k];
+    const char *p = h + k, *end = h + hl - (n - k) + 1;
+    char first = a->lit[0], last = a->lit[n - 1];
+    while (p < end && (p = memchr(p, c, (size_t)(end - p)))) {
+        const char *s = p - k;
+        if (s[0] == first && s[n - 1] == last && memcmp(s, a->lit, n) == 0)
+            return 1;
+        p++;
+    }
+    return 0;
+}
+
 static int is_literal_re(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -173,6 +261,12 @@ int cairn__line_filter_init(struct line_filter *f, const struct cairn_lq_stage *
             break;
         }
     }
+    for (size_t i = 0; i < f->n; i++)
+        if (f->alts[i].kind == LFA_LIT) {
+            f->alts[i].rare = rarest(f->alts[i].lit, f->alts[i].len);
+            if (f->alts[i].len >= 2)
+                f->alts[i].rare2 = rarest_but(f->alts[i].lit, f->alts[i].len, f->alts[i].rare);
+        }
     return 0;
 }
 
@@ -207,7 +301,7 @@ static int alt_match(const struct lf_alt *a, const char *line, size_t len)
 {
     switch (a->kind) {
     case LFA_LIT:
-        return a->len == 0 || memmem(line, len, a->lit, a->len) != NULL;
+        return lit_find(a, line, len);
     case LFA_LIT_CI:
         return ci_find(line, len, a->lit, a->len);
     case LFA_REGEX:

@@ -40,6 +40,8 @@ struct cairn_logql_query {
     /* every matcher compiled into the AST, to deinit them on destroy */
     struct cairn_matcher **matchers;
     size_t nmatchers, capmatchers;
+    const char *text; /* the query as given (arena copy) */
+    size_t text_len;
 };
 
 /* Tokenise the whole query into an arena array ending with LT_EOF. On a lexical
@@ -62,7 +64,15 @@ struct lq_parser {
     size_t n, i;
     struct cairn_err *err;
     int failed;
+    int depth; /* nesting of parentheses and sub-expressions */
+    int binary; /* binary operators and and/or label filters so far */
 };
+/* More binary nodes than this are refused: evaluation and printing recurse down
+ * left-deep chains like `a or b or c ...`. */
+#define LQ_MAX_BINARY 1024
+/* Deeper nesting is refused: bounds the parser's recursion (and stack). */
+#define LQ_MAX_DEPTH 128
+int cairn__lq_enter(struct lq_parser *ps);
 struct lq_token *cairn__lq_peek(struct lq_parser *ps, size_t ahead);
 struct lq_token *cairn__lq_next(struct lq_parser *ps);
 int cairn__lq_accept(struct lq_parser *ps, enum lq_tok t);

@@ -82,6 +82,14 @@ int cairn__lq_syntax(struct lq_parser *ps, const char *expecting)
     return cairn__lq_error_at(ps, t, "syntax error: unexpected %s", cairn__lq_tok_name(t->t));
 }
 
+int cairn__lq_enter(struct lq_parser *ps)
+{
+    if (++ps->depth > LQ_MAX_DEPTH)
+        return cairn__lq_error_at(ps, NULL, "query too deeply nested (more than %d levels)",
+                                  LQ_MAX_DEPTH);
+    return 0;
+}
+
 int cairn__lq_add_matcher(struct lq_parser *ps, struct cairn_matcher *m)
 {
     struct cairn_logql_query *q = ps->q;
@@ -516,7 +524,18 @@ static int bin_prec(const struct lq_token *t, enum cairn_lq_bin_op *op)
     }
 }
 
+static struct cairn_lq_expr *parse_expr_inner(struct lq_parser *ps, int min_prec);
+
 static struct cairn_lq_expr *parse_expr(struct lq_parser *ps, int min_prec)
+{
+    if (cairn__lq_enter(ps))
+        return NULL;
+    struct cairn_lq_expr *e = parse_expr_inner(ps, min_prec);
+    ps->depth--;
+    return e;
+}
+
+static struct cairn_lq_expr *parse_expr_inner(struct lq_parser *ps, int min_prec)
 {
     struct cairn_lq_expr *lhs = parse_primary(ps);
     while (lhs) {
@@ -526,6 +545,10 @@ static struct cairn_lq_expr *parse_expr(struct lq_parser *ps, int min_prec)
         if (!prec || prec < min_prec)
             break;
         cairn__lq_next(ps);
+        if (++ps->binary > LQ_MAX_BINARY) {
+            cairn__lq_error_at(ps, t, "too many binary operators (more than %d)", LQ_MAX_BINARY);
+            return NULL;
+        }
         struct cairn_lq_expr *e = ALLOC(ps, struct cairn_lq_expr);
         if (!e) {
             oom(ps);
@@ -614,6 +637,11 @@ int cairn_logql_parse(const char *text, size_t len, struct cairn_logql_query **o
     if (!q)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     struct lq_parser ps = {.q = q, .err = err};
+    if (!(q->text = cairn__lq_strdup(&q->arena, text, len))) {
+        cairn_logql_query_destroy(q);
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    }
+    q->text_len = len;
     int rc = cairn__lq_lex(&q->arena, text, len, &ps.toks, &ps.n, err);
     if (rc) {
         cairn_logql_query_destroy(q);
@@ -652,6 +680,12 @@ void cairn_logql_query_destroy(struct cairn_logql_query *q)
 const struct cairn_lq_expr *cairn_logql_root(const struct cairn_logql_query *q)
 {
     return q->root;
+}
+
+const char *cairn_logql_text(const struct cairn_logql_query *q, size_t *len)
+{
+    *len = q->text_len;
+    return q->text;
 }
 
 int cairn_logql_is_log(const struct cairn_logql_query *q)

@@ -119,7 +119,10 @@ static int cmp_op(enum lq_tok t, enum cairn_lq_cmp *c)
 static struct cairn_lq_label_filter *lf_prim(struct lq_parser *ps)
 {
     if (cairn__lq_accept(ps, LT_LPAREN)) {
+        if (cairn__lq_enter(ps))
+            return NULL;
         struct cairn_lq_label_filter *f = lf_or(ps);
+        ps->depth--;
         if (!f || expect(ps, LT_RPAREN, ")"))
             return NULL;
         return f;
@@ -207,6 +210,10 @@ static struct cairn_lq_label_filter *lf_bin(struct lq_parser *ps, enum cairn_lq_
                                             struct cairn_lq_label_filter *l,
                                             struct cairn_lq_label_filter *r)
 {
+    if (++ps->binary > LQ_MAX_BINARY) {
+        cairn__lq_error_at(ps, NULL, "too many label filter operators (more than %d)", LQ_MAX_BINARY);
+        return NULL;
+    }
     struct cairn_lq_label_filter *f = ALLOC(ps, struct cairn_lq_label_filter);
     if (!f) {
         oom(ps);
@@ -429,6 +436,8 @@ static int parse_label_format(struct lq_parser *ps, struct cairn_lq_stage *st)
                 memcmp(st->params[i].name.p, p.name.p, p.name.len) == 0)
                 return cairn__lq_error_at(ps, n, "multiple label name '%s' not allowed in a single format operation",
                                           p.name.p);
+        if (st->nparams >= 64)
+            return cairn__lq_error_at(ps, n, "too many labels in one label_format (at most 64)");
         if (add_param(ps, st, p))
             return -1;
         if (!cairn__lq_accept(ps, LT_COMMA))

@@ -22,6 +22,7 @@ struct stage_rt {
     struct cairn_template *tpl;      /* line_format */
     struct cairn_template **tpls;    /* label_format, per param (NULL for renames) */
     struct cairn_regex **kre;        /* drop/keep =~ / !~ per param */
+    const struct cairn_matcher *pre; /* json: the next stage's filter, tried first */
 };
 
 struct cairn_logql_pipeline {
@@ -35,6 +36,7 @@ struct cairn_logql_pipeline {
     struct lbuilder lb;
     const char *line;
     size_t len;
+    const char *input;  /* the caller's line: parsed values may be views into it */
     int64_t ts, now;
     struct cairn_buf lbuf[2]; /* line_format / decolorize outputs, alternating */
     int cur;
@@ -150,6 +152,16 @@ struct cairn_logql_pipeline *cairn_logql_pipeline_create(const struct cairn_lq_e
         cairn_logql_pipeline_destroy(p);
         return NULL;
     }
+    /* `| json | name="v"`: the filter can be tried on a scan of the line before the
+     * json stage builds every label (see json_prefilter). Only for names a json key
+     * maps to unchanged: no '_' (nested keys and replaced bytes always make one). */
+    for (size_t i = 0; i + 1 < p->n; i++) {
+        const struct cairn_lq_stage *a = p->v[i].st, *b = p->v[i + 1].st;
+        if (a->kind == CAIRN_LQ_STAGE_JSON && !a->nparams && b->kind == CAIRN_LQ_STAGE_LABEL_FILTER &&
+            b->lf->kind == CAIRN_LQ_LF_STRING && b->lf->m.name_len &&
+            !memchr(b->lf->m.name, '_', b->lf->m.name_len))
+            p->v[i].pre = &b->lf->m;
+    }
     /* Hoist line filters that come before any stage that rewrites the line. */
     p->labels_fixed = 1;
     int rewritten = 0;
@@ -192,6 +204,8 @@ void cairn_logql_pipeline_set_now(struct cairn_logql_pipeline *p, int64_t now_ns
 
 /* ---- parsers ---- */
 
+static int view_flags(const struct cairn_logql_pipeline *p, const char *v);
+
 static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t kl,
                          const char *v, size_t vl)
 {
@@ -200,7 +214,7 @@ static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t k
         return CAIRN_ENOMEM;
     if (!p->key.len)
         return 0;
-    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED);
+    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED | view_flags(p, v));
 }
 
 static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_tok *v,
@@ -225,6 +239,12 @@ static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_to
     return 0;
 }
 
+/* Flags for a value that may be a view into the entry's input line. */
+static int view_flags(const struct cairn_logql_pipeline *p, const char *v)
+{
+    return p->line == p->input && v >= p->input && v < p->input + p->len ? LB_VALUE_STABLE : 0;
+}
+
 static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *v)
 {
     struct cairn_logql_pipeline *p = arg;
@@ -237,7 +257,7 @@ static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn
         return rc;
     if (!klen)
         return 0;
-    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED);
+    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED | view_flags(p, s));
 }
 
 static int stage_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
@@ -277,6 +297,60 @@ static int stage_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
     return 0;
 }
 
+/* Decide `| json | name=~"..."` from one scan when the answer is "drop": the label
+ * the json stage would give `name` is the last scalar under a top-level key equal to
+ * it (nested keys join with '_', which name has not). Returns 0 to drop the entry, 1
+ * when the full stage must run (kept, absent, clash with a stream label, bad JSON
+ * before the key, escaped keys). Errors later in the line do not change the answer:
+ * the json stage keeps what it extracted before an error, and the filter then sees
+ * the same value. */
+static int json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_matcher *m)
+{
+    if (p->lb.stream && cairn_labels_get(p->lb.stream, m->name, m->name_len))
+        return 1;
+    struct cairn_json js;
+    struct cairn_json_tok t, v, last = {0};
+    int found = 0;
+    cairn_json_init(&js, p->line, p->len);
+    if (cairn_json_next(&js, &t) != CAIRN_JSON_OBJECT_START)
+        return 1;
+    for (;;) {
+        enum cairn_json_type ty = cairn_json_next(&js, &t);
+        if (ty != CAIRN_JSON_KEY)
+            break; /* end, or an error: the json stage stops at the same place */
+        const char *k = t.p;
+        size_t kl = t.len;
+        while (kl && *k == ' ') {
+            k++;
+            kl--;
+        }
+        while (kl && k[kl - 1] == ' ')
+            kl--;
+        int hit = kl == m->name_len && memcmp(k, m->name, kl) == 0;
+        if (t.escaped)
+            return 1;
+        ty = cairn_json_next(&js, &v);
+        if (ty == CAIRN_JSON_ERROR)
+            break;
+        if (ty == CAIRN_JSON_OBJECT_START || ty == CAIRN_JSON_ARRAY_START) {
+            if (cairn_json_skip(&js, &v))
+                break;
+            continue;
+        }
+        if (hit) {
+            last = v;
+            found = 1;
+        }
+    }
+    if (!found)
+        return 1;
+    const char *val;
+    size_t vl;
+    if (json_value(p, &last, &val, &vl))
+        return 1;
+    return cairn_matcher_matches(m, val, vl);
+}
+
 static int stage_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
 {
     const struct cairn_lq_stage *st = s->st;
@@ -296,17 +370,21 @@ static int stage_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
             cairn_logfmt_recover(&it);
             continue;
         }
-        cairn_buf_reset(&p->tmp2);
-        int rc = cairn_logfmt_value(&pr, &p->tmp2);
-        if (rc == CAIRN_ENOMEM)
-            return rc;
-        const char *v = p->tmp2.data ? p->tmp2.data : "";
-        size_t vl = p->tmp2.len;
+        const char *v = pr.val;
+        size_t vl = pr.val_len;
+        if (pr.quoted) { /* escapes to resolve: copy; otherwise a view of the line */
+            cairn_buf_reset(&p->tmp2);
+            if (cairn_logfmt_value(&pr, &p->tmp2) == CAIRN_ENOMEM)
+                return CAIRN_ENOMEM;
+            v = p->tmp2.data ? p->tmp2.data : "";
+            vl = p->tmp2.len;
+        }
         if (st->nparams) {
             for (size_t i = 0; i < st->nparams; i++) {
                 const struct cairn_lq_param *pm = &st->params[i];
                 if (pm->value.len == pr.key_len && memcmp(pm->value.p, pr.key, pr.key_len) == 0 &&
-                    cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl, LB_PARSED | LB_NAME_STABLE))
+                    cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl,
+                                  LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
                     return CAIRN_ENOMEM;
             }
             continue;
@@ -343,7 +421,7 @@ static int stage_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s)
             v = p->line + ov[2 * g];
             vl = ov[2 * g + 1] - ov[2 * g];
         }
-        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE))
+        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
             return CAIRN_ENOMEM;
     }
     return 0;
@@ -355,7 +433,7 @@ static int stage_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s)
     int n = cairn_pattern_extract(s->pat, p->line, p->len, caps);
     for (int i = 0; i < n; i++)
         if (cairn__lb_set(&p->lb, caps[i].name, caps[i].name_len, caps[i].v, caps[i].len,
-                          LB_PARSED | LB_NAME_STABLE))
+                          LB_PARSED | LB_NAME_STABLE | view_flags(p, caps[i].v)))
             return CAIRN_ENOMEM;
     return 0;
 }
@@ -487,7 +565,8 @@ static int stage_label_format(struct cairn_logql_pipeline *p, struct stage_rt *s
     for (size_t i = 0; i < np; i++) {
         const struct cairn_lq_param *pm = &st->params[i];
         if (s->tpls[i]) {
-            if (!failed[i] && cairn__lb_set(&p->lb, pm->name.p, pm->name.len, p->tmp2.data + offs[i],
+            if (!failed[i] && cairn__lb_set(&p->lb, pm->name.p, pm->name.len,
+                                            p->tmp2.data ? p->tmp2.data + offs[i] : "",
                                             lens[i], LB_NAME_STABLE))
                 return CAIRN_ENOMEM;
             continue;
@@ -650,7 +729,11 @@ static int run(struct cairn_logql_pipeline *p, struct stage_rt *v, size_t n, int
             if (!cairn__line_filter_match(&s->lf, p->line, p->len))
                 return 0;
             break;
-        case CAIRN_LQ_STAGE_JSON: rc = stage_json(p, s); break;
+        case CAIRN_LQ_STAGE_JSON:
+            if (s->pre && !json_prefilter(p, s->pre))
+                return 0;
+            rc = stage_json(p, s);
+            break;
         case CAIRN_LQ_STAGE_LOGFMT: rc = stage_logfmt(p, s); break;
         case CAIRN_LQ_STAGE_REGEXP: rc = stage_regexp(p, s); break;
         case CAIRN_LQ_STAGE_PATTERN: rc = stage_pattern(p, s); break;
@@ -686,6 +769,7 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
                                  const struct cairn_labels *stream, const char *line, size_t len)
 {
     p->line = line ? line : "";
+    p->input = p->line;
     p->len = len;
     p->ts = ts_ns;
     for (size_t i = 0; i < p->n; i++) {
@@ -708,6 +792,14 @@ const char *cairn_logql_pipeline_line(const struct cairn_logql_pipeline *p, size
 int cairn_logql_pipeline_labels(struct cairn_logql_pipeline *p, struct cairn_labels *out)
 {
     return cairn__lb_labels(&p->lb, out);
+}
+
+const char *cairn_logql_pipeline_label(struct cairn_logql_pipeline *p, const char *name, size_t len,
+                                       size_t *vlen)
+{
+    int found;
+    const char *v = cairn__lb_get(&p->lb, name, len, vlen, &found);
+    return found ? v : NULL;
 }
 
 uint64_t cairn_logql_pipeline_labels_hash(struct cairn_logql_pipeline *p)

@@ -21,9 +21,10 @@ struct lbuilder {
     struct lb_ent *e;
     size_t n, cap;
     struct cairn_buf scr;  /* names and values set during this entry */
-    struct cairn_buf hbuf; /* hashing scratch */
     size_t *order;         /* sorted live entries */
     size_t ordercap;
+    uint64_t mask;         /* one bit per name ever set this entry (see name_bit) */
+    uint64_t stream_mask;  /* the same for the stream's own labels */
 };
 
 void cairn__lb_init(struct lbuilder *lb);
@@ -38,7 +39,8 @@ const char *cairn__lb_get(const struct lbuilder *lb, const char *name, size_t le
                           int *found);
 enum {
     LB_PARSED = 1,     /* from a parser: a clash with a stream label gets _extracted */
-    LB_NAME_STABLE = 2 /* name outlives the entry (AST text): not copied */
+    LB_NAME_STABLE = 2, /* name outlives the entry (AST text): not copied */
+    LB_VALUE_STABLE = 4 /* value is a view into the entry's own input line: not copied */
 };
 /* Set name=value (both copied unless LB_NAME_STABLE; may alias the builder's own
  * scratch). 0 or CAIRN_ENOMEM. */
@@ -66,6 +68,8 @@ struct lf_alt {
     enum lf_alt_kind kind;
     const char *lit;
     size_t len;
+    size_t rare;   /* LFA_LIT: offset of the needle's rarest byte, found by memchr */
+    size_t rare2;  /* LFA_LIT: offset of the second rarest (another position) */
     struct cairn_regex *re;
     struct cairn_pattern *pat;
     struct ip_range ip;

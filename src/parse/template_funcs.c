@@ -528,6 +528,30 @@ FN(f_urldecode)
     return 0;
 }
 
+/* Promtail's Hash (SHA3-256) and Sha2Hash (SHA-256) of the two arguments joined, hex. */
+static int digest_hex(struct texec *x, struct tval *a, struct tval *out, int sha3)
+{
+    STR(0, p, pl);
+    STR(1, q, ql);
+    unsigned char d[32];
+    if (sha3)
+        cairn__sha3_256(p, pl, q, ql, d);
+    else
+        cairn__sha256(p, pl, q, ql, d);
+    char *o = cairn__tpl_scratch(x, 64);
+    if (!o)
+        return -1;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        o[2 * i] = hex[d[i] >> 4];
+        o[2 * i + 1] = hex[d[i] & 15];
+    }
+    *out = cairn__tpl_str(o, 64);
+    return 0;
+}
+FN(f_Hash) { UNUSED; return digest_hex(x, a, out, 1); }
+FN(f_Sha2Hash) { UNUSED; return digest_hex(x, a, out, 0); }
+
 /* ---- regex ---- */
 static struct cairn_regex *get_re(struct texec *x, struct tcmd *call, struct tval *a,
                                   int *owned)
@@ -785,6 +809,7 @@ static const struct tfunc funcs[] = {
     {"date", 2, 2, f_date}, {"toDate", 2, 2, f_toDate}, {"toDateInZone", 3, 3, f_toDateInZone},
     {"unixEpoch", 1, 1, f_unixEpoch}, {"unixEpochMillis", 1, 1, f_unixEpochMillis},
     {"unixEpochNanos", 1, 1, f_unixEpochNanos}, {"unixToTime", 1, 1, f_unixToTime},
+    {"Hash", 2, 2, f_Hash}, {"Sha2Hash", 2, 2, f_Sha2Hash},
 };
 
 const struct tfunc *cairn__tpl_func(const char *name, size_t len)

@@ -81,4 +81,8 @@ int cairn__tpl_truth(const struct tval *v);
 const struct cairn_template_ctx *cairn__tpl_ctx(struct texec *x);
 struct tval cairn__tpl_str(const char *s, size_t len);
 
+/* Digests of the concatenation p1 || p2 (digest.c). */
+void cairn__sha256(const void *p1, size_t n1, const void *p2, size_t n2, unsigned char out[32]);
+void cairn__sha3_256(const void *p1, size_t n1, const void *p2, size_t n2, unsigned char out[32]);
+
 #endif

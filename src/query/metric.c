@@ -32,7 +32,7 @@ int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct ca
 {
     switch (e->kind) {
     case CAIRN_LQ_RANGE_AGG:
-        return cairn__meval_range(c, e, out);
+        return cairn__meval_range(c, e, NULL, out);
     case CAIRN_LQ_VECTOR_AGG:
         return cairn__meval_vector_agg(c, e, out);
     case CAIRN_LQ_BINOP:
@@ -51,12 +51,29 @@ int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct ca
 
 /* ---- JSON ---- */
 
+/* Append a decimal integer (no printf: a matrix has many). */
+static int append_i64(struct cairn_buf *out, long long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[sizeof tmp - 1 - n++] = '-';
+    return cairn_buf_append(out, tmp + sizeof tmp - n, (size_t)n);
+}
+
 /* Shortest decimal digits of f that read back as f: digits into d (no dot), and the
  * decimal exponent e such that f = 0.d * 10^e. */
 static int shortest(double f, char *d, int *e)
 {
     char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
+    /* a normal double that reads back from k < 15 digits rounds to those digits
+     * padded with zeros at 15, so trying 15, 16, 17 and trimming zeros is shortest */
+    for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*e", prec - 1, f);
         if (strtod(buf, NULL) == f || prec == 17)
             break;
@@ -85,6 +102,8 @@ int cairn__mjson_float(struct cairn_buf *out, double f)
         return cairn_buf_append_str(out, f > 0 ? "+Inf" : "-Inf");
     if (f == 0)
         return cairn_buf_append_str(out, signbit(f) ? "-0" : "0");
+    if (fabs(f) < 1e15 && f == (double)(int64_t)f) /* counts: the common case */
+        return append_i64(out, (long long)f);
     char d[32];
     int e;
     int n = shortest(f, d, &e);
@@ -119,14 +138,14 @@ static int json_time(struct cairn_buf *out, int64_t ns)
         frac += 1000;
         sec--;
     }
-    if (!frac)
-        return cairn_buf_appendf(out, "%lld", (long long)sec);
-    char f[4];
-    snprintf(f, sizeof f, "%03d", (int)frac);
-    int l = 3;
+    int rc = append_i64(out, (long long)sec);
+    if (rc || !frac)
+        return rc;
+    char f[4] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10)};
+    int l = 4;
     while (f[l - 1] == '0')
         l--;
-    return cairn_buf_appendf(out, "%lld.%.*s", (long long)sec, l, f);
+    return cairn_buf_append(out, f, (size_t)l);
 }
 
 static int json_point(struct cairn_buf *out, int64_t ns, double v)

@@ -1,8 +1,10 @@
 /* metric_fn.c -- the range functions over one window of samples, with Loki's
  * arithmetic (incremental mean, Welford variance, Prometheus quantile interpolation,
- * and Loki's extrapolated counter rate over nanosecond timestamps). */
+ * and Loki's extrapolated counter rate over nanosecond timestamps); absent_over_time's
+ * labels and the pipeline error a series carrying __error__ raises. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "metric_int.h"
 
@@ -140,4 +142,55 @@ double cairn__mfn_window(enum cairn_lq_range_op op, int has_unwrap, double param
         return 1;
     }
     return NAN;
+}
+
+/* Loki's labels for absent_over_time: each equality matcher's label, except names
+ * that appear in another matcher after it or with another operator. */
+int cairn__mabsent_labels(const struct cairn_lq_expr *log, struct cairn__mlb *lb, struct cairn_buf *out)
+{
+    lb->n = 0;
+    for (size_t i = 0; i < log->nmatchers; i++) {
+        const struct cairn_matcher *m = &log->matchers[i];
+        if (m->type == CAIRN_MATCH_EQ && !cairn__mlb_get(lb, m->name, m->name_len)) {
+            int rc = cairn__mlb_set(lb, m->name, m->name_len, m->value, m->value_len);
+            if (rc)
+                return rc;
+        }
+    }
+    /* the "empty" list: matchers that were not the first equality on their name */
+    for (size_t i = 0; i < log->nmatchers; i++) {
+        const struct cairn_matcher *m = &log->matchers[i];
+        int first_eq = m->type == CAIRN_MATCH_EQ;
+        for (size_t j = 0; j < i && first_eq; j++)
+            if (log->matchers[j].type == CAIRN_MATCH_EQ && log->matchers[j].name_len == m->name_len &&
+                memcmp(log->matchers[j].name, m->name, m->name_len) == 0)
+                first_eq = 0;
+        if (!first_eq)
+            cairn__mlb_del(lb, m->name, m->name_len);
+    }
+    return cairn__mlb_finish(lb, out);
+}
+
+int cairn__mpipeline_error(struct cairn__mctx *c, const struct cairn__mval *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        size_t el;
+        const char *err = cairn__mlab_get(v->s[i].lab.p, v->s[i].lab.len, "__error__", 9, &el);
+        if (!err)
+            continue;
+        struct cairn_buf t = CAIRN_BUF_INIT;
+        if (cairn__mlab_text(v->s[i].lab.p, v->s[i].lab.len, &t)) {
+            cairn_buf_deinit(&t);
+            return CAIRN_ENOMEM;
+        }
+        cairn_err_set(c->err, CAIRN_EINVAL,
+                      "pipeline error: '%.*s' for series: '%s'.\n"
+                      "Use a label filter to intentionally skip this error. (e.g | __error__!=\"%.*s\").\n"
+                      "To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n"
+                      "The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
+                      (int)el, err, cairn_buf_cstr(&t), (int)el, err);
+        cairn_buf_deinit(&t);
+        return CAIRN_EINVAL;
+    }
+    return 0;
 }

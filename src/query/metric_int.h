@@ -115,7 +115,11 @@ int cairn__metric_steps(const struct cairn_query_params *p, struct cairn__mctx *
 
 /* ---- evaluators (each fills *out, which the caller zeroed) ---- */
 int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out);
-int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out);
+/* push: a grouping to apply while extracting (Loki injects a parent sum's grouping
+ * into count/rate/bytes/sum range aggregations, so series are reduced before they
+ * are built); NULL for none. */
+int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
+                       const struct cairn_lq_grouping *push, struct cairn__mval *out);
 int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e,
                             struct cairn__mval *out);
 int cairn__meval_binop(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out);
@@ -127,9 +131,25 @@ int cairn__meval_label_replace(struct cairn__mctx *c, const struct cairn_lq_expr
 struct cairn__msample {
     int64_t ts;
     double v;
+    uint32_t sid, seq; /* stream and position in it: ties at one ts keep one order */
 };
 double cairn__mfn_window(enum cairn_lq_range_op op, int has_unwrap, double param, int64_t range_ns,
                          const struct cairn__msample *s, size_t n, double *scratch);
+
+/* The range aggregation e over the streams ids for the steps of c, on nt stream
+ * shards (pl: e's pipeline for this thread, NULL without stages and unwrap); the
+ * series, sorted and without empty ones, into all. */
+struct cairn_logql_pipeline;
+int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, const struct cairn_lq_grouping *push,
+                       const uint32_t *ids, size_t n, struct cairn_logql_pipeline *pl, long nt,
+                       struct cairn__mval *all);
+
+/* absent_over_time's labels (the selector's equality matchers, as Loki picks them)
+ * as a blob into out; lb is scratch. */
+int cairn__mabsent_labels(const struct cairn_lq_expr *log, struct cairn__mlb *lb, struct cairn_buf *out);
+/* CAIRN_EINVAL with Loki's "pipeline error: '<err>' for series: ..." when a series of
+ * v carries __error__ (the first in label order), else 0. */
+int cairn__mpipeline_error(struct cairn__mctx *c, const struct cairn__mval *v);
 
 /* Encode a finished value as `"resultType":...,"result":[...]`. */
 int cairn__mjson(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf *out);

@@ -1,7 +1,8 @@
 /* metric_range.c -- range aggregations (count_over_time, rate, ..., unwrapped
  * *_over_time): the selected streams' entries -> series of per-step values.
  *
- * One pass per stream, no window ever rescanned for the log-range operations:
+ * One pass over the streams' blocks (the store's block iterator: stream by stream, no
+ * merge), no window ever rescanned for the log-range operations:
  * a step i sees the entries with ts in (t_i - offset - range, t_i - offset], so an
  * entry at ts contributes to the contiguous steps i_lo..i_hi, and count_over_time,
  * rate, bytes_over_time and bytes_rate add +1/-1 (and +len/-len) to a per-series
@@ -17,7 +18,9 @@
  * aggregating; an entry carrying __error__ keeps all its labels, and a series with
  * __error__ fails the query with Loki's pipeline error. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cairn/logql_pipeline.h"
@@ -42,6 +45,7 @@ struct hslot {
 struct rstate {
     struct cairn__mctx *c;
     const struct cairn_lq_expr *e;
+    const struct cairn_lq_grouping *g; /* the aggregation's, or one pushed down from sum */
     int additive, bytes;
     int64_t range, off;
     struct racc *a;
@@ -52,6 +56,9 @@ struct rstate {
     struct cairn_buf tmp;
     struct cairn__mlb lb;
     struct cairn_labels ls;
+    struct cairn_lq_str *by; /* `by` names sorted and unique, for the per-entry fast path */
+    size_t nby;
+    int by_fast;
 };
 
 static int64_t ceil_div(int64_t a, int64_t b)
@@ -78,6 +85,7 @@ static void rstate_deinit(struct rstate *r)
     }
     free(r->a);
     free(r->hs);
+    free(r->by);
     cairn__mmap_deinit(&r->map);
     cairn_buf_deinit(&r->tmp);
     cairn__mlb_deinit(&r->lb);
@@ -128,17 +136,18 @@ static int racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx
 static int series_of_labels(struct rstate *r, size_t *idx)
 {
     const struct cairn_lq_expr *e = r->e;
+    const struct cairn_lq_grouping *g = r->g;
     struct cairn_buf blob = CAIRN_BUF_INIT;
     int rc = cairn__mlab_from_labels(&r->ls, &blob);
-    if (rc == 0 && (e->has_unwrap || e->grouping.present) &&
+    if (rc == 0 && (e->has_unwrap || g->present) &&
         !cairn__mlab_get(blob.data, (uint32_t)blob.len, "__error__", 9, NULL)) {
         rc = cairn__mlb_load(&r->lb, blob.data, (uint32_t)blob.len);
         if (rc == 0) {
-            if (e->grouping.present && !e->grouping.without) {
-                cairn__mlb_filter(&r->lb, e->grouping.labels, e->grouping.nlabels, 1);
+            if (g->present && !g->without) {
+                cairn__mlb_filter(&r->lb, g->labels, g->nlabels, 1);
             } else {
-                if (e->grouping.present)
-                    cairn__mlb_filter(&r->lb, e->grouping.labels, e->grouping.nlabels, 0);
+                if (g->present)
+                    cairn__mlb_filter(&r->lb, g->labels, g->nlabels, 0);
                 if (e->has_unwrap)
                     cairn__mlb_filter(&r->lb, &e->unwrap_label, 1, 0);
             }
@@ -151,6 +160,34 @@ static int series_of_labels(struct rstate *r, size_t *idx)
     }
     cairn_buf_deinit(&blob);
     return rc;
+}
+
+/* Series of an entry under `by (...)` when its labels are in r->ls: the key is built
+ * from the grouped labels only (no blob of the whole set, no sort), which keeps
+ * entries with unique label sets (json-extracted ids) as cheap as any other. */
+static int series_by(struct rstate *r, struct cairn_logql_pipeline *pl, size_t *idx)
+{
+    size_t vl;
+    if (cairn_logql_pipeline_label(pl, "__error__", 9, &vl)) {
+        int rc = cairn_logql_pipeline_labels(pl, &r->ls);
+        return rc ? rc : series_of_labels(r, idx);
+    }
+    cairn_buf_reset(&r->tmp);
+    for (size_t i = 0; i < r->nby; i++) {
+        const char *v = cairn_logql_pipeline_label(pl, r->by[i].p, r->by[i].len, &vl);
+        if (!v || !vl)
+            continue;
+        if (cairn_buf_append(&r->tmp, r->by[i].p, r->by[i].len + 1) || cairn_buf_append(&r->tmp, v, vl) ||
+            cairn_buf_append_byte(&r->tmp, '\0'))
+            return CAIRN_ENOMEM;
+    }
+    return racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    const struct cairn_lq_str *x = a, *y = b;
+    return strcmp(x->p, y->p);
 }
 
 static int hs_get(struct rstate *r, uint64_t h, size_t *idx)
@@ -194,7 +231,7 @@ static int hs_put(struct rstate *r, uint64_t h, size_t idx)
     return 0;
 }
 
-static int add_sample(struct racc *x, int64_t ts, double v)
+static int add_sample(struct racc *x, int64_t ts, double v, uint32_t sid, uint32_t seq)
 {
     if (x->ns == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 64;
@@ -206,7 +243,7 @@ static int add_sample(struct racc *x, int64_t ts, double v)
     }
     if (x->ns && x->smp[x->ns - 1].ts > ts)
         x->unsorted = 1;
-    x->smp[x->ns++] = (struct cairn__msample){ts, v};
+    x->smp[x->ns++] = (struct cairn__msample){ts, v, sid, seq};
     return 0;
 }
 
@@ -231,110 +268,143 @@ static inline void add_entry(const struct rstate *r, struct racc *x, int64_t ts,
     }
 }
 
-/* Iterate one stream's entries in [qs, qe). */
-static int scan_stream(struct rstate *r, uint32_t sid, roaring_bitmap_t *one, int64_t qs, int64_t qe,
-                       struct cairn_logql_pipeline *pl)
+/* Route one kept pipeline entry to its series; *fixed caches the series of a stream
+ * whose labels the pipeline never changes. */
+static int pipeline_series(struct rstate *r, struct cairn_logql_pipeline *pl, int fixed_labels, size_t *fixed,
+                           int *has_fixed, size_t *idx)
 {
-    struct cairn__mctx *c = r->c;
-    int rc = cairn_store_stream_labels(c->store, c->tenant, sid, &r->ls);
-    if (rc == CAIRN_ENOTFOUND)
+    int rc;
+    if (fixed_labels && *has_fixed) {
+        *idx = *fixed;
         return 0;
-    if (rc)
-        return rc;
-    roaring_bitmap_clear(one);
-    roaring_bitmap_add(one, sid);
-    size_t fixed = 0;
-    int has_fixed = 0;
-    if (!pl) {
-        /* no pipeline: the stream is the series */
-        if ((rc = series_of_labels(r, &fixed)))
-            return rc;
-        has_fixed = 1;
     }
-    struct cairn_labels stream;
-    cairn_labels_init(&stream);
-    if (pl && (rc = cairn_labels_copy(&stream, &r->ls))) {
-        cairn_labels_deinit(&stream);
-        return rc;
-    }
-    int fixed_labels = pl && !r->e->has_unwrap && cairn_logql_pipeline_labels_fixed(pl);
-    struct cairn_entry_iter it;
-    rc = cairn_store_iter_init(&it, c->store, c->tenant, one, qs, qe, CAIRN_ITER_FORWARD,
-                               pl ? 0 : CAIRN_ITER_NO_LINES);
-    if (rc) {
-        cairn_labels_deinit(&stream);
-        return rc;
-    }
-    c->st->streams++;
-    uint32_t got;
-    struct cairn_entry en;
-    uint64_t lines = 0, bytes = 0;
-    while ((rc = cairn_store_iter_next(&it, &got, &en)) == 1) {
-        lines++;
-        bytes += en.len;
-        if (!pl) {
-            struct racc *x = &r->a[fixed];
-            if (r->additive) {
-                add_entry(r, x, en.ts, en.len);
-            } else if ((rc = add_sample(x, en.ts, 1))) {
-                break;
-            }
-            continue;
+    if (r->by_fast) {
+        rc = series_by(r, pl, idx);
+    } else {
+        uint64_t h = cairn_logql_pipeline_labels_hash(pl);
+        rc = 0;
+        if (!hs_get(r, h, idx)) {
+            if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) == 0 && (rc = series_of_labels(r, idx)) == 0)
+                rc = hs_put(r, h, *idx);
         }
-        rc = cairn_logql_pipeline_process(pl, en.ts, &stream, en.line, en.len);
+    }
+    if (rc == 0 && fixed_labels) {
+        *fixed = *idx;
+        *has_fixed = 1;
+    }
+    return rc;
+}
+
+/* Run one block's entries through the pipeline into the series. */
+static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
+                          const struct cairn_block_view *bv, uint32_t *seq, int fixed_labels, size_t *fixed,
+                          int *has_fixed)
+{
+    for (uint32_t i = 0; i < bv->n; i++) {
+        uint32_t pos = (*seq)++;
+        int64_t ts = bv->ts[i];
+        int rc = cairn_logql_pipeline_process(pl, ts, stream, bv->lines + bv->offs[i], bv->lens[i]);
         if (rc < 0)
-            break;
+            return rc;
         if (rc == 0)
             continue;
         double v = 1;
+        size_t len = bv->lens[i];
         if (r->e->has_unwrap) {
             rc = cairn_logql_pipeline_unwrap(pl, &v);
             if (rc < 0)
-                break;
+                return rc;
             if (rc == 0)
                 continue;
             if (rc == 2)
                 v = 0;
         } else if (r->bytes) {
-            size_t ll;
-            cairn_logql_pipeline_line(pl, &ll);
-            en.len = ll;
+            cairn_logql_pipeline_line(pl, &len);
         }
         size_t idx;
-        if (fixed_labels && has_fixed) {
-            idx = fixed;
-        } else {
-            uint64_t h = cairn_logql_pipeline_labels_hash(pl);
-            if (!hs_get(r, h, &idx)) {
-                if ((rc = cairn_logql_pipeline_labels(pl, &r->ls)) || (rc = series_of_labels(r, &idx)) ||
-                    (rc = hs_put(r, h, idx)))
-                    break;
+        if ((rc = pipeline_series(r, pl, fixed_labels, fixed, has_fixed, &idx)))
+            return rc;
+        struct racc *x = &r->a[idx];
+        if (r->additive)
+            add_entry(r, x, ts, len);
+        else if ((rc = add_sample(x, ts, v, bv->sid, pos)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Scan the streams in sids over [qs, qe) with one block iterator (one decompression
+ * context, no merge: blocks come stream by stream). Without a pipeline only the
+ * timestamp and length columns are read (CAIRN_ITER_NO_LINES) and each stream is one
+ * series, so an entry costs a few integer operations. */
+static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t qs, int64_t qe,
+                       struct cairn_logql_pipeline *pl)
+{
+    struct cairn__mctx *c = r->c;
+    struct cairn_block_iter it;
+    int rc = cairn_store_blocks_init(&it, c->store, c->tenant, sids, qs, qe, pl ? 0 : CAIRN_ITER_NO_LINES);
+    if (rc)
+        return rc;
+    struct cairn_labels stream;
+    cairn_labels_init(&stream);
+    int fixed_labels = pl && !r->e->has_unwrap && cairn_logql_pipeline_labels_fixed(pl);
+    uint32_t cur = UINT32_MAX, seq = 0;
+    int skip = 0, has_fixed = 0;
+    size_t fixed = 0;
+    struct cairn_block_view bv;
+    while ((rc = cairn_store_blocks_next(&it, &bv)) == 1) {
+        if (bv.sid != cur) {
+            cur = bv.sid;
+            seq = 0;
+            has_fixed = 0;
+            skip = 0;
+            rc = cairn_store_stream_labels(c->store, c->tenant, cur, pl ? &stream : &r->ls);
+            if (rc == CAIRN_ENOTFOUND) {
+                skip = 1;
+                continue;
             }
-            if (fixed_labels) {
-                fixed = idx;
+            if (rc)
+                break;
+            c->st->streams++;
+            if (!pl) { /* no pipeline: the stream is the series */
+                if ((rc = series_of_labels(r, &fixed)))
+                    break;
                 has_fixed = 1;
             }
         }
-        struct racc *x = &r->a[idx];
+        if (skip)
+            continue;
+        c->st->lines += bv.n;
+        c->st->bytes += bv.raw_bytes;
+        if (pl) {
+            if ((rc = pipeline_block(r, pl, &stream, &bv, &seq, fixed_labels, &fixed, &has_fixed)))
+                break;
+            continue;
+        }
+        struct racc *x = &r->a[fixed];
         if (r->additive) {
-            add_entry(r, x, en.ts, en.len);
-        } else if ((rc = add_sample(x, en.ts, v))) {
-            break;
+            for (uint32_t i = 0; i < bv.n; i++)
+                add_entry(r, x, bv.ts[i], bv.lens[i]);
+        } else {
+            for (uint32_t i = 0; i < bv.n && rc == 0; i++)
+                rc = add_sample(x, bv.ts[i], 1, cur, seq++);
+            if (rc)
+                break;
         }
     }
-    c->st->lines += lines;
-    c->st->bytes += bytes;
-    cairn_store_iter_deinit(&it);
+    cairn_store_blocks_deinit(&it);
     cairn_labels_deinit(&stream);
-    if (rc == 1 || rc == 0)
-        return 0;
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 static int smp_cmp(const void *a, const void *b)
 {
     const struct cairn__msample *x = a, *y = b;
-    return x->ts < y->ts ? -1 : x->ts > y->ts;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Fill series s of out from accumulator x. */
@@ -362,7 +432,7 @@ static int finish_series(struct rstate *r, struct racc *x, struct cairn__mseries
         }
         return 0;
     }
-    if (x->unsorted) /* merged from several streams: stable order by time */
+    if (x->unsorted) /* merged from several streams or shards: (ts, stream, position) order */
         qsort(x->smp, x->ns, sizeof *x->smp, smp_cmp);
     double param = e->param ? e->param->number : 0;
     size_t lo = 0, hi = 0;
@@ -382,94 +452,191 @@ static int finish_series(struct rstate *r, struct racc *x, struct cairn__mseries
     return 0;
 }
 
-/* Loki's labels for absent_over_time: each equality matcher's label, except names
- * that appear in another matcher after it or with another operator. */
-static int absent_labels(const struct cairn_lq_expr *log, struct cairn__mlb *lb, struct cairn_buf *out)
+/* ---- stream shards on threads ----
+ * Worker t scans streams ids[t], ids[t + n], ... into its own accumulators (with its
+ * own parse of the expression for its pipeline: compiled regexes are per thread);
+ * the shards are then merged into worker 0's: difference arrays add exactly, and
+ * samples are ordered by (ts, stream, position) whatever the shard, so any number of
+ * threads gives the single-threaded numbers bit for bit. */
+struct worker {
+    struct rstate r;
+    struct cairn__mctx c;
+    struct cairn__query_stats st;
+    struct cairn_err err;
+    struct cairn_logql_query *q;
+    struct cairn_logql_pipeline *pl;
+    roaring_bitmap_t *mine; /* this shard's streams */
+    int64_t qs, qe;
+    int rc;
+    pthread_t th;
+};
+
+static void *work(void *arg)
 {
-    lb->n = 0;
-    for (size_t i = 0; i < log->nmatchers; i++) {
-        const struct cairn_matcher *m = &log->matchers[i];
-        if (m->type == CAIRN_MATCH_EQ && !cairn__mlb_get(lb, m->name, m->name_len)) {
-            int rc = cairn__mlb_set(lb, m->name, m->name_len, m->value, m->value_len);
-            if (rc)
-                return rc;
-        }
-    }
-    /* the "empty" list: matchers that were not the first equality on their name */
-    for (size_t i = 0; i < log->nmatchers; i++) {
-        const struct cairn_matcher *m = &log->matchers[i];
-        int first_eq = m->type == CAIRN_MATCH_EQ;
-        for (size_t j = 0; j < i && first_eq; j++)
-            if (log->matchers[j].type == CAIRN_MATCH_EQ && log->matchers[j].name_len == m->name_len &&
-                memcmp(log->matchers[j].name, m->name, m->name_len) == 0)
-                first_eq = 0;
-        if (!first_eq)
-            cairn__mlb_del(lb, m->name, m->name_len);
-    }
-    return cairn__mlb_finish(lb, out);
+    struct worker *w = arg;
+    w->rc = scan_blocks(&w->r, w->mine, w->qs, w->qe, w->pl);
+    return NULL;
 }
 
-static int pipeline_error(struct cairn__mctx *c, const struct cairn__mval *v)
+static int worker_init(struct worker *w, const struct rstate *r0, const struct cairn_lq_expr *e, int need_pl)
 {
-    for (size_t i = 0; i < v->n; i++) {
-        size_t el;
-        const char *err = cairn__mlab_get(v->s[i].lab.p, v->s[i].lab.len, "__error__", 9, &el);
-        if (!err)
-            continue;
-        struct cairn_buf t = CAIRN_BUF_INIT;
-        if (cairn__mlab_text(v->s[i].lab.p, v->s[i].lab.len, &t)) {
-            cairn_buf_deinit(&t);
-            return CAIRN_ENOMEM;
-        }
-        cairn_err_set(c->err, CAIRN_EINVAL,
-                      "pipeline error: '%.*s' for series: '%s'.\n"
-                      "Use a label filter to intentionally skip this error. (e.g | __error__!=\"%.*s\").\n"
-                      "To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n"
-                      "The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
-                      (int)el, err, cairn_buf_cstr(&t), (int)el, err);
-        cairn_buf_deinit(&t);
+    w->c = *r0->c;
+    w->c.st = &w->st;
+    w->c.err = &w->err;
+    w->r = (struct rstate){.c = &w->c, .e = r0->e, .g = r0->g, .additive = r0->additive, .bytes = r0->bytes,
+                           .range = r0->range, .off = r0->off, .by = r0->by, .nby = r0->nby,
+                           .by_fast = r0->by_fast};
+    cairn_labels_init(&w->r.ls);
+    if (!need_pl)
+        return 0;
+    struct cairn_buf text = CAIRN_BUF_INIT;
+    int rc = cairn_logql_format(e, &text);
+    if (rc == 0)
+        rc = cairn_logql_parse(text.data, text.len, &w->q, &w->err);
+    cairn_buf_deinit(&text);
+    if (rc)
+        return rc;
+    const struct cairn_lq_expr *copy = cairn_logql_root(w->q);
+    if (copy->kind != CAIRN_LQ_RANGE_AGG)
         return CAIRN_EINVAL;
+    if (!(w->pl = cairn_logql_pipeline_create(copy, &w->err)))
+        return w->err.code ? w->err.code : CAIRN_ENOMEM;
+    return 0;
+}
+
+static void worker_deinit(struct worker *w)
+{
+    w->r.by = NULL; /* borrowed from worker 0 */
+    rstate_deinit(&w->r);
+    cairn_logql_pipeline_destroy(w->pl);
+    cairn_logql_query_destroy(w->q);
+    cairn_bitmap_free(w->mine);
+}
+
+/* Fold shard w's accumulators into r. */
+static int merge(struct rstate *r, struct rstate *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct racc *x = &w->a[i];
+        size_t idx;
+        int rc = racc_for(r, x->lab, x->len, &idx);
+        if (rc)
+            return rc;
+        struct racc *y = &r->a[idx];
+        if (r->additive) {
+            for (size_t k = 0; k <= r->c->nsteps; k++) {
+                y->cnt[k] += x->cnt[k];
+                if (y->byt)
+                    y->byt[k] += x->byt[k];
+            }
+            continue;
+        }
+        if (!x->ns)
+            continue;
+        if (y->ns + x->ns > y->cap) {
+            struct cairn__msample *s = realloc(y->smp, (y->ns + x->ns) * sizeof *s);
+            if (!s)
+                return CAIRN_ENOMEM;
+            y->smp = s;
+            y->cap = y->ns + x->ns;
+        }
+        memcpy(y->smp + y->ns, x->smp, x->ns * sizeof *x->smp);
+        if (y->ns)
+            y->unsorted = 1;
+        y->unsorted |= x->unsorted;
+        y->ns += x->ns;
     }
     return 0;
 }
 
-int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out)
+/* Shard k of nt: streams ids[k], ids[k + nt], ... */
+static roaring_bitmap_t *shard(const uint32_t *ids, size_t n, size_t k, size_t nt)
+{
+    roaring_bitmap_t *b = roaring_bitmap_create();
+    for (size_t i = k; b && i < n; i += nt)
+        roaring_bitmap_add(b, ids[i]);
+    return b;
+}
+
+static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint32_t *ids, size_t n,
+                    int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl, long nt)
+{
+    struct cairn__mctx *c = r->c;
+    if ((size_t)nt > n)
+        nt = (long)(n ? n : 1);
+    struct worker *w = calloc((size_t)nt, sizeof *w);
+    roaring_bitmap_t *mine = shard(ids, n, 0, (size_t)nt);
+    if (!w || !mine) {
+        free(w);
+        cairn_bitmap_free(mine);
+        return CAIRN_ENOMEM;
+    }
+    int rc = 0;
+    long started = 0;
+    for (long t = 1; t < nt && rc == 0; t++) {
+        w[t].qs = qs;
+        w[t].qe = qe;
+        rc = worker_init(&w[t], r, e, pl != NULL);
+        if (rc == 0 && !(w[t].mine = shard(ids, n, (size_t)t, (size_t)nt)))
+            rc = CAIRN_ENOMEM;
+        if (rc == 0 && pthread_create(&w[t].th, NULL, work, &w[t]) != 0)
+            rc = CAIRN_ENOMEM;
+        if (rc == 0)
+            started = t;
+        else if (w[t].err.code)
+            *c->err = w[t].err;
+    }
+    if (rc == 0) /* this thread is shard 0 */
+        rc = scan_blocks(r, mine, qs, qe, pl);
+    cairn_bitmap_free(mine);
+    for (long t = 1; t <= started; t++)
+        pthread_join(w[t].th, NULL);
+    for (long t = 1; t < nt; t++) {
+        c->st->lines += w[t].st.lines;
+        c->st->bytes += w[t].st.bytes;
+        c->st->streams += w[t].st.streams;
+        if (rc == 0 && w[t].rc) {
+            rc = w[t].rc;
+            if (w[t].err.code)
+                *c->err = w[t].err;
+        }
+        if (rc == 0)
+            rc = merge(r, &w[t].r);
+        worker_deinit(&w[t]);
+    }
+    free(w);
+    return rc;
+}
+
+int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, const struct cairn_lq_grouping *push,
+                       const uint32_t *ids, size_t n, struct cairn_logql_pipeline *pl, long nt,
+                       struct cairn__mval *all)
 {
     struct rstate r = {.c = c, .e = e, .range = e->range_ns, .off = e->offset_ns};
+    r.g = e->grouping.present || !push ? &e->grouping : push;
     cairn_labels_init(&r.ls);
     r.additive = is_additive(e);
     r.bytes = !e->has_unwrap && (e->rop == CAIRN_LQ_BYTES_OVER_TIME || e->rop == CAIRN_LQ_BYTES_RATE);
-    struct cairn_logql_pipeline *pl = NULL;
-    roaring_bitmap_t *sids = roaring_bitmap_create(), *one = roaring_bitmap_create();
     double *scratch = NULL;
-    uint32_t *ids = NULL;
     int rc = 0;
-    if (!sids || !one) {
-        rc = CAIRN_ENOMEM;
-        goto done;
-    }
-    if (e->log->stages || e->has_unwrap) {
-        if (!(pl = cairn_logql_pipeline_create(e, c->err))) {
-            rc = c->err && c->err->code ? c->err->code : CAIRN_ENOMEM;
+    if (r.g->present && !r.g->without) {
+        if (!(r.by = malloc((r.g->nlabels + 1) * sizeof *r.by))) {
+            rc = CAIRN_ENOMEM;
             goto done;
         }
+        for (size_t i = 0; i < r.g->nlabels; i++)
+            r.by[i] = r.g->labels[i];
+        qsort(r.by, r.g->nlabels, sizeof *r.by, str_cmp);
+        for (size_t i = 0; i < r.g->nlabels; i++)
+            if (r.nby == 0 || strcmp(r.by[r.nby - 1].p, r.by[i].p) != 0)
+                r.by[r.nby++] = r.by[i];
+        r.by_fast = 1;
     }
     /* entries of step i: ts in (t_i - off - range, t_i - off] */
     int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
     int64_t qs = c->start - r.off - r.range + 1, qe = last - r.off + 1;
-    if ((rc = cairn__query_select(c->store, c->tenant, e->log, qs, qe, sids, c->err)))
+    if (rc || (rc = scan_all(&r, e, ids, n, qs, qe, pl, nt)))
         goto done;
-    uint64_t card = roaring_bitmap_get_cardinality(sids);
-    if (!(ids = malloc((card ? card : 1) * sizeof *ids))) {
-        rc = CAIRN_ENOMEM;
-        goto done;
-    }
-    roaring_bitmap_to_uint32_array(sids, ids);
-    for (uint64_t i = 0; i < card && rc == 0; i++)
-        rc = scan_stream(&r, ids[i], one, qs, qe, pl);
-    if (rc)
-        goto done;
-
     size_t maxn = 1;
     for (size_t i = 0; i < r.n; i++)
         if (r.a[i].ns > maxn)
@@ -478,48 +645,18 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e, str
         rc = CAIRN_ENOMEM;
         goto done;
     }
-    struct cairn__mval all = {0};
     for (size_t i = 0; i < r.n && rc == 0; i++) {
         size_t idx;
-        rc = cairn__mval_add(&all, c->nsteps, r.a[i].lab, r.a[i].len, &idx);
+        rc = cairn__mval_add(all, c->nsteps, r.a[i].lab, r.a[i].len, &idx);
         if (rc == 0)
-            rc = finish_series(&r, &r.a[i], &all.s[idx], scratch);
+            rc = finish_series(&r, &r.a[i], &all->s[idx], scratch);
     }
-    if (rc) {
-        cairn__mval_deinit(&all);
-        goto done;
-    }
-    cairn__mval_compact(&all, c->nsteps);
-    cairn__mval_sort(&all);
-    if ((rc = pipeline_error(c, &all))) {
-        cairn__mval_deinit(&all);
-        goto done;
-    }
-    if (e->rop == CAIRN_LQ_ABSENT_OVER_TIME) {
-        size_t idx;
-        if ((rc = absent_labels(e->log, &r.lb, &r.tmp)) ||
-            (rc = cairn__mval_add(out, c->nsteps, r.tmp.data ? r.tmp.data : "", (uint32_t)r.tmp.len, &idx))) {
-            cairn__mval_deinit(&all);
-            goto done;
-        }
-        for (size_t i = 0; i < c->nsteps; i++) {
-            int any = 0;
-            for (size_t j = 0; j < all.n && !any; j++)
-                any = all.s[j].ok[i];
-            out->s[idx].ok[i] = !any;
-            out->s[idx].v[i] = 1;
-        }
-        cairn__mval_deinit(&all);
-        cairn__mval_compact(out, c->nsteps);
-    } else {
-        *out = all;
+    if (rc == 0) {
+        cairn__mval_compact(all, c->nsteps);
+        cairn__mval_sort(all);
     }
 done:
-    free(ids);
     free(scratch);
-    cairn_bitmap_free(sids);
-    cairn_bitmap_free(one);
-    cairn_logql_pipeline_destroy(pl);
     rstate_deinit(&r);
     return rc;
 }

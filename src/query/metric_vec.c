@@ -170,10 +170,33 @@ done:
     return rc;
 }
 
+/* Loki's canInjectVectorGrouping: sum over count/rate/bytes/sum range aggregations
+ * without their own grouping gets its grouping applied at extraction. */
+static int can_push(const struct cairn_lq_expr *e)
+{
+    const struct cairn_lq_expr *r = e->inner;
+    if (e->vop != CAIRN_LQ_SUM || r->kind != CAIRN_LQ_RANGE_AGG || r->grouping.present)
+        return 0;
+    switch (r->rop) {
+    case CAIRN_LQ_BYTES_OVER_TIME: case CAIRN_LQ_BYTES_RATE: case CAIRN_LQ_SUM_OVER_TIME:
+    case CAIRN_LQ_RATE: case CAIRN_LQ_COUNT_OVER_TIME:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out)
 {
     struct cairn__mval in = {0};
-    int rc = cairn__meval(c, e->inner, &in);
+    int rc;
+    if (can_push(e)) {
+        struct cairn_lq_grouping g = e->grouping;
+        g.present = 1; /* sum without a clause: by () */
+        rc = cairn__meval_range(c, e->inner, &g, &in);
+    } else {
+        rc = cairn__meval(c, e->inner, &in);
+    }
     if (rc == 0)
         rc = scalar_to_vector(c, &in);
     if (rc) {

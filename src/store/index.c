@@ -212,6 +212,22 @@ static int index_encode(struct cairn_store *s, struct cairn__tenant *t, struct c
                 return CAIRN_ENOMEM;
         }
     }
+    /* postings: "name\0value" -> roaring bitmap, in the portable roaring format */
+    if (cairn_buf_append_uvarint(b, p->postings.n))
+        return CAIRN_ENOMEM;
+    for (size_t i = 0; i < p->postings.cap; i++) {
+        const struct cairn__strmap_ent *e = &p->postings.v[i];
+        if (!e->key)
+            continue;
+        roaring_bitmap_t *bm = e->val;
+        roaring_bitmap_run_optimize(bm);
+        size_t n = roaring_bitmap_portable_size_in_bytes(bm);
+        if (put_str(b, e->key, e->klen) || cairn_buf_append_uvarint(b, n) ||
+            cairn_buf_reserve(b, n))
+            return CAIRN_ENOMEM;
+        b->len += roaring_bitmap_portable_serialize(bm, b->data + b->len);
+        b->data[b->len] = '\0';
+    }
     return 0;
 }
 
@@ -255,7 +271,8 @@ int cairn__index_write(struct cairn_store *s, struct cairn__tenant *t, struct ca
     cairn_buf_deinit(&b);
     if (!rc) {
         p->closed = 1;
-        CAIRN_INFO("index", "period closed", "dir=\"%s\" streams=%zu", p->dir, p->streams.n);
+        cairn__period_close_files(p);
+        CAIRN_INFO("index", "index file written", "dir=\"%s\" streams=%zu", p->dir, p->streams.n);
     }
     return rc;
 }
@@ -337,7 +354,8 @@ int cairn__index_load(struct cairn_store *s, struct cairn__tenant *t, struct cai
         r.off += ll;
         struct cairn__stream *st = cairn__stream_restore(s, t, sid, fp, lt, ll);
         struct cairn__pstream *ps;
-        if (!st || cairn__period_add_stream_locked(p, sid, st->lv, st->nl, &ps)) {
+        /* no labels: the postings come from their own section below */
+        if (!st || cairn__period_add_stream_locked(p, sid, NULL, 0, &ps)) {
             rc = CAIRN_ENOMEM;
             break;
         }
@@ -375,6 +393,35 @@ int cairn__index_load(struct cairn_store *s, struct cairn__tenant *t, struct cai
         }
         p->n_chunks += ps->next_chunk;
     }
+    uint64_t np = rc ? 0 : rd_uv(&r);
+    for (uint64_t i = 0; i < np && !r.bad && !rc; i++) {
+        uint64_t kl = rd_uv(&r);
+        if (r.bad || kl > r.len - r.off) {
+            r.bad = 1;
+            break;
+        }
+        const char *key = (const char *)r.p + r.off;
+        r.off += kl;
+        uint64_t bl = rd_uv(&r);
+        if (r.bad || bl > r.len - r.off || !memchr(key, '\0', kl) ||
+            cairn__strmap_get(&p->postings, key, kl)) {
+            r.bad = 1;
+            break;
+        }
+        roaring_bitmap_t *bm =
+            roaring_bitmap_portable_deserialize_safe((const char *)r.p + r.off, bl);
+        r.off += bl;
+        if (!bm) {
+            r.bad = 1;
+            break;
+        }
+        if (cairn__strmap_put(&p->postings, key, kl, bm)) {
+            roaring_bitmap_free(bm);
+            rc = CAIRN_ENOMEM;
+        }
+    }
+    if (!rc && r.off != r.len)
+        r.bad = 1;
     cairn_buf_deinit(&b);
     if (!rc && r.bad) {
         CAIRN_WARN("index", "index file does not match its segments, rebuilding", "file=\"%s\"",

@@ -1,12 +1,6 @@
 /* read.c -- the read API of store_read.h: label names and values, postings, stream
- * labels, index stats, and the merged entry iterator.
- *
- * The iterator snapshots, per stream and under the stream's shard lock, the block
- * references overlapping [start, end) and a sorted copy of the open block's entries
- * in range. Each block is one source of a heap ordered by (ts, stream id, arrival);
- * a block not yet read sits in the heap keyed by its min (forward) or max (backward)
- * timestamp and is read and decompressed only when it reaches the top, so blocks are
- * loaded in time order and only while the merge needs them. */
+ * labels and index stats, each from a snapshot taken under short locks (the
+ * iterators are in iter.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +61,7 @@ static void sort_unique(struct cairn_strlist *l, size_t from)
 /* ---- period snapshots ---- */
 
 /* Periods of t overlapping [start, end), each with a reference; caller unrefs. */
-static struct cairn__period **periods_in(struct cairn__tenant *t, int64_t start, int64_t end,
+struct cairn__period **cairn__periods_in(struct cairn__tenant *t, int64_t start, int64_t end,
                                          size_t *n)
 {
     pthread_mutex_lock(&t->periods_mu);
@@ -84,7 +78,7 @@ static struct cairn__period **periods_in(struct cairn__tenant *t, int64_t start,
     return v;
 }
 
-static void periods_release(struct cairn__period **v, size_t n)
+void cairn__periods_release(struct cairn__period **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         cairn__period_unref(v[i]);
@@ -98,7 +92,7 @@ static int label_list(struct cairn_store *s, const char *tenant, const char *nam
     if (!t)
         return 0;
     size_t np, from = out->n;
-    struct cairn__period **pv = periods_in(t, start, end, &np);
+    struct cairn__period **pv = cairn__periods_in(t, start, end, &np);
     if (!pv)
         return CAIRN_ENOMEM;
     size_t nl = name ? strlen(name) : 0;
@@ -120,7 +114,7 @@ static int label_list(struct cairn_store *s, const char *tenant, const char *nam
         if (out->n - from > 4096)
             sort_unique(out, from);
     }
-    periods_release(pv, np);
+    cairn__periods_release(pv, np);
     sort_unique(out, from);
     return rc;
 }
@@ -150,7 +144,7 @@ int cairn_store_postings(struct cairn_store *s, const char *tenant, const char *
         return CAIRN_ENOMEM;
     }
     size_t np;
-    struct cairn__period **pv = periods_in(t, start, end, &np);
+    struct cairn__period **pv = cairn__periods_in(t, start, end, &np);
     for (size_t i = 0; pv && i < np; i++) {
         pthread_mutex_lock(&pv[i]->mu);
         roaring_bitmap_t *b = cairn__strmap_get(&pv[i]->postings, key.data, key.len);
@@ -161,7 +155,7 @@ int cairn_store_postings(struct cairn_store *s, const char *tenant, const char *
     cairn_buf_deinit(&key);
     if (!pv)
         return CAIRN_ENOMEM;
-    periods_release(pv, np);
+    cairn__periods_release(pv, np);
     return 0;
 }
 
@@ -172,7 +166,7 @@ int cairn_store_streams(struct cairn_store *s, const char *tenant, int64_t start
     if (!t)
         return 0;
     size_t np;
-    struct cairn__period **pv = periods_in(t, start, end, &np);
+    struct cairn__period **pv = cairn__periods_in(t, start, end, &np);
     if (!pv)
         return CAIRN_ENOMEM;
     for (size_t i = 0; i < np; i++) {
@@ -180,7 +174,7 @@ int cairn_store_streams(struct cairn_store *s, const char *tenant, int64_t start
         roaring_bitmap_or_inplace(out, pv[i]->all);
         pthread_mutex_unlock(&pv[i]->mu);
     }
-    periods_release(pv, np);
+    cairn__periods_release(pv, np);
     return 0;
 }
 
@@ -220,380 +214,6 @@ int cairn_store_tenants(struct cairn_store *s, struct cairn_strlist *out)
     return 0;
 }
 
-/* ---- the iterator ---- */
-
-struct src {
-    int64_t key;
-    uint32_t sid, order;
-    int loaded, head;
-    struct cairn__period *per; /* for a block not yet read */
-    struct cairn__bref ref;
-    struct cairn__block_dec dec;
-    uint32_t pos, lo, hi; /* entries [lo, hi) are in range; pos is the next (fwd) or
-                             one past the next (backward) */
-};
-
-struct cairn__iter {
-    struct cairn_store *s;
-    int64_t start, end;
-    int backward, no_lines;
-    struct src *v;
-    size_t n, cap;
-    uint32_t *heap;
-    size_t hn;
-    long cur; /* source returned last, to advance on the next call */
-    struct cairn__period **pv;
-    size_t np;
-    struct cairn__codec_ctx ctx;
-    struct cairn_buf rbuf;
-};
-
-/* Does source a come before source b in the iteration order? */
-static int before(const struct cairn__iter *it, const struct src *a, const struct src *b)
-{
-    if (a->key != b->key)
-        return it->backward ? a->key > b->key : a->key < b->key;
-    if (a->loaded != b->loaded)
-        return !a->loaded; /* read a block before returning an entry at its bound */
-    if (a->sid != b->sid)
-        return it->backward ? a->sid > b->sid : a->sid < b->sid;
-    return it->backward ? a->order > b->order : a->order < b->order;
-}
-
-static void heap_push(struct cairn__iter *it, uint32_t i)
-{
-    size_t k = it->hn++;
-    it->heap[k] = i;
-    while (k > 0) {
-        size_t parent = (k - 1) / 2;
-        if (!before(it, &it->v[it->heap[k]], &it->v[it->heap[parent]]))
-            break;
-        uint32_t tmp = it->heap[k];
-        it->heap[k] = it->heap[parent];
-        it->heap[parent] = tmp;
-        k = parent;
-    }
-}
-
-static uint32_t heap_pop(struct cairn__iter *it)
-{
-    uint32_t top = it->heap[0];
-    it->heap[0] = it->heap[--it->hn];
-    size_t k = 0;
-    for (;;) {
-        size_t l = 2 * k + 1, r = l + 1, m = k;
-        if (l < it->hn && before(it, &it->v[it->heap[l]], &it->v[it->heap[m]]))
-            m = l;
-        if (r < it->hn && before(it, &it->v[it->heap[r]], &it->v[it->heap[m]]))
-            m = r;
-        if (m == k)
-            break;
-        uint32_t tmp = it->heap[k];
-        it->heap[k] = it->heap[m];
-        it->heap[m] = tmp;
-        k = m;
-    }
-    return top;
-}
-
-static struct src *src_new(struct cairn__iter *it)
-{
-    if (it->n == it->cap) {
-        size_t nc = it->cap ? it->cap * 2 : 64;
-        struct src *nv = realloc(it->v, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        it->v = nv;
-        it->cap = nc;
-    }
-    struct src *x = &it->v[it->n++];
-    memset(x, 0, sizeof *x);
-    return x;
-}
-
-/* Entries [lo, hi) of a sorted ts column inside [start, end). */
-static void range_of(const int64_t *ts, uint32_t n, int64_t start, int64_t end, uint32_t *lo,
-                     uint32_t *hi)
-{
-    uint32_t a = 0, b = n;
-    while (a < b) {
-        uint32_t m = a + (b - a) / 2;
-        if (ts[m] < start)
-            a = m + 1;
-        else
-            b = m;
-    }
-    *lo = a;
-    b = n;
-    while (a < b) {
-        uint32_t m = a + (b - a) / 2;
-        if (ts[m] < end)
-            a = m + 1;
-        else
-            b = m;
-    }
-    *hi = a;
-}
-
-static int perm_cmp(const void *a, const void *b, void *ctx)
-{
-    const int64_t *ts = ctx;
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    if (ts[x] != ts[y])
-        return ts[x] < ts[y] ? -1 : 1;
-    return x < y ? -1 : (x > y);
-}
-
-/* Copy the open block's entries in range into a sorted decoded block. Shard lock held. */
-static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint32_t sid,
-                     uint32_t order)
-{
-    if (!b->n || b->max_ts < it->start || b->min_ts >= it->end)
-        return 0;
-    uint32_t *perm = malloc((size_t)b->n * sizeof *perm);
-    uint64_t *off = malloc((size_t)b->n * sizeof *off);
-    if (!perm || !off) {
-        free(perm);
-        free(off);
-        return CAIRN_ENOMEM;
-    }
-    uint32_t m = 0;
-    uint64_t o = 0, bytes = 0;
-    for (uint32_t i = 0; i < b->n; i++) {
-        off[i] = o;
-        o += b->lens[i];
-        if (b->ts[i] >= it->start && b->ts[i] < it->end) {
-            perm[m++] = i;
-            bytes += b->lens[i];
-        }
-    }
-    if (!b->sorted)
-        qsort_r(perm, m, sizeof *perm, perm_cmp, b->ts);
-    struct src *x = src_new(it);
-    int rc = CAIRN_ENOMEM;
-    if (!x)
-        goto out;
-    x->sid = sid;
-    x->order = order;
-    x->loaded = 1;
-    x->head = 1;
-    struct cairn__block_dec *d = &x->dec;
-    d->h.n = m;
-    d->ts = malloc((m ? m : 1) * sizeof *d->ts);
-    d->lens = malloc((m ? m : 1) * sizeof *d->lens);
-    d->offs = malloc((m ? m : 1) * sizeof *d->offs);
-    d->lines = it->no_lines ? NULL : malloc(bytes ? bytes : 1);
-    if (!d->ts || !d->lens || !d->offs || (!it->no_lines && !d->lines)) {
-        cairn__block_dec_deinit(d);
-        it->n--;
-        goto out;
-    }
-    uint64_t w = 0;
-    for (uint32_t i = 0; i < m; i++) {
-        uint32_t k = perm[i];
-        d->ts[i] = b->ts[k];
-        d->lens[i] = b->lens[k];
-        d->offs[i] = w;
-        if (d->lines)
-            memcpy(d->lines + w, b->lines + off[k], b->lens[k]);
-        w += b->lens[k];
-    }
-    x->lo = 0;
-    x->hi = m;
-    rc = 0;
-out:
-    free(perm);
-    free(off);
-    return rc;
-}
-
-/* Snapshot one stream: block refs and head copy, under its shard lock. */
-static int snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uint32_t sid)
-{
-    struct cairn__stream *st = cairn__stream_by_id(t, sid);
-    if (!st)
-        return 0;
-    struct cairn__shard *sh = cairn__shard_of(t, st->fp);
-    int rc = 0;
-    uint32_t order = 0;
-    pthread_mutex_lock(&sh->mu);
-    for (size_t i = 0; i < it->np && !rc; i++) {
-        struct cairn__period *p = it->pv[i];
-        pthread_mutex_lock(&p->mu);
-        struct cairn__pstream *ps = cairn__strmap_get(&p->streams, &sid, sizeof sid);
-        for (size_t k = 0; ps && k < ps->n; k++) {
-            const struct cairn__bref *r = &ps->refs[k];
-            order++;
-            if (r->max_ts < it->start || r->min_ts >= it->end)
-                continue; /* skipped without reading it */
-            struct src *x = src_new(it);
-            if (!x) {
-                rc = CAIRN_ENOMEM;
-                break;
-            }
-            x->sid = sid;
-            x->order = order;
-            x->per = p;
-            x->ref = *r;
-            x->key = it->backward ? r->max_ts : r->min_ts;
-        }
-        pthread_mutex_unlock(&p->mu);
-    }
-    if (!rc)
-        rc = head_copy(it, &st->blk, sid, UINT32_MAX);
-    pthread_mutex_unlock(&sh->mu);
-    return rc;
-}
-
-static void src_set_key(struct cairn__iter *it, struct src *x)
-{
-    x->key = x->dec.ts[it->backward ? x->pos - 1 : x->pos];
-}
-
-/* Start a loaded source at its first entry in range; 0 if it has none. */
-static int src_start(struct cairn__iter *it, struct src *x)
-{
-    if (x->lo >= x->hi)
-        return 0;
-    x->pos = it->backward ? x->hi : x->lo;
-    src_set_key(it, x);
-    return 1;
-}
-
-static int src_load(struct cairn__iter *it, struct src *x)
-{
-    int rc = cairn__period_read(x->per, x->ref.file, x->ref.off, x->ref.len, &it->rbuf);
-    if (!rc)
-        rc = cairn__block_decode(&it->ctx, (const unsigned char *)it->rbuf.data, it->rbuf.len,
-                                 !it->no_lines, &x->dec);
-    if (rc) {
-        CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
-                    x->per->dir, x->ref.file, (unsigned long long)x->ref.off, cairn_strerror(rc));
-        return rc;
-    }
-    x->loaded = 1;
-    range_of(x->dec.ts, x->dec.h.n, it->start, it->end, &x->lo, &x->hi);
-    return 0;
-}
-
-void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
-{
-    struct cairn__iter *it = itp->impl;
-    if (!it)
-        return;
-    for (size_t i = 0; i < it->n; i++)
-        cairn__block_dec_deinit(&it->v[i].dec);
-    free(it->v);
-    free(it->heap);
-    periods_release(it->pv, it->np);
-    cairn__codec_ctx_deinit(&it->ctx);
-    cairn_buf_deinit(&it->rbuf);
-    free(it);
-    itp->impl = NULL;
-}
-
-int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
-                          const roaring_bitmap_t *sids, int64_t start, int64_t end,
-                          enum cairn_iter_dir dir, unsigned flags)
-{
-    struct cairn__iter *it = calloc(1, sizeof *it);
-    itp->impl = it;
-    if (!it)
-        return CAIRN_ENOMEM;
-    it->s = s;
-    it->start = start;
-    it->end = end;
-    it->backward = dir == CAIRN_ITER_BACKWARD;
-    it->no_lines = (flags & CAIRN_ITER_NO_LINES) != 0;
-    it->cur = -1;
-    struct cairn__tenant *t = cairn__tenant_get(s, tenant, 0);
-    if (!t || start >= end)
-        return 0;
-    if (!(it->pv = periods_in(t, start, end, &it->np)))
-        goto nomem;
-    roaring_bitmap_t *every = NULL;
-    if (!sids) {
-        if (!(every = roaring_bitmap_create()) || cairn_store_streams(s, tenant, start, end, every)) {
-            if (every)
-                roaring_bitmap_free(every);
-            goto nomem;
-        }
-        sids = every;
-    }
-    uint64_t card = roaring_bitmap_get_cardinality(sids);
-    uint32_t *ids = malloc((card ? card : 1) * sizeof *ids);
-    if (ids)
-        roaring_bitmap_to_uint32_array(sids, ids);
-    if (every)
-        roaring_bitmap_free(every);
-    if (!ids)
-        goto nomem;
-    int rc = 0;
-    for (uint64_t i = 0; i < card && !rc; i++)
-        rc = snap_stream(it, t, ids[i]);
-    free(ids);
-    if (rc)
-        goto fail;
-    if (!(it->heap = malloc((it->n ? it->n : 1) * sizeof *it->heap)))
-        goto nomem;
-    for (size_t i = 0; i < it->n; i++) {
-        struct src *x = &it->v[i];
-        if (x->loaded && !src_start(it, x))
-            continue;
-        heap_push(it, (uint32_t)i);
-    }
-    return 0;
-nomem:
-    rc = CAIRN_ENOMEM;
-fail:
-    cairn_store_iter_deinit(itp);
-    return rc;
-}
-
-int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct cairn_entry *e)
-{
-    struct cairn__iter *it = itp->impl;
-    if (!it)
-        return 0;
-    if (it->cur >= 0) {
-        struct src *x = &it->v[it->cur];
-        it->cur = -1;
-        int more;
-        if (it->backward)
-            more = --x->pos > x->lo;
-        else
-            more = ++x->pos < x->hi;
-        if (more) {
-            src_set_key(it, x);
-            heap_push(it, (uint32_t)(x - it->v));
-        } else {
-            cairn__block_dec_deinit(&x->dec);
-        }
-    }
-    while (it->hn) {
-        uint32_t i = heap_pop(it);
-        struct src *x = &it->v[i];
-        if (!x->loaded) {
-            int rc = src_load(it, x);
-            if (rc)
-                return rc;
-            if (src_start(it, x))
-                heap_push(it, i);
-            else
-                cairn__block_dec_deinit(&x->dec);
-            continue;
-        }
-        uint32_t k = it->backward ? x->pos - 1 : x->pos;
-        *sid = x->sid;
-        e->ts = x->dec.ts[k];
-        e->len = x->dec.lens[k];
-        e->line = x->dec.lines ? x->dec.lines + x->dec.offs[k] : NULL;
-        it->cur = i;
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- index stats ---- */
 
 int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roaring_bitmap_t *sids,
@@ -604,11 +224,11 @@ int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roa
     if (!t)
         return 0;
     size_t np;
-    struct cairn__period **pv = periods_in(t, start, end, &np);
+    struct cairn__period **pv = cairn__periods_in(t, start, end, &np);
     roaring_bitmap_t *seen = roaring_bitmap_create();
     if (!pv || !seen) {
         if (pv)
-            periods_release(pv, np);
+            cairn__periods_release(pv, np);
         if (seen)
             roaring_bitmap_free(seen);
         return CAIRN_ENOMEM;
@@ -635,7 +255,7 @@ int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roa
         }
         pthread_mutex_unlock(&p->mu);
     }
-    periods_release(pv, np);
+    cairn__periods_release(pv, np);
     /* entries still in open blocks count as one chunk per stream */
     for (int k = 0; k < CAIRN__SHARDS; k++) {
         struct cairn__shard *sh = &t->shards[k];

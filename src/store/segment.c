@@ -49,8 +49,10 @@ void cairn__period_unref(struct cairn__period *p)
     cairn__period_free(p);
 }
 
-static struct cairn__period *period_new(struct cairn__tenant *t, int64_t start, int64_t len)
+static struct cairn__period *period_new(const struct cairn_store *s, struct cairn__tenant *t,
+                                        int64_t start)
 {
+    int64_t len = s->cfg.index_period_ns;
     struct cairn__period *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -67,6 +69,7 @@ static struct cairn__period *period_new(struct cairn__tenant *t, int64_t start, 
     snprintf(p->dir, n, "%s/%" PRId64, t->dir, start);
     p->start = start;
     p->end = start + len;
+    p->file_max = s->cfg.segment_file_max ? s->cfg.segment_file_max : CAIRN__SEGFILE_MAX;
     atomic_init(&p->refs, 1); /* the tenant's */
     pthread_mutex_init(&p->mu, NULL);
     return p;
@@ -105,7 +108,7 @@ struct cairn__period *cairn__period_get(struct cairn_store *s, struct cairn__ten
             return p;
         }
     }
-    struct cairn__period *p = period_new(t, start, s->cfg.index_period_ns);
+    struct cairn__period *p = period_new(s, t, start);
     if (p && (cairn__mkdir_p(p->dir) || period_insert(t, p))) {
         cairn__period_free(p);
         p = NULL;
@@ -116,6 +119,11 @@ struct cairn__period *cairn__period_get(struct cairn_store *s, struct cairn__ten
     return p;
 }
 
+static void seg_path(const struct cairn__period *p, uint32_t i, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/seg-%06u.cseg", p->dir, i);
+}
+
 /* Open a new segment file (p->mu held). */
 static int segfile_new(struct cairn__period *p)
 {
@@ -124,7 +132,7 @@ static int segfile_new(struct cairn__period *p)
         return CAIRN_ENOMEM;
     p->files = nf;
     char path[4200];
-    snprintf(path, sizeof path, "%s/seg-%06u.cseg", p->dir, p->n_files);
+    seg_path(p, p->n_files, path, sizeof path);
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         CAIRN_ERROR("segment", "open failed", "file=\"%s\" errno=%d", path, errno);
@@ -145,12 +153,35 @@ static int segfile_new(struct cairn__period *p)
     return 0;
 }
 
+void cairn__period_close_files(struct cairn__period *p)
+{
+    for (uint32_t i = 0; i < p->n_files; i++) {
+        struct cairn__segfile *f = &p->files[i];
+        if (f->fd < 0)
+            continue;
+        if (f->dirty && fdatasync(f->fd) < 0)
+            CAIRN_ERROR("segment", "fdatasync failed", "dir=\"%s\" errno=%d", p->dir, errno);
+        close(f->fd);
+        f->fd = -1;
+        f->dirty = 0;
+    }
+}
+
 static int ensure_writable(struct cairn__period *p)
 {
     if (p->closed && cairn__index_unlink(p))
         return CAIRN_EIO;
-    if (p->n_files == 0 || p->files[p->n_files - 1].size >= CAIRN__SEGFILE_MAX)
+    if (p->n_files == 0 || p->files[p->n_files - 1].size >= p->file_max)
         return segfile_new(p);
+    struct cairn__segfile *f = &p->files[p->n_files - 1];
+    if (f->fd < 0) { /* a closed period written again: reopen its last file */
+        char path[4200];
+        seg_path(p, p->n_files - 1, path, sizeof path);
+        if ((f->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) < 0) {
+            CAIRN_ERROR("segment", "open failed", "file=\"%s\" errno=%d", path, errno);
+            return CAIRN_EIO;
+        }
+    }
     return 0;
 }
 
@@ -348,14 +379,28 @@ int cairn__period_sync(struct cairn__period *p)
 int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uint32_t len,
                        struct cairn_buf *out)
 {
+    /* a descriptor of our own: the period's may be closed meanwhile (closed periods
+     * keep none open, so thousands of periods do not exhaust descriptors) */
     pthread_mutex_lock(&p->mu);
-    int fd = file < p->n_files ? p->files[file].fd : -1;
+    int known = file < p->n_files;
+    int fd = known && p->files[file].fd >= 0 ? dup(p->files[file].fd) : -1;
     pthread_mutex_unlock(&p->mu);
-    if (fd < 0)
+    if (!known)
         return CAIRN_ENOTFOUND;
+    if (fd < 0) {
+        char path[4200];
+        seg_path(p, file, path, sizeof path);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+            CAIRN_ERROR("segment", "open failed", "file=\"%s\" errno=%d", path, errno);
+            return CAIRN_EIO;
+        }
+    }
+    int rc = 0;
     cairn_buf_reset(out);
-    if (cairn_buf_reserve(out, len))
+    if (cairn_buf_reserve(out, len)) {
+        close(fd);
         return CAIRN_ENOMEM;
+    }
     size_t got = 0;
     while (got < len) {
         ssize_t r = pread(fd, out->data + got, len - got, (off_t)(off + got));
@@ -364,12 +409,14 @@ int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uin
         if (r <= 0) {
             CAIRN_ERROR("segment", "read failed", "dir=\"%s\" file=%u offset=%" PRIu64 " errno=%d",
                         p->dir, file, off, errno);
-            return CAIRN_EIO;
+            rc = CAIRN_EIO;
+            break;
         }
         got += (size_t)r;
     }
-    out->len = len;
-    return 0;
+    close(fd);
+    out->len = rc ? 0 : len;
+    return rc;
 }
 
 /* ---- loading ---- */
@@ -485,7 +532,7 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
                        int64_t start)
 {
     (void)dir;
-    struct cairn__period *p = period_new(t, start, s->cfg.index_period_ns);
+    struct cairn__period *p = period_new(s, t, start);
     if (!p)
         return CAIRN_ENOMEM;
     DIR *d = opendir(p->dir);
@@ -535,6 +582,8 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
     pthread_mutex_lock(&p->mu);
     if (!rc) {
         int r = cairn__index_load(s, t, p);
+        if (!r)
+            cairn__period_close_files(p); /* reopened when read or written */
         if (r) {
             /* no usable index file: rebuild from the segment files */
             cairn__period_index_reset(p);

@@ -126,6 +126,15 @@ typedef int (*cairn__wal_replay_fn)(void *ctx, uint64_t seq, uint8_t type,
                                     const unsigned char *p, uint32_t n);
 int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
                       uint64_t *max_seq);
+/* Every WAL file mapped read-only, in order, each checked up to its last valid record
+ * (a torn tail is logged and cut); records are [CAIRN__FILE_HDR, len). */
+struct cairn__wal_map {
+    uint64_t seq;
+    unsigned char *p; /* NULL: the file was unusable and removed */
+    size_t len, map_len;
+};
+int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t *n);
+void cairn__wal_unmap_all(struct cairn__wal_map *m, size_t n);
 /* Unlink every WAL file in <data_dir>/wal (after a clean flush). */
 int cairn__wal_remove_all(const char *data_dir);
 
@@ -178,6 +187,7 @@ struct cairn__tenant;
 struct cairn__period {
     int64_t start, end;
     char *dir;
+    uint64_t file_max; /* start a new segment file past this size */
     atomic_int refs;
     int removed; /* retention took it out of the tenant; delete dir at last unref */
     pthread_mutex_t mu; /* everything below */
@@ -214,6 +224,8 @@ int cairn__period_write_chunk(struct cairn__period *p, uint32_t sid, uint32_t ch
 uint32_t cairn__period_next_chunk(struct cairn__period *p, uint32_t sid);
 /* Drop postings and refs (before rebuilding from segment files); p->mu held. */
 void cairn__period_index_reset(struct cairn__period *p);
+/* Close the segment files' descriptors (a closed period keeps none); p->mu held. */
+void cairn__period_close_files(struct cairn__period *p);
 /* fsync dirty segment files. */
 int cairn__period_sync(struct cairn__period *p);
 /* Write the immutable index file of a period whose heads are flushed (p->mu held). */
@@ -313,7 +325,6 @@ struct cairn_store {
     pthread_mutex_t maint_mu;
     pthread_cond_t maint_cv;
     int stop;
-    int replaying;
     /* counters */
     atomic_uint_least64_t chunks_flushed, chunk_bytes, blocks_cut;
     atomic_uint_least64_t entries, bytes, rejected;
@@ -351,6 +362,18 @@ struct cairn__codec_ctx *cairn__ctx_get(struct cairn_store *s);
 void cairn__ctx_put(struct cairn_store *s, struct cairn__codec_ctx *c);
 
 int64_t cairn__period_start(const struct cairn_store *s, int64_t ts);
+/* Periods of t overlapping [start, end), each with a reference (read.c); NULL on
+ * ENOMEM. Release with cairn__periods_release. */
+struct cairn__period **cairn__periods_in(struct cairn__tenant *t, int64_t start, int64_t end,
+                                         size_t *n);
+void cairn__periods_release(struct cairn__period **v, size_t n);
+/* Replay the WAL into the heads (replay.c); *max_seq is the last WAL file's number. */
+int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq);
+static inline void cairn__note_accepted(struct cairn__stream *st, int64_t ts)
+{
+    if (ts > st->max_ts)
+        st->max_ts = ts;
+}
 /* One maintenance pass as of `now` (the thread runs it every second; tests call it
  * with a chosen clock): idle/old chunks, WAL checkpoint, period close, retention. */
 void cairn__store_maint(struct cairn_store *s, int64_t now);

@@ -345,8 +345,13 @@ int cairn__wal_remove_all(const char *data_dir)
     return 0;
 }
 
-static int replay_file(const char *path, uint64_t seq, cairn__wal_replay_fn cb, void *ctx)
+/* Map one WAL file and find where its valid records end; a torn or corrupt record is
+ * logged and the file truncated there. A file too short for its header is removed
+ * (m->p NULL then). */
+static int map_file(const char *path, uint64_t seq, struct cairn__wal_map *m)
 {
+    memset(m, 0, sizeof *m);
+    m->seq = seq;
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         CAIRN_ERROR("wal", "open failed", "file=\"%s\" errno=%d", path, errno);
@@ -378,7 +383,6 @@ static int replay_file(const char *path, uint64_t seq, cairn__wal_replay_fn cb, 
         return rc;
     }
     size_t off = CAIRN__FILE_HDR;
-    size_t nrec = 0;
     for (;;) {
         uint8_t type;
         const unsigned char *pl;
@@ -393,36 +397,75 @@ static int replay_file(const char *path, uint64_t seq, cairn__wal_replay_fn cb, 
                 CAIRN_ERROR("wal", "ftruncate failed", "file=\"%s\" errno=%d", path, errno);
             break;
         }
-        if ((rc = cb(ctx, seq, type, pl, pn))) {
-            CAIRN_ERROR("wal", "record rejected during replay",
-                        "file=\"%s\" offset=%zu err=\"%s\"", path, off, cairn_strerror(rc));
-            break;
-        }
-        nrec++;
         off += CAIRN__REC_HDR + pn;
     }
-    munmap(p, len);
     close(fd);
-    CAIRN_INFO("wal", "replayed file", "file=\"%s\" records=%zu bytes=%zu", path, nrec, off);
-    return rc;
+    m->p = p;
+    m->map_len = len;
+    m->len = off;
+    return 0;
 }
 
-int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
-                      uint64_t *max_seq)
+void cairn__wal_unmap_all(struct cairn__wal_map *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i].p)
+            munmap(m[i].p, m[i].map_len);
+    free(m);
+}
+
+int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t *nout)
 {
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/wal", data_dir);
     uint64_t *seqs;
     size_t n;
-    *max_seq = 0;
+    *out = NULL;
+    *nout = 0;
     int rc = list_wal(dir, &seqs, &n);
     if (rc)
         return rc;
+    struct cairn__wal_map *m = calloc(n ? n : 1, sizeof *m);
+    if (!m) {
+        free(seqs);
+        return CAIRN_ENOMEM;
+    }
     for (size_t i = 0; i < n && !rc; i++) {
         wal_path(dir, seqs[i], path, sizeof path);
-        rc = replay_file(path, seqs[i], cb, ctx);
-        *max_seq = seqs[i];
+        rc = map_file(path, seqs[i], &m[i]);
     }
     free(seqs);
+    if (rc) {
+        cairn__wal_unmap_all(m, n);
+        return rc;
+    }
+    *out = m;
+    *nout = n;
+    return 0;
+}
+
+int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
+                      uint64_t *max_seq)
+{
+    struct cairn__wal_map *m;
+    size_t n;
+    *max_seq = 0;
+    int rc = cairn__wal_map_all(data_dir, &m, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        *max_seq = m[i].seq;
+        size_t off = CAIRN__FILE_HDR, nrec = 0;
+        uint8_t type;
+        const unsigned char *pl;
+        uint32_t pn;
+        while (!rc && m[i].p && cairn__rec_next(m[i].p, m[i].len, off, &type, &pl, &pn) == 1) {
+            rc = cb(ctx, m[i].seq, type, pl, pn);
+            off += CAIRN__REC_HDR + pn;
+            nrec++;
+        }
+        CAIRN_INFO("wal", "replayed file", "seq=%" PRIu64 " records=%zu bytes=%zu", m[i].seq, nrec,
+                   off);
+    }
+    if (m)
+        cairn__wal_unmap_all(m, n);
     return rc;
 }

@@ -2,11 +2,21 @@
 # and snappy by pushpb_tool, as Promtail sends them) for two tenants, a bad label
 # string among them, and read everything back after SIGTERM.
 import collections
+import gzip
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import Server, TempDir, check, dump, now_ns, push_pb  # noqa: E402
+from push_util import (BUILD, Server, TempDir, check, dump, now_ns, push_pb,  # noqa: E402
+                       request)
+
+
+def encode(labels, n, start, prefix):
+    r = subprocess.run([os.path.join(BUILD, "pushpb_tool"), "encode", labels, str(n), str(start),
+                        prefix], capture_output=True, timeout=60)
+    check(r.returncode == 0, "pushpb_tool encode failed")
+    return r.stdout
 
 
 def main():
@@ -21,6 +31,19 @@ def main():
             check(status == 204, "pb push %s: %d %s" % (labels, status, body))
             canon = "{" + ", ".join(sorted(p.strip() for p in labels[1:-1].split(","))) + "}"
             want += [(tenant or "fake", canon, t0 + i, prefix + str(i)) for i in range(n)]
+
+        # gzip around snappy, as Loki accepts it; and a Content-Type that is neither JSON
+        # nor protobuf (urllib sends form-urlencoded): Loki's default is protobuf.
+        body = gzip.compress(encode('{job="gz"}', 20, t0, "gz-"))
+        status, reply = request(srv.url + "/loki/api/v1/push", body,
+                                {"Content-Type": "application/x-protobuf",
+                                 "Content-Encoding": "gzip"}, "POST")
+        check(status == 204, "gzip'd protobuf: %d %s" % (status, reply))
+        want += [("fake", '{job="gz"}', t0 + i, "gz-%d" % i) for i in range(20)]
+        status, reply = request(srv.url + "/loki/api/v1/push",
+                                encode('{job="notype"}', 5, t0, "nt-"), {}, "POST")
+        check(status == 204, "protobuf with another Content-Type: %d %s" % (status, reply))
+        want += [("fake", '{job="notype"}', t0 + i, "nt-%d" % i) for i in range(5)]
 
         status, body = push_pb(srv.url, "", '{job="unterminated', 1, t0, "bad-")
         check(status == 400, "bad labels: %d %s" % (status, body))

@@ -5,6 +5,8 @@
  *   pushpb_tool push URL TENANT LABELS COUNT START_NS PREFIX
  *       one request: COUNT entries in stream LABELS, timestamps START_NS+i, lines
  *       PREFIX<i>; prints the HTTP status on stdout and the reply body on stderr.
+ *   pushpb_tool encode LABELS COUNT START_NS PREFIX
+ *       the same body, written to stdout (for tests that wrap it, e.g. in gzip).
  *   pushpb_tool bench URL FORMAT THREADS SECONDS LINES_PER_REQ STREAMS
  *       FORMAT json or pb; each thread builds its bodies once, then pushes them in a
  *       loop over keep-alive connections for SECONDS; prints lines/s and MB/s. */
@@ -134,6 +136,22 @@ static int cmd_push(int argc, char **argv)
     return code ? 0 : 1;
 }
 
+static int cmd_encode(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: pushpb_tool encode LABELS COUNT START_NS PREFIX\n");
+        return 2;
+    }
+    size_t len;
+    char *body = encode_pb(argv[2], strtoull(argv[3], NULL, 10), strtoll(argv[4], NULL, 10),
+                           argv[5], 0, &len);
+    if (!body)
+        return 1;
+    int ok = fwrite(body, 1, len, stdout) == len;
+    free(body);
+    return ok ? 0 : 1;
+}
+
 struct bench {
     const char *url;
     int pb;
@@ -143,66 +161,74 @@ struct bench {
     unsigned long long sent_lines, sent_bytes, requests, failures;
 };
 
-#define BENCH_BODIES 4
-
+/* Every request carries fresh timestamps (the store drops exact duplicates of what it
+ * already holds, which would flatter the numbers): JSON bodies are built once with
+ * fixed-width timestamps whose digits are rewritten in place before each request;
+ * protobuf bodies are re-encoded. */
 static void *bench_thread(void *arg)
 {
     struct bench *b = arg;
-    char *bodies[BENCH_BODIES];
-    size_t lens[BENCH_BODIES];
-    size_t raw = 0;
-    /* Distinct timestamps per body and thread so nothing is a duplicate. */
-    int64_t base = cairn_now_ns() - 60LL * 1000000000LL;
+    int64_t base = cairn_now_ns() - 300LL * 1000000000LL;
     size_t per = b->lines / b->streams;
-    for (int k = 0; k < BENCH_BODIES; k++) {
-        struct cairn_buf body = CAIRN_BUF_INIT;
-        if (b->pb) {
-            /* pb bodies carry one stream per body (enough for a throughput probe) */
-            char labels[128];
-            snprintf(labels, sizeof labels, "{bench=\"pb\", thread=\"%d\", body=\"%d\"}",
-                     b->thread, k);
-            bodies[k] = encode_pb(labels, b->lines, base, "level=info msg=\"request served\" "
-                                  "path=/api/v1/items status=200 duration_ms=12 seq=", 0,
-                                  &lens[k]);
-            raw = lens[k];
-            continue;
-        }
+    size_t nts = per * b->streams;
+    size_t *ts_off = calloc(nts ? nts : 1, sizeof *ts_off);
+    struct cairn_buf body = CAIRN_BUF_INIT;
+    if (!ts_off)
+        return NULL;
+    if (!b->pb) {
+        size_t k = 0;
         cairn_buf_append_str(&body, "{\"streams\":[");
         for (size_t s = 0; s < b->streams; s++) {
             cairn_buf_appendf(&body, "%s{\"stream\":{\"bench\":\"json\",\"thread\":\"%d\","
                                      "\"stream\":\"%zu\"},\"values\":[",
                               s ? "," : "", b->thread, s);
-            for (size_t i = 0; i < per; i++)
-                cairn_buf_appendf(&body, "%s[\"%lld\",\"level=info msg=\\\"request served\\\" "
-                                         "path=/api/v1/items status=200 duration_ms=12 "
-                                         "seq=%d-%zu\"]",
-                                  i ? "," : "", (long long)(base + (int64_t)i), k, i);
+            for (size_t i = 0; i < per; i++) {
+                cairn_buf_append_str(&body, i ? ",[\"" : "[\"");
+                ts_off[k++] = body.len;
+                cairn_buf_appendf(&body, "%019lld\",\"level=info msg=\\\"request served\\\" "
+                                         "path=/api/v1/items status=200 duration_ms=12 seq=%zu\"]",
+                                  (long long)base, i);
+            }
             cairn_buf_append_str(&body, "]}");
         }
         cairn_buf_append_str(&body, "]}");
-        lens[k] = body.len;
-        raw = body.len;
-        bodies[k] = cairn_buf_detach(&body, NULL);
     }
-    (void)raw;
     CURL *h = curl_easy_init();
     int64_t end = cairn_mono_ns() + (int64_t)(b->seconds * 1e9);
-    size_t lines_per_body = b->pb ? b->lines : per * b->streams;
-    for (unsigned long long i = 0; cairn_mono_ns() < end; i++) {
-        int k = (int)(i % BENCH_BODIES);
+    size_t lines_per_body = b->pb ? b->lines : nts;
+    char labels[128];
+    snprintf(labels, sizeof labels, "{bench=\"pb\", thread=\"%d\"}", b->thread);
+    for (unsigned long long r = 0; cairn_mono_ns() < end; r++) {
+        int64_t t0 = base + (int64_t)(r * lines_per_body);
+        char *pbody = NULL;
+        size_t len;
+        if (b->pb) {
+            pbody = encode_pb(labels, b->lines, t0, "level=info msg=\"request served\" "
+                              "path=/api/v1/items status=200 duration_ms=12 seq=", 0, &len);
+            if (!pbody)
+                break;
+        } else {
+            for (size_t k = 0; k < nts; k++) {
+                char d[24];
+                snprintf(d, sizeof d, "%019lld", (long long)(t0 + (int64_t)(k % per)));
+                memcpy(body.data + ts_off[k], d, 19);
+            }
+            len = body.len;
+        }
         long code = post(h, b->url, "bench", b->pb ? "application/x-protobuf" : "application/json",
-                         bodies[k], lens[k], NULL);
+                         b->pb ? pbody : body.data, len, NULL);
+        free(pbody);
         b->requests++;
         if (code == 204) {
             b->sent_lines += lines_per_body;
-            b->sent_bytes += lens[k];
+            b->sent_bytes += len;
         } else {
             b->failures++;
         }
     }
     curl_easy_cleanup(h);
-    for (int k = 0; k < BENCH_BODIES; k++)
-        free(bodies[k]);
+    cairn_buf_deinit(&body);
+    free(ts_off);
     return NULL;
 }
 
@@ -249,10 +275,12 @@ int main(int argc, char **argv)
     int rc = 2;
     if (argc >= 2 && strcmp(argv[1], "push") == 0)
         rc = cmd_push(argc, argv);
+    else if (argc >= 2 && strcmp(argv[1], "encode") == 0)
+        rc = cmd_encode(argc, argv);
     else if (argc >= 2 && strcmp(argv[1], "bench") == 0)
         rc = cmd_bench(argc, argv);
     else
-        fprintf(stderr, "usage: pushpb_tool push|bench ...\n");
+        fprintf(stderr, "usage: pushpb_tool push|encode|bench ...\n");
     curl_global_cleanup();
     return rc;
 }

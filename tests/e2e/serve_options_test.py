@@ -3,6 +3,7 @@
 # naming them (exit 2), a YAML file given as Loki's -config.file=FILE is applied and
 # options override it, /config shows the effective configuration.
 import os
+import re
 import subprocess
 import sys
 
@@ -17,10 +18,24 @@ def run(*args):
 def main():
     r = run("--help")
     check(r.returncode == 0, "--help exit %d" % r.returncode)
-    for needle in ["--listen HOST:PORT", "default 127.0.0.1:3100", "--data-dir DIR",
-                   'default "./data"', "--config FILE, -config.file=FILE", "--fsync",
-                   "default interval", "-distributor.ingestion-rate-limit-mb", "default 168h"]:
-        check(needle in r.stdout, "--help lacks %r:\n%s" % (needle, r.stdout))
+    # Each option's block (its line and the indented lines under it) names its default.
+    blocks, cur = {}, None
+    for line in r.stdout.splitlines():
+        if line.startswith("  -"):
+            cur = line.strip()
+            blocks[cur] = line
+        elif cur and line.startswith("      "):
+            blocks[cur] += "\n" + line
+        else:
+            cur = None
+    for opt, default in [("--listen", "127.0.0.1:3100"), ("--data-dir", "./data"),
+                         ("--config", "none"), ("--fsync", "interval"),
+                         ("-distributor.ingestion-rate-limit-mb", "4"),
+                         ("-validation.reject-old-samples.max-age", "168h"),
+                         ("-distributor.max-line-size", "256KiB")]:
+        block = [b for k, b in blocks.items() if k.split()[0].split("=")[0] == opt]
+        check(block and re.search(r'default "?%s"?\)' % re.escape(default), block[0]),
+              "--help lacks %s with default %s:\n%s" % (opt, default, r.stdout))
 
     r = run("--no-such-option", "1")
     check(r.returncode == 2 and "--no-such-option" in r.stderr, r.stderr)

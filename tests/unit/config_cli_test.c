@@ -171,6 +171,9 @@ static void option_errors(void **state)
         const char *want;
     } cases[] = {
         {{"--bogus"}, "unknown option '--bogus' (see --help)"},
+        {{"--cuont=3"}, "unknown option '--cuont' (did you mean --count?)"},
+        {{"-client.timeuot=1s"}, "unknown option '-client.timeuot' (did you mean -client.timeout?)"},
+        {{"--confg", "x"}, "unknown option '--confg' (did you mean --config?)"},
         {{"-bogus.flag=1"}, "unknown option '-bogus.flag' (see --help)"},
         {{"--count"}, "option --count needs a value (int)"},
         {{"--count", "x"}, "option --count: 'x' is not an integer"},

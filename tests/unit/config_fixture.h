@@ -21,6 +21,7 @@ struct fx_client {
     uint64_t batchsize;
     char *password;
     struct cairn_cfg_map external_labels;
+    struct cairn_cfg_map headers;
     struct fx_tls tls;
 };
 struct fx_static {
@@ -76,6 +77,7 @@ struct fx {
     char *token;
     int verbose;
     struct cairn_cfg_strlist tags;
+    struct cairn_cfg_strlist sources;
     struct cairn_cfg_map labels;
     struct cairn_cfg_list clients;
     struct cairn_cfg_list scrape_configs;
@@ -128,6 +130,8 @@ static const struct cairn_cfg_entry fx_client_entries[] = {
      CAIRN_CFG_AT(struct fx_client, password)},
     {.key = "external_labels", .type = CAIRN_CFG_MAP,
      CAIRN_CFG_AT(struct fx_client, external_labels)},
+    {.key = "headers", .type = CAIRN_CFG_MAP, .flags = CAIRN_CFG_SECRET,
+     CAIRN_CFG_AT(struct fx_client, headers)},
     {.key = "tls_config", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(struct fx_client, tls),
      .sub = &fx_tls_table},
 };
@@ -237,6 +241,8 @@ static const struct cairn_cfg_entry fx_entries[] = {
      .flag = "verbose", .help = "talk more"},
     {.key = "tags", .type = CAIRN_CFG_STRLIST, CAIRN_CFG_AT(struct fx, tags), .flag = "tag",
      .help = "tags (repeatable)"},
+    {.key = "sources", .type = CAIRN_CFG_STRLIST, .flags = CAIRN_CFG_ONE_OK,
+     CAIRN_CFG_AT(struct fx, sources), .help = "one name or a list"},
     {.key = "labels", .type = CAIRN_CFG_MAP, CAIRN_CFG_AT(struct fx, labels), .flag = "label",
      .help = "labels (repeatable)"},
     {.key = "clients", .type = CAIRN_CFG_LIST, CAIRN_CFG_AT(struct fx, clients),
@@ -277,6 +283,7 @@ static const char fx_yaml[] __attribute__((unused)) =
     "    password: hunter2\n"
     "    batchwait: 2s\n"
     "    external_labels: {cluster: c1}\n"
+    "    headers: {Authorization: Bearer xyzzy}\n"
     "    tls_config:\n"
     "      insecure_skip_verify: true\n"
     "  - url: http://other/push\n"

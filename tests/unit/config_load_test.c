@@ -206,6 +206,10 @@ static void errors_name_key_and_line(void **state)
         {"count: 1\ncount: 2\n", "t.yaml:2:1: YAML syntax error: duplicate key"},
         {"a: [\n", "t.yaml:"},
         {"- 1\n- 2\n", "(top level): expected a section"},
+        {"count: 1\nname: caf\xc3\xa9 \xff\n", "t.yaml:2:12: not valid UTF-8 text"},
+        {"name: \xc0\xaf\n", "t.yaml:1:7: not valid UTF-8 text"}, /* overlong */
+        /* regression: libfyaml 0.7.12 looped forever on this directive (found by fuzzing) */
+        {"%s\x95\x8d\x89\x9a\xdf\xff\x8d\x89" "9er: ", "t.yaml:1:3: not valid UTF-8"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fx f;
@@ -276,6 +280,8 @@ static void dump_masks_secrets_and_round_trips(void **state)
     assert_int_equal(cairn_cfg_dump(&c, &out), 0);
     const char *y = cairn_buf_cstr(&out);
     assert_null(strstr(y, "hunter2"));
+    assert_null(strstr(y, "xyzzy"));
+    assert_non_null(strstr(y, "      Authorization: \"<secret>\"\n"));
     assert_null(strstr(y, "s3cr3t-default"));
     assert_non_null(strstr(y, "password: \"<secret>\""));
     assert_non_null(strstr(y, "token: \"<secret>\""));
@@ -301,6 +307,51 @@ static void dump_masks_secrets_and_round_trips(void **state)
     cairn_cfg_deinit(&c);
 }
 
+static void one_value_or_a_list(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct cairn_cfg c;
+    struct cairn_err err = {0};
+    assert_int_equal(load(&c, &f, "sources: msg\n", &err), 0);
+    assert_int_equal(f.sources.n, 1);
+    assert_string_equal(f.sources.v[0], "msg");
+    assert_int_equal(cairn_cfg_load_string(&c, "t.yaml", "sources: [a, b]\n", 16, &err), 0);
+    assert_int_equal(f.sources.n, 2);
+    assert_int_equal(cairn_cfg_load_string(&c, "t.yaml", "sources: {a: b}\n", 16, &err),
+                     CAIRN_EINVAL);
+    assert_non_null(strstr(err.msg, "sources: expected a list of strings, got a mapping"));
+    cairn_cfg_deinit(&c);
+}
+
+static void anchors_and_merge_keys(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct cairn_cfg c;
+    struct cairn_err err = {0};
+    const char *y = "base: &b\n  url: http://a\n  batchwait: 5s\n";
+    /* an anchor on an unknown key is still an unknown key */
+    assert_int_equal(load(&c, &f, y, &err), CAIRN_EINVAL);
+    cairn_cfg_deinit(&c);
+    y = "clients:\n"
+        "  - &b\n    url: http://a\n    batchwait: 5s\n"
+        "  - <<: *b\n    tenant_id: t2\n"
+        "  - *b\n"
+        "count: 010\n";
+    int rc = load(&c, &f, y, &err);
+    if (rc)
+        fail_msg("%s", err.msg);
+    assert_int_equal(f.clients.n, 3);
+    struct fx_client *cl = f.clients.v;
+    assert_string_equal(cl[1].url, "http://a");
+    assert_int_equal(cl[1].batchwait, 5000000000LL);
+    assert_string_equal(cl[1].tenant_id, "t2");
+    assert_string_equal(cl[2].url, "http://a");
+    assert_int_equal(f.count, 10); /* decimal, not octal */
+    cairn_cfg_deinit(&c);
+}
+
 static void set_by_path(void **state)
 {
     (void)state;
@@ -323,6 +374,35 @@ static void set_by_path(void **state)
     cairn_cfg_deinit(&c);
 }
 
+static void append_to_a_list(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct cairn_cfg c;
+    struct cairn_err err = {0};
+    assert_int_equal(load(&c, &f, fx_yaml, &err), 0);
+    struct fx_client *cl = cairn_cfg_list_append(&c, &fx_client_table, &f.clients, &err);
+    assert_non_null(cl);
+    assert_int_equal(f.clients.n, 3);
+    assert_int_equal(cl->batchwait, 1000000000LL); /* element defaults */
+    assert_int_equal(cairn_cfg_set_in(&c, &fx_client_table, cl, "url", "http://added", &err), 0);
+    assert_int_equal(cairn_cfg_set_in(&c, &fx_client_table, cl, "tls_config.ca_file", "ca.pem",
+                                      &err), 0);
+    assert_int_equal(cairn_cfg_set_in(&c, &fx_client_table, cl, "urll", "x", &err),
+                     CAIRN_EINVAL);
+    assert_int_equal(cairn_cfg_check(&c, &err), 0);
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    assert_int_equal(cairn_cfg_dump(&c, &out), 0);
+    assert_non_null(strstr(cairn_buf_cstr(&out), "  - url: \"http://added\"\n"));
+    assert_non_null(strstr(cairn_buf_cstr(&out), "      ca_file: ca.pem\n"));
+    cairn_buf_deinit(&out);
+    /* a required key left empty in an appended element is caught by the final check */
+    assert_non_null(cairn_cfg_list_append(&c, &fx_client_table, &f.clients, &err));
+    assert_int_equal(cairn_cfg_check(&c, &err), CAIRN_EINVAL);
+    assert_string_equal(err.msg, "missing required key 'clients[3].url'");
+    cairn_cfg_deinit(&c);
+}
+
 static void fixture_table_is_sane(void **state)
 {
     (void)state;
@@ -337,6 +417,19 @@ static void fixture_table_is_sane(void **state)
     static const struct cairn_cfg_table bad = CAIRN_CFG_TABLE("bad", bad_entries, int32_t);
     assert_int_equal(cairn_cfg_table_validate(&bad, &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "key x"));
+    /* one name for both option forms is fine; the same name on two entries is not */
+    static const struct cairn_cfg_entry same_entries[] = {
+        {.key = "a", .type = CAIRN_CFG_BOOL, .offset = 0, .size = 4, .flag = "a", .lflag = "a"},
+    };
+    static const struct cairn_cfg_table same = CAIRN_CFG_TABLE("same", same_entries, int32_t);
+    assert_int_equal(cairn_cfg_table_validate(&same, &err), 0);
+    static const struct cairn_cfg_entry dup_entries[] = {
+        {.key = "a", .type = CAIRN_CFG_BOOL, .offset = 0, .size = 4, .flag = "x"},
+        {.key = "b", .type = CAIRN_CFG_BOOL, .offset = 4, .size = 4, .lflag = "x"},
+    };
+    static const struct cairn_cfg_table dup = CAIRN_CFG_TABLE("dup", dup_entries, int64_t);
+    assert_int_equal(cairn_cfg_table_validate(&dup, &err), CAIRN_EINVAL);
+    assert_string_equal(err.msg, "option x defined twice");
     static const struct cairn_cfg_entry bad_def_entries[] = {
         {.key = "x", .type = CAIRN_CFG_DURATION, .offset = 0, .size = 8, .def = "soon"},
     };
@@ -412,7 +505,10 @@ int main(void)
         cmocka_unit_test(file_errors_name_the_file),
         cmocka_unit_test(expand_env_substitutes),
         cmocka_unit_test(dump_masks_secrets_and_round_trips),
+        cmocka_unit_test(one_value_or_a_list),
+        cmocka_unit_test(anchors_and_merge_keys),
         cmocka_unit_test(set_by_path),
+        cmocka_unit_test(append_to_a_list),
         cmocka_unit_test(fixture_table_is_sane),
         cmocka_unit_test(alloc_failure_sweep),
     };

@@ -43,7 +43,7 @@ static void defaults_match_limits_h(void **state)
     assert_int_equal(st->fsync, CAIRN_FSYNC_INTERVAL);
     assert_int_equal(st->fsync_interval_ns, SEC);
     assert_int_equal(st->codec, CAIRN_CODEC_ZSTD);
-    assert_int_equal(st->zstd_level, 3);
+    assert_int_equal(st->zstd_level, CAIRN_ZSTD_LEVEL_DEFAULT);
     assert_int_equal(st->head_budget, CAIRN_HEAD_BUDGET_DEFAULT);
     assert_int_equal(st->block_target_raw, CAIRN_BLOCK_TARGET_RAW);
     assert_int_equal(st->chunk_target, CAIRN_CHUNK_TARGET_COMPRESSED);
@@ -150,7 +150,7 @@ static void loki_shaped_file_and_overrides(void **state)
     /* GET /config: the dump reloads to the same config */
     struct cairn_buf dump = CAIRN_BUF_INIT;
     assert_int_equal(cairn_serve_config_dump(&sc, &dump), 0);
-    assert_non_null(strstr(cairn_buf_cstr(&dump), "  data_dir: ./override\n"));
+    assert_non_null(strstr(cairn_buf_cstr(&dump), "  data_dir: \"./override\"\n"));
     assert_non_null(strstr(cairn_buf_cstr(&dump), "  retention_period: 1440h\n"));
     assert_non_null(strstr(cairn_buf_cstr(&dump), "  \"team b\":\n    retention_period: 48h\n"));
     assert_null(strstr(cairn_buf_cstr(&dump), "listen:"));
@@ -281,7 +281,7 @@ static void help_lists_serve_options(void **state)
         "usage: cairn serve [options]\n",
         "--config FILE, -config.file=FILE",
         "--listen HOST:PORT\n", "default 127.0.0.1:3100)",
-        "--data-dir DIR\n", "default ./data)",
+        "--data-dir DIR\n", "default \"./data\")",
         "--log-level debug|info|warn|error, -log.level=debug|info|warn|error\n",
         "--fsync always|interval|never\n", "default interval)",
         "--fsync-interval duration\n",
@@ -312,6 +312,55 @@ static void help_lists_serve_options(void **state)
     cairn_buf_deinit(&out);
 }
 
+struct failing {
+    long countdown;
+    long calls;
+};
+
+static void *failing_realloc(void *user, void *p, size_t n)
+{
+    struct failing *fa = user;
+    fa->calls++;
+    if (fa->countdown >= 0 && fa->countdown-- == 0)
+        return NULL;
+    return realloc(p, n);
+}
+
+/* Every allocation of loading the serve config fails in turn: CAIRN_ENOMEM, no leak. */
+static void alloc_failure_sweep(void **state)
+{
+    (void)state;
+    struct failing fa = {.countdown = -1};
+    struct cairn_cfg_alloc alloc = {failing_realloc, &fa};
+    char *argv[] = {"serve", "--data-dir", "/d", "--listen", "127.0.0.2:4000", NULL};
+    long total = -1;
+    for (long k = -1; k < total || total < 0; k++) {
+        struct cairn_serve_config sc;
+        struct cairn_err err = {0};
+        struct cairn_cfg_args a;
+        struct cairn_buf out = CAIRN_BUF_INIT;
+        fa.countdown = k;
+        fa.calls = 0;
+        int rc = cairn_cfg_init(&sc.cfg, &cairn_serve_config_table, &sc, &alloc, &err);
+        if (rc == 0)
+            rc = cairn_cfg_load_string(&sc.cfg, "s.yaml", loki_yaml, strlen(loki_yaml), &err);
+        if (rc == 0) {
+            rc = cairn_cfg_load_args(&sc.cfg, ARGC(argv), argv, "u", &a, &out, &err);
+            cairn_cfg_args_deinit(&a);
+        }
+        if (k < 0) {
+            assert_int_equal(rc, 0); /* the counting run */
+            assert_string_equal(sc.server.http_listen_address, "127.0.0.2");
+            total = fa.calls;
+            assert_true(total > 10);
+        } else if (rc != CAIRN_ENOMEM) {
+            fail_msg("failing allocation %ld of %ld: rc %d (%s)", k, total, rc, err.msg);
+        }
+        cairn_serve_config_deinit(&sc);
+        cairn_buf_deinit(&out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +370,7 @@ int main(void)
         cmocka_unit_test(listen_option),
         cmocka_unit_test(cross_key_checks),
         cmocka_unit_test(help_lists_serve_options),
+        cmocka_unit_test(alloc_failure_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

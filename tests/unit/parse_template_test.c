@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -50,6 +51,15 @@ static void renders(void **state)
     render_eq("{{ true }} {{ nil }}", "true <no value>");
     render_eq("{{ $x := \"v\" }}{{ $x = \"w\" }}{{ $x }}", "w");
     render_eq("no actions", "no actions");
+    /* Promtail's digests of the arguments joined; known answers of "abc" and "" */
+    render_eq("{{ Sha2Hash \"ab\" \"c\" }}",
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    render_eq("{{ Hash \"a\" \"bc\" }}",
+              "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532");
+    render_eq("{{ Hash \"\" \"\" }}",
+              "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a");
+    render_eq("{{ Sha2Hash \"\" \"\" }}",
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 static void literal_flag_and_errors(void **state)
@@ -87,12 +97,35 @@ static void go_time(void **state)
     cairn_buf_deinit(&b);
 }
 
+/* Internal digests (src/parse/digest.c): the multi-block known answers. */
+void cairn__sha256(const void *p1, size_t n1, const void *p2, size_t n2, unsigned char out[32]);
+void cairn__sha3_256(const void *p1, size_t n1, const void *p2, size_t n2, unsigned char out[32]);
+
+static void digests_long_inputs(void **state)
+{
+    (void)state;
+    static unsigned char buf[1000000];
+    unsigned char d[32];
+    char hex[65];
+    memset(buf, 'a', sizeof(buf));
+    cairn__sha256(buf, 400000, buf, 600000, d); /* one million 'a' */
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    memset(buf, 0xa3, 200);
+    cairn__sha3_256(buf, 137, buf, 63, d); /* FIPS 202 example: 1600 bits of 0xa3 */
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    assert_string_equal(hex, "79f38adec5c20307a98ef76e8324afbfd46cfd81b22e3973c65fa1bd9de31787");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(renders),
         cmocka_unit_test(literal_flag_and_errors),
         cmocka_unit_test(go_time),
+        cmocka_unit_test(digests_long_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "cairn/store.h"
 #include "cairn/store_read.h"
 #include "cairn/log.h"
+#include "cairn/timeutil.h"
 #include "store/store_int.h"
 #include "testutil.h"
 
@@ -391,31 +392,34 @@ static void retention_deletes_old_periods(void **state)
     (void)state;
     char *dir = test_mkdtemp("store");
     struct cairn_store *s = open_store(dir, NULL);
-    /* three daily periods */
+    /* three daily periods, some days ago: the background pass (real clock) must not
+     * find anything to delete with the 10-day retention below */
+    int64_t day = 24 * HOUR;
+    int64_t base = (cairn_now_ns() / day - 5) * day;
     for (int d = 0; d < 3; d++)
-        push(s, "fake", "api", d, T0 + d * 24 * HOUR, SEC, 10);
-    push(s, "keep", "api", 0, T0, SEC, 10);
+        push(s, "fake", "api", d, base + d * day, SEC, 10);
+    push(s, "keep", "api", 0, base, SEC, 10);
     cairn_store_flush(s);
     cairn_store_close(s);
     struct cairn_tenant_retention tr = {"keep", 0};
     struct cairn_store_config cfg;
     cairn_store_config_default(&cfg);
     cfg.data_dir = dir;
-    cfg.retention_ns = 36 * HOUR;
+    cfg.retention_ns = 10 * day;
     cfg.tenant_retention = &tr;
     cfg.n_tenant_retention = 1;
     struct cairn_err err;
     s = cairn_store_open(&cfg, &err);
     assert_non_null(s);
-    char p0[4200], p2[4200];
-    snprintf(p0, sizeof p0, "%s/tenants/fake/%lld", dir, T0);
-    snprintf(p2, sizeof p2, "%s/tenants/fake/%lld", dir, T0 + 48 * HOUR);
+    char p0[4200], p1[4200];
+    snprintf(p0, sizeof p0, "%s/tenants/fake/%lld", dir, (long long)base);
+    snprintf(p1, sizeof p1, "%s/tenants/fake/%lld", dir, (long long)(base + day));
     struct stat sb;
     assert_int_equal(stat(p0, &sb), 0);
-    /* now = end of day 3: day 0 ended 48 h ago (> 36 h) and goes; day 1 ended 24 h ago */
-    assert_int_equal(cairn_store_apply_retention(s, T0 + 72 * HOUR), 0);
+    /* 10 days and an hour after day 0 ended: day 0 goes, day 1 (ended a day later) stays */
+    assert_int_equal(cairn_store_apply_retention(s, base + day + 10 * day + HOUR), 0);
     assert_int_not_equal(stat(p0, &sb), 0);
-    assert_int_equal(stat(p2, &sb), 0);
+    assert_int_equal(stat(p1, &sb), 0);
     size_t n;
     free(dump(s, "fake", 0, &n));
     assert_int_equal(n, 20);

@@ -134,8 +134,9 @@ static void wal_checkpoint_then_crash(void **state)
     }
     char wal[4200];
     snprintf(wal, sizeof wal, "%s/wal", dir);
-    int before = files_in(wal);
-    assert_true(before > 4);
+    /* several rotations happened (the background pass may already have removed some
+     * of the old files, so count rotations, not files) */
+    assert_true(cairn__wal_seq(s->wal) > 4);
     /* blocks pinning old WAL files are cut, then those files go */
     cairn__store_maint(s, now);
     int after = files_in(wal);
