@@ -112,7 +112,11 @@ wait "$cap_pid" 2>/dev/null || true
 cap_pid=""
 
 echo "== whole agent: 100 files -> json -> labels -> push into a local cairn serve"
-"$BIN" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" 2>"$tmp/serve.log" &
+# Loki's default per-tenant limits (4 MB/s, 5000 streams) would make this a test of
+# 429 backoff: lift them, the point is the agent's and the store's speed
+"$BIN" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" \
+    -distributor.ingestion-rate-limit-mb=100000 -distributor.ingestion-burst-size-mb=100000 \
+    -ingester.max-global-streams-per-user=0 2>"$tmp/serve.log" &
 serve_pid=$!
 sport=$(wait_line "$tmp/serve.log" 's/.*msg="ready".* port=\([0-9]*\).*/\1/p')
 run_agent "http://127.0.0.1:$sport/loki/api/v1/push"
