@@ -1,13 +1,13 @@
-/* timefmt.c -- parse times the way Promtail's timestamp stage does: Go reference
- * layouts ("2006-01-02T15:04:05.999999999Z07:00") and the named formats (RFC3339,
- * ANSIC, Kitchen, ...), Unix/UnixMs/UnixUs/UnixNs, and IANA locations read from the
- * system's TZif files. */
-#include <ctype.h>
+/* timefmt.c -- times the way Promtail's timestamp stage reads them: the named formats
+ * (RFC3339, ANSIC, Kitchen, ...) mapped to Go layouts parsed by the shared layout
+ * parser (parse_template.h), Unix/UnixMs/UnixUs/UnixNs, a missing year meaning this
+ * year, and IANA locations read from the system's TZif files. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cairn/parse_template.h"
 #include "cairn/timeutil.h"
 #include "ship/ship_int.h"
 
@@ -31,12 +31,6 @@ static const struct {
     {"StampNano", "Jan _2 15:04:05.000000000"},
 };
 
-static const char *const months[12] = {"January", "February", "March",     "April",
-                                       "May",     "June",     "July",      "August",
-                                       "September", "October", "November", "December"};
-static const char *const days[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
-                                    "Thursday", "Friday", "Saturday"};
-
 const char *cairn__time_layout(const char *format)
 {
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
@@ -45,37 +39,24 @@ const char *cairn__time_layout(const char *format)
     return format;
 }
 
-static int prefix_ci(const char *s, size_t n, const char *word, size_t wl)
+/* Does a Go layout name a zone (then the value's zone wins over the location)? */
+static int layout_has_zone(const char *l)
 {
-    return n >= wl && strncasecmp(s, word, wl) == 0;
+    return strstr(l, "Z07") || strstr(l, "-07") || strstr(l, "MST");
 }
 
-/* Read 1..max digits (exactly max when fixed). */
-static int digits(const char **p, const char *end, int min, int max, int *out)
+/* Does it name a year? Promtail fills in the current year when it does not. */
+static int layout_has_year(const char *l)
 {
-    int v = 0, k = 0;
-    while (*p < end && k < max && isdigit((unsigned char)**p)) {
-        v = v * 10 + (**p - '0');
-        (*p)++;
-        k++;
-    }
-    if (k < min)
-        return -1;
-    *out = v;
-    return 0;
+    return strstr(l, "06") != NULL; /* "2006" or "06" */
 }
 
-struct parsed {
-    int year, month, day, hour, min, sec, pm, has_pm;
-    long nsec;
-    int has_zone, zone_off, has_year;
-};
-
+/* Read up to 9 fraction digits into nanoseconds. */
 static int parse_frac(const char **p, const char *end, long *nsec)
 {
     long v = 0;
     int k = 0;
-    while (*p < end && isdigit((unsigned char)**p)) {
+    while (*p < end && **p >= '0' && **p <= '9') {
         if (k < 9) {
             v = v * 10 + (**p - '0');
             k++;
@@ -88,256 +69,6 @@ static int parse_frac(const char **p, const char *end, long *nsec)
         v *= 10;
     *nsec = v;
     return 0;
-}
-
-static int parse_zone(const char **p, const char *end, int allow_z, int colon, int secs_too,
-                      int hours_only, int *off)
-{
-    if (allow_z && *p < end && **p == 'Z') {
-        (*p)++;
-        *off = 0;
-        return 0;
-    }
-    if (*p >= end || (**p != '+' && **p != '-'))
-        return -1;
-    int sign = **p == '-' ? -1 : 1;
-    (*p)++;
-    int h, m = 0, s = 0;
-    if (digits(p, end, 2, 2, &h))
-        return -1;
-    if (!hours_only) {
-        if (colon) {
-            if (*p >= end || **p != ':')
-                return -1;
-            (*p)++;
-        }
-        if (digits(p, end, 2, 2, &m))
-            return -1;
-        if (secs_too) {
-            if (colon) {
-                if (*p >= end || **p != ':')
-                    return -1;
-                (*p)++;
-            }
-            if (digits(p, end, 2, 2, &s))
-                return -1;
-        }
-    }
-    *off = sign * (h * 3600 + m * 60 + s);
-    return 0;
-}
-
-/* Parse value against a Go layout. 0 or -1. */
-static int parse_layout(const char *layout, const char *v, size_t vlen, struct parsed *t)
-{
-    const char *p = v, *end = v + vlen, *l = layout;
-    memset(t, 0, sizeof *t);
-    t->day = 1;
-    t->month = 1;
-    while (*l) {
-        size_t rem = (size_t)(end - p);
-#define LAY(s) (strncmp(l, s, sizeof(s) - 1) == 0 ? (l += sizeof(s) - 1, 1) : 0)
-        if (LAY("January")) {
-            int i;
-            for (i = 0; i < 12; i++)
-                if (prefix_ci(p, rem, months[i], strlen(months[i])))
-                    break;
-            if (i == 12)
-                return -1;
-            p += strlen(months[i]);
-            t->month = i + 1;
-        } else if (LAY("Jan")) {
-            int i;
-            for (i = 0; i < 12; i++)
-                if (prefix_ci(p, rem, months[i], 3))
-                    break;
-            if (i == 12)
-                return -1;
-            p += 3;
-            t->month = i + 1;
-        } else if (LAY("Monday")) {
-            int i;
-            for (i = 0; i < 7; i++)
-                if (prefix_ci(p, rem, days[i], strlen(days[i])))
-                    break;
-            if (i == 7)
-                return -1;
-            p += strlen(days[i]);
-        } else if (LAY("Mon")) {
-            int i;
-            for (i = 0; i < 7; i++)
-                if (prefix_ci(p, rem, days[i], 3))
-                    break;
-            if (i == 7)
-                return -1;
-            p += 3;
-        } else if (LAY("MST")) {
-            /* zone abbreviation: UTC/GMT known, others taken as UTC as Go does */
-            const char *q = p;
-            while (q < end && isupper((unsigned char)*q))
-                q++;
-            if (q - p < 3)
-                return -1;
-            if (q < end && (*q == '+' || *q == '-') && strncmp(p, "GMT", 3) == 0) {
-                int off;
-                const char *z = q;
-                if (parse_zone(&z, end, 0, 0, 0, 1, &off) == 0) {
-                    q = z;
-                    t->has_zone = 1;
-                    t->zone_off = off;
-                }
-            }
-            p = q;
-            if (!t->has_zone) {
-                t->has_zone = 1;
-                t->zone_off = 0;
-            }
-        } else if (LAY("2006")) {
-            if (digits(&p, end, 4, 4, &t->year))
-                return -1;
-            t->has_year = 1;
-        } else if (LAY("01")) {
-            if (digits(&p, end, 2, 2, &t->month))
-                return -1;
-        } else if (LAY("02")) {
-            if (digits(&p, end, 2, 2, &t->day))
-                return -1;
-        } else if (LAY("_2")) {
-            if (p < end && *p == ' ')
-                p++;
-            if (digits(&p, end, 1, 2, &t->day))
-                return -1;
-        } else if (LAY("03")) {
-            if (digits(&p, end, 2, 2, &t->hour))
-                return -1;
-        } else if (LAY("04")) {
-            if (digits(&p, end, 2, 2, &t->min))
-                return -1;
-        } else if (LAY("05")) {
-            if (digits(&p, end, 2, 2, &t->sec))
-                return -1;
-            /* Go: a fraction may follow the seconds even if the layout has none */
-            if (p + 1 < end && (*p == '.' || *p == ',') && isdigit((unsigned char)p[1]) &&
-                *l != '.' && *l != ',') {
-                p++;
-                if (parse_frac(&p, end, &t->nsec))
-                    return -1;
-            }
-        } else if (LAY("06")) {
-            int y;
-            if (digits(&p, end, 2, 2, &y))
-                return -1;
-            t->year = y >= 69 ? 1900 + y : 2000 + y;
-            t->has_year = 1;
-        } else if (LAY("15")) {
-            if (digits(&p, end, 1, 2, &t->hour))
-                return -1;
-        } else if (LAY("1")) {
-            if (digits(&p, end, 1, 2, &t->month))
-                return -1;
-        } else if (LAY("2")) {
-            if (digits(&p, end, 1, 2, &t->day))
-                return -1;
-        } else if (LAY("3")) {
-            if (digits(&p, end, 1, 2, &t->hour))
-                return -1;
-        } else if (LAY("4")) {
-            if (digits(&p, end, 1, 2, &t->min))
-                return -1;
-        } else if (LAY("5")) {
-            if (digits(&p, end, 1, 2, &t->sec))
-                return -1;
-            if (p + 1 < end && (*p == '.' || *p == ',') && isdigit((unsigned char)p[1]) &&
-                *l != '.' && *l != ',') {
-                p++;
-                if (parse_frac(&p, end, &t->nsec))
-                    return -1;
-            }
-        } else if (LAY("PM")) {
-            if (rem < 2)
-                return -1;
-            if (strncmp(p, "PM", 2) == 0)
-                t->pm = 1;
-            else if (strncmp(p, "AM", 2) != 0)
-                return -1;
-            t->has_pm = 1;
-            p += 2;
-        } else if (LAY("pm")) {
-            if (rem < 2)
-                return -1;
-            if (strncmp(p, "pm", 2) == 0)
-                t->pm = 1;
-            else if (strncmp(p, "am", 2) != 0)
-                return -1;
-            t->has_pm = 1;
-            p += 2;
-        } else if (LAY("Z07:00:00") || LAY("-07:00:00")) {
-            if (parse_zone(&p, end, l[-9] == 'Z', 1, 1, 0, &t->zone_off))
-                return -1;
-            t->has_zone = 1;
-        } else if (LAY("Z070000") || LAY("-070000")) {
-            if (parse_zone(&p, end, l[-7] == 'Z', 0, 1, 0, &t->zone_off))
-                return -1;
-            t->has_zone = 1;
-        } else if (LAY("Z07:00") || LAY("-07:00")) {
-            if (parse_zone(&p, end, l[-6] == 'Z', 1, 0, 0, &t->zone_off))
-                return -1;
-            t->has_zone = 1;
-        } else if (LAY("Z0700") || LAY("-0700")) {
-            if (parse_zone(&p, end, l[-5] == 'Z', 0, 0, 0, &t->zone_off))
-                return -1;
-            t->has_zone = 1;
-        } else if (LAY("Z07") || LAY("-07")) {
-            if (parse_zone(&p, end, l[-3] == 'Z', 0, 0, 1, &t->zone_off))
-                return -1;
-            t->has_zone = 1;
-        } else if ((*l == '.' || *l == ',') && (l[1] == '0' || l[1] == '9')) {
-            char c = l[1];
-            size_t k = 1;
-            while (l[k] == c)
-                k++;
-            int optional = c == '9';
-            l += k;
-            if (p < end && (*p == '.' || *p == ',')) {
-                p++;
-                if (parse_frac(&p, end, &t->nsec))
-                    return -1;
-            } else if (!optional) {
-                return -1;
-            }
-        } else {
-            if (p >= end || *p != *l)
-                return -1;
-            p++;
-            l++;
-        }
-#undef LAY
-    }
-    if (p != end)
-        return -1;
-    if (t->has_pm) {
-        if (t->hour > 12)
-            return -1;
-        if (t->pm && t->hour < 12)
-            t->hour += 12;
-        else if (!t->pm && t->hour == 12)
-            t->hour = 0;
-    }
-    if (t->month < 1 || t->month > 12 || t->day < 1 || t->day > 31 || t->hour > 23 ||
-        t->min > 59 || t->sec > 60)
-        return -1;
-    return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 /* ---- locations (TZif) ---- */
@@ -475,28 +206,31 @@ int cairn__time_parse(const char *format, const struct cairn__tz *tz, const char
         *ns = x * mult;
         return 0;
     }
-    struct parsed t;
-    if (parse_layout(cairn__time_layout(format), v, len, &t))
-        return CAIRN_EINVAL;
-    if (!t.has_year) {
+    /* Go reference layouts: the shared parser (parse_template.h) */
+    const char *layout = cairn__time_layout(format);
+    int64_t t;
+    if (layout_has_year(layout)) {
+        if (cairn_gotime_parse(layout, strlen(layout), v, len, &t))
+            return CAIRN_EINVAL;
+    } else {
         /* Promtail: a layout without a year means this year */
+        char lbuf[256], vbuf[256];
         time_t now = time(NULL);
         struct tm tm;
         gmtime_r(&now, &tm);
-        t.year = tm.tm_year + 1900;
+        int ll = snprintf(lbuf, sizeof lbuf, "2006 %s", layout);
+        int vl = snprintf(vbuf, sizeof vbuf, "%04d %.*s", tm.tm_year + 1900, (int)len, v);
+        if (ll < 0 || vl < 0 || (size_t)ll >= sizeof lbuf || (size_t)vl >= sizeof vbuf ||
+            cairn_gotime_parse(lbuf, (size_t)ll, vbuf, (size_t)vl, &t))
+            return CAIRN_EINVAL;
     }
-    int64_t local = days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 +
-                    t.min * 60 + t.sec;
-    int64_t utc;
-    if (t.has_zone) {
-        utc = local - t.zone_off;
-    } else if (tz) {
-        /* local wall time in tz: take the offset valid at (local - offset) */
+    if (!layout_has_zone(layout) && tz) {
+        /* wall time in tz: take the offset valid at (local - offset) */
+        int64_t local = t / 1000000000LL;
         int32_t off = tz_offset_at(tz, local - tz_offset_at(tz, local));
-        utc = local - off;
-    } else {
-        utc = local;
+        t -= (int64_t)off * 1000000000LL;
     }
-    *ns = utc * 1000000000LL + t.nsec;
+    *ns = t;
     return 0;
 }
+

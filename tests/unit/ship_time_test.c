@@ -8,6 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <time.h>
+
 #include "ship/ship_int.h"
 
 static void formats_table(void **state)
@@ -56,6 +58,21 @@ static void formats_table(void **state)
     }
 }
 
+static void no_year_means_this_year(void **state)
+{
+    (void)state;
+    int64_t ns;
+    assert_int_equal(cairn__time_parse("Stamp", NULL, "Jan  2 15:04:05", 15, &ns), 0);
+    time_t secs = (time_t)(ns / 1000000000LL), now = time(NULL);
+    struct tm got, cur;
+    gmtime_r(&secs, &got);
+    gmtime_r(&now, &cur);
+    assert_int_equal(got.tm_year, cur.tm_year);
+    assert_int_equal(got.tm_mon, 0);
+    assert_int_equal(got.tm_mday, 2);
+    assert_int_equal(got.tm_hour, 15);
+}
+
 static void locations(void **state)
 {
     (void)state;
@@ -82,6 +99,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(formats_table),
+        cmocka_unit_test(no_year_means_this_year),
         cmocka_unit_test(locations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
