@@ -30,6 +30,7 @@
 #define READ_BUF_SIZE (64 * 1024)
 #define READS_PER_TURN 16 /* 1 MiB per file before giving the others a turn */
 #define NS_PER_SEC 1000000000LL
+#define DRAIN_MAX 64   /* rotated files read during their grace period at once */
 #define TAIL_CHECK 64 /* bytes compared to detect a truncation hidden by new writes */
 
 struct tfile {
@@ -67,6 +68,11 @@ struct cairn_tailer {
     atomic_int stop;
     double tokens;
     int64_t tokens_at;
+    /* rotated-away files still read for a grace period: writers that have not
+     * reopened their log yet keep appending to the old inode */
+    struct tfile *draining[DRAIN_MAX];
+    int64_t drain_until[DRAIN_MAX];
+    size_t n_draining;
 };
 
 static void file_free(struct tfile *f)
@@ -489,12 +495,40 @@ static int check_rotation(struct cairn_tailer *t, struct tfile *f)
     int rc;
     while ((rc = read_file(t, f)) == 1)
         ;
-    if (f->partial.len) {
-        emit_line(t, f, f->partial.data, f->partial.len);
-        cairn_buf_reset(&f->partial);
-    }
-    file_close(t, f);
     t->stats.rotations++;
+    struct tfile *old = t->n_draining < DRAIN_MAX ? calloc(1, sizeof *old) : NULL;
+    if (old && (old->path = strdup(f->path)) != NULL) {
+        /* hand the old inode to the draining list; f starts over on the new file */
+        cairn_labels_init(&old->labels);
+        if (cairn_labels_copy(&old->labels, &f->labels) == 0) {
+            old->fd = f->fd;
+            old->wd = -1;
+            old->dev = f->dev;
+            old->ino = f->ino;
+            old->off = f->off;
+            old->target = f->target;
+            old->partial = f->partial;
+            cairn_buf_init(&f->partial);
+            t->drain_until[t->n_draining] = cairn_mono_ns() + 2 * t->cfg.poll_period_ns;
+            t->draining[t->n_draining++] = old;
+            f->fd = -1; /* the watch stays: its events now wake the draining copy */
+            f->wd = -1;
+            t->stats.files_open--;
+            old = NULL;
+        }
+    }
+    if (old) {
+        free(old->path);
+        cairn_labels_deinit(&old->labels);
+        free(old);
+    }
+    if (f->fd >= 0) { /* no room to drain: finish it now */
+        if (f->partial.len) {
+            emit_line(t, f, f->partial.data, f->partial.len);
+            cairn_buf_reset(&f->partial);
+        }
+        file_close(t, f);
+    }
     if (gone)
         return 0;
     CAIRN_INFO("tail", "file rotated, following the new one", "file=%s", f->path);
@@ -611,8 +645,41 @@ static int rescan(struct cairn_tailer *t)
     return 0;
 }
 
+/* Read late lines from rotated files; close those whose grace period is over (force:
+ * all of them). */
+static int service_draining(struct cairn_tailer *t, int force)
+{
+    int64_t now = cairn_mono_ns();
+    for (size_t i = 0; i < t->n_draining;) {
+        struct tfile *d = t->draining[i];
+        int rc;
+        while ((rc = read_file(t, d)) == 1)
+            ;
+        if (rc < 0)
+            return rc;
+        if (!force && now < t->drain_until[i]) {
+            i++;
+            continue;
+        }
+        if (d->partial.len) /* the last line of a finished file has no newline */
+            rc = emit_line(t, d, d->partial.data, d->partial.len);
+        close(d->fd);
+        d->fd = -1;
+        file_free(d);
+        t->draining[i] = t->draining[t->n_draining - 1];
+        t->drain_until[i] = t->drain_until[t->n_draining - 1];
+        t->n_draining--;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int service_all(struct cairn_tailer *t, int all)
 {
+    int drc = service_draining(t, 0);
+    if (drc)
+        return drc;
     for (size_t i = 0; i < t->n_files; i++) {
         struct tfile *f = t->files[i];
         if (!all && !f->dirty)
@@ -771,7 +838,7 @@ int cairn_tailer_run(struct cairn_tailer *t)
         }
     }
     /* final pass: what is written is read, what is held is emitted */
-    if ((rc = service_all(t, 1)))
+    if ((rc = service_all(t, 1)) || (rc = service_draining(t, 1)))
         return rc;
     for (size_t i = 0; i < t->cfg.n_targets; i++)
         cairn_ship_pipeline_tick(t->cfg.targets[i].pipeline, INT64_MAX, t->cfg.sink);
@@ -795,8 +862,13 @@ void cairn_tailer_destroy(struct cairn_tailer *t)
 {
     if (!t)
         return;
-    if (t->rbuf)
+    if (t->rbuf) {
+        service_draining(t, 1); /* rotated files' last partial lines */
         cairn_tailer_sync(t);
+    }
+    for (size_t i = 0; i < t->n_draining; i++)
+        file_free(t->draining[i]); /* closes the fd */
+    t->n_draining = 0;
     for (size_t i = 0; i < t->n_files; i++)
         file_close(t, t->files[i]); /* looks at the others' watches: free after */
     for (size_t i = 0; i < t->n_files; i++)

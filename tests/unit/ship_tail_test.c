@@ -225,6 +225,11 @@ static void tails_rotations_and_restarts(void **state)
     write_file(log, "w", "c\n");
     assert_int_equal(cairn_tailer_poll(t), 0);
     expect_lines(&cap, (const char *const[]){"late", "c"}, 2);
+    /* a writer that has not reopened yet still appends to the rotated file after the
+     * tailer switched: read during the grace period */
+    write_file(rot, "a", "later\n");
+    assert_int_equal(cairn_tailer_poll(t), 0);
+    expect_lines(&cap, (const char *const[]){"later"}, 1);
     unlink(rot);
 
     /* copytruncate: copy elsewhere, truncate in place, keep writing */
