@@ -15,7 +15,7 @@ BUILD = os.environ["CAIRN_BUILD"]
 TOOL = os.path.join(BUILD, "ship_capture_tool")
 
 
-def wait_for(pred, what, timeout=30.0):
+def wait_for(pred, what, timeout=90.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():

@@ -36,7 +36,7 @@ def query(srv, q, start_ns):
     return [(s["stream"], v[1]) for s in data for v in s["values"]]
 
 
-def wait_for(pred, what, timeout=30.0):
+def wait_for(pred, what, timeout=90.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():
