@@ -1,0 +1,77 @@
+/* tailer_int.h -- the tailer's internal layout, shared by tailer.c (globs, the event
+ * loop, positions) and tailer_file.c (reading one file: lines, truncation, rotation).
+ *
+ * Ownership: the tailer owns its files (struct tfile) and the draining list; a tfile
+ * owns its descriptor, path, partial line and labels (cairn__tail_free). */
+#ifndef CAIRN_TAILER_INT_H
+#define CAIRN_TAILER_INT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cairn/buf.h"
+#include "cairn/labels.h"
+#include "cairn/ship.h"
+
+#define READ_BUF_SIZE (64 * 1024)
+#define READS_PER_TURN 16 /* 1 MiB per file before giving the others a turn */
+#define NS_PER_SEC 1000000000LL
+#define DRAIN_MAX 64   /* rotated files read during their grace period at once */
+#define TAIL_CHECK 64 /* bytes compared to detect a truncation hidden by new writes */
+
+struct tfile {
+    char *path;
+    int fd;
+    dev_t dev;
+    ino_t ino;
+    int64_t off; /* bytes consumed from fd */
+    /* the last bytes read before off: if the file no longer holds them there, it was
+     * truncated and rewritten past off before we looked (copytruncate under load) */
+    char tail[TAIL_CHECK];
+    size_t tail_len;
+    struct cairn_buf partial;
+    int wd;
+    size_t target;
+    struct cairn_labels labels;
+    int seen, dirty;
+};
+
+struct dwatch {
+    int wd;
+    char *dir;
+};
+
+struct cairn_tailer {
+    struct cairn_tailer_config cfg;
+    struct tfile **files;
+    size_t n_files, cap_files;
+    struct dwatch *dirs;
+    size_t n_dirs, cap_dirs;
+    int ifd, evfd;
+    char *rbuf;
+    struct cairn_ship_entry entry;
+    struct cairn_tailer_stats stats;
+    atomic_int stop;
+    double tokens;
+    int64_t tokens_at;
+    /* rotated-away files still read for a grace period: writers that have not
+     * reopened their log yet keep appending to the old inode */
+    struct tfile *draining[DRAIN_MAX];
+    int64_t drain_until[DRAIN_MAX];
+    size_t n_draining;
+};
+
+/* tailer_file.c */
+int cairn__tail_emit(struct cairn_tailer *t, struct tfile *f, const char *p, size_t len);
+/* Read what is there: 1 more may be waiting, 0 at EOF, negative on a sink error. */
+int cairn__tail_read(struct cairn_tailer *t, struct tfile *f);
+int cairn__tail_open(struct cairn_tailer *t, struct tfile *f, int use_positions);
+void cairn__tail_close(struct cairn_tailer *t, struct tfile *f);
+int cairn__tail_labels(struct cairn_tailer *t, struct tfile *f);
+/* Read to EOF (or the turn cap), then check for truncation and rotation. */
+int cairn__tail_service(struct cairn_tailer *t, struct tfile *f);
+/* tailer.c */
+void cairn__tail_free(struct tfile *f);
+
+#endif
