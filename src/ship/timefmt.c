@@ -189,7 +189,10 @@ int cairn__time_parse(const char *format, const struct cairn__tz *tz, const char
             if (parse_frac(&p, v + len, &frac) || p != v + len)
                 return CAIRN_EINVAL;
         }
-        *ns = s * 1000000000LL + (s < 0 ? -frac : frac);
+        int64_t whole;
+        if (__builtin_mul_overflow(s, 1000000000LL, &whole) ||
+            __builtin_add_overflow(whole, (int64_t)(s < 0 ? -frac : frac), ns))
+            return CAIRN_EINVAL; /* beyond year 2262 */
         return 0;
     }
     int64_t mult = 0;
@@ -201,9 +204,8 @@ int cairn__time_parse(const char *format, const struct cairn__tz *tz, const char
         mult = 1;
     if (mult) {
         int64_t x;
-        if (cairn_parse_i64(v, len, &x))
+        if (cairn_parse_i64(v, len, &x) || __builtin_mul_overflow(x, mult, ns))
             return CAIRN_EINVAL;
-        *ns = x * mult;
         return 0;
     }
     /* Go reference layouts: the shared parser (parse_template.h) */

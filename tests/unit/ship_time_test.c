@@ -50,6 +50,8 @@ static void formats_table(void **state)
     static const char *bad[][2] = {
         {"RFC3339", "2019-01-01 01:00:00"}, {"UnixMs", "12a"}, {"2006-01-02", "2019-13-01"},
         {"RFC3339", "2019-01-01T01:00:00Zjunk"},
+        /* regression (fuzzer): out of int64 nanoseconds is an error, not an overflow */
+        {"UnixMs", "15662708916414"}, {"Unix", "99999999999"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ns;
