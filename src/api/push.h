@@ -36,6 +36,8 @@ struct cairn__bstream {
     int bad;          /* labels invalid: skip the stream (message already recorded) */
     int status;       /* 0, or the HTTP status this stream failed with */
     uint64_t fp;      /* fingerprint, set by validation */
+    const char *ltext; /* protobuf: the labels text as sent (a view), else NULL */
+    size_t ltext_len;
 };
 
 /* Caps on how much of a failure the reply spells out. */
@@ -96,7 +98,11 @@ int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
 int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
                     struct cairn_err *err);
 
-/* Parse, check and record stream i's labels. */
+/* Parse Loki's label text `{a="b"}` into stream i's set and check it; a bad set marks
+ * the stream bad with Loki's message. */
+void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
+                                 size_t len, const struct cairn_api_limits *lim);
+/* Check stream i's (already parsed) labels against the limits. */
 void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
                               const struct cairn_api_limits *lim);
 

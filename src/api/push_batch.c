@@ -252,6 +252,29 @@ void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
     }
 }
 
+void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
+                                 size_t len, const struct cairn_api_limits *lim)
+{
+    struct cairn_err le;
+    int tl = len > INT32_MAX ? INT32_MAX : (int)len;
+    if (len == 0 || (len == 2 && memcmp(text, "{}", 2) == 0)) {
+        b->s[i].bad = 1;
+        cairn__ingest_fail(b, 400, "error at least one label pair is required per stream");
+    } else if (cairn_labels_parse(&b->labels[i], text, len, &le)) {
+        b->s[i].bad = 1;
+        if (strncmp(le.msg, "duplicate label name", 20) == 0) {
+            const char *q = strchr(le.msg, '\'');
+            cairn__ingest_fail(b, 400, "stream '%.*s' has duplicate label name: %s", tl, text,
+                               q ? q : le.msg);
+        } else {
+            cairn__ingest_fail(b, 400, "Error parsing labels '%.*s' with error: %s", tl, text,
+                               le.msg);
+        }
+    } else {
+        cairn__ingest_labels_check(b, i, lim);
+    }
+}
+
 static void fmt_time(int64_t ns, char *out, size_t cap)
 {
     cairn_format_rfc3339(ns, out, cap);
