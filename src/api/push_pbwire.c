@@ -10,7 +10,8 @@
  * As protobuf-c and Loki's gogo-generated code: unknown fields are skipped by wire
  * type; a known field with the wrong wire type, a group, a varint over 10 bytes, a
  * field number 0 or a length past the end of its message is malformed; a scalar or
- * string given twice keeps the last value; a Timestamp given twice is merged. Lines
+ * string given twice keeps the last value, and so does a Timestamp (as Loki, which
+ * unmarshals each into a fresh time; protobuf-c agrees for these proto3 scalars). Lines
  * and label texts are views into the input buffer, which must outlive the batch's
  * contents. Every failure names what was malformed and its byte offset. */
 #include <stdint.h>
@@ -145,9 +146,11 @@ static struct rd sub(const struct rd *r, const uint8_t *s, size_t n)
     return (struct rd){s, s + n, r->base, r->err, r->total};
 }
 
-/* Timestamp: merged into *sec / *nanos (fields absent keep their value). */
+/* Timestamp into *sec / *nanos (a field absent is 0). */
 static int timestamp(struct rd *r, int64_t *sec, int32_t *nanos)
 {
+    *sec = 0;
+    *nanos = 0;
     while (r->p < r->end) {
         const uint8_t *at = r->p;
         uint32_t f;
