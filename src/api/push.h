@@ -29,13 +29,33 @@ void cairn__arena_reset(struct cairn__arena *a);
 /* 16-byte-aligned memory valid until reset; NULL when out of memory. */
 void *cairn__arena_alloc(struct cairn__arena *a, size_t n);
 
+/* A connection's cache of parsed label texts (push_lcache.c): text -> validated set
+ * and fingerprint. Entries are heap copies owned by the cache; bounded in number and
+ * text size, emptied whole when full. */
+#define CAIRN__LCACHE_MAX 8192
+#define CAIRN__LCACHE_MAX_TEXT 1024
+struct cairn__lcache {
+    struct cairn__lcache_ent **slot; /* 2 * CAIRN__LCACHE_MAX, NULL until first use */
+    size_t used;
+};
+void cairn__lcache_init(struct cairn__lcache *c);
+void cairn__lcache_deinit(struct cairn__lcache *c);
+uint64_t cairn__lcache_hash(const char *text, size_t len);
+/* 1 and ls, *fp filled if text (with hash h) is cached, else 0. */
+int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+                      struct cairn_labels *ls, uint64_t *fp);
+/* Remember a set that passed validation (silently nothing when out of memory). */
+void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+                       const struct cairn_labels *ls, uint64_t fp);
+
 /* Per-stream state of one decoded push. */
 struct cairn__bstream {
     size_t first, n;  /* entries slice in batch->e */
     size_t bytes;     /* line bytes of the (valid) entries */
     int bad;          /* labels invalid: skip the stream (message already recorded) */
     int status;       /* 0, or the HTTP status this stream failed with */
-    uint64_t fp;      /* fingerprint, set by validation */
+    uint64_t fp;      /* fingerprint, set by validation unless fp_set */
+    int fp_set;       /* fp already known (from the label cache) */
     const char *ltext; /* protobuf: the labels text as sent (a view), else NULL */
     size_t ltext_len;
 };
@@ -56,6 +76,7 @@ struct cairn__ingest_batch {
     struct cairn_buf dec;    /* decompressed body */
     struct cairn_buf unesc;  /* JSON strings that needed unescaping */
     struct cairn__arena arena;
+    struct cairn__lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
     size_t n_errors;         /* messages seen (only the first few are in msg) */

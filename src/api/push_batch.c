@@ -88,6 +88,7 @@ void cairn__ingest_batch_init(struct cairn__ingest_batch *b)
 {
     memset(b, 0, sizeof *b);
     cairn__arena_init(&b->arena);
+    cairn__lcache_init(&b->lcache);
 }
 
 void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
@@ -104,6 +105,7 @@ void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
     cairn__arena_deinit(&b->arena);
+    cairn__lcache_deinit(&b->lcache);
     memset(b, 0, sizeof *b);
 }
 
@@ -257,6 +259,14 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
 {
     struct cairn_err le;
     int tl = len > INT32_MAX ? INT32_MAX : (int)len;
+    uint64_t h = 0;
+    if (len && len <= CAIRN__LCACHE_MAX_TEXT) {
+        h = cairn__lcache_hash(text, len);
+        if (cairn__lcache_get(&b->lcache, text, len, h, &b->labels[i], &b->s[i].fp)) {
+            b->s[i].fp_set = 1;
+            return;
+        }
+    }
     if (len == 0 || (len == 2 && memcmp(text, "{}", 2) == 0)) {
         b->s[i].bad = 1;
         cairn__ingest_fail(b, 400, "error at least one label pair is required per stream");
@@ -272,6 +282,11 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
         }
     } else {
         cairn__ingest_labels_check(b, i, lim);
+        if (!b->s[i].bad && len <= CAIRN__LCACHE_MAX_TEXT) {
+            b->s[i].fp = cairn_labels_fingerprint(&b->labels[i]);
+            b->s[i].fp_set = 1;
+            cairn__lcache_put(&b->lcache, text, len, h, &b->labels[i], b->s[i].fp);
+        }
     }
 }
 
@@ -328,7 +343,8 @@ size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_
         }
         s->n = kept;
         if (kept) {
-            s->fp = cairn_labels_fingerprint(&b->labels[i]);
+            if (!s->fp_set)
+                s->fp = cairn_labels_fingerprint(&b->labels[i]);
             total += kept;
             total_bytes += s->bytes;
         }

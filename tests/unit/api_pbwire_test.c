@@ -448,6 +448,53 @@ static void bad_labels_mark_their_stream(void **state)
     cairn__ingest_batch_deinit(&b);
 }
 
+/* The connection's label cache: a repeated text gives the same set and fingerprint
+ * without parsing; bad sets are never cached; past its size it empties and goes on. */
+static void label_cache_hits_and_bounds(void **state)
+{
+    (void)state;
+    struct cairn__ingest_batch b;
+    struct cairn_err err;
+    cairn__ingest_batch_init(&b);
+    const char *labels[] = {"{job=\"a\", app=\"x\"}", "{job=\"b\", job=\"c\"}"};
+    size_t n[] = {1, 1};
+    size_t len;
+    uint8_t *p = pack(labels, n, 2, &len);
+    assert_int_equal(decode(&b, p, len, &err), 0);
+    assert_int_equal(b.lcache.used, 1); /* only the good set */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(decode(&b, p, len, &err), 0);
+        assert_int_equal(b.lcache.used, 1);
+        assert_true(b.s[0].fp_set);
+        assert_false(b.s[0].bad);
+        assert_int_equal(b.labels[0].n, 2);
+        assert_string_equal(b.labels[0].v[0].name, "app");
+        assert_string_equal(b.labels[0].v[1].value, "a");
+        assert_int_equal(b.s[0].fp, cairn_labels_fingerprint(&b.labels[0]));
+        assert_true(b.s[1].bad); /* parsed again: its message again */
+        assert_non_null(strstr(cairn_buf_cstr(&b.msg), "has duplicate label name"));
+    }
+    free(p);
+    /* more distinct texts than the cache holds, twice over */
+    struct cairn_api_limits lim = limits();
+    char text[64];
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned k = 0; k < CAIRN__LCACHE_MAX + 100; k++) {
+            cairn__ingest_batch_reset(&b);
+            int si = cairn__ingest_batch_stream(&b);
+            assert_int_equal(si, 0);
+            int tl = snprintf(text, sizeof text, "{pod=\"p%u\"}", k);
+            cairn__ingest_stream_labels(&b, 0, text, (size_t)tl, &lim);
+            assert_false(b.s[0].bad);
+            assert_int_equal(b.labels[0].v[0].value_len, tl - 8);
+            assert_memory_equal(b.labels[0].v[0].value, text + 6, (size_t)tl - 8);
+            assert_int_equal(b.s[0].fp, cairn_labels_fingerprint(&b.labels[0]));
+            assert_true(b.lcache.used <= CAIRN__LCACHE_MAX);
+        }
+    }
+    cairn__ingest_batch_deinit(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +505,7 @@ int main(void)
         cmocka_unit_test(unknown_fields_skipped),
         cmocka_unit_test(wire_types_repeats_and_merges),
         cmocka_unit_test(bad_labels_mark_their_stream),
+        cmocka_unit_test(label_cache_hits_and_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
