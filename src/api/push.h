@@ -4,7 +4,7 @@
  * Ownership: a cairn__ingest_batch owns every buffer it holds and keeps them across
  * requests (reset, not freed), so a keep-alive pusher decodes without allocating once
  * the buffers have grown to its batch size. Decoded lines and labels point into the
- * batch's body, decompression buffer or arena: valid until the next reset. */
+ * batch's body, decompression or unescape buffer: valid until the next reset. */
 #ifndef CAIRN_API_PUSH_H
 #define CAIRN_API_PUSH_H
 
@@ -16,18 +16,6 @@
 #include "cairn/error.h"
 #include "cairn/labels.h"
 #include "cairn/store.h"
-
-/* A bump allocator: blocks kept across resets (the largest is reused). */
-struct cairn__arena {
-    struct cairn__arena_block *head;
-    size_t total; /* bytes allocated in blocks */
-};
-void cairn__arena_init(struct cairn__arena *a);
-void cairn__arena_deinit(struct cairn__arena *a);
-/* Forget every allocation; keep the biggest block for the next round. */
-void cairn__arena_reset(struct cairn__arena *a);
-/* 16-byte-aligned memory valid until reset; NULL when out of memory. */
-void *cairn__arena_alloc(struct cairn__arena *a, size_t n);
 
 /* A connection's cache of parsed label texts (push_lcache.c): text -> validated set
  * and fingerprint. Entries are heap copies owned by the cache; bounded in number and
@@ -75,7 +63,6 @@ struct cairn__ingest_batch {
     struct cairn_buf body;   /* request body as received */
     struct cairn_buf dec;    /* decompressed body */
     struct cairn_buf unesc;  /* JSON strings that needed unescaping */
-    struct cairn__arena arena;
     struct cairn__lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
