@@ -18,16 +18,21 @@
 #include "cairn/store.h"
 
 /* A connection's cache of parsed label texts (push_lcache.c): text -> validated set
- * and fingerprint. Entries are heap copies owned by the cache; bounded in number and
- * text size, emptied whole when full. */
-#define CAIRN__LCACHE_MAX 8192
+ * and fingerprint. Entries are heap copies owned by the cache; bounded in number,
+ * bytes and text size, emptied whole when full or when the label limits it was
+ * validated under change. */
+#define CAIRN__LCACHE_MAX 4096
+#define CAIRN__LCACHE_MAX_BYTES (1u << 20)
 #define CAIRN__LCACHE_MAX_TEXT 1024
 struct cairn__lcache {
     struct cairn__lcache_ent **slot; /* 2 * CAIRN__LCACHE_MAX, NULL until first use */
-    size_t used;
+    size_t used, bytes;
+    size_t lim[3]; /* max label names, name length, value length of the cached sets */
 };
 void cairn__lcache_init(struct cairn__lcache *c);
 void cairn__lcache_deinit(struct cairn__lcache *c);
+/* Empty the cache if its sets were validated under other limits than lim's. */
+void cairn__lcache_limits(struct cairn__lcache *c, const struct cairn_api_limits *lim);
 uint64_t cairn__lcache_hash(const char *text, size_t len);
 /* 1 and ls, *fp filled if text (with hash h) is cached, else 0. */
 int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t len, uint64_t h,

@@ -185,6 +185,7 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
     int tl = len > INT32_MAX ? INT32_MAX : (int)len;
     uint64_t h = 0;
     if (len && len <= CAIRN__LCACHE_MAX_TEXT) {
+        cairn__lcache_limits(&b->lcache, lim);
         h = cairn__lcache_hash(text, len);
         if (cairn__lcache_get(&b->lcache, text, len, h, &b->labels[i], &b->s[i].fp)) {
             b->s[i].fp_set = 1;

@@ -4,10 +4,10 @@
  * Promtail and the other agents send the same streams' label texts `{a="b", ...}`
  * over and over on a keep-alive connection; a hit copies the parsed set instead of
  * parsing, sorting, checking and hashing again. Only sets that passed validation
- * under the server's limits (fixed for the api's lifetime) are kept, so a hit is
- * valid. Open addressing over a power-of-two table; when it is half full it is
- * emptied whole (no per-entry eviction bookkeeping): the memory stays bounded by
- * CAIRN__LCACHE_MAX entries of at most CAIRN__LCACHE_MAX_TEXT bytes of text each. */
+ * under the limits the cache is stamped with are kept, so a hit is valid. Open
+ * addressing over a power-of-two table twice the entry cap; when the entry or byte
+ * cap would be passed it is emptied whole (no per-entry eviction bookkeeping), so a
+ * connection holds at most CAIRN__LCACHE_MAX_BYTES of entries plus the table. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +26,7 @@ struct cairn__lcache_ent {
 
 void cairn__lcache_init(struct cairn__lcache *c)
 {
-    c->slot = NULL;
-    c->used = 0;
+    memset(c, 0, sizeof *c);
 }
 
 static void clear(struct cairn__lcache *c)
@@ -39,6 +38,7 @@ static void clear(struct cairn__lcache *c)
         c->slot[i] = NULL;
     }
     c->used = 0;
+    c->bytes = 0;
 }
 
 void cairn__lcache_deinit(struct cairn__lcache *c)
@@ -46,6 +46,15 @@ void cairn__lcache_deinit(struct cairn__lcache *c)
     clear(c);
     free(c->slot);
     c->slot = NULL;
+}
+
+void cairn__lcache_limits(struct cairn__lcache *c, const struct cairn_api_limits *lim)
+{
+    size_t now[3] = {lim->max_label_names, lim->max_label_name_len, lim->max_label_value_len};
+    if (memcmp(now, c->lim, sizeof now) != 0) {
+        clear(c);
+        memcpy(c->lim, now, sizeof now);
+    }
 }
 
 static const char *ent_text(const struct cairn__lcache_ent *e)
@@ -92,15 +101,18 @@ void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, ui
         if (!c->slot)
             return; /* no cache: every set is parsed */
     }
-    if (c->used >= CAIRN__LCACHE_MAX)
-        clear(c);
     size_t bytes = 0;
     for (size_t j = 0; j < ls->n; j++)
         bytes += ls->v[j].name_len + (size_t)ls->v[j].value_len;
-    struct cairn__lcache_ent *e =
-        malloc(sizeof *e + 2 * ls->n * sizeof(uint32_t) + len + bytes);
+    size_t size = sizeof(struct cairn__lcache_ent) + 2 * ls->n * sizeof(uint32_t) + len + bytes;
+    if (size > CAIRN__LCACHE_MAX_BYTES / 4)
+        return;
+    if (c->used >= CAIRN__LCACHE_MAX || c->bytes + size > CAIRN__LCACHE_MAX_BYTES)
+        clear(c);
+    struct cairn__lcache_ent *e = malloc(size);
     if (!e)
         return;
+    c->bytes += size;
     e->h = h;
     e->fp = fp;
     e->tlen = (uint32_t)len;

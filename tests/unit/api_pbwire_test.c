@@ -490,8 +490,22 @@ static void label_cache_hits_and_bounds(void **state)
             assert_memory_equal(b.labels[0].v[0].value, text + 6, (size_t)tl - 8);
             assert_int_equal(b.s[0].fp, cairn_labels_fingerprint(&b.labels[0]));
             assert_true(b.lcache.used <= CAIRN__LCACHE_MAX);
+            assert_true(b.lcache.bytes <= CAIRN__LCACHE_MAX_BYTES);
         }
     }
+    /* a set cached under one limit is checked again under a tighter one */
+    cairn__ingest_batch_reset(&b);
+    assert_int_equal(cairn__ingest_batch_stream(&b), 0);
+    cairn__ingest_stream_labels(&b, 0, "{pod=\"p1\"}", 10, &lim);
+    assert_false(b.s[0].bad);
+    assert_int_equal(cairn__ingest_batch_stream(&b), 1);
+    cairn__ingest_stream_labels(&b, 1, "{pod=\"p1\"}", 10, &lim);
+    assert_true(b.s[1].fp_set); /* a hit */
+    lim.max_label_value_len = 1;
+    assert_int_equal(cairn__ingest_batch_stream(&b), 2);
+    cairn__ingest_stream_labels(&b, 2, "{pod=\"p1\"}", 10, &lim);
+    assert_true(b.s[2].bad);
+    assert_non_null(strstr(cairn_buf_cstr(&b.msg), "has label value too long"));
     cairn__ingest_batch_deinit(&b);
 }
 
