@@ -8,8 +8,9 @@
  * Timestamp { int64 seconds = 1; int32 nanos = 2 }.
  *
  * As protobuf-c and Loki's gogo-generated code: unknown fields are skipped by wire
- * type; a known field with the wrong wire type, a group, a varint over 10 bytes, a
- * field number 0 or a length past the end of its message is malformed; a scalar or
+ * type; a known field with the wrong wire type, a varint over 10 bytes, a field
+ * number 0 or a length past the end of its message is malformed, and so is a group
+ * (deprecated since proto2; protobuf-c refuses them, gogo skips them); a scalar or
  * string given twice keeps the last value, and so does a Timestamp (as Loki, which
  * unmarshals each into a fresh time; protobuf-c agrees for these proto3 scalars). Lines
  * and label texts are views into the input buffer, which must outlive the batch's
