@@ -6,38 +6,49 @@
  * For the entry iterator each block is one source of a heap ordered by (ts, stream id,
  * arrival); a block not yet read sits in the heap keyed by its min (forward) or max
  * (backward) timestamp and is read and decompressed only when it reaches the top, so
- * blocks are loaded in time order and only while the merge needs them. */
+ * blocks are loaded in time order and only while the merge needs them.
+ *
+ * Cost per entry: a stream whose blocks do not overlap in time (the usual case) has one
+ * source in the heap at a time, its blocks chained behind it; the source at the root
+ * keeps returning entries while they sort before the root's children (one comparison,
+ * no heap operation); the per-entry state of a source is one cache line. Decoded
+ * columns come from a pool of buffers recycled between blocks, segment file
+ * descriptors are opened once per iterator, and column-only iteration reads just the
+ * header and the two small columns of a block from disk. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cairn/log.h"
 #include "store/store_int.h"
 
-struct src {
-    int64_t key;
+/* The per-entry state of a source, one cache line. */
+struct cur {
+    const int64_t *ts;
+    const uint32_t *lens;
+    const uint64_t *offs;
+    const char *lines;
+    uint32_t pos, lo, hi; /* entries [lo, hi) in range; pos is the next (forward) or one
+                             past the next (backward) */
     uint32_t sid, order;
-    int loaded, head;
-    struct cairn__period *per; /* for a block not yet read */
-    struct cairn__bref ref;
-    struct cairn__block_dec dec;
-    uint32_t pos, lo, hi; /* entries [lo, hi) are in range; pos is the next (fwd) or
-                             one past the next (backward) */
+    int32_t next; /* the same stream's source to push when this one ends, or -1 */
+    uint32_t loaded;
+    uint32_t pad_;
 };
 
-struct cairn__iter {
-    struct cairn_store *s;
-    int64_t start, end;
-    int backward, no_lines;
-    struct src *v;
-    size_t n, cap;
-    struct hent *heap;
-    size_t hn;
-    long cur; /* source returned last, to advance on the next call */
-    size_t bnext; /* block iterator: the next source to return */
-    struct cairn__period **pv;
-    size_t np;
-    struct cairn__codec_ctx ctx;
-    struct cairn_buf rbuf;
+/* The rest: how to load it. */
+struct src {
+    uint32_t sid, order;
+    int head;
+    struct cairn__period *per; /* for a block not yet read */
+    struct cairn__bref ref;
+    struct cairn__block_dec *dec; /* while loaded */
+};
+
+struct fdc {
+    struct cairn__period *per;
+    uint32_t file;
+    int fd;
 };
 
 /* A heap entry carries its sort key, so sifting touches only the heap array. For a
@@ -47,6 +58,29 @@ struct cairn__iter {
 struct hent {
     int64_t key;
     uint32_t loaded, sid, order, idx;
+};
+
+struct cairn__iter {
+    struct cairn_store *s;
+    int64_t start, end;
+    int backward, no_lines;
+    struct src *v;
+    struct cur *c;
+    size_t n, cap;
+    struct hent *heap;
+    size_t hn;
+    long cur;        /* source returned last, to advance on the next call */
+    struct hent bound; /* while cur is the root: the smaller of its children */
+    int has_bound;
+    size_t bnext;    /* block iterator: the next source to return */
+    struct cairn__period **pv;
+    size_t np;
+    struct cairn__codec_ctx ctx;
+    struct cairn_buf rbuf;
+    struct cairn__block_dec **pool; /* free decoded-column buffers */
+    size_t npool;
+    struct fdc *fds;
+    size_t nfd, capfd;
 };
 
 static inline int hless(const struct hent *a, const struct hent *b)
@@ -60,11 +94,24 @@ static inline int hless(const struct hent *a, const struct hent *b)
     return a->order < b->order;
 }
 
-static struct hent hent_of(const struct cairn__iter *it, const struct src *x, uint32_t idx)
+static inline struct hent hent_mk(int backward, int64_t key, uint32_t loaded, uint32_t sid,
+                                  uint32_t order, uint32_t idx)
 {
-    if (it->backward)
-        return (struct hent){~x->key, (uint32_t)x->loaded, ~x->sid, ~x->order, idx};
-    return (struct hent){x->key, (uint32_t)x->loaded, x->sid, x->order, idx};
+    if (backward)
+        return (struct hent){~key, loaded, ~sid, ~order, idx};
+    return (struct hent){key, loaded, sid, order, idx};
+}
+
+/* The heap entry of source i at its current position (loaded) or its block bound. */
+static struct hent hent_of(const struct cairn__iter *it, uint32_t i)
+{
+    const struct cur *c = &it->c[i];
+    int64_t key;
+    if (c->loaded)
+        key = c->ts[it->backward ? c->pos - 1 : c->pos];
+    else
+        key = it->backward ? it->v[i].ref.max_ts : it->v[i].ref.min_ts;
+    return hent_mk(it->backward, key, c->loaded, c->sid, c->order, i);
 }
 
 static void sift_down(struct cairn__iter *it, size_t k)
@@ -96,13 +143,6 @@ static void heap_push(struct cairn__iter *it, struct hent e)
     h[k] = e;
 }
 
-static void heap_pop_root(struct cairn__iter *it)
-{
-    it->heap[0] = it->heap[--it->hn];
-    if (it->hn)
-        sift_down(it, 0);
-}
-
 static struct src *src_new(struct cairn__iter *it)
 {
     if (it->n == it->cap) {
@@ -116,6 +156,42 @@ static struct src *src_new(struct cairn__iter *it)
     struct src *x = &it->v[it->n++];
     memset(x, 0, sizeof *x);
     return x;
+}
+
+/* ---- decoded-column buffers and descriptors, reused across blocks ---- */
+
+static struct cairn__block_dec *dec_get(struct cairn__iter *it)
+{
+    if (it->npool)
+        return it->pool[--it->npool];
+    return calloc(1, sizeof(struct cairn__block_dec));
+}
+
+/* The pool has room for every source's buffer, so a put never fails. */
+static void dec_put(struct cairn__iter *it, struct cairn__block_dec *d)
+{
+    if (d)
+        it->pool[it->npool++] = d;
+}
+
+static int fd_of(struct cairn__iter *it, struct cairn__period *per, uint32_t file)
+{
+    for (size_t i = it->nfd; i-- > 0;)
+        if (it->fds[i].per == per && it->fds[i].file == file)
+            return it->fds[i].fd;
+    if (it->nfd == it->capfd) {
+        size_t nc = it->capfd ? it->capfd * 2 : 8;
+        struct fdc *nv = realloc(it->fds, nc * sizeof *nv);
+        if (!nv)
+            return CAIRN_ENOMEM;
+        it->fds = nv;
+        it->capfd = nc;
+    }
+    int fd = cairn__period_open_fd(per, file);
+    if (fd < 0)
+        return fd;
+    it->fds[it->nfd++] = (struct fdc){per, file, fd};
+    return fd;
 }
 
 /* Entries [lo, hi) of a sorted ts column inside [start, end). */
@@ -152,18 +228,16 @@ static int perm_cmp(const void *a, const void *b, void *ctx)
 }
 
 /* Copy the open block's entries in range into a sorted decoded block. Shard lock held. */
-static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint32_t sid,
-                     uint32_t order)
+static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint32_t sid)
 {
     if (!b->n || b->max_ts < it->start || b->min_ts >= it->end)
         return 0;
     uint32_t *perm = malloc((size_t)b->n * sizeof *perm);
     uint64_t *off = malloc((size_t)b->n * sizeof *off);
-    if (!perm || !off) {
-        free(perm);
-        free(off);
-        return CAIRN_ENOMEM;
-    }
+    struct cairn__block_dec *d = NULL;
+    int rc = CAIRN_ENOMEM;
+    if (!perm || !off)
+        goto out;
     uint32_t m = 0;
     uint64_t o = 0, bytes = 0;
     for (uint32_t i = 0; i < b->n; i++) {
@@ -174,27 +248,23 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
             bytes += b->lens[i];
         }
     }
+    rc = 0;
+    if (!m)
+        goto out;
     if (!b->sorted)
         qsort_r(perm, m, sizeof *perm, perm_cmp, b->ts);
+    rc = CAIRN_ENOMEM;
+    if (!(d = calloc(1, sizeof *d)) || cairn__block_dec_reserve(d, m, bytes, !it->no_lines))
+        goto out;
     struct src *x = src_new(it);
-    int rc = CAIRN_ENOMEM;
     if (!x)
         goto out;
     x->sid = sid;
-    x->order = order;
-    x->loaded = 1;
+    x->order = UINT32_MAX;
     x->head = 1;
-    struct cairn__block_dec *d = &x->dec;
+    x->dec = d;
     d->h.n = m;
-    d->ts = malloc((m ? m : 1) * sizeof *d->ts);
-    d->lens = malloc((m ? m : 1) * sizeof *d->lens);
-    d->offs = malloc((m ? m : 1) * sizeof *d->offs);
-    d->lines = it->no_lines ? NULL : malloc(bytes ? bytes : 1);
-    if (!d->ts || !d->lens || !d->offs || (!it->no_lines && !d->lines)) {
-        cairn__block_dec_deinit(d);
-        it->n--;
-        goto out;
-    }
+    d->lines = it->no_lines ? NULL : d->lines_buf;
     uint64_t w = 0;
     for (uint32_t i = 0; i < m; i++) {
         uint32_t k = perm[i];
@@ -205,10 +275,13 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
             memcpy(d->lines + w, b->lines + off[k], b->lens[k]);
         w += b->lens[k];
     }
-    x->lo = 0;
-    x->hi = m;
+    d = NULL;
     rc = 0;
 out:
+    if (d) {
+        cairn__block_dec_deinit(d);
+        free(d);
+    }
     free(perm);
     free(off);
     return rc;
@@ -242,45 +315,100 @@ static int snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uint32_t
             x->order = order;
             x->per = p;
             x->ref = *r;
-            x->key = it->backward ? r->max_ts : r->min_ts;
         }
         pthread_mutex_unlock(&p->mu);
     }
     if (!rc)
-        rc = head_copy(it, &st->blk, sid, UINT32_MAX);
+        rc = head_copy(it, &st->blk, sid);
     pthread_mutex_unlock(&sh->mu);
     return rc;
 }
 
-static void src_set_key(struct cairn__iter *it, struct src *x)
+/* Point source i's cursor at its decoded columns, entries in range only. */
+static void cur_set(struct cairn__iter *it, uint32_t i)
 {
-    x->key = x->dec.ts[it->backward ? x->pos - 1 : x->pos];
+    const struct cairn__block_dec *d = it->v[i].dec;
+    struct cur *c = &it->c[i];
+    c->ts = d->ts;
+    c->lens = d->lens;
+    c->offs = d->offs;
+    c->lines = d->lines;
+    c->loaded = 1;
+    range_of(d->ts, d->h.n, it->start, it->end, &c->lo, &c->hi);
+    c->pos = it->backward ? c->hi : c->lo;
 }
 
-/* Start a loaded source at its first entry in range; 0 if it has none. */
-static int src_start(struct cairn__iter *it, struct src *x)
+/* Read and decode the block of source i. With NO_LINES only the header and the two
+ * small columns are read, unless the block is small enough to read whole (then its
+ * CRC is checked too). */
+#define HEAD_READ 4096u
+static int src_load(struct cairn__iter *it, uint32_t i)
 {
-    if (x->lo >= x->hi)
-        return 0;
-    x->pos = it->backward ? x->hi : x->lo;
-    src_set_key(it, x);
-    return 1;
-}
-
-static int src_load(struct cairn__iter *it, struct src *x)
-{
-    int rc = cairn__period_read(x->per, x->ref.file, x->ref.off, x->ref.len, &it->rbuf);
-    if (!rc)
-        rc = cairn__block_decode(&it->ctx, (const unsigned char *)it->rbuf.data, it->rbuf.len,
-                                 !it->no_lines, &x->dec);
-    if (rc) {
-        CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
-                    x->per->dir, x->ref.file, (unsigned long long)x->ref.off, cairn_strerror(rc));
+    struct src *x = &it->v[i];
+    const struct cairn__bref *r = &x->ref;
+    int rc = CAIRN_ENOMEM;
+    if (!(x->dec = dec_get(it)))
         return rc;
+    int fd = fd_of(it, x->per, r->file);
+    if (fd < 0) {
+        rc = fd;
+        goto fail;
     }
-    x->loaded = 1;
-    range_of(x->dec.ts, x->dec.h.n, it->start, it->end, &x->lo, &x->hi);
+    uint32_t want = it->no_lines && r->len > HEAD_READ ? HEAD_READ : r->len;
+    cairn_buf_reset(&it->rbuf);
+    if (cairn_buf_reserve(&it->rbuf, want))
+        goto fail;
+    if ((rc = cairn__period_pread(x->per, fd, r->file, r->off, want, it->rbuf.data)))
+        goto fail;
+    if (want == r->len) {
+        rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, want,
+                                      it->no_lines ? 0 : CAIRN__DEC_LINES, x->dec);
+    } else {
+        struct cairn__block_hdr h;
+        rc = CAIRN_ECORRUPT;
+        if (want < CAIRN__BLOCK_HDR ||
+            cairn__block_hdr_parse_only((const unsigned char *)it->rbuf.data, &h) ||
+            (uint64_t)CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp + h.lines_comp + 4 != r->len)
+            goto fail;
+        uint32_t need = CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp;
+        if (need > want) {
+            rc = CAIRN_ENOMEM;
+            if (cairn_buf_reserve(&it->rbuf, need))
+                goto fail;
+            if ((rc = cairn__period_pread(x->per, fd, r->file, r->off + want, need - want,
+                                          it->rbuf.data + want)))
+                goto fail;
+        }
+        rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, need,
+                                      CAIRN__DEC_COLS, x->dec);
+    }
+    if (rc)
+        goto fail;
+    cur_set(it, i);
     return 0;
+fail:
+    CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
+                x->per->dir, r->file, (unsigned long long)r->off, cairn_strerror(rc));
+    dec_put(it, x->dec);
+    x->dec = NULL;
+    return rc;
+}
+
+/* Done with source i (at the heap's root): free its columns, put the next block of its
+ * stream's chain in its place, or drop the root. */
+static void src_end(struct cairn__iter *it, uint32_t i)
+{
+    dec_put(it, it->v[i].dec);
+    it->v[i].dec = NULL;
+    int32_t nx = it->c[i].next;
+    if (nx >= 0) {
+        it->heap[0] = hent_of(it, (uint32_t)nx);
+    } else {
+        it->heap[0] = it->heap[--it->hn];
+        if (!it->hn)
+            return;
+    }
+    sift_down(it, 0);
 }
 
 void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
@@ -289,14 +417,70 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
     if (!it)
         return;
     for (size_t i = 0; i < it->n; i++)
-        cairn__block_dec_deinit(&it->v[i].dec);
+        if (it->v[i].dec) {
+            cairn__block_dec_deinit(it->v[i].dec);
+            free(it->v[i].dec);
+        }
+    for (size_t i = 0; i < it->npool; i++) {
+        cairn__block_dec_deinit(it->pool[i]);
+        free(it->pool[i]);
+    }
+    for (size_t i = 0; i < it->nfd; i++)
+        close(it->fds[i].fd);
+    free(it->fds);
+    free(it->pool);
     free(it->v);
+    free(it->c);
     free(it->heap);
     cairn__periods_release(it->pv, it->np);
     cairn__codec_ctx_deinit(&it->ctx);
     cairn_buf_deinit(&it->rbuf);
     free(it);
     itp->impl = NULL;
+}
+
+/* Time bounds of source i (entries in range when loaded, else its block's). */
+static void src_bounds(const struct cairn__iter *it, uint32_t i, int64_t *lo, int64_t *hi)
+{
+    const struct cur *c = &it->c[i];
+    if (c->loaded) {
+        *lo = c->ts[c->lo];
+        *hi = c->ts[c->hi - 1];
+    } else {
+        *lo = it->v[i].ref.min_ts;
+        *hi = it->v[i].ref.max_ts;
+    }
+}
+
+/* Put the sources of one stream, v[a..b) in written order, into the heap (ids: scratch
+ * room for b - a ids): when their
+ * time ranges follow each other (each ends at or before the next begins) only the
+ * first in iteration order goes in, the others chained behind it; else each one. */
+static void stream_push(struct cairn__iter *it, size_t a, size_t b, uint32_t *ids)
+{
+    size_t m = 0;
+    for (size_t i = a; i < b; i++)
+        if (!it->c[i].loaded || it->c[i].lo < it->c[i].hi) /* (head_copy makes none empty) */
+            ids[m++] = (uint32_t)i;
+    int chain = 1;
+    for (size_t k = 1; k < m && chain; k++) {
+        int64_t plo, phi, lo, hi;
+        src_bounds(it, ids[k - 1], &plo, &phi);
+        src_bounds(it, ids[k], &lo, &hi);
+        chain = phi <= lo;
+    }
+    if (!chain) {
+        for (size_t k = 0; k < m; k++)
+            heap_push(it, hent_of(it, ids[k]));
+        return;
+    }
+    for (size_t k = 0; k < m; k++) { /* chain in iteration order */
+        size_t from = it->backward ? m - 1 - k : k;
+        size_t to = it->backward ? (from ? from - 1 : SIZE_MAX) : from + 1;
+        it->c[ids[from]].next = to < m ? (int32_t)ids[to] : -1;
+    }
+    if (m)
+        heap_push(it, hent_of(it, ids[it->backward ? m - 1 : 0]));
 }
 
 int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
@@ -341,13 +525,22 @@ int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, c
     free(ids);
     if (rc)
         goto fail;
-    if (!(it->heap = malloc((it->n ? it->n : 1) * sizeof *it->heap)))
+    size_t n1 = it->n ? it->n : 1;
+    if (!(it->heap = malloc(n1 * sizeof *it->heap)) || !(it->pool = malloc(n1 * sizeof *it->pool)) ||
+        !(it->c = calloc(n1, sizeof *it->c)))
         goto nomem;
     for (size_t i = 0; i < it->n; i++) {
-        struct src *x = &it->v[i];
-        if (x->loaded && !src_start(it, x))
-            continue;
-        heap_push(it, hent_of(it, x, (uint32_t)i));
+        it->c[i].sid = it->v[i].sid;
+        it->c[i].order = it->v[i].order;
+        it->c[i].next = -1;
+        if (it->v[i].head)
+            cur_set(it, (uint32_t)i);
+    }
+    /* the pool is not in use yet: its room serves as scratch for the chains */
+    for (size_t a = 0, b; a < it->n; a = b) { /* each stream's sources are contiguous */
+        for (b = a + 1; b < it->n && it->v[b].sid == it->v[a].sid; b++)
+            ;
+        stream_push(it, a, b, (uint32_t *)(void *)it->pool);
     }
     return 0;
 nomem:
@@ -362,44 +555,53 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
     struct cairn__iter *it = itp->impl;
     if (!it)
         return 0;
+    uint32_t i;
     if (it->cur >= 0) { /* the source returned last is still at the root: advance it */
-        struct src *x = &it->v[it->cur];
-        int more = it->backward ? --x->pos > x->lo : ++x->pos < x->hi;
+        i = (uint32_t)it->cur;
+        struct cur *c = &it->c[i];
+        it->cur = -1;
+        int more = it->backward ? --c->pos > c->lo : ++c->pos < c->hi;
         if (more) {
-            src_set_key(it, x);
-            it->heap[0] = hent_of(it, x, (uint32_t)it->cur);
+            struct hent h = hent_mk(it->backward, c->ts[it->backward ? c->pos - 1 : c->pos], 1,
+                                    c->sid, c->order, i);
+            it->heap[0] = h;
+            if (!it->has_bound || hless(&h, &it->bound))
+                goto emit; /* still the smallest: no heap work */
             sift_down(it, 0);
         } else {
-            cairn__block_dec_deinit(&x->dec);
-            heap_pop_root(it);
+            src_end(it, i);
         }
-        it->cur = -1;
     }
     while (it->hn) {
-        uint32_t i = it->heap[0].idx;
-        struct src *x = &it->v[i];
-        if (!x->loaded) {
-            int rc = src_load(it, x);
+        i = it->heap[0].idx;
+        if (!it->c[i].loaded) {
+            int rc = src_load(it, i);
             if (rc)
                 return rc;
-            if (src_start(it, x)) {
-                it->heap[0] = hent_of(it, x, i);
+            if (it->c[i].lo < it->c[i].hi) {
+                it->heap[0] = hent_of(it, i);
                 sift_down(it, 0);
             } else {
-                cairn__block_dec_deinit(&x->dec);
-                heap_pop_root(it);
+                src_end(it, i);
             }
             continue;
         }
-        uint32_t k = it->backward ? x->pos - 1 : x->pos;
-        *sid = x->sid;
-        e->ts = x->dec.ts[k];
-        e->len = x->dec.lens[k];
-        e->line = x->dec.lines ? x->dec.lines + x->dec.offs[k] : NULL;
-        it->cur = i;
-        return 1;
+        /* a new root: the bound its next entries are checked against */
+        it->has_bound = it->hn > 1;
+        if (it->has_bound)
+            it->bound = it->hn > 2 && hless(&it->heap[2], &it->heap[1]) ? it->heap[2] : it->heap[1];
+        goto emit;
     }
     return 0;
+emit:;
+    const struct cur *c = &it->c[i];
+    uint32_t k = it->backward ? c->pos - 1 : c->pos;
+    *sid = c->sid;
+    e->ts = c->ts[k];
+    e->len = c->lens[k];
+    e->line = c->lines ? c->lines + c->offs[k] : NULL;
+    it->cur = i;
+    return 1;
 }
 
 /* ---- the block iterator ---- */
@@ -420,31 +622,32 @@ int cairn_store_blocks_next(struct cairn_block_iter *bit, struct cairn_block_vie
     if (!it)
         return 0;
     if (it->cur >= 0) { /* done with the previous block */
-        cairn__block_dec_deinit(&it->v[it->cur].dec);
+        dec_put(it, it->v[it->cur].dec);
+        it->v[it->cur].dec = NULL;
         it->cur = -1;
     }
     while (it->bnext < it->n) {
         size_t i = it->bnext++;
-        struct src *x = &it->v[i];
-        if (!x->loaded) {
-            int rc = src_load(it, x);
+        struct cur *c = &it->c[i];
+        if (!c->loaded) {
+            int rc = src_load(it, (uint32_t)i);
             if (rc)
                 return rc;
         }
-        if (x->lo >= x->hi) {
-            cairn__block_dec_deinit(&x->dec);
+        if (c->lo >= c->hi) {
+            dec_put(it, it->v[i].dec);
+            it->v[i].dec = NULL;
             continue;
         }
-        const struct cairn__block_dec *d = &x->dec;
-        v->sid = x->sid;
-        v->n = x->hi - x->lo;
-        v->ts = d->ts + x->lo;
-        v->lens = d->lens + x->lo;
-        v->offs = d->lines ? d->offs + x->lo : NULL;
-        v->lines = d->lines;
+        v->sid = c->sid;
+        v->n = c->hi - c->lo;
+        v->ts = c->ts + c->lo;
+        v->lens = c->lens + c->lo;
+        v->offs = c->lines ? c->offs + c->lo : NULL;
+        v->lines = c->lines;
         v->raw_bytes = 0;
-        for (uint32_t k = x->lo; k < x->hi; k++)
-            v->raw_bytes += d->lens[k];
+        for (uint32_t k = c->lo; k < c->hi; k++)
+            v->raw_bytes += c->lens[k];
         it->cur = (long)i;
         return 1;
     }
