@@ -304,12 +304,11 @@ int cairn__block_decode_into(struct cairn__codec_ctx *c, const unsigned char *p,
          * line column too, so it cannot be checked; the structure is checked instead */
         if (len < CAIRN__BLOCK_HDR || cairn__block_hdr_parse_only(p, h) ||
             len != CAIRN__BLOCK_HDR + (size_t)h->ts_comp + h->len_comp)
-            return CAIRN_ECORRUPT;
+            goto corrupt;
     } else {
-        if (cairn__block_hdr_parse(p, len, h))
-            return CAIRN_ECORRUPT;
-        if (cairn_crc32c(0, p, len - 4) != cairn_get_u32le(p + len - 4))
-            return CAIRN_ECORRUPT;
+        if (cairn__block_hdr_parse(p, len, h) ||
+            cairn_crc32c(0, p, len - 4) != cairn_get_u32le(p + len - 4))
+            goto corrupt;
     }
     size_t n = h->n;
     int want_lines = (flags & CAIRN__DEC_LINES) && !(flags & CAIRN__DEC_COLS);

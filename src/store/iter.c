@@ -597,7 +597,7 @@ emit:;
     const struct cur *c = &it->c[i];
     uint32_t k = it->backward ? c->pos - 1 : c->pos;
     *sid = c->sid;
-    e->ts = c->ts[k];
+    e->ts = it->backward ? ~it->heap[0].key : it->heap[0].key; /* = c->ts[k], without a miss */
     e->len = c->lens[k];
     e->line = c->lines ? c->lines + c->offs[k] : NULL;
     it->cur = i;
