@@ -22,18 +22,33 @@
 #include "cairn/log.h"
 #include "store/store_int.h"
 
+/* One entry as the merge returns it: the records of a block's entries in range are
+ * built when it is loaded, so returning an entry reads one record (prefetched). */
+struct rec {
+    int64_t ts;
+    const char *line;
+    uint32_t len;
+};
+
+/* Decoded columns and their records, recycled between blocks. */
+struct dbuf {
+    struct cairn__block_dec d;
+    struct rec *r;
+    size_t rcap;
+};
+
 /* The per-entry state of a source, one cache line. */
 struct cur {
     const int64_t *ts;
     const uint32_t *lens;
     const uint64_t *offs;
     const char *lines;
+    const struct rec *r; /* entries [lo, hi) as records, r[0] is entry lo (entry iterator) */
     uint32_t pos, lo, hi; /* entries [lo, hi) in range; pos is the next (forward) or one
                              past the next (backward) */
     uint32_t sid, order;
     int32_t next; /* the same stream's source to push when this one ends, or -1 */
     uint32_t loaded;
-    uint32_t pad_;
 };
 
 /* The rest: how to load it. */
@@ -42,7 +57,7 @@ struct src {
     int head;
     struct cairn__period *per; /* for a block not yet read */
     struct cairn__bref ref;
-    struct cairn__block_dec *dec; /* while loaded */
+    struct dbuf *dec; /* while loaded */
 };
 
 struct fdc {
@@ -58,6 +73,7 @@ struct fdc {
 struct hent {
     int64_t key;
     uint32_t loaded, sid, order, idx;
+    const struct rec *cr; /* the entry the key is of (a loaded source) */
 };
 
 struct cairn__iter {
@@ -77,7 +93,11 @@ struct cairn__iter {
     size_t np;
     struct cairn__codec_ctx ctx;
     struct cairn_buf rbuf;
-    struct cairn__block_dec **pool; /* free decoded-column buffers */
+    struct dbuf **pool; /* free decoded-column buffers */
+    int blockmode;      /* a block iterator: no records */
+    cairn_line_filter_fn filter; /* applied as records are built */
+    void *filter_ctx;
+    uint64_t skipped, skipped_bytes;
     size_t npool;
     struct fdc *fds;
     size_t nfd, capfd;
@@ -98,14 +118,20 @@ static inline struct hent hent_mk(int backward, int64_t key, uint32_t loaded, ui
                                   uint32_t order, uint32_t idx)
 {
     if (backward)
-        return (struct hent){~key, loaded, ~sid, ~order, idx};
-    return (struct hent){key, loaded, sid, order, idx};
+        return (struct hent){~key, loaded, ~sid, ~order, idx, NULL};
+    return (struct hent){key, loaded, sid, order, idx, NULL};
 }
 
 /* The heap entry of source i at its current position (loaded) or its block bound. */
 static struct hent hent_of(const struct cairn__iter *it, uint32_t i)
 {
     const struct cur *c = &it->c[i];
+    if (c->loaded && c->r) {
+        const struct rec *cr = &c->r[(it->backward ? c->pos - 1 : c->pos) - c->lo];
+        struct hent h = hent_mk(it->backward, cr->ts, 1, c->sid, c->order, i);
+        h.cr = cr;
+        return h;
+    }
     int64_t key;
     if (c->loaded)
         key = c->ts[it->backward ? c->pos - 1 : c->pos];
@@ -160,15 +186,24 @@ static struct src *src_new(struct cairn__iter *it)
 
 /* ---- decoded-column buffers and descriptors, reused across blocks ---- */
 
-static struct cairn__block_dec *dec_get(struct cairn__iter *it)
+static struct dbuf *dec_get(struct cairn__iter *it)
 {
     if (it->npool)
         return it->pool[--it->npool];
-    return calloc(1, sizeof(struct cairn__block_dec));
+    return calloc(1, sizeof(struct dbuf));
+}
+
+static void dbuf_free(struct dbuf *b)
+{
+    if (!b)
+        return;
+    cairn__block_dec_deinit(&b->d);
+    free(b->r);
+    free(b);
 }
 
 /* The pool has room for every source's buffer, so a put never fails. */
-static void dec_put(struct cairn__iter *it, struct cairn__block_dec *d)
+static void dec_put(struct cairn__iter *it, struct dbuf *d)
 {
     if (d)
         it->pool[it->npool++] = d;
@@ -234,6 +269,7 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
         return 0;
     uint32_t *perm = malloc((size_t)b->n * sizeof *perm);
     uint64_t *off = malloc((size_t)b->n * sizeof *off);
+    struct dbuf *db = NULL;
     struct cairn__block_dec *d = NULL;
     int rc = CAIRN_ENOMEM;
     if (!perm || !off)
@@ -254,7 +290,8 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
     if (!b->sorted)
         qsort_r(perm, m, sizeof *perm, perm_cmp, b->ts);
     rc = CAIRN_ENOMEM;
-    if (!(d = calloc(1, sizeof *d)) || cairn__block_dec_reserve(d, m, bytes, !it->no_lines))
+    if (!(db = calloc(1, sizeof *db)) ||
+        cairn__block_dec_reserve(d = &db->d, m, bytes, !it->no_lines))
         goto out;
     struct src *x = src_new(it);
     if (!x)
@@ -262,7 +299,7 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
     x->sid = sid;
     x->order = UINT32_MAX;
     x->head = 1;
-    x->dec = d;
+    x->dec = db;
     d->h.n = m;
     d->lines = it->no_lines ? NULL : d->lines_buf;
     uint64_t w = 0;
@@ -275,13 +312,10 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
             memcpy(d->lines + w, b->lines + off[k], b->lens[k]);
         w += b->lens[k];
     }
-    d = NULL;
+    db = NULL;
     rc = 0;
 out:
-    if (d) {
-        cairn__block_dec_deinit(d);
-        free(d);
-    }
+    dbuf_free(db);
     free(perm);
     free(off);
     return rc;
@@ -325,9 +359,10 @@ static int snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uint32_t
 }
 
 /* Point source i's cursor at its decoded columns, entries in range only. */
-static void cur_set(struct cairn__iter *it, uint32_t i)
+static int cur_set(struct cairn__iter *it, uint32_t i)
 {
-    const struct cairn__block_dec *d = it->v[i].dec;
+    struct dbuf *db = it->v[i].dec;
+    const struct cairn__block_dec *d = &db->d;
     struct cur *c = &it->c[i];
     c->ts = d->ts;
     c->lens = d->lens;
@@ -336,6 +371,33 @@ static void cur_set(struct cairn__iter *it, uint32_t i)
     c->loaded = 1;
     range_of(d->ts, d->h.n, it->start, it->end, &c->lo, &c->hi);
     c->pos = it->backward ? c->hi : c->lo;
+    c->r = NULL;
+    if (it->blockmode)
+        return 0;
+    size_t m = c->hi - c->lo;
+    if (m > db->rcap) {
+        struct rec *nr = realloc(db->r, m * sizeof *nr);
+        if (!nr)
+            return CAIRN_ENOMEM;
+        db->r = nr;
+        db->rcap = m;
+    }
+    /* entry iterator: from here on lo, hi and pos count records */
+    uint32_t n = 0;
+    for (uint32_t k = c->lo; k < c->hi; k++) {
+        const char *line = d->lines ? d->lines + d->offs[k] : NULL;
+        if (it->filter && !it->filter(it->filter_ctx, line, d->lens[k])) {
+            it->skipped++;
+            it->skipped_bytes += d->lens[k];
+            continue;
+        }
+        db->r[n++] = (struct rec){d->ts[k], line, d->lens[k]};
+    }
+    c->r = db->r;
+    c->lo = 0;
+    c->hi = n;
+    c->pos = it->backward ? n : 0;
+    return 0;
 }
 
 /* Read and decode the block of source i. With NO_LINES only the header and the two
@@ -362,7 +424,7 @@ static int src_load(struct cairn__iter *it, uint32_t i)
         goto fail;
     if (want == r->len) {
         rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, want,
-                                      it->no_lines ? 0 : CAIRN__DEC_LINES, x->dec);
+                                      it->no_lines ? 0 : CAIRN__DEC_LINES, &x->dec->d);
     } else {
         struct cairn__block_hdr h;
         rc = CAIRN_ECORRUPT;
@@ -380,11 +442,10 @@ static int src_load(struct cairn__iter *it, uint32_t i)
                 goto fail;
         }
         rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, need,
-                                      CAIRN__DEC_COLS, x->dec);
+                                      CAIRN__DEC_COLS, &x->dec->d);
     }
-    if (rc)
+    if (rc || (rc = cur_set(it, i)))
         goto fail;
-    cur_set(it, i);
     return 0;
 fail:
     CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
@@ -417,14 +478,9 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
     if (!it)
         return;
     for (size_t i = 0; i < it->n; i++)
-        if (it->v[i].dec) {
-            cairn__block_dec_deinit(it->v[i].dec);
-            free(it->v[i].dec);
-        }
-    for (size_t i = 0; i < it->npool; i++) {
-        cairn__block_dec_deinit(it->pool[i]);
-        free(it->pool[i]);
-    }
+        dbuf_free(it->v[i].dec);
+    for (size_t i = 0; i < it->npool; i++)
+        dbuf_free(it->pool[i]);
     for (size_t i = 0; i < it->nfd; i++)
         close(it->fds[i].fd);
     free(it->fds);
@@ -443,7 +499,10 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
 static void src_bounds(const struct cairn__iter *it, uint32_t i, int64_t *lo, int64_t *hi)
 {
     const struct cur *c = &it->c[i];
-    if (c->loaded) {
+    if (c->loaded && c->r) {
+        *lo = c->r[c->lo].ts;
+        *hi = c->r[c->hi - 1].ts;
+    } else if (c->loaded) {
         *lo = c->ts[c->lo];
         *hi = c->ts[c->hi - 1];
     } else {
@@ -483,14 +542,18 @@ static void stream_push(struct cairn__iter *it, size_t a, size_t b, uint32_t *id
         heap_push(it, hent_of(it, ids[it->backward ? m - 1 : 0]));
 }
 
-int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
-                          const roaring_bitmap_t *sids, int64_t start, int64_t end,
-                          enum cairn_iter_dir dir, unsigned flags)
+static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
+                     const roaring_bitmap_t *sids, int64_t start, int64_t end,
+                     enum cairn_iter_dir dir, unsigned flags, int blockmode,
+                     cairn_line_filter_fn filter, void *filter_ctx)
 {
     struct cairn__iter *it = calloc(1, sizeof *it);
     itp->impl = it;
     if (!it)
         return CAIRN_ENOMEM;
+    it->blockmode = blockmode;
+    it->filter = filter;
+    it->filter_ctx = filter_ctx;
     it->s = s;
     it->start = start;
     it->end = end;
@@ -533,8 +596,8 @@ int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, c
         it->c[i].sid = it->v[i].sid;
         it->c[i].order = it->v[i].order;
         it->c[i].next = -1;
-        if (it->v[i].head)
-            cur_set(it, (uint32_t)i);
+        if (it->v[i].head && cur_set(it, (uint32_t)i))
+            goto nomem;
     }
     /* the pool is not in use yet: its room serves as scratch for the chains */
     for (size_t a = 0, b; a < it->n; a = b) { /* each stream's sources are contiguous */
@@ -550,6 +613,33 @@ fail:
     return rc;
 }
 
+int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
+                          const roaring_bitmap_t *sids, int64_t start, int64_t end,
+                          enum cairn_iter_dir dir, unsigned flags)
+{
+    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, NULL, NULL);
+}
+
+int cairn_store_iter_init_filtered(struct cairn_entry_iter *itp, struct cairn_store *s,
+                                   const char *tenant, const roaring_bitmap_t *sids, int64_t start,
+                                   int64_t end, enum cairn_iter_dir dir, unsigned flags,
+                                   cairn_line_filter_fn filter, void *ctx)
+{
+    if (filter && (flags & CAIRN_ITER_NO_LINES)) {
+        itp->impl = NULL;
+        return CAIRN_EINVAL;
+    }
+    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, filter, ctx);
+}
+
+void cairn_store_iter_skipped(const struct cairn_entry_iter *itp, uint64_t *entries,
+                              uint64_t *bytes)
+{
+    const struct cairn__iter *it = itp->impl;
+    *entries = it ? it->skipped : 0;
+    *bytes = it ? it->skipped_bytes : 0;
+}
+
 int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct cairn_entry *e)
 {
     struct cairn__iter *it = itp->impl;
@@ -562,8 +652,9 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
         it->cur = -1;
         int more = it->backward ? --c->pos > c->lo : ++c->pos < c->hi;
         if (more) {
-            struct hent h = hent_mk(it->backward, c->ts[it->backward ? c->pos - 1 : c->pos], 1,
-                                    c->sid, c->order, i);
+            const struct rec *cr = &c->r[(it->backward ? c->pos - 1 : c->pos) - c->lo];
+            struct hent h = hent_mk(it->backward, cr->ts, 1, c->sid, c->order, i);
+            h.cr = cr;
             it->heap[0] = h;
             if (!it->has_bound || hless(&h, &it->bound))
                 goto emit; /* still the smallest: no heap work */
@@ -594,13 +685,20 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
     }
     return 0;
 emit:;
-    const struct cur *c = &it->c[i];
-    uint32_t k = it->backward ? c->pos - 1 : c->pos;
-    *sid = c->sid;
-    e->ts = it->backward ? ~it->heap[0].key : it->heap[0].key; /* = c->ts[k], without a miss */
-    e->len = c->lens[k];
-    e->line = c->lines ? c->lines + c->offs[k] : NULL;
+    /* everything returned comes from the root's heap entry and its record */
+    const struct hent *h = &it->heap[0];
+    *sid = it->backward ? ~h->sid : h->sid;
+    e->ts = h->cr->ts;
+    e->len = h->cr->len;
+    e->line = h->cr->line;
     it->cur = i;
+    /* the bound is likely the next root: fetch its state while the caller works */
+    if (it->has_bound && it->bound.cr) {
+        const struct rec *nr = it->bound.cr;
+        __builtin_prefetch(nr);
+        __builtin_prefetch((const void *)((uintptr_t)nr + (it->backward ? -sizeof *nr : sizeof *nr)));
+        __builtin_prefetch(&it->c[it->bound.idx]);
+    }
     return 1;
 }
 
@@ -611,7 +709,7 @@ int cairn_store_blocks_init(struct cairn_block_iter *bit, struct cairn_store *s,
                             unsigned flags)
 {
     struct cairn_entry_iter e;
-    int rc = cairn_store_iter_init(&e, s, tenant, sids, start, end, CAIRN_ITER_FORWARD, flags);
+    int rc = iter_init(&e, s, tenant, sids, start, end, CAIRN_ITER_FORWARD, flags, 1, NULL, NULL);
     bit->impl = e.impl;
     return rc;
 }

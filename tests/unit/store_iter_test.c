@@ -3,7 +3,7 @@
  * inside and across streams, streams whose blocks overlap (out-of-order entries) or
  * follow each other, open blocks, sub-ranges, and after a reopen (everything on disk);
  * column-only iteration (entry and block) giving the same timestamps and lengths as
- * the full path. */
+ * the full path; the filtered iterator equal to the iterator filtered after. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +157,71 @@ static void check_range(struct cairn_store *s, int64_t start, int64_t end)
         }
 }
 
+/* Keeps lines of pod 3 (a whole stream) and lines whose noise has "a7" or "f" in its
+ * first characters (a scattered subset of every stream). */
+static int keep_line(void *ctx, const char *line, size_t len)
+{
+    int *calls = ctx;
+    (*calls)++;
+    if (len >= 6 && !memcmp(line, "pod 3 ", 6))
+        return 1;
+    const char *sp = memchr(line + 4, ' ', len - 4); /* after "pod N" */
+    sp = sp ? memchr(sp + 1, ' ', len - (size_t)(sp + 1 - line)) : NULL; /* "round" */
+    size_t at = sp ? (size_t)(sp - line) : 0;
+    for (size_t k = at; k + 1 < len && k < at + 20; k++)
+        if ((line[k] == 'a' && line[k + 1] == '7') || line[k] == 'f')
+            return 1;
+    return 0;
+}
+
+/* The filtered iterator returns what the unfiltered one returns, filtered after. */
+static void check_filtered(struct cairn_store *s, int64_t start, int64_t end)
+{
+    for (int dir = 0; dir < 2; dir++) {
+        enum cairn_iter_dir d = dir ? CAIRN_ITER_BACKWARD : CAIRN_ITER_FORWARD;
+        struct cairn_entry_iter a, b;
+        int calls = 0, calls2 = 0;
+        assert_int_equal(cairn_store_iter_init(&a, s, "fake", NULL, start, end, d, 0), 0);
+        assert_int_equal(
+            cairn_store_iter_init_filtered(&b, s, "fake", NULL, start, end, d, 0, keep_line, &calls),
+            0);
+        uint32_t sa, sb;
+        struct cairn_entry ea, eb;
+        size_t kept = 0, dropped = 0, dropped_bytes = 0;
+        int r;
+        while ((r = cairn_store_iter_next(&a, &sa, &ea)) == 1) {
+            if (!keep_line(&calls2, ea.line, ea.len)) {
+                dropped++;
+                dropped_bytes += ea.len;
+                continue;
+            }
+            assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 1);
+            assert_int_equal(sa, sb);
+            assert_int_equal(ea.ts, eb.ts);
+            assert_int_equal(ea.len, eb.len);
+            assert_memory_equal(ea.line, eb.line, ea.len);
+            kept++;
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 0);
+        assert_true(kept > 0 && dropped > 0);
+        assert_int_equal(calls, calls2); /* each in-range line seen once */
+        uint64_t sn, sbytes;
+        cairn_store_iter_skipped(&b, &sn, &sbytes);
+        assert_int_equal(sn, dropped);
+        assert_int_equal(sbytes, dropped_bytes);
+        cairn_store_iter_deinit(&a);
+        cairn_store_iter_deinit(&b);
+    }
+    struct cairn_entry_iter c;
+    int calls = 0;
+    assert_int_equal(cairn_store_iter_init_filtered(&c, s, "fake", NULL, start, end,
+                                                    CAIRN_ITER_FORWARD, CAIRN_ITER_NO_LINES,
+                                                    keep_line, &calls),
+                     CAIRN_EINVAL);
+    cairn_store_iter_deinit(&c);
+}
+
 /* The block iterator: column-only views carry the same ts and lengths as full ones. */
 static void check_blocks(struct cairn_store *s)
 {
@@ -206,12 +271,15 @@ static void iter_order_matches_reference(void **state)
     check_range(s, last, last + 1);
     check_range(s, T0 + 5 * SEC, T0 + 5 * SEC); /* empty */
     check_blocks(s);
+    check_filtered(s, INT64_MIN / 2, INT64_MAX / 2);
+    check_filtered(s, T0 + 17 * SEC, T0 + 101 * SEC);
     /* everything on disk, after a reopen */
     cairn_store_close(s);
     s = open_store(dir);
     check_range(s, INT64_MIN / 2, INT64_MAX / 2);
     check_range(s, T0 + 33 * SEC, last);
     check_blocks(s);
+    check_filtered(s, INT64_MIN / 2, INT64_MAX / 2);
     cairn_store_close(s);
     test_rmdir_r(dir);
     free(dir);
