@@ -98,6 +98,7 @@ struct cairn__iter {
     cairn_line_filter_fn filter; /* applied as records are built */
     void *filter_ctx;
     uint64_t skipped, skipped_bytes;
+    uint32_t cols_guess; /* first read of a column-only load */
     size_t npool;
     struct fdc *fds;
     size_t nfd, capfd;
@@ -401,9 +402,11 @@ static int cur_set(struct cairn__iter *it, uint32_t i)
 }
 
 /* Read and decode the block of source i. With NO_LINES only the header and the two
- * small columns are read, unless the block is small enough to read whole (then its
- * CRC is checked too). */
-#define HEAD_READ 4096u
+ * small columns are read (a first pread sized from the blocks read before, a second if
+ * the columns are longer), unless the block is about that small anyway: then it is
+ * read whole and its CRC is checked too. */
+#define COLS_GUESS_MIN 256u
+#define COLS_GUESS_MAX 65536u
 static int src_load(struct cairn__iter *it, uint32_t i)
 {
     struct src *x = &it->v[i];
@@ -416,7 +419,7 @@ static int src_load(struct cairn__iter *it, uint32_t i)
         rc = fd;
         goto fail;
     }
-    uint32_t want = it->no_lines && r->len > HEAD_READ ? HEAD_READ : r->len;
+    uint32_t want = it->no_lines && r->len > it->cols_guess ? it->cols_guess : r->len;
     cairn_buf_reset(&it->rbuf);
     if (cairn_buf_reserve(&it->rbuf, want))
         goto fail;
@@ -433,6 +436,8 @@ static int src_load(struct cairn__iter *it, uint32_t i)
             (uint64_t)CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp + h.lines_comp + 4 != r->len)
             goto fail;
         uint32_t need = CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp;
+        uint32_t g = need + need / 4 + 64; /* blocks of a store are alike */
+        it->cols_guess = g < COLS_GUESS_MIN ? COLS_GUESS_MIN : g > COLS_GUESS_MAX ? COLS_GUESS_MAX : g;
         if (need > want) {
             rc = CAIRN_ENOMEM;
             if (cairn_buf_reserve(&it->rbuf, need))
@@ -552,6 +557,7 @@ static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const 
     if (!it)
         return CAIRN_ENOMEM;
     it->blockmode = blockmode;
+    it->cols_guess = 1024;
     it->filter = filter;
     it->filter_ctx = filter_ctx;
     it->s = s;
