@@ -60,9 +60,11 @@ static int scan_blocks(struct cairn_store *s, const char *tenant, unsigned flags
     return r < 0 || sink == 1; /* sink keeps the loop honest */
 }
 
-static int has_needle(void *ctx, const char *line, size_t len)
+static int has_needle(void *ctx, uint32_t sid, int64_t ts, const char *line, size_t len)
 {
     (void)ctx;
+    (void)sid;
+    (void)ts;
     return memmem(line, len, "needle", 6) != NULL;
 }
 

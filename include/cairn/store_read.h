@@ -99,10 +99,12 @@ int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, co
 int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cairn_entry *e);
 void cairn_store_iter_deinit(struct cairn_entry_iter *it);
 
-/* A line predicate: nonzero keeps the entry. It must depend on the line alone (no
- * state carried from one call to the next, no pointer kept past the call): it runs
- * when a block is decoded, in block order, not in the order entries are returned. */
-typedef int (*cairn_line_filter_fn)(void *ctx, const char *line, size_t len);
+/* An entry predicate: nonzero keeps the entry. It must depend on its arguments alone
+ * (the stream id, e.g. for its labels; the timestamp; the line), carry no state from
+ * one call to the next and keep no pointer past the call: it runs when a block is
+ * decoded, block by block, not in the order entries are returned. */
+typedef int (*cairn_line_filter_fn)(void *ctx, uint32_t sid, int64_t ts, const char *line,
+                                    size_t len);
 /* The entry iterator, returning only the entries whose line the filter keeps: the same
  * entries in the same order as cairn_store_iter_init followed by the filter, but the
  * filter runs over each block's lines right after they are decompressed (cache-hot,

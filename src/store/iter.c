@@ -387,7 +387,7 @@ static int cur_set(struct cairn__iter *it, uint32_t i)
     uint32_t n = 0;
     for (uint32_t k = c->lo; k < c->hi; k++) {
         const char *line = d->lines ? d->lines + d->offs[k] : NULL;
-        if (it->filter && !it->filter(it->filter_ctx, line, d->lens[k])) {
+        if (it->filter && !it->filter(it->filter_ctx, c->sid, d->ts[k], line, d->lens[k])) {
             it->skipped++;
             it->skipped_bytes += d->lens[k];
             continue;
