@@ -37,15 +37,17 @@ struct dbuf {
     size_t rcap;
 };
 
-/* The per-entry state of a source, one cache line. */
+/* The state of a source (the entry iterator keeps its position in the heap entry). */
 struct cur {
     const int64_t *ts;
     const uint32_t *lens;
     const uint64_t *offs;
     const char *lines;
-    const struct rec *r; /* entries [lo, hi) as records, r[0] is entry lo (entry iterator) */
-    uint32_t pos, lo, hi; /* entries [lo, hi) in range; pos is the next (forward) or one
-                             past the next (backward) */
+    /* the entry iterator's kept entries in range as records, r[0..hi) (lo = 0); the
+     * block iterator's entries in range are [lo, hi) of the columns */
+    const struct rec *r;
+    uint32_t pos, lo, hi; /* pos: the first entry (forward) or one past the last
+                             (backward); the entry iterator then moves the heap entry */
     uint32_t sid, order;
     int32_t next; /* the same stream's source to push when this one ends, or -1 */
     uint32_t loaded;
@@ -73,7 +75,8 @@ struct fdc {
 struct hent {
     int64_t key;
     uint32_t loaded, sid, order, idx;
-    const struct rec *cr; /* the entry the key is of (a loaded source) */
+    const struct rec *cr;   /* the entry the key is of (a loaded source) */
+    const struct rec *last; /* its source's last record in iteration order */
 };
 
 struct cairn__iter {
@@ -119,8 +122,8 @@ static inline struct hent hent_mk(int backward, int64_t key, uint32_t loaded, ui
                                   uint32_t order, uint32_t idx)
 {
     if (backward)
-        return (struct hent){~key, loaded, ~sid, ~order, idx, NULL};
-    return (struct hent){key, loaded, sid, order, idx, NULL};
+        return (struct hent){~key, loaded, ~sid, ~order, idx, NULL, NULL};
+    return (struct hent){key, loaded, sid, order, idx, NULL, NULL};
 }
 
 /* The heap entry of source i at its current position (loaded) or its block bound. */
@@ -131,6 +134,7 @@ static struct hent hent_of(const struct cairn__iter *it, uint32_t i)
         const struct rec *cr = &c->r[(it->backward ? c->pos - 1 : c->pos) - c->lo];
         struct hent h = hent_mk(it->backward, cr->ts, 1, c->sid, c->order, i);
         h.cr = cr;
+        h.last = &c->r[it->backward ? 0 : c->hi - c->lo - 1];
         return h;
     }
     int64_t key;
@@ -654,15 +658,17 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
     uint32_t i;
     if (it->cur >= 0) { /* the source returned last is still at the root: advance it */
         i = (uint32_t)it->cur;
-        struct cur *c = &it->c[i];
         it->cur = -1;
-        int more = it->backward ? --c->pos > c->lo : ++c->pos < c->hi;
-        if (more) {
-            const struct rec *cr = &c->r[(it->backward ? c->pos - 1 : c->pos) - c->lo];
-            struct hent h = hent_mk(it->backward, cr->ts, 1, c->sid, c->order, i);
-            h.cr = cr;
-            it->heap[0] = h;
-            if (!it->has_bound || hless(&h, &it->bound))
+        struct hent *h = &it->heap[0]; /* all it takes is in the heap entry */
+        if (h->cr != h->last) {
+            if (it->backward) {
+                h->cr--;
+                h->key = ~h->cr->ts;
+            } else {
+                h->cr++;
+                h->key = h->cr->ts;
+            }
+            if (!it->has_bound || hless(h, &it->bound))
                 goto emit; /* still the smallest: no heap work */
             sift_down(it, 0);
         } else {
@@ -702,8 +708,8 @@ emit:;
     if (it->has_bound && it->bound.cr) {
         const struct rec *nr = it->bound.cr;
         __builtin_prefetch(nr);
-        __builtin_prefetch((const void *)((uintptr_t)nr + (it->backward ? -sizeof *nr : sizeof *nr)));
-        __builtin_prefetch(&it->c[it->bound.idx]);
+        if (nr != it->bound.last)
+            __builtin_prefetch(it->backward ? nr - 1 : nr + 1);
     }
     return 1;
 }
