@@ -119,6 +119,9 @@ void cairn__block_dec_deinit(struct cairn__block_dec *d);
 /* Grow d's columns to n entries and, if lines, raw line bytes (in lines_buf). */
 int cairn__block_dec_reserve(struct cairn__block_dec *d, size_t n, size_t raw, int lines);
 
+/* An iterator flag for tests: read blocks with pread, never through a mapping. */
+#define CAIRN__ITER_NO_MMAP (1u << 30)
+
 /* ---- WAL (wal.c) ---- */
 #define CAIRN__WAL_VERSION 1
 enum { CAIRN__WAL_STREAM = 1, CAIRN__WAL_ENTRIES = 2 };

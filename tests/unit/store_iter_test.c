@@ -16,6 +16,7 @@
 #include "cairn/log.h"
 #include "cairn/store.h"
 #include "cairn/store_read.h"
+#include "store/store_int.h"
 #include "testutil.h"
 
 #define T0 1767225600000000000LL /* 2026-01-01T00:00:00Z */
@@ -33,6 +34,7 @@ struct ref {
 static struct ref refs[NSTREAMS * ROUNDS * PER];
 static size_t nrefs;
 static uint32_t arrivals[NSTREAMS];
+static unsigned xflags; /* CAIRN__ITER_NO_MMAP for the second pass: the pread path */
 
 static void tweak(struct cairn_store_config *c)
 {
@@ -81,8 +83,8 @@ static void push_round(struct cairn_store *s, int round)
             uint64_t x = (uint64_t)(round * 1000 + i) * 0x9E3779B97F4A7C15ull ^ (uint64_t)k;
             x ^= x >> 29;
             x *= 0xBF58476D1CE4E5B9ull;
-            int l = snprintf(lines[i], sizeof lines[i], "pod %d round %d entry %d %016llx%016llx %.*s",
-                             k, round, i, (unsigned long long)x,
+            int l = snprintf(lines[i], sizeof lines[i],
+                             "pod %d round %d entry %d %016llx%016llx %.*s", k, round, i, (unsigned long long)x,
                              (unsigned long long)(x * 0x94D049BB133111EBull), (k * 7 + i) % 13,
                              "xxxxxxxxxxxxx");
             e[i] = (struct cairn_entry){ts, lines[i], (size_t)l};
@@ -128,7 +130,7 @@ static void check_range(struct cairn_store *s, int64_t start, int64_t end)
             struct cairn_entry_iter it;
             assert_int_equal(cairn_store_iter_init(&it, s, "fake", NULL, start, end,
                                                    dir ? CAIRN_ITER_BACKWARD : CAIRN_ITER_FORWARD,
-                                                   nl ? CAIRN_ITER_NO_LINES : 0),
+                                                   (nl ? CAIRN_ITER_NO_LINES : 0) | xflags),
                              0);
             size_t lo = 0, hi = nrefs;
             while (lo < nrefs && refs[lo].ts < start)
@@ -185,9 +187,10 @@ static void check_filtered(struct cairn_store *s, int64_t start, int64_t end)
         enum cairn_iter_dir d = dir ? CAIRN_ITER_BACKWARD : CAIRN_ITER_FORWARD;
         struct cairn_entry_iter a, b;
         int calls = 0, calls2 = 0;
-        assert_int_equal(cairn_store_iter_init(&a, s, "fake", NULL, start, end, d, 0), 0);
+        assert_int_equal(cairn_store_iter_init(&a, s, "fake", NULL, start, end, d, xflags), 0);
         assert_int_equal(
-            cairn_store_iter_init_filtered(&b, s, "fake", NULL, start, end, d, 0, keep_line, &calls),
+            cairn_store_iter_init_filtered(&b, s, "fake", NULL, start, end, d, xflags, keep_line,
+                                           &calls),
             0);
         uint32_t sa, sb;
         struct cairn_entry ea, eb;
@@ -230,9 +233,12 @@ static void check_filtered(struct cairn_store *s, int64_t start, int64_t end)
 static void check_blocks(struct cairn_store *s)
 {
     struct cairn_block_iter a, b;
-    assert_int_equal(cairn_store_blocks_init(&a, s, "fake", NULL, INT64_MIN / 2, INT64_MAX / 2, 0), 0);
     assert_int_equal(
-        cairn_store_blocks_init(&b, s, "fake", NULL, INT64_MIN / 2, INT64_MAX / 2, CAIRN_ITER_NO_LINES), 0);
+        cairn_store_blocks_init(&a, s, "fake", NULL, INT64_MIN / 2, INT64_MAX / 2, xflags), 0);
+    assert_int_equal(
+        cairn_store_blocks_init(&b, s, "fake", NULL, INT64_MIN / 2, INT64_MAX / 2,
+                                CAIRN_ITER_NO_LINES | xflags),
+        0);
     struct cairn_block_view va, vb;
     size_t total = 0;
     int ra, rb;
@@ -281,10 +287,14 @@ static void iter_order_matches_reference(void **state)
     /* everything on disk, after a reopen */
     cairn_store_close(s);
     s = open_store(dir);
-    check_range(s, INT64_MIN / 2, INT64_MAX / 2);
-    check_range(s, T0 + 33 * SEC, last);
-    check_blocks(s);
-    check_filtered(s, INT64_MIN / 2, INT64_MAX / 2);
+    for (int pass = 0; pass < 2; pass++) { /* mapped segment files, then pread */
+        xflags = pass ? CAIRN__ITER_NO_MMAP : 0;
+        check_range(s, INT64_MIN / 2, INT64_MAX / 2);
+        check_range(s, T0 + 33 * SEC, last);
+        check_blocks(s);
+        check_filtered(s, INT64_MIN / 2, INT64_MAX / 2);
+    }
+    xflags = 0;
     cairn_store_close(s);
     test_rmdir_r(dir);
     free(dir);
@@ -336,29 +346,32 @@ static void column_only_long_columns(void **state)
     cairn_store_close(s); /* everything into blocks on disk */
     s = cairn_store_open(&cfg, &err);
     assert_non_null(s);
-    struct cairn_entry_iter a, b;
-    assert_int_equal(cairn_store_iter_init(&a, s, "fake", NULL, 0, INT64_MAX / 2,
-                                           CAIRN_ITER_FORWARD, 0),
-                     0);
-    assert_int_equal(cairn_store_iter_init(&b, s, "fake", NULL, 0, INT64_MAX / 2,
-                                           CAIRN_ITER_FORWARD, CAIRN_ITER_NO_LINES),
-                     0);
-    uint32_t sa, sb;
-    struct cairn_entry ea, eb;
-    size_t n = 0;
-    int r;
-    while ((r = cairn_store_iter_next(&a, &sa, &ea)) == 1) {
-        assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 1);
-        assert_int_equal(sa, sb);
-        assert_int_equal(ea.ts, eb.ts);
-        assert_int_equal(ea.len, eb.len);
-        n++;
+    for (int pass = 0; pass < 2; pass++) { /* mapped, then pread (two reads) */
+        unsigned xf = pass ? CAIRN__ITER_NO_MMAP : 0;
+        struct cairn_entry_iter a, b;
+        assert_int_equal(cairn_store_iter_init(&a, s, "fake", NULL, 0, INT64_MAX / 2,
+                                               CAIRN_ITER_FORWARD, xf),
+                         0);
+        assert_int_equal(cairn_store_iter_init(&b, s, "fake", NULL, 0, INT64_MAX / 2,
+                                               CAIRN_ITER_FORWARD, CAIRN_ITER_NO_LINES | xf),
+                         0);
+        uint32_t sa, sb;
+        struct cairn_entry ea, eb;
+        size_t n = 0;
+        int r;
+        while ((r = cairn_store_iter_next(&a, &sa, &ea)) == 1) {
+            assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 1);
+            assert_int_equal(sa, sb);
+            assert_int_equal(ea.ts, eb.ts);
+            assert_int_equal(ea.len, eb.len);
+            n++;
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 0);
+        assert_int_equal(n, M + 50);
+        cairn_store_iter_deinit(&a);
+        cairn_store_iter_deinit(&b);
     }
-    assert_int_equal(r, 0);
-    assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 0);
-    assert_int_equal(n, M + 50);
-    cairn_store_iter_deinit(&a);
-    cairn_store_iter_deinit(&b);
     cairn_store_close(s);
     test_rmdir_r(dir);
     free(dir);
