@@ -232,6 +232,11 @@ int cairn__block_hdr_parse_only(const unsigned char *p, struct cairn__block_hdr 
     if (h->version != CAIRN__BLOCK_VERSION || h->codec > CAIRN_CODEC_LZ4 ||
         h->n > CAIRN__BLOCK_MAX_ENTRIES || h->lines_raw != h->raw_len || h->min_ts > h->max_ts)
         return CAIRN_ECORRUPT;
+    /* each entry is one to ten bytes of timestamp and one to five of length: bounds
+     * what a damaged header can make a reader allocate before anything is checked */
+    if (h->ts_raw < h->n || h->ts_raw > 10ull * h->n || h->len_raw < h->n ||
+        h->len_raw > 5ull * h->n)
+        return CAIRN_ECORRUPT;
     return 0;
 }
 
