@@ -296,6 +296,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
         goto fail;
     if ((rc = cairn__period_pread(x->per, fd, r->file, r->off, want, it->rbuf.data)))
         goto fail;
+    it->rbuf.len = want;
     if (want == r->len) {
         rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, want,
                                       it->no_lines ? 0 : CAIRN__DEC_LINES, &x->dec->d);
@@ -313,7 +314,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
                                               : g;
         if (need > want) {
             rc = CAIRN_ENOMEM;
-            if (cairn_buf_reserve(&it->rbuf, need))
+            if (cairn_buf_reserve(&it->rbuf, need - want)) /* keeps the bytes read */
                 goto fail;
             if ((rc = cairn__period_pread(x->per, fd, r->file, r->off + want, need - want,
                                           it->rbuf.data + want)))
