@@ -38,7 +38,7 @@ DISCARD=$BUILD/bench_discard
 RSS=$BUILD/bench_rss
 QUERY=$BUILD/bench_query
 
-BENCH_ALL="generator pusher ingest query metric events ship"
+BENCH_ALL="generator pusher ingest query metric events ship pipeline"
 BENCH_ONLY=${BENCH_ONLY:-$BENCH_ALL}
 BENCH_BYTES=${BENCH_BYTES:-200M}
 BENCH_STREAMS=${BENCH_STREAMS:-2000}
@@ -525,6 +525,20 @@ bench_ship() {
         "$(fmt_int "$(line_kv "$log" "agent_cpu_s=" lines_per_cpu_s)")" "-"
     result ship "whole agent, 100 files: peak RSS MB" \
         "$(awk -v k="$(line_kv "$log" "agent_cpu_s=" peak_rss_kb)" 'BEGIN{printf "%.1f", k / 1024}')" "<= 30"
+}
+
+# The LogQL pipeline alone, in process, one thread, over generated JSON and logfmt
+# lines (bench/logql_pipeline.c): MB of raw line bytes per CPU-second of the thread.
+bench_pipeline() {
+    local tool=$BUILD/bench_logql_pipeline log=$WORK/pipeline.log
+    [ -x "$tool" ] || { fail pipeline "missing $tool"; return 1; }
+    "$tool" 300000 >"$log" 2>&1 || { fail pipeline "bench_logql_pipeline failed"; return 1; }
+    while IFS= read -r line; do
+        local name=${line:0:34} rate
+        rate=$(sed -n 's/.* \([0-9.]*\) MB\/CPU-s.*/\1/p' <<<"$line")
+        [ -n "$rate" ] || continue
+        result pipeline "${name%"${name##*[! ]}"} (1 thread)" "$rate MB/CPU-s" "-"
+    done <"$log"
 }
 
 # ---- main ----

@@ -24,6 +24,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/units.h" /* durations and sizes in config values */
 
 enum cairn_cfg_type {
     CAIRN_CFG_BOOL = 1, /* bool or int target: true/false (yes/no/on/off accepted) */
@@ -236,11 +237,6 @@ int cairn_cfg_load_args(struct cairn_cfg *c, int argc, char **argv, const char *
 
 /* Value parsers, shared with components that take the same syntax elsewhere. Each
  * parses exactly len bytes and returns 0 or CAIRN_EINVAL (CAIRN_ERANGE on overflow). */
-int cairn_cfg_parse_duration(const char *s, size_t len, int64_t *ns);
-int cairn_cfg_parse_size(const char *s, size_t len, uint64_t *bytes);
 int cairn_cfg_parse_bool(const char *s, size_t len, int *out);
-/* Format for dumps and help: "1h30m", "250ms", "0s"; "64MiB", "1500". */
-int cairn_cfg_format_duration(int64_t ns, struct cairn_buf *out);
-int cairn_cfg_format_size(uint64_t bytes, struct cairn_buf *out);
 
 #endif

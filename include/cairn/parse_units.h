@@ -6,9 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A Go/Prometheus duration ("250ms", "1h5m", "1.5h", "2d", "1w", "-3s") in ns.
- * Returns 0 or CAIRN_EINVAL. */
-int cairn_parse_duration(const char *p, size_t len, int64_t *ns);
+#include "cairn/units.h" /* cairn_parse_duration */
+
 /* A humanized byte size ("20MB", "1KiB", "42", "5 kb") in bytes (go-humanize's
  * ParseBytes units: SI k/M/G... and IEC Ki/Mi/Gi...). */
 int cairn_parse_bytes(const char *p, size_t len, double *bytes);

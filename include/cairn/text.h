@@ -18,8 +18,8 @@ static inline int cairn_hex_digit(char c)
     return -1;
 }
 
-/* Write code point cp (<= 0x10FFFF) as UTF-8 into o (room for 4 bytes); returns the
- * number of bytes written. */
+/* Write code point cp as UTF-8 into o (room for 4 bytes); returns the number of bytes
+ * written. A surrogate or a value past 0x10FFFF is written as U+FFFD. */
 size_t cairn_utf8_encode(char *o, uint32_t cp);
 
 #endif

@@ -96,7 +96,7 @@ struct cairn__req {
     struct MHD_Connection *conn;
     const char *url;    /* the path, for prefix routes */
     const char *method;
-    struct cairn__push_batch *batch; /* body lives in batch->body */
+    struct cairn__ingest_batch *batch; /* body lives in batch->body */
     int status;
     const char *content_type;
     struct cairn_buf *reply; /* reply body (the connection's, reused) */

@@ -34,7 +34,7 @@ static int has_token(const char *h, const char *tok)
 /* Decompress and decode the body into r->batch; 0, or the reply is already set. */
 static int decode(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn__push_batch *b = r->batch;
+    struct cairn__ingest_batch *b = r->batch;
     const struct cairn_api_limits *lim = &api->limits;
     const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     const char *cenc = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
@@ -70,11 +70,11 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
             goto bad;
         const char *p = dst->data ? dst->data : "";
         size_t n = dst->len;
-        if (cairn__push_decode_pb(b, p, n, lim, &err))
+        if (cairn__ingest_decode_pb(b, p, n, lim, &err))
             goto bad;
         return 0;
     }
-    if (cairn__push_decode_json(b, body, len, lim, &err))
+    if (cairn__ingest_decode_json(b, body, len, lim, &err))
         goto bad;
     return 0;
 bad:
@@ -90,7 +90,7 @@ bad:
 /* Apply the active stream limit: 429 for each stream the store does not know yet
  * once the tenant is at its limit. Returns how many streams stay. */
 static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const char *tenant,
-                           struct cairn__push_batch *b)
+                           struct cairn__ingest_batch *b)
 {
     size_t max = api->limits.max_streams_per_user, kept = 0;
     size_t active = max ? cairn_store_active_streams(st, tenant) : 0;
@@ -101,13 +101,13 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
             continue;
         if (max && !cairn_store_stream_active(st, tenant, s->fp)) {
             if (active + created >= max) {
-                cairn__push_fail(b, 429,
+                cairn__ingest_fail(b, 429,
                                  "Maximum active stream limit exceeded when trying to create "
                                  "stream %s, reduce the number of active streams (reduce "
                                  "labels or reduce label values), or contact your Loki "
                                  "administrator to see if the limit can be increased, "
                                  "user: '%s'",
-                                 cairn__push_stream_text(b, i), tenant);
+                                 cairn__ingest_stream_text(b, i), tenant);
                 s->n = 0;
                 s->status = 429;
                 continue;
@@ -121,7 +121,7 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
 
 void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn__push_batch *b = r->batch;
+    struct cairn__ingest_batch *b = r->batch;
     struct cairn_store *st = atomic_load(&api->store);
     if (!st) {
         cairn__reply_text(r, 503, "not ready: the store is still replaying its WAL");
@@ -140,7 +140,7 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
         return;
 
     size_t total_in = b->ne, bytes = 0;
-    size_t lines = cairn__push_validate(b, &api->limits, cairn_now_ns(), &bytes);
+    size_t lines = cairn__ingest_validate(b, &api->limits, cairn_now_ns(), &bytes);
     if (lines && cairn__tenants_take(&api->tenants, tenant, bytes, cairn_mono_ns())) {
         long long limit = (long long)(api->limits.ingestion_rate_mb * 1024 * 1024);
         cairn__tenants_count(&api->tenants, tenant, 0, 0, total_in);
@@ -196,9 +196,9 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
             /* Bytes of the refused entries are not known; count the stream's share. */
             ok_bytes += p->n ? b->s[i].bytes * took / p->n : 0;
             if (p->rejected)
-                cairn__push_fail(b, 400, "%s, total ignored: %zu out of %zu for stream: %s",
+                cairn__ingest_fail(b, 400, "%s, total ignored: %zu out of %zu for stream: %s",
                                  p->err.msg[0] ? p->err.msg : "entry out of order",
-                                 p->rejected, p->n, cairn__push_stream_text(b, i));
+                                 p->rejected, p->n, cairn__ingest_stream_text(b, i));
         }
     }
     cairn__tenants_count(&api->tenants, tenant, ok_lines, ok_bytes, total_in - ok_lines);

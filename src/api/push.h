@@ -1,7 +1,7 @@
 /* push.h -- the push pipeline inside the api module: a reusable per-connection batch,
  * the body decoders (JSON, gzip, protobuf+snappy) that fill it, and validation.
  *
- * Ownership: a cairn__push_batch owns every buffer it holds and keeps them across
+ * Ownership: a cairn__ingest_batch owns every buffer it holds and keeps them across
  * requests (reset, not freed), so a keep-alive pusher decodes without allocating once
  * the buffers have grown to its batch size. Decoded lines and labels point into the
  * batch's body, decompression buffer or arena: valid until the next reset. */
@@ -41,7 +41,7 @@ struct cairn__bstream {
 /* Caps on how much of a failure the reply spells out. */
 #define CAIRN_PUSH_MAX_ERROR_LINES 16
 
-struct cairn__push_batch {
+struct cairn__ingest_batch {
     struct cairn_labels *labels; /* pool: labels[i] for stream i */
     size_t labels_cap;           /* how many of the pool are initialised */
     struct cairn__bstream *s;
@@ -60,34 +60,34 @@ struct cairn__push_batch {
     int status;              /* worst status so far: 0, 400 or 429 */
 };
 
-void cairn__push_batch_init(struct cairn__push_batch *b);
-void cairn__push_batch_deinit(struct cairn__push_batch *b);
+void cairn__ingest_batch_init(struct cairn__ingest_batch *b);
+void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b);
 /* Empty the batch for the next request (keeps allocations). */
-void cairn__push_batch_reset(struct cairn__push_batch *b);
+void cairn__ingest_batch_reset(struct cairn__ingest_batch *b);
 /* Buffers a connection keeps between requests: enough for the usual 1-4 MiB batches
  * of Promtail, Alloy and our own agent; anything bigger is freed after its request. */
 #define CAIRN_PUSH_KEEP_BYTES (16u * 1024 * 1024)
 /* Free any buffer of b larger than keep bytes (after a reset-worthy request). */
-void cairn__push_batch_trim(struct cairn__push_batch *b, size_t keep);
+void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep);
 /* Start a new stream; returns its index or a negative CAIRN_ENOMEM. Its labels are
  * reset and empty; entries appended next belong to it. */
-int cairn__push_batch_stream(struct cairn__push_batch *b);
+int cairn__ingest_batch_stream(struct cairn__ingest_batch *b);
 /* Append one entry to the newest stream. */
-int cairn__push_batch_entry(struct cairn__push_batch *b, int64_t ts, const char *line, size_t len);
+int cairn__ingest_batch_entry(struct cairn__ingest_batch *b, int64_t ts, const char *line, size_t len);
 /* Record a failure message with its HTTP status (400 or 429); keeps the first few. */
-void cairn__push_fail(struct cairn__push_batch *b, int status, const char *fmt, ...)
+void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The canonical text of stream i's labels (into b->tmp), for messages. */
-const char *cairn__push_stream_text(struct cairn__push_batch *b, size_t i);
+const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i);
 
 /* Decoders. Each fills b with streams and entries. A body that cannot be decoded at
  * all returns CAIRN_EINVAL with err saying where (the caller answers 400); bad label
  * sets only mark their stream bad (with a recorded message) and decoding goes on.
  * Lines point into p (or into the batch), so p must live as long as the batch's
  * contents. */
-int cairn__push_decode_json(struct cairn__push_batch *b, const char *p, size_t len,
+int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size_t len,
                             const struct cairn_api_limits *lim, struct cairn_err *err);
-int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len,
+int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
                           const struct cairn_api_limits *lim, struct cairn_err *err);
 /* Decompress into out (reset first). CAIRN_ELIMIT (err set, Loki's 413 wording) past
  * max bytes; CAIRN_EINVAL for a corrupt stream. */
@@ -97,13 +97,13 @@ int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out
                     struct cairn_err *err);
 
 /* Parse, check and record stream i's labels. */
-void cairn__push_labels_check(struct cairn__push_batch *b, size_t i,
+void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
                               const struct cairn_api_limits *lim);
 
 /* Per-entry validation (line size, too old, too new), in place: drops bad entries,
  * records their messages, sets each stream's bytes and fingerprint. Returns the
  * number of valid entries; *bytes gets their line bytes. */
-size_t cairn__push_validate(struct cairn__push_batch *b, const struct cairn_api_limits *lim,
+size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim,
                             int64_t now_ns, size_t *bytes);
 
 #endif

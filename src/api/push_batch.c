@@ -84,13 +84,13 @@ void *cairn__arena_alloc(struct cairn__arena *a, size_t n)
 
 /* ---- batch ---------------------------------------------------------------------- */
 
-void cairn__push_batch_init(struct cairn__push_batch *b)
+void cairn__ingest_batch_init(struct cairn__ingest_batch *b)
 {
     memset(b, 0, sizeof *b);
     cairn__arena_init(&b->arena);
 }
 
-void cairn__push_batch_deinit(struct cairn__push_batch *b)
+void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
 {
     for (size_t i = 0; i < b->labels_cap; i++)
         cairn_labels_deinit(&b->labels[i]);
@@ -107,7 +107,7 @@ void cairn__push_batch_deinit(struct cairn__push_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-void cairn__push_batch_reset(struct cairn__push_batch *b)
+void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
 {
     b->n = 0;
     b->ne = 0;
@@ -126,7 +126,7 @@ static void trim_buf(struct cairn_buf *b, size_t keep)
         cairn_buf_deinit(b);
 }
 
-void cairn__push_batch_trim(struct cairn__push_batch *b, size_t keep)
+void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
 {
     trim_buf(&b->body, keep);
     trim_buf(&b->dec, keep);
@@ -156,7 +156,7 @@ void cairn__push_batch_trim(struct cairn__push_batch *b, size_t keep)
     }
 }
 
-int cairn__push_batch_stream(struct cairn__push_batch *b)
+int cairn__ingest_batch_stream(struct cairn__ingest_batch *b)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
@@ -181,7 +181,7 @@ int cairn__push_batch_stream(struct cairn__push_batch *b)
     return (int)b->n++;
 }
 
-int cairn__push_batch_entry(struct cairn__push_batch *b, int64_t ts, const char *line, size_t len)
+int cairn__ingest_batch_entry(struct cairn__ingest_batch *b, int64_t ts, const char *line, size_t len)
 {
     if (b->ne == b->ecap) {
         size_t cap = b->ecap ? b->ecap * 2 : 1024;
@@ -196,7 +196,7 @@ int cairn__push_batch_entry(struct cairn__push_batch *b, int64_t ts, const char 
     return 0;
 }
 
-void cairn__push_fail(struct cairn__push_batch *b, int status, const char *fmt, ...)
+void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
 {
     if (status > b->status)
         b->status = status;
@@ -211,7 +211,7 @@ void cairn__push_fail(struct cairn__push_batch *b, int status, const char *fmt, 
     va_end(ap);
 }
 
-const char *cairn__push_stream_text(struct cairn__push_batch *b, size_t i)
+const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i)
 {
     cairn_buf_reset(&b->tmp);
     if (cairn_labels_format(&b->labels[i], &b->tmp))
@@ -221,7 +221,7 @@ const char *cairn__push_stream_text(struct cairn__push_batch *b, size_t i)
 
 /* ---- validation ----------------------------------------------------------------- */
 
-void cairn__push_labels_check(struct cairn__push_batch *b, size_t i,
+void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
                               const struct cairn_api_limits *lim)
 {
     struct cairn_labels *ls = &b->labels[i];
@@ -232,14 +232,14 @@ void cairn__push_labels_check(struct cairn__push_batch *b, size_t i,
         const struct cairn_label *l = &ls->v[j];
         if (l->name_len > lim->max_label_name_len) {
             s->bad = 1;
-            cairn__push_fail(b, 400, "stream '%s' has label name too long: '%s'",
-                             cairn__push_stream_text(b, i), l->name);
+            cairn__ingest_fail(b, 400, "stream '%s' has label name too long: '%s'",
+                             cairn__ingest_stream_text(b, i), l->name);
             return;
         }
         if (l->value_len > lim->max_label_value_len) {
             s->bad = 1;
-            cairn__push_fail(b, 400, "stream '%s' has label value too long: '%s'",
-                             cairn__push_stream_text(b, i), l->value);
+            cairn__ingest_fail(b, 400, "stream '%s' has label value too long: '%s'",
+                             cairn__ingest_stream_text(b, i), l->value);
             return;
         }
     }
@@ -248,7 +248,7 @@ void cairn__push_labels_check(struct cairn__push_batch *b, size_t i,
     struct cairn_err err;
     if (cairn_labels_validate(ls, &ll, &err)) {
         s->bad = 1;
-        cairn__push_fail(b, 400, "%s", err.msg);
+        cairn__ingest_fail(b, 400, "%s", err.msg);
     }
 }
 
@@ -257,7 +257,7 @@ static void fmt_time(int64_t ns, char *out, size_t cap)
     cairn_format_rfc3339(ns, out, cap);
 }
 
-size_t cairn__push_validate(struct cairn__push_batch *b, const struct cairn_api_limits *lim,
+size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim,
                             int64_t now_ns, size_t *bytes)
 {
     size_t total = 0, total_bytes = 0;
@@ -275,27 +275,27 @@ size_t cairn__push_validate(struct cairn__push_batch *b, const struct cairn_api_
         for (size_t j = 0; j < s->n; j++) {
             const struct cairn_entry *x = &e[j];
             if (lim->max_line_size && x->len > lim->max_line_size) {
-                cairn__push_fail(b, 400,
+                cairn__ingest_fail(b, 400,
                                  "Max entry size '%zu' bytes exceeded for stream '%s' while "
                                  "adding an entry with length '%zu' bytes",
-                                 lim->max_line_size, cairn__push_stream_text(b, i), x->len);
+                                 lim->max_line_size, cairn__ingest_stream_text(b, i), x->len);
                 continue;
             }
             if (x->ts < oldest) {
                 char t[48], o[48];
                 fmt_time(x->ts, t, sizeof t);
                 fmt_time(oldest, o, sizeof o);
-                cairn__push_fail(b, 400,
+                cairn__ingest_fail(b, 400,
                                  "entry for stream '%s' has timestamp too old: %s, "
                                  "oldest acceptable timestamp is: %s",
-                                 cairn__push_stream_text(b, i), t, o);
+                                 cairn__ingest_stream_text(b, i), t, o);
                 continue;
             }
             if (x->ts > newest) {
                 char t[48];
                 fmt_time(x->ts, t, sizeof t);
-                cairn__push_fail(b, 400, "entry for stream '%s' has timestamp too new: %s",
-                                 cairn__push_stream_text(b, i), t);
+                cairn__ingest_fail(b, 400, "entry for stream '%s' has timestamp too new: %s",
+                                 cairn__ingest_stream_text(b, i), t);
                 continue;
             }
             if (kept != j)

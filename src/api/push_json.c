@@ -17,7 +17,7 @@
 struct dec {
     struct cairn_json js;
     struct cairn_json_tok t;
-    struct cairn__push_batch *b;
+    struct cairn__ingest_batch *b;
     struct cairn_err *err;
 };
 
@@ -73,7 +73,7 @@ static int skip_value(struct dec *d)
 /* "stream": {"name": "value", ...} */
 static int stream_labels(struct dec *d, size_t i)
 {
-    struct cairn__push_batch *b = d->b;
+    struct cairn__ingest_batch *b = d->b;
     if (next(d) != CAIRN_JSON_OBJECT_START)
         return bad(d, "expected an object of labels");
     while (next(d) == CAIRN_JSON_KEY) {
@@ -90,7 +90,7 @@ static int stream_labels(struct dec *d, size_t i)
             return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
         if (rc && !b->s[i].bad) {
             b->s[i].bad = 1; /* more labels than a set holds */
-            cairn__push_fail(b, 400, "stream has more than %d label names",
+            cairn__ingest_fail(b, 400, "stream has more than %d label names",
                              CAIRN_LABELS_PARSE_MAX);
         }
     }
@@ -128,7 +128,7 @@ static int value(struct dec *d)
         if (next(d) != CAIRN_JSON_ARRAY_END)
             return bad(d, "expected ']' after structured metadata");
     }
-    if (cairn__push_batch_entry(d->b, t, line, ln))
+    if (cairn__ingest_batch_entry(d->b, t, line, ln))
         return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
     return 0;
 }
@@ -136,27 +136,27 @@ static int value(struct dec *d)
 static void finish_stream(struct dec *d, size_t i, int have_labels,
                           const struct cairn_api_limits *lim)
 {
-    struct cairn__push_batch *b = d->b;
+    struct cairn__ingest_batch *b = d->b;
     struct cairn__bstream *s = &b->s[i];
     struct cairn_err e;
     if (s->bad)
         return;
     if (!have_labels || b->labels[i].n == 0) {
         s->bad = 1;
-        cairn__push_fail(b, 400, "error at least one label pair is required per stream");
+        cairn__ingest_fail(b, 400, "error at least one label pair is required per stream");
     } else if (cairn_labels_sort(&b->labels[i], &e)) {
         s->bad = 1;
         const char *q = strchr(e.msg, '\''); /* the quoted name in the sort's message */
-        cairn__push_fail(b, 400, "stream '%s' has duplicate label name: %s",
-                         cairn__push_stream_text(b, i), q ? q : e.msg);
+        cairn__ingest_fail(b, 400, "stream '%s' has duplicate label name: %s",
+                         cairn__ingest_stream_text(b, i), q ? q : e.msg);
     } else {
-        cairn__push_labels_check(b, i, lim);
+        cairn__ingest_labels_check(b, i, lim);
     }
 }
 
 static int stream(struct dec *d, const struct cairn_api_limits *lim)
 {
-    int i = cairn__push_batch_stream(d->b);
+    int i = cairn__ingest_batch_stream(d->b);
     if (i < 0)
         return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
     int have_labels = 0;
@@ -186,7 +186,7 @@ static int stream(struct dec *d, const struct cairn_api_limits *lim)
     return 0;
 }
 
-int cairn__push_decode_json(struct cairn__push_batch *b, const char *p, size_t len,
+int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size_t len,
                             const struct cairn_api_limits *lim, struct cairn_err *err)
 {
     struct dec d = {.b = b, .err = err};

@@ -25,7 +25,7 @@ static void arena_free(void *ctx, void *p)
     (void)p; /* freed all at once by cairn__arena_reset */
 }
 
-int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len,
+int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
                           const struct cairn_api_limits *lim, struct cairn_err *err)
 {
     ProtobufCAllocator alloc = {arena_alloc, arena_free, &b->arena};
@@ -37,7 +37,7 @@ int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len
                              "(%zu bytes after decompression)", len);
     for (size_t i = 0; i < req->n_streams; i++) {
         const Logproto__StreamAdapter *sa = req->streams[i];
-        int si = cairn__push_batch_stream(b);
+        int si = cairn__ingest_batch_stream(b);
         if (si < 0)
             return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         for (size_t j = 0; j < sa->n_entries; j++) {
@@ -48,7 +48,7 @@ int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len
                                   __builtin_add_overflow(ts, ea->timestamp->nanos, &ts)))
                 /* out of int64 range: saturate, validation calls it too old/new */
                 ts = ea->timestamp->seconds < 0 ? INT64_MIN : INT64_MAX;
-            if (cairn__push_batch_entry(b, ts, (const char *)ea->line.data, ea->line.len))
+            if (cairn__ingest_batch_entry(b, ts, (const char *)ea->line.data, ea->line.len))
                 return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         }
         const char *text = sa->labels ? sa->labels : "";
@@ -56,19 +56,19 @@ int cairn__push_decode_pb(struct cairn__push_batch *b, const char *p, size_t len
         struct cairn_err le;
         if (tl == 0 || strcmp(text, "{}") == 0) {
             b->s[si].bad = 1;
-            cairn__push_fail(b, 400, "error at least one label pair is required per stream");
+            cairn__ingest_fail(b, 400, "error at least one label pair is required per stream");
         } else if (cairn_labels_parse(&b->labels[si], text, tl, &le)) {
             b->s[si].bad = 1;
             if (strncmp(le.msg, "duplicate label name", 20) == 0) {
                 const char *q = strchr(le.msg, '\'');
-                cairn__push_fail(b, 400, "stream '%s' has duplicate label name: %s", text,
+                cairn__ingest_fail(b, 400, "stream '%s' has duplicate label name: %s", text,
                                  q ? q : le.msg);
             } else {
-                cairn__push_fail(b, 400, "Error parsing labels '%s' with error: %s", text,
+                cairn__ingest_fail(b, 400, "Error parsing labels '%s' with error: %s", text,
                                  le.msg);
             }
         } else {
-            cairn__push_labels_check(b, (size_t)si, lim);
+            cairn__ingest_labels_check(b, (size_t)si, lim);
         }
     }
     /* No free: the arena owns every byte of req. */

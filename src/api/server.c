@@ -23,7 +23,7 @@
 
 /* Per connection: lives from accept to close (MHD's socket context). */
 struct conn {
-    struct cairn__push_batch batch;
+    struct cairn__ingest_batch batch;
     struct cairn_buf reply;
     size_t route;       /* index in cairn__routes, or cairn__n_routes (no route) */
     int method_ok;
@@ -62,13 +62,13 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         struct conn *x = calloc(1, sizeof *x);
         if (x) {
-            cairn__push_batch_init(&x->batch);
+            cairn__ingest_batch_init(&x->batch);
             cairn_buf_init(&x->reply);
         }
         *socket_context = x; /* NULL: requests on it get 500 */
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
         struct conn *x = *socket_context;
-        cairn__push_batch_deinit(&x->batch);
+        cairn__ingest_batch_deinit(&x->batch);
         cairn_buf_deinit(&x->reply);
         free(x);
         *socket_context = NULL;
@@ -139,7 +139,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 break;
             }
         }
-        cairn__push_batch_reset(&x->batch);
+        cairn__ingest_batch_reset(&x->batch);
         if (x->route < cairn__n_routes && x->method_ok && cairn__routes[x->route].wants_body) {
             const char *cl =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -192,7 +192,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     enum MHD_Result rc = send_reply(api, c, x, r.status, r.content_type);
     /* An unusually big push should not pin its buffers to the connection for good. */
-    cairn__push_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
+    cairn__ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/timeutil.h"
+#include "cairn/units.h"
 #include "cmd/cmd.h"
 
 struct query_opts {
@@ -105,43 +106,6 @@ static int add_param(CURL *c, struct cairn_buf *b, const char *k, const char *v)
     int rc = cairn_buf_appendf(b, "%s%s=%s", b->len ? "&" : "", k, e);
     curl_free(e);
     return rc;
-}
-
-/* Parse a Go-style duration of h/m/s/ms units ("1h30m", "15m", "90s") to ns. */
-static int parse_dur(const char *s, int64_t *ns)
-{
-    int64_t total = 0;
-    if (!*s)
-        return -1;
-    while (*s) {
-        char *end;
-        double v = strtod(s, &end);
-        if (end == s)
-            return -1;
-        int64_t unit;
-        if (strncmp(end, "ms", 2) == 0) {
-            unit = 1000000LL;
-            end += 2;
-        } else if (*end == 's') {
-            unit = 1000000000LL;
-            end++;
-        } else if (*end == 'm') {
-            unit = 60000000000LL;
-            end++;
-        } else if (*end == 'h') {
-            unit = 3600000000000LL;
-            end++;
-        } else if (*end == 'd') {
-            unit = 86400000000000LL;
-            end++;
-        } else {
-            return -1;
-        }
-        total += (int64_t)(v * (double)unit);
-        s = end;
-    }
-    *ns = total;
-    return 0;
 }
 
 /* One log entry of a streams result, for merging across streams. */
@@ -323,7 +287,7 @@ int cairn_cmd_query(int argc, char **argv)
         return 2;
     }
     int64_t since_ns;
-    if (parse_dur(o.since, &since_ns)) {
+    if (cairn_parse_duration(o.since, strlen(o.since), &since_ns)) {
         fprintf(stderr, "cairn query: --since: not a duration: '%s'\n", o.since);
         return 2;
     }

@@ -16,7 +16,6 @@ void cairn__lb_deinit(struct lbuilder *lb)
     free(lb->e);
     free(lb->order);
     cairn_buf_deinit(&lb->scr);
-    cairn_buf_deinit(&lb->hbuf);
     memset(lb, 0, sizeof(*lb));
 }
 
@@ -253,16 +252,15 @@ int cairn__lb_labels(struct lbuilder *lb, struct cairn_labels *out)
 
 uint64_t cairn__lb_hash(struct lbuilder *lb)
 {
-    size_t k = sorted(lb);
-    if (k == (size_t)-1)
-        return 0;
-    struct cairn_buf *h = &lb->hbuf;
-    cairn_buf_reset(h);
-    for (size_t i = 0; i < k; i++) {
-        const struct lb_ent *e = &lb->e[lb->order[i]];
-        if (cairn_buf_append(h, cairn__lb_name(lb, e), e->nlen) || cairn_buf_append_byte(h, '\xff') ||
-            cairn_buf_append(h, cairn__lb_value(lb, e), e->vlen) || cairn_buf_append_byte(h, '\xff'))
-            return 0;
+    /* Order-independent: a sum of one hash per label, so no sort per entry. Names
+     * are unique among live entries, so equal sets give equal sums. */
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < lb->n; i++) {
+        const struct lb_ent *e = &lb->e[i];
+        if (e->del)
+            continue;
+        uint64_t hn = cairn_hash64(cairn__lb_name(lb, e), e->nlen);
+        h += cairn_hash64_seed(cairn__lb_value(lb, e), e->vlen, hn) ^ (hn >> 1);
     }
-    return cairn_hash64(h->data ? h->data : "", h->len);
+    return h;
 }

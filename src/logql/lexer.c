@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cairn/parse_units.h"
+#include "cairn/text.h"
 #include "logql/logql_int.h"
 
 const char *cairn__lq_tok_name(enum lq_tok t)
@@ -22,43 +23,6 @@ const char *cairn__lq_tok_name(enum lq_tok t)
         [LT_MUL] = "*", [LT_DIV] = "/", [LT_MOD] = "%", [LT_POW] = "^",
     };
     return names[t];
-}
-
-static int hexv(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static size_t utf8_put(char *o, uint32_t cp)
-{
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        cp = 0xFFFD;
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 long cairn__lq_unquote(const char *p, size_t len, char *out, const char **why)
@@ -86,11 +50,11 @@ long cairn__lq_unquote(const char *p, size_t len, char *out, const char **why)
         case '\\': out[o++] = '\\'; break;
         case '"': out[o++] = '"'; break;
         case 'x':
-            if (i + 2 >= len || hexv(p[i + 1]) < 0 || hexv(p[i + 2]) < 0) {
+            if (i + 2 >= len || cairn_hex_digit(p[i + 1]) < 0 || cairn_hex_digit(p[i + 2]) < 0) {
                 *why = "invalid char escape";
                 return -1;
             }
-            out[o++] = (char)(hexv(p[i + 1]) * 16 + hexv(p[i + 2]));
+            out[o++] = (char)(cairn_hex_digit(p[i + 1]) * 16 + cairn_hex_digit(p[i + 2]));
             i += 2;
             break;
         case 'u':
@@ -102,7 +66,7 @@ long cairn__lq_unquote(const char *p, size_t len, char *out, const char **why)
                 return -1;
             }
             for (int k = 1; k <= nd; k++) {
-                int h = hexv(p[i + k]);
+                int h = cairn_hex_digit(p[i + k]);
                 if (h < 0) {
                     *why = "invalid char escape";
                     return -1;
@@ -110,7 +74,7 @@ long cairn__lq_unquote(const char *p, size_t len, char *out, const char **why)
                 cp = cp * 16 + (uint32_t)h;
             }
             /* \uXXXX is at most 6 bytes, \UXXXXXXXX 10: the output never outgrows. */
-            o += utf8_put(out + o, cp);
+            o += cairn_utf8_encode(out + o, cp);
             i += (size_t)nd;
             break;
         }

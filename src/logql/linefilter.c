@@ -145,8 +145,49 @@ static size_t rarest(const char *p, size_t n)
     return best;
 }
 
+static size_t rarest_but(const char *p, size_t n, size_t skip)
+{
+    size_t best = skip == 0 ? 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        if (i != skip && byte_rank((unsigned char)p[i]) < byte_rank((unsigned char)p[best]))
+            best = i;
+    return best;
+}
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+/* Candidates 16 at a time: bytes at offsets rare and rare2 must both match (the
+ * two-byte test PCRE2's JIT uses), then the whole needle is compared. */
+static int lit_find_sse2(const struct lf_alt *a, const char *h, size_t hl)
+{
+    size_t n = a->len, k1 = a->rare, k2 = a->rare2;
+    const __m128i v1 = _mm_set1_epi8(a->lit[k1]), v2 = _mm_set1_epi8(a->lit[k2]);
+    size_t i = 0, last = hl - n; /* candidate starts 0..last */
+    for (; i + 16 <= last + 1; i += 16) {
+        __m128i b1 = _mm_loadu_si128((const __m128i *)(h + i + k1));
+        __m128i b2 = _mm_loadu_si128((const __m128i *)(h + i + k2));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(b1, v1),
+                                                               _mm_cmpeq_epi8(b2, v2)));
+        while (m) {
+            unsigned bit = (unsigned)__builtin_ctz(m);
+            if (memcmp(h + i + bit, a->lit, n) == 0)
+                return 1;
+            m &= m - 1;
+        }
+    }
+    for (; i <= last; i++)
+        if (h[i + k1] == a->lit[k1] && h[i + k2] == a->lit[k2] && memcmp(h + i, a->lit, n) == 0)
+            return 1;
+    return 0;
+}
+#endif
+
 static int lit_find(const struct lf_alt *a, const char *h, size_t hl)
 {
+#ifdef __SSE2__
+    if (a->len >= 2 && a->len <= hl)
+        return lit_find_sse2(a, h, hl);
+#endif
     size_t n = a->len, k = a->rare;
     if (n == 0)
         return 1;
@@ -221,8 +262,11 @@ int cairn__line_filter_init(struct line_filter *f, const struct cairn_lq_stage *
         }
     }
     for (size_t i = 0; i < f->n; i++)
-        if (f->alts[i].kind == LFA_LIT)
+        if (f->alts[i].kind == LFA_LIT) {
             f->alts[i].rare = rarest(f->alts[i].lit, f->alts[i].len);
+            if (f->alts[i].len >= 2)
+                f->alts[i].rare2 = rarest_but(f->alts[i].lit, f->alts[i].len, f->alts[i].rare);
+        }
     return 0;
 }
 

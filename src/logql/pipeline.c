@@ -22,6 +22,7 @@ struct stage_rt {
     struct cairn_template *tpl;      /* line_format */
     struct cairn_template **tpls;    /* label_format, per param (NULL for renames) */
     struct cairn_regex **kre;        /* drop/keep =~ / !~ per param */
+    const struct cairn_matcher *pre; /* json: the next stage's filter, tried first */
 };
 
 struct cairn_logql_pipeline {
@@ -150,6 +151,16 @@ struct cairn_logql_pipeline *cairn_logql_pipeline_create(const struct cairn_lq_e
         (p->unwrap && init_list(e->post_unwrap, &p->postv, &p->npost, err))) {
         cairn_logql_pipeline_destroy(p);
         return NULL;
+    }
+    /* `| json | name="v"`: the filter can be tried on a scan of the line before the
+     * json stage builds every label (see json_prefilter). Only for names a json key
+     * maps to unchanged: no '_' (nested keys and replaced bytes always make one). */
+    for (size_t i = 0; i + 1 < p->n; i++) {
+        const struct cairn_lq_stage *a = p->v[i].st, *b = p->v[i + 1].st;
+        if (a->kind == CAIRN_LQ_STAGE_JSON && !a->nparams && b->kind == CAIRN_LQ_STAGE_LABEL_FILTER &&
+            b->lf->kind == CAIRN_LQ_LF_STRING && b->lf->m.name_len &&
+            !memchr(b->lf->m.name, '_', b->lf->m.name_len))
+            p->v[i].pre = &b->lf->m;
     }
     /* Hoist line filters that come before any stage that rewrites the line. */
     p->labels_fixed = 1;
@@ -284,6 +295,60 @@ static int stage_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
             return CAIRN_ENOMEM;
     }
     return 0;
+}
+
+/* Decide `| json | name=~"..."` from one scan when the answer is "drop": the label
+ * the json stage would give `name` is the last scalar under a top-level key equal to
+ * it (nested keys join with '_', which name has not). Returns 0 to drop the entry, 1
+ * when the full stage must run (kept, absent, clash with a stream label, bad JSON
+ * before the key, escaped keys). Errors later in the line do not change the answer:
+ * the json stage keeps what it extracted before an error, and the filter then sees
+ * the same value. */
+static int json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_matcher *m)
+{
+    if (p->lb.stream && cairn_labels_get(p->lb.stream, m->name, m->name_len))
+        return 1;
+    struct cairn_json js;
+    struct cairn_json_tok t, v, last = {0};
+    int found = 0;
+    cairn_json_init(&js, p->line, p->len);
+    if (cairn_json_next(&js, &t) != CAIRN_JSON_OBJECT_START)
+        return 1;
+    for (;;) {
+        enum cairn_json_type ty = cairn_json_next(&js, &t);
+        if (ty != CAIRN_JSON_KEY)
+            break; /* end, or an error: the json stage stops at the same place */
+        const char *k = t.p;
+        size_t kl = t.len;
+        while (kl && *k == ' ') {
+            k++;
+            kl--;
+        }
+        while (kl && k[kl - 1] == ' ')
+            kl--;
+        int hit = kl == m->name_len && memcmp(k, m->name, kl) == 0;
+        if (t.escaped)
+            return 1;
+        ty = cairn_json_next(&js, &v);
+        if (ty == CAIRN_JSON_ERROR)
+            break;
+        if (ty == CAIRN_JSON_OBJECT_START || ty == CAIRN_JSON_ARRAY_START) {
+            if (cairn_json_skip(&js, &v))
+                break;
+            continue;
+        }
+        if (hit) {
+            last = v;
+            found = 1;
+        }
+    }
+    if (!found)
+        return 1;
+    const char *val;
+    size_t vl;
+    if (json_value(p, &last, &val, &vl))
+        return 1;
+    return cairn_matcher_matches(m, val, vl);
 }
 
 static int stage_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
@@ -664,7 +729,11 @@ static int run(struct cairn_logql_pipeline *p, struct stage_rt *v, size_t n, int
             if (!cairn__line_filter_match(&s->lf, p->line, p->len))
                 return 0;
             break;
-        case CAIRN_LQ_STAGE_JSON: rc = stage_json(p, s); break;
+        case CAIRN_LQ_STAGE_JSON:
+            if (s->pre && !json_prefilter(p, s->pre))
+                return 0;
+            rc = stage_json(p, s);
+            break;
         case CAIRN_LQ_STAGE_LOGFMT: rc = stage_logfmt(p, s); break;
         case CAIRN_LQ_STAGE_REGEXP: rc = stage_regexp(p, s); break;
         case CAIRN_LQ_STAGE_PATTERN: rc = stage_pattern(p, s); break;

@@ -21,7 +21,6 @@ struct lbuilder {
     struct lb_ent *e;
     size_t n, cap;
     struct cairn_buf scr;  /* names and values set during this entry */
-    struct cairn_buf hbuf; /* hashing scratch */
     size_t *order;         /* sorted live entries */
     size_t ordercap;
     uint64_t mask;         /* one bit per name ever set this entry (see name_bit) */
@@ -70,6 +69,7 @@ struct lf_alt {
     const char *lit;
     size_t len;
     size_t rare;   /* LFA_LIT: offset of the needle's rarest byte, found by memchr */
+    size_t rare2;  /* LFA_LIT: offset of the second rarest (another position) */
     struct cairn_regex *re;
     struct cairn_pattern *pat;
     struct ip_range ip;

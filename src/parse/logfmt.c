@@ -4,6 +4,7 @@
 
 #include "cairn/error.h"
 #include "cairn/parse_logfmt.h"
+#include "cairn/text.h"
 
 void cairn_logfmt_init(struct cairn_logfmt *it, const char *p, size_t len)
 {
@@ -81,17 +82,6 @@ void cairn_logfmt_recover(struct cairn_logfmt *it)
         it->pos++;
 }
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int cairn_logfmt_value(const struct cairn_logfmt_pair *pr, struct cairn_buf *out)
 {
     if (!pr->quoted)
@@ -115,10 +105,10 @@ int cairn_logfmt_value(const struct cairn_logfmt_pair *pr, struct cairn_buf *out
         case 'f': c = '\f'; break;
         case '"': case '\\': case '/': break;
         case 'u':
-            if (i + 4 < n && hexv(p[i + 1]) >= 0 && hexv(p[i + 2]) >= 0 && hexv(p[i + 3]) >= 0 &&
-                hexv(p[i + 4]) >= 0) {
-                unsigned cp = (unsigned)(hexv(p[i + 1]) << 12 | hexv(p[i + 2]) << 8 |
-                                         hexv(p[i + 3]) << 4 | hexv(p[i + 4]));
+            if (i + 4 < n && cairn_hex_digit(p[i + 1]) >= 0 && cairn_hex_digit(p[i + 2]) >= 0 && cairn_hex_digit(p[i + 3]) >= 0 &&
+                cairn_hex_digit(p[i + 4]) >= 0) {
+                unsigned cp = (unsigned)(cairn_hex_digit(p[i + 1]) << 12 | cairn_hex_digit(p[i + 2]) << 8 |
+                                         cairn_hex_digit(p[i + 3]) << 4 | cairn_hex_digit(p[i + 4]));
                 i += 4;
                 if (cp < 0x80) {
                     out->data[out->len++] = (char)cp;

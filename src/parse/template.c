@@ -37,6 +37,9 @@ struct tparser {
     struct cairn_err *err;
     int failed;
     int depth; /* nesting of parentheses and control blocks */
+    /* variables in scope, checked at parse time as Go does */
+    struct { const char *name; size_t len; } vars[64];
+    int nvars;
     /* the current action's tokens */
     const char *a;
     size_t alen, ai;
@@ -91,6 +94,33 @@ static int oom(struct tparser *ps)
     ps->failed = 1;
     cairn_err_set(ps->err, CAIRN_ENOMEM, "out of memory");
     return -1;
+}
+
+static size_t var_name_len(const char *s, size_t len)
+{
+    const char *dot = memchr(s + 1, '.', len - 1);
+    return dot ? (size_t)(dot - s) : len;
+}
+
+static int var_known(struct tparser *ps, const char *s, size_t len)
+{
+    size_t n = var_name_len(s, len);
+    if (n == 1)
+        return 1; /* $ */
+    for (int i = ps->nvars - 1; i >= 0; i--)
+        if (ps->vars[i].len == n && memcmp(ps->vars[i].name, s, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int var_declare(struct tparser *ps, const char *s, size_t len)
+{
+    if (ps->nvars >= (int)(sizeof(ps->vars) / sizeof(ps->vars[0])))
+        return perr(ps, "too many variables");
+    ps->vars[ps->nvars].name = s;
+    ps->vars[ps->nvars].len = len;
+    ps->nvars++;
+    return 0;
 }
 
 /* ---- action tokens ---- */
@@ -249,6 +279,8 @@ static int parse_operand(struct tparser *ps, struct targ *arg)
         arg->kind = TA_VAR;
         arg->s = tk.s;
         arg->len = tk.len;
+        if (!var_known(ps, tk.s, tk.len))
+            return perr(ps, "undefined variable: %.*s", (int)var_name_len(tk.s, tk.len), tk.s);
         return 0;
     case AT_STR:
         arg->kind = TA_STR;
@@ -313,7 +345,19 @@ static int note_regex(struct tparser *ps, struct targ *a)
     return 0;
 }
 
+static struct tpipe *parse_pipe_inner(struct tparser *ps, int in_paren, int allow_decl);
+
 static struct tpipe *parse_pipe(struct tparser *ps, int in_paren, int allow_decl)
+{
+    struct tpipe *pp = parse_pipe_inner(ps, in_paren, allow_decl);
+    if (pp && pp->decl && !pp->assign && var_declare(ps, pp->decl, pp->decl_len))
+        return NULL;
+    if (pp && pp->decl2 && var_declare(ps, pp->decl2, pp->decl2_len))
+        return NULL;
+    return pp;
+}
+
+static struct tpipe *parse_pipe_inner(struct tparser *ps, int in_paren, int allow_decl)
 {
     struct tpipe *pp = talloc(ps->t, sizeof(*pp));
     if (!pp) {
@@ -340,6 +384,10 @@ static struct tpipe *parse_pipe(struct tparser *ps, int in_paren, int allow_decl
             pp->decl = v.s;
             pp->decl_len = v.len;
             pp->assign = nx.t == AT_ASSIGN;
+            if (pp->assign && !var_known(ps, v.s, v.len)) {
+                perr(ps, "undefined variable: %.*s", (int)v.len, v.s);
+                return NULL;
+            }
         } else {
             ps->ai = save;
             pp->decl2 = NULL;
@@ -496,7 +544,9 @@ static struct tnode *control(struct tparser *ps, enum tnode_kind kind)
         perr(ps, "template too deeply nested");
         return NULL;
     }
+    int saved = ps->nvars;
     struct tnode *r = control_inner(ps, kind);
+    ps->nvars = saved;
     ps->depth--;
     return r;
 }
@@ -535,7 +585,18 @@ static struct tnode *control_inner(struct tparser *ps, enum tnode_kind kind)
     return nd;
 }
 
+static struct tnode *parse_list_inner(struct tparser *ps, int *stop);
+
+/* Variables declared in a list go out of scope at its end ({{end}} or {{else}}). */
 static struct tnode *parse_list(struct tparser *ps, int *stop)
+{
+    int saved = ps->nvars;
+    struct tnode *r = parse_list_inner(ps, stop);
+    ps->nvars = saved;
+    return r;
+}
+
+static struct tnode *parse_list_inner(struct tparser *ps, int *stop)
 {
     struct tnode *head = NULL, **tail = &head;
     *stop = 0;

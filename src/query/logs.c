@@ -2,12 +2,17 @@
  * each entry through the compiled pipeline, kept entries grouped into result streams
  * by their final labels, stopping at `limit`.
  *
- * The store's iterator does the merge and skips blocks outside [start, end); the
- * pipeline runs literal filters on the raw bytes before any parser. Per entry this
- * file does a hash lookup and two appends into the result buffers: no allocation
- * once a result stream exists. */
+ * The selected streams are split into shards, one per thread. Each worker parses its
+ * own copy of the query (pipelines and regexes are single-threaded), runs the store's
+ * merged iterator over its shard and keeps its first `limit` entries in iterator
+ * order. The shards' lists are then merged by the iterator's own order (timestamp,
+ * then stream id; a stream lives in one shard, so its arrival order is kept) and cut
+ * at `limit`: the answer is the single-threaded one, entry for entry. With
+ * `interval`, whose skipping depends on what other shards kept, one worker runs. */
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cairn/logql_pipeline.h"
@@ -182,78 +187,111 @@ static int encode_result(struct out_set *o, struct cairn_buf *out)
     return cairn_buf_append_byte(out, ']');
 }
 
-int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
-                      const struct cairn_query_params *p, struct cairn__query_stats *st,
-                      struct cairn_buf *out, struct cairn_err *err)
+/* One kept entry of a worker: its result stream (in the worker's set) and its line
+ * in the worker's line buffer. */
+struct kept {
+    int64_t ts;
+    uint32_t sid;
+    uint32_t stream;
+    size_t off;
+    size_t len;
+};
+
+struct worker {
+    struct cairn_store *s;
+    const struct cairn_query_params *p;
+    const char *text;
+    size_t text_len;
+    roaring_bitmap_t *sids;     /* this shard's streams (owned) */
+    struct kept *v;
+    size_t n, cap;
+    struct out_set streams;     /* labels_json per result stream; values unused */
+    struct cairn_buf lines;
+    uint64_t lines_scanned, bytes_scanned;
+    int rc;
+    struct cairn_err err;
+};
+
+static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stream,
+                       const char *line, size_t len)
 {
-    const struct cairn_lq_expr *e = cairn_logql_root(q);
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        struct kept *v = realloc(w->v, cap * sizeof *v);
+        if (!v)
+            return CAIRN_ENOMEM;
+        w->v = v;
+        w->cap = cap;
+    }
+    size_t off = w->lines.len;
+    if (cairn_buf_append(&w->lines, line, len))
+        return CAIRN_ENOMEM;
+    w->v[w->n++] = (struct kept){ts, sid, stream, off, len};
+    return 0;
+}
+
+/* Run the query over the worker's shard; results stay in the worker. */
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    const struct cairn_query_params *p = w->p;
+    struct cairn_logql_query *q = NULL;
     struct cairn_logql_pipeline *pl = NULL;
     struct cairn_entry_iter it = {0};
-    struct out_set os = {0};
     struct sid_labels sl = {0};
     struct cairn_labels tmp;
-    int rc = 0, iter_open = 0;
+    int rc, iter_open = 0;
     cairn_labels_init(&tmp);
-    roaring_bitmap_t *sids = roaring_bitmap_create();
-    if (!sids) {
+    rc = cairn_logql_parse(w->text, w->text_len, &q, &w->err);
+    if (rc)
+        goto out;
+    pl = cairn_logql_pipeline_create(cairn_logql_root(q), &w->err);
+    if (!pl) {
+        rc = w->err.code ? w->err.code : CAIRN_ENOMEM;
+        goto out;
+    }
+    sl.n = roaring_bitmap_get_cardinality(w->sids);
+    sl.sids = malloc((sl.n ? sl.n : 1) * sizeof *sl.sids);
+    sl.labels = calloc(sl.n ? sl.n : 1, sizeof *sl.labels);
+    if (!sl.sids || !sl.labels) {
         rc = CAIRN_ENOMEM;
         goto out;
     }
-    rc = cairn__query_select(s, p->tenant, e, p->start, p->end, sids, err);
-    if (rc)
-        goto out;
-    sl.n = roaring_bitmap_get_cardinality(sids);
-    st->streams = sl.n;
-    if (sl.n) {
-        sl.sids = malloc(sl.n * sizeof *sl.sids);
-        sl.labels = calloc(sl.n, sizeof *sl.labels);
-        if (!sl.sids || !sl.labels) {
-            rc = CAIRN_ENOMEM;
-            goto out;
-        }
-        roaring_bitmap_to_uint32_array(sids, sl.sids);
-    }
-    pl = cairn_logql_pipeline_create(e, err);
-    if (!pl) {
-        rc = err && err->code ? err->code : CAIRN_ENOMEM;
-        goto out;
-    }
+    roaring_bitmap_to_uint32_array(w->sids, sl.sids);
     int fixed = cairn_logql_pipeline_labels_fixed(pl);
-    rc = cairn_store_iter_init(&it, s, p->tenant, sids, p->start, p->end, p->direction, 0);
+    rc = cairn_store_iter_init(&it, w->s, p->tenant, w->sids, p->start, p->end, p->direction, 0);
     if (rc)
         goto out;
     iter_open = 1;
-    size_t kept = 0;
     uint32_t sid;
     struct cairn_entry ent;
-    while (p->limit == 0 || kept < p->limit) {
+    while (p->limit == 0 || w->n < p->limit) {
         rc = cairn_store_iter_next(&it, &sid, &ent);
         if (rc <= 0)
             break;
         rc = 0;
-        st->lines++;
-        st->bytes += ent.len;
-        const struct cairn_labels *ls = sid_labels_get(&sl, s, p->tenant, sid);
+        w->lines_scanned++;
+        w->bytes_scanned += ent.len;
+        const struct cairn_labels *ls = sid_labels_get(&sl, w->s, p->tenant, sid);
         if (!ls) {
             rc = CAIRN_ENOMEM;
             break;
         }
         int keep = cairn_logql_pipeline_process(pl, ent.ts, ls, ent.line, ent.len);
-        if (keep < 0) {
+        if (keep <= 0) {
             rc = keep;
-            break;
-        }
-        if (!keep)
+            if (keep < 0)
+                break;
             continue;
+        }
         uint64_t key = fixed ? sid : cairn_logql_pipeline_labels_hash(pl);
         int created;
-        struct out_stream *o = out_set_get(&os, key, &created);
+        struct out_stream *o = out_set_get(&w->streams, key, &created);
         if (!o) {
             rc = CAIRN_ENOMEM;
             break;
         }
         if (created) {
-            o->last_ts = INT64_MIN;
             if (fixed)
                 rc = labels_json(ls, &o->labels_json);
             else
@@ -262,33 +300,157 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
             if (rc)
                 break;
         }
+        size_t len;
+        const char *line = cairn_logql_pipeline_line(pl, &len);
+        rc = worker_keep(w, ent.ts, sid, (uint32_t)(o - w->streams.v), line, len);
+        if (rc)
+            break;
+    }
+    if (rc < 0 && rc != CAIRN_ENOMEM && !w->err.code)
+        cairn_err_set(&w->err, rc, "reading the store: %s", cairn_strerror(rc));
+out:
+    if (iter_open)
+        cairn_store_iter_deinit(&it);
+    cairn_logql_pipeline_destroy(pl);
+    cairn_logql_query_destroy(q);
+    sid_labels_deinit(&sl);
+    cairn_labels_deinit(&tmp);
+    w->rc = rc;
+    return NULL;
+}
+
+static void worker_deinit(struct worker *w)
+{
+    free(w->v);
+    out_set_deinit(&w->streams);
+    cairn_buf_deinit(&w->lines);
+    cairn_bitmap_free(w->sids);
+}
+
+/* Does entry a come before b in the iterator's order for this direction? */
+static int kept_before(const struct kept *a, const struct kept *b, int backward)
+{
+    if (a->ts != b->ts)
+        return backward ? a->ts > b->ts : a->ts < b->ts;
+    return backward ? a->sid > b->sid : a->sid < b->sid;
+}
+
+/* Merge the workers' lists in iterator order into the answer's streams, up to limit. */
+static int assemble(struct worker *w, size_t nw, const struct cairn_query_params *p,
+                    struct out_set *os, size_t *kept_total)
+{
+    size_t pos[64] = {0};
+    size_t kept = 0;
+    int backward = p->direction == CAIRN_ITER_BACKWARD;
+    while (p->limit == 0 || kept < p->limit) {
+        size_t best = nw;
+        for (size_t i = 0; i < nw; i++) {
+            if (pos[i] < w[i].n &&
+                (best == nw || kept_before(&w[i].v[pos[i]], &w[best].v[pos[best]], backward)))
+                best = i;
+        }
+        if (best == nw)
+            break;
+        const struct kept *k = &w[best].v[pos[best]++];
+        const struct out_stream *ws = &w[best].streams.v[k->stream];
+        int created;
+        struct out_stream *o = out_set_get(os, ws->key, &created);
+        if (!o)
+            return CAIRN_ENOMEM;
+        if (created) {
+            o->last_ts = INT64_MIN;
+            if (cairn_buf_append(&o->labels_json, ws->labels_json.data, ws->labels_json.len))
+                return CAIRN_ENOMEM;
+        }
         if (p->interval > 0 && o->last_ts != INT64_MIN) {
-            int64_t d = ent.ts - o->last_ts;
+            int64_t d = k->ts - o->last_ts;
             if ((d < 0 ? -d : d) < p->interval)
                 continue;
         }
-        size_t len;
-        const char *line = cairn_logql_pipeline_line(pl, &len);
-        if (append_value(o, ent.ts, line, len)) {
-            rc = CAIRN_ENOMEM;
-            break;
-        }
-        o->last_ts = ent.ts;
+        if (append_value(o, k->ts, w[best].lines.data + k->off, k->len))
+            return CAIRN_ENOMEM;
+        o->last_ts = k->ts;
         kept++;
     }
-    if (rc < 0 && rc != CAIRN_ENOMEM)
-        cairn_err_set(err, rc, "reading the store: %s", cairn_strerror(rc));
+    *kept_total = kept;
+    return 0;
+}
+
+int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
+                      const struct cairn_query_params *p, struct cairn__query_stats *st,
+                      struct cairn_buf *out, struct cairn_err *err)
+{
+    enum { MAX_WORKERS = 64 };
+    struct worker w[MAX_WORKERS];
+    pthread_t th[MAX_WORKERS];
+    struct out_set os = {0};
+    size_t nw = 0, started = 0;
+    int rc;
+    roaring_bitmap_t *sids = roaring_bitmap_create();
+    if (!sids)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory running the query");
+    rc = cairn__query_select(s, p->tenant, cairn_logql_root(q), p->start, p->end, sids, err);
+    if (rc)
+        goto out;
+    uint64_t n = roaring_bitmap_get_cardinality(sids);
+    st->streams = n;
+    long cores = p->threads > 0 ? p->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cores < 1 ? 1 : (size_t)cores;
+    if (want > MAX_WORKERS)
+        want = MAX_WORKERS;
+    if (want > n)
+        want = n ? (size_t)n : 1;
+    if (p->interval > 0)
+        want = 1;
+    size_t tlen;
+    const char *text = cairn_logql_text(q, &tlen);
+    for (nw = 0; nw < want; nw++) {
+        memset(&w[nw], 0, sizeof w[nw]);
+        w[nw] = (struct worker){.s = s, .p = p, .text = text, .text_len = tlen};
+        if (!(w[nw].sids = roaring_bitmap_create())) {
+            rc = CAIRN_ENOMEM;
+            nw++;
+            goto out;
+        }
+    }
+    /* Deal the streams round-robin so shards get similar numbers of streams. */
+    roaring_uint32_iterator_t *it = roaring_create_iterator(sids);
+    if (!it) {
+        rc = CAIRN_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; it->has_value; roaring_advance_uint32_iterator(it), i++)
+        roaring_bitmap_add(w[i % nw].sids, it->current_value);
+    roaring_free_uint32_iterator(it);
+    for (started = 1; started < nw; started++) {
+        if (pthread_create(&th[started], NULL, worker_run, &w[started]))
+            break; /* run the rest on this thread below */
+    }
+    worker_run(&w[0]);
+    for (size_t i = started; i < nw; i++)
+        worker_run(&w[i]);
+    for (size_t i = 1; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (size_t i = 0; i < nw; i++) {
+        st->lines += w[i].lines_scanned;
+        st->bytes += w[i].bytes_scanned;
+        if (w[i].rc && !rc) {
+            rc = w[i].rc;
+            *err = w[i].err;
+        }
+    }
+    if (rc)
+        goto out;
+    size_t kept;
+    rc = assemble(w, nw, p, &os, &kept);
     if (rc == 0) {
         st->returned = kept;
         rc = encode_result(&os, out);
     }
 out:
-    if (iter_open)
-        cairn_store_iter_deinit(&it);
-    cairn_logql_pipeline_destroy(pl);
+    for (size_t i = 0; i < nw; i++)
+        worker_deinit(&w[i]);
     out_set_deinit(&os);
-    sid_labels_deinit(&sl);
-    cairn_labels_deinit(&tmp);
     cairn_bitmap_free(sids);
     return rc;
 }

@@ -567,7 +567,8 @@ void cairn__head_evict(struct cairn_store *s)
         }
     }
 cut:
-    qsort(v, n, sizeof *v, cand_cmp);
+    if (n > 1) /* qsort(NULL, 0) is undefined */
+        qsort(v, n, sizeof *v, cand_cmp);
     size_t low = s->cfg.head_budget / 4 * 3;
     for (size_t i = 0; i < n && atomic_load(&s->head_bytes) > low; i++) {
         pthread_mutex_lock(&v[i].sh->mu);

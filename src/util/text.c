@@ -3,6 +3,8 @@
 
 size_t cairn_utf8_encode(char *o, uint32_t cp)
 {
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        cp = 0xFFFD; /* not a scalar value: the replacement character, as Go does */
     if (cp < 0x80) {
         o[0] = (char)cp;
         return 1;

@@ -10,10 +10,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct cairn__push_batch b; /* reused like a connection's batch */
+    static struct cairn__ingest_batch b; /* reused like a connection's batch */
     static int ready;
     if (!ready) {
-        cairn__push_batch_init(&b);
+        cairn__ingest_batch_init(&b);
         ready = 1;
     }
     if (size < 1)
@@ -21,26 +21,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cairn_api_config cfg;
     cairn_api_config_default(&cfg);
     struct cairn_err err;
-    cairn__push_batch_reset(&b);
+    cairn__ingest_batch_reset(&b);
     const char *p = (const char *)data + 1;
     size_t n = size - 1;
     if (cairn_buf_append(&b.body, p, n))
         return 0;
     switch (data[0] % 3) {
     case 0:
-        cairn__push_decode_json(&b, b.body.data ? b.body.data : "", b.body.len, &cfg.limits, &err);
+        cairn__ingest_decode_json(&b, b.body.data ? b.body.data : "", b.body.len, &cfg.limits, &err);
         break;
     case 1:
-        cairn__push_decode_pb(&b, b.body.data ? b.body.data : "", b.body.len, &cfg.limits, &err);
+        cairn__ingest_decode_pb(&b, b.body.data ? b.body.data : "", b.body.len, &cfg.limits, &err);
         break;
     default:
         if (cairn__unsnappy(p, n, 1u << 24, &b.dec, &err) == 0)
-            cairn__push_decode_pb(&b, b.dec.data ? b.dec.data : "", b.dec.len, &cfg.limits,
+            cairn__ingest_decode_pb(&b, b.dec.data ? b.dec.data : "", b.dec.len, &cfg.limits,
                                   &err);
         break;
     }
     size_t bytes;
-    cairn__push_validate(&b, &cfg.limits, 1700000000000000000LL, &bytes);
+    cairn__ingest_validate(&b, &cfg.limits, 1700000000000000000LL, &bytes);
     unsigned sum = 0;
     for (size_t i = 0; i < b.ne; i++)
         for (size_t k = 0; k < b.e[i].len; k++)

@@ -24,15 +24,15 @@ static struct cairn_api_limits limits(void)
     return c.limits;
 }
 
-static int decode_json(struct cairn__push_batch *b, const char *s, struct cairn_err *err)
+static int decode_json(struct cairn__ingest_batch *b, const char *s, struct cairn_err *err)
 {
     struct cairn_api_limits lim = limits();
-    cairn__push_batch_reset(b);
+    cairn__ingest_batch_reset(b);
     cairn_buf_append(&b->body, s, strlen(s));
-    return cairn__push_decode_json(b, b->body.data, b->body.len, &lim, err);
+    return cairn__ingest_decode_json(b, b->body.data, b->body.len, &lim, err);
 }
 
-static const char *msg(struct cairn__push_batch *b)
+static const char *msg(struct cairn__ingest_batch *b)
 {
     return cairn_buf_cstr(&b->msg);
 }
@@ -40,9 +40,9 @@ static const char *msg(struct cairn__push_batch *b)
 static void json_decodes_streams_and_values(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     const char *body =
         "{\"streams\":[{\"stream\":{\"job\":\"x\",\"app\":\"a\\\"q\"},"
         "\"values\":[[\"1700000000000000001\",\"plain\"],"
@@ -65,15 +65,15 @@ static void json_decodes_streams_and_values(void **state)
     assert_int_equal(b.s[1].first, 2);
     assert_int_equal(b.s[1].n, 1);
     assert_string_equal(b.labels[1].v[0].value, "c");
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 static void json_malformed_is_an_error(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     assert_int_equal(decode_json(&b, "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\"]]}]}",
                                  &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "offset"));
@@ -86,15 +86,15 @@ static void json_malformed_is_an_error(void **state)
     assert_int_equal(decode_json(&b, "", &err), CAIRN_EINVAL);
     assert_int_equal(decode_json(&b, "{\"streams\":null}", &err), 0);
     assert_int_equal(b.n, 0);
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 static void json_bad_labels_mark_only_their_stream(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     const char *body =
         "{\"streams\":["
         "{\"stream\":{},\"values\":[[\"1\",\"a\"]]},"
@@ -112,16 +112,16 @@ static void json_bad_labels_mark_only_their_stream(void **state)
     assert_non_null(strstr(msg(&b), "error at least one label pair is required per stream\n"));
     assert_non_null(strstr(msg(&b), "has duplicate label name: 'a'"));
     assert_non_null(strstr(msg(&b), "invalid label name: '1bad'"));
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 static void json_label_limits_use_lokis_words(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
     struct cairn_buf body = CAIRN_BUF_INIT;
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     cairn_buf_append_str(&body, "{\"streams\":[{\"stream\":{");
     for (int i = 0; i < 16; i++)
         cairn_buf_appendf(&body, "%s\"l%02d\":\"v\"", i ? "," : "", i);
@@ -135,17 +135,17 @@ static void json_label_limits_use_lokis_words(void **state)
     assert_non_null(strstr(msg(&b), "has 16 label names; limit 15"));
     assert_non_null(strstr(msg(&b), "has label value too long: 'vvvv"));
     cairn_buf_deinit(&body);
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 static void validate_drops_bad_entries_keeps_good(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
     struct cairn_api_limits lim = limits();
     lim.max_line_size = 10;
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     int64_t now = cairn_now_ns();
     char body[512];
     snprintf(body, sizeof body,
@@ -155,9 +155,9 @@ static void validate_drops_bad_entries_keeps_good(void **state)
              (long long)now, (long long)now, (long long)(now - 200LL * 3600 * 1000000000LL),
              (long long)(now + 3600LL * 1000000000LL), (long long)(now - 1000));
     cairn_buf_append(&b.body, body, strlen(body));
-    assert_int_equal(cairn__push_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
+    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
     size_t bytes = 0;
-    assert_int_equal(cairn__push_validate(&b, &lim, now, &bytes), 2);
+    assert_int_equal(cairn__ingest_validate(&b, &lim, now, &bytes), 2);
     assert_int_equal(bytes, 10);
     assert_int_equal(b.s[0].n, 2);
     assert_memory_equal(b.e[b.s[0].first + 1].line, "good2", 5);
@@ -167,34 +167,34 @@ static void validate_drops_bad_entries_keeps_good(void **state)
     assert_non_null(strstr(msg(&b), "entry for stream '{app=\"a\"}' has timestamp too old: "));
     assert_non_null(strstr(msg(&b), "oldest acceptable timestamp is: "));
     assert_non_null(strstr(msg(&b), "entry for stream '{app=\"a\"}' has timestamp too new: "));
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 /* Regression (fuzz): validating a batch with no entries at all did NULL + 0. */
 static void validate_empty_streams(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
     struct cairn_api_limits lim = limits();
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     assert_int_equal(decode_json(&b, "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[]}]}",
                                  &err), 0);
     size_t bytes = 1;
-    assert_int_equal(cairn__push_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
+    assert_int_equal(cairn__ingest_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
     assert_int_equal(bytes, 0);
     assert_int_equal(b.status, 0);
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 /* Regression (fuzz): a protobuf timestamp of ~1e10 seconds overflowed int64 ns. */
 static void protobuf_huge_timestamp_is_too_new(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
     struct cairn_api_limits lim = limits();
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     Logproto__Timestamp ts = LOGPROTO__TIMESTAMP__INIT;
     ts.seconds = 10289934592LL;
     Logproto__EntryAdapter ea = LOGPROTO__ENTRY_ADAPTER__INIT;
@@ -212,12 +212,12 @@ static void protobuf_huge_timestamp_is_too_new(void **state)
     req.streams = &sap;
     uint8_t buf[256];
     size_t n = logproto__push_request__pack(&req, buf);
-    assert_int_equal(cairn__push_decode_pb(&b, (const char *)buf, n, &lim, &err), 0);
+    assert_int_equal(cairn__ingest_decode_pb(&b, (const char *)buf, n, &lim, &err), 0);
     assert_int_equal(b.e[0].ts, INT64_MAX);
     size_t bytes;
-    assert_int_equal(cairn__push_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
+    assert_int_equal(cairn__ingest_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
     assert_non_null(strstr(msg(&b), "has timestamp too new"));
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 static void gzip_round_trip_and_limit(void **state)
@@ -292,16 +292,16 @@ static char *encode_pb(const char *labels, size_t n, size_t *len)
 static void protobuf_snappy_decodes(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
+    struct cairn__ingest_batch b;
     struct cairn_err err;
     struct cairn_api_limits lim = limits();
-    cairn__push_batch_init(&b);
+    cairn__ingest_batch_init(&b);
     for (int round = 0; round < 3; round++) { /* reuse: the arena and buffers are kept */
         size_t len;
         char *c = encode_pb("{job=\"promtail\", host=\"h1\"}", 500, &len);
-        cairn__push_batch_reset(&b);
+        cairn__ingest_batch_reset(&b);
         assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, &err), 0);
-        assert_int_equal(cairn__push_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
+        assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
         assert_int_equal(b.n, 1);
         assert_int_equal(b.ne, 500);
         assert_false(b.s[0].bad);
@@ -313,15 +313,15 @@ static void protobuf_snappy_decodes(void **state)
     }
     size_t len;
     char *c = encode_pb("{job=\"x\"", 1, &len);
-    cairn__push_batch_reset(&b);
+    cairn__ingest_batch_reset(&b);
     assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, &err), 0);
-    assert_int_equal(cairn__push_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
+    assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
     assert_true(b.s[0].bad);
     assert_non_null(strstr(msg(&b), "Error parsing labels '{job=\"x\"' with error: "));
     free(c);
     assert_int_equal(cairn__unsnappy("\xff\xff\xff", 3, 100, &b.dec, &err), CAIRN_EINVAL);
-    assert_int_equal(cairn__push_decode_pb(&b, "\x0a\xff", 2, &lim, &err), CAIRN_EINVAL);
-    cairn__push_batch_deinit(&b);
+    assert_int_equal(cairn__ingest_decode_pb(&b, "\x0a\xff", 2, &lim, &err), CAIRN_EINVAL);
+    cairn__ingest_batch_deinit(&b);
 }
 
 static void arena_reuses_memory(void **state)
@@ -349,19 +349,19 @@ static void arena_reuses_memory(void **state)
 static void trim_frees_only_big_buffers(void **state)
 {
     (void)state;
-    struct cairn__push_batch b;
-    cairn__push_batch_init(&b);
+    struct cairn__ingest_batch b;
+    cairn__ingest_batch_init(&b);
     assert_int_equal(cairn_buf_reserve(&b.body, 1 << 20), 0);
     assert_int_equal(cairn_buf_reserve(&b.dec, 3 << 20), 0);
     assert_non_null(cairn__arena_alloc(&b.arena, 100));
-    cairn__push_batch_trim(&b, 2 << 20);
+    cairn__ingest_batch_trim(&b, 2 << 20);
     assert_true(b.body.cap >= 1 << 20); /* kept for the next request */
     assert_int_equal(b.dec.cap, 0);     /* freed */
     assert_null(b.dec.data);
     assert_non_null(b.arena.head);
-    cairn__push_batch_reset(&b);        /* still usable */
+    cairn__ingest_batch_reset(&b);        /* still usable */
     assert_int_equal(cairn_buf_append(&b.dec, "x", 1), 0);
-    cairn__push_batch_deinit(&b);
+    cairn__ingest_batch_deinit(&b);
 }
 
 static void tenant_ids_and_rate_limit(void **state)

@@ -14,7 +14,7 @@
 static int64_t dur(const char *s)
 {
     int64_t v = -12345;
-    int rc = cairn_cfg_parse_duration(s, strlen(s), &v);
+    int rc = cairn_parse_duration(s, strlen(s), &v);
     if (rc != 0)
         fail_msg("'%s' did not parse: %d", s, rc);
     return v;
@@ -43,21 +43,21 @@ static void durations_parse(void **state)
                                       "1m1", "1.2.3s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t v;
-        if (cairn_cfg_parse_duration(bad[i], strlen(bad[i]), &v) == 0)
+        if (cairn_parse_duration(bad[i], strlen(bad[i]), &v) == 0)
             fail_msg("'%s' parsed as %lld", bad[i], (long long)v);
     }
     int64_t v;
-    assert_int_equal(cairn_cfg_parse_duration("2562048h", 8, &v), CAIRN_ERANGE);
-    assert_int_equal(cairn_cfg_parse_duration("99999999999999999999s", 21, &v), CAIRN_ERANGE);
+    assert_int_equal(cairn_parse_duration("2562048h", 8, &v), CAIRN_ERANGE);
+    assert_int_equal(cairn_parse_duration("99999999999999999999s", 21, &v), CAIRN_ERANGE);
     /* exactly len bytes: a view into a longer string */
-    assert_int_equal(cairn_cfg_parse_duration("5m trailing", 2, &v), 0);
+    assert_int_equal(cairn_parse_duration("5m trailing", 2, &v), 0);
     assert_int_equal(v, 300 * S);
 }
 
 static uint64_t size(const char *s)
 {
     uint64_t v = 12345;
-    int rc = cairn_cfg_parse_size(s, strlen(s), &v);
+    int rc = cairn_parse_size(s, strlen(s), &v);
     if (rc != 0)
         fail_msg("'%s' did not parse: %d", s, rc);
     return v;
@@ -83,11 +83,11 @@ static void sizes_parse(void **state)
     static const char *const bad[] = {"", "MB", "1XB", "1 2", "-1", "1.2.3", ".", "1MBs"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t v;
-        if (cairn_cfg_parse_size(bad[i], strlen(bad[i]), &v) == 0)
+        if (cairn_parse_size(bad[i], strlen(bad[i]), &v) == 0)
             fail_msg("'%s' parsed as %llu", bad[i], (unsigned long long)v);
     }
     uint64_t v;
-    assert_int_equal(cairn_cfg_parse_size("20EiB", 5, &v), CAIRN_ERANGE);
+    assert_int_equal(cairn_parse_size("20EiB", 5, &v), CAIRN_ERANGE);
 }
 
 static void bools_parse(void **state)
@@ -117,7 +117,7 @@ static void formats_round_trip(void **state)
     };
     for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++) {
         struct cairn_buf b = CAIRN_BUF_INIT;
-        assert_int_equal(cairn_cfg_format_duration(durs[i].ns, &b), 0);
+        assert_int_equal(cairn_format_duration(durs[i].ns, &b), 0);
         assert_string_equal(cairn_buf_cstr(&b), durs[i].text);
         assert_int_equal(dur(cairn_buf_cstr(&b)), durs[i].ns);
         cairn_buf_deinit(&b);
@@ -128,7 +128,7 @@ static void formats_round_trip(void **state)
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         struct cairn_buf b = CAIRN_BUF_INIT;
-        assert_int_equal(cairn_cfg_format_size(sizes[i].n, &b), 0);
+        assert_int_equal(cairn_format_size(sizes[i].n, &b), 0);
         assert_string_equal(cairn_buf_cstr(&b), sizes[i].text);
         assert_int_equal(size(cairn_buf_cstr(&b)), sizes[i].n);
         cairn_buf_deinit(&b);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -132,6 +133,106 @@ static void unwrap_values(void **state)
     cairn_logql_query_destroy(q);
 }
 
+/* The literal filter (memchr / SIMD two-byte candidates) agrees with memmem on
+ * random lines over a small alphabet, where partial matches are everywhere. */
+static void literal_filter_matches_memmem(void **state)
+{
+    (void)state;
+    uint64_t r = 0x9e3779b97f4a7c15ULL;
+    struct cairn_labels st;
+    struct cairn_err err;
+    cairn_labels_init(&st);
+    assert_int_equal(cairn_labels_parse(&st, "{a=\"b\"}", 7, &err), 0);
+    for (int round = 0; round < 200; round++) {
+        char needle[24], q[96], line[200];
+        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        size_t nl = 1 + r % 20;
+        for (size_t i = 0; i < nl; i++) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            needle[i] = "abcZ"[r % 4];
+        }
+        snprintf(q, sizeof(q), "{a=\"b\"} |= \"%.*s\"", (int)nl, needle);
+        struct cairn_logql_query *lq;
+        assert_int_equal(cairn_logql_parse(q, strlen(q), &lq, &err), 0);
+        struct cairn_logql_pipeline *p = cairn_logql_pipeline_create(cairn_logql_root(lq), &err);
+        assert_non_null(p);
+        for (int k = 0; k < 50; k++) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            size_t ll = r % sizeof(line);
+            for (size_t i = 0; i < ll; i++) {
+                r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+                line[i] = "abcZ"[r % 4];
+            }
+            int want = memmem(line, ll, needle, nl) != NULL;
+            assert_int_equal(cairn_logql_pipeline_process(p, 1, &st, line, ll), want);
+        }
+        cairn_logql_pipeline_destroy(p);
+        cairn_logql_query_destroy(lq);
+    }
+    cairn_labels_deinit(&st);
+}
+
+/* `| json | level="error"` (filter tried on a scan first) agrees with the same query
+ * where another stage sits between (no shortcut) on random JSON-ish lines: duplicate,
+ * nested, spaced and escaped keys, truncated documents. */
+static void json_prefilter_agrees(void **state)
+{
+    (void)state;
+    static const char *parts[] = {
+        "\"level\":\"error\"", "\"level\":\"info\"", "\" level\":\"error\"",
+        "\"level\":{\"x\":\"error\"}", "\"a\":{\"level\":\"error\"}", "\"level\":null",
+        "\"\\u006cevel\":\"error\"", "\"level\":[1,2]", "\"n\":1", "\"level\":\"err\\u006fr\"",
+        "\"level\":\"error", "\"level\":", "\"lev\":\"error\"",
+    };
+    const char *qa = "{a=\"b\"} | json | level=\"error\"";
+    const char *qb = "{a=\"b\"} | json | __error__=~\".*\" | level=\"error\"";
+    struct cairn_logql_query *la, *lb;
+    struct cairn_err err;
+    assert_int_equal(cairn_logql_parse(qa, strlen(qa), &la, &err), 0);
+    assert_int_equal(cairn_logql_parse(qb, strlen(qb), &lb, &err), 0);
+    struct cairn_logql_pipeline *pa = cairn_logql_pipeline_create(cairn_logql_root(la), &err);
+    struct cairn_logql_pipeline *pb = cairn_logql_pipeline_create(cairn_logql_root(lb), &err);
+    struct cairn_labels st, ra, rb;
+    cairn_labels_init(&st);
+    cairn_labels_init(&ra);
+    cairn_labels_init(&rb);
+    assert_int_equal(cairn_labels_parse(&st, "{a=\"b\"}", 7, &err), 0);
+    uint64_t r = 0x2545F4914F6CDD1DULL;
+    for (int k = 0; k < 3000; k++) {
+        char line[512];
+        size_t n = 0;
+        line[n++] = '{';
+        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        int cnt = (int)(r % 5);
+        for (int i = 0; i < cnt; i++) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            const char *pt = parts[r % (sizeof(parts) / sizeof(parts[0]))];
+            if (i)
+                line[n++] = ',';
+            memcpy(line + n, pt, strlen(pt));
+            n += strlen(pt);
+        }
+        if (r % 3)
+            line[n++] = '}';
+        int ka = cairn_logql_pipeline_process(pa, 1, &st, line, n);
+        int kb = cairn_logql_pipeline_process(pb, 1, &st, line, n);
+        if (ka != kb)
+            fail_msg("line %.*s: %d vs %d", (int)n, line, ka, kb);
+        if (ka == 1) {
+            assert_int_equal(cairn_logql_pipeline_labels(pa, &ra), 0);
+            assert_int_equal(cairn_logql_pipeline_labels(pb, &rb), 0);
+            assert_int_equal(cairn_labels_fingerprint(&ra), cairn_labels_fingerprint(&rb));
+        }
+    }
+    cairn_labels_deinit(&st);
+    cairn_labels_deinit(&ra);
+    cairn_labels_deinit(&rb);
+    cairn_logql_pipeline_destroy(pa);
+    cairn_logql_pipeline_destroy(pb);
+    cairn_logql_query_destroy(la);
+    cairn_logql_query_destroy(lb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +241,8 @@ int main(void)
         cmocka_unit_test(units),
         cmocka_unit_test(pipeline_properties),
         cmocka_unit_test(unwrap_values),
+        cmocka_unit_test(literal_filter_matches_memmem),
+        cmocka_unit_test(json_prefilter_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
