@@ -33,6 +33,14 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
                                  const struct cairn_labels *stream, const char *line,
                                  size_t len);
 
+/* The line filters that run on the raw line before any stage (Loki's hoisting), on
+ * their own: 1 keep, 0 drop. For a store-side filter that runs as blocks are decoded
+ * (cairn_store_iter_init_filtered); same thread as the pipeline. has_prefilter: are
+ * there any? set_prefiltered(p, 1): process() no longer runs them again. */
+int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const char *line, size_t len);
+int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p);
+void cairn_logql_pipeline_set_prefiltered(struct cairn_logql_pipeline *p, int on);
+
 /* The kept entry's line. */
 const char *cairn_logql_pipeline_line(const struct cairn_logql_pipeline *p, size_t *len);
 /* The kept entry's labels, sorted, into out (reset first). */

@@ -99,6 +99,29 @@ int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, co
 int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cairn_entry *e);
 void cairn_store_iter_deinit(struct cairn_entry_iter *it);
 
+/* An entry predicate: nonzero keeps the entry. It must depend on its arguments alone
+ * (the stream id, e.g. for its labels; the timestamp; the line), carry no state from
+ * one call to the next and keep no pointer past the call: it runs when a block is
+ * decoded, block by block, not in the order entries are returned. */
+typedef int (*cairn_line_filter_fn)(void *ctx, uint32_t sid, int64_t ts, const char *line,
+                                    size_t len);
+/* The entry iterator, returning only the entries whose line the filter keeps: the same
+ * entries in the same order as cairn_store_iter_init followed by the filter, but the
+ * filter runs over each block's lines right after they are decompressed (cache-hot,
+ * sequential) and the time merge handles only kept entries. For a query whose first
+ * stages are line filters (`|= "x"`, `!= "y"`, `|~ ...`). A filter with
+ * CAIRN_ITER_NO_LINES is CAIRN_EINVAL; filter NULL is cairn_store_iter_init. */
+int cairn_store_iter_init_filtered(struct cairn_entry_iter *it, struct cairn_store *s,
+                                   const char *tenant, const roaring_bitmap_t *sids, int64_t start,
+                                   int64_t end, enum cairn_iter_dir dir, unsigned flags,
+                                   cairn_line_filter_fn filter, void *ctx);
+/* Entries (in range) and their line bytes the filter dropped so far, for query stats:
+ * the filter has seen every in-range entry of each block read so far, so after an
+ * early stop (a limit) this counts more than the entries a merge-then-filter would
+ * have looked at. */
+void cairn_store_iter_skipped(const struct cairn_entry_iter *it, uint64_t *entries,
+                              uint64_t *bytes);
+
 /* Block-level access, for scans that need no global time order and want no per-entry
  * merge cost (a line filter over everything, metric accumulation per stream, work split
  * across threads by giving each thread its own subset of stream ids): the blocks of the

@@ -4,7 +4,7 @@
  * Ownership: a cairn__ingest_batch owns every buffer it holds and keeps them across
  * requests (reset, not freed), so a keep-alive pusher decodes without allocating once
  * the buffers have grown to its batch size. Decoded lines and labels point into the
- * batch's body, decompression buffer or arena: valid until the next reset. */
+ * batch's body, decompression or unescape buffer: valid until the next reset. */
 #ifndef CAIRN_API_PUSH_H
 #define CAIRN_API_PUSH_H
 
@@ -17,17 +17,29 @@
 #include "cairn/labels.h"
 #include "cairn/store.h"
 
-/* A bump allocator: blocks kept across resets (the largest is reused). */
-struct cairn__arena {
-    struct cairn__arena_block *head;
-    size_t total; /* bytes allocated in blocks */
+/* A connection's cache of parsed label texts (push_lcache.c): text -> validated set
+ * and fingerprint. Entries are heap copies owned by the cache; bounded in number,
+ * bytes and text size, emptied whole when full or when the label limits it was
+ * validated under change. */
+#define CAIRN__LCACHE_MAX 4096
+#define CAIRN__LCACHE_MAX_BYTES (1u << 20)
+#define CAIRN__LCACHE_MAX_TEXT 1024
+struct cairn__lcache {
+    struct cairn__lcache_ent **slot; /* 2 * CAIRN__LCACHE_MAX, NULL until first use */
+    size_t used, bytes;
+    size_t lim[3]; /* max label names, name length, value length of the cached sets */
 };
-void cairn__arena_init(struct cairn__arena *a);
-void cairn__arena_deinit(struct cairn__arena *a);
-/* Forget every allocation; keep the biggest block for the next round. */
-void cairn__arena_reset(struct cairn__arena *a);
-/* 16-byte-aligned memory valid until reset; NULL when out of memory. */
-void *cairn__arena_alloc(struct cairn__arena *a, size_t n);
+void cairn__lcache_init(struct cairn__lcache *c);
+void cairn__lcache_deinit(struct cairn__lcache *c);
+/* Empty the cache if its sets were validated under other limits than lim's. */
+void cairn__lcache_limits(struct cairn__lcache *c, const struct cairn_api_limits *lim);
+uint64_t cairn__lcache_hash(const char *text, size_t len);
+/* 1 and ls, *fp filled if text (with hash h) is cached, else 0. */
+int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+                      struct cairn_labels *ls, uint64_t *fp);
+/* Remember a set that passed validation (silently nothing when out of memory). */
+void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+                       const struct cairn_labels *ls, uint64_t fp);
 
 /* Per-stream state of one decoded push. */
 struct cairn__bstream {
@@ -35,7 +47,10 @@ struct cairn__bstream {
     size_t bytes;     /* line bytes of the (valid) entries */
     int bad;          /* labels invalid: skip the stream (message already recorded) */
     int status;       /* 0, or the HTTP status this stream failed with */
-    uint64_t fp;      /* fingerprint, set by validation */
+    uint64_t fp;      /* fingerprint, set by validation unless fp_set */
+    int fp_set;       /* fp already known (from the label cache) */
+    const char *ltext; /* protobuf: the labels text as sent (a view), else NULL */
+    size_t ltext_len;
 };
 
 /* Caps on how much of a failure the reply spells out. */
@@ -53,7 +68,7 @@ struct cairn__ingest_batch {
     struct cairn_buf body;   /* request body as received */
     struct cairn_buf dec;    /* decompressed body */
     struct cairn_buf unesc;  /* JSON strings that needed unescaping */
-    struct cairn__arena arena;
+    struct cairn__lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
     size_t n_errors;         /* messages seen (only the first few are in msg) */
@@ -96,7 +111,11 @@ int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
 int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
                     struct cairn_err *err);
 
-/* Parse, check and record stream i's labels. */
+/* Parse Loki's label text `{a="b"}` into stream i's set and check it; a bad set marks
+ * the stream bad with Loki's message. */
+void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
+                                 size_t len, const struct cairn_api_limits *lim);
+/* Check stream i's (already parsed) labels against the limits. */
 void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
                               const struct cairn_api_limits *lim);
 

@@ -1,4 +1,4 @@
-/* push_batch.c -- the reusable push batch, its arena, and Loki's per-stream and
+/* push_batch.c -- the reusable push batch and Loki's per-stream and
  * per-entry validation with Loki's messages (pkg/validation wording).
  *
  * Everything here works on storage the batch keeps between requests: in steady state
@@ -11,83 +11,12 @@
 #include "api/push.h"
 #include "cairn/timeutil.h"
 
-/* ---- arena ---------------------------------------------------------------------- */
-
-struct cairn__arena_block {
-    struct cairn__arena_block *next;
-    size_t cap, used;
-    max_align_t data[]; /* aligned payload */
-};
-
-#define ARENA_MIN_BLOCK (64u * 1024)
-
-void cairn__arena_init(struct cairn__arena *a)
-{
-    a->head = NULL;
-    a->total = 0;
-}
-
-void cairn__arena_deinit(struct cairn__arena *a)
-{
-    struct cairn__arena_block *blk = a->head;
-    while (blk) {
-        struct cairn__arena_block *next = blk->next;
-        free(blk);
-        blk = next;
-    }
-    a->head = NULL;
-    a->total = 0;
-}
-
-void cairn__arena_reset(struct cairn__arena *a)
-{
-    /* Keep one block big enough for everything last round needed, so the next
-     * request of the same size fits in one block without a malloc. */
-    if (a->head && a->head->next) {
-        size_t want = a->total;
-        cairn__arena_deinit(a);
-        struct cairn__arena_block *blk = malloc(sizeof *blk + want);
-        if (blk) {
-            blk->next = NULL;
-            blk->cap = want;
-            blk->used = 0;
-            a->head = blk;
-            a->total = want;
-        }
-        return;
-    }
-    if (a->head)
-        a->head->used = 0;
-}
-
-void *cairn__arena_alloc(struct cairn__arena *a, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    struct cairn__arena_block *blk = a->head;
-    if (!blk || blk->cap - blk->used < n) {
-        size_t cap = a->total > ARENA_MIN_BLOCK ? a->total : ARENA_MIN_BLOCK;
-        if (cap < n)
-            cap = n;
-        blk = malloc(sizeof *blk + cap);
-        if (!blk)
-            return NULL;
-        blk->next = a->head;
-        blk->cap = cap;
-        blk->used = 0;
-        a->head = blk;
-        a->total += cap;
-    }
-    void *p = (char *)blk->data + blk->used;
-    blk->used += n;
-    return p;
-}
-
 /* ---- batch ---------------------------------------------------------------------- */
 
 void cairn__ingest_batch_init(struct cairn__ingest_batch *b)
 {
     memset(b, 0, sizeof *b);
-    cairn__arena_init(&b->arena);
+    cairn__lcache_init(&b->lcache);
 }
 
 void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
@@ -103,7 +32,7 @@ void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
     cairn_buf_deinit(&b->unesc);
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
-    cairn__arena_deinit(&b->arena);
+    cairn__lcache_deinit(&b->lcache);
     memset(b, 0, sizeof *b);
 }
 
@@ -117,7 +46,6 @@ void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
     cairn_buf_reset(&b->dec);
     cairn_buf_reset(&b->unesc);
     cairn_buf_reset(&b->msg);
-    cairn__arena_reset(&b->arena);
 }
 
 static void trim_buf(struct cairn_buf *b, size_t keep)
@@ -132,8 +60,6 @@ void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
     trim_buf(&b->dec, keep);
     trim_buf(&b->unesc, keep);
     trim_buf(&b->msg, keep);
-    if (b->arena.total > keep)
-        cairn__arena_deinit(&b->arena);
     if (b->ecap * sizeof *b->e > keep) {
         free(b->e);
         b->e = NULL;
@@ -252,6 +178,43 @@ void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
     }
 }
 
+void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
+                                 size_t len, const struct cairn_api_limits *lim)
+{
+    struct cairn_err le;
+    int tl = len > INT32_MAX ? INT32_MAX : (int)len;
+    uint64_t h = 0;
+    if (len && len <= CAIRN__LCACHE_MAX_TEXT) {
+        cairn__lcache_limits(&b->lcache, lim);
+        h = cairn__lcache_hash(text, len);
+        if (cairn__lcache_get(&b->lcache, text, len, h, &b->labels[i], &b->s[i].fp)) {
+            b->s[i].fp_set = 1;
+            return;
+        }
+    }
+    if (len == 0 || (len == 2 && memcmp(text, "{}", 2) == 0)) {
+        b->s[i].bad = 1;
+        cairn__ingest_fail(b, 400, "error at least one label pair is required per stream");
+    } else if (cairn_labels_parse(&b->labels[i], text, len, &le)) {
+        b->s[i].bad = 1;
+        if (strncmp(le.msg, "duplicate label name", 20) == 0) {
+            const char *q = strchr(le.msg, '\'');
+            cairn__ingest_fail(b, 400, "stream '%.*s' has duplicate label name: %s", tl, text,
+                               q ? q : le.msg);
+        } else {
+            cairn__ingest_fail(b, 400, "Error parsing labels '%.*s' with error: %s", tl, text,
+                               le.msg);
+        }
+    } else {
+        cairn__ingest_labels_check(b, i, lim);
+        if (!b->s[i].bad && len <= CAIRN__LCACHE_MAX_TEXT) {
+            b->s[i].fp = cairn_labels_fingerprint(&b->labels[i]);
+            b->s[i].fp_set = 1;
+            cairn__lcache_put(&b->lcache, text, len, h, &b->labels[i], b->s[i].fp);
+        }
+    }
+}
+
 static void fmt_time(int64_t ns, char *out, size_t cap)
 {
     cairn_format_rfc3339(ns, out, cap);
@@ -305,7 +268,8 @@ size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_
         }
         s->n = kept;
         if (kept) {
-            s->fp = cairn_labels_fingerprint(&b->labels[i]);
+            if (!s->fp_set)
+                s->fp = cairn_labels_fingerprint(&b->labels[i]);
             total += kept;
             total_bytes += s->bytes;
         }

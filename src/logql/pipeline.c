@@ -33,6 +33,7 @@ struct cairn_logql_pipeline {
     size_t npost;
     const struct cairn_lq_expr *unwrap; /* RANGE_AGG with unwrap, else NULL */
     int labels_fixed;
+    int prefiltered;    /* the caller ran the hoisted filters already (store-side) */
     struct lbuilder lb;
     const char *line;
     size_t len;
@@ -772,15 +773,34 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
     p->input = p->line;
     p->len = len;
     p->ts = ts_ns;
-    for (size_t i = 0; i < p->n; i++) {
-        if (!p->v[i].hoisted)
-            continue;
-        if (!cairn__line_filter_match(&p->v[i].lf, line, len))
-            return 0;
-    }
+    if (!p->prefiltered && !cairn_logql_pipeline_prefilter(p, line, len))
+        return 0;
     if (cairn__lb_reset(&p->lb, stream))
         return CAIRN_ENOMEM;
     return run(p, p->v, p->n, 1);
+}
+
+int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const char *line, size_t len)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->v[i].hoisted && !cairn__line_filter_match(&p->v[i].lf, line ? line : "", len))
+            return 0;
+    }
+    return 1;
+}
+
+int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->v[i].hoisted)
+            return 1;
+    }
+    return 0;
+}
+
+void cairn_logql_pipeline_set_prefiltered(struct cairn_logql_pipeline *p, int on)
+{
+    p->prefiltered = on;
 }
 
 const char *cairn_logql_pipeline_line(const struct cairn_logql_pipeline *p, size_t *len)

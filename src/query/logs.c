@@ -230,6 +230,13 @@ static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stre
     return 0;
 }
 
+static int prefilter(void *ctx, uint32_t sid, int64_t ts, const char *line, size_t len)
+{
+    (void)sid;
+    (void)ts;
+    return cairn_logql_pipeline_prefilter(ctx, line, len);
+}
+
 /* Run the query over the worker's shard; results stay in the worker. */
 static void *worker_run(void *arg)
 {
@@ -259,7 +266,12 @@ static void *worker_run(void *arg)
     }
     roaring_bitmap_to_uint32_array(w->sids, sl.sids);
     int fixed = cairn_logql_pipeline_labels_fixed(pl);
-    rc = cairn_store_iter_init(&it, w->s, p->tenant, w->sids, p->start, p->end, p->direction, 0);
+    /* Leading line filters run inside the store, on each block as it is decoded, so
+     * the time merge only sees the lines they keep. */
+    int pre = cairn_logql_pipeline_has_prefilter(pl);
+    cairn_logql_pipeline_set_prefiltered(pl, pre);
+    rc = cairn_store_iter_init_filtered(&it, w->s, p->tenant, w->sids, p->start, p->end,
+                                        p->direction, 0, pre ? prefilter : NULL, pl);
     if (rc)
         goto out;
     iter_open = 1;
@@ -306,6 +318,10 @@ static void *worker_run(void *arg)
         if (rc)
             break;
     }
+    uint64_t skipped, skipped_bytes;
+    cairn_store_iter_skipped(&it, &skipped, &skipped_bytes);
+    w->lines_scanned += skipped;
+    w->bytes_scanned += skipped_bytes;
     if (rc < 0 && rc != CAIRN_ENOMEM && !w->err.code)
         cairn_err_set(&w->err, rc, "reading the store: %s", cairn_strerror(rc));
 out:

@@ -214,10 +214,8 @@ fail:
     return rc;
 }
 
-int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__block_hdr *h)
+int cairn__block_hdr_parse_only(const unsigned char *p, struct cairn__block_hdr *h)
 {
-    if (len < CAIRN__BLOCK_HDR + 4)
-        return CAIRN_ECORRUPT;
     h->version = p[0];
     h->codec = p[1];
     h->flags = (uint16_t)(p[2] | p[3] << 8);
@@ -232,7 +230,19 @@ int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__blo
     h->lines_raw = cairn_get_u32le(p + 44);
     h->lines_comp = cairn_get_u32le(p + 48);
     if (h->version != CAIRN__BLOCK_VERSION || h->codec > CAIRN_CODEC_LZ4 ||
-        h->n > CAIRN__BLOCK_MAX_ENTRIES || h->lines_raw != h->raw_len)
+        h->n > CAIRN__BLOCK_MAX_ENTRIES || h->lines_raw != h->raw_len || h->min_ts > h->max_ts)
+        return CAIRN_ECORRUPT;
+    /* each entry is one to ten bytes of timestamp and one to five of length: bounds
+     * what a damaged header can make a reader allocate before anything is checked */
+    if (h->ts_raw < h->n || h->ts_raw > 10ull * h->n || h->len_raw < h->n ||
+        h->len_raw > 5ull * h->n)
+        return CAIRN_ECORRUPT;
+    return 0;
+}
+
+int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__block_hdr *h)
+{
+    if (len < CAIRN__BLOCK_HDR + 4 || cairn__block_hdr_parse_only(p, h))
         return CAIRN_ECORRUPT;
     uint64_t body = (uint64_t)h->ts_comp + h->len_comp + h->lines_comp;
     if (CAIRN__BLOCK_HDR + body + 4 != len)
@@ -245,74 +255,136 @@ void cairn__block_dec_deinit(struct cairn__block_dec *d)
     free(d->ts);
     free(d->lens);
     free(d->offs);
-    free(d->lines);
+    free(d->lines_buf); /* lines points into it */
     memset(d, 0, sizeof *d);
+}
+
+/* Grow d's columns to hold n entries and (if lines) raw line bytes; keeps capacity. */
+int cairn__block_dec_reserve(struct cairn__block_dec *d, size_t n, size_t raw, int lines)
+{
+    if (n > d->cap_n || !d->ts) {
+        size_t c = n > 64 ? n : 64;
+        int64_t *ts = realloc(d->ts, c * sizeof *ts);
+        if (ts)
+            d->ts = ts;
+        uint32_t *lens = realloc(d->lens, c * sizeof *lens);
+        if (lens)
+            d->lens = lens;
+        uint64_t *offs = realloc(d->offs, c * sizeof *offs);
+        if (offs)
+            d->offs = offs;
+        if (!ts || !lens || !offs)
+            return CAIRN_ENOMEM;
+        d->cap_n = c;
+    }
+    if (lines && (raw > d->cap_lines || !d->lines_buf)) {
+        size_t c = raw > 4096 ? raw : 4096;
+        char *l = realloc(d->lines_buf, c);
+        if (!l)
+            return CAIRN_ENOMEM;
+        d->lines_buf = l;
+        d->cap_lines = c;
+    }
+    return 0;
+}
+
+/* One LEB128 value: the one-byte case inline, the rest through the checked decoder. */
+static inline size_t get_uv(const unsigned char *p, size_t left, uint64_t *v)
+{
+    if (left && p[0] < 0x80) {
+        *v = p[0];
+        return 1;
+    }
+    return cairn_get_uvarint(p, left, v);
+}
+
+int cairn__block_decode_into(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
+                             unsigned flags, struct cairn__block_dec *out)
+{
+    struct cairn__block_hdr *h = &out->h;
+    out->lines = NULL;
+    out->h.n = 0;
+    if (flags & CAIRN__DEC_COLS) {
+        /* p holds the header and the two small columns only: the block CRC covers the
+         * line column too, so it cannot be checked; the structure is checked instead */
+        if (len < CAIRN__BLOCK_HDR || cairn__block_hdr_parse_only(p, h) ||
+            len != CAIRN__BLOCK_HDR + (size_t)h->ts_comp + h->len_comp)
+            goto corrupt;
+    } else {
+        if (cairn__block_hdr_parse(p, len, h) ||
+            cairn_crc32c(0, p, len - 4) != cairn_get_u32le(p + len - 4))
+            goto corrupt;
+    }
+    size_t n = h->n;
+    int want_lines = (flags & CAIRN__DEC_LINES) && !(flags & CAIRN__DEC_COLS);
+    cairn_buf_reset(&c->col);
+    if (cairn__block_dec_reserve(out, n, h->raw_len, want_lines) ||
+        cairn_buf_reserve(&c->col, (size_t)h->ts_raw + h->len_raw)) {
+        h->n = 0;
+        return CAIRN_ENOMEM;
+    }
+    const unsigned char *q = p + CAIRN__BLOCK_HDR;
+    char *cols = c->col.data;
+    if (decompress_section(c, h->codec, q, h->ts_comp, cols, h->ts_raw) ||
+        decompress_section(c, h->codec, q + h->ts_comp, h->len_comp, cols + h->ts_raw,
+                           h->len_raw))
+        goto corrupt;
+    const unsigned char *u = (const unsigned char *)cols;
+    size_t off = 0, lim = h->ts_raw;
+    int64_t prev = 0;
+    int64_t *ts = out->ts;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z;
+        size_t k = get_uv(u + off, lim - off, &z);
+        if (!k)
+            goto corrupt;
+        off += k;
+        prev = (int64_t)((uint64_t)prev + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1)));
+        ts[i] = prev;
+    }
+    if (off != lim)
+        goto corrupt;
+    if (n && (ts[0] != h->min_ts || ts[n - 1] != h->max_ts))
+        goto corrupt;
+    for (size_t i = 1; i < n; i++)
+        if (ts[i] < ts[i - 1])
+            goto corrupt;
+    u += h->ts_raw;
+    off = 0;
+    lim = h->len_raw;
+    uint64_t total = 0;
+    uint32_t *lens = out->lens;
+    uint64_t *offs = out->offs;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        size_t k = get_uv(u + off, lim - off, &v);
+        if (!k || v > UINT32_MAX)
+            goto corrupt;
+        off += k;
+        lens[i] = (uint32_t)v;
+        offs[i] = total;
+        total += v;
+    }
+    if (total != h->raw_len || off != lim)
+        goto corrupt;
+    if (want_lines) {
+        if (decompress_section(c, h->codec, q + h->ts_comp + h->len_comp, h->lines_comp,
+                               out->lines_buf, h->raw_len))
+            goto corrupt;
+        out->lines = out->lines_buf;
+    }
+    return 0;
+corrupt:
+    h->n = 0;
+    return CAIRN_ECORRUPT;
 }
 
 int cairn__block_decode(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
                         int want_lines, struct cairn__block_dec *out)
 {
     memset(out, 0, sizeof *out);
-    struct cairn__block_hdr *h = &out->h;
-    if (cairn__block_hdr_parse(p, len, h))
-        return CAIRN_ECORRUPT;
-    if (cairn_crc32c(0, p, len - 4) != cairn_get_u32le(p + len - 4))
-        return CAIRN_ECORRUPT;
-    int rc = CAIRN_ENOMEM;
-    size_t n = h->n;
-    out->ts = malloc((n ? n : 1) * sizeof *out->ts);
-    out->lens = malloc((n ? n : 1) * sizeof *out->lens);
-    out->offs = malloc((n ? n : 1) * sizeof *out->offs);
-    cairn_buf_reset(&c->col);
-    if (!out->ts || !out->lens || !out->offs ||
-        cairn_buf_reserve(&c->col, (size_t)h->ts_raw + h->len_raw))
-        goto fail;
-    const unsigned char *q = p + CAIRN__BLOCK_HDR;
-    char *cols = c->col.data;
-    rc = CAIRN_ECORRUPT;
-    if (decompress_section(c, h->codec, q, h->ts_comp, cols, h->ts_raw) ||
-        decompress_section(c, h->codec, q + h->ts_comp, h->len_comp, cols + h->ts_raw,
-                           h->len_raw))
-        goto fail;
-    const unsigned char *u = (const unsigned char *)cols;
-    size_t off = 0, lim = h->ts_raw;
-    int64_t prev = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t d;
-        size_t k = cairn_get_varint(u + off, lim - off, &d);
-        if (!k)
-            goto fail;
-        off += k;
-        prev = (int64_t)((uint64_t)prev + (uint64_t)d);
-        out->ts[i] = prev;
-    }
-    u += h->ts_raw;
-    off = 0;
-    lim = h->len_raw;
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v;
-        size_t k = cairn_get_uvarint(u + off, lim - off, &v);
-        if (!k || v > UINT32_MAX)
-            goto fail;
-        off += k;
-        out->lens[i] = (uint32_t)v;
-        out->offs[i] = total;
-        total += v;
-    }
-    if (total != h->raw_len)
-        goto fail;
-    if (want_lines) {
-        rc = CAIRN_ENOMEM;
-        if (!(out->lines = malloc(h->raw_len ? h->raw_len : 1)))
-            goto fail;
-        rc = CAIRN_ECORRUPT;
-        if (decompress_section(c, h->codec, q + h->ts_comp + h->len_comp, h->lines_comp,
-                               out->lines, h->raw_len))
-            goto fail;
-    }
-    return 0;
-fail:
-    cairn__block_dec_deinit(out);
+    int rc = cairn__block_decode_into(c, p, len, want_lines ? CAIRN__DEC_LINES : 0, out);
+    if (rc)
+        cairn__block_dec_deinit(out);
     return rc;
 }

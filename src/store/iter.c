@@ -1,53 +1,28 @@
 /* iter.c -- the entry iterator (merged in time order, forward or backward) and the
- * block iterator (decoded blocks one by one, for scans that need no global order).
+ * block iterator (decoded blocks one by one, for scans that need no global order);
+ * what they read and how is in iter_load.c.
  *
  * Both snapshot, per stream and under the stream's shard lock, the block references
  * overlapping [start, end) and a sorted copy of the open block's entries in range.
  * For the entry iterator each block is one source of a heap ordered by (ts, stream id,
  * arrival); a block not yet read sits in the heap keyed by its min (forward) or max
  * (backward) timestamp and is read and decompressed only when it reaches the top, so
- * blocks are loaded in time order and only while the merge needs them. */
+ * blocks are loaded in time order and only while the merge needs them.
+ *
+ * Cost per entry: a stream whose blocks do not overlap in time (the usual case) has one
+ * source in the heap at a time, its blocks chained behind it; a loaded source's heap
+ * entry points at the record (ts, line, length) of its current entry and at its last
+ * one, so returning and advancing touch the heap and the records only; the root keeps
+ * returning entries while they sort before its children (one comparison, no heap
+ * operation), and the likely next root's record is prefetched. An entry predicate
+ * (cairn_store_iter_init_filtered) runs while records are built, right after a block
+ * is decompressed, so the merge sees only the entries it keeps. */
+#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-#include "cairn/log.h"
-#include "store/store_int.h"
-
-struct src {
-    int64_t key;
-    uint32_t sid, order;
-    int loaded, head;
-    struct cairn__period *per; /* for a block not yet read */
-    struct cairn__bref ref;
-    struct cairn__block_dec dec;
-    uint32_t pos, lo, hi; /* entries [lo, hi) are in range; pos is the next (fwd) or
-                             one past the next (backward) */
-};
-
-struct cairn__iter {
-    struct cairn_store *s;
-    int64_t start, end;
-    int backward, no_lines;
-    struct src *v;
-    size_t n, cap;
-    struct hent *heap;
-    size_t hn;
-    long cur; /* source returned last, to advance on the next call */
-    size_t bnext; /* block iterator: the next source to return */
-    struct cairn__period **pv;
-    size_t np;
-    struct cairn__codec_ctx ctx;
-    struct cairn_buf rbuf;
-};
-
-/* A heap entry carries its sort key, so sifting touches only the heap array. For a
- * backward iteration the key, stream id and arrival order are bit-inverted, so one
- * ascending comparison serves both directions. A block not yet read sorts before an
- * entry with the same timestamp, so it is read before that entry is returned. */
-struct hent {
-    int64_t key;
-    uint32_t loaded, sid, order, idx;
-};
+#include "store/iter_int.h"
 
 static inline int hless(const struct hent *a, const struct hent *b)
 {
@@ -60,11 +35,31 @@ static inline int hless(const struct hent *a, const struct hent *b)
     return a->order < b->order;
 }
 
-static struct hent hent_of(const struct cairn__iter *it, const struct src *x, uint32_t idx)
+static inline struct hent hent_mk(int backward, int64_t key, uint32_t loaded, uint32_t sid,
+                                  uint32_t order, uint32_t idx)
 {
-    if (it->backward)
-        return (struct hent){~x->key, (uint32_t)x->loaded, ~x->sid, ~x->order, idx};
-    return (struct hent){x->key, (uint32_t)x->loaded, x->sid, x->order, idx};
+    if (backward)
+        return (struct hent){~key, loaded, ~sid, ~order, idx, NULL, NULL};
+    return (struct hent){key, loaded, sid, order, idx, NULL, NULL};
+}
+
+/* The heap entry of source i at its current position (loaded) or its block bound. */
+static struct hent hent_of(const struct cairn__iter *it, uint32_t i)
+{
+    const struct cur *c = &it->c[i];
+    if (c->loaded && c->r) {
+        const struct rec *cr = &c->r[(it->backward ? c->pos - 1 : c->pos) - c->lo];
+        struct hent h = hent_mk(it->backward, cr->ts, 1, c->sid, c->order, i);
+        h.cr = cr;
+        h.last = &c->r[it->backward ? 0 : c->hi - c->lo - 1];
+        return h;
+    }
+    int64_t key;
+    if (c->loaded)
+        key = c->ts[it->backward ? c->pos - 1 : c->pos];
+    else
+        key = it->backward ? it->v[i].ref.max_ts : it->v[i].ref.min_ts;
+    return hent_mk(it->backward, key, c->loaded, c->sid, c->order, i);
 }
 
 static void sift_down(struct cairn__iter *it, size_t k)
@@ -96,191 +91,21 @@ static void heap_push(struct cairn__iter *it, struct hent e)
     h[k] = e;
 }
 
-static void heap_pop_root(struct cairn__iter *it)
+/* Done with source i (at the heap's root): free its columns, put the next block of its
+ * stream's chain in its place, or drop the root. */
+static void src_end(struct cairn__iter *it, uint32_t i)
 {
-    it->heap[0] = it->heap[--it->hn];
-    if (it->hn)
-        sift_down(it, 0);
-}
-
-static struct src *src_new(struct cairn__iter *it)
-{
-    if (it->n == it->cap) {
-        size_t nc = it->cap ? it->cap * 2 : 64;
-        struct src *nv = realloc(it->v, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        it->v = nv;
-        it->cap = nc;
+    cairn__iter_dec_put(it, it->v[i].dec);
+    it->v[i].dec = NULL;
+    int32_t nx = it->c[i].next;
+    if (nx >= 0) {
+        it->heap[0] = hent_of(it, (uint32_t)nx);
+    } else {
+        it->heap[0] = it->heap[--it->hn];
+        if (!it->hn)
+            return;
     }
-    struct src *x = &it->v[it->n++];
-    memset(x, 0, sizeof *x);
-    return x;
-}
-
-/* Entries [lo, hi) of a sorted ts column inside [start, end). */
-static void range_of(const int64_t *ts, uint32_t n, int64_t start, int64_t end, uint32_t *lo,
-                     uint32_t *hi)
-{
-    uint32_t a = 0, b = n;
-    while (a < b) {
-        uint32_t m = a + (b - a) / 2;
-        if (ts[m] < start)
-            a = m + 1;
-        else
-            b = m;
-    }
-    *lo = a;
-    b = n;
-    while (a < b) {
-        uint32_t m = a + (b - a) / 2;
-        if (ts[m] < end)
-            a = m + 1;
-        else
-            b = m;
-    }
-    *hi = a;
-}
-
-static int perm_cmp(const void *a, const void *b, void *ctx)
-{
-    const int64_t *ts = ctx;
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    if (ts[x] != ts[y])
-        return ts[x] < ts[y] ? -1 : 1;
-    return x < y ? -1 : (x > y);
-}
-
-/* Copy the open block's entries in range into a sorted decoded block. Shard lock held. */
-static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint32_t sid,
-                     uint32_t order)
-{
-    if (!b->n || b->max_ts < it->start || b->min_ts >= it->end)
-        return 0;
-    uint32_t *perm = malloc((size_t)b->n * sizeof *perm);
-    uint64_t *off = malloc((size_t)b->n * sizeof *off);
-    if (!perm || !off) {
-        free(perm);
-        free(off);
-        return CAIRN_ENOMEM;
-    }
-    uint32_t m = 0;
-    uint64_t o = 0, bytes = 0;
-    for (uint32_t i = 0; i < b->n; i++) {
-        off[i] = o;
-        o += b->lens[i];
-        if (b->ts[i] >= it->start && b->ts[i] < it->end) {
-            perm[m++] = i;
-            bytes += b->lens[i];
-        }
-    }
-    if (!b->sorted)
-        qsort_r(perm, m, sizeof *perm, perm_cmp, b->ts);
-    struct src *x = src_new(it);
-    int rc = CAIRN_ENOMEM;
-    if (!x)
-        goto out;
-    x->sid = sid;
-    x->order = order;
-    x->loaded = 1;
-    x->head = 1;
-    struct cairn__block_dec *d = &x->dec;
-    d->h.n = m;
-    d->ts = malloc((m ? m : 1) * sizeof *d->ts);
-    d->lens = malloc((m ? m : 1) * sizeof *d->lens);
-    d->offs = malloc((m ? m : 1) * sizeof *d->offs);
-    d->lines = it->no_lines ? NULL : malloc(bytes ? bytes : 1);
-    if (!d->ts || !d->lens || !d->offs || (!it->no_lines && !d->lines)) {
-        cairn__block_dec_deinit(d);
-        it->n--;
-        goto out;
-    }
-    uint64_t w = 0;
-    for (uint32_t i = 0; i < m; i++) {
-        uint32_t k = perm[i];
-        d->ts[i] = b->ts[k];
-        d->lens[i] = b->lens[k];
-        d->offs[i] = w;
-        if (d->lines)
-            memcpy(d->lines + w, b->lines + off[k], b->lens[k]);
-        w += b->lens[k];
-    }
-    x->lo = 0;
-    x->hi = m;
-    rc = 0;
-out:
-    free(perm);
-    free(off);
-    return rc;
-}
-
-/* Snapshot one stream: block refs and head copy, under its shard lock. */
-static int snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uint32_t sid)
-{
-    struct cairn__stream *st = cairn__stream_by_id(t, sid);
-    if (!st)
-        return 0;
-    struct cairn__shard *sh = cairn__shard_of(t, st->fp);
-    int rc = 0;
-    uint32_t order = 0;
-    pthread_mutex_lock(&sh->mu);
-    for (size_t i = 0; i < it->np && !rc; i++) {
-        struct cairn__period *p = it->pv[i];
-        pthread_mutex_lock(&p->mu);
-        struct cairn__pstream *ps = cairn__strmap_get(&p->streams, &sid, sizeof sid);
-        for (size_t k = 0; ps && k < ps->n; k++) {
-            const struct cairn__bref *r = &ps->refs[k];
-            order++;
-            if (r->max_ts < it->start || r->min_ts >= it->end)
-                continue; /* skipped without reading it */
-            struct src *x = src_new(it);
-            if (!x) {
-                rc = CAIRN_ENOMEM;
-                break;
-            }
-            x->sid = sid;
-            x->order = order;
-            x->per = p;
-            x->ref = *r;
-            x->key = it->backward ? r->max_ts : r->min_ts;
-        }
-        pthread_mutex_unlock(&p->mu);
-    }
-    if (!rc)
-        rc = head_copy(it, &st->blk, sid, UINT32_MAX);
-    pthread_mutex_unlock(&sh->mu);
-    return rc;
-}
-
-static void src_set_key(struct cairn__iter *it, struct src *x)
-{
-    x->key = x->dec.ts[it->backward ? x->pos - 1 : x->pos];
-}
-
-/* Start a loaded source at its first entry in range; 0 if it has none. */
-static int src_start(struct cairn__iter *it, struct src *x)
-{
-    if (x->lo >= x->hi)
-        return 0;
-    x->pos = it->backward ? x->hi : x->lo;
-    src_set_key(it, x);
-    return 1;
-}
-
-static int src_load(struct cairn__iter *it, struct src *x)
-{
-    int rc = cairn__period_read(x->per, x->ref.file, x->ref.off, x->ref.len, &it->rbuf);
-    if (!rc)
-        rc = cairn__block_decode(&it->ctx, (const unsigned char *)it->rbuf.data, it->rbuf.len,
-                                 !it->no_lines, &x->dec);
-    if (rc) {
-        CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
-                    x->per->dir, x->ref.file, (unsigned long long)x->ref.off, cairn_strerror(rc));
-        return rc;
-    }
-    x->loaded = 1;
-    range_of(x->dec.ts, x->dec.h.n, it->start, it->end, &x->lo, &x->hi);
-    return 0;
+    sift_down(it, 0);
 }
 
 void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
@@ -289,8 +114,18 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
     if (!it)
         return;
     for (size_t i = 0; i < it->n; i++)
-        cairn__block_dec_deinit(&it->v[i].dec);
+        cairn__iter_dbuf_free(it->v[i].dec);
+    for (size_t i = 0; i < it->npool; i++)
+        cairn__iter_dbuf_free(it->pool[i]);
+    for (size_t i = 0; i < it->nfd; i++) {
+        if (it->fds[i].map)
+            munmap((void *)it->fds[i].map, it->fds[i].maplen);
+        close(it->fds[i].fd);
+    }
+    free(it->fds);
+    free(it->pool);
     free(it->v);
+    free(it->c);
     free(it->heap);
     cairn__periods_release(it->pv, it->np);
     cairn__codec_ctx_deinit(&it->ctx);
@@ -299,14 +134,67 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
     itp->impl = NULL;
 }
 
-int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
-                          const roaring_bitmap_t *sids, int64_t start, int64_t end,
-                          enum cairn_iter_dir dir, unsigned flags)
+/* Time bounds of source i (entries in range when loaded, else its block's). */
+static void src_bounds(const struct cairn__iter *it, uint32_t i, int64_t *lo, int64_t *hi)
+{
+    const struct cur *c = &it->c[i];
+    if (c->loaded && c->r) {
+        *lo = c->r[c->lo].ts;
+        *hi = c->r[c->hi - 1].ts;
+    } else if (c->loaded) {
+        *lo = c->ts[c->lo];
+        *hi = c->ts[c->hi - 1];
+    } else {
+        *lo = it->v[i].ref.min_ts;
+        *hi = it->v[i].ref.max_ts;
+    }
+}
+
+/* Put the sources of one stream, v[a..b) in written order, into the heap (ids: scratch
+ * room for b - a ids): when their
+ * time ranges follow each other (each ends at or before the next begins) only the
+ * first in iteration order goes in, the others chained behind it; else each one. */
+static void stream_push(struct cairn__iter *it, size_t a, size_t b, uint32_t *ids)
+{
+    size_t m = 0;
+    for (size_t i = a; i < b; i++)
+        if (!it->c[i].loaded || it->c[i].lo < it->c[i].hi) /* (head_copy makes none empty) */
+            ids[m++] = (uint32_t)i;
+    int chain = 1;
+    for (size_t k = 1; k < m && chain; k++) {
+        int64_t plo, phi, lo, hi;
+        src_bounds(it, ids[k - 1], &plo, &phi);
+        src_bounds(it, ids[k], &lo, &hi);
+        chain = phi <= lo;
+    }
+    if (!chain) {
+        for (size_t k = 0; k < m; k++)
+            heap_push(it, hent_of(it, ids[k]));
+        return;
+    }
+    for (size_t k = 0; k < m; k++) { /* chain in iteration order */
+        size_t from = it->backward ? m - 1 - k : k;
+        size_t to = it->backward ? (from ? from - 1 : SIZE_MAX) : from + 1;
+        it->c[ids[from]].next = to < m ? (int32_t)ids[to] : -1;
+    }
+    if (m)
+        heap_push(it, hent_of(it, ids[it->backward ? m - 1 : 0]));
+}
+
+static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
+                     const roaring_bitmap_t *sids, int64_t start, int64_t end,
+                     enum cairn_iter_dir dir, unsigned flags, int blockmode,
+                     cairn_line_filter_fn filter, void *filter_ctx)
 {
     struct cairn__iter *it = calloc(1, sizeof *it);
     itp->impl = it;
     if (!it)
         return CAIRN_ENOMEM;
+    it->blockmode = blockmode;
+    it->cols_guess = 1024;
+    it->no_mmap = (flags & CAIRN__ITER_NO_MMAP) != 0;
+    it->filter = filter;
+    it->filter_ctx = filter_ctx;
     it->s = s;
     it->start = start;
     it->end = end;
@@ -337,17 +225,26 @@ int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, c
         goto nomem;
     int rc = 0;
     for (uint64_t i = 0; i < card && !rc; i++)
-        rc = snap_stream(it, t, ids[i]);
+        rc = cairn__iter_snap_stream(it, t, ids[i]);
     free(ids);
     if (rc)
         goto fail;
-    if (!(it->heap = malloc((it->n ? it->n : 1) * sizeof *it->heap)))
+    size_t n1 = it->n ? it->n : 1;
+    if (!(it->heap = malloc(n1 * sizeof *it->heap)) ||
+        !(it->pool = malloc(n1 * sizeof *it->pool)) || !(it->c = calloc(n1, sizeof *it->c)))
         goto nomem;
     for (size_t i = 0; i < it->n; i++) {
-        struct src *x = &it->v[i];
-        if (x->loaded && !src_start(it, x))
-            continue;
-        heap_push(it, hent_of(it, x, (uint32_t)i));
+        it->c[i].sid = it->v[i].sid;
+        it->c[i].order = it->v[i].order;
+        it->c[i].next = -1;
+        if (it->v[i].head && cairn__iter_cur_set(it, (uint32_t)i))
+            goto nomem;
+    }
+    /* the pool is not in use yet: its room serves as scratch for the chains */
+    for (size_t a = 0, b; a < it->n; a = b) { /* each stream's sources are contiguous */
+        for (b = a + 1; b < it->n && it->v[b].sid == it->v[a].sid; b++)
+            ;
+        stream_push(it, a, b, (uint32_t *)(void *)it->pool);
     }
     return 0;
 nomem:
@@ -357,49 +254,95 @@ fail:
     return rc;
 }
 
+int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
+                          const roaring_bitmap_t *sids, int64_t start, int64_t end,
+                          enum cairn_iter_dir dir, unsigned flags)
+{
+    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, NULL, NULL);
+}
+
+int cairn_store_iter_init_filtered(struct cairn_entry_iter *itp, struct cairn_store *s,
+                                   const char *tenant, const roaring_bitmap_t *sids, int64_t start,
+                                   int64_t end, enum cairn_iter_dir dir, unsigned flags,
+                                   cairn_line_filter_fn filter, void *ctx)
+{
+    if (filter && (flags & CAIRN_ITER_NO_LINES)) {
+        itp->impl = NULL;
+        return CAIRN_EINVAL;
+    }
+    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, filter, ctx);
+}
+
+void cairn_store_iter_skipped(const struct cairn_entry_iter *itp, uint64_t *entries,
+                              uint64_t *bytes)
+{
+    const struct cairn__iter *it = itp->impl;
+    *entries = it ? it->skipped : 0;
+    *bytes = it ? it->skipped_bytes : 0;
+}
+
 int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct cairn_entry *e)
 {
     struct cairn__iter *it = itp->impl;
     if (!it)
         return 0;
+    uint32_t i;
     if (it->cur >= 0) { /* the source returned last is still at the root: advance it */
-        struct src *x = &it->v[it->cur];
-        int more = it->backward ? --x->pos > x->lo : ++x->pos < x->hi;
-        if (more) {
-            src_set_key(it, x);
-            it->heap[0] = hent_of(it, x, (uint32_t)it->cur);
+        i = (uint32_t)it->cur;
+        it->cur = -1;
+        struct hent *h = &it->heap[0]; /* all it takes is in the heap entry */
+        if (h->cr != h->last) {
+            if (it->backward) {
+                h->cr--;
+                h->key = ~h->cr->ts;
+            } else {
+                h->cr++;
+                h->key = h->cr->ts;
+            }
+            if (!it->has_bound || hless(h, &it->bound))
+                goto emit; /* still the smallest: no heap work */
             sift_down(it, 0);
         } else {
-            cairn__block_dec_deinit(&x->dec);
-            heap_pop_root(it);
+            src_end(it, i);
         }
-        it->cur = -1;
     }
     while (it->hn) {
-        uint32_t i = it->heap[0].idx;
-        struct src *x = &it->v[i];
-        if (!x->loaded) {
-            int rc = src_load(it, x);
+        i = it->heap[0].idx;
+        if (!it->c[i].loaded) {
+            int rc = cairn__iter_src_load(it, i);
             if (rc)
                 return rc;
-            if (src_start(it, x)) {
-                it->heap[0] = hent_of(it, x, i);
+            if (it->c[i].lo < it->c[i].hi) {
+                it->heap[0] = hent_of(it, i);
                 sift_down(it, 0);
             } else {
-                cairn__block_dec_deinit(&x->dec);
-                heap_pop_root(it);
+                src_end(it, i);
             }
             continue;
         }
-        uint32_t k = it->backward ? x->pos - 1 : x->pos;
-        *sid = x->sid;
-        e->ts = x->dec.ts[k];
-        e->len = x->dec.lens[k];
-        e->line = x->dec.lines ? x->dec.lines + x->dec.offs[k] : NULL;
-        it->cur = i;
-        return 1;
+        /* a new root: the bound its next entries are checked against */
+        it->has_bound = it->hn > 1;
+        if (it->has_bound)
+            it->bound = it->hn > 2 && hless(&it->heap[2], &it->heap[1]) ? it->heap[2] : it->heap[1];
+        goto emit;
     }
     return 0;
+emit:;
+    /* everything returned comes from the root's heap entry and its record */
+    const struct hent *h = &it->heap[0];
+    *sid = it->backward ? ~h->sid : h->sid;
+    e->ts = h->cr->ts;
+    e->len = h->cr->len;
+    e->line = h->cr->line;
+    it->cur = i;
+    /* the bound is likely the next root: fetch its state while the caller works */
+    if (it->has_bound && it->bound.cr) {
+        const struct rec *nr = it->bound.cr;
+        __builtin_prefetch(nr);
+        if (nr != it->bound.last)
+            __builtin_prefetch(it->backward ? nr - 1 : nr + 1);
+    }
+    return 1;
 }
 
 /* ---- the block iterator ---- */
@@ -409,7 +352,7 @@ int cairn_store_blocks_init(struct cairn_block_iter *bit, struct cairn_store *s,
                             unsigned flags)
 {
     struct cairn_entry_iter e;
-    int rc = cairn_store_iter_init(&e, s, tenant, sids, start, end, CAIRN_ITER_FORWARD, flags);
+    int rc = iter_init(&e, s, tenant, sids, start, end, CAIRN_ITER_FORWARD, flags, 1, NULL, NULL);
     bit->impl = e.impl;
     return rc;
 }
@@ -420,31 +363,32 @@ int cairn_store_blocks_next(struct cairn_block_iter *bit, struct cairn_block_vie
     if (!it)
         return 0;
     if (it->cur >= 0) { /* done with the previous block */
-        cairn__block_dec_deinit(&it->v[it->cur].dec);
+        cairn__iter_dec_put(it, it->v[it->cur].dec);
+        it->v[it->cur].dec = NULL;
         it->cur = -1;
     }
     while (it->bnext < it->n) {
         size_t i = it->bnext++;
-        struct src *x = &it->v[i];
-        if (!x->loaded) {
-            int rc = src_load(it, x);
+        struct cur *c = &it->c[i];
+        if (!c->loaded) {
+            int rc = cairn__iter_src_load(it, (uint32_t)i);
             if (rc)
                 return rc;
         }
-        if (x->lo >= x->hi) {
-            cairn__block_dec_deinit(&x->dec);
+        if (c->lo >= c->hi) {
+            cairn__iter_dec_put(it, it->v[i].dec);
+            it->v[i].dec = NULL;
             continue;
         }
-        const struct cairn__block_dec *d = &x->dec;
-        v->sid = x->sid;
-        v->n = x->hi - x->lo;
-        v->ts = d->ts + x->lo;
-        v->lens = d->lens + x->lo;
-        v->offs = d->lines ? d->offs + x->lo : NULL;
-        v->lines = d->lines;
+        v->sid = c->sid;
+        v->n = c->hi - c->lo;
+        v->ts = c->ts + c->lo;
+        v->lens = c->lens + c->lo;
+        v->offs = c->lines ? c->offs + c->lo : NULL;
+        v->lines = c->lines;
         v->raw_bytes = 0;
-        for (uint32_t k = x->lo; k < x->hi; k++)
-            v->raw_bytes += d->lens[k];
+        for (uint32_t k = c->lo; k < c->hi; k++)
+            v->raw_bytes += c->lens[k];
         it->cur = (long)i;
         return 1;
     }

@@ -376,8 +376,7 @@ int cairn__period_sync(struct cairn__period *p)
     return rc;
 }
 
-int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uint32_t len,
-                       struct cairn_buf *out)
+int cairn__period_open_fd(struct cairn__period *p, uint32_t file)
 {
     /* a descriptor of our own: the period's may be closed meanwhile (closed periods
      * keep none open, so thousands of periods do not exhaust descriptors) */
@@ -395,25 +394,39 @@ int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uin
             return CAIRN_EIO;
         }
     }
-    int rc = 0;
-    cairn_buf_reset(out);
-    if (cairn_buf_reserve(out, len)) {
-        close(fd);
-        return CAIRN_ENOMEM;
-    }
+    return fd;
+}
+
+int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t off,
+                        uint32_t len, char *dst)
+{
     size_t got = 0;
     while (got < len) {
-        ssize_t r = pread(fd, out->data + got, len - got, (off_t)(off + got));
+        ssize_t r = pread(fd, dst + got, len - got, (off_t)(off + got));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
             CAIRN_ERROR("segment", "read failed", "dir=\"%s\" file=%u offset=%" PRIu64 " errno=%d",
                         p->dir, file, off, errno);
-            rc = CAIRN_EIO;
-            break;
+            return CAIRN_EIO;
         }
         got += (size_t)r;
     }
+    return 0;
+}
+
+int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uint32_t len,
+                       struct cairn_buf *out)
+{
+    int fd = cairn__period_open_fd(p, file);
+    if (fd < 0)
+        return fd;
+    cairn_buf_reset(out);
+    if (cairn_buf_reserve(out, len)) {
+        close(fd);
+        return CAIRN_ENOMEM;
+    }
+    int rc = cairn__period_pread(p, fd, file, off, len, out->data);
     close(fd);
     out->len = rc ? 0 : len;
     return rc;

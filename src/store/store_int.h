@@ -86,18 +86,41 @@ int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uin
                         int level, struct cairn_buf *out);
 /* Parse and check a block header (not the CRC); 0 or CAIRN_ECORRUPT. */
 int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__block_hdr *h);
-/* A decoded block: columns owned by the struct. */
+/* The same for the CAIRN__BLOCK_HDR bytes at p alone (no length check). */
+int cairn__block_hdr_parse_only(const unsigned char *p, struct cairn__block_hdr *h);
+/* A decoded block: columns owned by the struct, kept (with their capacity) across
+ * cairn__block_decode_into calls, so a reader reusing one decodes without malloc. */
 struct cairn__block_dec {
     struct cairn__block_hdr h;
     int64_t *ts;
     uint32_t *lens;
     uint64_t *offs; /* start of each line in lines (when lines are decoded) */
-    char *lines;    /* NULL with CAIRN_ITER_NO_LINES */
+    char *lines;    /* lines_buf when lines were decoded, else NULL */
+    char *lines_buf;
+    size_t cap_n, cap_lines;
 };
-/* Check the CRC and decode; lines only if want_lines. 0, CAIRN_ECORRUPT, CAIRN_ENOMEM. */
+/* Check the CRC and decode into a zeroed out; lines only if want_lines. 0,
+ * CAIRN_ECORRUPT, CAIRN_ENOMEM; out is deinit'ed on failure. */
 int cairn__block_decode(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
                         int want_lines, struct cairn__block_dec *out);
+enum {
+    CAIRN__DEC_LINES = 1, /* decompress the line column too */
+    /* p holds only the header and the timestamp and length columns (the first
+     * CAIRN__BLOCK_HDR + ts_comp + len_comp bytes): no CRC check (it covers the whole
+     * block), structure checked (exact sizes, ts ascending between min and max, sum of
+     * lengths); the lines are never decoded */
+    CAIRN__DEC_COLS = 2,
+};
+/* Decode into out reusing its buffers (out zeroed or from an earlier decode). On
+ * failure out->h.n is 0 and its buffers stay for reuse. */
+int cairn__block_decode_into(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
+                             unsigned flags, struct cairn__block_dec *out);
 void cairn__block_dec_deinit(struct cairn__block_dec *d);
+/* Grow d's columns to n entries and, if lines, raw line bytes (in lines_buf). */
+int cairn__block_dec_reserve(struct cairn__block_dec *d, size_t n, size_t raw, int lines);
+
+/* An iterator flag for tests: read blocks with pread, never through a mapping. */
+#define CAIRN__ITER_NO_MMAP (1u << 30)
 
 /* ---- WAL (wal.c) ---- */
 #define CAIRN__WAL_VERSION 1
@@ -242,6 +265,12 @@ void cairn__period_free(struct cairn__period *p);
 /* pread len bytes at off of file `file` into out. */
 int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uint32_t len,
                        struct cairn_buf *out);
+/* A descriptor of segment file `file` owned by the caller (close it), or a negative
+ * CAIRN_E*; readers keep it across many blocks instead of one per read. */
+int cairn__period_open_fd(struct cairn__period *p, uint32_t file);
+/* pread exactly len bytes at off into dst (errors logged with the file). */
+int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t off,
+                        uint32_t len, char *dst);
 
 /* ---- head: tenants and streams (head.c) ---- */
 struct cairn__hblock {

@@ -48,6 +48,14 @@ def main():
         status, body = push_pb(srv.url, "", '{job="unterminated', 1, t0, "bad-")
         check(status == 400, "bad labels: %d %s" % (status, body))
         check("Error parsing labels '{job=\"unterminated' with error:" in body, body)
+        # malformed protobuf (a stream whose entry claims 16 bytes, 2 are there), snappy
+        # block format written by hand: length 6, one literal of 6 bytes
+        pb = b"\x0a\x04\x12\x10ab"
+        status, reply = request(srv.url + "/loki/api/v1/push", b"\x06\x14" + pb,
+                                {"Content-Type": "application/x-protobuf"}, "POST")
+        check(status == 400 and "error parsing push request protobuf: stream entry: length 16 "
+              "past the end of its message (2 bytes left) at byte 3" in reply,
+              "malformed protobuf: %d %s" % (status, reply))
         status, body = push_pb(srv.url, "", "{}", 1, t0, "none-")
         check(status == 400 and "error at least one label pair is required per stream" in body,
               "no labels: %d %s" % (status, body))

@@ -1,5 +1,5 @@
 /* api_push_test.c -- push body decoding (JSON, gzip, protobuf+snappy), Loki's
- * validation messages, the arena, tenant IDs and the ingestion rate limiter. */
+ * validation messages, buffer trimming, tenant IDs and the ingestion rate limiter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,7 +296,7 @@ static void protobuf_snappy_decodes(void **state)
     struct cairn_err err;
     struct cairn_api_limits lim = limits();
     cairn__ingest_batch_init(&b);
-    for (int round = 0; round < 3; round++) { /* reuse: the arena and buffers are kept */
+    for (int round = 0; round < 3; round++) { /* reuse: the buffers are kept */
         size_t len;
         char *c = encode_pb("{job=\"promtail\", host=\"h1\"}", 500, &len);
         cairn__ingest_batch_reset(&b);
@@ -324,28 +324,6 @@ static void protobuf_snappy_decodes(void **state)
     cairn__ingest_batch_deinit(&b);
 }
 
-static void arena_reuses_memory(void **state)
-{
-    (void)state;
-    struct cairn__arena a;
-    size_t first_total = 0;
-    cairn__arena_init(&a);
-    for (int round = 0; round < 3; round++) {
-        for (int i = 0; i < 1000; i++) {
-            char *p = cairn__arena_alloc(&a, 100 + (size_t)i);
-            assert_non_null(p);
-            assert_int_equal((uintptr_t)p % 16, 0);
-            memset(p, 'x', 100 + (size_t)i);
-        }
-        cairn__arena_reset(&a);
-        assert_non_null(a.head);
-        if (round == 0)
-            first_total = a.total; /* one block, big enough for the next rounds */
-        assert_int_equal(a.total, first_total);
-    }
-    cairn__arena_deinit(&a);
-}
-
 static void trim_frees_only_big_buffers(void **state)
 {
     (void)state;
@@ -353,12 +331,10 @@ static void trim_frees_only_big_buffers(void **state)
     cairn__ingest_batch_init(&b);
     assert_int_equal(cairn_buf_reserve(&b.body, 1 << 20), 0);
     assert_int_equal(cairn_buf_reserve(&b.dec, 3 << 20), 0);
-    assert_non_null(cairn__arena_alloc(&b.arena, 100));
     cairn__ingest_batch_trim(&b, 2 << 20);
     assert_true(b.body.cap >= 1 << 20); /* kept for the next request */
     assert_int_equal(b.dec.cap, 0);     /* freed */
     assert_null(b.dec.data);
-    assert_non_null(b.arena.head);
     cairn__ingest_batch_reset(&b);        /* still usable */
     assert_int_equal(cairn_buf_append(&b.dec, "x", 1), 0);
     cairn__ingest_batch_deinit(&b);
@@ -402,7 +378,6 @@ int main(void)
         cmocka_unit_test(protobuf_huge_timestamp_is_too_new),
         cmocka_unit_test(gzip_round_trip_and_limit),
         cmocka_unit_test(protobuf_snappy_decodes),
-        cmocka_unit_test(arena_reuses_memory),
         cmocka_unit_test(trim_frees_only_big_buffers),
         cmocka_unit_test(tenant_ids_and_rate_limit),
     };

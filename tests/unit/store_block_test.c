@@ -112,6 +112,66 @@ static void block_unsorted_is_sorted_at_encode(void **state)
     round_trip(CAIRN_CODEC_LZ4, 1);
 }
 
+/* decode_into reuses one set of buffers across blocks of different sizes; the
+ * column-only decode of the first bytes of a block (header, ts and length columns)
+ * gives the same columns, and a damaged column or header is refused. */
+static void block_decode_into_reuse_and_columns(void **state)
+{
+    (void)state;
+    struct corpus c;
+    build(&c, 0);
+    struct cairn__codec_ctx ctx = {0};
+    struct cairn_buf big = CAIRN_BUF_INIT, small = CAIRN_BUF_INIT;
+    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, N, 1, CAIRN_CODEC_ZSTD,
+                                         1, &big),
+                     0);
+    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, 10, 1, CAIRN_CODEC_LZ4,
+                                         1, &small),
+                     0);
+    struct cairn__block_dec d = {0};
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(cairn__block_decode_into(&ctx, (unsigned char *)big.data, big.len,
+                                                  CAIRN__DEC_LINES, &d),
+                         0);
+        check_decoded(&d, 1);
+        assert_int_equal(cairn__block_decode_into(&ctx, (unsigned char *)small.data, small.len,
+                                                  CAIRN__DEC_LINES, &d),
+                         0);
+        assert_int_equal(d.h.n, 10);
+        assert_memory_equal(d.lines, c.lines.data, d.offs[9] + d.lens[9]);
+        struct cairn__block_hdr h;
+        assert_int_equal(cairn__block_hdr_parse((unsigned char *)big.data, big.len, &h), 0);
+        size_t cols = CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp;
+        assert_int_equal(cairn__block_decode_into(&ctx, (unsigned char *)big.data, cols,
+                                                  CAIRN__DEC_COLS | CAIRN__DEC_LINES, &d),
+                         0);
+        check_decoded(&d, 0);
+    }
+    struct cairn__block_hdr h;
+    assert_int_equal(cairn__block_hdr_parse((unsigned char *)big.data, big.len, &h), 0);
+    size_t cols = CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp;
+    /* a wrong length, or damage in the header or the columns */
+    assert_int_not_equal(
+        cairn__block_decode_into(&ctx, (unsigned char *)big.data, cols - 1, CAIRN__DEC_COLS, &d), 0);
+    assert_int_equal(d.h.n, 0);
+    size_t at[] = {4, 9, 17, 25, CAIRN__BLOCK_HDR + 1, CAIRN__BLOCK_HDR + h.ts_comp / 2,
+                   cols - 3};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        big.data[at[i]] ^= 0x11;
+        assert_int_not_equal(cairn__block_decode_into(&ctx, (unsigned char *)big.data, cols,
+                                                      CAIRN__DEC_COLS, &d),
+                             0);
+        big.data[at[i]] ^= 0x11;
+    }
+    assert_int_equal(
+        cairn__block_decode_into(&ctx, (unsigned char *)big.data, cols, CAIRN__DEC_COLS, &d), 0);
+    cairn__block_dec_deinit(&d);
+    cairn_buf_deinit(&big);
+    cairn_buf_deinit(&small);
+    cairn_buf_deinit(&c.lines);
+    cairn__codec_ctx_deinit(&ctx);
+}
+
 static void block_empty_and_equal_timestamps(void **state)
 {
     (void)state;
@@ -138,6 +198,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(block_none),
+        cmocka_unit_test(block_decode_into_reuse_and_columns),
         cmocka_unit_test(block_zstd),
         cmocka_unit_test(block_lz4),
         cmocka_unit_test(block_unsorted_is_sorted_at_encode),

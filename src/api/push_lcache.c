@@ -1,0 +1,136 @@
+/* push_lcache.c -- a connection's cache of label texts it has already parsed: text ->
+ * sorted, validated label set and its fingerprint.
+ *
+ * Promtail and the other agents send the same streams' label texts `{a="b", ...}`
+ * over and over on a keep-alive connection; a hit copies the parsed set instead of
+ * parsing, sorting, checking and hashing again. Only sets that passed validation
+ * under the limits the cache is stamped with are kept, so a hit is valid. Open
+ * addressing over a power-of-two table twice the entry cap; when the entry or byte
+ * cap would be passed it is emptied whole (no per-entry eviction bookkeeping), so a
+ * connection holds at most CAIRN__LCACHE_MAX_BYTES of entries plus the table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/push.h"
+#include "cairn/hash.h"
+
+/* One cached set: lens[2n] (name, value lengths), then the text, then each label's
+ * name and value bytes, back to back. */
+struct cairn__lcache_ent {
+    uint64_t h, fp;
+    uint32_t tlen, n;
+    uint32_t lens[];
+};
+
+#define LCACHE_SLOTS (2 * CAIRN__LCACHE_MAX)
+
+void cairn__lcache_init(struct cairn__lcache *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+static void clear(struct cairn__lcache *c)
+{
+    if (!c->slot)
+        return;
+    for (size_t i = 0; i < LCACHE_SLOTS; i++) {
+        free(c->slot[i]);
+        c->slot[i] = NULL;
+    }
+    c->used = 0;
+    c->bytes = 0;
+}
+
+void cairn__lcache_deinit(struct cairn__lcache *c)
+{
+    clear(c);
+    free(c->slot);
+    c->slot = NULL;
+}
+
+void cairn__lcache_limits(struct cairn__lcache *c, const struct cairn_api_limits *lim)
+{
+    size_t now[3] = {lim->max_label_names, lim->max_label_name_len, lim->max_label_value_len};
+    if (memcmp(now, c->lim, sizeof now) != 0) {
+        clear(c);
+        memcpy(c->lim, now, sizeof now);
+    }
+}
+
+static const char *ent_text(const struct cairn__lcache_ent *e)
+{
+    return (const char *)(e->lens + 2 * (size_t)e->n);
+}
+
+uint64_t cairn__lcache_hash(const char *text, size_t len)
+{
+    return cairn_hash64(text, len);
+}
+
+int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+                      struct cairn_labels *ls, uint64_t *fp)
+{
+    if (!c->slot || len > CAIRN__LCACHE_MAX_TEXT)
+        return 0;
+    for (size_t i = h & (LCACHE_SLOTS - 1);; i = (i + 1) & (LCACHE_SLOTS - 1)) {
+        const struct cairn__lcache_ent *e = c->slot[i];
+        if (!e)
+            return 0;
+        if (e->h != h || e->tlen != len || memcmp(ent_text(e), text, len) != 0)
+            continue;
+        cairn_labels_reset(ls);
+        const char *p = ent_text(e) + e->tlen;
+        for (uint32_t j = 0; j < e->n; j++) {
+            uint32_t nl = e->lens[2 * j], vl = e->lens[2 * j + 1];
+            if (cairn_labels_add(ls, p, nl, p + nl, vl))
+                return 0; /* out of memory: the caller parses instead */
+            p += nl + vl;
+        }
+        *fp = e->fp;
+        return 1;
+    }
+}
+
+void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+                       const struct cairn_labels *ls, uint64_t fp)
+{
+    if (len > CAIRN__LCACHE_MAX_TEXT)
+        return;
+    if (!c->slot) {
+        c->slot = calloc(LCACHE_SLOTS, sizeof *c->slot);
+        if (!c->slot)
+            return; /* no cache: every set is parsed */
+    }
+    size_t bytes = 0;
+    for (size_t j = 0; j < ls->n; j++)
+        bytes += ls->v[j].name_len + (size_t)ls->v[j].value_len;
+    size_t size = sizeof(struct cairn__lcache_ent) + 2 * ls->n * sizeof(uint32_t) + len + bytes;
+    if (size > CAIRN__LCACHE_MAX_BYTES / 4)
+        return;
+    if (c->used >= CAIRN__LCACHE_MAX || c->bytes + size > CAIRN__LCACHE_MAX_BYTES)
+        clear(c);
+    struct cairn__lcache_ent *e = malloc(size);
+    if (!e)
+        return;
+    c->bytes += size;
+    e->h = h;
+    e->fp = fp;
+    e->tlen = (uint32_t)len;
+    e->n = (uint32_t)ls->n;
+    char *p = (char *)(e->lens + 2 * ls->n);
+    memcpy(p, text, len);
+    p += len;
+    for (size_t j = 0; j < ls->n; j++) {
+        const struct cairn_label *l = &ls->v[j];
+        e->lens[2 * j] = l->name_len;
+        e->lens[2 * j + 1] = l->value_len;
+        memcpy(p, l->name, l->name_len);
+        memcpy(p + l->name_len, l->value, l->value_len);
+        p += l->name_len + l->value_len;
+    }
+    size_t i = h & (LCACHE_SLOTS - 1);
+    while (c->slot[i])
+        i = (i + 1) & (LCACHE_SLOTS - 1);
+    c->slot[i] = e;
+    c->used++;
+}

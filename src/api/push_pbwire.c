@@ -1,0 +1,330 @@
+/* push_pbwire.c -- decode Loki's protobuf push body (logproto.PushRequest) straight
+ * from the decompressed wire bytes: no per-entry allocation, no copy of a line.
+ *
+ * The wire shape (proto/push.proto): PushRequest { repeated StreamAdapter streams = 1 }
+ * StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; uint64 hash = 3 }
+ * EntryAdapter { Timestamp timestamp = 1; bytes line = 2;
+ *                repeated LabelPairAdapter structuredMetadata = 3 }
+ * Timestamp { int64 seconds = 1; int32 nanos = 2 }.
+ *
+ * As protobuf-c and Loki's gogo-generated code: unknown fields are skipped by wire
+ * type; a known field with the wrong wire type, a varint over 10 bytes, a field
+ * number 0 or a length past the end of its message is malformed, and so is a group
+ * (deprecated since proto2; protobuf-c refuses them, gogo skips them); a scalar or
+ * string given twice keeps the last value, and so does a Timestamp (as Loki, which
+ * unmarshals each into a fresh time; protobuf-c agrees for these proto3 scalars). Lines
+ * and label texts are views into the input buffer, which must outlive the batch's
+ * contents. Every failure names what was malformed and its byte offset. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/push.h"
+
+/* A message being read: [p, end) of the input, whose start is base (for offsets). */
+struct rd {
+    const uint8_t *p, *end, *base;
+    struct cairn_err *err;
+    size_t total;
+};
+
+#define PB_VARINT 0
+#define PB_I64 1
+#define PB_LEN 2
+#define PB_I32 5
+
+static int bad(struct rd *r, const uint8_t *at, const char *what)
+{
+    return cairn_err_set(r->err, CAIRN_EINVAL,
+                         "error parsing push request protobuf: %s at byte %zu "
+                         "(of %zu after decompression)",
+                         what, (size_t)(at - r->base), r->total);
+}
+
+/* what names the field, for the message: "<what>: truncated varint at byte N". */
+static int varint(struct rd *r, uint64_t *out, const char *what)
+{
+    const uint8_t *p = r->p;
+    /* Fast path: one byte, as for most tags and small lengths. */
+    if (p < r->end && *p < 0x80) {
+        *out = *p;
+        r->p = p + 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    char m[96];
+    for (unsigned i = 0; i < 10; i++) {
+        if (p + i >= r->end) {
+            snprintf(m, sizeof m, "%s: truncated varint", what);
+            return bad(r, p, m);
+        }
+        uint8_t c = p[i];
+        v |= (uint64_t)(c & 0x7f) << (7 * i); /* bits past 64 are dropped, as protobuf-c */
+        if (c < 0x80) {
+            *out = v;
+            r->p = p + i + 1;
+            return 0;
+        }
+    }
+    snprintf(m, sizeof m, "%s: varint longer than 10 bytes", what);
+    return bad(r, p, m);
+}
+
+/* Read a tag; *field and *wt out. */
+static int tag(struct rd *r, uint32_t *field, unsigned *wt)
+{
+    const uint8_t *at = r->p;
+    uint64_t v;
+    if (varint(r, &v, "field tag"))
+        return CAIRN_EINVAL;
+    if (v >> 3 == 0)
+        return bad(r, at, "field number 0");
+    if (v >> 3 > 0x1fffffff)
+        return bad(r, at, "field number over 2^29-1");
+    *field = (uint32_t)(v >> 3);
+    *wt = (unsigned)(v & 7);
+    return 0;
+}
+
+/* A length-delimited payload: [*s, *s + *n), bounds-checked against the message. */
+static int lenfield(struct rd *r, const uint8_t **s, size_t *n, const char *what)
+{
+    const uint8_t *at = r->p;
+    uint64_t len;
+    if (varint(r, &len, what))
+        return CAIRN_EINVAL;
+    if (len > (uint64_t)(r->end - r->p)) {
+        char m[160];
+        snprintf(m, sizeof m, "%s: length %llu past the end of its message (%zu bytes left)",
+                 what, (unsigned long long)len, (size_t)(r->end - r->p));
+        return bad(r, at, m);
+    }
+    *s = r->p;
+    *n = (size_t)len;
+    r->p += len;
+    return 0;
+}
+
+static int skip(struct rd *r, unsigned wt, const uint8_t *at)
+{
+    uint64_t v;
+    const uint8_t *s;
+    size_t n;
+    switch (wt) {
+    case PB_VARINT:
+        return varint(r, &v, "unknown varint field");
+    case PB_I64:
+    case PB_I32: {
+        size_t w = wt == PB_I64 ? 8 : 4;
+        if ((size_t)(r->end - r->p) < w)
+            return bad(r, at, "unknown fixed-width field: truncated");
+        r->p += w;
+        return 0;
+    }
+    case PB_LEN:
+        return lenfield(r, &s, &n, "unknown length-delimited field");
+    case 3:
+    case 4:
+        return bad(r, at, "group wire type (unsupported)");
+    default: {
+        char m[64];
+        snprintf(m, sizeof m, "invalid wire type %u", wt);
+        return bad(r, at, m);
+    }
+    }
+}
+
+static int wrong_type(struct rd *r, const uint8_t *at, const char *field, unsigned wt)
+{
+    char m[96];
+    snprintf(m, sizeof m, "%s with wire type %u", field, wt);
+    return bad(r, at, m);
+}
+
+/* A sub-message reader over [s, s + n) of the same input. */
+static struct rd sub(const struct rd *r, const uint8_t *s, size_t n)
+{
+    return (struct rd){s, s + n, r->base, r->err, r->total};
+}
+
+/* Timestamp into *sec / *nanos (a field absent is 0). */
+static int timestamp(struct rd *r, int64_t *sec, int32_t *nanos)
+{
+    *sec = 0;
+    *nanos = 0;
+    while (r->p < r->end) {
+        const uint8_t *at = r->p;
+        uint32_t f;
+        unsigned wt;
+        uint64_t v;
+        if (tag(r, &f, &wt))
+            return CAIRN_EINVAL;
+        if (f == 1 || f == 2) {
+            if (wt != PB_VARINT)
+                return wrong_type(r, at, f == 1 ? "timestamp seconds" : "timestamp nanos", wt);
+            if (varint(r, &v, f == 1 ? "timestamp seconds" : "timestamp nanos"))
+                return CAIRN_EINVAL;
+            if (f == 1)
+                *sec = (int64_t)v;
+            else
+                *nanos = (int32_t)(uint32_t)v; /* int32: the low 32 bits, as protobuf */
+        } else if (skip(r, wt, at)) {
+            return CAIRN_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* structuredMetadata: checked for shape (name = 1, value = 2, both strings), not kept. */
+static int label_pair(struct rd *r)
+{
+    while (r->p < r->end) {
+        const uint8_t *at = r->p, *s;
+        uint32_t f;
+        unsigned wt;
+        size_t n;
+        if (tag(r, &f, &wt))
+            return CAIRN_EINVAL;
+        if (f == 1 || f == 2) {
+            if (wt != PB_LEN)
+                return wrong_type(r, at, "structured metadata name/value", wt);
+            if (lenfield(r, &s, &n, "structured metadata name/value"))
+                return CAIRN_EINVAL;
+        } else if (skip(r, wt, at)) {
+            return CAIRN_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int entry(struct cairn__ingest_batch *b, struct rd *r)
+{
+    int64_t sec = 0;
+    int32_t nanos = 0;
+    int has_ts = 0;
+    const uint8_t *line = (const uint8_t *)"";
+    size_t line_len = 0;
+    while (r->p < r->end) {
+        const uint8_t *at = r->p, *s;
+        uint32_t f;
+        unsigned wt;
+        size_t n;
+        if (tag(r, &f, &wt))
+            return CAIRN_EINVAL;
+        switch (f) {
+        case 1:
+            if (wt != PB_LEN)
+                return wrong_type(r, at, "entry timestamp", wt);
+            if (lenfield(r, &s, &n, "entry timestamp"))
+                return CAIRN_EINVAL;
+            has_ts = 1;
+            struct rd t = sub(r, s, n);
+            if (timestamp(&t, &sec, &nanos))
+                return CAIRN_EINVAL;
+            break;
+        case 2:
+            if (wt != PB_LEN)
+                return wrong_type(r, at, "entry line", wt);
+            if (lenfield(r, &line, &line_len, "entry line"))
+                return CAIRN_EINVAL;
+            break;
+        case 3:
+            if (wt != PB_LEN)
+                return wrong_type(r, at, "entry structuredMetadata", wt);
+            if (lenfield(r, &s, &n, "entry structuredMetadata"))
+                return CAIRN_EINVAL;
+            struct rd m = sub(r, s, n);
+            if (label_pair(&m))
+                return CAIRN_EINVAL;
+            break;
+        default:
+            if (skip(r, wt, at))
+                return CAIRN_EINVAL;
+        }
+    }
+    int64_t ts = 0;
+    if (has_ts && (__builtin_mul_overflow(sec, (int64_t)1000000000, &ts) ||
+                   __builtin_add_overflow(ts, nanos, &ts)))
+        /* out of int64 range: saturate, validation calls it too old/new */
+        ts = sec < 0 ? INT64_MIN : INT64_MAX;
+    if (cairn__ingest_batch_entry(b, ts, (const char *)line, line_len))
+        return cairn_err_set(r->err, CAIRN_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int stream(struct cairn__ingest_batch *b, struct rd *r, const struct cairn_api_limits *lim)
+{
+    int si = cairn__ingest_batch_stream(b);
+    if (si < 0)
+        return cairn_err_set(r->err, CAIRN_ENOMEM, "out of memory");
+    const uint8_t *text = (const uint8_t *)"";
+    size_t tl = 0;
+    while (r->p < r->end) {
+        const uint8_t *at = r->p, *s;
+        uint32_t f;
+        unsigned wt;
+        size_t n;
+        uint64_t v;
+        if (tag(r, &f, &wt))
+            return CAIRN_EINVAL;
+        switch (f) {
+        case 1:
+            if (wt != PB_LEN)
+                return wrong_type(r, at, "stream labels", wt);
+            if (lenfield(r, &text, &tl, "stream labels"))
+                return CAIRN_EINVAL;
+            break;
+        case 2:
+            if (wt != PB_LEN)
+                return wrong_type(r, at, "stream entry", wt);
+            if (lenfield(r, &s, &n, "stream entry"))
+                return CAIRN_EINVAL;
+            struct rd e = sub(r, s, n);
+            int rc = entry(b, &e);
+            if (rc)
+                return rc;
+            break;
+        case 3:
+            if (wt != PB_VARINT)
+                return wrong_type(r, at, "stream hash", wt);
+            if (varint(r, &v, "stream hash"))
+                return CAIRN_EINVAL;
+            break;
+        default:
+            if (skip(r, wt, at))
+                return CAIRN_EINVAL;
+        }
+    }
+    b->s[si].ltext = (const char *)text;
+    b->s[si].ltext_len = tl;
+    cairn__ingest_stream_labels(b, (size_t)si, (const char *)text, tl, lim);
+    return 0;
+}
+
+int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
+                            const struct cairn_api_limits *lim, struct cairn_err *err)
+{
+    const uint8_t *u = (const uint8_t *)(p ? p : "");
+    struct rd r = {u, u + len, u, err, len};
+    while (r.p < r.end) {
+        const uint8_t *at = r.p, *s;
+        uint32_t f;
+        unsigned wt;
+        size_t n;
+        if (tag(&r, &f, &wt))
+            return CAIRN_EINVAL;
+        if (f == 1) {
+            if (wt != PB_LEN)
+                return wrong_type(&r, at, "streams", wt);
+            if (lenfield(&r, &s, &n, "stream"))
+                return CAIRN_EINVAL;
+            struct rd sr = sub(&r, s, n);
+            int rc = stream(b, &sr, lim);
+            if (rc)
+                return rc;
+        } else if (skip(&r, wt, at)) {
+            return CAIRN_EINVAL;
+        }
+    }
+    return 0;
+}

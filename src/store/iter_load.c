@@ -1,0 +1,337 @@
+/* iter_load.c -- what the iterators read: the snapshot of each stream's block
+ * references and open block, segment files opened (and mapped) once per iterator,
+ * blocks read and decoded into buffers recycled between blocks, and the records the
+ * merge returns entries from (with the entry predicate applied as they are built). */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cairn/log.h"
+#include "store/iter_int.h"
+
+struct src *cairn__iter_src_new(struct cairn__iter *it)
+{
+    if (it->n == it->cap) {
+        size_t nc = it->cap ? it->cap * 2 : 64;
+        struct src *nv = realloc(it->v, nc * sizeof *nv);
+        if (!nv)
+            return NULL;
+        it->v = nv;
+        it->cap = nc;
+    }
+    struct src *x = &it->v[it->n++];
+    memset(x, 0, sizeof *x);
+    return x;
+}
+
+/* ---- decoded-column buffers and descriptors, reused across blocks ---- */
+
+struct dbuf *cairn__iter_dec_get(struct cairn__iter *it)
+{
+    if (it->npool)
+        return it->pool[--it->npool];
+    return calloc(1, sizeof(struct dbuf));
+}
+
+void cairn__iter_dbuf_free(struct dbuf *b)
+{
+    if (!b)
+        return;
+    cairn__block_dec_deinit(&b->d);
+    free(b->r);
+    free(b);
+}
+
+/* The pool has room for every source's buffer, so a put never fails. */
+void cairn__iter_dec_put(struct cairn__iter *it, struct dbuf *d)
+{
+    if (d)
+        it->pool[it->npool++] = d;
+}
+
+static struct fdc *fd_of(struct cairn__iter *it, struct cairn__period *per, uint32_t file,
+                         int *err)
+{
+    for (size_t i = it->nfd; i-- > 0;)
+        if (it->fds[i].per == per && it->fds[i].file == file)
+            return &it->fds[i];
+    if (it->nfd == it->capfd) {
+        size_t nc = it->capfd ? it->capfd * 2 : 8;
+        struct fdc *nv = realloc(it->fds, nc * sizeof *nv);
+        if (!nv) {
+            *err = CAIRN_ENOMEM;
+            return NULL;
+        }
+        it->fds = nv;
+        it->capfd = nc;
+    }
+    int fd = cairn__period_open_fd(per, file);
+    if (fd < 0) {
+        *err = fd;
+        return NULL;
+    }
+    struct fdc *f = &it->fds[it->nfd++];
+    *f = (struct fdc){per, file, fd, NULL, 0};
+    struct stat st;
+    if (!it->no_mmap && fstat(fd, &st) == 0 && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) { /* else pread */
+            f->map = m;
+            f->maplen = (size_t)st.st_size;
+        }
+    }
+    return f;
+}
+
+/* Entries [lo, hi) of a sorted ts column inside [start, end). */
+static void range_of(const int64_t *ts, uint32_t n, int64_t start, int64_t end, uint32_t *lo,
+                     uint32_t *hi)
+{
+    uint32_t a = 0, b = n;
+    while (a < b) {
+        uint32_t m = a + (b - a) / 2;
+        if (ts[m] < start)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    b = n;
+    while (a < b) {
+        uint32_t m = a + (b - a) / 2;
+        if (ts[m] < end)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *hi = a;
+}
+
+static int perm_cmp(const void *a, const void *b, void *ctx)
+{
+    const int64_t *ts = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (ts[x] != ts[y])
+        return ts[x] < ts[y] ? -1 : 1;
+    return x < y ? -1 : (x > y);
+}
+
+/* Copy the open block's entries in range into a sorted decoded block. Shard lock held. */
+static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint32_t sid)
+{
+    if (!b->n || b->max_ts < it->start || b->min_ts >= it->end)
+        return 0;
+    uint32_t *perm = malloc((size_t)b->n * sizeof *perm);
+    uint64_t *off = malloc((size_t)b->n * sizeof *off);
+    struct dbuf *db = NULL;
+    struct cairn__block_dec *d = NULL;
+    int rc = CAIRN_ENOMEM;
+    if (!perm || !off)
+        goto out;
+    uint32_t m = 0;
+    uint64_t o = 0, bytes = 0;
+    for (uint32_t i = 0; i < b->n; i++) {
+        off[i] = o;
+        o += b->lens[i];
+        if (b->ts[i] >= it->start && b->ts[i] < it->end) {
+            perm[m++] = i;
+            bytes += b->lens[i];
+        }
+    }
+    rc = 0;
+    if (!m)
+        goto out;
+    if (!b->sorted)
+        qsort_r(perm, m, sizeof *perm, perm_cmp, b->ts);
+    rc = CAIRN_ENOMEM;
+    if (!(db = calloc(1, sizeof *db)) ||
+        cairn__block_dec_reserve(d = &db->d, m, bytes, !it->no_lines))
+        goto out;
+    struct src *x = cairn__iter_src_new(it);
+    if (!x)
+        goto out;
+    x->sid = sid;
+    x->order = UINT32_MAX;
+    x->head = 1;
+    x->dec = db;
+    d->h.n = m;
+    d->lines = it->no_lines ? NULL : d->lines_buf;
+    uint64_t w = 0;
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t k = perm[i];
+        d->ts[i] = b->ts[k];
+        d->lens[i] = b->lens[k];
+        d->offs[i] = w;
+        if (d->lines)
+            memcpy(d->lines + w, b->lines + off[k], b->lens[k]);
+        w += b->lens[k];
+    }
+    db = NULL;
+    rc = 0;
+out:
+    cairn__iter_dbuf_free(db);
+    free(perm);
+    free(off);
+    return rc;
+}
+
+/* Snapshot one stream: block refs and head copy, under its shard lock. */
+int cairn__iter_snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uint32_t sid)
+{
+    struct cairn__stream *st = cairn__stream_by_id(t, sid);
+    if (!st)
+        return 0;
+    struct cairn__shard *sh = cairn__shard_of(t, st->fp);
+    int rc = 0;
+    uint32_t order = 0;
+    pthread_mutex_lock(&sh->mu);
+    for (size_t i = 0; i < it->np && !rc; i++) {
+        struct cairn__period *p = it->pv[i];
+        pthread_mutex_lock(&p->mu);
+        struct cairn__pstream *ps = cairn__strmap_get(&p->streams, &sid, sizeof sid);
+        for (size_t k = 0; ps && k < ps->n; k++) {
+            const struct cairn__bref *r = &ps->refs[k];
+            order++;
+            if (r->max_ts < it->start || r->min_ts >= it->end)
+                continue; /* skipped without reading it */
+            struct src *x = cairn__iter_src_new(it);
+            if (!x) {
+                rc = CAIRN_ENOMEM;
+                break;
+            }
+            x->sid = sid;
+            x->order = order;
+            x->per = p;
+            x->ref = *r;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    if (!rc)
+        rc = head_copy(it, &st->blk, sid);
+    pthread_mutex_unlock(&sh->mu);
+    return rc;
+}
+
+/* Point source i's cursor at its decoded columns, entries in range only. */
+int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i)
+{
+    struct dbuf *db = it->v[i].dec;
+    const struct cairn__block_dec *d = &db->d;
+    struct cur *c = &it->c[i];
+    c->ts = d->ts;
+    c->lens = d->lens;
+    c->offs = d->offs;
+    c->lines = d->lines;
+    c->loaded = 1;
+    range_of(d->ts, d->h.n, it->start, it->end, &c->lo, &c->hi);
+    c->pos = it->backward ? c->hi : c->lo;
+    c->r = NULL;
+    if (it->blockmode)
+        return 0;
+    size_t m = c->hi - c->lo;
+    if (m > db->rcap) {
+        struct rec *nr = realloc(db->r, m * sizeof *nr);
+        if (!nr)
+            return CAIRN_ENOMEM;
+        db->r = nr;
+        db->rcap = m;
+    }
+    /* entry iterator: from here on lo, hi and pos count records */
+    uint32_t n = 0;
+    for (uint32_t k = c->lo; k < c->hi; k++) {
+        const char *line = d->lines ? d->lines + d->offs[k] : NULL;
+        if (it->filter && !it->filter(it->filter_ctx, c->sid, d->ts[k], line, d->lens[k])) {
+            it->skipped++;
+            it->skipped_bytes += d->lens[k];
+            continue;
+        }
+        db->r[n++] = (struct rec){d->ts[k], line, d->lens[k]};
+    }
+    c->r = db->r;
+    c->lo = 0;
+    c->hi = n;
+    c->pos = it->backward ? n : 0;
+    return 0;
+}
+
+/* Read and decode the block of source i. With NO_LINES only the header and the two
+ * small columns are read (a first pread sized from the blocks read before, a second if
+ * the columns are longer), unless the block is about that small anyway: then it is
+ * read whole and its CRC is checked too. */
+#define COLS_GUESS_MIN 256u
+#define COLS_GUESS_MAX 65536u
+int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
+{
+    struct src *x = &it->v[i];
+    const struct cairn__bref *r = &x->ref;
+    int rc = CAIRN_ENOMEM;
+    if (!(x->dec = cairn__iter_dec_get(it)))
+        return rc;
+    struct fdc *f = fd_of(it, x->per, r->file, &rc);
+    if (!f)
+        goto fail;
+    int fd = f->fd;
+    if (f->map && r->off <= f->maplen && r->len <= f->maplen - r->off) {
+        const unsigned char *p = f->map + r->off;
+        struct cairn__block_hdr h;
+        if (!it->no_lines || r->len < CAIRN__BLOCK_HDR + 4) {
+            rc = cairn__block_decode_into(&it->ctx, p, r->len,
+                                          it->no_lines ? 0 : CAIRN__DEC_LINES, &x->dec->d);
+        } else if (cairn__block_hdr_parse_only(p, &h) ||
+                   (uint64_t)CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp + h.lines_comp + 4 !=
+                       r->len) {
+            rc = CAIRN_ECORRUPT;
+        } else { /* the line column's pages are never touched */
+            rc = cairn__block_decode_into(&it->ctx, p, CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp,
+                                          CAIRN__DEC_COLS, &x->dec->d);
+        }
+        goto decoded;
+    }
+    uint32_t want = it->no_lines && r->len > it->cols_guess ? it->cols_guess : r->len;
+    cairn_buf_reset(&it->rbuf);
+    rc = CAIRN_ENOMEM;
+    if (cairn_buf_reserve(&it->rbuf, want))
+        goto fail;
+    if ((rc = cairn__period_pread(x->per, fd, r->file, r->off, want, it->rbuf.data)))
+        goto fail;
+    it->rbuf.len = want;
+    if (want == r->len) {
+        rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, want,
+                                      it->no_lines ? 0 : CAIRN__DEC_LINES, &x->dec->d);
+    } else {
+        struct cairn__block_hdr h;
+        rc = CAIRN_ECORRUPT;
+        if (want < CAIRN__BLOCK_HDR ||
+            cairn__block_hdr_parse_only((const unsigned char *)it->rbuf.data, &h) ||
+            (uint64_t)CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp + h.lines_comp + 4 != r->len)
+            goto fail;
+        uint32_t need = CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp;
+        uint32_t g = need + need / 4 + 64; /* blocks of a store are alike */
+        it->cols_guess = g < COLS_GUESS_MIN   ? COLS_GUESS_MIN
+                         : g > COLS_GUESS_MAX ? COLS_GUESS_MAX
+                                              : g;
+        if (need > want) {
+            rc = CAIRN_ENOMEM;
+            if (cairn_buf_reserve(&it->rbuf, need - want)) /* keeps the bytes read */
+                goto fail;
+            if ((rc = cairn__period_pread(x->per, fd, r->file, r->off + want, need - want,
+                                          it->rbuf.data + want)))
+                goto fail;
+        }
+        rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, need,
+                                      CAIRN__DEC_COLS, &x->dec->d);
+    }
+decoded:
+    if (rc || (rc = cairn__iter_cur_set(it, i)))
+        goto fail;
+    return 0;
+fail:
+    CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
+                x->per->dir, r->file, (unsigned long long)r->off, cairn_strerror(rc));
+    cairn__iter_dec_put(it, x->dec);
+    x->dec = NULL;
+    return rc;
+}
+
