@@ -89,4 +89,48 @@ int cairn__line_filter_match(const struct line_filter *f, const char *line, size
 /* Strip ANSI colour escape sequences from in into out. */
 int cairn__decolorize(const char *in, size_t len, struct cairn_buf *out);
 
+
+/* ---- the pipeline itself (pipeline.c), and its parser stages (pipeline_parse.c) ---- */
+struct stage_rt {
+    const struct cairn_lq_stage *st;
+    int hoisted;
+    struct line_filter lf;
+    struct cairn_jsonpath **paths;   /* json params */
+    struct cairn_regex *re;          /* regexp */
+    struct cairn_pattern *pat;       /* pattern */
+    struct cairn_template *tpl;      /* line_format */
+    struct cairn_template **tpls;    /* label_format, per param (NULL for renames) */
+    struct cairn_regex **kre;        /* drop/keep =~ / !~ per param */
+    const struct cairn_matcher *pre; /* json: the next stage's filter, tried first */
+};
+
+struct cairn_logql_pipeline {
+    struct stage_rt *v;
+    size_t n;
+    const struct cairn_lq_stage *post; /* post-unwrap label filters */
+    struct stage_rt *postv;
+    size_t npost;
+    const struct cairn_lq_expr *unwrap; /* RANGE_AGG with unwrap, else NULL */
+    int labels_fixed;
+    int prefiltered;    /* the caller ran the hoisted filters already (store-side) */
+    struct lbuilder lb;
+    const char *line;
+    size_t len;
+    const char *input;  /* the caller's line: parsed values may be views into it */
+    int64_t ts, now;
+    struct cairn_buf lbuf[2]; /* line_format / decolorize outputs, alternating */
+    int cur;
+    struct cairn_buf tmp, tmp2, key;
+    struct cairn_err err;
+};
+
+/* Parser stages: 0 done (errors go to __error__), CAIRN_ENOMEM. json_prefilter: can a
+ * `| json | name="v"` line be dropped on one scan (0 drop, 1 run the stage)? */
+int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s);
+int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_matcher *m);
+int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s);
+int cairn__lq_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s);
+int cairn__lq_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s);
+int cairn__lq_unpack(struct cairn_logql_pipeline *p);
+
 #endif

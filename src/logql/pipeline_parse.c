@@ -1,0 +1,316 @@
+/* pipeline_parse.c -- the log pipeline's parser stages: json (flattened or by path,
+ * with the one-scan label-filter shortcut), logfmt, regexp, pattern and unpack. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/parse_json.h"
+#include "cairn/parse_logfmt.h"
+#include "cairn/parse_template.h"
+#include "cairn/parse_units.h"
+#include "logql/pipeline_int.h"
+
+static int view_flags(const struct cairn_logql_pipeline *p, const char *v);
+
+static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t kl,
+                         const char *v, size_t vl)
+{
+    cairn_buf_reset(&p->key);
+    if (cairn_json_sanitize_key(&p->key, k, kl, 1))
+        return CAIRN_ENOMEM;
+    if (!p->key.len)
+        return 0;
+    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED | view_flags(p, v));
+}
+
+static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_tok *v,
+                      const char **s, size_t *l)
+{
+    if (v->type == CAIRN_JSON_NULL) {
+        *s = "";
+        *l = 0;
+        return 0;
+    }
+    if (v->type == CAIRN_JSON_STRING && v->escaped) {
+        cairn_buf_reset(&p->tmp);
+        int rc = cairn_json_unescape(v->p, v->len, &p->tmp);
+        if (rc)
+            return rc;
+        *s = p->tmp.data ? p->tmp.data : "";
+        *l = p->tmp.len;
+        return 0;
+    }
+    *s = v->p;
+    *l = v->len;
+    return 0;
+}
+
+/* Flags for a value that may be a view into the entry's input line. */
+static int view_flags(const struct cairn_logql_pipeline *p, const char *v)
+{
+    return p->line == p->input && v >= p->input && v < p->input + p->len ? LB_VALUE_STABLE : 0;
+}
+
+static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *v)
+{
+    struct cairn_logql_pipeline *p = arg;
+    const char *s;
+    size_t l;
+    int rc = json_value(p, v, &s, &l);
+    if (rc == CAIRN_EINVAL)
+        return 0;
+    if (rc)
+        return rc;
+    if (!klen)
+        return 0;
+    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED | view_flags(p, s));
+}
+
+int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    const struct cairn_lq_stage *st = s->st;
+    if (!st->nparams) {
+        cairn_err_clear(&p->err);
+        int rc = cairn_json_flatten(p->line, p->len, 1, &p->key, json_leaf, p, &p->err);
+        if (rc == CAIRN_ENOMEM)
+            return rc;
+        if (rc)
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
+        return 0;
+    }
+    for (size_t i = 0; i < st->nparams; i++) {
+        struct cairn_json_tok v;
+        const char *raw = NULL, *val = "";
+        size_t rawlen = 0, vl = 0;
+        int rc = cairn_jsonpath_get(s->paths[i], p->line, p->len, &v, &raw, &rawlen);
+        if (rc < 0)
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", "invalid JSON");
+        if (rc == 1) {
+            if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
+                val = raw;
+                vl = rawlen;
+            } else if ((rc = json_value(p, &v, &val, &vl))) {
+                if (rc == CAIRN_ENOMEM)
+                    return rc;
+                val = "";
+                vl = 0;
+            }
+        }
+        const struct cairn_lq_str *nm = &st->params[i].name;
+        if (cairn__lb_set(&p->lb, nm->p, nm->len, val, vl, LB_PARSED | LB_NAME_STABLE))
+            return CAIRN_ENOMEM;
+    }
+    return 0;
+}
+
+/* Decide `| json | name=~"..."` from one scan when the answer is "drop": the label
+ * the json stage would give `name` is the last scalar under a top-level key equal to
+ * it (nested keys join with '_', which name has not). Returns 0 to drop the entry, 1
+ * when the full stage must run (kept, absent, clash with a stream label, bad JSON
+ * before the key, escaped keys). Errors later in the line do not change the answer:
+ * the json stage keeps what it extracted before an error, and the filter then sees
+ * the same value. */
+int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_matcher *m)
+{
+    if (p->lb.stream && cairn_labels_get(p->lb.stream, m->name, m->name_len))
+        return 1;
+    struct cairn_json js;
+    struct cairn_json_tok t, v, last = {0};
+    int found = 0;
+    cairn_json_init(&js, p->line, p->len);
+    if (cairn_json_next(&js, &t) != CAIRN_JSON_OBJECT_START)
+        return 1;
+    for (;;) {
+        enum cairn_json_type ty = cairn_json_next(&js, &t);
+        if (ty != CAIRN_JSON_KEY)
+            break; /* end, or an error: the json stage stops at the same place */
+        const char *k = t.p;
+        size_t kl = t.len;
+        while (kl && *k == ' ') {
+            k++;
+            kl--;
+        }
+        while (kl && k[kl - 1] == ' ')
+            kl--;
+        int hit = kl == m->name_len && memcmp(k, m->name, kl) == 0;
+        if (t.escaped)
+            return 1;
+        ty = cairn_json_next(&js, &v);
+        if (ty == CAIRN_JSON_ERROR)
+            break;
+        if (ty == CAIRN_JSON_OBJECT_START || ty == CAIRN_JSON_ARRAY_START) {
+            if (cairn_json_skip(&js, &v))
+                break;
+            continue;
+        }
+        if (hit) {
+            last = v;
+            found = 1;
+        }
+    }
+    if (!found)
+        return 1;
+    const char *val;
+    size_t vl;
+    if (json_value(p, &last, &val, &vl))
+        return 1;
+    return cairn_matcher_matches(m, val, vl);
+}
+
+int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    const struct cairn_lq_stage *st = s->st;
+    struct cairn_logfmt it;
+    struct cairn_logfmt_pair pr;
+    cairn_logfmt_init(&it, p->line, p->len);
+    for (;;) {
+        int r = cairn_logfmt_next(&it, &pr);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            if (st->strict) {
+                char msg[128];
+                snprintf(msg, sizeof(msg), "logfmt syntax error at pos %zu : %s", it.err_pos, it.why);
+                return cairn__lb_set_error(&p->lb, "LogfmtParserErr", msg);
+            }
+            cairn_logfmt_recover(&it);
+            continue;
+        }
+        const char *v = pr.val;
+        size_t vl = pr.val_len;
+        if (pr.quoted) { /* escapes to resolve: copy; otherwise a view of the line */
+            cairn_buf_reset(&p->tmp2);
+            if (cairn_logfmt_value(&pr, &p->tmp2) == CAIRN_ENOMEM)
+                return CAIRN_ENOMEM;
+            v = p->tmp2.data ? p->tmp2.data : "";
+            vl = p->tmp2.len;
+        }
+        if (st->nparams) {
+            for (size_t i = 0; i < st->nparams; i++) {
+                const struct cairn_lq_param *pm = &st->params[i];
+                if (pm->value.len == pr.key_len && memcmp(pm->value.p, pr.key, pr.key_len) == 0 &&
+                    cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl,
+                                  LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
+                    return CAIRN_ENOMEM;
+            }
+            continue;
+        }
+        if (!vl && !st->keep_empty)
+            continue;
+        if (sanitized_set(p, pr.key, pr.key_len, v, vl))
+            return CAIRN_ENOMEM;
+    }
+    /* With field arguments every requested label exists, empty if not found. */
+    for (size_t i = 0; i < st->nparams; i++) {
+        const struct cairn_lq_param *pm = &st->params[i];
+        if (cairn__lb_find(&p->lb, pm->name.p, pm->name.len) < 0 &&
+            cairn__lb_set(&p->lb, pm->name.p, pm->name.len, "", 0, LB_PARSED | LB_NAME_STABLE))
+            return CAIRN_ENOMEM;
+    }
+    return 0;
+}
+
+#define RE_MAX_GROUPS 64
+int cairn__lq_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    size_t ov[2 * RE_MAX_GROUPS];
+    int ng = cairn_regex_exec(s->re, p->line, p->len, 0, ov, RE_MAX_GROUPS);
+    if (ng <= 0)
+        return 0;
+    for (int g = 1; g <= cairn_regex_groups(s->re) && g < RE_MAX_GROUPS; g++) {
+        const char *nm = cairn_regex_group_name(s->re, g);
+        if (!nm)
+            continue;
+        const char *v = "";
+        size_t vl = 0;
+        if (g < ng && ov[2 * g] != (size_t)-1) {
+            v = p->line + ov[2 * g];
+            vl = ov[2 * g + 1] - ov[2 * g];
+        }
+        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
+            return CAIRN_ENOMEM;
+    }
+    return 0;
+}
+
+int cairn__lq_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    struct cairn_pattern_capture caps[CAIRN_PATTERN_MAX_CAPTURES];
+    int n = cairn_pattern_extract(s->pat, p->line, p->len, caps);
+    for (int i = 0; i < n; i++)
+        if (cairn__lb_set(&p->lb, caps[i].name, caps[i].name_len, caps[i].v, caps[i].len,
+                          LB_PARSED | LB_NAME_STABLE | view_flags(p, caps[i].v)))
+            return CAIRN_ENOMEM;
+    return 0;
+}
+
+static int set_line(struct cairn_logql_pipeline *p, const char *s, size_t n)
+{
+    struct cairn_buf *b = &p->lbuf[p->cur ^= 1];
+    cairn_buf_reset(b);
+    if (cairn_buf_append(b, s, n))
+        return CAIRN_ENOMEM;
+    p->line = b->data ? b->data : "";
+    p->len = b->len;
+    return 0;
+}
+
+int cairn__lq_unpack(struct cairn_logql_pipeline *p)
+{
+    struct cairn_json js;
+    struct cairn_json_tok k, v;
+    const char *entry = NULL;
+    size_t entry_len = 0;
+    cairn_json_init(&js, p->line, p->len);
+    if (cairn_json_next(&js, &k) != CAIRN_JSON_OBJECT_START)
+        return cairn__lb_set_error(&p->lb, "JSONParserErr", "expected a JSON object");
+    for (;;) {
+        enum cairn_json_type ty = cairn_json_next(&js, &k);
+        if (ty == CAIRN_JSON_OBJECT_END)
+            break;
+        if (ty != CAIRN_JSON_KEY || cairn_json_next(&js, &v) == CAIRN_JSON_ERROR) {
+            cairn_json_error(&js, &p->err);
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
+        }
+        if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
+            if (cairn_json_skip(&js, &v)) {
+                cairn_json_error(&js, &p->err);
+                return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
+            }
+            continue;
+        }
+        if (v.type != CAIRN_JSON_STRING)
+            continue;
+        const char *val;
+        size_t vl;
+        if (json_value(p, &v, &val, &vl))
+            continue;
+        if (cairn_json_str_eq(&k, "_entry", 6)) {
+            /* keep a copy: tmp is reused for the next value */
+            cairn_buf_reset(&p->tmp2);
+            if (cairn_buf_append(&p->tmp2, val, vl))
+                return CAIRN_ENOMEM;
+            entry = p->tmp2.data ? p->tmp2.data : "";
+            entry_len = vl;
+            continue;
+        }
+        const char *kn = k.p;
+        size_t kl = k.len;
+        if (k.escaped) {
+            /* rare: unescape the key after the value copy above */
+            struct cairn_buf kb = CAIRN_BUF_INIT;
+            if (cairn_json_unescape(k.p, k.len, &kb) == 0 && kb.len)
+                (void)sanitized_set(p, kb.data, kb.len, val, vl);
+            cairn_buf_deinit(&kb);
+            continue;
+        }
+        if (sanitized_set(p, kn, kl, val, vl))
+            return CAIRN_ENOMEM;
+    }
+    if (entry)
+        return set_line(p, entry, entry_len);
+    return 0;
+}
+
+/* ---- templates ---- */
