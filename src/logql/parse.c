@@ -351,7 +351,7 @@ static struct cairn_lq_expr *parse_vector_agg(struct lq_parser *ps, size_t which
             cairn__lq_syntax(ps, ",");
             return NULL;
         }
-        if (t->num < 1 || t->num != (double)(long long)t->num) {
+        if (!(t->num >= 1 && t->num < 9.2e18) || t->num != (double)(long long)t->num) {
             plain_error(ps, "invalid parameter %s(%g,", name->s, t->num);
             return NULL;
         }
