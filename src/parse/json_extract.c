@@ -195,8 +195,11 @@ struct cairn_jsonpath *cairn_jsonpath_compile(const char *e, size_t len, struct 
             } else {
                 long v = 0;
                 size_t s = i;
-                while (i < len && isdigit((unsigned char)e[i]))
-                    v = v * 10 + (e[i++] - '0');
+                while (i < len && isdigit((unsigned char)e[i])) {
+                    if (v <= 1000000) /* past the cap the index is refused below */
+                        v = v * 10 + (e[i] - '0');
+                    i++;
+                }
                 if (i == s || i >= len || e[i] != ']' || v > 1000000)
                     goto bad;
                 rc = add_seg(jp, 1, v, NULL, 0);
