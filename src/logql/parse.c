@@ -253,6 +253,29 @@ static struct cairn_lq_expr *parse_log_range(struct lq_parser *ps, struct cairn_
     return log;
 }
 
+/* The leading `NUMBER ,` of quantile_over_time, topk and bottomk, into e->param;
+ * the token (for range checks), or NULL after reporting the error. */
+static struct lq_token *number_param(struct lq_parser *ps, struct cairn_lq_expr *e)
+{
+    struct lq_token *t = cairn__lq_peek(ps, 0);
+    if (t->t != LT_NUMBER) {
+        cairn__lq_syntax(ps, "NUMBER");
+        return NULL;
+    }
+    cairn__lq_next(ps);
+    if (!(e->param = ALLOC(ps, struct cairn_lq_expr))) {
+        oom(ps);
+        return NULL;
+    }
+    e->param->kind = CAIRN_LQ_NUMBER;
+    e->param->number = t->num;
+    if (!cairn__lq_accept(ps, LT_COMMA)) {
+        cairn__lq_syntax(ps, ",");
+        return NULL;
+    }
+    return t;
+}
+
 static struct cairn_lq_expr *parse_range_agg(struct lq_parser *ps, size_t which)
 {
     struct lq_token *name = cairn__lq_next(ps);
@@ -268,22 +291,9 @@ static struct cairn_lq_expr *parse_range_agg(struct lq_parser *ps, size_t which)
         return NULL;
     }
     if (e->rop == CAIRN_LQ_QUANTILE_OVER_TIME) {
-        struct lq_token *t = cairn__lq_peek(ps, 0);
-        if (t->t != LT_NUMBER) {
-            cairn__lq_syntax(ps, "NUMBER");
+        struct lq_token *t = number_param(ps, e);
+        if (!t)
             return NULL;
-        }
-        cairn__lq_next(ps);
-        if (!(e->param = ALLOC(ps, struct cairn_lq_expr))) {
-            oom(ps);
-            return NULL;
-        }
-        e->param->kind = CAIRN_LQ_NUMBER;
-        e->param->number = t->num;
-        if (!cairn__lq_accept(ps, LT_COMMA)) {
-            cairn__lq_syntax(ps, ",");
-            return NULL;
-        }
     }
     if (!(e->log = parse_log_range(ps, e)))
         return NULL;
@@ -335,22 +345,9 @@ static struct cairn_lq_expr *parse_vector_agg(struct lq_parser *ps, size_t which
         return NULL;
     }
     if (e->vop == CAIRN_LQ_TOPK || e->vop == CAIRN_LQ_BOTTOMK) {
-        struct lq_token *t = cairn__lq_peek(ps, 0);
-        if (t->t != LT_NUMBER) {
-            cairn__lq_syntax(ps, "NUMBER");
+        struct lq_token *t = number_param(ps, e);
+        if (!t)
             return NULL;
-        }
-        cairn__lq_next(ps);
-        if (!(e->param = ALLOC(ps, struct cairn_lq_expr))) {
-            oom(ps);
-            return NULL;
-        }
-        e->param->kind = CAIRN_LQ_NUMBER;
-        e->param->number = t->num;
-        if (!cairn__lq_accept(ps, LT_COMMA)) {
-            cairn__lq_syntax(ps, ",");
-            return NULL;
-        }
         if (!(t->num >= 1 && t->num < 9.2e18) || t->num != (double)(long long)t->num) {
             plain_error(ps, "invalid parameter %s(%g,", name->s, t->num);
             return NULL;
