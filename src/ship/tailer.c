@@ -168,18 +168,27 @@ static int rescan(struct cairn_tailer *t)
     return 0;
 }
 
-/* Read late lines from rotated files; close those whose grace period is over (force:
- * all of them). */
+int64_t cairn__tail_drain_grace(const struct cairn_tailer *t)
+{
+    int64_t two_polls = 2 * t->cfg.poll_period_ns;
+    return two_polls > DRAIN_GRACE_NS ? two_polls : DRAIN_GRACE_NS;
+}
+
+/* Read late lines from rotated files; close those idle past their grace period
+ * (force: all of them). */
 static int service_draining(struct cairn_tailer *t, int force)
 {
     int64_t now = cairn_mono_ns();
     for (size_t i = 0; i < t->n_draining;) {
         struct tfile *d = t->draining[i];
+        int64_t off = d->off;
         int rc;
         while ((rc = cairn__tail_read(t, d)) == 1)
             ;
         if (rc < 0)
             return rc;
+        if (d->off != off) /* still written to: keep reading it */
+            t->drain_until[i] = now + cairn__tail_drain_grace(t);
         if (!force && now < t->drain_until[i]) {
             i++;
             continue;

@@ -409,7 +409,7 @@ static int check_rotation(struct cairn_tailer *t, struct tfile *f)
             old->target = f->target;
             old->partial = f->partial;
             cairn_buf_init(&f->partial);
-            t->drain_until[t->n_draining] = cairn_mono_ns() + 2 * t->cfg.poll_period_ns;
+            t->drain_until[t->n_draining] = cairn_mono_ns() + cairn__tail_drain_grace(t);
             t->draining[t->n_draining++] = old;
             f->fd = -1; /* the watch stays: its events now wake the draining copy */
             f->wd = -1;

@@ -18,6 +18,10 @@
 #define READS_PER_TURN 16 /* 1 MiB per file before giving the others a turn */
 #define NS_PER_SEC 1000000000LL
 #define DRAIN_MAX 64   /* rotated files read during their grace period at once */
+/* How long a rotated-away file is still read after its last new data: a writer that
+ * has not reopened yet (logrotate without copytruncate) keeps appending to it. As
+ * Fluent Bit's rotate_wait; never shorter than two polls. */
+#define DRAIN_GRACE_NS (5LL * 1000000000LL)
 #define TAIL_CHECK 64 /* bytes compared to detect a truncation hidden by new writes */
 
 struct tfile {
@@ -71,6 +75,8 @@ void cairn__tail_close(struct cairn_tailer *t, struct tfile *f);
 int cairn__tail_labels(struct cairn_tailer *t, struct tfile *f);
 /* Read to EOF (or the turn cap), then check for truncation and rotation. */
 int cairn__tail_service(struct cairn_tailer *t, struct tfile *f);
+/* The grace period of a rotated file after its last new data (see DRAIN_GRACE_NS). */
+int64_t cairn__tail_drain_grace(const struct cairn_tailer *t);
 /* tailer.c */
 void cairn__tail_free(struct tfile *f);
 
