@@ -150,14 +150,14 @@ static int rescan(struct cairn_tailer *t)
             i++;
             continue;
         }
-        /* gone from every glob: read what is left, forget it */
+        /* gone from every glob (renamed away, deleted): keep reading the open file
+         * through the grace period -- a writer may still append to it -- and forget
+         * the path */
         if (f->fd >= 0) {
             int rc;
             while ((rc = cairn__tail_read(t, f)) == 1)
                 ;
-            if (f->partial.len)
-                cairn__tail_emit(t, f, f->partial.data, f->partial.len);
-            cairn__tail_close(t, f);
+            cairn__tail_retire(t, f);
         }
         CAIRN_INFO("tail", "stopped tailing", "file=%s", f->path);
         if (t->cfg.positions)

@@ -378,24 +378,10 @@ void cairn__tail_close(struct cairn_tailer *t, struct tfile *f)
     t->stats.files_open--;
 }
 
-/* At EOF: truncated? rotated? Returns 1 if the file should be read again. */
-static int check_rotation(struct cairn_tailer *t, struct tfile *f)
+/* Hand f's open file to the draining list (read on until idle for the grace period)
+ * and leave f closed; with no room there, read what is left and close it now. */
+void cairn__tail_retire(struct cairn_tailer *t, struct tfile *f)
 {
-    struct stat st, pst;
-    if (f->fd < 0)
-        return 0;
-    if (fstat(f->fd, &st) == 0 && st.st_size < f->off) {
-        restart_at_zero(t, f, "shorter");
-        return 1;
-    }
-    int gone = stat(f->path, &pst) != 0;
-    if (!gone && pst.st_ino == f->ino && pst.st_dev == f->dev)
-        return 0;
-    /* rotated (renamed or deleted): drain the old inode, then switch */
-    int rc;
-    while ((rc = cairn__tail_read(t, f)) == 1)
-        ;
-    t->stats.rotations++;
     struct tfile *old = t->n_draining < DRAIN_MAX ? calloc(1, sizeof *old) : NULL;
     if (old && (old->path = strdup(f->path)) != NULL) {
         /* hand the old inode to the draining list; f starts over on the new file */
@@ -429,6 +415,27 @@ static int check_rotation(struct cairn_tailer *t, struct tfile *f)
         }
         cairn__tail_close(t, f);
     }
+}
+
+/* At EOF: truncated? rotated? Returns 1 if the file should be read again. */
+static int check_rotation(struct cairn_tailer *t, struct tfile *f)
+{
+    struct stat st, pst;
+    if (f->fd < 0)
+        return 0;
+    if (fstat(f->fd, &st) == 0 && st.st_size < f->off) {
+        restart_at_zero(t, f, "shorter");
+        return 1;
+    }
+    int gone = stat(f->path, &pst) != 0;
+    if (!gone && pst.st_ino == f->ino && pst.st_dev == f->dev)
+        return 0;
+    /* rotated (renamed or deleted): drain the old inode, then switch */
+    int rc;
+    while ((rc = cairn__tail_read(t, f)) == 1)
+        ;
+    t->stats.rotations++;
+    cairn__tail_retire(t, f);
     if (gone)
         return 0;
     CAIRN_INFO("tail", "file rotated, following the new one", "file=%s", f->path);

@@ -75,6 +75,8 @@ void cairn__tail_close(struct cairn_tailer *t, struct tfile *f);
 int cairn__tail_labels(struct cairn_tailer *t, struct tfile *f);
 /* Read to EOF (or the turn cap), then check for truncation and rotation. */
 int cairn__tail_service(struct cairn_tailer *t, struct tfile *f);
+/* Move f's open file to the draining list, f left closed (see tailer_file.c). */
+void cairn__tail_retire(struct cairn_tailer *t, struct tfile *f);
 /* The grace period of a rotated file after its last new data (see DRAIN_GRACE_NS). */
 int64_t cairn__tail_drain_grace(const struct cairn_tailer *t);
 /* tailer.c */

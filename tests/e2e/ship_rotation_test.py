@@ -100,6 +100,15 @@ scrape_configs:
         write(100)
         wait_for(all_arrived, "lines around the rename")
 
+        # rename, and the late lines come only after the agent has rescanned and seen
+        # the name gone (its target sync period is 200ms): the renamed file must still
+        # be read. (A deliberate delay: the window this reproduces is the agent's own.)
+        os.rename(log, log + ".4")
+        time.sleep(1.0)
+        write(5, log + ".4")
+        write(20)
+        wait_for(all_arrived, "late lines of a file renamed away before a rescan")
+
         # copytruncate: copy away, truncate in place, keep writing
         with open(log) as src, open(log + ".2", "w") as dst:
             dst.write(src.read())
