@@ -7,15 +7,9 @@
 #include <string.h>
 
 #include "cairn/parse_units.h"
-#include "parse/template_int.h"
+#include "parse/template_fn.h"
 
-#define FN(name) static int name(struct texec *x, struct tcmd *call, struct tval *a, int n, struct tval *out)
-#define UNUSED (void)x, (void)call, (void)a, (void)n, (void)out
-#define STR(i, s, l) const char *s; size_t l; if (cairn__tpl_to_str(x, &a[i], &s, &l)) return -1
-#define INT(i, v) int64_t v; if (cairn__tpl_to_int(&a[i], &v)) return cairn__tpl_fail(x, "expected integer")
-#define FLT(i, v) double v; if (cairn__tpl_to_float(&a[i], &v)) return cairn__tpl_fail(x, "expected number")
-
-static int ret_buf(struct texec *x, struct tval *out, const char *p, size_t len)
+int cairn__tpl_ret_buf(struct texec *x, struct tval *out, const char *p, size_t len)
 {
     char *s = cairn__tpl_scratch(x, len);
     if (!s)
@@ -355,7 +349,7 @@ FN(f_print)
         }
         rc |= cairn_buf_append(&b, s, l);
     }
-    rc = rc ? cairn__tpl_fail(x, "out of memory") : ret_buf(x, out, b.data ? b.data : "", b.len);
+    rc = rc ? cairn__tpl_fail(x, "out of memory") : cairn__tpl_ret_buf(x, out, b.data ? b.data : "", b.len);
     cairn_buf_deinit(&b);
     return rc;
 }
@@ -408,149 +402,6 @@ FN(f_int) { UNUSED; int64_t v = 0; double f; if (!cairn__tpl_to_float(&a[0], &f)
     *out = (struct tval){.t = TV_INT, .i = v}; return 0; }
 FN(f_float64) { UNUSED; double f = 0; if (cairn__tpl_to_float(&a[0], &f)) f = 0;
     *out = (struct tval){.t = TV_FLOAT, .f = f}; return 0; }
-
-/* ---- conversions ---- */
-FN(f_duration)
-{
-    UNUSED;
-    STR(0, s, l);
-    int64_t ns;
-    if (cairn_parse_duration(s, l, &ns))
-        return cairn__tpl_fail(x, "error calling duration: time: invalid duration \"%.*s\"", (int)l, s);
-    *out = (struct tval){.t = TV_FLOAT, .f = (double)ns / 1e9};
-    return 0;
-}
-FN(f_bytes)
-{
-    UNUSED;
-    STR(0, s, l);
-    double b;
-    if (cairn_parse_bytes(s, l, &b))
-        return cairn__tpl_fail(x, "error calling bytes: invalid size \"%.*s\"", (int)l, s);
-    *out = (struct tval){.t = TV_INT, .i = (int64_t)b};
-    return 0;
-}
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-FN(f_b64enc)
-{
-    UNUSED;
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, (l + 2) / 3 * 4);
-    if (!o)
-        return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < l; i += 3) {
-        uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
-        if (i + 1 < l) v |= (uint32_t)(unsigned char)s[i + 1] << 8;
-        if (i + 2 < l) v |= (unsigned char)s[i + 2];
-        o[k++] = b64[(v >> 18) & 63];
-        o[k++] = b64[(v >> 12) & 63];
-        o[k++] = i + 1 < l ? b64[(v >> 6) & 63] : '=';
-        o[k++] = i + 2 < l ? b64[v & 63] : '=';
-    }
-    *out = cairn__tpl_str(o, k);
-    return 0;
-}
-FN(f_b64dec)
-{
-    UNUSED;
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, l);
-    if (!o)
-        return -1;
-    size_t k = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < l; i++) {
-        if (s[i] == '=')
-            break;
-        const char *p = memchr(b64, s[i], 64);
-        if (!p) { /* sprig returns the error text as the value */
-            static const char bad[] = "illegal base64 data at input byte ";
-            char msg[64];
-            int m = snprintf(msg, sizeof(msg), "%s%zu", bad, i);
-            return ret_buf(x, out, msg, (size_t)m);
-        }
-        acc = acc << 6 | (uint32_t)(p - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[k++] = (char)((acc >> bits) & 0xFF);
-        }
-    }
-    *out = cairn__tpl_str(o, k);
-    return 0;
-}
-
-FN(f_urlencode)
-{
-    UNUSED;
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, l * 3);
-    if (!o)
-        return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < l; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            o[k++] = (char)c;
-        } else if (c == ' ') {
-            o[k++] = '+';
-        } else {
-            k += (size_t)sprintf(o + k, "%%%02X", c);
-        }
-    }
-    *out = cairn__tpl_str(o, k);
-    return 0;
-}
-FN(f_urldecode)
-{
-    UNUSED;
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, l);
-    if (!o)
-        return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < l; i++) {
-        if (s[i] == '+') {
-            o[k++] = ' ';
-        } else if (s[i] == '%' && i + 2 < l && isxdigit((unsigned char)s[i + 1]) &&
-                   isxdigit((unsigned char)s[i + 2])) {
-            char h[3] = {s[i + 1], s[i + 2], 0};
-            o[k++] = (char)strtol(h, NULL, 16);
-            i += 2;
-        } else {
-            o[k++] = s[i];
-        }
-    }
-    *out = cairn__tpl_str(o, k);
-    return 0;
-}
-
-/* Promtail's Hash (SHA3-256) and Sha2Hash (SHA-256) of the two arguments joined, hex. */
-static int digest_hex(struct texec *x, struct tval *a, struct tval *out, int sha3)
-{
-    STR(0, p, pl);
-    STR(1, q, ql);
-    unsigned char d[32];
-    if (sha3)
-        cairn__sha3_256(p, pl, q, ql, d);
-    else
-        cairn__sha256(p, pl, q, ql, d);
-    char *o = cairn__tpl_scratch(x, 64);
-    if (!o)
-        return -1;
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        o[2 * i] = hex[d[i] >> 4];
-        o[2 * i + 1] = hex[d[i] & 15];
-    }
-    *out = cairn__tpl_str(o, 64);
-    return 0;
-}
-FN(f_Hash) { UNUSED; return digest_hex(x, a, out, 1); }
-FN(f_Sha2Hash) { UNUSED; return digest_hex(x, a, out, 0); }
 
 /* ---- regex ---- */
 static struct cairn_regex *get_re(struct texec *x, struct tcmd *call, struct tval *a,
@@ -683,7 +534,7 @@ static int regex_replace(struct texec *x, struct tcmd *call, struct tval *a, str
     if (err)
         cairn__tpl_fail(x, "out of memory");
     else
-        rc = ret_buf(x, out, b.data ? b.data : "", b.len);
+        rc = cairn__tpl_ret_buf(x, out, b.data ? b.data : "", b.len);
 done:
     cairn_buf_deinit(&b);
     if (owned)
@@ -717,7 +568,7 @@ FN(f_date)
         return -1;
     struct cairn_buf b = CAIRN_BUF_INIT;
     int rc = cairn_gotime_format(&b, f, fl, ns);
-    rc = rc ? cairn__tpl_fail(x, "bad date layout") : ret_buf(x, out, b.data ? b.data : "", b.len);
+    rc = rc ? cairn__tpl_fail(x, "bad date layout") : cairn__tpl_ret_buf(x, out, b.data ? b.data : "", b.len);
     cairn_buf_deinit(&b);
     return rc;
 }
@@ -801,15 +652,15 @@ static const struct tfunc funcs[] = {
     {"max", 1, -1, f_max}, {"min", 1, -1, f_min}, {"maxf", 1, -1, f_maxf},
     {"minf", 1, -1, f_minf}, {"ceil", 1, 1, f_ceil}, {"floor", 1, 1, f_floor},
     {"round", 2, 3, f_round}, {"int", 1, 1, f_int}, {"float64", 1, 1, f_float64},
-    {"duration", 1, 1, f_duration}, {"duration_seconds", 1, 1, f_duration},
-    {"bytes", 1, 1, f_bytes}, {"b64enc", 1, 1, f_b64enc}, {"b64dec", 1, 1, f_b64dec},
-    {"urlencode", 1, 1, f_urlencode}, {"urldecode", 1, 1, f_urldecode},
+    {"duration", 1, 1, cairn__tpl_f_duration}, {"duration_seconds", 1, 1, cairn__tpl_f_duration},
+    {"bytes", 1, 1, cairn__tpl_f_bytes}, {"b64enc", 1, 1, cairn__tpl_f_b64enc}, {"b64dec", 1, 1, cairn__tpl_f_b64dec},
+    {"urlencode", 1, 1, cairn__tpl_f_urlencode}, {"urldecode", 1, 1, cairn__tpl_f_urldecode},
     {"count", 2, 2, f_count}, {"regexReplaceAll", 3, 3, f_regexReplaceAll},
     {"regexReplaceAllLiteral", 3, 3, f_regexReplaceAllLiteral},
     {"date", 2, 2, f_date}, {"toDate", 2, 2, f_toDate}, {"toDateInZone", 3, 3, f_toDateInZone},
     {"unixEpoch", 1, 1, f_unixEpoch}, {"unixEpochMillis", 1, 1, f_unixEpochMillis},
     {"unixEpochNanos", 1, 1, f_unixEpochNanos}, {"unixToTime", 1, 1, f_unixToTime},
-    {"Hash", 2, 2, f_Hash}, {"Sha2Hash", 2, 2, f_Sha2Hash},
+    {"Hash", 2, 2, cairn__tpl_f_Hash}, {"Sha2Hash", 2, 2, cairn__tpl_f_Sha2Hash},
 };
 
 const struct tfunc *cairn__tpl_func(const char *name, size_t len)
