@@ -141,6 +141,15 @@ static int wrong_type(struct rd *r, const uint8_t *at, const char *field, unsign
     return bad(r, at, m);
 }
 
+/* A known length-delimited field: its wire type must be 2, then its bytes. */
+static int len_field(struct rd *r, const uint8_t *at, unsigned wt, const char *what,
+                     const uint8_t **s, size_t *n)
+{
+    if (wt != PB_LEN)
+        return wrong_type(r, at, what, wt);
+    return lenfield(r, s, n, what);
+}
+
 /* A sub-message reader over [s, s + n) of the same input. */
 static struct rd sub(const struct rd *r, const uint8_t *s, size_t n)
 {
@@ -186,9 +195,7 @@ static int label_pair(struct rd *r)
         if (tag(r, &f, &wt))
             return CAIRN_EINVAL;
         if (f == 1 || f == 2) {
-            if (wt != PB_LEN)
-                return wrong_type(r, at, "structured metadata name/value", wt);
-            if (lenfield(r, &s, &n, "structured metadata name/value"))
+            if (len_field(r, at, wt, "structured metadata name/value", &s, &n))
                 return CAIRN_EINVAL;
         } else if (skip(r, wt, at)) {
             return CAIRN_EINVAL;
@@ -213,9 +220,7 @@ static int entry(struct cairn__ingest_batch *b, struct rd *r)
             return CAIRN_EINVAL;
         switch (f) {
         case 1:
-            if (wt != PB_LEN)
-                return wrong_type(r, at, "entry timestamp", wt);
-            if (lenfield(r, &s, &n, "entry timestamp"))
+            if (len_field(r, at, wt, "entry timestamp", &s, &n))
                 return CAIRN_EINVAL;
             has_ts = 1;
             struct rd t = sub(r, s, n);
@@ -223,15 +228,11 @@ static int entry(struct cairn__ingest_batch *b, struct rd *r)
                 return CAIRN_EINVAL;
             break;
         case 2:
-            if (wt != PB_LEN)
-                return wrong_type(r, at, "entry line", wt);
-            if (lenfield(r, &line, &line_len, "entry line"))
+            if (len_field(r, at, wt, "entry line", &line, &line_len))
                 return CAIRN_EINVAL;
             break;
         case 3:
-            if (wt != PB_LEN)
-                return wrong_type(r, at, "entry structuredMetadata", wt);
-            if (lenfield(r, &s, &n, "entry structuredMetadata"))
+            if (len_field(r, at, wt, "entry structuredMetadata", &s, &n))
                 return CAIRN_EINVAL;
             struct rd m = sub(r, s, n);
             if (label_pair(&m))
@@ -269,15 +270,11 @@ static int stream(struct cairn__ingest_batch *b, struct rd *r, const struct cair
             return CAIRN_EINVAL;
         switch (f) {
         case 1:
-            if (wt != PB_LEN)
-                return wrong_type(r, at, "stream labels", wt);
-            if (lenfield(r, &text, &tl, "stream labels"))
+            if (len_field(r, at, wt, "stream labels", &text, &tl))
                 return CAIRN_EINVAL;
             break;
         case 2:
-            if (wt != PB_LEN)
-                return wrong_type(r, at, "stream entry", wt);
-            if (lenfield(r, &s, &n, "stream entry"))
+            if (len_field(r, at, wt, "stream entry", &s, &n))
                 return CAIRN_EINVAL;
             struct rd e = sub(r, s, n);
             int rc = entry(b, &e);
