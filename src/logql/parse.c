@@ -190,6 +190,27 @@ static int parse_grouping(struct lq_parser *ps, struct cairn_lq_grouping *g)
 }
 
 /* selector [range] pipeline [range] | '(' log ')' range, then [offset d] */
+/* `[DURATION]` into agg->range_ns: 0, or -1 after reporting the syntax error. */
+static int range_suffix(struct lq_parser *ps, struct cairn_lq_expr *agg)
+{
+    if (!cairn__lq_accept(ps, LT_LBRACK)) {
+        cairn__lq_syntax(ps, "[");
+        return -1;
+    }
+    struct lq_token *d = cairn__lq_peek(ps, 0);
+    if (d->t != LT_DURATION) {
+        cairn__lq_syntax(ps, "DURATION");
+        return -1;
+    }
+    cairn__lq_next(ps);
+    agg->range_ns = d->dur;
+    if (!cairn__lq_accept(ps, LT_RBRACK)) {
+        cairn__lq_syntax(ps, "]");
+        return -1;
+    }
+    return 0;
+}
+
 static struct cairn_lq_expr *parse_log_range(struct lq_parser *ps, struct cairn_lq_expr *agg)
 {
     struct cairn_lq_expr *log = ALLOC(ps, struct cairn_lq_expr);
@@ -203,18 +224,8 @@ static struct cairn_lq_expr *parse_log_range(struct lq_parser *ps, struct cairn_
         return NULL;
     int have_range = 0;
     if (!paren && cairn__lq_peek(ps, 0)->t == LT_LBRACK) {
-        cairn__lq_next(ps);
-        struct lq_token *d = cairn__lq_peek(ps, 0);
-        if (d->t != LT_DURATION) {
-            cairn__lq_syntax(ps, "DURATION");
+        if (range_suffix(ps, agg))
             return NULL;
-        }
-        cairn__lq_next(ps);
-        agg->range_ns = d->dur;
-        if (!cairn__lq_accept(ps, LT_RBRACK)) {
-            cairn__lq_syntax(ps, "]");
-            return NULL;
-        }
         have_range = 1;
     }
     if (cairn__lq_parse_pipeline(ps, log, 1))
@@ -223,23 +234,8 @@ static struct cairn_lq_expr *parse_log_range(struct lq_parser *ps, struct cairn_
         cairn__lq_syntax(ps, ")");
         return NULL;
     }
-    if (!have_range) {
-        if (!cairn__lq_accept(ps, LT_LBRACK)) {
-            cairn__lq_syntax(ps, "[");
-            return NULL;
-        }
-        struct lq_token *d = cairn__lq_peek(ps, 0);
-        if (d->t != LT_DURATION) {
-            cairn__lq_syntax(ps, "DURATION");
-            return NULL;
-        }
-        cairn__lq_next(ps);
-        agg->range_ns = d->dur;
-        if (!cairn__lq_accept(ps, LT_RBRACK)) {
-            cairn__lq_syntax(ps, "]");
-            return NULL;
-        }
-    }
+    if (!have_range && range_suffix(ps, agg))
+        return NULL;
     if (cairn__lq_ident_is(cairn__lq_peek(ps, 0), "offset")) {
         cairn__lq_next(ps);
         struct lq_token *d = cairn__lq_peek(ps, 0);
