@@ -24,6 +24,9 @@ void cairn__codec_ctx_deinit(struct cairn__codec_ctx *c)
     cairn_buf_deinit(&c->tmp);
     cairn_buf_deinit(&c->out);
     free(c->perm);
+    free(c->g_ts);
+    free(c->g_lens);
+    cairn_buf_deinit(&c->g_lines);
     memset(c, 0, sizeof *c);
 }
 

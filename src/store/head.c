@@ -5,11 +5,16 @@
  *
  * Out-of-order entries within the window are appended as they come and the block is
  * marked unsorted; it is sorted when it is cut (block.c) or when a reader snapshots it
- * (read.c). Blocks never span two periods: an entry for another period cuts first. */
+ * (read.c). Blocks never span two periods: an entry for another period cuts first.
+ *
+ * An open block lives in pages of the store's page pool (pagepool.c): entries (time,
+ * length, offset) in entry pages, line bytes running on across line pages. Growing
+ * copies nothing, the budget counts exactly the pages held, and a cut gives the pages
+ * back for the next block instead of unmapping them (the block is gathered into
+ * contiguous columns in the codec context for encoding). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "cairn/hash.h"
 #include "cairn/log.h"
@@ -90,37 +95,6 @@ struct cairn__tenant *cairn__tenant_at(struct cairn_store *s, size_t i)
     return t;
 }
 
-/* Line buffers of open blocks: small ones from malloc, big ones straight from mmap,
- * grown with mremap and returned with munmap at the cut. Blocks are allocated and freed
- * all the time by different threads; through malloc their pages stay in the arenas
- * (measured: ~80 MB retained beyond a 64 MiB head), through mmap they go back. */
-#define LINES_MMAP_MIN (16u * 1024)
-
-static char *lines_resize(char *old, size_t old_cap, size_t cap)
-{
-    if (cap < LINES_MMAP_MIN)
-        return realloc(old, cap);
-    void *p;
-    if (old && old_cap >= LINES_MMAP_MIN) {
-        p = mremap(old, old_cap, cap, MREMAP_MAYMOVE);
-    } else {
-        p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p != MAP_FAILED && old) {
-            memcpy(p, old, old_cap);
-            free(old);
-        }
-    }
-    return p == MAP_FAILED ? NULL : p;
-}
-
-static void lines_free(char *p, size_t cap)
-{
-    if (cap >= LINES_MMAP_MIN)
-        munmap(p, cap);
-    else
-        free(p);
-}
-
 static void stream_free(struct cairn__stream *st)
 {
     if (st->chunk_per)
@@ -128,9 +102,9 @@ static void stream_free(struct cairn__stream *st)
     free(st->ltext);
     free(st->lv);
     free(st->lstore);
-    free(st->blk.ts);
-    free(st->blk.lens);
-    lines_free(st->blk.lines, st->blk.lines_cap);
+    /* the store gives every block's pages back before its tenants are freed */
+    free(st->blk.epages);
+    free(st->blk.lpages);
     if (st->blk.per)
         cairn__period_unref(st->blk.per);
     free(st);
@@ -329,10 +303,10 @@ struct cairn__stream *cairn__stream_restore(struct cairn_store *s, struct cairn_
     return st;
 }
 
-/* Memory an open block holds (what the budget counts). */
+/* Memory an open block holds (what the budget counts): its pages. */
 static size_t blk_alloc(const struct cairn__hblock *b)
 {
-    return b->lines_cap + (size_t)b->cap * (sizeof *b->ts + sizeof *b->lens);
+    return ((size_t)b->n_epages + b->n_lpages) * CAIRN__PAGE_SIZE;
 }
 
 static void blk_account(struct cairn_store *s, struct cairn__stream *st)
@@ -345,16 +319,85 @@ static void blk_account(struct cairn_store *s, struct cairn__stream *st)
         atomic_fetch_sub(&s->head_bytes, was - now);
 }
 
+/* Give the block's pages back and empty it; the page tables stay for the next one. */
 void cairn__hblock_free(struct cairn_store *s, struct cairn__stream *st)
 {
     struct cairn__hblock *b = &st->blk;
-    free(b->ts);
-    free(b->lens);
-    lines_free(b->lines, b->lines_cap);
+    cairn__page_put_many(&s->pages, (void *const *)b->epages, b->n_epages);
+    cairn__page_put_many(&s->pages, (void *const *)b->lpages, b->n_lpages);
+    b->n_epages = b->n_lpages = 0;
     if (b->per)
         cairn__period_unref(b->per);
-    memset(b, 0, sizeof *b);
+    b->per = NULL;
+    b->n = 0;
+    b->lines_len = 0;
+    b->min_ts = b->max_ts = 0;
+    b->sorted = 0;
+    b->seq_lo = b->wal_min = 0;
     blk_account(s, st);
+}
+
+void cairn__hblock_read(const struct cairn__hblock *b, size_t off, size_t len, char *dst)
+{
+    while (len) {
+        size_t po = off % CAIRN__PAGE_SIZE, k = CAIRN__PAGE_SIZE - po;
+        if (k > len)
+            k = len;
+        memcpy(dst, b->lpages[off / CAIRN__PAGE_SIZE] + po, k);
+        dst += k;
+        off += k;
+        len -= k;
+    }
+}
+
+int cairn__hblock_eq(const struct cairn__hblock *b, size_t off, const char *p, size_t len)
+{
+    while (len) {
+        size_t po = off % CAIRN__PAGE_SIZE, k = CAIRN__PAGE_SIZE - po;
+        if (k > len)
+            k = len;
+        if (memcmp(p, b->lpages[off / CAIRN__PAGE_SIZE] + po, k))
+            return 0;
+        p += k;
+        off += k;
+        len -= k;
+    }
+    return 1;
+}
+
+/* The block as the contiguous columns cairn__block_encode takes, in c's buffers. */
+static int blk_gather(struct cairn__codec_ctx *c, const struct cairn__hblock *b)
+{
+    if (c->g_cap < b->n) {
+        size_t nc = b->n;
+        int64_t *ts = realloc(c->g_ts, nc * sizeof *ts);
+        if (ts)
+            c->g_ts = ts;
+        uint32_t *lens = realloc(c->g_lens, nc * sizeof *lens);
+        if (lens)
+            c->g_lens = lens;
+        if (!ts || !lens)
+            return CAIRN_ENOMEM;
+        c->g_cap = nc;
+    }
+    cairn_buf_reset(&c->g_lines);
+    if (cairn_buf_reserve(&c->g_lines, b->lines_len))
+        return CAIRN_ENOMEM;
+    for (uint32_t p = 0, i = 0; p < b->n_epages && i < b->n; p++) {
+        const struct cairn__hent *e = b->epages[p];
+        for (uint32_t k = 0; k < CAIRN__HENT_PER_PAGE && i < b->n; k++, i++) {
+            c->g_ts[i] = e[k].ts;
+            c->g_lens[i] = e[k].len;
+        }
+    }
+    size_t left = b->lines_len;
+    for (uint32_t p = 0; left; p++) {
+        size_t k = left < CAIRN__PAGE_SIZE ? left : CAIRN__PAGE_SIZE;
+        memcpy(c->g_lines.data + c->g_lines.len, b->lpages[p], k);
+        c->g_lines.len += k;
+        left -= k;
+    }
+    return 0;
 }
 
 struct cairn__codec_ctx *cairn__ctx_get(struct cairn_store *s)
@@ -396,7 +439,7 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
     struct cairn__hblock *b = &st->blk;
     if (b->n == 0) {
         int rc = close ? close_chunk(s, st) : 0;
-        if (b->cap)
+        if (b->n_epages || b->n_lpages || b->per)
             cairn__hblock_free(s, st);
         return rc;
     }
@@ -404,8 +447,10 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
     if (!c)
         return CAIRN_ENOMEM;
     cairn_buf_reset(&c->out);
-    int rc = cairn__block_encode(c, b->ts, b->lens, b->lines, b->n, b->sorted, s->cfg.codec,
-                                 s->cfg.zstd_level, &c->out);
+    int rc = blk_gather(c, b);
+    if (!rc)
+        rc = cairn__block_encode(c, c->g_ts, c->g_lens, c->g_lines.data, b->n, b->sorted,
+                                 s->cfg.codec, s->cfg.zstd_level, &c->out);
     struct cairn__period *p = b->per;
     if (!rc && st->chunk_open && st->chunk_per != p)
         rc = close_chunk(s, st);
@@ -426,7 +471,6 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
         s->chunk_bytes += c->out.len;
         if (close || st->chunk_bytes >= s->cfg.chunk_target)
             rc = close_chunk(s, st);
-        st->lines_hint = b->lines_len;
         cairn__hblock_free(s, st);
     } else {
         CAIRN_ERROR("head", "block cut failed, kept in memory", "sid=%u err=\"%s\"", st->sid,
@@ -436,37 +480,41 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
     return rc;
 }
 
+/* Append one page from the pool to a page table (grown by doubling, kept). */
+static int table_add(struct cairn_store *s, void ***tab, uint32_t *n, uint32_t *cap)
+{
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 16;
+        void **nt = realloc(*tab, nc * sizeof *nt);
+        if (!nt)
+            return CAIRN_ENOMEM;
+        *tab = nt;
+        *cap = nc;
+    }
+    void *pg = cairn__page_get(&s->pages);
+    if (!pg)
+        return CAIRN_ENOMEM;
+    (*tab)[(*n)++] = pg;
+    return 0;
+}
+
+/* Pages for one more entry of len line bytes. On failure the block is unchanged
+ * (pages already added stay, empty, and are counted). */
 static int blk_grow(struct cairn_store *s, struct cairn__stream *st, size_t len)
 {
     struct cairn__hblock *b = &st->blk;
-    if (b->n < b->cap && b->lines_len + len <= b->lines_cap)
-        return 0;
-    if (b->n == b->cap) {
-        uint32_t nc = b->cap ? b->cap * 2 : 64;
-        int64_t *nts = realloc(b->ts, nc * sizeof *nts);
-        if (!nts)
-            return CAIRN_ENOMEM;
-        b->ts = nts;
-        uint32_t *nl = realloc(b->lens, nc * sizeof *nl);
-        if (!nl)
-            return CAIRN_ENOMEM;
-        b->lens = nl;
-        b->cap = nc;
+    int rc = 0, added = 0;
+    if (b->n == b->n_epages * CAIRN__HENT_PER_PAGE) {
+        rc = table_add(s, (void ***)&b->epages, &b->n_epages, &b->cap_epages);
+        added = 1;
     }
-    if (b->lines_len + len > b->lines_cap) {
-        size_t nc = b->lines_cap ? b->lines_cap * 2 : 4096;
-        if (!b->lines_cap && st->lines_hint > nc)
-            nc = st->lines_hint < s->cfg.block_target_raw ? st->lines_hint : s->cfg.block_target_raw;
-        while (nc < b->lines_len + len)
-            nc *= 2;
-        char *nv = lines_resize(b->lines, b->lines_cap, nc);
-        if (!nv)
-            return CAIRN_ENOMEM;
-        b->lines = nv;
-        b->lines_cap = nc;
+    while (!rc && b->lines_len + len > (size_t)b->n_lpages * CAIRN__PAGE_SIZE) {
+        rc = table_add(s, (void ***)&b->lpages, &b->n_lpages, &b->cap_lpages);
+        added = 1;
     }
-    blk_account(s, st);
-    return 0;
+    if (added)
+        blk_account(s, st);
+    return rc;
 }
 
 int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct cairn__stream *st,
@@ -477,7 +525,7 @@ int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct ca
     if (b->n) {
         int other_period = ts < b->per->start || ts >= b->per->end;
         if (other_period || b->lines_len + len > s->cfg.block_target_raw ||
-            b->n >= CAIRN__BLOCK_MAX_ENTRIES)
+            b->n >= CAIRN__BLOCK_MAX_ENTRIES || b->lines_len + len > UINT32_MAX)
             if ((rc = cairn__head_cut(s, st, other_period)))
                 return rc;
     }
@@ -504,7 +552,7 @@ int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct ca
     }
     if ((rc = blk_grow(s, st, len)))
         return rc;
-    if (b->n && ts < b->ts[b->n - 1])
+    if (b->n && ts < b->max_ts)
         b->sorted = 0;
     if (ts < b->min_ts)
         b->min_ts = ts;
@@ -514,9 +562,25 @@ int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct ca
         b->seq_lo = seq;
     if (wal_seq < b->wal_min)
         b->wal_min = wal_seq;
-    b->ts[b->n] = ts;
-    b->lens[b->n] = (uint32_t)len;
-    memcpy(b->lines + b->lines_len, line, len);
+    struct cairn__hent *e = &b->epages[b->n / CAIRN__HENT_PER_PAGE][b->n % CAIRN__HENT_PER_PAGE];
+    e->ts = ts;
+    e->len = (uint32_t)len;
+    e->off = (uint32_t)b->lines_len;
+    size_t off = b->lines_len, po = off % CAIRN__PAGE_SIZE;
+    if (po + len <= CAIRN__PAGE_SIZE) {
+        memcpy(b->lpages[off / CAIRN__PAGE_SIZE] + po, line, len);
+    } else {
+        for (size_t left = len; left;) {
+            size_t k = CAIRN__PAGE_SIZE - po;
+            if (k > left)
+                k = left;
+            memcpy(b->lpages[off / CAIRN__PAGE_SIZE] + po, line, k);
+            line += k;
+            off += k;
+            left -= k;
+            po = 0;
+        }
+    }
     b->lines_len += len;
     b->n++;
     return 0;

@@ -109,12 +109,13 @@ static void range_of(const int64_t *ts, uint32_t n, int64_t start, int64_t end, 
     *hi = a;
 }
 
-static int perm_cmp(const void *a, const void *b, void *ctx)
+static int perm_cmp_ent(const void *a, const void *b, void *ctx)
 {
-    const int64_t *ts = ctx;
+    const struct cairn__hblock *blk = ctx;
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    if (ts[x] != ts[y])
-        return ts[x] < ts[y] ? -1 : 1;
+    int64_t tx = cairn__hblock_ent(blk, x)->ts, ty = cairn__hblock_ent(blk, y)->ts;
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
     return x < y ? -1 : (x > y);
 }
 
@@ -124,27 +125,25 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
     if (!b->n || b->max_ts < it->start || b->min_ts >= it->end)
         return 0;
     uint32_t *perm = malloc((size_t)b->n * sizeof *perm);
-    uint64_t *off = malloc((size_t)b->n * sizeof *off);
     struct dbuf *db = NULL;
     struct cairn__block_dec *d = NULL;
     int rc = CAIRN_ENOMEM;
-    if (!perm || !off)
+    if (!perm)
         goto out;
     uint32_t m = 0;
-    uint64_t o = 0, bytes = 0;
+    uint64_t bytes = 0;
     for (uint32_t i = 0; i < b->n; i++) {
-        off[i] = o;
-        o += b->lens[i];
-        if (b->ts[i] >= it->start && b->ts[i] < it->end) {
+        const struct cairn__hent *e = cairn__hblock_ent(b, i);
+        if (e->ts >= it->start && e->ts < it->end) {
             perm[m++] = i;
-            bytes += b->lens[i];
+            bytes += e->len;
         }
     }
     rc = 0;
     if (!m)
         goto out;
     if (!b->sorted)
-        qsort_r(perm, m, sizeof *perm, perm_cmp, b->ts);
+        qsort_r(perm, m, sizeof *perm, perm_cmp_ent, (void *)b);
     rc = CAIRN_ENOMEM;
     if (!(db = calloc(1, sizeof *db)) ||
         cairn__block_dec_reserve(d = &db->d, m, bytes, !it->no_lines))
@@ -160,20 +159,19 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
     d->lines = it->no_lines ? NULL : d->lines_buf;
     uint64_t w = 0;
     for (uint32_t i = 0; i < m; i++) {
-        uint32_t k = perm[i];
-        d->ts[i] = b->ts[k];
-        d->lens[i] = b->lens[k];
+        const struct cairn__hent *e = cairn__hblock_ent(b, perm[i]);
+        d->ts[i] = e->ts;
+        d->lens[i] = e->len;
         d->offs[i] = w;
         if (d->lines)
-            memcpy(d->lines + w, b->lines + off[k], b->lens[k]);
-        w += b->lens[k];
+            cairn__hblock_read(b, e->off, e->len, d->lines + w);
+        w += e->len;
     }
     db = NULL;
     rc = 0;
 out:
     cairn__iter_dbuf_free(db);
     free(perm);
-    free(off);
     return rc;
 }
 

@@ -267,11 +267,13 @@ int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roa
                     b->max_ts < start || b->min_ts >= end)
                     continue;
                 uint64_t n = 0, bytes = 0;
-                for (uint32_t i = 0; i < b->n; i++)
-                    if (b->ts[i] >= start && b->ts[i] < end) {
+                for (uint32_t i = 0; i < b->n; i++) {
+                    const struct cairn__hent *e = cairn__hblock_ent(b, i);
+                    if (e->ts >= start && e->ts < end) {
                         n++;
-                        bytes += b->lens[i];
+                        bytes += e->len;
                     }
+                }
                 if (!n)
                     continue;
                 roaring_bitmap_add(seen, st->sid);

@@ -79,14 +79,12 @@ static int is_dup(const struct cairn__stream *st, int64_t ts, const char *line, 
     const struct cairn__hblock *b = &st->blk;
     if (!b->n || ts > b->max_ts || ts < b->min_ts)
         return 0;
-    size_t end = b->lines_len;
     for (uint32_t k = b->n; k-- > 0;) {
-        size_t off = end - b->lens[k];
-        if (b->ts[k] == ts && b->lens[k] == len && memcmp(b->lines + off, line, len) == 0)
+        const struct cairn__hent *e = cairn__hblock_ent(b, k);
+        if (e->ts == ts && e->len == len && cairn__hblock_eq(b, e->off, line, len))
             return 1;
-        if (b->sorted && b->ts[k] < ts)
+        if (b->sorted && e->ts < ts)
             break;
-        end = off;
     }
     return 0;
 }
@@ -281,9 +279,15 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
         return NULL;
     }
     s->cfg = *cfg;
+    if (cairn__pagepool_init(&s->pages)) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        free(s);
+        return NULL;
+    }
     if (!cfg->data_dir || !*cfg->data_dir || s->cfg.index_period_ns <= 0 || s->cfg.block_target_raw == 0 || s->cfg.head_budget == 0) {
         cairn_err_set(err, CAIRN_EINVAL, "store config: data_dir must be set; period, block "
                                          "target and head budget must be positive");
+        cairn__pagepool_deinit(&s->pages);
         free(s);
         return NULL;
     }
@@ -469,6 +473,7 @@ static void maint_tick_at(struct cairn_store *s, int flush_all, int64_t now)
         below = k.wal_cur; /* everything is flushed; only the live file stays */
     sync_periods(s);
     cairn__wal_remove_below(s->wal, below);
+    cairn__pagepool_trim(&s->pages, CAIRN__PAGES_KEEP);
     if (!flush_all) {
         close_periods(s, k.now);
         cairn_store_apply_retention(s, k.now);
@@ -586,6 +591,7 @@ static void free_all(struct cairn_store *s, int sync)
     for (size_t i = 0; i < s->n_tenants; i++)
         cairn__tenant_free(s->tenants[i]);
     free(s->tenants);
+    cairn__pagepool_deinit(&s->pages); /* after the tenants: their blocks' pages */
     while (s->ctx_free) {
         struct cairn__codec_ctx *c = s->ctx_free;
         s->ctx_free = c->next;

@@ -8,7 +8,8 @@
  *
  * Locks, always taken in this order (never the other way):
  *   wal.mu -> tenant shard mu -> period mu
- *   tenant periods_mu and tenant id_mu are leaves (nothing is taken while held).
+ *   tenant periods_mu, tenant id_mu and the page pool's mu are leaves (nothing is
+ *   taken while held).
  * The append path takes a shard lock, then (after releasing it) the WAL lock. */
 #ifndef CAIRN_STORE_INT_H
 #define CAIRN_STORE_INT_H
@@ -22,6 +23,7 @@
 #include "cairn/buf.h"
 #include "cairn/store.h"
 #include "cairn/store_read.h"
+#include "store/pagepool.h"
 
 /* ---- limits of the engine itself (not user-visible) ---- */
 #define CAIRN__SHARDS 16                  /* stream shards per tenant: lock striping */
@@ -29,6 +31,9 @@
 #define CAIRN__BLOCK_MAX_ENTRIES (1u << 20) /* hard cap: entry counts fit u32 easily */
 #define CAIRN__TENANT_MAX 150             /* Loki's max tenant id length */
 #define CAIRN__MAINT_TICK_NS 1000000000LL /* maintenance thread wakes every second */
+/* Free head pages kept resident when the pool is trimmed (each maintenance pass):
+ * 1 MiB, what a burst of new small streams takes at once without page faults. */
+#define CAIRN__PAGES_KEEP 256
 
 /* ---- record framing shared by the WAL and segment files ----
  * u32 payload length, u32 crc32c(type byte + payload), u8 type, payload. */
@@ -74,6 +79,11 @@ struct cairn__codec_ctx {
     struct cairn_buf col, tmp, out;
     uint32_t *perm;
     size_t perm_cap;
+    /* an open block gathered into columns for encoding (head.c) */
+    int64_t *g_ts;
+    uint32_t *g_lens;
+    size_t g_cap;
+    struct cairn_buf g_lines;
     struct cairn__codec_ctx *next; /* free list */
 };
 void cairn__codec_ctx_deinit(struct cairn__codec_ctx *c);
@@ -273,18 +283,39 @@ int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t
                         uint32_t len, char *dst);
 
 /* ---- head: tenants and streams (head.c) ---- */
+
+/* One entry of an open block: its timestamp and where its line lies in the block's
+ * line bytes (which run on from page to page). */
+struct cairn__hent {
+    int64_t ts;
+    uint32_t len, off;
+};
+#define CAIRN__HENT_PER_PAGE (CAIRN__PAGE_SIZE / sizeof(struct cairn__hent))
+
+/* An open block: entries and line bytes in pages of the store's page pool, so its
+ * memory is counted exactly (whole pages) and nothing is copied as it grows. The page
+ * tables themselves are the stream's, kept across cuts. */
 struct cairn__hblock {
-    int64_t *ts;
-    uint32_t *lens;
-    char *lines;
-    uint32_t n, cap;
-    size_t lines_len, lines_cap;
+    struct cairn__hent **epages; /* entry i: epages[i / PER][i % PER] */
+    char **lpages;               /* line byte k: lpages[k / PAGE][k % PAGE] */
+    uint32_t n_epages, n_lpages, cap_epages, cap_lpages;
+    uint32_t n;
+    size_t lines_len;
     int64_t min_ts, max_ts;
     int sorted;
     uint64_t seq_lo;          /* first seq in the block */
     uint64_t wal_min;         /* oldest WAL file holding its entries */
     struct cairn__period *per; /* its period (a reference), NULL when empty */
 };
+
+static inline const struct cairn__hent *cairn__hblock_ent(const struct cairn__hblock *b, uint32_t i)
+{
+    return &b->epages[i / CAIRN__HENT_PER_PAGE][i % CAIRN__HENT_PER_PAGE];
+}
+/* Copy len line bytes starting at byte off of b's lines into dst. */
+void cairn__hblock_read(const struct cairn__hblock *b, size_t off, size_t len, char *dst);
+/* Are the len line bytes at off equal to p[0..len)? */
+int cairn__hblock_eq(const struct cairn__hblock *b, size_t off, const char *p, size_t len);
 
 struct cairn__stream {
     uint32_t sid;
@@ -306,7 +337,6 @@ struct cairn__stream {
     /* the open chunk */
     struct cairn__period *chunk_per; /* period of the open chunk (a reference) */
     uint32_t chunk_no;
-    size_t lines_hint; /* raw size of the last cut block: first allocation of the next */
     int chunk_open;
     size_t chunk_bytes;
     int64_t chunk_started; /* wall ns */
@@ -341,6 +371,7 @@ struct cairn_store {
     size_t n_tenants, cap_tenants;
     struct cairn__wal *wal;
     atomic_size_t head_bytes;
+    struct cairn__pagepool pages; /* open blocks' pages */
     pthread_mutex_t evict_mu; /* one evictor at a time (others skip) */
     pthread_mutex_t pass_mu;  /* one maintenance pass or flush at a time */
     pthread_mutex_t ctx_mu;
