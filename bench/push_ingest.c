@@ -15,7 +15,7 @@
  * encoding before it is not counted. The last output line is `BENCH_PUSH_INGEST k=v...`.
  *
  *   bench_push_ingest [--threads 1] [--batch-bytes 1048576] [--mb 0 (all)] [--level N]
- *                     [--codec zstd|lz4] [--block-kb N] [--budget-mb N] [--dir DIR]
+ *                     [--codec zstd|lz4] [--block-kb N] [--budget-mb N] [--wal-mb N] [--dir DIR]
  *                     [--keep] CORPUS */
 #include <pthread.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@ struct opts {
     size_t batch_bytes;
     uint64_t limit_bytes;
     int level, codec, keep;
-    size_t block_kb, budget_mb;
+    size_t block_kb, budget_mb, wal_mb;
     const char *dir, *corpus;
 };
 
@@ -60,7 +60,8 @@ struct shard {
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_push_ingest [--threads N] [--batch-bytes N] [--mb N] [--level N]\n"
-                    "         [--codec zstd|lz4] [--block-kb N] [--budget-mb N] [--dir DIR] [--keep] CORPUS\n");
+                    "         [--codec zstd|lz4] [--block-kb N] [--budget-mb N] [--wal-mb N] [--dir DIR]\n"
+                    "         [--keep] CORPUS\n");
     return 2;
 }
 
@@ -184,6 +185,8 @@ static void *push_thread(void *arg)
             p->labels = &b.labels[j];
             p->entries = b.e + b.s[j].first;
             p->n = b.s[j].n;
+            p->fp = b.s[j].fp;
+            p->fp_set = 1;
         }
         int rc = k ? cairn_store_append(sh->s, "bench", b.ps, k) : 0;
         if (rc || b.status) {
@@ -200,6 +203,7 @@ static void *push_thread(void *arg)
 
 struct phase {
     double cpu_append, cpu_close, sys, wall_append;
+    struct cairn_store_stats st; /* after the flush */
 };
 
 /* The measured part: every request into the store, then its close (the flush).
@@ -220,6 +224,8 @@ __attribute__((noinline)) static int ingest_phase(struct shard *shards, unsigned
     free(tid);
     double c1 = cpu_s();
     ph->wall_append = wall_s() - w0;
+    cairn_store_flush(s);
+    cairn_store_stats(s, &ph->st);
     cairn_store_close(s);
     ph->cpu_append = c1 - c0;
     ph->cpu_close = cpu_s() - c1;
@@ -269,6 +275,8 @@ int main(int argc, char **argv)
             o.codec = !strcmp(v, "lz4") ? CAIRN_CODEC_LZ4 : CAIRN_CODEC_ZSTD;
         else if (!strcmp(a, "--block-kb"))
             o.block_kb = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--wal-mb"))
+            o.wal_mb = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--budget-mb"))
             o.budget_mb = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--dir"))
@@ -314,6 +322,8 @@ int main(int argc, char **argv)
         cfg.block_target_raw = o.block_kb * 1024;
     if (o.budget_mb)
         cfg.head_budget = o.budget_mb << 20;
+    if (o.wal_mb)
+        cfg.wal_file_max = o.wal_mb << 20;
     struct cairn_err e;
     struct cairn_store *s = cairn_store_open(&cfg, &e);
     if (!s) {
@@ -338,10 +348,12 @@ int main(int argc, char **argv)
     uint64_t disk = du(dir);
     double cpu = ph.cpu_append + ph.cpu_close;
     printf("BENCH_PUSH_INGEST lines=%llu bytes=%llu threads=%u cpu_append_s=%.3f cpu_close_s=%.3f "
-           "sys_s=%.3f wall_append_s=%.3f lines_per_cpu_s=%.0f ns_cpu_per_line=%.1f disk_ratio=%.4f\n",
+           "sys_s=%.3f wall_append_s=%.3f lines_per_cpu_s=%.0f ns_cpu_per_line=%.1f disk_ratio=%.4f "
+           "blocks=%llu chunks=%llu\n",
            (unsigned long long)lines, (unsigned long long)bytes, o.threads, ph.cpu_append,
            ph.cpu_close, ph.sys, ph.wall_append, cpu > 0 ? lines / cpu : 0,
-           lines ? cpu * 1e9 / lines : 0, bytes ? (double)disk / bytes : 0);
+           lines ? cpu * 1e9 / lines : 0, bytes ? (double)disk / bytes : 0,
+           (unsigned long long)ph.st.blocks_cut, (unsigned long long)ph.st.chunks_flushed);
     if (!o.keep && !o.dir) {
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

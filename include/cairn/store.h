@@ -80,6 +80,10 @@ struct cairn_push_stream {
     const struct cairn_labels *labels;
     const struct cairn_entry *entries;
     size_t n;
+    /* in, optional: cairn_labels_fingerprint(labels) when the caller has it already
+     * (fp_set nonzero), so the store does not hash the set again */
+    uint64_t fp;
+    int fp_set;
     /* out: entries refused (out of order beyond the window) and why, for the reply */
     size_t rejected;
     struct cairn_err err;

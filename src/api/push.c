@@ -176,6 +176,8 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
         p->labels = &b->labels[i];
         p->entries = b->e + b->s[i].first;
         p->n = b->s[i].n;
+        p->fp = b->s[i].fp; /* validation computed it (or the label cache had it) */
+        p->fp_set = 1;
         p->rejected = 0;
         cairn_err_clear(&p->err);
     }

@@ -41,18 +41,14 @@ static int bad(struct rd *r, const uint8_t *at, const char *what)
                          what, (size_t)(at - r->base), r->total);
 }
 
-/* what names the field, for the message: "<what>: truncated varint at byte N". */
-static int varint(struct rd *r, uint64_t *out, const char *what)
+/* what names the field, for the message: "<what>: truncated varint at byte N". The
+ * careful path: near the end of the input, and for errors. */
+__attribute__((noinline)) static int varint_slow(struct rd *r, uint64_t *out, const char *what)
 {
     const uint8_t *p = r->p;
-    /* Fast path: one byte, as for most tags and small lengths. */
-    if (p < r->end && *p < 0x80) {
-        *out = *p;
-        r->p = p + 1;
-        return 0;
-    }
     uint64_t v = 0;
     char m[96];
+    *out = 0;
     for (unsigned i = 0; i < 10; i++) {
         if (p + i >= r->end) {
             snprintf(m, sizeof m, "%s: truncated varint", what);
@@ -70,11 +66,36 @@ static int varint(struct rd *r, uint64_t *out, const char *what)
     return bad(r, p, m);
 }
 
+/* Inline for the usual case: ten bytes of input left, so no bound check per byte. */
+static inline int varint(struct rd *r, uint64_t *out, const char *what)
+{
+    const uint8_t *p = r->p;
+    /* the whole input, not just this (sub-)message, bounds the unchecked reads; a
+     * varint that runs past its message is then sent to the careful path */
+    if (r->base + r->total - p >= 10) {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < 10; i++) {
+            uint8_t c = p[i];
+            v |= (uint64_t)(c & 0x7f) << (7 * i);
+            if (c < 0x80) {
+                if (p + i >= r->end)
+                    break;
+                *out = v;
+                r->p = p + i + 1;
+                return 0;
+            }
+        }
+    }
+    return varint_slow(r, out, what);
+}
+
 /* Read a tag; *field and *wt out. */
-static int tag(struct rd *r, uint32_t *field, unsigned *wt)
+static inline int tag(struct rd *r, uint32_t *field, unsigned *wt)
 {
     const uint8_t *at = r->p;
     uint64_t v;
+    *field = 0;
+    *wt = 0;
     if (varint(r, &v, "field tag"))
         return CAIRN_EINVAL;
     if (v >> 3 == 0)
@@ -87,10 +108,12 @@ static int tag(struct rd *r, uint32_t *field, unsigned *wt)
 }
 
 /* A length-delimited payload: [*s, *s + *n), bounds-checked against the message. */
-static int lenfield(struct rd *r, const uint8_t **s, size_t *n, const char *what)
+static inline int lenfield(struct rd *r, const uint8_t **s, size_t *n, const char *what)
 {
     const uint8_t *at = r->p;
     uint64_t len;
+    *s = NULL;
+    *n = 0;
     if (varint(r, &len, what))
         return CAIRN_EINVAL;
     if (len > (uint64_t)(r->end - r->p)) {
@@ -142,7 +165,7 @@ static int wrong_type(struct rd *r, const uint8_t *at, const char *field, unsign
 }
 
 /* A known length-delimited field: its wire type must be 2, then its bytes. */
-static int len_field(struct rd *r, const uint8_t *at, unsigned wt, const char *what,
+static inline int len_field(struct rd *r, const uint8_t *at, unsigned wt, const char *what,
                      const uint8_t **s, size_t *n)
 {
     if (wt != PB_LEN)

@@ -42,6 +42,17 @@ static void put64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* One LEB128 value at o; returns the byte after it. */
+static inline unsigned char *put_uv(unsigned char *o, uint64_t v)
+{
+    while (v >= 0x80) {
+        *o++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *o++ = (unsigned char)v;
+    return o;
+}
+
 /* Compress src into out (appending); *clen is the compressed size. */
 static int compress_section(struct cairn__codec_ctx *c, enum cairn_codec codec, int level,
                             const void *src, size_t n, struct cairn_buf *out, uint32_t *clen)
@@ -158,23 +169,30 @@ int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uin
     unsigned char hdr[CAIRN__BLOCK_HDR] = {0};
     if (cairn_buf_append(out, hdr, sizeof hdr))
         goto fail;
-    /* timestamps */
+    /* timestamps: zigzag deltas (room reserved once: at most 10 bytes each) */
     cairn_buf_reset(&c->col);
+    if (cairn_buf_reserve(&c->col, (size_t)n * 10))
+        goto fail;
+    unsigned char *o = (unsigned char *)c->col.data;
     int64_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
         int64_t t = ts[IDX(i)];
-        if (cairn_buf_append_varint(&c->col, (int64_t)((uint64_t)t - (uint64_t)prev)))
-            goto fail;
+        int64_t d = (int64_t)((uint64_t)t - (uint64_t)prev);
+        o = put_uv(o, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
         prev = t;
     }
+    c->col.len = (size_t)((char *)o - c->col.data);
     uint32_t ts_raw = (uint32_t)c->col.len, ts_comp, len_raw, len_comp, lines_comp;
     if ((rc = compress_section(c, codec, level, c->col.data, c->col.len, out, &ts_comp)))
         goto fail;
     rc = CAIRN_ENOMEM;
     cairn_buf_reset(&c->col);
+    if (cairn_buf_reserve(&c->col, (size_t)n * 5))
+        goto fail;
+    o = (unsigned char *)c->col.data;
     for (uint32_t i = 0; i < n; i++)
-        if (cairn_buf_append_uvarint(&c->col, lens[IDX(i)]))
-            goto fail;
+        o = put_uv(o, lens[IDX(i)]);
+    c->col.len = (size_t)((char *)o - c->col.data);
     len_raw = (uint32_t)c->col.len;
     if ((rc = compress_section(c, codec, level, c->col.data, c->col.len, out, &len_comp)))
         goto fail;

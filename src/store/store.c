@@ -123,7 +123,7 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
         cairn_err_clear(&ps->err);
         if (!ps->n)
             continue;
-        uint64_t fp = cairn_labels_fingerprint(ps->labels);
+        uint64_t fp = ps->fp_set ? ps->fp : cairn_labels_fingerprint(ps->labels);
         struct cairn__shard *sh = cairn__shard_of(t, fp);
         pthread_mutex_lock(&sh->mu);
         int created;
