@@ -112,8 +112,11 @@ static int encode_all(const struct opts *o, const struct corpus_map *m, char **l
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     struct enc_src src = {.m = m, .labels = labels, .nshards = o->threads};
-    /* rebased: the newest entry a minute old, so validation accepts the whole corpus */
-    src.shift_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - 60000000000LL - m->h.max_ts;
+    /* rebased by whole hours, so validation accepts the whole corpus while timestamps
+     * keep their precision and their place in the hour and the day (the period split),
+     * as in the corpus run.sh pushes */
+    int64_t hour = 3600000000000LL;
+    src.shift_ns = ((int64_t)now.tv_sec * 1000000000LL - m->h.max_ts) / hour * hour;
     struct encoder e;
     if (encoder_init(&e, m->h.nstreams))
         return -1;

@@ -4,7 +4,9 @@
  *
  * Entries are always sorted by timestamp inside a block (stably: equal timestamps keep
  * arrival order); an open block that received out-of-order entries is sorted here,
- * when it is cut. Layout: docs/FORMATS.md "Block". */
+ * when it is cut. Version 2 (written) stores the timestamp gaps in the block's
+ * largest common unit (ms or us timestamps: 20 or 10 bits less per entry); version 1
+ * (plain zigzag deltas) is still read. Layout: docs/FORMATS.md "Block". */
 #include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +119,29 @@ static int decompress_section(struct cairn__codec_ctx *c, uint8_t codec, const u
     return CAIRN_ECORRUPT;
 }
 
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* The largest unit every gap between consecutive (sorted) timestamps is a multiple
+ * of: 1000000 for millisecond timestamps, 1 as soon as one gap is odd-sized. */
+static uint64_t ts_unit(const int64_t *ts, const uint32_t *perm, uint32_t n)
+{
+    uint64_t g = 0, prev = (uint64_t)ts[perm ? perm[0] : 0];
+    for (uint32_t i = 1; i < n && g != 1; i++) {
+        uint64_t t = (uint64_t)ts[perm ? perm[i] : i];
+        g = gcd64(t - prev, g);
+        prev = t;
+    }
+    return g ? g : 1;
+}
+
 static int perm_cmp_r(const void *a, const void *b, void *ctx)
 {
     const int64_t *ts = ctx;
@@ -169,17 +194,23 @@ int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uin
     unsigned char hdr[CAIRN__BLOCK_HDR] = {0};
     if (cairn_buf_append(out, hdr, sizeof hdr))
         goto fail;
-    /* timestamps: zigzag deltas (room reserved once: at most 10 bytes each) */
+    /* timestamps (version 2): the unit, the first as a zigzag varint, then the gaps in
+     * units (room reserved once: at most 10 bytes each) */
     cairn_buf_reset(&c->col);
-    if (cairn_buf_reserve(&c->col, (size_t)n * 10))
+    if (cairn_buf_reserve(&c->col, (size_t)n * 10 + 10))
         goto fail;
     unsigned char *o = (unsigned char *)c->col.data;
-    int64_t prev = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        int64_t t = ts[IDX(i)];
-        int64_t d = (int64_t)((uint64_t)t - (uint64_t)prev);
-        o = put_uv(o, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
-        prev = t;
+    if (n) {
+        uint64_t unit = ts_unit(ts, perm, n);
+        int64_t t0 = ts[IDX(0)];
+        o = put_uv(o, unit);
+        o = put_uv(o, ((uint64_t)t0 << 1) ^ (uint64_t)(t0 >> 63));
+        uint64_t prev = (uint64_t)t0;
+        for (uint32_t i = 1; i < n; i++) {
+            uint64_t t = (uint64_t)ts[IDX(i)];
+            o = put_uv(o, (t - prev) / unit); /* sorted: t >= prev */
+            prev = t;
+        }
     }
     c->col.len = (size_t)((char *)o - c->col.data);
     uint32_t ts_raw = (uint32_t)c->col.len, ts_comp, len_raw, len_comp, lines_comp;
@@ -250,12 +281,14 @@ int cairn__block_hdr_parse_only(const unsigned char *p, struct cairn__block_hdr 
     h->len_comp = cairn_get_u32le(p + 40);
     h->lines_raw = cairn_get_u32le(p + 44);
     h->lines_comp = cairn_get_u32le(p + 48);
-    if (h->version != CAIRN__BLOCK_VERSION || h->codec > CAIRN_CODEC_LZ4 ||
+    if (h->version < 1 || h->version > CAIRN__BLOCK_VERSION || h->codec > CAIRN_CODEC_LZ4 ||
         h->n > CAIRN__BLOCK_MAX_ENTRIES || h->lines_raw != h->raw_len || h->min_ts > h->max_ts)
         return CAIRN_ECORRUPT;
-    /* each entry is one to ten bytes of timestamp and one to five of length: bounds
-     * what a damaged header can make a reader allocate before anything is checked */
-    if (h->ts_raw < h->n || h->ts_raw > 10ull * h->n || h->len_raw < h->n ||
+    /* each entry is one to ten bytes of timestamp (version 2: plus one to ten of unit)
+     * and one to five of length: bounds what a damaged header can make a reader
+     * allocate before anything is checked */
+    uint64_t ts_max = 10ull * h->n + (h->version >= 2 && h->n ? 10 : 0);
+    if (h->ts_raw < h->n || h->ts_raw > ts_max || h->len_raw < h->n ||
         h->len_raw > 5ull * h->n)
         return CAIRN_ECORRUPT;
     return 0;
@@ -354,14 +387,35 @@ int cairn__block_decode_into(struct cairn__codec_ctx *c, const unsigned char *p,
     size_t off = 0, lim = h->ts_raw;
     int64_t prev = 0;
     int64_t *ts = out->ts;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t z;
-        size_t k = get_uv(u + off, lim - off, &z);
-        if (!k)
+    if (h->version == 1) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t z;
+            size_t k = get_uv(u + off, lim - off, &z);
+            if (!k)
+                goto corrupt;
+            off += k;
+            prev = (int64_t)((uint64_t)prev + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1)));
+            ts[i] = prev;
+        }
+    } else if (n) {
+        uint64_t unit, z;
+        size_t k = get_uv(u, lim, &unit);
+        if (!k || !unit)
+            goto corrupt;
+        off = k;
+        if (!(k = get_uv(u + off, lim - off, &z)))
             goto corrupt;
         off += k;
-        prev = (int64_t)((uint64_t)prev + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1)));
-        ts[i] = prev;
+        prev = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+        ts[0] = prev;
+        for (size_t i = 1; i < n; i++) {
+            uint64_t g;
+            if (!(k = get_uv(u + off, lim - off, &g)) || __builtin_mul_overflow(g, unit, &g))
+                goto corrupt;
+            off += k;
+            prev = (int64_t)((uint64_t)prev + g); /* ascending and bounds checked below */
+            ts[i] = prev;
+        }
     }
     if (off != lim)
         goto corrupt;

@@ -61,7 +61,7 @@ int cairn__fsync_dir(const char *path);
 int cairn__rm_rf(const char *path);
 
 /* ---- block (block.c) ---- */
-#define CAIRN__BLOCK_VERSION 1
+#define CAIRN__BLOCK_VERSION 2 /* written; 1 and 2 are read */
 #define CAIRN__BLOCK_HDR 52
 
 struct cairn__block_hdr {
