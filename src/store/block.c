@@ -5,8 +5,10 @@
  * Entries are always sorted by timestamp inside a block (stably: equal timestamps keep
  * arrival order); an open block that received out-of-order entries is sorted here,
  * when it is cut. Version 2 (written) stores the timestamp gaps in the block's
- * largest common unit (ms or us timestamps: 20 or 10 bits less per entry); version 1
- * (plain zigzag deltas) is still read. Layout: docs/FORMATS.md "Block". */
+ * largest common unit (ms or us timestamps: 20 or 10 bits less per entry) and
+ * compresses the timestamp and length columns as one frame (one codec call less per
+ * block); version 1 (plain zigzag deltas, three frames) is still read. Layout:
+ * docs/FORMATS.md "Block". */
 #include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,10 +196,11 @@ int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uin
     unsigned char hdr[CAIRN__BLOCK_HDR] = {0};
     if (cairn_buf_append(out, hdr, sizeof hdr))
         goto fail;
-    /* timestamps (version 2): the unit, the first as a zigzag varint, then the gaps in
-     * units (room reserved once: at most 10 bytes each) */
+    /* version 2: the timestamp column (the unit, the first as a zigzag varint, then
+     * the gaps in units) and right after it the length column, compressed together
+     * as one frame (room reserved once: at most 10 + 5 bytes per entry) */
     cairn_buf_reset(&c->col);
-    if (cairn_buf_reserve(&c->col, (size_t)n * 10 + 10))
+    if (cairn_buf_reserve(&c->col, (size_t)n * 15 + 10))
         goto fail;
     unsigned char *o = (unsigned char *)c->col.data;
     if (n) {
@@ -212,20 +215,13 @@ int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uin
             prev = t;
         }
     }
-    c->col.len = (size_t)((char *)o - c->col.data);
-    uint32_t ts_raw = (uint32_t)c->col.len, ts_comp, len_raw, len_comp, lines_comp;
-    if ((rc = compress_section(c, codec, level, c->col.data, c->col.len, out, &ts_comp)))
-        goto fail;
-    rc = CAIRN_ENOMEM;
-    cairn_buf_reset(&c->col);
-    if (cairn_buf_reserve(&c->col, (size_t)n * 5))
-        goto fail;
-    o = (unsigned char *)c->col.data;
+    uint32_t ts_raw = (uint32_t)((char *)o - c->col.data), ts_comp, len_raw, len_comp = 0;
+    uint32_t lines_comp;
     for (uint32_t i = 0; i < n; i++)
         o = put_uv(o, lens[IDX(i)]);
     c->col.len = (size_t)((char *)o - c->col.data);
-    len_raw = (uint32_t)c->col.len;
-    if ((rc = compress_section(c, codec, level, c->col.data, c->col.len, out, &len_comp)))
+    len_raw = (uint32_t)c->col.len - ts_raw;
+    if ((rc = compress_section(c, codec, level, c->col.data, c->col.len, out, &ts_comp)))
         goto fail;
     const char *src = lines;
     if (perm) {
@@ -290,6 +286,9 @@ int cairn__block_hdr_parse_only(const unsigned char *p, struct cairn__block_hdr 
     uint64_t ts_max = 10ull * h->n + (h->version >= 2 && h->n ? 10 : 0);
     if (h->ts_raw < h->n || h->ts_raw > ts_max || h->len_raw < h->n ||
         h->len_raw > 5ull * h->n)
+        return CAIRN_ECORRUPT;
+    /* version 2: both columns are one frame, its size in ts_comp */
+    if (h->version >= 2 && h->len_comp != 0)
         return CAIRN_ECORRUPT;
     return 0;
 }
@@ -379,9 +378,11 @@ int cairn__block_decode_into(struct cairn__codec_ctx *c, const unsigned char *p,
     }
     const unsigned char *q = p + CAIRN__BLOCK_HDR;
     char *cols = c->col.data;
-    if (decompress_section(c, h->codec, q, h->ts_comp, cols, h->ts_raw) ||
-        decompress_section(c, h->codec, q + h->ts_comp, h->len_comp, cols + h->ts_raw,
-                           h->len_raw))
+    if (h->version == 1 ? decompress_section(c, h->codec, q, h->ts_comp, cols, h->ts_raw) ||
+                              decompress_section(c, h->codec, q + h->ts_comp, h->len_comp,
+                                                 cols + h->ts_raw, h->len_raw)
+                        : decompress_section(c, h->codec, q, h->ts_comp, cols,
+                                             (size_t)h->ts_raw + h->len_raw))
         goto corrupt;
     const unsigned char *u = (const unsigned char *)cols;
     size_t off = 0, lim = h->ts_raw;

@@ -196,7 +196,8 @@ static void block_empty_and_equal_timestamps(void **state)
     cairn__codec_ctx_deinit(&ctx);
 }
 
-/* Millisecond timestamps: the gaps are stored in units of 1 ms, one byte each here. */
+/* Millisecond timestamps: the gaps are stored in units of 1 ms, one byte each here;
+ * the timestamp and length columns are one frame. */
 static void block_v2_timestamp_unit(void **state)
 {
     (void)state;
@@ -217,6 +218,10 @@ static void block_v2_timestamp_unit(void **state)
     assert_int_equal(h.version, 2);
     /* unit 1e6 (3 bytes), the first (9 bytes), then M - 1 gaps of 0 or 1 ms */
     assert_int_equal(h.ts_raw, 3 + 9 + (M - 1));
+    /* both small columns in one frame (codec none: stored as they are) */
+    assert_int_equal(h.len_raw, M);
+    assert_int_equal(h.ts_comp, h.ts_raw + h.len_raw);
+    assert_int_equal(h.len_comp, 0);
     struct cairn__block_dec d;
     assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d), 0);
     for (int i = 1; i < M; i++)
