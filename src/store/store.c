@@ -117,6 +117,7 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
     int64_t now = cairn_now_ns();
     size_t tl = strlen(tenant);
     int rc = 0;
+    uint64_t n_accepted = 0, n_rejected = 0, line_bytes = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         struct cairn_push_stream *ps = &streams[i];
         ps->rejected = 0;
@@ -147,6 +148,18 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
         size_t at = cairn__rec_begin(b, CAIRN__WAL_ENTRIES);
         if (at == (size_t)-1 || cairn_buf_append_uvarint(b, tl) || cairn_buf_append(b, tenant, tl) ||
             cairn_buf_append_u32le(b, st->sid) || cairn_buf_append_uvarint(b, st->seq)) {
+            cairn_buf_truncate(b, mark); /* no half record goes to the WAL */
+            pthread_mutex_unlock(&sh->mu);
+            rc = CAIRN_ENOMEM;
+            break;
+        }
+        /* room for the whole record at once: each entry is at most its line and two
+         * 10-byte varints */
+        size_t need = 0;
+        for (size_t k = 0; k < ps->n; k++)
+            need += ps->entries[k].len + 20;
+        if (cairn_buf_reserve(b, need)) {
+            cairn_buf_truncate(b, mark);
             pthread_mutex_unlock(&sh->mu);
             rc = CAIRN_ENOMEM;
             break;
@@ -170,10 +183,6 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
             }
             if (is_dup(st, e->ts, e->line, e->len))
                 continue;
-            if (cairn_buf_reserve(b, e->len + 20)) {
-                rc = CAIRN_ENOMEM;
-                break;
-            }
             if ((rc = cairn__head_insert(s, t, st, e->ts, e->line, e->len, st->seq, wal_seq)))
                 break;
             int64_t d = (int64_t)((uint64_t)e->ts - (uint64_t)prev);
@@ -186,7 +195,7 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
             st->seq++;
             cairn__note_accepted(st, e->ts);
             accepted++;
-            s->bytes += e->len;
+            line_bytes += e->len;
         }
         if (accepted) {
             cairn__rec_finish(b, at);
@@ -195,9 +204,13 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
             cairn_buf_truncate(b, mark);
         }
         pthread_mutex_unlock(&sh->mu);
-        s->entries += accepted;
-        s->rejected += ps->rejected;
+        n_accepted += accepted;
+        n_rejected += ps->rejected;
     }
+    /* the shared counters once per push, not per line */
+    s->entries += n_accepted;
+    s->bytes += line_bytes;
+    s->rejected += n_rejected;
     /* whatever went into the head goes to the WAL, even after an error above */
     int wrc = b->len ? cairn__wal_append(s->wal, b->data, b->len) : 0;
     buf_put(s, b);
