@@ -509,6 +509,81 @@ static void label_cache_hits_and_bounds(void **state)
     cairn__ingest_batch_deinit(&b);
 }
 
+/* Entries in the shape clients send take a fast path; any other order or extra field
+ * takes the general reader; both give the same entries. */
+static void entry_shapes_fast_and_general(void **state)
+{
+    (void)state;
+    struct cairn_buf st, e, ts, body;
+    cairn_buf_init(&st);
+    cairn_buf_init(&body);
+    put_len(&st, 1, "{a=\"b\"}", 7);
+    /* 1-3: the usual shape; seconds only; nanos only */
+    put_entry(&st, 1700000000, 5, "one");
+    const int64_t secs[2] = {1700000001, 0};
+    const int32_t nan[2] = {0, 7};
+    for (int k = 0; k < 2; k++) {
+        cairn_buf_init(&ts);
+        cairn_buf_init(&e);
+        if (secs[k])
+            put_uint(&ts, 1, (uint64_t)secs[k]);
+        if (nan[k])
+            put_uint(&ts, 2, (uint64_t)nan[k]);
+        put_len(&e, 1, ts.data, ts.len);
+        put_len(&e, 2, k ? "three" : "two", k ? 5 : 3);
+        put_len(&st, 2, e.data, e.len);
+        cairn_buf_deinit(&ts);
+        cairn_buf_deinit(&e);
+    }
+    /* 4: negative seconds and nanos (10-byte varints), empty line */
+    put_entry(&st, -2, -1, "");
+    /* 5: line first, then a timestamp with nanos before seconds and seconds twice */
+    cairn_buf_init(&ts);
+    cairn_buf_init(&e);
+    put_uint(&ts, 2, 9);
+    put_uint(&ts, 1, 1);
+    put_uint(&ts, 1, 1700000002);
+    put_len(&e, 2, "five", 4);
+    put_len(&e, 1, ts.data, ts.len);
+    put_len(&st, 2, e.data, e.len);
+    cairn_buf_deinit(&ts);
+    cairn_buf_deinit(&e);
+    /* 6: the usual shape followed by structured metadata; 7: an empty Timestamp */
+    cairn_buf_init(&ts);
+    cairn_buf_init(&e);
+    put_uint(&ts, 1, 1700000003);
+    put_len(&e, 1, ts.data, ts.len);
+    put_len(&e, 2, "six", 3);
+    put_len(&e, 3, "", 0);
+    put_len(&st, 2, e.data, e.len);
+    cairn_buf_reset(&e);
+    put_len(&e, 1, "", 0);
+    put_len(&e, 2, "seven", 5);
+    put_len(&st, 2, e.data, e.len);
+    cairn_buf_deinit(&ts);
+    cairn_buf_deinit(&e);
+    put_len(&body, 1, st.data, st.len);
+    struct cairn__ingest_batch b;
+    cairn__ingest_batch_init(&b);
+    struct cairn_err err;
+    assert_int_equal(decode(&b, body.data, body.len, &err), 0);
+    assert_int_equal(b.n, 1);
+    assert_int_equal(b.ne, 7);
+    const int64_t want_ts[7] = {1700000000000000005LL, 1700000001000000000LL, 7,
+                                -2000000001LL, 1700000002000000009LL, 1700000003000000000LL, 0};
+    const char *want_line[7] = {"one", "two", "three", "", "five", "six", "seven"};
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(b.e[i].ts, want_ts[i]);
+        assert_int_equal(b.e[i].len, strlen(want_line[i]));
+        assert_memory_equal(b.e[i].line, want_line[i], b.e[i].len);
+    }
+    /* cut inside the last entry's line: the general reader names the entry field */
+    assert_int_equal(decode(&b, body.data, body.len - 1, &err), CAIRN_EINVAL);
+    cairn__ingest_batch_deinit(&b);
+    cairn_buf_deinit(&st);
+    cairn_buf_deinit(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +595,7 @@ int main(void)
         cmocka_unit_test(wire_types_repeats_and_merges),
         cmocka_unit_test(bad_labels_mark_their_stream),
         cmocka_unit_test(label_cache_hits_and_bounds),
+        cmocka_unit_test(entry_shapes_fast_and_general),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
