@@ -14,11 +14,12 @@
 #include "api/push.h"
 #include "cairn/hash.h"
 
-/* One cached set: lens[2n] (name, value lengths), then the text, then each label's
- * name and value bytes, back to back. */
+/* One cached set: lens[2n] (name, value lengths), then the text, then the set's store
+ * as struct cairn_labels keeps it (each name and value NUL-terminated, back to back),
+ * slen bytes, so a hit is one copy and the views. */
 struct cairn__lcache_ent {
     uint64_t h, fp;
-    uint32_t tlen, n;
+    uint32_t tlen, n, slen;
     uint32_t lens[];
 };
 
@@ -79,13 +80,18 @@ int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t le
         if (e->h != h || e->tlen != len || memcmp(ent_text(e), text, len) != 0)
             continue;
         cairn_labels_reset(ls);
-        const char *p = ent_text(e) + e->tlen;
+        if (e->n > CAIRN_LABELS_PARSE_MAX || cairn_buf_reserve(&ls->store, e->slen))
+            return 0; /* out of memory: the caller parses instead */
+        char *o = ls->store.data;
+        memcpy(o, ent_text(e) + e->tlen, e->slen);
+        ls->store.len = e->slen;
+        o[e->slen] = '\0';
         for (uint32_t j = 0; j < e->n; j++) {
             uint32_t nl = e->lens[2 * j], vl = e->lens[2 * j + 1];
-            if (cairn_labels_add(ls, p, nl, p + nl, vl))
-                return 0; /* out of memory: the caller parses instead */
-            p += nl + vl;
+            ls->v[j] = (struct cairn_label){o, o + nl + 1, nl, vl};
+            o += nl + vl + 2;
         }
+        ls->n = e->n;
         *fp = e->fp;
         return 1;
     }
@@ -103,7 +109,7 @@ void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, ui
     }
     size_t bytes = 0;
     for (size_t j = 0; j < ls->n; j++)
-        bytes += ls->v[j].name_len + (size_t)ls->v[j].value_len;
+        bytes += ls->v[j].name_len + (size_t)ls->v[j].value_len + 2;
     size_t size = sizeof(struct cairn__lcache_ent) + 2 * ls->n * sizeof(uint32_t) + len + bytes;
     if (size > CAIRN__LCACHE_MAX_BYTES / 4)
         return;
@@ -117,6 +123,7 @@ void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, ui
     e->fp = fp;
     e->tlen = (uint32_t)len;
     e->n = (uint32_t)ls->n;
+    e->slen = (uint32_t)bytes;
     char *p = (char *)(e->lens + 2 * ls->n);
     memcpy(p, text, len);
     p += len;
@@ -125,8 +132,10 @@ void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, ui
         e->lens[2 * j] = l->name_len;
         e->lens[2 * j + 1] = l->value_len;
         memcpy(p, l->name, l->name_len);
-        memcpy(p + l->name_len, l->value, l->value_len);
-        p += l->name_len + l->value_len;
+        p[l->name_len] = '\0';
+        memcpy(p + l->name_len + 1, l->value, l->value_len);
+        p[l->name_len + 1 + l->value_len] = '\0';
+        p += l->name_len + l->value_len + 2;
     }
     size_t i = h & (LCACHE_SLOTS - 1);
     while (c->slot[i])
