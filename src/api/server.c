@@ -5,7 +5,8 @@
  * A thread per connection suits the push path: a handler may block on the WAL
  * (group commit) without stalling other connections, and each connection keeps one
  * push batch (body buffer, decoded entries, label sets, label cache) across its
- * keep-alive requests, so a steady pusher decodes without allocating. */
+ * keep-alive requests, so a steady pusher decodes without allocating. A tail request
+ * is answered with 101 and its connection handed to the tail (tail.c) as a WebSocket. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdarg.h>
