@@ -381,6 +381,12 @@ static int tpl_lookup(void *arg, const char *name, size_t len, const char **v, s
         *v = x;
         return 1;
     }
+    /* Promtail's template data: the extracted map, .Value, and .Entry (the line) */
+    if (len == 5 && memcmp(name, "Entry", 5) == 0) {
+        *v = t->e->line.data ? t->e->line.data : "";
+        *vlen = t->e->line.len;
+        return 1;
+    }
     return 0;
 }
 
@@ -485,23 +491,37 @@ static int replace_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     size_t pos = 0, copied = 0;
     int any = 0;
     int groups = cairn_regex_groups(t->re);
+    long prev_end = -1;
     while (pos <= len) {
         size_t ov[2 * (MAX_GROUPS + 1)];
         int pairs = cairn_regex_exec(t->re, src, len, pos, ov, MAX_GROUPS + 1);
         if (pairs <= 0)
             break;
+        if (ov[0] == ov[1] && (long)ov[0] == prev_end) {
+            /* Go's FindAll: an empty match right after the previous match is none */
+            pos = ov[0] + 1;
+            continue;
+        }
+        prev_end = (long)ov[1];
         any = 1;
         for (int g = 1; g < pairs && g <= groups; g++) {
             size_t gs = ov[2 * g], ge = ov[2 * g + 1];
-            if (gs > len || ge > len || gs < copied)
-                continue;
-            const char *name = cairn_regex_group_name(t->re, g);
-            if (name && cairn_ship_ex_set(e, name, strlen(name), src + gs, ge - gs))
-                return CAIRN_ENOMEM;
-            if (cairn_buf_append(&t->out, src + copied, gs - copied))
-                return CAIRN_ENOMEM;
-            if (t->tpl && render(t, e, src + gs, ge - gs, 1, &t->out))
+            if (gs > len || ge > len)
+                continue; /* the group did not take part */
+            /* the group's replacement: the rendered template, or nothing */
+            cairn_buf_reset(&t->piece);
+            if (t->tpl && render(t, e, src + gs, ge - gs, 1, &t->piece))
                 return CAIRN__KEEP;
+            const char *rep = t->piece.data ? t->piece.data : "";
+            /* named groups are extracted with their replaced value, as Promtail does */
+            const char *name = cairn_regex_group_name(t->re, g);
+            if (name && cairn_ship_ex_set(e, name, strlen(name), rep, t->piece.len))
+                return CAIRN_ENOMEM;
+            if (gs < copied)
+                continue; /* nested in a group already replaced */
+            if (cairn_buf_append(&t->out, src + copied, gs - copied) ||
+                cairn_buf_append(&t->out, rep, t->piece.len))
+                return CAIRN_ENOMEM;
             copied = ge;
         }
         pos = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
