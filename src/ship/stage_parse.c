@@ -74,6 +74,52 @@ static int jmespath_to_brackets(const char *e, struct cairn_buf *out)
     return rc ? CAIRN_ENOMEM : 0;
 }
 
+/* An object or array value goes into the extracted map as JSON text; Promtail
+ * re-encodes it compactly, so drop the whitespace between tokens (strings are copied
+ * as they are). 1 if out holds the compact text, 0 if raw was compact already. */
+static int json_compact(const char *raw, size_t len, struct cairn_buf *out)
+{
+    int in_str = 0, spaced = 0;
+    for (size_t i = 0; i < len && !spaced; i++) {
+        char c = raw[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"')
+            in_str = 1;
+        else
+            spaced = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
+    if (!spaced)
+        return 0;
+    cairn_buf_reset(out);
+    if (cairn_buf_reserve(out, len))
+        return -1;
+    size_t k = 0;
+    in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = raw[i];
+        if (in_str) {
+            if (c == '\\' && i + 1 < len) {
+                out->data[k++] = c;
+                c = raw[++i];
+            } else if (c == '"') {
+                in_str = 0;
+            }
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        }
+        out->data[k++] = c;
+    }
+    out->len = k;
+    out->data[k] = '\0';
+    return 1;
+}
+
 static int json_process(struct cairn__stage *s, struct cairn_ship_entry *e)
 {
     struct json_stage *j = s->st;
@@ -98,6 +144,14 @@ static int json_process(struct cairn__stage *s, struct cairn_ship_entry *e)
                 continue;
             raw = j->val.data ? j->val.data : "";
             rawlen = j->val.len;
+        } else if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
+            int c = json_compact(raw, rawlen, &j->val);
+            if (c < 0)
+                return CAIRN_ENOMEM;
+            if (c) {
+                raw = j->val.data;
+                rawlen = j->val.len;
+            }
         }
         if (cairn_ship_ex_set(e, j->names[i], strlen(j->names[i]), raw, rawlen))
             return CAIRN_ENOMEM;
