@@ -259,6 +259,18 @@ int cairn__stage_metrics(struct cairn_ship_pipeline *pl, const struct cairn_cfg_
         if (!o->source)
             goto nomem;
         const char *a = c[i].config.action;
+        /* the combinations the metrics stage docs call errors */
+        const char *bad = NULL;
+        if (c[i].config.match_all && c[i].config.value)
+            bad = "match_all and value are mutually exclusive";
+        else if (c[i].config.count_entry_bytes && !c[i].config.match_all)
+            bad = "count_entry_bytes needs match_all: true";
+        else if (c[i].config.count_entry_bytes && !(a && strcmp(a, "add") == 0))
+            bad = "count_entry_bytes needs action: add";
+        if (bad) {
+            metrics_destroy(&tmp);
+            return cairn_err_set(err, CAIRN_EINVAL, "metric %s: %s", c[i].name, bad);
+        }
         if (c[i].type == 0) {
             if (!a && !c[i].config.match_all) {
                 metrics_destroy(&tmp);
