@@ -13,8 +13,10 @@
  *   at: <time>              timestamp of the following inputs (default 1000 ns)
  *   in: {labels} line       an entry (in~: the line has \n \t \e \\ \xHH escapes); in
  *                           either, ${pad-N} expands to N 'x' bytes and
- *                           ${now-<dur>} to that time (RFC3339, UTC)
- *   tick:                   flush what stages hold (as at shutdown)
+ *                           ${now-<dur>} to that time (RFC3339, UTC), ${year} to this
+ *                           year; ts: expands them too
+ *   tick: [+<dur>]          flush what stages hold (as at shutdown), or with +<dur>
+ *                           what has waited long enough that much from now
  *   n: N   n>=: N   n<=: N  entries emitted so far
  *   line: text (line~:)     the last emitted entry's line
  *   labels: {..}  tenant: t  ts: <time>
@@ -206,6 +208,14 @@ static char *expand(const char *p, size_t n, size_t *outlen)
             (close = memchr(p + i, '}', n - i)) != NULL) {
             char spec[64];
             snprintf(spec, sizeof spec, "%.*s", (int)(close - (p + i + 2)), p + i + 2);
+            if (strcmp(spec, "year") == 0) {
+                time_t now = time(NULL);
+                struct tm tm;
+                gmtime_r(&now, &tm);
+                assert_int_equal(cairn_buf_appendf(&b, "%d", tm.tm_year + 1900), 0);
+                i = (size_t)(close - p) + 1;
+                continue;
+            }
             if (strncmp(spec, "pad-", 4) == 0) {
                 for (unsigned long k = strtoul(spec + 4, NULL, 10); k; k--)
                     assert_int_equal(cairn_buf_append_byte(&b, 'x'), 0);
@@ -329,7 +339,15 @@ static int directive(struct run *r, const char *key, char *val, char *why, size_
     if (strcmp(key, "in") == 0 || strcmp(key, "in~") == 0)
         return feed(r, val, vlen, esc, why, whylen);
     if (strcmp(key, "tick") == 0) {
-        int rc = cairn_ship_pipeline_tick(r->pl, INT64_MAX, &r->sink);
+        int64_t at = INT64_MAX, d;
+        if (val[0] == '+') {
+            if (cairn_parse_duration(val + 1, strlen(val + 1), &d)) {
+                snprintf(why, whylen, "bad duration");
+                return -1;
+            }
+            at = cairn_mono_ns() + d;
+        }
+        int rc = cairn_ship_pipeline_tick(r->pl, at, &r->sink);
         if (rc)
             snprintf(why, whylen, "tick: %s", cairn_strerror(rc));
         return rc ? -1 : 0;
@@ -381,7 +399,11 @@ static int directive(struct run *r, const char *key, char *val, char *why, size_
     }
     if (strcmp(key, "ts") == 0) {
         int64_t want;
-        if (parse_time(val, &want)) {
+        size_t xl;
+        char *x = expand(val, vlen, &xl);
+        int bad = parse_time(x, &want);
+        free(x);
+        if (bad) {
             snprintf(why, whylen, "bad time");
             return -1;
         }
