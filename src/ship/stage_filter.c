@@ -1,5 +1,5 @@
 /* stage_filter.c -- stages that decide whether an entry goes on: match (a LogQL
- * selector with line filters, parsed by the shared LogQL parser, running nested
+ * selector with line filters, parsed and filtered by the LogQL module, running nested
  * stages or dropping) and drop (by value, regex, age, length). */
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,6 @@
 #include "cairn/logql.h"
 #include "cairn/logql_pipeline.h"
 #include "cairn/matcher.h"
-#include "cairn/parse_pattern.h"
 #include "cairn/timeutil.h"
 #include "ship/ship_int.h"
 
