@@ -28,6 +28,8 @@ int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels
                            int64_t ts, const char *line, size_t len)
 {
     e->ts = ts;
+    e->src = 0;
+    e->src_off = 0;
     e->n_ex = 0;
     cairn_buf_reset(&e->ex_store);
     cairn_buf_reset(&e->tenant);

@@ -51,6 +51,38 @@ static int match_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return rc == CAIRN__DROP ? CAIRN__HELD : rc;
 }
 
+/* Entries a nested stage held (multiline) and lets go on a tick go on through the
+ * rest of the outer pipeline, as if the match stage had let them through. */
+struct match_fwd {
+    struct cairn_ship_pipeline *pl;
+    size_t from;
+    const struct cairn_ship_sink *sink;
+};
+
+static int match_fwd_emit(void *ud, const struct cairn_ship_entry *e)
+{
+    const struct match_fwd *f = ud;
+    /* e is the holding stage's own entry, handed on for the remaining stages */
+    return cairn__pipeline_run_from(f->pl, f->from, (struct cairn_ship_entry *)e, f->sink);
+}
+
+static int match_tick(struct cairn__stage *s, int64_t now, int force,
+                      struct cairn_ship_pipeline *pl, size_t index,
+                      const struct cairn_ship_sink *sink)
+{
+    (void)force; /* the nested pipeline sees the same now */
+    struct match_stage *m = s->st;
+    struct match_fwd fwd = {pl, index + 1, sink};
+    struct cairn_ship_sink fs = {match_fwd_emit, NULL, &fwd};
+    return m->nested ? cairn_ship_pipeline_tick(m->nested, now, &fs) : 0;
+}
+
+static int64_t match_floor(const struct cairn__stage *s, uint64_t src)
+{
+    const struct match_stage *m = s->st;
+    return cairn_ship_pipeline_held_floor(m->nested, src);
+}
+
 static void match_destroy(struct cairn__stage *s)
 {
     struct match_stage *m = s->st;
@@ -62,7 +94,13 @@ static void match_destroy(struct cairn__stage *s)
     free(m);
 }
 
-static const struct cairn__stage_ops match_ops = {"match", match_process, NULL, match_destroy};
+static const struct cairn__stage_ops match_ops = {
+    .name = "match",
+    .process = match_process,
+    .tick = match_tick,
+    .destroy = match_destroy,
+    .held_floor = match_floor,
+};
 
 int cairn__stage_match(struct cairn_ship_pipeline *pl, const char *selector, int drop,
                        const char *drop_reason, struct cairn_ship_pipeline *nested,
@@ -172,7 +210,11 @@ static void drop_destroy(struct cairn__stage *s)
     free(d);
 }
 
-static const struct cairn__stage_ops drop_ops = {"drop", drop_process, NULL, drop_destroy};
+static const struct cairn__stage_ops drop_ops = {
+    .name = "drop",
+    .process = drop_process,
+    .destroy = drop_destroy,
+};
 
 int cairn__stage_drop(struct cairn_ship_pipeline *pl, const char *const *source, size_t n_source,
                       const char *separator, const char *expression, const char *value,

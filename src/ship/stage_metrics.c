@@ -238,8 +238,11 @@ static void metrics_destroy(struct cairn__stage *st)
     free(ms);
 }
 
-static const struct cairn__stage_ops metrics_ops = {"metrics", metrics_process, NULL,
-                                                    metrics_destroy};
+static const struct cairn__stage_ops metrics_ops = {
+    .name = "metrics",
+    .process = metrics_process,
+    .destroy = metrics_destroy,
+};
 
 int cairn__stage_metrics(struct cairn_ship_pipeline *pl, const struct cairn_cfg_list *list,
                          struct cairn_err *err)

@@ -176,7 +176,11 @@ static void json_destroy(struct cairn__stage *s)
     free(j);
 }
 
-static const struct cairn__stage_ops json_ops = {"json", json_process, NULL, json_destroy};
+static const struct cairn__stage_ops json_ops = {
+    .name = "json",
+    .process = json_process,
+    .destroy = json_destroy,
+};
 
 int cairn__stage_json(struct cairn_ship_pipeline *pl, const struct cairn__kv *expr, size_t n,
                       const char *source, int drop_malformed, struct cairn_err *err)
@@ -282,7 +286,11 @@ static void logfmt_destroy(struct cairn__stage *s)
     free(l);
 }
 
-static const struct cairn__stage_ops logfmt_ops = {"logfmt", logfmt_process, NULL, logfmt_destroy};
+static const struct cairn__stage_ops logfmt_ops = {
+    .name = "logfmt",
+    .process = logfmt_process,
+    .destroy = logfmt_destroy,
+};
 
 int cairn__stage_logfmt(struct cairn_ship_pipeline *pl, const struct cairn__kv *map, size_t n,
                         const char *source, struct cairn_err *err)
@@ -370,7 +378,11 @@ static void regex_destroy(struct cairn__stage *s)
     free(r);
 }
 
-static const struct cairn__stage_ops regex_ops = {"regex", regex_process, NULL, regex_destroy};
+static const struct cairn__stage_ops regex_ops = {
+    .name = "regex",
+    .process = regex_process,
+    .destroy = regex_destroy,
+};
 
 int cairn__stage_regex(struct cairn_ship_pipeline *pl, const char *expression,
                        const char *source, struct cairn_err *err)
@@ -498,8 +510,11 @@ static void tpl_destroy(struct cairn__stage *s)
     free(t);
 }
 
-static const struct cairn__stage_ops template_ops = {"template", template_process, NULL,
-                                                     tpl_destroy};
+static const struct cairn__stage_ops template_ops = {
+    .name = "template",
+    .process = template_process,
+    .destroy = tpl_destroy,
+};
 
 int cairn__stage_template(struct cairn_ship_pipeline *pl, const char *source, const char *tpl,
                           struct cairn_err *err)
@@ -595,7 +610,11 @@ static int replace_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops replace_ops = {"replace", replace_process, NULL, tpl_destroy};
+static const struct cairn__stage_ops replace_ops = {
+    .name = "replace",
+    .process = replace_process,
+    .destroy = tpl_destroy,
+};
 
 int cairn__stage_replace(struct cairn_ship_pipeline *pl, const char *expression,
                          const char *source, const char *replace, struct cairn_err *err)
