@@ -245,6 +245,8 @@ int cairn__stage_limit(struct cairn_ship_pipeline *pl, double rate, double burst
         return cairn_err_set(err, CAIRN_EINVAL, "limit stage: rate must be > 0");
     if (burst < 1)
         return cairn_err_set(err, CAIRN_EINVAL, "limit stage: burst must be >= 1");
+    if (by_label_name && *by_label_name && !drop)
+        return cairn_err_set(err, CAIRN_EINVAL, "limit stage: by_label_name needs drop: true");
     struct limit *l = calloc(1, sizeof *l);
     if (!l)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
