@@ -40,7 +40,8 @@ struct cairn_ship_entry {
 
 void cairn_ship_entry_init(struct cairn_ship_entry *e);
 void cairn_ship_entry_deinit(struct cairn_ship_entry *e);
-/* Start a new line: copy labels and line, clear the extracted map, tenant and source. */
+/* Start a new line: copy labels and line; the extracted map starts as the labels (as
+ * Promtail's); clear tenant and source. */
 int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels *labels,
                            int64_t ts, const char *line, size_t len);
 /* Set (add or replace) a label / remove one; the set stays sorted. name and value

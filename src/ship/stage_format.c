@@ -252,9 +252,8 @@ static int docker_process(struct cairn__stage *s, struct cairn_ship_entry *e)
         if (cairn__time_parse("RFC3339Nano", NULL, time, tl, &ns) == 0)
             e->ts = ns;
     }
-    /* json-file keeps the newline the container wrote: the entry does not */
-    if (d->log.len && d->log.data[d->log.len - 1] == '\n')
-        cairn_buf_truncate(&d->log, d->log.len - 1);
+    /* json-file keeps the newline the container wrote, and so does Promtail's docker
+     * stage (stages/docker.md: output "log message\n"): lines stay byte for byte */
     if (cairn_ship_ex_set(e, "output", 6, d->log.data ? d->log.data : "", d->log.len))
         return CAIRN_ENOMEM;
     swap_buf(&e->line, &d->log);

@@ -19,7 +19,7 @@
  *                           what has waited long enough that much from now
  *   n: N   n>=: N   n<=: N  entries emitted so far
  *   line: text (line~:)     the last emitted entry's line
- *   labels: {..}  tenant: t  ts: <time>
+ *   labels: {..}  tenant: t  ts: <time>  (ts!: the timestamp is not <time>)
  *   ex: k=v (ex~:)          the last entry's extracted map has k with value v
  *   noex: k                 ... has no k
  *   metric: <line>          the metrics exposition has this whole line
@@ -397,7 +397,7 @@ static int directive(struct run *r, const char *key, char *val, char *why, size_
         }
         return 0;
     }
-    if (strcmp(key, "ts") == 0) {
+    if (strcmp(key, "ts") == 0 || strcmp(key, "ts!") == 0) {
         int64_t want;
         size_t xl;
         char *x = expand(val, vlen, &xl);
@@ -407,7 +407,7 @@ static int directive(struct run *r, const char *key, char *val, char *why, size_
             snprintf(why, whylen, "bad time");
             return -1;
         }
-        if (o->ts != want) {
+        if ((o->ts != want) != (key[2] == '!')) {
             snprintf(why, whylen, "ts is %lld", (long long)o->ts);
             return -1;
         }

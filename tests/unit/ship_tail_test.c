@@ -534,7 +534,7 @@ static void tails_pod_logs_cri_and_docker(void **state)
             found_cri = strstr(cap.lines[i], "container=\"coredns\"") &&
                         strstr(cap.lines[i], "namespace=\"kube-system\"") &&
                         strstr(cap.lines[i], "pod=\"dns-1\"") && strstr(cap.lines[i], "stdout");
-        } else if (strcmp(cap.lines[i + 1], "started") == 0) {
+        } else if (strcmp(cap.lines[i + 1], "started\n") == 0) { /* docker keeps the newline */
             found_docker = strstr(cap.lines[i], "container=\"app\"") &&
                            strstr(cap.lines[i], "stream=\"stderr\"") != NULL;
         }
