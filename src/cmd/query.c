@@ -92,7 +92,7 @@ out:
     return rc;
 }
 
-static int add_param(CURL *c, struct cairn_buf *b, const char *k, const char *v)
+int cairn__qparam(CURL *c, struct cairn_buf *b, const char *k, const char *v)
 {
     char *e = curl_easy_escape(c, v, 0);
     if (!e)
@@ -329,27 +329,31 @@ int cairn_cmd_query(int argc, char **argv)
         if (optind + 1 < argc)
             snprintf(lpath, sizeof lpath, "/loki/api/v1/label/%s/values", argv[optind + 1]);
         path = optind + 1 < argc ? lpath : "/loki/api/v1/labels";
-        bad |= add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+        bad |= cairn__qparam(esc, &params, "start", o.from) |
+               cairn__qparam(esc, &params, "end", o.to);
     } else if (strcmp(what, "series") == 0) {
         if (optind + 1 >= argc) {
             fprintf(stderr, "cairn query series: a selector is required, e.g. '{job=\"x\"}'\n");
             goto out;
         }
         path = "/loki/api/v1/series";
-        bad |= add_param(esc, &params, "match[]", argv[optind + 1]) |
-               add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+        bad |= cairn__qparam(esc, &params, "match[]", argv[optind + 1]) |
+               cairn__qparam(esc, &params, "start", o.from) |
+               cairn__qparam(esc, &params, "end", o.to);
     } else {
         char lim[32];
         snprintf(lim, sizeof lim, "%ld", o.limit);
         path = instant ? "/loki/api/v1/query" : "/loki/api/v1/query_range";
-        bad |= add_param(esc, &params, "query", what) | add_param(esc, &params, "limit", lim) |
-               add_param(esc, &params, "direction", o.forward ? "forward" : "backward");
+        bad |= cairn__qparam(esc, &params, "query", what) |
+               cairn__qparam(esc, &params, "limit", lim) |
+               cairn__qparam(esc, &params, "direction", o.forward ? "forward" : "backward");
         if (instant) {
-            bad |= add_param(esc, &params, "time", o.to);
+            bad |= cairn__qparam(esc, &params, "time", o.to);
         } else {
-            bad |= add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+            bad |= cairn__qparam(esc, &params, "start", o.from) |
+                   cairn__qparam(esc, &params, "end", o.to);
             if (o.step)
-                bad |= add_param(esc, &params, "step", o.step);
+                bad |= cairn__qparam(esc, &params, "step", o.step);
         }
     }
     if (bad) {

@@ -6,7 +6,10 @@
 #ifndef CAIRN_CMD_QUERY_INT_H
 #define CAIRN_CMD_QUERY_INT_H
 
+#include <curl/curl.h>
 #include <jansson.h>
+
+#include "cairn/buf.h"
 
 struct query_opts {
     const char *addr;
@@ -19,6 +22,9 @@ struct query_opts {
     int forward;
     int quiet;
 };
+
+/* Append k=v (v URL-escaped) to a query string in b. 0, or -1 out of memory. */
+int cairn__qparam(CURL *c, struct cairn_buf *b, const char *k, const char *v);
 
 /* Print the entries of a streams result (Loki's [{"stream":..,"values":..}..]) merged
  * across streams, oldest first if forward, in o->output's format. 0, or 1 after a

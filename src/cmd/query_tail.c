@@ -68,16 +68,6 @@ static int recv_some(struct conn *k, struct cairn_buf *b)
     }
 }
 
-static int add_param(CURL *c, struct cairn_buf *b, const char *k, const char *v)
-{
-    char *e = curl_easy_escape(c, v, 0);
-    if (!e)
-        return -1;
-    int rc = cairn_buf_appendf(b, "%s%s=%s", b->len ? "&" : "", k, e);
-    curl_free(e);
-    return rc;
-}
-
 /* The request line's target and the Host header of addr + path?params. */
 static int request_parts(const char *addr, const char *path, const char *params,
                          struct cairn_buf *target, struct cairn_buf *host)
@@ -139,9 +129,10 @@ int cairn__query_tail(const struct query_opts *o, const char *query)
     char lim[32], delay[32];
     snprintf(lim, sizeof lim, "%ld", o->limit);
     snprintf(delay, sizeof delay, "%ld", o->delay_for);
-    if (!k.c || add_param(k.c, &params, "query", query) || add_param(k.c, &params, "limit", lim) ||
-        add_param(k.c, &params, "start", o->from) ||
-        add_param(k.c, &params, "delay_for", delay) ||
+    if (!k.c || cairn__qparam(k.c, &params, "query", query) ||
+        cairn__qparam(k.c, &params, "limit", lim) ||
+        cairn__qparam(k.c, &params, "start", o->from) ||
+        cairn__qparam(k.c, &params, "delay_for", delay) ||
         request_parts(o->addr, "/loki/api/v1/tail", cairn_buf_cstr(&params), &target, &host)) {
         fprintf(stderr, "cairn query: cannot make the tail request for --addr '%s'\n", o->addr);
         goto out;
