@@ -70,13 +70,28 @@ class WS:
         self.s.close()
 
 
+def open_tail(port, query, **params):
+    """A tail, waiting for room: closed tails leave within the server's 200 ms look
+    at their sockets."""
+    deadline = time.monotonic() + 10
+    while True:
+        w = WS(port, query, **params)
+        if w.status == 101 or time.monotonic() > deadline:
+            check(w.status == 101, "tail refused: %s %r" % (w.head, w.buf))
+            return w
+        w.close()
+        time.sleep(0.05)
+
+
 def entries(msg):
     return [(s["stream"], v[0], v[1]) for s in msg["streams"] for v in s["values"]]
 
 
 def main():
     with TempDir() as d:
-        srv = Server(os.path.join(d, "data")).start()
+        # (rate limits raised for the slow-client case, which pushes 48 MB quickly)
+        srv = Server(os.path.join(d, "data"), "-distributor.ingestion-rate-limit-mb=1000",
+                     "-distributor.ingestion-burst-size-mb=1000").start()
         t0 = now_ns()
         hist = [(t0 - 100 + i, "old %d" % i) for i in range(20)]
         status, body = push_json(srv.url, [({"job": "app", "env": "prod"}, hist)])
@@ -182,7 +197,28 @@ def main():
         for x in open_[1:] + [w]:
             x.close()
 
-        # 9. cairn query --tail: the history, then live entries, printed as logcli does.
+        # 9. A client that does not read: past 4 MiB queued, entries are dropped and
+        # reported as dropped_entries (labels and timestamp) once it reads again.
+        ws = open_tail(srv.port, '{job="flood"}')
+        ws.message()
+        big = "x" * 1000
+        for k in range(48):
+            ts = now_ns()
+            status, body = push_json(srv.url, [({"job": "flood"},
+                                                [(ts + i, big) for i in range(1000)])])
+            check(status == 204, "flood push: %d %s" % (status, body))
+        seen, dropped, deadline = 0, [], time.monotonic() + 60
+        while not dropped and time.monotonic() < deadline:
+            m = ws.message()
+            seen += len(entries(m))
+            dropped = m.get("dropped_entries") or []
+        check(dropped, "no dropped_entries after %d entries" % seen)
+        check(dropped[0]["labels"] == {"job": "flood"} and dropped[0]["timestamp"].isdigit(),
+              "dropped entry %r" % dropped[0])
+        check(seen < 48000, "all %d entries arrived: nothing was held back" % seen)
+        ws.close()
+
+        # 10. cairn query --tail: the history, then live entries, printed as logcli does.
         cli = subprocess.Popen([BIN, "query", "--addr", srv.url, "--tail", "--limit", "2", "-q",
                                 "-o", "raw", '{job="app", env="prod"}'],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -192,8 +228,8 @@ def main():
         line = cli.stdout.readline().strip()
         check(line == "from the cli test", "cli live line: %r" % line)
 
-        # 10. A server stop with tails open: the clients get a close, the server exits.
-        ws = WS(srv.port, '{job="app"}', limit=1)
+        # 11. A server stop with tails open: the clients get a close, the server exits.
+        ws = open_tail(srv.port, '{job="app"}', limit=1)
         ws.message()
         t_stop = time.monotonic()
         srv.stop(timeout=30)
