@@ -28,6 +28,7 @@ struct cairn_api_limits {
     double ingestion_rate_mb;        /* ingestion_rate_mb per tenant (MB/s, 2^20 bytes) */
     double ingestion_burst_mb;       /* ingestion_burst_size_mb */
     size_t max_streams_per_user;     /* max_global_streams_per_user; 0: unlimited */
+    size_t max_query_series;         /* max_query_series (500); 0: unlimited */
     size_t max_push_body;            /* request body size limit, 413 past it */
     size_t max_push_decoded;         /* decompressed body size limit, 413 past it */
 };

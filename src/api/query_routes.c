@@ -128,7 +128,8 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn__params pr;
-    struct cairn_query_params qp = {.tenant = cairn__req_tenant(r)};
+    struct cairn_query_params qp = {.tenant = cairn__req_tenant(r),
+                                    .max_series = api->limits.max_query_series};
     const char *v;
     if (cairn__params_init(&pr, r)) {
         cairn__reply_text(r, 500, "out of memory reading parameters");
@@ -162,7 +163,8 @@ out:
 void cairn__handle_query(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn__params pr;
-    struct cairn_query_params qp = {.tenant = cairn__req_tenant(r), .instant = 1};
+    struct cairn_query_params qp = {.tenant = cairn__req_tenant(r), .instant = 1,
+                                    .max_series = api->limits.max_query_series};
     const char *v;
     if (cairn__params_init(&pr, r)) {
         cairn__reply_text(r, 500, "out of memory reading parameters");

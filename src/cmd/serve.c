@@ -41,6 +41,7 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     ac->limits.ingestion_burst_mb = l->ingestion_burst_size_mb;
     ac->limits.max_streams_per_user = (size_t)(l->max_global_streams_per_user > 0
                                                    ? l->max_global_streams_per_user : 0);
+    ac->limits.max_query_series = (size_t)(l->max_query_series > 0 ? l->max_query_series : 0);
     ac->config_dump = dump_config;
     ac->config_dump_ctx = (void *)sc;
 }
