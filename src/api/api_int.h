@@ -118,6 +118,7 @@ struct cairn_api {
     struct cairn_api_limits limits;
     cairn_api_config_dump_fn config_dump;
     void *config_dump_ctx;
+    cairn_api_file_fn files;
     struct cairn_store *_Atomic store;
     struct cairn__tenants tenants;
     struct cairn__metrics metrics;

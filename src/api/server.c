@@ -76,6 +76,25 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     }
 }
 
+/* A static file (the web UI): served from the binary, revalidated on every load so
+ * an upgraded server's UI is never mixed with a cached old one. */
+static enum MHD_Result send_file(struct cairn_api *api, struct MHD_Connection *c,
+                                 struct conn *x, const struct cairn_api_file *f)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f->content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), 200,
+                           cairn_mono_ns() - x->start_ns);
+    return rc;
+}
+
 /* MHD hands over the socket of a connection switched to WebSocket. */
 static void on_upgrade(void *cls, struct MHD_Connection *c, void *req_cls, const char *extra_in,
                        size_t extra_in_size, MHD_socket sock,
@@ -211,6 +230,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct cairn__req r = {.conn = c, .url = url, .method = method, .batch = &x->batch, .status = 200,
                            .content_type = "text/plain; charset=utf-8", .reply = &x->reply};
     cairn_buf_reset(&x->reply);
+    struct cairn_api_file file;
+    if (x->route >= cairn__n_routes && strcmp(method, "GET") == 0 && api->files &&
+        api->files(url, &file) == 0)
+        return send_file(api, c, x, &file);
     if (x->route >= cairn__n_routes) {
         cairn__reply_text(&r, 404, "404 page not found");
     } else if (!x->method_ok) {
@@ -268,6 +291,7 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     api->limits = cfg->limits;
     api->config_dump = cfg->config_dump;
     api->config_dump_ctx = cfg->config_dump_ctx;
+    api->files = cfg->files;
     api->listen = strdup(cfg->listen);
     if (!api->listen ||
         cairn__tenants_init(&api->tenants, cfg->limits.ingestion_rate_mb * 1024 * 1024,
