@@ -303,25 +303,64 @@ static int64_t saved_offset(const char *pos, const char *path)
     return at.offset;
 }
 
-/* A tailer over glob with pipeline pl and the positions file pos. */
-static struct cairn_tailer *tailer_with(const char *glob, const char *pos,
-                                        struct cairn_ship_pipeline *pl,
-                                        const struct cairn_ship_sink *sink,
-                                        struct cairn_positions **p, struct cairn_tail_target *tg,
-                                        const struct cairn_labels *lbl)
+/* A directory with app.log and a positions file, a capturing sink, job="app" labels,
+ * and the tailer of the moment (one at a time: start, then stop). */
+struct tdir {
+    char *dir;
+    char log[512], pos[512], glob[512];
+    struct capture cap;
+    struct cairn_ship_sink sink;
+    struct cairn_labels lbl;
+    struct cairn_positions *p;
+    struct cairn_tail_target tg;
+    struct cairn_tailer *t;
+};
+
+static void tdir_open(struct tdir *d, const char *name)
+{
+    memset(d, 0, sizeof *d);
+    d->dir = test_mkdtemp(name);
+    snprintf(d->log, sizeof d->log, "%s/app.log", d->dir);
+    snprintf(d->pos, sizeof d->pos, "%s/positions.yaml", d->dir);
+    snprintf(d->glob, sizeof d->glob, "%s/*.log", d->dir);
+    d->sink = (struct cairn_ship_sink){cap_emit, cap_flush, &d->cap};
+    struct cairn_err err;
+    cairn_labels_init(&d->lbl);
+    assert_int_equal(cairn_labels_parse(&d->lbl, "{job=\"app\"}", 11, &err), 0);
+}
+
+static void tdir_close(struct tdir *d)
+{
+    cairn_labels_deinit(&d->lbl);
+    test_rmdir_r(d->dir);
+    free(d->dir);
+}
+
+/* Start a tailer over the directory with pipeline pl (NULL: none), from the
+ * positions file as it is on disk, and read what is there. */
+static void tdir_start(struct tdir *d, struct cairn_ship_pipeline *pl)
 {
     struct cairn_err err;
-    *p = cairn_positions_open(pos, &err);
-    assert_non_null(*p);
-    *tg = (struct cairn_tail_target){CAIRN_TAIL_FILES, glob, NULL, lbl, pl};
+    d->p = cairn_positions_open(d->pos, &err);
+    assert_non_null(d->p);
+    d->tg = (struct cairn_tail_target){CAIRN_TAIL_FILES, d->glob, NULL, &d->lbl, pl};
     struct cairn_tailer_config cfg = {0};
-    cfg.targets = tg;
+    cfg.targets = &d->tg;
     cfg.n_targets = 1;
-    cfg.positions = *p;
-    cfg.sink = sink;
-    struct cairn_tailer *t = cairn_tailer_create(&cfg, &err);
-    assert_non_null(t);
-    return t;
+    cfg.positions = d->p;
+    cfg.sink = &d->sink;
+    d->t = cairn_tailer_create(&cfg, &err);
+    assert_non_null(d->t);
+    assert_int_equal(cairn_tailer_poll(d->t), 0);
+}
+
+/* Stop it as a killed agent would leave things: positions as last synced (destroy
+ * syncs, but runs no final tick, so held lines stay held). */
+static void tdir_stop(struct tdir *d)
+{
+    cairn_tailer_destroy(d->t);
+    cairn_positions_close(d->p);
+    d->t = NULL;
 }
 
 /* A pipeline with a multiline stage, inside a match stage if nested. */
@@ -338,88 +377,71 @@ static struct cairn_ship_pipeline *multiline_pipeline(int nested)
     return pl;
 }
 
+static struct cairn_ship_pipeline *container_pipeline(void)
+{
+    struct cairn_err err;
+    struct cairn_ship_pipeline *pl = cairn__pipeline_new(0);
+    assert_non_null(pl);
+    assert_int_equal(cairn__stage_container(pl, &err), 0);
+    return pl;
+}
+
 /* Lines a multiline block (or a CRI partial) holds are not behind the saved position:
  * a crash while they are held reads them again on restart instead of losing them. */
 static void positions_do_not_pass_held_lines(void **state)
 {
     (void)state;
-    char *dir = test_mkdtemp("held");
-    char log[512], pos[512], glob[512];
-    snprintf(log, sizeof log, "%s/app.log", dir);
-    snprintf(pos, sizeof pos, "%s/positions.yaml", dir);
-    snprintf(glob, sizeof glob, "%s/*.log", dir);
-    struct capture cap = {0};
-    struct cairn_ship_sink sink = {cap_emit, cap_flush, &cap};
-    struct cairn_labels lbl;
-    struct cairn_err err;
-    cairn_labels_init(&lbl);
-    assert_int_equal(cairn_labels_parse(&lbl, "{job=\"app\"}", 11, &err), 0);
-    struct cairn_positions *p;
-    struct cairn_tail_target tg;
-
+    struct tdir d;
+    tdir_open(&d, "held");
     /* multiline at the top, then inside a match (the nested stage's holds count) */
     for (int nested = 0; nested < 2; nested++) {
         struct cairn_ship_pipeline *pl = multiline_pipeline(nested);
-        unlink(pos);
-        write_file(log, "w", "start 1\n  cont a\n");
-        struct cairn_tailer *t = tailer_with(glob, pos, pl, &sink, &p, &tg, &lbl);
-        assert_int_equal(cairn_tailer_poll(t), 0);
-        assert_int_equal(cap.n, 0); /* held */
-        assert_int_equal(cairn_tailer_sync(t), 0);
-        assert_int_equal(saved_offset(pos, log), 0);
-        write_file(log, "a", "start 2\n");
-        assert_int_equal(cairn_tailer_poll(t), 0);
-        expect_lines(&cap, (const char *const[]){"start 1\n  cont a"}, 1);
-        assert_int_equal(cairn_tailer_sync(t), 0);
-        assert_int_equal(saved_offset(pos, log), 17); /* where "start 2" begins */
-        /* the agent dies holding "start 2" (no final tick: the positions stay) */
-        cairn_tailer_destroy(t);
-        cairn_positions_close(p);
+        unlink(d.pos);
+        write_file(d.log, "w", "start 1\n  cont a\n");
+        tdir_start(&d, pl);
+        assert_int_equal(d.cap.n, 0); /* held */
+        assert_int_equal(cairn_tailer_sync(d.t), 0);
+        assert_int_equal(saved_offset(d.pos, d.log), 0);
+        write_file(d.log, "a", "start 2\n");
+        assert_int_equal(cairn_tailer_poll(d.t), 0);
+        expect_lines(&d.cap, (const char *const[]){"start 1\n  cont a"}, 1);
+        assert_int_equal(cairn_tailer_sync(d.t), 0);
+        assert_int_equal(saved_offset(d.pos, d.log), 17); /* where "start 2" begins */
+        tdir_stop(&d); /* the agent dies holding "start 2" */
         cairn_ship_pipeline_destroy(pl);
-        assert_int_equal(saved_offset(pos, log), 17);
+        assert_int_equal(saved_offset(d.pos, d.log), 17);
 
         pl = multiline_pipeline(nested);
-        write_file(log, "a", "  cont b\n");
-        t = tailer_with(glob, pos, pl, &sink, &p, &tg, &lbl);
-        assert_int_equal(cairn_tailer_poll(t), 0);
-        assert_int_equal(cap.n, 0);
+        write_file(d.log, "a", "  cont b\n");
+        tdir_start(&d, pl);
+        assert_int_equal(d.cap.n, 0);
         /* the time limit lets the block go, through the rest of the pipeline */
-        assert_int_equal(cairn_ship_pipeline_tick(pl, INT64_MAX, &sink), 0);
-        expect_lines(&cap, (const char *const[]){"start 2\n  cont b"}, 1);
-        assert_int_equal(cairn_tailer_sync(t), 0);
-        assert_int_equal(saved_offset(pos, log), 34); /* nothing held: the end */
-        cairn_tailer_destroy(t);
-        cairn_positions_close(p);
+        assert_int_equal(cairn_ship_pipeline_tick(pl, INT64_MAX, &d.sink), 0);
+        expect_lines(&d.cap, (const char *const[]){"start 2\n  cont b"}, 1);
+        assert_int_equal(cairn_tailer_sync(d.t), 0);
+        assert_int_equal(saved_offset(d.pos, d.log), 34); /* nothing held: the end */
+        tdir_stop(&d);
         cairn_ship_pipeline_destroy(pl);
     }
 
     /* an unfinished CRI line (P without its F) pins the position the same way */
-    struct cairn_ship_pipeline *pl = cairn__pipeline_new(0);
-    assert_int_equal(cairn__stage_container(pl, &err), 0);
-    unlink(pos);
-    write_file(log, "w", "2024-01-01T00:00:00Z stdout F one\n"
-                         "2024-01-01T00:00:01Z stdout P tw\n");
-    struct cairn_tailer *t = tailer_with(glob, pos, pl, &sink, &p, &tg, &lbl);
-    assert_int_equal(cairn_tailer_poll(t), 0);
-    expect_lines(&cap, (const char *const[]){"one"}, 1);
-    assert_int_equal(cairn_tailer_sync(t), 0);
-    assert_int_equal(saved_offset(pos, log), 34); /* where the P line begins */
-    cairn_tailer_destroy(t);
-    cairn_positions_close(p);
+    struct cairn_ship_pipeline *pl = container_pipeline();
+    unlink(d.pos);
+    write_file(d.log, "w", "2024-01-01T00:00:00Z stdout F one\n"
+                           "2024-01-01T00:00:01Z stdout P tw\n");
+    tdir_start(&d, pl);
+    expect_lines(&d.cap, (const char *const[]){"one"}, 1);
+    assert_int_equal(cairn_tailer_sync(d.t), 0);
+    assert_int_equal(saved_offset(d.pos, d.log), 34); /* where the P line begins */
+    tdir_stop(&d);
     cairn_ship_pipeline_destroy(pl);
-    pl = cairn__pipeline_new(0);
-    assert_int_equal(cairn__stage_container(pl, &err), 0);
-    write_file(log, "a", "2024-01-01T00:00:01Z stdout F o\n");
-    t = tailer_with(glob, pos, pl, &sink, &p, &tg, &lbl);
-    assert_int_equal(cairn_tailer_poll(t), 0);
-    expect_lines(&cap, (const char *const[]){"two"}, 1);
-    cairn_tailer_destroy(t);
-    cairn_positions_close(p);
+    pl = container_pipeline();
+    write_file(d.log, "a", "2024-01-01T00:00:01Z stdout F o\n");
+    tdir_start(&d, pl);
+    expect_lines(&d.cap, (const char *const[]){"two"}, 1);
+    tdir_stop(&d);
     cairn_ship_pipeline_destroy(pl);
-
-    cairn_labels_deinit(&lbl);
-    test_rmdir_r(dir);
-    free(dir);
+    tdir_close(&d);
 }
 
 /* copytruncate while the agent was stopped, and the new content already longer than
@@ -427,57 +449,35 @@ static void positions_do_not_pass_held_lines(void **state)
 static void restart_notices_rewrite_while_stopped(void **state)
 {
     (void)state;
-    char *dir = test_mkdtemp("rewr");
-    char log[512], pos[512], glob[512];
-    snprintf(log, sizeof log, "%s/app.log", dir);
-    snprintf(pos, sizeof pos, "%s/positions.yaml", dir);
-    snprintf(glob, sizeof glob, "%s/*.log", dir);
-    struct capture cap = {0};
-    struct cairn_ship_sink sink = {cap_emit, cap_flush, &cap};
-    struct cairn_labels lbl;
-    struct cairn_err err;
-    cairn_labels_init(&lbl);
-    assert_int_equal(cairn_labels_parse(&lbl, "{job=\"app\"}", 11, &err), 0);
-    struct cairn_positions *p;
-    struct cairn_tail_target tg;
-    write_file(log, "w", "old 1\nold 2\n");
-    struct cairn_tailer *t = tailer_with(glob, pos, NULL, &sink, &p, &tg, &lbl);
-    assert_int_equal(cairn_tailer_poll(t), 0);
-    expect_lines(&cap, (const char *const[]){"old 1", "old 2"}, 2);
-    cairn_tailer_destroy(t);
-    cairn_positions_close(p);
+    struct tdir d;
+    tdir_open(&d, "rewr");
+    write_file(d.log, "w", "old 1\nold 2\n");
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"old 1", "old 2"}, 2);
+    tdir_stop(&d);
 
     /* stopped: copied away, truncated in place, and written past the old offset */
-    assert_int_equal(truncate(log, 0), 0);
-    write_file(log, "a", "new 1\nnew 2\nnew 3\n");
-    t = tailer_with(glob, pos, NULL, &sink, &p, &tg, &lbl);
-    assert_int_equal(cairn_tailer_poll(t), 0);
-    expect_lines(&cap, (const char *const[]){"new 1", "new 2", "new 3"}, 3);
-    cairn_tailer_destroy(t);
-    cairn_positions_close(p);
+    assert_int_equal(truncate(d.log, 0), 0);
+    write_file(d.log, "a", "new 1\nnew 2\nnew 3\n");
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"new 1", "new 2", "new 3"}, 3);
+    tdir_stop(&d);
 
     /* a file that only grew resumes where it was */
-    write_file(log, "a", "new 4\n");
-    t = tailer_with(glob, pos, NULL, &sink, &p, &tg, &lbl);
-    assert_int_equal(cairn_tailer_poll(t), 0);
-    expect_lines(&cap, (const char *const[]){"new 4"}, 1);
-    cairn_tailer_destroy(t);
-    cairn_positions_close(p);
+    write_file(d.log, "a", "new 4\n");
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"new 4"}, 1);
+    tdir_stop(&d);
 
     /* a Promtail positions file (no checks) is trusted as it is */
-    FILE *pf = fopen(pos, "w");
+    FILE *pf = fopen(d.pos, "w");
     assert_non_null(pf);
-    fprintf(pf, "positions:\n  \"%s\": \"18\"\n", log);
+    fprintf(pf, "positions:\n  \"%s\": \"18\"\n", d.log);
     fclose(pf);
-    t = tailer_with(glob, pos, NULL, &sink, &p, &tg, &lbl);
-    assert_int_equal(cairn_tailer_poll(t), 0);
-    expect_lines(&cap, (const char *const[]){"new 4"}, 1);
-    cairn_tailer_destroy(t);
-    cairn_positions_close(p);
-
-    cairn_labels_deinit(&lbl);
-    test_rmdir_r(dir);
-    free(dir);
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"new 4"}, 1);
+    tdir_stop(&d);
+    tdir_close(&d);
 }
 
 /* A sink that records "labels line". */
