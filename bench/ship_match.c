@@ -15,20 +15,13 @@
 #include "cairn/ship.h"
 #include "cairn/ship_config.h"
 #include "ship/ship_build.h"
+#include "cpu.h"
 
 static int count_emit(void *ud, const struct cairn_ship_entry *e)
 {
     (void)e;
     (*(unsigned long long *)ud)++;
     return 0;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* name, selector of a match stage with action drop */
@@ -84,13 +77,13 @@ int main(int argc, char **argv)
         }
         unsigned long long kept = 0;
         struct cairn_ship_sink sink = {count_emit, NULL, &kept};
-        double c0 = cpu_seconds();
+        double c0 = bench_cpu_seconds();
         for (long i = 0; i < lines && !rc; i++) {
             const char *l = text[i % NLINES];
             rc = cairn_ship_entry_reset(&e, &ls, i, l, strlen(l)) ||
                  cairn_ship_pipeline_run(pl, &e, &sink);
         }
-        double cpu = cpu_seconds() - c0;
+        double cpu = bench_cpu_seconds() - c0;
         printf("filter=%s lines=%ld kept=%llu cpu_s=%.3f lines_per_cpu_s=%.0f\n", kinds[k][0],
                lines, kept, cpu, (double)lines / cpu);
         cairn_ship_pipeline_destroy(pl);

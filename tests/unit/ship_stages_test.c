@@ -245,20 +245,7 @@ static char *expand(const char *p, size_t n, size_t *outlen)
 /* "{a="b"} rest": feed one entry. */
 static int feed(struct run *r, const char *p, size_t n, int esc, char *why, size_t whylen)
 {
-    size_t i = 0;
-    int inq = 0;
-    for (; i < n; i++) {
-        if (inq) {
-            if (p[i] == '\\')
-                i++;
-            else if (p[i] == '"')
-                inq = 0;
-        } else if (p[i] == '"') {
-            inq = 1;
-        } else if (p[i] == '}') {
-            break;
-        }
-    }
+    size_t i = test_labels_end(p, n);
     if (i >= n) {
         snprintf(why, whylen, "bad input (no labels)");
         return -1;
