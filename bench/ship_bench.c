@@ -17,6 +17,7 @@
 #include "cairn/ship_config.h"
 #include "cairn/timeutil.h"
 #include "ship/ship_build.h"
+#include "cpu.h"
 
 struct discard {
     uint64_t lines, bytes, labelled;
@@ -29,14 +30,6 @@ static int discard_emit(void *ud, const struct cairn_ship_entry *e)
     d->bytes += e->line.len;
     d->labelled += e->labels.n;
     return 0;
-}
-
-static double cpu_seconds(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static const char *const levels[] = {"info", "warn", "error", "debug"};
@@ -104,11 +97,11 @@ int main(int argc, char **argv)
     struct cairn_tailer *t = cairn_tailer_create(&tc, &err);
     if (!t)
         return 1;
-    double c0 = cpu_seconds();
+    double c0 = bench_cpu_seconds();
     int64_t w0 = cairn_mono_ns();
     if (cairn_tailer_poll(t))
         return 1;
-    double cpu = cpu_seconds() - c0;
+    double cpu = bench_cpu_seconds() - c0;
     double wall = (double)(cairn_mono_ns() - w0) / 1e9;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -28,6 +28,7 @@ struct cairn_api_limits {
     double ingestion_rate_mb;        /* ingestion_rate_mb per tenant (MB/s, 2^20 bytes) */
     double ingestion_burst_mb;       /* ingestion_burst_size_mb */
     size_t max_streams_per_user;     /* max_global_streams_per_user; 0: unlimited */
+    size_t max_query_series;         /* max_query_series (500); 0: unlimited */
     size_t max_push_body;            /* request body size limit, 413 past it */
     size_t max_push_decoded;         /* decompressed body size limit, 413 past it */
 };
@@ -36,12 +37,22 @@ struct cairn_api_limits {
  * masked) to out; return 0 or a negative CAIRN_E*. */
 typedef int (*cairn_api_config_dump_fn)(void *ctx, struct cairn_buf *out);
 
+/* A static file (the web UI) for a GET path no API route takes: 0 and *out filled, or
+ * nonzero when there is none. The data must stay valid for the server's life. */
+struct cairn_api_file {
+    const char *content_type;
+    const void *data;
+    size_t len;
+};
+typedef int (*cairn_api_file_fn)(const char *path, struct cairn_api_file *out);
+
 struct cairn_api_config {
     const char *listen;          /* "host:port"; port 0 picks an ephemeral port */
     unsigned threads_max;        /* cap on connection threads (0: 256) */
     struct cairn_api_limits limits;
     cairn_api_config_dump_fn config_dump;
     void *config_dump_ctx;
+    cairn_api_file_fn files; /* NULL: no static files */
 };
 
 /* Fill with Loki's defaults (limits.h), listen "127.0.0.1:3100". */

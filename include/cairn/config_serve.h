@@ -14,7 +14,8 @@
  *                  max_global_streams_per_user, max_line_size,
  *                  max_label_names_per_series, max_label_name_length,
  *                  max_label_value_length, reject_old_samples,
- *                  reject_old_samples_max_age, creation_grace_period, retention_period
+ *                  reject_old_samples_max_age, creation_grace_period, retention_period,
+ *                  max_query_series
  *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides) */
 #ifndef CAIRN_CONFIG_SERVE_H
 #define CAIRN_CONFIG_SERVE_H
@@ -38,6 +39,7 @@ struct cairn_limits {
     int reject_old_samples;              /* bool: refuse entries older than max age */
     int64_t reject_old_samples_max_age_ns;
     int64_t creation_grace_period_ns;    /* how far in the future an entry may be */
+    int max_query_series;                /* series in a metric query's result; 0: unlimited */
 };
 
 /* Fill l with the defaults of limits.h (Loki's defaults). */

@@ -67,6 +67,9 @@ int cairn_labels_validate(const struct cairn_labels *ls, const struct cairn_labe
 /* Append the canonical text form `{a="b", c="d"}` (sorted, Go-quoted) to out. */
 int cairn_labels_format(const struct cairn_labels *ls, struct cairn_buf *out);
 
+/* Append the set as a JSON object `{"a":"b","c":"d"}` (Loki's stream objects). */
+int cairn_labels_format_json(const struct cairn_labels *ls, struct cairn_buf *out);
+
 /* 64-bit fingerprint of the sorted set: the stream's identity within a tenant. */
 uint64_t cairn_labels_fingerprint(const struct cairn_labels *ls);
 

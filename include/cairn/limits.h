@@ -13,6 +13,7 @@
 #define CAIRN_INGESTION_RATE_MB 4.0               /* ingestion_rate_mb */
 #define CAIRN_INGESTION_BURST_MB 6.0              /* ingestion_burst_size_mb */
 #define CAIRN_MAX_STREAMS_PER_TENANT 5000         /* max_global_streams_per_user */
+#define CAIRN_MAX_QUERY_SERIES 500                /* max_query_series */
 
 /* Label parsing: a hard cap on labels in one set, above the validation limit so the
  * validator (not the parser) reports "too many labels" with the count. */

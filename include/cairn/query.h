@@ -29,6 +29,8 @@ struct cairn_query_params {
     enum cairn_iter_dir direction;
     int instant;             /* /query: evaluate at `end` only (vector/scalar result) */
     int threads;             /* 0 = one per core */
+    size_t max_series;       /* metric queries: most series in the result (Loki's
+                              * max_query_series); 0 = no limit */
 };
 
 /* Run the query and append Loki's full JSON reply to out:

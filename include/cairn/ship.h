@@ -34,11 +34,14 @@ struct cairn_ship_entry {
     size_t n_ex, cap_ex;
     struct cairn_buf tenant;    /* empty: the client's tenant */
     struct cairn_buf scratch;   /* for stages: templates, joins */
+    uint64_t src;               /* the tailed file it was read from (0: none) */
+    int64_t src_off;            /* where in that file its first line starts */
 };
 
 void cairn_ship_entry_init(struct cairn_ship_entry *e);
 void cairn_ship_entry_deinit(struct cairn_ship_entry *e);
-/* Start a new line: copy labels and line, clear the extracted map and tenant. */
+/* Start a new line: copy labels and line; the extracted map starts as the labels (as
+ * Promtail's); clear tenant and source. */
 int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels *labels,
                            int64_t ts, const char *line, size_t len);
 /* Set (add or replace) a label / remove one; the set stays sorted. name and value
@@ -74,6 +77,10 @@ int cairn_ship_pipeline_run(struct cairn_ship_pipeline *pl, struct cairn_ship_en
 /* Emit entries held past their deadline (multiline max_wait_time); now is monotonic. */
 int cairn_ship_pipeline_tick(struct cairn_ship_pipeline *pl, int64_t now_mono,
                              const struct cairn_ship_sink *sink);
+/* The lowest src_off of the entries from src that stages still hold (multiline blocks,
+ * unfinished CRI partials), or INT64_MAX. A saved position must not pass it: after a
+ * crash the held lines are read again instead of lost. */
+int64_t cairn_ship_pipeline_held_floor(const struct cairn_ship_pipeline *pl, uint64_t src);
 
 /* ---- the file tailer ---- */
 

@@ -6,8 +6,12 @@
  *       /var/log/app.log: "1234"
  *     inodes:
  *       /var/log/app.log: "5678"
- * (`inodes` is cairn's addition, ignored by Promtail; it lets a restart notice that a
- * file was rotated while the agent was down.) Saves are atomic: write a temporary
+ *     checks:
+ *       /var/log/app.log: "3141592653589793"
+ * (`inodes` and `checks` are cairn's additions, ignored by Promtail. The inode lets a
+ * restart notice that a file was rotated while the agent was down; the check, a hash
+ * of the bytes just before the offset, that it was truncated and rewritten past the
+ * offset (copytruncate) while the agent was down.) Saves are atomic: write a temporary
  * file, fsync, rename over the old one, fsync the directory.
  *
  * Ownership: the positions object owns its entries (keys copied on set). It is not
@@ -29,11 +33,23 @@ struct cairn_positions *cairn_positions_open(const char *path, struct cairn_err 
 /* Save (if changed) and free. NULL is a no-op. */
 void cairn_positions_close(struct cairn_positions *p);
 
-/* Offset and inode (0 if unknown) recorded for key. 0 or CAIRN_ENOTFOUND. */
-int cairn_positions_get(const struct cairn_positions *p, const char *key, int64_t *offset,
-                        uint64_t *ino);
-/* Record offset and inode for key. 0 or CAIRN_ENOMEM. */
-int cairn_positions_set(struct cairn_positions *p, const char *key, int64_t offset, uint64_t ino);
+/* What is recorded for one file. */
+struct cairn_position {
+    int64_t offset; /* bytes read and delivered */
+    uint64_t ino;   /* 0: unknown (a Promtail file) */
+    uint64_t check; /* cairn_positions_check of the bytes before offset; 0: unknown */
+};
+
+/* The position recorded for key. 0 or CAIRN_ENOTFOUND. */
+int cairn_positions_get(const struct cairn_positions *p, const char *key,
+                        struct cairn_position *out);
+/* Record the position of key. 0 or CAIRN_ENOMEM. */
+int cairn_positions_set(struct cairn_positions *p, const char *key,
+                        const struct cairn_position *pos);
+/* The check of the up to CAIRN_POSITIONS_CHECK_BYTES bytes that end at offset in fd
+ * (never 0; 0 if they cannot be read). */
+#define CAIRN_POSITIONS_CHECK_BYTES 64
+uint64_t cairn_positions_check(int fd, int64_t offset);
 /* Forget key (a file no longer tailed). No-op if absent. */
 void cairn_positions_remove(struct cairn_positions *p, const char *key);
 /* Number of entries, and the i-th key (for cleaning up files that are gone). */

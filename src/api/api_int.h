@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "api/push.h"
+#include "api/tail.h"
 #include "cairn/api.h"
 #include "cairn/buf.h"
 
@@ -100,9 +101,12 @@ struct cairn__req {
     int status;
     const char *content_type;
     struct cairn_buf *reply; /* reply body (the connection's, reused) */
+    struct cairn__upgrade upgrade; /* tail: set with status 101 to switch to WebSocket */
 };
 
 const char *cairn__req_header(struct cairn__req *r, const char *name);
+/* The request's tenant: X-Scope-OrgID, or "fake" without one (as Loki). */
+const char *cairn__req_tenant(struct cairn__req *r);
 const char *cairn__req_query(struct cairn__req *r, const char *name);
 
 /* ---- the server ----------------------------------------------------------------- */
@@ -114,10 +118,12 @@ struct cairn_api {
     struct cairn_api_limits limits;
     cairn_api_config_dump_fn config_dump;
     void *config_dump_ctx;
+    cairn_api_file_fn files;
     struct cairn_store *_Atomic store;
     struct cairn__tenants tenants;
     struct cairn__metrics metrics;
     _Atomic uint64_t push_errors; /* store append failures */
+    struct cairn__tailhub tails;  /* open /loki/api/v1/tail sessions */
 };
 
 /* Handlers (routes.c and push.c). */

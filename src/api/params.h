@@ -24,6 +24,9 @@ const char *cairn__param(struct cairn__params *pr, const char *name);
 typedef int (*cairn__param_fn)(void *ud, const char *value);
 int cairn__param_each(struct cairn__params *pr, const char *name, cairn__param_fn fn, void *ud);
 
+/* `limit` with Loki's default (100) and maximum (5000); 0, or -1 after replying 400. */
+int cairn__param_limit(struct cairn__params *pr, struct cairn__req *r, size_t *limit);
+
 /* Loki's time parameter: float seconds, integer unix seconds (<= 10 digits) or ns,
  * or RFC3339(Nano). 0 or CAIRN_EINVAL. */
 int cairn__parse_time(const char *s, int64_t *out);

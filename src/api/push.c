@@ -192,6 +192,7 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
                               "failed to store the push: %s", cairn_strerror(rc));
             return;
         }
+        cairn__tail_publish(api, tenant, b->ps, k);
         k = 0;
         for (size_t i = 0; i < b->n; i++) {
             if (!b->s[i].n)

@@ -15,7 +15,7 @@
 
 #define HOUR_NS (3600LL * 1000000000LL)
 
-static const char *tenant_of(struct cairn__req *r)
+const char *cairn__req_tenant(struct cairn__req *r)
 {
     const char *t = cairn__req_header(r, "X-Scope-OrgID");
     return t && *t ? t : "fake";
@@ -62,11 +62,10 @@ static int time_range(struct cairn__params *pr, struct cairn__req *r, int64_t de
     return 0;
 }
 
-static int limit_direction(struct cairn__params *pr, struct cairn__req *r,
-                           struct cairn_query_params *qp)
+int cairn__param_limit(struct cairn__params *pr, struct cairn__req *r, size_t *limit)
 {
     const char *v;
-    qp->limit = CAIRN_QUERY_DEFAULT_LIMIT;
+    *limit = CAIRN_QUERY_DEFAULT_LIMIT;
     if ((v = cairn__param(pr, "limit"))) {
         char *e;
         long long l = strtoll(v, &e, 10);
@@ -81,8 +80,17 @@ static int limit_direction(struct cairn__params *pr, struct cairn__req *r,
                               l, CAIRN_QUERY_MAX_LIMIT);
             return -1;
         }
-        qp->limit = (size_t)l;
+        *limit = (size_t)l;
     }
+    return 0;
+}
+
+static int limit_direction(struct cairn__params *pr, struct cairn__req *r,
+                           struct cairn_query_params *qp)
+{
+    const char *v;
+    if (cairn__param_limit(pr, r, &qp->limit))
+        return -1;
     qp->direction = CAIRN_ITER_BACKWARD;
     if ((v = cairn__param(pr, "direction"))) {
         if (strcasecmp(v, "forward") == 0)
@@ -120,7 +128,8 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn__params pr;
-    struct cairn_query_params qp = {.tenant = tenant_of(r)};
+    struct cairn_query_params qp = {.tenant = cairn__req_tenant(r),
+                                    .max_series = api->limits.max_query_series};
     const char *v;
     if (cairn__params_init(&pr, r)) {
         cairn__reply_text(r, 500, "out of memory reading parameters");
@@ -154,7 +163,8 @@ out:
 void cairn__handle_query(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn__params pr;
-    struct cairn_query_params qp = {.tenant = tenant_of(r), .instant = 1};
+    struct cairn_query_params qp = {.tenant = cairn__req_tenant(r), .instant = 1,
+                                    .max_series = api->limits.max_query_series};
     const char *v;
     if (cairn__params_init(&pr, r)) {
         cairn__reply_text(r, 500, "out of memory reading parameters");
@@ -256,11 +266,11 @@ static void labels_or_values(struct cairn_api *api, struct cairn__req *r, const 
     const char *sel = cairn__param(&pr, "query");
     int rc;
     if (sel && *sel)
-        rc = labels_of_selection(s, tenant_of(r), sel, name, start, end, &l, &err);
+        rc = labels_of_selection(s, cairn__req_tenant(r), sel, name, start, end, &l, &err);
     else if (name)
-        rc = cairn_store_label_values(s, tenant_of(r), name, start, end, &l);
+        rc = cairn_store_label_values(s, cairn__req_tenant(r), name, start, end, &l);
     else
-        rc = cairn_store_label_names(s, tenant_of(r), start, end, &l);
+        rc = cairn_store_label_names(s, cairn__req_tenant(r), start, end, &l);
     if (rc) {
         cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
                           err.msg[0] ? err.msg : cairn_strerror(rc));
@@ -315,7 +325,7 @@ void cairn__handle_series(struct cairn_api *api, struct cairn__req *r)
     struct cairn__params pr;
     if (!s || cairn__params_init(&pr, r))
         return;
-    struct series_ctx c = {.s = s, .tenant = tenant_of(r), .sids = roaring_bitmap_create()};
+    struct series_ctx c = {.s = s, .tenant = cairn__req_tenant(r), .sids = roaring_bitmap_create()};
     struct cairn_labels ls;
     cairn_labels_init(&ls);
     if (!c.sids || time_range(&pr, r, 6 * HOUR_NS, &c.start, &c.end))
@@ -377,10 +387,10 @@ void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 400, "query parameter is required: a stream selector such as {job=\"x\"}");
         goto out;
     }
-    int rc = cairn_query_select_text(s, tenant_of(r), sel, strlen(sel), start, end, sids, &err);
+    int rc = cairn_query_select_text(s, cairn__req_tenant(r), sel, strlen(sel), start, end, sids, &err);
     struct cairn_index_stats st = {0};
     if (rc == 0)
-        rc = cairn_store_index_stats(s, tenant_of(r), sids, start, end, &st);
+        rc = cairn_store_index_stats(s, cairn__req_tenant(r), sids, start, end, &st);
     if (rc) {
         cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
                           err.msg[0] ? err.msg : cairn_strerror(rc));

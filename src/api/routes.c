@@ -20,6 +20,7 @@ const struct cairn__route cairn__routes[] = {
     {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 1},
     {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 0},
     {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 1},
+    {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, 0},
     {"GET", "/ready", "ready", cairn__handle_ready, 0},
     {"GET", "/metrics", "metrics", cairn__handle_metrics, 0},
     {"GET", "/config", "config", cairn__handle_config, 0},

@@ -5,7 +5,8 @@
  * A thread per connection suits the push path: a handler may block on the WAL
  * (group commit) without stalling other connections, and each connection keeps one
  * push batch (body buffer, decoded entries, label sets, label cache) across its
- * keep-alive requests, so a steady pusher decodes without allocating. */
+ * keep-alive requests, so a steady pusher decodes without allocating. A tail request
+ * is answered with 101 and its connection handed to the tail (tail.c) as a WebSocket. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -73,6 +74,55 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         free(x);
         *socket_context = NULL;
     }
+}
+
+/* A static file (the web UI): served from the binary, revalidated on every load so
+ * an upgraded server's UI is never mixed with a cached old one. */
+static enum MHD_Result send_file(struct cairn_api *api, struct MHD_Connection *c,
+                                 struct conn *x, const struct cairn_api_file *f)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(f->len, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, f->content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), 200,
+                           cairn_mono_ns() - x->start_ns);
+    return rc;
+}
+
+/* MHD hands over the socket of a connection switched to WebSocket. */
+static void on_upgrade(void *cls, struct MHD_Connection *c, void *req_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock,
+                       struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)c;
+    (void)req_cls;
+    (void)extra_in; /* a tail client sends nothing before it reads the 101 */
+    (void)extra_in_size;
+    cairn__tail_upgraded(cls, sock, urh);
+}
+
+/* 101 Switching Protocols for a tail request. */
+static enum MHD_Result send_upgrade(struct cairn_api *api, struct MHD_Connection *c,
+                                    struct conn *x, struct cairn__upgrade *up)
+{
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, up->tail);
+    enum MHD_Result rc = MHD_NO;
+    if (resp && MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket") == MHD_YES &&
+        MHD_add_response_header(resp, "Sec-WebSocket-Accept", up->accept) == MHD_YES)
+        rc = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    if (resp)
+        MHD_destroy_response(resp);
+    if (rc != MHD_YES)
+        cairn__tail_abandon(up->tail);
+    cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), 101,
+                           cairn_mono_ns() - x->start_ns);
+    return rc;
 }
 
 static enum MHD_Result send_reply(struct cairn_api *api, struct MHD_Connection *c,
@@ -180,6 +230,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct cairn__req r = {.conn = c, .url = url, .method = method, .batch = &x->batch, .status = 200,
                            .content_type = "text/plain; charset=utf-8", .reply = &x->reply};
     cairn_buf_reset(&x->reply);
+    struct cairn_api_file file;
+    if (x->route >= cairn__n_routes && strcmp(method, "GET") == 0 && api->files &&
+        api->files(url, &file) == 0)
+        return send_file(api, c, x, &file);
     if (x->route >= cairn__n_routes) {
         cairn__reply_text(&r, 404, "404 page not found");
     } else if (!x->method_ok) {
@@ -190,6 +244,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         cairn__routes[x->route].fn(api, &r);
     }
+    if (r.upgrade.tail)
+        return send_upgrade(api, c, x, &r.upgrade);
     enum MHD_Result rc = send_reply(api, c, x, r.status, r.content_type);
     /* An unusually big push should not pin its buffers to the connection for good. */
     cairn__ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
@@ -235,6 +291,7 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     api->limits = cfg->limits;
     api->config_dump = cfg->config_dump;
     api->config_dump_ctx = cfg->config_dump_ctx;
+    api->files = cfg->files;
     api->listen = strdup(cfg->listen);
     if (!api->listen ||
         cairn__tenants_init(&api->tenants, cfg->limits.ingestion_rate_mb * 1024 * 1024,
@@ -245,8 +302,16 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         return NULL;
     }
+    if (cairn__tailhub_init(&api->tails)) {
+        cairn__tenants_deinit(&api->tenants);
+        free(api->listen);
+        free(api);
+        freeaddrinfo(ai);
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        return NULL;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     api->mhd = MHD_start_daemon(
@@ -262,6 +327,7 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     if (!api->mhd) {
         cairn_err_set(err, CAIRN_EIO, "cannot listen on %s (address in use or not local?)",
                       cfg->listen);
+        cairn__tailhub_deinit(&api->tails);
         cairn__tenants_deinit(&api->tenants);
         free(api->listen);
         free(api);
@@ -286,6 +352,7 @@ unsigned cairn_api_port(const struct cairn_api *api)
 void cairn_api_stop(struct cairn_api *api)
 {
     if (api && api->mhd) {
+        cairn__tailhub_stop(&api->tails); /* tails hold upgraded connections of the daemon */
         MHD_stop_daemon(api->mhd);
         api->mhd = NULL;
     }
@@ -296,6 +363,7 @@ void cairn_api_destroy(struct cairn_api *api)
     if (!api)
         return;
     cairn_api_stop(api);
+    cairn__tailhub_deinit(&api->tails);
     cairn__tenants_deinit(&api->tenants);
     free(api->listen);
     free(api);

@@ -17,17 +17,8 @@
 #include "cairn/timeutil.h"
 #include "cairn/units.h"
 #include "cmd/cmd.h"
+#include "cmd/query_int.h"
 
-struct query_opts {
-    const char *addr;
-    const char *org_id;
-    const char *from, *to, *since;
-    const char *output;
-    const char *step;
-    long limit;
-    int forward;
-    int quiet;
-};
 
 static void query_usage(FILE *f)
 {
@@ -35,7 +26,8 @@ static void query_usage(FILE *f)
             "usage: cairn query [options] '<LogQL>'          range query (logs or metrics)\n"
             "       cairn query [options] --instant '<LogQL>' instant query\n"
             "       cairn query [options] labels [name]       label names, or one label's values\n"
-            "       cairn query [options] series '<selector>' streams matching a selector\n\n"
+            "       cairn query [options] series '<selector>' streams matching a selector\n"
+            "       cairn query [options] --tail '<LogQL>'    follow new entries live\n\n"
             "options (defaults in brackets):\n"
             "  --addr URL        server address [$LOKI_ADDR or http://127.0.0.1:3100]\n"
             "  --org-id ID       tenant, sent as X-Scope-OrgID [$LOKI_ORG_ID or none]\n"
@@ -46,6 +38,8 @@ static void query_usage(FILE *f)
             "  --forward         oldest first [newest first]\n"
             "  --step DUR        metric query resolution step [server default]\n"
             "  --instant         instant query at --to\n"
+            "  -t, --tail        follow: the last --limit entries, then new ones as they come\n"
+            "  --delay-for SEC   --tail: let the server wait up to 5 s to order entries [0]\n"
             "  -o, --output FMT  default | raw | jsonl [default]\n"
             "  -q, --quiet       no request summary on stderr\n"
             "  --help            this text\n");
@@ -98,7 +92,7 @@ out:
     return rc;
 }
 
-static int add_param(CURL *c, struct cairn_buf *b, const char *k, const char *v)
+int cairn__qparam(CURL *c, struct cairn_buf *b, const char *k, const char *v)
 {
     char *e = curl_easy_escape(c, v, 0);
     if (!e)
@@ -126,7 +120,7 @@ static int row_cmp_back(const void *a, const void *b)
     return row_cmp_fwd(b, a);
 }
 
-static int print_streams(const struct query_opts *o, json_t *result)
+int cairn__query_print_streams(const struct query_opts *o, json_t *result, int forward)
 {
     size_t total = 0, i, k;
     json_t *s;
@@ -162,7 +156,7 @@ static int print_streams(const struct query_opts *o, json_t *result)
             n++;
         }
     }
-    qsort(rows, n, sizeof *rows, o->forward ? row_cmp_fwd : row_cmp_back);
+    qsort(rows, n, sizeof *rows, forward ? row_cmp_fwd : row_cmp_back);
     struct cairn_buf out = CAIRN_BUF_INIT;
     for (i = 0; i < n; i++) {
         cairn_buf_reset(&out);
@@ -207,7 +201,7 @@ static int print_reply(const struct query_opts *o, struct http_reply *r)
     json_t *rt = json_object_get(data, "resultType");
     int rc = 0;
     if (rt && strcmp(json_string_value(rt), "streams") == 0) {
-        rc = print_streams(o, json_object_get(data, "result"));
+        rc = cairn__query_print_streams(o, json_object_get(data, "result"), o->forward);
     } else if (json_is_array(data)) {
         size_t i;
         json_t *v;
@@ -240,8 +234,9 @@ int cairn_cmd_query(int argc, char **argv)
         .output = "default",
         .limit = 30,
     };
-    int instant = 0;
-    enum { O_ADDR = 256, O_ORG, O_SINCE, O_FROM, O_TO, O_LIMIT, O_FWD, O_STEP, O_INSTANT, O_HELP };
+    int instant = 0, tail = 0;
+    enum { O_ADDR = 256, O_ORG, O_SINCE, O_FROM, O_TO, O_LIMIT, O_FWD, O_STEP, O_INSTANT, O_HELP,
+           O_DELAY };
     static const struct option longopts[] = {
         {"addr", required_argument, NULL, O_ADDR},   {"org-id", required_argument, NULL, O_ORG},
         {"since", required_argument, NULL, O_SINCE}, {"from", required_argument, NULL, O_FROM},
@@ -249,11 +244,12 @@ int cairn_cmd_query(int argc, char **argv)
         {"forward", no_argument, NULL, O_FWD},       {"step", required_argument, NULL, O_STEP},
         {"instant", no_argument, NULL, O_INSTANT},   {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, O_HELP},
+        {"tail", no_argument, NULL, 't'},            {"delay-for", required_argument, NULL, O_DELAY},
         {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qt", longopts, NULL)) != -1) {
         switch (c) {
         case O_ADDR: o.addr = optarg; break;
         case O_ORG: o.org_id = optarg; break;
@@ -269,6 +265,17 @@ int cairn_cmd_query(int argc, char **argv)
             }
             break;
         }
+        case O_DELAY: {
+            char *end;
+            o.delay_for = strtol(optarg, &end, 10);
+            if (*end || o.delay_for < 0 || o.delay_for > 5) {
+                fprintf(stderr, "cairn query: --delay-for: seconds from 0 to 5, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        }
+        case 't': tail = 1; break;
         case O_FWD: o.forward = 1; break;
         case O_STEP: o.step = optarg; break;
         case O_INSTANT: instant = 1; break;
@@ -306,6 +313,11 @@ int cairn_cmd_query(int argc, char **argv)
     }
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (tail) {
+        int trc = cairn__query_tail(&o, argv[optind]);
+        curl_global_cleanup();
+        return trc;
+    }
     CURL *esc = curl_easy_init();
     struct cairn_buf params = CAIRN_BUF_INIT;
     struct http_reply reply = {CAIRN_BUF_INIT, 0};
@@ -317,27 +329,31 @@ int cairn_cmd_query(int argc, char **argv)
         if (optind + 1 < argc)
             snprintf(lpath, sizeof lpath, "/loki/api/v1/label/%s/values", argv[optind + 1]);
         path = optind + 1 < argc ? lpath : "/loki/api/v1/labels";
-        bad |= add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+        bad |= cairn__qparam(esc, &params, "start", o.from) |
+               cairn__qparam(esc, &params, "end", o.to);
     } else if (strcmp(what, "series") == 0) {
         if (optind + 1 >= argc) {
             fprintf(stderr, "cairn query series: a selector is required, e.g. '{job=\"x\"}'\n");
             goto out;
         }
         path = "/loki/api/v1/series";
-        bad |= add_param(esc, &params, "match[]", argv[optind + 1]) |
-               add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+        bad |= cairn__qparam(esc, &params, "match[]", argv[optind + 1]) |
+               cairn__qparam(esc, &params, "start", o.from) |
+               cairn__qparam(esc, &params, "end", o.to);
     } else {
         char lim[32];
         snprintf(lim, sizeof lim, "%ld", o.limit);
         path = instant ? "/loki/api/v1/query" : "/loki/api/v1/query_range";
-        bad |= add_param(esc, &params, "query", what) | add_param(esc, &params, "limit", lim) |
-               add_param(esc, &params, "direction", o.forward ? "forward" : "backward");
+        bad |= cairn__qparam(esc, &params, "query", what) |
+               cairn__qparam(esc, &params, "limit", lim) |
+               cairn__qparam(esc, &params, "direction", o.forward ? "forward" : "backward");
         if (instant) {
-            bad |= add_param(esc, &params, "time", o.to);
+            bad |= cairn__qparam(esc, &params, "time", o.to);
         } else {
-            bad |= add_param(esc, &params, "start", o.from) | add_param(esc, &params, "end", o.to);
+            bad |= cairn__qparam(esc, &params, "start", o.from) |
+                   cairn__qparam(esc, &params, "end", o.to);
             if (o.step)
-                bad |= add_param(esc, &params, "step", o.step);
+                bad |= cairn__qparam(esc, &params, "step", o.step);
         }
     }
     if (bad) {

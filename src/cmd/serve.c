@@ -14,11 +14,22 @@
 #include "cairn/log.h"
 #include "cairn/store.h"
 #include "cairn/timeutil.h"
+#include "cairn/ui.h"
 #include "cmd/cmd.h"
 
 static int dump_config(void *ctx, struct cairn_buf *out)
 {
     return cairn_serve_config_dump(ctx, out);
+}
+
+/* The web UI's files for the api's static-file hook. */
+static int ui_file(const char *path, struct cairn_api_file *out)
+{
+    const struct cairn_ui_asset *a = cairn_ui_find(path);
+    if (!a)
+        return -1;
+    *out = (struct cairn_api_file){a->content_type, a->data, a->len};
+    return 0;
 }
 
 static void build_api_config(const struct cairn_serve_config *sc, struct cairn_api_config *ac,
@@ -41,8 +52,10 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     ac->limits.ingestion_burst_mb = l->ingestion_burst_size_mb;
     ac->limits.max_streams_per_user = (size_t)(l->max_global_streams_per_user > 0
                                                    ? l->max_global_streams_per_user : 0);
+    ac->limits.max_query_series = (size_t)(l->max_query_series > 0 ? l->max_query_series : 0);
     ac->config_dump = dump_config;
     ac->config_dump_ctx = (void *)sc;
+    ac->files = ui_file;
 }
 
 int cairn_cmd_serve(int argc, char **argv)

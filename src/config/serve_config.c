@@ -26,6 +26,7 @@ void cairn_limits_default(struct cairn_limits *l)
     l->reject_old_samples = 1;
     l->reject_old_samples_max_age_ns = CAIRN_REJECT_OLD_MAX_AGE_NS;
     l->creation_grace_period_ns = CAIRN_CREATION_GRACE_NS;
+    l->max_query_series = CAIRN_MAX_QUERY_SERIES;
 }
 
 static const struct cairn_cfg_enum log_levels[] = {
@@ -118,6 +119,10 @@ static const struct cairn_cfg_entry limits_entries[] = {
      CAIRN_CFG_AT(C, limits.max_global_streams_per_user), .idef = CAIRN_MAX_STREAMS_PER_TENANT,
      .min = 0, .max = INT32_MAX, .lflag = "ingester.max-global-streams-per-user",
      .help = "active streams per tenant (0: no limit)"},
+    {.key = "max_query_series", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(C, limits.max_query_series),
+     .idef = CAIRN_MAX_QUERY_SERIES, .min = 0, .max = INT32_MAX,
+     .lflag = "querier.max-query-series",
+     .help = "series a metric query may return (0: no limit)"},
     {.key = "max_line_size", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(C, limits.max_line_size),
      .idef = CAIRN_MAX_LINE_SIZE, .min = 0, .max = CAIRN_MAX_PUSH_DECODED,
      .lflag = "distributor.max-line-size", .help = "longest accepted line (0: no limit)"},

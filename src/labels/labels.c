@@ -384,6 +384,21 @@ int cairn_labels_format(const struct cairn_labels *ls, struct cairn_buf *out)
     return cairn_buf_append_byte(out, '}');
 }
 
+int cairn_labels_format_json(const struct cairn_labels *ls, struct cairn_buf *out)
+{
+    if (cairn_buf_append_byte(out, '{'))
+        return CAIRN_ENOMEM;
+    for (size_t i = 0; i < ls->n; i++) {
+        const struct cairn_label *l = &ls->v[i];
+        if ((i && cairn_buf_append_byte(out, ',')) ||
+            cairn_buf_append_json_str(out, l->name, l->name_len) ||
+            cairn_buf_append_byte(out, ':') ||
+            cairn_buf_append_json_str(out, l->value, l->value_len))
+            return CAIRN_ENOMEM;
+    }
+    return cairn_buf_append_byte(out, '}');
+}
+
 uint64_t cairn_labels_fingerprint(const struct cairn_labels *ls)
 {
     /* Hash name\xff value\xff pairs in order: '\xff' never appears in valid UTF-8,

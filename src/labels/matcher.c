@@ -19,6 +19,64 @@ struct cairn_regex {
     char **names; /* ngroups + 1 entries, NULL for unnamed groups */
 };
 
+/* RE2 (Perl mode) takes a '-' right after a class escape or POSIX class inside [...]
+ * as a literal ([\d-:] is digits, '-' and ':'); PCRE2 calls it an invalid range.
+ * Copy pat into out with such hyphens escaped. 0, or -1 on allocation failure. */
+static int escape_class_hyphens(const char *pat, size_t len, char **out, size_t *outlen)
+{
+    char *o = malloc(2 * len + 1);
+    if (!o)
+        return -1;
+    size_t k = 0;
+    int in_class = 0, after_set = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = pat[i];
+        int set = 0;
+        if (c == '\\' && i + 1 < len) {
+            char n = pat[i + 1];
+            o[k++] = c;
+            o[k++] = n;
+            i++;
+            set = in_class && strchr("dDwWsS", n) != NULL;
+            if (in_class && (n == 'p' || n == 'P') && i + 1 < len && pat[i + 1] == '{') {
+                while (i + 1 < len && pat[i] != '}')
+                    o[k++] = pat[++i];
+                set = 1;
+            }
+        } else if (!in_class && c == '[') {
+            o[k++] = c;
+            in_class = 1;
+            if (i + 1 < len && pat[i + 1] == '^')
+                o[k++] = pat[++i];
+            if (i + 1 < len && pat[i + 1] == ']')
+                o[k++] = pat[++i]; /* a leading ']' is literal */
+        } else if (in_class && c == '[' && i + 1 < len && pat[i + 1] == ':') {
+            const char *end = NULL;
+            for (size_t j = i + 2; j + 1 < len && !end; j++)
+                if (pat[j] == ':' && pat[j + 1] == ']')
+                    end = pat + j + 1;
+            size_t stop = end ? (size_t)(end - pat) : i;
+            while (i < stop)
+                o[k++] = pat[i++];
+            o[k++] = pat[i];
+            set = end != NULL;
+        } else if (in_class && c == ']') {
+            o[k++] = c;
+            in_class = 0;
+        } else if (in_class && c == '-' && after_set && i + 1 < len && pat[i + 1] != ']') {
+            o[k++] = '\\';
+            o[k++] = '-';
+        } else {
+            o[k++] = c;
+        }
+        after_set = set;
+    }
+    o[k] = '\0';
+    *out = o;
+    *outlen = k;
+    return 0;
+}
+
 struct cairn_regex *cairn_regex_compile(const char *pat, size_t len, int flags,
                                         struct cairn_err *err)
 {
@@ -35,6 +93,16 @@ struct cairn_regex *cairn_regex_compile(const char *pat, size_t len, int flags,
         return NULL;
     }
     re->code = pcre2_compile((PCRE2_SPTR)pat, len, opts, &ec, &off, NULL);
+    if (!re->code && ec == PCRE2_ERROR_CLASS_INVALID_RANGE) {
+        char *alt;
+        size_t altlen;
+        if (escape_class_hyphens(pat, len, &alt, &altlen) == 0) {
+            int ec2;
+            PCRE2_SIZE off2;
+            re->code = pcre2_compile((PCRE2_SPTR)alt, altlen, opts, &ec2, &off2, NULL);
+            free(alt);
+        }
+    }
     if (!re->code) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof(msg));

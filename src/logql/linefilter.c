@@ -93,6 +93,9 @@ static int ipch(unsigned char c)
 
 int cairn__ip_line_match(const struct ip_range *r, const char *line, size_t len)
 {
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    /* an IPv4 range only holds v4(-mapped) addresses: a candidate needs a '.' */
+    int v4 = memcmp(r->lo, mapped, 12) == 0 && memcmp(r->hi, mapped, 12) == 0;
     size_t i = 0;
     while (i < len) {
         if (!ipch((unsigned char)line[i]) || (i > 0 && ipch((unsigned char)line[i - 1]))) {
@@ -106,7 +109,12 @@ int cairn__ip_line_match(const struct ip_range *r, const char *line, size_t len)
         size_t n = j - i;
         while (n && (s[n - 1] == '.' || s[n - 1] == ':'))
             n--;
-        if (n >= 2 && cairn__ip_in_range(r, s, n))
+        /* an address has a '.' (v4) or a ':' (v6): skip plain numbers and words cheaply */
+        if (n < 2 || (!memchr(s, '.', n) && (v4 || !memchr(s, ':', n)))) {
+            i = j;
+            continue;
+        }
+        if (cairn__ip_in_range(r, s, n))
             return 1;
         /* 10.0.0.1:8080 -- an IPv4 address followed by a port */
         const char *dot = memchr(s, '.', n), *colon = dot ? memchr(dot, ':', n - (size_t)(dot - s)) : NULL;

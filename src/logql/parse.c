@@ -116,7 +116,7 @@ static const struct { const char *name; enum cairn_lq_range_op op; int unwrap; }
     /* unwrap: 0 never, 1 required, 2 optional */
     {"count_over_time", CAIRN_LQ_COUNT_OVER_TIME, 0}, {"rate", CAIRN_LQ_RATE, 2},
     {"rate_counter", CAIRN_LQ_RATE_COUNTER, 1}, {"bytes_over_time", CAIRN_LQ_BYTES_OVER_TIME, 0},
-    {"bytes_rate", CAIRN_LQ_BYTES_RATE, 0}, {"absent_over_time", CAIRN_LQ_ABSENT_OVER_TIME, 0},
+    {"bytes_rate", CAIRN_LQ_BYTES_RATE, 0}, {"absent_over_time", CAIRN_LQ_ABSENT_OVER_TIME, 2},
     {"sum_over_time", CAIRN_LQ_SUM_OVER_TIME, 1}, {"avg_over_time", CAIRN_LQ_AVG_OVER_TIME, 1},
     {"max_over_time", CAIRN_LQ_MAX_OVER_TIME, 1}, {"min_over_time", CAIRN_LQ_MIN_OVER_TIME, 1},
     {"first_over_time", CAIRN_LQ_FIRST_OVER_TIME, 1}, {"last_over_time", CAIRN_LQ_LAST_OVER_TIME, 1},

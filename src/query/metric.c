@@ -292,6 +292,18 @@ int cairn__query_metric(struct cairn_store *s, const struct cairn_logql_query *q
         return rc;
     struct cairn__mval v = {0};
     rc = cairn__meval(&c, cairn_logql_root(q), &v);
+    if (rc == 0 && p->max_series && v.kind != CAIRN__MV_SCALAR) {
+        size_t n = 0;
+        for (size_t s = 0; s < v.n; s++)
+            n += memchr(v.s[s].ok, 1, c.nsteps) != NULL;
+        if (n > p->max_series)
+            rc = cairn_err_set(err, CAIRN_ELIMIT,
+                               "maximum number of series (%zu) reached for a single query; "
+                               "consider reducing query cardinality by adding more specific "
+                               "stream selectors, reducing the time range, or aggregating "
+                               "results with functions like sum(), count() or topk()",
+                               p->max_series);
+    }
     if (rc == 0)
         rc = cairn__mjson(&c, &v, out);
     cairn__mval_deinit(&v);

@@ -28,6 +28,8 @@ int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels
                            int64_t ts, const char *line, size_t len)
 {
     e->ts = ts;
+    e->src = 0;
+    e->src_off = 0;
     e->n_ex = 0;
     cairn_buf_reset(&e->ex_store);
     cairn_buf_reset(&e->tenant);
@@ -41,6 +43,12 @@ int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels
                                  labels->v[i].value, labels->v[i].value_len))
                 return CAIRN_ENOMEM;
     }
+    /* Promtail starts the extracted map with the entry's labels (pipelines.md, "Data
+     * Accessible to Stages"), so templates and sources can name them */
+    for (size_t i = 0; i < e->labels.n; i++)
+        if (cairn_ship_ex_set(e, e->labels.v[i].name, e->labels.v[i].name_len,
+                              e->labels.v[i].value, e->labels.v[i].value_len))
+            return CAIRN_ENOMEM;
     return 0;
 }
 

@@ -116,3 +116,16 @@ int cairn_ship_pipeline_tick(struct cairn_ship_pipeline *pl, int64_t now_mono,
     }
     return 0;
 }
+
+int64_t cairn_ship_pipeline_held_floor(const struct cairn_ship_pipeline *pl, uint64_t src)
+{
+    int64_t floor = INT64_MAX;
+    for (size_t i = 0; pl && i < pl->n; i++) {
+        if (!pl->v[i].ops->held_floor)
+            continue;
+        int64_t f = pl->v[i].ops->held_floor(&pl->v[i], src);
+        if (f < floor)
+            floor = f;
+    }
+    return floor;
+}

@@ -9,14 +9,14 @@
 #include <unistd.h>
 
 #include "cairn/buf.h"
+#include "cairn/hash.h"
 #include "cairn/log.h"
 #include "cairn/ship_positions.h"
 #include "cairn/timeutil.h"
 
 struct pos_entry {
     char *key;
-    int64_t offset;
-    uint64_t ino;
+    struct cairn_position pos;
 };
 
 struct cairn_positions {
@@ -34,14 +34,14 @@ static struct pos_entry *find(const struct cairn_positions *p, const char *key)
     return NULL;
 }
 
-int cairn_positions_set(struct cairn_positions *p, const char *key, int64_t offset, uint64_t ino)
+int cairn_positions_set(struct cairn_positions *p, const char *key,
+                        const struct cairn_position *pos)
 {
     struct pos_entry *e = find(p, key);
     if (e) {
-        if (e->offset != offset || e->ino != ino)
+        if (memcmp(&e->pos, pos, sizeof *pos) != 0)
             p->dirty = 1;
-        e->offset = offset;
-        e->ino = ino;
+        e->pos = *pos;
         return 0;
     }
     if (p->n == p->cap) {
@@ -55,19 +55,18 @@ int cairn_positions_set(struct cairn_positions *p, const char *key, int64_t offs
     char *k = strdup(key);
     if (!k)
         return CAIRN_ENOMEM;
-    p->v[p->n++] = (struct pos_entry){k, offset, ino};
+    p->v[p->n++] = (struct pos_entry){k, *pos};
     p->dirty = 1;
     return 0;
 }
 
-int cairn_positions_get(const struct cairn_positions *p, const char *key, int64_t *offset,
-                        uint64_t *ino)
+int cairn_positions_get(const struct cairn_positions *p, const char *key,
+                        struct cairn_position *out)
 {
     const struct pos_entry *e = find(p, key);
     if (!e)
         return CAIRN_ENOTFOUND;
-    *offset = e->offset;
-    *ino = e->ino;
+    *out = e->pos;
     return 0;
 }
 
@@ -81,6 +80,17 @@ void cairn_positions_remove(struct cairn_positions *p, const char *key)
     p->dirty = 1;
 }
 
+uint64_t cairn_positions_check(int fd, int64_t offset)
+{
+    char b[CAIRN_POSITIONS_CHECK_BYTES];
+    size_t k = offset < (int64_t)sizeof b ? (size_t)offset : sizeof b;
+    if (k == 0 || pread(fd, b, k, offset - (int64_t)k) != (ssize_t)k)
+        return 0;
+    /* 63 bits, so the file's number parses as a signed integer; never 0 (unknown) */
+    uint64_t h = cairn_hash64(b, k) >> 1;
+    return h ? h : 1;
+}
+
 size_t cairn_positions_count(const struct cairn_positions *p)
 {
     return p->n;
@@ -91,15 +101,19 @@ const char *cairn_positions_key(const struct cairn_positions *p, size_t i)
     return i < p->n ? p->v[i].key : NULL;
 }
 
-/* Load one mapping (positions or inodes) of path -> "number". */
-static int load_map(struct cairn_positions *p, struct fy_node *map, int inodes,
+/* The mappings of the file, each path -> "number". */
+enum pos_map { MAP_OFFSET, MAP_INODE, MAP_CHECK };
+static const char *const map_names[] = {"positions", "inodes", "checks"};
+
+/* Load one mapping of path -> "number" into the field it names. */
+static int load_map(struct cairn_positions *p, struct fy_node *map, enum pos_map which,
                     struct cairn_err *err)
 {
     if (!map)
         return 0;
     if (!fy_node_is_mapping(map))
         return cairn_err_set(err, CAIRN_EINVAL, "%s: '%s' is not a mapping", p->path,
-                             inodes ? "inodes" : "positions");
+                             map_names[which]);
     void *it = NULL;
     struct fy_node_pair *pair;
     while ((pair = fy_node_mapping_iterate(map, &it))) {
@@ -115,14 +129,15 @@ static int load_map(struct cairn_positions *p, struct fy_node *map, int inodes,
             return cairn_err_set(err, CAIRN_EINVAL, "%s: path too long", p->path);
         memcpy(key, k, kl);
         key[kl] = '\0';
-        int64_t off = 0;
-        uint64_t ino = 0;
-        cairn_positions_get(p, key, &off, &ino);
-        if (inodes)
-            ino = (uint64_t)num;
+        struct cairn_position pos = {0};
+        cairn_positions_get(p, key, &pos);
+        if (which == MAP_INODE)
+            pos.ino = (uint64_t)num;
+        else if (which == MAP_CHECK)
+            pos.check = (uint64_t)num;
         else
-            off = num;
-        if (cairn_positions_set(p, key, off, ino))
+            pos.offset = num;
+        if (cairn_positions_set(p, key, &pos))
             return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     }
     return 0;
@@ -154,9 +169,8 @@ struct cairn_positions *cairn_positions_open(const char *path, struct cairn_err 
     struct fy_node *root = fy_document_root(doc);
     int rc = 0;
     if (root && fy_node_is_mapping(root)) {
-        rc = load_map(p, fy_node_mapping_lookup_by_string(root, "positions", -1), 0, err);
-        if (!rc)
-            rc = load_map(p, fy_node_mapping_lookup_by_string(root, "inodes", -1), 1, err);
+        for (int m = MAP_OFFSET; m <= MAP_CHECK && !rc; m++)
+            rc = load_map(p, fy_node_mapping_lookup_by_string(root, map_names[m], -1), m, err);
     } else if (root) {
         rc = cairn_err_set(err, CAIRN_EINVAL, "positions file %s: not a mapping", path);
     }
@@ -192,18 +206,20 @@ int cairn_positions_save(struct cairn_positions *p)
     if (!p->dirty)
         return 0;
     struct cairn_buf b = CAIRN_BUF_INIT, tmp = CAIRN_BUF_INIT;
-    int rc = cairn_buf_append_str(&b, "positions:\n");
-    for (size_t i = 0; i < p->n && !rc; i++) {
-        rc |= cairn_buf_append_str(&b, "  ");
-        rc |= yaml_quote(&b, p->v[i].key);
-        rc |= cairn_buf_appendf(&b, ": \"%lld\"\n", (long long)p->v[i].offset);
-    }
-    if (!rc && p->n)
-        rc = cairn_buf_append_str(&b, "inodes:\n");
-    for (size_t i = 0; i < p->n && !rc; i++) {
-        rc |= cairn_buf_append_str(&b, "  ");
-        rc |= yaml_quote(&b, p->v[i].key);
-        rc |= cairn_buf_appendf(&b, ": \"%llu\"\n", (unsigned long long)p->v[i].ino);
+    int rc = 0;
+    for (int m = MAP_OFFSET; m <= MAP_CHECK && !rc; m++) {
+        if (m != MAP_OFFSET && !p->n)
+            break; /* an empty set is written as Promtail writes it */
+        rc = cairn_buf_appendf(&b, "%s:\n", map_names[m]);
+        for (size_t i = 0; i < p->n && !rc; i++) {
+            const struct cairn_position *pos = &p->v[i].pos;
+            unsigned long long v = m == MAP_OFFSET ? (unsigned long long)pos->offset
+                                   : m == MAP_INODE ? pos->ino
+                                                    : pos->check;
+            rc |= cairn_buf_append_str(&b, "  ");
+            rc |= yaml_quote(&b, p->v[i].key);
+            rc |= cairn_buf_appendf(&b, ": \"%llu\"\n", v);
+        }
     }
     rc |= cairn_buf_appendf(&tmp, "%s.tmp", p->path);
     if (rc) {

@@ -37,6 +37,8 @@ struct cairn__stage_ops {
     int (*tick)(struct cairn__stage *s, int64_t now_mono, int force,
                 struct cairn_ship_pipeline *pl, size_t index, const struct cairn_ship_sink *sink);
     void (*destroy)(struct cairn__stage *s);
+    /* Optional: the lowest src_off of held entries from src, or INT64_MAX. */
+    int64_t (*held_floor)(const struct cairn__stage *s, uint64_t src);
 };
 
 struct cairn__stage {

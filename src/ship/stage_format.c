@@ -18,6 +18,8 @@ struct held {
     int64_t started; /* monotonic */
     size_t lines;
     struct cairn_buf buf;
+    uint64_t src;    /* where the first held line was read (see held_floor) */
+    int64_t src_off;
 };
 
 struct held_set {
@@ -52,6 +54,22 @@ static void held_free(struct held_set *hs)
         cairn_buf_deinit(&hs->v[i].buf);
     }
     free(hs->v);
+}
+
+/* The entry's line is the first one of a held block: remember where it was read. */
+static void held_start(struct held *h, const struct cairn_ship_entry *e)
+{
+    h->src = e->src;
+    h->src_off = e->src_off;
+}
+
+static int64_t held_floor(const struct held_set *hs, uint64_t src)
+{
+    int64_t floor = INT64_MAX;
+    for (size_t i = 0; i < hs->n; i++)
+        if (hs->v[i].lines && hs->v[i].src == src && hs->v[i].src_off < floor)
+            floor = hs->v[i].src_off;
+    return floor;
 }
 
 static void swap_buf(struct cairn_buf *a, struct cairn_buf *b)
@@ -120,6 +138,8 @@ static int cri_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     if (partial) {
         if (!h && !(h = held_get(&c->hs, fp)))
             return CAIRN_ENOMEM;
+        if (h->lines == 0)
+            held_start(h, e);
         size_t add = cl;
         if (c->max_size && h->buf.len + add > c->max_size)
             add = h->buf.len >= c->max_size ? 0 : c->max_size - h->buf.len;
@@ -130,6 +150,7 @@ static int cri_process(struct cairn__stage *s, struct cairn_ship_entry *e)
             return CAIRN__HELD;
         /* too many partials: send what we have */
         swap_buf(&e->line, &h->buf);
+        e->src_off = h->src_off;
         cairn_buf_reset(&h->buf);
         h->lines = 0;
         return CAIRN__KEEP;
@@ -143,6 +164,7 @@ static int cri_process(struct cairn__stage *s, struct cairn_ship_entry *e)
         swap_buf(&e->line, &h->buf);
         cairn_buf_reset(&h->buf);
         h->lines = 0;
+        e->src_off = h->src_off; /* the joined line starts at its first partial */
     }
     return CAIRN__KEEP;
 }
@@ -156,7 +178,17 @@ static void cri_destroy(struct cairn__stage *s)
     free(c);
 }
 
-static const struct cairn__stage_ops cri_ops = {"cri", cri_process, NULL, cri_destroy};
+static int64_t cri_floor(const struct cairn__stage *s, uint64_t src)
+{
+    return held_floor(&((const struct cri_stage *)s->st)->hs, src);
+}
+
+static const struct cairn__stage_ops cri_ops = {
+    .name = "cri",
+    .process = cri_process,
+    .destroy = cri_destroy,
+    .held_floor = cri_floor,
+};
 
 int cairn__stage_cri(struct cairn_ship_pipeline *pl, int max_partial_lines, size_t max_size,
                      int truncate, struct cairn_err *err)
@@ -220,9 +252,8 @@ static int docker_process(struct cairn__stage *s, struct cairn_ship_entry *e)
         if (cairn__time_parse("RFC3339Nano", NULL, time, tl, &ns) == 0)
             e->ts = ns;
     }
-    /* json-file keeps the newline the container wrote: the entry does not */
-    if (d->log.len && d->log.data[d->log.len - 1] == '\n')
-        cairn_buf_truncate(&d->log, d->log.len - 1);
+    /* json-file keeps the newline the container wrote, and so does Promtail's docker
+     * stage (stages/docker.md: output "log message\n"): lines stay byte for byte */
     if (cairn_ship_ex_set(e, "output", 6, d->log.data ? d->log.data : "", d->log.len))
         return CAIRN_ENOMEM;
     swap_buf(&e->line, &d->log);
@@ -240,7 +271,11 @@ static void docker_destroy(struct cairn__stage *s)
     free(d);
 }
 
-static const struct cairn__stage_ops docker_ops = {"docker", docker_process, NULL, docker_destroy};
+static const struct cairn__stage_ops docker_ops = {
+    .name = "docker",
+    .process = docker_process,
+    .destroy = docker_destroy,
+};
 
 int cairn__stage_docker(struct cairn_ship_pipeline *pl, struct cairn_err *err)
 {
@@ -283,8 +318,18 @@ static void container_destroy(struct cairn__stage *s)
     free(c);
 }
 
-static const struct cairn__stage_ops container_ops = {"container", container_process, NULL,
-                                                      container_destroy};
+static int64_t container_floor(const struct cairn__stage *s, uint64_t src)
+{
+    const struct container_stage *c = s->st;
+    return c->cri.ops->held_floor(&c->cri, src);
+}
+
+static const struct cairn__stage_ops container_ops = {
+    .name = "container",
+    .process = container_process,
+    .destroy = container_destroy,
+    .held_floor = container_floor,
+};
 
 int cairn__stage_container(struct cairn_ship_pipeline *pl, struct cairn_err *err)
 {
@@ -332,6 +377,7 @@ static int ml_process(struct cairn__stage *s, struct cairn_ship_entry *e)
         h->ts = e->ts;
         h->started = cairn_mono_ns();
         h->lines = 1;
+        held_start(h, e);
         return CAIRN__HELD;
     }
     if (first) {
@@ -342,6 +388,11 @@ static int ml_process(struct cairn__stage *s, struct cairn_ship_entry *e)
         swap_buf(&e->line, &h->buf);
         h->started = cairn_mono_ns();
         h->lines = 1;
+        uint64_t src = h->src;
+        int64_t src_off = h->src_off;
+        held_start(h, e);
+        e->src = src; /* the entry now carries the block that started there */
+        e->src_off = src_off;
         e->n_ex = 0;
         cairn_buf_reset(&e->ex_store);
         return CAIRN__KEEP;
@@ -388,7 +439,18 @@ static void ml_destroy(struct cairn__stage *s)
     free(m);
 }
 
-static const struct cairn__stage_ops ml_ops = {"multiline", ml_process, ml_tick, ml_destroy};
+static int64_t ml_floor(const struct cairn__stage *s, uint64_t src)
+{
+    return held_floor(&((const struct multiline_stage *)s->st)->hs, src);
+}
+
+static const struct cairn__stage_ops ml_ops = {
+    .name = "multiline",
+    .process = ml_process,
+    .tick = ml_tick,
+    .destroy = ml_destroy,
+    .held_floor = ml_floor,
+};
 
 int cairn__stage_multiline(struct cairn_ship_pipeline *pl, const char *firstline,
                            int64_t max_wait_ns, int max_lines, struct cairn_err *err)

@@ -83,7 +83,11 @@ static int labels_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops labels_ops = {"labels", labels_process, NULL, pairs_destroy};
+static const struct cairn__stage_ops labels_ops = {
+    .name = "labels",
+    .process = labels_process,
+    .destroy = pairs_destroy,
+};
 
 int cairn__stage_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv, size_t n,
                         struct cairn_err *err)
@@ -113,8 +117,11 @@ static int static_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops static_ops = {"static_labels", static_process, NULL,
-                                                   pairs_destroy};
+static const struct cairn__stage_ops static_ops = {
+    .name = "static_labels",
+    .process = static_process,
+    .destroy = pairs_destroy,
+};
 
 int cairn__stage_static_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
                                size_t n, struct cairn_err *err)
@@ -156,8 +163,16 @@ static int drop_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops allow_ops = {"labelallow", allow_process, NULL, pairs_destroy};
-static const struct cairn__stage_ops ldrop_ops = {"labeldrop", drop_process, NULL, pairs_destroy};
+static const struct cairn__stage_ops allow_ops = {
+    .name = "labelallow",
+    .process = allow_process,
+    .destroy = pairs_destroy,
+};
+static const struct cairn__stage_ops ldrop_ops = {
+    .name = "labeldrop",
+    .process = drop_process,
+    .destroy = pairs_destroy,
+};
 
 static int add_names(struct cairn_ship_pipeline *pl, const struct cairn__stage_ops *ops,
                      const char *const *names, size_t n, struct cairn_err *err)
@@ -203,7 +218,11 @@ static int output_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return cairn_buf_append(&e->line, v, vl) ? CAIRN_ENOMEM : CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops output_ops = {"output", output_process, NULL, pairs_destroy};
+static const struct cairn__stage_ops output_ops = {
+    .name = "output",
+    .process = output_process,
+    .destroy = pairs_destroy,
+};
 
 int cairn__stage_output(struct cairn_ship_pipeline *pl, const char *source, struct cairn_err *err)
 {
@@ -247,7 +266,11 @@ static int tenant_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return cairn_buf_append(&e->tenant, v, vl) ? CAIRN_ENOMEM : CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops tenant_ops = {"tenant", tenant_process, NULL, pairs_destroy};
+static const struct cairn__stage_ops tenant_ops = {
+    .name = "tenant",
+    .process = tenant_process,
+    .destroy = pairs_destroy,
+};
 
 int cairn__stage_tenant(struct cairn_ship_pipeline *pl, const char *source, const char *label,
                         const char *value, struct cairn_err *err)

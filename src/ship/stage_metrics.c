@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cairn/timeutil.h"
+#include "cairn/units.h"
 #include "ship/ship_build.h"
 #include "ship/ship_int.h"
 
@@ -150,6 +151,31 @@ static struct cairn_ship_metrics *registry_of(struct cairn_ship_pipeline *pl)
     return pl->metrics;
 }
 
+/* An extracted value as a number, as Promtail's metrics stage reads it: a float, a
+ * Go duration in seconds ("0.5ms" is 0.0005), or a boolean (1 or 0). 0 or -1. */
+static int metric_value(const char *v, size_t vl, double *x)
+{
+    char num[64];
+    if (vl == 0 || vl >= sizeof num)
+        return -1;
+    memcpy(num, v, vl);
+    num[vl] = '\0';
+    char *end;
+    *x = strtod(num, &end);
+    if (end != num && !*end)
+        return 0;
+    int64_t ns;
+    if (cairn_parse_duration(num, vl, &ns) == 0) {
+        *x = (double)ns / 1e9;
+        return 0;
+    }
+    if (strcmp(num, "true") == 0 || strcmp(num, "false") == 0) {
+        *x = num[0] == 't';
+        return 0;
+    }
+    return -1;
+}
+
 static int metrics_process(struct cairn__stage *st, struct cairn_ship_entry *e)
 {
     struct metric_stage *ms = st->st;
@@ -172,14 +198,7 @@ static int metrics_process(struct cairn__stage *st, struct cairn_ship_entry *e)
             if (c->config.value && (strlen(c->config.value) != vl || memcmp(c->config.value, v, vl)))
                 continue;
             if (c->type == 2 || o->action == A_ADD || o->action == A_SET || o->action == A_SUB) {
-                char num[64];
-                if (vl >= sizeof num)
-                    continue;
-                memcpy(num, v, vl);
-                num[vl] = '\0';
-                char *end;
-                x = strtod(num, &end);
-                if (end == num || *end)
+                if (metric_value(v, vl, &x))
                     continue;
             }
         }
@@ -219,8 +238,11 @@ static void metrics_destroy(struct cairn__stage *st)
     free(ms);
 }
 
-static const struct cairn__stage_ops metrics_ops = {"metrics", metrics_process, NULL,
-                                                    metrics_destroy};
+static const struct cairn__stage_ops metrics_ops = {
+    .name = "metrics",
+    .process = metrics_process,
+    .destroy = metrics_destroy,
+};
 
 int cairn__stage_metrics(struct cairn_ship_pipeline *pl, const struct cairn_cfg_list *list,
                          struct cairn_err *err)
@@ -240,6 +262,18 @@ int cairn__stage_metrics(struct cairn_ship_pipeline *pl, const struct cairn_cfg_
         if (!o->source)
             goto nomem;
         const char *a = c[i].config.action;
+        /* the combinations the metrics stage docs call errors */
+        const char *bad = NULL;
+        if (c[i].config.match_all && c[i].config.value)
+            bad = "match_all and value are mutually exclusive";
+        else if (c[i].config.count_entry_bytes && !c[i].config.match_all)
+            bad = "count_entry_bytes needs match_all: true";
+        else if (c[i].config.count_entry_bytes && !(a && strcmp(a, "add") == 0))
+            bad = "count_entry_bytes needs action: add";
+        if (bad) {
+            metrics_destroy(&tmp);
+            return cairn_err_set(err, CAIRN_EINVAL, "metric %s: %s", c[i].name, bad);
+        }
         if (c[i].type == 0) {
             if (!a && !c[i].config.match_all) {
                 metrics_destroy(&tmp);

@@ -74,7 +74,11 @@ static void pack_destroy(struct cairn__stage *s)
     free(p);
 }
 
-static const struct cairn__stage_ops pack_ops = {"pack", pack_process, NULL, pack_destroy};
+static const struct cairn__stage_ops pack_ops = {
+    .name = "pack",
+    .process = pack_process,
+    .destroy = pack_destroy,
+};
 
 int cairn__stage_pack(struct cairn_ship_pipeline *pl, const char *const *names, size_t n,
                       int ingest_timestamp, struct cairn_err *err)
@@ -138,8 +142,11 @@ static int decolorize_process(struct cairn__stage *s, struct cairn_ship_entry *e
     return CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops decolorize_ops = {"decolorize", decolorize_process, NULL,
-                                                       NULL};
+static const struct cairn__stage_ops decolorize_ops = {
+    .name = "decolorize",
+    .process = decolorize_process,
+    .destroy = NULL,
+};
 
 int cairn__stage_decolorize(struct cairn_ship_pipeline *pl, struct cairn_err *err)
 {
@@ -224,7 +231,11 @@ static void limit_destroy(struct cairn__stage *s)
     free(l);
 }
 
-static const struct cairn__stage_ops limit_ops = {"limit", limit_process, NULL, limit_destroy};
+static const struct cairn__stage_ops limit_ops = {
+    .name = "limit",
+    .process = limit_process,
+    .destroy = limit_destroy,
+};
 
 int cairn__stage_limit(struct cairn_ship_pipeline *pl, double rate, double burst, int drop,
                        const char *by_label_name, size_t max_distinct_labels,
@@ -234,6 +245,8 @@ int cairn__stage_limit(struct cairn_ship_pipeline *pl, double rate, double burst
         return cairn_err_set(err, CAIRN_EINVAL, "limit stage: rate must be > 0");
     if (burst < 1)
         return cairn_err_set(err, CAIRN_EINVAL, "limit stage: burst must be >= 1");
+    if (by_label_name && *by_label_name && !drop)
+        return cairn_err_set(err, CAIRN_EINVAL, "limit stage: by_label_name needs drop: true");
     struct limit *l = calloc(1, sizeof *l);
     if (!l)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");

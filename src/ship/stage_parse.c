@@ -74,6 +74,52 @@ static int jmespath_to_brackets(const char *e, struct cairn_buf *out)
     return rc ? CAIRN_ENOMEM : 0;
 }
 
+/* An object or array value goes into the extracted map as JSON text; Promtail
+ * re-encodes it compactly, so drop the whitespace between tokens (strings are copied
+ * as they are). 1 if out holds the compact text, 0 if raw was compact already. */
+static int json_compact(const char *raw, size_t len, struct cairn_buf *out)
+{
+    int in_str = 0, spaced = 0;
+    for (size_t i = 0; i < len && !spaced; i++) {
+        char c = raw[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"')
+            in_str = 1;
+        else
+            spaced = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
+    if (!spaced)
+        return 0;
+    cairn_buf_reset(out);
+    if (cairn_buf_reserve(out, len))
+        return -1;
+    size_t k = 0;
+    in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = raw[i];
+        if (in_str) {
+            if (c == '\\' && i + 1 < len) {
+                out->data[k++] = c;
+                c = raw[++i];
+            } else if (c == '"') {
+                in_str = 0;
+            }
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        }
+        out->data[k++] = c;
+    }
+    out->len = k;
+    out->data[k] = '\0';
+    return 1;
+}
+
 static int json_process(struct cairn__stage *s, struct cairn_ship_entry *e)
 {
     struct json_stage *j = s->st;
@@ -98,6 +144,14 @@ static int json_process(struct cairn__stage *s, struct cairn_ship_entry *e)
                 continue;
             raw = j->val.data ? j->val.data : "";
             rawlen = j->val.len;
+        } else if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
+            int c = json_compact(raw, rawlen, &j->val);
+            if (c < 0)
+                return CAIRN_ENOMEM;
+            if (c) {
+                raw = j->val.data;
+                rawlen = j->val.len;
+            }
         }
         if (cairn_ship_ex_set(e, j->names[i], strlen(j->names[i]), raw, rawlen))
             return CAIRN_ENOMEM;
@@ -122,7 +176,11 @@ static void json_destroy(struct cairn__stage *s)
     free(j);
 }
 
-static const struct cairn__stage_ops json_ops = {"json", json_process, NULL, json_destroy};
+static const struct cairn__stage_ops json_ops = {
+    .name = "json",
+    .process = json_process,
+    .destroy = json_destroy,
+};
 
 int cairn__stage_json(struct cairn_ship_pipeline *pl, const struct cairn__kv *expr, size_t n,
                       const char *source, int drop_malformed, struct cairn_err *err)
@@ -228,7 +286,11 @@ static void logfmt_destroy(struct cairn__stage *s)
     free(l);
 }
 
-static const struct cairn__stage_ops logfmt_ops = {"logfmt", logfmt_process, NULL, logfmt_destroy};
+static const struct cairn__stage_ops logfmt_ops = {
+    .name = "logfmt",
+    .process = logfmt_process,
+    .destroy = logfmt_destroy,
+};
 
 int cairn__stage_logfmt(struct cairn_ship_pipeline *pl, const struct cairn__kv *map, size_t n,
                         const char *source, struct cairn_err *err)
@@ -316,7 +378,11 @@ static void regex_destroy(struct cairn__stage *s)
     free(r);
 }
 
-static const struct cairn__stage_ops regex_ops = {"regex", regex_process, NULL, regex_destroy};
+static const struct cairn__stage_ops regex_ops = {
+    .name = "regex",
+    .process = regex_process,
+    .destroy = regex_destroy,
+};
 
 int cairn__stage_regex(struct cairn_ship_pipeline *pl, const char *expression,
                        const char *source, struct cairn_err *err)
@@ -381,6 +447,12 @@ static int tpl_lookup(void *arg, const char *name, size_t len, const char **v, s
         *v = x;
         return 1;
     }
+    /* Promtail's template data: the extracted map, .Value, and .Entry (the line) */
+    if (len == 5 && memcmp(name, "Entry", 5) == 0) {
+        *v = t->e->line.data ? t->e->line.data : "";
+        *vlen = t->e->line.len;
+        return 1;
+    }
     return 0;
 }
 
@@ -438,8 +510,11 @@ static void tpl_destroy(struct cairn__stage *s)
     free(t);
 }
 
-static const struct cairn__stage_ops template_ops = {"template", template_process, NULL,
-                                                     tpl_destroy};
+static const struct cairn__stage_ops template_ops = {
+    .name = "template",
+    .process = template_process,
+    .destroy = tpl_destroy,
+};
 
 int cairn__stage_template(struct cairn_ship_pipeline *pl, const char *source, const char *tpl,
                           struct cairn_err *err)
@@ -485,23 +560,37 @@ static int replace_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     size_t pos = 0, copied = 0;
     int any = 0;
     int groups = cairn_regex_groups(t->re);
+    long prev_end = -1;
     while (pos <= len) {
         size_t ov[2 * (MAX_GROUPS + 1)];
         int pairs = cairn_regex_exec(t->re, src, len, pos, ov, MAX_GROUPS + 1);
         if (pairs <= 0)
             break;
+        if (ov[0] == ov[1] && (long)ov[0] == prev_end) {
+            /* Go's FindAll: an empty match right after the previous match is none */
+            pos = ov[0] + 1;
+            continue;
+        }
+        prev_end = (long)ov[1];
         any = 1;
         for (int g = 1; g < pairs && g <= groups; g++) {
             size_t gs = ov[2 * g], ge = ov[2 * g + 1];
-            if (gs > len || ge > len || gs < copied)
-                continue;
-            const char *name = cairn_regex_group_name(t->re, g);
-            if (name && cairn_ship_ex_set(e, name, strlen(name), src + gs, ge - gs))
-                return CAIRN_ENOMEM;
-            if (cairn_buf_append(&t->out, src + copied, gs - copied))
-                return CAIRN_ENOMEM;
-            if (t->tpl && render(t, e, src + gs, ge - gs, 1, &t->out))
+            if (gs > len || ge > len)
+                continue; /* the group did not take part */
+            /* the group's replacement: the rendered template, or nothing */
+            cairn_buf_reset(&t->piece);
+            if (t->tpl && render(t, e, src + gs, ge - gs, 1, &t->piece))
                 return CAIRN__KEEP;
+            const char *rep = t->piece.data ? t->piece.data : "";
+            /* named groups are extracted with their replaced value, as Promtail does */
+            const char *name = cairn_regex_group_name(t->re, g);
+            if (name && cairn_ship_ex_set(e, name, strlen(name), rep, t->piece.len))
+                return CAIRN_ENOMEM;
+            if (gs < copied)
+                continue; /* nested in a group already replaced */
+            if (cairn_buf_append(&t->out, src + copied, gs - copied) ||
+                cairn_buf_append(&t->out, rep, t->piece.len))
+                return CAIRN_ENOMEM;
             copied = ge;
         }
         pos = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
@@ -521,7 +610,11 @@ static int replace_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     return CAIRN__KEEP;
 }
 
-static const struct cairn__stage_ops replace_ops = {"replace", replace_process, NULL, tpl_destroy};
+static const struct cairn__stage_ops replace_ops = {
+    .name = "replace",
+    .process = replace_process,
+    .destroy = tpl_destroy,
+};
 
 int cairn__stage_replace(struct cairn_ship_pipeline *pl, const char *expression,
                          const char *source, const char *replace, struct cairn_err *err)

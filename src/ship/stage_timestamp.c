@@ -61,7 +61,11 @@ static void ts_destroy(struct cairn__stage *s)
     free(t);
 }
 
-static const struct cairn__stage_ops ts_ops = {"timestamp", ts_process, NULL, ts_destroy};
+static const struct cairn__stage_ops ts_ops = {
+    .name = "timestamp",
+    .process = ts_process,
+    .destroy = ts_destroy,
+};
 
 int cairn__stage_timestamp(struct cairn_ship_pipeline *pl, const char *source, const char *format,
                            const char *const *fallback, size_t n_fallback, const char *location,

@@ -194,7 +194,7 @@ static int service_draining(struct cairn_tailer *t, int force)
             continue;
         }
         if (d->partial.len) /* the last line of a finished file has no newline */
-            rc = cairn__tail_emit(t, d, d->partial.data, d->partial.len);
+            rc = cairn__tail_emit_partial(t, d);
         close(d->fd);
         d->fd = -1;
         cairn__tail_free(d);
@@ -249,8 +249,18 @@ int cairn_tailer_sync(struct cairn_tailer *t)
         struct tfile *f = t->files[i];
         if (f->fd < 0)
             continue;
-        int r = cairn_positions_set(t->cfg.positions, f->path, f->off - (int64_t)f->partial.len,
-                                    (uint64_t)f->ino);
+        /* not past a partial line, nor past lines a stage still holds */
+        int64_t off = f->partial.len ? f->partial_off : f->off;
+        int64_t held = cairn_ship_pipeline_held_floor(t->cfg.targets[f->target].pipeline,
+                                                      f->src);
+        if (held < off)
+            off = held;
+        if (off != f->saved_off) {
+            f->saved_off = off;
+            f->saved_check = cairn_positions_check(f->fd, off);
+        }
+        struct cairn_position pos = {off, (uint64_t)f->ino, f->saved_check};
+        int r = cairn_positions_set(t->cfg.positions, f->path, &pos);
         if (r)
             return r;
     }

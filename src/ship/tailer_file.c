@@ -47,7 +47,8 @@ static int rate_ok(struct cairn_tailer *t)
     }
 }
 
-int cairn__tail_emit(struct cairn_tailer *t, struct tfile *f, const char *p, size_t len)
+int cairn__tail_emit(struct cairn_tailer *t, struct tfile *f, const char *p, size_t len,
+                     int64_t off)
 {
     if (len && p[len - 1] == '\r')
         len--;
@@ -59,22 +60,35 @@ int cairn__tail_emit(struct cairn_tailer *t, struct tfile *f, const char *p, siz
     int rc = cairn_ship_entry_reset(&t->entry, &f->labels, cairn_now_ns(), p, len);
     if (rc)
         return rc;
+    t->entry.src = f->src;
+    t->entry.src_off = off;
     return cairn_ship_pipeline_run(tg->pipeline, &t->entry, t->cfg.sink);
 }
 
-/* Append to the partial line, splitting off max_line pieces. */
-static int add_partial(struct cairn_tailer *t, struct tfile *f, const char *p, size_t n)
+int cairn__tail_emit_partial(struct cairn_tailer *t, struct tfile *f)
+{
+    int rc = cairn__tail_emit(t, f, f->partial.data, f->partial.len, f->partial_off);
+    cairn_buf_reset(&f->partial);
+    return rc;
+}
+
+/* Append to the partial line (p read at file offset off), splitting off max_line
+ * pieces. */
+static int add_partial(struct cairn_tailer *t, struct tfile *f, const char *p, size_t n,
+                       int64_t off)
 {
     while (n) {
         size_t room = t->cfg.max_line - f->partial.len;
         size_t k = n < room ? n : room;
+        if (f->partial.len == 0)
+            f->partial_off = off;
         if (cairn_buf_append(&f->partial, p, k))
             return CAIRN_ENOMEM;
         p += k;
         n -= k;
+        off += (int64_t)k;
         if (f->partial.len >= t->cfg.max_line) {
-            int rc = cairn__tail_emit(t, f, f->partial.data, f->partial.len);
-            cairn_buf_reset(&f->partial);
+            int rc = cairn__tail_emit_partial(t, f);
             if (rc)
                 return rc;
         }
@@ -100,15 +114,14 @@ static int process_chunk(struct cairn_tailer *t, struct tfile *f, const char *p,
     int64_t chunk_off = f->off - (int64_t)n; /* file offset of p[0] */
     int rc;
     if (f->partial.len) {
-        int64_t start = chunk_off - (int64_t)f->partial.len;
         const char *nl = memchr(p, '\n', n);
         if (!nl)
-            return add_partial(t, f, p, n);
-        if ((rc = add_partial(t, f, p, (size_t)(nl - p))))
+            return add_partial(t, f, p, n, chunk_off);
+        if ((rc = add_partial(t, f, p, (size_t)(nl - p), chunk_off)))
             return rc;
-        rc = cairn__tail_emit(t, f, f->partial.data, f->partial.len);
-        cairn_buf_reset(&f->partial);
-        if (rc)
+        int64_t start = f->partial_off;
+        /* (a line of exactly max_line bytes was sent whole by add_partial) */
+        if (f->partial.len && (rc = cairn__tail_emit_partial(t, f)))
             return rewind_to(f, start, rc);
         p = nl + 1;
     }
@@ -118,20 +131,16 @@ static int process_chunk(struct cairn_tailer *t, struct tfile *f, const char *p,
             break;
         int64_t start = chunk_off + (p - base);
         if ((size_t)(nl - p) > t->cfg.max_line) {
-            if ((rc = add_partial(t, f, p, (size_t)(nl - p))))
+            if ((rc = add_partial(t, f, p, (size_t)(nl - p), start)))
                 return rewind_to(f, start, rc);
-            if (f->partial.len) {
-                rc = cairn__tail_emit(t, f, f->partial.data, f->partial.len);
-                cairn_buf_reset(&f->partial);
-                if (rc)
-                    return rewind_to(f, start, rc);
-            }
-        } else if ((rc = cairn__tail_emit(t, f, p, (size_t)(nl - p)))) {
+            if (f->partial.len && (rc = cairn__tail_emit_partial(t, f)))
+                return rewind_to(f, start, rc);
+        } else if ((rc = cairn__tail_emit(t, f, p, (size_t)(nl - p), start))) {
             return rewind_to(f, start, rc);
         }
         p = nl + 1;
     }
-    return p < end ? add_partial(t, f, p, (size_t)(end - p)) : 0;
+    return p < end ? add_partial(t, f, p, (size_t)(end - p), chunk_off + (p - base)) : 0;
 }
 
 static void remember_tail(struct tfile *f, const char *p, size_t n)
@@ -163,6 +172,7 @@ static void restart_at_zero(struct cairn_tailer *t, struct tfile *f, const char 
     lseek(f->fd, 0, SEEK_SET);
     f->off = 0;
     f->tail_len = 0;
+    f->src = ++t->next_src;
     cairn_buf_reset(&f->partial);
     t->stats.truncations++;
 }
@@ -267,11 +277,12 @@ static int drain_rotated(struct cairn_tailer *t, struct tfile *f, ino_t old_ino,
     f->fd = fd;
     f->off = off;
     f->tail_len = 0;
+    f->src = ++t->next_src;
     int rc;
     while ((rc = cairn__tail_read(t, f)) == 1)
         ;
     if (!rc && f->partial.len)
-        rc = cairn__tail_emit(t, f, f->partial.data, f->partial.len);
+        rc = cairn__tail_emit_partial(t, f);
     cairn_buf_reset(&f->partial);
     close(fd);
     f->fd = saved;
@@ -314,12 +325,22 @@ int cairn__tail_open(struct cairn_tailer *t, struct tfile *f, int use_positions)
         close(fd);
         return CAIRN_EIO;
     }
-    int64_t start = 0, off;
-    uint64_t ino;
+    int64_t start = 0;
+    struct cairn_position pos;
     if (use_positions && t->cfg.positions &&
-        cairn_positions_get(t->cfg.positions, f->path, &off, &ino) == 0) {
+        cairn_positions_get(t->cfg.positions, f->path, &pos) == 0) {
+        uint64_t ino = pos.ino;
+        int64_t off = pos.offset;
         if ((ino == 0 || ino == (uint64_t)st.st_ino) && off <= st.st_size) {
-            start = off;
+            if (pos.check && cairn_positions_check(fd, off) != pos.check) {
+                /* copytruncate while stopped, and rewritten past the position */
+                CAIRN_INFO("tail", "file rewritten while stopped: the bytes before its "
+                           "position changed, reading from the start", "file=%s position=%lld "
+                           "size=%lld", f->path, (long long)off, (long long)st.st_size);
+                t->stats.truncations++;
+            } else {
+                start = off;
+            }
         } else if (ino && ino != (uint64_t)st.st_ino) {
             int rc = drain_rotated(t, f, (ino_t)ino, off);
             if (rc) {
@@ -342,6 +363,8 @@ int cairn__tail_open(struct cairn_tailer *t, struct tfile *f, int use_positions)
     f->ino = st.st_ino;
     f->off = start;
     f->tail_len = 0;
+    f->src = ++t->next_src;
+    f->saved_off = -1;
     if (start > 0) {
         /* remember what precedes the start, to notice a later truncation */
         size_t k = start < TAIL_CHECK ? (size_t)start : TAIL_CHECK;
@@ -393,7 +416,9 @@ void cairn__tail_retire(struct cairn_tailer *t, struct tfile *f)
             old->ino = f->ino;
             old->off = f->off;
             old->target = f->target;
+            old->src = f->src;
             old->partial = f->partial;
+            old->partial_off = f->partial_off;
             cairn_buf_init(&f->partial);
             t->drain_until[t->n_draining] = cairn_mono_ns() + cairn__tail_drain_grace(t);
             t->draining[t->n_draining++] = old;
@@ -409,10 +434,8 @@ void cairn__tail_retire(struct cairn_tailer *t, struct tfile *f)
         free(old);
     }
     if (f->fd >= 0) { /* no room to drain: finish it now */
-        if (f->partial.len) {
-            cairn__tail_emit(t, f, f->partial.data, f->partial.len);
-            cairn_buf_reset(&f->partial);
-        }
+        if (f->partial.len)
+            cairn__tail_emit_partial(t, f);
         cairn__tail_close(t, f);
     }
 }

@@ -34,7 +34,13 @@ struct tfile {
      * truncated and rewritten past off before we looked (copytruncate under load) */
     char tail[TAIL_CHECK];
     size_t tail_len;
-    struct cairn_buf partial;
+    struct cairn_buf partial; /* a line still waiting for its newline */
+    int64_t partial_off;      /* where it starts in the file */
+    /* the entries' source id (cairn_ship_entry.src): new for every file opened and
+     * every restart from 0, so held lines of an older one never pin this position */
+    uint64_t src;
+    int64_t saved_off; /* the position last recorded, and its check */
+    uint64_t saved_check;
     int wd;
     size_t target;
     struct cairn_labels labels;
@@ -64,10 +70,15 @@ struct cairn_tailer {
     struct tfile *draining[DRAIN_MAX];
     int64_t drain_until[DRAIN_MAX];
     size_t n_draining;
+    uint64_t next_src; /* the last tfile.src given out */
 };
 
 /* tailer_file.c */
-int cairn__tail_emit(struct cairn_tailer *t, struct tfile *f, const char *p, size_t len);
+/* Send one line read at file offset off through f's pipeline. */
+int cairn__tail_emit(struct cairn_tailer *t, struct tfile *f, const char *p, size_t len,
+                     int64_t off);
+/* Send f's partial line as it is (the file is finished) and clear it. */
+int cairn__tail_emit_partial(struct cairn_tailer *t, struct tfile *f);
 /* Read what is there: 1 more may be waiting, 0 at EOF, negative on a sink error. */
 int cairn__tail_read(struct cairn_tailer *t, struct tfile *f);
 int cairn__tail_open(struct cairn_tailer *t, struct tfile *f, int use_positions);

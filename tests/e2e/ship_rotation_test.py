@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # ship_rotation_test.py -- `cairn ship` tails a file through rotation by rename,
-# rotation by copytruncate, a graceful restart with a rotation while it was stopped,
-# and a kill -9: every line written reaches the push endpoint (a capture server on
+# rotation by copytruncate, graceful restarts with a rotation and a copytruncate while
+# it was stopped, and a kill -9: every line written reaches the push endpoint (a capture server on
 # 127.0.0.1), and with graceful stops exactly once.
 import os
 import signal
@@ -124,6 +124,19 @@ scrape_configs:
         write(50)
         ship = start()
         wait_for(all_arrived, "lines written while stopped")
+
+        # graceful stop; while stopped, a copytruncate, then more bytes written than
+        # the saved position: the restart must notice and read the new file whole
+        ship.send_signal(signal.SIGTERM)
+        assert ship.wait(timeout=30) == 0, ship.stderr.read().decode()
+        size = os.path.getsize(log)
+        with open(log) as src, open(log + ".5", "w") as dst:
+            dst.write(src.read())
+        os.truncate(log, 0)
+        while os.path.getsize(log) <= size + 100:
+            write(10)
+        ship = start()
+        wait_for(all_arrived, "lines written after a copytruncate while stopped")
 
         # exactly once so far
         seen = lines_seen()

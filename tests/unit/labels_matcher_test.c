@@ -87,6 +87,30 @@ static void regex_captures_and_names(void **state)
     cairn_regex_destroy(NULL);
 }
 
+/* RE2 reads [\d-:] as digits, '-' and ':' (Promtail's pipelines doc uses
+ * [T\d-:.Z]); PCRE2 alone calls it an invalid range. */
+static void regex_hyphen_after_class_escape_is_literal(void **state)
+{
+    (void)state;
+    struct cairn_err err;
+    const char *p = "^[T\\d-:.Z]*$";
+    struct cairn_regex *re = cairn_regex_compile(p, strlen(p), 0, &err);
+    assert_non_null(re);
+    const char *ok = "2019-12-04T10:00:00.1Z", *bad = "2019-12-04 10:00";
+    assert_int_equal(cairn_regex_match(re, ok, strlen(ok)), 1);
+    assert_int_equal(cairn_regex_match(re, bad, strlen(bad)), 0);
+    cairn_regex_destroy(re);
+    p = "^[[:alpha:]-\\w]+$"; /* after a POSIX class too */
+    re = cairn_regex_compile(p, strlen(p), 0, &err);
+    assert_non_null(re);
+    assert_int_equal(cairn_regex_match(re, "a-b_1", 5), 1);
+    cairn_regex_destroy(re);
+    /* a range that ends in a class escape stays an error, as in RE2 */
+    p = "[a-\\d]";
+    assert_null(cairn_regex_compile(p, strlen(p), 0, &err));
+    assert_non_null(strstr(err.msg, "invalid range"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +118,7 @@ int main(void)
         cmocka_unit_test(regex_fully_anchored),
         cmocka_unit_test(regex_errors_name_the_pattern),
         cmocka_unit_test(regex_captures_and_names),
+        cmocka_unit_test(regex_hyphen_after_class_escape_is_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,10 @@ static void parse_unescapes_go_quoting(void **state)
     assert_int_equal(cairn_labels_parse(&again, b.data, b.len, &err), 0);
     assert_int_equal(cairn_labels_fingerprint(&ls), cairn_labels_fingerprint(&again));
     cairn_labels_deinit(&again);
+    /* and as a JSON object, escaped as JSON */
+    cairn_buf_reset(&b);
+    assert_int_equal(cairn_labels_format_json(&ls, &b), 0);
+    assert_string_equal(cairn_buf_cstr(&b), "{\"msg\":\"a \\\"q\\\" \\\\ \\n \xc3\xa9 A\"}");
     cairn_buf_deinit(&b);
     cairn_labels_deinit(&ls);
 }

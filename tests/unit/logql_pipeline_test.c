@@ -69,20 +69,7 @@ static size_t unescape(char *s, size_t n)
 /* "{a="b"} rest": canonical labels and the line after one space. */
 static int parse_entry(const char *p, size_t n, int esc, struct entry *e)
 {
-    size_t i = 0;
-    int inq = 0;
-    for (; i < n; i++) {
-        if (inq) {
-            if (p[i] == '\\')
-                i++;
-            else if (p[i] == '"')
-                inq = 0;
-        } else if (p[i] == '"') {
-            inq = 1;
-        } else if (p[i] == '}') {
-            break;
-        }
-    }
+    size_t i = test_labels_end(p, n);
     if (i >= n)
         return -1;
     struct cairn_labels ls;

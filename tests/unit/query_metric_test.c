@@ -387,6 +387,37 @@ static void test_json(void **state)
                 "[1767225630,\"2\"],[1767225660,\"2\"]]}]");
 }
 
+/* Loki's max_query_series: more series in the result than the limit is a user error
+ * (400), counted after aggregation, and nothing is written to the reply. */
+static void test_max_series(void **state)
+{
+    struct fixture *f = *state;
+    struct cairn_query_params p = {.tenant = "t1", .start = T0, .end = T0 + 120 * SEC,
+                                   .step = 30 * SEC, .max_series = 2};
+    const char *q = "count_over_time({job=\"app\"}[1m])"; /* pods a, b, c */
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    struct cairn_err err = {0};
+    assert_int_equal(cairn_query_run(f->s, q, strlen(q), &p, &out, &err), CAIRN_ELIMIT);
+    assert_string_equal(err.msg, "maximum number of series (2) reached for a single query; "
+                                 "consider reducing query cardinality by adding more specific "
+                                 "stream selectors, reducing the time range, or aggregating "
+                                 "results with functions like sum(), count() or topk()");
+    assert_int_equal(out.len, 0);
+    p.instant = 1; /* at 60 s all three pods have entries in the last minute */
+    p.start = p.end = T0 + 60 * SEC;
+    assert_int_equal(cairn_query_run(f->s, q, strlen(q), &p, &out, &err), CAIRN_ELIMIT);
+    /* aggregated down to the limit, or with the limit off, it runs */
+    p.instant = 0;
+    p.start = T0;
+    p.end = T0 + 120 * SEC;
+    const char *agg = "sum by (env) (count_over_time({job=\"app\"}[1m]))";
+    assert_int_equal(cairn_query_run(f->s, agg, strlen(agg), &p, &out, &err), 0);
+    cairn_buf_reset(&out);
+    p.max_series = 0;
+    assert_int_equal(cairn_query_run(f->s, q, strlen(q), &p, &out, &err), 0);
+    cairn_buf_deinit(&out);
+}
+
 /* The stats of a metric reply count the entries read and their raw bytes. */
 static void test_stats(void **state)
 {
@@ -487,6 +518,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_max_series),
         cmocka_unit_test(test_max_points),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_no_lines_equals_pipeline),

@@ -1,6 +1,7 @@
 /* ship_tail_test.c -- globs, the positions file, and the tailer: partial lines,
  * rotation by rename and by copytruncate, truncation, restart from positions (also
- * across a rotation that happened while stopped), pod log labels. */
+ * across a rotation or a copytruncate that happened while stopped), positions that
+ * stay behind lines a stage holds, pod log labels. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,24 +121,26 @@ static void positions_round_trip_and_promtail_format(void **state)
     struct cairn_err err;
     struct cairn_positions *p = cairn_positions_open(path, &err);
     assert_non_null(p);
-    int64_t off;
-    uint64_t ino;
-    assert_int_equal(cairn_positions_get(p, "/var/log/a.log", &off, &ino), 0);
-    assert_int_equal(off, 1234);
-    assert_int_equal(ino, 0);
-    assert_int_equal(cairn_positions_get(p, "/var/log/b c.log", &off, &ino), 0);
-    assert_int_equal(off, 7);
-    assert_int_equal(cairn_positions_set(p, "/x/\"q\".log", 99, 42), 0);
+    struct cairn_position pos;
+    assert_int_equal(cairn_positions_get(p, "/var/log/a.log", &pos), 0);
+    assert_int_equal(pos.offset, 1234);
+    assert_int_equal(pos.ino, 0);
+    assert_int_equal(pos.check, 0);
+    assert_int_equal(cairn_positions_get(p, "/var/log/b c.log", &pos), 0);
+    assert_int_equal(pos.offset, 7);
+    pos = (struct cairn_position){99, 42, (1ULL << 62) + 5};
+    assert_int_equal(cairn_positions_set(p, "/x/\"q\".log", &pos), 0);
     cairn_positions_remove(p, "/var/log/a.log");
     assert_int_equal(cairn_positions_save(p), 0);
     cairn_positions_close(p);
     p = cairn_positions_open(path, &err);
     assert_non_null(p);
     assert_int_equal(cairn_positions_count(p), 2);
-    assert_int_equal(cairn_positions_get(p, "/x/\"q\".log", &off, &ino), 0);
-    assert_int_equal(off, 99);
-    assert_int_equal(ino, 42);
-    assert_int_equal(cairn_positions_get(p, "/var/log/a.log", &off, &ino), CAIRN_ENOTFOUND);
+    assert_int_equal(cairn_positions_get(p, "/x/\"q\".log", &pos), 0);
+    assert_int_equal(pos.offset, 99);
+    assert_int_equal(pos.ino, 42);
+    assert_int_equal(pos.check, (1ULL << 62) + 5);
+    assert_int_equal(cairn_positions_get(p, "/var/log/a.log", &pos), CAIRN_ENOTFOUND);
     cairn_positions_close(p);
     /* a malformed file is an error naming it, and is left alone */
     write_file(path, "w", "positions:\n  /a: notanumber\n");
@@ -288,6 +291,195 @@ static void tails_rotations_and_restarts(void **state)
     free(dir);
 }
 
+/* The offset the positions file at pos records for path. */
+static int64_t saved_offset(const char *pos, const char *path)
+{
+    struct cairn_err err;
+    struct cairn_positions *p = cairn_positions_open(pos, &err);
+    assert_non_null(p);
+    struct cairn_position at = {-1, 0, 0};
+    cairn_positions_get(p, path, &at);
+    cairn_positions_close(p);
+    return at.offset;
+}
+
+/* A directory with app.log and a positions file, a capturing sink, job="app" labels,
+ * and the tailer of the moment (one at a time: start, then stop). */
+struct tdir {
+    char *dir;
+    char log[512], pos[512], glob[512];
+    struct capture cap;
+    struct cairn_ship_sink sink;
+    struct cairn_labels lbl;
+    struct cairn_positions *p;
+    struct cairn_tail_target tg;
+    struct cairn_tailer *t;
+};
+
+static void tdir_open(struct tdir *d, const char *name)
+{
+    memset(d, 0, sizeof *d);
+    d->dir = test_mkdtemp(name);
+    snprintf(d->log, sizeof d->log, "%s/app.log", d->dir);
+    snprintf(d->pos, sizeof d->pos, "%s/positions.yaml", d->dir);
+    snprintf(d->glob, sizeof d->glob, "%s/*.log", d->dir);
+    d->sink = (struct cairn_ship_sink){cap_emit, cap_flush, &d->cap};
+    struct cairn_err err;
+    cairn_labels_init(&d->lbl);
+    assert_int_equal(cairn_labels_parse(&d->lbl, "{job=\"app\"}", 11, &err), 0);
+}
+
+static void tdir_close(struct tdir *d)
+{
+    cairn_labels_deinit(&d->lbl);
+    test_rmdir_r(d->dir);
+    free(d->dir);
+}
+
+/* Start a tailer over the directory with pipeline pl (NULL: none), from the
+ * positions file as it is on disk, and read what is there. */
+static void tdir_start(struct tdir *d, struct cairn_ship_pipeline *pl)
+{
+    struct cairn_err err;
+    d->p = cairn_positions_open(d->pos, &err);
+    assert_non_null(d->p);
+    d->tg = (struct cairn_tail_target){CAIRN_TAIL_FILES, d->glob, NULL, &d->lbl, pl};
+    struct cairn_tailer_config cfg = {0};
+    cfg.targets = &d->tg;
+    cfg.n_targets = 1;
+    cfg.positions = d->p;
+    cfg.sink = &d->sink;
+    d->t = cairn_tailer_create(&cfg, &err);
+    assert_non_null(d->t);
+    assert_int_equal(cairn_tailer_poll(d->t), 0);
+}
+
+/* Stop it as a killed agent would leave things: positions as last synced (destroy
+ * syncs, but runs no final tick, so held lines stay held). */
+static void tdir_stop(struct tdir *d)
+{
+    cairn_tailer_destroy(d->t);
+    cairn_positions_close(d->p);
+    d->t = NULL;
+}
+
+/* A pipeline with a multiline stage, inside a match stage if nested. */
+static struct cairn_ship_pipeline *multiline_pipeline(int nested)
+{
+    struct cairn_err err;
+    struct cairn_ship_pipeline *pl = cairn__pipeline_new(0), *inner = pl;
+    assert_non_null(pl);
+    if (nested) {
+        inner = cairn__pipeline_new(0);
+        assert_int_equal(cairn__stage_match(pl, "{job=\"app\"}", 0, NULL, inner, &err), 0);
+    }
+    assert_int_equal(cairn__stage_multiline(inner, "^start", 60LL * 1000000000, 128, &err), 0);
+    return pl;
+}
+
+static struct cairn_ship_pipeline *container_pipeline(void)
+{
+    struct cairn_err err;
+    struct cairn_ship_pipeline *pl = cairn__pipeline_new(0);
+    assert_non_null(pl);
+    assert_int_equal(cairn__stage_container(pl, &err), 0);
+    return pl;
+}
+
+/* Lines a multiline block (or a CRI partial) holds are not behind the saved position:
+ * a crash while they are held reads them again on restart instead of losing them. */
+static void positions_do_not_pass_held_lines(void **state)
+{
+    (void)state;
+    struct tdir d;
+    tdir_open(&d, "held");
+    /* multiline at the top, then inside a match (the nested stage's holds count) */
+    for (int nested = 0; nested < 2; nested++) {
+        struct cairn_ship_pipeline *pl = multiline_pipeline(nested);
+        unlink(d.pos);
+        write_file(d.log, "w", "start 1\n  cont a\n");
+        tdir_start(&d, pl);
+        assert_int_equal(d.cap.n, 0); /* held */
+        assert_int_equal(cairn_tailer_sync(d.t), 0);
+        assert_int_equal(saved_offset(d.pos, d.log), 0);
+        write_file(d.log, "a", "start 2\n");
+        assert_int_equal(cairn_tailer_poll(d.t), 0);
+        expect_lines(&d.cap, (const char *const[]){"start 1\n  cont a"}, 1);
+        assert_int_equal(cairn_tailer_sync(d.t), 0);
+        assert_int_equal(saved_offset(d.pos, d.log), 17); /* where "start 2" begins */
+        tdir_stop(&d); /* the agent dies holding "start 2" */
+        cairn_ship_pipeline_destroy(pl);
+        assert_int_equal(saved_offset(d.pos, d.log), 17);
+
+        pl = multiline_pipeline(nested);
+        write_file(d.log, "a", "  cont b\n");
+        tdir_start(&d, pl);
+        assert_int_equal(d.cap.n, 0);
+        /* the time limit lets the block go, through the rest of the pipeline */
+        assert_int_equal(cairn_ship_pipeline_tick(pl, INT64_MAX, &d.sink), 0);
+        expect_lines(&d.cap, (const char *const[]){"start 2\n  cont b"}, 1);
+        assert_int_equal(cairn_tailer_sync(d.t), 0);
+        assert_int_equal(saved_offset(d.pos, d.log), 34); /* nothing held: the end */
+        tdir_stop(&d);
+        cairn_ship_pipeline_destroy(pl);
+    }
+
+    /* an unfinished CRI line (P without its F) pins the position the same way */
+    struct cairn_ship_pipeline *pl = container_pipeline();
+    unlink(d.pos);
+    write_file(d.log, "w", "2024-01-01T00:00:00Z stdout F one\n"
+                           "2024-01-01T00:00:01Z stdout P tw\n");
+    tdir_start(&d, pl);
+    expect_lines(&d.cap, (const char *const[]){"one"}, 1);
+    assert_int_equal(cairn_tailer_sync(d.t), 0);
+    assert_int_equal(saved_offset(d.pos, d.log), 34); /* where the P line begins */
+    tdir_stop(&d);
+    cairn_ship_pipeline_destroy(pl);
+    pl = container_pipeline();
+    write_file(d.log, "a", "2024-01-01T00:00:01Z stdout F o\n");
+    tdir_start(&d, pl);
+    expect_lines(&d.cap, (const char *const[]){"two"}, 1);
+    tdir_stop(&d);
+    cairn_ship_pipeline_destroy(pl);
+    tdir_close(&d);
+}
+
+/* copytruncate while the agent was stopped, and the new content already longer than
+ * the saved position: the check of the bytes before the position tells. */
+static void restart_notices_rewrite_while_stopped(void **state)
+{
+    (void)state;
+    struct tdir d;
+    tdir_open(&d, "rewr");
+    write_file(d.log, "w", "old 1\nold 2\n");
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"old 1", "old 2"}, 2);
+    tdir_stop(&d);
+
+    /* stopped: copied away, truncated in place, and written past the old offset */
+    assert_int_equal(truncate(d.log, 0), 0);
+    write_file(d.log, "a", "new 1\nnew 2\nnew 3\n");
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"new 1", "new 2", "new 3"}, 3);
+    tdir_stop(&d);
+
+    /* a file that only grew resumes where it was */
+    write_file(d.log, "a", "new 4\n");
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"new 4"}, 1);
+    tdir_stop(&d);
+
+    /* a Promtail positions file (no checks) is trusted as it is */
+    FILE *pf = fopen(d.pos, "w");
+    assert_non_null(pf);
+    fprintf(pf, "positions:\n  \"%s\": \"18\"\n", d.log);
+    fclose(pf);
+    tdir_start(&d, NULL);
+    expect_lines(&d.cap, (const char *const[]){"new 4"}, 1);
+    tdir_stop(&d);
+    tdir_close(&d);
+}
+
 /* A sink that records "labels line". */
 static int cap_emit_labels(void *ud, const struct cairn_ship_entry *e)
 {
@@ -342,7 +534,7 @@ static void tails_pod_logs_cri_and_docker(void **state)
             found_cri = strstr(cap.lines[i], "container=\"coredns\"") &&
                         strstr(cap.lines[i], "namespace=\"kube-system\"") &&
                         strstr(cap.lines[i], "pod=\"dns-1\"") && strstr(cap.lines[i], "stdout");
-        } else if (strcmp(cap.lines[i + 1], "started") == 0) {
+        } else if (strcmp(cap.lines[i + 1], "started\n") == 0) { /* docker keeps the newline */
             found_docker = strstr(cap.lines[i], "container=\"app\"") &&
                            strstr(cap.lines[i], "stream=\"stderr\"") != NULL;
         }
@@ -376,6 +568,8 @@ int main(void)
         cmocka_unit_test(glob_walk_double_star),
         cmocka_unit_test(positions_round_trip_and_promtail_format),
         cmocka_unit_test(tails_rotations_and_restarts),
+        cmocka_unit_test(positions_do_not_pass_held_lines),
+        cmocka_unit_test(restart_notices_rewrite_while_stopped),
         cmocka_unit_test(pod_log_paths_give_labels),
         cmocka_unit_test(tails_pod_logs_cri_and_docker),
     };

@@ -59,3 +59,22 @@ char *test_read_file(const char *path, size_t *len)
     }
     return p;
 }
+
+size_t test_labels_end(const char *p, size_t n)
+{
+    size_t i = 0;
+    int inq = 0;
+    for (; i < n; i++) {
+        if (inq) {
+            if (p[i] == '\\')
+                i++;
+            else if (p[i] == '"')
+                inq = 0;
+        } else if (p[i] == '"') {
+            inq = 1;
+        } else if (p[i] == '}') {
+            break;
+        }
+    }
+    return i < n ? i : n;
+}

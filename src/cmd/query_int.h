@@ -1,0 +1,38 @@
+/* query_int.h -- what `cairn query` and its --tail mode (query_tail.c) share: the
+ * options and the printer of log entries.
+ *
+ * Ownership: options point into argv or the environment; nothing here allocates
+ * beyond the duration of a call. */
+#ifndef CAIRN_CMD_QUERY_INT_H
+#define CAIRN_CMD_QUERY_INT_H
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "cairn/buf.h"
+
+struct query_opts {
+    const char *addr;
+    const char *org_id;
+    const char *from, *to, *since;
+    const char *output;
+    const char *step;
+    long limit;
+    long delay_for; /* --tail: seconds the server waits to order entries */
+    int forward;
+    int quiet;
+};
+
+/* Append k=v (v URL-escaped) to a query string in b. 0, or -1 out of memory. */
+int cairn__qparam(CURL *c, struct cairn_buf *b, const char *k, const char *v);
+
+/* Print the entries of a streams result (Loki's [{"stream":..,"values":..}..]) merged
+ * across streams, oldest first if forward, in o->output's format. 0, or 1 after a
+ * message on stderr. */
+int cairn__query_print_streams(const struct query_opts *o, json_t *result, int forward);
+
+/* --tail: stream a log query's entries from addr's /loki/api/v1/tail (WebSocket) until
+ * the server closes or the process is interrupted. Returns the exit status. */
+int cairn__query_tail(const struct query_opts *o, const char *query);
+
+#endif
