@@ -182,7 +182,7 @@ static int lit_find_sse2(const struct lf_alt *a, const char *h, size_t hl)
 }
 #endif
 
-static int lit_find(const struct lf_alt *a, const char *h, size_t hl)
+int cairn__lit_find(const struct lf_alt *a, const char *h, size_t hl)
 {
 #ifdef __SSE2__
     if (a->len >= 2 && a->len <= hl)
@@ -262,12 +262,20 @@ int cairn__line_filter_init(struct line_filter *f, const struct cairn_lq_stage *
         }
     }
     for (size_t i = 0; i < f->n; i++)
-        if (f->alts[i].kind == LFA_LIT) {
-            f->alts[i].rare = rarest(f->alts[i].lit, f->alts[i].len);
-            if (f->alts[i].len >= 2)
-                f->alts[i].rare2 = rarest_but(f->alts[i].lit, f->alts[i].len, f->alts[i].rare);
-        }
+        if (f->alts[i].kind == LFA_LIT)
+            cairn__lit_init(&f->alts[i], f->alts[i].lit, f->alts[i].len);
     return 0;
+}
+
+void cairn__lit_init(struct lf_alt *a, const char *lit, size_t len)
+{
+    memset(a, 0, sizeof(*a));
+    a->kind = LFA_LIT;
+    a->lit = lit;
+    a->len = len;
+    a->rare = rarest(lit, len);
+    if (len >= 2)
+        a->rare2 = rarest_but(lit, len, a->rare);
 }
 
 void cairn__line_filter_deinit(struct line_filter *f)
@@ -301,7 +309,7 @@ static int alt_match(const struct lf_alt *a, const char *line, size_t len)
 {
     switch (a->kind) {
     case LFA_LIT:
-        return lit_find(a, line, len);
+        return cairn__lit_find(a, line, len);
     case LFA_LIT_CI:
         return ci_find(line, len, a->lit, a->len);
     case LFA_REGEX:

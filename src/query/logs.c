@@ -230,11 +230,22 @@ static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stre
     return 0;
 }
 
+/* What the store-side filter needs: the pipeline, and the stream labels by id (a
+ * label filter decided on the raw line must know the stream's own labels). */
+struct pre_ctx {
+    struct cairn_logql_pipeline *pl;
+    struct sid_labels *sl;
+    struct cairn_store *s;
+    const char *tenant;
+};
+
 static int prefilter(void *ctx, uint32_t sid, int64_t ts, const char *line, size_t len)
 {
-    (void)sid;
+    struct pre_ctx *c = ctx;
     (void)ts;
-    return cairn_logql_pipeline_prefilter(ctx, line, len);
+    /* labels NULL (out of memory): only the line filters decide, the rest is kept */
+    return cairn_logql_pipeline_prefilter(c->pl, sid_labels_get(c->sl, c->s, c->tenant, sid), line,
+                                          len);
 }
 
 /* Run the query over the worker's shard; results stay in the worker. */
@@ -266,12 +277,14 @@ static void *worker_run(void *arg)
     }
     roaring_bitmap_to_uint32_array(w->sids, sl.sids);
     int fixed = cairn_logql_pipeline_labels_fixed(pl);
-    /* Leading line filters run inside the store, on each block as it is decoded, so
-     * the time merge only sees the lines they keep. */
+    /* Leading line filters, and label filters decided on the raw line, run inside the
+     * store on each block as it is decoded, so the time merge only sees the lines they
+     * keep. */
     int pre = cairn_logql_pipeline_has_prefilter(pl);
     cairn_logql_pipeline_set_prefiltered(pl, pre);
+    struct pre_ctx pc = {pl, &sl, w->s, p->tenant};
     rc = cairn_store_iter_init_filtered(&it, w->s, p->tenant, w->sids, p->start, p->end,
-                                        p->direction, 0, pre ? prefilter : NULL, pl);
+                                        p->direction, 0, pre ? prefilter : NULL, &pc);
     if (rc)
         goto out;
     iter_open = 1;
