@@ -2,7 +2,7 @@
  * never change what a pipeline keeps: every query runs beside a twin the pushdown
  * cannot touch, over generated lines full of the traps (escaped values, nested keys,
  * numbers, stream labels of the same name), and both must keep the same entries with
- * the same labels and lines.
+ * the same labels and lines. Also the literal search they share, against a naive one.
  *
  * The twin runs `| line_format "{{__line__}}"` right before the filter: the line and
  * labels stay what they were, but a line_format ends what the pushdown may look at, so
@@ -18,6 +18,7 @@
 
 #include "cairn/logql.h"
 #include "cairn/logql_pipeline.h"
+#include "logql/pipeline_int.h"
 
 /* Parser prefixes and label filters combined into the queries under test. */
 static const char *parsers[] = {
@@ -230,11 +231,46 @@ static void drops_what_it_can(void **state)
     cairn_labels_deinit(&st);
 }
 
+/* The literal search the pushdown and `|=` share, at every offset and length around
+ * its 16- and 32-byte groups, against a naive search: haystacks of few letters (many
+ * near misses), the needle at the very start and end, in a heap block of exactly the
+ * haystack's size (ASan sees a read past it). */
+static void literal_search_agrees(void **state)
+{
+    (void)state;
+    const char *needles[] = {"ab", "aab", "bab", "error", "aaaaaaaaaaaaaaaaaaab",
+                             "abababababababababababababababababab"};
+    for (size_t ni = 0; ni < sizeof needles / sizeof needles[0]; ni++) {
+        struct lf_alt a;
+        size_t nl = strlen(needles[ni]);
+        cairn__lit_init(&a, needles[ni], nl);
+        for (size_t hl = 0; hl < 140; hl++) {
+            for (int round = 0; round < 24; round++) {
+                char *h = malloc(hl ? hl : 1);
+                assert_non_null(h);
+                for (size_t i = 0; i < hl; i++)
+                    h[i] = "abe"[pick(round < 12 ? 2 : 3)];
+                if (round % 4 == 1 && hl >= nl)
+                    memcpy(h + hl - nl, needles[ni], nl); /* at the end */
+                if (round % 4 == 2 && hl >= nl)
+                    memcpy(h, needles[ni], nl); /* at the start */
+                int want = 0;
+                for (size_t i = 0; i + nl <= hl && !want; i++)
+                    want = memcmp(h + i, needles[ni], nl) == 0;
+                if (cairn__lit_find(&a, h, hl) != want)
+                    fail_msg("needle %s, haystack of %zu: want %d", needles[ni], hl, want);
+                free(h);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_as_twin),
         cmocka_unit_test(drops_what_it_can),
+        cmocka_unit_test(literal_search_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
