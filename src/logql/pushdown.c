@@ -199,8 +199,14 @@ static int can_keep(const struct cairn__pushdown *pd, uint32_t k, struct pd_line
                 return 1;
         if (nd->strict ? has_bs(ln) : has_odd_escape(ln))
             return 1;
-        /* the stream's own label is what the filter reads, whatever the line holds */
-        return cairn_labels_get(ln->stream, nd->name, nd->name_len) != NULL;
+        /* the stream's own label is what the filter reads, whatever the line holds
+         * (a handful of labels: lengths first, no search) */
+        for (size_t i = 0; i < ln->stream->n; i++) {
+            const struct cairn_label *l = &ln->stream->v[i];
+            if (l->name_len == nd->name_len && memcmp(l->name, nd->name, nd->name_len) == 0)
+                return 1;
+        }
+        return 0;
     }
     return 1;
 }

@@ -291,15 +291,20 @@ struct pre_ctx {
     struct sid_labels *sl;
     struct cairn_store *s;
     const char *tenant;
+    uint32_t sid;                   /* the stream of the block filtered last */
+    const struct cairn_labels *ls;  /* and its labels (NULL: none looked up yet) */
 };
 
 static int prefilter(void *ctx, uint32_t sid, int64_t ts, const char *line, size_t len)
 {
     struct pre_ctx *c = ctx;
     (void)ts;
+    if (!c->ls || sid != c->sid) { /* a block's lines come together: once per block */
+        c->sid = sid;
+        c->ls = sid_labels_get(c->sl, c->s, c->tenant, sid);
+    }
     /* labels NULL (out of memory): only the line filters decide, the rest is kept */
-    return cairn_logql_pipeline_prefilter(c->pl, sid_labels_get(c->sl, c->s, c->tenant, sid), line,
-                                          len);
+    return cairn_logql_pipeline_prefilter(c->pl, c->ls, line, len);
 }
 
 /* Run the query over the worker's shard; results stay in the worker. */
@@ -336,7 +341,7 @@ static void *worker_run(void *arg)
      * keep. */
     int pre = cairn_logql_pipeline_has_prefilter(pl);
     cairn_logql_pipeline_set_prefiltered(pl, pre);
-    struct pre_ctx pc = {pl, &sl, w->s, p->tenant};
+    struct pre_ctx pc = {pl, &sl, w->s, p->tenant, 0, NULL};
     rc = cairn_store_iter_init_filtered(&it, w->s, p->tenant, w->sids, p->start, p->end,
                                         p->direction, 0, pre ? prefilter : NULL, &pc);
     if (rc)
