@@ -4,7 +4,8 @@
  * follow each other, open blocks, sub-ranges, and after a reopen (everything on disk);
  * column-only iteration (entry and block) giving the same timestamps and lengths as
  * the full path; the filtered iterator equal to the iterator filtered after; a stop
- * ending the iteration where it says. */
+ * ending the iteration where it says; a damaged block failing the iteration, mapped or
+ * read with pread, filtered or not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include "cairn/log.h"
 #include "cairn/store.h"
@@ -341,6 +344,35 @@ static void check_blocks(struct cairn_store *s)
     cairn_store_blocks_deinit(&b);
 }
 
+/* Flip a byte in the middle of the first segment file found under dir: inside some
+ * block's compressed line column (the bulk of every block). */
+static char seg_path[4096];
+static int find_seg(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_F && strstr(path, ".cseg") && !seg_path[0])
+        snprintf(seg_path, sizeof seg_path, "%s", path);
+    return 0;
+}
+
+static void corrupt_one_block(const char *dir)
+{
+    seg_path[0] = '\0';
+    assert_int_equal(nftw(dir, find_seg, 8, FTW_PHYS), 0);
+    assert_true(seg_path[0] != '\0');
+    FILE *f = fopen(seg_path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long mid = ftell(f) / 2;
+    assert_int_equal(fseek(f, mid, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_true(c != EOF);
+    assert_int_equal(fseek(f, mid, SEEK_SET), 0);
+    assert_int_equal(fputc(c ^ 0x5a, f), c ^ 0x5a);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void iter_order_matches_reference(void **state)
 {
     (void)state;
@@ -375,6 +407,25 @@ static void iter_order_matches_reference(void **state)
         check_blocks(s);
         check_filtered(s, INT64_MIN / 2, INT64_MAX / 2);
         check_stop(s);
+    }
+    xflags = 0;
+    cairn_store_close(s);
+    corrupt_one_block(dir);
+    s = open_store(dir);
+    for (int pass = 0; pass < 4; pass++) { /* mapped and pread, filtered and not */
+        xflags = pass & 1 ? CAIRN__ITER_NO_MMAP : 0;
+        int calls = 0, r;
+        struct cairn_entry_iter it;
+        assert_int_equal(cairn_store_iter_init_filtered(&it, s, "fake", NULL, INT64_MIN / 2,
+                                                        INT64_MAX / 2, CAIRN_ITER_BACKWARD, xflags,
+                                                        pass & 2 ? keep_line : NULL, &calls),
+                         0);
+        uint32_t sid;
+        struct cairn_entry e;
+        while ((r = cairn_store_iter_next(&it, &sid, &e)) == 1)
+            ;
+        assert_int_equal(r, CAIRN_ECORRUPT); /* the block's CRC */
+        cairn_store_iter_deinit(&it);
     }
     xflags = 0;
     cairn_store_close(s);
