@@ -5,10 +5,12 @@
  * The selected streams are split into shards, one per thread. Each worker parses its
  * own copy of the query (pipelines and regexes are single-threaded), runs the store's
  * merged iterator over its shard and keeps its first `limit` entries in iterator
- * order. The shards' lists are then merged by the iterator's own order (timestamp,
- * then stream id; a stream lives in one shard, so its arrival order is kept) and cut
- * at `limit`: the answer is the single-threaded one, entry for entry. With
- * `interval`, whose skipping depends on what other shards kept, one worker runs. */
+ * order, or fewer: once the workers together kept `limit` entries, none goes past the
+ * limit-th of them (struct cut). The shards' lists are then merged by the iterator's
+ * own order (timestamp, then stream id; a stream lives in one shard, so its arrival
+ * order is kept) and cut at `limit`: the answer is the single-threaded one, entry for
+ * entry. With `interval`, whose skipping depends on what other shards kept, one
+ * worker runs. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <pthread.h>
