@@ -443,21 +443,30 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
     p->input = p->line;
     p->len = len;
     p->ts = ts_ns;
-    if (!p->prefiltered && !cairn_logql_pipeline_prefilter(p, stream, line, len))
+    if (!p->prefiltered && !cairn_logql_pipeline_prefilter(p, line, len))
+        return 0;
+    if (p->pd && !cairn__pushdown_keep(p->pd, stream, line, len))
         return 0;
     if (cairn__lb_reset(&p->lb, stream))
         return CAIRN_ENOMEM;
     return run(p, p->v, p->n, 1);
 }
 
-int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const struct cairn_labels *stream,
-                                   const char *line, size_t len)
+int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const char *line, size_t len)
 {
     for (size_t i = 0; i < p->n; i++) {
         if (p->v[i].hoisted && !cairn__line_filter_match(&p->v[i].lf, line ? line : "", len))
             return 0;
     }
-    return !p->pd || cairn__pushdown_keep(p->pd, stream, line, len);
+    return 1;
+}
+
+int cairn_logql_pipeline_prefilter_stream(struct cairn_logql_pipeline *p,
+                                          const struct cairn_labels *stream, const char *line,
+                                          size_t len)
+{
+    return cairn_logql_pipeline_prefilter(p, line, len) &&
+           (!p->pd || cairn__pushdown_keep(p->pd, stream, line, len));
 }
 
 int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p)

@@ -306,7 +306,7 @@ static int prefilter(void *ctx, uint32_t sid, int64_t ts, const char *line, size
         c->ls = sid_labels_get(c->sl, c->s, c->tenant, sid);
     }
     /* labels NULL (out of memory): only the line filters decide, the rest is kept */
-    return cairn_logql_pipeline_prefilter(c->pl, c->ls, line, len);
+    return cairn_logql_pipeline_prefilter_stream(c->pl, c->ls, line, len);
 }
 
 /* Run the query over the worker's shard; results stay in the worker. */

@@ -134,7 +134,7 @@ static void outcome(struct run *r, const struct cairn_labels *stream, const char
     int keep;
     if (store_side) { /* as the store runs it: the prefilter first, then the rest */
         cairn_logql_pipeline_set_prefiltered(r->p, 1);
-        keep = cairn_logql_pipeline_prefilter(r->p, stream, line, len);
+        keep = cairn_logql_pipeline_prefilter_stream(r->p, stream, line, len);
         if (keep)
             keep = cairn_logql_pipeline_process(r->p, 0, stream, line, len);
         cairn_logql_pipeline_set_prefiltered(r->p, 0);
@@ -215,12 +215,12 @@ static void drops_what_it_can(void **state)
     assert_int_equal(cairn_labels_parse(&st, "{app=\"a\"}", 9, &err), 0);
     assert_true(cairn_logql_pipeline_has_prefilter(r.p));
     const char *l1 = "{\"level\":\"info\",\"msg\":\"a \\\"quoted\\\" word\\n\"}";
-    assert_int_equal(cairn_logql_pipeline_prefilter(r.p, &st, l1, strlen(l1)), 0);
-    assert_int_equal(cairn_logql_pipeline_prefilter(r.p, NULL, l1, strlen(l1)), 1);
+    assert_int_equal(cairn_logql_pipeline_prefilter_stream(r.p, &st, l1, strlen(l1)), 0);
+    assert_int_equal(cairn_logql_pipeline_prefilter_stream(r.p, NULL, l1, strlen(l1)), 1);
     const char *l2 = "{\"level\":\"info\",\"msg\":\"\\u0041\"}";
-    assert_int_equal(cairn_logql_pipeline_prefilter(r.p, &st, l2, strlen(l2)), 1);
+    assert_int_equal(cairn_logql_pipeline_prefilter_stream(r.p, &st, l2, strlen(l2)), 1);
     const char *l3 = "{\"level\":\"error\"}";
-    assert_int_equal(cairn_logql_pipeline_prefilter(r.p, &st, l3, strlen(l3)), 1);
+    assert_int_equal(cairn_logql_pipeline_prefilter_stream(r.p, &st, l3, strlen(l3)), 1);
     run_close(&r);
     run_open(&r, "{app=\"a\"} | json | level!=\"error\"");
     assert_false(cairn_logql_pipeline_has_prefilter(r.p));
