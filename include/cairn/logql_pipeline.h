@@ -35,9 +35,17 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
 
 /* The line filters that run on the raw line before any stage (Loki's hoisting), on
  * their own: 1 keep, 0 drop. For a store-side filter that runs as blocks are decoded
- * (cairn_store_iter_init_filtered); same thread as the pipeline. has_prefilter: are
- * there any? set_prefiltered(p, 1): process() no longer runs them again. */
+ * (cairn_store_iter_init_filtered); same thread as the pipeline. */
 int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const char *line, size_t len);
+/* The same, and the label filters a line cannot pass when it lacks their value's bytes
+ * (`| json | level="error"` and a line without "error"; exact, see pushdown.c): all
+ * that can be decided on the raw line. stream: the entry's stream labels (NULL when
+ * unknown: only the line filters decide). has_prefilter: is there anything for
+ * prefilter_stream to decide? set_prefiltered(p, 1): process() no longer runs the
+ * line filters again (the label filters run in full anyway). */
+int cairn_logql_pipeline_prefilter_stream(struct cairn_logql_pipeline *p,
+                                          const struct cairn_labels *stream, const char *line,
+                                          size_t len);
 int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p);
 void cairn_logql_pipeline_set_prefiltered(struct cairn_logql_pipeline *p, int on);
 

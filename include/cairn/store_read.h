@@ -14,6 +14,7 @@
 #ifndef CAIRN_STORE_READ_H
 #define CAIRN_STORE_READ_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,13 @@ int cairn_store_iter_init_filtered(struct cairn_entry_iter *it, struct cairn_sto
                                    const char *tenant, const roaring_bitmap_t *sids, int64_t start,
                                    int64_t end, enum cairn_iter_dir dir, unsigned flags,
                                    cairn_line_filter_fn filter, void *ctx);
+/* Stop early: cairn_store_iter_next returns 0 (the end) as soon as every entry left
+ * comes strictly after *stop in the iteration order (older than *stop going backward,
+ * newer going forward), so blocks holding only such entries are never read. *stop is
+ * read on every call, so another thread may move it while this one iterates (toward
+ * the start only: a limit reached by the entries of all threads together). NULL, the
+ * default: no stop. The pointee must outlive the iteration. */
+void cairn_store_iter_set_stop(struct cairn_entry_iter *it, const _Atomic int64_t *stop);
 /* Entries (in range) and their line bytes the filter dropped so far, for query stats:
  * the filter has seen every in-range entry of each block read so far, so after an
  * early stop (a limit) this counts more than the entries a merge-then-filter would

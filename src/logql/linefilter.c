@@ -153,48 +153,114 @@ static size_t rarest(const char *p, size_t n)
     return best;
 }
 
+/* The rarest byte at another position; among equals the one farthest from skip: two
+ * bytes apart pair up by chance less often than neighbours ("er" is everywhere,
+ * "e...r" much less so). */
 static size_t rarest_but(const char *p, size_t n, size_t skip)
 {
     size_t best = skip == 0 ? 1 : 0;
-    for (size_t i = 0; i < n; i++)
-        if (i != skip && byte_rank((unsigned char)p[i]) < byte_rank((unsigned char)p[best]))
+    for (size_t i = 0; i < n; i++) {
+        if (i == skip)
+            continue;
+        int r = byte_rank((unsigned char)p[i]), b = byte_rank((unsigned char)p[best]);
+        size_t di = i > skip ? i - skip : skip - i, db = best > skip ? best - skip : skip - best;
+        if (r < b || (r == b && di > db))
             best = i;
+    }
     return best;
+}
+
+/* Does h hold the needle (n bytes) at its start? Short needles compare inline: most
+ * candidates fail on the first bytes, and a call per candidate costs more. */
+static inline int same(const char *h, const char *lit, size_t n)
+{
+    if (n > 16)
+        return memcmp(h, lit, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (h[i] != lit[i])
+            return 0;
+    return 1;
 }
 
 #ifdef __SSE2__
 #include <emmintrin.h>
 /* Candidates 16 at a time: bytes at offsets rare and rare2 must both match (the
- * two-byte test PCRE2's JIT uses), then the whole needle is compared. */
-static int lit_find_sse2(const struct lf_alt *a, const char *h, size_t hl)
+ * two-byte test PCRE2's JIT uses), then the whole needle is compared. Candidate
+ * starts i..last; the last partial group is an overlapping one, its starts already
+ * looked at masked off, so no byte goes through a scalar loop unless the haystack is
+ * shorter than a group. */
+static int lit_find_sse2(const struct lf_alt *a, const char *h, size_t hl, size_t i)
 {
     size_t n = a->len, k1 = a->rare, k2 = a->rare2;
     const __m128i v1 = _mm_set1_epi8(a->lit[k1]), v2 = _mm_set1_epi8(a->lit[k2]);
-    size_t i = 0, last = hl - n; /* candidate starts 0..last */
-    for (; i + 16 <= last + 1; i += 16) {
+    size_t last = hl - n; /* candidate starts ..last */
+    for (;;) {
+        unsigned skip = 0;
+        if (i + 16 > last + 1) {
+            if (i > last)
+                return 0;
+            if (last + 1 < 16)
+                break; /* too short for one group */
+            skip = (unsigned)(i - (last + 1 - 16));
+            i = last + 1 - 16;
+        }
         __m128i b1 = _mm_loadu_si128((const __m128i *)(h + i + k1));
         __m128i b2 = _mm_loadu_si128((const __m128i *)(h + i + k2));
         unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(b1, v1),
                                                                _mm_cmpeq_epi8(b2, v2)));
+        m &= ~((1u << skip) - 1);
         while (m) {
             unsigned bit = (unsigned)__builtin_ctz(m);
-            if (memcmp(h + i + bit, a->lit, n) == 0)
+            if (same(h + i + bit, a->lit, n))
+                return 1;
+            m &= m - 1;
+        }
+        i += 16;
+    }
+    for (; i <= last; i++)
+        if (h[i + k1] == a->lit[k1] && h[i + k2] == a->lit[k2] && same(h + i, a->lit, n))
+            return 1;
+    return 0;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+/* The same 32 at a time, on CPUs with AVX2 (checked at each call: a load and a test);
+ * the rest, fewer than 32 starts, goes to the SSE2 loop. */
+__attribute__((target("avx2"))) static int lit_find_avx2(const struct lf_alt *a, const char *h,
+                                                         size_t hl)
+{
+    size_t n = a->len, k1 = a->rare, k2 = a->rare2;
+    const __m256i v1 = _mm256_set1_epi8(a->lit[k1]), v2 = _mm256_set1_epi8(a->lit[k2]);
+    size_t i = 0, last = hl - n;
+    for (; i + 32 <= last + 1; i += 32) {
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + k1));
+        __m256i b2 = _mm256_loadu_si256((const __m256i *)(const void *)(h + i + k2));
+        unsigned m = (unsigned)_mm256_movemask_epi8(
+            _mm256_and_si256(_mm256_cmpeq_epi8(b1, v1), _mm256_cmpeq_epi8(b2, v2)));
+        while (m) {
+            unsigned bit = (unsigned)__builtin_ctz(m);
+            if (same(h + i + bit, a->lit, n))
                 return 1;
             m &= m - 1;
         }
     }
-    for (; i <= last; i++)
-        if (h[i + k1] == a->lit[k1] && h[i + k2] == a->lit[k2] && memcmp(h + i, a->lit, n) == 0)
-            return 1;
-    return 0;
+    return lit_find_sse2(a, h, hl, i);
 }
 #endif
+#endif
 
-static int lit_find(const struct lf_alt *a, const char *h, size_t hl)
+int cairn__lit_find(const struct lf_alt *a, const char *h, size_t hl)
 {
 #ifdef __SSE2__
-    if (a->len >= 2 && a->len <= hl)
-        return lit_find_sse2(a, h, hl);
+    if (a->len >= 2 && a->len <= hl) {
+#ifdef HAVE_AVX2_PATH
+        if (hl >= 64 && __builtin_cpu_supports("avx2"))
+            return lit_find_avx2(a, h, hl);
+#endif
+        return lit_find_sse2(a, h, hl, 0);
+    }
 #endif
     size_t n = a->len, k = a->rare;
     if (n == 0)
@@ -270,12 +336,20 @@ int cairn__line_filter_init(struct line_filter *f, const struct cairn_lq_stage *
         }
     }
     for (size_t i = 0; i < f->n; i++)
-        if (f->alts[i].kind == LFA_LIT) {
-            f->alts[i].rare = rarest(f->alts[i].lit, f->alts[i].len);
-            if (f->alts[i].len >= 2)
-                f->alts[i].rare2 = rarest_but(f->alts[i].lit, f->alts[i].len, f->alts[i].rare);
-        }
+        if (f->alts[i].kind == LFA_LIT)
+            cairn__lit_init(&f->alts[i], f->alts[i].lit, f->alts[i].len);
     return 0;
+}
+
+void cairn__lit_init(struct lf_alt *a, const char *lit, size_t len)
+{
+    memset(a, 0, sizeof(*a));
+    a->kind = LFA_LIT;
+    a->lit = lit;
+    a->len = len;
+    a->rare = rarest(lit, len);
+    if (len >= 2)
+        a->rare2 = rarest_but(lit, len, a->rare);
 }
 
 void cairn__line_filter_deinit(struct line_filter *f)
@@ -309,7 +383,7 @@ static int alt_match(const struct lf_alt *a, const char *line, size_t len)
 {
     switch (a->kind) {
     case LFA_LIT:
-        return lit_find(a, line, len);
+        return cairn__lit_find(a, line, len);
     case LFA_LIT_CI:
         return ci_find(line, len, a->lit, a->len);
     case LFA_REGEX:

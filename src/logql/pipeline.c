@@ -121,6 +121,11 @@ struct cairn_logql_pipeline *cairn_logql_pipeline_create(const struct cairn_lq_e
         cairn_logql_pipeline_destroy(p);
         return NULL;
     }
+    if (cairn__pushdown_create(p->v, p->n, &p->pd)) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        cairn_logql_pipeline_destroy(p);
+        return NULL;
+    }
     /* `| json | name="v"`: the filter can be tried on a scan of the line before the
      * json stage builds every label (see json_prefilter). Only for names a json key
      * maps to unchanged: no '_' (nested keys and replaced bytes always make one). */
@@ -157,6 +162,7 @@ void cairn_logql_pipeline_destroy(struct cairn_logql_pipeline *p)
         stage_deinit(&p->postv[i]);
     free(p->v);
     free(p->postv);
+    cairn__pushdown_destroy(p->pd);
     cairn__lb_deinit(&p->lb);
     cairn_buf_deinit(&p->lbuf[0]);
     cairn_buf_deinit(&p->lbuf[1]);
@@ -439,6 +445,8 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
     p->ts = ts_ns;
     if (!p->prefiltered && !cairn_logql_pipeline_prefilter(p, line, len))
         return 0;
+    if (p->pd && !cairn__pushdown_keep(p->pd, stream, line, len))
+        return 0;
     if (cairn__lb_reset(&p->lb, stream))
         return CAIRN_ENOMEM;
     return run(p, p->v, p->n, 1);
@@ -453,8 +461,18 @@ int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const char *l
     return 1;
 }
 
+int cairn_logql_pipeline_prefilter_stream(struct cairn_logql_pipeline *p,
+                                          const struct cairn_labels *stream, const char *line,
+                                          size_t len)
+{
+    return cairn_logql_pipeline_prefilter(p, line, len) &&
+           (!p->pd || cairn__pushdown_keep(p->pd, stream, line, len));
+}
+
 int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p)
 {
+    if (p->pd)
+        return 1;
     for (size_t i = 0; i < p->n; i++) {
         if (p->v[i].hoisted)
             return 1;

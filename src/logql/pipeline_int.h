@@ -83,6 +83,9 @@ struct line_filter {
 
 int cairn__line_filter_init(struct line_filter *f, const struct cairn_lq_stage *st,
                             struct cairn_err *err);
+/* A literal alternative for lit (borrowed, not copied), and its search: 1 found. */
+void cairn__lit_init(struct lf_alt *a, const char *lit, size_t len);
+int cairn__lit_find(const struct lf_alt *a, const char *h, size_t hl);
 void cairn__line_filter_deinit(struct line_filter *f);
 int cairn__line_filter_match(const struct line_filter *f, const char *line, size_t len);
 
@@ -104,9 +107,20 @@ struct stage_rt {
     const struct cairn_matcher *pre; /* json: the next stage's filter, tried first */
 };
 
+/* Label filters decided on the raw line before parsing (pushdown.c). create: *out
+ * NULL when no label filter of the stages can be decided so (0 or CAIRN_ENOMEM); the
+ * stages must outlive it. keep: 0 when the stages would drop the line of this stream
+ * for sure, 1 when only running them can tell (stream NULL: unknown, 1). */
+struct cairn__pushdown;
+int cairn__pushdown_create(const struct stage_rt *v, size_t n, struct cairn__pushdown **out);
+void cairn__pushdown_destroy(struct cairn__pushdown *pd);
+int cairn__pushdown_keep(struct cairn__pushdown *pd, const struct cairn_labels *stream,
+                         const char *line, size_t len);
+
 struct cairn_logql_pipeline {
     struct stage_rt *v;
     size_t n;
+    struct cairn__pushdown *pd; /* NULL: no label filter decided on the raw line */
     const struct cairn_lq_stage *post; /* post-unwrap label filters */
     struct stage_rt *postv;
     size_t npost;

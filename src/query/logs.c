@@ -5,10 +5,13 @@
  * The selected streams are split into shards, one per thread. Each worker parses its
  * own copy of the query (pipelines and regexes are single-threaded), runs the store's
  * merged iterator over its shard and keeps its first `limit` entries in iterator
- * order. The shards' lists are then merged by the iterator's own order (timestamp,
- * then stream id; a stream lives in one shard, so its arrival order is kept) and cut
- * at `limit`: the answer is the single-threaded one, entry for entry. With
- * `interval`, whose skipping depends on what other shards kept, one worker runs. */
+ * order, or fewer: once the workers together kept `limit` entries, none goes past the
+ * limit-th of them (struct cut). The shards' lists are then merged by the iterator's
+ * own order (timestamp, then stream id; a stream lives in one shard, so its arrival
+ * order is kept) and cut at `limit`: the answer is the single-threaded one, entry for
+ * entry. With `interval`, whose skipping depends on what other shards kept, one
+ * worker runs. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -187,6 +190,18 @@ static int encode_result(struct out_set *o, struct cairn_buf *out)
     return cairn_buf_append_byte(out, ']');
 }
 
+/* The limit reached by all workers together. Each worker publishes the timestamps of
+ * the entries it keeps, in its iterator's order, in kts[0..n) (n stored last, with
+ * release); any worker may then find the limit-th timestamp of them all in that order:
+ * the answer cannot need an entry strictly after it, so every worker's iterator stops
+ * there (cairn_store_iter_set_stop). It only moves toward the start, so whichever
+ * worker computes it, and however stale its view of the others, the stop is safe. */
+struct cut {
+    size_t limit;
+    int backward;
+    _Atomic int64_t stop;
+};
+
 /* One kept entry of a worker: its result stream (in the worker's set) and its line
  * in the worker's line buffer. */
 struct kept {
@@ -210,7 +225,41 @@ struct worker {
     uint64_t lines_scanned, bytes_scanned;
     int rc;
     struct cairn_err err;
+    struct cut *cut;            /* NULL: no limit, or one worker */
+    struct worker *all;         /* every worker, for the cut */
+    size_t nall;
+    int64_t *kts;               /* [limit]: the kept timestamps, published */
+    _Atomic size_t nkts;
 };
+
+/* The limit-th timestamp, in iteration order, of what the workers kept so far, moved
+ * into the cut's stop if it is tighter; nothing until they kept limit entries. */
+static void cut_update(struct worker *w)
+{
+    struct cut *c = w->cut;
+    size_t n[64], pos[64] = {0}, total = 0;
+    for (size_t i = 0; i < w->nall; i++)
+        total += n[i] = atomic_load_explicit(&w->all[i].nkts, memory_order_acquire);
+    if (total < c->limit)
+        return;
+    int64_t t = 0;
+    for (size_t k = 0; k < c->limit; k++) { /* merge walk to the limit-th */
+        size_t best = w->nall;
+        for (size_t i = 0; i < w->nall; i++) {
+            if (pos[i] == n[i])
+                continue;
+            int64_t x = w->all[i].kts[pos[i]];
+            if (best == w->nall ||
+                (c->backward ? x > w->all[best].kts[pos[best]] : x < w->all[best].kts[pos[best]]))
+                best = i;
+        }
+        t = w->all[best].kts[pos[best]++];
+    }
+    int64_t cur = atomic_load_explicit(&c->stop, memory_order_relaxed);
+    while (c->backward ? t > cur : t < cur)
+        if (atomic_compare_exchange_weak(&c->stop, &cur, t))
+            break;
+}
 
 static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stream,
                        const char *line, size_t len)
@@ -227,14 +276,37 @@ static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stre
     if (cairn_buf_append(&w->lines, line, len))
         return CAIRN_ENOMEM;
     w->v[w->n++] = (struct kept){ts, sid, stream, off, len};
+    if (w->cut) {
+        w->kts[w->n - 1] = ts; /* n <= limit: the loop stops there */
+        atomic_store_explicit(&w->nkts, w->n, memory_order_release);
+        /* every 64 entries is often enough: a late stop costs entries, not answers */
+        if ((w->n & 63) == 0 || w->n == w->cut->limit)
+            cut_update(w);
+    }
     return 0;
 }
 
+/* What the store-side filter needs: the pipeline, and the stream labels by id (a
+ * label filter decided on the raw line must know the stream's own labels). */
+struct pre_ctx {
+    struct cairn_logql_pipeline *pl;
+    struct sid_labels *sl;
+    struct cairn_store *s;
+    const char *tenant;
+    uint32_t sid;                   /* the stream of the block filtered last */
+    const struct cairn_labels *ls;  /* and its labels (NULL: none looked up yet) */
+};
+
 static int prefilter(void *ctx, uint32_t sid, int64_t ts, const char *line, size_t len)
 {
-    (void)sid;
+    struct pre_ctx *c = ctx;
     (void)ts;
-    return cairn_logql_pipeline_prefilter(ctx, line, len);
+    if (!c->ls || sid != c->sid) { /* a block's lines come together: once per block */
+        c->sid = sid;
+        c->ls = sid_labels_get(c->sl, c->s, c->tenant, sid);
+    }
+    /* labels NULL (out of memory): only the line filters decide, the rest is kept */
+    return cairn_logql_pipeline_prefilter_stream(c->pl, c->ls, line, len);
 }
 
 /* Run the query over the worker's shard; results stay in the worker. */
@@ -266,15 +338,19 @@ static void *worker_run(void *arg)
     }
     roaring_bitmap_to_uint32_array(w->sids, sl.sids);
     int fixed = cairn_logql_pipeline_labels_fixed(pl);
-    /* Leading line filters run inside the store, on each block as it is decoded, so
-     * the time merge only sees the lines they keep. */
+    /* Leading line filters, and label filters decided on the raw line, run inside the
+     * store on each block as it is decoded, so the time merge only sees the lines they
+     * keep. */
     int pre = cairn_logql_pipeline_has_prefilter(pl);
     cairn_logql_pipeline_set_prefiltered(pl, pre);
+    struct pre_ctx pc = {pl, &sl, w->s, p->tenant, 0, NULL};
     rc = cairn_store_iter_init_filtered(&it, w->s, p->tenant, w->sids, p->start, p->end,
-                                        p->direction, 0, pre ? prefilter : NULL, pl);
+                                        p->direction, 0, pre ? prefilter : NULL, &pc);
     if (rc)
         goto out;
     iter_open = 1;
+    if (w->cut)
+        cairn_store_iter_set_stop(&it, &w->cut->stop);
     uint32_t sid;
     struct cairn_entry ent;
     while (p->limit == 0 || w->n < p->limit) {
@@ -318,6 +394,8 @@ static void *worker_run(void *arg)
         if (rc)
             break;
     }
+    if (w->cut)
+        cut_update(w); /* what this worker kept may stop the others */
     uint64_t skipped, skipped_bytes;
     cairn_store_iter_skipped(&it, &skipped, &skipped_bytes);
     w->lines_scanned += skipped;
@@ -337,6 +415,7 @@ out:
 
 static void worker_deinit(struct worker *w)
 {
+    free(w->kts);
     free(w->v);
     out_set_deinit(&w->streams);
     cairn_buf_deinit(&w->lines);
@@ -420,15 +499,23 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         want = 1;
     size_t tlen;
     const char *text = cairn_logql_text(q, &tlen);
+    int backward = p->direction == CAIRN_ITER_BACKWARD;
+    struct cut cut = {p->limit, backward, backward ? INT64_MIN : INT64_MAX};
+    int cutting = want > 1 && p->limit > 0;
     for (nw = 0; nw < want; nw++) {
         memset(&w[nw], 0, sizeof w[nw]);
-        w[nw] = (struct worker){.s = s, .p = p, .text = text, .text_len = tlen};
+        w[nw] = (struct worker){.s = s, .p = p, .text = text, .text_len = tlen, .all = w,
+                                .nall = want, .cut = cutting ? &cut : NULL};
         if (!(w[nw].sids = roaring_bitmap_create())) {
             rc = CAIRN_ENOMEM;
             nw++;
             goto out;
         }
+        if (cutting && !(w[nw].kts = malloc(p->limit * sizeof *w[nw].kts)))
+            cutting = 0; /* a huge limit: the workers run to it each (as correct) */
     }
+    for (size_t i = 0; i < nw && !cutting; i++)
+        w[i].cut = NULL;
     /* Deal the streams round-robin so shards get similar numbers of streams. */
     roaring_uint32_iterator_t *it = roaring_create_iterator(sids);
     if (!it) {

@@ -312,30 +312,43 @@ void cairn__block_dec_deinit(struct cairn__block_dec *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Grow d's columns to hold n entries and (if lines) raw line bytes; keeps capacity. */
+/* Grow d's columns to hold n entries and (if lines) raw line bytes; keeps capacity,
+ * not contents (every caller fills them next). Grown by half again at least, so the
+ * buffers an iterator recycles settle at the largest blocks instead of being moved
+ * block after block. */
 int cairn__block_dec_reserve(struct cairn__block_dec *d, size_t n, size_t raw, int lines)
 {
     if (n > d->cap_n || !d->ts) {
-        size_t c = n > 64 ? n : 64;
-        int64_t *ts = realloc(d->ts, c * sizeof *ts);
-        if (ts)
-            d->ts = ts;
-        uint32_t *lens = realloc(d->lens, c * sizeof *lens);
-        if (lens)
-            d->lens = lens;
-        uint64_t *offs = realloc(d->offs, c * sizeof *offs);
-        if (offs)
-            d->offs = offs;
-        if (!ts || !lens || !offs)
-            return CAIRN_ENOMEM;
+        size_t c = d->cap_n + d->cap_n / 2;
+        c = n > c ? n : c;
+        c = c > 64 ? c : 64;
+        free(d->ts);
+        free(d->lens);
+        free(d->offs);
+        d->ts = malloc(c * sizeof *d->ts);
+        d->lens = malloc(c * sizeof *d->lens);
+        d->offs = malloc(c * sizeof *d->offs);
         d->cap_n = c;
+        if (!d->ts || !d->lens || !d->offs) {
+            free(d->ts);
+            free(d->lens);
+            free(d->offs);
+            d->ts = NULL;
+            d->lens = NULL;
+            d->offs = NULL;
+            d->cap_n = 0;
+            return CAIRN_ENOMEM;
+        }
     }
     if (lines && (raw > d->cap_lines || !d->lines_buf)) {
-        size_t c = raw > 4096 ? raw : 4096;
-        char *l = realloc(d->lines_buf, c);
-        if (!l)
+        size_t c = d->cap_lines + d->cap_lines / 2;
+        c = raw > c ? raw : c;
+        c = c > 4096 ? c : 4096;
+        free(d->lines_buf);
+        d->lines = NULL; /* it pointed into lines_buf */
+        d->cap_lines = 0;
+        if (!(d->lines_buf = malloc(c)))
             return CAIRN_ENOMEM;
-        d->lines_buf = l;
         d->cap_lines = c;
     }
     return 0;

@@ -17,6 +17,7 @@
  * operation), and the likely next root's record is prefetched. An entry predicate
  * (cairn_store_iter_init_filtered) runs while records are built, right after a block
  * is decompressed, so the merge sees only the entries it keeps. */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -128,6 +129,8 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
     free(it->c);
     free(it->heap);
     cairn__periods_release(it->pv, it->np);
+    cairn__block_dec_deinit(&it->scr);
+    free(it->sr);
     cairn__codec_ctx_deinit(&it->ctx);
     cairn_buf_deinit(&it->rbuf);
     free(it);
@@ -237,7 +240,7 @@ static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const 
         it->c[i].sid = it->v[i].sid;
         it->c[i].order = it->v[i].order;
         it->c[i].next = -1;
-        if (it->v[i].head && cairn__iter_cur_set(it, (uint32_t)i))
+        if (it->v[i].head && cairn__iter_cur_set(it, (uint32_t)i, &it->v[i].dec->d))
             goto nomem;
     }
     /* the pool is not in use yet: its room serves as scratch for the chains */
@@ -273,6 +276,21 @@ int cairn_store_iter_init_filtered(struct cairn_entry_iter *itp, struct cairn_st
     return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, filter, ctx);
 }
 
+void cairn_store_iter_set_stop(struct cairn_entry_iter *itp, const _Atomic int64_t *stop)
+{
+    if (itp->impl)
+        itp->impl->stop = stop;
+}
+
+/* Is the heap entry past the stop (then so is everything left: it is the root)? */
+static inline int past_stop(const struct cairn__iter *it, const struct hent *h)
+{
+    if (!it->stop)
+        return 0;
+    int64_t s = atomic_load_explicit(it->stop, memory_order_relaxed);
+    return it->backward ? ~h->key < s : h->key > s;
+}
+
 void cairn_store_iter_skipped(const struct cairn_entry_iter *itp, uint64_t *entries,
                               uint64_t *bytes)
 {
@@ -299,14 +317,19 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
                 h->cr++;
                 h->key = h->cr->ts;
             }
-            if (!it->has_bound || hless(h, &it->bound))
+            if (!it->has_bound || hless(h, &it->bound)) {
+                if (past_stop(it, h))
+                    return 0;
                 goto emit; /* still the smallest: no heap work */
+            }
             sift_down(it, 0);
         } else {
             src_end(it, i);
         }
     }
     while (it->hn) {
+        if (past_stop(it, &it->heap[0]))
+            return 0; /* before reading another block */
         i = it->heap[0].idx;
         if (!it->c[i].loaded) {
             int rc = cairn__iter_src_load(it, i);

@@ -15,11 +15,15 @@ struct rec {
     uint32_t len;
 };
 
-/* Decoded columns and their records, recycled between blocks. */
+/* Decoded columns and their records, recycled between blocks. With an entry filter the
+ * block is decoded into the iterator's scratch instead, and the source keeps only its
+ * records and, in kept, copies of the lines they point to (or takes the scratch's
+ * columns over when most lines pass). */
 struct dbuf {
     struct cairn__block_dec d;
     struct rec *r;
     size_t rcap;
+    struct cairn_buf kept;
 };
 
 /* The state of a source (the entry iterator keeps its position in the heap entry). */
@@ -89,7 +93,11 @@ struct cairn__iter {
     struct cairn__codec_ctx ctx;
     struct cairn_buf rbuf;
     struct dbuf **pool; /* free decoded-column buffers */
+    struct cairn__block_dec scr; /* a filtered entry iterator decodes here */
+    struct rec *sr;              /* and builds the records here first */
+    size_t srcap;
     int blockmode;      /* a block iterator: no records */
+    const _Atomic int64_t *stop; /* cairn_store_iter_set_stop, or NULL */
     cairn_line_filter_fn filter; /* applied as records are built */
     void *filter_ctx;
     uint64_t skipped, skipped_bytes;
@@ -109,8 +117,9 @@ void cairn__iter_dec_put(struct cairn__iter *it, struct dbuf *d);
 void cairn__iter_dbuf_free(struct dbuf *b);
 /* Snapshot one stream (block refs, sorted copy of its open block in range). */
 int cairn__iter_snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uint32_t sid);
-/* Point source i's cursor at its decoded block (and build its records). */
-int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i);
+/* Point source i's cursor at its decoded block d (its own, or the iterator's scratch
+ * for a filtered entry iterator) and build its records. */
+int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_dec *d);
 /* Read and decode the block of source i (errors logged with the file and offset). */
 int cairn__iter_src_load(struct cairn__iter *it, uint32_t i);
 

@@ -41,6 +41,7 @@ void cairn__iter_dbuf_free(struct dbuf *b)
         return;
     cairn__block_dec_deinit(&b->d);
     free(b->r);
+    cairn_buf_deinit(&b->kept);
     free(b);
 }
 
@@ -213,10 +214,9 @@ int cairn__iter_snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uin
 }
 
 /* Point source i's cursor at its decoded columns, entries in range only. */
-int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i)
+int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_dec *d)
 {
     struct dbuf *db = it->v[i].dec;
-    const struct cairn__block_dec *d = &db->d;
     struct cur *c = &it->c[i];
     c->ts = d->ts;
     c->lens = d->lens;
@@ -229,28 +229,73 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i)
     if (it->blockmode)
         return 0;
     size_t m = c->hi - c->lo;
-    if (m > db->rcap) {
-        struct rec *nr = realloc(db->r, m * sizeof *nr);
+    int scratch = d != &db->d;
+    struct rec **rp = scratch ? &it->sr : &db->r; /* scratch: the kept ones move after */
+    size_t *rcap = scratch ? &it->srcap : &db->rcap;
+    if (m > *rcap) {
+        size_t want = m > *rcap + *rcap / 2 ? m : *rcap + *rcap / 2;
+        struct rec *nr = realloc(*rp, want * sizeof *nr);
         if (!nr)
             return CAIRN_ENOMEM;
-        db->r = nr;
-        db->rcap = m;
+        *rp = nr;
+        *rcap = want;
     }
+    struct rec *r = *rp;
     /* entry iterator: from here on lo, hi and pos count records */
     uint32_t n = 0;
+    uint64_t kept = 0, all = 0;
     for (uint32_t k = c->lo; k < c->hi; k++) {
         const char *line = d->lines ? d->lines + d->offs[k] : NULL;
+        all += d->lens[k];
         if (it->filter && !it->filter(it->filter_ctx, c->sid, d->ts[k], line, d->lens[k])) {
             it->skipped++;
             it->skipped_bytes += d->lens[k];
             continue;
         }
-        db->r[n++] = (struct rec){d->ts[k], line, d->lens[k]};
+        r[n++] = (struct rec){d->ts[k], line, d->lens[k]};
+        kept += d->lens[k];
     }
+    if (scratch && n > db->rcap) {
+        struct rec *nr = realloc(db->r, n * sizeof *nr);
+        if (!nr)
+            return CAIRN_ENOMEM;
+        db->r = nr;
+        db->rcap = n;
+    }
+    if (scratch && n)
+        memcpy(db->r, r, n * sizeof *r);
     c->r = db->r;
     c->lo = 0;
     c->hi = n;
     c->pos = it->backward ? n : 0;
+    if (!scratch)
+        return 0;
+    /* Decoded into the scratch: the records must not point into it past the next
+     * load. Few lines kept: copy them (the scratch stays warm for the next block, so
+     * memory is what the filter keeps); most kept: the source takes the columns over
+     * and the scratch gets the source's old ones. The columns are not read again. */
+    c->ts = NULL;
+    c->lens = NULL;
+    c->offs = NULL;
+    c->lines = NULL;
+    if (kept * 2 > all) {
+        struct cairn__block_dec t = db->d;
+        db->d = *d;
+        *d = t;
+        return 0;
+    }
+    cairn_buf_reset(&db->kept);
+    if (d->lines && kept) {
+        if (cairn_buf_reserve(&db->kept, kept))
+            return CAIRN_ENOMEM;
+        char *w = db->kept.data;
+        for (uint32_t k = 0; k < n; k++) {
+            memcpy(w, db->r[k].line, db->r[k].len);
+            db->r[k].line = w;
+            w += db->r[k].len;
+        }
+        db->kept.len = kept;
+    }
     return 0;
 }
 
@@ -267,6 +312,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
     int rc = CAIRN_ENOMEM;
     if (!(x->dec = cairn__iter_dec_get(it)))
         return rc;
+    struct cairn__block_dec *dd = it->filter && !it->blockmode ? &it->scr : &x->dec->d;
     struct fdc *f = fd_of(it, x->per, r->file, &rc);
     if (!f)
         goto fail;
@@ -276,14 +322,14 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
         struct cairn__block_hdr h;
         if (!it->no_lines || r->len < CAIRN__BLOCK_HDR + 4) {
             rc = cairn__block_decode_into(&it->ctx, p, r->len,
-                                          it->no_lines ? 0 : CAIRN__DEC_LINES, &x->dec->d);
+                                          it->no_lines ? 0 : CAIRN__DEC_LINES, dd);
         } else if (cairn__block_hdr_parse_only(p, &h) ||
                    (uint64_t)CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp + h.lines_comp + 4 !=
                        r->len) {
             rc = CAIRN_ECORRUPT;
         } else { /* the line column's pages are never touched */
             rc = cairn__block_decode_into(&it->ctx, p, CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp,
-                                          CAIRN__DEC_COLS, &x->dec->d);
+                                          CAIRN__DEC_COLS, dd);
         }
         goto decoded;
     }
@@ -297,7 +343,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
     it->rbuf.len = want;
     if (want == r->len) {
         rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, want,
-                                      it->no_lines ? 0 : CAIRN__DEC_LINES, &x->dec->d);
+                                      it->no_lines ? 0 : CAIRN__DEC_LINES, dd);
     } else {
         struct cairn__block_hdr h;
         rc = CAIRN_ECORRUPT;
@@ -319,10 +365,10 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
                 goto fail;
         }
         rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, need,
-                                      CAIRN__DEC_COLS, &x->dec->d);
+                                      CAIRN__DEC_COLS, dd);
     }
 decoded:
-    if (rc || (rc = cairn__iter_cur_set(it, i)))
+    if (rc || (rc = cairn__iter_cur_set(it, i, dd)))
         goto fail;
     return 0;
 fail:

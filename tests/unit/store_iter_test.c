@@ -3,7 +3,9 @@
  * inside and across streams, streams whose blocks overlap (out-of-order entries) or
  * follow each other, open blocks, sub-ranges, and after a reopen (everything on disk);
  * column-only iteration (entry and block) giving the same timestamps and lengths as
- * the full path; the filtered iterator equal to the iterator filtered after. */
+ * the full path; the filtered iterator equal to the iterator filtered after; a stop
+ * ending the iteration where it says; a damaged block failing the iteration, mapped or
+ * read with pread, filtered or not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include "cairn/log.h"
 #include "cairn/store.h"
@@ -229,6 +233,85 @@ static void check_filtered(struct cairn_store *s, int64_t start, int64_t end)
     cairn_store_iter_deinit(&c);
 }
 
+/* A stop: the entries the iterator returns are those of the plain iterator that are
+ * not strictly past it (ties with it included), filtered or not, and a stop tightened
+ * midway ends the iteration at the new one. */
+static void check_stop_of(struct cairn_store *s, const roaring_bitmap_t *only)
+{
+    int64_t stops[] = {refs[0].ts, refs[nrefs / 3].ts, refs[nrefs / 2].ts + 1,
+                       refs[nrefs - 1].ts, INT64_MIN, INT64_MAX};
+    for (int dir = 0; dir < 2; dir++) {
+        enum cairn_iter_dir d = dir ? CAIRN_ITER_BACKWARD : CAIRN_ITER_FORWARD;
+        for (size_t si = 0; si < sizeof stops / sizeof stops[0]; si++) {
+            for (int filtered = 0; filtered < 2; filtered++) {
+                _Atomic int64_t stop = stops[si];
+                int calls = 0;
+                struct cairn_entry_iter a, b;
+                assert_int_equal(cairn_store_iter_init(&a, s, "fake", only, INT64_MIN / 2,
+                                                       INT64_MAX / 2, d, xflags), 0);
+                assert_int_equal(cairn_store_iter_init_filtered(
+                                     &b, s, "fake", only, INT64_MIN / 2, INT64_MAX / 2, d, xflags,
+                                     filtered ? keep_line : NULL, &calls), 0);
+                cairn_store_iter_set_stop(&b, &stop);
+                uint32_t sa, sb;
+                struct cairn_entry ea, eb;
+                size_t got = 0;
+                while (cairn_store_iter_next(&a, &sa, &ea) == 1) {
+                    if (dir ? ea.ts < stops[si] : ea.ts > stops[si])
+                        break;
+                    if (filtered && !keep_line(&calls, sa, ea.ts, ea.line, ea.len))
+                        continue;
+                    assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 1);
+                    assert_int_equal(sa, sb);
+                    assert_int_equal(ea.ts, eb.ts);
+                    assert_memory_equal(ea.line, eb.line, ea.len);
+                    got++;
+                }
+                assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 0);
+                assert_int_equal(cairn_store_iter_next(&b, &sb, &eb), 0);
+                if (stops[si] == (dir ? INT64_MIN : INT64_MAX))
+                    assert_true(got > 0);
+                cairn_store_iter_deinit(&a);
+                cairn_store_iter_deinit(&b);
+            }
+        }
+        /* tightened while iterating: stops right after the entries at the new stop */
+        _Atomic int64_t stop = dir ? INT64_MIN : INT64_MAX;
+        struct cairn_entry_iter b;
+        assert_int_equal(cairn_store_iter_init(&b, s, "fake", only, INT64_MIN / 2, INT64_MAX / 2,
+                                               d, xflags), 0);
+        cairn_store_iter_set_stop(&b, &stop);
+        size_t total = only ? 0 : nrefs;
+        for (size_t i = 0; only && i < nrefs; i++)
+            total += roaring_bitmap_contains(only, refs[i].sid);
+        uint32_t sb;
+        struct cairn_entry eb;
+        size_t k = 0;
+        int64_t at = 0;
+        while (cairn_store_iter_next(&b, &sb, &eb) == 1) {
+            if (++k == total / 4) {
+                at = eb.ts;
+                stop = at;
+            }
+            if (k > total / 4)
+                assert_true(eb.ts == at);
+        }
+        assert_true(k >= total / 4 && k < total);
+        cairn_store_iter_deinit(&b);
+    }
+}
+
+/* All streams, and one alone (its entries come from the heap's root without a bound). */
+static void check_stop(struct cairn_store *s)
+{
+    check_stop_of(s, NULL);
+    roaring_bitmap_t *one = roaring_bitmap_create();
+    assert_non_null(one);
+    roaring_bitmap_add(one, sids[3]);
+    check_stop_of(s, one);
+    roaring_bitmap_free(one);
+}
+
 /* The block iterator: column-only views carry the same ts and lengths as full ones. */
 static void check_blocks(struct cairn_store *s)
 {
@@ -261,6 +344,35 @@ static void check_blocks(struct cairn_store *s)
     cairn_store_blocks_deinit(&b);
 }
 
+/* Flip a byte in the middle of the first segment file found under dir: inside some
+ * block's compressed line column (the bulk of every block). */
+static char seg_path[4096];
+static int find_seg(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_F && strstr(path, ".cseg") && !seg_path[0])
+        snprintf(seg_path, sizeof seg_path, "%s", path);
+    return 0;
+}
+
+static void corrupt_one_block(const char *dir)
+{
+    seg_path[0] = '\0';
+    assert_int_equal(nftw(dir, find_seg, 8, FTW_PHYS), 0);
+    assert_true(seg_path[0] != '\0');
+    FILE *f = fopen(seg_path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long mid = ftell(f) / 2;
+    assert_int_equal(fseek(f, mid, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_true(c != EOF);
+    assert_int_equal(fseek(f, mid, SEEK_SET), 0);
+    assert_int_equal(fputc(c ^ 0x5a, f), c ^ 0x5a);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void iter_order_matches_reference(void **state)
 {
     (void)state;
@@ -284,6 +396,7 @@ static void iter_order_matches_reference(void **state)
     check_blocks(s);
     check_filtered(s, INT64_MIN / 2, INT64_MAX / 2);
     check_filtered(s, T0 + 17 * SEC, T0 + 101 * SEC);
+    check_stop(s);
     /* everything on disk, after a reopen */
     cairn_store_close(s);
     s = open_store(dir);
@@ -293,6 +406,26 @@ static void iter_order_matches_reference(void **state)
         check_range(s, T0 + 33 * SEC, last);
         check_blocks(s);
         check_filtered(s, INT64_MIN / 2, INT64_MAX / 2);
+        check_stop(s);
+    }
+    xflags = 0;
+    cairn_store_close(s);
+    corrupt_one_block(dir);
+    s = open_store(dir);
+    for (int pass = 0; pass < 4; pass++) { /* mapped and pread, filtered and not */
+        xflags = pass & 1 ? CAIRN__ITER_NO_MMAP : 0;
+        int calls = 0, r;
+        struct cairn_entry_iter it;
+        assert_int_equal(cairn_store_iter_init_filtered(&it, s, "fake", NULL, INT64_MIN / 2,
+                                                        INT64_MAX / 2, CAIRN_ITER_BACKWARD, xflags,
+                                                        pass & 2 ? keep_line : NULL, &calls),
+                         0);
+        uint32_t sid;
+        struct cairn_entry e;
+        while ((r = cairn_store_iter_next(&it, &sid, &e)) == 1)
+            ;
+        assert_int_equal(r, CAIRN_ECORRUPT); /* the block's CRC */
+        cairn_store_iter_deinit(&it);
     }
     xflags = 0;
     cairn_store_close(s);
