@@ -93,20 +93,6 @@ static struct out_stream *out_set_get(struct out_set *o, uint64_t key, int *crea
     return s;
 }
 
-static int labels_json(const struct cairn_labels *ls, struct cairn_buf *out)
-{
-    if (cairn_buf_append_byte(out, '{'))
-        return CAIRN_ENOMEM;
-    for (size_t i = 0; i < ls->n; i++) {
-        if ((i && cairn_buf_append_byte(out, ',')) ||
-            cairn_buf_append_json_str(out, ls->v[i].name, ls->v[i].name_len) ||
-            cairn_buf_append_byte(out, ':') ||
-            cairn_buf_append_json_str(out, ls->v[i].value, ls->v[i].value_len))
-            return CAIRN_ENOMEM;
-    }
-    return cairn_buf_append_byte(out, '}');
-}
-
 /* Stream labels by id, loaded once per query: sids sorted, labels loaded lazily. */
 struct sid_labels {
     uint32_t *sids;
@@ -381,10 +367,11 @@ static void *worker_run(void *arg)
         }
         if (created) {
             if (fixed)
-                rc = labels_json(ls, &o->labels_json);
+                rc = cairn_labels_format_json(ls, &o->labels_json);
             else
-                rc = cairn_logql_pipeline_labels(pl, &tmp) ? CAIRN_ENOMEM
-                                                          : labels_json(&tmp, &o->labels_json);
+                rc = cairn_logql_pipeline_labels(pl, &tmp)
+                         ? CAIRN_ENOMEM
+                         : cairn_labels_format_json(&tmp, &o->labels_json);
             if (rc)
                 break;
         }
