@@ -1,7 +1,8 @@
 # ui_test.py -- the web UI served by a real `cairn serve`: its files come from the
 # binary with the right types (also under /ui/), API routes are untouched, and the
 # page itself, run in headless Chromium against pushed JSON, logfmt and text lines,
-# shows the JSON keys picked as columns, the fields and labels found, the raw line
+# shows the JSON keys (and labels) picked as columns, the volume of matching lines, the fields and
+# labels found, the raw line
 # as text (never as markup), a metric query as a chart, and the server's message
 # for a bad query.
 import json
@@ -71,23 +72,27 @@ def main():
         profile = tempfile.mkdtemp(prefix="cairn-ui-chromium-", dir=d)
 
         # 3. Picked keys as columns: JSON (nested, dotted) and logfmt; '-' when absent.
-        dom = render(browser, page(base, q='{job="web"}', cols="level,req.id"), profile)
+        dom = render(browser, page(base, q='{job="web"}', cols="level,req.id,env"), profile)
         table = re.search(r'<table class="logs">.*?</table>', dom, re.S)
         check(table, "no table: %s" % dom[-3000:])
         heads = re.findall(r"<th>(.*?)</th>", table.group(0))
-        check(heads == ["Time", "level", "req.id"], "columns %r" % heads)
+        check(heads == ["Time", "level", "req.id", "env"], "columns %r" % heads)
         rows = re.findall(r'<tr class="entry">(.*?)</tr>', table.group(0))
         cells = [re.findall(r'<td class="([^"]*)"[^>]*>(.*?)</td>', r) for r in rows]
         check(len(cells) == 3, "rows: %r" % cells)
-        # newest first: the text line, the logfmt line, the JSON line
-        check([c[1] for c in cells[0][1:]] == ["-", "-"], "text row %r" % cells[0])
-        check([c[1] for c in cells[1][1:]] == ["info", "-"], "logfmt row %r" % cells[1])
-        check([c[1] for c in cells[2][1:]] == ["error", "42"], "json row %r" % cells[2])
+        # newest first: the text line, the logfmt line, the JSON line; a stream label
+        # can be a column too
+        check([c[1] for c in cells[0][1:]] == ["-", "-", "prod"], "text row %r" % cells[0])
+        check([c[1] for c in cells[1][1:]] == ["info", "-", "prod"], "logfmt row %r" % cells[1])
+        check([c[1] for c in cells[2][1:]] == ["error", "42", "prod"], "json row %r" % cells[2])
+        # the volume above the lines counts what the query matches over the range
+        check("3 matching lines in the range" in dom and "<rect" in dom,
+              "volume: %s" % re.search(r'<div id="volume".*?</div>', dom, re.S))
         status_text = re.search(r'id="status"[^>]*>([^<]*)<', dom).group(1)
         check(status_text.startswith("3 lines"), "status: %r" % status_text)
         # the fields panel found the keys of both kinds, and the labels panel the labels
         fields = re.search(r'<div id="fields"[^>]*>(.*?)</div>\s*</section>', dom, re.S).group(1)
-        for key in ("level", "req.id", "msg", "dur"):
+        for key in ("level", "req.id", "msg", "dur", "env"):
             check(">%s<" % key in fields or " %s<" % key in fields, "field %s missing: %s" % (key, fields[:800]))
         labels = re.search(r'<div id="labels"[^>]*>(.*?)</div>\s*</section>', dom, re.S).group(1)
         check("<span>env</span>" in labels and "<span>job</span>" in labels, "labels: %s" % labels[:500])

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import {
   addMatcher, cmpNs, collectFields, collectLabels, decodeState, encodeState, flatten, formatNs,
   isMetricQuery, metricSeries, parseLine, parseLogfmt, rangeParams, stepFor, streamsToEntries,
+  volumeBars, volumeQuery, alignedStart, fieldValue,
 } from "../../src/ui/assets/logic.mjs";
 
 test("flatten: nested objects and arrays become dotted keys", () => {
@@ -48,7 +49,15 @@ test("streamsToEntries merges streams in the asked direction", () => {
 });
 
 test("collectFields counts keys, most frequent first", () => {
-  assert.deepEqual(collectFields(streamsToEntries(result)), [{ key: "level", count: 2 }, { key: "n", count: 1 }]);
+  assert.deepEqual(collectFields(streamsToEntries(result)), [
+    { key: "app", count: 3, label: true }, { key: "level", count: 2, label: false }, { key: "n", count: 1, label: false },
+  ]);
+  const e = { fields: { level: "x", app: "from the line" }, labels: { app: "a", env: "prod" } };
+  assert.equal(fieldValue(e, "level"), "x");
+  assert.equal(fieldValue(e, "app"), "from the line");
+  assert.equal(fieldValue(e, "env"), "prod");
+  assert.equal(fieldValue(e, "nope"), undefined);
+  assert.equal(fieldValue(e, "constructor"), undefined);
   assert.deepEqual(collectLabels(streamsToEntries(result)), [{ name: "app", values: ["a", "b"] }]);
 });
 
@@ -97,4 +106,19 @@ test("URL state round-trips and is clamped", () => {
   assert.deepEqual(decodeState("#" + encodeState(st)), st);
   assert.deepEqual(decodeState("#limit=99999&range=nope&dir=sideways"),
     { query: "", range: "1h", limit: 5000, columns: [], direction: "backward" });
+});
+
+test("volumeQuery wraps the log query, comments and all", () => {
+  assert.equal(volumeQuery('{app="a"} |= "x" # why', 60), 'sum(count_over_time(\n{app="a"} |= "x" # why\n[60s]))');
+});
+
+test("volumeBars: one bar per step, zero where there is no point", () => {
+  const data = { resultType: "matrix", result: [{ metric: {}, values: [[100, "3"], [160, "5"], [400, "9"]] }] };
+  assert.deepEqual(volumeBars(data, 100, 280, 60), [{ t: 100, v: 3 }, { t: 160, v: 5 }, { t: 220, v: 0 }, { t: 280, v: 0 }]);
+  assert.deepEqual(volumeBars({ resultType: "matrix", result: [] }, 0, 60, 60), [{ t: 0, v: 0 }, { t: 60, v: 0 }]);
+});
+
+test("alignedStart puts the last step on end", () => {
+  assert.equal(alignedStart("1700000000000000000", 3600, 28), String(1700000000000000000n - 128n * 28n * 1000000000n));
+  assert.equal(alignedStart("1700000000000000000", 10, 60), String(1700000000000000000n - 60n * 1000000000n));
 });

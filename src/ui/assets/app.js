@@ -5,7 +5,8 @@
 // markup.
 import {
   addMatcher, collectFields, decodeState, encodeState, formatNs, isMetricQuery, metricSeries,
-  rangeParams, RANGES, stepFor, streamsToEntries, cmpNs,
+  rangeParams, RANGES, stepFor, streamsToEntries, cmpNs, volumeBars, volumeQuery, alignedStart,
+  fieldValue,
 } from "./logic.mjs";
 
 const $ = (id) => document.getElementById(id);
@@ -91,7 +92,7 @@ function renderFields() {
   // chosen columns first, even when absent from these results
   const seen = new Set(fields.map((f) => f.key));
   const rows = state.columns.filter((c) => !seen.has(c)).map((key) => ({ key, count: 0 })).concat(fields);
-  for (const { key, count } of rows) {
+  for (const { key, count, label } of rows) {
     if (filter && !key.toLowerCase().includes(filter)) continue;
     const cb = el("input", { type: "checkbox" });
     cb.checked = state.columns.includes(key);
@@ -100,7 +101,8 @@ function renderFields() {
       saveState();
       renderLogs();
     });
-    box.append(el("label", { class: "item" }, el("span", {}, cb, " ", key), el("span", { class: "count" }, count)));
+    const name = el("span", {}, cb, " ", key, label ? el("span", { class: "tag", title: "a stream label" }, "label") : null);
+    box.append(el("label", { class: "item" }, name, el("span", { class: "count" }, count)));
   }
   if (!box.childElementCount) box.append(el("div", { class: "empty" }, "no JSON or logfmt keys"));
 }
@@ -135,7 +137,7 @@ function renderLogs() {
   for (const e of state.entries) {
     const tds = [el("td", { class: "ts", title: e.ts }, formatNs(e.ts))];
     for (const c of cols) {
-      const v = e.fields[c];
+      const v = fieldValue(e, c);
       tds.push(v === undefined ? el("td", { class: "field missing" }, "-") : el("td", { class: "field" }, v));
     }
     if (!cols.length) tds.push(el("td", { class: "line" }, e.line));
@@ -148,6 +150,43 @@ function renderLogs() {
     tbody.append(tr);
   }
   box.append(el("table", { class: "logs" }, el("thead", {}, head), tbody));
+}
+
+// ---- volume: how many lines the query matches over the range, as bars ----
+
+async function loadVolume(start, end) {
+  const box = $("volume");
+  box.replaceChildren();
+  const step = stepFor(RANGES[state.range]) * 2; // about 125 bars
+  const vstart = alignedStart(end, RANGES[state.range], step);
+  try {
+    const r = await api("loki/api/v1/query_range", { query: volumeQuery(state.query, step), start: vstart, end, step });
+    const s1 = Number(end) / 1e9;
+    const bars = volumeBars(r.data, Number(vstart) / 1e9 + step, s1, step);
+    const max = Math.max(1, ...bars.map((b) => b.v));
+    const total = bars.reduce((a, b) => a + b.v, 0);
+    const NS = "http://www.w3.org/2000/svg", W = 1000, H = 60;
+    const svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    svg.setAttribute("preserveAspectRatio", "none");
+    const bw = W / bars.length;
+    bars.forEach((b, i) => {
+      if (!b.v) return;
+      const h = Math.max(1, (b.v / max) * (H - 2));
+      const rect = document.createElementNS(NS, "rect");
+      rect.setAttribute("x", (i * bw).toFixed(2));
+      rect.setAttribute("y", (H - h).toFixed(2));
+      rect.setAttribute("width", Math.max(0.5, bw - 1).toFixed(2));
+      rect.setAttribute("height", h.toFixed(2));
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `${new Date(b.t * 1000).toISOString().slice(0, 19)}Z: ${b.v}`;
+      rect.append(title);
+      svg.append(rect);
+    });
+    box.append(el("div", { class: "volume-total" }, `${total} matching lines in the range`), svg);
+  } catch (e) {
+    box.append(el("div", { class: "volume-total" }, `no volume: ${e.message}`));
+  }
 }
 
 // ---- metrics ----
@@ -237,8 +276,11 @@ async function run() {
   status("running…");
   try {
     if (isMetricQuery(state.query)) {
-      const r = await api("loki/api/v1/query_range", { query: state.query, start, end, step: stepFor(RANGES[state.range]) });
+      const step = stepFor(RANGES[state.range]);
+      const mstart = alignedStart(end, RANGES[state.range], step);
+      const r = await api("loki/api/v1/query_range", { query: state.query, start: mstart, end, step });
       state.entries = [];
+      $("volume").replaceChildren();
       renderFields();
       renderMetric(r.data);
       status(`${r.data.result.length} series in ${Math.round(performance.now() - t0)} ms`);
@@ -248,6 +290,7 @@ async function run() {
       state.lastTs = state.entries.reduce((m, e) => (m === null || cmpNs(e.ts, m) > 0 ? e.ts : m), null);
       renderFields();
       renderLogs();
+      loadVolume(start, end);
       const stats = r.data.stats && r.data.stats.summary;
       const bytes = stats ? `, ${(stats.totalBytesProcessed / 1e6).toFixed(1)} MB scanned` : "";
       status(`${state.entries.length} lines in ${Math.round(performance.now() - t0)} ms${bytes}`);

@@ -78,14 +78,29 @@ export function streamsToEntries(result, direction = "backward") {
   return out;
 }
 
-// The keys found in entries' fields, most frequent first: [{key, count}].
+// The keys found in entries' fields, and the stream label names (label: true) that
+// no field shadows, most frequent first: [{key, count, label}].
 export function collectFields(entries, max = 500) {
   const counts = new Map();
-  for (const e of entries) for (const k of Object.keys(e.fields)) counts.set(k, (counts.get(k) || 0) + 1);
-  return [...counts.entries()]
-    .map(([key, count]) => ({ key, count }))
+  const bump = (k, label) => {
+    const c = counts.get(k);
+    if (c) c.count++;
+    else counts.set(k, { key: k, count: 1, label });
+  };
+  for (const e of entries) {
+    for (const k of Object.keys(e.fields)) bump(k, false);
+    for (const k of Object.keys(e.labels)) if (!(k in e.fields)) bump(k, true);
+  }
+  return [...counts.values()]
     .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, max);
+}
+
+// The value a column shows for an entry: the line's field, else the stream label.
+export function fieldValue(e, key) {
+  if (Object.prototype.hasOwnProperty.call(e.fields, key)) return e.fields[key];
+  if (Object.prototype.hasOwnProperty.call(e.labels, key)) return e.labels[key];
+  return undefined;
 }
 
 // The label names of entries' streams, with their distinct values: [{name, values}].
@@ -197,4 +212,31 @@ export function decodeState(hash) {
     columns: cols ? cols.split(",").filter(Boolean) : [],
     direction: p.get("dir") === "forward" ? "forward" : "backward",
   };
+}
+
+// The metric query that counts a log query's lines per step (the volume bars above
+// the lines). The log query goes on its own lines, so a trailing # comment ends there.
+export function volumeQuery(q, stepSecs) {
+  return `sum(count_over_time(\n${q}\n[${stepSecs}s]))`;
+}
+
+// The volume answer (a matrix with one series, or none) as one count per step from
+// start to end (seconds), zero where the answer has no point.
+export function volumeBars(data, startSec, endSec, stepSecs) {
+  const n = Math.max(1, Math.floor((endSec - startSec) / stepSecs) + 1);
+  const bars = Array.from({ length: n }, (_, i) => ({ t: startSec + i * stepSecs, v: 0 }));
+  const s = data && data.resultType === "matrix" && data.result[0];
+  for (const [t, v] of (s && s.values) || []) {
+    const i = Math.round((Number(t) - startSec) / stepSecs);
+    if (i >= 0 && i < n) bars[i].v = Number(v);
+  }
+  return bars;
+}
+
+// The start of a metric range query whose last step falls exactly on end (unix ns
+// strings): a range query is evaluated at start + k*step, so an unaligned start would
+// leave the newest part of a step out of the picture.
+export function alignedStart(end, rangeSecs, stepSecs) {
+  const steps = BigInt(Math.max(1, Math.floor(rangeSecs / stepSecs)));
+  return (BigInt(end) - steps * BigInt(stepSecs) * 1000000000n).toString();
 }
