@@ -63,6 +63,7 @@ struct cairn__tail {
     int live; /* publishers queue entries for it */
     int stop;
     int started; /* its thread runs (guarded by the hub's lock) */
+    int refs;    /* pushes feeding it right now (hub's lock): it is freed at 0 */
 
     int sock;
     struct MHD_UpgradeResponseHandle *urh;
@@ -97,14 +98,14 @@ static void tail_free(struct cairn__tail *t)
     free(t);
 }
 
-/* Take t out of the hub (it may then be freed). */
+/* Take t out of the hub and wait until no push is feeding it: then it may be freed. */
 static void hub_remove(struct cairn__tailhub *h, struct cairn__tail *t)
 {
     pthread_mutex_lock(&h->mu);
     for (size_t i = 0; i < h->n; i++) {
         if (h->v[i] != t)
             continue;
-        h->v[i] = h->v[--h->n];
+        h->v[i] = h->v[--h->n]; /* no push takes a new hold on it from here */
         pthread_mutex_lock(&t->mu);
         if (t->live)
             atomic_fetch_sub(&h->live, 1);
@@ -113,6 +114,8 @@ static void hub_remove(struct cairn__tailhub *h, struct cairn__tail *t)
         break;
     }
     pthread_cond_broadcast(&h->gone);
+    while (t->refs)
+        pthread_cond_wait(&h->gone, &h->mu);
     pthread_mutex_unlock(&h->mu);
 }
 
@@ -700,15 +703,29 @@ void cairn__tail_publish(struct cairn_api *api, const char *tenant,
     struct cairn__tailhub *h = &api->tails;
     if (!atomic_load(&h->live))
         return;
+    /* hold the tenant's tails (not the hub) while their pipelines run: pushes of other
+     * tenants, and of this one to other tails, go on meanwhile */
+    struct cairn__tail *mine[CAIRN_TAIL_MAX];
+    size_t k = 0;
     pthread_mutex_lock(&h->mu);
-    for (size_t i = 0; i < h->n; i++) {
-        struct cairn__tail *t = h->v[i];
-        if (strcmp(t->tenant, tenant) != 0)
-            continue;
+    for (size_t i = 0; i < h->n; i++)
+        if (h->v[i]->started && strcmp(h->v[i]->tenant, tenant) == 0) {
+            h->v[i]->refs++;
+            mine[k++] = h->v[i];
+        }
+    pthread_mutex_unlock(&h->mu);
+    for (size_t i = 0; i < k; i++) {
+        struct cairn__tail *t = mine[i];
         pthread_mutex_lock(&t->mu);
         if (t->live)
             feed(t, ps, n);
         pthread_mutex_unlock(&t->mu);
     }
+    if (!k)
+        return;
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; i < k; i++)
+        mine[i]->refs--;
+    pthread_cond_broadcast(&h->gone);
     pthread_mutex_unlock(&h->mu);
 }
