@@ -29,6 +29,7 @@ struct cairn_api_limits {
     double ingestion_burst_mb;       /* ingestion_burst_size_mb */
     size_t max_streams_per_user;     /* max_global_streams_per_user; 0: unlimited */
     size_t max_query_series;         /* max_query_series (500); 0: unlimited */
+    int64_t query_timeout_ns;        /* query_timeout (1m); 0: none */
     size_t max_push_body;            /* request body size limit, 413 past it */
     size_t max_push_decoded;         /* decompressed body size limit, 413 past it */
 };

@@ -15,7 +15,7 @@
  *                  max_label_names_per_series, max_label_name_length,
  *                  max_label_value_length, reject_old_samples,
  *                  reject_old_samples_max_age, creation_grace_period, retention_period,
- *                  max_query_series
+ *                  max_query_series, query_timeout
  *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides) */
 #ifndef CAIRN_CONFIG_SERVE_H
 #define CAIRN_CONFIG_SERVE_H
@@ -40,6 +40,7 @@ struct cairn_limits {
     int64_t reject_old_samples_max_age_ns;
     int64_t creation_grace_period_ns;    /* how far in the future an entry may be */
     int max_query_series;                /* series in a metric query's result; 0: unlimited */
+    int64_t query_timeout_ns;            /* a query running longer fails (504); 0: none */
 };
 
 /* Fill l with the defaults of limits.h (Loki's defaults). */

@@ -20,6 +20,7 @@ enum {
     CAIRN_EEXIST = -8,    /* already there */
     CAIRN_EAGAIN = -9,    /* try again later (back-pressure, shutting down) */
     CAIRN_EUNSUPPORTED = -10, /* valid but not supported (format version, codec) */
+    CAIRN_ETIMEDOUT = -11, /* a deadline passed (a query's timeout) */
 };
 
 /* A human-readable name for a CAIRN_E* code; never NULL. */

@@ -14,6 +14,7 @@
 #define CAIRN_INGESTION_BURST_MB 6.0              /* ingestion_burst_size_mb */
 #define CAIRN_MAX_STREAMS_PER_TENANT 5000         /* max_global_streams_per_user */
 #define CAIRN_MAX_QUERY_SERIES 500                /* max_query_series */
+#define CAIRN_QUERY_TIMEOUT_NS (60LL * 1000000000LL) /* query_timeout: 1m */
 
 /* Label parsing: a hard cap on labels in one set, above the validation limit so the
  * validator (not the parser) reports "too many labels" with the count. */

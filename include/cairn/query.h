@@ -31,6 +31,8 @@ struct cairn_query_params {
     int threads;             /* 0 = one per core */
     size_t max_series;       /* metric queries: most series in the result (Loki's
                               * max_query_series); 0 = no limit */
+    int64_t timeout;         /* ns (Loki's query_timeout): past it the query fails with
+                              * CAIRN_ETIMEDOUT; 0 = none */
 };
 
 /* Run the query and append Loki's full JSON reply to out:

@@ -123,6 +123,9 @@ int cairn_store_iter_init_filtered(struct cairn_entry_iter *it, struct cairn_sto
  * the start only: a limit reached by the entries of all threads together). NULL, the
  * default: no stop. The pointee must outlive the iteration. */
 void cairn_store_iter_set_stop(struct cairn_entry_iter *it, const _Atomic int64_t *stop);
+/* A deadline (cairn_mono_ns time; 0: none): once it has passed, reading the next
+ * block fails with CAIRN_ETIMEDOUT, so a query that runs too long ends. */
+void cairn_store_iter_set_deadline(struct cairn_entry_iter *it, int64_t mono_ns);
 /* Entries (in range) and their line bytes the filter dropped so far, for query stats:
  * the filter has seen every in-range entry of each block read so far, so after an
  * early stop (a limit) this counts more than the entries a merge-then-filter would
@@ -156,6 +159,8 @@ int cairn_store_blocks_init(struct cairn_block_iter *it, struct cairn_store *s, 
 /* 1 and *v filled, 0 at the end, or a negative CAIRN_E* (a block failing its CRC). */
 int cairn_store_blocks_next(struct cairn_block_iter *it, struct cairn_block_view *v);
 void cairn_store_blocks_deinit(struct cairn_block_iter *it);
+/* As cairn_store_iter_set_deadline. */
+void cairn_store_blocks_set_deadline(struct cairn_block_iter *it, int64_t mono_ns);
 
 /* Loki's /index/stats: for the streams in sids (NULL: all) with data overlapping
  * [start, end): how many streams, chunks, entries and raw line bytes. Computed from

@@ -121,7 +121,9 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
         reply_json(r);
         return;
     }
-    int status = rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400 : 500;
+    int status = rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400
+                 : rc == CAIRN_ETIMEDOUT                                       ? 504
+                                                                               : 500;
     cairn__reply_text(r, status, "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
 }
 
@@ -129,7 +131,8 @@ void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn__params pr;
     struct cairn_query_params qp = {.tenant = cairn__req_tenant(r),
-                                    .max_series = api->limits.max_query_series};
+                                    .max_series = api->limits.max_query_series,
+                                    .timeout = api->limits.query_timeout_ns};
     const char *v;
     if (cairn__params_init(&pr, r)) {
         cairn__reply_text(r, 500, "out of memory reading parameters");
@@ -164,7 +167,8 @@ void cairn__handle_query(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn__params pr;
     struct cairn_query_params qp = {.tenant = cairn__req_tenant(r), .instant = 1,
-                                    .max_series = api->limits.max_query_series};
+                                    .max_series = api->limits.max_query_series,
+                                    .timeout = api->limits.query_timeout_ns};
     const char *v;
     if (cairn__params_init(&pr, r)) {
         cairn__reply_text(r, 500, "out of memory reading parameters");

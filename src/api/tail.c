@@ -405,7 +405,8 @@ static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cai
                                     .start = t->start,
                                     .end = cairn_now_ns() + 1,
                                     .limit = t->limit,
-                                    .direction = CAIRN_ITER_BACKWARD};
+                                    .direction = CAIRN_ITER_BACKWARD,
+                                    .timeout = t->api->limits.query_timeout_ns};
     struct cairn_buf res = CAIRN_BUF_INIT;
     struct cairn_err err = {0};
     size_t qlen;

@@ -53,6 +53,7 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     ac->limits.max_streams_per_user = (size_t)(l->max_global_streams_per_user > 0
                                                    ? l->max_global_streams_per_user : 0);
     ac->limits.max_query_series = (size_t)(l->max_query_series > 0 ? l->max_query_series : 0);
+    ac->limits.query_timeout_ns = l->query_timeout_ns;
     ac->config_dump = dump_config;
     ac->config_dump_ctx = (void *)sc;
     ac->files = ui_file;

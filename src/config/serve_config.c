@@ -27,6 +27,7 @@ void cairn_limits_default(struct cairn_limits *l)
     l->reject_old_samples_max_age_ns = CAIRN_REJECT_OLD_MAX_AGE_NS;
     l->creation_grace_period_ns = CAIRN_CREATION_GRACE_NS;
     l->max_query_series = CAIRN_MAX_QUERY_SERIES;
+    l->query_timeout_ns = CAIRN_QUERY_TIMEOUT_NS;
 }
 
 static const struct cairn_cfg_enum log_levels[] = {
@@ -123,6 +124,10 @@ static const struct cairn_cfg_entry limits_entries[] = {
      .idef = CAIRN_MAX_QUERY_SERIES, .min = 0, .max = INT32_MAX,
      .lflag = "querier.max-query-series",
      .help = "series a metric query may return (0: no limit)"},
+    {.key = "query_timeout", .type = CAIRN_CFG_DURATION, CAIRN_CFG_AT(C, limits.query_timeout_ns),
+     .idef = CAIRN_QUERY_TIMEOUT_NS, .min = 0, .max = 24 * HOUR,
+     .lflag = "querier.query-timeout",
+     .help = "a query running longer than this fails with 504 (0: no limit)"},
     {.key = "max_line_size", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(C, limits.max_line_size),
      .idef = CAIRN_MAX_LINE_SIZE, .min = 0, .max = CAIRN_MAX_PUSH_DECODED,
      .lflag = "distributor.max-line-size", .help = "longest accepted line (0: no limit)"},

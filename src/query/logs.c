@@ -212,6 +212,7 @@ struct worker {
     int rc;
     struct cairn_err err;
     struct cut *cut;            /* NULL: no limit, or one worker */
+    int64_t deadline;           /* cairn__query_deadline */
     struct worker *all;         /* every worker, for the cut */
     size_t nall;
     int64_t *kts;               /* [limit]: the kept timestamps, published */
@@ -337,6 +338,7 @@ static void *worker_run(void *arg)
     iter_open = 1;
     if (w->cut)
         cairn_store_iter_set_stop(&it, &w->cut->stop);
+    cairn_store_iter_set_deadline(&it, w->deadline);
     uint32_t sid;
     struct cairn_entry ent;
     while (p->limit == 0 || w->n < p->limit) {
@@ -492,6 +494,7 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     for (nw = 0; nw < want; nw++) {
         memset(&w[nw], 0, sizeof w[nw]);
         w[nw] = (struct worker){.s = s, .p = p, .text = text, .text_len = tlen, .all = w,
+                                .deadline = cairn__query_deadline(st, p),
                                 .nall = want, .cut = cutting ? &cut : NULL};
         if (!(w[nw].sids = roaring_bitmap_create())) {
             rc = CAIRN_ENOMEM;

@@ -286,7 +286,8 @@ int cairn__query_metric(struct cairn_store *s, const struct cairn_logql_query *q
                         const struct cairn_query_params *p, struct cairn__query_stats *st,
                         struct cairn_buf *out, struct cairn_err *err)
 {
-    struct cairn__mctx c = {.store = s, .tenant = p->tenant, .p = p, .st = st, .err = err};
+    struct cairn__mctx c = {.store = s, .tenant = p->tenant, .p = p, .st = st, .err = err,
+                            .deadline = cairn__query_deadline(st, p)};
     int rc = cairn__metric_steps(p, &c, err);
     if (rc)
         return rc;

@@ -98,6 +98,7 @@ struct cairn__mctx {
     int instant;
     struct cairn__query_stats *st;
     struct cairn_err *err;
+    int64_t deadline; /* cairn__query_deadline of the whole query (threads copy it) */
 };
 
 void cairn__mval_deinit(struct cairn__mval *v);

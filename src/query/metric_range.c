@@ -345,6 +345,7 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
     int rc = cairn_store_blocks_init(&it, c->store, c->tenant, sids, qs, qe, pl ? 0 : CAIRN_ITER_NO_LINES);
     if (rc)
         return rc;
+    cairn_store_blocks_set_deadline(&it, c->deadline);
     struct cairn_labels stream;
     cairn_labels_init(&stream);
     int fixed_labels = pl && !r->e->has_unwrap && cairn_logql_pipeline_labels_fixed(pl);

@@ -51,6 +51,10 @@ int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
 fail:
     if (rc == CAIRN_ENOMEM)
         cairn_err_set(err, rc, "out of memory running the query");
+    else if (rc == CAIRN_ETIMEDOUT)
+        cairn_err_set(err, rc, "query timed out after %.0fs (limits_config.query_timeout): "
+                      "narrow the stream selector or the time range",
+                      (double)p->timeout / 1e9);
     cairn_buf_truncate(out, mark);
     cairn_logql_query_destroy(lq);
     return rc;

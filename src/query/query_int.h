@@ -20,6 +20,13 @@ struct cairn__query_stats {
     uint64_t returned;         /* entries (log) or samples (metric) in the answer */
     int64_t started_mono_ns;
 };
+/* The monotonic deadline of a query that started at st->started_mono_ns (0: none). */
+static inline int64_t cairn__query_deadline(const struct cairn__query_stats *st,
+                                            const struct cairn_query_params *p)
+{
+    return p->timeout > 0 ? st->started_mono_ns + p->timeout : 0;
+}
+
 /* Append `"stats":{...}` in Loki's shape (summary with bytes/lines processed). */
 int cairn__query_stats_json(const struct cairn__query_stats *st, struct cairn_buf *out);
 

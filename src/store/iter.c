@@ -285,6 +285,18 @@ void cairn_store_iter_set_stop(struct cairn_entry_iter *itp, const _Atomic int64
         itp->impl->stop = stop;
 }
 
+void cairn_store_iter_set_deadline(struct cairn_entry_iter *itp, int64_t mono_ns)
+{
+    if (itp->impl)
+        itp->impl->deadline = mono_ns;
+}
+
+void cairn_store_blocks_set_deadline(struct cairn_block_iter *bit, int64_t mono_ns)
+{
+    if (bit->impl)
+        bit->impl->deadline = mono_ns;
+}
+
 /* Is the heap entry past the stop (then so is everything left: it is the root)? */
 static inline int past_stop(const struct cairn__iter *it, const struct hent *h)
 {

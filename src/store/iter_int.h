@@ -98,6 +98,7 @@ struct cairn__iter {
     size_t srcap;
     int blockmode;      /* a block iterator: no records */
     const _Atomic int64_t *stop; /* cairn_store_iter_set_stop, or NULL */
+    int64_t deadline;            /* monotonic ns; past it, loading a block fails; 0: none */
     cairn_line_filter_fn filter; /* applied as records are built */
     void *filter_ctx;
     uint64_t skipped, skipped_bytes;

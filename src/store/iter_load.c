@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cairn/log.h"
+#include "cairn/timeutil.h"
 #include "store/iter_int.h"
 
 struct src *cairn__iter_src_new(struct cairn__iter *it)
@@ -307,6 +308,8 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_
 #define COLS_GUESS_MAX 65536u
 int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
 {
+    if (it->deadline && cairn_mono_ns() > it->deadline)
+        return CAIRN_ETIMEDOUT;
     struct src *x = &it->v[i];
     const struct cairn__bref *r = &x->ref;
     int rc = CAIRN_ENOMEM;

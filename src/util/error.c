@@ -18,6 +18,7 @@ const char *cairn_strerror(int err)
     case CAIRN_EEXIST: return "already exists";
     case CAIRN_EAGAIN: return "try again";
     case CAIRN_EUNSUPPORTED: return "unsupported";
+    case CAIRN_ETIMEDOUT: return "timed out";
     default: return "unknown error";
     }
 }

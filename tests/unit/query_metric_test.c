@@ -418,6 +418,34 @@ static void test_max_series(void **state)
     cairn_buf_deinit(&out);
 }
 
+/* Loki's query_timeout: a query still reading blocks past its deadline fails with
+ * CAIRN_ETIMEDOUT and says which limit ended it; nothing is written to the reply. */
+static void test_timeout(void **state)
+{
+    struct fixture *f = *state;
+    struct cairn_query_params p = {.tenant = "t1", .start = T0, .end = T0 + 120 * SEC,
+                                   .step = 30 * SEC, .limit = 100,
+                                   .direction = CAIRN_ITER_BACKWARD, .timeout = 1};
+    const char *qs[] = {"count_over_time({job=\"app\"}[1m])", "{job=\"app\"} |= \"n=\""};
+    /* the deadline is checked as stored blocks are read (the head is bounded by its
+     * budget and copied up front): cut everything into blocks first */
+    assert_int_equal(cairn_store_flush(f->s), 0);
+    for (size_t i = 0; i < 2; i++) {
+        struct cairn_buf out = CAIRN_BUF_INIT;
+        struct cairn_err err = {0};
+        assert_int_equal(cairn_query_run(f->s, qs[i], strlen(qs[i]), &p, &out, &err),
+                         CAIRN_ETIMEDOUT);
+        assert_non_null(strstr(err.msg, "query timed out"));
+        assert_non_null(strstr(err.msg, "query_timeout"));
+        assert_int_equal(out.len, 0);
+        /* with time enough it runs */
+        p.timeout = 60LL * SEC;
+        assert_int_equal(cairn_query_run(f->s, qs[i], strlen(qs[i]), &p, &out, &err), 0);
+        p.timeout = 1;
+        cairn_buf_deinit(&out);
+    }
+}
+
 /* The stats of a metric reply count the entries read and their raw bytes. */
 static void test_stats(void **state)
 {
@@ -519,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_max_series),
+        cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_max_points),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_no_lines_equals_pipeline),
