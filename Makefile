@@ -19,8 +19,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
 run: build
-	@echo "cairn serve: web UI at http://$(LISTEN)/, push to http://$(LISTEN)/loki/api/v1/push, point Grafana's Loki data source at http://$(LISTEN), data in $(DATA_DIR)"
-	$(BUILD)/cairn serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+	@sh deploy/local-run.sh $(BUILD) $(LISTEN) $(DATA_DIR)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
