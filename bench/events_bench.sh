@@ -8,7 +8,8 @@
 # cairn with `serve` for the push run [BENCH_CAIRN]; the push run is skipped when that
 # binary has no serve).
 #
-# Two runs, each ending by itself with --max-events (stdout goes to /dev/null):
+# Runs (stdout goes to /dev/null); list, watch and push end by themselves with
+# --max-events:
 #   list   a fresh router lists EVENTS events in pages of 500 and emits them;
 #   watch  a router that saved its state on an empty server is restarted after EVENTS
 #          events happened: it resumes the watch from its resourceVersion and the
@@ -17,6 +18,9 @@
 #          through the shared push client; the store's per-tenant rate limit raised);
 #          the run ends when the last batch is acknowledged, then a count_over_time
 #          query checks every event is stored once.
+#   steady a router that keeps running (watching) gets EVENTS events; once it has
+#          emitted them all and is idle, its VmRSS: the steady-state figure
+#          (BENCH_EVENTS mode=steady events=N rss_kb=K hwm_kb=K).
 # The fake server serializes each event once, when it is made, so what is measured is
 # the router (plus the server's socket writes), not Python's JSON encoder.
 # Prints one line per run:
@@ -81,6 +85,41 @@ for i in range(0, n, 20000):
     api.ctl("gen", n=min(20000, n - i), namespace="ns-%d" % (i // 20000),
             reason="Pulled", type="Normal")
 run("watch", kc, state)
+api.stop()
+
+# steady: the figure is steady-state RSS with n events live. A router that
+# keeps running has emitted n events and is idle: its VmRSS then (peak RSS, above,
+# also counts the moment the seen table doubles, when old and new tables coexist).
+api = FakeAPI()
+kc = kubeconfig(os.path.join(work, "kc4"), api.url)
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+mport = s.getsockname()[1]
+s.close()
+p = subprocess.Popen([cairn, "events", "--kubeconfig", kc, "--state-file",
+                      os.path.join(work, "steady.state"), "--listen", "127.0.0.1:%d" % mport,
+                      "--log-level", "warn"], stdout=subprocess.DEVNULL,
+                     env=dict(os.environ, HOME=work))
+def emitted():
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=2) as r:
+            text = r.read().decode()
+    except OSError:
+        return 0
+    return sum(int(float(l.rsplit(" ", 1)[1])) for l in text.splitlines()
+               if l.startswith("cairn_events_emitted_total"))
+wait_until(lambda: api.stats()["watch_active"] >= 1, "the steady router's watch")
+for i in range(0, n, 20000):
+    api.ctl("gen", n=min(20000, n - i), namespace="ns-%d" % (i // 20000),
+            reason="Pulled", type="Normal")
+wait_until(lambda: emitted() >= n, "the steady router to emit every event", 120)
+time.sleep(1.0)
+with open("/proc/%d/status" % p.pid) as f:
+    st = dict(l.split(":", 1) for l in f if ":" in l)
+print("BENCH_EVENTS mode=steady events=%d rss_kb=%s hwm_kb=%s"
+      % (n, st["VmRSS"].split()[0], st["VmHWM"].split()[0]), flush=True)
+p.terminate()
+p.wait()
 api.stop()
 
 # push: n listed events into a local cairn serve
