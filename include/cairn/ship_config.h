@@ -20,7 +20,7 @@ enum cairn_ship_stage_kind {
     CAIRN_STAGE_LABELALLOW, CAIRN_STAGE_LABELDROP, CAIRN_STAGE_STATIC_LABELS,
     CAIRN_STAGE_TIMESTAMP, CAIRN_STAGE_OUTPUT, CAIRN_STAGE_MATCH, CAIRN_STAGE_DROP,
     CAIRN_STAGE_LIMIT, CAIRN_STAGE_MULTILINE, CAIRN_STAGE_PACK, CAIRN_STAGE_DECOLORIZE,
-    CAIRN_STAGE_TENANT, CAIRN_STAGE_METRICS,
+    CAIRN_STAGE_TENANT, CAIRN_STAGE_METRICS, CAIRN_STAGE_SAMPLING,
     CAIRN_STAGE_KINDS
 };
 
@@ -44,6 +44,7 @@ struct cairn_ship_st_drop { struct cairn_cfg_strlist source; char *separator; ch
                             char *drop_counter_reason; };
 struct cairn_ship_st_limit { double rate; int burst; int drop; char *by_label_name;
                              int max_distinct_labels; };
+struct cairn_ship_st_sampling { double rate; char *drop_counter_reason; };
 struct cairn_ship_st_multiline { char *firstline; int64_t max_wait_time_ns; int max_lines; };
 struct cairn_ship_st_pack { struct cairn_cfg_strlist labels; int ingest_timestamp; };
 struct cairn_ship_st_tenant { char *source; char *label; char *value; };

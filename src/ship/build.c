@@ -128,6 +128,10 @@ static int add_stage(struct cairn_ship_pipeline *pl, const struct cairn_cfg_tagg
     }
     case CAIRN_STAGE_METRICS:
         return cairn__stage_metrics(pl, &((const struct cairn_ship_st_metrics *)d)->metrics, err);
+    case CAIRN_STAGE_SAMPLING: {
+        const struct cairn_ship_st_sampling *sm = d;
+        return cairn__stage_sampling(pl, sm->rate, sm->drop_counter_reason, err);
+    }
     case CAIRN_STAGE_KINDS:
         break;
     }
@@ -137,7 +141,7 @@ static int add_stage(struct cairn_ship_pipeline *pl, const struct cairn_cfg_tagg
 static const char *const kind_names[CAIRN_STAGE_KINDS] = {
     "docker", "cri", "json", "logfmt", "regex", "replace", "template", "labels",
     "labelallow", "labeldrop", "static_labels", "timestamp", "output", "match", "drop",
-    "limit", "multiline", "pack", "decolorize", "tenant", "metrics",
+    "limit", "multiline", "pack", "decolorize", "tenant", "metrics", "sampling",
 };
 
 int cairn_ship_pipeline_build_into(struct cairn_ship_pipeline *pl,

@@ -124,6 +124,12 @@ static const struct cairn_cfg_entry limit_e[] = {
     E("max_distinct_labels", CAIRN_CFG_INT, struct cairn_ship_st_limit, max_distinct_labels,
       .idef = 10000, .min = 1, .max = 10000000, .help = "values tracked for by_label_name"),
 };
+static const struct cairn_cfg_entry sampling_e[] = {
+    E("rate", CAIRN_CFG_FLOAT, struct cairn_ship_st_sampling, rate, .fdef = 1, .min = 0, .max = 1,
+      .help = "share of entries kept, 0 to 1"),
+    E("drop_counter_reason", CAIRN_CFG_STRING, struct cairn_ship_st_sampling,
+      drop_counter_reason, .help = "reason the dropped entries are counted under"),
+};
 static const struct cairn_cfg_entry multiline_e[] = {
     E("firstline", CAIRN_CFG_STRING, struct cairn_ship_st_multiline, firstline,
       .flags = CAIRN_CFG_REQUIRED, .help = "regex matching the first line of a block"),
@@ -206,6 +212,7 @@ T(multiline, multiline_e, struct cairn_ship_st_multiline);
 T(pack, pack_e, struct cairn_ship_st_pack);
 T(tenant, tenant_e, struct cairn_ship_st_tenant);
 T(metrics, metrics_e, struct cairn_ship_st_metrics);
+T(sampling, sampling_e, struct cairn_ship_st_sampling);
 #undef T
 
 /* Indexed by enum cairn_ship_stage_kind. */
@@ -231,6 +238,7 @@ static const struct cairn_cfg_variant stage_variants[CAIRN_STAGE_KINDS + 1] = {
     [CAIRN_STAGE_DECOLORIZE] = {"decolorize", &decolorize_t, "strip ANSI color codes"},
     [CAIRN_STAGE_TENANT] = {"tenant", &tenant_t, "set the tenant"},
     [CAIRN_STAGE_METRICS] = {"metrics", &metrics_t, "count into Prometheus metrics"},
+    [CAIRN_STAGE_SAMPLING] = {"sampling", &sampling_t, "keep a random share of entries"},
     [CAIRN_STAGE_KINDS] = {NULL, NULL, NULL},
 };
 

@@ -91,6 +91,10 @@ int cairn__stage_tenant(struct cairn_ship_pipeline *pl, const char *source, cons
 int cairn__stage_pack(struct cairn_ship_pipeline *pl, const char *const *names, size_t n,
                       int ingest_timestamp, struct cairn_err *err);
 int cairn__stage_decolorize(struct cairn_ship_pipeline *pl, struct cairn_err *err);
+/* Keep each entry with probability rate (0..1); the others are dropped and counted
+ * under drop_reason (NULL: "sampling_stage"). */
+int cairn__stage_sampling(struct cairn_ship_pipeline *pl, double rate, const char *drop_reason,
+                          struct cairn_err *err);
 int cairn__stage_limit(struct cairn_ship_pipeline *pl, double rate, double burst, int drop,
                        const char *by_label_name, size_t max_distinct_labels,
                        struct cairn_err *err);

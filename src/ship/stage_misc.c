@@ -155,6 +155,63 @@ int cairn__stage_decolorize(struct cairn_ship_pipeline *pl, struct cairn_err *er
     return 0;
 }
 
+/* ---- sampling ---- */
+
+struct sampling {
+    uint64_t keep_below; /* keep when the next random number is below this */
+    int keep_all;
+    uint64_t state;      /* splitmix64 */
+};
+
+static uint64_t next_random(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static int sampling_process(struct cairn__stage *s, struct cairn_ship_entry *e)
+{
+    (void)e;
+    struct sampling *sm = s->st;
+    if (sm->keep_all)
+        return CAIRN__KEEP;
+    return next_random(&sm->state) < sm->keep_below ? CAIRN__KEEP : CAIRN__DROP;
+}
+
+static void sampling_destroy(struct cairn__stage *s)
+{
+    free(s->st);
+}
+
+static const struct cairn__stage_ops sampling_ops = {
+    .name = "sampling",
+    .process = sampling_process,
+    .destroy = sampling_destroy,
+};
+
+int cairn__stage_sampling(struct cairn_ship_pipeline *pl, double rate, const char *drop_reason,
+                          struct cairn_err *err)
+{
+    if (!(rate >= 0 && rate <= 1))
+        return cairn_err_set(err, CAIRN_EINVAL, "sampling stage: rate must be between 0 and 1, "
+                             "got %g", rate);
+    struct sampling *sm = calloc(1, sizeof *sm);
+    if (!sm)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    sm->keep_all = rate >= 1;
+    sm->keep_below = (uint64_t)(rate * 18446744073709551615.0);
+    /* a fixed seed: the kept share is what matters, and runs can be compared */
+    sm->state = 0x243f6a8885a308d3ULL;
+    if (cairn__pipeline_add(pl, &sampling_ops, sm,
+                            drop_reason && *drop_reason ? drop_reason : "sampling_stage")) {
+        free(sm);
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
 /* ---- limit ---- */
 
 struct bucket {
