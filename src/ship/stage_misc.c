@@ -201,7 +201,8 @@ int cairn__stage_sampling(struct cairn_ship_pipeline *pl, double rate, const cha
     if (!sm)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     sm->keep_all = rate >= 1;
-    sm->keep_below = (uint64_t)(rate * 18446744073709551615.0);
+    /* (2^64 itself does not fit: rate 1 keeps all without a draw) */
+    sm->keep_below = sm->keep_all ? 0 : (uint64_t)(rate * 0x1p64);
     /* a fixed seed: the kept share is what matters, and runs can be compared */
     sm->state = 0x243f6a8885a308d3ULL;
     if (cairn__pipeline_add(pl, &sampling_ops, sm,
