@@ -42,15 +42,6 @@ struct tcase {
     int nin, nout;
 };
 
-static char *dupn(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    assert_non_null(s);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
-}
-
 static size_t unescape(char *s, size_t n)
 {
     size_t k = 0;
@@ -83,10 +74,10 @@ static int parse_entry(const char *p, size_t n, int esc, struct entry *e)
     }
     e->labels = cairn_buf_detach(&b, NULL);
     if (!e->labels)
-        e->labels = dupn("{}", 2);
+        e->labels = test_strndup("{}", 2);
     cairn_labels_deinit(&ls);
     size_t s = i + 1 < n && p[i + 1] == ' ' ? i + 2 : i + 1;
-    e->line = dupn(p + s, n - s);
+    e->line = test_strndup(p + s, n - s);
     e->len = esc ? unescape(e->line, n - s) : n - s;
     return 0;
 }
@@ -236,13 +227,13 @@ static void table_cases(void **state)
             have = 1;
             ts = NOW_NS;
             c.lineno = lineno;
-            c.q = dupn(line + 3, ll - 3);
+            c.q = test_strndup(line + 3, ll - 3);
         } else if (!have) {
             fail_msg("line %d: directive before the first q:", lineno);
         } else if (ll > 5 && memcmp(line, "err: ", 5) == 0) {
-            c.err = dupn(line + 5, ll - 5);
+            c.err = test_strndup(line + 5, ll - 5);
         } else if (ll > 5 && memcmp(line, "fmt: ", 5) == 0) {
-            c.fmt = dupn(line + 5, ll - 5);
+            c.fmt = test_strndup(line + 5, ll - 5);
         } else if (ll > 4 && memcmp(line, "ts: ", 4) == 0) {
             ts = strtoll(line + 4, NULL, 10);
         } else if ((ll > 4 && memcmp(line, "in: ", 4) == 0) || (ll > 5 && memcmp(line, "in~: ", 5) == 0)) {

@@ -73,25 +73,16 @@ struct run {
     int built; /* 1 built, -1 failed (err), 0 not yet */
 };
 
-static char *dupn(const char *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    assert_non_null(s);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    return s;
-}
-
 static int cap_emit(void *ud, const struct cairn_ship_entry *e)
 {
     struct run *r = ud;
     if (r->n >= MAXOUT)
         return 0;
     struct out *o = &r->v[r->n++];
-    o->line = dupn(e->line.data ? e->line.data : "", e->line.len);
+    o->line = test_strndup(e->line.data ? e->line.data : "", e->line.len);
     struct cairn_buf b = CAIRN_BUF_INIT;
     assert_int_equal(cairn_labels_format(&e->labels, &b), 0);
-    o->labels = dupn(cairn_buf_cstr(&b), strlen(cairn_buf_cstr(&b)));
+    o->labels = test_strndup(cairn_buf_cstr(&b), strlen(cairn_buf_cstr(&b)));
     cairn_buf_reset(&b);
     assert_int_equal(cairn_buf_append_byte(&b, '\x1f'), 0);
     for (size_t i = 0; i < e->n_ex; i++) {
@@ -100,9 +91,9 @@ static int cap_emit(void *ud, const struct cairn_ship_entry *e)
         assert_int_equal(cairn_buf_append(&b, cairn_ship_ex_value(e, i), e->ex[i].val_len), 0);
         assert_int_equal(cairn_buf_append_byte(&b, '\x1f'), 0);
     }
-    o->ex = dupn(cairn_buf_cstr(&b), b.len);
+    o->ex = test_strndup(cairn_buf_cstr(&b), b.len);
     cairn_buf_deinit(&b);
-    o->tenant = dupn(cairn_buf_cstr(&e->tenant), e->tenant.len);
+    o->tenant = test_strndup(cairn_buf_cstr(&e->tenant), e->tenant.len);
     o->ts = e->ts;
     return 0;
 }
@@ -237,7 +228,7 @@ static char *expand(const char *p, size_t n, size_t *outlen)
         i++;
     }
     *outlen = b.len;
-    char *s = dupn(cairn_buf_cstr(&b), b.len);
+    char *s = test_strndup(cairn_buf_cstr(&b), b.len);
     cairn_buf_deinit(&b);
     return s;
 }

@@ -78,3 +78,13 @@ size_t test_labels_end(const char *p, size_t n)
     }
     return i < n ? i : n;
 }
+
+char *test_strndup(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s)
+        abort();
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
