@@ -25,6 +25,10 @@ enum {
  * 28 characters and a NUL into out[29]. */
 void cairn_ws_accept_key(const char *key, size_t len, char out[29]);
 
+/* A client's Sec-WebSocket-Key: base64 of 16 fresh random bytes, 24 characters and a
+ * NUL into out[25]. */
+void cairn_ws_client_key(const unsigned char nonce[16], char out[25]);
+
 /* SHA-1 of p (the handshake's digest), into out[20]. */
 void cairn_sha1(const void *p, size_t len, unsigned char out[20]);
 

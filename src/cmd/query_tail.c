@@ -152,16 +152,7 @@ int cairn__query_tail(const struct query_opts *o, const char *query)
             nonce[i] = (unsigned char)(rand() ^ time(NULL) >> (i % 8));
     }
     char key[25];
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0, o_ = 0; i < 16; i += 3) {
-        uint32_t v = (uint32_t)nonce[i] << 16 | (i + 1 < 16 ? (uint32_t)nonce[i + 1] << 8 : 0) |
-                     (i + 2 < 16 ? nonce[i + 2] : 0);
-        key[o_++] = b64[v >> 18 & 63];
-        key[o_++] = b64[v >> 12 & 63];
-        key[o_++] = i + 1 < 16 ? b64[v >> 6 & 63] : '=';
-        key[o_++] = i + 2 < 16 ? b64[v & 63] : '=';
-    }
-    key[24] = '\0';
+    cairn_ws_client_key(nonce, key);
     if (cairn_buf_appendf(&req,
                           "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"

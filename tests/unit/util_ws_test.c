@@ -68,6 +68,10 @@ static void accept_key_rfc_example(void **state)
     /* RFC 6455 section 1.3 */
     cairn_ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", 24, out);
     assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /* and the RFC's client key is the base64 of its 16-byte nonce "the sample nonce" */
+    char key[25];
+    cairn_ws_client_key((const unsigned char *)"the sample nonce", key);
+    assert_string_equal(key, "dGhlIHNhbXBsZSBub25jZQ==");
 }
 
 static void frames_round_trip(void **state)
