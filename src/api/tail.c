@@ -424,8 +424,11 @@ static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cai
     struct cairn_json_tok tok;
     const char *raw, *sraw, *vraw;
     size_t rawlen, srawlen, vrawlen;
-    const char **vals = NULL;
-    size_t *vlens = NULL, cap = 0;
+    struct span {
+        const char *p;
+        size_t len;
+    } *vals = NULL;
+    size_t cap = 0;
     cairn_buf_reset(msg);
     rc = !jp_res || !jp_stream || !jp_values ? CAIRN_ENOMEM
          : cairn_buf_append_str(msg, "{\"streams\":[");
@@ -458,19 +461,15 @@ static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cai
                     break;
                 if (nv == cap) {
                     size_t nc = cap ? cap * 2 : 64;
-                    const char **a = realloc(vals, nc * sizeof *a);
-                    size_t *b = a ? realloc(vlens, nc * sizeof *b) : NULL;
-                    if (a)
-                        vals = a;
-                    if (!b) {
+                    struct span *nvals = realloc(vals, nc * sizeof *nvals);
+                    if (!nvals) {
                         rc = CAIRN_ENOMEM;
                         break;
                     }
-                    vlens = b;
+                    vals = nvals;
                     cap = nc;
                 }
-                vals[nv] = start;
-                vlens[nv++] = (size_t)(vraw + vs.pos - start);
+                vals[nv++] = (struct span){start, (size_t)(vraw + vs.pos - start)};
             }
             rc |= first ? 0 : cairn_buf_append_byte(msg, ',');
             first = 0;
@@ -478,7 +477,7 @@ static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cai
             rc |= cairn_buf_append(msg, sraw, srawlen);
             rc |= cairn_buf_append_str(msg, ",\"values\":[");
             for (size_t i = nv; i-- > 0;) {
-                rc |= cairn_buf_append(msg, vals[i], vlens[i]);
+                rc |= cairn_buf_append(msg, vals[i].p, vals[i].len);
                 if (i)
                     rc |= cairn_buf_append_byte(msg, ',');
             }
@@ -487,7 +486,6 @@ static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cai
     }
     rc |= rc ? 0 : cairn_buf_append_str(msg, "]}");
     free(vals);
-    free(vlens);
     cairn_jsonpath_destroy(jp_res);
     cairn_jsonpath_destroy(jp_stream);
     cairn_jsonpath_destroy(jp_values);
