@@ -103,17 +103,6 @@ export function fieldValue(e, key) {
   return undefined;
 }
 
-// The label names of entries' streams, with their distinct values: [{name, values}].
-export function collectLabels(entries) {
-  const m = new Map();
-  for (const e of entries)
-    for (const [k, v] of Object.entries(e.labels)) {
-      if (!m.has(k)) m.set(k, new Set());
-      m.get(k).add(v);
-    }
-  return [...m.entries()].map(([name, vs]) => ({ name, values: [...vs].sort() })).sort((a, b) => (a.name < b.name ? -1 : 1));
-}
-
 // "2026-11-25T21:52:12.345Z" from unix nanoseconds (a string or number).
 export function formatNs(ns) {
   const s = String(ns);
