@@ -21,6 +21,7 @@ enum {
     CAIRN_EAGAIN = -9,    /* try again later (back-pressure, shutting down) */
     CAIRN_EUNSUPPORTED = -10, /* valid but not supported (format version, codec) */
     CAIRN_ETIMEDOUT = -11, /* a deadline passed (a query's timeout) */
+    CAIRN_ENOSPC = -12,    /* the disk (or quota) is full; retry once space is freed */
 };
 
 /* A human-readable name for a CAIRN_E* code; never NULL. */

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cairn/error.h"
 #include "cairn/labels.h"
@@ -29,6 +30,16 @@ enum cairn_codec {
     CAIRN_CODEC_NONE = 0,
     CAIRN_CODEC_ZSTD = 1, /* default */
     CAIRN_CODEC_LZ4 = 2,
+};
+
+/* A test seam for I/O failure injection: when set in the config, the WAL's write(2) and
+ * fdatasync(2) go through these (same contract as the syscalls: -1 with errno set on
+ * failure), so a test can make them fail with ENOSPC or EIO and then succeed again.
+ * NULL in production. The struct is borrowed: it must outlive the store. */
+struct cairn_store_io {
+    ssize_t (*write)(void *ctx, int fd, const void *p, size_t n);
+    int (*fdatasync)(void *ctx, int fd);
+    void *ctx;
 };
 
 struct cairn_tenant_retention {
@@ -54,6 +65,7 @@ struct cairn_store_config {
     size_t n_tenant_retention;
     size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
     size_t segment_file_max;      /* start a new segment file past this; 0: 1 GiB */
+    const struct cairn_store_io *io; /* NULL: the real syscalls (tests only) */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */

@@ -1,5 +1,6 @@
 /* fileio.c -- the file plumbing the store's formats share: record framing (length,
- * CRC32C, type), versioned file headers, whole writes, directories. */
+ * CRC32C, type), versioned file headers, whole writes, directories. Writes and syncs
+ * that can be made to fail in tests go through the store's cairn_store_io hooks. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,22 +85,47 @@ int cairn__file_hdr_check(const unsigned char *p, size_t len, const char magic[8
     return 0;
 }
 
-int cairn__write_all(int fd, const void *p, size_t n, const char *path)
+/* ENOSPC and EDQUOT mean "full": the caller answers 507 and retries later; anything
+ * else is an I/O error. */
+static int io_err(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? CAIRN_ENOSPC : CAIRN_EIO;
+}
+
+int cairn__io_write_all(const struct cairn_store_io *io, int fd, const void *p, size_t n,
+                        const char *path)
 {
     const char *c = p;
     while (n > 0) {
-        ssize_t w = write(fd, c, n);
+        ssize_t w = io && io->write ? io->write(io->ctx, fd, c, n) : write(fd, c, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            CAIRN_ERROR("store", "write failed", "file=\"%s\" errno=%d err=\"%s\"", path, errno,
-                        strerror(errno));
-            return CAIRN_EIO;
+            int e = errno;
+            CAIRN_ERROR("store", "write failed", "file=\"%s\" errno=%d err=\"%s\"", path, e,
+                        strerror(e));
+            return io_err(e);
         }
         c += w;
         n -= (size_t)w;
     }
     return 0;
+}
+
+int cairn__write_all(int fd, const void *p, size_t n, const char *path)
+{
+    return cairn__io_write_all(NULL, fd, p, n, path);
+}
+
+int cairn__io_datasync(const struct cairn_store_io *io, int fd, const char *path)
+{
+    int r = io && io->fdatasync ? io->fdatasync(io->ctx, fd) : fdatasync(fd);
+    if (r == 0)
+        return 0;
+    int e = errno;
+    CAIRN_ERROR("store", "fdatasync failed", "file=\"%s\" errno=%d err=\"%s\"", path, e,
+                strerror(e));
+    return io_err(e);
 }
 
 int cairn__read_file(const char *path, struct cairn_buf *out)

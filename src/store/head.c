@@ -276,6 +276,23 @@ struct cairn__stream *cairn__stream_get_locked(struct cairn_store *s, struct cai
     return st;
 }
 
+void cairn__stream_drop_locked(struct cairn__tenant *t, struct cairn__shard *sh,
+                               struct cairn__stream *st)
+{
+    struct cairn__stream **pp = &sh->tab[st->fp & (sh->cap - 1)];
+    while (*pp && *pp != st)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = st->next;
+        sh->n--;
+    }
+    pthread_mutex_lock(&t->id_mu);
+    if (st->sid < t->by_id_cap && t->by_id[st->sid] == st)
+        t->by_id[st->sid] = NULL;
+    pthread_mutex_unlock(&t->id_mu);
+    stream_free(st);
+}
+
 struct cairn__stream *cairn__stream_restore(struct cairn_store *s, struct cairn__tenant *t,
                                             uint32_t sid, uint64_t fp, const char *ltext,
                                             size_t ltext_len)
@@ -472,9 +489,11 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
         if (close || st->chunk_bytes >= s->cfg.chunk_target)
             rc = close_chunk(s, st);
         cairn__hblock_free(s, st);
+        atomic_store(&s->cut_fail_ns, 0);
     } else {
-        CAIRN_ERROR("head", "block cut failed, kept in memory", "sid=%u err=\"%s\"", st->sid,
-                    cairn_strerror(rc));
+        atomic_store(&s->cut_fail_ns, cairn_now_ns());
+        CAIRN_ERROR("head", "block cut failed, kept in memory (the WAL keeps its entries)",
+                    "sid=%u err=\"%s\"", st->sid, cairn_strerror(rc));
     }
     cairn__ctx_put(s, c);
     return rc;
@@ -524,10 +543,20 @@ int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct ca
     int rc;
     if (b->n) {
         int other_period = ts < b->per->start || ts >= b->per->end;
-        if (other_period || b->lines_len + len > s->cfg.block_target_raw ||
-            b->n >= CAIRN__BLOCK_MAX_ENTRIES || b->lines_len + len > UINT32_MAX)
-            if ((rc = cairn__head_cut(s, st, other_period)))
+        int hard = b->n >= CAIRN__BLOCK_MAX_ENTRIES || b->lines_len + len > UINT32_MAX;
+        int full = b->lines_len + len > s->cfg.block_target_raw;
+        /* after a failed cut, size-triggered cuts wait a second before trying again */
+        if (full && !other_period && !hard && atomic_load(&s->cut_fail_ns) &&
+            cairn_now_ns() - atomic_load(&s->cut_fail_ns) < CAIRN__CUT_RETRY_NS)
+            full = 0;
+        if (other_period || hard || full) {
+            rc = cairn__head_cut(s, st, other_period);
+            /* the entry is in the WAL already: when only the block's size asked for the
+             * cut (a full disk, say), the block grows past its target and the cut is
+             * tried again later (eviction, maintenance, the next entry) */
+            if (rc && (other_period || hard))
                 return rc;
+        }
     }
     if (b->n == 0) {
         if (!b->per || ts < b->per->start || ts >= b->per->end) {
@@ -602,6 +631,9 @@ void cairn__head_evict(struct cairn_store *s)
 {
     if (atomic_load(&s->head_bytes) <= s->cfg.head_budget)
         return;
+    int64_t failed = atomic_load(&s->cut_fail_ns);
+    if (failed && cairn_now_ns() - failed < CAIRN__CUT_RETRY_NS)
+        return; /* cuts are failing (disk full?): the WAL holds it all; retry later */
     if (pthread_mutex_trylock(&s->evict_mu) != 0)
         return;
     struct cand *v = NULL;

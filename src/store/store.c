@@ -1,6 +1,6 @@
-/* store.c -- the store's lifecycle and write path: open (load periods, replay the
- * WAL), append (head insert + one WAL write per push), flush, close, the maintenance
- * thread (chunk age/idle, WAL checkpoint, period close, retention) and counters.
+/* store.c -- the store's lifecycle: open (load periods, replay the WAL), flush, close,
+ * the maintenance thread (chunk age/idle, WAL checkpoint, period close, retention) and
+ * counters. The write path (append) is append.c.
  *
  * Exactly-once replay: every accepted entry gets a per-stream sequence number, carried
  * in its WAL record; every block written to a segment file records the sequence range
@@ -36,208 +36,6 @@ void cairn_store_config_default(struct cairn_store_config *cfg)
     cfg->index_period_ns = CAIRN_INDEX_PERIOD_NS;
     cfg->ooo_window_ns = CAIRN_OOO_WINDOW_NS;
     cfg->retention_ns = 0;
-}
-
-/* ---- scratch buffers for WAL batches (a few, reused) ---- */
-
-static struct cairn_buf *buf_get(struct cairn_store *s)
-{
-    struct cairn_buf *b = NULL;
-    pthread_mutex_lock(&s->buf_mu);
-    if (s->n_buf_free)
-        b = s->buf_free[--s->n_buf_free];
-    pthread_mutex_unlock(&s->buf_mu);
-    if (!b && (b = malloc(sizeof *b)))
-        cairn_buf_init(b);
-    return b;
-}
-
-static void buf_put(struct cairn_store *s, struct cairn_buf *b)
-{
-    cairn_buf_reset(b);
-    if (b->cap > (8u << 20)) /* do not keep a huge one around */
-        cairn_buf_deinit(b);
-    pthread_mutex_lock(&s->buf_mu);
-    if (s->n_buf_free < sizeof s->buf_free / sizeof s->buf_free[0]) {
-        s->buf_free[s->n_buf_free++] = b;
-        b = NULL;
-    }
-    pthread_mutex_unlock(&s->buf_mu);
-    if (b) {
-        cairn_buf_deinit(b);
-        free(b);
-    }
-}
-
-/* ---- append ---- */
-
-/* Loki drops an entry identical (same timestamp, same line) to one still in the
- * stream's head. In-order entries (the common case) cannot be: one comparison. Others
- * are looked for in the open block, newest first. */
-static int is_dup(const struct cairn__stream *st, int64_t ts, const char *line, size_t len)
-{
-    const struct cairn__hblock *b = &st->blk;
-    if (!b->n || ts > b->max_ts || ts < b->min_ts)
-        return 0;
-    for (uint32_t k = b->n; k-- > 0;) {
-        const struct cairn__hent *e = cairn__hblock_ent(b, k);
-        if (e->ts == ts && e->len == len && cairn__hblock_eq(b, e->off, line, len))
-            return 1;
-        if (b->sorted && e->ts < ts)
-            break;
-    }
-    return 0;
-}
-
-/* LEB128 / zigzag straight into reserved room (the caller reserved 20 bytes). */
-static void put_uv(struct cairn_buf *b, uint64_t v)
-{
-    unsigned char *o = (unsigned char *)b->data + b->len;
-    while (v >= 0x80) {
-        *o++ = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    *o++ = (unsigned char)v;
-    b->len = (size_t)((char *)o - b->data);
-}
-
-int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_push_stream *streams,
-                       size_t n)
-{
-    if (!cairn__tenant_name_valid(tenant))
-        return CAIRN_EINVAL;
-    struct cairn__tenant *t = cairn__tenant_get(s, tenant, 1);
-    struct cairn_buf *b = buf_get(s);
-    if (!t || !b) {
-        if (b)
-            buf_put(s, b);
-        return CAIRN_ENOMEM;
-    }
-    uint64_t wal_seq = cairn__wal_seq(s->wal);
-    int64_t now = cairn_now_ns();
-    size_t tl = strlen(tenant);
-    int rc = 0;
-    uint64_t n_accepted = 0, n_rejected = 0, line_bytes = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        struct cairn_push_stream *ps = &streams[i];
-        ps->rejected = 0;
-        cairn_err_clear(&ps->err);
-        if (!ps->n)
-            continue;
-        uint64_t fp = ps->fp_set ? ps->fp : cairn_labels_fingerprint(ps->labels);
-        struct cairn__shard *sh = cairn__shard_of(t, fp);
-        pthread_mutex_lock(&sh->mu);
-        int created;
-        struct cairn__stream *st =
-            cairn__stream_get_locked(s, t, sh, fp, ps->labels, NULL, 0, 0, &created);
-        if (!st) {
-            pthread_mutex_unlock(&sh->mu);
-            rc = CAIRN_ENOMEM;
-            break;
-        }
-        if (!st->active) {
-            if (cairn__wal_stream_record(b, tenant, st->sid, fp, st->ltext, st->ltext_len)) {
-                pthread_mutex_unlock(&sh->mu);
-                rc = CAIRN_ENOMEM;
-                break;
-            }
-            st->active = 1;
-            atomic_fetch_add(&t->active, 1);
-        }
-        size_t mark = b->len;
-        size_t at = cairn__rec_begin(b, CAIRN__WAL_ENTRIES);
-        if (at == (size_t)-1 || cairn_buf_append_uvarint(b, tl) || cairn_buf_append(b, tenant, tl) ||
-            cairn_buf_append_u32le(b, st->sid) || cairn_buf_append_uvarint(b, st->seq)) {
-            cairn_buf_truncate(b, mark); /* no half record goes to the WAL */
-            pthread_mutex_unlock(&sh->mu);
-            rc = CAIRN_ENOMEM;
-            break;
-        }
-        /* room for the whole record at once: each entry is at most its line and two
-         * 10-byte varints */
-        size_t need = 0;
-        for (size_t k = 0; k < ps->n; k++)
-            need += ps->entries[k].len + 20;
-        if (cairn_buf_reserve(b, need)) {
-            cairn_buf_truncate(b, mark);
-            pthread_mutex_unlock(&sh->mu);
-            rc = CAIRN_ENOMEM;
-            break;
-        }
-        size_t accepted = 0;
-        int64_t prev = 0;
-        for (size_t k = 0; k < ps->n; k++) {
-            const struct cairn_entry *e = &ps->entries[k];
-            if (st->max_ts != INT64_MIN && e->ts < st->max_ts - s->cfg.ooo_window_ns) {
-                if (!ps->rejected) {
-                    char a[48], c[48];
-                    cairn_format_rfc3339(e->ts, a, sizeof a);
-                    cairn_format_rfc3339(st->max_ts - s->cfg.ooo_window_ns, c, sizeof c);
-                    cairn_err_set(&ps->err, CAIRN_ERANGE,
-                                  "entry with timestamp %s ignored, reason: 'entry too far "
-                                  "behind, oldest acceptable timestamp is: %s'",
-                                  a, c);
-                }
-                ps->rejected++;
-                continue;
-            }
-            if (is_dup(st, e->ts, e->line, e->len))
-                continue;
-            if ((rc = cairn__head_insert(s, t, st, e->ts, e->line, e->len, st->seq, wal_seq)))
-                break;
-            int64_t d = (int64_t)((uint64_t)e->ts - (uint64_t)prev);
-            put_uv(b, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
-            put_uv(b, e->len);
-            memcpy(b->data + b->len, e->line, e->len);
-            b->len += e->len;
-            b->data[b->len] = '\0';
-            prev = e->ts;
-            st->seq++;
-            cairn__note_accepted(st, e->ts);
-            accepted++;
-            line_bytes += e->len;
-        }
-        if (accepted) {
-            cairn__rec_finish(b, at);
-            st->last_append = now;
-        } else {
-            cairn_buf_truncate(b, mark);
-        }
-        pthread_mutex_unlock(&sh->mu);
-        n_accepted += accepted;
-        n_rejected += ps->rejected;
-    }
-    /* the shared counters once per push, not per line */
-    s->entries += n_accepted;
-    s->bytes += line_bytes;
-    s->rejected += n_rejected;
-    /* whatever went into the head goes to the WAL, even after an error above */
-    int wrc = b->len ? cairn__wal_append(s->wal, b->data, b->len) : 0;
-    buf_put(s, b);
-    cairn__head_evict(s);
-    return rc ? rc : wrc;
-}
-
-size_t cairn_store_active_streams(struct cairn_store *s, const char *tenant)
-{
-    struct cairn__tenant *t = cairn__tenant_get(s, tenant, 0);
-    return t ? atomic_load(&t->active) : 0;
-}
-
-int cairn_store_stream_active(struct cairn_store *s, const char *tenant, uint64_t fingerprint)
-{
-    struct cairn__tenant *t = cairn__tenant_get(s, tenant, 0);
-    if (!t)
-        return 0;
-    struct cairn__shard *sh = cairn__shard_of(t, fingerprint);
-    pthread_mutex_lock(&sh->mu);
-    int active = 0;
-    if (sh->cap)
-        for (struct cairn__stream *st = sh->tab[fingerprint & (sh->cap - 1)]; st; st = st->next)
-            if (st->fp == fingerprint)
-                active = st->active;
-    pthread_mutex_unlock(&sh->mu);
-    return active;
 }
 
 /* ---- open / load ---- */
@@ -309,6 +107,17 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
     pthread_mutex_init(&s->pass_mu, NULL);
     pthread_mutex_init(&s->ctx_mu, NULL);
     pthread_mutex_init(&s->buf_mu, NULL);
+    pthread_mutex_init(&s->order_mu, NULL);
+    pthread_cond_init(&s->order_cv, NULL);
+    {
+        /* writer-preferring: the checkpoint's brief exclusive turn is not starved by
+         * a steady stream of appends */
+        pthread_rwlockattr_t ra;
+        pthread_rwlockattr_init(&ra);
+        pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        pthread_rwlock_init(&s->ckpt_lock, &ra);
+        pthread_rwlockattr_destroy(&ra);
+    }
     pthread_mutex_init(&s->maint_mu, NULL);
     pthread_cond_init(&s->maint_cv, NULL);
     size_t dl = strlen(cfg->data_dir);
@@ -363,6 +172,7 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
         cairn_err_set(err, CAIRN_EIO, "cannot open the WAL in %s/wal", s->data_dir);
         goto fail;
     }
+    cairn__wal_set_io(s->wal, cfg->io);
     if (pthread_create(&s->maint, NULL, maint_thread, s) != 0) {
         cairn_err_set(err, CAIRN_EIO, "cannot start the store's maintenance thread");
         goto fail;
@@ -407,7 +217,8 @@ static void tick_stream(struct cairn_store *s, struct cairn__tenant *t, struct c
     struct cairn__hblock *b = &st->blk;
     if (k->flush_all) {
         cairn__head_cut(s, st, 1);
-    } else if (st->active && k->now - st->last_append >= s->cfg.chunk_idle_ns) {
+    } else if (st->active && k->now - st->last_append >= s->cfg.chunk_idle_ns &&
+               st->seq_res <= st->seq) { /* no append in flight, whose records need it */
         cairn__head_cut(s, st, 1);
         if (!b->n) {
             st->active = 0;
@@ -423,8 +234,10 @@ static void tick_stream(struct cairn_store *s, struct cairn__tenant *t, struct c
         k->pin = b->wal_min;
 }
 
-static void sync_periods(struct cairn_store *s)
+/* fsync every period's dirty segment files; CAIRN_EIO if any failed. */
+static int sync_periods(struct cairn_store *s)
 {
+    int rc = 0;
     struct cairn__tenant *t;
     for (size_t i = 0; (t = cairn__tenant_at(s, i)); i++) {
         pthread_mutex_lock(&t->periods_mu);
@@ -435,12 +248,16 @@ static void sync_periods(struct cairn_store *s)
             cairn__period_ref(v[j]);
         }
         pthread_mutex_unlock(&t->periods_mu);
+        if (!v)
+            rc = CAIRN_ENOMEM;
         for (size_t j = 0; v && j < n; j++) {
-            cairn__period_sync(v[j]);
+            if (cairn__period_sync(v[j]))
+                rc = CAIRN_EIO;
             cairn__period_unref(v[j]);
         }
         free(v);
     }
+    return rc;
 }
 
 /* Close periods that are over and have nothing left in heads: sync their segment
@@ -479,13 +296,22 @@ static void close_periods(struct cairn_store *s, int64_t now)
 /* One pass: chunk and block aging, WAL checkpoint, period close, retention. */
 static void maint_tick_at(struct cairn_store *s, int flush_all, int64_t now)
 {
+    /* read the WAL's file number with no append between its WAL write and its head
+     * insert: whatever an older file holds is in the head (pinned below) or cut */
+    pthread_rwlock_wrlock(&s->ckpt_lock);
     struct tick k = {now, cairn__wal_seq(s->wal), UINT64_MAX, flush_all};
+    pthread_rwlock_unlock(&s->ckpt_lock);
     each_stream(s, tick_stream, &k);
     uint64_t below = k.pin < k.wal_cur ? k.pin : k.wal_cur;
     if (flush_all && k.pin == UINT64_MAX)
         below = k.wal_cur; /* everything is flushed; only the live file stays */
-    sync_periods(s);
-    cairn__wal_remove_below(s->wal, below);
+    /* a segment file that could not be synced may not hold what the WAL holds: the
+     * WAL stays whole (and the failed sync is never trusted: see STORAGE.md) */
+    if (sync_periods(s) == 0 && !atomic_load(&s->seg_sync_failed))
+        cairn__wal_remove_below(s->wal, below);
+    else if (!atomic_exchange(&s->seg_sync_failed, 1))
+        CAIRN_ERROR("store", "a segment file sync failed: WAL checkpoints stop until restart",
+                    "");
     cairn__pagepool_trim(&s->pages, CAIRN__PAGES_KEEP);
     if (!flush_all) {
         close_periods(s, k.now);
@@ -611,10 +437,8 @@ static void free_all(struct cairn_store *s, int sync)
         cairn__codec_ctx_deinit(c);
         free(c);
     }
-    for (size_t i = 0; i < s->n_buf_free; i++) {
-        cairn_buf_deinit(s->buf_free[i]);
-        free(s->buf_free[i]);
-    }
+    for (size_t i = 0; i < s->n_scr_free; i++)
+        cairn__append_scratch_free(s->scr_free[i]);
     if (s->cfg.tenant_retention) {
         for (size_t i = 0; i < s->cfg.n_tenant_retention; i++)
             free((char *)s->cfg.tenant_retention[i].tenant);
@@ -625,6 +449,9 @@ static void free_all(struct cairn_store *s, int sync)
     pthread_mutex_destroy(&s->pass_mu);
     pthread_mutex_destroy(&s->ctx_mu);
     pthread_mutex_destroy(&s->buf_mu);
+    pthread_mutex_destroy(&s->order_mu);
+    pthread_cond_destroy(&s->order_cv);
+    pthread_rwlock_destroy(&s->ckpt_lock);
     pthread_mutex_destroy(&s->maint_mu);
     pthread_cond_destroy(&s->maint_cv);
     free(s->data_dir);
@@ -655,7 +482,7 @@ void cairn_store_close(struct cairn_store *s)
     stop_maint(s);
     maint_tick(s, 1);
     /* every head is in segment files and synced: the WAL is no longer needed */
-    int clean = atomic_load(&s->head_bytes) == 0;
+    int clean = atomic_load(&s->head_bytes) == 0 && !atomic_load(&s->seg_sync_failed);
     cairn__wal_close(s->wal, 1);
     s->wal = NULL;
     if (clean) {

@@ -34,6 +34,10 @@
 /* Free head pages kept resident when the pool is trimmed (each maintenance pass):
  * 1 MiB, what a burst of new small streams takes at once without page faults. */
 #define CAIRN__PAGES_KEEP 256
+/* After a block cut failed (disk full), cuts asked for by size or by the head budget
+ * wait this long before trying again: the WAL holds the entries meanwhile, and
+ * encoding a block per entry only to fail its write would stall ingest. */
+#define CAIRN__CUT_RETRY_NS 1000000000LL
 
 /* ---- record framing shared by the WAL and segment files ----
  * u32 payload length, u32 crc32c(type byte + payload), u8 type, payload. */
@@ -52,8 +56,14 @@ int cairn__rec_next(const unsigned char *p, size_t len, size_t off, uint8_t *typ
 int cairn__file_hdr_write(int fd, const char magic[8], uint32_t version);
 int cairn__file_hdr_check(const unsigned char *p, size_t len, const char magic[8],
                           uint32_t version);
-/* write(2) all of p, retrying short writes; 0 or CAIRN_EIO (logged with path). */
+/* write(2) all of p, retrying short writes; 0, CAIRN_ENOSPC (ENOSPC or EDQUOT) or
+ * CAIRN_EIO (logged with path). The io_ form goes through the test hooks (io may be
+ * NULL: the real syscalls). */
 int cairn__write_all(int fd, const void *p, size_t n, const char *path);
+int cairn__io_write_all(const struct cairn_store_io *io, int fd, const void *p, size_t n,
+                        const char *path);
+/* fdatasync(2) through the hooks: 0, CAIRN_ENOSPC or CAIRN_EIO (logged with path). */
+int cairn__io_datasync(const struct cairn_store_io *io, int fd, const char *path);
 /* Read a whole file into out; 0, CAIRN_ENOTFOUND or CAIRN_EIO. */
 int cairn__read_file(const char *path, struct cairn_buf *out);
 int cairn__mkdir_p(const char *path);
@@ -146,8 +156,13 @@ struct cairn__wal *cairn__wal_open(const char *data_dir, enum cairn_fsync_policy
                                    cairn__wal_rotate_fn on_rotate, void *ctx, uint64_t first_seq);
 void cairn__wal_close(struct cairn__wal *w, int sync);
 /* Write p[0..n) (whole records) with one write(2); under ALWAYS wait for the group
- * fsync covering it. 0 or CAIRN_EIO (the file is cut back to before the write). */
+ * fsync covering it. 0, CAIRN_ENOSPC (disk full: the file is cut back to before the
+ * write and the next append simply tries again) or CAIRN_EIO. After a failed sync (or
+ * a failed write that could not be cut back) the file is never synced again: the next
+ * append starts a fresh file, writes and syncs it, and fails unless that works. */
 int cairn__wal_append(struct cairn__wal *w, const void *p, size_t n);
+/* Route the WAL's writes and syncs through test hooks (NULL: the syscalls). */
+void cairn__wal_set_io(struct cairn__wal *w, const struct cairn_store_io *io);
 uint64_t cairn__wal_seq(struct cairn__wal *w);
 /* Delete WAL files with seq < below. */
 int cairn__wal_remove_below(struct cairn__wal *w, uint64_t below);
@@ -327,8 +342,11 @@ struct cairn__stream {
     size_t nl;
     char *lstore;
     /* below: under the shard lock */
-    int active;
-    uint64_t seq;     /* next entry sequence number */
+    int active;       /* its STREAM record is in the WAL (set once the WAL has it) */
+    uint64_t seq;     /* next sequence number to enter the head: every seq below is in
+                       * the head, in segment files, or was abandoned (failed append) */
+    uint64_t seq_res; /* next sequence number to reserve (append.c); above seq while
+                       * appends are between their WAL write and their head insert */
     uint64_t hw;      /* entries with seq < hw are in segment files */
     int64_t max_ts;   /* newest accepted (INT64_MIN: none) */
     int64_t last_append; /* wall ns */
@@ -377,8 +395,20 @@ struct cairn_store {
     pthread_mutex_t ctx_mu;
     struct cairn__codec_ctx *ctx_free;
     pthread_mutex_t buf_mu;
-    struct cairn_buf *buf_free[8];
-    size_t n_buf_free;
+    struct cairn__append_scratch *scr_free[8]; /* append.c: a few, reused */
+    size_t n_scr_free;
+    /* Appends hold it shared from before they read the WAL's file number until their
+     * entries are in the head; the checkpoint takes it exclusively to read the current
+     * file number, so no WAL file holding entries not yet in the head is removed. */
+    pthread_rwlock_t ckpt_lock;
+    /* An append inserts a stream's entries in sequence order: one waiting for an
+     * earlier append to the same stream sleeps here until order_gen moves. */
+    pthread_mutex_t order_mu;
+    pthread_cond_t order_cv;
+    atomic_uint_least64_t order_gen;
+    atomic_uint order_waiters;
+    atomic_int_least64_t cut_fail_ns; /* wall ns of the last failed block cut, 0: none */
+    atomic_int seg_sync_failed; /* a segment fsync failed: never checkpoint the WAL again */
     /* maintenance thread */
     pthread_t maint;
     int maint_started;
@@ -390,6 +420,9 @@ struct cairn_store {
     atomic_uint_least64_t entries, bytes, rejected;
 };
 
+struct cairn__append_scratch;
+void cairn__append_scratch_free(struct cairn__append_scratch *a);
+
 struct cairn__tenant *cairn__tenant_get(struct cairn_store *s, const char *name, int create);
 /* The i-th tenant (tenants are never removed before close), or NULL past the end. */
 struct cairn__tenant *cairn__tenant_at(struct cairn_store *s, size_t i);
@@ -400,6 +433,10 @@ struct cairn__stream *cairn__stream_get_locked(struct cairn_store *s, struct cai
                                                const struct cairn_labels *ls, const char *ltext,
                                                size_t ltext_len, uint32_t sid, int *created);
 struct cairn__stream *cairn__stream_by_id(struct cairn__tenant *t, uint32_t sid);
+/* Unlink and free a stream nobody else has seen (created by the caller under the shard
+ * lock it still holds, nothing reserved or inserted). */
+void cairn__stream_drop_locked(struct cairn__tenant *t, struct cairn__shard *sh,
+                               struct cairn__stream *st);
 static inline struct cairn__shard *cairn__shard_of(struct cairn__tenant *t, uint64_t fp)
 {
     return &t->shards[(fp >> 59) % CAIRN__SHARDS];

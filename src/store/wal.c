@@ -7,6 +7,16 @@
  * Under CAIRN_FSYNC_INTERVAL a thread syncs every interval when there is new data.
  * Files rotate at file_max; each new file starts with the records the store asks for
  * (STREAM records of active streams), so a file replays without its predecessors.
+ *
+ * Failures (docs/STORAGE.md "Write failures"): a failed write is cut back with
+ * ftruncate and answered with an error (CAIRN_ENOSPC when the disk is full); the next
+ * append just tries again, so writes resume by themselves when space returns. A failed
+ * fdatasync is never retried on the same file (PostgreSQL's fsyncgate: after EIO the
+ * kernel may have dropped the dirty pages and report the next fsync clean). The file
+ * is marked failed, every writer waiting on it gets an error, and the next append
+ * first cuts the old file back to its last synced byte, starts a new file (header and
+ * STREAM records), writes and fdatasyncs it: nothing is acknowledged until that
+ * works.
  * Format: docs/FORMATS.md "WAL". */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +35,7 @@
 
 static const char WAL_MAGIC[8] = {'C', 'A', 'I', 'R', 'N', 'W', 'A', 'L'};
 
+
 struct cairn__wal {
     char *dir;
     enum cairn_fsync_policy pol;
@@ -33,8 +44,14 @@ struct cairn__wal {
     cairn__wal_rotate_fn on_rotate;
     void *ctx;
 
-    pthread_mutex_t mu; /* fd, seq, size, written */
+    const struct cairn_store_io *io; /* test hooks, NULL in production */
+
+    pthread_mutex_t mu; /* fd, seq, size, written, failed */
     int fd;
+    /* A sync failed (or a failed write could not be cut back): the file is not trusted
+     * any more and is never synced again. The next append starts a fresh file and
+     * syncs it before anything is acknowledged again (see recover()). */
+    int failed;
     uint64_t seq;
     atomic_uint_least64_t seq_pub; /* seq, readable without mu */
     uint64_t size;
@@ -45,6 +62,8 @@ struct cairn__wal {
     pthread_cond_t sync_cv;
     uint64_t synced;
     int syncing;
+    uint64_t epoch; /* bumped at each sync failure: waiters of an older epoch fail */
+    uint64_t fail_synced; /* synced when the last epoch ended */
 
     pthread_t thr;
     int thr_started, stop;
@@ -57,26 +76,39 @@ static void wal_path(const char *dir, uint64_t seq, char *out, size_t cap)
     snprintf(out, cap, "%s/%016" PRIx64 ".wal", dir, seq);
 }
 
-/* Open file `seq` fresh and write its header plus the rotation records. Under mu. */
-static int wal_start_file(struct cairn__wal *w, uint64_t seq)
+/* Open file `seq` fresh and write its header plus the rotation records; with
+ * sync_it, fdatasync it (a fresh file after a failure must be known durable before
+ * anything is acknowledged again). Under mu. On failure the half-written file is
+ * removed and w is unchanged: 0, CAIRN_ENOSPC or CAIRN_EIO. */
+static int wal_start_file(struct cairn__wal *w, uint64_t seq, int sync_it)
 {
-    wal_path(w->dir, seq, w->path, sizeof w->path);
-    int fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    char path[sizeof w->path];
+    wal_path(w->dir, seq, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
-        CAIRN_ERROR("wal", "open failed", "file=\"%s\" errno=%d", w->path, errno);
-        return CAIRN_EIO;
+        int e = errno;
+        CAIRN_ERROR("wal", "open failed", "file=\"%s\" errno=%d", path, e);
+        return e == ENOSPC || e == EDQUOT ? CAIRN_ENOSPC : CAIRN_EIO;
     }
-    int rc = cairn__file_hdr_write(fd, WAL_MAGIC, CAIRN__WAL_VERSION);
+    unsigned char h[CAIRN__FILE_HDR] = {0}; /* as cairn__file_hdr_write, through the hooks */
+    memcpy(h, WAL_MAGIC, 8);
+    for (int i = 0; i < 4; i++)
+        h[8 + i] = (unsigned char)((uint32_t)CAIRN__WAL_VERSION >> (8 * i));
+    int rc = cairn__io_write_all(w->io, fd, h, sizeof h, path);
     struct cairn_buf b = CAIRN_BUF_INIT;
     if (!rc && w->on_rotate)
         rc = w->on_rotate(w->ctx, &b);
     if (!rc && b.len)
-        rc = cairn__write_all(fd, b.data, b.len, w->path);
+        rc = cairn__io_write_all(w->io, fd, b.data, b.len, path);
+    if (!rc && sync_it)
+        rc = cairn__io_datasync(w->io, fd, path);
     if (rc) {
         close(fd);
+        unlink(path);
         cairn_buf_deinit(&b);
         return rc;
     }
+    memcpy(w->path, path, sizeof path);
     w->fd = fd;
     w->seq = seq;
     atomic_store(&w->seq_pub, seq);
@@ -87,7 +119,7 @@ static int wal_start_file(struct cairn__wal *w, uint64_t seq)
     return 0;
 }
 
-static void wal_sync_upto(struct cairn__wal *w, uint64_t pos);
+static int wal_sync_upto(struct cairn__wal *w, uint64_t pos, uint64_t epoch);
 
 static void *wal_thread(void *arg)
 {
@@ -105,8 +137,13 @@ static void *wal_thread(void *arg)
         pthread_mutex_unlock(&w->sync_mu);
         pthread_mutex_lock(&w->mu);
         uint64_t pos = w->written;
+        int failed = w->failed;
         pthread_mutex_unlock(&w->mu);
-        wal_sync_upto(w, pos);
+        pthread_mutex_lock(&w->sync_mu);
+        uint64_t epoch = w->epoch;
+        pthread_mutex_unlock(&w->sync_mu);
+        if (!failed) /* a failed file is never synced again; the next append recovers */
+            wal_sync_upto(w, pos, epoch);
         pthread_mutex_lock(&w->sync_mu);
     }
     pthread_mutex_unlock(&w->sync_mu);
@@ -135,7 +172,7 @@ struct cairn__wal *cairn__wal_open(const char *data_dir, enum cairn_fsync_policy
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->sync_mu, NULL);
     pthread_cond_init(&w->sync_cv, NULL);
-    if (wal_start_file(w, first_seq))
+    if (wal_start_file(w, first_seq, 0))
         goto fail_locks;
     if (pol == CAIRN_FSYNC_INTERVAL) {
         if (pthread_create(&w->thr, NULL, wal_thread, w) != 0) {
@@ -167,7 +204,7 @@ void cairn__wal_close(struct cairn__wal *w, int sync)
         pthread_join(w->thr, NULL);
     }
     if (w->fd >= 0) {
-        if (sync && fdatasync(w->fd) == 0)
+        if (sync && !w->failed && cairn__io_datasync(w->io, w->fd, w->path) == 0)
             w->st_fsyncs++;
         close(w->fd);
     }
@@ -178,11 +215,34 @@ void cairn__wal_close(struct cairn__wal *w, int sync)
     free(w);
 }
 
-/* Make sure every byte up to pos (in `written` units) is on disk. */
-static void wal_sync_upto(struct cairn__wal *w, uint64_t pos)
+/* Mark the current file failed (under mu): it is never synced again. Waiters of the
+ * current epoch whose bytes were not synced get an error. */
+static void wal_fail_locked(struct cairn__wal *w)
 {
+    w->failed = 1;
+    pthread_mutex_lock(&w->sync_mu);
+    w->fail_synced = w->synced;
+    w->epoch++;
+    pthread_cond_broadcast(&w->sync_cv);
+    pthread_mutex_unlock(&w->sync_mu);
+}
+
+/* Make sure every byte up to pos (in `written` units), written in epoch `epoch`, is on
+ * disk: 0, or CAIRN_EIO / CAIRN_ENOSPC when a sync failed before covering it. A failed
+ * fdatasync is never retried on the same file (after EIO the kernel may have dropped
+ * the dirty pages and a second fdatasync would report success): the file is marked
+ * failed and the next append starts a fresh one. */
+static int wal_sync_upto(struct cairn__wal *w, uint64_t pos, uint64_t epoch)
+{
+    int rc = 0;
     pthread_mutex_lock(&w->sync_mu);
     for (;;) {
+        if (w->epoch != epoch) {
+            /* durable before the failure, or lost with the failed file */
+            if (!(epoch + 1 == w->epoch && pos <= w->fail_synced))
+                rc = rc ? rc : CAIRN_EIO;
+            break;
+        }
         if (w->synced >= pos)
             break;
         if (w->syncing) {
@@ -192,62 +252,127 @@ static void wal_sync_upto(struct cairn__wal *w, uint64_t pos)
         w->syncing = 1;
         pthread_mutex_unlock(&w->sync_mu);
         pthread_mutex_lock(&w->mu);
+        if (w->failed) {
+            pthread_mutex_unlock(&w->mu);
+            pthread_mutex_lock(&w->sync_mu);
+            w->syncing = 0;
+            pthread_cond_broadcast(&w->sync_cv);
+            rc = CAIRN_EIO;
+            break;
+        }
         uint64_t target = w->written;
         int fd = dup(w->fd);
         pthread_mutex_unlock(&w->mu);
-        int ok = fd >= 0 && fdatasync(fd) == 0;
-        if (!ok)
-            CAIRN_ERROR("wal", "fdatasync failed", "errno=%d", errno);
+        int src = fd >= 0 ? cairn__io_datasync(w->io, fd, w->path) : CAIRN_EIO;
         if (fd >= 0)
             close(fd);
         w->st_fsyncs++;
+        if (src) {
+            pthread_mutex_lock(&w->mu);
+            if (!w->failed)
+                wal_fail_locked(w);
+            pthread_mutex_unlock(&w->mu);
+            rc = src;
+        }
         pthread_mutex_lock(&w->sync_mu);
         w->syncing = 0;
-        if (ok && target > w->synced)
+        if (!src && target > w->synced)
             w->synced = target;
         pthread_cond_broadcast(&w->sync_cv);
-        if (!ok)
-            break;
     }
     pthread_mutex_unlock(&w->sync_mu);
+    return rc;
+}
+
+/* After a failure: cut the old file back to what is known durable (best effort: what
+ * follows was never acknowledged under CAIRN_FSYNC_ALWAYS, so a retried push is not
+ * stored twice), close it without syncing again, and start a fresh file which must be
+ * written and synced before the WAL accepts anything. Under mu. */
+static int wal_recover(struct cairn__wal *w)
+{
+    if (w->fd >= 0) {
+        pthread_mutex_lock(&w->sync_mu);
+        uint64_t unsynced = w->written - w->synced;
+        pthread_mutex_unlock(&w->sync_mu);
+        if (w->pol == CAIRN_FSYNC_ALWAYS && unsynced <= w->size - CAIRN__FILE_HDR &&
+            ftruncate(w->fd, (off_t)(w->size - unsynced)) < 0)
+            CAIRN_WARN("wal", "could not cut the failed file back", "file=\"%s\" errno=%d",
+                       w->path, errno);
+    }
+    int old = w->fd;
+    int rc = wal_start_file(w, w->seq + 1, 1);
+    if (rc)
+        return rc;
+    if (old >= 0)
+        close(old);
+    w->failed = 0;
+    pthread_mutex_lock(&w->sync_mu);
+    w->synced = w->written; /* the new file is synced; the old file's tail is abandoned */
+    pthread_mutex_unlock(&w->sync_mu);
+    CAIRN_INFO("wal", "recovered from a failed write or sync: new file written and synced",
+               "file=\"%s\"", w->path);
+    return 0;
 }
 
 int cairn__wal_append(struct cairn__wal *w, const void *p, size_t n)
 {
     pthread_mutex_lock(&w->mu);
-    if (w->size + n > w->file_max && w->size > CAIRN__FILE_HDR) {
+    int rc = 0;
+    if (w->failed)
+        rc = wal_recover(w);
+    else if (w->size + n > w->file_max && w->size > CAIRN__FILE_HDR) {
         /* rotate: the old file is synced before the new one is used */
-        if (w->pol != CAIRN_FSYNC_NEVER && fdatasync(w->fd) == 0) {
+        if (w->pol != CAIRN_FSYNC_NEVER) {
+            rc = cairn__io_datasync(w->io, w->fd, w->path);
             w->st_fsyncs++;
-            pthread_mutex_lock(&w->sync_mu);
-            if (w->written > w->synced)
-                w->synced = w->written;
-            pthread_mutex_unlock(&w->sync_mu);
+            if (rc) {
+                wal_fail_locked(w);
+            } else {
+                pthread_mutex_lock(&w->sync_mu);
+                if (w->written > w->synced)
+                    w->synced = w->written;
+                pthread_mutex_unlock(&w->sync_mu);
+            }
         }
-        int old = w->fd;
-        if (wal_start_file(w, w->seq + 1)) {
-            pthread_mutex_unlock(&w->mu);
-            return CAIRN_EIO;
+        if (!rc) {
+            int old = w->fd;
+            rc = wal_start_file(w, w->seq + 1, 0);
+            if (!rc)
+                close(old);
         }
-        close(old);
     }
-    int rc = cairn__write_all(w->fd, p, n, w->path);
     if (rc) {
-        /* cut back so that no torn record is left in the middle of the log */
-        if (ftruncate(w->fd, (off_t)w->size) < 0)
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    rc = cairn__io_write_all(w->io, w->fd, p, n, w->path);
+    if (rc) {
+        /* cut back so that no torn record is left in the middle of the log; if that
+         * fails too, the file is not trusted any more */
+        if (ftruncate(w->fd, (off_t)w->size) < 0) {
             CAIRN_ERROR("wal", "ftruncate failed", "file=\"%s\" errno=%d", w->path, errno);
+            wal_fail_locked(w);
+        }
         pthread_mutex_unlock(&w->mu);
         return rc;
     }
     w->size += n;
     w->written += n;
     uint64_t pos = w->written;
+    pthread_mutex_lock(&w->sync_mu);
+    uint64_t epoch = w->epoch;
+    pthread_mutex_unlock(&w->sync_mu);
     pthread_mutex_unlock(&w->mu);
     w->st_bytes += n;
     w->st_records++;
     if (w->pol == CAIRN_FSYNC_ALWAYS)
-        wal_sync_upto(w, pos);
+        return wal_sync_upto(w, pos, epoch);
     return 0;
+}
+
+void cairn__wal_set_io(struct cairn__wal *w, const struct cairn_store_io *io)
+{
+    w->io = io;
 }
 
 uint64_t cairn__wal_seq(struct cairn__wal *w)

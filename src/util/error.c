@@ -19,6 +19,7 @@ const char *cairn_strerror(int err)
     case CAIRN_EAGAIN: return "try again";
     case CAIRN_EUNSUPPORTED: return "unsupported";
     case CAIRN_ETIMEDOUT: return "timed out";
+    case CAIRN_ENOSPC: return "no space left on device";
     default: return "unknown error";
     }
 }
