@@ -188,8 +188,18 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
             atomic_fetch_add(&api->push_errors, 1);
             CAIRN_ERROR("api", "push append failed", "tenant=%s err=%s", tenant,
                         cairn_strerror(rc));
-            cairn__reply_text(r, rc == CAIRN_EAGAIN ? 503 : 500,
-                              "failed to store the push: %s", cairn_strerror(rc));
+            /* Nothing of the push is stored (the store leaves no trace of a failed
+             * write), so the client may retry it whole. Disk full: 507 Insufficient
+             * Storage; writes resume by themselves when space returns, reads go on. */
+            if (rc == CAIRN_ENOSPC)
+                cairn__reply_text(r, 507,
+                                  "insufficient storage: the data directory is full (no space "
+                                  "left on device); nothing of this push was stored, retry "
+                                  "once space is freed");
+            else
+                cairn__reply_text(r, rc == CAIRN_EAGAIN ? 503 : 500,
+                                  "failed to store the push: %s; nothing of it was stored",
+                                  cairn_strerror(rc));
             return;
         }
         cairn__tail_publish(api, tenant, b->ps, k);
