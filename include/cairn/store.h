@@ -21,7 +21,8 @@
 #include "cairn/labels.h"
 
 enum cairn_fsync_policy {
-    CAIRN_FSYNC_ALWAYS,   /* fsync before ack, grouped across concurrent appends */
+    CAIRN_FSYNC_ALWAYS,   /* fsync before ack, grouped across concurrent appends; a
+                           * failed fsync is never retried (docs/STORAGE.md) */
     CAIRN_FSYNC_INTERVAL, /* fsync every interval; ack after write(2) (default) */
     CAIRN_FSYNC_NEVER,    /* leave it to the kernel */
 };
@@ -105,10 +106,17 @@ struct cairn_push_stream {
  * (and fsynced, under CAIRN_FSYNC_ALWAYS); per-stream refusals are reported in
  * streams[i].rejected/err and do not fail the call. Entries older than the stream's
  * newest by more than ooo_window_ns are refused with Loki's message; an entry equal
- * (timestamp and line) to one still in the stream's head is dropped silently, as Loki
- * does, and counts neither as accepted nor as rejected. A negative return means
- * nothing after the failing stream was acknowledged (disk full, I/O error);
- * CAIRN_EINVAL for a tenant name Loki would refuse or that cannot be a directory. */
+ * (timestamp and line) to one still in the stream's head, or to the one before it in
+ * the same push, is dropped silently, as Loki does, and counts neither as accepted nor
+ * as rejected. Entries become visible (to readers and to that duplicate check) only
+ * after their WAL record is written (and synced, under ALWAYS).
+ * A negative return means nothing of the push was stored or acknowledged and nothing
+ * of it stays in memory (a retry is stored like a new push): CAIRN_ENOSPC when the
+ * disk or quota is full (answer 507; writes resume by themselves once space returns),
+ * CAIRN_EIO for another write or sync failure (after a failed fdatasync the store
+ * refuses every append until a fresh WAL file was written and synced; see
+ * docs/STORAGE.md), CAIRN_ENOMEM, or CAIRN_EINVAL for a tenant name Loki would refuse
+ * or that cannot be a directory. */
 int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_push_stream *streams,
                        size_t n);
 

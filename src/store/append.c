@@ -15,13 +15,16 @@
  *     skips that stream, does its others and comes back (never waiting while holding
  *     a lock, so two appends sharing streams in opposite order cannot deadlock).
  * Only then does a stream become active, its newest timestamp move, its entries
- * become visible to queries and to the duplicate check.
+ * become visible to queries and to the duplicate check. Step 1 takes a stream shard
+ * in arrival order (a ticket), so a push that waited through a long hold of the lock
+ * is not overtaken by later pushes until it falls out of the out-of-order window.
  *
  * Sequence numbers stay exact for replay (store.c): st->seq, the next to enter the
  * head, is what a block cut records as "everything below is in segment files"; a
  * reservation abandoned after a failure leaves a gap below it, which replay never
  * needs. */
 #include <inttypes.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,23 +113,18 @@ static void put_uv(struct cairn_buf *b, uint64_t v)
     b->len = (size_t)((char *)o - b->data);
 }
 
-/* Step 1 for one stream, under its shard lock: window, duplicates, encoding,
+/* Step 1 for one stream, under its shard lock (sh, held): window, duplicates, encoding,
  * reservation. 0 with *pd filled (pd->end == pd->first when nothing was accepted) or
  * a negative CAIRN_E* with the batch and the stream as they were. */
-static int reserve(struct cairn_store *s, struct cairn__tenant *t, const char *tenant,
-                   size_t tl, struct cairn_push_stream *ps, struct cairn_buf *b,
-                   struct pend *pd)
+static int reserve_locked(struct cairn_store *s, struct cairn__tenant *t, const char *tenant,
+                          size_t tl, struct cairn_push_stream *ps, struct cairn_buf *b,
+                          struct pend *pd, struct cairn__shard *sh, uint64_t fp)
 {
-    uint64_t fp = ps->fp_set ? ps->fp : cairn_labels_fingerprint(ps->labels);
-    struct cairn__shard *sh = cairn__shard_of(t, fp);
-    pthread_mutex_lock(&sh->mu);
     int created;
     struct cairn__stream *st =
         cairn__stream_get_locked(s, t, sh, fp, ps->labels, NULL, 0, 0, &created);
-    if (!st) {
-        pthread_mutex_unlock(&sh->mu);
+    if (!st)
         return CAIRN_ENOMEM;
-    }
     if (st->seq_res < st->seq) /* after replay or loading, only seq moved */
         st->seq_res = st->seq;
     int rc = 0;
@@ -196,7 +194,6 @@ static int reserve(struct cairn_store *s, struct cairn__tenant *t, const char *t
         cairn_buf_truncate(b, mark); /* no half record goes to the WAL */
         if (created)
             cairn__stream_drop_locked(t, sh, st); /* nobody else has seen it */
-        pthread_mutex_unlock(&sh->mu);
         pd->st = NULL;
         return rc;
     }
@@ -204,8 +201,25 @@ static int reserve(struct cairn_store *s, struct cairn__tenant *t, const char *t
     *pd = (struct pend){.st = st, .sh = sh, .eoff = eoff, .eend = b->len,
                         .first = st->seq_res, .end = st->seq_res + accepted, .bytes = bytes};
     st->seq_res += accepted;
-    pthread_mutex_unlock(&sh->mu);
     return 0;
+}
+
+/* reserve_locked in the shard's arrival order (see struct cairn__shard). */
+static int reserve(struct cairn_store *s, struct cairn__tenant *t, const char *tenant,
+                   size_t tl, struct cairn_push_stream *ps, struct cairn_buf *b,
+                   struct pend *pd)
+{
+    uint64_t fp = ps->fp_set ? ps->fp : cairn_labels_fingerprint(ps->labels);
+    struct cairn__shard *sh = cairn__shard_of(t, fp);
+    uint64_t ticket = atomic_fetch_add(&sh->next_ticket, 1);
+    pthread_mutex_lock(&sh->mu);
+    while (sh->serving != ticket)
+        pthread_cond_wait(&sh->turn, &sh->mu);
+    int rc = reserve_locked(s, t, tenant, tl, ps, b, pd, sh, fp);
+    sh->serving++;
+    pthread_cond_broadcast(&sh->turn);
+    pthread_mutex_unlock(&sh->mu);
+    return rc;
 }
 
 /* Step 3 for one stream whose turn it is (caller holds the shard lock): insert the
@@ -293,6 +307,58 @@ static int insert_all(struct cairn_store *s, struct cairn__tenant *t,
     return rc;
 }
 
+/* Register an append in flight on the current WAL file (returned): the checkpoint
+ * keeps that file until infl_done. */
+static uint64_t infl_begin(struct cairn_store *s)
+{
+    pthread_mutex_lock(&s->infl_mu);
+    for (;;) {
+        uint64_t seq = cairn__wal_seq(s->wal);
+        size_t free_slot = CAIRN__INFLIGHT_FILES;
+        for (size_t i = 0; i < CAIRN__INFLIGHT_FILES; i++) {
+            if (s->infl[i].n && s->infl[i].seq == seq) {
+                s->infl[i].n++;
+                pthread_mutex_unlock(&s->infl_mu);
+                return seq;
+            }
+            if (!s->infl[i].n && free_slot == CAIRN__INFLIGHT_FILES)
+                free_slot = i;
+        }
+        if (free_slot < CAIRN__INFLIGHT_FILES) {
+            s->infl[free_slot].seq = seq;
+            s->infl[free_slot].n = 1;
+            pthread_mutex_unlock(&s->infl_mu);
+            return seq;
+        }
+        /* every slot taken by older files: let their appends finish */
+        pthread_mutex_unlock(&s->infl_mu);
+        sched_yield();
+        pthread_mutex_lock(&s->infl_mu);
+    }
+}
+
+static void infl_done(struct cairn_store *s, uint64_t seq)
+{
+    pthread_mutex_lock(&s->infl_mu);
+    for (size_t i = 0; i < CAIRN__INFLIGHT_FILES; i++)
+        if (s->infl[i].n && s->infl[i].seq == seq) {
+            s->infl[i].n--;
+            break;
+        }
+    pthread_mutex_unlock(&s->infl_mu);
+}
+
+void cairn__append_inflight(struct cairn_store *s, uint64_t *cur, uint64_t *oldest)
+{
+    pthread_mutex_lock(&s->infl_mu);
+    *cur = cairn__wal_seq(s->wal);
+    *oldest = UINT64_MAX;
+    for (size_t i = 0; i < CAIRN__INFLIGHT_FILES; i++)
+        if (s->infl[i].n && s->infl[i].seq < *oldest)
+            *oldest = s->infl[i].seq;
+    pthread_mutex_unlock(&s->infl_mu);
+}
+
 int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_push_stream *streams,
                        size_t n)
 {
@@ -314,8 +380,6 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
         a->v = nv;
         a->cap = n;
     }
-    pthread_rwlock_rdlock(&s->ckpt_lock);
-    uint64_t wal_seq = cairn__wal_seq(s->wal); /* the file the batch goes to, or older */
     size_t tl = strlen(tenant), np = 0;
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -332,9 +396,10 @@ int cairn_store_append(struct cairn_store *s, const char *tenant, struct cairn_p
     }
     /* step 2, unless reserving failed: then nothing is written and every reservation
      * is abandoned, so the push fails as a whole */
+    uint64_t wal_seq = infl_begin(s); /* the file the batch goes to, or older */
     int wrc = rc ? rc : a->b.len ? cairn__wal_append(s->wal, a->b.data, a->b.len) : 0;
     int irc = insert_all(s, t, a, np, wal_seq, wrc == 0);
-    pthread_rwlock_unlock(&s->ckpt_lock);
+    infl_done(s, wal_seq);
     uint64_t n_accepted = 0, bytes = 0, n_rejected = 0;
     for (size_t j = 0; j < np && !wrc; j++) {
         n_accepted += a->v[j].end - a->v[j].first;

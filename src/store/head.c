@@ -76,8 +76,10 @@ struct cairn__tenant *cairn__tenant_get(struct cairn_store *s, const char *name,
         t = NULL;
         goto out;
     }
-    for (int i = 0; i < CAIRN__SHARDS; i++)
+    for (int i = 0; i < CAIRN__SHARDS; i++) {
         pthread_mutex_init(&t->shards[i].mu, NULL);
+        pthread_cond_init(&t->shards[i].turn, NULL);
+    }
     pthread_mutex_init(&t->id_mu, NULL);
     pthread_mutex_init(&t->periods_mu, NULL);
     t->next_sid = 1;
@@ -123,6 +125,7 @@ void cairn__tenant_free(struct cairn__tenant *t)
             }
         free(sh->tab);
         pthread_mutex_destroy(&sh->mu);
+        pthread_cond_destroy(&sh->turn);
     }
     for (size_t i = 0; i < t->n_periods; i++)
         cairn__period_unref(t->periods[i]);

@@ -109,15 +109,7 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
     pthread_mutex_init(&s->buf_mu, NULL);
     pthread_mutex_init(&s->order_mu, NULL);
     pthread_cond_init(&s->order_cv, NULL);
-    {
-        /* writer-preferring: the checkpoint's brief exclusive turn is not starved by
-         * a steady stream of appends */
-        pthread_rwlockattr_t ra;
-        pthread_rwlockattr_init(&ra);
-        pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-        pthread_rwlock_init(&s->ckpt_lock, &ra);
-        pthread_rwlockattr_destroy(&ra);
-    }
+    pthread_mutex_init(&s->infl_mu, NULL);
     pthread_mutex_init(&s->maint_mu, NULL);
     pthread_cond_init(&s->maint_cv, NULL);
     size_t dl = strlen(cfg->data_dir);
@@ -296,12 +288,14 @@ static void close_periods(struct cairn_store *s, int64_t now)
 /* One pass: chunk and block aging, WAL checkpoint, period close, retention. */
 static void maint_tick_at(struct cairn_store *s, int flush_all, int64_t now)
 {
-    /* read the WAL's file number with no append between its WAL write and its head
-     * insert: whatever an older file holds is in the head (pinned below) or cut */
-    pthread_rwlock_wrlock(&s->ckpt_lock);
-    struct tick k = {now, cairn__wal_seq(s->wal), UINT64_MAX, flush_all};
-    pthread_rwlock_unlock(&s->ckpt_lock);
+    /* files that appends in flight wrote to, their entries not in the head yet, stay;
+     * whatever else an older file holds is in the head (pinned below) or cut */
+    uint64_t cur, infl;
+    cairn__append_inflight(s, &cur, &infl);
+    struct tick k = {now, cur, UINT64_MAX, flush_all};
     each_stream(s, tick_stream, &k);
+    if (infl < k.pin)
+        k.pin = infl;
     uint64_t below = k.pin < k.wal_cur ? k.pin : k.wal_cur;
     if (flush_all && k.pin == UINT64_MAX)
         below = k.wal_cur; /* everything is flushed; only the live file stays */
@@ -451,7 +445,7 @@ static void free_all(struct cairn_store *s, int sync)
     pthread_mutex_destroy(&s->buf_mu);
     pthread_mutex_destroy(&s->order_mu);
     pthread_cond_destroy(&s->order_cv);
-    pthread_rwlock_destroy(&s->ckpt_lock);
+    pthread_mutex_destroy(&s->infl_mu);
     pthread_mutex_destroy(&s->maint_mu);
     pthread_cond_destroy(&s->maint_cv);
     free(s->data_dir);

@@ -38,6 +38,9 @@
  * wait this long before trying again: the WAL holds the entries meanwhile, and
  * encoding a block per entry only to fail its write would stall ingest. */
 #define CAIRN__CUT_RETRY_NS 1000000000LL
+/* Distinct WAL files appends in flight may point at (a file rotates at 128 MiB: two
+ * are already rare); an append finding every slot taken waits for one. */
+#define CAIRN__INFLIGHT_FILES 8
 
 /* ---- record framing shared by the WAL and segment files ----
  * u32 payload length, u32 crc32c(type byte + payload), u8 type, payload. */
@@ -362,6 +365,14 @@ struct cairn__stream {
 
 struct cairn__shard {
     pthread_mutex_t mu;
+    /* Appends reserve in arrival order (append.c): a ticket taken before the lock,
+     * served in turn. A plain mutex lets running threads barge past one that slept
+     * through a long hold (a block cut, a period created) until the pushes that
+     * overtook it have moved the stream's newest timestamp past the out-of-order
+     * window (issue 10, finding 9). */
+    atomic_uint_least64_t next_ticket;
+    uint64_t serving; /* under mu */
+    pthread_cond_t turn;
     struct cairn__stream **tab;
     size_t cap, n;
 };
@@ -397,10 +408,13 @@ struct cairn_store {
     pthread_mutex_t buf_mu;
     struct cairn__append_scratch *scr_free[8]; /* append.c: a few, reused */
     size_t n_scr_free;
-    /* Appends hold it shared from before they read the WAL's file number until their
-     * entries are in the head; the checkpoint takes it exclusively to read the current
-     * file number, so no WAL file holding entries not yet in the head is removed. */
-    pthread_rwlock_t ckpt_lock;
+    /* The WAL files of appends between their WAL write and their head insert: the
+     * checkpoint removes no file at or above the oldest (append.c). */
+    pthread_mutex_t infl_mu;
+    struct {
+        uint64_t seq;
+        size_t n;
+    } infl[CAIRN__INFLIGHT_FILES];
     /* An append inserts a stream's entries in sequence order: one waiting for an
      * earlier append to the same stream sleeps here until order_gen moves. */
     pthread_mutex_t order_mu;
@@ -471,6 +485,9 @@ static inline void cairn__note_accepted(struct cairn__stream *st, int64_t ts)
     if (ts > st->max_ts)
         st->max_ts = ts;
 }
+/* The current WAL file, and the oldest one an append in flight still needs (its
+ * entries are not in the head yet); UINT64_MAX if none. */
+void cairn__append_inflight(struct cairn_store *s, uint64_t *cur, uint64_t *oldest);
 /* One maintenance pass as of `now` (the thread runs it every second; tests call it
  * with a chosen clock): idle/old chunks, WAL checkpoint, period close, retention. */
 void cairn__store_maint(struct cairn_store *s, int64_t now);
