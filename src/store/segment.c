@@ -195,10 +195,11 @@ static int seg_write(struct cairn__period *p, const struct iovec *iov, int n, si
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 || (size_t)w != total) {
-            CAIRN_ERROR("segment", "write failed", "dir=\"%s\" errno=%d", p->dir, errno);
+            int e = w < 0 ? errno : ENOSPC; /* a short write: the disk filled */
+            CAIRN_ERROR("segment", "write failed", "dir=\"%s\" errno=%d", p->dir, e);
             if (ftruncate(f->fd, (off_t)f->size) < 0)
                 CAIRN_ERROR("segment", "ftruncate failed", "dir=\"%s\" errno=%d", p->dir, errno);
-            return CAIRN_EIO;
+            return e == ENOSPC || e == EDQUOT ? CAIRN_ENOSPC : CAIRN_EIO;
         }
         done = (size_t)w;
     }

@@ -50,7 +50,9 @@ def run(mnt):
         f.write(b"\0" * (6 << 20))
     limits = ["-distributor.ingestion-rate-limit-mb=1000",
               "-distributor.ingestion-burst-size-mb=1000"]
-    srv = Server(data, "--fsync", "always", *limits).start()
+    # small blocks and head: blocks are cut (and fail to be written) while the disk is full
+    srv = Server(data, "--fsync", "always", "--head-budget", "1MiB",
+                 "-ingester.chunks-block-size=32KiB", *limits).start()
     base = now_ns() - 600 * 10**9
     acked, refused = [], []
     seq = 0
@@ -60,7 +62,9 @@ def run(mnt):
         vals = []
         for i in range(PER_PUSH):
             head = "%s-%d-%d " % (tag, seq, i)
-            vals.append((base + seq * 1000 + i, head + "x" * (LINE - len(head))))
+            # incompressible, so that segment files need as much room as the WAL
+            body = os.urandom(LINE).hex()[:LINE - len(head)]
+            vals.append((base + seq * 1000 + i, head + body))
         seq += 1
         status, body = push_json(srv.url, [({"job": "full"}, vals)])
         return status, body, vals
