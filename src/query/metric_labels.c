@@ -276,16 +276,27 @@ void cairn__mval_deinit(struct cairn__mval *v)
     }
     free(v->s);
     free(v->scalar);
+    struct cairn__qgov *gov = v->gov;
+    cairn__qgov_release(gov, v->charged);
     memset(v, 0, sizeof *v);
+    v->gov = gov;
 }
 
 int cairn__mval_add(struct cairn__mval *v, size_t nsteps, const char *lab, uint32_t len, size_t *idx)
 {
+    size_t cost = CAIRN__MSERIES_COST(len, nsteps);
+    int rc = cairn__qgov_charge(v->gov, cost);
+    if (rc)
+        return rc;
+    v->charged += cost;
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 16;
         struct cairn__mseries *s = realloc(v->s, cap * sizeof *s);
-        if (!s)
+        if (!s) {
+            cairn__qgov_release(v->gov, cost);
+            v->charged -= cost;
             return CAIRN_ENOMEM;
+        }
         v->s = s;
         v->cap = cap;
     }
@@ -297,6 +308,8 @@ int cairn__mval_add(struct cairn__mval *v, size_t nsteps, const char *lab, uint3
         free(s->lab.p);
         free(s->v);
         free(s->ok);
+        cairn__qgov_release(v->gov, cost);
+        v->charged -= cost;
         return CAIRN_ENOMEM;
     }
     if (len)
@@ -317,6 +330,11 @@ void cairn__mval_compact(struct cairn__mval *v, size_t nsteps)
         if (any) {
             v->s[w++] = v->s[i];
         } else {
+            size_t cost = CAIRN__MSERIES_COST(v->s[i].lab.len, nsteps);
+            if (v->gov && v->charged >= cost) {
+                cairn__qgov_release(v->gov, cost);
+                v->charged -= cost;
+            }
             free(v->s[i].lab.p);
             free(v->s[i].v);
             free(v->s[i].ok);

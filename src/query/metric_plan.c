@@ -54,6 +54,7 @@ static int eval_slices(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
         sl[t].c.start = c->start + (int64_t)at * c->step;
         sl[t].c.nsteps = len;
         sl[t].first = at;
+        sl[t].out.gov = c->gov;
         sl[t].e = e;
         sl[t].push = push;
         sl[t].ids = ids;
@@ -124,7 +125,7 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
     struct cairn_logql_pipeline *pl = NULL;
     roaring_bitmap_t *sids = roaring_bitmap_create();
     uint32_t *ids = NULL;
-    struct cairn__mval all = {0};
+    struct cairn__mval all = CAIRN__MVAL_INIT(c);
     struct cairn__mlb lb = {0};
     struct cairn_buf tmp = CAIRN_BUF_INIT;
     int rc = sids ? 0 : CAIRN_ENOMEM;
