@@ -28,5 +28,7 @@ void cairn_query_gate_destroy(struct cairn_query_gate *g);
  * when the tenant's queue is full or the wait ran out, CAIRN_ENOMEM. */
 int cairn_query_gate_enter(struct cairn_query_gate *g, const char *tenant, struct cairn_query_ticket *tk);
 void cairn_query_gate_leave(struct cairn_query_gate *g, struct cairn_query_ticket *tk);
+/* Queries of tenant waiting now (for tests and diagnostics). */
+unsigned cairn_query_gate_waiting(struct cairn_query_gate *g, const char *tenant);
 
 #endif

@@ -140,3 +140,16 @@ void cairn_query_gate_leave(struct cairn_query_gate *g, struct cairn_query_ticke
     pthread_mutex_unlock(&g->mu);
     tk->t = NULL;
 }
+
+unsigned cairn_query_gate_waiting(struct cairn_query_gate *g, const char *tenant)
+{
+    unsigned n = 0;
+    if (!g)
+        return 0;
+    pthread_mutex_lock(&g->mu);
+    for (struct cairn__gate_tenant *t = g->list; t; t = t->next)
+        if (strcmp(t->name, tenant) == 0)
+            n = t->waiting;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
