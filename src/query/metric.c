@@ -235,6 +235,8 @@ static int mjson_vec(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_
         c->st->returned += c->nsteps;
         return rc ? rc : cairn_buf_append_str(out, "]}]");
     }
+    if ((rc = cairn__qgov_check(c->gov)))
+        return rc;
     cairn__mval_sort(v);
     if (c->instant) {
         struct vrow *rows = malloc((v->n ? v->n : 1) * sizeof *rows);

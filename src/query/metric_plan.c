@@ -100,6 +100,8 @@ static int eval_slices(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
         for (size_t i = 0; i < sl[t].out.n && rc == 0; i++) {
             const struct cairn__mseries *x = &sl[t].out.s[i];
             size_t idx;
+            if ((i & 255) == 255 && (rc = cairn__qgov_check(c->gov)))
+                break;
             if (!cairn__mmap_get(&map, x->lab.p, x->lab.len, &idx)) {
                 if ((rc = cairn__mval_add(all, c->nsteps, x->lab.p, x->lab.len, &idx)) ||
                     (rc = cairn__mmap_put(&map, all->s[idx].lab.p, x->lab.len, idx)))
@@ -114,7 +116,7 @@ static int eval_slices(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     }
     cairn__mmap_deinit(&map);
     free(sl);
-    if (rc == 0)
+    if (rc == 0 && (rc = cairn__qgov_check(c->gov)) == 0)
         cairn__mval_sort(all);
     return rc;
 }

@@ -730,7 +730,7 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
         if (rc == 0)
             rc = finish_series(&r, &r.a[i], &all->s[idx], scratch);
     }
-    if (rc == 0) {
+    if (rc == 0 && (rc = cairn__qgov_check(c->gov)) == 0) {
         cairn__mval_compact(all, c->nsteps);
         cairn__mval_sort(all);
     }
