@@ -75,7 +75,7 @@ int cairn__mmap_put(struct cairn__mmap *m, const char *k, uint32_t kl, size_t id
 /* ---- values ---- */
 struct cairn__mseries {
     struct cairn__mlab lab;
-    double *v;   /* nsteps */
+    double *v;   /* nsteps; the allocation, which ok and lab.p point into */
     uint8_t *ok; /* nsteps: 1 when the series has a point at that step */
 };
 

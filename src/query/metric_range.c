@@ -27,7 +27,7 @@
 #include "metric_int.h"
 
 struct racc {
-    char *lab;
+    char *lab;    /* the allocation: the label, then (padded) cnt and byt */
     uint32_t len;
     int64_t *cnt; /* additive ops: nsteps+1 difference array of entry counts */
     int64_t *byt; /* bytes ops: difference array of line bytes */
@@ -100,8 +100,6 @@ static void rstate_deinit(struct rstate *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         free(r->a[i].lab);
-        free(r->a[i].cnt);
-        free(r->a[i].byt);
         free(r->a[i].smp);
     }
     free(r->a);
@@ -135,24 +133,20 @@ static int racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx
     }
     struct racc *x = &r->a[r->n];
     memset(x, 0, sizeof *x);
-    x->lab = malloc(len + 1);
+    /* one block per accumulator (one free each when a query is stopped) */
+    size_t at = ((size_t)len + 1 + 7) & ~(size_t)7, nd = r->additive ? r->c->nsteps + 1 : 0;
+    x->lab = calloc(1, at + nd * sizeof(int64_t) * (r->bytes ? 2 : 1));
     if (!x->lab)
         return CAIRN_ENOMEM;
     memcpy(x->lab, lab, len);
-    x->lab[len] = '\0';
     x->len = len;
     if (r->additive) {
-        x->cnt = calloc(r->c->nsteps + 1, sizeof *x->cnt);
-        if (!x->cnt || (r->bytes && !(x->byt = calloc(r->c->nsteps + 1, sizeof *x->byt)))) {
-            free(x->lab);
-            free(x->cnt);
-            return CAIRN_ENOMEM;
-        }
+        x->cnt = (int64_t *)(void *)(x->lab + at);
+        if (r->bytes)
+            x->byt = x->cnt + nd;
     }
     if (cairn__mmap_put(&r->map, x->lab, len, r->n)) {
         free(x->lab);
-        free(x->cnt);
-        free(x->byt);
         return CAIRN_ENOMEM;
     }
     *idx = r->n++;
