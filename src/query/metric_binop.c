@@ -469,6 +469,8 @@ int cairn__meval_label_replace(struct cairn__mctx *c, const struct cairn_lq_expr
     int rc = ovec ? cairn__meval(c, e->inner, &in) : CAIRN_ENOMEM;
     for (size_t s = 0; s < in.n && rc == 0; s++) {
         size_t sl = 0;
+        if ((s & 255) == 255 && (rc = cairn__qgov_check(c->gov)))
+            break;
         const char *sv = cairn__mlab_get(in.s[s].lab.p, in.s[s].lab.len, e->src.p, e->src.len, &sl);
         if (!sv)
             sv = "";
