@@ -30,6 +30,9 @@ struct cairn_api_limits {
     size_t max_streams_per_user;     /* max_global_streams_per_user; 0: unlimited */
     size_t max_query_series;         /* max_query_series (500); 0: unlimited */
     int64_t query_timeout_ns;        /* query_timeout (1m); 0: none */
+    size_t max_query_memory;         /* max_query_memory (256 MiB); 0: none */
+    unsigned max_tenant_queries;     /* max_concurrent_queries_per_tenant (4); 0: no limit */
+    unsigned max_tenant_queued;      /* max_outstanding_requests_per_tenant (16) */
     size_t max_push_body;            /* request body size limit, 413 past it */
     size_t max_push_decoded;         /* decompressed body size limit, 413 past it */
 };

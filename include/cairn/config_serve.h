@@ -41,6 +41,9 @@ struct cairn_limits {
     int64_t creation_grace_period_ns;    /* how far in the future an entry may be */
     int max_query_series;                /* series in a metric query's result; 0: unlimited */
     int64_t query_timeout_ns;            /* a query running longer fails (504); 0: none */
+    size_t max_query_memory;             /* one query's memory budget (400 past it); 0: none */
+    int max_concurrent_queries_per_tenant; /* a tenant's queries running at once; 0: no limit */
+    int max_outstanding_requests_per_tenant; /* more may wait, then 429 */
 };
 
 /* Fill l with the defaults of limits.h (Loki's defaults). */

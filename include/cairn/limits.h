@@ -15,6 +15,15 @@
 #define CAIRN_MAX_STREAMS_PER_TENANT 5000         /* max_global_streams_per_user */
 #define CAIRN_MAX_QUERY_SERIES 500                /* max_query_series */
 #define CAIRN_QUERY_TIMEOUT_NS (60LL * 1000000000LL) /* query_timeout: 1m */
+/* Query protection (ours, in limits_config's style): one query's memory budget, a
+ * few hundred MiB so a handful at once stay far below a small machine's memory (the
+ * finding-1 query reached 24 GB without it); a tenant's queries running at once, so
+ * one tenant cannot hold every server thread; how many more may wait, and how long,
+ * before Loki's 429 "too many outstanding requests". */
+#define CAIRN_MAX_QUERY_MEMORY (256u * 1024 * 1024) /* max_query_memory: 256 MiB */
+#define CAIRN_MAX_TENANT_QUERIES 4                /* max_concurrent_queries_per_tenant */
+#define CAIRN_MAX_TENANT_QUEUED 16                /* max_outstanding_requests_per_tenant */
+#define CAIRN_QUERY_QUEUE_WAIT_NS (5LL * 1000000000LL) /* a queued query waits 5 s at most */
 
 /* Label parsing: a hard cap on labels in one set, above the validation limit so the
  * validator (not the parser) reports "too many labels" with the count. */

@@ -33,13 +33,25 @@ struct cairn_query_params {
                               * max_query_series); 0 = no limit */
     int64_t timeout;         /* ns (Loki's query_timeout): past it the query fails with
                               * CAIRN_ETIMEDOUT; 0 = none */
+    size_t max_memory;       /* bytes (limits_config.max_query_memory): the query's
+                              * memory budget, enforced while it runs (series, per-step
+                              * arrays, samples, kept lines, the answer); past it the
+                              * query fails with CAIRN_ELIMIT; 0 = none */
+    struct cairn_query_report *report; /* optional: filled with what the query used */
+};
+
+/* What a query used, for tests and diagnostics (filled on success and failure). */
+struct cairn_query_report {
+    size_t peak_bytes;       /* the most memory charged to the budget at any time */
+    size_t left_bytes;       /* charged and not released at the end: 0 unless a leak */
 };
 
 /* Run the query and append Loki's full JSON reply to out:
  *   {"status":"success","data":{"resultType":"streams"|"matrix"|"vector"|"scalar",
  *    "result":[...],"stats":{...}}}
  * On a user error (syntax, limits) returns CAIRN_EINVAL/CAIRN_ELIMIT with err holding
- * Loki's message, and out is left as it was; the API layer answers 400. */
+ * Loki's message (or ours, naming the limit, for max_query_memory), and out is left as
+ * it was; the API layer answers 400. Past the timeout: CAIRN_ETIMEDOUT (504). */
 int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
                     const struct cairn_query_params *p, struct cairn_buf *out, struct cairn_err *err);
 

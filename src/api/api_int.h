@@ -15,6 +15,7 @@
 #include "api/tail.h"
 #include "cairn/api.h"
 #include "cairn/buf.h"
+#include "cairn/query_gate.h"
 
 /* ---- tenants: ingestion rate limiter and counters -------------------------------- */
 
@@ -124,6 +125,8 @@ struct cairn_api {
     struct cairn__metrics metrics;
     _Atomic uint64_t push_errors; /* store append failures */
     struct cairn__tailhub tails;  /* open /loki/api/v1/tail sessions */
+    struct cairn_query_gate *_Atomic qgate; /* per-tenant query admission (query_routes.c
+                                             * creates it on first use) */
 };
 
 /* Handlers (routes.c and push.c). */

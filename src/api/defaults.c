@@ -24,6 +24,9 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
     l->max_streams_per_user = CAIRN_MAX_STREAMS_PER_TENANT;
     l->max_query_series = CAIRN_MAX_QUERY_SERIES;
     l->query_timeout_ns = CAIRN_QUERY_TIMEOUT_NS;
+    l->max_query_memory = CAIRN_MAX_QUERY_MEMORY;
+    l->max_tenant_queries = CAIRN_MAX_TENANT_QUERIES;
+    l->max_tenant_queued = CAIRN_MAX_TENANT_QUEUED;
     l->max_push_body = CAIRN_MAX_PUSH_BODY;
     l->max_push_decoded = CAIRN_MAX_PUSH_DECODED;
 }

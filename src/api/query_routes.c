@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "api/params.h"
+#include "cairn/limits.h"
 #include "cairn/query.h"
+#include "cairn/query_gate.h"
 #include "cairn/store_read.h"
 #include "cairn/timeutil.h"
 
@@ -103,6 +105,21 @@ static int limit_direction(struct cairn__params *pr, struct cairn__req *r,
     return 0;
 }
 
+/* The api's query gate, created on first use (NULL without a limit or memory). */
+static struct cairn_query_gate *gate_of(struct cairn_api *api)
+{
+    struct cairn_query_gate *g = atomic_load(&api->qgate);
+    if (g || !api->limits.max_tenant_queries)
+        return g;
+    struct cairn_query_gate *mine = cairn_query_gate_create(api->limits.max_tenant_queries,
+                                                            api->limits.max_tenant_queued,
+                                                            CAIRN_QUERY_QUEUE_WAIT_NS);
+    if (!mine || atomic_compare_exchange_strong(&api->qgate, &g, mine))
+        return mine; /* NULL (out of memory): queries are not held back */
+    cairn_query_gate_destroy(mine); /* another request created it first */
+    return g;
+}
+
 static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn__params *pr,
                       struct cairn_query_params *qp)
 {
@@ -114,9 +131,20 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
         cairn__reply_text(r, 400, "parse error : syntax error: unexpected $end: query parameter is required");
         return;
     }
+    struct cairn_query_gate *g = gate_of(api);
+    struct cairn_query_ticket tk;
+    int rc = cairn_query_gate_enter(g, qp->tenant, &tk);
+    if (rc) {
+        /* Loki's query-scheduler answer when a tenant's queue is full */
+        cairn__reply_text(r, rc == CAIRN_ELIMIT ? 429 : 500, "%s",
+                          rc == CAIRN_ELIMIT ? "too many outstanding requests" : cairn_strerror(rc));
+        return;
+    }
     struct cairn_err err = {0};
     cairn_buf_reset(r->reply);
-    int rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
+    qp->max_memory = api->limits.max_query_memory;
+    rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
+    cairn_query_gate_leave(g, &tk);
     if (rc == 0) {
         reply_json(r);
         return;

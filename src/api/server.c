@@ -365,6 +365,7 @@ void cairn_api_destroy(struct cairn_api *api)
     cairn_api_stop(api);
     cairn__tailhub_deinit(&api->tails);
     cairn__tenants_deinit(&api->tenants);
+    cairn_query_gate_destroy(atomic_load(&api->qgate));
     free(api->listen);
     free(api);
 }

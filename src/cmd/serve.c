@@ -54,6 +54,9 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
                                                    ? l->max_global_streams_per_user : 0);
     ac->limits.max_query_series = (size_t)(l->max_query_series > 0 ? l->max_query_series : 0);
     ac->limits.query_timeout_ns = l->query_timeout_ns;
+    ac->limits.max_query_memory = l->max_query_memory;
+    ac->limits.max_tenant_queries = (unsigned)l->max_concurrent_queries_per_tenant;
+    ac->limits.max_tenant_queued = (unsigned)l->max_outstanding_requests_per_tenant;
     ac->config_dump = dump_config;
     ac->config_dump_ctx = (void *)sc;
     ac->files = ui_file;

@@ -28,6 +28,9 @@ void cairn_limits_default(struct cairn_limits *l)
     l->creation_grace_period_ns = CAIRN_CREATION_GRACE_NS;
     l->max_query_series = CAIRN_MAX_QUERY_SERIES;
     l->query_timeout_ns = CAIRN_QUERY_TIMEOUT_NS;
+    l->max_query_memory = CAIRN_MAX_QUERY_MEMORY;
+    l->max_concurrent_queries_per_tenant = CAIRN_MAX_TENANT_QUERIES;
+    l->max_outstanding_requests_per_tenant = CAIRN_MAX_TENANT_QUEUED;
 }
 
 static const struct cairn_cfg_enum log_levels[] = {
@@ -128,6 +131,17 @@ static const struct cairn_cfg_entry limits_entries[] = {
      .idef = CAIRN_QUERY_TIMEOUT_NS, .min = 0, .max = 24 * HOUR,
      .lflag = "querier.query-timeout",
      .help = "a query running longer than this fails with 504 (0: no limit)"},
+    {.key = "max_query_memory", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(C, limits.max_query_memory),
+     .idef = CAIRN_MAX_QUERY_MEMORY, .min = 0, .max = INT64_MAX, .lflag = "querier.max-query-memory",
+     .help = "memory one query may use while it runs; past it the query fails with 400 (0: no limit)"},
+    {.key = "max_concurrent_queries_per_tenant", .type = CAIRN_CFG_INT,
+     CAIRN_CFG_AT(C, limits.max_concurrent_queries_per_tenant), .idef = CAIRN_MAX_TENANT_QUERIES,
+     .min = 0, .max = 65536, .lflag = "querier.max-concurrent-queries-per-tenant",
+     .help = "queries of one tenant running at once; more wait (0: no limit)"},
+    {.key = "max_outstanding_requests_per_tenant", .type = CAIRN_CFG_INT,
+     CAIRN_CFG_AT(C, limits.max_outstanding_requests_per_tenant), .idef = CAIRN_MAX_TENANT_QUEUED,
+     .min = 0, .max = 65536, .lflag = "query-scheduler.max-outstanding-requests-per-tenant",
+     .help = "queries of one tenant waiting to run; past it, or after 5s waiting, 429"},
     {.key = "max_line_size", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(C, limits.max_line_size),
      .idef = CAIRN_MAX_LINE_SIZE, .min = 0, .max = CAIRN_MAX_PUSH_DECODED,
      .lflag = "distributor.max-line-size", .help = "longest accepted line (0: no limit)"},

@@ -213,6 +213,8 @@ struct worker {
     struct cairn_err err;
     struct cut *cut;            /* NULL: no limit, or one worker */
     int64_t deadline;           /* cairn__query_deadline */
+    struct cairn__qgov *gov;    /* the query's budget and stop flag (shared) */
+    size_t charged;             /* bytes this worker charged to gov */
     struct worker *all;         /* every worker, for the cut */
     size_t nall;
     int64_t *kts;               /* [limit]: the kept timestamps, published */
@@ -251,6 +253,12 @@ static void cut_update(struct worker *w)
 static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stream,
                        const char *line, size_t len)
 {
+    /* the kept line and its index entry; the arrays double, so this is within 2x */
+    size_t cost = len + 2 * sizeof(struct kept);
+    int rc = cairn__qgov_charge(w->gov, cost);
+    if (rc)
+        return rc;
+    w->charged += cost;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 256;
         struct kept *v = realloc(w->v, cap * sizeof *v);
@@ -346,6 +354,8 @@ static void *worker_run(void *arg)
         if (rc <= 0)
             break;
         rc = 0;
+        if ((w->lines_scanned & 1023) == 1023 && (rc = cairn__qgov_check(w->gov)))
+            break;
         w->lines_scanned++;
         w->bytes_scanned += ent.len;
         const struct cairn_labels *ls = sid_labels_get(&sl, w->s, p->tenant, sid);
@@ -374,6 +384,9 @@ static void *worker_run(void *arg)
                 rc = cairn_logql_pipeline_labels(pl, &tmp)
                          ? CAIRN_ENOMEM
                          : cairn_labels_format_json(&tmp, &o->labels_json);
+            size_t cost = sizeof *o + o->labels_json.len;
+            if (rc == 0 && (rc = cairn__qgov_charge(w->gov, cost)) == 0)
+                w->charged += cost;
             if (rc)
                 break;
         }
@@ -404,6 +417,8 @@ out:
 
 static void worker_deinit(struct worker *w)
 {
+    cairn__qgov_release(w->gov, w->charged);
+    w->charged = 0;
     free(w->kts);
     free(w->v);
     out_set_deinit(&w->streams);
@@ -494,7 +509,7 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     for (nw = 0; nw < want; nw++) {
         memset(&w[nw], 0, sizeof w[nw]);
         w[nw] = (struct worker){.s = s, .p = p, .text = text, .text_len = tlen, .all = w,
-                                .deadline = cairn__query_deadline(st, p),
+                                .deadline = cairn__query_deadline(st, p), .gov = st->gov,
                                 .nall = want, .cut = cutting ? &cut : NULL};
         if (!(w[nw].sids = roaring_bitmap_create())) {
             rc = CAIRN_ENOMEM;

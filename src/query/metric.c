@@ -30,6 +30,11 @@ static int eval_const(struct cairn__mctx *c, double x, int as_vector, struct cai
 
 int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out)
 {
+    if (!out->gov)
+        out->gov = c->gov;
+    int rc = cairn__qgov_check(c->gov);
+    if (rc)
+        return rc;
     switch (e->kind) {
     case CAIRN_LQ_RANGE_AGG:
         return cairn__meval_range(c, e, NULL, out);
@@ -183,7 +188,35 @@ static int vrow_cmp_desc(const void *a, const void *b)
     return x->s < y->s ? -1 : x->s > y->s;
 }
 
+/* The answer being encoded is charged as it grows (a matrix of many series and steps
+ * is as big as the values behind it), and the deadline is checked per series. */
+struct ocharge {
+    size_t base, charged;
+};
+
+static int out_charge(struct cairn__mctx *c, struct ocharge *oc, const struct cairn_buf *out)
+{
+    size_t d = out->len - oc->base - oc->charged;
+    int rc = cairn__qgov_charge(c->gov, d);
+    if (rc == 0) {
+        oc->charged += d;
+        rc = cairn__qgov_check(c->gov);
+    }
+    return rc;
+}
+
+static int mjson_vec(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf *out, struct ocharge *oc);
+
 int cairn__mjson(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf *out)
+{
+    struct ocharge oc = {out->len, 0};
+    int rc = mjson_vec(c, v, out, &oc);
+    /* returned, the answer is the caller's: it leaves the budget */
+    cairn__qgov_release(c->gov, oc.charged);
+    return rc;
+}
+
+static int mjson_vec(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf *out, struct ocharge *oc)
 {
     int rc = 0;
     if (v->kind == CAIRN__MV_SCALAR) {
@@ -202,6 +235,8 @@ int cairn__mjson(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf 
         c->st->returned += c->nsteps;
         return rc ? rc : cairn_buf_append_str(out, "]}]");
     }
+    if ((rc = cairn__qgov_check(c->gov)))
+        return rc;
     cairn__mval_sort(v);
     if (c->instant) {
         struct vrow *rows = malloc((v->n ? v->n : 1) * sizeof *rows);
@@ -222,6 +257,8 @@ int cairn__mjson(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf 
             rc = rc ? rc : cairn_buf_append_str(out, ",\"value\":");
             rc = rc ? rc : json_point(out, c->start, rows[j].v);
             rc = rc ? rc : cairn_buf_append_byte(out, '}');
+            if (rc == 0 && (j & 255) == 255)
+                rc = out_charge(c, oc, out);
         }
         c->st->returned += n;
         free(rows);
@@ -250,11 +287,25 @@ int cairn__mjson(struct cairn__mctx *c, struct cairn__mval *v, struct cairn_buf 
             c->st->returned++;
         }
         rc = rc ? rc : cairn_buf_append_str(out, "]}");
+        rc = rc ? rc : out_charge(c, oc, out);
     }
     return rc ? rc : cairn_buf_append_byte(out, ']');
 }
 
 /* ---- entry ---- */
+
+/* The nodes whose series are the result, for max_query_series counted as series are
+ * created (see cairn__mctx). */
+static void out_nodes(struct cairn__mctx *c, const struct cairn_lq_expr *e)
+{
+    if (!c->p->max_series)
+        return;
+    while (e->kind == CAIRN_LQ_VECTOR_AGG && (e->vop == CAIRN_LQ_SORT || e->vop == CAIRN_LQ_SORT_DESC))
+        e = e->inner;
+    c->out_expr = e;
+    if (e->kind == CAIRN_LQ_VECTOR_AGG && cairn__mvec_pushes(e))
+        c->out_range = e->inner;
+}
 
 int cairn__metric_steps(const struct cairn_query_params *p, struct cairn__mctx *c, struct cairn_err *err)
 {
@@ -287,23 +338,19 @@ int cairn__query_metric(struct cairn_store *s, const struct cairn_logql_query *q
                         struct cairn_buf *out, struct cairn_err *err)
 {
     struct cairn__mctx c = {.store = s, .tenant = p->tenant, .p = p, .st = st, .err = err,
-                            .deadline = cairn__query_deadline(st, p)};
+                            .deadline = cairn__query_deadline(st, p), .gov = st->gov};
     int rc = cairn__metric_steps(p, &c, err);
     if (rc)
         return rc;
-    struct cairn__mval v = {0};
+    out_nodes(&c, cairn_logql_root(q));
+    struct cairn__mval v = CAIRN__MVAL_INIT(&c);
     rc = cairn__meval(&c, cairn_logql_root(q), &v);
     if (rc == 0 && p->max_series && v.kind != CAIRN__MV_SCALAR) {
         size_t n = 0;
         for (size_t s = 0; s < v.n; s++)
             n += memchr(v.s[s].ok, 1, c.nsteps) != NULL;
         if (n > p->max_series)
-            rc = cairn_err_set(err, CAIRN_ELIMIT,
-                               "maximum number of series (%zu) reached for a single query; "
-                               "consider reducing query cardinality by adding more specific "
-                               "stream selectors, reducing the time range, or aggregating "
-                               "results with functions like sum(), count() or topk()",
-                               p->max_series);
+            rc = cairn__qgov_fail(c.gov, CAIRN__QSTOP_SERIES, CAIRN_ELIMIT);
     }
     if (rc == 0)
         rc = cairn__mjson(&c, &v, out);

@@ -74,7 +74,9 @@ static int vector_scalar(struct cairn__mctx *c, const struct cairn_lq_expr *e, s
 {
     for (size_t s = 0; s < vec->n; s++) {
         size_t idx;
-        int rc = cairn__mval_add(out, c->nsteps, vec->s[s].lab.p, vec->s[s].lab.len, &idx);
+        int rc = (s & 255) == 255 ? cairn__qgov_check(c->gov) : 0;
+        if (rc == 0)
+            rc = cairn__mval_add(out, c->nsteps, vec->s[s].lab.p, vec->s[s].lab.len, &idx);
         if (rc)
             return rc;
         struct cairn__mseries *o = &out->s[idx];
@@ -173,6 +175,8 @@ static int set_op(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct c
         goto done;
     for (size_t i = 0; i < c->nsteps; i++) {
         size_t stamp = i + 1;
+        if ((rc = cairn__qgov_check(c->gov)))
+            goto done;
         for (size_t s = 0; s < r->n; s++)
             if (r->s[s].ok[i])
                 rmark[g->r[s]] = stamp;
@@ -272,6 +276,8 @@ static int vector_vector(struct cairn__mctx *c, const struct cairn_lq_expr *e, s
         cache_one[s] = SIZE_MAX;
     for (size_t i = 0; i < c->nsteps && rc == 0; i++) {
         size_t stamp = i + 1;
+        if ((rc = cairn__qgov_check(c->gov)))
+            goto done;
         for (size_t s = 0; s < one->n; s++) {
             if (!one->s[s].ok[i])
                 continue;
@@ -346,7 +352,7 @@ done:
 
 int cairn__meval_binop(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out)
 {
-    struct cairn__mval l = {0}, r = {0};
+    struct cairn__mval l = CAIRN__MVAL_INIT(c), r = CAIRN__MVAL_INIT(c);
     int rc = cairn__meval(c, e->lhs, &l);
     if (rc == 0)
         rc = cairn__meval(c, e->rhs, &r);
@@ -454,7 +460,7 @@ int cairn__meval_label_replace(struct cairn__mctx *c, const struct cairn_lq_expr
     if (!re)
         return cairn_err_set(c->err, CAIRN_EINVAL, "invalid regular expression in label_replace(): %s",
                              e->regex.p);
-    struct cairn__mval in = {0};
+    struct cairn__mval in = CAIRN__MVAL_INIT(c);
     struct cairn__mlb lb = {0};
     struct cairn_buf val = CAIRN_BUF_INIT, tmp = CAIRN_BUF_INIT;
     struct outset o = {.v = out};
@@ -463,6 +469,8 @@ int cairn__meval_label_replace(struct cairn__mctx *c, const struct cairn_lq_expr
     int rc = ovec ? cairn__meval(c, e->inner, &in) : CAIRN_ENOMEM;
     for (size_t s = 0; s < in.n && rc == 0; s++) {
         size_t sl = 0;
+        if ((s & 255) == 255 && (rc = cairn__qgov_check(c->gov)))
+            break;
         const char *sv = cairn__mlab_get(in.s[s].lab.p, in.s[s].lab.len, e->src.p, e->src.len, &sl);
         if (!sv)
             sv = "";

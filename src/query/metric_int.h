@@ -75,13 +75,15 @@ int cairn__mmap_put(struct cairn__mmap *m, const char *k, uint32_t kl, size_t id
 /* ---- values ---- */
 struct cairn__mseries {
     struct cairn__mlab lab;
-    double *v;   /* nsteps */
+    double *v;   /* nsteps; the allocation, which ok and lab.p point into */
     uint8_t *ok; /* nsteps: 1 when the series has a point at that step */
 };
 
 enum { CAIRN__MV_VECTOR = 0, CAIRN__MV_SCALAR = 1 };
 
 struct cairn__mval {
+    struct cairn__qgov *gov; /* charged for its series (NULL: not accounted) */
+    size_t charged;          /* bytes charged to gov, released by deinit / compact */
     int kind;
     double *scalar; /* SCALAR: nsteps values */
     struct cairn__mseries *s;
@@ -99,11 +101,23 @@ struct cairn__mctx {
     struct cairn__query_stats *st;
     struct cairn_err *err;
     int64_t deadline; /* cairn__query_deadline of the whole query (threads copy it) */
+    struct cairn__qgov *gov; /* the query's governor (threads share it) */
+    /* the nodes whose series are the query's result (sort/sort_desc looked through),
+     * whose series count against max_query_series as they are created: out_expr, and
+     * out_range, a range aggregation under a root sum that pushes its grouping down
+     * (its series are the sum's groups); NULL when none */
+    const struct cairn_lq_expr *out_expr, *out_range;
 };
 
+/* Memory a series of nsteps with a label blob of len bytes is charged. */
+#define CAIRN__MSERIES_COST(len, nsteps) \
+    (sizeof(struct cairn__mseries) + (size_t)(len) + 1 + (size_t)(nsteps) * (sizeof(double) + 1))
+
 void cairn__mval_deinit(struct cairn__mval *v);
+/* An empty value accounted to c's governor. */
+#define CAIRN__MVAL_INIT(c) {.gov = (c)->gov}
 /* Append a series with a copy of the label blob and zeroed arrays; returns its index
- * through *idx. */
+ * through *idx. Charged to v->gov: CAIRN_ELIMIT past the memory budget. */
 int cairn__mval_add(struct cairn__mval *v, size_t nsteps, const char *lab, uint32_t len, size_t *idx);
 /* Drop series with no point at any step. */
 void cairn__mval_compact(struct cairn__mval *v, size_t nsteps);
@@ -121,6 +135,9 @@ int cairn__meval(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct ca
  * are built); NULL for none. */
 int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
                        const struct cairn_lq_grouping *push, struct cairn__mval *out);
+/* Does vector aggregation e push its grouping into its range aggregation (Loki's
+ * canInjectVectorGrouping)? */
+int cairn__mvec_pushes(const struct cairn_lq_expr *e);
 int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e,
                             struct cairn__mval *out);
 int cairn__meval_binop(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out);

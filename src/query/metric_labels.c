@@ -269,36 +269,46 @@ int cairn__mmap_put(struct cairn__mmap *m, const char *k, uint32_t kl, size_t id
 
 void cairn__mval_deinit(struct cairn__mval *v)
 {
-    for (size_t i = 0; i < v->n; i++) {
-        free(v->s[i].lab.p);
-        free(v->s[i].v);
-        free(v->s[i].ok);
-    }
+    for (size_t i = 0; i < v->n; i++)
+        free(v->s[i].v); /* one block with ok and the label (cairn__mval_add) */
     free(v->s);
     free(v->scalar);
+    struct cairn__qgov *gov = v->gov;
+    cairn__qgov_release(gov, v->charged);
     memset(v, 0, sizeof *v);
+    v->gov = gov;
 }
 
 int cairn__mval_add(struct cairn__mval *v, size_t nsteps, const char *lab, uint32_t len, size_t *idx)
 {
+    size_t cost = CAIRN__MSERIES_COST(len, nsteps);
+    int rc = cairn__qgov_charge(v->gov, cost);
+    if (rc)
+        return rc;
+    v->charged += cost;
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 16;
         struct cairn__mseries *s = realloc(v->s, cap * sizeof *s);
-        if (!s)
+        if (!s) {
+            cairn__qgov_release(v->gov, cost);
+            v->charged -= cost;
             return CAIRN_ENOMEM;
+        }
         v->s = s;
         v->cap = cap;
     }
     struct cairn__mseries *s = &v->s[v->n];
-    s->lab.p = malloc(len + 1);
-    s->v = calloc(nsteps ? nsteps : 1, sizeof *s->v);
-    s->ok = calloc(nsteps ? nsteps : 1, 1);
-    if (!s->lab.p || !s->v || !s->ok) {
-        free(s->lab.p);
-        free(s->v);
-        free(s->ok);
+    /* one block: the values, the presence flags, the label (one free per series: a
+     * query stopped with many series in hand answers sooner) */
+    size_t ns = nsteps ? nsteps : 1;
+    s->v = calloc(1, ns * (sizeof *s->v + 1) + len + 1);
+    if (!s->v) {
+        cairn__qgov_release(v->gov, cost);
+        v->charged -= cost;
         return CAIRN_ENOMEM;
     }
+    s->ok = (uint8_t *)(s->v + ns);
+    s->lab.p = (char *)(s->ok + ns);
     if (len)
         memcpy(s->lab.p, lab, len);
     s->lab.p[len] = '\0';
@@ -317,9 +327,12 @@ void cairn__mval_compact(struct cairn__mval *v, size_t nsteps)
         if (any) {
             v->s[w++] = v->s[i];
         } else {
-            free(v->s[i].lab.p);
+            size_t cost = CAIRN__MSERIES_COST(v->s[i].lab.len, nsteps);
+            if (v->gov && v->charged >= cost) {
+                cairn__qgov_release(v->gov, cost);
+                v->charged -= cost;
+            }
             free(v->s[i].v);
-            free(v->s[i].ok);
         }
     }
     v->n = w;

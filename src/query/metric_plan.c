@@ -54,6 +54,7 @@ static int eval_slices(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
         sl[t].c.start = c->start + (int64_t)at * c->step;
         sl[t].c.nsteps = len;
         sl[t].first = at;
+        sl[t].out.gov = c->gov;
         sl[t].e = e;
         sl[t].push = push;
         sl[t].ids = ids;
@@ -99,6 +100,8 @@ static int eval_slices(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
         for (size_t i = 0; i < sl[t].out.n && rc == 0; i++) {
             const struct cairn__mseries *x = &sl[t].out.s[i];
             size_t idx;
+            if ((i & 255) == 255 && (rc = cairn__qgov_check(c->gov)))
+                break;
             if (!cairn__mmap_get(&map, x->lab.p, x->lab.len, &idx)) {
                 if ((rc = cairn__mval_add(all, c->nsteps, x->lab.p, x->lab.len, &idx)) ||
                     (rc = cairn__mmap_put(&map, all->s[idx].lab.p, x->lab.len, idx)))
@@ -113,7 +116,7 @@ static int eval_slices(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     }
     cairn__mmap_deinit(&map);
     free(sl);
-    if (rc == 0)
+    if (rc == 0 && (rc = cairn__qgov_check(c->gov)) == 0)
         cairn__mval_sort(all);
     return rc;
 }
@@ -124,7 +127,7 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
     struct cairn_logql_pipeline *pl = NULL;
     roaring_bitmap_t *sids = roaring_bitmap_create();
     uint32_t *ids = NULL;
-    struct cairn__mval all = {0};
+    struct cairn__mval all = CAIRN__MVAL_INIT(c);
     struct cairn__mlb lb = {0};
     struct cairn_buf tmp = CAIRN_BUF_INIT;
     int rc = sids ? 0 : CAIRN_ENOMEM;

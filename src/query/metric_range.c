@@ -27,13 +27,14 @@
 #include "metric_int.h"
 
 struct racc {
-    char *lab;
+    char *lab;    /* the allocation: the label, then (padded) cnt and byt */
     uint32_t len;
     int64_t *cnt; /* additive ops: nsteps+1 difference array of entry counts */
     int64_t *byt; /* bytes ops: difference array of line bytes */
     struct cairn__msample *smp;
     size_t ns, cap;
     int unsorted;
+    int counted; /* counted as an output series (max_query_series) */
 };
 
 struct hslot {
@@ -59,7 +60,27 @@ struct rstate {
     struct cairn_lq_str *by; /* `by` names sorted and unique, for the per-entry fast path */
     size_t nby;
     int by_fast;
+    size_t charged;  /* bytes charged to c->gov for the accumulators */
+    int count_out;   /* the series are the query's result: count them */
+    size_t nout;     /* series counted (this shard's: a lower bound of the whole) */
 };
+
+/* What an accumulator is charged: its struct, label copy, difference arrays and its
+ * share of the two maps (at most half full, so two slots each). */
+static size_t racc_cost(const struct rstate *r, uint32_t len)
+{
+    size_t arrays = r->additive ? (r->c->nsteps + 1) * sizeof(int64_t) * (r->bytes ? 2 : 1) : 0;
+    return sizeof(struct racc) + len + 1 + arrays + 2 * sizeof(*((struct cairn__mmap *)0)->slot) +
+           2 * sizeof(struct hslot);
+}
+
+static int rcharge(struct rstate *r, size_t n)
+{
+    int rc = cairn__qgov_charge(r->c->gov, n);
+    if (rc == 0)
+        r->charged += n;
+    return rc;
+}
 
 static int64_t ceil_div(int64_t a, int64_t b)
 {
@@ -79,8 +100,6 @@ static void rstate_deinit(struct rstate *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         free(r->a[i].lab);
-        free(r->a[i].cnt);
-        free(r->a[i].byt);
         free(r->a[i].smp);
     }
     free(r->a);
@@ -90,6 +109,9 @@ static void rstate_deinit(struct rstate *r)
     cairn_buf_deinit(&r->tmp);
     cairn__mlb_deinit(&r->lb);
     cairn_labels_deinit(&r->ls);
+    if (r->c)
+        cairn__qgov_release(r->c->gov, r->charged);
+    r->charged = 0;
 }
 
 /* The racc for a finished label blob (r->tmp), created when new. */
@@ -97,6 +119,9 @@ static int racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx
 {
     if (cairn__mmap_get(&r->map, lab, len, idx))
         return 0;
+    int rc = rcharge(r, racc_cost(r, len));
+    if (rc)
+        return rc;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 64;
         struct racc *a = realloc(r->a, cap * sizeof *a);
@@ -108,24 +133,20 @@ static int racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx
     }
     struct racc *x = &r->a[r->n];
     memset(x, 0, sizeof *x);
-    x->lab = malloc(len + 1);
+    /* one block per accumulator (one free each when a query is stopped) */
+    size_t at = ((size_t)len + 1 + 7) & ~(size_t)7, nd = r->additive ? r->c->nsteps + 1 : 0;
+    x->lab = calloc(1, at + nd * sizeof(int64_t) * (r->bytes ? 2 : 1));
     if (!x->lab)
         return CAIRN_ENOMEM;
     memcpy(x->lab, lab, len);
-    x->lab[len] = '\0';
     x->len = len;
     if (r->additive) {
-        x->cnt = calloc(r->c->nsteps + 1, sizeof *x->cnt);
-        if (!x->cnt || (r->bytes && !(x->byt = calloc(r->c->nsteps + 1, sizeof *x->byt)))) {
-            free(x->lab);
-            free(x->cnt);
-            return CAIRN_ENOMEM;
-        }
+        x->cnt = (int64_t *)(void *)(x->lab + at);
+        if (r->bytes)
+            x->byt = x->cnt + nd;
     }
     if (cairn__mmap_put(&r->map, x->lab, len, r->n)) {
         free(x->lab);
-        free(x->cnt);
-        free(x->byt);
         return CAIRN_ENOMEM;
     }
     *idx = r->n++;
@@ -231,10 +252,13 @@ static int hs_put(struct rstate *r, uint64_t h, size_t idx)
     return 0;
 }
 
-static int add_sample(struct racc *x, int64_t ts, double v, uint32_t sid, uint32_t seq)
+static int add_sample(struct rstate *r, struct racc *x, int64_t ts, double v, uint32_t sid, uint32_t seq)
 {
     if (x->ns == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 64;
+        int rc = rcharge(r, (cap - x->cap) * sizeof *x->smp);
+        if (rc)
+            return rc;
         struct cairn__msample *s = realloc(x->smp, cap * sizeof *s);
         if (!s)
             return CAIRN_ENOMEM;
@@ -247,8 +271,8 @@ static int add_sample(struct racc *x, int64_t ts, double v, uint32_t sid, uint32
     return 0;
 }
 
-/* Additive accumulation of one entry at ts with line length len. */
-static inline void add_entry(const struct rstate *r, struct racc *x, int64_t ts, size_t len)
+/* The steps lo..hi whose windows hold an entry at ts (none when lo > hi). */
+static inline void step_span(const struct rstate *r, int64_t ts, int64_t *plo, int64_t *phi)
 {
     const struct cairn__mctx *c = r->c;
     int64_t a = ts + r->off - c->start;
@@ -258,6 +282,32 @@ static inline void add_entry(const struct rstate *r, struct racc *x, int64_t ts,
         lo = 0;
     if (hi >= (int64_t)c->nsteps)
         hi = (int64_t)c->nsteps - 1;
+    *plo = lo;
+    *phi = hi;
+}
+
+/* An entry at ts went to x: when x is a result series getting its first point, count
+ * it against max_query_series (each shard counts its own series, a lower bound of the
+ * whole result, so passing the limit here is passing it in the result). */
+static inline int note_point(struct rstate *r, struct racc *x, int64_t ts)
+{
+    if (x->counted || !r->count_out)
+        return 0;
+    int64_t lo, hi;
+    step_span(r, ts, &lo, &hi);
+    if (lo > hi)
+        return 0;
+    x->counted = 1;
+    if (++r->nout > r->c->gov->max_series)
+        return cairn__qgov_fail(r->c->gov, CAIRN__QSTOP_SERIES, CAIRN_ELIMIT);
+    return 0;
+}
+
+/* Additive accumulation of one entry at ts with line length len. */
+static inline void add_entry(const struct rstate *r, struct racc *x, int64_t ts, size_t len)
+{
+    int64_t lo, hi;
+    step_span(r, ts, &lo, &hi);
     if (lo > hi)
         return;
     x->cnt[lo]++;
@@ -303,7 +353,10 @@ static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, con
     for (uint32_t i = 0; i < bv->n; i++) {
         uint32_t pos = (*seq)++;
         int64_t ts = bv->ts[i];
-        int rc = cairn_logql_pipeline_process(pl, ts, stream, bv->lines + bv->offs[i], bv->lens[i]);
+        int rc;
+        if ((i & 1023) == 1023 && (rc = cairn__qgov_check(r->c->gov)))
+            return rc;
+        rc = cairn_logql_pipeline_process(pl, ts, stream, bv->lines + bv->offs[i], bv->lens[i]);
         if (rc < 0)
             return rc;
         if (rc == 0)
@@ -325,9 +378,11 @@ static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, con
         if ((rc = pipeline_series(r, pl, fixed_labels, fixed, has_fixed, &idx)))
             return rc;
         struct racc *x = &r->a[idx];
+        if ((rc = note_point(r, x, ts)))
+            return rc;
         if (r->additive)
             add_entry(r, x, ts, len);
-        else if ((rc = add_sample(x, ts, v, bv->sid, pos)))
+        else if ((rc = add_sample(r, x, ts, v, bv->sid, pos)))
             return rc;
     }
     return 0;
@@ -354,6 +409,10 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
     size_t fixed = 0;
     struct cairn_block_view bv;
     while ((rc = cairn_store_blocks_next(&it, &bv)) == 1) {
+        /* a block is the unit of work: stop here when the query is over (deadline,
+         * budget or limit, in any thread), head blocks as well as stored ones */
+        if ((rc = cairn__qgov_check(c->gov)))
+            break;
         if (bv.sid != cur) {
             cur = bv.sid;
             seq = 0;
@@ -383,12 +442,16 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
             continue;
         }
         struct racc *x = &r->a[fixed];
+        for (uint32_t i = 0; i < bv.n && !x->counted && r->count_out && rc == 0; i++)
+            rc = note_point(r, x, bv.ts[i]);
+        if (rc)
+            break;
         if (r->additive) {
             for (uint32_t i = 0; i < bv.n; i++)
                 add_entry(r, x, bv.ts[i], bv.lens[i]);
         } else {
             for (uint32_t i = 0; i < bv.n && rc == 0; i++)
-                rc = add_sample(x, bv.ts[i], 1, cur, seq++);
+                rc = add_sample(r, x, bv.ts[i], 1, cur, seq++);
             if (rc)
                 break;
         }
@@ -486,7 +549,7 @@ static int worker_init(struct worker *w, const struct rstate *r0, const struct c
     w->c.err = &w->err;
     w->r = (struct rstate){.c = &w->c, .e = r0->e, .g = r0->g, .additive = r0->additive, .bytes = r0->bytes,
                            .range = r0->range, .off = r0->off, .by = r0->by, .nby = r0->nby,
-                           .by_fast = r0->by_fast};
+                           .by_fast = r0->by_fast, .count_out = r0->count_out};
     cairn_labels_init(&w->r.ls);
     if (!need_pl)
         return 0;
@@ -520,7 +583,9 @@ static int merge(struct rstate *r, struct rstate *w)
     for (size_t i = 0; i < w->n; i++) {
         struct racc *x = &w->a[i];
         size_t idx;
-        int rc = racc_for(r, x->lab, x->len, &idx);
+        int rc = (i & 255) == 255 ? cairn__qgov_check(r->c->gov) : 0;
+        if (rc == 0)
+            rc = racc_for(r, x->lab, x->len, &idx);
         if (rc)
             return rc;
         struct racc *y = &r->a[idx];
@@ -535,6 +600,8 @@ static int merge(struct rstate *r, struct rstate *w)
         if (!x->ns)
             continue;
         if (y->ns + x->ns > y->cap) {
+            if ((rc = rcharge(r, (y->ns + x->ns - y->cap) * sizeof *y->smp)))
+                return rc;
             struct cairn__msample *s = realloc(y->smp, (y->ns + x->ns) * sizeof *s);
             if (!s)
                 return CAIRN_ENOMEM;
@@ -633,6 +700,8 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
                 r.by[r.nby++] = r.by[i];
         r.by_fast = 1;
     }
+    r.count_out = c->gov && c->gov->max_series && (e == c->out_expr || e == c->out_range) &&
+                  e->rop != CAIRN_LQ_ABSENT_OVER_TIME;
     /* entries of step i: ts in (t_i - off - range, t_i - off] */
     int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
     int64_t qs = c->start - r.off - r.range + 1, qe = last - r.off + 1;
@@ -642,17 +711,20 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     for (size_t i = 0; i < r.n; i++)
         if (r.a[i].ns > maxn)
             maxn = r.a[i].ns;
-    if (!r.additive && !(scratch = malloc(maxn * sizeof *scratch))) {
-        rc = CAIRN_ENOMEM;
+    if (!r.additive && ((rc = rcharge(&r, maxn * sizeof *scratch)) ||
+                        !(scratch = malloc(maxn * sizeof *scratch)))) {
+        rc = rc ? rc : CAIRN_ENOMEM;
         goto done;
     }
     for (size_t i = 0; i < r.n && rc == 0; i++) {
         size_t idx;
+        if ((i & 255) == 255 && (rc = cairn__qgov_check(c->gov)))
+            break;
         rc = cairn__mval_add(all, c->nsteps, r.a[i].lab, r.a[i].len, &idx);
         if (rc == 0)
             rc = finish_series(&r, &r.a[i], &all->s[idx], scratch);
     }
-    if (rc == 0) {
+    if (rc == 0 && (rc = cairn__qgov_check(c->gov)) == 0) {
         cairn__mval_compact(all, c->nsteps);
         cairn__mval_sort(all);
     }

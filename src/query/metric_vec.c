@@ -125,6 +125,9 @@ static int eval_topk(struct cairn__mctx *c, const struct cairn_lq_expr *e, struc
                      const size_t *gid, size_t ngroups, struct cairn__mval *out)
 {
     size_t k = (size_t)e->param->number;
+    size_t charged = (in->n ? in->n : 1) * (c->nsteps + sizeof(struct kcand));
+    if (cairn__qgov_charge(c->gov, charged))
+        return CAIRN_ELIMIT;
     struct kcand *cand = malloc((in->n ? in->n : 1) * sizeof *cand);
     size_t *start = calloc(ngroups + 1, sizeof *start), *fill = calloc(ngroups + 1, sizeof *fill);
     uint8_t *keep = calloc(in->n ? in->n : 1, c->nsteps);
@@ -138,6 +141,8 @@ static int eval_topk(struct cairn__mctx *c, const struct cairn_lq_expr *e, struc
     for (size_t g = 0; g < ngroups; g++)
         start[g + 1] += start[g];
     for (size_t i = 0; i < c->nsteps; i++) {
+        if ((i & 63) == 63 && (rc = cairn__qgov_check(c->gov)))
+            goto done;
         memcpy(fill, start, (ngroups + 1) * sizeof *fill);
         for (size_t s = 0; s < in->n; s++)
             if (in->s[s].ok[i])
@@ -167,12 +172,13 @@ done:
     free(start);
     free(fill);
     free(keep);
+    cairn__qgov_release(c->gov, charged);
     return rc;
 }
 
 /* Loki's canInjectVectorGrouping: sum over count/rate/bytes/sum range aggregations
  * without their own grouping gets its grouping applied at extraction. */
-static int can_push(const struct cairn_lq_expr *e)
+int cairn__mvec_pushes(const struct cairn_lq_expr *e)
 {
     const struct cairn_lq_expr *r = e->inner;
     if (e->vop != CAIRN_LQ_SUM || r->kind != CAIRN_LQ_RANGE_AGG || r->grouping.present)
@@ -188,9 +194,9 @@ static int can_push(const struct cairn_lq_expr *e)
 
 int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e, struct cairn__mval *out)
 {
-    struct cairn__mval in = {0};
+    struct cairn__mval in = CAIRN__MVAL_INIT(c);
     int rc;
-    if (can_push(e)) {
+    if (cairn__mvec_pushes(e)) {
         struct cairn_lq_grouping g = e->grouping;
         g.present = 1; /* sum without a clause: by () */
         rc = cairn__meval_range(c, e->inner, &g, &in);
@@ -212,19 +218,29 @@ int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e
     struct cairn_buf key = CAIRN_BUF_INIT;
     struct cairn__mmap map = {0};
     size_t *gid = malloc((in.n ? in.n : 1) * sizeof *gid);
-    struct cairn__mval groups = {0}; /* one series per group: its labels are the key */
+    struct cairn__mval groups = CAIRN__MVAL_INIT(c); /* one series per group: its labels are the key */
     struct gacc *acc = NULL;
-    size_t nacc = 0;
+    size_t nacc = 0, charged = 0, nout = 0;
+    /* the groups are the result: count them against max_query_series as they appear
+     * (a group is in the result when one of its series has a point) */
+    int count_out = c->gov && c->gov->max_series && e == c->out_expr && e->vop != CAIRN_LQ_TOPK &&
+                    e->vop != CAIRN_LQ_BOTTOMK;
     if (!gid) {
         rc = CAIRN_ENOMEM;
         goto done;
     }
     for (size_t s = 0; s < in.n && rc == 0; s++) {
+        if ((s & 255) == 255 && (rc = cairn__qgov_check(c->gov)))
+            break;
         if ((rc = group_key(&e->grouping, &in.s[s], &lb, &key)))
             break;
         const char *k = key.data ? key.data : "";
         if (cairn__mmap_get(&map, k, (uint32_t)key.len, &gid[s]))
             continue;
+        if (count_out && memchr(in.s[s].ok, 1, c->nsteps) && ++nout > c->gov->max_series) {
+            rc = cairn__qgov_fail(c->gov, CAIRN__QSTOP_SERIES, CAIRN_ELIMIT);
+            break;
+        }
         if ((rc = cairn__mval_add(&groups, c->nsteps, k, (uint32_t)key.len, &gid[s])))
             break;
         /* the map borrows the group's own copy of the key */
@@ -234,6 +250,12 @@ int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e
         goto done;
     if (e->vop == CAIRN_LQ_TOPK || e->vop == CAIRN_LQ_BOTTOMK) {
         rc = eval_topk(c, e, &in, gid, groups.n, out);
+        goto done;
+    }
+    /* per group: two more per-step arrays, and its map slots */
+    charged = groups.n * (sizeof *acc + 2 * c->nsteps * sizeof(double) + 2 * sizeof *map.slot);
+    if ((rc = cairn__qgov_charge(c->gov, charged))) {
+        charged = 0;
         goto done;
     }
     if (!(acc = calloc(groups.n ? groups.n : 1, sizeof *acc))) {
@@ -250,10 +272,13 @@ int cairn__meval_vector_agg(struct cairn__mctx *c, const struct cairn_lq_expr *e
             goto done;
         }
     }
-    for (size_t s = 0; s < in.n; s++)
+    for (size_t s = 0; s < in.n; s++) {
+        if ((s & 255) == 255 && (rc = cairn__qgov_check(c->gov)))
+            goto done;
         for (size_t i = 0; i < c->nsteps; i++)
             if (in.s[s].ok[i])
                 fold(e->vop, &acc[gid[s]], i, in.s[s].v[i]);
+    }
     for (size_t g = 0; g < groups.n; g++) {
         for (size_t i = 0; i < c->nsteps; i++) {
             if (acc[g].cnt[i] > 0) {
@@ -272,6 +297,7 @@ done:
     }
     free(acc);
     free(gid);
+    cairn__qgov_release(c->gov, charged);
     cairn__mval_deinit(&groups);
     cairn__mval_deinit(&in);
     cairn__mmap_deinit(&map);

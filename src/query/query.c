@@ -22,11 +22,22 @@ int cairn__query_stats_json(const struct cairn__query_stats *st, struct cairn_bu
                              (unsigned long long)st->returned);
 }
 
+/* The answer is the caller's once returned: its bytes leave the budget. */
+static void report(struct cairn__qgov *g, const struct cairn_query_params *p)
+{
+    if (p->report) {
+        p->report->peak_bytes = atomic_load(&g->peak);
+        p->report->left_bytes = atomic_load(&g->used);
+    }
+}
+
 int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
                     const struct cairn_query_params *p, struct cairn_buf *out, struct cairn_err *err)
 {
     struct cairn_logql_query *lq = NULL;
-    struct cairn__query_stats st = {.started_mono_ns = cairn_mono_ns()};
+    struct cairn__qgov gov = {.limit = p->max_memory, .max_series = p->max_series};
+    struct cairn__query_stats st = {.started_mono_ns = cairn_mono_ns(), .gov = &gov};
+    gov.deadline = cairn__query_deadline(&st, p);
     size_t mark = out->len;
     int rc = cairn_logql_parse(q, qlen, &lq, err);
     if (rc)
@@ -47,9 +58,17 @@ int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
         goto fail;
     }
     cairn_logql_query_destroy(lq);
+    report(&gov, p);
     return 0;
 fail:
-    if (rc == CAIRN_ENOMEM)
+    if (rc == CAIRN_ELIMIT && atomic_load(&gov.why) == CAIRN__QSTOP_MEMORY)
+        cairn_err_set(err, rc, "query memory limit exceeded: the query needed more than %zu MiB "
+                      "(limits_config.max_query_memory); narrow the time range or the stream "
+                      "selector, add a line filter, or aggregate with sum by (...) over fewer labels",
+                      p->max_memory >> 20);
+    else if (rc == CAIRN_ELIMIT && atomic_load(&gov.why) == CAIRN__QSTOP_SERIES)
+        cairn_err_set(err, rc, CAIRN__SERIES_LIMIT_MSG, p->max_series);
+    else if (rc == CAIRN_ENOMEM)
         cairn_err_set(err, rc, "out of memory running the query");
     else if (rc == CAIRN_ETIMEDOUT)
         cairn_err_set(err, rc, "query timed out after %.0fs (limits_config.query_timeout): "
@@ -57,5 +76,6 @@ fail:
                       (double)p->timeout / 1e9);
     cairn_buf_truncate(out, mark);
     cairn_logql_query_destroy(lq);
+    report(&gov, p);
     return rc;
 }
