@@ -49,7 +49,13 @@ typedef int (*cairn_api_file_fn)(const char *path, struct cairn_api_file *out);
 
 struct cairn_api_config {
     const char *listen;          /* "host:port"; port 0 picks an ephemeral port */
-    unsigned threads_max;        /* cap on connection threads (0: 256) */
+    /* Connections (see server.c): 0 in any of these takes the limits.h default. */
+    unsigned workers;                /* handler threads (0: max(8, 2 x cores)) */
+    unsigned max_connections;        /* all clients, clamped to the fd limit */
+    unsigned max_connections_per_ip; /* one client address */
+    int64_t header_timeout_ns;       /* a request's header must be in within this */
+    int64_t body_timeout_ns;         /* longest pause while a body arrives */
+    int64_t idle_timeout_ns;         /* keep-alive connection idle between requests */
     struct cairn_api_limits limits;
     cairn_api_config_dump_fn config_dump;
     void *config_dump_ctx;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "api/push.h"
+#include "api/server_int.h"
 #include "api/tail.h"
 #include "cairn/api.h"
 #include "cairn/buf.h"
@@ -81,8 +82,14 @@ struct cairn__route {
     const char *path;
     const char *name; /* the route label in metrics, as Loki names them */
     cairn__handler_fn fn;
-    int wants_body;   /* accumulate the body (with the push size limit) */
+    int wants_body;   /* accumulate the body: CAIRN__BODY_PUSH or CAIRN__BODY_FORM */
+    int runs_inline;  /* cheap and never blocks: answered on the event loop, no worker */
 };
+/* Body limits: a push takes limits.max_push_body, any other route CAIRN_MAX_BODY_OTHER
+ * (a body it does not want is read and dropped up to that). */
+#define CAIRN__BODY_NONE 0
+#define CAIRN__BODY_PUSH 1
+#define CAIRN__BODY_FORM 2
 
 extern const struct cairn__route cairn__routes[];
 /* Does a route path match the request path? A path ending in '*' is a prefix. */
@@ -124,6 +131,11 @@ struct cairn_api {
     struct cairn__metrics metrics;
     _Atomic uint64_t push_errors; /* store append failures */
     struct cairn__tailhub tails;  /* open /loki/api/v1/tail sessions */
+    /* connections (server.c): handler threads, deadlines and their settings */
+    struct cairn__workers workers;
+    struct cairn__reaper reaper;
+    int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
+    unsigned max_connections, max_connections_per_ip, n_workers;
 };
 
 /* Handlers (routes.c and push.c). */

@@ -5,26 +5,35 @@
 #include "api/api_int.h"
 #include "cairn/store.h"
 
+/* Columns: method, path, metrics name, handler, body (N none, F form, P push), inline
+ * (1: answered on the event loop; everything else runs on a worker thread). */
+#define N CAIRN__BODY_NONE
+#define F CAIRN__BODY_FORM
+#define P CAIRN__BODY_PUSH
 const struct cairn__route cairn__routes[] = {
-    {"POST", "/loki/api/v1/push", "loki_api_v1_push", cairn__handle_push, 1},
-    {"POST", "/api/prom/push", "api_prom_push", cairn__handle_push, 1}, /* Loki's legacy path */
-    {"GET", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 0},
-    {"POST", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 1},
-    {"GET", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 0},
-    {"POST", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 1},
-    {"GET", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 0},
-    {"POST", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 1},
-    {"GET", "/loki/api/v1/label", "loki_api_v1_labels", cairn__handle_labels, 0},
-    {"GET", "/loki/api/v1/label/*", "loki_api_v1_label_name_values", cairn__handle_label_values, 0},
-    {"GET", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 0},
-    {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 1},
-    {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 0},
-    {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 1},
-    {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, 0},
-    {"GET", "/ready", "ready", cairn__handle_ready, 0},
-    {"GET", "/metrics", "metrics", cairn__handle_metrics, 0},
-    {"GET", "/config", "config", cairn__handle_config, 0},
+    {"POST", "/loki/api/v1/push", "loki_api_v1_push", cairn__handle_push, P, 0},
+    {"POST", "/api/prom/push", "api_prom_push", cairn__handle_push, P, 0}, /* Loki's legacy path */
+    {"GET", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, N, 0},
+    {"POST", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, F, 0},
+    {"GET", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, N, 0},
+    {"POST", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, F, 0},
+    {"GET", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, N, 0},
+    {"POST", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, F, 0},
+    {"GET", "/loki/api/v1/label", "loki_api_v1_labels", cairn__handle_labels, N, 0},
+    {"GET", "/loki/api/v1/label/*", "loki_api_v1_label_name_values", cairn__handle_label_values, N, 0},
+    {"GET", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, N, 0},
+    {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, F, 0},
+    {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, N, 0},
+    {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, F, 0},
+    /* tail only parses its query here; the session has its own thread (tail.c) */
+    {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, N, 1},
+    {"GET", "/ready", "ready", cairn__handle_ready, N, 1},
+    {"GET", "/metrics", "metrics", cairn__handle_metrics, N, 0}, /* store stats take locks */
+    {"GET", "/config", "config", cairn__handle_config, N, 0},
 };
+#undef N
+#undef F
+#undef P
 const size_t cairn__n_routes = sizeof cairn__routes / sizeof cairn__routes[0];
 
 _Static_assert(sizeof cairn__routes / sizeof cairn__routes[0] < CAIRN_ROUTES_MAX,

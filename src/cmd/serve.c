@@ -40,6 +40,12 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     snprintf(listen, cap, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
              sc->server.http_listen_port);
     ac->listen = listen;
+    ac->workers = (unsigned)sc->server.http_workers;
+    ac->max_connections = (unsigned)sc->server.http_max_connections;
+    ac->max_connections_per_ip = (unsigned)sc->server.http_max_connections_per_ip;
+    ac->header_timeout_ns = sc->server.http_header_timeout_ns;
+    ac->body_timeout_ns = sc->server.http_body_timeout_ns;
+    ac->idle_timeout_ns = sc->server.http_idle_timeout_ns;
     const struct cairn_limits *l = &sc->limits;
     ac->limits.max_label_names = (unsigned)l->max_label_names_per_series;
     ac->limits.max_label_name_len = (unsigned)l->max_label_name_length;

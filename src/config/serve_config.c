@@ -53,6 +53,30 @@ static const struct cairn_cfg_entry server_entries[] = {
     {.key = "log_level", .type = CAIRN_CFG_ENUM, CAIRN_CFG_AT(S, log_level), .def = "info",
      .names = log_levels, .flag = "log-level", .lflag = "log.level",
      .help = "log only messages of this level or above"},
+    /* connections (issue 10): event-driven serving, deadlines, caps; see docs/CONFIG.md */
+    {.key = "http_workers", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, http_workers), .idef = 0,
+     .min = 0, .max = 1024, .lflag = "server.http-workers",
+     .help = "threads running request handlers (0: max(8, 2 x cores))"},
+    {.key = "http_max_connections", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, http_max_connections),
+     .idef = CAIRN_HTTP_MAX_CONNECTIONS, .min = 16, .max = 1 << 20,
+     .lflag = "server.http-max-connections",
+     .help = "open connections in all (lowered to fit the open-file limit)"},
+    {.key = "http_max_connections_per_ip", .type = CAIRN_CFG_INT,
+     CAIRN_CFG_AT(S, http_max_connections_per_ip), .idef = CAIRN_HTTP_MAX_CONNECTIONS_PER_IP,
+     .min = 1, .max = 1 << 20, .lflag = "server.http-max-connections-per-ip",
+     .help = "open connections from one client address"},
+    {.key = "http_header_timeout", .type = CAIRN_CFG_DURATION,
+     CAIRN_CFG_AT(S, http_header_timeout_ns), .idef = CAIRN_HTTP_HEADER_TIMEOUT_NS,
+     .min = 100000000, .max = HOUR, .lflag = "server.http-header-timeout",
+     .help = "a request's header must be complete this long after the connection opened "
+             "(or its request line arrived), however slowly it trickles"},
+    {.key = "http_body_timeout", .type = CAIRN_CFG_DURATION, CAIRN_CFG_AT(S, http_body_timeout_ns),
+     .idef = CAIRN_HTTP_BODY_TIMEOUT_NS, .min = 100000000, .max = HOUR,
+     .lflag = "server.http-body-timeout", .help = "longest pause while a request body arrives"},
+    {.key = "http_server_idle_timeout", .type = CAIRN_CFG_DURATION,
+     CAIRN_CFG_AT(S, http_idle_timeout_ns), .idef = CAIRN_HTTP_IDLE_TIMEOUT_NS,
+     .min = SEC, .max = 24 * HOUR, .lflag = "server.http-idle-timeout",
+     .help = "a keep-alive connection is closed after this long without a request"},
 };
 #undef S
 static const struct cairn_cfg_table server_table =
