@@ -90,6 +90,11 @@ void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
                 "Pushes that failed in the store (I/O, disk full).",
                 atomic_load(&api->push_errors));
     rc |= gauge(o, "cairn_ready", "gauge", "1 once the WAL is replayed.", st ? 1 : 0);
+    rc |= gauge(o, "cairn_http_connections", "gauge", "Open HTTP connections.",
+                cairn__reaper_count(&api->reaper));
+    rc |= gauge(o, "cairn_http_connections_timed_out_total", "counter",
+                "Connections closed past their header, body or idle deadline.",
+                atomic_load(&api->reaper.reaped));
     rc |= cairn__metrics_render(&api->metrics, o);
     if (rc) {
         cairn__reply_text(r, 500, "out of memory rendering metrics");
