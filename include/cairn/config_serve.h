@@ -18,7 +18,8 @@
  *                  max_label_value_length, reject_old_samples,
  *                  reject_old_samples_max_age, creation_grace_period, retention_period,
  *                  max_query_series, query_timeout
- *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides) */
+ *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides)
+ *   auth:          enabled, credentials: {<name>: {secret_sha256, tenants: [..]}} */
 #ifndef CAIRN_CONFIG_SERVE_H
 #define CAIRN_CONFIG_SERVE_H
 
@@ -60,8 +61,20 @@ struct cairn_serve_server {
     int64_t http_idle_timeout_ns;   /* keep-alive idle */
 };
 
+/* auth: credentials mapped to tenants (off by default). */
+struct cairn_serve_credential {
+    char *name;                     /* the key: basic-auth user */
+    char *secret_sha256;            /* hex SHA-256 of the token / password */
+    struct cairn_cfg_strlist tenants; /* "*": any tenant */
+};
+struct cairn_serve_auth {
+    int enabled;
+    struct cairn_cfg_list credentials; /* struct cairn_serve_credential, keyed by name */
+};
+
 struct cairn_serve_config {
     struct cairn_serve_server server;
+    struct cairn_serve_auth auth;
     struct cairn_store_config store;  /* store.tenant_retention points into overrides */
     struct cairn_limits limits;
     struct cairn_cfg_list overrides;  /* struct cairn_tenant_retention, keyed by tenant */

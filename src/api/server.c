@@ -63,6 +63,7 @@ struct conn {
     int method_ok;
     int state;          /* JOB_* */
     int upgraded;       /* handed to a tail: never touch its socket again */
+    int challenge;      /* the reply is a 401: name the schemes (WWW-Authenticate) */
     unsigned served;    /* requests answered on it */
     size_t body_seen, body_limit;
     int64_t start_ns;
@@ -215,6 +216,11 @@ static enum MHD_Result send_reply(struct cairn_api *api, struct MHD_Connection *
         return MHD_NO;
     if (ctype && x->reply.len)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (x->challenge) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"cairn\", charset=\"UTF-8\"");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cairn\"");
+    }
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), status,
@@ -309,6 +315,19 @@ static enum MHD_Result begin(struct cairn_api *api, struct MHD_Connection *c, st
     x->body_limit = kind == CAIRN__BODY_PUSH ? api->limits.max_push_body : CAIRN_MAX_BODY_OTHER;
     cairn__ingest_batch_reset(&x->batch);
     cairn__tracked_deadline(&x->track, now + api->body_timeout_ns);
+    x->challenge = 0;
+    if (api->auth.enabled && x->route < cairn__n_routes && !cairn__routes[x->route].open) {
+        char msg[256];
+        int st = cairn__auth_check(&api->auth, c, msg, sizeof msg);
+        if (st) { /* refused from the header alone: the body is never read */
+            cairn_buf_reset(&x->reply);
+            if (cairn_buf_appendf(&x->reply, "%s\n", msg))
+                cairn_buf_reset(&x->reply);
+            x->challenge = st == 401;
+            cairn__tracked_deadline(&x->track, 0);
+            return send_reply(api, c, x, st, "text/plain; charset=utf-8");
+        }
+    }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
     if (n > x->body_limit) {
@@ -477,6 +496,8 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     if (cairn__tailhub_init(&api->tails))
         goto nomem;
     have_tails = 1;
+    if (cairn__auth_init(&api->auth, cfg, err))
+        goto fail;
     if (cairn__reaper_start(&api->reaper))
         goto nomem;
     have_reaper = 1;
@@ -525,6 +546,7 @@ fail:
         cairn__workers_stop(&api->workers);
         if (have_reaper)
             cairn__reaper_stop(&api->reaper);
+        cairn__auth_deinit(&api->auth);
         if (have_tails)
             cairn__tailhub_deinit(&api->tails);
         if (have_tenants)
@@ -568,6 +590,7 @@ void cairn_api_destroy(struct cairn_api *api)
     cairn_api_stop(api);
     cairn__tailhub_deinit(&api->tails);
     cairn__tenants_deinit(&api->tenants);
+    cairn__auth_deinit(&api->auth);
     free(api->listen);
     free(api);
 }

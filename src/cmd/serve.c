@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/api.h"
@@ -60,6 +61,7 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
                                                    ? l->max_global_streams_per_user : 0);
     ac->limits.max_query_series = (size_t)(l->max_query_series > 0 ? l->max_query_series : 0);
     ac->limits.query_timeout_ns = l->query_timeout_ns;
+    ac->auth_enabled = sc->auth.enabled;
     ac->config_dump = dump_config;
     ac->config_dump_ctx = (void *)sc;
     ac->files = ui_file;
@@ -99,7 +101,24 @@ int cairn_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* auth credentials: views into sc, copied by cairn_api_create */
+    struct cairn_api_credential *creds = NULL;
+    if (sc.auth.enabled) {
+        const struct cairn_serve_credential *sv = sc.auth.credentials.v;
+        if (!(creds = calloc(sc.auth.credentials.n, sizeof *creds))) {
+            CAIRN_ERROR("serve", "out of memory", "");
+            cairn_serve_config_deinit(&sc);
+            return 1;
+        }
+        for (size_t i = 0; i < sc.auth.credentials.n; i++)
+            creds[i] = (struct cairn_api_credential){sv[i].name, sv[i].secret_sha256,
+                                                     (const char *const *)sv[i].tenants.v,
+                                                     sv[i].tenants.n};
+        ac.credentials = creds;
+        ac.n_credentials = sc.auth.credentials.n;
+    }
     struct cairn_api *api = cairn_api_create(&ac, &err);
+    free(creds);
     if (!api) {
         CAIRN_ERROR("serve", "cannot start HTTP", "err=\"%s\"", err.msg);
         cairn_serve_config_deinit(&sc);

@@ -194,6 +194,29 @@ static const struct cairn_cfg_entry override_entries[] = {
 static const struct cairn_cfg_table override_table =
     CAIRN_CFG_TABLE("overrides", override_entries, struct cairn_tenant_retention);
 
+static const struct cairn_cfg_entry cred_entries[] = {
+    {.key = "secret_sha256", .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_SECRET | CAIRN_CFG_REQUIRED,
+     CAIRN_CFG_AT(struct cairn_serve_credential, secret_sha256),
+     .help = "SHA-256 (64 hex digits) of the secret: printf %s SECRET | sha256sum"},
+    {.key = "tenants", .type = CAIRN_CFG_STRLIST, .flags = CAIRN_CFG_REQUIRED | CAIRN_CFG_ONE_OK,
+     CAIRN_CFG_AT(struct cairn_serve_credential, tenants),
+     .help = "tenants (X-Scope-OrgID) it may use, the first by default; \"*\": any"},
+};
+static const struct cairn_cfg_table cred_table =
+    CAIRN_CFG_TABLE("credential", cred_entries, struct cairn_serve_credential);
+
+static const struct cairn_cfg_entry auth_entries[] = {
+    {.key = "enabled", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(struct cairn_serve_auth, enabled),
+     .idef = 0, .lflag = "auth.enabled",
+     .help = "require a credential on every API route but /ready and /metrics"},
+    {.key = "credentials", .type = CAIRN_CFG_KEYED,
+     CAIRN_CFG_AT(struct cairn_serve_auth, credentials), .sub = &cred_table,
+     .key_offset = offsetof(struct cairn_serve_credential, name),
+     .help = "by name (the basic-auth user): a bearer token or basic-auth password"},
+};
+static const struct cairn_cfg_table auth_table =
+    CAIRN_CFG_TABLE("auth", auth_entries, struct cairn_serve_auth);
+
 static int serve_check(struct cairn_cfg *c, void *obj, const char *path, struct cairn_err *err);
 
 static const struct cairn_cfg_entry serve_entries[] = {
@@ -207,6 +230,8 @@ static const struct cairn_cfg_entry serve_entries[] = {
      .help = "the store"},
     {.key = "limits_config", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C),
      .sub = &limits_table, .help = "per-tenant limits, as Loki's limits_config"},
+    {.key = "auth", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, auth), .sub = &auth_table,
+     .help = "optional authentication: credentials mapped to tenants"},
     {.key = "overrides", .type = CAIRN_CFG_KEYED, CAIRN_CFG_AT(C, overrides), .sub = &override_table,
      .key_offset = offsetof(struct cairn_tenant_retention, tenant),
      .help = "per-tenant overrides by tenant ID, as in Loki's runtime config"},
@@ -267,6 +292,8 @@ static int serve_check(struct cairn_cfg *c, void *obj, const char *path, struct 
         CAIRN_WARN("config", "burst below rate",
                    "ingestion_burst_size_mb=%g ingestion_rate_mb=%g",
                    sc->limits.ingestion_burst_size_mb, sc->limits.ingestion_rate_mb);
+    if (sc->auth.enabled && sc->auth.credentials.n == 0)
+        return cairn_err_set(err, CAIRN_EINVAL, "auth.enabled: no auth.credentials given");
     sc->store.tenant_retention = sc->overrides.v;
     sc->store.n_tenant_retention = sc->overrides.n;
     return 0;

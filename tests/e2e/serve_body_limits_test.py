@@ -11,7 +11,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import Server, TempDir, check, fail, now_ns, push_json, request  # noqa: E402
+from push_util import Server, TempDir, check, now_ns, push_json, request  # noqa: E402
 
 WAIT = 20
 PUSH_LIMIT = 100 * 1024 * 1024
