@@ -407,15 +407,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return finish(api, x);
 }
 
+/* libmicrohttpd's messages (a refused connection, a client that broke the protocol)
+ * are caused by clients: at most MHD_LOG_PER_S a second are logged, so a flood of
+ * connections cannot flood the log; the next logged one says how many were not. */
+#define MHD_LOG_PER_S 10
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    struct cairn_api *api = cls;
+    int64_t sec = cairn_mono_ns() / 1000000000LL;
+    if (atomic_exchange(&api->log_second, sec) != sec)
+        atomic_store(&api->log_count, 0);
+    if (atomic_fetch_add(&api->log_count, 1) >= MHD_LOG_PER_S) {
+        atomic_fetch_add(&api->log_suppressed, 1);
+        return;
+    }
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    CAIRN_WARN("http", "libmicrohttpd", "detail=\"%s\"", msg);
+    CAIRN_WARN("http", "libmicrohttpd", "detail=\"%s\" suppressed_before=%llu", msg,
+               (unsigned long long)atomic_exchange(&api->log_suppressed, 0));
 }
 
 /* Raise the open-file limit to its hard limit (idle clients are sockets) and return

@@ -48,14 +48,16 @@ def announced_too_big(port, path, n):
 
 
 def chunked_too_big(port, path, limit, ctype):
-    """Send a chunked body of up to 3 x limit; the server must stop it near the limit."""
+    """Send a chunked body of up to limit + 64 MiB (far more than socket buffers hold);
+    the server must stop it near the limit."""
+    total = limit + 64 * 1024 * 1024
     s = connect(port)
     s.sendall(("POST %s HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\n"
                "Transfer-Encoding: chunked\r\n\r\n" % (path, ctype)).encode())
     chunk = b"%x\r\n" % 65536 + b"a" * 65536 + b"\r\n"
     sent = 0
     try:
-        while sent < 3 * limit:
+        while sent < total:
             s.sendall(chunk)
             sent += 65536
         s.sendall(b"0\r\n\r\n")
@@ -65,7 +67,7 @@ def chunked_too_big(port, path, limit, ctype):
     s.close()
     print("%s: chunked body cut after %.1f MiB sent (limit %.1f MiB), reply %r"
           % (path, sent / 2**20, limit / 2**20, st))
-    check(sent < 3 * limit, "%s: the server read a %d-byte chunked body past its %d-byte "
+    check(sent < total, "%s: the server read a %d-byte chunked body past its %d-byte "
           "limit to its end" % (path, sent, limit))
     check(st in (413, None), "%s: reply %r to an oversized chunked body" % (path, st))
 
