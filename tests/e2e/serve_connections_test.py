@@ -4,7 +4,8 @@
 #     the cap, each held for 300 s);
 #   - a client trickling its header one byte at a time is disconnected once the
 #     header deadline passes, on a new connection and on a keep-alive one (the idle
-#     timeout restarted with every byte);
+#     timeout restarted with every byte); a body that stops halfway is disconnected
+#     once the pause passes the body timeout (it used to wait 300 s);
 #   - 10,000 idle sockets, from several loopback addresses to stay under the per-IP
 #     cap, do not stop /ready from answering;
 #   - the per-IP cap refuses the connections of one address past it, others still
@@ -116,6 +117,16 @@ def trickle(srv):
           "timed-out connections not counted")
 
 
+def body_pause(srv):
+    # a body that stops arriving halfway: closed once the pause passes the body timeout
+    s = connect(srv.port)
+    s.sendall(b"POST /loki/api/v1/push HTTP/1.1\r\nHost: t\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"streams\"")
+    took = closed_by_server(s)
+    s.close()
+    print("paused body closed after %.1f s" % took)
+
+
 def idle_10k(srv, n=10000, per_ip=1000):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     check(hard == resource.RLIM_INFINITY or hard >= n + 200,
@@ -148,6 +159,13 @@ def idle_10k(srv, n=10000, per_ip=1000):
 def per_ip_cap(srv, cap):
     socks = [connect(srv.port, "127.0.0.200") for _ in range(cap)]
     try:
+        # connected is not yet accepted: wait until the server holds exactly these (and
+        # the /metrics connection asking), the 10,000 before them closed
+        deadline = time.monotonic() + WAIT
+        while metric(srv.port, "cairn_http_connections") != cap + 1:
+            check(time.monotonic() < deadline, "the server did not settle at %d connections"
+                  % (cap + 1))
+            time.sleep(0.1)
         # one more from that address is closed at once, without a reply
         s = connect(srv.port, "127.0.0.200")
         s.sendall(b"GET /ready HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -168,11 +186,13 @@ def per_ip_cap(srv, cap):
 def main():
     with TempDir() as d:
         srv = Server(os.path.join(d, "data"), "-server.http-header-timeout=2s",
+                     "-server.http-body-timeout=2s",
                      "-server.http-max-connections-per-ip=1100").start()
         st, body = push_json(srv.url, [({"job": "c"}, [(now_ns(), "hello")])])
         check(st == 204, "push: %d %s" % (st, body))
         idle_300(srv)
         trickle(srv)
+        body_pause(srv)
         check(srv.stop() == 0, "server exit status")
 
         # long deadlines: the idle sockets must still be there when /ready is asked
