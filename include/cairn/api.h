@@ -59,7 +59,8 @@ struct cairn_api_credential {
 struct cairn_api_config {
     const char *listen;          /* "host:port"; port 0 picks an ephemeral port */
     /* Connections (see server.c): 0 in any of these takes the limits.h default. */
-    unsigned workers;                /* handler threads (0: max(8, 2 x cores)) */
+    unsigned workers;                /* handler threads of each pool, push and read
+                                      * (0: max(8, 2 x cores)) */
     unsigned max_connections;        /* all clients, clamped to the fd limit */
     unsigned max_connections_per_ip; /* one client address */
     int64_t header_timeout_ns;       /* a request's header must be in within this */

@@ -160,7 +160,9 @@ struct cairn_api {
     _Atomic uint64_t push_errors; /* store append failures */
     struct cairn__tailhub tails;  /* open /loki/api/v1/tail sessions */
     /* connections (server.c): handler threads, deadlines and their settings */
-    struct cairn__workers workers;
+    /* pushes and reads on separate pools: queries, however slow or many, never keep a
+     * push waiting for a thread (nor pushes a query) */
+    struct cairn__workers ingest_workers, read_workers;
     struct cairn__reaper reaper;
     int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
     unsigned max_connections, max_connections_per_ip, n_workers;

@@ -7,7 +7,8 @@
  * small thread pool), which read headers and bodies of every connection. Once a
  * request's body is complete, its connection is suspended and the handler runs on a
  * worker thread (workers.c; a handler may block on the WAL's group commit or run a
- * long query); the worker resumes the connection and the loop sends the reply. Cheap
+ * long query); the worker resumes the connection and the loop sends the reply.
+ * Pushes and reads have a pool each, so slow queries never hold up ingestion. Cheap
  * routes (/ready, the tail handshake, static UI files, refusals) are answered on the
  * loop directly.
  *
@@ -400,7 +401,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         x->state = JOB_RUNNING;
         x->job.run = run_job;
         MHD_suspend_connection(c);
-        if (cairn__workers_submit(&api->workers, &x->job))
+        struct cairn__workers *pool = cairn__routes[x->route].wants_body == CAIRN__BODY_PUSH
+                                          ? &api->ingest_workers : &api->read_workers;
+        if (cairn__workers_submit(pool, &x->job))
             run_job(&x->job); /* stopping: no workers left, answer here */
         return MHD_YES;
     }
@@ -513,7 +516,9 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     if (cairn__reaper_start(&api->reaper))
         goto nomem;
     have_reaper = 1;
-    if (cairn__workers_start(&api->workers, api->n_workers))
+    if (cairn__workers_start(&api->ingest_workers, api->n_workers))
+        goto nomem;
+    if (cairn__workers_start(&api->read_workers, api->n_workers))
         goto nomem;
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -545,8 +550,9 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_BIND_PORT);
     api->port = di ? di->port : port;
-    CAIRN_INFO("http", "listening", "addr=%s port=%u loops=%u workers=%u max_connections=%u "
-               "per_ip=%u", host, api->port, loops, api->n_workers, api->max_connections,
+    CAIRN_INFO("http", "listening", "addr=%s port=%u loops=%u workers=%u+%u max_connections=%u "
+               "per_ip=%u", host, api->port, loops, api->n_workers, api->n_workers,
+               api->max_connections,
                api->max_connections_per_ip);
     return api;
 nomem:
@@ -555,7 +561,8 @@ fail:
     if (ai)
         freeaddrinfo(ai);
     if (api) {
-        cairn__workers_stop(&api->workers);
+        cairn__workers_stop(&api->ingest_workers);
+        cairn__workers_stop(&api->read_workers);
         if (have_reaper)
             cairn__reaper_stop(&api->reaper);
         cairn__auth_deinit(&api->auth);
@@ -586,7 +593,8 @@ void cairn_api_stop(struct cairn_api *api)
          * in handlers finish (each resumes its connection) before the daemon stops */
         MHD_socket lfd = MHD_quiesce_daemon(api->mhd);
         cairn__tailhub_stop(&api->tails);
-        cairn__workers_stop(&api->workers);
+        cairn__workers_stop(&api->ingest_workers);
+        cairn__workers_stop(&api->read_workers);
         MHD_stop_daemon(api->mhd);
         api->mhd = NULL;
         if (lfd != MHD_INVALID_SOCKET)

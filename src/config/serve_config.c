@@ -56,7 +56,7 @@ static const struct cairn_cfg_entry server_entries[] = {
     /* connections (issue 10): event-driven serving, deadlines, caps; see docs/CONFIG.md */
     {.key = "http_workers", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, http_workers), .idef = 0,
      .min = 0, .max = 1024, .lflag = "server.http-workers",
-     .help = "threads running request handlers (0: max(8, 2 x cores))"},
+     .help = "handler threads for pushes, and as many for reads (0: max(8, 2 x cores))"},
     {.key = "http_max_connections", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, http_max_connections),
      .idef = CAIRN_HTTP_MAX_CONNECTIONS, .min = 16, .max = 1 << 20,
      .lflag = "server.http-max-connections",
