@@ -50,9 +50,30 @@ struct cairn_api_file {
 };
 typedef int (*cairn_api_file_fn)(const char *path, struct cairn_api_file *out);
 
+/* A credential (auth): a bearer token, or basic auth with name as user and the same
+ * secret as password. Strings are copied by cairn_api_create. */
+struct cairn_api_credential {
+    const char *name;
+    const char *secret_sha256;     /* 64 hex digits: SHA-256 of the secret */
+    const char *const *tenants;    /* the tenants it may use; "*": any */
+    size_t n_tenants;
+};
+
 struct cairn_api_config {
     const char *listen;          /* "host:port"; port 0 picks an ephemeral port */
-    unsigned threads_max;        /* cap on connection threads (0: 256) */
+    /* Connections (see server.c): 0 in any of these takes the limits.h default. */
+    unsigned workers;                /* handler threads of each pool, push and read
+                                      * (0: max(8, 2 x cores)) */
+    unsigned max_connections;        /* all clients, clamped to the fd limit */
+    unsigned max_connections_per_ip; /* one client address */
+    int64_t header_timeout_ns;       /* a request's header must be in within this */
+    int64_t body_timeout_ns;         /* longest pause while a body arrives */
+    int64_t idle_timeout_ns;         /* keep-alive connection idle between requests */
+    /* Auth: off unless auth_enabled; then every route but /ready and /metrics needs
+     * one of the credentials (401 without, 403 for a tenant it does not own). */
+    int auth_enabled;
+    const struct cairn_api_credential *credentials;
+    size_t n_credentials;
     struct cairn_api_limits limits;
     cairn_api_config_dump_fn config_dump;
     void *config_dump_ctx;

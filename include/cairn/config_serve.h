@@ -6,7 +6,9 @@
  * points into) belongs to it until cairn_serve_config_deinit. Read the fields directly.
  *
  * YAML shape (every key optional; see docs/CONFIG.md or `cairn serve --help`):
- *   server:        http_listen_address, http_listen_port, log_level
+ *   server:        http_listen_address, http_listen_port, log_level, http_workers,
+ *                  http_max_connections, http_max_connections_per_ip,
+ *                  http_header_timeout, http_body_timeout, http_server_idle_timeout
  *   storage:       data_dir, fsync, fsync_interval, codec, zstd_level, head_budget,
  *                  block_target_raw, chunk_target, chunk_max_age, chunk_idle,
  *                  index_period, ooo_window
@@ -16,7 +18,8 @@
  *                  max_label_value_length, reject_old_samples,
  *                  reject_old_samples_max_age, creation_grace_period, retention_period,
  *                  max_query_series, query_timeout
- *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides) */
+ *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides)
+ *   auth:          enabled, credentials: {<name>: {secret_sha256, tenants: [..]}} */
 #ifndef CAIRN_CONFIG_SERVE_H
 #define CAIRN_CONFIG_SERVE_H
 
@@ -53,10 +56,28 @@ struct cairn_serve_server {
     char *http_listen_address;  /* default "127.0.0.1" */
     int http_listen_port;       /* default 3100; 0 picks an ephemeral port */
     int log_level;              /* enum cairn_log_level, default info */
+    int http_workers;           /* handler threads; 0: max(8, 2 x cores) */
+    int http_max_connections;   /* all clients (clamped to the fd limit) */
+    int http_max_connections_per_ip;
+    int64_t http_header_timeout_ns; /* whole request header, from accept or request line */
+    int64_t http_body_timeout_ns;   /* longest pause inside a body */
+    int64_t http_idle_timeout_ns;   /* keep-alive idle */
+};
+
+/* auth: credentials mapped to tenants (off by default). */
+struct cairn_serve_credential {
+    char *name;                     /* the key: basic-auth user */
+    char *secret_sha256;            /* hex SHA-256 of the token / password */
+    struct cairn_cfg_strlist tenants; /* "*": any tenant */
+};
+struct cairn_serve_auth {
+    int enabled;
+    struct cairn_cfg_list credentials; /* struct cairn_serve_credential, keyed by name */
 };
 
 struct cairn_serve_config {
     struct cairn_serve_server server;
+    struct cairn_serve_auth auth;
     struct cairn_store_config store;  /* store.tenant_retention points into overrides */
     struct cairn_limits limits;
     struct cairn_cfg_list overrides;  /* struct cairn_tenant_retention, keyed by tenant */

@@ -34,6 +34,20 @@
 #define CAIRN_MAX_PUSH_BODY (100u * 1024 * 1024)
 #define CAIRN_MAX_PUSH_DECODED (512u * 1024 * 1024)
 
+/* HTTP connections (issue 10, finding 5): idle or slow clients cost a socket, never a
+ * thread, and never hold one past these. Defaults of the server.http_* keys. */
+#define CAIRN_MAX_BODY_OTHER (1u * 1024 * 1024)   /* bodies of non-push routes (query forms) */
+#define CAIRN_HTTP_HEADER_TIMEOUT_NS (10LL * 1000000000LL) /* whole header, trickled or not */
+#define CAIRN_HTTP_BODY_TIMEOUT_NS (30LL * 1000000000LL)   /* longest pause inside a body */
+#define CAIRN_HTTP_IDLE_TIMEOUT_NS (120LL * 1000000000LL)  /* keep-alive idle (Loki's 2m) */
+#define CAIRN_HTTP_MAX_CONNECTIONS 16384          /* all clients (clamped to the fd limit) */
+#define CAIRN_HTTP_MAX_CONNECTIONS_PER_IP 1024    /* one client address */
+#define CAIRN_HTTP_FD_RESERVE 1024                /* fds kept for the store (WAL, segments) */
+#define CAIRN_HTTP_WORKERS_MIN 8                  /* handler threads: max(this, 2 x cores) */
+#define CAIRN_HTTP_CONN_MEMORY (256u * 1024)      /* libmicrohttpd's per-connection pool
+                                                   * (headers, read buffer; mapped, touched
+                                                   * only as used): not the body */
+
 /* Storage engine, see DESIGN.md "Storage engine". */
 #define CAIRN_BLOCK_TARGET_RAW (256 * 1024)       /* cut an open block at ~256 KiB raw */
 #define CAIRN_CHUNK_TARGET_COMPRESSED (1536 * 1024) /* close a chunk at ~1.5 MiB */

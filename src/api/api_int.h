@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "api/push.h"
+#include "api/server_int.h"
 #include "api/tail.h"
 #include "cairn/api.h"
 #include "cairn/buf.h"
@@ -82,8 +83,15 @@ struct cairn__route {
     const char *path;
     const char *name; /* the route label in metrics, as Loki names them */
     cairn__handler_fn fn;
-    int wants_body;   /* accumulate the body (with the push size limit) */
+    int wants_body;   /* accumulate the body: CAIRN__BODY_PUSH or CAIRN__BODY_FORM */
+    int runs_inline;  /* cheap and never blocks: answered on the event loop, no worker */
+    int open;         /* answered without credentials when auth is on (/ready, /metrics) */
 };
+/* Body limits: a push takes limits.max_push_body, any other route CAIRN_MAX_BODY_OTHER
+ * (a body it does not want is read and dropped up to that). */
+#define CAIRN__BODY_NONE 0
+#define CAIRN__BODY_PUSH 1
+#define CAIRN__BODY_FORM 2
 
 extern const struct cairn__route cairn__routes[];
 /* Does a route path match the request path? A path ending in '*' is a prefix. */
@@ -110,6 +118,33 @@ const char *cairn__req_header(struct cairn__req *r, const char *name);
 const char *cairn__req_tenant(struct cairn__req *r);
 const char *cairn__req_query(struct cairn__req *r, const char *name);
 
+/* ---- auth (auth.c): credentials and the tenants they own -------------------------- */
+
+struct cairn__cred {
+    char *name;            /* basic-auth user; in messages */
+    unsigned char sha[32]; /* SHA-256 of the secret */
+    char **tenants;        /* "*": any */
+    size_t n_tenants;
+};
+
+struct cairn__auth {
+    int enabled;
+    struct cairn__cred *v;
+    size_t n;
+};
+
+/* Copy the config's credentials (hashes decoded). 0, or CAIRN_EINVAL / CAIRN_ENOMEM with
+ * err naming the credential. Disabled auth is an empty table. */
+int cairn__auth_init(struct cairn__auth *a, const struct cairn_api_config *cfg,
+                     struct cairn_err *err);
+void cairn__auth_deinit(struct cairn__auth *a);
+/* Check a request's credentials and tenant (from its header alone): 0 to serve it
+ * (X-Scope-OrgID set to the credential's first tenant when absent), or 401, 403 or 500
+ * with msg filled. */
+struct MHD_Connection;
+int cairn__auth_check(const struct cairn__auth *a, struct MHD_Connection *conn, char *msg,
+                      size_t cap);
+
 /* ---- the server ----------------------------------------------------------------- */
 
 struct cairn_api {
@@ -127,6 +162,17 @@ struct cairn_api {
     struct cairn__tailhub tails;  /* open /loki/api/v1/tail sessions */
     struct cairn_query_gate *_Atomic qgate; /* per-tenant query admission (query_routes.c
                                              * creates it on first use) */
+    /* connections (server.c): handler threads, deadlines and their settings */
+    /* pushes and reads on separate pools: queries, however slow or many, never keep a
+     * push waiting for a thread (nor pushes a query) */
+    struct cairn__workers ingest_workers, read_workers;
+    struct cairn__reaper reaper;
+    int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
+    unsigned max_connections, max_connections_per_ip, n_workers;
+    struct cairn__auth auth;
+    _Atomic int64_t log_second;   /* libmicrohttpd's messages: rate limit (server.c) */
+    _Atomic unsigned log_count;
+    _Atomic uint64_t log_suppressed;
 };
 
 /* Handlers (routes.c and push.c). */

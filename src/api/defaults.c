@@ -10,7 +10,11 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->listen = "127.0.0.1:3100";
-    cfg->threads_max = 256;
+    cfg->max_connections = CAIRN_HTTP_MAX_CONNECTIONS;
+    cfg->max_connections_per_ip = CAIRN_HTTP_MAX_CONNECTIONS_PER_IP;
+    cfg->header_timeout_ns = CAIRN_HTTP_HEADER_TIMEOUT_NS;
+    cfg->body_timeout_ns = CAIRN_HTTP_BODY_TIMEOUT_NS;
+    cfg->idle_timeout_ns = CAIRN_HTTP_IDLE_TIMEOUT_NS;
     struct cairn_api_limits *l = &cfg->limits;
     l->max_label_names = CAIRN_MAX_LABEL_NAMES_PER_SERIES;
     l->max_label_name_len = CAIRN_MAX_LABEL_NAME_LENGTH;

@@ -5,26 +5,36 @@
 #include "api/api_int.h"
 #include "cairn/store.h"
 
+/* Columns: method, path, metrics name, handler, body (N none, F form, P push), inline
+ * (1: answered on the event loop; everything else runs on a worker thread), open (1:
+ * no credentials needed when auth is on). */
+#define N CAIRN__BODY_NONE
+#define F CAIRN__BODY_FORM
+#define P CAIRN__BODY_PUSH
 const struct cairn__route cairn__routes[] = {
-    {"POST", "/loki/api/v1/push", "loki_api_v1_push", cairn__handle_push, 1},
-    {"POST", "/api/prom/push", "api_prom_push", cairn__handle_push, 1}, /* Loki's legacy path */
-    {"GET", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 0},
-    {"POST", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, 1},
-    {"GET", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 0},
-    {"POST", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, 1},
-    {"GET", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 0},
-    {"POST", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, 1},
-    {"GET", "/loki/api/v1/label", "loki_api_v1_labels", cairn__handle_labels, 0},
-    {"GET", "/loki/api/v1/label/*", "loki_api_v1_label_name_values", cairn__handle_label_values, 0},
-    {"GET", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 0},
-    {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, 1},
-    {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 0},
-    {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, 1},
-    {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, 0},
-    {"GET", "/ready", "ready", cairn__handle_ready, 0},
-    {"GET", "/metrics", "metrics", cairn__handle_metrics, 0},
-    {"GET", "/config", "config", cairn__handle_config, 0},
+    {"POST", "/loki/api/v1/push", "loki_api_v1_push", cairn__handle_push, P, 0, 0},
+    {"POST", "/api/prom/push", "api_prom_push", cairn__handle_push, P, 0, 0}, /* Loki's legacy path */
+    {"GET", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, N, 0, 0},
+    {"POST", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, F, 0, 0},
+    {"GET", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, N, 0, 0},
+    {"POST", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, F, 0, 0},
+    {"GET", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, N, 0, 0},
+    {"POST", "/loki/api/v1/labels", "loki_api_v1_labels", cairn__handle_labels, F, 0, 0},
+    {"GET", "/loki/api/v1/label", "loki_api_v1_labels", cairn__handle_labels, N, 0, 0},
+    {"GET", "/loki/api/v1/label/*", "loki_api_v1_label_name_values", cairn__handle_label_values, N, 0, 0},
+    {"GET", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, N, 0, 0},
+    {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, F, 0, 0},
+    {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, N, 0, 0},
+    {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, F, 0, 0},
+    /* tail only parses its query here; the session has its own thread (tail.c) */
+    {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, N, 1, 0},
+    {"GET", "/ready", "ready", cairn__handle_ready, N, 1, 1},
+    {"GET", "/metrics", "metrics", cairn__handle_metrics, N, 0, 1}, /* store stats take locks */
+    {"GET", "/config", "config", cairn__handle_config, N, 0, 0},
 };
+#undef N
+#undef F
+#undef P
 const size_t cairn__n_routes = sizeof cairn__routes / sizeof cairn__routes[0];
 
 _Static_assert(sizeof cairn__routes / sizeof cairn__routes[0] < CAIRN_ROUTES_MAX,
@@ -81,6 +91,11 @@ void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
                 "Pushes that failed in the store (I/O, disk full).",
                 atomic_load(&api->push_errors));
     rc |= gauge(o, "cairn_ready", "gauge", "1 once the WAL is replayed.", st ? 1 : 0);
+    rc |= gauge(o, "cairn_http_connections", "gauge", "Open HTTP connections.",
+                cairn__reaper_count(&api->reaper));
+    rc |= gauge(o, "cairn_http_connections_timed_out_total", "counter",
+                "Connections closed past their header, body or idle deadline.",
+                atomic_load(&api->reaper.reaped));
     rc |= cairn__metrics_render(&api->metrics, o);
     if (rc) {
         cairn__reply_text(r, 500, "out of memory rendering metrics");

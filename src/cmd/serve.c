@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/api.h"
@@ -40,6 +41,12 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     snprintf(listen, cap, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
              sc->server.http_listen_port);
     ac->listen = listen;
+    ac->workers = (unsigned)sc->server.http_workers;
+    ac->max_connections = (unsigned)sc->server.http_max_connections;
+    ac->max_connections_per_ip = (unsigned)sc->server.http_max_connections_per_ip;
+    ac->header_timeout_ns = sc->server.http_header_timeout_ns;
+    ac->body_timeout_ns = sc->server.http_body_timeout_ns;
+    ac->idle_timeout_ns = sc->server.http_idle_timeout_ns;
     const struct cairn_limits *l = &sc->limits;
     ac->limits.max_label_names = (unsigned)l->max_label_names_per_series;
     ac->limits.max_label_name_len = (unsigned)l->max_label_name_length;
@@ -57,6 +64,7 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     ac->limits.max_query_memory = l->max_query_memory;
     ac->limits.max_tenant_queries = (unsigned)l->max_concurrent_queries_per_tenant;
     ac->limits.max_tenant_queued = (unsigned)l->max_outstanding_requests_per_tenant;
+    ac->auth_enabled = sc->auth.enabled;
     ac->config_dump = dump_config;
     ac->config_dump_ctx = (void *)sc;
     ac->files = ui_file;
@@ -96,7 +104,24 @@ int cairn_cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* auth credentials: views into sc, copied by cairn_api_create */
+    struct cairn_api_credential *creds = NULL;
+    if (sc.auth.enabled) {
+        const struct cairn_serve_credential *sv = sc.auth.credentials.v;
+        if (!(creds = calloc(sc.auth.credentials.n, sizeof *creds))) {
+            CAIRN_ERROR("serve", "out of memory", "");
+            cairn_serve_config_deinit(&sc);
+            return 1;
+        }
+        for (size_t i = 0; i < sc.auth.credentials.n; i++)
+            creds[i] = (struct cairn_api_credential){sv[i].name, sv[i].secret_sha256,
+                                                     (const char *const *)sv[i].tenants.v,
+                                                     sv[i].tenants.n};
+        ac.credentials = creds;
+        ac.n_credentials = sc.auth.credentials.n;
+    }
     struct cairn_api *api = cairn_api_create(&ac, &err);
+    free(creds);
     if (!api) {
         CAIRN_ERROR("serve", "cannot start HTTP", "err=\"%s\"", err.msg);
         cairn_serve_config_deinit(&sc);

@@ -56,6 +56,30 @@ static const struct cairn_cfg_entry server_entries[] = {
     {.key = "log_level", .type = CAIRN_CFG_ENUM, CAIRN_CFG_AT(S, log_level), .def = "info",
      .names = log_levels, .flag = "log-level", .lflag = "log.level",
      .help = "log only messages of this level or above"},
+    /* connections (issue 10): event-driven serving, deadlines, caps; see docs/CONFIG.md */
+    {.key = "http_workers", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, http_workers), .idef = 0,
+     .min = 0, .max = 1024, .lflag = "server.http-workers",
+     .help = "handler threads for pushes, and as many for reads (0: max(8, 2 x cores))"},
+    {.key = "http_max_connections", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, http_max_connections),
+     .idef = CAIRN_HTTP_MAX_CONNECTIONS, .min = 16, .max = 1 << 20,
+     .lflag = "server.http-max-connections",
+     .help = "open connections in all (lowered to fit the open-file limit)"},
+    {.key = "http_max_connections_per_ip", .type = CAIRN_CFG_INT,
+     CAIRN_CFG_AT(S, http_max_connections_per_ip), .idef = CAIRN_HTTP_MAX_CONNECTIONS_PER_IP,
+     .min = 1, .max = 1 << 20, .lflag = "server.http-max-connections-per-ip",
+     .help = "open connections from one client address"},
+    {.key = "http_header_timeout", .type = CAIRN_CFG_DURATION,
+     CAIRN_CFG_AT(S, http_header_timeout_ns), .idef = CAIRN_HTTP_HEADER_TIMEOUT_NS,
+     .min = 100000000, .max = HOUR, .lflag = "server.http-header-timeout",
+     .help = "a request's header must be complete this long after the connection opened "
+             "(or its request line arrived), however slowly it trickles"},
+    {.key = "http_body_timeout", .type = CAIRN_CFG_DURATION, CAIRN_CFG_AT(S, http_body_timeout_ns),
+     .idef = CAIRN_HTTP_BODY_TIMEOUT_NS, .min = 100000000, .max = HOUR,
+     .lflag = "server.http-body-timeout", .help = "longest pause while a request body arrives"},
+    {.key = "http_server_idle_timeout", .type = CAIRN_CFG_DURATION,
+     CAIRN_CFG_AT(S, http_idle_timeout_ns), .idef = CAIRN_HTTP_IDLE_TIMEOUT_NS,
+     .min = SEC, .max = 24 * HOUR, .lflag = "server.http-idle-timeout",
+     .help = "a keep-alive connection is closed after this long without a request"},
 };
 #undef S
 static const struct cairn_cfg_table server_table =
@@ -184,6 +208,29 @@ static const struct cairn_cfg_entry override_entries[] = {
 static const struct cairn_cfg_table override_table =
     CAIRN_CFG_TABLE("overrides", override_entries, struct cairn_tenant_retention);
 
+static const struct cairn_cfg_entry cred_entries[] = {
+    {.key = "secret_sha256", .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_SECRET | CAIRN_CFG_REQUIRED,
+     CAIRN_CFG_AT(struct cairn_serve_credential, secret_sha256),
+     .help = "SHA-256 (64 hex digits) of the secret: printf %s SECRET | sha256sum"},
+    {.key = "tenants", .type = CAIRN_CFG_STRLIST, .flags = CAIRN_CFG_REQUIRED | CAIRN_CFG_ONE_OK,
+     CAIRN_CFG_AT(struct cairn_serve_credential, tenants),
+     .help = "tenants (X-Scope-OrgID) it may use, the first by default; \"*\": any"},
+};
+static const struct cairn_cfg_table cred_table =
+    CAIRN_CFG_TABLE("credential", cred_entries, struct cairn_serve_credential);
+
+static const struct cairn_cfg_entry auth_entries[] = {
+    {.key = "enabled", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(struct cairn_serve_auth, enabled),
+     .idef = 0, .lflag = "auth.enabled",
+     .help = "require a credential on every API route but /ready and /metrics"},
+    {.key = "credentials", .type = CAIRN_CFG_KEYED,
+     CAIRN_CFG_AT(struct cairn_serve_auth, credentials), .sub = &cred_table,
+     .key_offset = offsetof(struct cairn_serve_credential, name),
+     .help = "by name (the basic-auth user): a bearer token or basic-auth password"},
+};
+static const struct cairn_cfg_table auth_table =
+    CAIRN_CFG_TABLE("auth", auth_entries, struct cairn_serve_auth);
+
 static int serve_check(struct cairn_cfg *c, void *obj, const char *path, struct cairn_err *err);
 
 static const struct cairn_cfg_entry serve_entries[] = {
@@ -197,6 +244,8 @@ static const struct cairn_cfg_entry serve_entries[] = {
      .help = "the store"},
     {.key = "limits_config", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C),
      .sub = &limits_table, .help = "per-tenant limits, as Loki's limits_config"},
+    {.key = "auth", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, auth), .sub = &auth_table,
+     .help = "optional authentication: credentials mapped to tenants"},
     {.key = "overrides", .type = CAIRN_CFG_KEYED, CAIRN_CFG_AT(C, overrides), .sub = &override_table,
      .key_offset = offsetof(struct cairn_tenant_retention, tenant),
      .help = "per-tenant overrides by tenant ID, as in Loki's runtime config"},
@@ -257,6 +306,8 @@ static int serve_check(struct cairn_cfg *c, void *obj, const char *path, struct 
         CAIRN_WARN("config", "burst below rate",
                    "ingestion_burst_size_mb=%g ingestion_rate_mb=%g",
                    sc->limits.ingestion_burst_size_mb, sc->limits.ingestion_rate_mb);
+    if (sc->auth.enabled && sc->auth.credentials.n == 0)
+        return cairn_err_set(err, CAIRN_EINVAL, "auth.enabled: no auth.credentials given");
     sc->store.tenant_retention = sc->overrides.v;
     sc->store.n_tenant_retention = sc->overrides.n;
     return 0;
