@@ -26,6 +26,7 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
     l->query_timeout_ns = CAIRN_QUERY_TIMEOUT_NS;
     l->max_push_body = CAIRN_MAX_PUSH_BODY;
     l->max_push_decoded = CAIRN_MAX_PUSH_DECODED;
+    l->push_decode_budget = CAIRN_PUSH_DECODE_BUDGET;
 }
 
 int cairn_api_parse_listen(const char *s, char *host, size_t host_cap, unsigned *port)

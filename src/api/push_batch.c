@@ -48,37 +48,53 @@ void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
     cairn_buf_reset(&b->msg);
 }
 
-static void trim_buf(struct cairn_buf *b, size_t keep)
+/* The stream pool (label sets, stream states, store views) is freed as one piece. */
+static size_t pool_bytes(const struct cairn__ingest_batch *b)
 {
-    if (b->cap > keep)
-        cairn_buf_deinit(b);
+    return b->labels_cap * sizeof *b->labels + b->cap * sizeof *b->s + b->ps_cap * sizeof *b->ps;
+}
+
+static void free_pool(struct cairn__ingest_batch *b)
+{
+    for (size_t i = 0; i < b->labels_cap; i++)
+        cairn_labels_deinit(&b->labels[i]);
+    free(b->labels);
+    b->labels = NULL;
+    b->labels_cap = 0;
+    free(b->s);
+    b->s = NULL;
+    b->cap = b->n = 0;
+    free(b->ps);
+    b->ps = NULL;
+    b->ps_cap = 0;
 }
 
 void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
 {
-    trim_buf(&b->body, keep);
-    trim_buf(&b->dec, keep);
-    trim_buf(&b->unesc, keep);
-    trim_buf(&b->msg, keep);
-    if (b->ecap * sizeof *b->e > keep) {
-        free(b->e);
-        b->e = NULL;
-        b->ecap = b->ne = 0;
-    }
-    /* Label sets each own a small buffer; a pool grown past keep by a push of very
-     * many streams is freed whole. */
-    if (b->labels_cap * sizeof *b->labels > keep) {
-        for (size_t i = 0; i < b->labels_cap; i++)
-            cairn_labels_deinit(&b->labels[i]);
-        free(b->labels);
-        b->labels = NULL;
-        b->labels_cap = 0;
-        free(b->s);
-        b->s = NULL;
-        b->cap = b->n = 0;
-        free(b->ps);
-        b->ps = NULL;
-        b->ps_cap = 0;
+    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->msg, &b->tmp};
+    enum { NBUF = sizeof bufs / sizeof bufs[0], ENTRIES = NBUF, POOL = NBUF + 1 };
+    for (;;) { /* free the biggest piece until the rest fits */
+        size_t size[NBUF + 2], total = 0, big = 0;
+        for (size_t i = 0; i < NBUF; i++)
+            size[i] = bufs[i]->cap;
+        size[ENTRIES] = b->ecap * sizeof *b->e;
+        size[POOL] = pool_bytes(b);
+        for (size_t i = 0; i < NBUF + 2; i++) {
+            total += size[i];
+            if (size[i] > size[big])
+                big = i;
+        }
+        if (total <= keep || size[big] == 0)
+            return;
+        if (big < NBUF) {
+            cairn_buf_deinit(bufs[big]);
+        } else if (big == ENTRIES) {
+            free(b->e);
+            b->e = NULL;
+            b->ecap = b->ne = 0;
+        } else {
+            free_pool(b);
+        }
     }
 }
 

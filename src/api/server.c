@@ -29,6 +29,7 @@ struct conn {
     size_t route;       /* index in cairn__routes, or cairn__n_routes (no route) */
     int method_ok;
     int too_large;      /* body went past max_push_body: answer 413 */
+    unsigned retry_after; /* > 0: send Retry-After with the reply */
     size_t body_seen;
     int64_t start_ns;
 };
@@ -134,6 +135,11 @@ static enum MHD_Result send_reply(struct cairn_api *api, struct MHD_Connection *
         return MHD_NO;
     if (ctype && x->reply.len)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (x->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", x->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), status,
@@ -179,6 +185,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         x->route = cairn__n_routes;
         x->method_ok = 0;
         x->too_large = 0;
+        x->retry_after = 0;
         x->body_seen = 0;
         for (size_t i = 0; i < cairn__n_routes; i++) {
             if (!cairn__route_matches(cairn__routes[i].path, url))
@@ -241,9 +248,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (x->too_large) {
         cairn__reply_text(&r, 413, "request body too large: more than %zu bytes, limit: %zu bytes",
                           api->limits.max_push_body, api->limits.max_push_body);
-    } else {
+    } else if (!cairn__req_tenant_refused(&r)) { /* one tenant check for every route */
         cairn__routes[x->route].fn(api, &r);
     }
+    x->retry_after = r.retry_after_s;
     if (r.upgrade.tail)
         return send_upgrade(api, c, x, &r.upgrade);
     enum MHD_Result rc = send_reply(api, c, x, r.status, r.content_type);

@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     default:
-        if (cairn__unsnappy(p, n, 1u << 24, &b.dec, &err) == 0) {
+        if (cairn__unsnappy(p, n, 1u << 24, &b.dec, NULL, &err) == 0) {
             const char *d = b.dec.data ? b.dec.data : "";
             if (cairn__ingest_decode_pb(&b, d, b.dec.len, &cfg.limits, &err) == 0) {
                 same_as_protobuf_c(&b, (const uint8_t *)d, b.dec.len);

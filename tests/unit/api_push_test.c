@@ -237,13 +237,13 @@ static void gzip_round_trip_and_limit(void **state)
     deflateEnd(&z);
     struct cairn_buf out = CAIRN_BUF_INIT;
     struct cairn_err err;
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 1000, &out, &err), 0);
+    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 1000, &out, NULL, &err), 0);
     assert_int_equal(out.len, strlen(text));
     assert_memory_equal(out.data, text, out.len);
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 20, &out, &err), CAIRN_ELIMIT);
+    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 20, &out, NULL, &err), CAIRN_ELIMIT);
     assert_non_null(strstr(err.msg, "request body too large"));
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen - 4, 1000, &out, &err), CAIRN_EINVAL);
-    assert_int_equal(cairn__gunzip("nope", 4, 1000, &out, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn__gunzip((char *)gz, gzlen - 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn__gunzip("nope", 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
     cairn_buf_deinit(&out);
 }
 
@@ -300,7 +300,7 @@ static void protobuf_snappy_decodes(void **state)
         size_t len;
         char *c = encode_pb("{job=\"promtail\", host=\"h1\"}", 500, &len);
         cairn__ingest_batch_reset(&b);
-        assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, &err), 0);
+        assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
         assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
         assert_int_equal(b.n, 1);
         assert_int_equal(b.ne, 500);
@@ -308,18 +308,18 @@ static void protobuf_snappy_decodes(void **state)
         assert_string_equal(b.labels[0].v[0].name, "host");
         assert_int_equal(b.e[499].ts, (1700000000LL + 499) * 1000000000LL + 7);
         assert_memory_equal(b.e[499].line, "line 499", 8);
-        assert_int_equal(cairn__unsnappy(c, len, 10, &b.dec, &err), CAIRN_ELIMIT);
+        assert_int_equal(cairn__unsnappy(c, len, 10, &b.dec, NULL, &err), CAIRN_ELIMIT);
         free(c);
     }
     size_t len;
     char *c = encode_pb("{job=\"x\"", 1, &len);
     cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, &err), 0);
+    assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
     assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
     assert_true(b.s[0].bad);
     assert_non_null(strstr(msg(&b), "Error parsing labels '{job=\"x\"' with error: "));
     free(c);
-    assert_int_equal(cairn__unsnappy("\xff\xff\xff", 3, 100, &b.dec, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn__unsnappy("\xff\xff\xff", 3, 100, &b.dec, NULL, &err), CAIRN_EINVAL);
     assert_int_equal(cairn__ingest_decode_pb(&b, "\x0a\xff", 2, &lim, &err), CAIRN_EINVAL);
     cairn__ingest_batch_deinit(&b);
 }
