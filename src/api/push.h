@@ -84,6 +84,9 @@ struct cairn__ingest_batch {
     struct cairn_buf dec;    /* decompressed body */
     struct cairn__decode_charge charge; /* decompression bytes this request holds */
     struct cairn_buf unesc;  /* JSON strings that needed unescaping */
+    struct cairn_buf fix;    /* JSON lines with invalid UTF-8, repaired (U+FFFD) */
+    struct cairn_buf lfix;   /* a label text with invalid UTF-8, repaired */
+    int bad_utf8;            /* some decoded JSON line is not valid UTF-8 */
     struct cairn__lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
@@ -129,8 +132,13 @@ int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
 int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
                     struct cairn__decode_charge *ch, struct cairn_err *err);
 
+/* Replace invalid UTF-8 in the batch's lines by U+FFFD (into b->fix), as Loki's JSON
+ * decoding does; only when b->bad_utf8 is set. 0 or CAIRN_ENOMEM. */
+int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b);
+
 /* Parse Loki's label text `{a="b"}` into stream i's set and check it; a bad set marks
- * the stream bad with Loki's message. */
+ * the stream bad with Loki's message. Invalid UTF-8 in the text becomes U+FFFD first,
+ * as Go's unquoting does in Loki. */
 void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
                                  size_t len, const struct cairn_api_limits *lim);
 /* Check stream i's (already parsed) labels against the limits. */

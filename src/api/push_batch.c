@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/push.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 
 /* ---- batch ---------------------------------------------------------------------- */
@@ -30,6 +31,8 @@ void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
     cairn_buf_deinit(&b->body);
     cairn_buf_deinit(&b->dec);
     cairn_buf_deinit(&b->unesc);
+    cairn_buf_deinit(&b->fix);
+    cairn_buf_deinit(&b->lfix);
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
     cairn__lcache_deinit(&b->lcache);
@@ -42,9 +45,11 @@ void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
     b->ne = 0;
     b->n_errors = 0;
     b->status = 0;
+    b->bad_utf8 = 0;
     cairn_buf_reset(&b->body);
     cairn_buf_reset(&b->dec);
     cairn_buf_reset(&b->unesc);
+    cairn_buf_reset(&b->fix);
     cairn_buf_reset(&b->msg);
 }
 
@@ -71,7 +76,7 @@ static void free_pool(struct cairn__ingest_batch *b)
 
 void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
 {
-    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->msg, &b->tmp};
+    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->fix, &b->lfix, &b->msg, &b->tmp};
     enum { NBUF = sizeof bufs / sizeof bufs[0], ENTRIES = NBUF, POOL = NBUF + 1 };
     for (;;) { /* free the biggest piece until the rest fits */
         size_t size[NBUF + 2], total = 0, big = 0;
@@ -161,6 +166,32 @@ const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i)
     return cairn_buf_cstr(&b->tmp);
 }
 
+int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b)
+{
+    if (!b->bad_utf8)
+        return 0;
+    /* Size every repair first: one reservation, so repaired lines never move. */
+    size_t need = 0;
+    for (size_t i = 0; i < b->ne; i++)
+        if (!cairn_utf8_valid(b->e[i].line, b->e[i].len))
+            need += cairn_utf8_fixed_len(b->e[i].line, b->e[i].len);
+    cairn_buf_reset(&b->fix);
+    if (cairn_buf_reserve(&b->fix, need))
+        return CAIRN_ENOMEM;
+    for (size_t i = 0; i < b->ne; i++) {
+        struct cairn_entry *e = &b->e[i];
+        if (cairn_utf8_valid(e->line, e->len))
+            continue;
+        char *o = b->fix.data + b->fix.len;
+        size_t n = cairn_utf8_fix(o, e->line, e->len);
+        b->fix.len += n;
+        e->line = o;
+        e->len = n;
+    }
+    b->fix.data[b->fix.len] = '\0';
+    return 0;
+}
+
 /* ---- validation ----------------------------------------------------------------- */
 
 void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
@@ -200,6 +231,19 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
     struct cairn_err le;
     int tl = len > INT32_MAX ? INT32_MAX : (int)len;
     uint64_t h = 0;
+    if (!cairn_utf8_valid(text, len)) { /* repaired, then parsed and cached as such */
+        cairn_buf_reset(&b->lfix);
+        if (cairn_buf_reserve(&b->lfix, cairn_utf8_fixed_len(text, len))) {
+            b->s[i].bad = 1;
+            cairn__ingest_fail(b, 400, "out of memory parsing labels");
+            return;
+        }
+        b->lfix.len = cairn_utf8_fix(b->lfix.data, text, len);
+        b->lfix.data[b->lfix.len] = '\0';
+        text = b->lfix.data;
+        len = b->lfix.len;
+        tl = len > INT32_MAX ? INT32_MAX : (int)len;
+    }
     if (len && len <= CAIRN__LCACHE_MAX_TEXT) {
         cairn__lcache_limits(&b->lcache, lim);
         h = cairn__lcache_hash(text, len);

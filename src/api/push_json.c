@@ -12,6 +12,7 @@
 
 #include "api/push.h"
 #include "cairn/json.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 
 struct dec {
@@ -70,6 +71,38 @@ static int skip_value(struct dec *d)
     return 0;
 }
 
+/* Invalid UTF-8 in a label name or value becomes U+FFFD, as Go's JSON decoding does
+ * in Loki (a name so repaired is then refused as an invalid name). Both land in
+ * b->lfix, which labels_add copies from at once. 0 or CAIRN_ENOMEM. */
+static int fix_label(struct cairn__ingest_batch *b, const char **k, size_t *kn, const char **v,
+                     size_t *vn)
+{
+    int kbad = !cairn_utf8_valid(*k, *kn), vbad = !cairn_utf8_valid(*v, *vn);
+    if (!kbad && !vbad)
+        return 0;
+    size_t kl = kbad ? cairn_utf8_fixed_len(*k, *kn) : *kn;
+    size_t vl = vbad ? cairn_utf8_fixed_len(*v, *vn) : *vn;
+    cairn_buf_reset(&b->lfix);
+    if (cairn_buf_reserve(&b->lfix, kl + vl))
+        return CAIRN_ENOMEM;
+    char *o = b->lfix.data;
+    if (kbad)
+        cairn_utf8_fix(o, *k, *kn);
+    else
+        memcpy(o, *k, kl);
+    if (vbad)
+        cairn_utf8_fix(o + kl, *v, *vn);
+    else
+        memcpy(o + kl, *v, vl);
+    b->lfix.len = kl + vl;
+    b->lfix.data[b->lfix.len] = '\0';
+    *k = o;
+    *kn = kl;
+    *v = o + kl;
+    *vn = vl;
+    return 0;
+}
+
 /* "stream": {"name": "value", ...} */
 static int stream_labels(struct dec *d, size_t i)
 {
@@ -81,10 +114,13 @@ static int stream_labels(struct dec *d, size_t i)
         size_t kn, vn;
         if (text(d, &k, &kn))
             return CAIRN_EINVAL;
+        int k_high = d->t.nonascii;
         if (next(d) != CAIRN_JSON_STRING)
             return bad(d, "label values must be strings");
         if (text(d, &v, &vn))
             return CAIRN_EINVAL;
+        if ((k_high || d->t.nonascii) && fix_label(b, &k, &kn, &v, &vn))
+            return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
         int rc = cairn_labels_add(&b->labels[i], k, kn, v, vn);
         if (rc == CAIRN_ENOMEM)
             return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
@@ -119,6 +155,8 @@ static int value(struct dec *d)
         return bad(d, "expected a log line string after the timestamp");
     if (text(d, &line, &ln))
         return CAIRN_EINVAL;
+    if (d->t.nonascii && !d->b->bad_utf8 && !cairn_utf8_valid(line, ln))
+        d->b->bad_utf8 = 1; /* repaired after decoding (cairn__ingest_fix_utf8) */
     ty = next(d);
     if (ty != CAIRN_JSON_ARRAY_END) {
         if (ty <= 0 || ty == CAIRN_JSON_OBJECT_END)
@@ -219,5 +257,7 @@ int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size
         return bad(&d, "expected a key");
     if (next(&d) != CAIRN_JSON_EOF)
         return bad(&d, "trailing data after the object");
+    if (cairn__ingest_fix_utf8(b))
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     return 0;
 }
