@@ -53,6 +53,9 @@ struct cairn__decode_charge {
 };
 /* Take n more bytes for c: 0, or CAIRN_EAGAIN (nothing taken) past the budget. */
 int cairn__decode_charge_take(struct cairn__decode_charge *c, size_t n);
+/* Make room for n more bytes (and the NUL) in out, growing it to exactly that and
+ * charging the growth to ch (NULL: none). 0, CAIRN_EAGAIN or CAIRN_ENOMEM. */
+int cairn__decode_reserve(struct cairn_buf *out, size_t n, struct cairn__decode_charge *ch);
 /* Give back everything c holds. */
 void cairn__decode_charge_release(struct cairn__decode_charge *c);
 
@@ -132,9 +135,19 @@ int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
 int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
                     struct cairn__decode_charge *ch, struct cairn_err *err);
 
-/* Replace invalid UTF-8 in the batch's lines by U+FFFD (into b->fix), as Loki's JSON
- * decoding does; only when b->bad_utf8 is set. 0 or CAIRN_ENOMEM. */
-int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b);
+/* Replace invalid UTF-8 in the batch's lines by U+FFFD (into b->fix, charged to
+ * b->charge), as Loki's JSON decoding does; only when b->bad_utf8 is set. 0;
+ * CAIRN_ELIMIT when the repaired lines would pass max bytes (each bad byte grows to
+ * three); CAIRN_EAGAIN (budget full) or CAIRN_ENOMEM. */
+int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max);
+
+/* The longest label text `{a="b", ...}` that can hold a set the limits allow, each
+ * byte of names and values written as an escape of up to 10 bytes (\U0000XXXX). */
+static inline size_t cairn__labels_text_max(const struct cairn_api_limits *lim)
+{
+    return (size_t)lim->max_label_names *
+               (10 * ((size_t)lim->max_label_name_len + lim->max_label_value_len) + 5) + 2;
+}
 
 /* Parse Loki's label text `{a="b"}` into stream i's set and check it; a bad set marks
  * the stream bad with Loki's message. Invalid UTF-8 in the text becomes U+FFFD first,

@@ -166,18 +166,21 @@ const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i)
     return cairn_buf_cstr(&b->tmp);
 }
 
-int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b)
+int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max)
 {
     if (!b->bad_utf8)
         return 0;
     /* Size every repair first: one reservation, so repaired lines never move. */
     size_t need = 0;
-    for (size_t i = 0; i < b->ne; i++)
+    for (size_t i = 0; i < b->ne && need <= max; i++)
         if (!cairn_utf8_valid(b->e[i].line, b->e[i].len))
             need += cairn_utf8_fixed_len(b->e[i].line, b->e[i].len);
+    if (need > max)
+        return CAIRN_ELIMIT;
     cairn_buf_reset(&b->fix);
-    if (cairn_buf_reserve(&b->fix, need))
-        return CAIRN_ENOMEM;
+    int rc = cairn__decode_reserve(&b->fix, need, &b->charge);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < b->ne; i++) {
         struct cairn_entry *e = &b->e[i];
         if (cairn_utf8_valid(e->line, e->len))
@@ -231,7 +234,9 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
     struct cairn_err le;
     int tl = len > INT32_MAX ? INT32_MAX : (int)len;
     uint64_t h = 0;
-    if (!cairn_utf8_valid(text, len)) { /* repaired, then parsed and cached as such */
+    /* Repaired, then parsed and cached as such. A text longer than any set the limits
+     * allow is left as it is: validation refuses it anyway, and repair could triple it. */
+    if (len <= cairn__labels_text_max(lim) && !cairn_utf8_valid(text, len)) {
         cairn_buf_reset(&b->lfix);
         if (cairn_buf_reserve(&b->lfix, cairn_utf8_fixed_len(text, len))) {
             b->s[i].bad = 1;

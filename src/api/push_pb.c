@@ -75,6 +75,14 @@ static int grow_to(struct cairn_buf *out, size_t cap, size_t base, struct cairn_
     return 0;
 }
 
+int cairn__decode_reserve(struct cairn_buf *out, size_t n, struct cairn__decode_charge *ch)
+{
+    if (n > SIZE_MAX - 1 - out->len)
+        return CAIRN_ENOMEM;
+    size_t need = out->len + n + 1;
+    return need <= out->cap ? 0 : grow_to(out, need, out->cap, ch);
+}
+
 int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
                     struct cairn__decode_charge *ch, struct cairn_err *err)
 {

@@ -62,7 +62,7 @@ static void same_as_protobuf_c(const struct cairn__ingest_batch *b, const uint8_
     logproto__push_request__free_unpacked(req, NULL);
 }
 
-static void cache_is_right(const struct cairn__ingest_batch *b)
+static void cache_is_right(const struct cairn__ingest_batch *b, const struct cairn_api_limits *lim)
 {
     static struct cairn_labels ls;
     static int ready;
@@ -79,7 +79,7 @@ static void cache_is_right(const struct cairn__ingest_batch *b)
         static struct cairn_buf fixed;
         const char *t = s->ltext;
         size_t tl = s->ltext_len;
-        if (!cairn_utf8_valid(t, tl)) {
+        if (tl <= cairn__labels_text_max(lim) && !cairn_utf8_valid(t, tl)) {
             cairn_buf_reset(&fixed);
             if (cairn_buf_reserve(&fixed, cairn_utf8_fixed_len(t, tl)))
                 continue;
@@ -186,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1:
         if (cairn__ingest_decode_pb(&b, body, blen, &cfg.limits, &err) == 0) {
             same_as_protobuf_c(&b, (const uint8_t *)body, blen);
-            cache_is_right(&b);
+            cache_is_right(&b, &cfg.limits);
         }
         break;
     default:
@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *d = b.dec.data ? b.dec.data : "";
             if (cairn__ingest_decode_pb(&b, d, b.dec.len, &cfg.limits, &err) == 0) {
                 same_as_protobuf_c(&b, (const uint8_t *)d, b.dec.len);
-                cache_is_right(&b);
+                cache_is_right(&b, &cfg.limits);
             }
         }
         break;

@@ -570,6 +570,42 @@ static void tenant_id_rules(void **state)
     assert_false(cairn__tenant_id_valid("\xc3\xa9", 2));
 }
 
+/* Repair and unescaping are bounded too: a line of bad bytes triples, so its repair
+ * counts against the decoded cap; the unescape buffer is charged to the budget. */
+static void json_repair_and_unescape_are_bounded(void **state)
+{
+    (void)state;
+    struct cairn_api_limits lim = limits();
+    struct cairn__ingest_batch b;
+    cairn__ingest_batch_init(&b);
+    struct cairn_err err;
+    const char *bad = "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\","
+                      "\"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\"]]}]}";
+    lim.max_push_decoded = 30; /* 12 bad bytes repair to 36 */
+    cairn_buf_append(&b.body, bad, strlen(bad));
+    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
+                     CAIRN_ELIMIT);
+    assert_non_null(strstr(err.msg, "invalid UTF-8"));
+    /* escapes: the unescape buffer (body-sized) must fit the budget */
+    lim = limits();
+    cairn__ingest_batch_reset(&b);
+    const char *esc = "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\\ny\"]]}]}";
+    cairn_buf_append(&b.body, esc, strlen(esc));
+    _Atomic size_t used = 0;
+    b.charge = (struct cairn__decode_charge){.used = &used, .max = 16};
+    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
+                     CAIRN_EAGAIN);
+    assert_int_equal(atomic_load(&used), 0);
+    b.charge.max = 4096;
+    cairn__ingest_batch_reset(&b);
+    cairn_buf_append(&b.body, esc, strlen(esc));
+    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
+    assert_int_equal(atomic_load(&used), strlen(esc) + 1);
+    cairn__decode_charge_release(&b.charge);
+    assert_int_equal(atomic_load(&used), 0);
+    cairn__ingest_batch_deinit(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +628,7 @@ int main(void)
         cmocka_unit_test(trim_bounds_what_a_connection_keeps),
         cmocka_unit_test(defaults_for_one_machine),
         cmocka_unit_test(tenant_id_rules),
+        cmocka_unit_test(json_repair_and_unescape_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
