@@ -84,6 +84,13 @@ def main():
         doc = strict(payload, "tail message")
         got = [v[1] for s in doc["streams"] for v in s["values"]]
         check("pb line %s0" % FFFD in got, "tail lines: %r" % got)
+        # and a live entry pushed while the tail is open
+        st, text = push_pb(u, "", b'{job="u8",w="pb\xfe"}', 1, now_ns(), b"live \xc0\xaf")
+        check(st == 204, "live pb push: %d %s" % (st, text))
+        op, payload = ws.frame()
+        doc = strict(payload, "live tail message")
+        got = [v[1] for s in doc["streams"] for v in s["values"]]
+        check(got == ["live %s%s0" % (FFFD, FFFD)], "live tail lines: %r" % got)
         ws.close()
 
         # the command-line client prints valid JSON lines
@@ -92,7 +99,7 @@ def main():
                            timeout=60)
         check(r.returncode == 0, "cairn query: %r" % r.stderr)
         out = [strict(x, "cairn query line") for x in r.stdout.splitlines() if x]
-        check(len(out) == 2, "cairn query: %r" % r.stdout)
+        check(len(out) == 3, "cairn query: %r" % r.stdout)  # json, pb and live lines
         check(srv.stop() == 0, "server exit status")
     print("ok")
 
