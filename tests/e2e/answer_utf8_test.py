@@ -95,7 +95,7 @@ def main():
 
         # the command-line client prints valid JSON lines
         r = subprocess.run([BIN, "query", "--addr", u, "-q", "-o", "jsonl", "--from", str(t0 - 10**9),
-                            "--to", str(t0 + 10**9), '{job="u8"}'], capture_output=True,
+                            "--to", str(now_ns() + 10**9), '{job="u8"}'], capture_output=True,
                            timeout=60)
         check(r.returncode == 0, "cairn query: %r" % r.stderr)
         out = [strict(x, "cairn query line") for x in r.stdout.splitlines() if x]
