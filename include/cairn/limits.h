@@ -26,10 +26,11 @@
  * validator (not the parser) reports "too many labels" with the count. */
 #define CAIRN_LABELS_PARSE_MAX 64
 
-/* HTTP: a push body larger than this is refused with 413 before decoding. Loki's
- * distributor max_recv_msg_size is 100 MiB, and Loki reads the decompressed body
- * through the same limit, so the decoded size (gzip, snappy) is capped there too:
- * decoding stops at the cap without allocating past it. */
+/* HTTP: a push body larger than this is refused with 413 before decoding: Loki's
+ * distributor max_recv_msg_size, 100 MiB. The decoded size (gzip, snappy) is capped
+ * at the same figure, and decoding stops there without allocating past it. (Recent
+ * Loki caps decompression separately, max_decompressed_size, 50 times that by
+ * default; agents send 1-4 MiB batches, and one machine should not inflate 5 GB.) */
 #define CAIRN_MAX_PUSH_BODY (100u * 1024 * 1024)
 #define CAIRN_MAX_PUSH_DECODED (100u * 1024 * 1024)
 /* Bytes all push requests together may hold in decompression buffers at once: N
