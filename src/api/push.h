@@ -88,7 +88,7 @@ struct cairn__ingest_batch {
     struct cairn__decode_charge charge; /* decompression bytes this request holds */
     struct cairn_buf unesc;  /* JSON strings that needed unescaping */
     struct cairn_buf fix;    /* JSON lines with invalid UTF-8, repaired (U+FFFD) */
-    struct cairn_buf lfix;   /* a label text with invalid UTF-8, repaired */
+    struct cairn_buf lfix;   /* a label name and value (JSON) or text (message), repaired */
     int bad_utf8;            /* some decoded JSON line is not valid UTF-8 */
     struct cairn__lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf msg;    /* error reply text, one message per line */
@@ -141,17 +141,9 @@ int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out
  * three); CAIRN_EAGAIN (budget full) or CAIRN_ENOMEM. */
 int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max);
 
-/* The longest label text `{a="b", ...}` that can hold a set the limits allow, each
- * byte of names and values written as an escape of up to 10 bytes (\U0000XXXX). */
-static inline size_t cairn__labels_text_max(const struct cairn_api_limits *lim)
-{
-    return (size_t)lim->max_label_names *
-               (10 * ((size_t)lim->max_label_name_len + lim->max_label_value_len) + 5) + 2;
-}
-
 /* Parse Loki's label text `{a="b"}` into stream i's set and check it; a bad set marks
- * the stream bad with Loki's message. Invalid UTF-8 in the text becomes U+FFFD first,
- * as Go's unquoting does in Loki. */
+ * the stream bad with Loki's message. Invalid UTF-8 in the text is refused, as Loki's
+ * parser (Prometheus' lexer) refuses it. */
 void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
                                  size_t len, const struct cairn_api_limits *lim);
 /* Check stream i's (already parsed) labels against the limits. */

@@ -234,21 +234,6 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
     struct cairn_err le;
     int tl = len > INT32_MAX ? INT32_MAX : (int)len;
     uint64_t h = 0;
-    /* Repaired, then parsed and cached as such. A text longer than any set the limits
-     * allow is left as it is: validation refuses it anyway, and repair could triple it. */
-    if (len <= cairn__labels_text_max(lim) && !cairn_utf8_valid(text, len)) {
-        cairn_buf_reset(&b->lfix);
-        if (cairn_buf_reserve(&b->lfix, cairn_utf8_fixed_len(text, len))) {
-            b->s[i].bad = 1;
-            cairn__ingest_fail(b, 400, "out of memory parsing labels");
-            return;
-        }
-        b->lfix.len = cairn_utf8_fix(b->lfix.data, text, len);
-        b->lfix.data[b->lfix.len] = '\0';
-        text = b->lfix.data;
-        len = b->lfix.len;
-        tl = len > INT32_MAX ? INT32_MAX : (int)len;
-    }
     if (len && len <= CAIRN__LCACHE_MAX_TEXT) {
         cairn__lcache_limits(&b->lcache, lim);
         h = cairn__lcache_hash(text, len);
@@ -256,6 +241,20 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
             b->s[i].fp_set = 1;
             return;
         }
+    }
+    size_t good = cairn_utf8_valid_prefix(text, len);
+    if (good < len) {
+        /* Loki parses the text with Prometheus' lexer, which refuses invalid UTF-8 in
+         * a quoted value. The message shows the text with U+FFFD for the bad bytes. */
+        size_t show = len < CAIRN__LCACHE_MAX_TEXT ? len : CAIRN__LCACHE_MAX_TEXT;
+        cairn_buf_reset(&b->lfix);
+        if (cairn_buf_reserve(&b->lfix, cairn_utf8_fixed_len(text, show)) == 0)
+            b->lfix.len = cairn_utf8_fix(b->lfix.data, text, show);
+        b->s[i].bad = 1;
+        cairn__ingest_fail(b, 400, "Error parsing labels '%.*s' with error: 1:%zu: parse error: "
+                           "invalid UTF-8 rune", (int)b->lfix.len, cairn_buf_cstr(&b->lfix),
+                           good + 1);
+        return;
     }
     if (len == 0 || (len == 2 && memcmp(text, "{}", 2) == 0)) {
         b->s[i].bad = 1;

@@ -14,6 +14,7 @@
 
 #include "api/api_int.h"
 #include "api/push.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 #include "push.pb-c.h"
 
@@ -495,9 +496,10 @@ static void json_push_repairs_invalid_utf8(void **state)
     cairn__ingest_batch_deinit(&b);
 }
 
-/* Finding 7: the protobuf path's label text is repaired the same way (Loki's Go
- * unquoting); a label name with a bad byte stays an invalid name. */
-static void protobuf_labels_repair_invalid_utf8(void **state)
+/* Finding 7: a protobuf push's label text with invalid UTF-8 is refused, as Loki's
+ * parser (Prometheus' lexer: "invalid UTF-8 rune") refuses it; the message shows the
+ * text with U+FFFD, so the reply itself is valid UTF-8. */
+static void protobuf_labels_with_invalid_utf8_are_refused(void **state)
 {
     (void)state;
     struct cairn_api_limits lim = limits();
@@ -506,12 +508,15 @@ static void protobuf_labels_repair_invalid_utf8(void **state)
     assert_int_equal(cairn__ingest_batch_stream(&b), 0);
     const char *t = "{app=\"x\xff\"}";
     cairn__ingest_stream_labels(&b, 0, t, strlen(t), &lim);
-    assert_false(b.s[0].bad);
-    assert_memory_equal(b.labels[0].v[0].value, "x\xef\xbf\xbd", 4);
+    assert_true(b.s[0].bad);
+    assert_int_equal(b.status, 400);
+    assert_non_null(strstr(msg(&b), "Error parsing labels '{app=\"x\xef\xbf\xbd\"}' with "
+                                    "error: 1:8: parse error: invalid UTF-8 rune"));
+    assert_true(cairn_utf8_valid(msg(&b), strlen(msg(&b))));
     assert_int_equal(cairn__ingest_batch_stream(&b), 1);
-    t = "{a\xff=\"x\"}";
+    t = "{app=\"x\xc3\xa9\"}"; /* valid UTF-8 is taken */
     cairn__ingest_stream_labels(&b, 1, t, strlen(t), &lim);
-    assert_true(b.s[1].bad);
+    assert_false(b.s[1].bad);
     cairn__ingest_batch_deinit(&b);
 }
 
@@ -624,7 +629,7 @@ int main(void)
         cmocka_unit_test(gzip_growth_is_charged_to_the_shared_budget),
         cmocka_unit_test(snappy_lying_length_allocates_nothing),
         cmocka_unit_test(json_push_repairs_invalid_utf8),
-        cmocka_unit_test(protobuf_labels_repair_invalid_utf8),
+        cmocka_unit_test(protobuf_labels_with_invalid_utf8_are_refused),
         cmocka_unit_test(trim_bounds_what_a_connection_keeps),
         cmocka_unit_test(defaults_for_one_machine),
         cmocka_unit_test(tenant_id_rules),
