@@ -163,7 +163,8 @@ static void *push_thread(void *arg)
         struct cairn_err err;
         cairn_err_clear(&err);
         cairn__ingest_batch_reset(&b);
-        if (cairn__unsnappy(sh->v[i].p, sh->v[i].len, sh->lim->max_push_decoded, &b.dec, &err) ||
+        if (cairn__unsnappy(sh->v[i].p, sh->v[i].len, sh->lim->max_push_decoded, &b.dec, NULL,
+                            &err) ||
             cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, sh->lim, &err)) {
             fprintf(stderr, "bench_push_ingest: request %zu: %s\n", i, err.msg);
             sh->failed = 1;

@@ -35,6 +35,8 @@ struct cairn_api_limits {
     unsigned max_tenant_queued;      /* max_outstanding_requests_per_tenant (16) */
     size_t max_push_body;            /* request body size limit, 413 past it */
     size_t max_push_decoded;         /* decompressed body size limit, 413 past it */
+    size_t push_decode_budget;       /* decompression bytes of all pushes at once, 503
+                                        past it; 0: none */
 };
 
 /* Called for GET /config: append the effective configuration as YAML (secrets

@@ -45,6 +45,7 @@ struct cairn_json_tok {
     const char *p;   /* KEY/STRING: text between the quotes; NUMBER etc.: the literal */
     size_t len;
     int escaped;     /* KEY/STRING: the raw text contains backslash escapes */
+    int nonascii;    /* KEY/STRING: the raw text has bytes >= 0x80 (UTF-8, or not) */
 };
 
 struct cairn_json {

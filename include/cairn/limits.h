@@ -10,9 +10,15 @@
 #define CAIRN_MAX_LINE_SIZE (256 * 1024)          /* max_line_size: 256 KiB */
 #define CAIRN_CREATION_GRACE_NS (10LL * 60 * 1000000000LL) /* creation_grace_period 10m */
 #define CAIRN_REJECT_OLD_MAX_AGE_NS (7LL * 24 * 3600 * 1000000000LL) /* 168h */
-#define CAIRN_INGESTION_RATE_MB 4.0               /* ingestion_rate_mb */
+/* Per-tenant ingestion limits are off by default (0: no limit): on one machine the
+ * tenant is usually one agent, and Loki's 4 MB/s and 5000 streams are what its new
+ * users most often meet as 429 storms. Loki's values are one config line away
+ * (docs/CONFIG.md). The burst is Loki's, used once a rate is set. */
+#define CAIRN_INGESTION_RATE_MB 0.0               /* ingestion_rate_mb (Loki: 4) */
 #define CAIRN_INGESTION_BURST_MB 6.0              /* ingestion_burst_size_mb */
-#define CAIRN_MAX_STREAMS_PER_TENANT 5000         /* max_global_streams_per_user */
+#define CAIRN_MAX_STREAMS_PER_TENANT 0            /* max_global_streams_per_user (Loki: 5000) */
+#define CAIRN_LOKI_INGESTION_RATE_MB 4.0          /* Loki's defaults, for docs and tests */
+#define CAIRN_LOKI_MAX_STREAMS_PER_TENANT 5000
 #define CAIRN_MAX_QUERY_SERIES 500                /* max_query_series */
 #define CAIRN_QUERY_TIMEOUT_NS (60LL * 1000000000LL) /* query_timeout: 1m */
 /* Query protection (ours, in limits_config's style): one query's memory budget, a
@@ -29,10 +35,23 @@
  * validator (not the parser) reports "too many labels" with the count. */
 #define CAIRN_LABELS_PARSE_MAX 64
 
-/* HTTP: a push body larger than this is refused with 413 before decoding. Loki's
- * server default (grpc/http max recv) is 100 MiB; decompressed size is capped too. */
+/* HTTP: a push body larger than this is refused with 413 before decoding: Loki's
+ * distributor max_recv_msg_size, 100 MiB. The decoded size (gzip, snappy) is capped
+ * at the same figure, and decoding stops there without allocating past it. (Recent
+ * Loki caps decompression separately, max_decompressed_size, 50 times that by
+ * default; agents send 1-4 MiB batches, and one machine should not inflate 5 GB.) */
 #define CAIRN_MAX_PUSH_BODY (100u * 1024 * 1024)
-#define CAIRN_MAX_PUSH_DECODED (512u * 1024 * 1024)
+#define CAIRN_MAX_PUSH_DECODED (100u * 1024 * 1024)
+/* Bytes all push requests together may hold in decompression buffers at once: N
+ * concurrent gzip bombs cost this, not N times the cap. Over it a push answers 503
+ * with Retry-After. Room for two pushes at the cap, with the head budget's 64 MiB
+ * and the rest of the process well under half a GiB. */
+#define CAIRN_PUSH_DECODE_BUDGET (200u * 1024 * 1024)
+#define CAIRN_PUSH_RETRY_AFTER_S 1 /* Retry-After of that 503 */
+/* Push buffers a connection keeps cached between keep-alive requests, all together:
+ * enough for the usual 1 MiB batches of Promtail, Alloy and our own agent; a bigger
+ * request's buffers are freed after it. */
+#define CAIRN_PUSH_KEEP_BYTES (4u * 1024 * 1024)
 
 /* HTTP connections (issue 10, finding 5): idle or slow clients cost a socket, never a
  * thread, and never hold one past these. Defaults of the server.http_* keys. */

@@ -39,9 +39,11 @@ struct cairn__tenants {
 
 int cairn__tenants_init(struct cairn__tenants *t, double rate_bytes, double burst_bytes);
 void cairn__tenants_deinit(struct cairn__tenants *t);
-/* Is `id` a valid tenant ID (Loki's rules: 1..150 of [A-Za-z0-9!-_.*'()], not "."
- * or "..")? */
+/* Is `id` a valid tenant ID (Loki's rules: 1..150 bytes of [A-Za-z0-9!-_.*'()], not
+ * "." or ".."; so no NUL, '/', or the '|' of Loki's multi-tenant queries)? */
 int cairn__tenant_id_valid(const char *id, size_t len);
+/* Why id is not a valid tenant ID (a static message), or NULL when it is. */
+const char *cairn__tenant_id_problem(const char *id, size_t len);
 /* Take `bytes` from the tenant's token bucket. 0 when allowed, CAIRN_ELIMIT when the
  * tenant is over its rate (nothing taken), CAIRN_ENOMEM. */
 int cairn__tenants_take(struct cairn__tenants *t, const char *id, size_t bytes, int64_t now_ns);
@@ -111,12 +113,18 @@ struct cairn__req {
     const char *content_type;
     struct cairn_buf *reply; /* reply body (the connection's, reused) */
     struct cairn__upgrade upgrade; /* tail: set with status 101 to switch to WebSocket */
+    unsigned retry_after_s; /* > 0: the reply carries Retry-After (503, 429) */
 };
 
 const char *cairn__req_header(struct cairn__req *r, const char *name);
 /* The request's tenant: X-Scope-OrgID, or "fake" without one (as Loki). */
 const char *cairn__req_tenant(struct cairn__req *r);
 const char *cairn__req_query(struct cairn__req *r, const char *name);
+/* The one tenant check of every route that acts for a tenant (push, query, labels,
+ * series, tail...), run before its handler: 1 after answering 400 for an invalid
+ * X-Scope-OrgID (with a NUL, too long, '..', '|'...), 0 to go on. Reads and writes
+ * thus refuse the same IDs with the same answer. */
+int cairn__req_tenant_refused(struct cairn__req *r);
 
 /* ---- auth (auth.c): credentials and the tenants they own -------------------------- */
 
@@ -159,6 +167,7 @@ struct cairn_api {
     struct cairn__tenants tenants;
     struct cairn__metrics metrics;
     _Atomic uint64_t push_errors; /* store append failures */
+    _Atomic size_t push_decoding; /* bytes in decompression buffers (limits.push_decode_budget) */
     struct cairn__tailhub tails;  /* open /loki/api/v1/tail sessions */
     struct cairn_query_gate *_Atomic qgate; /* per-tenant query admission (query_routes.c
                                              * creates it on first use) */

@@ -33,6 +33,7 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
     l->max_tenant_queued = CAIRN_MAX_TENANT_QUEUED;
     l->max_push_body = CAIRN_MAX_PUSH_BODY;
     l->max_push_decoded = CAIRN_MAX_PUSH_DECODED;
+    l->push_decode_budget = CAIRN_PUSH_DECODE_BUDGET;
 }
 
 int cairn_api_parse_listen(const char *s, char *host, size_t host_cap, unsigned *port)

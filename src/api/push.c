@@ -14,6 +14,7 @@
 #include <snappy-c.h>
 
 #include "api/api_int.h"
+#include "cairn/limits.h"
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
 
@@ -43,7 +44,7 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
     const char *body = b->body.data ? b->body.data : "";
     size_t len = b->body.len;
     if (has_token(cenc, "gzip")) {
-        if (cairn__gunzip(body, len, lim->max_push_decoded, &b->dec, &err))
+        if (cairn__gunzip(body, len, lim->max_push_decoded, &b->dec, &b->charge, &err))
             goto bad;
         body = b->dec.data ? b->dec.data : "";
         len = b->dec.len;
@@ -66,7 +67,7 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
         /* Loki's protobuf bodies are snappy block-compressed, inside any gzip. When
          * gzip used the decompression buffer, the raw body's buffer is free. */
         struct cairn_buf *dst = body == b->dec.data ? &b->body : &b->dec;
-        if (cairn__unsnappy(body, len, lim->max_push_decoded, dst, &err))
+        if (cairn__unsnappy(body, len, lim->max_push_decoded, dst, &b->charge, &err))
             goto bad;
         const char *p = dst->data ? dst->data : "";
         size_t n = dst->len;
@@ -78,12 +79,16 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
         goto bad;
     return 0;
 bad:
-    if (err.code == CAIRN_ELIMIT)
+    if (err.code == CAIRN_ELIMIT) {
         cairn__reply_text(r, 413, "%s", err.msg);
-    else if (err.code == CAIRN_ENOMEM)
+    } else if (err.code == CAIRN_EAGAIN) { /* the process-wide decoding budget is full */
+        cairn__reply_text(r, 503, "%s", err.msg);
+        r->retry_after_s = CAIRN_PUSH_RETRY_AFTER_S;
+    } else if (err.code == CAIRN_ENOMEM) {
         cairn__reply_text(r, 500, "%s", err.msg);
-    else
+    } else {
         cairn__reply_text(r, 400, "%s", err.msg);
+    }
     return -1;
 }
 
@@ -123,7 +128,7 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
     return kept;
 }
 
-void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
+static void push(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn__ingest_batch *b = r->batch;
     struct cairn_store *st = atomic_load(&api->store);
@@ -131,15 +136,10 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 503, "not ready: the store is still replaying its WAL");
         return;
     }
-    const char *tenant = cairn__req_header(r, "X-Scope-OrgID");
-    if (!tenant || !*tenant)
-        tenant = "fake";
-    if (!cairn__tenant_id_valid(tenant, strlen(tenant))) {
-        cairn__reply_text(r, 400, "invalid tenant ID '%.160s': 1 to %d characters of "
-                                  "[A-Za-z0-9!-_.*'()], not '.' or '..'",
-                          tenant, CAIRN_TENANT_ID_MAX);
+    if (cairn__req_tenant_refused(r)) /* the dispatcher checked already; the store's
+                                         paths depend on it, so check where it is used */
         return;
-    }
+    const char *tenant = cairn__req_tenant(r);
     if (decode(api, r))
         return;
 
@@ -230,4 +230,14 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
         return;
     }
     r->status = 204;
+}
+
+void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
+{
+    struct cairn__decode_charge *ch = &r->batch->charge;
+    *ch = (struct cairn__decode_charge){.used = &api->push_decoding,
+                                        .max = api->limits.push_decode_budget};
+    push(api, r);
+    /* The buffers stay with the connection (trimmed after the reply), uncharged. */
+    cairn__decode_charge_release(ch);
 }

@@ -8,6 +8,7 @@
 #ifndef CAIRN_API_PUSH_H
 #define CAIRN_API_PUSH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 #include "cairn/buf.h"
 #include "cairn/error.h"
 #include "cairn/labels.h"
+#include "cairn/limits.h"
 #include "cairn/store.h"
 
 /* A connection's cache of parsed label texts (push_lcache.c): text -> validated set
@@ -40,6 +42,22 @@ int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t le
 /* Remember a set that passed validation (silently nothing when out of memory). */
 void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
                        const struct cairn_labels *ls, uint64_t fp);
+
+/* What one request holds of the bytes all requests together may keep in
+ * decompression buffers (a counter the api owns, so N concurrent bombs cost that
+ * budget, not N times the cap). Lock-free; released whole when the request ends. */
+struct cairn__decode_charge {
+    _Atomic size_t *used; /* the shared counter; NULL: nothing is charged */
+    size_t max;           /* the budget (0: none) */
+    size_t held;          /* this request's part of *used */
+};
+/* Take n more bytes for c: 0, or CAIRN_EAGAIN (nothing taken) past the budget. */
+int cairn__decode_charge_take(struct cairn__decode_charge *c, size_t n);
+/* Make room for n more bytes (and the NUL) in out, growing it to exactly that and
+ * charging the growth to ch (NULL: none). 0, CAIRN_EAGAIN or CAIRN_ENOMEM. */
+int cairn__decode_reserve(struct cairn_buf *out, size_t n, struct cairn__decode_charge *ch);
+/* Give back everything c holds. */
+void cairn__decode_charge_release(struct cairn__decode_charge *c);
 
 /* Per-stream state of one decoded push. */
 struct cairn__bstream {
@@ -67,7 +85,11 @@ struct cairn__ingest_batch {
     size_t ps_cap;
     struct cairn_buf body;   /* request body as received */
     struct cairn_buf dec;    /* decompressed body */
+    struct cairn__decode_charge charge; /* decompression bytes this request holds */
     struct cairn_buf unesc;  /* JSON strings that needed unescaping */
+    struct cairn_buf fix;    /* JSON lines with invalid UTF-8, repaired (U+FFFD) */
+    struct cairn_buf lfix;   /* a label name and value (JSON) or text (message), repaired */
+    int bad_utf8;            /* some decoded JSON line is not valid UTF-8 */
     struct cairn__lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
@@ -79,10 +101,8 @@ void cairn__ingest_batch_init(struct cairn__ingest_batch *b);
 void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b);
 /* Empty the batch for the next request (keeps allocations). */
 void cairn__ingest_batch_reset(struct cairn__ingest_batch *b);
-/* Buffers a connection keeps between requests: enough for the usual 1-4 MiB batches
- * of Promtail, Alloy and our own agent; anything bigger is freed after its request. */
-#define CAIRN_PUSH_KEEP_BYTES (16u * 1024 * 1024)
-/* Free any buffer of b larger than keep bytes (after a reset-worthy request). */
+/* After a request: free b's biggest buffers until what it keeps cached for the
+ * next request is at most keep bytes in all (CAIRN_PUSH_KEEP_BYTES, limits.h). */
 void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep);
 /* Start a new stream; returns its index or a negative CAIRN_ENOMEM. Its labels are
  * reset and empty; entries appended next belong to it. */
@@ -104,15 +124,26 @@ int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size
                             const struct cairn_api_limits *lim, struct cairn_err *err);
 int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
                           const struct cairn_api_limits *lim, struct cairn_err *err);
-/* Decompress into out (reset first). CAIRN_ELIMIT (err set, Loki's 413 wording) past
- * max bytes; CAIRN_EINVAL for a corrupt stream. */
+/* Decompress into out (reset first; its allocation is reused, and grown only as
+ * output arrives, never past max + 2 bytes). Growth beyond out's capacity on entry is
+ * charged to ch (NULL: no budget). CAIRN_ELIMIT (err set, Loki's 413 wording) past
+ * max bytes; CAIRN_EAGAIN when the budget has no room (answer 503, retry later);
+ * CAIRN_EINVAL for a corrupt stream (a snappy length the data does not yield is
+ * found before allocating); CAIRN_ENOMEM. */
 int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
-                  struct cairn_err *err);
+                  struct cairn__decode_charge *ch, struct cairn_err *err);
 int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
-                    struct cairn_err *err);
+                    struct cairn__decode_charge *ch, struct cairn_err *err);
+
+/* Replace invalid UTF-8 in the batch's lines by U+FFFD (into b->fix, charged to
+ * b->charge), as Loki's JSON decoding does; only when b->bad_utf8 is set. 0;
+ * CAIRN_ELIMIT when the repaired lines would pass max bytes (each bad byte grows to
+ * three); CAIRN_EAGAIN (budget full) or CAIRN_ENOMEM. */
+int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max);
 
 /* Parse Loki's label text `{a="b"}` into stream i's set and check it; a bad set marks
- * the stream bad with Loki's message. */
+ * the stream bad with Loki's message. Invalid UTF-8 in the text is refused, as Loki's
+ * parser (Prometheus' lexer) refuses it. */
 void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
                                  size_t len, const struct cairn_api_limits *lim);
 /* Check stream i's (already parsed) labels against the limits. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/push.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 
 /* ---- batch ---------------------------------------------------------------------- */
@@ -30,6 +31,8 @@ void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
     cairn_buf_deinit(&b->body);
     cairn_buf_deinit(&b->dec);
     cairn_buf_deinit(&b->unesc);
+    cairn_buf_deinit(&b->fix);
+    cairn_buf_deinit(&b->lfix);
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
     cairn__lcache_deinit(&b->lcache);
@@ -42,43 +45,61 @@ void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
     b->ne = 0;
     b->n_errors = 0;
     b->status = 0;
+    b->bad_utf8 = 0;
     cairn_buf_reset(&b->body);
     cairn_buf_reset(&b->dec);
     cairn_buf_reset(&b->unesc);
+    cairn_buf_reset(&b->fix);
     cairn_buf_reset(&b->msg);
 }
 
-static void trim_buf(struct cairn_buf *b, size_t keep)
+/* The stream pool (label sets, stream states, store views) is freed as one piece. */
+static size_t pool_bytes(const struct cairn__ingest_batch *b)
 {
-    if (b->cap > keep)
-        cairn_buf_deinit(b);
+    return b->labels_cap * sizeof *b->labels + b->cap * sizeof *b->s + b->ps_cap * sizeof *b->ps;
+}
+
+static void free_pool(struct cairn__ingest_batch *b)
+{
+    for (size_t i = 0; i < b->labels_cap; i++)
+        cairn_labels_deinit(&b->labels[i]);
+    free(b->labels);
+    b->labels = NULL;
+    b->labels_cap = 0;
+    free(b->s);
+    b->s = NULL;
+    b->cap = b->n = 0;
+    free(b->ps);
+    b->ps = NULL;
+    b->ps_cap = 0;
 }
 
 void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
 {
-    trim_buf(&b->body, keep);
-    trim_buf(&b->dec, keep);
-    trim_buf(&b->unesc, keep);
-    trim_buf(&b->msg, keep);
-    if (b->ecap * sizeof *b->e > keep) {
-        free(b->e);
-        b->e = NULL;
-        b->ecap = b->ne = 0;
-    }
-    /* Label sets each own a small buffer; a pool grown past keep by a push of very
-     * many streams is freed whole. */
-    if (b->labels_cap * sizeof *b->labels > keep) {
-        for (size_t i = 0; i < b->labels_cap; i++)
-            cairn_labels_deinit(&b->labels[i]);
-        free(b->labels);
-        b->labels = NULL;
-        b->labels_cap = 0;
-        free(b->s);
-        b->s = NULL;
-        b->cap = b->n = 0;
-        free(b->ps);
-        b->ps = NULL;
-        b->ps_cap = 0;
+    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->fix, &b->lfix, &b->msg, &b->tmp};
+    enum { NBUF = sizeof bufs / sizeof bufs[0], ENTRIES = NBUF, POOL = NBUF + 1 };
+    for (;;) { /* free the biggest piece until the rest fits */
+        size_t size[NBUF + 2], total = 0, big = 0;
+        for (size_t i = 0; i < NBUF; i++)
+            size[i] = bufs[i]->cap;
+        size[ENTRIES] = b->ecap * sizeof *b->e;
+        size[POOL] = pool_bytes(b);
+        for (size_t i = 0; i < NBUF + 2; i++) {
+            total += size[i];
+            if (size[i] > size[big])
+                big = i;
+        }
+        if (total <= keep || size[big] == 0)
+            return;
+        if (big < NBUF) {
+            cairn_buf_deinit(bufs[big]);
+        } else if (big == ENTRIES) {
+            free(b->e);
+            b->e = NULL;
+            b->ecap = b->ne = 0;
+        } else {
+            free_pool(b);
+        }
     }
 }
 
@@ -145,6 +166,35 @@ const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i)
     return cairn_buf_cstr(&b->tmp);
 }
 
+int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max)
+{
+    if (!b->bad_utf8)
+        return 0;
+    /* Size every repair first: one reservation, so repaired lines never move. */
+    size_t need = 0;
+    for (size_t i = 0; i < b->ne && need <= max; i++)
+        if (!cairn_utf8_valid(b->e[i].line, b->e[i].len))
+            need += cairn_utf8_fixed_len(b->e[i].line, b->e[i].len);
+    if (need > max)
+        return CAIRN_ELIMIT;
+    cairn_buf_reset(&b->fix);
+    int rc = cairn__decode_reserve(&b->fix, need, &b->charge);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < b->ne; i++) {
+        struct cairn_entry *e = &b->e[i];
+        if (cairn_utf8_valid(e->line, e->len))
+            continue;
+        char *o = b->fix.data + b->fix.len;
+        size_t n = cairn_utf8_fix(o, e->line, e->len);
+        b->fix.len += n;
+        e->line = o;
+        e->len = n;
+    }
+    b->fix.data[b->fix.len] = '\0';
+    return 0;
+}
+
 /* ---- validation ----------------------------------------------------------------- */
 
 void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
@@ -191,6 +241,20 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
             b->s[i].fp_set = 1;
             return;
         }
+    }
+    size_t good = cairn_utf8_valid_prefix(text, len);
+    if (good < len) {
+        /* Loki parses the text with Prometheus' lexer, which refuses invalid UTF-8 in
+         * a quoted value. The message shows the text with U+FFFD for the bad bytes. */
+        size_t show = len < CAIRN__LCACHE_MAX_TEXT ? len : CAIRN__LCACHE_MAX_TEXT;
+        cairn_buf_reset(&b->lfix);
+        if (cairn_buf_reserve(&b->lfix, cairn_utf8_fixed_len(text, show)) == 0)
+            b->lfix.len = cairn_utf8_fix(b->lfix.data, text, show);
+        b->s[i].bad = 1;
+        cairn__ingest_fail(b, 400, "Error parsing labels '%.*s' with error: 1:%zu: parse error: "
+                           "invalid UTF-8 rune", (int)b->lfix.len, cairn_buf_cstr(&b->lfix),
+                           good + 1);
+        return;
     }
     if (len == 0 || (len == 2 && memcmp(text, "{}", 2) == 0)) {
         b->s[i].bad = 1;

@@ -4,20 +4,24 @@
  *   {"streams":[{"stream":{"app":"x"},"values":[["<unix ns>","line"(, {meta})],...]}]}
  *
  * Strings without escapes are used where they lie in the body. Escaped ones are
- * decoded into b->unesc, reserved up front to the body's length (decoding never
- * lengthens a string), so it never moves and earlier lines stay valid. Unknown keys
+ * decoded into b->unesc, sized to the body's length at the first escaped string
+ * (decoding never lengthens a string; the growth is charged to the decoding budget),
+ * so it never moves and earlier lines stay valid. Unknown keys
  * are skipped, as Go's decoder does; structured metadata (the optional third element
  * of a value) is accepted and ignored. */
 #include <string.h>
 
 #include "api/push.h"
 #include "cairn/json.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 
 struct dec {
     struct cairn_json js;
     struct cairn_json_tok t;
     struct cairn__ingest_batch *b;
+    const struct cairn_api_limits *lim;
+    size_t len; /* of the body: what b->unesc must hold once a string has escapes */
     struct cairn_err *err;
 };
 
@@ -43,6 +47,14 @@ static int text(struct dec *d, const char **p, size_t *n)
         return 0;
     }
     struct cairn_buf *u = &d->b->unesc;
+    if (u->cap < d->len + 1) { /* the first escaped string: room for them all, once */
+        int rc = cairn__decode_reserve(u, d->len, &d->b->charge);
+        if (rc == CAIRN_EAGAIN)
+            return cairn_err_set(d->err, CAIRN_EAGAIN, "too many push bytes being decoded at "
+                                                       "once, retry later");
+        if (rc)
+            return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
+    }
     size_t at = u->len;
     char *before = u->data;
     int rc = cairn_json_unescape(d->t.p, d->t.len, u);
@@ -70,6 +82,41 @@ static int skip_value(struct dec *d)
     return 0;
 }
 
+/* Invalid UTF-8 in a label name or value becomes U+FFFD, as Go's JSON decoding does
+ * in Loki (a name so repaired is then refused as an invalid name). Both land in
+ * b->lfix, which labels_add copies from at once. 0 or CAIRN_ENOMEM. */
+static int fix_label(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim,
+                     const char **k, size_t *kn, const char **v, size_t *vn)
+{
+    /* Too long to pass validation whatever it holds: left as it is (repair triples). */
+    if (*kn > lim->max_label_name_len || *vn > lim->max_label_value_len)
+        return 0;
+    int kbad = !cairn_utf8_valid(*k, *kn), vbad = !cairn_utf8_valid(*v, *vn);
+    if (!kbad && !vbad)
+        return 0;
+    size_t kl = kbad ? cairn_utf8_fixed_len(*k, *kn) : *kn;
+    size_t vl = vbad ? cairn_utf8_fixed_len(*v, *vn) : *vn;
+    cairn_buf_reset(&b->lfix);
+    if (cairn_buf_reserve(&b->lfix, kl + vl))
+        return CAIRN_ENOMEM;
+    char *o = b->lfix.data;
+    if (kbad)
+        cairn_utf8_fix(o, *k, *kn);
+    else
+        memcpy(o, *k, kl);
+    if (vbad)
+        cairn_utf8_fix(o + kl, *v, *vn);
+    else
+        memcpy(o + kl, *v, vl);
+    b->lfix.len = kl + vl;
+    b->lfix.data[b->lfix.len] = '\0';
+    *k = o;
+    *kn = kl;
+    *v = o + kl;
+    *vn = vl;
+    return 0;
+}
+
 /* "stream": {"name": "value", ...} */
 static int stream_labels(struct dec *d, size_t i)
 {
@@ -80,11 +127,14 @@ static int stream_labels(struct dec *d, size_t i)
         const char *k, *v;
         size_t kn, vn;
         if (text(d, &k, &kn))
-            return CAIRN_EINVAL;
+            return d->err->code;
+        int k_high = d->t.nonascii;
         if (next(d) != CAIRN_JSON_STRING)
             return bad(d, "label values must be strings");
         if (text(d, &v, &vn))
-            return CAIRN_EINVAL;
+            return d->err->code;
+        if ((k_high || d->t.nonascii) && fix_label(b, d->lim, &k, &kn, &v, &vn))
+            return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
         int rc = cairn_labels_add(&b->labels[i], k, kn, v, vn);
         if (rc == CAIRN_ENOMEM)
             return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
@@ -118,7 +168,9 @@ static int value(struct dec *d)
     if (next(d) != CAIRN_JSON_STRING)
         return bad(d, "expected a log line string after the timestamp");
     if (text(d, &line, &ln))
-        return CAIRN_EINVAL;
+        return d->err->code;
+    if (d->t.nonascii && !d->b->bad_utf8 && !cairn_utf8_valid(line, ln))
+        d->b->bad_utf8 = 1; /* repaired after decoding (cairn__ingest_fix_utf8) */
     ty = next(d);
     if (ty != CAIRN_JSON_ARRAY_END) {
         if (ty <= 0 || ty == CAIRN_JSON_OBJECT_END)
@@ -163,7 +215,7 @@ static int stream(struct dec *d, const struct cairn_api_limits *lim)
     while (next(d) == CAIRN_JSON_KEY) {
         if (key_is(&d->t, "stream")) {
             if (stream_labels(d, (size_t)i))
-                return CAIRN_EINVAL;
+                return d->err->code;
             have_labels = 1;
         } else if (key_is(&d->t, "values")) {
             if (next(d) != CAIRN_JSON_ARRAY_START)
@@ -177,7 +229,7 @@ static int stream(struct dec *d, const struct cairn_api_limits *lim)
             if (ty != CAIRN_JSON_ARRAY_END)
                 return bad(d, "expected a [timestamp, line] array");
         } else if (skip_value(d)) {
-            return CAIRN_EINVAL;
+            return d->err->code;
         }
     }
     if (d->t.type != CAIRN_JSON_OBJECT_END)
@@ -189,17 +241,15 @@ static int stream(struct dec *d, const struct cairn_api_limits *lim)
 int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size_t len,
                             const struct cairn_api_limits *lim, struct cairn_err *err)
 {
-    struct dec d = {.b = b, .err = err};
+    struct dec d = {.b = b, .lim = lim, .len = len, .err = err};
     cairn_buf_reset(&b->unesc);
-    if (cairn_buf_reserve(&b->unesc, len))
-        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     cairn_json_init(&d.js, p, len);
     if (next(&d) != CAIRN_JSON_OBJECT_START)
         return bad(&d, "expected an object");
     while (next(&d) == CAIRN_JSON_KEY) {
         if (!key_is(&d.t, "streams")) {
             if (skip_value(&d))
-                return CAIRN_EINVAL;
+                return d.err->code;
             continue;
         }
         enum cairn_json_type ty = next(&d);
@@ -219,5 +269,15 @@ int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size
         return bad(&d, "expected a key");
     if (next(&d) != CAIRN_JSON_EOF)
         return bad(&d, "trailing data after the object");
+    int rc = cairn__ingest_fix_utf8(b, lim->max_push_decoded);
+    if (rc == CAIRN_ELIMIT)
+        return cairn_err_set(err, CAIRN_ELIMIT, "request body too large: more than %zu bytes "
+                             "once invalid UTF-8 is replaced, limit: %zu bytes",
+                             lim->max_push_decoded, lim->max_push_decoded);
+    if (rc == CAIRN_EAGAIN)
+        return cairn_err_set(err, CAIRN_EAGAIN, "too many push bytes being decoded at once, "
+                                                "retry later");
+    if (rc)
+        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     return 0;
 }

@@ -138,6 +138,8 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
         /* Loki's query-scheduler answer when a tenant's queue is full */
         cairn__reply_text(r, rc == CAIRN_ELIMIT ? 429 : 500, "%s",
                           rc == CAIRN_ELIMIT ? "too many outstanding requests" : cairn_strerror(rc));
+        if (rc == CAIRN_ELIMIT)
+            r->retry_after_s = 1; /* a slot frees as soon as one query ends */
         return;
     }
     struct cairn_err err = {0};

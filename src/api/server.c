@@ -66,6 +66,7 @@ struct conn {
     int upgraded;       /* handed to a tail: never touch its socket again */
     int challenge;      /* the reply is a 401: name the schemes (WWW-Authenticate) */
     unsigned served;    /* requests answered on it */
+    unsigned retry_after; /* > 0: send Retry-After with the reply */
     size_t body_seen, body_limit;
     int64_t start_ns;
 };
@@ -222,6 +223,11 @@ static enum MHD_Result send_reply(struct cairn_api *api, struct MHD_Connection *
                                 "Basic realm=\"cairn\", charset=\"UTF-8\"");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cairn\"");
     }
+    if (x->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", x->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
     MHD_destroy_response(resp);
     cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), status,
@@ -277,6 +283,7 @@ static enum MHD_Result finish(struct cairn_api *api, struct conn *x)
     struct cairn__req *r = &x->req;
     if (r->upgrade.tail)
         return send_upgrade(api, x->c, x, &r->upgrade);
+    x->retry_after = r->retry_after_s;
     enum MHD_Result rc = send_reply(api, x->c, x, r->status, r->content_type);
     /* An unusually big push should not pin its buffers to the connection for good. */
     cairn__ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
@@ -317,6 +324,7 @@ static enum MHD_Result begin(struct cairn_api *api, struct MHD_Connection *c, st
     cairn__ingest_batch_reset(&x->batch);
     cairn__tracked_deadline(&x->track, now + api->body_timeout_ns);
     x->challenge = 0;
+    x->retry_after = 0;
     if (api->auth.enabled && x->route < cairn__n_routes && !cairn__routes[x->route].open) {
         char msg[256];
         int st = cairn__auth_check(&api->auth, c, msg, sizeof msg);
@@ -395,6 +403,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cairn__reply_text(r, 404, "404 page not found");
     } else if (!x->method_ok) {
         cairn__reply_text(r, 405, "method %s not allowed on %s", method, url);
+    } else if (cairn__req_tenant_refused(r)) {
+        /* one tenant check for every route: the reply is set */
     } else if (cairn__routes[x->route].runs_inline) {
         cairn__routes[x->route].fn(api, r);
     } else {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <microhttpd.h>
+
 #include "api/api_int.h"
 
 int cairn__tenants_init(struct cairn__tenants *t, double rate_bytes, double burst_bytes)
@@ -27,19 +29,59 @@ void cairn__tenants_deinit(struct cairn__tenants *t)
     t->n = t->cap = 0;
 }
 
-int cairn__tenant_id_valid(const char *id, size_t len)
+const char *cairn__tenant_id_problem(const char *id, size_t len)
 {
-    if (len == 0 || len > CAIRN_TENANT_ID_MAX)
-        return 0;
+    if (len == 0)
+        return "tenant ID is empty";
+    if (len > CAIRN_TENANT_ID_MAX)
+        return "tenant ID is too long: max 150 characters";
     if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
-        return 0;
+        return "tenant ID is '.' or '..'";
     for (size_t i = 0; i < len; i++) {
         char c = id[i];
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
             continue;
-        if (!strchr("!-_.*'()", c) || c == '\0')
-            return 0;
+        if (c == '\0' || !strchr("!-_.*'()", c))
+            return c == '|' ? "tenant ID holds '|': several tenants in one query are not supported"
+                            : "tenant ID contains an unsupported character";
     }
+    return NULL;
+}
+
+int cairn__tenant_id_valid(const char *id, size_t len)
+{
+    return cairn__tenant_id_problem(id, len) == NULL;
+}
+
+/* Routes that act for a tenant: Loki's API (push, query, labels, series, tail...). */
+static int tenant_scoped(const char *url)
+{
+    return url && (strncmp(url, "/loki/api/", 10) == 0 || strncmp(url, "/api/prom/", 10) == 0);
+}
+
+int cairn__req_tenant_refused(struct cairn__req *r)
+{
+    if (!tenant_scoped(r->url))
+        return 0;
+    const char *id = NULL;
+    size_t len = 0;
+    if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, "X-Scope-OrgID", 13, &id,
+                                      &len) != MHD_YES || !id || len == 0)
+        return 0; /* none: the tenant is "fake", as in Loki */
+    const char *why = cairn__tenant_id_problem(id, len);
+    if (!why && strlen(id) == len) /* a NUL inside would cut the ID short: refused above */
+        return 0;
+    /* Print at most the first 160 bytes, printable ASCII only. */
+    char shown[161];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < sizeof shown - 1; i++)
+        shown[n++] = id[i] >= 0x20 && id[i] < 0x7f ? id[i] : '?';
+    shown[n] = '\0';
+    cairn__reply_text(r, 400,
+                      "invalid tenant ID '%s': %s (1 to %d characters of "
+                      "[A-Za-z0-9!-_.*'()], not '.' or '..')",
+                      shown, why ? why : "tenant ID contains an unsupported character",
+                      CAIRN_TENANT_ID_MAX);
     return 1;
 }
 

@@ -14,6 +14,7 @@
 
 #include "cairn/k8s.h"
 #include "cairn/log.h"
+#include "cairn/text.h"
 
 #define MAX_FILES 32
 
@@ -44,6 +45,52 @@ static int file_exists(const char *p)
     return p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A kubeconfig's text, whole, NUL-terminated (caller frees); NULL with errno set,
+ * EFBIG past 16 MiB (kubeconfigs are kilobytes; embedded certificates keep even a
+ * hundred clusters to a few MiB). */
+#define KUBECONFIG_MAX_BYTES (16u << 20)
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *p = malloc(cap);
+    while (p) {
+        if (n + 1 == cap) {
+            if (cap > KUBECONFIG_MAX_BYTES) {
+                free(p);
+                fclose(f);
+                errno = EFBIG;
+                return NULL;
+            }
+            char *q = realloc(p, cap * 2);
+            if (!q)
+                break;
+            p = q;
+            cap *= 2;
+        }
+        size_t got = fread(p + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            int bad = ferror(f);
+            fclose(f);
+            if (bad) {
+                free(p);
+                errno = EIO;
+                return NULL;
+            }
+            p[n] = '\0';
+            *len = n;
+            return p;
+        }
+    }
+    free(p);
+    fclose(f);
+    errno = ENOMEM;
+    return NULL;
+}
+
 /* Parse one kubeconfig into the set. A missing file in $KUBECONFIG is skipped, as
  * kubectl does; a file that does not parse is an error. */
 static int kset_add(struct kset *ks, const char *path, int must_exist, struct cairn_err *err)
@@ -56,9 +103,21 @@ static int kset_add(struct kset *ks, const char *path, int must_exist, struct ca
     }
     if (ks->n == MAX_FILES)
         return cairn_err_set(err, CAIRN_ELIMIT, "more than %d kubeconfig files", MAX_FILES);
+    /* Read it ourselves: libfyaml (0.8) loops forever on some invalid UTF-8 in a
+     * directive line (found by k8s_kubeconfig_fuzz), so it only sees valid text. */
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text)
+        return cairn_err_set(err, errno == EFBIG ? CAIRN_ELIMIT : CAIRN_EIO,
+                             "kubeconfig %s: %s", path,
+                             errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+    if (!cairn_utf8_valid(text, len) || memchr(text, '\0', len)) {
+        free(text);
+        return cairn_err_set(err, CAIRN_EINVAL, "kubeconfig %s: not valid UTF-8 text", path);
+    }
     struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET};
-    struct fy_document *doc = fy_document_build_from_file(&cfg, path);
-    if (!doc)
+    struct fy_document *doc = fy_document_build_from_malloc_string(&cfg, text, len);
+    if (!doc) /* libfyaml owns (and has freed) text, success or not */
         return cairn_err_set(err, CAIRN_EINVAL, "kubeconfig %s: not valid YAML", path);
     struct kfile *kf = &ks->f[ks->n];
     kf->doc = doc;

@@ -5,6 +5,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/text.h"
 
 void cairn_buf_init(struct cairn_buf *b)
 {
@@ -127,13 +128,44 @@ int cairn_buf_append_varint(struct cairn_buf *b, int64_t v)
 int cairn_buf_append_json_str(struct cairn_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    /* Worst case every byte becomes \u00XX: reserve once, then write directly. */
+    /* Worst case every byte becomes \u00XX or \ufffd: reserve once, then write. */
     if (n > (SIZE_MAX - 2) / 6 || cairn_buf_reserve(b, n * 6 + 2))
         return CAIRN_ENOMEM;
     char *o = b->data + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    while (i < n) {
+        /* Fast path: eight bytes at a time while none is a control character, a quote,
+         * a backslash or non-ASCII (has-less-than and has-zero-byte tests). */
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            uint64_t q = w ^ 0x2222222222222222ULL, bs = w ^ 0x5c5c5c5c5c5c5c5cULL;
+            uint64_t hit = (w - 0x2020202020202020ULL) | ((q - 0x0101010101010101ULL) & ~q) |
+                           ((bs - 0x0101010101010101ULL) & ~bs) | w;
+            if (hit & 0x8080808080808080ULL)
+                break;
+            memcpy(o, &w, 8);
+            o += 8;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) { /* valid UTF-8 is copied; each invalid byte becomes U+FFFD */
+            size_t k = cairn_utf8_seq_len(s + i, n - i);
+            if (k) {
+                memcpy(o, s + i, k);
+                o += k;
+                i += k;
+            } else {
+                memcpy(o, "\\ufffd", 6);
+                o += 6;
+                i++;
+            }
+            continue;
+        }
+        i++;
         if (c >= 0x20 && c != '"' && c != '\\') {
             *o++ = (char)c;
             continue;

@@ -48,6 +48,7 @@ static int scan_string(struct cairn_json *js, struct cairn_json_tok *tok)
     const char *p = js->p;
     size_t i = js->pos + 1, n = js->len;
     int escaped = 0;
+    uint64_t high = 0; /* OR of the bytes seen: bit 7 set once one is non-ASCII */
     for (;;) {
         /* Fast path: jump to the next quote, then look back for what needs care. */
         const char *q = memchr(p + i, '"', n - i);
@@ -65,12 +66,14 @@ static int scan_string(struct cairn_json *js, struct cairn_json_tok *tok)
                 uint64_t bs = w ^ 0x5c5c5c5c5c5c5c5cULL;
                 uint64_t hit = ((bs - 0x0101010101010101ULL) & ~bs) |
                                ((w - 0x2020202020202020ULL) & ~w);
+                high |= w;
                 if (!(hit & 0x8080808080808080ULL)) {
                     k += 8;
                     continue;
                 }
             }
             unsigned char c = (unsigned char)p[k];
+            high |= c;
             if (c == '\\') {
                 escaped = 1;
                 k++; /* the escaped char may be the quote we found */
@@ -86,6 +89,7 @@ static int scan_string(struct cairn_json *js, struct cairn_json_tok *tok)
         tok->p = p + js->pos + 1;
         tok->len = end - js->pos - 1;
         tok->escaped = escaped;
+        tok->nonascii = (high & 0x8080808080808080ULL) != 0;
         js->pos = end + 1;
         return 0;
     next:
@@ -132,6 +136,7 @@ static int scan_number(struct cairn_json *js, struct cairn_json_tok *tok)
     tok->p = p + s;
     tok->len = i - s;
     tok->escaped = 0;
+    tok->nonascii = 0;
     js->pos = i;
     return 0;
 }
@@ -146,6 +151,7 @@ static enum cairn_json_type scan_value(struct cairn_json *js, struct cairn_json_
     const char *p = js->p;
     char c = p[js->pos];
     tok->escaped = 0;
+    tok->nonascii = 0;
     switch (c) {
     case '{':
     case '[':
@@ -200,6 +206,7 @@ static enum cairn_json_type close_container(struct cairn_json *js, struct cairn_
     tok->p = js->p + js->pos++;
     tok->len = 1;
     tok->escaped = 0;
+    tok->nonascii = 0;
     after_value(js);
     return tok->type = c == '}' ? CAIRN_JSON_OBJECT_END : CAIRN_JSON_ARRAY_END;
 }

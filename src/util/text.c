@@ -1,4 +1,6 @@
-/* text.c -- UTF-8 encoding of a code point (see text.h). */
+/* text.c -- UTF-8: encoding a code point, validating, replacing invalid bytes (text.h). */
+#include <string.h>
+
 #include "cairn/text.h"
 
 size_t cairn_utf8_encode(char *o, uint32_t cp)
@@ -25,4 +27,82 @@ size_t cairn_utf8_encode(char *o, uint32_t cp)
     o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
     o[3] = (char)(0x80 | (cp & 0x3f));
     return 4;
+}
+
+size_t cairn_utf8_seq_len(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    if (c < 0xe0)
+        return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (n < 2 || p[1] < lo || p[1] > hi)
+        return 0;
+    if (c < 0xf0)
+        return n >= 3 && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+    return n >= 4 && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
+}
+
+size_t cairn_utf8_valid_prefix(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII eight bytes at a time: no byte has its high bit set. */
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        size_t k = cairn_utf8_seq_len(s + i, n - i);
+        if (!k)
+            return i;
+        i += k;
+    }
+    return n;
+}
+
+size_t cairn_utf8_fixed_len(const char *s, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = cairn_utf8_seq_len(s + i, n - i);
+        out += k ? k : 3;
+        i += k ? k : 1;
+    }
+    return out;
+}
+
+size_t cairn_utf8_fix(char *o, const char *s, size_t n)
+{
+    char *start = o;
+    for (size_t i = 0; i < n;) {
+        size_t k = cairn_utf8_seq_len(s + i, n - i);
+        if (k) {
+            memcpy(o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD for this one byte, as Go */
+            o += 3;
+            i++;
+        }
+    }
+    return (size_t)(o - start);
 }

@@ -30,7 +30,8 @@ def main():
             cur = None
     for opt, default in [("--listen", "127.0.0.1:3100"), ("--data-dir", "./data"),
                          ("--config", "none"), ("--fsync", "interval"),
-                         ("-distributor.ingestion-rate-limit-mb", "4"),
+                         ("-distributor.ingestion-rate-limit-mb", "0"),
+                         ("-ingester.max-global-streams-per-user", "0"),
                          ("-validation.reject-old-samples.max-age", "168h"),
                          ("-distributor.max-line-size", "256KiB")]:
         block = [b for k, b in blocks.items() if k.split()[0].split("=")[0] == opt]

@@ -14,6 +14,7 @@
 
 #include "api/api_int.h"
 #include "api/push.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 #include "push.pb-c.h"
 
@@ -237,13 +238,13 @@ static void gzip_round_trip_and_limit(void **state)
     deflateEnd(&z);
     struct cairn_buf out = CAIRN_BUF_INIT;
     struct cairn_err err;
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 1000, &out, &err), 0);
+    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 1000, &out, NULL, &err), 0);
     assert_int_equal(out.len, strlen(text));
     assert_memory_equal(out.data, text, out.len);
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 20, &out, &err), CAIRN_ELIMIT);
+    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 20, &out, NULL, &err), CAIRN_ELIMIT);
     assert_non_null(strstr(err.msg, "request body too large"));
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen - 4, 1000, &out, &err), CAIRN_EINVAL);
-    assert_int_equal(cairn__gunzip("nope", 4, 1000, &out, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn__gunzip((char *)gz, gzlen - 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn__gunzip("nope", 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
     cairn_buf_deinit(&out);
 }
 
@@ -300,7 +301,7 @@ static void protobuf_snappy_decodes(void **state)
         size_t len;
         char *c = encode_pb("{job=\"promtail\", host=\"h1\"}", 500, &len);
         cairn__ingest_batch_reset(&b);
-        assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, &err), 0);
+        assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
         assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
         assert_int_equal(b.n, 1);
         assert_int_equal(b.ne, 500);
@@ -308,18 +309,18 @@ static void protobuf_snappy_decodes(void **state)
         assert_string_equal(b.labels[0].v[0].name, "host");
         assert_int_equal(b.e[499].ts, (1700000000LL + 499) * 1000000000LL + 7);
         assert_memory_equal(b.e[499].line, "line 499", 8);
-        assert_int_equal(cairn__unsnappy(c, len, 10, &b.dec, &err), CAIRN_ELIMIT);
+        assert_int_equal(cairn__unsnappy(c, len, 10, &b.dec, NULL, &err), CAIRN_ELIMIT);
         free(c);
     }
     size_t len;
     char *c = encode_pb("{job=\"x\"", 1, &len);
     cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, &err), 0);
+    assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
     assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
     assert_true(b.s[0].bad);
     assert_non_null(strstr(msg(&b), "Error parsing labels '{job=\"x\"' with error: "));
     free(c);
-    assert_int_equal(cairn__unsnappy("\xff\xff\xff", 3, 100, &b.dec, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn__unsnappy("\xff\xff\xff", 3, 100, &b.dec, NULL, &err), CAIRN_EINVAL);
     assert_int_equal(cairn__ingest_decode_pb(&b, "\x0a\xff", 2, &lim, &err), CAIRN_EINVAL);
     cairn__ingest_batch_deinit(&b);
 }
@@ -366,6 +367,250 @@ static void tenant_ids_and_rate_limit(void **state)
     cairn__tenants_deinit(&t);
 }
 
+/* A gzip body of `mib` MiB of zeros (about 1 KiB per MiB). Caller frees. */
+static unsigned char *gzip_bomb(size_t mib, size_t *len)
+{
+    static const unsigned char zero[1 << 16];
+    size_t cap = mib * 2048 + 4096;
+    unsigned char *gz = malloc(cap);
+    assert_non_null(gz);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_out = gz;
+    z.avail_out = (uInt)cap;
+    for (size_t i = 0; i < mib * 16; i++) {
+        z.next_in = (Bytef *)zero;
+        z.avail_in = sizeof zero;
+        assert_int_equal(deflate(&z, Z_NO_FLUSH), Z_OK);
+    }
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *len = cap - z.avail_out;
+    deflateEnd(&z);
+    return gz;
+}
+
+/* Finding 2: a small body inflating far past the cap stops there, its buffer never
+ * larger than the cap plus two bytes (main doubled it past the cap). */
+static void gzip_bomb_stops_at_the_cap_without_allocating_past_it(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *gz = gzip_bomb(64, &len);
+    assert_true(len < 256 * 1024);
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    struct cairn_err err;
+    const size_t max = 3 * 1024 * 1024 + 17;
+    assert_int_equal(cairn__gunzip((char *)gz, len, max, &out, NULL, &err), CAIRN_ELIMIT);
+    assert_non_null(strstr(err.msg, "request body too large"));
+    assert_true(out.cap <= max + 2);
+    assert_true(out.len <= max + 1);
+    cairn_buf_deinit(&out);
+    free(gz);
+}
+
+/* Finding 2: concurrent bombs share one budget; past it EAGAIN (503), and the
+ * request's charge goes back whole. */
+static void gzip_growth_is_charged_to_the_shared_budget(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *gz = gzip_bomb(16, &len);
+    _Atomic size_t used = 0;
+    struct cairn_buf a = CAIRN_BUF_INIT, b = CAIRN_BUF_INIT;
+    struct cairn__decode_charge ca = {.used = &used, .max = 6u << 20};
+    struct cairn__decode_charge cb = {.used = &used, .max = 6u << 20};
+    struct cairn_err err;
+    /* a takes most of the budget and is refused at the cap (4 MiB) */
+    assert_int_equal(cairn__gunzip((char *)gz, len, 4u << 20, &a, &ca, &err), CAIRN_ELIMIT);
+    assert_true(ca.held >= 4u << 20 && ca.held <= (4u << 20) + 2);
+    /* b, while a still holds its part, hits the budget */
+    assert_int_equal(cairn__gunzip((char *)gz, len, 100u << 20, &b, &cb, &err), CAIRN_EAGAIN);
+    assert_non_null(strstr(err.msg, "retry later"));
+    assert_true(atomic_load(&used) <= 6u << 20);
+    assert_true(b.cap <= 6u << 20);
+    cairn__decode_charge_release(&ca);
+    cairn__decode_charge_release(&cb);
+    assert_int_equal(atomic_load(&used), 0);
+    cairn_buf_deinit(&a);
+    cairn_buf_deinit(&b);
+    free(gz);
+}
+
+/* Finding 2: a snappy body whose declared length its data does not yield is refused
+ * before anything is allocated (main allocated the declared length first). */
+static void snappy_lying_length_allocates_nothing(void **state)
+{
+    (void)state;
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    struct cairn_err err;
+    /* declares 50 MiB, holds one 3-byte literal */
+    const char tiny[] = "\x80\x80\x80\x19" "\x08" "abc";
+    assert_int_equal(cairn__unsnappy(tiny, sizeof tiny - 1, 100u << 20, &out, NULL, &err),
+                     CAIRN_EINVAL);
+    assert_int_equal(out.cap, 0);
+    /* a real stream of 1 MiB of varied text, its length patched to 2 MiB */
+    size_t n = 1u << 20;
+    char *raw = malloc(n);
+    assert_non_null(raw);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        raw[i] = (char)('a' + (x >> 16) % 26);
+    }
+    size_t clen = snappy_max_compressed_length(n);
+    char *c = malloc(clen + 8);
+    assert_non_null(c);
+    assert_int_equal(snappy_compress(raw, n, c + 1, &clen), SNAPPY_OK);
+    /* 1 MiB is the varint 80 80 40; 2 MiB is 80 80 80 01: one byte longer */
+    assert_memory_equal(c + 1, "\x80\x80\x40", 3);
+    memcpy(c, "\x80\x80\x80\x01", 4);
+    assert_int_equal(cairn__unsnappy(c, clen + 1, 100u << 20, &out, NULL, &err), CAIRN_EINVAL);
+    assert_int_equal(out.cap, 0);
+    /* declared past the cap: 413 wording, nothing allocated */
+    assert_int_equal(cairn__unsnappy(c, clen + 1, 1u << 20, &out, NULL, &err), CAIRN_ELIMIT);
+    assert_int_equal(out.cap, 0);
+    free(c);
+    free(raw);
+}
+
+/* Finding 7: invalid UTF-8 in a JSON push's line and label value becomes U+FFFD, as
+ * Go's JSON decoding does in Loki; valid UTF-8 is kept as it is. */
+static void json_push_repairs_invalid_utf8(void **state)
+{
+    (void)state;
+    struct cairn__ingest_batch b;
+    cairn__ingest_batch_init(&b);
+    struct cairn_err err;
+    assert_int_equal(decode_json(&b, "{\"streams\":[{\"stream\":{\"app\":\"v\xff\"},\"values\":"
+                                     "[[\"1\",\"a\xc3\xa9\xfe\\n\"],[\"2\",\"ok\xe2\x82\"]]}]}",
+                                 &err), 0);
+    assert_int_equal(b.ne, 2);
+    assert_int_equal(b.e[0].len, 7);
+    assert_memory_equal(b.e[0].line, "a\xc3\xa9\xef\xbf\xbd\n", 7);
+    assert_int_equal(b.e[1].len, 2 + 6);
+    assert_memory_equal(b.e[1].line, "ok\xef\xbf\xbd\xef\xbf\xbd", 8);
+    assert_int_equal(b.labels[0].n, 1);
+    assert_int_equal(b.labels[0].v[0].value_len, 4);
+    assert_memory_equal(b.labels[0].v[0].value, "v\xef\xbf\xbd", 4);
+    cairn__ingest_batch_deinit(&b);
+}
+
+/* Finding 7: a protobuf push's label text with invalid UTF-8 is refused, as Loki's
+ * parser (Prometheus' lexer: "invalid UTF-8 rune") refuses it; the message shows the
+ * text with U+FFFD, so the reply itself is valid UTF-8. */
+static void protobuf_labels_with_invalid_utf8_are_refused(void **state)
+{
+    (void)state;
+    struct cairn_api_limits lim = limits();
+    struct cairn__ingest_batch b;
+    cairn__ingest_batch_init(&b);
+    assert_int_equal(cairn__ingest_batch_stream(&b), 0);
+    const char *t = "{app=\"x\xff\"}";
+    cairn__ingest_stream_labels(&b, 0, t, strlen(t), &lim);
+    assert_true(b.s[0].bad);
+    assert_int_equal(b.status, 400);
+    assert_non_null(strstr(msg(&b), "Error parsing labels '{app=\"x\xef\xbf\xbd\"}' with "
+                                    "error: 1:8: parse error: invalid UTF-8 rune"));
+    assert_true(cairn_utf8_valid(msg(&b), strlen(msg(&b))));
+    assert_int_equal(cairn__ingest_batch_stream(&b), 1);
+    t = "{app=\"x\xc3\xa9\"}"; /* valid UTF-8 is taken */
+    cairn__ingest_stream_labels(&b, 1, t, strlen(t), &lim);
+    assert_false(b.s[1].bad);
+    cairn__ingest_batch_deinit(&b);
+}
+
+/* Finding 2: a connection keeps at most CAIRN_PUSH_KEEP_BYTES of buffers in all. */
+static void trim_bounds_what_a_connection_keeps(void **state)
+{
+    (void)state;
+    struct cairn__ingest_batch b;
+    cairn__ingest_batch_init(&b);
+    assert_int_equal(cairn_buf_reserve(&b.body, 3u << 20), 0);
+    assert_int_equal(cairn_buf_reserve(&b.dec, 3u << 20), 0);
+    assert_int_equal(cairn_buf_reserve(&b.unesc, 3u << 20), 0);
+    cairn__ingest_batch_trim(&b, CAIRN_PUSH_KEEP_BYTES);
+    assert_true(b.body.cap + b.dec.cap + b.unesc.cap <= CAIRN_PUSH_KEEP_BYTES);
+    assert_true(CAIRN_PUSH_KEEP_BYTES <= 4u << 20);
+    cairn__ingest_batch_deinit(&b);
+}
+
+/* Findings 2 and 8: the embedded defaults. */
+static void defaults_for_one_machine(void **state)
+{
+    (void)state;
+    struct cairn_api_limits l = limits();
+    assert_true(l.ingestion_rate_mb == 0);      /* no per-tenant rate limit */
+    assert_int_equal(l.max_streams_per_user, 0); /* no active-stream limit */
+    assert_int_equal(l.max_push_decoded, 100u << 20); /* Loki's max_recv_msg_size */
+    assert_true(l.push_decode_budget > 0 && l.push_decode_budget < 512u << 20);
+    assert_true(l.max_push_body > 0);
+    /* rate 0: any amount goes through */
+    struct cairn__tenants t;
+    assert_int_equal(cairn__tenants_init(&t, l.ingestion_rate_mb * 1048576,
+                                         l.ingestion_burst_mb * 1048576), 0);
+    assert_int_equal(cairn__tenants_take(&t, "fake", 64u << 20, 1), 0);
+    assert_int_equal(cairn__tenants_take(&t, "fake", 64u << 20, 2), 0);
+    cairn__tenants_deinit(&t);
+}
+
+/* Tenant IDs: Loki's rules, one function for reads and writes. */
+static void tenant_id_rules(void **state)
+{
+    (void)state;
+    char id[152];
+    memset(id, 'a', sizeof id);
+    assert_true(cairn__tenant_id_valid(id, 150));
+    assert_false(cairn__tenant_id_valid(id, 151));
+    assert_non_null(strstr(cairn__tenant_id_problem(id, 151), "too long"));
+    assert_false(cairn__tenant_id_valid("../x", 4));
+    assert_false(cairn__tenant_id_valid("a\0b", 3));
+    assert_false(cairn__tenant_id_valid("a|b", 3));
+    assert_non_null(strstr(cairn__tenant_id_problem("a|b", 3), "'|'"));
+    assert_false(cairn__tenant_id_valid(".", 1));
+    assert_false(cairn__tenant_id_valid("..", 2));
+    assert_true(cairn__tenant_id_valid("...", 3));
+    assert_true(cairn__tenant_id_valid("team-a_(1)!*'.", 14));
+    assert_false(cairn__tenant_id_valid("", 0));
+    assert_false(cairn__tenant_id_valid("\xc3\xa9", 2));
+}
+
+/* Repair and unescaping are bounded too: a line of bad bytes triples, so its repair
+ * counts against the decoded cap; the unescape buffer is charged to the budget. */
+static void json_repair_and_unescape_are_bounded(void **state)
+{
+    (void)state;
+    struct cairn_api_limits lim = limits();
+    struct cairn__ingest_batch b;
+    cairn__ingest_batch_init(&b);
+    struct cairn_err err;
+    const char *bad = "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\","
+                      "\"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\"]]}]}";
+    lim.max_push_decoded = 30; /* 12 bad bytes repair to 36 */
+    cairn_buf_append(&b.body, bad, strlen(bad));
+    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
+                     CAIRN_ELIMIT);
+    assert_non_null(strstr(err.msg, "invalid UTF-8"));
+    /* escapes: the unescape buffer (body-sized) must fit the budget */
+    lim = limits();
+    cairn__ingest_batch_reset(&b);
+    const char *esc = "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\\ny\"]]}]}";
+    cairn_buf_append(&b.body, esc, strlen(esc));
+    _Atomic size_t used = 0;
+    b.charge = (struct cairn__decode_charge){.used = &used, .max = 16};
+    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
+                     CAIRN_EAGAIN);
+    assert_int_equal(atomic_load(&used), 0);
+    b.charge.max = 4096;
+    cairn__ingest_batch_reset(&b);
+    cairn_buf_append(&b.body, esc, strlen(esc));
+    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
+    assert_int_equal(atomic_load(&used), strlen(esc) + 1);
+    cairn__decode_charge_release(&b.charge);
+    assert_int_equal(atomic_load(&used), 0);
+    cairn__ingest_batch_deinit(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +625,15 @@ int main(void)
         cmocka_unit_test(protobuf_snappy_decodes),
         cmocka_unit_test(trim_frees_only_big_buffers),
         cmocka_unit_test(tenant_ids_and_rate_limit),
+        cmocka_unit_test(gzip_bomb_stops_at_the_cap_without_allocating_past_it),
+        cmocka_unit_test(gzip_growth_is_charged_to_the_shared_budget),
+        cmocka_unit_test(snappy_lying_length_allocates_nothing),
+        cmocka_unit_test(json_push_repairs_invalid_utf8),
+        cmocka_unit_test(protobuf_labels_with_invalid_utf8_are_refused),
+        cmocka_unit_test(trim_bounds_what_a_connection_keeps),
+        cmocka_unit_test(defaults_for_one_machine),
+        cmocka_unit_test(tenant_id_rules),
+        cmocka_unit_test(json_repair_and_unescape_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

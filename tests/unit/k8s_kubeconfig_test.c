@@ -192,6 +192,14 @@ static void explicit_file_home_and_in_cluster(void **state)
     assert_int_equal(cairn_k8s_conn_load(&c, &ob, &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "bad.yaml"));
     cairn_k8s_conn_deinit(&c);
+    /* invalid UTF-8 in a directive line: libfyaml looped forever on it (found by
+     * k8s_kubeconfig_fuzz); refused before it gets there */
+    char *hang = write_file(f, "hang.yaml", "contexts:\n% name: \xff\xff\xff\xffk\n");
+    struct cairn_k8s_load_opts oh2 = {.kubeconfig = hang};
+    assert_int_equal(cairn_k8s_conn_load(&c, &oh2, &err), CAIRN_EINVAL);
+    assert_non_null(strstr(err.msg, "not valid UTF-8"));
+    cairn_k8s_conn_deinit(&c);
+    free(hang);
     free(a);
     free(b);
     free(missing);

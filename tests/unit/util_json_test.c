@@ -110,7 +110,7 @@ static void unescape_resolves_every_escape(void **state)
     assert_int_equal(cairn_json_unescape("\\q", 2, &b), CAIRN_EINVAL);
     assert_int_equal(cairn_json_unescape("\\u12", 4, &b), CAIRN_EINVAL);
     cairn_buf_deinit(&b);
-    struct cairn_json_tok t = {CAIRN_JSON_KEY, "na\\u006de", 9, 1};
+    struct cairn_json_tok t = {CAIRN_JSON_KEY, "na\\u006de", 9, 1, 0};
     assert_true(cairn_json_str_eq(&t, "name", 4));
     assert_false(cairn_json_str_eq(&t, "nam", 3));
 }

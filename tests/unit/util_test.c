@@ -8,6 +8,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/hash.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 
 static void buf_append_grows_and_terminates(void **state)
@@ -34,6 +35,44 @@ static void buf_json_string_escapes(void **state)
     assert_int_equal(cairn_buf_append_json_str(&b, "a\"b\\c\n\x01", 7), 0);
     assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
     cairn_buf_deinit(&b);
+}
+
+/* Finding 7: every JSON answer goes through this escaper; invalid UTF-8 comes out as
+ * \ufffd (one per bad byte, as Go's encoder), valid UTF-8 as it is, on both sides of
+ * the eight-byte fast path. */
+static void buf_json_string_replaces_invalid_utf8(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"a\xff" "b", "\"a\\ufffdb\""},
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""},
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},          /* a surrogate */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},                     /* overlong '/' */
+        {"x\xe2\x82", "\"x\\ufffd\\ufffd\""},                   /* truncated at the end */
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* past U+10FFFF */
+        {"0123456789abcdef\xfe" "0123456789\"", "\"0123456789abcdef\\ufffd0123456789\\\"\""},
+        {"abcdefg\xc3\xa9hijklmnopq", "\"abcdefg\xc3\xa9hijklmnopq\""},
+    };
+    struct cairn_buf b = CAIRN_BUF_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cairn_buf_reset(&b);
+        assert_int_equal(cairn_buf_append_json_str(&b, cases[i].in, strlen(cases[i].in)), 0);
+        assert_string_equal(b.data, cases[i].out);
+    }
+    /* 6 bytes out per bad byte fits the reservation */
+    char bad[100];
+    memset(bad, 0xff, sizeof bad);
+    cairn_buf_reset(&b);
+    assert_int_equal(cairn_buf_append_json_str(&b, bad, sizeof bad), 0);
+    assert_int_equal(b.len, sizeof bad * 6 + 2);
+    cairn_buf_deinit(&b);
+    assert_int_equal(cairn_utf8_valid_prefix("abc\xc3\xa9\xff", 6), 5);
+    assert_int_equal(cairn_utf8_fixed_len("a\xff\xfe", 3), 7);
+    char o[16];
+    assert_int_equal(cairn_utf8_fix(o, "a\xffz", 3), 5);
+    assert_memory_equal(o, "a\xef\xbf\xbdz", 5);
 }
 
 static void varint_round_trip(void **state)
@@ -90,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buf_append_grows_and_terminates),
         cmocka_unit_test(buf_json_string_escapes),
+        cmocka_unit_test(buf_json_string_replaces_invalid_utf8),
         cmocka_unit_test(varint_round_trip),
         cmocka_unit_test(crc32c_known_vectors),
         cmocka_unit_test(rfc3339_formats_like_go),
