@@ -39,18 +39,26 @@ def gzip_bomb(mib):
 
 
 def post(port, body, headers, out, i):
-    """Raw HTTP/1.1 POST (a fresh connection each); stores (status, head+body)."""
+    """Raw HTTP/1.1 POST (a fresh connection each); stores (status, head+body).
+    The reply is read up to its Content-Length or the server's close: the request
+    side stays open, as HTTP clients leave it (libmicrohttpd takes a client's
+    half-close for an abort)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=120)
     hdr = "".join("%s: %s\r\n" % kv for kv in headers.items())
-    s.sendall(("POST /loki/api/v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n"
-               % (len(body), hdr)).encode() + body)
-    s.shutdown(socket.SHUT_WR)
+    s.sendall(("POST /loki/api/v1/push HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+               "Content-Length: %d\r\n%s\r\n" % (len(body), hdr)).encode() + body)
     reply = b""
     while True:
         d = s.recv(65536)
         if not d:
             break
         reply += d
+        head, sep, rest = reply.partition(b"\r\n\r\n")
+        if sep:
+            lens = [l.split(b":", 1)[1].strip() for l in head.split(b"\r\n")
+                    if l.lower().startswith(b"content-length:")]
+            if lens and len(rest) >= int(lens[0]):
+                break
     s.close()
     text = reply.decode("utf-8", "replace")
     out[i] = (int(text.split()[1]) if text.startswith("HTTP/") else 0, text)
