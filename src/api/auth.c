@@ -22,17 +22,7 @@
 
 #include "api/api_int.h"
 #include "cairn/log.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "cairn/text.h"
 
 int cairn__auth_init(struct cairn__auth *a, const struct cairn_api_config *cfg,
                      struct cairn_err *err)
@@ -53,7 +43,7 @@ int cairn__auth_init(struct cairn__auth *a, const struct cairn_api_config *cfg,
         if (strlen(h) != 64)
             goto bad_hash;
         for (size_t k = 0; k < 32; k++) {
-            int hi = hexval(h[2 * k]), lo = hexval(h[2 * k + 1]);
+            int hi = cairn_hex_digit(h[2 * k]), lo = cairn_hex_digit(h[2 * k + 1]);
             if (hi < 0 || lo < 0)
                 goto bad_hash;
             d->sha[k] = (unsigned char)(hi << 4 | lo);
