@@ -157,22 +157,32 @@ int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq)
     struct cairn__wal_map *m;
     size_t nm;
     *max_seq = 0;
-    int rc = cairn__wal_map_all(s->data_dir, &m, &nm);
+    int rc = cairn__wal_map_all(s->data_dir, &m, &nm, &s->damage);
     if (rc)
         return rc;
     struct replay r = {.s = s};
     for (size_t i = 0; i < nm && !rc; i++) {
         *max_seq = m[i].seq;
-        size_t off = CAIRN__FILE_HDR;
+        if (!m[i].p)
+            continue; /* quarantined */
         uint8_t type;
         const unsigned char *pl;
         uint32_t pn;
-        while (!rc && m[i].p && cairn__rec_next(m[i].p, m[i].len, off, &type, &pl, &pn) == 1) {
-            if ((rc = replay_scan(&r, m[i].seq, type, pl, pn)))
-                CAIRN_ERROR("wal", "record rejected during replay",
-                            "seq=%llu offset=%zu err=\"%s\"", (unsigned long long)m[i].seq, off,
-                            cairn_strerror(rc));
-            off += CAIRN__REC_HDR + pn;
+        size_t off;
+        struct cairn__recscan sc;
+        cairn__recscan_init(&sc, m[i].p, m[i].len, CAIRN__FILE_HDR, cairn__wal_rec_plausible);
+        while (!rc && cairn__recscan_next(&sc, &type, &pl, &pn, &off) == 1) {
+            int e = replay_scan(&r, m[i].seq, type, pl, pn);
+            if (e == CAIRN_ENOMEM) {
+                rc = e;
+            } else if (e) {
+                /* its CRC holds but its content does not parse: skip it, not the rest */
+                CAIRN_ERROR("wal", "record rejected during replay, skipped",
+                            "seq=%llu offset=%zu bytes=%u err=\"%s\"",
+                            (unsigned long long)m[i].seq, off, pn, cairn_strerror(e));
+                atomic_fetch_add(&s->damage.records_skipped, 1);
+                atomic_fetch_add(&s->damage.bytes_skipped, CAIRN__REC_HDR + (uint64_t)pn);
+            }
         }
     }
     if (!rc && r.nrefs)
@@ -182,6 +192,13 @@ int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq)
         pthread_mutex_lock(&sh->mu);
         rc = replay_entries(&r, &r.refs[i]);
         pthread_mutex_unlock(&sh->mu);
+        if (rc == CAIRN_ECORRUPT) { /* the entries before the bad one are in */
+            CAIRN_ERROR("wal", "entries record does not parse, rest of it skipped",
+                        "wal_seq=%llu sid=%u", (unsigned long long)r.refs[i].wal_seq,
+                        r.refs[i].st->sid);
+            atomic_fetch_add(&s->damage.records_skipped, 1);
+            rc = 0;
+        }
         cairn__head_evict(s);
     }
     if (nm)

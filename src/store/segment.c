@@ -405,7 +405,12 @@ int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t
         ssize_t r = pread(fd, dst + got, len - got, (off_t)(off + got));
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0) {
+        if (r == 0) { /* the file ends before the block the index points at */
+            CAIRN_ERROR("segment", "block beyond the end of its file",
+                        "dir=\"%s\" file=%u offset=%" PRIu64 " len=%u", p->dir, file, off, len);
+            return CAIRN_ECORRUPT;
+        }
+        if (r < 0) {
             CAIRN_ERROR("segment", "read failed", "dir=\"%s\" file=%u offset=%" PRIu64 " errno=%d",
                         p->dir, file, off, errno);
             return CAIRN_EIO;
@@ -434,105 +439,223 @@ int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uin
 
 /* ---- loading ---- */
 
-/* Scan one segment file's records into the period index; a torn tail is cut. */
+/* Put segment file fi aside: move it into the quarantine and leave an empty segment
+ * file (a header) under its name, so file numbers stay what the other files' records
+ * say. 0 or CAIRN_EIO. */
+static int seg_quarantine(struct cairn_store *s, struct cairn__period *p, uint32_t fi,
+                          const char *path)
+{
+    struct cairn__segfile *f = &p->files[fi];
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    f->size = CAIRN__FILE_HDR;
+    if (cairn__quarantine_move(s->data_dir, path, &s->damage))
+        return CAIRN_EIO;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0 || cairn__file_hdr_write(fd, SEG_MAGIC, CAIRN__SEG_VERSION)) {
+        CAIRN_ERROR("segment", "cannot recreate an empty segment file", "file=\"%s\" errno=%d",
+                    path, errno);
+        if (fd >= 0)
+            close(fd);
+        return CAIRN_EIO;
+    }
+    f->fd = fd;
+    cairn__fsync_dir(p->dir);
+    return 0;
+}
+
+/* One BLOCK or STREAM record of a scan into the period index. 0, CAIRN_ENOMEM, or
+ * CAIRN_ECORRUPT for a record to skip (logged by the caller). */
+static int scan_record(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p,
+                       uint32_t fi, size_t off, uint8_t type, const unsigned char *pl,
+                       uint32_t pn)
+{
+    if (type == CAIRN__SEG_STREAM) {
+        uint64_t ll;
+        size_t k = pn >= 13 ? cairn_get_uvarint(pl + 12, pn - 12, &ll) : 0;
+        if (!k || ll > pn - 12 - k)
+            return CAIRN_ECORRUPT;
+        struct cairn__stream *st = cairn__stream_restore(
+            s, t, cairn_get_u32le(pl), cairn_get_u64le(pl + 4), (const char *)pl + 12 + k, ll);
+        struct cairn__pstream *ps;
+        if (!st) /* labels that do not parse (logged), or out of memory */
+            return CAIRN_ECORRUPT;
+        return cairn__period_add_stream_locked(p, st->sid, st->lv, st->nl, &ps);
+    }
+    if (type == CAIRN__SEG_CHUNK) {
+        p->n_chunks++;
+        return 0;
+    }
+    if (type != CAIRN__SEG_BLOCK)
+        return 0; /* a newer record type */
+    struct cairn__block_hdr bh;
+    if (pn < 24 || cairn__block_hdr_parse(pl + 24, pn - 24, &bh))
+        return CAIRN_ECORRUPT;
+    uint32_t sid = cairn_get_u32le(pl);
+    struct cairn__stream *st = cairn__stream_by_id(t, sid);
+    struct cairn__pstream *ps = cairn__strmap_get(&p->streams, &sid, sizeof sid);
+    if (!st) {
+        /* its STREAM record was damaged and no other file names the stream: without
+         * labels the block cannot be found by any query */
+        CAIRN_ERROR("segment", "block of an unknown stream skipped",
+                    "dir=\"%s\" file=%u offset=%zu sid=%u entries=%u", p->dir, fi, off, sid,
+                    bh.n);
+        atomic_fetch_add(&s->damage.blocks_skipped, 1);
+        return 0;
+    }
+    if (!ps) { /* known from another file or period: its STREAM record here was lost */
+        int rc = cairn__period_add_stream_locked(p, st->sid, st->lv, st->nl, &ps);
+        if (rc)
+            return rc;
+    }
+    if (ps->n == ps->cap) {
+        size_t nc = ps->cap ? ps->cap * 2 : 4;
+        struct cairn__bref *nr = realloc(ps->refs, nc * sizeof *nr);
+        if (!nr)
+            return CAIRN_ENOMEM;
+        ps->refs = nr;
+        ps->cap = nc;
+    }
+    uint32_t chunk = cairn_get_u32le(pl + 4);
+    uint64_t seq_hi = cairn_get_u64le(pl + 16);
+    ps->refs[ps->n++] = (struct cairn__bref){off + CAIRN__REC_HDR + 24, fi, pn - 24, bh.min_ts,
+                                             bh.max_ts, bh.n, bh.raw_len, chunk};
+    if (seq_hi > ps->hw)
+        ps->hw = seq_hi;
+    if (chunk + 1 > ps->next_chunk)
+        ps->next_chunk = chunk + 1;
+    if (seq_hi > st->hw)
+        st->hw = seq_hi;
+    if (st->hw > st->seq)
+        st->seq = st->hw;
+    if (bh.max_ts > st->max_ts)
+        st->max_ts = bh.max_ts;
+    p->n_blocks++;
+    p->bytes += pn - 24;
+    return 0;
+}
+
+static int seg_newer_version(const unsigned char *m, size_t len)
+{
+    if (len < CAIRN__FILE_HDR || memcmp(m, SEG_MAGIC, 8) != 0)
+        return 0;
+    uint32_t v = cairn_get_u32le(m + 8);
+    return v > CAIRN__SEG_VERSION && v < 256;
+}
+
+/* A segment file whose header fails its check: mend it in place when valid records
+ * follow (the original copied into the quarantine first), else put it aside. 1 when
+ * mended (scan it), 0 when put aside, CAIRN_EIO. */
+static int seg_bad_header(struct cairn_store *s, struct cairn__period *p, uint32_t fi,
+                          const char *path, const unsigned char *m, size_t len)
+{
+    struct cairn__recscan probe;
+    cairn__recscan_init(&probe, m, len, CAIRN__FILE_HDR, cairn__seg_rec_plausible);
+    uint8_t ty;
+    const unsigned char *pl;
+    uint32_t pn;
+    size_t ro;
+    int newer = seg_newer_version(m, len);
+    int salvage = !newer && cairn__recscan_next(&probe, &ty, &pl, &pn, &ro) == 1;
+    CAIRN_ERROR("segment", newer ? "segment file of a newer format" : "bad file header",
+                "file=\"%s\" records_follow=%d", path, salvage);
+    if (salvage && cairn__quarantine_save(s->data_dir, path, "header", m, len) == 0) {
+        unsigned char h[CAIRN__FILE_HDR] = {0};
+        memcpy(h, SEG_MAGIC, 8);
+        h[8] = CAIRN__SEG_VERSION;
+        int fd = open(path, O_WRONLY | O_CLOEXEC); /* not O_APPEND: pwrite at 0 */
+        int ok = fd >= 0 && pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h && fdatasync(fd) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok) {
+            atomic_fetch_add(&s->damage.files_quarantined, 1);
+            return 1;
+        }
+    }
+    return seg_quarantine(s, p, fi, path);
+}
+
+/* Scan one segment file's records into the period index. Damaged records are skipped
+ * (logged, counted), a torn tail is cut, a damaged header is mended or the file put
+ * aside (seg_bad_header). Only CAIRN_ENOMEM and CAIRN_EIO (the file could not be put
+ * aside) fail. */
 static int scan_file(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p,
                      uint32_t fi, const char *path)
 {
     struct cairn__segfile *f = &p->files[fi];
     struct stat stt;
-    if (fstat(f->fd, &stt) < 0)
-        return CAIRN_EIO;
+    if (fstat(f->fd, &stt) < 0) {
+        CAIRN_ERROR("segment", "fstat failed", "file=\"%s\" errno=%d", path, errno);
+        return seg_quarantine(s, p, fi, path);
+    }
     size_t len = (size_t)stt.st_size;
     if (len < CAIRN__FILE_HDR) {
         CAIRN_WARN("segment", "file shorter than its header, reset", "file=\"%s\"", path);
         if (ftruncate(f->fd, 0) < 0 || cairn__file_hdr_write(f->fd, SEG_MAGIC, CAIRN__SEG_VERSION))
-            return CAIRN_EIO;
+            return seg_quarantine(s, p, fi, path);
         f->size = CAIRN__FILE_HDR;
         return 0;
     }
     unsigned char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, f->fd, 0);
-    if (m == MAP_FAILED)
-        return CAIRN_EIO;
-    int rc = cairn__file_hdr_check(m, len, SEG_MAGIC, CAIRN__SEG_VERSION);
-    if (rc) {
-        CAIRN_ERROR("segment", "bad file header", "file=\"%s\"", path);
-        munmap(m, len);
-        return rc;
+    if (m == MAP_FAILED) {
+        CAIRN_ERROR("segment", "mmap failed", "file=\"%s\" errno=%d", path, errno);
+        return seg_quarantine(s, p, fi, path);
     }
-    size_t off = CAIRN__FILE_HDR;
+    int rc = 0;
+    if (cairn__file_hdr_check(m, len, SEG_MAGIC, CAIRN__SEG_VERSION)) {
+        int r = seg_bad_header(s, p, fi, path, m, len);
+        if (r != 1) {
+            munmap(m, len);
+            return r;
+        }
+    }
+    struct cairn__recscan sc;
+    cairn__recscan_init(&sc, m, len, CAIRN__FILE_HDR, cairn__seg_rec_plausible);
+    uint8_t type;
+    const unsigned char *pl;
+    uint32_t pn;
+    size_t off;
     for (;;) {
-        uint8_t type;
-        const unsigned char *pl;
-        uint32_t pn;
-        int r = cairn__rec_next(m, len, off, &type, &pl, &pn);
-        if (r == 0)
+        int r = cairn__recscan_next(&sc, &type, &pl, &pn, &off);
+        if (sc.skip_len) {
+            CAIRN_ERROR("segment", "damaged records skipped",
+                        "file=\"%s\" offset=%zu bytes=%zu next_record=%zu", path, sc.skip_off,
+                        sc.skip_len, sc.skip_off + sc.skip_len);
+            atomic_fetch_add(&s->damage.records_skipped, 1);
+            atomic_fetch_add(&s->damage.bytes_skipped, sc.skip_len);
+        }
+        if (r != 1)
             break;
-        if (r < 0) {
-            CAIRN_WARN("segment", "torn or corrupt record, cutting the file there",
-                       "file=\"%s\" offset=%zu dropped_bytes=%zu", path, off, len - off);
-            if (ftruncate(f->fd, (off_t)off) < 0)
-                rc = CAIRN_EIO;
+        int e = scan_record(s, t, p, fi, off, type, pl, pn);
+        if (e == CAIRN_ECORRUPT) {
+            CAIRN_ERROR("segment", "record does not parse, skipped",
+                        "file=\"%s\" offset=%zu type=%u bytes=%u", path, off, type, pn);
+            atomic_fetch_add(&s->damage.records_skipped, 1);
+            atomic_fetch_add(&s->damage.bytes_skipped, CAIRN__REC_HDR + (uint64_t)pn);
+        } else if (e) {
+            rc = e;
             break;
         }
-        if (type == CAIRN__SEG_STREAM && pn >= 13) {
-            uint64_t ll;
-            size_t k = cairn_get_uvarint(pl + 12, pn - 12, &ll);
-            if (!k || ll > pn - 12 - k) {
-                rc = CAIRN_ECORRUPT;
-                break;
-            }
-            struct cairn__stream *st = cairn__stream_restore(
-                s, t, cairn_get_u32le(pl), cairn_get_u64le(pl + 4), (const char *)pl + 12 + k, ll);
-            struct cairn__pstream *ps;
-            if (!st || cairn__period_add_stream_locked(p, st->sid, st->lv, st->nl, &ps)) {
-                rc = CAIRN_ENOMEM;
-                break;
-            }
-        } else if (type == CAIRN__SEG_BLOCK && pn >= 24) {
-            uint32_t sid = cairn_get_u32le(pl);
-            struct cairn__pstream *ps = cairn__strmap_get(&p->streams, &sid, sizeof sid);
-            struct cairn__stream *st = cairn__stream_by_id(t, sid);
-            struct cairn__block_hdr bh;
-            if (!ps || !st || cairn__block_hdr_parse(pl + 24, pn - 24, &bh)) {
-                CAIRN_ERROR("segment", "block record without its stream or with a bad header",
-                            "file=\"%s\" offset=%zu sid=%u", path, off, sid);
-                rc = CAIRN_ECORRUPT;
-                break;
-            }
-            if (ps->n == ps->cap) {
-                size_t nc = ps->cap ? ps->cap * 2 : 4;
-                struct cairn__bref *nr = realloc(ps->refs, nc * sizeof *nr);
-                if (!nr) {
-                    rc = CAIRN_ENOMEM;
-                    break;
-                }
-                ps->refs = nr;
-                ps->cap = nc;
-            }
-            uint32_t chunk = cairn_get_u32le(pl + 4);
-            uint64_t seq_hi = cairn_get_u64le(pl + 16);
-            ps->refs[ps->n++] = (struct cairn__bref){
-                off + CAIRN__REC_HDR + 24, fi, pn - 24, bh.min_ts, bh.max_ts, bh.n, bh.raw_len,
-                chunk};
-            if (seq_hi > ps->hw)
-                ps->hw = seq_hi;
-            if (chunk + 1 > ps->next_chunk)
-                ps->next_chunk = chunk + 1;
-            if (seq_hi > st->hw)
-                st->hw = seq_hi;
-            if (st->hw > st->seq)
-                st->seq = st->hw;
-            if (bh.max_ts > st->max_ts)
-                st->max_ts = bh.max_ts;
-            p->n_blocks++;
-            p->bytes += pn - 24;
-        } else if (type == CAIRN__SEG_CHUNK) {
-            p->n_chunks++;
+    }
+    if (!rc && sc.tail_off < len) {
+        if (sc.tail_torn) {
+            CAIRN_WARN("segment", "torn tail record, cutting the file there",
+                       "file=\"%s\" offset=%zu dropped_bytes=%zu", path, sc.tail_off,
+                       len - sc.tail_off);
+        } else {
+            CAIRN_ERROR("segment", "damaged last record, cutting the file there",
+                        "file=\"%s\" offset=%zu dropped_bytes=%zu", path, sc.tail_off,
+                        len - sc.tail_off);
+            cairn__quarantine_save(s->data_dir, path, "tail", m + sc.tail_off, len - sc.tail_off);
+            atomic_fetch_add(&s->damage.records_skipped, 1);
+            atomic_fetch_add(&s->damage.bytes_skipped, len - sc.tail_off);
         }
-        off += CAIRN__REC_HDR + pn;
+        if (ftruncate(f->fd, (off_t)sc.tail_off) < 0)
+            CAIRN_ERROR("segment", "ftruncate failed", "file=\"%s\" errno=%d", path, errno);
     }
     munmap(m, len);
-    f->size = off;
+    f->size = sc.tail_off;
     return rc;
 }
 
@@ -550,12 +673,15 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
         return CAIRN_ENOMEM;
     DIR *d = opendir(p->dir);
     if (!d) {
+        CAIRN_ERROR("segment", "period directory unreadable", "dir=\"%s\" errno=%d", p->dir,
+                    errno);
+        int rc = cairn__quarantine_move(s->data_dir, p->dir, &s->damage) ? CAIRN_EIO : 0;
         cairn__period_free(p);
-        return CAIRN_EIO;
+        return rc;
     }
     char **names = NULL;
     size_t nn = 0, cap = 0;
-    int rc = 0;
+    int rc = 0, quarantine_index = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (strncmp(de->d_name, "seg-", 4) != 0 || !strstr(de->d_name, ".cseg"))
@@ -584,26 +710,33 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
     for (size_t i = 0; !rc && i < nn; i++) {
         snprintf(path, sizeof path, "%s/%s", p->dir, names[i]);
         int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
-        if (fd < 0) {
-            rc = CAIRN_EIO;
-            break;
-        }
         struct stat stt;
-        fstat(fd, &stt);
+        if (fd < 0 || fstat(fd, &stt) < 0) {
+            CAIRN_ERROR("segment", "segment file unreadable", "file=\"%s\" errno=%d", path, errno);
+            p->files[p->n_files++] = (struct cairn__segfile){fd, CAIRN__FILE_HDR, 0};
+            if ((rc = seg_quarantine(s, p, (uint32_t)i, path)))
+                break;
+            quarantine_index = 1; /* the index file describes the old file: rebuild */
+            continue;
+        }
         p->files[p->n_files++] = (struct cairn__segfile){fd, (uint64_t)stt.st_size, 0};
     }
     pthread_mutex_lock(&p->mu);
     if (!rc) {
-        int r = cairn__index_load(s, t, p);
+        int r = quarantine_index ? CAIRN_ERANGE : cairn__index_load(s, t, p);
         if (!r)
             cairn__period_close_files(p); /* reopened when read or written */
-        if (r) {
+        if (r == CAIRN_ENOMEM)
+            rc = r;
+        else if (r) {
             /* no usable index file: rebuild from the segment files */
             cairn__period_index_reset(p);
-            if (r == CAIRN_ECORRUPT) {
-                snprintf(path, sizeof path, "%s/index.cidx", p->dir);
-                unlink(path);
-            }
+            p->closed = 0;
+            snprintf(path, sizeof path, "%s/index.cidx", p->dir);
+            if (r == CAIRN_ECORRUPT)
+                cairn__quarantine_move(s->data_dir, path, &s->damage);
+            else if (r == CAIRN_ERANGE)
+                unlink(path); /* stale: the segment files changed after it was written */
             for (uint32_t i = 0; !rc && i < p->n_files; i++) {
                 snprintf(path, sizeof path, "%s/%s", p->dir, names[i]);
                 rc = scan_file(s, t, p, i, path);
@@ -622,6 +755,10 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
     if (rc) {
         CAIRN_ERROR("segment", "period load failed", "dir=\"%s\" err=\"%s\"", p->dir,
                     cairn_strerror(rc));
+        /* one bad period does not stop the store: it is put aside whole (a new one is
+         * made if entries for it arrive), unless memory ran out */
+        if (rc != CAIRN_ENOMEM && cairn__quarantine_move(s->data_dir, p->dir, &s->damage) == 0)
+            rc = 0;
         cairn__period_free(p);
         return rc;
     }
