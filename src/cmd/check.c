@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cairn/log.h"
 #include "cairn/store_check.h"
 #include "cmd/cmd.h"
 
@@ -73,6 +74,8 @@ int cairn_cmd_check(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[optind];
+    /* findings are printed; the library's log says only what went wrong with it */
+    cairn_log_set_level(CAIRN_LOG_ERROR);
     struct cairn_check_result res;
     int rc = cairn_store_check(dir, repair, on_finding, &o, &res);
     if (rc == CAIRN_EAGAIN) {
