@@ -681,7 +681,7 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
     }
     char **names = NULL;
     size_t nn = 0, cap = 0;
-    int rc = 0, quarantine_index = 0;
+    int rc = 0, rescan = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (strncmp(de->d_name, "seg-", 4) != 0 || !strstr(de->d_name, ".cseg"))
@@ -716,14 +716,19 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
             p->files[p->n_files++] = (struct cairn__segfile){fd, CAIRN__FILE_HDR, 0};
             if ((rc = seg_quarantine(s, p, (uint32_t)i, path)))
                 break;
-            quarantine_index = 1; /* the index file describes the old file: rebuild */
+            rescan = 1; /* the index file describes the old file: rebuild */
             continue;
         }
         p->files[p->n_files++] = (struct cairn__segfile){fd, (uint64_t)stt.st_size, 0};
+        unsigned char h[CAIRN__FILE_HDR];
+        if (stt.st_size >= CAIRN__FILE_HDR &&
+            (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
+             cairn__file_hdr_check(h, sizeof h, SEG_MAGIC, CAIRN__SEG_VERSION)))
+            rescan = 1; /* scan it: the scan mends the header or puts it aside */
     }
     pthread_mutex_lock(&p->mu);
     if (!rc) {
-        int r = quarantine_index ? CAIRN_ERANGE : cairn__index_load(s, t, p);
+        int r = rescan ? CAIRN_ERANGE : cairn__index_load(s, t, p);
         if (!r)
             cairn__period_close_files(p); /* reopened when read or written */
         if (r == CAIRN_ENOMEM)
