@@ -470,6 +470,9 @@ int cairn_store_check(const char *data_dir, int repair, cairn_check_report_fn fn
             return CAIRN_EAGAIN;
     } else if (lock < 0 && repair) {
         return lock;
+    } else if (lock >= 0 && !repair) {
+        close(lock); /* a read-only check does not keep a server from starting */
+        lock = -1;
     }
     struct chk c = {.data_dir = data_dir, .repair = repair, .fn = fn, .ctx = ctx, .res = res};
     if (res->locked)
