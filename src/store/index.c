@@ -167,6 +167,7 @@ void cairn__period_free(struct cairn__period *p)
         if (p->files[i].fd >= 0)
             close(p->files[i].fd);
     free(p->files);
+    free(p->orphans);
     cairn__strmap_deinit(&p->postings, bitmap_free);
     cairn__strmap_deinit(&p->streams, pstream_free);
     if (p->all)

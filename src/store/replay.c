@@ -92,6 +92,7 @@ static int replay_scan(struct replay *r, uint64_t seq, uint8_t type, const unsig
     if (!st) {
         CAIRN_WARN("wal", "entries for an unknown stream skipped", "tenant=\"%s\" sid=%u", tenant,
                    sid);
+        cairn__sid_reserve(t, sid);
         return 0;
     }
     if (r->nrefs == r->cap) {
@@ -150,6 +151,26 @@ static int replay_entries(struct replay *r, const struct replay_ref *f)
     return rc;
 }
 
+/* Blocks whose STREAM record was damaged, given to their streams now that the segment
+ * files and the WAL's STREAM records have named every stream they can; before any
+ * entry is inserted, so their seq_hi keeps replay exactly-once. */
+static int adopt_orphans(struct cairn_store *s)
+{
+    struct cairn__tenant *t;
+    int rc = 0;
+    for (size_t i = 0; !rc && (t = cairn__tenant_at(s, i)); i++) {
+        size_t n;
+        struct cairn__period **v = cairn__periods_in(t, INT64_MIN, INT64_MAX, &n);
+        if (!v)
+            return CAIRN_ENOMEM;
+        for (size_t j = 0; !rc && j < n; j++)
+            if (v[j]->n_orphans) /* the store is not shared yet: no lock for the peek */
+                rc = cairn__period_adopt_orphans(s, t, v[j], 1);
+        cairn__periods_release(v, n);
+    }
+    return rc;
+}
+
 /* Replay the WAL into the heads (single-threaded: the store is not shared yet, but the
  * shard locks are taken anyway for the functions that expect them). */
 int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq)
@@ -185,6 +206,8 @@ int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq)
             }
         }
     }
+    if (!rc)
+        rc = adopt_orphans(s);
     if (!rc && r.nrefs)
         qsort(r.refs, r.nrefs, sizeof *r.refs, ref_cmp);
     for (size_t i = 0; i < r.nrefs && !rc; i++) {

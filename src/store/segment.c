@@ -465,6 +465,38 @@ static int seg_quarantine(struct cairn_store *s, struct cairn__period *p, uint32
     return 0;
 }
 
+/* Record a block of stream st found on disk in the period index (p->mu held). */
+static int add_ref(struct cairn__period *p, struct cairn__stream *st, const struct cairn__bref *ref,
+                   uint64_t seq_hi)
+{
+    struct cairn__pstream *ps;
+    int rc = cairn__period_add_stream_locked(p, st->sid, st->lv, st->nl, &ps);
+    if (rc)
+        return rc;
+    if (ps->n == ps->cap) {
+        size_t nc = ps->cap ? ps->cap * 2 : 4;
+        struct cairn__bref *nr = realloc(ps->refs, nc * sizeof *nr);
+        if (!nr)
+            return CAIRN_ENOMEM;
+        ps->refs = nr;
+        ps->cap = nc;
+    }
+    ps->refs[ps->n++] = *ref;
+    if (seq_hi > ps->hw)
+        ps->hw = seq_hi;
+    if (ref->chunk + 1 > ps->next_chunk)
+        ps->next_chunk = ref->chunk + 1;
+    if (seq_hi > st->hw)
+        st->hw = seq_hi;
+    if (st->hw > st->seq)
+        st->seq = st->hw;
+    if (ref->max_ts > st->max_ts)
+        st->max_ts = ref->max_ts;
+    p->n_blocks++;
+    p->bytes += ref->len;
+    return 0;
+}
+
 /* One BLOCK or STREAM record of a scan into the period index. 0, CAIRN_ENOMEM, or
  * CAIRN_ECORRUPT for a record to skip (logged by the caller). */
 static int scan_record(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p,
@@ -493,47 +525,63 @@ static int scan_record(struct cairn_store *s, struct cairn__tenant *t, struct ca
     if (pn < 24 || cairn__block_hdr_parse(pl + 24, pn - 24, &bh))
         return CAIRN_ECORRUPT;
     uint32_t sid = cairn_get_u32le(pl);
+    struct cairn__bref ref = {off + CAIRN__REC_HDR + 24, fi, pn - 24, bh.min_ts, bh.max_ts,
+                              bh.n, bh.raw_len, cairn_get_u32le(pl + 4)};
+    uint64_t seq_hi = cairn_get_u64le(pl + 16);
     struct cairn__stream *st = cairn__stream_by_id(t, sid);
-    struct cairn__pstream *ps = cairn__strmap_get(&p->streams, &sid, sizeof sid);
     if (!st) {
-        /* its STREAM record was damaged and no other file names the stream: without
-         * labels the block cannot be found by any query */
-        CAIRN_ERROR("segment", "block of an unknown stream skipped",
-                    "dir=\"%s\" file=%u offset=%zu sid=%u entries=%u", p->dir, fi, off, sid,
-                    bh.n);
-        atomic_fetch_add(&s->damage.blocks_skipped, 1);
+        /* its STREAM record was damaged: the WAL or another file may still name it */
+        if (p->n_orphans == p->cap_orphans) {
+            size_t nc = p->cap_orphans ? p->cap_orphans * 2 : 8;
+            struct cairn__orphan *nv = realloc(p->orphans, nc * sizeof *nv);
+            if (!nv)
+                return CAIRN_ENOMEM;
+            p->orphans = nv;
+            p->cap_orphans = nc;
+        }
+        p->orphans[p->n_orphans++] = (struct cairn__orphan){sid, seq_hi, ref};
+        cairn__sid_reserve(t, sid);
         return 0;
     }
-    if (!ps) { /* known from another file or period: its STREAM record here was lost */
-        int rc = cairn__period_add_stream_locked(p, st->sid, st->lv, st->nl, &ps);
-        if (rc)
-            return rc;
+    return add_ref(p, st, &ref, seq_hi);
+}
+
+int cairn__period_adopt_orphans(struct cairn_store *s, struct cairn__tenant *t,
+                                struct cairn__period *p, int final)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    size_t w = 0;
+    for (size_t i = 0; i < p->n_orphans; i++) {
+        const struct cairn__orphan *o = &p->orphans[i];
+        struct cairn__stream *st = rc ? NULL : cairn__stream_by_id(t, o->sid);
+        if (st) {
+            rc = add_ref(p, st, &o->ref, o->seq_hi);
+            if (!rc) {
+                CAIRN_WARN("segment", "block adopted by its stream (its STREAM record was damaged)",
+                           "dir=\"%s\" file=%u offset=%" PRIu64 " sid=%u", p->dir, o->ref.file,
+                           o->ref.off, o->sid);
+                continue;
+            }
+        }
+        if (final && !rc) {
+            /* without labels the block cannot be found by any query */
+            CAIRN_ERROR("segment", "block of an unknown stream skipped",
+                        "dir=\"%s\" file=%u offset=%" PRIu64 " sid=%u entries=%u", p->dir,
+                        o->ref.file, o->ref.off, o->sid, o->ref.n);
+            atomic_fetch_add(&s->damage.blocks_skipped, 1);
+            continue;
+        }
+        p->orphans[w++] = *o;
     }
-    if (ps->n == ps->cap) {
-        size_t nc = ps->cap ? ps->cap * 2 : 4;
-        struct cairn__bref *nr = realloc(ps->refs, nc * sizeof *nr);
-        if (!nr)
-            return CAIRN_ENOMEM;
-        ps->refs = nr;
-        ps->cap = nc;
+    p->n_orphans = w;
+    if (!w) {
+        free(p->orphans);
+        p->orphans = NULL;
+        p->cap_orphans = 0;
     }
-    uint32_t chunk = cairn_get_u32le(pl + 4);
-    uint64_t seq_hi = cairn_get_u64le(pl + 16);
-    ps->refs[ps->n++] = (struct cairn__bref){off + CAIRN__REC_HDR + 24, fi, pn - 24, bh.min_ts,
-                                             bh.max_ts, bh.n, bh.raw_len, chunk};
-    if (seq_hi > ps->hw)
-        ps->hw = seq_hi;
-    if (chunk + 1 > ps->next_chunk)
-        ps->next_chunk = chunk + 1;
-    if (seq_hi > st->hw)
-        st->hw = seq_hi;
-    if (st->hw > st->seq)
-        st->seq = st->hw;
-    if (bh.max_ts > st->max_ts)
-        st->max_ts = bh.max_ts;
-    p->n_blocks++;
-    p->bytes += pn - 24;
-    return 0;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
 }
 
 static int seg_newer_version(const unsigned char *m, size_t len)

@@ -269,6 +269,14 @@ struct cairn__segfile {
     int dirty; /* written since the last sync */
 };
 
+/* A block met by a scan before its stream was known (its STREAM record in that file
+ * was damaged): kept aside until the WAL replay has named every stream it can. */
+struct cairn__orphan {
+    uint32_t sid;
+    uint64_t seq_hi;
+    struct cairn__bref ref;
+};
+
 struct cairn__tenant;
 struct cairn__period {
     int64_t start, end;
@@ -284,6 +292,8 @@ struct cairn__period {
     roaring_bitmap_t *all;
     struct cairn__strmap streams; /* u32 sid -> struct cairn__pstream* */
     uint64_t n_blocks, n_chunks, bytes;
+    struct cairn__orphan *orphans; /* until cairn__period_adopt_orphans(final) */
+    size_t n_orphans, cap_orphans;
 };
 
 struct cairn_store;
@@ -295,6 +305,11 @@ void cairn__period_unref(struct cairn__period *p);
 /* Load a period directory (index file if closed, else scan segment files). */
 int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const char *dir,
                        int64_t start);
+/* Give the period's orphan blocks to their streams where these are known now; with
+ * final, the rest are logged and counted as lost. Before the WAL entries are inserted,
+ * so the blocks' seq_hi count for exactly-once replay. */
+int cairn__period_adopt_orphans(struct cairn_store *s, struct cairn__tenant *t,
+                                struct cairn__period *p, int final);
 /* Register a stream in a period's index (postings), idempotent. Caller holds p->mu. */
 int cairn__period_add_stream_locked(struct cairn__period *p, uint32_t sid,
                                     const struct cairn_label *lv, size_t nl,
@@ -462,6 +477,15 @@ struct cairn__stream *cairn__stream_get_locked(struct cairn_store *s, struct cai
                                                const struct cairn_labels *ls, const char *ltext,
                                                size_t ltext_len, uint32_t sid, int *created);
 struct cairn__stream *cairn__stream_by_id(struct cairn__tenant *t, uint32_t sid);
+/* A stream id met on disk whose stream is unknown (its STREAM record was damaged):
+ * never give it to a new stream, or that stream would inherit the old one's blocks. */
+static inline void cairn__sid_reserve(struct cairn__tenant *t, uint32_t sid)
+{
+    pthread_mutex_lock(&t->id_mu);
+    if (sid >= t->next_sid && sid < UINT32_MAX)
+        t->next_sid = sid + 1;
+    pthread_mutex_unlock(&t->id_mu);
+}
 static inline struct cairn__shard *cairn__shard_of(struct cairn__tenant *t, uint64_t fp)
 {
     return &t->shards[(fp >> 59) % CAIRN__SHARDS];
