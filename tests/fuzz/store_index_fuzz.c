@@ -23,6 +23,11 @@
 #define N 40
 
 static char dir[256];
+
+static void cleanup(void)
+{
+    cairn__rm_rf(dir);
+}
 static char idx[512];
 
 static struct cairn_store *open_dir(void)
@@ -43,9 +48,11 @@ static struct cairn_store *open_dir(void)
 static void setup(void)
 {
     cairn_log_set_level(CAIRN_LOG_ERROR + 1);
-    snprintf(dir, sizeof dir, "/tmp/cairn-idxfuzz-XXXXXX");
+    snprintf(dir, sizeof dir, "%s/cairn-idxfuzz-XXXXXX",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"); /* no disk syncs */
     if (!mkdtemp(dir))
         abort();
+    atexit(cleanup);
     snprintf(idx, sizeof idx, "%s/tenants/fake/%lld/index.cidx", dir, T0);
     struct cairn_store *s = open_dir();
     struct cairn_labels ls;
@@ -104,6 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     char q[512];
     snprintf(q, sizeof q, "%s/quarantine", dir);
+    cairn__rm_rf(q);
+    snprintf(q, sizeof q, "%s/wal", dir); /* each open starts a WAL file */
     cairn__rm_rf(q);
     return 0;
 }

@@ -23,6 +23,11 @@
 
 static char dir[256];
 
+static void cleanup(void)
+{
+    cairn__rm_rf(dir);
+}
+
 static void scan(const uint8_t *data, size_t size)
 {
     struct cairn__codec_ctx c = {0};
@@ -72,9 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dir[0]) {
         cairn_log_set_level(CAIRN_LOG_ERROR + 1);
-        snprintf(dir, sizeof dir, "/tmp/cairn-segfuzz-XXXXXX");
+        snprintf(dir, sizeof dir, "%s/cairn-segfuzz-XXXXXX",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"); /* no disk syncs */
         if (!mkdtemp(dir))
             abort();
+        atexit(cleanup);
     }
     scan(data, size);
     char path[512];

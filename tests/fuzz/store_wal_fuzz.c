@@ -23,6 +23,11 @@ int cairn__wal_rec_verify(uint8_t type, const unsigned char *p, uint32_t n);
 
 static char dir[256];
 
+static void cleanup(void)
+{
+    cairn__rm_rf(dir);
+}
+
 static void write_file(const char *path, const uint8_t *p, size_t n)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -104,9 +109,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dir[0]) {
         cairn_log_set_level(CAIRN_LOG_ERROR + 1);
-        snprintf(dir, sizeof dir, "/tmp/cairn-walfuzz-XXXXXX");
+        snprintf(dir, sizeof dir, "%s/cairn-walfuzz-XXXXXX",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"); /* no disk syncs */
         if (!mkdtemp(dir))
             abort();
+        atexit(cleanup);
     }
     scan(data, size);
     framed(data, size);
