@@ -302,6 +302,15 @@ struct cairn_store;
 struct cairn__period *cairn__period_get(struct cairn_store *s, struct cairn__tenant *t, int64_t ts);
 void cairn__period_ref(struct cairn__period *p);
 void cairn__period_unref(struct cairn__period *p);
+extern const char cairn__seg_magic[8]; /* "CAIRNSEG" */
+/* Scan segment file fi of p (open in p->files[fi]) into p's index (segment_scan.c);
+ * damage is skipped, mended or quarantined; only CAIRN_ENOMEM or CAIRN_EIO fail. */
+int cairn__segfile_scan(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p,
+                        uint32_t fi, const char *path);
+/* Move segment file fi into the quarantine and leave an empty one (a header) under its
+ * name, so file numbers hold. 0 or CAIRN_EIO. */
+int cairn__segfile_quarantine(struct cairn_store *s, struct cairn__period *p, uint32_t fi,
+                              const char *path);
 /* Load a period directory (index file if closed, else scan segment files). */
 int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const char *dir,
                        int64_t start);
