@@ -43,6 +43,10 @@ struct chk {
     struct cairn__block_dec dec;
 };
 
+__attribute__((format(printf, 5, 6))) static void report(struct chk *c,
+                                                         enum cairn_check_kind kind,
+                                                         const char *file, uint64_t off,
+                                                         const char *fmt, ...);
 static void report(struct chk *c, enum cairn_check_kind kind, const char *file, uint64_t off,
                    const char *fmt, ...)
 {
