@@ -73,7 +73,10 @@ struct cairn_store_config {
 void cairn_store_config_default(struct cairn_store_config *cfg);
 
 /* Open (creating if needed) the store at cfg->data_dir and replay its WAL. NULL on
- * failure with err saying why (which file, which record). */
+ * failure with err saying why (which file, which record). Damaged records, blocks and
+ * files do not fail it: they are skipped or put in DATA_DIR/quarantine/ (logged, and
+ * counted: store_check.h); another process holding the directory does (CAIRN_EAGAIN:
+ * DATA_DIR/cairn.lock is locked while a store is open). */
 struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struct cairn_err *err);
 /* Flush every head to segment files, sync, close. NULL is a no-op. */
 void cairn_store_close(struct cairn_store *s);

@@ -4,6 +4,7 @@
 
 #include "api/api_int.h"
 #include "cairn/store.h"
+#include "cairn/store_check.h"
 
 /* Columns: method, path, metrics name, handler, body (N none, F form, P push), inline
  * (1: answered on the event loop; everything else runs on a worker thread), open (1:
@@ -86,6 +87,18 @@ void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
         rc |= gauge(o, "cairn_store_entries_rejected_total", "counter",
                     "Entries the store refused (out of order beyond the window).",
                     s.entries_rejected);
+        struct cairn_store_damage d;
+        cairn_store_damage(st, &d);
+        rc |= gauge(o, "cairn_store_corrupt_records_skipped_total", "counter",
+                    "WAL or segment records skipped because they failed their CRC or format "
+                    "check (file and offset in the log).", d.records_skipped);
+        rc |= gauge(o, "cairn_store_corrupt_bytes_skipped_total", "counter",
+                    "Bytes of those records.", d.bytes_skipped);
+        rc |= gauge(o, "cairn_store_corrupt_blocks_skipped_total", "counter",
+                    "Damaged blocks skipped by queries or at load.", d.blocks_skipped);
+        rc |= gauge(o, "cairn_store_files_quarantined_total", "counter",
+                    "Damaged files moved to (or copied into) DATA_DIR/quarantine/.",
+                    d.files_quarantined);
     }
     rc |= gauge(o, "cairn_push_store_errors_total", "counter",
                 "Pushes that failed in the store (I/O, disk full).",

@@ -7,5 +7,6 @@ int cairn_cmd_serve(int argc, char **argv);
 int cairn_cmd_events(int argc, char **argv);
 int cairn_cmd_ship(int argc, char **argv);
 int cairn_cmd_query(int argc, char **argv);
+int cairn_cmd_check(int argc, char **argv);
 
 #endif

@@ -167,6 +167,7 @@ void cairn__period_free(struct cairn__period *p)
         if (p->files[i].fd >= 0)
             close(p->files[i].fd);
     free(p->files);
+    free(p->orphans);
     cairn__strmap_deinit(&p->postings, bitmap_free);
     cairn__strmap_deinit(&p->streams, pstream_free);
     if (p->all)
@@ -328,7 +329,8 @@ int cairn__index_load(struct cairn_store *s, struct cairn__tenant *t, struct cai
     if (b.len < CAIRN__FILE_HDR + 4 ||
         cairn_crc32c(0, u, b.len - 4) != cairn_get_u32le(u + b.len - 4) ||
         (rc = cairn__file_hdr_check(u, b.len, IDX_MAGIC, CAIRN__IDX_VERSION))) {
-        CAIRN_WARN("index", "index file unusable, rebuilding from segments", "file=\"%s\"", path);
+        CAIRN_ERROR("index", "index file damaged (CRC or header), rebuilding from segments",
+                    "file=\"%s\"", path);
         cairn_buf_deinit(&b);
         return CAIRN_ECORRUPT;
     }
@@ -336,11 +338,16 @@ int cairn__index_load(struct cairn_store *s, struct cairn__tenant *t, struct cai
     rd_fixed(&r, 8);
     rd_fixed(&r, 8);
     uint64_t nf = rd_uv(&r);
-    if (nf != p->n_files)
-        r.bad = 1;
-    for (uint64_t i = 0; i < nf && !r.bad; i++)
+    int stale = !r.bad && nf != p->n_files;
+    for (uint64_t i = 0; i < nf && !r.bad && !stale; i++)
         if (rd_fixed(&r, 8) != p->files[i].size)
-            r.bad = 1; /* the segment files changed after the index was written */
+            stale = 1; /* the segment files changed after the index was written */
+    if (stale) {
+        CAIRN_INFO("index", "index file older than its segment files, rebuilding",
+                   "file=\"%s\"", path);
+        cairn_buf_deinit(&b);
+        return CAIRN_ERANGE;
+    }
     uint64_t ns = rd_uv(&r);
     for (uint64_t i = 0; i < ns && !r.bad; i++) {
         uint32_t sid = (uint32_t)rd_fixed(&r, 4);
@@ -424,11 +431,76 @@ int cairn__index_load(struct cairn_store *s, struct cairn__tenant *t, struct cai
         r.bad = 1;
     cairn_buf_deinit(&b);
     if (!rc && r.bad) {
-        CAIRN_WARN("index", "index file does not match its segments, rebuilding", "file=\"%s\"",
-                   path);
+        CAIRN_ERROR("index", "index file does not parse, rebuilding", "file=\"%s\"", path);
         rc = CAIRN_ECORRUPT;
     }
     if (!rc)
         p->closed = 1;
     return rc;
+}
+
+int cairn__index_verify(const unsigned char *u, size_t len, uint64_t *sizes, size_t cap,
+                        size_t *nf_out)
+{
+    *nf_out = 0;
+    if (len < CAIRN__FILE_HDR + 4 || cairn_crc32c(0, u, len - 4) != cairn_get_u32le(u + len - 4))
+        return CAIRN_ECORRUPT;
+    int rc = cairn__file_hdr_check(u, len, IDX_MAGIC, CAIRN__IDX_VERSION);
+    if (rc)
+        return rc;
+    struct rd r = {u, len - 4, CAIRN__FILE_HDR, 0};
+    int64_t start = (int64_t)rd_fixed(&r, 8), end = (int64_t)rd_fixed(&r, 8);
+    if (end <= start)
+        r.bad = 1;
+    uint64_t nf = rd_uv(&r);
+    if (nf > (r.len - r.off) / 8)
+        r.bad = 1;
+    for (uint64_t i = 0; i < nf && !r.bad; i++) {
+        uint64_t sz = rd_fixed(&r, 8);
+        if (i < cap)
+            sizes[i] = sz;
+    }
+    *nf_out = (size_t)nf;
+    uint64_t ns = rd_uv(&r);
+    for (uint64_t i = 0; i < ns && !r.bad; i++) {
+        rd_fixed(&r, 4);
+        rd_fixed(&r, 8);
+        uint64_t ll = rd_uv(&r);
+        if (r.bad || ll > r.len - r.off)
+            return CAIRN_ECORRUPT;
+        r.off += ll;
+        rd_uv(&r);
+        rd_fixed(&r, 8);
+        uint64_t nr = rd_uv(&r);
+        if (r.bad || nr > (r.len - r.off) / 8)
+            return CAIRN_ECORRUPT;
+        for (uint64_t k = 0; k < nr && !r.bad; k++) {
+            uint64_t file = rd_uv(&r);
+            rd_fixed(&r, 8);
+            rd_fixed(&r, 4);
+            int64_t mn = (int64_t)rd_fixed(&r, 8), mx = (int64_t)rd_fixed(&r, 8);
+            rd_fixed(&r, 4);
+            rd_fixed(&r, 4);
+            rd_uv(&r);
+            if (file >= nf || mn > mx)
+                r.bad = 1;
+        }
+    }
+    uint64_t np = rd_uv(&r);
+    for (uint64_t i = 0; i < np && !r.bad; i++) {
+        uint64_t kl = rd_uv(&r);
+        if (r.bad || kl > r.len - r.off || !memchr(r.p + r.off, '\0', kl))
+            return CAIRN_ECORRUPT;
+        r.off += kl;
+        uint64_t bl = rd_uv(&r);
+        if (r.bad || bl > r.len - r.off)
+            return CAIRN_ECORRUPT;
+        roaring_bitmap_t *bm =
+            roaring_bitmap_portable_deserialize_safe((const char *)r.p + r.off, bl);
+        if (!bm)
+            return CAIRN_ECORRUPT;
+        roaring_bitmap_free(bm);
+        r.off += bl;
+    }
+    return r.bad || r.off != r.len ? CAIRN_ECORRUPT : 0;
 }

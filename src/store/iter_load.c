@@ -375,10 +375,23 @@ decoded:
         goto fail;
     return 0;
 fail:
-    CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
-                x->per->dir, r->file, (unsigned long long)r->off, cairn_strerror(rc));
     cairn__iter_dec_put(it, x->dec);
     x->dec = NULL;
+    if (rc == CAIRN_ECORRUPT) {
+        /* a damaged block costs its own entries, not the query: it reads as empty */
+        CAIRN_ERROR("read", "damaged block skipped",
+                    "dir=\"%s\" file=%u offset=%llu len=%u entries=%u min_ts=%lld max_ts=%lld",
+                    x->per->dir, r->file, (unsigned long long)r->off, r->len, r->n,
+                    (long long)r->min_ts, (long long)r->max_ts);
+        atomic_fetch_add(&it->s->damage.blocks_skipped, 1);
+        struct cur *c = &it->c[i];
+        c->loaded = 1;
+        c->lo = c->hi = c->pos = 0;
+        c->r = NULL;
+        return 0;
+    }
+    CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
+                x->per->dir, r->file, (unsigned long long)r->off, cairn_strerror(rc));
     return rc;
 }
 

@@ -92,6 +92,7 @@ static int replay_scan(struct replay *r, uint64_t seq, uint8_t type, const unsig
     if (!st) {
         CAIRN_WARN("wal", "entries for an unknown stream skipped", "tenant=\"%s\" sid=%u", tenant,
                    sid);
+        cairn__sid_reserve(t, sid);
         return 0;
     }
     if (r->nrefs == r->cap) {
@@ -150,6 +151,26 @@ static int replay_entries(struct replay *r, const struct replay_ref *f)
     return rc;
 }
 
+/* Blocks whose STREAM record was damaged, given to their streams now that the segment
+ * files and the WAL's STREAM records have named every stream they can; before any
+ * entry is inserted, so their seq_hi keeps replay exactly-once. */
+static int adopt_orphans(struct cairn_store *s)
+{
+    struct cairn__tenant *t;
+    int rc = 0;
+    for (size_t i = 0; !rc && (t = cairn__tenant_at(s, i)); i++) {
+        size_t n;
+        struct cairn__period **v = cairn__periods_in(t, INT64_MIN, INT64_MAX, &n);
+        if (!v)
+            return CAIRN_ENOMEM;
+        for (size_t j = 0; !rc && j < n; j++)
+            if (v[j]->n_orphans) /* the store is not shared yet: no lock for the peek */
+                rc = cairn__period_adopt_orphans(s, t, v[j], 1);
+        cairn__periods_release(v, n);
+    }
+    return rc;
+}
+
 /* Replay the WAL into the heads (single-threaded: the store is not shared yet, but the
  * shard locks are taken anyway for the functions that expect them). */
 int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq)
@@ -157,24 +178,36 @@ int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq)
     struct cairn__wal_map *m;
     size_t nm;
     *max_seq = 0;
-    int rc = cairn__wal_map_all(s->data_dir, &m, &nm);
+    int rc = cairn__wal_map_all(s->data_dir, &m, &nm, &s->damage);
     if (rc)
         return rc;
     struct replay r = {.s = s};
     for (size_t i = 0; i < nm && !rc; i++) {
         *max_seq = m[i].seq;
-        size_t off = CAIRN__FILE_HDR;
+        if (!m[i].p)
+            continue; /* quarantined */
         uint8_t type;
         const unsigned char *pl;
         uint32_t pn;
-        while (!rc && m[i].p && cairn__rec_next(m[i].p, m[i].len, off, &type, &pl, &pn) == 1) {
-            if ((rc = replay_scan(&r, m[i].seq, type, pl, pn)))
-                CAIRN_ERROR("wal", "record rejected during replay",
-                            "seq=%llu offset=%zu err=\"%s\"", (unsigned long long)m[i].seq, off,
-                            cairn_strerror(rc));
-            off += CAIRN__REC_HDR + pn;
+        size_t off;
+        struct cairn__recscan sc;
+        cairn__recscan_init(&sc, m[i].p, m[i].len, CAIRN__FILE_HDR, cairn__wal_rec_plausible);
+        while (!rc && cairn__recscan_next(&sc, &type, &pl, &pn, &off) == 1) {
+            int e = replay_scan(&r, m[i].seq, type, pl, pn);
+            if (e == CAIRN_ENOMEM) {
+                rc = e;
+            } else if (e) {
+                /* its CRC holds but its content does not parse: skip it, not the rest */
+                CAIRN_ERROR("wal", "record rejected during replay, skipped",
+                            "seq=%llu offset=%zu bytes=%u err=\"%s\"",
+                            (unsigned long long)m[i].seq, off, pn, cairn_strerror(e));
+                atomic_fetch_add(&s->damage.records_skipped, 1);
+                atomic_fetch_add(&s->damage.bytes_skipped, CAIRN__REC_HDR + (uint64_t)pn);
+            }
         }
     }
+    if (!rc)
+        rc = adopt_orphans(s);
     if (!rc && r.nrefs)
         qsort(r.refs, r.nrefs, sizeof *r.refs, ref_cmp);
     for (size_t i = 0; i < r.nrefs && !rc; i++) {
@@ -182,6 +215,13 @@ int cairn__replay_wal(struct cairn_store *s, uint64_t *max_seq)
         pthread_mutex_lock(&sh->mu);
         rc = replay_entries(&r, &r.refs[i]);
         pthread_mutex_unlock(&sh->mu);
+        if (rc == CAIRN_ECORRUPT) { /* the entries before the bad one are in */
+            CAIRN_ERROR("wal", "entries record does not parse, rest of it skipped",
+                        "wal_seq=%llu sid=%u", (unsigned long long)r.refs[i].wal_seq,
+                        r.refs[i].st->sid);
+            atomic_fetch_add(&s->damage.records_skipped, 1);
+            rc = 0;
+        }
         cairn__head_evict(s);
     }
     if (nm)

@@ -1,7 +1,8 @@
 /* segment.c -- periods and their segment files: append-only files
  * <data_dir>/tenants/<tenant>/<period start ns>/seg-NNNNNN.cseg holding STREAM, BLOCK
- * and CHUNK records of many streams, never one file per chunk; the scan that rebuilds
- * a period's index from them; period lifetime (references, removal).
+ * and CHUNK records of many streams, never one file per chunk; loading a period (its
+ * index file, or the scan of its segment files in segment_scan.c); period lifetime
+ * (references, removal).
  *
  * A block goes to the current file as soon as it is cut, with one writev(2) under the
  * period lock; its reference (file, offset, length, min/max ts, counts) is recorded in
@@ -22,7 +23,7 @@
 #include "cairn/log.h"
 #include "store/store_int.h"
 
-static const char SEG_MAGIC[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'E', 'G'};
+const char cairn__seg_magic[8] = {'C', 'A', 'I', 'R', 'N', 'S', 'E', 'G'};
 
 int64_t cairn__period_start(const struct cairn_store *s, int64_t ts)
 {
@@ -138,7 +139,7 @@ static int segfile_new(struct cairn__period *p)
         CAIRN_ERROR("segment", "open failed", "file=\"%s\" errno=%d", path, errno);
         return CAIRN_EIO;
     }
-    if (cairn__file_hdr_write(fd, SEG_MAGIC, CAIRN__SEG_VERSION)) {
+    if (cairn__file_hdr_write(fd, cairn__seg_magic, CAIRN__SEG_VERSION)) {
         close(fd);
         unlink(path);
         return CAIRN_EIO;
@@ -406,7 +407,12 @@ int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t
         ssize_t r = pread(fd, dst + got, len - got, (off_t)(off + got));
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0) {
+        if (r == 0) { /* the file ends before the block the index points at */
+            CAIRN_ERROR("segment", "block beyond the end of its file",
+                        "dir=\"%s\" file=%u offset=%" PRIu64 " len=%u", p->dir, file, off, len);
+            return CAIRN_ECORRUPT;
+        }
+        if (r < 0) {
             CAIRN_ERROR("segment", "read failed", "dir=\"%s\" file=%u offset=%" PRIu64 " errno=%d",
                         p->dir, file, off, errno);
             return CAIRN_EIO;
@@ -433,109 +439,7 @@ int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uin
     return rc;
 }
 
-/* ---- loading ---- */
-
-/* Scan one segment file's records into the period index; a torn tail is cut. */
-static int scan_file(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p,
-                     uint32_t fi, const char *path)
-{
-    struct cairn__segfile *f = &p->files[fi];
-    struct stat stt;
-    if (fstat(f->fd, &stt) < 0)
-        return CAIRN_EIO;
-    size_t len = (size_t)stt.st_size;
-    if (len < CAIRN__FILE_HDR) {
-        CAIRN_WARN("segment", "file shorter than its header, reset", "file=\"%s\"", path);
-        if (ftruncate(f->fd, 0) < 0 || cairn__file_hdr_write(f->fd, SEG_MAGIC, CAIRN__SEG_VERSION))
-            return CAIRN_EIO;
-        f->size = CAIRN__FILE_HDR;
-        return 0;
-    }
-    unsigned char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, f->fd, 0);
-    if (m == MAP_FAILED)
-        return CAIRN_EIO;
-    int rc = cairn__file_hdr_check(m, len, SEG_MAGIC, CAIRN__SEG_VERSION);
-    if (rc) {
-        CAIRN_ERROR("segment", "bad file header", "file=\"%s\"", path);
-        munmap(m, len);
-        return rc;
-    }
-    size_t off = CAIRN__FILE_HDR;
-    for (;;) {
-        uint8_t type;
-        const unsigned char *pl;
-        uint32_t pn;
-        int r = cairn__rec_next(m, len, off, &type, &pl, &pn);
-        if (r == 0)
-            break;
-        if (r < 0) {
-            CAIRN_WARN("segment", "torn or corrupt record, cutting the file there",
-                       "file=\"%s\" offset=%zu dropped_bytes=%zu", path, off, len - off);
-            if (ftruncate(f->fd, (off_t)off) < 0)
-                rc = CAIRN_EIO;
-            break;
-        }
-        if (type == CAIRN__SEG_STREAM && pn >= 13) {
-            uint64_t ll;
-            size_t k = cairn_get_uvarint(pl + 12, pn - 12, &ll);
-            if (!k || ll > pn - 12 - k) {
-                rc = CAIRN_ECORRUPT;
-                break;
-            }
-            struct cairn__stream *st = cairn__stream_restore(
-                s, t, cairn_get_u32le(pl), cairn_get_u64le(pl + 4), (const char *)pl + 12 + k, ll);
-            struct cairn__pstream *ps;
-            if (!st || cairn__period_add_stream_locked(p, st->sid, st->lv, st->nl, &ps)) {
-                rc = CAIRN_ENOMEM;
-                break;
-            }
-        } else if (type == CAIRN__SEG_BLOCK && pn >= 24) {
-            uint32_t sid = cairn_get_u32le(pl);
-            struct cairn__pstream *ps = cairn__strmap_get(&p->streams, &sid, sizeof sid);
-            struct cairn__stream *st = cairn__stream_by_id(t, sid);
-            struct cairn__block_hdr bh;
-            if (!ps || !st || cairn__block_hdr_parse(pl + 24, pn - 24, &bh)) {
-                CAIRN_ERROR("segment", "block record without its stream or with a bad header",
-                            "file=\"%s\" offset=%zu sid=%u", path, off, sid);
-                rc = CAIRN_ECORRUPT;
-                break;
-            }
-            if (ps->n == ps->cap) {
-                size_t nc = ps->cap ? ps->cap * 2 : 4;
-                struct cairn__bref *nr = realloc(ps->refs, nc * sizeof *nr);
-                if (!nr) {
-                    rc = CAIRN_ENOMEM;
-                    break;
-                }
-                ps->refs = nr;
-                ps->cap = nc;
-            }
-            uint32_t chunk = cairn_get_u32le(pl + 4);
-            uint64_t seq_hi = cairn_get_u64le(pl + 16);
-            ps->refs[ps->n++] = (struct cairn__bref){
-                off + CAIRN__REC_HDR + 24, fi, pn - 24, bh.min_ts, bh.max_ts, bh.n, bh.raw_len,
-                chunk};
-            if (seq_hi > ps->hw)
-                ps->hw = seq_hi;
-            if (chunk + 1 > ps->next_chunk)
-                ps->next_chunk = chunk + 1;
-            if (seq_hi > st->hw)
-                st->hw = seq_hi;
-            if (st->hw > st->seq)
-                st->seq = st->hw;
-            if (bh.max_ts > st->max_ts)
-                st->max_ts = bh.max_ts;
-            p->n_blocks++;
-            p->bytes += pn - 24;
-        } else if (type == CAIRN__SEG_CHUNK) {
-            p->n_chunks++;
-        }
-        off += CAIRN__REC_HDR + pn;
-    }
-    munmap(m, len);
-    f->size = off;
-    return rc;
-}
+/* ---- loading (the scan of one file: segment_scan.c) ---- */
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -551,12 +455,15 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
         return CAIRN_ENOMEM;
     DIR *d = opendir(p->dir);
     if (!d) {
+        CAIRN_ERROR("segment", "period directory unreadable", "dir=\"%s\" errno=%d", p->dir,
+                    errno);
+        int rc = cairn__quarantine_move(s->data_dir, p->dir, &s->damage) ? CAIRN_EIO : 0;
         cairn__period_free(p);
-        return CAIRN_EIO;
+        return rc;
     }
     char **names = NULL;
     size_t nn = 0, cap = 0;
-    int rc = 0;
+    int rc = 0, rescan = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
         if (strncmp(de->d_name, "seg-", 4) != 0 || !strstr(de->d_name, ".cseg"))
@@ -585,29 +492,41 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
     for (size_t i = 0; !rc && i < nn; i++) {
         snprintf(path, sizeof path, "%s/%s", p->dir, names[i]);
         int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
-        if (fd < 0) {
-            rc = CAIRN_EIO;
-            break;
-        }
         struct stat stt;
-        fstat(fd, &stt);
+        if (fd < 0 || fstat(fd, &stt) < 0) {
+            CAIRN_ERROR("segment", "segment file unreadable", "file=\"%s\" errno=%d", path, errno);
+            p->files[p->n_files++] = (struct cairn__segfile){fd, CAIRN__FILE_HDR, 0};
+            if ((rc = cairn__segfile_quarantine(s, p, (uint32_t)i, path)))
+                break;
+            rescan = 1; /* the index file describes the old file: rebuild */
+            continue;
+        }
         p->files[p->n_files++] = (struct cairn__segfile){fd, (uint64_t)stt.st_size, 0};
+        unsigned char h[CAIRN__FILE_HDR];
+        if (stt.st_size >= CAIRN__FILE_HDR &&
+            (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
+             cairn__file_hdr_check(h, sizeof h, cairn__seg_magic, CAIRN__SEG_VERSION)))
+            rescan = 1; /* scan it: the scan mends the header or puts it aside */
     }
     pthread_mutex_lock(&p->mu);
     if (!rc) {
-        int r = cairn__index_load(s, t, p);
+        int r = rescan ? CAIRN_ERANGE : cairn__index_load(s, t, p);
         if (!r)
             cairn__period_close_files(p); /* reopened when read or written */
-        if (r) {
+        if (r == CAIRN_ENOMEM)
+            rc = r;
+        else if (r) {
             /* no usable index file: rebuild from the segment files */
             cairn__period_index_reset(p);
-            if (r == CAIRN_ECORRUPT) {
-                snprintf(path, sizeof path, "%s/index.cidx", p->dir);
-                unlink(path);
-            }
+            p->closed = 0;
+            snprintf(path, sizeof path, "%s/index.cidx", p->dir);
+            if (r == CAIRN_ECORRUPT)
+                cairn__quarantine_move(s->data_dir, path, &s->damage);
+            else if (r == CAIRN_ERANGE)
+                unlink(path); /* stale: the segment files changed after it was written */
             for (uint32_t i = 0; !rc && i < p->n_files; i++) {
                 snprintf(path, sizeof path, "%s/%s", p->dir, names[i]);
-                rc = scan_file(s, t, p, i, path);
+                rc = cairn__segfile_scan(s, t, p, i, path);
             }
         }
     }
@@ -623,6 +542,10 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
     if (rc) {
         CAIRN_ERROR("segment", "period load failed", "dir=\"%s\" err=\"%s\"", p->dir,
                     cairn_strerror(rc));
+        /* one bad period does not stop the store: it is put aside whole (a new one is
+         * made if entries for it arrive), unless memory ran out */
+        if (rc != CAIRN_ENOMEM && cairn__quarantine_move(s->data_dir, p->dir, &s->damage) == 0)
+            rc = 0;
         cairn__period_free(p);
         return rc;
     }

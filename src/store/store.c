@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cairn/hash.h"
 #include "cairn/limits.h"
@@ -90,6 +91,7 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
         return NULL;
     }
     s->cfg = *cfg;
+    s->lock_fd = -1;
     if (cairn__pagepool_init(&s->pages)) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         free(s);
@@ -142,6 +144,12 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
     if (cairn__mkdir_p(s->tenants_dir)) {
         cairn_err_set(err, CAIRN_EIO, "cannot create data directory %s: %s", s->tenants_dir,
                       strerror(errno));
+        goto fail;
+    }
+    /* one process per data directory (cairn check --repair takes the lock too) */
+    if ((s->lock_fd = cairn__dir_lock(s->data_dir)) < 0) {
+        cairn_err_set(err, s->lock_fd, "data directory %s is in use by another process "
+                      "(%s/cairn.lock is locked)", s->data_dir, s->data_dir);
         goto fail;
     }
     int rc = load_tenants(s);
@@ -448,6 +456,8 @@ static void free_all(struct cairn_store *s, int sync)
     pthread_mutex_destroy(&s->infl_mu);
     pthread_mutex_destroy(&s->maint_mu);
     pthread_cond_destroy(&s->maint_cv);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
     free(s->data_dir);
     free(s->tenants_dir);
     free(s);

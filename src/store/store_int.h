@@ -73,6 +73,55 @@ int cairn__mkdir_p(const char *path);
 int cairn__fsync_dir(const char *path);
 int cairn__rm_rf(const char *path);
 
+/* ---- reading past damage (recscan.c, quarantine.c) ---- */
+
+/* Could (type, payload) be a record of this file kind? A cheap structural check run
+ * before the CRC on each candidate while resynchronising after a bad record. */
+typedef int (*cairn__rec_plausible_fn)(uint8_t type, const unsigned char *p, uint32_t n);
+int cairn__wal_rec_plausible(uint8_t type, const unsigned char *p, uint32_t n);
+int cairn__seg_rec_plausible(uint8_t type, const unsigned char *p, uint32_t n);
+
+/* A scan over p[off..len) that skips damaged records. After each next(): skip_len > 0
+ * says bytes [skip_off, skip_off + skip_len) were skipped before the record returned.
+ * At the end (next() returned 0): tail_off < len says [tail_off, len) holds no valid
+ * record, tail_torn whether it is a short record (a torn write) or a complete one that
+ * fails its CRC. */
+struct cairn__recscan {
+    const unsigned char *p;
+    size_t len, off;
+    cairn__rec_plausible_fn plausible;
+    size_t skip_off, skip_len;
+    size_t tail_off;
+    int tail_torn;
+    uint64_t n_skipped, bytes_skipped;
+};
+void cairn__recscan_init(struct cairn__recscan *sc, const unsigned char *p, size_t len,
+                         size_t off, cairn__rec_plausible_fn plausible);
+/* 1 and the record (rec_off: where its header starts), or 0 at the end. */
+int cairn__recscan_next(struct cairn__recscan *sc, uint8_t *type, const unsigned char **payload,
+                        uint32_t *plen, size_t *rec_off);
+
+/* Counters of damage met while opening and reading (for /metrics). */
+struct cairn__damage {
+    atomic_uint_least64_t records_skipped, bytes_skipped, blocks_skipped, files_quarantined;
+};
+
+/* Move path into <data_dir>/quarantine/ (created if needed) under a unique name that
+ * says where it came from; never deletes anything. 0 or CAIRN_EIO (logged). */
+int cairn__quarantine_move(const char *data_dir, const char *path, struct cairn__damage *dmg);
+/* Write a copy of p[0..n) (bytes about to be cut from path) into the quarantine. */
+int cairn__quarantine_save(const char *data_dir, const char *path, const char *what,
+                           const void *p, size_t n);
+/* Rewrite path as hdr[0..CAIRN__FILE_HDR) followed by every valid record of p[0..len)
+ * from off on (damaged records left out), through a temporary file renamed over it.
+ * The caller has put the original in the quarantine first. 0 or CAIRN_EIO. */
+int cairn__file_rewrite(const char *path, const unsigned char *hdr, const unsigned char *p,
+                        size_t len, size_t off, cairn__rec_plausible_fn plausible);
+/* The data directory's lock (DATA_DIR/cairn.lock, flock): a store holds it while open,
+ * `cairn check --repair` takes it too. A descriptor, or CAIRN_EAGAIN when another
+ * process holds it, or CAIRN_EIO. */
+int cairn__dir_lock(const char *data_dir);
+
 /* ---- block (block.c) ---- */
 #define CAIRN__BLOCK_VERSION 2 /* written; 1 and 2 are read */
 #define CAIRN__BLOCK_HDR 52
@@ -171,20 +220,24 @@ uint64_t cairn__wal_seq(struct cairn__wal *w);
 int cairn__wal_remove_below(struct cairn__wal *w, uint64_t below);
 void cairn__wal_stats(struct cairn__wal *w, uint64_t *bytes, uint64_t *fsyncs, uint64_t *records);
 /* Replay every file under <data_dir>/wal in order; cb gets each record's type and
- * payload with the file's seq. A corrupt or torn record is logged (file, offset) and
- * the file is truncated there. Returns the highest seq seen (0 if none) in *max_seq. */
+ * payload with the file's seq. A damaged record is skipped and logged (file, offset);
+ * a torn tail is cut. Returns the highest seq seen (0 if none) in *max_seq. */
 typedef int (*cairn__wal_replay_fn)(void *ctx, uint64_t seq, uint8_t type,
                                     const unsigned char *p, uint32_t n);
 int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
                       uint64_t *max_seq);
 /* Every WAL file mapped read-only, in order, each checked up to its last valid record
- * (a torn tail is logged and cut); records are [CAIRN__FILE_HDR, len). */
+ * (a torn tail is logged and cut; damaged records inside are skipped and counted in
+ * dmg, which may be NULL; read them with a cairn__recscan and cairn__wal_rec_plausible;
+ * a damaged or unreadable file is quarantined, p NULL); records are
+ * [CAIRN__FILE_HDR, len). Only CAIRN_ENOMEM (or a directory that cannot be listed) fails. */
 struct cairn__wal_map {
     uint64_t seq;
     unsigned char *p; /* NULL: the file was unusable and removed */
     size_t len, map_len;
 };
-int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t *n);
+int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t *n,
+                       struct cairn__damage *dmg);
 void cairn__wal_unmap_all(struct cairn__wal_map *m, size_t n);
 /* Unlink every WAL file in <data_dir>/wal (after a clean flush). */
 int cairn__wal_remove_all(const char *data_dir);
@@ -234,6 +287,14 @@ struct cairn__segfile {
     int dirty; /* written since the last sync */
 };
 
+/* A block met by a scan before its stream was known (its STREAM record in that file
+ * was damaged): kept aside until the WAL replay has named every stream it can. */
+struct cairn__orphan {
+    uint32_t sid;
+    uint64_t seq_hi;
+    struct cairn__bref ref;
+};
+
 struct cairn__tenant;
 struct cairn__period {
     int64_t start, end;
@@ -249,6 +310,8 @@ struct cairn__period {
     roaring_bitmap_t *all;
     struct cairn__strmap streams; /* u32 sid -> struct cairn__pstream* */
     uint64_t n_blocks, n_chunks, bytes;
+    struct cairn__orphan *orphans; /* until cairn__period_adopt_orphans(final) */
+    size_t n_orphans, cap_orphans;
 };
 
 struct cairn_store;
@@ -257,9 +320,23 @@ struct cairn_store;
 struct cairn__period *cairn__period_get(struct cairn_store *s, struct cairn__tenant *t, int64_t ts);
 void cairn__period_ref(struct cairn__period *p);
 void cairn__period_unref(struct cairn__period *p);
+extern const char cairn__seg_magic[8]; /* "CAIRNSEG" */
+/* Scan segment file fi of p (open in p->files[fi]) into p's index (segment_scan.c);
+ * damage is skipped, mended or quarantined; only CAIRN_ENOMEM or CAIRN_EIO fail. */
+int cairn__segfile_scan(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p,
+                        uint32_t fi, const char *path);
+/* Move segment file fi into the quarantine and leave an empty one (a header) under its
+ * name, so file numbers hold. 0 or CAIRN_EIO. */
+int cairn__segfile_quarantine(struct cairn_store *s, struct cairn__period *p, uint32_t fi,
+                              const char *path);
 /* Load a period directory (index file if closed, else scan segment files). */
 int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const char *dir,
                        int64_t start);
+/* Give the period's orphan blocks to their streams where these are known now; with
+ * final, the rest are logged and counted as lost. Before the WAL entries are inserted,
+ * so the blocks' seq_hi count for exactly-once replay. */
+int cairn__period_adopt_orphans(struct cairn_store *s, struct cairn__tenant *t,
+                                struct cairn__period *p, int final);
 /* Register a stream in a period's index (postings), idempotent. Caller holds p->mu. */
 int cairn__period_add_stream_locked(struct cairn__period *p, uint32_t sid,
                                     const struct cairn_label *lv, size_t nl,
@@ -283,8 +360,15 @@ int cairn__period_sync(struct cairn__period *p);
 int cairn__index_write(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p);
 /* Remove it before the period is written to again (p->mu held). */
 int cairn__index_unlink(struct cairn__period *p);
-/* Load it; CAIRN_ENOTFOUND or CAIRN_ECORRUPT mean: scan the segment files instead. */
+/* Load it; CAIRN_ENOTFOUND (none), CAIRN_ERANGE (stale: the segment files changed
+ * since) or CAIRN_ECORRUPT (damaged) mean: scan the segment files instead. */
 int cairn__index_load(struct cairn_store *s, struct cairn__tenant *t, struct cairn__period *p);
+/* Check an index file's bytes without loading anything: CRC, header, structure
+ * (every count and length inside the file, postings that deserialise). sizes[0..cap)
+ * get the segment file sizes it was written against, *nf their number. 0,
+ * CAIRN_ECORRUPT or CAIRN_EUNSUPPORTED. */
+int cairn__index_verify(const unsigned char *p, size_t len, uint64_t *sizes, size_t cap,
+                        size_t *nf);
 /* Register a stream known from disk (creating it if new); NULL on ENOMEM. */
 struct cairn__stream *cairn__stream_restore(struct cairn_store *s, struct cairn__tenant *t,
                                             uint32_t sid, uint64_t fp, const char *ltext,
@@ -432,6 +516,8 @@ struct cairn_store {
     /* counters */
     atomic_uint_least64_t chunks_flushed, chunk_bytes, blocks_cut;
     atomic_uint_least64_t entries, bytes, rejected;
+    struct cairn__damage damage; /* files and blocks found damaged (read side) */
+    int lock_fd;                 /* DATA_DIR/cairn.lock, held while open */
 };
 
 struct cairn__append_scratch;
@@ -451,6 +537,16 @@ struct cairn__stream *cairn__stream_by_id(struct cairn__tenant *t, uint32_t sid)
  * lock it still holds, nothing reserved or inserted). */
 void cairn__stream_drop_locked(struct cairn__tenant *t, struct cairn__shard *sh,
                                struct cairn__stream *st);
+
+/* A stream id met on disk whose stream is unknown (its STREAM record was damaged):
+ * never give it to a new stream, or that stream would inherit the old one's blocks. */
+static inline void cairn__sid_reserve(struct cairn__tenant *t, uint32_t sid)
+{
+    pthread_mutex_lock(&t->id_mu);
+    if (sid >= t->next_sid && sid < UINT32_MAX)
+        t->next_sid = sid + 1;
+    pthread_mutex_unlock(&t->id_mu);
+}
 static inline struct cairn__shard *cairn__shard_of(struct cairn__tenant *t, uint64_t fp)
 {
     return &t->shards[(fp >> 59) % CAIRN__SHARDS];

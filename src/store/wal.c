@@ -470,64 +470,138 @@ int cairn__wal_remove_all(const char *data_dir)
     return 0;
 }
 
-/* Map one WAL file and find where its valid records end; a torn or corrupt record is
- * logged and the file truncated there. A file too short for its header is removed
- * (m->p NULL then). */
-static int map_file(const char *path, uint64_t seq, struct cairn__wal_map *m)
+/* A header whose magic is ours and whose version is one we do not know yet: a file
+ * of a newer cairn, not damage. */
+static int newer_version(const unsigned char *p, size_t len)
+{
+    if (len < CAIRN__FILE_HDR || memcmp(p, WAL_MAGIC, 8) != 0)
+        return 0;
+    uint32_t v = cairn_get_u32le(p + 8);
+    return v > CAIRN__WAL_VERSION && v < 256;
+}
+
+/* A file shorter than a header that holds a prefix of one: created by a process that
+ * stopped before writing its header (nothing lost). */
+static int torn_creation(const unsigned char *p, size_t len)
+{
+    unsigned char h[CAIRN__FILE_HDR] = {0};
+    memcpy(h, WAL_MAGIC, 8);
+    h[8] = CAIRN__WAL_VERSION;
+    return memcmp(p, h, len) == 0;
+}
+
+/* Map one WAL file and find where its valid records end. Damaged records in the
+ * middle are skipped (logged with file, offset and bytes); a torn tail is cut (a
+ * damaged last record is copied into the quarantine first); a file with a damaged
+ * header but valid records is copied into the quarantine and its header rewritten;
+ * a file that cannot be read, or holds nothing valid, is moved into the quarantine
+ * (m->p NULL then). Only CAIRN_ENOMEM fails. */
+static int map_file(const char *data_dir, const char *path, uint64_t seq,
+                    struct cairn__wal_map *m, struct cairn__damage *dmg)
 {
     memset(m, 0, sizeof *m);
     m->seq = seq;
     int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        CAIRN_ERROR("wal", "open failed", "file=\"%s\" errno=%d", path, errno);
-        return CAIRN_EIO;
-    }
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        close(fd);
-        return CAIRN_EIO;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        CAIRN_ERROR("wal", "WAL file unreadable", "file=\"%s\" errno=%d", path, errno);
+        if (fd >= 0)
+            close(fd);
+        cairn__quarantine_move(data_dir, path, dmg);
+        return 0;
     }
     size_t len = (size_t)st.st_size;
+    unsigned char hb[CAIRN__FILE_HDR];
     if (len < CAIRN__FILE_HDR) {
-        CAIRN_WARN("wal", "file shorter than its header, removed", "file=\"%s\" size=%zu", path,
-                   len);
+        ssize_t got = pread(fd, hb, len, 0);
         close(fd);
-        unlink(path);
+        if (got == (ssize_t)len && torn_creation(hb, len)) {
+            CAIRN_WARN("wal", "file shorter than its header, removed", "file=\"%s\" size=%zu",
+                       path, len);
+            unlink(path);
+        } else {
+            CAIRN_ERROR("wal", "bad file header", "file=\"%s\" size=%zu", path, len);
+            cairn__quarantine_move(data_dir, path, dmg);
+        }
         return 0;
     }
     unsigned char *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
+        CAIRN_ERROR("wal", "mmap failed", "file=\"%s\" errno=%d", path, errno);
         close(fd);
-        return CAIRN_EIO;
+        cairn__quarantine_move(data_dir, path, dmg);
+        return 0;
     }
     int rc = cairn__file_hdr_check(p, len, WAL_MAGIC, CAIRN__WAL_VERSION);
     if (rc) {
-        CAIRN_ERROR("wal", "bad file header", "file=\"%s\" err=\"%s\"", path, cairn_strerror(rc));
-        munmap(p, len);
-        close(fd);
-        return rc;
-    }
-    size_t off = CAIRN__FILE_HDR;
-    for (;;) {
-        uint8_t type;
+        struct cairn__recscan probe;
+        cairn__recscan_init(&probe, p, len, CAIRN__FILE_HDR, cairn__wal_rec_plausible);
+        uint8_t ty;
         const unsigned char *pl;
         uint32_t pn;
-        int r = cairn__rec_next(p, len, off, &type, &pl, &pn);
-        if (r == 0)
-            break;
-        if (r < 0) {
-            CAIRN_WARN("wal", "torn or corrupt record, cutting the file there",
-                       "file=\"%s\" offset=%zu dropped_bytes=%zu", path, off, len - off);
-            if (ftruncate(fd, (off_t)off) < 0)
-                CAIRN_ERROR("wal", "ftruncate failed", "file=\"%s\" errno=%d", path, errno);
-            break;
+        size_t ro;
+        int salvage = !newer_version(p, len) &&
+                      cairn__recscan_next(&probe, &ty, &pl, &pn, &ro) == 1;
+        CAIRN_ERROR("wal", newer_version(p, len) ? "WAL file of a newer format" : "bad file header",
+                    "file=\"%s\" err=\"%s\" records_follow=%d", path, cairn_strerror(rc), salvage);
+        unsigned char h[CAIRN__FILE_HDR] = {0};
+        memcpy(h, WAL_MAGIC, 8);
+        h[8] = CAIRN__WAL_VERSION;
+        /* the records are intact: keep the original, mend the header in place */
+        if (salvage && cairn__quarantine_save(data_dir, path, "header", p, len) == 0 &&
+            pwrite(fd, h, sizeof h, 0) == (ssize_t)sizeof h && fdatasync(fd) == 0) {
+            atomic_fetch_add(&dmg->files_quarantined, 1);
+            munmap(p, len);
+            p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (p == MAP_FAILED) {
+                close(fd);
+                return 0;
+            }
+        } else {
+            munmap(p, len);
+            close(fd);
+            cairn__quarantine_move(data_dir, path, dmg);
+            return 0;
         }
-        off += CAIRN__REC_HDR + pn;
+    }
+    struct cairn__recscan sc;
+    cairn__recscan_init(&sc, p, len, CAIRN__FILE_HDR, cairn__wal_rec_plausible);
+    uint8_t type;
+    const unsigned char *pl;
+    uint32_t pn;
+    size_t ro;
+    for (;;) {
+        int r = cairn__recscan_next(&sc, &type, &pl, &pn, &ro);
+        if (sc.skip_len) {
+            CAIRN_ERROR("wal", "damaged records skipped",
+                        "file=\"%s\" offset=%zu bytes=%zu next_record=%zu", path, sc.skip_off,
+                        sc.skip_len, sc.skip_off + sc.skip_len);
+            atomic_fetch_add(&dmg->records_skipped, 1);
+            atomic_fetch_add(&dmg->bytes_skipped, sc.skip_len);
+        }
+        if (r != 1)
+            break;
+    }
+    if (sc.tail_off < len) {
+        if (sc.tail_torn) {
+            CAIRN_WARN("wal", "torn tail record, cutting the file there",
+                       "file=\"%s\" offset=%zu dropped_bytes=%zu", path, sc.tail_off,
+                       len - sc.tail_off);
+        } else {
+            CAIRN_ERROR("wal", "damaged last record, cutting the file there",
+                        "file=\"%s\" offset=%zu dropped_bytes=%zu", path, sc.tail_off,
+                        len - sc.tail_off);
+            cairn__quarantine_save(data_dir, path, "tail", p + sc.tail_off, len - sc.tail_off);
+            atomic_fetch_add(&dmg->records_skipped, 1);
+            atomic_fetch_add(&dmg->bytes_skipped, len - sc.tail_off);
+        }
+        if (ftruncate(fd, (off_t)sc.tail_off) < 0)
+            CAIRN_ERROR("wal", "ftruncate failed", "file=\"%s\" errno=%d", path, errno);
     }
     close(fd);
     m->p = p;
     m->map_len = len;
-    m->len = off;
+    m->len = sc.tail_off;
     return 0;
 }
 
@@ -539,8 +613,14 @@ void cairn__wal_unmap_all(struct cairn__wal_map *m, size_t n)
     free(m);
 }
 
-int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t *nout)
+int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t *nout,
+                       struct cairn__damage *dmg)
 {
+    struct cairn__damage local;
+    if (!dmg) {
+        memset(&local, 0, sizeof local);
+        dmg = &local;
+    }
     char dir[4096], path[4200];
     snprintf(dir, sizeof dir, "%s/wal", data_dir);
     uint64_t *seqs;
@@ -557,7 +637,7 @@ int cairn__wal_map_all(const char *data_dir, struct cairn__wal_map **out, size_t
     }
     for (size_t i = 0; i < n && !rc; i++) {
         wal_path(dir, seqs[i], path, sizeof path);
-        rc = map_file(path, seqs[i], &m[i]);
+        rc = map_file(data_dir, path, seqs[i], &m[i], dmg);
     }
     free(seqs);
     if (rc) {
@@ -575,20 +655,22 @@ int cairn__wal_replay(const char *data_dir, cairn__wal_replay_fn cb, void *ctx,
     struct cairn__wal_map *m;
     size_t n;
     *max_seq = 0;
-    int rc = cairn__wal_map_all(data_dir, &m, &n);
+    int rc = cairn__wal_map_all(data_dir, &m, &n, NULL);
     for (size_t i = 0; !rc && i < n; i++) {
         *max_seq = m[i].seq;
-        size_t off = CAIRN__FILE_HDR, nrec = 0;
+        size_t nrec = 0, ro;
         uint8_t type;
         const unsigned char *pl;
         uint32_t pn;
-        while (!rc && m[i].p && cairn__rec_next(m[i].p, m[i].len, off, &type, &pl, &pn) == 1) {
+        struct cairn__recscan sc;
+        cairn__recscan_init(&sc, m[i].p, m[i].p ? m[i].len : 0, CAIRN__FILE_HDR,
+                            cairn__wal_rec_plausible);
+        while (!rc && m[i].p && cairn__recscan_next(&sc, &type, &pl, &pn, &ro) == 1) {
             rc = cb(ctx, m[i].seq, type, pl, pn);
-            off += CAIRN__REC_HDR + pn;
             nrec++;
         }
         CAIRN_INFO("wal", "replayed file", "seq=%" PRIu64 " records=%zu bytes=%zu", m[i].seq, nrec,
-                   off);
+                   m[i].len);
     }
     if (m)
         cairn__wal_unmap_all(m, n);

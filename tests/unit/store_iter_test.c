@@ -422,9 +422,12 @@ static void iter_order_matches_reference(void **state)
                          0);
         uint32_t sid;
         struct cairn_entry e;
+        size_t n = 0;
         while ((r = cairn_store_iter_next(&it, &sid, &e)) == 1)
-            ;
-        assert_int_equal(r, CAIRN_ECORRUPT); /* the block's CRC */
+            n++;
+        /* the damaged block is skipped (its CRC): the rest is returned, no error */
+        assert_int_equal(r, 0);
+        assert_true(n > 0 && n < nrefs);
         cairn_store_iter_deinit(&it);
     }
     xflags = 0;
