@@ -184,42 +184,69 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
         }
     }
     size_t numend = i;
-    /* A unit run makes it a duration or byte size: [0-9a-zA-Z.µ]* */
-    while (i < lx->len && (isalnum((unsigned char)q[i]) || q[i] == '.' ||
-                           (unsigned char)q[i] >= 0x80))
-        i++;
-    adv(lx, i - lx->i);
-    if (i == numend) {
-        struct lq_token *t = push(lx, LT_NUMBER, start, line, col);
-        if (!t)
-            return CAIRN_ENOMEM;
-        char buf[64];
-        size_t n = numend - start < 63 ? numend - start : 63;
-        memcpy(buf, q + start, n);
-        buf[n] = '\0';
-        t->num = strtod(buf, NULL);
-        return 0;
+    /* A range `[5m]` takes its whole unit run ([0-9a-zA-Z.µ]*), so `[5minutes]` is
+     * refused as one word. Elsewhere Loki's lexer (syntax/lex.go) decides: a run of
+     * duration runes (digits, '.', n u µ m s h d w y) that parses as a duration is a
+     * DURATION; else a run of byte-size runes (digits, '.', B i k K M G T P) that
+     * go-humanize parses is BYTES; else the number ends here and the rest is the next
+     * token. So `195kb` is BYTES(195k) then IDENTIFIER b, a syntax error, while `195k`,
+     * `195KB` and `195KiB` are sizes and `1mb` is DURATION(1m) then IDENTIFIER b. */
+    int in_range = lx->n > 0 && lx->v[lx->n - 1].t == LT_LBRACK;
+    size_t dend = numend, bend = numend;
+    if (in_range) {
+        while (dend < lx->len && (isalnum((unsigned char)q[dend]) || q[dend] == '.' ||
+                                  (unsigned char)q[dend] >= 0x80))
+            dend++;
+        bend = dend;
+    } else {
+        for (;;) {
+            if (dend < lx->len && q[dend] != '\0' &&
+                (isdigit((unsigned char)q[dend]) || strchr(".numshdwy", q[dend])))
+                dend++;
+            else if (dend + 1 < lx->len && (unsigned char)q[dend] == 0xc2 &&
+                     (unsigned char)q[dend + 1] == 0xb5)
+                dend += 2; /* µ, U+00B5 */
+            else
+                break;
+        }
+        while (bend < lx->len && q[bend] != '\0' &&
+               (isdigit((unsigned char)q[bend]) || strchr(".BikKMGTP", q[bend])))
+            bend++;
     }
     int64_t ns;
     double b;
-    if (cairn_parse_duration(q + start, i - start, &ns) == 0) {
+    if (dend > numend && cairn_parse_duration(q + start, dend - start, &ns) == 0) {
+        adv(lx, dend - lx->i);
         struct lq_token *t = push(lx, LT_DURATION, start, line, col);
         if (!t)
             return CAIRN_ENOMEM;
         t->dur = ns;
         return 0;
     }
-    if (cairn_parse_bytes(q + start, i - start, &b) == 0) {
+    if (bend > numend && cairn_parse_bytes(q + start, bend - start, &b) == 0) {
+        adv(lx, bend - lx->i);
         struct lq_token *t = push(lx, LT_BYTES, start, line, col);
         if (!t)
             return CAIRN_ENOMEM;
         t->num = b;
         return 0;
     }
-    char msg[160];
-    snprintf(msg, sizeof(msg), "syntax error: unexpected IDENTIFIER \"%.*s\"",
-             (int)(i - start > 64 ? 64 : i - start), q + start);
-    return lex_err(lx, line, col, msg);
+    if (in_range && dend > numend) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "syntax error: unexpected IDENTIFIER \"%.*s\"",
+                 (int)(dend - start > 64 ? 64 : dend - start), q + start);
+        return lex_err(lx, line, col, msg);
+    }
+    adv(lx, numend - lx->i);
+    struct lq_token *t = push(lx, LT_NUMBER, start, line, col);
+    if (!t)
+        return CAIRN_ENOMEM;
+    char buf[64];
+    size_t n = numend - start < 63 ? numend - start : 63;
+    memcpy(buf, q + start, n);
+    buf[n] = '\0';
+    t->num = strtod(buf, NULL);
+    return 0;
 }
 
 static int lex_string(struct lexer *lx, size_t start, int line, int col)
