@@ -184,35 +184,26 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
         }
     }
     size_t numend = i;
-    /* A range `[5m]` takes its whole unit run ([0-9a-zA-Z.µ]*), so `[5minutes]` is
-     * refused as one word. Elsewhere Loki's lexer (syntax/lex.go) decides: a run of
-     * duration runes (digits, '.', n u µ m s h d w y) that parses as a duration is a
-     * DURATION; else a run of byte-size runes (digits, '.', B i k K M G T P) that
-     * go-humanize parses is BYTES; else the number ends here and the rest is the next
-     * token. So `195kb` is BYTES(195k) then IDENTIFIER b, a syntax error, while `195k`,
-     * `195KB` and `195KiB` are sizes and `1mb` is DURATION(1m) then IDENTIFIER b. */
-    int in_range = lx->n > 0 && lx->v[lx->n - 1].t == LT_LBRACK;
+    /* Loki's lexer (syntax/lex.go) decides: a run of duration runes (digits, '.',
+     * n u µ m s h d w y) that parses as a duration is a DURATION; else a run of
+     * byte-size runes (digits, '.', B i k K M G T P) that go-humanize parses is BYTES;
+     * else the number ends here and the rest is the next token. So `195kb` is
+     * BYTES(195k) then IDENTIFIER b, while `195k`, `195KB` and `195KiB` are sizes and
+     * `1mb` is DURATION(1m) then IDENTIFIER b. (Ranges are lexed by lex_range.) */
     size_t dend = numend, bend = numend;
-    if (in_range) {
-        while (dend < lx->len && (isalnum((unsigned char)q[dend]) || q[dend] == '.' ||
-                                  (unsigned char)q[dend] >= 0x80))
+    for (;;) {
+        if (dend < lx->len && q[dend] != '\0' &&
+            (isdigit((unsigned char)q[dend]) || strchr(".numshdwy", q[dend])))
             dend++;
-        bend = dend;
-    } else {
-        for (;;) {
-            if (dend < lx->len && q[dend] != '\0' &&
-                (isdigit((unsigned char)q[dend]) || strchr(".numshdwy", q[dend])))
-                dend++;
-            else if (dend + 1 < lx->len && (unsigned char)q[dend] == 0xc2 &&
-                     (unsigned char)q[dend + 1] == 0xb5)
-                dend += 2; /* µ, U+00B5 */
-            else
-                break;
-        }
-        while (bend < lx->len && q[bend] != '\0' &&
-               (isdigit((unsigned char)q[bend]) || strchr(".BikKMGTP", q[bend])))
-            bend++;
+        else if (dend + 1 < lx->len && (unsigned char)q[dend] == 0xc2 &&
+                 (unsigned char)q[dend + 1] == 0xb5)
+            dend += 2; /* µ, U+00B5 */
+        else
+            break;
     }
+    while (bend < lx->len && q[bend] != '\0' &&
+           (isdigit((unsigned char)q[bend]) || strchr(".BikKMGTP", q[bend])))
+        bend++;
     int64_t ns;
     double b;
     if (dend > numend && cairn_parse_duration(q + start, dend - start, &ns) == 0) {
@@ -231,12 +222,6 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
         t->num = b;
         return 0;
     }
-    if (in_range && dend > numend) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "syntax error: unexpected IDENTIFIER \"%.*s\"",
-                 (int)(dend - start > 64 ? 64 : dend - start), q + start);
-        return lex_err(lx, line, col, msg);
-    }
     adv(lx, numend - lx->i);
     struct lq_token *t = push(lx, LT_NUMBER, start, line, col);
     if (!t)
@@ -246,6 +231,73 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
     memcpy(buf, q + start, n);
     buf[n] = '\0';
     t->num = strtod(buf, NULL);
+    return 0;
+}
+
+/* Is d a Prometheus duration as 2.7's model.ParseDuration takes it (its regexp
+ * ^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$, or "0")? */
+static int prom_duration(const char *d, size_t n)
+{
+    static const char *const units[] = {"y", "w", "d", "h", "m", "s", "ms"};
+    if (n == 1 && d[0] == '0')
+        return 1;
+    size_t i = 0;
+    int last = -1;
+    while (i < n) {
+        size_t d0 = i;
+        while (i < n && isdigit((unsigned char)d[i]))
+            i++;
+        size_t u0 = i;
+        while (i < n && isalpha((unsigned char)d[i]))
+            i++;
+        if (i == d0 || u0 == d0 || u0 == i)
+            return 0;
+        int k;
+        for (k = 0; k < 7; k++)
+            if (strlen(units[k]) == i - u0 && memcmp(units[k], d + u0, i - u0) == 0)
+                break;
+        if (k == 7 || k <= last)
+            return 0;
+        last = k;
+    }
+    return n > 0;
+}
+
+/* A range `[...]` as Loki's lexer reads it: everything up to `]` is one Prometheus
+ * duration. Errors are reported as Loki reports them, at the `[` with line 0 (its
+ * scanner invalidates the line once the lexer has read on with Next()). On success
+ * the tokens are `[`, DURATION, `]` for the parser. */
+static int lex_range(struct lexer *lx, size_t start, int line, int col)
+{
+    const char *q = lx->q;
+    size_t i = lx->i + 1;
+    while (i < lx->len && q[i] != ']')
+        i++;
+    char msg[160];
+    if (i >= lx->len)
+        return lex_err(lx, 0, col, "missing closing ']' in duration");
+    size_t b = lx->i + 1, n = i - b;
+    int64_t ns = 0;
+    if (n == 0) {
+        return lex_err(lx, 0, col, "empty duration string");
+    } else if (!prom_duration(q + b, n) || cairn_parse_duration(q + b, n, &ns) != 0) {
+        snprintf(msg, sizeof(msg), "not a valid duration string: \"%.*s\"", (int)(n > 64 ? 64 : n),
+                 q + b);
+        return lex_err(lx, 0, col, msg);
+    }
+    adv(lx, 1);
+    if (!push(lx, LT_LBRACK, start, line, col))
+        return CAIRN_ENOMEM;
+    int dline = lx->line, dcol = lx->col;
+    adv(lx, n);
+    struct lq_token *t = push(lx, LT_DURATION, b, dline, dcol);
+    if (!t)
+        return CAIRN_ENOMEM;
+    t->dur = ns;
+    int rline = lx->line, rcol = lx->col;
+    adv(lx, 1);
+    if (!push(lx, LT_RBRACK, i, rline, rcol))
+        return CAIRN_ENOMEM;
     return 0;
 }
 
@@ -305,6 +357,11 @@ int cairn__lq_lex(struct lq_arena *a, const char *q, size_t len, struct lq_token
         int line = lx.line, col = lx.col;
         if (isdigit(c) || (c == '.' && lx.i + 1 < len && isdigit((unsigned char)q[lx.i + 1]))) {
             if ((rc = lex_number(&lx, start, line, col)))
+                return rc;
+            continue;
+        }
+        if (c == '[') {
+            if ((rc = lex_range(&lx, start, line, col)))
                 return rc;
             continue;
         }
