@@ -162,6 +162,49 @@ static int is_ident(int c)
     return isalnum(c) || c == '_' || c == ':';
 }
 
+/* Is d a Prometheus duration as 2.7's model.ParseDuration takes it (its regexp
+ * ^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$, or "0")? */
+static int prom_duration(const char *d, size_t n)
+{
+    static const char *const units[] = {"y", "w", "d", "h", "m", "s", "ms"};
+    if (n == 1 && d[0] == '0')
+        return 1;
+    size_t i = 0;
+    int last = -1;
+    while (i < n) {
+        size_t d0 = i;
+        while (i < n && isdigit((unsigned char)d[i]))
+            i++;
+        size_t u0 = i;
+        while (i < n && isalpha((unsigned char)d[i]))
+            i++;
+        if (i == d0 || u0 == d0 || u0 == i)
+            return 0;
+        int k;
+        for (k = 0; k < 7; k++)
+            if (strlen(units[k]) == i - u0 && memcmp(units[k], d + u0, i - u0) == 0)
+                break;
+        if (k == 7 || k <= last)
+            return 0;
+        last = k;
+    }
+    return n > 0;
+}
+
+/* A duration literal as Loki 2.7's lexer takes it (parseDuration): Prometheus' form,
+ * else Go's time.ParseDuration (fractions, any order, but no d, w or y). */
+static int loki_duration(const char *d, size_t n, int64_t *ns)
+{
+    if (cairn_parse_duration(d, n, ns) != 0)
+        return 0;
+    if (prom_duration(d, n))
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] == 'd' || d[i] == 'w' || d[i] == 'y')
+            return 0;
+    return 1;
+}
+
 static int lex_number(struct lexer *lx, size_t start, int line, int col)
 {
     const char *q = lx->q;
@@ -206,7 +249,7 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
         bend++;
     int64_t ns;
     double b;
-    if (dend > numend && cairn_parse_duration(q + start, dend - start, &ns) == 0) {
+    if (dend > numend && loki_duration(q + start, dend - start, &ns)) {
         adv(lx, dend - lx->i);
         struct lq_token *t = push(lx, LT_DURATION, start, line, col);
         if (!t)
@@ -232,35 +275,6 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
     buf[n] = '\0';
     t->num = strtod(buf, NULL);
     return 0;
-}
-
-/* Is d a Prometheus duration as 2.7's model.ParseDuration takes it (its regexp
- * ^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$, or "0")? */
-static int prom_duration(const char *d, size_t n)
-{
-    static const char *const units[] = {"y", "w", "d", "h", "m", "s", "ms"};
-    if (n == 1 && d[0] == '0')
-        return 1;
-    size_t i = 0;
-    int last = -1;
-    while (i < n) {
-        size_t d0 = i;
-        while (i < n && isdigit((unsigned char)d[i]))
-            i++;
-        size_t u0 = i;
-        while (i < n && isalpha((unsigned char)d[i]))
-            i++;
-        if (i == d0 || u0 == d0 || u0 == i)
-            return 0;
-        int k;
-        for (k = 0; k < 7; k++)
-            if (strlen(units[k]) == i - u0 && memcmp(units[k], d + u0, i - u0) == 0)
-                break;
-        if (k == 7 || k <= last)
-            return 0;
-        last = k;
-    }
-    return n > 0;
 }
 
 /* A range `[...]` as Loki's lexer reads it: everything up to `]` is one Prometheus
