@@ -66,7 +66,8 @@ uint64_t cairn_logql_pipeline_labels_hash(struct cairn_logql_pipeline *p);
 int cairn_logql_pipeline_labels_fixed(const struct cairn_logql_pipeline *p);
 
 /* For metric queries with `| unwrap`: the unwrapped value of the kept entry. Returns 1
- * with *v set, 0 if the entry is dropped (a post-unwrap filter), or sets
+ * with *v set, 0 if the entry gives no sample (the label is missing or empty, or a
+ * post-unwrap filter drops it), or sets
  * __error__=SampleExtractionErr and returns 2 (the entry carries an error). */
 int cairn_logql_pipeline_unwrap(struct cairn_logql_pipeline *p, double *v);
 

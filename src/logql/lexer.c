@@ -162,6 +162,49 @@ static int is_ident(int c)
     return isalnum(c) || c == '_' || c == ':';
 }
 
+/* Is d a Prometheus duration as 2.7's model.ParseDuration takes it (its regexp
+ * ^(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$, or "0")? */
+static int prom_duration(const char *d, size_t n)
+{
+    static const char *const units[] = {"y", "w", "d", "h", "m", "s", "ms"};
+    if (n == 1 && d[0] == '0')
+        return 1;
+    size_t i = 0;
+    int last = -1;
+    while (i < n) {
+        size_t d0 = i;
+        while (i < n && isdigit((unsigned char)d[i]))
+            i++;
+        size_t u0 = i;
+        while (i < n && isalpha((unsigned char)d[i]))
+            i++;
+        if (i == d0 || u0 == d0 || u0 == i)
+            return 0;
+        int k;
+        for (k = 0; k < 7; k++)
+            if (strlen(units[k]) == i - u0 && memcmp(units[k], d + u0, i - u0) == 0)
+                break;
+        if (k == 7 || k <= last)
+            return 0;
+        last = k;
+    }
+    return n > 0;
+}
+
+/* A duration literal as Loki 2.7's lexer takes it (parseDuration): Prometheus' form,
+ * else Go's time.ParseDuration (fractions, any order, but no d, w or y). */
+static int loki_duration(const char *d, size_t n, int64_t *ns)
+{
+    if (cairn_parse_duration(d, n, ns) != 0)
+        return 0;
+    if (prom_duration(d, n))
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (d[i] == 'd' || d[i] == 'w' || d[i] == 'y')
+            return 0;
+    return 1;
+}
+
 static int lex_number(struct lexer *lx, size_t start, int line, int col)
 {
     const char *q = lx->q;
@@ -184,42 +227,92 @@ static int lex_number(struct lexer *lx, size_t start, int line, int col)
         }
     }
     size_t numend = i;
-    /* A unit run makes it a duration or byte size: [0-9a-zA-Z.µ]* */
-    while (i < lx->len && (isalnum((unsigned char)q[i]) || q[i] == '.' ||
-                           (unsigned char)q[i] >= 0x80))
-        i++;
-    adv(lx, i - lx->i);
-    if (i == numend) {
-        struct lq_token *t = push(lx, LT_NUMBER, start, line, col);
-        if (!t)
-            return CAIRN_ENOMEM;
-        char buf[64];
-        size_t n = numend - start < 63 ? numend - start : 63;
-        memcpy(buf, q + start, n);
-        buf[n] = '\0';
-        t->num = strtod(buf, NULL);
-        return 0;
+    /* Loki's lexer (syntax/lex.go) decides: a run of duration runes (digits, '.',
+     * n u µ m s h d w y) that parses as a duration is a DURATION; else a run of
+     * byte-size runes (digits, '.', B i k K M G T P) that go-humanize parses is BYTES;
+     * else the number ends here and the rest is the next token. So `195kb` is
+     * BYTES(195k) then IDENTIFIER b, while `195k`, `195KB` and `195KiB` are sizes and
+     * `1mb` is DURATION(1m) then IDENTIFIER b. (Ranges are lexed by lex_range.) */
+    size_t dend = numend, bend = numend;
+    for (;;) {
+        if (dend < lx->len && q[dend] != '\0' &&
+            (isdigit((unsigned char)q[dend]) || strchr(".numshdwy", q[dend])))
+            dend++;
+        else if (dend + 1 < lx->len && (unsigned char)q[dend] == 0xc2 &&
+                 (unsigned char)q[dend + 1] == 0xb5)
+            dend += 2; /* µ, U+00B5 */
+        else
+            break;
     }
+    while (bend < lx->len && q[bend] != '\0' &&
+           (isdigit((unsigned char)q[bend]) || strchr(".BikKMGTP", q[bend])))
+        bend++;
     int64_t ns;
     double b;
-    if (cairn_parse_duration(q + start, i - start, &ns) == 0) {
+    if (dend > numend && loki_duration(q + start, dend - start, &ns)) {
+        adv(lx, dend - lx->i);
         struct lq_token *t = push(lx, LT_DURATION, start, line, col);
         if (!t)
             return CAIRN_ENOMEM;
         t->dur = ns;
         return 0;
     }
-    if (cairn_parse_bytes(q + start, i - start, &b) == 0) {
+    if (bend > numend && cairn_parse_bytes(q + start, bend - start, &b) == 0) {
+        adv(lx, bend - lx->i);
         struct lq_token *t = push(lx, LT_BYTES, start, line, col);
         if (!t)
             return CAIRN_ENOMEM;
         t->num = b;
         return 0;
     }
+    adv(lx, numend - lx->i);
+    struct lq_token *t = push(lx, LT_NUMBER, start, line, col);
+    if (!t)
+        return CAIRN_ENOMEM;
+    char buf[64];
+    size_t n = numend - start < 63 ? numend - start : 63;
+    memcpy(buf, q + start, n);
+    buf[n] = '\0';
+    t->num = strtod(buf, NULL);
+    return 0;
+}
+
+/* A range `[...]` as Loki's lexer reads it: everything up to `]` is one Prometheus
+ * duration. Errors are reported as Loki reports them, at the `[` with line 0 (its
+ * scanner invalidates the line once the lexer has read on with Next()). On success
+ * the tokens are `[`, DURATION, `]` for the parser. */
+static int lex_range(struct lexer *lx, size_t start, int line, int col)
+{
+    const char *q = lx->q;
+    size_t i = lx->i + 1;
+    while (i < lx->len && q[i] != ']')
+        i++;
     char msg[160];
-    snprintf(msg, sizeof(msg), "syntax error: unexpected IDENTIFIER \"%.*s\"",
-             (int)(i - start > 64 ? 64 : i - start), q + start);
-    return lex_err(lx, line, col, msg);
+    if (i >= lx->len)
+        return lex_err(lx, 0, col, "missing closing ']' in duration");
+    size_t b = lx->i + 1, n = i - b;
+    int64_t ns = 0;
+    if (n == 0) {
+        return lex_err(lx, 0, col, "empty duration string");
+    } else if (!prom_duration(q + b, n) || cairn_parse_duration(q + b, n, &ns) != 0) {
+        snprintf(msg, sizeof(msg), "not a valid duration string: \"%.*s\"", (int)(n > 64 ? 64 : n),
+                 q + b);
+        return lex_err(lx, 0, col, msg);
+    }
+    adv(lx, 1);
+    if (!push(lx, LT_LBRACK, start, line, col))
+        return CAIRN_ENOMEM;
+    int dline = lx->line, dcol = lx->col;
+    adv(lx, n);
+    struct lq_token *t = push(lx, LT_DURATION, b, dline, dcol);
+    if (!t)
+        return CAIRN_ENOMEM;
+    t->dur = ns;
+    int rline = lx->line, rcol = lx->col;
+    adv(lx, 1);
+    if (!push(lx, LT_RBRACK, i, rline, rcol))
+        return CAIRN_ENOMEM;
+    return 0;
 }
 
 static int lex_string(struct lexer *lx, size_t start, int line, int col)
@@ -278,6 +371,11 @@ int cairn__lq_lex(struct lq_arena *a, const char *q, size_t len, struct lq_token
         int line = lx.line, col = lx.col;
         if (isdigit(c) || (c == '.' && lx.i + 1 < len && isdigit((unsigned char)q[lx.i + 1]))) {
             if ((rc = lex_number(&lx, start, line, col)))
+                return rc;
+            continue;
+        }
+        if (c == '[') {
+            if ((rc = lex_range(&lx, start, line, col)))
                 return rc;
             continue;
         }

@@ -112,17 +112,23 @@ static int oom(struct lq_parser *ps)
     return -1;
 }
 
-static const struct { const char *name; enum cairn_lq_range_op op; int unwrap; } range_ops[] = {
-    /* unwrap: 0 never, 1 required, 2 optional */
-    {"count_over_time", CAIRN_LQ_COUNT_OVER_TIME, 0}, {"rate", CAIRN_LQ_RATE, 2},
-    {"rate_counter", CAIRN_LQ_RATE_COUNTER, 1}, {"bytes_over_time", CAIRN_LQ_BYTES_OVER_TIME, 0},
-    {"bytes_rate", CAIRN_LQ_BYTES_RATE, 0}, {"absent_over_time", CAIRN_LQ_ABSENT_OVER_TIME, 2},
-    {"sum_over_time", CAIRN_LQ_SUM_OVER_TIME, 1}, {"avg_over_time", CAIRN_LQ_AVG_OVER_TIME, 1},
-    {"max_over_time", CAIRN_LQ_MAX_OVER_TIME, 1}, {"min_over_time", CAIRN_LQ_MIN_OVER_TIME, 1},
-    {"first_over_time", CAIRN_LQ_FIRST_OVER_TIME, 1}, {"last_over_time", CAIRN_LQ_LAST_OVER_TIME, 1},
-    {"stdvar_over_time", CAIRN_LQ_STDVAR_OVER_TIME, 1},
-    {"stddev_over_time", CAIRN_LQ_STDDEV_OVER_TIME, 1},
-    {"quantile_over_time", CAIRN_LQ_QUANTILE_OVER_TIME, 1},
+/* unwrap: 0 never, 1 required, 2 optional. group: takes `by`/`without` (Loki 2.7's
+ * RangeAggregationExpr.validate: avg, stddev, stdvar, quantile, max, min, first and last
+ * over_time; every other range aggregation refuses a grouping, unwrap or not). */
+static const struct {
+    const char *name;
+    enum cairn_lq_range_op op;
+    int unwrap, group;
+} range_ops[] = {
+    {"count_over_time", CAIRN_LQ_COUNT_OVER_TIME, 0, 0}, {"rate", CAIRN_LQ_RATE, 2, 0},
+    {"rate_counter", CAIRN_LQ_RATE_COUNTER, 1, 0}, {"bytes_over_time", CAIRN_LQ_BYTES_OVER_TIME, 0, 0},
+    {"bytes_rate", CAIRN_LQ_BYTES_RATE, 0, 0}, {"absent_over_time", CAIRN_LQ_ABSENT_OVER_TIME, 2, 0},
+    {"sum_over_time", CAIRN_LQ_SUM_OVER_TIME, 1, 0}, {"avg_over_time", CAIRN_LQ_AVG_OVER_TIME, 1, 1},
+    {"max_over_time", CAIRN_LQ_MAX_OVER_TIME, 1, 1}, {"min_over_time", CAIRN_LQ_MIN_OVER_TIME, 1, 1},
+    {"first_over_time", CAIRN_LQ_FIRST_OVER_TIME, 1, 1}, {"last_over_time", CAIRN_LQ_LAST_OVER_TIME, 1, 1},
+    {"stdvar_over_time", CAIRN_LQ_STDVAR_OVER_TIME, 1, 1},
+    {"stddev_over_time", CAIRN_LQ_STDDEV_OVER_TIME, 1, 1},
+    {"quantile_over_time", CAIRN_LQ_QUANTILE_OVER_TIME, 1, 1},
 };
 
 static const struct { const char *name; enum cairn_lq_vec_op op; } vec_ops[] = {
@@ -303,6 +309,11 @@ static struct cairn_lq_expr *parse_range_agg(struct lq_parser *ps, size_t which)
     e->unwrap_label = e->log->unwrap_label;
     e->unwrap_conv = e->log->unwrap_conv;
     e->post_unwrap = e->log->post_unwrap;
+    /* Loki checks the grouping before the unwrap */
+    if (e->grouping.present && !range_ops[which].group) {
+        plain_error(ps, "grouping not allowed for %s aggregation", name->s);
+        return NULL;
+    }
     int need = range_ops[which].unwrap;
     if (need == 1 && !e->has_unwrap) {
         plain_error(ps, "invalid aggregation %s without unwrap", name->s);
@@ -310,10 +321,6 @@ static struct cairn_lq_expr *parse_range_agg(struct lq_parser *ps, size_t which)
     }
     if (need == 0 && e->has_unwrap) {
         plain_error(ps, "invalid aggregation %s with unwrap", name->s);
-        return NULL;
-    }
-    if (e->grouping.present && !e->has_unwrap) {
-        plain_error(ps, "grouping not allowed for %s aggregation", name->s);
         return NULL;
     }
     return e;

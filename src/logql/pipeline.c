@@ -522,6 +522,8 @@ int cairn_logql_pipeline_unwrap(struct cairn_logql_pipeline *p, double *out)
     size_t vl;
     int found;
     const char *v = cairn__lb_get(&p->lb, u->unwrap_label.p, u->unwrap_label.len, &vl, &found);
+    if (vl == 0)
+        return 0; /* no label, or an empty one: no sample and no error (Loki 2.7, loki#6766) */
     double x = NAN;
     int bad = 0;
     char msg[160];

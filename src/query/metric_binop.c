@@ -18,7 +18,9 @@ static int is_set(enum cairn_lq_bin_op op)
     return op == CAIRN_LQ_OR || op == CAIRN_LQ_AND || op == CAIRN_LQ_UNLESS;
 }
 
-/* Prometheus' vectorElemBinop: the value, and whether a comparison holds. */
+/* Loki 2.7's mergeBinOp: the value, and whether a comparison holds. Unlike
+ * Prometheus, `/` and `%` by zero are NaN ("guard against divide by zero"), for
+ * vectors and scalars alike. A comparison keeps the left operand's value. */
 static double elem(enum cairn_lq_bin_op op, double l, double r, int *keep)
 {
     *keep = 1;
@@ -26,8 +28,8 @@ static double elem(enum cairn_lq_bin_op op, double l, double r, int *keep)
     case CAIRN_LQ_ADD: return l + r;
     case CAIRN_LQ_SUB: return l - r;
     case CAIRN_LQ_MUL: return l * r;
-    case CAIRN_LQ_DIV: return l / r;
-    case CAIRN_LQ_MOD: return fmod(l, r);
+    case CAIRN_LQ_DIV: return r == 0 ? NAN : l / r;
+    case CAIRN_LQ_MOD: return r == 0 ? NAN : fmod(l, r);
     case CAIRN_LQ_POW: return pow(l, r);
     case CAIRN_LQ_EQ: *keep = l == r; return l;
     case CAIRN_LQ_NEQ: *keep = l != r; return l;
@@ -90,13 +92,12 @@ static int vector_scalar(struct cairn__mctx *c, const struct cairn_lq_expr *e, s
             }
             int keep;
             double v = elem(e->bop, l, r, &keep);
-            if (is_cmp(e->bop)) {
-                if (e->return_bool) {
-                    v = keep ? 1 : 0;
-                    keep = 1;
-                } else if (scalar_left) {
-                    v = vec->s[s].v[i]; /* the vector's value, whichever side it is on */
-                }
+            /* Without bool a comparison keeps the left operand's value, the scalar's
+             * when it is on the left (Loki 2.7's literalStepEvaluator; Prometheus, and
+             * Loki since grafana/loki#10741, keep the vector's). */
+            if (is_cmp(e->bop) && e->return_bool) {
+                v = keep ? 1 : 0;
+                keep = 1;
             }
             if (keep) {
                 o->ok[i] = 1;

@@ -374,7 +374,8 @@ static void test_json(void **state)
     expect_json(f->s, "123456.5 * 2", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"246913\"]");
     expect_json(f->s, "2 ^ 60", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"1152921504606847000\"]");
     expect_json(f->s, "0 - 2.5", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"-2.5\"]");
-    expect_json(f->s, "1 / 0", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"+Inf\"]");
+    expect_json(f->s, "1e308 * 10", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"+Inf\"]");
+    expect_json(f->s, "1 / 0", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"NaN\"]");
     expect_json(f->s, "0 / 0", &ip, "\"resultType\":\"scalar\",\"result\":[1767225660,\"NaN\"]");
     expect_json(f->s, "count_over_time({job=\"nothing\"}[1m])", &ip, "\"resultType\":\"vector\",\"result\":[]");
     p.start = T0;
@@ -506,13 +507,13 @@ static void test_threads_identical(void **state)
     static const char *qs[] = {
         "sum by (zone) (count_over_time({app=\"gen\"}[37s]))",
         "bytes_rate({app=\"gen\", shard=\"3\"}[1m])",
-        "sum_over_time({app=\"gen\"} | logfmt | unwrap v [45s]) by (zone)",
+        "sum by (zone) (sum_over_time({app=\"gen\"} | logfmt | unwrap v [45s]))",
         "avg_over_time({app=\"gen\"} | logfmt | unwrap v [2m]) by (k)",
         "stddev_over_time({app=\"gen\", shard=~\"1|2\"} | logfmt | unwrap v [90s]) by (app)",
         "quantile_over_time(0.9, {app=\"gen\"} | logfmt | unwrap v [1m]) by (msg)",
         "first_over_time({app=\"gen\"} | logfmt | unwrap v [20s]) by (app)",
         "last_over_time({app=\"gen\"} | logfmt | unwrap v [20s] offset 10s) by (app)",
-        "rate_counter({app=\"gen\", shard=\"0\"} | logfmt | unwrap v [1m]) by (shard)",
+        "sum by (shard) (rate_counter({app=\"gen\", shard=\"0\"} | logfmt | unwrap v [1m]))",
         "topk(2, sum by (k) (rate({app=\"gen\"} | logfmt [1m])))",
         "sum(rate({app=\"gen\"} |= \"slow\" [30s])) / sum(rate({app=\"gen\"}[30s]))",
         "absent_over_time({app=\"gen\", shard=\"5\"} |= \"slow\" [3s])",
