@@ -18,9 +18,14 @@ static int oom(struct lq_parser *ps)
 }
 
 /* Grow an arena array by one element (copying; arrays here are tiny). */
+/* Room for element n of an arena array that only ever grows through here: capacity
+ * doubles at each power of two, so n appends cost O(n) arena bytes, not O(n^2) (a
+ * query of 50,000 `or`ed line filters took 8 GB before). */
 static void *grow(struct lq_parser *ps, void *arr, size_t n, size_t elt)
 {
-    void *nv = cairn__lq_alloc(&ps->q->arena, (n + 1) * elt);
+    if (n & (n - 1)) /* not a power of two (nor 0): the last doubling left room */
+        return arr;
+    void *nv = cairn__lq_alloc(&ps->q->arena, (n ? 2 * n : 1) * elt);
     if (nv && n)
         memcpy(nv, arr, n * elt);
     return nv;

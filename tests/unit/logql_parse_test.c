@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <malloc.h>
+#include <stdlib.h>
 
 #include "cairn/logql.h"
 #include "cairn/parse_units.h"
@@ -233,6 +235,32 @@ static void json_prefilter_agrees(void **state)
     cairn_logql_query_destroy(lb);
 }
 
+/* Regression: each `or`ed line filter copied the whole array of alternatives into the
+ * query's arena, so 50,000 of them took 8 GB (a hostile query). Now the arena grows by
+ * doubling: 5,000 alternatives cost well under a megabyte, not the 400 MB of before. */
+static void many_or_filters_parse_in_linear_memory(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    size_t cap = 32 + (size_t)N * 8;
+    char *s = malloc(cap);
+    assert_non_null(s);
+    size_t n = (size_t)snprintf(s, cap, "{app=\"foo\"} |= \"a\"");
+    for (int i = 0; i < N; i++)
+        n += (size_t)snprintf(s + n, cap - n, " or \"b\"");
+    struct mallinfo2 before = mallinfo2();
+    struct cairn_logql_query *q;
+    struct cairn_err err;
+    assert_int_equal(cairn_logql_parse(s, n, &q, &err), 0);
+    struct mallinfo2 after = mallinfo2();
+    const struct cairn_lq_expr *e = cairn_logql_root(q);
+    assert_int_equal(e->stages->kind, CAIRN_LQ_STAGE_LINE_FILTER);
+    assert_int_equal(e->stages->nalts, N + 1);
+    assert_true(after.uordblks + after.hblkhd < before.uordblks + before.hblkhd + (16u << 20));
+    cairn_logql_query_destroy(q);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +271,7 @@ int main(void)
         cmocka_unit_test(unwrap_values),
         cmocka_unit_test(literal_filter_matches_memmem),
         cmocka_unit_test(json_prefilter_agrees),
+        cmocka_unit_test(many_or_filters_parse_in_linear_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
