@@ -4,6 +4,7 @@
 import http.client
 import random
 import threading
+import time
 
 import soaklib
 from ledger import ACKED, REJECTED, UNKNOWN, Batch
@@ -56,6 +57,7 @@ class Pusher(threading.Thread):
         self.statuses = {}
         self.sent = []      # batches, in order
         self.conn_errors = 0
+        self.error = None
 
     def make_batch(self, k):
         labels = self.streams[k % len(self.streams)]
@@ -65,6 +67,13 @@ class Pusher(threading.Thread):
         return self.ledger.add(Batch(labels, entries, self.fmt))
 
     def run(self):
+        self.error = None
+        try:
+            self._run()
+        except Exception as e:  # a harness bug must not pass for a quiet server
+            self.error = "%s: %s" % (type(e).__name__, e)
+
+    def _run(self):
         conn = None
         for k in range(self.max_batches):
             if self.stop_ev.is_set() or (self.deadline and self.deadline.expired()):
@@ -86,3 +95,26 @@ class Pusher(threading.Thread):
                 self.stop_ev.wait(self.rng.uniform(0, self.pause))
         if conn is not None:
             conn.close()
+
+
+def retry_until_acked(port, batch, ledger, deadline, wait=0.25):
+    """Send `batch` again until it is acknowledged or the deadline passes; returns the
+    statuses seen (None for no answer)."""
+    seen = []
+    while True:
+        st, _, _ = send(port, batch, ledger)
+        seen.append(st)
+        if st is not None and 200 <= st < 300:
+            return seen
+        if deadline.expired():
+            return seen
+        time.sleep(wait)
+
+
+def push_one(port, ledger, labels, fmt, prefix, k, lines=100):
+    """A single new batch to `labels`; returns (batch, status, headers)."""
+    ts0 = ledger.alloc_ts(lines)
+    b = ledger.add(Batch(labels, [(ts0 + i, "%s b%d i%d" % (prefix, k, i))
+                                  for i in range(lines)], fmt))
+    st, _, hd = send(port, b, ledger)
+    return b, st, hd

@@ -9,10 +9,11 @@ import threading
 import time
 
 import soaklib
-from ledger import UNKNOWN, Counts, Ledger, compare
+from ledger import ACKED, UNKNOWN, Counts, Ledger, compare
 from pusher import Pusher, send
 
 PUSHERS = 4
+REPLAY_KILLS = 0.15  # share of cycles with a second kill during the restart's WAL replay
 NO_RATE_LIMIT = ["-distributor.ingestion-rate-limit-mb=100000",
                  "-distributor.ingestion-burst-size-mb=100000"]
 
@@ -40,12 +41,16 @@ def run_policy(ctx, sc, policy, budget):
     bad_queries = []
     retried = retried_acked = 0
     replay_ms = []
+    replay_kills = 0
+    harness_errors = []
+    acked_by_fmt = {"json": 0, "pb": 0}
     rc = final = final2 = start_err = None
     srv = soaklib.Server(ctx.binary, data, log, args)
     try:
         srv.start()
-        for c in range(ctx.cycles):
-            if budget.expired():
+        cycle_end = soaklib.Deadline(budget.remaining() * 0.8)  # the rest: final reads
+        for c in range(ctx.max_cycles):
+            if cycle_end.expired() and c >= ctx.cycles or budget.expired():
                 break
             stop = threading.Event()
             ps = [Pusher(srv.port, ledger, streams[p], fmts[p], "%s c%d p%d" % (policy, c, p),
@@ -62,6 +67,14 @@ def run_policy(ctx, sc, policy, budget):
             for p in ps:
                 p.join(60)
             batches = [b for p in ps for b in p.sent]
+            harness_errors += [p.error for p in ps if p.error]
+            for b in batches:
+                acked_by_fmt[b.fmt] += b.outcome == ACKED
+            if ctx.rng.random() < REPLAY_KILLS:
+                # a second crash, in the middle of the WAL replay of the first
+                soaklib.Server(ctx.binary, data, log, args).start(
+                    kill_after=ctx.rng.uniform(0.0, max(0.01, 1.5 * (srv.replay_ms or 0) / 1000)))
+                replay_kills += 1
             srv = soaklib.Server(ctx.binary, data, log, args).start()
             replay_ms.append(srv.replay_ms or 0)
             cycles += 1
@@ -100,7 +113,7 @@ def run_policy(ctx, sc, policy, budget):
     finally:
         srv.kill()
 
-    sc.figure("cycles", cycles)
+    sc.figure("cycles", "%d (%d with a second kill during replay)" % (cycles, replay_kills))
     sc.figure("per-cycle read-back", str(counts))
     sc.figure("retried unanswered pushes", "%d (%d acknowledged)" % (retried, retried_acked))
     if replay_ms:
@@ -108,11 +121,14 @@ def run_policy(ctx, sc, policy, budget):
                                                    max(replay_ms)))
     sc.check("server starts after every kill", start_err is None, start_err or "")
 
-    sc.check("%d kill cycles ran" % ctx.cycles, cycles >= ctx.cycles,
+    sc.check("at least %d kill cycles ran" % ctx.cycles, cycles >= ctx.cycles,
              "%d in the time budget" % cycles)
     sc.check("server never died on its own", deaths == 0, "%d deaths" % deaths)
     sc.check("every read-back query answered 200", not bad_queries, "; ".join(bad_queries[:3]))
-    sc.check("pushes acknowledged", counts.acked > 0, "acked=%d" % counts.acked)
+    sc.check("pushers ran without harness errors", not harness_errors,
+             "; ".join(harness_errors[:2]))
+    sc.check("JSON and protobuf pushes acknowledged", all(acked_by_fmt.values()),
+             "acknowledged batches %s" % acked_by_fmt)
     for name, cnt in (("per cycle", counts), ("final", final), ("after clean restart", final2)):
         if cnt is None:
             continue

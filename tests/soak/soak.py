@@ -76,11 +76,12 @@ class Context:
         self.seed = args.seed
         self.rng = random.Random(args.seed)
         self.quick = args.quick
-        self.cycles = args.cycles or (6 if args.quick else 50)
+        self.cycles = args.cycles or (6 if args.quick else 50)  # the minimum per policy
+        self.max_cycles = max(self.cycles, args.max_cycles)  # more while time allows
         self.policies = args.policies.split(",")
         self.flip_trials = args.flip_trials or (1 if args.quick else 3)
         self.workdir = args.workdir
-        self.total = args.time_limit or (150 if args.quick else 1200)
+        self.total = args.time_limit or (120 if args.quick else 900)
         self.run_deadline = soaklib.Deadline(self.total)
         self.started = time.monotonic()
 
@@ -100,12 +101,15 @@ def main():
     ap.add_argument("--only", default=",".join(SCENARIOS),
                     help="comma-separated scenarios (default all: %s)" % ",".join(SCENARIOS))
     ap.add_argument("--cycles", type=int, default=0,
-                    help="SIGKILL cycles per fsync policy (default 50, quick 6)")
+                    help="SIGKILL cycles per fsync policy at least (default 50, quick 6); "
+                    "more run while the time budget allows")
+    ap.add_argument("--max-cycles", type=int, default=400,
+                    help="SIGKILL cycles per fsync policy at most (default 400)")
     ap.add_argument("--policies", default="always,interval,never")
     ap.add_argument("--flip-trials", type=int, default=0,
                     help="middle-of-file flips per file kind (default 3, quick 1)")
     ap.add_argument("--time-limit", type=int, default=0,
-                    help="seconds for the whole run (default 1200, quick 150)")
+                    help="seconds for the whole run (default 900, quick 120)")
     ap.add_argument("--workdir", default=None, help="where data dirs and logs go "
                     "(default a fresh /tmp/cairn-soak-*; removed if everything passed)")
     ap.add_argument("--keep", action="store_true", help="keep the work dir even on success")

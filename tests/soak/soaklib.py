@@ -83,7 +83,9 @@ class Server:
         self.replay_ms = None
         self.errors = 0  # level=error lines seen
 
-    def start(self, timeout=120):
+    def start(self, timeout=120, kill_after=None):
+        """kill_after: SIGKILL the process that many seconds after it was spawned
+        (ready or not, typically in the middle of WAL replay) and return."""
         argv = [self.binary, "serve", "--listen", HOST + ":0", "--data-dir",
                 self.data_dir] + self.args
         env = dict(os.environ, **(self.env or {}))
@@ -114,6 +116,10 @@ class Server:
 
         self.drainer = threading.Thread(target=drain, daemon=True)
         self.drainer.start()
+        if kill_after is not None:
+            time.sleep(kill_after)
+            self.kill()
+            return self
         ready.wait(timeout)
         if self.port is None:
             alive = self.proc.poll() is None
