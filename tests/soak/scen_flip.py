@@ -1,8 +1,8 @@
 # scen_flip.py -- one flipped byte in each kind of file (docs/FORMATS.md): WAL files,
-# segment files, index files. Two data dirs are prepared once: "clean" (small blocks,
-# a clean stop: segments and index files) and "crashed" (the clean dir, then more
-# pushes and a SIGKILL: WAL files too). Each trial copies one, flips one byte in one
-# file (in its middle half; one trial per kind flips a header byte), then:
+# segment files, index files. Three data dirs are prepared once (see prepare()): with
+# an index, with segments to scan, with lines only in the WAL. Each trial copies one,
+# flips one byte in one file (in its middle half; the last trial of each kind flips a
+# header byte), then:
 #   - `cairn check DIR` must exit non-zero and name the file (and exit 0 on the intact
 #     dirs beforehand, so a missing command cannot pass);
 #   - `cairn serve` must start and answer /ready; queries must answer 200, not 500;
@@ -28,7 +28,7 @@ LINES = 100           # lines per push, so one WAL ENTRIES record holds at most 
 PAD = 24              # padding per line
 
 KINDS = {
-    "wal": ("wal/*.wal", "crashed"),
+    "wal": ("wal/*.wal", "walheavy"),
     "segment": ("tenants/*/*/seg-*.cseg", None),  # alternates between the two dirs
     "index": ("tenants/*/*/index.cidx", "clean"),
 }
@@ -64,27 +64,36 @@ def read_back(srv, ledger, batches):
 
 
 def prepare(ctx, sc, work):
-    """The two pristine dirs and what each must hold: {name: (dir, batches)}."""
+    """The pristine dirs and what each must hold: {name: (dir, batches)}.
+
+    clean: small blocks, then a clean stop: segment and index files, no WAL.
+    crashed: clean, then more pushes with small blocks and a kill: the new blocks
+        removed the index, so the start scans the segment files; WAL files too.
+    walheavy: clean, then more pushes with the default block size and a kill: the
+        new lines are in the WAL only."""
     ledger = Ledger()
-    clean = os.path.join(work, "clean")
+    small = ["-ingester.chunks-block-size=%d" % SMALL_BLOCK]
     log = os.path.join(work, "prepare.log")
-    srv = soaklib.Server(ctx.binary, clean, log,
-                         NO_RATE_LIMIT + ["-ingester.chunks-block-size=%d" % SMALL_BLOCK]).start()
+    clean = os.path.join(work, "clean")
+    srv = soaklib.Server(ctx.binary, clean, log, NO_RATE_LIMIT + small).start()
     b1 = push_some(srv, ledger, "fl-a", 40)
     rc = srv.stop()
-    crashed = os.path.join(work, "crashed")
-    shutil.copytree(clean, crashed)
-    srv = soaklib.Server(ctx.binary, crashed, log, NO_RATE_LIMIT).start()
-    b2 = push_some(srv, ledger, "fl-b", 40)
-    srv.kill()
-    ok = rc == 0 and all(b.outcome == ACKED for b in b1 + b2)
-    sc.check("test data prepared (all pushes acknowledged, clean stop)", ok,
-             "stop status %s, %d of %d acknowledged" %
-             (rc, sum(b.outcome == ACKED for b in b1 + b2), len(b1 + b2)))
-    for name, d in (("clean", clean), ("crashed", crashed)):
+    dirs = {"clean": (clean, b1)}
+    for name, extra, prefix in (("crashed", small, "fl-b"), ("walheavy", [], "fl-c")):
+        d = os.path.join(work, name)
+        shutil.copytree(clean, d)
+        srv = soaklib.Server(ctx.binary, d, log, NO_RATE_LIMIT + extra).start()
+        dirs[name] = (d, b1 + push_some(srv, ledger, prefix, 40))
+        srv.kill()
+    every = [b for _, bs in dirs.values() for b in bs]
+    n_acked = sum(b.outcome == ACKED for b in every)
+    sc.check("test data prepared (all pushes acknowledged, clean stop)",
+             rc == 0 and n_acked == len(every),
+             "stop status %s, %d of %d acknowledged" % (rc, n_acked, len(every)))
+    for name, (d, _) in dirs.items():
         files = {k: len(glob.glob(os.path.join(d, pat))) for k, (pat, _) in KINDS.items()}
         sc.figure("%s dir" % name, ", ".join("%d %s" % (n, k) for k, n in files.items()))
-    return ledger, {"clean": (clean, b1), "crashed": (crashed, b1 + b2)}
+    return ledger, dirs
 
 
 def flip(path, rng, header):

@@ -79,7 +79,7 @@ class Context:
         self.cycles = args.cycles or (6 if args.quick else 50)  # the minimum per policy
         self.max_cycles = max(self.cycles, args.max_cycles)  # more while time allows
         self.policies = args.policies.split(",")
-        self.flip_trials = args.flip_trials or (1 if args.quick else 3)
+        self.flip_trials = args.flip_trials or (2 if args.quick else 5)
         self.workdir = args.workdir
         self.total = args.time_limit or (120 if args.quick else 900)
         self.run_deadline = soaklib.Deadline(self.total)
@@ -107,7 +107,7 @@ def main():
                     help="SIGKILL cycles per fsync policy at most (default 400)")
     ap.add_argument("--policies", default="always,interval,never")
     ap.add_argument("--flip-trials", type=int, default=0,
-                    help="middle-of-file flips per file kind (default 3, quick 1)")
+                    help="middle-of-file flips per file kind (default 5, quick 2); one header flip more")
     ap.add_argument("--time-limit", type=int, default=0,
                     help="seconds for the whole run (default 900, quick 120)")
     ap.add_argument("--workdir", default=None, help="where data dirs and logs go "
