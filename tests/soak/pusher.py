@@ -111,10 +111,14 @@ def retry_until_acked(port, batch, ledger, deadline, wait=0.25):
         time.sleep(wait)
 
 
-def push_one(port, ledger, labels, fmt, prefix, k, lines=100):
-    """A single new batch to `labels`; returns (batch, status, headers)."""
+def push_one(port, ledger, labels, fmt, prefix, k, lines=100, rng=None, noise=0):
+    """A single new batch to `labels`; returns (batch, status, headers). With rng,
+    each line carries `noise` random hex digits (incompressible bytes)."""
     ts0 = ledger.alloc_ts(lines)
-    b = ledger.add(Batch(labels, [(ts0 + i, "%s b%d i%d" % (prefix, k, i))
-                                  for i in range(lines)], fmt))
+    entries = []
+    for i in range(lines):
+        tail = " %0*x" % (noise, rng.getrandbits(4 * noise)) if rng and noise else ""
+        entries.append((ts0 + i, "%s b%d i%d%s" % (prefix, k, i, tail)))
+    b = ledger.add(Batch(labels, entries, fmt))
     st, _, hd = send(port, b, ledger)
     return b, st, hd

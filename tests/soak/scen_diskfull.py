@@ -16,6 +16,8 @@ FS_SIZE = "16m"
 RESERVE = 384 << 10   # bytes left free by the filler: a few pushes' worth
 MAX_FULL_PUSHES = 400  # bound on pushes while waiting for the disk to fill
 REFUSALS_WANTED = 12   # refused pushes to collect before freeing space
+SMALL_BLOCK = 8192     # raw bytes per block: many segment writes
+NOISE = 64             # random hex digits per line while filling
 
 
 def fill(path, leave):
@@ -68,8 +70,11 @@ def run(ctx, results):
 def _run(ctx, sc, budget, work, mnt):
     data = os.path.join(mnt, "data")
     log = os.path.join(work, "serve.log")
+    # small blocks and incompressible lines: block cuts (segment writes) meet the full
+    # disk too, not only WAL appends
     args = ["-distributor.ingestion-rate-limit-mb=100000",
-            "-distributor.ingestion-burst-size-mb=100000"]
+            "-distributor.ingestion-burst-size-mb=100000",
+            "-ingester.chunks-block-size=%d" % SMALL_BLOCK]
     ledger = Ledger()
     old = [{"soak": "diskfull", "phase": "before", "s": str(s)} for s in range(3)]
     srv = soaklib.Server(ctx.binary, data, log, args).start()
@@ -100,7 +105,7 @@ def _run(ctx, sc, budget, work, mnt):
         if refused and not any(b.labels == born_full for b in ledger.batches):
             labels = born_full  # a stream whose first push meets a full disk
         b, st, hd = push_one(srv.port, ledger, labels, "pb" if k % 2 else "json",
-                             "df-full", k, lines=200)
+                             "df-full", k, lines=200, rng=ctx.rng, noise=NOISE)
         statuses[st] = statuses.get(st, 0) + 1
         if st is None or st >= 300:
             refused.append(b)
