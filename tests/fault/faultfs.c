@@ -212,12 +212,17 @@ static void stats_write(long injected)
         rename(tmp, S.stats);
 }
 
+/* Set while a thread is inside should_fail: a signal handler that writes meanwhile
+ * passes through instead of taking the mutex its own thread holds. */
+static __thread int in_shim;
+
 /* The errno this call must fail with, or 0 to let it through. */
 static int should_fail(enum op op, int fd)
 {
     pthread_once(&init_once, init);
-    if (!S.ctl)
+    if (!S.ctl || in_shim)
         return 0;
+    in_shim = 1;
     pthread_mutex_lock(&S.mu);
     ctl_refresh();
     int e = S.err[op];
@@ -234,6 +239,7 @@ static int should_fail(enum op op, int fd)
     pthread_mutex_unlock(&S.mu);
     if (e)
         stats_write(injected);
+    in_shim = 0;
     return e;
 }
 
