@@ -50,14 +50,14 @@ def run(ctx, results):
     work = os.path.join(ctx.workdir, "diskfull")
     mnt = os.path.join(work, "mnt")
     os.makedirs(mnt)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + FS_SIZE, "tmpfs", mnt],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sc.check("tmpfs mounted (needs root)", False, r.stderr.strip())
-        return
-    soaklib.register_mount(mnt)
     srv = None
+    soaklib.register_mount(mnt)  # before mounting: an interrupt may come in between
     try:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + FS_SIZE, "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sc.check("tmpfs mounted (needs root)", False, r.stderr.strip())
+            return
         srv = _run(ctx, sc, budget, work, mnt)
     except soaklib.ServerError as e:
         sc.check("server starts", False, str(e))
