@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:3100
 DATA_DIR   ?= ./data
 
-.PHONY: all deps build run test asan fuzz-smoke bench clean
+.PHONY: all deps build run test asan fuzz-smoke bench soak clean
 
 all: build
 
@@ -36,6 +36,11 @@ fuzz-smoke: deps
 
 bench: build
 	@sh bench/run.sh $(BUILD)
+
+# The crash/fault suite (docs/SOAK.md): ~15 min, needs root (tmpfs mount); not in CI.
+# `make soak SOAK_ARGS="--quick --seed 42"` for a ~2 min run.
+soak: build
+	@python3 tests/soak/soak.py $(BUILD) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
