@@ -402,6 +402,8 @@ function startLive() {
   const start = newerPageStart(state.entries);
   const params = new URLSearchParams({ query: state.query, limit: "1000" });
   if (start) params.set("start", (BigInt(start) + 1n).toString());
+  const tenant = $("tenant").value.trim();
+  if (tenant) params.set("tenant", tenant); // a browser cannot set X-Scope-OrgID on a WebSocket
   const ws = new WebSocket(`${proto}//${location.host}${BASE}loki/api/v1/tail?${params}`);
   state.ws = ws;
   ws.onmessage = (m) => {

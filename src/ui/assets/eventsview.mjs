@@ -25,7 +25,8 @@ function timeline(events, utc) {
     c.append(svg("title", {}, `${formatMs(e.firstMs, utc)} ${e.type} ${e.reason} ×${e.count}: ${e.message}`));
     root.append(c);
     if (x(e.firstMs) - lastLabel > 60) {
-      root.append(svg("text", { class: "tl-label", x: x(e.firstMs), y: H - 2, "text-anchor": "middle" }, e.reason));
+      const tx = x(e.firstMs);
+      root.append(svg("text", { class: "tl-label", x: tx, y: H - 2, "text-anchor": tx < 50 ? "start" : tx > W - 50 ? "end" : "middle" }, e.reason));
       lastLabel = x(e.firstMs);
     }
   }
