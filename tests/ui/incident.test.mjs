@@ -7,6 +7,7 @@ import { test } from "node:test";
 import {
   addFieldFilter, dedupeKey, extractedLabels, jsonLabelName, levelOf, offsetOf, olderPageEnd,
   parseErrorPos, parseTime, resolveRange, sortEntries, timeTicks, topValues, truncate, formatMs,
+  volumeQuery, volumeStacks,
 } from "../../src/ui/assets/logic.mjs";
 import { eventsOf, groupByObject, filterEvents, podLogsQuery, age } from "../../src/ui/assets/events.mjs";
 
@@ -131,4 +132,17 @@ test("events: one row per uid (newest version), grouped by object, filtered", ()
   assert.equal(podLogsQuery(groups[0]), '{namespace="web", pod="api-1"}');
   assert.equal(age(NOW - 90e3, NOW), "90s");
   assert.equal(age(NOW - 3 * 3600e3, NOW), "3h");
+});
+
+test("volume stacked by level: one bar per step, parts error first", () => {
+  assert.equal(volumeQuery('{a="b"} | json', 60, "level"), 'sum by (level) (count_over_time(\n{a="b"} | json\n[60s]))');
+  const data = { resultType: "matrix", result: [
+    { metric: { level: "info" }, values: [[120, "3"], [180, "1"]] },
+    { metric: { level: "error" }, values: [[120, "2"]] },
+    { metric: {}, values: [[60, "5"]] },
+  ] };
+  const bars = volumeStacks(data, 60, 180, 60, "level");
+  assert.deepEqual(bars.map((b) => b.v), [5, 5, 1]);
+  assert.deepEqual(bars[1].parts.map((p) => p.name), ["error", "info"]);
+  assert.equal(bars[0].parts[0].level, "");
 });

@@ -4,7 +4,7 @@
 // events by object. The state lives in the URL hash (q, from, to, limit, cols, dir,
 // live, view); every run is a history entry, so Back and Forward work.
 import {
-  collectFields, decodeState, encodeState, isMetricQuery, streamsToEntries, cmpNs, volumeBars,
+  collectFields, decodeState, encodeState, isMetricQuery, streamsToEntries, cmpNs, volumeStacks,
   volumeQuery, alignedStart, stepFor, resolveRange, isRelative, addFieldFilter, addMatcher,
   extractedLabels, topValues, sortEntries, jsonLabelName, olderPageEnd, newerPageStart, dedupeKey,
   formatMs, RANGES,
@@ -216,15 +216,22 @@ function showEntries() {
 
 // ---- volume ----
 
+// The label the bars are stacked by: a level, or an event's type, when the lines have it.
+function stackKey() {
+  const has = (k) => state.entries.some((e) => Object.prototype.hasOwnProperty.call(e.labels, k));
+  return ["level", "type", "detected_level"].find(has) || "";
+}
+
 async function loadVolume(range, seq) {
   const box = $("volume");
   const secs = Math.max(1, (range.endMs - range.startMs) / 1000);
   const step = Math.max(1, Math.floor(secs / 120));
   const vstart = alignedStart(range.end, secs, step);
   try {
-    const r = await api("loki/api/v1/query_range", { query: volumeQuery(state.query, step), start: vstart, end: range.end, step });
+    const by = stackKey();
+    const r = await api("loki/api/v1/query_range", { query: volumeQuery(state.query, step, by), start: vstart, end: range.end, step });
     if (seq !== state.runSeq) return;
-    const bars = volumeBars(r.data, Number(BigInt(vstart) / 1000000n) / 1000 + step, Number(BigInt(range.end) / 1000000n) / 1000, step);
+    const bars = volumeStacks(r.data, Number(BigInt(vstart) / 1000000n) / 1000 + step, Number(BigInt(range.end) / 1000000n) / 1000, step, by);
     drawHistogram(box, bars, step, range.startMs, range.endMs, state.utc, zoomTo, state.ws ? "live" : "");
   } catch (e) {
     if (seq === state.runSeq) box.replaceChildren(el("div", { class: "volume-total" }, `no volume: ${e.message}`));

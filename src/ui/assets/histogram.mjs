@@ -18,12 +18,18 @@ export function drawHistogram(box, bars, stepSecs, startMs, endMs, utc, onZoom, 
   for (const b of bars) {
     if (!b.v) continue;
     const t0 = b.t * 1000 - stepSecs * 1000, t1 = b.t * 1000; // a point counts the step before it
-    const h = Math.max(1, (b.v / max) * (ph - 2));
     const x0 = Math.max(0, x(t0)), x1 = Math.min(W, x(t1));
-    const r = svg("rect", { class: "bar", x: x0.toFixed(2), y: (ph - h).toFixed(2), width: Math.max(0.8, x1 - x0 - 0.5).toFixed(2), height: h.toFixed(2),
-      "data-from": t0, "data-to": t1 });
-    r.append(svg("title", {}, `${formatMs(t0, utc)} – ${formatMs(t1, utc)}: ${b.v} lines (click to zoom)`));
-    root.append(r);
+    const parts = b.parts && b.parts.length ? b.parts : [{ name: "", v: b.v, level: "" }];
+    let y = ph;
+    for (const p of parts) {
+      const h = Math.max(1, (p.v / max) * (ph - 2));
+      y -= h;
+      const r = svg("rect", { class: "bar" + (p.level ? " lvl-" + p.level : ""), x: x0.toFixed(2), y: y.toFixed(2),
+        width: Math.max(0.8, x1 - x0 - 0.5).toFixed(2), height: h.toFixed(2), "data-from": t0, "data-to": t1 });
+      const what = parts.length > 1 || p.name ? ` (${p.name || "none"}: ${p.v} of ${b.v})` : "";
+      r.append(svg("title", {}, `${formatMs(t0, utc)} – ${formatMs(t1, utc)}: ${b.v} lines${what}, click to zoom`));
+      root.append(r);
+    }
   }
   const { ticks, step } = timeTicks(startMs, endMs, 7);
   for (const t of ticks) {

@@ -392,8 +392,9 @@ export function dedupeKey(e) {
 
 // The metric query that counts a log query's lines per step (the volume bars above
 // the lines). The log query goes on its own lines, so a trailing # comment ends there.
-export function volumeQuery(q, stepSecs) {
-  return `sum(count_over_time(\n${q}\n[${stepSecs}s]))`;
+export function volumeQuery(q, stepSecs, by = "") {
+  const inner = `count_over_time(\n${q}\n[${stepSecs}s])`;
+  return by ? `sum by (${by}) (${inner})` : `sum(${inner})`;
 }
 
 // The volume answer (a matrix with one series, or none) as one count per step from
@@ -406,6 +407,28 @@ export function volumeBars(data, startSec, endSec, stepSecs) {
     const i = Math.round((Number(t) - startSec) / stepSecs);
     if (i >= 0 && i < n) bars[i].v = Number(v);
   }
+  return bars;
+}
+
+// A stacked volume answer (one series per value of `by`) as bars [{t, v, parts:
+// [{name, v, level}]}], parts ordered error, warn, info, debug, other.
+const LEVEL_ORDER = { error: 0, warn: 1, info: 2, debug: 3, "": 4 };
+export function levelClass(v) {
+  return levelOf({ fields: { level: v || "" }, labels: {} });
+}
+export function volumeStacks(data, startSec, endSec, stepSecs, by) {
+  const n = Math.max(1, Math.floor((endSec - startSec) / stepSecs) + 1);
+  const bars = Array.from({ length: n }, (_, i) => ({ t: startSec + i * stepSecs, v: 0, parts: [] }));
+  for (const s of (data && data.resultType === "matrix" && data.result) || []) {
+    const name = (s.metric && s.metric[by]) || "";
+    for (const [t, v] of s.values || []) {
+      const i = Math.round((Number(t) - startSec) / stepSecs);
+      if (i < 0 || i >= n || !Number(v)) continue;
+      bars[i].v += Number(v);
+      bars[i].parts.push({ name, v: Number(v), level: levelClass(name) });
+    }
+  }
+  for (const b of bars) b.parts.sort((x, y) => LEVEL_ORDER[x.level] - LEVEL_ORDER[y.level] || (x.name < y.name ? -1 : 1));
   return bars;
 }
 
