@@ -56,7 +56,30 @@ try {
   await open({ q: '{job="web"}' }, /^3 lines/);
   const html = await page.locator("#results").innerHTML();
   check(html.includes("&lt;b&gt;boom&lt;/b&gt;") && !html.includes("<b>boom</b>"), "a line became markup");
+  // Local/UTC: the time column follows the toggle
+  check(!/Z$/.test(await page.locator("#results td.ts").first().textContent()), "local time by default");
+  await page.click("#utc");
+  check(/Z$/.test(await page.locator("#results td.ts").first().textContent()), "UTC after the toggle");
+  await page.click("#utc");
   await shot("01-columns");
+  // autocomplete of label names, then values, from the API; history of the runs
+  await page.fill("#query", "");
+  await page.locator("#query").pressSequentially("{jo");
+  await page.locator("#aclist li", { hasText: /^job$/ }).waitFor({ timeout: T });
+  await page.keyboard.press("Enter");
+  check(await page.inputValue("#query") === "{job=", "name completion: " + await page.inputValue("#query"));
+  await page.locator("#query").pressSequentially('"w');
+  await page.locator("#aclist li", { hasText: /^web$/ }).waitFor({ timeout: T });
+  await page.keyboard.press("Enter");
+  check(await page.inputValue("#query") === '{job="web"', "value completion: " + await page.inputValue("#query"));
+  check(await page.locator("#history option", { hasText: '{job="web"}' }).count() === 1, "history");
+  // the dark theme, kept across loads
+  await page.click("#theme");
+  check(await page.evaluate(() => document.documentElement.dataset.theme) === "dark", "dark theme");
+  await open({ q: '{job="web"}', cols: "level,req.id,env" }, /^3 lines/);
+  check(await page.evaluate(() => document.documentElement.dataset.theme) === "dark", "theme not kept");
+  await shot("01b-dark");
+  await page.click("#theme");
 
   // 2. an absolute range from the URL shows only the lines inside it
   const { from, to, inside } = data.window;

@@ -383,11 +383,16 @@ function liveStatus() {
   status(parts.join(" · "));
 }
 
+// New lines go where the order puts them: on top (newest first) or at the bottom
+// (oldest first); past MAX_LIVE the oldest are let go.
 function takeLive(list) {
-  addEntries(list.sort((a, b) => -cmpNs(a.ts, b.ts)), false);
-  if (state.entries.length > MAX_LIVE) {
-    state.trimmed += state.entries.length - MAX_LIVE;
-    state.entries.length = MAX_LIVE;
+  const fwd = state.direction === "forward";
+  addEntries(list.sort((a, b) => (fwd ? 1 : -1) * cmpNs(a.ts, b.ts)), fwd);
+  const over = state.entries.length - MAX_LIVE;
+  if (over > 0) {
+    state.trimmed += over;
+    if (fwd) state.entries.splice(0, over);
+    else state.entries.length = MAX_LIVE;
   }
   showEntries();
   liveStatus();
