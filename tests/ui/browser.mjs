@@ -144,6 +144,20 @@ try {
   // 6. click a value in a cell: | json | http_status="500" is added, parses, narrows
   await open({ q: '{job="app"}', from: "now-3h", to: "now", limit: "1000", cols: "level,http.status" });
   const total = (await rowTs()).length;
+  // sort by a column: numbers as numbers, then descending, then the server's order
+  const sortBtn = page.locator("#results th button.sort", { hasText: "http.status" });
+  const firstStatus = () => page.locator("#results tr.entry td.field[data-key='http.status']").first().textContent();
+  await sortBtn.click();
+  check(await page.getAttribute("#results th:has(button:text('http.status'))", "aria-sort") === "ascending", "aria-sort");
+  check(await firstStatus() === "200", "ascending sort");
+  await sortBtn.click();
+  check(await firstStatus() === "500", "descending sort");
+  await sortBtn.click();
+  // keyboard: arrows move the selection, the details show the full line
+  await page.focus("#results");
+  await page.keyboard.press("ArrowDown");
+  await page.locator("#details table.kv").waitFor({ timeout: T });
+  check(/http\.status/.test(await page.locator("#details").textContent()), "details by keyboard");
   const cell = page.locator("#results td.field[data-key='http.status']", { hasText: /^500$/ }).first();
   await cell.click();
   await page.locator("#cellmenu button", { hasText: "http.status = this value" }).click();

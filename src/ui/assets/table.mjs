@@ -57,6 +57,11 @@ export function logTable(opts) {
     drawn = [a, b];
     const span = opts.columns.length + 1 + (opts.columns.length ? 0 : 1);
     const frag = document.createDocumentFragment();
+    if (!n) {
+      tbody.replaceChildren(el("tr", { class: "spacer" }, el("td", { colspan: String(span), class: "empty" }, opts.emptyText || "no log lines")));
+      table.setAttribute("aria-rowcount", "1");
+      return;
+    }
     frag.append(el("tr", { class: "spacer", "aria-hidden": "true" }, el("td", { colspan: String(span), style: `height:${a * ROW_H}px` })));
     for (let i = a; i < b; i++) frag.append(row(entries[i], i));
     frag.append(el("tr", { class: "spacer", "aria-hidden": "true" }, el("td", { colspan: String(span), style: `height:${(n - b) * ROW_H}px` })));
