@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -108,6 +109,38 @@ def main():
                     {"a": "alpha-%d" % (i % 97), "b": i, "c": "x" * (i % 40), "d": {"k": i % 3}, "e": "more"})))
             status, body = push_json(base, [({"job": "bulk"}, lines)])
             check(status == 204, "push bulk: %d %s" % (status, body))
+
+        # 3. Every filter the UI builds from a field parses on the server and keeps the
+        # line it came from: nested keys, arrays, odd characters, logfmt, labels.
+        odd = {"event": {"reason": "BackOff", "involved-object": {"kind": "Pod"}}, "tags": ["a", "b"],
+               "k": {"l": [{"m": 1}]}, "1st": "x", "q": 'say "hi"\\n', "n": 5}
+        st, body = push_json(base, [({"job": "odd"}, [(t, json.dumps(odd)), (t + 1, "level=warn msg=\"x y\" dur=5ms")])])
+        check(st == 204, "push odd: %d %s" % (st, body))
+        script = """
+import { parseLine, addFieldFilter } from "%s";
+const q = '{job="odd"}';
+const out = [];
+for (const line of process.argv.slice(1)) {
+  const p = parseLine(line);
+  for (const [k, v] of Object.entries(p.fields)) {
+    out.push([addFieldFilter(q, k, v, "=", p.kind), 1]);
+    out.push([addFieldFilter(q + " | json", k, v, "!=", p.kind), 1]);
+  }
+}
+out.push([addFieldFilter(q, "job", "odd", "=", "label"), 2]);
+console.log(JSON.stringify(out));
+""" % os.path.join(SRC, "src", "ui", "assets", "logic.mjs")
+        p = subprocess.run(["node", "--input-type=module", "-e", script, json.dumps(odd), "level=warn msg=\"x y\" dur=5ms"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        check(p.returncode == 0, "node: %s" % p.stderr)
+        filters = json.loads(p.stdout)
+        check(len(filters) >= 16, "filters: %r" % filters)
+        for q, want in filters:
+            st, body = request(base + "/loki/api/v1/query_range?" + urllib.parse.urlencode(
+                {"query": q, "start": t - 10**9, "end": t + 10**9, "limit": 10}))
+            check(st == 200, "the UI's filter does not parse: %s -> %d %s" % (q, st, body))
+            n = sum(len(s["values"]) for s in json.loads(body)["data"]["result"])
+            check(n == want if "!=" not in q else n == 1, "%s kept %d lines, want %d" % (q, n, want))
 
         data = {"window": {"from": w_from, "to": w_to, "inside": inside}, "errors": errors}
         p = subprocess.run(["node", os.path.join(ui, "browser.mjs"), base, artefacts, json.dumps(data)],

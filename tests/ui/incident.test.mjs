@@ -7,7 +7,7 @@ import { test } from "node:test";
 import {
   addFieldFilter, dedupeKey, extractedLabels, jsonLabelName, levelOf, offsetOf, olderPageEnd,
   parseErrorPos, parseTime, resolveRange, sortEntries, timeTicks, topValues, truncate, formatMs,
-  volumeQuery, volumeStacks,
+  volumeQuery, volumeStacks, jsonPathExpr,
 } from "../../src/ui/assets/logic.mjs";
 import { eventsOf, groupByObject, filterEvents, podLogsQuery, age } from "../../src/ui/assets/events.mjs";
 
@@ -51,6 +51,10 @@ test("addFieldFilter adds the parser once and a label filter", () => {
   assert.equal(addFieldFilter('{a="b"}', "level", "info", "=", "logfmt"), '{a="b"} | logfmt | level="info"');
   assert.equal(addFieldFilter('{a="b"}', "env", "prod", "=", "label"), '{a="b", env="prod"}');
   assert.equal(addFieldFilter('{a="b"} # note', "x", "1"), '{a="b"} # note\n| json | x="1"');
+  // through an array: an expression, which the server parses (checked in ui_test.py)
+  assert.equal(addFieldFilter('{a="b"} | json', "k.l.0.m", "1"), '{a="b"} | json | json k_l_0_m="k.l[0].m" | k_l_0_m="1"');
+  assert.equal(addFieldFilter('{a="b"}', "tags.0", "x", "!="), '{a="b"} | json tags_0="tags[0]" | tags_0!="x"');
+  assert.equal(jsonPathExpr("a-b.0.c d"), '["a-b"][0]["c d"]');
 });
 
 const E = (fields, labels = {}, kind = "json", ts = "1") => ({ ts, labels, fields, kind, line: JSON.stringify(fields) });

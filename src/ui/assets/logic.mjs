@@ -259,6 +259,16 @@ export function jsonLabelName(path) {
   return out.join("_");
 }
 
+// A dotted key path as a `| json name="expr"` expression: a.b[0].c, with ["..."] for
+// segments that are not identifiers.
+export function jsonPathExpr(path) {
+  return path.split(".").map((seg, i) => {
+    if (i > 0 && /^\d+$/.test(seg)) return `[${seg}]`;
+    if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(seg)) return i ? "." + seg : seg;
+    return `[${JSON.stringify(seg)}]`;
+  }).join("");
+}
+
 // Does the query's pipeline already have a parser stage (json or logfmt)?
 function hasParser(q, kind) {
   return new RegExp("\\|\\s*" + kind + "\\b").test(q.replace(/"(?:[^"\\]|\\.)*"|`[^`]*`/g, '""'));
@@ -269,11 +279,15 @@ function hasParser(q, kind) {
 // new query; a comment at the end stays on its line.
 export function addFieldFilter(q, key, value, op = "=", kind = "json") {
   if (kind === "label") return addMatcher(q, key, value, op);
-  const name = kind === "json" ? jsonLabelName(key) : key.replace(/[^A-Za-z0-9_]/g, "_");
-  if (!name) return q;
+  let name = kind === "json" ? jsonLabelName(key) : key.replace(/[^A-Za-z0-9_]/g, "_");
   let out = q.replace(/\s+$/, "");
   if (/#[^\n"`]*$/.test(out.split("\n").pop())) out += "\n";
   else out += " ";
+  if (!name) {
+    // a path through an array: `| json` skips arrays, so extract it by expression
+    name = key.split(".").map((seg) => seg.replace(/[^A-Za-z0-9_]/g, "_")).join("_").replace(/^(\d)/, "_$1");
+    return out + "| json " + name + "=" + quote(jsonPathExpr(key)) + " | " + name + op + quote(String(value));
+  }
   if (!hasParser(q, kind === "json" ? "json" : "logfmt")) out += (kind === "json" ? "| json" : "| logfmt") + " ";
   return out + "| " + name + op + quote(String(value));
 }
