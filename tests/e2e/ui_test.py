@@ -148,7 +148,7 @@ console.log(JSON.stringify(out));
         sys.stdout.write(p.stdout)
         sys.stderr.write(p.stderr[-6000:])
         check(p.returncode == 0, "browser checks failed (screenshots in %s)" % artefacts)
-        srv.stop()
+        check(srv.stop() == 0, "server exit status; log:\n" + "".join(srv.log[-30:]))
         print("ok: files, and the page in Chromium (screenshots in %s)" % artefacts)
 
 
