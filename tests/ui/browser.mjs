@@ -187,6 +187,8 @@ try {
     body: JSON.stringify({ streams: [{ stream: { job: "live" }, values: [[String(Date.now() * 1000000), JSON.stringify({ level: "warn", msg: marker })]] }] }) });
   check(pr.status === 204, "push " + pr.status);
   await page.locator("#results td", { hasText: marker }).waitFor({ timeout: T });
+  // the histogram follows the live lines
+  await page.waitForFunction(() => /^1 matching lines/.test(document.getElementById("volume").textContent), null, { timeout: T });
   check(new URLSearchParams(new URL(page.url()).hash.slice(1)).get("live") === "1", "live not in the URL");
   await page.click("#pause");
   check(/paused/.test(await statusText()), "pause");

@@ -396,6 +396,20 @@ function takeLive(list) {
   }
   showEntries();
   liveStatus();
+  liveCatchUp();
+}
+
+// While live, the histogram and the Fields panel follow the new lines: at most once a
+// second, a moment after lines arrive.
+let catchUp = null;
+function liveCatchUp() {
+  if (catchUp) return;
+  catchUp = setTimeout(() => {
+    catchUp = null;
+    if (!state.ws) return;
+    renderFields();
+    if (isRelative(state.from, state.to)) loadVolume(resolveRange(state.from, state.to, Date.now()), state.runSeq);
+  }, 1000);
 }
 
 let volumeTimer = null;
@@ -439,12 +453,12 @@ function startLive() {
     $("pause").hidden = true;
     status(`live stopped: ${ev.reason || "the connection closed"} (code ${ev.code})`, ev.code !== 1000);
   };
-  // the histogram follows: a relative range is re-read every 5 s
+  // a relative range slides with now even when no line comes: re-read every 10 s
   volumeTimer = setInterval(() => {
     if (!isRelative(state.from, state.to)) return;
     const range = resolveRange(state.from, state.to, Date.now());
     loadVolume(range, state.runSeq);
-  }, 5000);
+  }, 10000);
 }
 
 function stopLive(userAction = false) {
@@ -499,7 +513,7 @@ async function runEvents(seq) {
     if (seq !== state.runSeq) return;
     const entries = streamsToEntries(r.data.result, "backward");
     const n = showEvents($("eventsview"), entries, { utc: state.utc, api, range });
-    status(`${n} events from ${entries.length} lines`);
+    status(`${n} events from ${entries.length} lines${entries.length >= PAGE_MAX ? ` (the newest ${PAGE_MAX}: narrow the range or the query for older ones)` : ""}`);
   } catch (e) {
     if (seq !== state.runSeq) return;
     $("eventsview").replaceChildren();
