@@ -139,6 +139,15 @@ try {
   const ts99 = await page.$eval("#results tr.entry[data-i='98'] td.ts", (td) => td.title);
   check(BigInt(ts99) < BigInt(oldest1), "the second page is not older");
   await shot("05-load-older");
+  // oldest first pages forward: start = the newest line shown
+  await open({ q: '{job="app"}', from: "now-3h", to: "now", limit: "50", dir: "forward" }, /^50 lines/);
+  const newest1 = (await rowTs()).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)).pop();
+  await page.click("#more");
+  const fwd = await waitStatus(/^\d+ lines \(\d+ more\)/);
+  check(/^(99|100) lines/.test(fwd), "forward page: " + fwd);
+  await page.locator("#results").evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await page.waitForFunction(() => document.querySelectorAll("#results tr.entry[data-i='98']").length === 1, null, { timeout: T });
+  check(BigInt(await page.$eval("#results tr.entry[data-i='98'] td.ts", (td) => td.title)) > BigInt(newest1), "the forward page is not newer");
   void first;
 
   // 6. click a value in a cell: | json | http_status="500" is added, parses, narrows
