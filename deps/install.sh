@@ -11,6 +11,9 @@ for entry in $(grep -v '^#' "$list" | tr -s ' \n' ' '); do
     done
     [ -n "$ok" ] || missing="$missing ${entry%%|*}"
 done
+# npm (the web UI's browser test): Debian's package unless an npm command is there
+# (NodeSource's nodejs has its own, and conflicts with Debian's npm package).
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 [ -z "$missing" ] && exit 0
 echo "deps: installing:$missing"
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi

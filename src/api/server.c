@@ -300,6 +300,20 @@ static void run_job(struct cairn__job *j)
 }
 
 /* First call of a request (its header is in): find the route, apply the body limit. */
+/* A browser cannot set headers on a WebSocket (the web UI's live view): on the tail
+ * route, without an X-Scope-OrgID header, the `tenant` query parameter stands for it,
+ * set as the header before auth and the tenant checks read it, so both apply as they
+ * do to the header. The value lives in MHD's request buffer, as long as the request. */
+static void tail_tenant_from_query(struct MHD_Connection *c, const char *url)
+{
+    if (strcmp(url, "/loki/api/v1/tail") != 0 ||
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID"))
+        return;
+    const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tenant");
+    if (t && *t)
+        (void)MHD_set_connection_value(c, MHD_HEADER_KIND, "X-Scope-OrgID", t);
+}
+
 static enum MHD_Result begin(struct cairn_api *api, struct MHD_Connection *c, struct conn *x,
                              const char *url, const char *method)
 {
@@ -325,6 +339,7 @@ static enum MHD_Result begin(struct cairn_api *api, struct MHD_Connection *c, st
     cairn__tracked_deadline(&x->track, now + api->body_timeout_ns);
     x->challenge = 0;
     x->retry_after = 0;
+    tail_tenant_from_query(c, url);
     if (api->auth.enabled && x->route < cairn__n_routes && !cairn__routes[x->route].open) {
         char msg[256];
         int st = cairn__auth_check(&api->auth, c, msg, sizeof msg);

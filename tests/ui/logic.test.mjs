@@ -101,10 +101,13 @@ test("metricSeries reads matrix, vector and scalar", () => {
 });
 
 test("URL state round-trips and is clamped", () => {
-  const st = { query: '{app="a"} | json', range: "6h", limit: 250, columns: ["level", "req.id"], direction: "forward" };
+  const st = { query: '{app="a"} | json', from: "2026-12-07T02:00:00Z", to: "1765076400000", limit: 250,
+    columns: ["level", "req.id"], direction: "forward", live: true, view: "events" };
   assert.deepEqual(decodeState("#" + encodeState(st)), st);
   assert.deepEqual(decodeState("#limit=99999&range=nope&dir=sideways"),
-    { query: "", range: "1h", limit: 5000, columns: [], direction: "backward" });
+    { query: "", from: "now-1h", to: "now", limit: 5000, columns: [], direction: "backward", live: false, view: "logs" });
+  // the old range= form still opens
+  assert.equal(decodeState("#range=6h").from, "now-6h");
 });
 
 test("volumeQuery wraps the log query, comments and all", () => {
