@@ -32,7 +32,12 @@ void cairn_logfmt_init(struct cairn_logfmt *it, const char *p, size_t len);
  * error, cairn_logfmt_recover skips to the next whitespace so scanning can go on. */
 int cairn_logfmt_next(struct cairn_logfmt *it, struct cairn_logfmt_pair *pr);
 void cairn_logfmt_recover(struct cairn_logfmt *it);
-/* Append the value of a pair, unescaped when quoted. 0, CAIRN_EINVAL, CAIRN_ENOMEM. */
+/* Append the value of a pair, unescaped when quoted (JSON escapes plus \'; an unknown
+ * escape is CAIRN_EINVAL, go-logfmt's "invalid quoted value", and appends nothing).
+ * 0, CAIRN_EINVAL, CAIRN_ENOMEM. */
 int cairn_logfmt_value(const struct cairn_logfmt_pair *pr, struct cairn_buf *out);
+
+/* 1 when s[0..n) holds invalid UTF-8 or U+FFFD (Go's ContainsRune(s, RuneError)). */
+int cairn_logfmt_has_rune_error(const char *s, size_t n);
 
 #endif

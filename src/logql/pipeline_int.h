@@ -89,6 +89,14 @@ int cairn__lit_find(const struct lf_alt *a, const char *h, size_t hl);
 void cairn__line_filter_deinit(struct line_filter *f);
 int cairn__line_filter_match(const struct line_filter *f, const char *line, size_t len);
 
+/* Go's error texts (pipeline_goerr.c). go_parse_float: strconv.ParseFloat's syntax and
+ * range, 0 or -1 with its error appended to msg (msg may be NULL). The other two append
+ * the error go-humanize's ParseBytes / time.ParseDuration give for a value cairn
+ * refused. Appends are best effort (an out-of-memory buffer keeps what fits). */
+int cairn__go_parse_float(const char *s, size_t n, double *v, struct cairn_buf *msg);
+void cairn__go_bytes_error(const char *s, size_t n, struct cairn_buf *msg);
+void cairn__go_duration_error(const char *s, size_t n, struct cairn_buf *msg);
+
 /* Strip ANSI colour escape sequences from in into out. */
 int cairn__decolorize(const char *in, size_t len, struct cairn_buf *out);
 

@@ -52,11 +52,15 @@ static int view_flags(const struct cairn_logql_pipeline *p, const char *v)
     return p->line == p->input && v >= p->input && v < p->input + p->len ? LB_VALUE_STABLE : 0;
 }
 
+/* Loki 2.7's `| json` (jsoniter): strings, numbers and booleans become labels; null,
+ * like arrays, makes none; a string holding invalid UTF-8 or U+FFFD is "". */
 static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *v)
 {
     struct cairn_logql_pipeline *p = arg;
     const char *s;
     size_t l;
+    if (v->type == CAIRN_JSON_NULL)
+        return 0;
     int rc = json_value(p, v, &s, &l);
     if (rc == CAIRN_EINVAL)
         return 0;
@@ -64,13 +68,29 @@ static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn
         return rc;
     if (!klen)
         return 0;
+    if (v->type == CAIRN_JSON_STRING && cairn_logfmt_has_rune_error(s, l))
+        l = 0;
     return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED | view_flags(p, s));
 }
+
+/* jsoniter's WhatIsNext: is the first byte after JSON whitespace a '{'? */
+static int starts_object(const char *l, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (l[i] == ' ' || l[i] == '\t' || l[i] == '\n' || l[i] == '\r'))
+        i++;
+    return i < n && l[i] == '{';
+}
+
+/* Loki's text for a line that is not a JSON object (6 is jsoniter's ObjectValue). */
+#define ERR_NOT_OBJECT "expecting json object(6), but it is not"
 
 int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
 {
     const struct cairn_lq_stage *st = s->st;
     if (!st->nparams) {
+        if (!starts_object(p->line, p->len))
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", ERR_NOT_OBJECT);
         cairn_err_clear(&p->err);
         int rc = cairn_json_flatten(p->line, p->len, 1, &p->key, json_leaf, p, &p->err);
         if (rc == CAIRN_ENOMEM)
@@ -78,6 +98,17 @@ int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
         if (rc)
             return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
         return 0;
+    }
+    /* Loki 2.7 checks the line's first JSON value is well-formed before any path
+     * (jsoniter's Valid: one value, what follows is not looked at) and on failure
+     * sets JSONParserErr alone: no labels, no details. */
+    {
+        struct cairn_json js;
+        struct cairn_json_tok t;
+        cairn_json_init(&js, p->line, p->len);
+        enum cairn_json_type ty = cairn_json_next(&js, &t);
+        if (ty == CAIRN_JSON_ERROR || ty == CAIRN_JSON_EOF || cairn_json_skip(&js, &t))
+            return cairn__lb_set_error(&p->lb, "JSONParserErr", NULL);
     }
     for (size_t i = 0; i < st->nparams; i++) {
         struct cairn_json_tok v;
@@ -144,7 +175,7 @@ int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_
                 break;
             continue;
         }
-        if (hit) {
+        if (hit && ty != CAIRN_JSON_NULL) {
             last = v;
             found = 1;
         }
@@ -155,7 +186,20 @@ int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_
     size_t vl;
     if (json_value(p, &last, &val, &vl))
         return 1;
+    if (last.type == CAIRN_JSON_STRING && cairn_logfmt_has_rune_error(val, vl))
+        vl = 0;
     return cairn_matcher_matches(m, val, vl);
+}
+
+/* Loki 2.7's logfmt stage: every pair up to the first syntax error becomes a label
+ * (bare keys and `k=` as ""), the error stops the scan and sets LogfmtParserErr with
+ * go-logfmt's message. A value holding invalid UTF-8 or U+FFFD is "". `--strict` and
+ * `--keep-empty` (Loki 2.9+) describe this behaviour already and change nothing. */
+static int logfmt_error(struct cairn_logql_pipeline *p, size_t pos, const char *why)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "logfmt syntax error at pos %zu : %s", pos, why);
+    return cairn__lb_set_error(&p->lb, "LogfmtParserErr", msg);
 }
 
 int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
@@ -163,29 +207,32 @@ int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
     const struct cairn_lq_stage *st = s->st;
     struct cairn_logfmt it;
     struct cairn_logfmt_pair pr;
+    int rc = 0;
     cairn_logfmt_init(&it, p->line, p->len);
     for (;;) {
         int r = cairn_logfmt_next(&it, &pr);
         if (r == 0)
             break;
         if (r < 0) {
-            if (st->strict) {
-                char msg[128];
-                snprintf(msg, sizeof(msg), "logfmt syntax error at pos %zu : %s", it.err_pos, it.why);
-                return cairn__lb_set_error(&p->lb, "LogfmtParserErr", msg);
-            }
-            cairn_logfmt_recover(&it);
-            continue;
+            rc = logfmt_error(p, it.err_pos, it.why);
+            break;
         }
         const char *v = pr.val;
         size_t vl = pr.val_len;
         if (pr.quoted) { /* escapes to resolve: copy; otherwise a view of the line */
             cairn_buf_reset(&p->tmp2);
-            if (cairn_logfmt_value(&pr, &p->tmp2) == CAIRN_ENOMEM)
-                return CAIRN_ENOMEM;
+            int u = cairn_logfmt_value(&pr, &p->tmp2);
+            if (u == CAIRN_ENOMEM)
+                return u;
+            if (u) { /* go-logfmt reports it just past the closing quote */
+                rc = logfmt_error(p, it.pos + 1, "invalid quoted value");
+                break;
+            }
             v = p->tmp2.data ? p->tmp2.data : "";
             vl = p->tmp2.len;
         }
+        if (cairn_logfmt_has_rune_error(v, vl))
+            vl = 0;
         if (st->nparams) {
             for (size_t i = 0; i < st->nparams; i++) {
                 const struct cairn_lq_param *pm = &st->params[i];
@@ -196,11 +243,11 @@ int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
             }
             continue;
         }
-        if (!vl && !st->keep_empty)
-            continue;
         if (sanitized_set(p, pr.key, pr.key_len, v, vl))
             return CAIRN_ENOMEM;
     }
+    if (rc)
+        return rc;
     /* With field arguments every requested label exists, empty if not found. */
     for (size_t i = 0; i < st->nparams; i++) {
         const struct cairn_lq_param *pm = &st->params[i];
@@ -256,35 +303,54 @@ static int set_line(struct cairn_logql_pipeline *p, const char *s, size_t n)
     return 0;
 }
 
+/* Loki 2.7's unpack (for lines written by Promtail's pack stage): the line must be a
+ * JSON object; only its top-level string members count, under their own names (not
+ * sanitised; `_extracted` on a clash with a stream label), and only when the object
+ * has a string `_entry`, which then becomes the line. An object without `_entry` is
+ * left as it is, with no labels and no error. */
 int cairn__lq_unpack(struct cairn_logql_pipeline *p)
 {
     struct cairn_json js;
     struct cairn_json_tok k, v;
-    const char *entry = NULL;
-    size_t entry_len = 0;
+    if (!starts_object(p->line, p->len))
+        return cairn__lb_set_error(&p->lb, "JSONParserErr", ERR_NOT_OBJECT);
+    /* first pass: well-formed, and is there an `_entry` string? */
+    long entry_at = -1;
     cairn_json_init(&js, p->line, p->len);
-    if (cairn_json_next(&js, &k) != CAIRN_JSON_OBJECT_START)
-        return cairn__lb_set_error(&p->lb, "JSONParserErr", "expected a JSON object");
+    cairn_json_next(&js, &k);
     for (;;) {
         enum cairn_json_type ty = cairn_json_next(&js, &k);
         if (ty == CAIRN_JSON_OBJECT_END)
             break;
-        if (ty != CAIRN_JSON_KEY || cairn_json_next(&js, &v) == CAIRN_JSON_ERROR) {
+        if (ty != CAIRN_JSON_KEY || cairn_json_next(&js, &v) == CAIRN_JSON_ERROR ||
+            cairn_json_skip(&js, &v)) {
             cairn_json_error(&js, &p->err);
             return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
         }
-        if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
-            if (cairn_json_skip(&js, &v)) {
-                cairn_json_error(&js, &p->err);
-                return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
-            }
+        if (v.type == CAIRN_JSON_STRING && cairn_json_str_eq(&k, "_entry", 6))
+            entry_at = (long)(v.p - p->line);
+    }
+    if (entry_at < 0)
+        return 0;
+    cairn_json_init(&js, p->line, p->len);
+    cairn_json_next(&js, &k);
+    const char *entry = NULL;
+    size_t entry_len = 0;
+    for (;;) {
+        if (cairn_json_next(&js, &k) != CAIRN_JSON_KEY)
+            break;
+        cairn_json_next(&js, &v);
+        if (v.type != CAIRN_JSON_STRING) {
+            if (cairn_json_skip(&js, &v))
+                break;
             continue;
         }
-        if (v.type != CAIRN_JSON_STRING)
-            continue;
         const char *val;
         size_t vl;
-        if (json_value(p, &v, &val, &vl))
+        int rc = json_value(p, &v, &val, &vl);
+        if (rc == CAIRN_ENOMEM)
+            return rc;
+        if (rc)
             continue;
         if (cairn_json_str_eq(&k, "_entry", 6)) {
             /* keep a copy: tmp is reused for the next value */
@@ -297,20 +363,21 @@ int cairn__lq_unpack(struct cairn_logql_pipeline *p)
         }
         const char *kn = k.p;
         size_t kl = k.len;
+        struct cairn_buf kb = CAIRN_BUF_INIT;
         if (k.escaped) {
-            /* rare: unescape the key after the value copy above */
-            struct cairn_buf kb = CAIRN_BUF_INIT;
-            if (cairn_json_unescape(k.p, k.len, &kb) == 0 && kb.len)
-                (void)sanitized_set(p, kb.data, kb.len, val, vl);
-            cairn_buf_deinit(&kb);
-            continue;
+            if (cairn_json_unescape(k.p, k.len, &kb)) {
+                cairn_buf_deinit(&kb);
+                continue;
+            }
+            kn = kb.data ? kb.data : "";
+            kl = kb.len;
         }
-        if (sanitized_set(p, kn, kl, val, vl))
-            return CAIRN_ENOMEM;
+        rc = kl ? cairn__lb_set(&p->lb, kn, kl, val, vl, LB_PARSED | view_flags(p, val)) : 0;
+        cairn_buf_deinit(&kb);
+        if (rc)
+            return rc;
     }
-    if (entry)
-        return set_line(p, entry, entry_len);
-    return 0;
+    return entry ? set_line(p, entry, entry_len) : 0;
 }
 
 /* ---- templates ---- */

@@ -82,7 +82,7 @@ int cairn_go_format_float(struct cairn_buf *out, double f)
     /* decimal exponent of the shortest form */
     char *e = strchr(buf, 'e');
     int exp = e ? atoi(e + 1) : 0;
-    if (exp < -4 || exp >= 21) {
+    if (exp < -4 || exp >= 6) {
         /* Go: mantissa, 'e', sign, at least two exponent digits */
         char mant[40];
         size_t ml = (size_t)(e - buf);
