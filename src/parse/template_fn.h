@@ -27,4 +27,8 @@ TPL_FN(f_urldecode);
 TPL_FN(f_Hash);
 TPL_FN(f_Sha2Hash);
 
+/* template_json.c: sprig's fromJson, Go's index, and %v of a TV_JSON value. */
+TPL_FN(f_fromJson);
+TPL_FN(f_index);
+
 #endif

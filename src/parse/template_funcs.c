@@ -660,6 +660,7 @@ static const struct tfunc funcs[] = {
     {"date", 2, 2, f_date}, {"toDate", 2, 2, f_toDate}, {"toDateInZone", 3, 3, f_toDateInZone},
     {"unixEpoch", 1, 1, f_unixEpoch}, {"unixEpochMillis", 1, 1, f_unixEpochMillis},
     {"unixEpochNanos", 1, 1, f_unixEpochNanos}, {"unixToTime", 1, 1, f_unixToTime},
+    {"fromJson", 1, 1, cairn__tpl_f_fromJson}, {"index", 1, -1, cairn__tpl_f_index},
     {"Hash", 2, 2, cairn__tpl_f_Hash}, {"Sha2Hash", 2, 2, cairn__tpl_f_Sha2Hash},
 };
 
