@@ -169,6 +169,8 @@ void cairn_logql_pipeline_destroy(struct cairn_logql_pipeline *p)
     cairn_buf_deinit(&p->tmp);
     cairn_buf_deinit(&p->tmp2);
     cairn_buf_deinit(&p->key);
+    cairn_buf_deinit(&p->jfield);
+    cairn_buf_deinit(&p->jpairs);
     free(p);
 }
 

@@ -143,6 +143,7 @@ struct cairn_logql_pipeline {
     struct cairn_buf lbuf[2]; /* line_format / decolorize outputs, alternating */
     int cur;
     struct cairn_buf tmp, tmp2, key;
+    struct cairn_buf jfield, jpairs; /* json/unpack: a member's name; unpack's pairs */
     struct cairn_err err;
 };
 
@@ -154,5 +155,11 @@ int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s);
 int cairn__lq_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s);
 int cairn__lq_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s);
 int cairn__lq_unpack(struct cairn_logql_pipeline *p);
+/* `| json` without arguments (pipeline_json.c): 0 or CAIRN_ENOMEM, errors as labels. */
+int cairn__lq_json_flat(struct cairn_logql_pipeline *p);
+/* LB_VALUE_STABLE when v is a view into the entry's own input line, else 0. */
+int cairn__lq_view_flags(const struct cairn_logql_pipeline *p, const char *v);
+/* Loki's text for a line that is not a JSON object (6 is jsoniter's ObjectValue). */
+#define CAIRN__LQ_ERR_NOT_OBJECT "expecting json object(6), but it is not"
 
 #endif

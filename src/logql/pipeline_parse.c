@@ -11,7 +11,6 @@
 #include "cairn/parse_units.h"
 #include "logql/pipeline_int.h"
 
-static int view_flags(const struct cairn_logql_pipeline *p, const char *v);
 
 static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t kl,
                          const char *v, size_t vl)
@@ -21,7 +20,7 @@ static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t k
         return CAIRN_ENOMEM;
     if (!p->key.len)
         return 0;
-    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED | view_flags(p, v));
+    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED | cairn__lq_view_flags(p, v));
 }
 
 static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_tok *v,
@@ -46,59 +45,16 @@ static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_to
     return 0;
 }
 
-/* Flags for a value that may be a view into the entry's input line. */
-static int view_flags(const struct cairn_logql_pipeline *p, const char *v)
+int cairn__lq_view_flags(const struct cairn_logql_pipeline *p, const char *v)
 {
     return p->line == p->input && v >= p->input && v < p->input + p->len ? LB_VALUE_STABLE : 0;
 }
 
-/* Loki 2.7's `| json` (jsoniter): strings, numbers and booleans become labels; null,
- * like arrays, makes none; a string holding invalid UTF-8 or U+FFFD is "". */
-static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *v)
-{
-    struct cairn_logql_pipeline *p = arg;
-    const char *s;
-    size_t l;
-    if (v->type == CAIRN_JSON_NULL)
-        return 0;
-    int rc = json_value(p, v, &s, &l);
-    if (rc == CAIRN_EINVAL)
-        return 0;
-    if (rc)
-        return rc;
-    if (!klen)
-        return 0;
-    if (v->type == CAIRN_JSON_STRING && cairn_logfmt_has_rune_error(s, l))
-        l = 0;
-    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED | view_flags(p, s));
-}
-
-/* jsoniter's WhatIsNext: is the first byte after JSON whitespace a '{'? */
-static int starts_object(const char *l, size_t n)
-{
-    size_t i = 0;
-    while (i < n && (l[i] == ' ' || l[i] == '\t' || l[i] == '\n' || l[i] == '\r'))
-        i++;
-    return i < n && l[i] == '{';
-}
-
-/* Loki's text for a line that is not a JSON object (6 is jsoniter's ObjectValue). */
-#define ERR_NOT_OBJECT "expecting json object(6), but it is not"
-
 int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
 {
     const struct cairn_lq_stage *st = s->st;
-    if (!st->nparams) {
-        if (!starts_object(p->line, p->len))
-            return cairn__lb_set_error(&p->lb, "JSONParserErr", ERR_NOT_OBJECT);
-        cairn_err_clear(&p->err);
-        int rc = cairn_json_flatten(p->line, p->len, 1, &p->key, json_leaf, p, &p->err);
-        if (rc == CAIRN_ENOMEM)
-            return rc;
-        if (rc)
-            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
-        return 0;
-    }
+    if (!st->nparams)
+        return cairn__lq_json_flat(p);
     /* Loki 2.7 checks the line's first JSON value is well-formed before any path
      * (jsoniter's Valid: one value, what follows is not looked at) and on failure
      * sets JSONParserErr alone: no labels, no details. */
@@ -138,10 +94,10 @@ int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
 /* Decide `| json | name=~"..."` from one scan when the answer is "drop": the label
  * the json stage would give `name` is the last scalar under a top-level key equal to
  * it (nested keys join with '_', which name has not). Returns 0 to drop the entry, 1
- * when the full stage must run (kept, absent, clash with a stream label, bad JSON
- * before the key, escaped keys). Errors later in the line do not change the answer:
- * the json stage keeps what it extracted before an error, and the filter then sees
- * the same value. */
+ * when the full stage must run (kept, absent, clash with a stream label, escaped
+ * keys, and any malformed JSON: jsoniter may read on past an error and set labels
+ * after it, so only well-formed lines are decided here; on those the stage and this
+ * scan agree: null makes no label, the last duplicate wins). */
 int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_matcher *m)
 {
     if (p->lb.stream && cairn_labels_get(p->lb.stream, m->name, m->name_len))
@@ -154,8 +110,10 @@ int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_
         return 1;
     for (;;) {
         enum cairn_json_type ty = cairn_json_next(&js, &t);
+        if (ty == CAIRN_JSON_OBJECT_END)
+            break;
         if (ty != CAIRN_JSON_KEY)
-            break; /* end, or an error: the json stage stops at the same place */
+            return 1; /* malformed: jsoniter may read on past it (pipeline_json.c) */
         const char *k = t.p;
         size_t kl = t.len;
         while (kl && *k == ' ') {
@@ -169,10 +127,10 @@ int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_
             return 1;
         ty = cairn_json_next(&js, &v);
         if (ty == CAIRN_JSON_ERROR)
-            break;
+            return 1;
         if (ty == CAIRN_JSON_OBJECT_START || ty == CAIRN_JSON_ARRAY_START) {
             if (cairn_json_skip(&js, &v))
-                break;
+                return 1;
             continue;
         }
         if (hit && ty != CAIRN_JSON_NULL) {
@@ -238,7 +196,7 @@ int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
                 const struct cairn_lq_param *pm = &st->params[i];
                 if (pm->value.len == pr.key_len && memcmp(pm->value.p, pr.key, pr.key_len) == 0 &&
                     cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl,
-                                  LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
+                                  LB_PARSED | LB_NAME_STABLE | cairn__lq_view_flags(p, v)))
                     return CAIRN_ENOMEM;
             }
             continue;
@@ -275,7 +233,7 @@ int cairn__lq_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s)
             v = p->line + ov[2 * g];
             vl = ov[2 * g + 1] - ov[2 * g];
         }
-        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
+        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | cairn__lq_view_flags(p, v)))
             return CAIRN_ENOMEM;
     }
     return 0;
@@ -287,97 +245,9 @@ int cairn__lq_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s)
     int n = cairn_pattern_extract(s->pat, p->line, p->len, caps);
     for (int i = 0; i < n; i++)
         if (cairn__lb_set(&p->lb, caps[i].name, caps[i].name_len, caps[i].v, caps[i].len,
-                          LB_PARSED | LB_NAME_STABLE | view_flags(p, caps[i].v)))
+                          LB_PARSED | LB_NAME_STABLE | cairn__lq_view_flags(p, caps[i].v)))
             return CAIRN_ENOMEM;
     return 0;
-}
-
-static int set_line(struct cairn_logql_pipeline *p, const char *s, size_t n)
-{
-    struct cairn_buf *b = &p->lbuf[p->cur ^= 1];
-    cairn_buf_reset(b);
-    if (cairn_buf_append(b, s, n))
-        return CAIRN_ENOMEM;
-    p->line = b->data ? b->data : "";
-    p->len = b->len;
-    return 0;
-}
-
-/* Loki 2.7's unpack (for lines written by Promtail's pack stage): the line must be a
- * JSON object; only its top-level string members count, under their own names (not
- * sanitised; `_extracted` on a clash with a stream label), and only when the object
- * has a string `_entry`, which then becomes the line. An object without `_entry` is
- * left as it is, with no labels and no error. */
-int cairn__lq_unpack(struct cairn_logql_pipeline *p)
-{
-    struct cairn_json js;
-    struct cairn_json_tok k, v;
-    if (!starts_object(p->line, p->len))
-        return cairn__lb_set_error(&p->lb, "JSONParserErr", ERR_NOT_OBJECT);
-    /* first pass: well-formed, and is there an `_entry` string? */
-    long entry_at = -1;
-    cairn_json_init(&js, p->line, p->len);
-    cairn_json_next(&js, &k);
-    for (;;) {
-        enum cairn_json_type ty = cairn_json_next(&js, &k);
-        if (ty == CAIRN_JSON_OBJECT_END)
-            break;
-        if (ty != CAIRN_JSON_KEY || cairn_json_next(&js, &v) == CAIRN_JSON_ERROR ||
-            cairn_json_skip(&js, &v)) {
-            cairn_json_error(&js, &p->err);
-            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
-        }
-        if (v.type == CAIRN_JSON_STRING && cairn_json_str_eq(&k, "_entry", 6))
-            entry_at = (long)(v.p - p->line);
-    }
-    if (entry_at < 0)
-        return 0;
-    cairn_json_init(&js, p->line, p->len);
-    cairn_json_next(&js, &k);
-    const char *entry = NULL;
-    size_t entry_len = 0;
-    for (;;) {
-        if (cairn_json_next(&js, &k) != CAIRN_JSON_KEY)
-            break;
-        cairn_json_next(&js, &v);
-        if (v.type != CAIRN_JSON_STRING) {
-            if (cairn_json_skip(&js, &v))
-                break;
-            continue;
-        }
-        const char *val;
-        size_t vl;
-        int rc = json_value(p, &v, &val, &vl);
-        if (rc == CAIRN_ENOMEM)
-            return rc;
-        if (rc)
-            continue;
-        if (cairn_json_str_eq(&k, "_entry", 6)) {
-            /* keep a copy: tmp is reused for the next value */
-            cairn_buf_reset(&p->tmp2);
-            if (cairn_buf_append(&p->tmp2, val, vl))
-                return CAIRN_ENOMEM;
-            entry = p->tmp2.data ? p->tmp2.data : "";
-            entry_len = vl;
-            continue;
-        }
-        const char *kn = k.p;
-        size_t kl = k.len;
-        struct cairn_buf kb = CAIRN_BUF_INIT;
-        if (k.escaped) {
-            if (cairn_json_unescape(k.p, k.len, &kb)) {
-                cairn_buf_deinit(&kb);
-                continue;
-            }
-            kn = kb.data ? kb.data : "";
-            kl = kb.len;
-        }
-        rc = kl ? cairn__lb_set(&p->lb, kn, kl, val, vl, LB_PARSED | view_flags(p, val)) : 0;
-        cairn_buf_deinit(&kb);
-        if (rc)
-            return rc;
-    }
-    return entry ? set_line(p, entry, entry_len) : 0;
 }
 
 /* ---- templates ---- */
