@@ -27,6 +27,26 @@ TPL_FN(f_urldecode);
 TPL_FN(f_Hash);
 TPL_FN(f_Sha2Hash);
 
+/* template_math.c: sprig's arithmetic. */
+TPL_FN(f_add);
+TPL_FN(f_addf);
+TPL_FN(f_sub);
+TPL_FN(f_subf);
+TPL_FN(f_mul);
+TPL_FN(f_mulf);
+TPL_FN(f_div);
+TPL_FN(f_divf);
+TPL_FN(f_mod);
+TPL_FN(f_max);
+TPL_FN(f_min);
+TPL_FN(f_maxf);
+TPL_FN(f_minf);
+TPL_FN(f_ceil);
+TPL_FN(f_floor);
+TPL_FN(f_round);
+TPL_FN(f_int);
+TPL_FN(f_float64);
+
 /* template_json.c: sprig's fromJson, Go's index, and %v of a TV_JSON value. */
 TPL_FN(f_fromJson);
 TPL_FN(f_index);

@@ -357,52 +357,6 @@ FN(f_print)
 int cairn__tpl_printf(struct texec *x, struct tval *a, int n, struct tval *out);
 FN(f_printf) { UNUSED; return cairn__tpl_printf(x, a, n, out); }
 
-/* ---- math ---- */
-FN(f_add) { UNUSED; uint64_t s = 0; for (int i = 0; i < n; i++) { INT(i, v); s += (uint64_t)v; }
-    *out = (struct tval){.t = TV_INT, .i = (int64_t)s}; return 0; }
-FN(f_addf) { UNUSED; double s = 0; for (int i = 0; i < n; i++) { FLT(i, v); s += v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_sub) { UNUSED; INT(0, p); INT(1, q); *out = (struct tval){.t = TV_INT, .i = (int64_t)((uint64_t)p - (uint64_t)q)}; return 0; }
-FN(f_subf) { UNUSED; FLT(0, s); for (int i = 1; i < n; i++) { FLT(i, v); s -= v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_mul) { UNUSED; uint64_t s = 1; for (int i = 0; i < n; i++) { INT(i, v); s *= (uint64_t)v; }
-    *out = (struct tval){.t = TV_INT, .i = (int64_t)s}; return 0; }
-FN(f_mulf) { UNUSED; double s = 1; for (int i = 0; i < n; i++) { FLT(i, v); s *= v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_div) { UNUSED; INT(0, p); INT(1, q); if (!q) return cairn__tpl_fail(x, "error calling div: runtime error: integer divide by zero");
-    *out = (struct tval){.t = TV_INT, .i = (p == INT64_MIN && q == -1) ? p : p / q}; return 0; }
-FN(f_divf) { UNUSED; FLT(0, s); for (int i = 1; i < n; i++) { FLT(i, v); s /= v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_mod) { UNUSED; INT(0, p); INT(1, q); if (!q) return cairn__tpl_fail(x, "error calling mod: runtime error: integer divide by zero");
-    *out = (struct tval){.t = TV_INT, .i = q == -1 ? 0 : p % q}; return 0; }
-FN(f_max) { UNUSED; INT(0, m); for (int i = 1; i < n; i++) { INT(i, v); if (v > m) m = v; }
-    *out = (struct tval){.t = TV_INT, .i = m}; return 0; }
-FN(f_min) { UNUSED; INT(0, m); for (int i = 1; i < n; i++) { INT(i, v); if (v < m) m = v; }
-    *out = (struct tval){.t = TV_INT, .i = m}; return 0; }
-FN(f_maxf) { UNUSED; FLT(0, m); for (int i = 1; i < n; i++) { FLT(i, v); m = fmax(m, v); }
-    *out = (struct tval){.t = TV_FLOAT, .f = m}; return 0; }
-FN(f_minf) { UNUSED; FLT(0, m); for (int i = 1; i < n; i++) { FLT(i, v); m = fmin(m, v); }
-    *out = (struct tval){.t = TV_FLOAT, .f = m}; return 0; }
-FN(f_ceil) { UNUSED; FLT(0, v); *out = (struct tval){.t = TV_FLOAT, .f = ceil(v)}; return 0; }
-FN(f_floor) { UNUSED; FLT(0, v); *out = (struct tval){.t = TV_FLOAT, .f = floor(v)}; return 0; }
-FN(f_round)
-{
-    UNUSED;
-    FLT(0, v);
-    INT(1, p);
-    double on = 0.5;
-    if (n > 2 && cairn__tpl_to_float(&a[2], &on))
-        return cairn__tpl_fail(x, "expected number");
-    double pw = pow(10, (double)p), d = pw * v, ip;
-    double frac = modf(d, &ip);
-    *out = (struct tval){.t = TV_FLOAT, .f = (frac >= on ? ceil(d) : floor(d)) / pw};
-    return 0;
-}
-FN(f_int) { UNUSED; int64_t v = 0; double f; if (!cairn__tpl_to_float(&a[0], &f) && f > -9.2e18 && f < 9.2e18) v = (int64_t)f;
-    *out = (struct tval){.t = TV_INT, .i = v}; return 0; }
-FN(f_float64) { UNUSED; double f = 0; if (cairn__tpl_to_float(&a[0], &f)) f = 0;
-    *out = (struct tval){.t = TV_FLOAT, .f = f}; return 0; }
-
 /* ---- regex ---- */
 static struct cairn_regex *get_re(struct texec *x, struct tcmd *call, struct tval *a,
                                   int *owned)
@@ -646,12 +600,12 @@ static const struct tfunc funcs[] = {
     {"gt", 2, 2, f_gt}, {"ge", 2, 2, f_ge}, {"and", 1, -1, f_and}, {"or", 1, -1, f_or},
     {"not", 1, 1, f_not}, {"len", 1, 1, f_len}, {"print", 0, -1, f_print},
     {"printf", 1, -1, f_printf},
-    {"add", 0, -1, f_add}, {"addf", 0, -1, f_addf}, {"sub", 2, 2, f_sub},
-    {"subf", 1, -1, f_subf}, {"mul", 1, -1, f_mul}, {"mulf", 1, -1, f_mulf},
-    {"div", 2, 2, f_div}, {"divf", 1, -1, f_divf}, {"mod", 2, 2, f_mod},
-    {"max", 1, -1, f_max}, {"min", 1, -1, f_min}, {"maxf", 1, -1, f_maxf},
-    {"minf", 1, -1, f_minf}, {"ceil", 1, 1, f_ceil}, {"floor", 1, 1, f_floor},
-    {"round", 2, 3, f_round}, {"int", 1, 1, f_int}, {"float64", 1, 1, f_float64},
+    {"add", 0, -1, cairn__tpl_f_add}, {"addf", 0, -1, cairn__tpl_f_addf}, {"sub", 2, 2, cairn__tpl_f_sub},
+    {"subf", 1, -1, cairn__tpl_f_subf}, {"mul", 1, -1, cairn__tpl_f_mul}, {"mulf", 1, -1, cairn__tpl_f_mulf},
+    {"div", 2, 2, cairn__tpl_f_div}, {"divf", 1, -1, cairn__tpl_f_divf}, {"mod", 2, 2, cairn__tpl_f_mod},
+    {"max", 1, -1, cairn__tpl_f_max}, {"min", 1, -1, cairn__tpl_f_min}, {"maxf", 1, -1, cairn__tpl_f_maxf},
+    {"minf", 1, -1, cairn__tpl_f_minf}, {"ceil", 1, 1, cairn__tpl_f_ceil}, {"floor", 1, 1, cairn__tpl_f_floor},
+    {"round", 2, 3, cairn__tpl_f_round}, {"int", 1, 1, cairn__tpl_f_int}, {"float64", 1, 1, cairn__tpl_f_float64},
     {"duration", 1, 1, cairn__tpl_f_duration}, {"duration_seconds", 1, 1, cairn__tpl_f_duration},
     {"bytes", 1, 1, cairn__tpl_f_bytes}, {"b64enc", 1, 1, cairn__tpl_f_b64enc}, {"b64dec", 1, 1, cairn__tpl_f_b64dec},
     {"urlencode", 1, 1, cairn__tpl_f_urlencode}, {"urldecode", 1, 1, cairn__tpl_f_urldecode},
