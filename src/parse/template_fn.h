@@ -27,6 +27,13 @@ TPL_FN(f_urldecode);
 TPL_FN(f_Hash);
 TPL_FN(f_Sha2Hash);
 
+/* template_builtin.c: Go's println, html, js, urlquery, slice. */
+TPL_FN(f_println);
+TPL_FN(f_html);
+TPL_FN(f_js);
+TPL_FN(f_urlquery);
+TPL_FN(f_slice);
+
 /* template_math.c: sprig's arithmetic. */
 TPL_FN(f_add);
 TPL_FN(f_addf);
@@ -50,5 +57,7 @@ TPL_FN(f_float64);
 /* template_json.c: sprig's fromJson, Go's index, and %v of a TV_JSON value. */
 TPL_FN(f_fromJson);
 TPL_FN(f_index);
+/* Members of a TV_JSON object or elements of an array (Go's len of the map/slice). */
+int64_t cairn__tpl_json_len(const struct tval *v);
 
 #endif

@@ -330,7 +330,8 @@ CMPFN(f_ge, r >= 0)
 FN(f_and) { UNUSED; for (int i = 0; i < n; i++) { *out = a[i]; if (!cairn__tpl_truth(&a[i])) return 0; } return 0; }
 FN(f_or) { UNUSED; for (int i = 0; i < n; i++) { *out = a[i]; if (cairn__tpl_truth(&a[i])) return 0; } return 0; }
 FN(f_not) { UNUSED; *out = (struct tval){.t = TV_BOOL, .i = !cairn__tpl_truth(&a[0])}; return 0; }
-FN(f_len) { UNUSED; STR(0, s, l); (void)s; *out = (struct tval){.t = TV_INT, .i = (int64_t)l}; return 0; }
+FN(f_len) { UNUSED; if (a[0].t == TV_JSON) { *out = (struct tval){.t = TV_INT, .i = cairn__tpl_json_len(&a[0])}; return 0; }
+    STR(0, s, l); (void)s; *out = (struct tval){.t = TV_INT, .i = (int64_t)l}; return 0; }
 
 FN(f_print)
 {
@@ -615,6 +616,9 @@ static const struct tfunc funcs[] = {
     {"unixEpoch", 1, 1, f_unixEpoch}, {"unixEpochMillis", 1, 1, f_unixEpochMillis},
     {"unixEpochNanos", 1, 1, f_unixEpochNanos}, {"unixToTime", 1, 1, f_unixToTime},
     {"fromJson", 1, 1, cairn__tpl_f_fromJson}, {"index", 1, -1, cairn__tpl_f_index},
+    {"println", 0, -1, cairn__tpl_f_println}, {"html", 0, -1, cairn__tpl_f_html},
+    {"js", 0, -1, cairn__tpl_f_js}, {"urlquery", 0, -1, cairn__tpl_f_urlquery},
+    {"slice", 1, -1, cairn__tpl_f_slice},
     {"Hash", 2, 2, cairn__tpl_f_Hash}, {"Sha2Hash", 2, 2, cairn__tpl_f_Sha2Hash},
 };
 

