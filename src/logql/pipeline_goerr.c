@@ -49,23 +49,58 @@ static int ieq(const char *s, size_t n, const char *w)
     return 1;
 }
 
+/* Go's underscoreOK: '_' only between digits, or between a base prefix and a digit. */
+static int underscores_ok(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (n && (s[0] == '+' || s[0] == '-'))
+        i++;
+    int saw = '^';
+    int hex = 0;
+    if (n - i >= 2 && s[i] == '0' && strchr("bBoOxX", s[i + 1]) && s[i + 1]) {
+        hex = (s[i + 1] | 0x20) == 'x';
+        i += 2;
+        saw = '0';
+    }
+    for (; i < n; i++) {
+        char c = s[i];
+        if ((c >= '0' && c <= '9') || (hex && ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))) {
+            saw = '0';
+        } else if (c == '_') {
+            if (saw != '0')
+                return 0;
+            saw = '_';
+        } else {
+            if (saw == '_')
+                return 0;
+            saw = '!';
+        }
+    }
+    return saw != '_';
+}
+
 /* The subset of Go's float syntax strtod must not go beyond: no leading space, hex
- * only with a 'p' exponent, inf/infinity/nan in any case. */
+ * only with a 'p' exponent, inf/infinity with an optional sign and nan without one,
+ * in any case; '_' between digits (dropped before strtod sees the text). */
 static int go_float_syntax(const char *s, size_t n)
 {
     size_t i = 0;
+    if (ieq(s, n, "nan"))
+        return 1;
     if (i < n && (s[i] == '+' || s[i] == '-'))
         i++;
-    if (ieq(s + i, n - i, "inf") || ieq(s + i, n - i, "infinity") || ieq(s + i, n - i, "nan"))
+    if (ieq(s + i, n - i, "inf") || ieq(s + i, n - i, "infinity"))
         return 1;
+    if (memchr(s, '_', n) && !underscores_ok(s, n))
+        return 0;
     if (n - i >= 2 && s[i] == '0' && (s[i + 1] | 0x20) == 'x')
         return memchr(s + i, 'p', n - i) || memchr(s + i, 'P', n - i);
     size_t d = 0;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        d++;
+    for (; i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'); i++)
+        d += s[i] != '_';
     if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            d++;
+        for (i++; i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'); i++)
+            d += s[i] != '_';
     if (!d)
         return 0;
     if (i < n && (s[i] | 0x20) == 'e') {
@@ -73,7 +108,7 @@ static int go_float_syntax(const char *s, size_t n)
         if (i < n && (s[i] == '+' || s[i] == '-'))
             i++;
         size_t e = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
+        while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
             i++;
         if (i == e)
             return 0;
@@ -86,8 +121,11 @@ int cairn__go_parse_float(const char *s, size_t n, double *v, struct cairn_buf *
     char buf[512];
     int ok = n > 0 && n < sizeof(buf) && go_float_syntax(s, n);
     if (ok) {
-        memcpy(buf, s, n);
-        buf[n] = '\0';
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s[i] != '_')
+                buf[k++] = s[i];
+        buf[k] = '\0';
         char *end;
         *v = strtod(buf, &end);
         ok = *end == '\0';
