@@ -27,6 +27,11 @@ TPL_FN(f_urldecode);
 TPL_FN(f_Hash);
 TPL_FN(f_Sha2Hash);
 
+/* template_case.c: Go's ToUpper/ToLower/Title (upper lower title ToUpper ToLower). */
+TPL_FN(f_upper);
+TPL_FN(f_lower);
+TPL_FN(f_title);
+
 /* template_builtin.c: Go's println, html, js, urlquery, slice. */
 TPL_FN(f_println);
 TPL_FN(f_html);

@@ -24,36 +24,6 @@ FN(f_line) { UNUSED; const struct cairn_template_ctx *c = cairn__tpl_ctx(x);
 FN(f_timestamp) { UNUSED; *out = (struct tval){.t = TV_TIME, .i = cairn__tpl_ctx(x)->ts_ns}; return 0; }
 FN(f_now) { UNUSED; *out = (struct tval){.t = TV_TIME, .i = cairn__tpl_ctx(x)->now_ns}; return 0; }
 
-static int map_case(struct texec *x, struct tval *a, struct tval *out, int up)
-{
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, l);
-    if (!o)
-        return -1;
-    for (size_t i = 0; i < l; i++)
-        o[i] = (char)(up ? toupper((unsigned char)s[i]) : tolower((unsigned char)s[i]));
-    *out = cairn__tpl_str(o, l);
-    return 0;
-}
-FN(f_lower) { UNUSED; return map_case(x, a, out, 0); }
-FN(f_upper) { UNUSED; return map_case(x, a, out, 1); }
-FN(f_title)
-{
-    UNUSED;
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, l);
-    if (!o)
-        return -1;
-    int start = 1;
-    for (size_t i = 0; i < l; i++) {
-        unsigned char c = (unsigned char)s[i];
-        o[i] = (char)(start ? toupper(c) : c);
-        start = !(isalnum(c) || c == '_' || c == '\'' || c >= 0x80);
-    }
-    *out = cairn__tpl_str(o, l);
-    return 0;
-}
-
 /* Replace up to max (-1 all) occurrences of old in s. */
 static int replace_n(struct texec *x, const char *s, size_t l, const char *old, size_t ol,
                      const char *nw, size_t nl, int64_t max, struct tval *out)
@@ -586,8 +556,8 @@ FN(f_unixToTime)
 
 static const struct tfunc funcs[] = {
     {"__line__", 0, 0, f_line}, {"__timestamp__", 0, 0, f_timestamp}, {"now", 0, 0, f_now},
-    {"ToLower", 1, 1, f_lower}, {"ToUpper", 1, 1, f_upper}, {"lower", 1, 1, f_lower},
-    {"upper", 1, 1, f_upper}, {"title", 1, 1, f_title}, {"Replace", 4, 4, f_Replace},
+    {"ToLower", 1, 1, cairn__tpl_f_lower}, {"ToUpper", 1, 1, cairn__tpl_f_upper}, {"lower", 1, 1, cairn__tpl_f_lower},
+    {"upper", 1, 1, cairn__tpl_f_upper}, {"title", 1, 1, cairn__tpl_f_title}, {"Replace", 4, 4, f_Replace},
     {"replace", 3, 3, f_replace}, {"Trim", 2, 2, f_Trim}, {"TrimLeft", 2, 2, f_TrimLeft},
     {"TrimRight", 2, 2, f_TrimRight}, {"TrimSpace", 1, 1, f_TrimSpace},
     {"TrimPrefix", 2, 2, f_TrimPrefix}, {"TrimSuffix", 2, 2, f_TrimSuffix},
