@@ -2,8 +2,8 @@
  * shared by LogQL's logfmt parser and the agent's logfmt stage.
  *
  * Ownership: the scanner is a plain struct over the caller's bytes; keys and raw
- * values are views into them. Quoted values are Go-escaped; unquote them with
- * cairn_logfmt_unquote into the caller's buffer. */
+ * values are views into them. Quoted values are JSON-escaped; unquote them with
+ * cairn_logfmt_value into the caller's buffer. */
 #ifndef CAIRN_PARSE_LOGFMT_H
 #define CAIRN_PARSE_LOGFMT_H
 
@@ -23,7 +23,7 @@ struct cairn_logfmt_pair {
     size_t key_len;
     const char *val; /* raw, between the quotes when quoted */
     size_t val_len;
-    int quoted;      /* val holds escapes to resolve with cairn_logfmt_unquote */
+    int quoted;      /* val holds escapes to resolve with cairn_logfmt_value */
     int bare;        /* a key with no `=` */
 };
 
