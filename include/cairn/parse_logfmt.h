@@ -25,6 +25,7 @@ struct cairn_logfmt_pair {
     size_t val_len;
     int quoted;      /* val holds escapes to resolve with cairn_logfmt_value */
     int bare;        /* a key with no `=` */
+    int hi;          /* the raw value holds a byte >= 0x80 (UTF-8 to check) */
 };
 
 void cairn_logfmt_init(struct cairn_logfmt *it, const char *p, size_t len);

@@ -157,6 +157,8 @@ int cairn__lq_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s);
 int cairn__lq_unpack(struct cairn_logql_pipeline *p);
 /* `| json` without arguments (pipeline_json.c): 0 or CAIRN_ENOMEM, errors as labels. */
 int cairn__lq_json_flat(struct cairn_logql_pipeline *p);
+/* jsoniter's Valid on the entry's line: 1 valid, 0 not. */
+int cairn__lq_json_valid(struct cairn_logql_pipeline *p);
 /* LB_VALUE_STABLE when v is a view into the entry's own input line, else 0. */
 int cairn__lq_view_flags(const struct cairn_logql_pipeline *p, const char *v);
 /* Loki's text for a line that is not a JSON object (6 is jsoniter's ObjectValue). */

@@ -9,6 +9,7 @@
  * Known approximation: numbers that are skipped (inside arrays) and are not
  * well-formed are consumed without jsoniter's ReadFloat64 error. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct jit {
     int depth;
     struct cairn_buf *msg; /* the error text once err is JE_ERR */
     struct cairn_buf *sb;  /* ReadString's slow-path output */
+    int hi;                /* the last ReadString may hold bytes >= 0x80 */
 };
 
 static unsigned char next_token(struct jit *it)
@@ -196,19 +198,61 @@ static void read_escaped(struct jit *it, unsigned char c, struct cairn_buf *sb)
     }
 }
 
-/* ReadString: the string's bytes as a view (fast path) or in it->sb; "" on error. */
+/* Bytes that end ReadString's fast path: the quote, a backslash, control bytes. */
+static const unsigned char str_stop[256] = {
+    [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1, [9] = 1,
+    [10] = 1, [11] = 1, [12] = 1, [13] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1,
+    [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [27] = 1,
+    [28] = 1, [29] = 1, [30] = 1, [31] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* Bytes readNumberAsString takes. */
+static const unsigned char num_char[256] = {
+    ['+'] = 1, ['-'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+};
+
+/* Skip, eight bytes at a time, the run from i that holds no quote, backslash or
+ * control byte; the index where the byte loop must take over. *hi gets 0x80 when
+ * the run held a byte >= 0x80. */
+static size_t plain_run(const char *buf, size_t i, size_t tail, unsigned *hi)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t whi = 0;
+    for (; i + 8 <= tail; i += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, buf + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs)
+            break;
+        whi |= w;
+    }
+    *hi = (whi & highs) ? 0x80 : 0;
+    return i;
+}
+
+/* ReadString: the string's bytes as a view (fast path) or in it->sb; "" on error.
+ * it->hi is set when the result may hold a byte >= 0x80. */
 static void read_string(struct jit *it, const char **s, size_t *n)
 {
     *s = "";
     *n = 0;
+    it->hi = 1;
     unsigned char c = next_token(it);
     if (c == '"') {
-        for (size_t i = it->head; i < it->tail; i++) {
+        unsigned hi = 0;
+        size_t i = plain_run(it->buf, it->head, it->tail, &hi);
+        for (; i < it->tail; i++) {
             unsigned char d = (unsigned char)it->buf[i];
+            hi |= d;
+            if (!str_stop[d])
+                continue;
             if (d == '"') {
                 *s = it->buf + it->head;
                 *n = i - it->head;
                 it->head = i + 1;
+                it->hi = (hi & 0x80) != 0;
                 return;
             }
             if (d == '\\')
@@ -248,7 +292,7 @@ static void read_string(struct jit *it, const char **s, size_t *n)
 static void read_number(struct jit *it, const char **s, size_t *n)
 {
     size_t i = it->head;
-    while (i < it->tail && strchr("+-.eE0123456789", it->buf[i]) && it->buf[i])
+    while (i < it->tail && num_char[(unsigned char)it->buf[i]])
         i++;
     *s = it->buf + it->head;
     *n = i - it->head;
@@ -336,7 +380,8 @@ static int try_skip_number(struct jit *it)
 
 static void skip_string(struct jit *it)
 {
-    for (size_t i = it->head; i < it->tail; i++) {
+    unsigned hi;
+    for (size_t i = plain_run(it->buf, it->head, it->tail, &hi); i < it->tail; i++) {
         unsigned char c = (unsigned char)it->buf[i];
         if (c == '"') {
             it->head = i + 1;
@@ -519,15 +564,11 @@ static int flat_member(struct jit *it, void *arg, const char *f, size_t fl);
 static int flat_key(struct flat *fx, size_t mark, const char *f, size_t fl)
 {
     struct cairn_buf *key = &fx->p->key;
-    /* f may live in the slow-path buffer the value read reuses: copy it first */
-    struct cairn_buf *fb = &fx->p->jfield;
-    cairn_buf_reset(fb);
-    if (cairn_buf_append(fb, f, fl))
-        return CAIRN_ENOMEM;
+    /* sanitised into the key right away: the value read may reuse f's buffer */
     cairn_buf_truncate(key, mark);
     if (mark && cairn_buf_append_byte(key, '_'))
         return CAIRN_ENOMEM;
-    return cairn_json_sanitize_key(key, fb->data ? fb->data : "", fl, mark == 0);
+    return cairn_json_sanitize_key(key, f, fl, mark == 0);
 }
 
 static int flat_member(struct jit *it, void *arg, const char *f, size_t fl)
@@ -542,7 +583,7 @@ static int flat_member(struct jit *it, void *arg, const char *f, size_t fl)
         if (flat_key(fx, mark, f, fl))
             return CAIRN_ENOMEM;
         read_string(it, &v, &vl);
-        if (cairn_logfmt_has_rune_error(v, vl))
+        if (it->hi && cairn_logfmt_has_rune_error(v, vl))
             vl = 0;
         break;
     case JV_NUMBER:
@@ -578,7 +619,7 @@ static int flat_member(struct jit *it, void *arg, const char *f, size_t fl)
 int cairn__lq_json_flat(struct cairn_logql_pipeline *p)
 {
     struct flat fx = {p};
-    struct jit it = {p->line, 0, p->len, JE_NONE, 0, &p->tmp2, &p->tmp};
+    struct jit it = {p->line, 0, p->len, JE_NONE, 0, &p->tmp2, &p->tmp, 0};
     cairn_buf_reset(&p->key);
     if (what_is_next(&it) != JV_OBJECT)
         return cairn__lb_set_error(&p->lb, "JSONParserErr", CAIRN__LQ_ERR_NOT_OBJECT);
@@ -588,6 +629,15 @@ int cairn__lq_json_flat(struct cairn_logql_pipeline *p)
     if (it.err == JE_ERR)
         return cairn__lb_set_error(&p->lb, "JSONParserErr", p->tmp2.data ? p->tmp2.data : "");
     return 0;
+}
+
+/* jsoniter's Valid, which Loki 2.7's `json a="x"` asks first: one Skip without any
+ * error, io.EOF included (so a bare number, read up to the end, is not valid). */
+int cairn__lq_json_valid(struct cairn_logql_pipeline *p)
+{
+    struct jit it = {p->line, 0, p->len, JE_NONE, 0, &p->tmp2, &p->tmp, 0};
+    skip(&it);
+    return it.err == JE_NONE;
 }
 
 /* ---- `| unpack` ---- */
@@ -632,7 +682,7 @@ static int unpack_member(struct jit *it, void *arg, const char *f, size_t fl)
 int cairn__lq_unpack(struct cairn_logql_pipeline *p)
 {
     struct unp u = {p, 0};
-    struct jit it = {p->line, 0, p->len, JE_NONE, 0, &p->tmp2, &p->tmp};
+    struct jit it = {p->line, 0, p->len, JE_NONE, 0, &p->tmp2, &p->tmp, 0};
     if (what_is_next(&it) != JV_OBJECT)
         return cairn__lb_set_error(&p->lb, "JSONParserErr", CAIRN__LQ_ERR_NOT_OBJECT);
     cairn_buf_reset(&p->jpairs);

@@ -55,17 +55,11 @@ int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
     const struct cairn_lq_stage *st = s->st;
     if (!st->nparams)
         return cairn__lq_json_flat(p);
-    /* Loki 2.7 checks the line's first JSON value is well-formed before any path
-     * (jsoniter's Valid: one value, what follows is not looked at) and on failure
-     * sets JSONParserErr alone: no labels, no details. */
-    {
-        struct cairn_json js;
-        struct cairn_json_tok t;
-        cairn_json_init(&js, p->line, p->len);
-        enum cairn_json_type ty = cairn_json_next(&js, &t);
-        if (ty == CAIRN_JSON_ERROR || ty == CAIRN_JSON_EOF || cairn_json_skip(&js, &t))
-            return cairn__lb_set_error(&p->lb, "JSONParserErr", NULL);
-    }
+    /* Loki 2.7 checks the line with jsoniter's Valid before any path (one value,
+     * what follows is not looked at) and on failure sets JSONParserErr alone: no
+     * labels, no details. */
+    if (!cairn__lq_json_valid(p))
+        return cairn__lb_set_error(&p->lb, "JSONParserErr", NULL);
     for (size_t i = 0; i < st->nparams; i++) {
         struct cairn_json_tok v;
         const char *raw = NULL, *val = "";
@@ -189,7 +183,7 @@ int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
             v = p->tmp2.data ? p->tmp2.data : "";
             vl = p->tmp2.len;
         }
-        if (cairn_logfmt_has_rune_error(v, vl))
+        if (pr.hi && cairn_logfmt_has_rune_error(v, vl))
             vl = 0;
         if (st->nparams) {
             for (size_t i = 0; i < st->nparams; i++) {

@@ -67,12 +67,16 @@ int cairn_json_sanitize_key(struct cairn_buf *out, const char *k, size_t n, int 
 {
     /* Loki trims the key (Go's strings.TrimSpace) before sanitising it. */
     size_t w;
-    while ((w = space_at((const unsigned char *)k, n))) {
-        k += w;
-        n -= w;
-    }
-    while ((w = space_before((const unsigned char *)k, n)))
-        n -= w;
+    const unsigned char *u = (const unsigned char *)k;
+    if (n && (u[0] <= ' ' || u[0] >= 0x80)) /* only those can start a space */
+        while ((w = space_at((const unsigned char *)k, n))) {
+            k += w;
+            n -= w;
+        }
+    u = (const unsigned char *)k;
+    if (n && (u[n - 1] <= ' ' || u[n - 1] >= 0x80))
+        while ((w = space_before((const unsigned char *)k, n)))
+            n -= w;
     if (!n)
         return 0;
     if (cairn_buf_reserve(out, n + 1))
