@@ -108,17 +108,13 @@ int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_
             break;
         if (ty != CAIRN_JSON_KEY)
             return 1; /* malformed: jsoniter may read on past it (pipeline_json.c) */
-        const char *k = t.p;
+        const unsigned char *k = (const unsigned char *)t.p;
         size_t kl = t.len;
-        while (kl && *k == ' ') {
-            k++;
-            kl--;
-        }
-        while (kl && k[kl - 1] == ' ')
-            kl--;
-        int hit = kl == m->name_len && memcmp(k, m->name, kl) == 0;
-        if (t.escaped)
+        /* a key the stage would trim (Go's TrimSpace, Unicode spaces too) or that
+         * holds escapes is left to the stage */
+        if (t.escaped || (kl && (k[0] <= ' ' || k[0] >= 0x80 || k[kl - 1] <= ' ' || k[kl - 1] >= 0x80)))
             return 1;
+        int hit = kl == m->name_len && memcmp(k, m->name, kl) == 0;
         ty = cairn_json_next(&js, &v);
         if (ty == CAIRN_JSON_ERROR)
             return 1;
