@@ -2,8 +2,8 @@
  * shared by LogQL's logfmt parser and the agent's logfmt stage.
  *
  * Ownership: the scanner is a plain struct over the caller's bytes; keys and raw
- * values are views into them. Quoted values are Go-escaped; unquote them with
- * cairn_logfmt_unquote into the caller's buffer. */
+ * values are views into them. Quoted values are JSON-escaped; unquote them with
+ * cairn_logfmt_value into the caller's buffer. */
 #ifndef CAIRN_PARSE_LOGFMT_H
 #define CAIRN_PARSE_LOGFMT_H
 
@@ -23,8 +23,9 @@ struct cairn_logfmt_pair {
     size_t key_len;
     const char *val; /* raw, between the quotes when quoted */
     size_t val_len;
-    int quoted;      /* val holds escapes to resolve with cairn_logfmt_unquote */
+    int quoted;      /* val holds escapes to resolve with cairn_logfmt_value */
     int bare;        /* a key with no `=` */
+    int hi;          /* the raw value holds a byte >= 0x80 (UTF-8 to check) */
 };
 
 void cairn_logfmt_init(struct cairn_logfmt *it, const char *p, size_t len);
@@ -32,7 +33,12 @@ void cairn_logfmt_init(struct cairn_logfmt *it, const char *p, size_t len);
  * error, cairn_logfmt_recover skips to the next whitespace so scanning can go on. */
 int cairn_logfmt_next(struct cairn_logfmt *it, struct cairn_logfmt_pair *pr);
 void cairn_logfmt_recover(struct cairn_logfmt *it);
-/* Append the value of a pair, unescaped when quoted. 0, CAIRN_EINVAL, CAIRN_ENOMEM. */
+/* Append the value of a pair, unescaped when quoted (JSON escapes plus \'; an unknown
+ * escape is CAIRN_EINVAL, go-logfmt's "invalid quoted value", and appends nothing).
+ * 0, CAIRN_EINVAL, CAIRN_ENOMEM. */
 int cairn_logfmt_value(const struct cairn_logfmt_pair *pr, struct cairn_buf *out);
+
+/* 1 when s[0..n) holds invalid UTF-8 or U+FFFD (Go's ContainsRune(s, RuneError)). */
+int cairn_logfmt_has_rune_error(const char *s, size_t n);
 
 #endif

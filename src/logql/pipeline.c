@@ -169,6 +169,8 @@ void cairn_logql_pipeline_destroy(struct cairn_logql_pipeline *p)
     cairn_buf_deinit(&p->tmp);
     cairn_buf_deinit(&p->tmp2);
     cairn_buf_deinit(&p->key);
+    cairn_buf_deinit(&p->jfield);
+    cairn_buf_deinit(&p->jpairs);
     free(p);
 }
 
@@ -297,14 +299,24 @@ static void stage_drop_keep(struct cairn_logql_pipeline *p, struct stage_rt *s, 
 
 static int go_parse_float(const char *s, size_t n, double *v)
 {
-    char buf[64];
-    if (n == 0 || n >= sizeof(buf))
-        return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *end;
-    *v = strtod(buf, &end);
-    return *end ? -1 : 0;
+    return cairn__go_parse_float(s, n, v, NULL);
+}
+
+/* Set `kind` with the Go error text for value v (what: 'f' float, 'b' bytes, 'd'
+ * duration). 0 or CAIRN_ENOMEM. */
+static int set_go_error(struct cairn_logql_pipeline *p, const char *kind, int what, const char *v,
+                        size_t vl)
+{
+    struct cairn_buf *m = &p->tmp;
+    cairn_buf_reset(m);
+    double x;
+    if (what == 'f')
+        cairn__go_parse_float(v, vl, &x, m);
+    else if (what == 'b')
+        cairn__go_bytes_error(v, vl, m);
+    else
+        cairn__go_duration_error(v, vl, m);
+    return cairn__lb_set_error(&p->lb, kind, m->data ? m->data : "");
 }
 
 static int cmp(enum cairn_lq_cmp c, double a, double b)
@@ -363,26 +375,17 @@ static int label_filter(struct cairn_logql_pipeline *p, const struct cairn_lq_la
     if (!found)
         return 0;
     double x;
-    char msg[160];
     if (f->kind == CAIRN_LQ_LF_NUMBER) {
-        if (go_parse_float(v, vl, &x)) {
-            snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax",
-                     (int)(vl > 64 ? 64 : vl), v);
-            return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
-        }
+        if (go_parse_float(v, vl, &x))
+            return set_go_error(p, "LabelFilterErr", 'f', v, vl) ? CAIRN_ENOMEM : 1;
     } else if (f->kind == CAIRN_LQ_LF_DURATION) {
         int64_t ns;
-        if (cairn_parse_duration(v, vl, &ns)) {
-            snprintf(msg, sizeof(msg), "time: invalid duration \"%.*s\"", (int)(vl > 64 ? 64 : vl), v);
-            return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
-        }
+        if (cairn_parse_duration(v, vl, &ns))
+            return set_go_error(p, "LabelFilterErr", 'd', v, vl) ? CAIRN_ENOMEM : 1;
         x = (double)ns / 1e9;
     } else {
-        if (cairn_parse_bytes(v, vl, &x)) {
-            snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax",
-                     (int)(vl > 64 ? 64 : vl), v);
-            return cairn__lb_set_error(&p->lb, "LabelFilterErr", msg) ? CAIRN_ENOMEM : 1;
-        }
+        if (cairn_parse_bytes(v, vl, &x))
+            return set_go_error(p, "LabelFilterErr", 'b', v, vl) ? CAIRN_ENOMEM : 1;
     }
     return cmp(f->cmp, x, f->value);
 }
@@ -525,28 +528,26 @@ int cairn_logql_pipeline_unwrap(struct cairn_logql_pipeline *p, double *out)
     if (vl == 0)
         return 0; /* no label, or an empty one: no sample and no error (Loki 2.7, loki#6766) */
     double x = NAN;
-    int bad = 0;
-    char msg[160];
+    int bad = 0, what = 'f';
     switch (u->unwrap_conv) {
     case CAIRN_LQ_CONV_NONE:
         bad = go_parse_float(v, vl, &x);
-        snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax", (int)(vl > 64 ? 64 : vl), v);
         break;
     case CAIRN_LQ_CONV_BYTES:
         bad = cairn_parse_bytes(v, vl, &x) != 0;
-        snprintf(msg, sizeof(msg), "strconv.ParseFloat: parsing \"%.*s\": invalid syntax", (int)(vl > 64 ? 64 : vl), v);
+        what = 'b';
         break;
     case CAIRN_LQ_CONV_DURATION:
     case CAIRN_LQ_CONV_DURATION_SECONDS: {
         int64_t ns;
         bad = cairn_parse_duration(v, vl, &ns) != 0;
         x = (double)ns / 1e9;
-        snprintf(msg, sizeof(msg), "time: invalid duration \"%.*s\"", (int)(vl > 64 ? 64 : vl), v);
+        what = 'd';
         break;
     }
     }
     if (bad) {
-        if (cairn__lb_set_error(&p->lb, "SampleExtractionErr", msg))
+        if (set_go_error(p, "SampleExtractionErr", what, v, vl))
             return CAIRN_ENOMEM;
     }
     int rc = run(p, p->postv, p->npost, 0);

@@ -89,6 +89,14 @@ int cairn__lit_find(const struct lf_alt *a, const char *h, size_t hl);
 void cairn__line_filter_deinit(struct line_filter *f);
 int cairn__line_filter_match(const struct line_filter *f, const char *line, size_t len);
 
+/* Go's error texts (pipeline_goerr.c). go_parse_float: strconv.ParseFloat's syntax and
+ * range, 0 or -1 with its error appended to msg (msg may be NULL). The other two append
+ * the error go-humanize's ParseBytes / time.ParseDuration give for a value cairn
+ * refused. Appends are best effort (an out-of-memory buffer keeps what fits). */
+int cairn__go_parse_float(const char *s, size_t n, double *v, struct cairn_buf *msg);
+void cairn__go_bytes_error(const char *s, size_t n, struct cairn_buf *msg);
+void cairn__go_duration_error(const char *s, size_t n, struct cairn_buf *msg);
+
 /* Strip ANSI colour escape sequences from in into out. */
 int cairn__decolorize(const char *in, size_t len, struct cairn_buf *out);
 
@@ -135,6 +143,7 @@ struct cairn_logql_pipeline {
     struct cairn_buf lbuf[2]; /* line_format / decolorize outputs, alternating */
     int cur;
     struct cairn_buf tmp, tmp2, key;
+    struct cairn_buf jfield, jpairs; /* json/unpack: a member's name; unpack's pairs */
     struct cairn_err err;
 };
 
@@ -146,5 +155,13 @@ int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s);
 int cairn__lq_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s);
 int cairn__lq_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s);
 int cairn__lq_unpack(struct cairn_logql_pipeline *p);
+/* `| json` without arguments (pipeline_json.c): 0 or CAIRN_ENOMEM, errors as labels. */
+int cairn__lq_json_flat(struct cairn_logql_pipeline *p);
+/* jsoniter's Valid on the entry's line: 1 valid, 0 not. */
+int cairn__lq_json_valid(struct cairn_logql_pipeline *p);
+/* LB_VALUE_STABLE when v is a view into the entry's own input line, else 0. */
+int cairn__lq_view_flags(const struct cairn_logql_pipeline *p, const char *v);
+/* Loki's text for a line that is not a JSON object (6 is jsoniter's ObjectValue). */
+#define CAIRN__LQ_ERR_NOT_OBJECT "expecting json object(6), but it is not"
 
 #endif

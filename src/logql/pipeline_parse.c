@@ -11,7 +11,6 @@
 #include "cairn/parse_units.h"
 #include "logql/pipeline_int.h"
 
-static int view_flags(const struct cairn_logql_pipeline *p, const char *v);
 
 static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t kl,
                          const char *v, size_t vl)
@@ -21,7 +20,7 @@ static int sanitized_set(struct cairn_logql_pipeline *p, const char *k, size_t k
         return CAIRN_ENOMEM;
     if (!p->key.len)
         return 0;
-    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED | view_flags(p, v));
+    return cairn__lb_set(&p->lb, p->key.data, p->key.len, v, vl, LB_PARSED | cairn__lq_view_flags(p, v));
 }
 
 static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_tok *v,
@@ -46,39 +45,21 @@ static int json_value(struct cairn_logql_pipeline *p, const struct cairn_json_to
     return 0;
 }
 
-/* Flags for a value that may be a view into the entry's input line. */
-static int view_flags(const struct cairn_logql_pipeline *p, const char *v)
+int cairn__lq_view_flags(const struct cairn_logql_pipeline *p, const char *v)
 {
     return p->line == p->input && v >= p->input && v < p->input + p->len ? LB_VALUE_STABLE : 0;
-}
-
-static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *v)
-{
-    struct cairn_logql_pipeline *p = arg;
-    const char *s;
-    size_t l;
-    int rc = json_value(p, v, &s, &l);
-    if (rc == CAIRN_EINVAL)
-        return 0;
-    if (rc)
-        return rc;
-    if (!klen)
-        return 0;
-    return cairn__lb_set(&p->lb, key, klen, s, l, LB_PARSED | view_flags(p, s));
 }
 
 int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
 {
     const struct cairn_lq_stage *st = s->st;
-    if (!st->nparams) {
-        cairn_err_clear(&p->err);
-        int rc = cairn_json_flatten(p->line, p->len, 1, &p->key, json_leaf, p, &p->err);
-        if (rc == CAIRN_ENOMEM)
-            return rc;
-        if (rc)
-            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
-        return 0;
-    }
+    if (!st->nparams)
+        return cairn__lq_json_flat(p);
+    /* Loki 2.7 checks the line with jsoniter's Valid before any path (one value,
+     * what follows is not looked at) and on failure sets JSONParserErr alone: no
+     * labels, no details. */
+    if (!cairn__lq_json_valid(p))
+        return cairn__lb_set_error(&p->lb, "JSONParserErr", NULL);
     for (size_t i = 0; i < st->nparams; i++) {
         struct cairn_json_tok v;
         const char *raw = NULL, *val = "";
@@ -107,10 +88,10 @@ int cairn__lq_json(struct cairn_logql_pipeline *p, struct stage_rt *s)
 /* Decide `| json | name=~"..."` from one scan when the answer is "drop": the label
  * the json stage would give `name` is the last scalar under a top-level key equal to
  * it (nested keys join with '_', which name has not). Returns 0 to drop the entry, 1
- * when the full stage must run (kept, absent, clash with a stream label, bad JSON
- * before the key, escaped keys). Errors later in the line do not change the answer:
- * the json stage keeps what it extracted before an error, and the filter then sees
- * the same value. */
+ * when the full stage must run (kept, absent, clash with a stream label, escaped
+ * keys, and any malformed JSON: jsoniter may read on past an error and set labels
+ * after it, so only well-formed lines are decided here; on those the stage and this
+ * scan agree: null makes no label, the last duplicate wins). */
 int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_matcher *m)
 {
     if (p->lb.stream && cairn_labels_get(p->lb.stream, m->name, m->name_len))
@@ -123,28 +104,26 @@ int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_
         return 1;
     for (;;) {
         enum cairn_json_type ty = cairn_json_next(&js, &t);
+        if (ty == CAIRN_JSON_OBJECT_END)
+            break;
         if (ty != CAIRN_JSON_KEY)
-            break; /* end, or an error: the json stage stops at the same place */
-        const char *k = t.p;
+            return 1; /* malformed: jsoniter may read on past it (pipeline_json.c) */
+        const unsigned char *k = (const unsigned char *)t.p;
         size_t kl = t.len;
-        while (kl && *k == ' ') {
-            k++;
-            kl--;
-        }
-        while (kl && k[kl - 1] == ' ')
-            kl--;
-        int hit = kl == m->name_len && memcmp(k, m->name, kl) == 0;
-        if (t.escaped)
+        /* a key the stage would trim (Go's TrimSpace, Unicode spaces too) or that
+         * holds escapes is left to the stage */
+        if (t.escaped || (kl && (k[0] <= ' ' || k[0] >= 0x80 || k[kl - 1] <= ' ' || k[kl - 1] >= 0x80)))
             return 1;
+        int hit = kl == m->name_len && memcmp(k, m->name, kl) == 0;
         ty = cairn_json_next(&js, &v);
         if (ty == CAIRN_JSON_ERROR)
-            break;
+            return 1;
         if (ty == CAIRN_JSON_OBJECT_START || ty == CAIRN_JSON_ARRAY_START) {
             if (cairn_json_skip(&js, &v))
-                break;
+                return 1;
             continue;
         }
-        if (hit) {
+        if (hit && ty != CAIRN_JSON_NULL) {
             last = v;
             found = 1;
         }
@@ -155,7 +134,20 @@ int cairn__lq_json_prefilter(struct cairn_logql_pipeline *p, const struct cairn_
     size_t vl;
     if (json_value(p, &last, &val, &vl))
         return 1;
+    if (last.type == CAIRN_JSON_STRING && cairn_logfmt_has_rune_error(val, vl))
+        vl = 0;
     return cairn_matcher_matches(m, val, vl);
+}
+
+/* Loki 2.7's logfmt stage: every pair up to the first syntax error becomes a label
+ * (bare keys and `k=` as ""), the error stops the scan and sets LogfmtParserErr with
+ * go-logfmt's message. A value holding invalid UTF-8 or U+FFFD is "". `--strict` and
+ * `--keep-empty` (Loki 2.9+) describe this behaviour already and change nothing. */
+static int logfmt_error(struct cairn_logql_pipeline *p, size_t pos, const char *why)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "logfmt syntax error at pos %zu : %s", pos, why);
+    return cairn__lb_set_error(&p->lb, "LogfmtParserErr", msg);
 }
 
 int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
@@ -163,44 +155,47 @@ int cairn__lq_logfmt(struct cairn_logql_pipeline *p, struct stage_rt *s)
     const struct cairn_lq_stage *st = s->st;
     struct cairn_logfmt it;
     struct cairn_logfmt_pair pr;
+    int rc = 0;
     cairn_logfmt_init(&it, p->line, p->len);
     for (;;) {
         int r = cairn_logfmt_next(&it, &pr);
         if (r == 0)
             break;
         if (r < 0) {
-            if (st->strict) {
-                char msg[128];
-                snprintf(msg, sizeof(msg), "logfmt syntax error at pos %zu : %s", it.err_pos, it.why);
-                return cairn__lb_set_error(&p->lb, "LogfmtParserErr", msg);
-            }
-            cairn_logfmt_recover(&it);
-            continue;
+            rc = logfmt_error(p, it.err_pos, it.why);
+            break;
         }
         const char *v = pr.val;
         size_t vl = pr.val_len;
         if (pr.quoted) { /* escapes to resolve: copy; otherwise a view of the line */
             cairn_buf_reset(&p->tmp2);
-            if (cairn_logfmt_value(&pr, &p->tmp2) == CAIRN_ENOMEM)
-                return CAIRN_ENOMEM;
+            int u = cairn_logfmt_value(&pr, &p->tmp2);
+            if (u == CAIRN_ENOMEM)
+                return u;
+            if (u) { /* go-logfmt reports it just past the closing quote */
+                rc = logfmt_error(p, it.pos + 1, "invalid quoted value");
+                break;
+            }
             v = p->tmp2.data ? p->tmp2.data : "";
             vl = p->tmp2.len;
         }
+        if (pr.hi && cairn_logfmt_has_rune_error(v, vl))
+            vl = 0;
         if (st->nparams) {
             for (size_t i = 0; i < st->nparams; i++) {
                 const struct cairn_lq_param *pm = &st->params[i];
                 if (pm->value.len == pr.key_len && memcmp(pm->value.p, pr.key, pr.key_len) == 0 &&
                     cairn__lb_set(&p->lb, pm->name.p, pm->name.len, v, vl,
-                                  LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
+                                  LB_PARSED | LB_NAME_STABLE | cairn__lq_view_flags(p, v)))
                     return CAIRN_ENOMEM;
             }
             continue;
         }
-        if (!vl && !st->keep_empty)
-            continue;
         if (sanitized_set(p, pr.key, pr.key_len, v, vl))
             return CAIRN_ENOMEM;
     }
+    if (rc)
+        return rc;
     /* With field arguments every requested label exists, empty if not found. */
     for (size_t i = 0; i < st->nparams; i++) {
         const struct cairn_lq_param *pm = &st->params[i];
@@ -228,7 +223,7 @@ int cairn__lq_regexp(struct cairn_logql_pipeline *p, struct stage_rt *s)
             v = p->line + ov[2 * g];
             vl = ov[2 * g + 1] - ov[2 * g];
         }
-        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | view_flags(p, v)))
+        if (cairn__lb_set(&p->lb, nm, strlen(nm), v, vl, LB_PARSED | LB_NAME_STABLE | cairn__lq_view_flags(p, v)))
             return CAIRN_ENOMEM;
     }
     return 0;
@@ -240,76 +235,8 @@ int cairn__lq_pattern(struct cairn_logql_pipeline *p, struct stage_rt *s)
     int n = cairn_pattern_extract(s->pat, p->line, p->len, caps);
     for (int i = 0; i < n; i++)
         if (cairn__lb_set(&p->lb, caps[i].name, caps[i].name_len, caps[i].v, caps[i].len,
-                          LB_PARSED | LB_NAME_STABLE | view_flags(p, caps[i].v)))
+                          LB_PARSED | LB_NAME_STABLE | cairn__lq_view_flags(p, caps[i].v)))
             return CAIRN_ENOMEM;
-    return 0;
-}
-
-static int set_line(struct cairn_logql_pipeline *p, const char *s, size_t n)
-{
-    struct cairn_buf *b = &p->lbuf[p->cur ^= 1];
-    cairn_buf_reset(b);
-    if (cairn_buf_append(b, s, n))
-        return CAIRN_ENOMEM;
-    p->line = b->data ? b->data : "";
-    p->len = b->len;
-    return 0;
-}
-
-int cairn__lq_unpack(struct cairn_logql_pipeline *p)
-{
-    struct cairn_json js;
-    struct cairn_json_tok k, v;
-    const char *entry = NULL;
-    size_t entry_len = 0;
-    cairn_json_init(&js, p->line, p->len);
-    if (cairn_json_next(&js, &k) != CAIRN_JSON_OBJECT_START)
-        return cairn__lb_set_error(&p->lb, "JSONParserErr", "expected a JSON object");
-    for (;;) {
-        enum cairn_json_type ty = cairn_json_next(&js, &k);
-        if (ty == CAIRN_JSON_OBJECT_END)
-            break;
-        if (ty != CAIRN_JSON_KEY || cairn_json_next(&js, &v) == CAIRN_JSON_ERROR) {
-            cairn_json_error(&js, &p->err);
-            return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
-        }
-        if (v.type == CAIRN_JSON_OBJECT_START || v.type == CAIRN_JSON_ARRAY_START) {
-            if (cairn_json_skip(&js, &v)) {
-                cairn_json_error(&js, &p->err);
-                return cairn__lb_set_error(&p->lb, "JSONParserErr", p->err.msg);
-            }
-            continue;
-        }
-        if (v.type != CAIRN_JSON_STRING)
-            continue;
-        const char *val;
-        size_t vl;
-        if (json_value(p, &v, &val, &vl))
-            continue;
-        if (cairn_json_str_eq(&k, "_entry", 6)) {
-            /* keep a copy: tmp is reused for the next value */
-            cairn_buf_reset(&p->tmp2);
-            if (cairn_buf_append(&p->tmp2, val, vl))
-                return CAIRN_ENOMEM;
-            entry = p->tmp2.data ? p->tmp2.data : "";
-            entry_len = vl;
-            continue;
-        }
-        const char *kn = k.p;
-        size_t kl = k.len;
-        if (k.escaped) {
-            /* rare: unescape the key after the value copy above */
-            struct cairn_buf kb = CAIRN_BUF_INIT;
-            if (cairn_json_unescape(k.p, k.len, &kb) == 0 && kb.len)
-                (void)sanitized_set(p, kb.data, kb.len, val, vl);
-            cairn_buf_deinit(&kb);
-            continue;
-        }
-        if (sanitized_set(p, kn, kl, val, vl))
-            return CAIRN_ENOMEM;
-    }
-    if (entry)
-        return set_line(p, entry, entry_len);
     return 0;
 }
 

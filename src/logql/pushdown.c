@@ -13,7 +13,10 @@
  * gives anything else. So for a value V without those bytes, a parsed label equal to
  * V means V is in the line or the line has a backslash that does not start a short
  * escape; for any other V, V is in the line or the line has a backslash. An absent
- * label is "", which V != "" never equals.
+ * label is "", which V != "" never equals. One exception: `| json` reads malformed
+ * lines as jsoniter does, and its ReadBool gives "true" for a 't' followed by any
+ * three bytes and "false" for other bytes once an error is set (pipeline_json.c), so
+ * behind a json stage the values "true" and "false" are never pushed down.
  *
  * Leaves that push down: `name = "V"` and `name =~ "A|B|..."` (literal alternatives,
  * none empty: anchored, the value is one of them) with V non-empty, on a name that
@@ -45,6 +48,7 @@ struct cairn__pushdown {
     size_t nlits, litcap;
     uint32_t *roots;         /* one per pushed label filter stage */
     size_t nroots;
+    int json_bools;          /* a `| json` precedes: "true"/"false" may be made up */
 };
 
 static long node_new(struct cairn__pushdown *pd, enum pd_kind kind)
@@ -127,6 +131,15 @@ static long compile(struct cairn__pushdown *pd, const struct cairn_lq_label_filt
                   (m->type == CAIRN_MATCH_RE && literal_alts(m->value, m->value_len)));
     if (!usable)
         return node_new(pd, PD_MAYBE);
+    if (pd->json_bools) {
+        for (size_t a = 0, b; a <= m->value_len; a = b + 1) {
+            const char *bar = m->type == CAIRN_MATCH_RE ? memchr(m->value + a, '|', m->value_len - a) : NULL;
+            b = bar ? (size_t)(bar - m->value) : m->value_len;
+            if ((b - a == 4 && memcmp(m->value + a, "true", 4) == 0) ||
+                (b - a == 5 && memcmp(m->value + a, "false", 5) == 0))
+                return node_new(pd, PD_MAYBE);
+        }
+    }
     long k = node_new(pd, PD_ANY);
     if (k < 0)
         return k;
@@ -215,11 +228,14 @@ int cairn__pushdown_create(const struct stage_rt *v, size_t n, struct cairn__pus
 {
     *out = NULL;
     struct cairn__pushdown *pd = NULL;
+    int json_bools = 0;
     for (size_t i = 0; i < n; i++) {
         const struct cairn_lq_stage *st = v[i].st;
         switch (st->kind) {
-        case CAIRN_LQ_STAGE_LINE_FILTER:
         case CAIRN_LQ_STAGE_JSON:
+            json_bools |= !st->nparams;
+            continue;
+        case CAIRN_LQ_STAGE_LINE_FILTER:
         case CAIRN_LQ_STAGE_LOGFMT:
         case CAIRN_LQ_STAGE_REGEXP:
         case CAIRN_LQ_STAGE_PATTERN:
@@ -234,6 +250,7 @@ int cairn__pushdown_create(const struct stage_rt *v, size_t n, struct cairn__pus
         }
         if (!pd && !(pd = calloc(1, sizeof *pd)))
             return CAIRN_ENOMEM;
+        pd->json_bools = json_bools;
         size_t mark = pd->n, lmark = pd->nlits;
         long k = compile(pd, st->lf);
         if (k < 0) {

@@ -20,15 +20,63 @@ static const unsigned char name_ok[256] = {
     ['Y'] = 1, ['Z'] = 1,
 };
 
+/* Is p[0..len) (len <= n) one well-formed UTF-8 sequence? */
+static int utf8_seq_ok(const char *s, size_t n, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (len > n)
+        return 0;
+    for (size_t j = 1; j < len; j++)
+        if ((p[j] & 0xC0) != 0x80)
+            return 0;
+    if (len == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0)))
+        return 0; /* overlong, surrogate */
+    if (len == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90)))
+        return 0; /* overlong, past U+10FFFF */
+    return 1;
+}
+
+/* Length of the unicode.IsSpace rune starting at p[0..n), or 0. */
+static size_t space_at(const unsigned char *p, size_t n)
+{
+    if (n && (p[0] == ' ' || (p[0] >= '\t' && p[0] <= '\r')))
+        return 1;
+    if (n >= 2 && p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0))
+        return 2;
+    if (n >= 3 && p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80) /* U+1680 */
+        return 3;
+    if (n >= 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] <= 0x8A || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
+        return 3; /* U+2000..200A, U+2028, U+2029, U+202F */
+    if (n >= 3 && p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) /* U+205F */
+        return 3;
+    if (n >= 3 && p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) /* U+3000 */
+        return 3;
+    return 0;
+}
+
+/* Length of the space rune ending at p[n], or 0. */
+static size_t space_before(const unsigned char *p, size_t n)
+{
+    for (size_t w = 1; w <= 3 && w <= n; w++)
+        if (space_at(p + n - w, w) == w)
+            return w;
+    return 0;
+}
+
 int cairn_json_sanitize_key(struct cairn_buf *out, const char *k, size_t n, int first)
 {
-    /* Loki trims spaces around a key before sanitising it. */
-    while (n && k[0] == ' ') {
-        k++;
-        n--;
-    }
-    while (n && k[n - 1] == ' ')
-        n--;
+    /* Loki trims the key (Go's strings.TrimSpace) before sanitising it. */
+    size_t w;
+    const unsigned char *u = (const unsigned char *)k;
+    if (n && (u[0] <= ' ' || u[0] >= 0x80)) /* only those can start a space */
+        while ((w = space_at((const unsigned char *)k, n))) {
+            k += w;
+            n -= w;
+        }
+    u = (const unsigned char *)k;
+    if (n && (u[n - 1] <= ' ' || u[n - 1] >= 0x80))
+        while ((w = space_before((const unsigned char *)k, n)))
+            n -= w;
     if (!n)
         return 0;
     if (cairn_buf_reserve(out, n + 1))
@@ -36,13 +84,21 @@ int cairn_json_sanitize_key(struct cairn_buf *out, const char *k, size_t n, int 
     char *o = out->data + out->len;
     if (first && k[0] >= '0' && k[0] <= '9')
         *o++ = '_';
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)k[i];
         if (name_ok[c]) {
             *o++ = (char)c;
-        } else if ((c & 0xC0) != 0x80) {
-            *o++ = '_'; /* one '_' per character, as Loki maps runes */
+            i++;
+            continue;
         }
+        /* one '_' per rune, as Go's strings.Map: a valid sequence is one rune, each
+         * byte of an invalid one is a RuneError of its own */
+        size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
+        if (len > 1 && utf8_seq_ok(k + i, n - i, len))
+            i += len;
+        else
+            i++;
+        *o++ = '_';
     }
     out->len = (size_t)(o - out->data);
     out->data[out->len] = '\0';

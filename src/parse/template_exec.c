@@ -82,7 +82,7 @@ int cairn_go_format_float(struct cairn_buf *out, double f)
     /* decimal exponent of the shortest form */
     char *e = strchr(buf, 'e');
     int exp = e ? atoi(e + 1) : 0;
-    if (exp < -4 || exp >= 21) {
+    if (exp < -4 || exp >= 6) {
         /* Go: mantissa, 'e', sign, at least two exponent digits */
         char mant[40];
         size_t ml = (size_t)(e - buf);
@@ -137,9 +137,10 @@ int cairn__tpl_to_str(struct texec *x, const struct tval *v, const char **s, siz
         cairn_buf_deinit(&fb);
         return p ? 0 : -1;
     }
+    case TV_JSON:
     case TV_TIME: {
         struct cairn_buf tb = CAIRN_BUF_INIT;
-        if (fmt_time(&tb, v->i)) {
+        if (v->t == TV_JSON ? cairn__tpl_json_print(&tb, v->s, v->len) : fmt_time(&tb, v->i)) {
             cairn_buf_deinit(&tb);
             return cairn__tpl_fail(x, "out of memory");
         }
@@ -167,6 +168,7 @@ int cairn__tpl_to_float(const struct tval *v, double *f)
     case TV_INT: case TV_BOOL: *f = (double)v->i; return 0;
     case TV_FLOAT: *f = v->f; return 0;
     case TV_TIME: *f = (double)v->i; return 0;
+    case TV_JSON: return -1;
     case TV_NIL: *f = 0; return 0;
     case TV_STR: {
         char buf[64];
@@ -207,6 +209,12 @@ int cairn__tpl_truth(const struct tval *v)
     case TV_INT: case TV_BOOL: return v->i != 0;
     case TV_FLOAT: return v->f != 0;
     case TV_TIME: return 1;
+    case TV_JSON: { /* Go: a map or slice is true when not empty */
+        size_t i = 1;
+        while (i < v->len && (v->s[i] == ' ' || v->s[i] == '\t' || v->s[i] == '\n' || v->s[i] == '\r'))
+            i++;
+        return i < v->len && v->s[i] != '}' && v->s[i] != ']';
+    }
     }
     return 0;
 }

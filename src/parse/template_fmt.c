@@ -31,6 +31,7 @@ static const char *type_name(const struct tval *v)
     case TV_FLOAT: return "float64";
     case TV_BOOL: return "bool";
     case TV_TIME: return "time.Time";
+    case TV_JSON: return "map[string]interface {}";
     default: return "<nil>";
     }
 }

@@ -27,4 +27,42 @@ TPL_FN(f_urldecode);
 TPL_FN(f_Hash);
 TPL_FN(f_Sha2Hash);
 
+/* template_case.c: Go's ToUpper/ToLower/Title (upper lower title ToUpper ToLower). */
+TPL_FN(f_upper);
+TPL_FN(f_lower);
+TPL_FN(f_title);
+
+/* template_builtin.c: Go's println, html, js, urlquery, slice. */
+TPL_FN(f_println);
+TPL_FN(f_html);
+TPL_FN(f_js);
+TPL_FN(f_urlquery);
+TPL_FN(f_slice);
+
+/* template_math.c: sprig's arithmetic. */
+TPL_FN(f_add);
+TPL_FN(f_addf);
+TPL_FN(f_sub);
+TPL_FN(f_subf);
+TPL_FN(f_mul);
+TPL_FN(f_mulf);
+TPL_FN(f_div);
+TPL_FN(f_divf);
+TPL_FN(f_mod);
+TPL_FN(f_max);
+TPL_FN(f_min);
+TPL_FN(f_maxf);
+TPL_FN(f_minf);
+TPL_FN(f_ceil);
+TPL_FN(f_floor);
+TPL_FN(f_round);
+TPL_FN(f_int);
+TPL_FN(f_float64);
+
+/* template_json.c: sprig's fromJson, Go's index, and %v of a TV_JSON value. */
+TPL_FN(f_fromJson);
+TPL_FN(f_index);
+/* Members of a TV_JSON object or elements of an array (Go's len of the map/slice). */
+int64_t cairn__tpl_json_len(const struct tval *v);
+
 #endif

@@ -24,36 +24,6 @@ FN(f_line) { UNUSED; const struct cairn_template_ctx *c = cairn__tpl_ctx(x);
 FN(f_timestamp) { UNUSED; *out = (struct tval){.t = TV_TIME, .i = cairn__tpl_ctx(x)->ts_ns}; return 0; }
 FN(f_now) { UNUSED; *out = (struct tval){.t = TV_TIME, .i = cairn__tpl_ctx(x)->now_ns}; return 0; }
 
-static int map_case(struct texec *x, struct tval *a, struct tval *out, int up)
-{
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, l);
-    if (!o)
-        return -1;
-    for (size_t i = 0; i < l; i++)
-        o[i] = (char)(up ? toupper((unsigned char)s[i]) : tolower((unsigned char)s[i]));
-    *out = cairn__tpl_str(o, l);
-    return 0;
-}
-FN(f_lower) { UNUSED; return map_case(x, a, out, 0); }
-FN(f_upper) { UNUSED; return map_case(x, a, out, 1); }
-FN(f_title)
-{
-    UNUSED;
-    STR(0, s, l);
-    char *o = cairn__tpl_scratch(x, l);
-    if (!o)
-        return -1;
-    int start = 1;
-    for (size_t i = 0; i < l; i++) {
-        unsigned char c = (unsigned char)s[i];
-        o[i] = (char)(start ? toupper(c) : c);
-        start = !(isalnum(c) || c == '_' || c == '\'' || c >= 0x80);
-    }
-    *out = cairn__tpl_str(o, l);
-    return 0;
-}
-
 /* Replace up to max (-1 all) occurrences of old in s. */
 static int replace_n(struct texec *x, const char *s, size_t l, const char *old, size_t ol,
                      const char *nw, size_t nl, int64_t max, struct tval *out)
@@ -330,7 +300,8 @@ CMPFN(f_ge, r >= 0)
 FN(f_and) { UNUSED; for (int i = 0; i < n; i++) { *out = a[i]; if (!cairn__tpl_truth(&a[i])) return 0; } return 0; }
 FN(f_or) { UNUSED; for (int i = 0; i < n; i++) { *out = a[i]; if (cairn__tpl_truth(&a[i])) return 0; } return 0; }
 FN(f_not) { UNUSED; *out = (struct tval){.t = TV_BOOL, .i = !cairn__tpl_truth(&a[0])}; return 0; }
-FN(f_len) { UNUSED; STR(0, s, l); (void)s; *out = (struct tval){.t = TV_INT, .i = (int64_t)l}; return 0; }
+FN(f_len) { UNUSED; if (a[0].t == TV_JSON) { *out = (struct tval){.t = TV_INT, .i = cairn__tpl_json_len(&a[0])}; return 0; }
+    STR(0, s, l); (void)s; *out = (struct tval){.t = TV_INT, .i = (int64_t)l}; return 0; }
 
 FN(f_print)
 {
@@ -356,52 +327,6 @@ FN(f_print)
 
 int cairn__tpl_printf(struct texec *x, struct tval *a, int n, struct tval *out);
 FN(f_printf) { UNUSED; return cairn__tpl_printf(x, a, n, out); }
-
-/* ---- math ---- */
-FN(f_add) { UNUSED; uint64_t s = 0; for (int i = 0; i < n; i++) { INT(i, v); s += (uint64_t)v; }
-    *out = (struct tval){.t = TV_INT, .i = (int64_t)s}; return 0; }
-FN(f_addf) { UNUSED; double s = 0; for (int i = 0; i < n; i++) { FLT(i, v); s += v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_sub) { UNUSED; INT(0, p); INT(1, q); *out = (struct tval){.t = TV_INT, .i = (int64_t)((uint64_t)p - (uint64_t)q)}; return 0; }
-FN(f_subf) { UNUSED; FLT(0, s); for (int i = 1; i < n; i++) { FLT(i, v); s -= v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_mul) { UNUSED; uint64_t s = 1; for (int i = 0; i < n; i++) { INT(i, v); s *= (uint64_t)v; }
-    *out = (struct tval){.t = TV_INT, .i = (int64_t)s}; return 0; }
-FN(f_mulf) { UNUSED; double s = 1; for (int i = 0; i < n; i++) { FLT(i, v); s *= v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_div) { UNUSED; INT(0, p); INT(1, q); if (!q) return cairn__tpl_fail(x, "error calling div: runtime error: integer divide by zero");
-    *out = (struct tval){.t = TV_INT, .i = (p == INT64_MIN && q == -1) ? p : p / q}; return 0; }
-FN(f_divf) { UNUSED; FLT(0, s); for (int i = 1; i < n; i++) { FLT(i, v); s /= v; }
-    *out = (struct tval){.t = TV_FLOAT, .f = s}; return 0; }
-FN(f_mod) { UNUSED; INT(0, p); INT(1, q); if (!q) return cairn__tpl_fail(x, "error calling mod: runtime error: integer divide by zero");
-    *out = (struct tval){.t = TV_INT, .i = q == -1 ? 0 : p % q}; return 0; }
-FN(f_max) { UNUSED; INT(0, m); for (int i = 1; i < n; i++) { INT(i, v); if (v > m) m = v; }
-    *out = (struct tval){.t = TV_INT, .i = m}; return 0; }
-FN(f_min) { UNUSED; INT(0, m); for (int i = 1; i < n; i++) { INT(i, v); if (v < m) m = v; }
-    *out = (struct tval){.t = TV_INT, .i = m}; return 0; }
-FN(f_maxf) { UNUSED; FLT(0, m); for (int i = 1; i < n; i++) { FLT(i, v); m = fmax(m, v); }
-    *out = (struct tval){.t = TV_FLOAT, .f = m}; return 0; }
-FN(f_minf) { UNUSED; FLT(0, m); for (int i = 1; i < n; i++) { FLT(i, v); m = fmin(m, v); }
-    *out = (struct tval){.t = TV_FLOAT, .f = m}; return 0; }
-FN(f_ceil) { UNUSED; FLT(0, v); *out = (struct tval){.t = TV_FLOAT, .f = ceil(v)}; return 0; }
-FN(f_floor) { UNUSED; FLT(0, v); *out = (struct tval){.t = TV_FLOAT, .f = floor(v)}; return 0; }
-FN(f_round)
-{
-    UNUSED;
-    FLT(0, v);
-    INT(1, p);
-    double on = 0.5;
-    if (n > 2 && cairn__tpl_to_float(&a[2], &on))
-        return cairn__tpl_fail(x, "expected number");
-    double pw = pow(10, (double)p), d = pw * v, ip;
-    double frac = modf(d, &ip);
-    *out = (struct tval){.t = TV_FLOAT, .f = (frac >= on ? ceil(d) : floor(d)) / pw};
-    return 0;
-}
-FN(f_int) { UNUSED; int64_t v = 0; double f; if (!cairn__tpl_to_float(&a[0], &f) && f > -9.2e18 && f < 9.2e18) v = (int64_t)f;
-    *out = (struct tval){.t = TV_INT, .i = v}; return 0; }
-FN(f_float64) { UNUSED; double f = 0; if (cairn__tpl_to_float(&a[0], &f)) f = 0;
-    *out = (struct tval){.t = TV_FLOAT, .f = f}; return 0; }
 
 /* ---- regex ---- */
 static struct cairn_regex *get_re(struct texec *x, struct tcmd *call, struct tval *a,
@@ -631,8 +556,8 @@ FN(f_unixToTime)
 
 static const struct tfunc funcs[] = {
     {"__line__", 0, 0, f_line}, {"__timestamp__", 0, 0, f_timestamp}, {"now", 0, 0, f_now},
-    {"ToLower", 1, 1, f_lower}, {"ToUpper", 1, 1, f_upper}, {"lower", 1, 1, f_lower},
-    {"upper", 1, 1, f_upper}, {"title", 1, 1, f_title}, {"Replace", 4, 4, f_Replace},
+    {"ToLower", 1, 1, cairn__tpl_f_lower}, {"ToUpper", 1, 1, cairn__tpl_f_upper}, {"lower", 1, 1, cairn__tpl_f_lower},
+    {"upper", 1, 1, cairn__tpl_f_upper}, {"title", 1, 1, cairn__tpl_f_title}, {"Replace", 4, 4, f_Replace},
     {"replace", 3, 3, f_replace}, {"Trim", 2, 2, f_Trim}, {"TrimLeft", 2, 2, f_TrimLeft},
     {"TrimRight", 2, 2, f_TrimRight}, {"TrimSpace", 1, 1, f_TrimSpace},
     {"TrimPrefix", 2, 2, f_TrimPrefix}, {"TrimSuffix", 2, 2, f_TrimSuffix},
@@ -646,12 +571,12 @@ static const struct tfunc funcs[] = {
     {"gt", 2, 2, f_gt}, {"ge", 2, 2, f_ge}, {"and", 1, -1, f_and}, {"or", 1, -1, f_or},
     {"not", 1, 1, f_not}, {"len", 1, 1, f_len}, {"print", 0, -1, f_print},
     {"printf", 1, -1, f_printf},
-    {"add", 0, -1, f_add}, {"addf", 0, -1, f_addf}, {"sub", 2, 2, f_sub},
-    {"subf", 1, -1, f_subf}, {"mul", 1, -1, f_mul}, {"mulf", 1, -1, f_mulf},
-    {"div", 2, 2, f_div}, {"divf", 1, -1, f_divf}, {"mod", 2, 2, f_mod},
-    {"max", 1, -1, f_max}, {"min", 1, -1, f_min}, {"maxf", 1, -1, f_maxf},
-    {"minf", 1, -1, f_minf}, {"ceil", 1, 1, f_ceil}, {"floor", 1, 1, f_floor},
-    {"round", 2, 3, f_round}, {"int", 1, 1, f_int}, {"float64", 1, 1, f_float64},
+    {"add", 0, -1, cairn__tpl_f_add}, {"addf", 0, -1, cairn__tpl_f_addf}, {"sub", 2, 2, cairn__tpl_f_sub},
+    {"subf", 1, -1, cairn__tpl_f_subf}, {"mul", 1, -1, cairn__tpl_f_mul}, {"mulf", 1, -1, cairn__tpl_f_mulf},
+    {"div", 2, 2, cairn__tpl_f_div}, {"divf", 1, -1, cairn__tpl_f_divf}, {"mod", 2, 2, cairn__tpl_f_mod},
+    {"max", 1, -1, cairn__tpl_f_max}, {"min", 1, -1, cairn__tpl_f_min}, {"maxf", 1, -1, cairn__tpl_f_maxf},
+    {"minf", 1, -1, cairn__tpl_f_minf}, {"ceil", 1, 1, cairn__tpl_f_ceil}, {"floor", 1, 1, cairn__tpl_f_floor},
+    {"round", 2, 3, cairn__tpl_f_round}, {"int", 1, 1, cairn__tpl_f_int}, {"float64", 1, 1, cairn__tpl_f_float64},
     {"duration", 1, 1, cairn__tpl_f_duration}, {"duration_seconds", 1, 1, cairn__tpl_f_duration},
     {"bytes", 1, 1, cairn__tpl_f_bytes}, {"b64enc", 1, 1, cairn__tpl_f_b64enc}, {"b64dec", 1, 1, cairn__tpl_f_b64dec},
     {"urlencode", 1, 1, cairn__tpl_f_urlencode}, {"urldecode", 1, 1, cairn__tpl_f_urldecode},
@@ -660,6 +585,10 @@ static const struct tfunc funcs[] = {
     {"date", 2, 2, f_date}, {"toDate", 2, 2, f_toDate}, {"toDateInZone", 3, 3, f_toDateInZone},
     {"unixEpoch", 1, 1, f_unixEpoch}, {"unixEpochMillis", 1, 1, f_unixEpochMillis},
     {"unixEpochNanos", 1, 1, f_unixEpochNanos}, {"unixToTime", 1, 1, f_unixToTime},
+    {"fromJson", 1, 1, cairn__tpl_f_fromJson}, {"index", 1, -1, cairn__tpl_f_index},
+    {"println", 0, -1, cairn__tpl_f_println}, {"html", 0, -1, cairn__tpl_f_html},
+    {"js", 0, -1, cairn__tpl_f_js}, {"urlquery", 0, -1, cairn__tpl_f_urlquery},
+    {"slice", 1, -1, cairn__tpl_f_slice},
     {"Hash", 2, 2, cairn__tpl_f_Hash}, {"Sha2Hash", 2, 2, cairn__tpl_f_Sha2Hash},
 };
 

@@ -6,11 +6,11 @@
 #include "cairn/matcher.h"
 #include "cairn/parse_template.h"
 
-enum tv_type { TV_NIL, TV_STR, TV_INT, TV_FLOAT, TV_BOOL, TV_TIME };
+enum tv_type { TV_NIL, TV_STR, TV_INT, TV_FLOAT, TV_BOOL, TV_TIME, TV_JSON };
 
 struct tval {
     enum tv_type t;
-    const char *s; /* TV_STR (not NUL-terminated) */
+    const char *s; /* TV_STR (not NUL-terminated); TV_JSON: an object's or array's text */
     size_t len;
     int64_t i;     /* TV_INT, TV_BOOL, TV_TIME (unix ns) */
     double f;      /* TV_FLOAT */
@@ -80,6 +80,9 @@ int cairn__tpl_to_int(const struct tval *v, int64_t *i);
 int cairn__tpl_truth(const struct tval *v);
 const struct cairn_template_ctx *cairn__tpl_ctx(struct texec *x);
 struct tval cairn__tpl_str(const char *s, size_t len);
+
+/* Append Go's %v of a TV_JSON value (template_json.c). 0, CAIRN_ENOMEM, CAIRN_EINVAL. */
+int cairn__tpl_json_print(struct cairn_buf *b, const char *p, size_t len);
 
 /* Digests of the concatenation p1 || p2 (digest.c). */
 void cairn__sha256(const void *p1, size_t n1, const void *p2, size_t n2, unsigned char out[32]);

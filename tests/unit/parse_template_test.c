@@ -47,7 +47,11 @@ static void renders(void **state)
     render_eq("{{ if .user }}yes{{ else }}no{{ end }}", "yes");
     render_eq("{{ if .nope }}yes{{ else if eq .user \"Ada\" }}ada{{ else }}no{{ end }}", "ada");
     render_eq("{{ printf \"%5s|%-5s|%.1f\" \"a\" \"b\" 2.25 }}", "    a|b    |2.2");
-    render_eq("{{ 1.0 }} {{ 0.1 }} {{ 1e21 }} {{ 1e20 }} {{ 0.00001 }}", "1 0.1 1e+21 100000000000000000000 1e-05");
+    /* %v of a float64 is strconv's 'g' with the shortest digits, which switches to an
+     * exponent when it is < -4 or >= 6 ("use precision 6 for this decision",
+     * strconv/ftoa.go), at least two exponent digits */
+    render_eq("{{ 1.0 }} {{ 0.1 }} {{ 1e21 }} {{ 1e20 }} {{ 0.00001 }}", "1 0.1 1e+21 1e+20 1e-05");
+    render_eq("{{ 123456.0 }} {{ 1234567.0 }} {{ 0.0001 }} {{ -2.5e-7 }}", "123456 1.234567e+06 0.0001 -2.5e-07");
     render_eq("{{ true }} {{ nil }}", "true <no value>");
     render_eq("{{ $x := \"v\" }}{{ $x = \"w\" }}{{ $x }}", "w");
     render_eq("no actions", "no actions");
