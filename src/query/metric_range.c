@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cairn/logql_pipeline.h"
+#include "dedupe.h"
 #include "metric_int.h"
 
 struct racc {
@@ -62,6 +63,7 @@ struct rstate {
     int by_fast;
     size_t charged;  /* bytes charged to c->gov for the accumulators */
     int count_out;   /* the series are the query's result: count them */
+    struct cairn__qdup dup; /* scan_stream_merged's run of equal timestamps */
     size_t nout;     /* series counted (this shard's: a lower bound of the whole) */
 };
 
@@ -109,6 +111,7 @@ static void rstate_deinit(struct rstate *r)
     cairn_buf_deinit(&r->tmp);
     cairn__mlb_deinit(&r->lb);
     cairn_labels_deinit(&r->ls);
+    cairn__qdup_deinit(&r->dup);
     if (r->c)
         cairn__qgov_release(r->c->gov, r->charged);
     r->charged = 0;
@@ -345,47 +348,108 @@ static int pipeline_series(struct rstate *r, struct cairn_logql_pipeline *pl, in
     return rc;
 }
 
+/* Run one entry through the pipeline into its series (pos: its position in the
+ * stream, the tie-break of unwrapped samples). */
+static int pipeline_entry(struct rstate *r, struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
+                          uint32_t sid, uint32_t pos, int64_t ts, const char *line, uint32_t llen,
+                          int fixed_labels, size_t *fixed, int *has_fixed)
+{
+    int rc = cairn_logql_pipeline_process(pl, ts, stream, line, llen);
+    if (rc <= 0)
+        return rc;
+    double v = 1;
+    size_t len = llen;
+    if (r->e->has_unwrap) {
+        rc = cairn_logql_pipeline_unwrap(pl, &v);
+        if (rc <= 0)
+            return rc;
+        if (rc == 2)
+            v = 0;
+    } else if (r->bytes) {
+        cairn_logql_pipeline_line(pl, &len);
+    }
+    size_t idx;
+    if ((rc = pipeline_series(r, pl, fixed_labels, fixed, has_fixed, &idx)))
+        return rc;
+    struct racc *x = &r->a[idx];
+    if ((rc = note_point(r, x, ts)))
+        return rc;
+    if (r->additive)
+        add_entry(r, x, ts, len);
+    else if ((rc = add_sample(r, x, ts, v, sid, pos)))
+        return rc;
+    return 0;
+}
+
 /* Run one block's entries through the pipeline into the series. */
 static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
                           const struct cairn_block_view *bv, uint32_t *seq, int fixed_labels, size_t *fixed,
                           int *has_fixed)
 {
     for (uint32_t i = 0; i < bv->n; i++) {
-        uint32_t pos = (*seq)++;
-        int64_t ts = bv->ts[i];
         int rc;
         if ((i & 1023) == 1023 && (rc = cairn__qgov_check(r->c->gov)))
             return rc;
-        rc = cairn_logql_pipeline_process(pl, ts, stream, bv->lines + bv->offs[i], bv->lens[i]);
+        rc = pipeline_entry(r, pl, stream, bv->sid, (*seq)++, bv->ts[i], bv->lines + bv->offs[i], bv->lens[i],
+                            fixed_labels, fixed, has_fixed);
         if (rc < 0)
-            return rc;
-        if (rc == 0)
-            continue;
-        double v = 1;
-        size_t len = bv->lens[i];
-        if (r->e->has_unwrap) {
-            rc = cairn_logql_pipeline_unwrap(pl, &v);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                continue;
-            if (rc == 2)
-                v = 0;
-        } else if (r->bytes) {
-            cairn_logql_pipeline_line(pl, &len);
-        }
-        size_t idx;
-        if ((rc = pipeline_series(r, pl, fixed_labels, fixed, has_fixed, &idx)))
-            return rc;
-        struct racc *x = &r->a[idx];
-        if ((rc = note_point(r, x, ts)))
-            return rc;
-        if (r->additive)
-            add_entry(r, x, ts, len);
-        else if ((rc = add_sample(r, x, ts, v, bv->sid, pos)))
             return rc;
     }
     return 0;
+}
+
+/* A stream whose blocks overlap in time (cairn_block_view.overlaps): its entries read
+ * through the merged entry iterator, in time order with their lines, so that an entry
+ * with the timestamp and line of one already counted is dropped, as Loki's sample
+ * iterator drops it (the same push stored twice counts once). Without a pipeline the
+ * stream is series *fixed. */
+static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_t qe,
+                              struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
+                              int fixed_labels, size_t *fixed, int *has_fixed)
+{
+    struct cairn__mctx *c = r->c;
+    roaring_bitmap_t *one = roaring_bitmap_create();
+    if (!one)
+        return CAIRN_ENOMEM;
+    roaring_bitmap_add(one, sid);
+    struct cairn_entry_iter it;
+    int rc = cairn_store_iter_init(&it, c->store, c->tenant, one, qs, qe, CAIRN_ITER_FORWARD, 0);
+    cairn_bitmap_free(one);
+    if (rc) {
+        cairn_store_iter_deinit(&it);
+        return rc;
+    }
+    cairn_store_iter_set_deadline(&it, c->deadline);
+    cairn__qdup_reset(&r->dup);
+    uint32_t got, seq = 0;
+    struct cairn_entry e;
+    uint64_t n = 0;
+    while ((rc = cairn_store_iter_next(&it, &got, &e)) == 1) {
+        if ((++n & 1023) == 0 && (rc = cairn__qgov_check(c->gov)))
+            break;
+        c->st->lines++;
+        c->st->bytes += e.len;
+        if ((rc = cairn__qdup_seen(&r->dup, got, e.ts, e.line, e.len))) {
+            if (rc < 0)
+                break;
+            continue; /* a duplicate */
+        }
+        if (pl) {
+            if ((rc = pipeline_entry(r, pl, stream, got, seq++, e.ts, e.line, (uint32_t)e.len, fixed_labels,
+                                     fixed, has_fixed)) < 0)
+                break;
+            continue;
+        }
+        struct racc *x = &r->a[*fixed];
+        if ((rc = note_point(r, x, e.ts)))
+            break;
+        if (r->additive)
+            add_entry(r, x, e.ts, e.len);
+        else if ((rc = add_sample(r, x, e.ts, 1, got, seq++)))
+            break;
+    }
+    cairn_store_iter_deinit(&it);
+    return rc < 0 ? rc : 0;
 }
 
 /* Scan the streams in sids over [qs, qe) with one block iterator (one decompression
@@ -434,6 +498,12 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
         }
         if (skip)
             continue;
+        if (bv.overlaps) { /* the whole stream, once, in time order without duplicates */
+            skip = 1;
+            if ((rc = scan_stream_merged(r, cur, qs, qe, pl, &stream, fixed_labels, &fixed, &has_fixed)))
+                break;
+            continue;
+        }
         c->st->lines += bv.n;
         c->st->bytes += bv.raw_bytes;
         if (pl) {

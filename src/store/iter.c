@@ -163,13 +163,17 @@ static void stream_push(struct cairn__iter *it, size_t a, size_t b, uint32_t *id
     for (size_t i = a; i < b; i++)
         if (!it->c[i].loaded || it->c[i].lo < it->c[i].hi) /* (head_copy makes none empty) */
             ids[m++] = (uint32_t)i;
-    int chain = 1;
+    int chain = 1, apart = 1;
     for (size_t k = 1; k < m && chain; k++) {
         int64_t plo, phi, lo, hi;
         src_bounds(it, ids[k - 1], &plo, &phi);
         src_bounds(it, ids[k], &lo, &hi);
         chain = phi <= lo;
+        apart = apart && phi < lo;
     }
+    if (!apart) /* for the block iterator's views (cairn_block_view.overlaps) */
+        for (size_t k = 0; k < m; k++)
+            it->c[ids[k]].overlaps = 1;
     if (!chain) {
         for (size_t k = 0; k < m; k++)
             heap_push(it, hent_of(it, ids[k]));
@@ -425,6 +429,7 @@ int cairn_store_blocks_next(struct cairn_block_iter *bit, struct cairn_block_vie
         v->offs = c->lines ? c->offs + c->lo : NULL;
         v->lines = c->lines;
         v->raw_bytes = 0;
+        v->overlaps = c->overlaps;
         for (uint32_t k = c->lo; k < c->hi; k++)
             v->raw_bytes += c->lens[k];
         it->cur = (long)i;

@@ -40,6 +40,7 @@ struct cur {
     uint32_t sid, order;
     int32_t next; /* the same stream's source to push when this one ends, or -1 */
     uint32_t loaded;
+    uint32_t overlaps; /* block iterator: the stream's sources overlap in time */
 };
 
 /* The rest: how to load it. */
