@@ -4,7 +4,7 @@
  * whole range at step 1m:
  *   sum by (namespace) (count_over_time({job="events"}[5m]))     (column-only)
  *   topk(10, sum by (reason) (rate({job="events"} | json [1m])))  (every line parsed)
- * and a few more shapes. Prints wall and CPU time and GB/s of raw line bytes covered
+ * and a few more shapes, and two log queries that merge every entry and keep none. Prints wall and CPU time and GB/s of raw line bytes covered
  * per CPU-second (the raw-equivalent bytes the query answers over).
  *
  *   bench_query_metric [--streams 2000] [--hours 24] [--every 60] [--threads 0]
@@ -152,6 +152,10 @@ int main(int argc, char **argv)
         "sum by (namespace) (count_over_time({job=\"events\"} |= \"Warning\" [5m]))",
         "sum by (reason) (count_over_time({job=\"events\"} | json | type=\"Warning\" [5m]))",
         "quantile_over_time(0.99, {job=\"events\"} | json | unwrap count [5m]) by (namespace)",
+        /* log queries whose pipeline drops every line after the merge (no store-side
+         * filter): the cost per merged entry, duplicate check included */
+        "{job=\"events\"} | json | type=\"None\"",
+        "{job=\"events\"} | line_format \"x\" |= \"y\"",
     };
     struct cairn_query_params p = {.tenant = "fake", .start = start + 60 * SEC, .end = end, .step = 60 * SEC,
                                    .threads = threads};

@@ -5,7 +5,8 @@
  * Ownership: every result is written into caller-owned storage (a cairn_strlist, a
  * roaring bitmap, a cairn_labels, an iterator struct) and stays valid until the caller
  * resets or deinits it; nothing returned borrows store memory except an iterator's
- * current entry, which is valid until the next call on that iterator.
+ * current entry, which is valid until the next call on that iterator (the entry
+ * iterator's, until the call after: see cairn_store_iter_next).
  * Consistency: each call works on a snapshot taken under short locks (a copy of the
  * block list and of the head's open block), so readers never hold up writers; entries
  * appended after the snapshot are not seen by that call.
@@ -94,9 +95,11 @@ struct cairn_entry_iter {
 int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, const char *tenant,
                           const roaring_bitmap_t *sids, int64_t start, int64_t end,
                           enum cairn_iter_dir dir, unsigned flags);
-/* Next entry: returns 1 and fills *sid and *e (e->line valid until the next call),
- * 0 at the end, or a negative CAIRN_E* (CAIRN_ECORRUPT for a block failing its CRC,
- * logged with the file and offset). */
+/* Next entry: returns 1 and fills *sid and *e, 0 at the end, or a negative CAIRN_E*
+ * (CAIRN_ECORRUPT for a block failing its CRC, logged with the file and offset).
+ * e->line stays valid until the call after the next one: the previous entry's line
+ * can still be read while this one is looked at, so a caller comparing neighbours
+ * (dropping duplicates) needs no copy. */
 int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cairn_entry *e);
 void cairn_store_iter_deinit(struct cairn_entry_iter *it);
 

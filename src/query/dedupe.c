@@ -29,21 +29,6 @@ static int add(struct cairn__qdup *d, const char *line, size_t len)
     return 0;
 }
 
-int cairn__qdup_start(struct cairn__qdup *d, uint32_t sid, int64_t ts, const char *line, size_t len)
-{
-    d->live = 0;
-    d->lines.len = 0;
-    d->n = 0;
-    d->nslots = 0;
-    int rc = add(d, line, len);
-    if (rc)
-        return rc;
-    d->ts = ts;
-    d->sid = sid;
-    d->live = 1;
-    return 0;
-}
-
 static void slot_put(struct cairn__qdup *d, size_t i)
 {
     size_t k = (size_t)d->v[i].h & (d->nslots - 1);
@@ -79,11 +64,24 @@ static int rehash(struct cairn__qdup *d)
 
 int cairn__qdup_join(struct cairn__qdup *d, const char *line, size_t len)
 {
+    int rc;
+    if (d->n == 0) { /* the run's first line was not copied: it is still readable */
+        if (d->first_len == len && memcmp(d->first, line, len) == 0) {
+            d->first = line; /* the same bytes, readable one call longer */
+            return 1;
+        }
+        d->lines.len = 0;
+        d->nslots = 0;
+        if ((rc = add(d, d->first, d->first_len))) {
+            d->live = 0;
+            return rc;
+        }
+    }
     if (!d->nslots) {
         for (size_t i = 0; i < d->n; i++)
             if (d->v[i].len == len && memcmp(d->lines.data + d->v[i].off, line, len) == 0)
                 return 1;
-        int rc = add(d, line, len);
+        rc = add(d, line, len);
         if (rc == 0 && d->n >= QDUP_HASH_FROM)
             rc = rehash(d);
         if (rc)
@@ -96,7 +94,7 @@ int cairn__qdup_join(struct cairn__qdup *d, const char *line, size_t len)
         if (e->h == h && e->len == len && memcmp(d->lines.data + e->off, line, len) == 0)
             return 1;
     }
-    int rc = add(d, line, len);
+    rc = add(d, line, len);
     if (rc == 0) {
         d->v[d->n - 1].h = h;
         if (2 * d->n > d->nslots)

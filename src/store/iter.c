@@ -92,11 +92,17 @@ static void heap_push(struct cairn__iter *it, struct hent e)
     h[k] = e;
 }
 
-/* Done with source i (at the heap's root): free its columns, put the next block of its
- * stream's chain in its place, or drop the root. */
-static void src_end(struct cairn__iter *it, uint32_t i)
+/* Done with source i (at the heap's root): free its columns (or, for the source of the
+ * entry returned last, keep them until the next call: retired), put the next block of
+ * its stream's chain in its place, or drop the root. */
+static void src_end(struct cairn__iter *it, uint32_t i, int retire)
 {
-    cairn__iter_dec_put(it, it->v[i].dec);
+    if (retire) {
+        cairn__iter_dec_put(it, it->retired);
+        it->retired = it->v[i].dec;
+    } else {
+        cairn__iter_dec_put(it, it->v[i].dec);
+    }
     it->v[i].dec = NULL;
     int32_t nx = it->c[i].next;
     if (nx >= 0) {
@@ -116,6 +122,7 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
         return;
     for (size_t i = 0; i < it->n; i++)
         cairn__iter_dbuf_free(it->v[i].dec);
+    cairn__iter_dbuf_free(it->retired);
     for (size_t i = 0; i < it->npool; i++)
         cairn__iter_dbuf_free(it->pool[i]);
     for (size_t i = 0; i < it->nfd; i++) {
@@ -324,6 +331,9 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
     if (!it)
         return 0;
     uint32_t i;
+    /* the entry before the last one is no longer promised: its block may be reused */
+    cairn__iter_dec_put(it, it->retired);
+    it->retired = NULL;
     if (it->cur >= 0) { /* the source returned last is still at the root: advance it */
         i = (uint32_t)it->cur;
         it->cur = -1;
@@ -343,7 +353,7 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
             }
             sift_down(it, 0);
         } else {
-            src_end(it, i);
+            src_end(it, i, 1); /* the caller may still read the entry returned last */
         }
     }
     while (it->hn) {
@@ -358,7 +368,7 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
                 it->heap[0] = hent_of(it, i);
                 sift_down(it, 0);
             } else {
-                src_end(it, i);
+                src_end(it, i, 0);
             }
             continue;
         }

@@ -94,6 +94,8 @@ struct cairn__iter {
     struct cairn__codec_ctx ctx;
     struct cairn_buf rbuf;
     struct dbuf **pool; /* free decoded-column buffers */
+    struct dbuf *retired; /* the ended source of the entry returned last: still readable
+                             until the next call (cairn_store_iter_next's promise) */
     struct cairn__block_dec scr; /* a filtered entry iterator decodes here */
     struct rec *sr;              /* and builds the records here first */
     size_t srcap;
