@@ -244,6 +244,60 @@ static void duplicates_are_returned_once(void **state)
     }
 }
 
+/* Duplicates among many small blocks: runs of equal timestamps (mixing distinct lines
+ * and repeats) cut across block edges, copies in segment files and in the head, pushed
+ * in differently sized batches; every distinct (timestamp, line) is answered once. */
+static void duplicates_across_many_blocks(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 3000, RUN = 7 };
+    static char text[N][48];
+    static struct cairn_entry e[N];
+    size_t uniq = 0;
+    unsigned seed = 12345;
+    for (int k = 0; k < N; k++) {
+        seed = seed * 1103515245u + 12345u;
+        int v = (int)((seed >> 16) % 5); /* five lines of one length, repeats in a run */
+        int n = snprintf(text[k], sizeof text[k], "x%d-padding-padding-padding-%06d", v, k / RUN);
+        e[k] = (struct cairn_entry){T0 + (int64_t)(k / RUN) * 1000, text[k], (size_t)n};
+        int seen = 0;
+        for (int j = k - k % RUN; j < k && !seen; j++)
+            seen = strcmp(text[j], text[k]) == 0;
+        uniq += !seen;
+    }
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    cairn_labels_add(&ls, "app", 3, "many", 4);
+    static const size_t batch[3] = {500, 333, 97};
+    for (int copy = 0; copy < 3; copy++) {
+        for (size_t at = 0; at < N; at += batch[copy]) {
+            size_t n = N - at < batch[copy] ? N - at : batch[copy];
+            struct cairn_push_stream ps = {.labels = &ls, .entries = e + at, .n = n};
+            assert_int_equal(cairn_store_append(f->s, "many", &ps, 1), 0);
+        }
+        if (copy < 2)
+            assert_int_equal(cairn_store_flush(f->s), 0);
+    }
+    cairn_labels_deinit(&ls);
+    for (int back = 0; back < 2; back++) {
+        char *got = run_tenant(f->s, "many", "{app=\"many\"}", 0, back ? CAIRN_ITER_BACKWARD : CAIRN_ITER_FORWARD,
+                               1, 0);
+        assert_int_equal(count_values(got), uniq);
+        free(got);
+    }
+    struct cairn_query_params ip = {.tenant = "many", .start = T0 + 1800 * DUP_SEC, .end = T0 + 1800 * DUP_SEC,
+                                    .instant = 1};
+    const char *q = "sum(count_over_time({app=\"many\"}[1h]))";
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    struct cairn_err err = {0};
+    assert_int_equal(cairn_query_run(f->s, q, strlen(q), &ip, &out, &err), 0);
+    char want[64];
+    snprintf(want, sizeof want, "\"value\":[1700001800,\"%zu\"]", uniq);
+    if (!strstr(cairn_buf_cstr(&out), want))
+        fail_msg("want %s in %s", want, cairn_buf_cstr(&out));
+    cairn_buf_deinit(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +306,7 @@ int main(void)
         cmocka_unit_test(parsed_labels_split_streams),
         cmocka_unit_test(errors_are_user_errors),
         cmocka_unit_test(duplicates_are_returned_once),
+        cmocka_unit_test(duplicates_across_many_blocks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
