@@ -12,6 +12,12 @@
  * decompressed. Unwrapped operations keep the series' samples (time ordered) and
  * slide two cursors over them, evaluating each window with Loki's arithmetic.
  *
+ * Duplicates (the same entry stored twice) count once, as in Loki's sample iterator:
+ * they can only sit in different blocks of a stream whose blocks overlap in time, so
+ * such a stream (cairn_block_view.overlaps, rare) is read through the merged entry
+ * iterator in time order and checked against the run of equal timestamps (dedupe.h);
+ * every other stream keeps the per-block, column-only path.
+ *
  * Series identity follows Loki: a series is the entry's labels after the pipeline;
  * with unwrap, the unwrapped label is dropped (Loki groups `without` it) unless a
  * `by` is given; `by`/`without` on an unwrapped aggregation reduce the labels before
