@@ -152,12 +152,15 @@ struct cairn_block_view {
     const uint64_t *offs;  /* start of each line in lines; NULL with CAIRN_ITER_NO_LINES */
     const char *lines;     /* NULL with CAIRN_ITER_NO_LINES */
     uint64_t raw_bytes;    /* sum of lens */
-    /* Nonzero when the stream's blocks in this scan do not each end strictly before
-     * the next one begins (out-of-order entries, or the same entries stored twice):
-     * entries of different blocks may then share a timestamp, and a scan that must
-     * see the stream in time order (to drop duplicates) reads it with the entry
-     * iterator instead. The same for every block of a stream. */
+    /* Nonzero when this block's time range touches another block's of its stream
+     * (out-of-order entries, or the same entries stored twice): entries of different
+     * blocks may then share a timestamp. The blocks touching each other, directly or
+     * through others, cover [ovl_lo, ovl_hi] (block bounds, not cut to the scan's
+     * range), a span no other block of the stream reaches into; a scan that must see
+     * the stream in time order there (to drop duplicates) reads that span with the
+     * entry iterator instead of those blocks. */
     uint32_t overlaps;
+    int64_t ovl_lo, ovl_hi;
 };
 struct cairn_block_iter {
     struct cairn__iter *impl;

@@ -14,9 +14,9 @@
  *
  * Duplicates (the same entry stored twice) count once, as in Loki's sample iterator:
  * they can only sit in different blocks of a stream whose blocks overlap in time, so
- * such a stream (cairn_block_view.overlaps, rare) is read through the merged entry
- * iterator in time order and checked against the run of equal timestamps (dedupe.h);
- * every other stream keeps the per-block, column-only path.
+ * the span of such blocks (cairn_block_view.overlaps, rare) is read through the merged
+ * entry iterator in time order and checked against the run of equal timestamps
+ * (dedupe.h); every other block keeps the per-block, column-only path.
  *
  * Series identity follows Loki: a series is the entry's labels after the pipeline;
  * with unwrap, the unwrapped label is dropped (Loki groups `without` it) unless a
@@ -70,6 +70,8 @@ struct rstate {
     size_t charged;  /* bytes charged to c->gov for the accumulators */
     int count_out;   /* the series are the query's result: count them */
     struct cairn__qdup dup; /* scan_stream_merged's run of equal timestamps */
+    int64_t *spans;         /* the current stream's overlapping spans read merged (ovl_lo) */
+    size_t nspans, capspans;
     size_t nout;     /* series counted (this shard's: a lower bound of the whole) */
 };
 
@@ -118,6 +120,7 @@ static void rstate_deinit(struct rstate *r)
     cairn__mlb_deinit(&r->lb);
     cairn_labels_deinit(&r->ls);
     cairn__qdup_deinit(&r->dup);
+    free(r->spans);
     if (r->c)
         cairn__qgov_release(r->c->gov, r->charged);
     r->charged = 0;
@@ -404,14 +407,14 @@ static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, con
     return 0;
 }
 
-/* A stream whose blocks overlap in time (cairn_block_view.overlaps): its entries read
- * through the merged entry iterator, in time order with their lines, so that an entry
- * with the timestamp and line of one already counted is dropped, as Loki's sample
- * iterator drops it (the same push stored twice counts once). Without a pipeline the
- * stream is series *fixed. */
+/* The span [qs, qe) of a stream whose blocks overlap there (cairn_block_view.overlaps):
+ * its entries read through the merged entry iterator, in time order with their lines,
+ * so that an entry with the timestamp and line of one already counted is dropped, as
+ * Loki's sample iterator drops it (the same push stored twice counts once). Without a
+ * pipeline the stream is series *fixed; *seq numbers the stream's entries. */
 static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_t qe,
                               struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
-                              int fixed_labels, size_t *fixed, int *has_fixed)
+                              int fixed_labels, size_t *fixed, int *has_fixed, uint32_t *pseq)
 {
     struct cairn__mctx *c = r->c;
     roaring_bitmap_t *one = roaring_bitmap_create();
@@ -427,7 +430,7 @@ static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_
     }
     cairn_store_iter_set_deadline(&it, c->deadline);
     cairn__qdup_reset(&r->dup);
-    uint32_t got, seq = 0;
+    uint32_t got, seq = *pseq;
     struct cairn_entry e;
     uint64_t n = 0;
     while ((rc = cairn_store_iter_next(&it, &got, &e)) == 1) {
@@ -455,6 +458,7 @@ static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_
             break;
     }
     cairn_store_iter_deinit(&it);
+    *pseq = seq;
     return rc < 0 ? rc : 0;
 }
 
@@ -486,6 +490,7 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
         if (bv.sid != cur) {
             cur = bv.sid;
             seq = 0;
+            r->nspans = 0;
             has_fixed = 0;
             skip = 0;
             rc = cairn_store_stream_labels(c->store, c->tenant, cur, pl ? &stream : &r->ls);
@@ -504,9 +509,26 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
         }
         if (skip)
             continue;
-        if (bv.overlaps) { /* the whole stream, once, in time order without duplicates */
-            skip = 1;
-            if ((rc = scan_stream_merged(r, cur, qs, qe, pl, &stream, fixed_labels, &fixed, &has_fixed)))
+        if (bv.overlaps) { /* the span of the blocks overlapping this one, once, merged */
+            int done = 0;
+            for (size_t k = 0; k < r->nspans && !done; k++)
+                done = r->spans[k] == bv.ovl_lo;
+            if (done)
+                continue;
+            if (r->nspans == r->capspans) {
+                size_t cap = r->capspans ? r->capspans * 2 : 8;
+                int64_t *v = realloc(r->spans, cap * sizeof *v);
+                if (!v) {
+                    rc = CAIRN_ENOMEM;
+                    break;
+                }
+                r->spans = v;
+                r->capspans = cap;
+            }
+            r->spans[r->nspans++] = bv.ovl_lo;
+            int64_t lo = bv.ovl_lo > qs ? bv.ovl_lo : qs;
+            int64_t hi = bv.ovl_hi < qe - 1 ? bv.ovl_hi + 1 : qe;
+            if ((rc = scan_stream_merged(r, cur, lo, hi, pl, &stream, fixed_labels, &fixed, &has_fixed, &seq)))
                 break;
             continue;
         }

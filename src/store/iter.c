@@ -160,6 +160,43 @@ static void src_bounds(const struct cairn__iter *it, uint32_t i, int64_t *lo, in
     }
 }
 
+/* The block iterator's overlap marks (cairn_block_view.overlaps) for one stream's
+ * sources ids[0..m) (reordered here): sorted by their first timestamp (insertion sort:
+ * written order is nearly sorted), swept into groups whose time ranges touch (a shared
+ * timestamp counts); each source of a group of two or more gets the group's span. */
+static void mark_overlaps(struct cairn__iter *it, uint32_t *ids, size_t m)
+{
+    int64_t lo, hi, lo2, hi2;
+    for (size_t k = 1; k < m; k++) {
+        uint32_t x = ids[k];
+        src_bounds(it, x, &lo, &hi);
+        size_t j = k;
+        for (; j > 0; j--) {
+            src_bounds(it, ids[j - 1], &lo2, &hi2);
+            if (lo2 <= lo)
+                break;
+            ids[j] = ids[j - 1];
+        }
+        ids[j] = x;
+    }
+    for (size_t a = 0, b; a < m; a = b) {
+        int64_t glo, ghi;
+        src_bounds(it, ids[a], &glo, &ghi);
+        for (b = a + 1; b < m; b++) {
+            src_bounds(it, ids[b], &lo, &hi);
+            if (lo > ghi)
+                break;
+            if (hi > ghi)
+                ghi = hi;
+        }
+        for (size_t k = a; b - a > 1 && k < b; k++) {
+            it->c[ids[k]].overlaps = 1;
+            it->c[ids[k]].ovl_lo = glo;
+            it->c[ids[k]].ovl_hi = ghi;
+        }
+    }
+}
+
 /* Put the sources of one stream, v[a..b) in written order, into the heap (ids: scratch
  * room for b - a ids): when their
  * time ranges follow each other (each ends at or before the next begins) only the
@@ -170,17 +207,17 @@ static void stream_push(struct cairn__iter *it, size_t a, size_t b, uint32_t *id
     for (size_t i = a; i < b; i++)
         if (!it->c[i].loaded || it->c[i].lo < it->c[i].hi) /* (head_copy makes none empty) */
             ids[m++] = (uint32_t)i;
-    int chain = 1, apart = 1;
+    if (it->blockmode) { /* no heap: its blocks are returned in written order */
+        mark_overlaps(it, ids, m);
+        return;
+    }
+    int chain = 1;
     for (size_t k = 1; k < m && chain; k++) {
         int64_t plo, phi, lo, hi;
         src_bounds(it, ids[k - 1], &plo, &phi);
         src_bounds(it, ids[k], &lo, &hi);
         chain = phi <= lo;
-        apart = apart && phi < lo;
     }
-    if (!apart) /* for the block iterator's views (cairn_block_view.overlaps) */
-        for (size_t k = 0; k < m; k++)
-            it->c[ids[k]].overlaps = 1;
     if (!chain) {
         for (size_t k = 0; k < m; k++)
             heap_push(it, hent_of(it, ids[k]));
@@ -440,6 +477,8 @@ int cairn_store_blocks_next(struct cairn_block_iter *bit, struct cairn_block_vie
         v->lines = c->lines;
         v->raw_bytes = 0;
         v->overlaps = c->overlaps;
+        v->ovl_lo = c->ovl_lo;
+        v->ovl_hi = c->ovl_hi;
         for (uint32_t k = c->lo; k < c->hi; k++)
             v->raw_bytes += c->lens[k];
         it->cur = (long)i;

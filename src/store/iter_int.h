@@ -40,7 +40,8 @@ struct cur {
     uint32_t sid, order;
     int32_t next; /* the same stream's source to push when this one ends, or -1 */
     uint32_t loaded;
-    uint32_t overlaps; /* block iterator: the stream's sources overlap in time */
+    uint32_t overlaps;      /* block iterator: this source overlaps another of its stream */
+    int64_t ovl_lo, ovl_hi; /* and the span of the sources overlapping it, transitively */
 };
 
 /* The rest: how to load it. */

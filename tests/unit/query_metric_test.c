@@ -600,6 +600,37 @@ static void test_duplicates_count_once(void **state)
                     "\"values\":[[1767225601,\"1\"],[1767225602,\"3\"],[1767225603,\"3\"],[1767225604,\"2\"],"
                     "[1767225605,\"1\"]]}]");
     }
+    /* three blocks one after another, then the middle one's push again: only the
+     * blocks overlapping each other are read merged, the others per block */
+    static char text[15][16];
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    cairn_labels_add(&ls, "app", 3, "dup2", 4);
+    for (int b = 0; b < 4; b++) {
+        int first = b < 3 ? b * 5 : 5;
+        struct cairn_entry e2[5];
+        for (int k = 0; k < 5; k++) {
+            int n = snprintf(text[first + k], sizeof text[0], "line %d", first + k);
+            e2[k] = (struct cairn_entry){T0 + (first + k + 1) * SEC, text[first + k], (size_t)n};
+        }
+        struct cairn_push_stream ps = {.labels = &ls, .entries = e2, .n = 5};
+        assert_int_equal(cairn_store_append(s, "dup", &ps, 1), 0);
+        assert_int_equal(ps.rejected, 0);
+        if (b < 3)
+            assert_int_equal(cairn_store_flush(s), 0);
+    }
+    cairn_labels_deinit(&ls);
+    for (int threads = 1; threads <= 4; threads += 3) {
+        struct cairn_query_params rp = {.tenant = "dup", .start = T0 + 5 * SEC, .end = T0 + 20 * SEC,
+                                        .step = 5 * SEC, .threads = threads};
+        expect_json(s, "count_over_time({app=\"dup2\"}[5s])", &rp,
+                    "\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"dup2\"},"
+                    "\"values\":[[1767225605,\"5\"],[1767225610,\"5\"],[1767225615,\"5\"]]}]");
+        struct cairn_query_params ip = {.tenant = "dup", .start = T0 + 20 * SEC, .end = T0 + 20 * SEC,
+                                        .instant = 1, .threads = threads};
+        expect_json(s, "sum(count_over_time({app=\"dup2\"} |= \"line\" [20s]))", &ip,
+                    "\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1767225620,\"15\"]}]");
+    }
     cairn_store_close(s);
     test_rmdir_r(dir);
     free(dir);
