@@ -78,6 +78,10 @@ enum cairn_iter_flags {
      * (entry.line is NULL, entry.len is the length). For count_over_time, rate,
      * bytes_over_time, bytes_rate without filters or parsers. */
     CAIRN_ITER_NO_LINES = 1u << 0,
+    /* Read blocks with pread rather than through a mapping of their segment file: for
+     * an iterator over a few blocks, where mapping (and unmapping) the file costs more
+     * than the reads (e.g. one per overlapping span of a stream in a metric query). */
+    CAIRN_ITER_PREAD = 1u << 1,
 };
 
 /* Iterates the entries of a set of streams over [start, end), merged in time order

@@ -422,7 +422,8 @@ static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_
         return CAIRN_ENOMEM;
     roaring_bitmap_add(one, sid);
     struct cairn_entry_iter it;
-    int rc = cairn_store_iter_init(&it, c->store, c->tenant, one, qs, qe, CAIRN_ITER_FORWARD, 0);
+    /* a span is a few blocks: pread them, mapping the segment files costs more */
+    int rc = cairn_store_iter_init(&it, c->store, c->tenant, one, qs, qe, CAIRN_ITER_FORWARD, CAIRN_ITER_PREAD);
     cairn_bitmap_free(one);
     if (rc) {
         cairn_store_iter_deinit(&it);

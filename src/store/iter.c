@@ -246,7 +246,7 @@ static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const 
     /* Column-only reads (metric queries without stages) pread the few hundred bytes of
      * each block they need: mapping the segment costs a page fault (and fault-around)
      * per block touched, about a third of such a query's CPU. Line reads keep the map. */
-    it->no_mmap = (flags & (CAIRN__ITER_NO_MMAP | CAIRN_ITER_NO_LINES)) != 0;
+    it->no_mmap = (flags & (CAIRN__ITER_NO_MMAP | CAIRN_ITER_NO_LINES | CAIRN_ITER_PREAD)) != 0;
     it->filter = filter;
     it->filter_ctx = filter_ctx;
     it->s = s;
