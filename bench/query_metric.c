@@ -4,11 +4,15 @@
  * whole range at step 1m:
  *   sum by (namespace) (count_over_time({job="events"}[5m]))     (column-only)
  *   topk(10, sum by (reason) (rate({job="events"} | json [1m])))  (every line parsed)
- * and a few more shapes. Prints wall and CPU time and GB/s of raw line bytes covered
+ * and a few more shapes, and two log queries that merge every entry and keep none. Prints wall and CPU time and GB/s of raw line bytes covered
  * per CPU-second (the raw-equivalent bytes the query answers over).
  *
+ * With --dup, the last hour of every stream is pushed a second time after the flush
+ * (an agent's retries stored twice): every stream then has blocks overlapping in time,
+ * the worst case for duplicate-dropping reads (docs/LOGQL.md, "Duplicate entries").
+ *
  *   bench_query_metric [--streams 2000] [--hours 24] [--every 60] [--threads 0]
- *                      [--repeat 3] [--query N] [--dir DIR] [--keep] */
+ *                      [--repeat 3] [--query N] [--dir DIR] [--keep] [--dup] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +63,7 @@ static int gen_line(char *o, size_t cap, int sid, int ns, uint32_t n, uint64_t *
 
 int main(int argc, char **argv)
 {
-    int streams = 2000, hours = 24, every = 60, threads = 0, repeat = 3, keep = 0, only = -1;
+    int streams = 2000, hours = 24, every = 60, threads = 0, repeat = 3, keep = 0, only = -1, dup = 0;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--streams") && i + 1 < argc)
@@ -78,9 +82,11 @@ int main(int argc, char **argv)
             only = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--keep"))
             keep = 1;
+        else if (!strcmp(argv[i], "--dup"))
+            dup = 1;
         else {
             fprintf(stderr, "usage: %s [--streams N] [--hours H] [--every SEC] [--threads N] "
-                            "[--repeat N] [--query N] [--dir DIR] [--keep]\n", argv[0]);
+                            "[--repeat N] [--query N] [--dir DIR] [--keep] [--dup]\n", argv[0]);
             return 2;
         }
     }
@@ -120,8 +126,11 @@ int main(int argc, char **argv)
     }
     uint64_t raw = 0, nent = 0;
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    uint64_t last_seed = seed;
     double t0 = (double)cairn_mono_ns() / 1e9;
-    for (int h = 0; h < hours; h++) {
+    for (int h = 0, pass = 0; h < hours; h++) {
+        if (h == hours - 1 && pass == 0)
+            last_seed = seed;
         for (int i = 0; i < streams; i++) {
             for (int k = 0; k < per_hour; k++) {
                 char *o = lines + (size_t)k * 512;
@@ -139,6 +148,12 @@ int main(int argc, char **argv)
             }
             nent += (uint64_t)per_hour;
         }
+        if (h == hours - 1 && dup && pass == 0) { /* the last hour again, as a retry */
+            cairn_store_flush(s);
+            seed = last_seed;
+            pass = 1;
+            h--;
+        }
     }
     cairn_store_flush(s);
     double t1 = (double)cairn_mono_ns() / 1e9;
@@ -152,6 +167,10 @@ int main(int argc, char **argv)
         "sum by (namespace) (count_over_time({job=\"events\"} |= \"Warning\" [5m]))",
         "sum by (reason) (count_over_time({job=\"events\"} | json | type=\"Warning\" [5m]))",
         "quantile_over_time(0.99, {job=\"events\"} | json | unwrap count [5m]) by (namespace)",
+        /* log queries whose pipeline drops every line after the merge (no store-side
+         * filter): the cost per merged entry, duplicate check included */
+        "{job=\"events\"} | json | type=\"None\"",
+        "{job=\"events\"} | line_format \"x\" |= \"y\"",
     };
     struct cairn_query_params p = {.tenant = "fake", .start = start + 60 * SEC, .end = end, .step = 60 * SEC,
                                    .threads = threads};

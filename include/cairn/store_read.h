@@ -5,7 +5,8 @@
  * Ownership: every result is written into caller-owned storage (a cairn_strlist, a
  * roaring bitmap, a cairn_labels, an iterator struct) and stays valid until the caller
  * resets or deinits it; nothing returned borrows store memory except an iterator's
- * current entry, which is valid until the next call on that iterator.
+ * current entry, which is valid until the next call on that iterator (the entry
+ * iterator's, until the call after: see cairn_store_iter_next).
  * Consistency: each call works on a snapshot taken under short locks (a copy of the
  * block list and of the head's open block), so readers never hold up writers; entries
  * appended after the snapshot are not seen by that call.
@@ -77,6 +78,10 @@ enum cairn_iter_flags {
      * (entry.line is NULL, entry.len is the length). For count_over_time, rate,
      * bytes_over_time, bytes_rate without filters or parsers. */
     CAIRN_ITER_NO_LINES = 1u << 0,
+    /* Read blocks with pread rather than through a mapping of their segment file: for
+     * an iterator over a few blocks, where mapping (and unmapping) the file costs more
+     * than the reads (e.g. one per overlapping span of a stream in a metric query). */
+    CAIRN_ITER_PREAD = 1u << 1,
 };
 
 /* Iterates the entries of a set of streams over [start, end), merged in time order
@@ -94,9 +99,11 @@ struct cairn_entry_iter {
 int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, const char *tenant,
                           const roaring_bitmap_t *sids, int64_t start, int64_t end,
                           enum cairn_iter_dir dir, unsigned flags);
-/* Next entry: returns 1 and fills *sid and *e (e->line valid until the next call),
- * 0 at the end, or a negative CAIRN_E* (CAIRN_ECORRUPT for a block failing its CRC,
- * logged with the file and offset). */
+/* Next entry: returns 1 and fills *sid and *e, 0 at the end, or a negative CAIRN_E*
+ * (CAIRN_ECORRUPT for a block failing its CRC, logged with the file and offset).
+ * e->line stays valid until the call after the next one: the previous entry's line
+ * can still be read while this one is looked at, so a caller comparing neighbours
+ * (dropping duplicates) needs no copy. */
 int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cairn_entry *e);
 void cairn_store_iter_deinit(struct cairn_entry_iter *it);
 
@@ -149,6 +156,15 @@ struct cairn_block_view {
     const uint64_t *offs;  /* start of each line in lines; NULL with CAIRN_ITER_NO_LINES */
     const char *lines;     /* NULL with CAIRN_ITER_NO_LINES */
     uint64_t raw_bytes;    /* sum of lens */
+    /* Nonzero when this block's time range touches another block's of its stream
+     * (out-of-order entries, or the same entries stored twice): entries of different
+     * blocks may then share a timestamp. The blocks touching each other, directly or
+     * through others, cover [ovl_lo, ovl_hi] (block bounds, not cut to the scan's
+     * range), a span no other block of the stream reaches into; a scan that must see
+     * the stream in time order there (to drop duplicates) reads that span with the
+     * entry iterator instead of those blocks. */
+    uint32_t overlaps;
+    int64_t ovl_lo, ovl_hi;
 };
 struct cairn_block_iter {
     struct cairn__iter *impl;

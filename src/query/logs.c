@@ -10,7 +10,13 @@
  * own order (timestamp, then stream id; a stream lives in one shard, so its arrival
  * order is kept) and cut at `limit`: the answer is the single-threaded one, entry for
  * entry. With `interval`, whose skipping depends on what other shards kept, one
- * worker runs. */
+ * worker runs.
+ *
+ * Duplicates (dedupe.h): an entry of a stream with the timestamp and the line of one
+ * already read (the same push stored twice, e.g. retried after an answer that never
+ * came) is dropped before the pipeline, as Loki's queriers drop it; the iterator
+ * returns a stream's entries in time order and a stream lives in one shard, so this is
+ * a comparison with the run of entries sharing the timestamp. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <pthread.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 
 #include "cairn/logql_pipeline.h"
+#include "dedupe.h"
 #include "query_int.h"
 
 /* One stream of the answer: its labels as a JSON object and its values so far. */
@@ -313,6 +320,7 @@ static void *worker_run(void *arg)
     struct cairn_logql_pipeline *pl = NULL;
     struct cairn_entry_iter it = {0};
     struct sid_labels sl = {0};
+    struct cairn__qdup dup = {0};
     struct cairn_labels tmp;
     int rc, iter_open = 0;
     cairn_labels_init(&tmp);
@@ -358,6 +366,12 @@ static void *worker_run(void *arg)
             break;
         w->lines_scanned++;
         w->bytes_scanned += ent.len;
+        if ((rc = cairn__qdup_seen(&dup, sid, ent.ts, ent.line, ent.len))) {
+            if (rc < 0)
+                break;
+            rc = 0;
+            continue; /* a duplicate */
+        }
         const struct cairn_labels *ls = sid_labels_get(&sl, w->s, p->tenant, sid);
         if (!ls) {
             rc = CAIRN_ENOMEM;
@@ -410,6 +424,7 @@ out:
     cairn_logql_pipeline_destroy(pl);
     cairn_logql_query_destroy(q);
     sid_labels_deinit(&sl);
+    cairn__qdup_deinit(&dup);
     cairn_labels_deinit(&tmp);
     w->rc = rc;
     return NULL;

@@ -12,6 +12,12 @@
  * decompressed. Unwrapped operations keep the series' samples (time ordered) and
  * slide two cursors over them, evaluating each window with Loki's arithmetic.
  *
+ * Duplicates (the same entry stored twice) count once, as in Loki's sample iterator:
+ * they can only sit in different blocks of a stream whose blocks overlap in time, so
+ * the span of such blocks (cairn_block_view.overlaps, rare) is read through the merged
+ * entry iterator in time order and checked against the run of equal timestamps
+ * (dedupe.h); every other block keeps the per-block, column-only path.
+ *
  * Series identity follows Loki: a series is the entry's labels after the pipeline;
  * with unwrap, the unwrapped label is dropped (Loki groups `without` it) unless a
  * `by` is given; `by`/`without` on an unwrapped aggregation reduce the labels before
@@ -24,6 +30,7 @@
 #include <string.h>
 
 #include "cairn/logql_pipeline.h"
+#include "dedupe.h"
 #include "metric_int.h"
 
 struct racc {
@@ -62,6 +69,9 @@ struct rstate {
     int by_fast;
     size_t charged;  /* bytes charged to c->gov for the accumulators */
     int count_out;   /* the series are the query's result: count them */
+    struct cairn__qdup dup; /* scan_stream_merged's run of equal timestamps */
+    int64_t *spans;         /* the current stream's overlapping spans read merged (ovl_lo) */
+    size_t nspans, capspans;
     size_t nout;     /* series counted (this shard's: a lower bound of the whole) */
 };
 
@@ -109,6 +119,8 @@ static void rstate_deinit(struct rstate *r)
     cairn_buf_deinit(&r->tmp);
     cairn__mlb_deinit(&r->lb);
     cairn_labels_deinit(&r->ls);
+    cairn__qdup_deinit(&r->dup);
+    free(r->spans);
     if (r->c)
         cairn__qgov_release(r->c->gov, r->charged);
     r->charged = 0;
@@ -345,47 +357,110 @@ static int pipeline_series(struct rstate *r, struct cairn_logql_pipeline *pl, in
     return rc;
 }
 
+/* Run one entry through the pipeline into its series (pos: its position in the
+ * stream, the tie-break of unwrapped samples). */
+static int pipeline_entry(struct rstate *r, struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
+                          uint32_t sid, uint32_t pos, int64_t ts, const char *line, uint32_t llen,
+                          int fixed_labels, size_t *fixed, int *has_fixed)
+{
+    int rc = cairn_logql_pipeline_process(pl, ts, stream, line, llen);
+    if (rc <= 0)
+        return rc;
+    double v = 1;
+    size_t len = llen;
+    if (r->e->has_unwrap) {
+        rc = cairn_logql_pipeline_unwrap(pl, &v);
+        if (rc <= 0)
+            return rc;
+        if (rc == 2)
+            v = 0;
+    } else if (r->bytes) {
+        cairn_logql_pipeline_line(pl, &len);
+    }
+    size_t idx;
+    if ((rc = pipeline_series(r, pl, fixed_labels, fixed, has_fixed, &idx)))
+        return rc;
+    struct racc *x = &r->a[idx];
+    if ((rc = note_point(r, x, ts)))
+        return rc;
+    if (r->additive)
+        add_entry(r, x, ts, len);
+    else if ((rc = add_sample(r, x, ts, v, sid, pos)))
+        return rc;
+    return 0;
+}
+
 /* Run one block's entries through the pipeline into the series. */
 static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
                           const struct cairn_block_view *bv, uint32_t *seq, int fixed_labels, size_t *fixed,
                           int *has_fixed)
 {
     for (uint32_t i = 0; i < bv->n; i++) {
-        uint32_t pos = (*seq)++;
-        int64_t ts = bv->ts[i];
         int rc;
         if ((i & 1023) == 1023 && (rc = cairn__qgov_check(r->c->gov)))
             return rc;
-        rc = cairn_logql_pipeline_process(pl, ts, stream, bv->lines + bv->offs[i], bv->lens[i]);
+        rc = pipeline_entry(r, pl, stream, bv->sid, (*seq)++, bv->ts[i], bv->lines + bv->offs[i], bv->lens[i],
+                            fixed_labels, fixed, has_fixed);
         if (rc < 0)
-            return rc;
-        if (rc == 0)
-            continue;
-        double v = 1;
-        size_t len = bv->lens[i];
-        if (r->e->has_unwrap) {
-            rc = cairn_logql_pipeline_unwrap(pl, &v);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                continue;
-            if (rc == 2)
-                v = 0;
-        } else if (r->bytes) {
-            cairn_logql_pipeline_line(pl, &len);
-        }
-        size_t idx;
-        if ((rc = pipeline_series(r, pl, fixed_labels, fixed, has_fixed, &idx)))
-            return rc;
-        struct racc *x = &r->a[idx];
-        if ((rc = note_point(r, x, ts)))
-            return rc;
-        if (r->additive)
-            add_entry(r, x, ts, len);
-        else if ((rc = add_sample(r, x, ts, v, bv->sid, pos)))
             return rc;
     }
     return 0;
+}
+
+/* The span [qs, qe) of a stream whose blocks overlap there (cairn_block_view.overlaps):
+ * its entries read through the merged entry iterator, in time order with their lines,
+ * so that an entry with the timestamp and line of one already counted is dropped, as
+ * Loki's sample iterator drops it (the same push stored twice counts once). Without a
+ * pipeline the stream is series *fixed; *seq numbers the stream's entries. */
+static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_t qe,
+                              struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
+                              int fixed_labels, size_t *fixed, int *has_fixed, uint32_t *pseq)
+{
+    struct cairn__mctx *c = r->c;
+    roaring_bitmap_t *one = roaring_bitmap_create();
+    if (!one)
+        return CAIRN_ENOMEM;
+    roaring_bitmap_add(one, sid);
+    struct cairn_entry_iter it;
+    /* a span is a few blocks: pread them, mapping the segment files costs more */
+    int rc = cairn_store_iter_init(&it, c->store, c->tenant, one, qs, qe, CAIRN_ITER_FORWARD, CAIRN_ITER_PREAD);
+    cairn_bitmap_free(one);
+    if (rc) {
+        cairn_store_iter_deinit(&it);
+        return rc;
+    }
+    cairn_store_iter_set_deadline(&it, c->deadline);
+    cairn__qdup_reset(&r->dup);
+    uint32_t got, seq = *pseq;
+    struct cairn_entry e;
+    uint64_t n = 0;
+    while ((rc = cairn_store_iter_next(&it, &got, &e)) == 1) {
+        if ((++n & 1023) == 0 && (rc = cairn__qgov_check(c->gov)))
+            break;
+        c->st->lines++;
+        c->st->bytes += e.len;
+        if ((rc = cairn__qdup_seen(&r->dup, got, e.ts, e.line, e.len))) {
+            if (rc < 0)
+                break;
+            continue; /* a duplicate */
+        }
+        if (pl) {
+            if ((rc = pipeline_entry(r, pl, stream, got, seq++, e.ts, e.line, (uint32_t)e.len, fixed_labels,
+                                     fixed, has_fixed)) < 0)
+                break;
+            continue;
+        }
+        struct racc *x = &r->a[*fixed];
+        if ((rc = note_point(r, x, e.ts)))
+            break;
+        if (r->additive)
+            add_entry(r, x, e.ts, e.len);
+        else if ((rc = add_sample(r, x, e.ts, 1, got, seq++)))
+            break;
+    }
+    cairn_store_iter_deinit(&it);
+    *pseq = seq;
+    return rc < 0 ? rc : 0;
 }
 
 /* Scan the streams in sids over [qs, qe) with one block iterator (one decompression
@@ -416,6 +491,7 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
         if (bv.sid != cur) {
             cur = bv.sid;
             seq = 0;
+            r->nspans = 0;
             has_fixed = 0;
             skip = 0;
             rc = cairn_store_stream_labels(c->store, c->tenant, cur, pl ? &stream : &r->ls);
@@ -434,6 +510,29 @@ static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t q
         }
         if (skip)
             continue;
+        if (bv.overlaps) { /* the span of the blocks overlapping this one, once, merged */
+            int done = 0;
+            for (size_t k = 0; k < r->nspans && !done; k++)
+                done = r->spans[k] == bv.ovl_lo;
+            if (done)
+                continue;
+            if (r->nspans == r->capspans) {
+                size_t cap = r->capspans ? r->capspans * 2 : 8;
+                int64_t *v = realloc(r->spans, cap * sizeof *v);
+                if (!v) {
+                    rc = CAIRN_ENOMEM;
+                    break;
+                }
+                r->spans = v;
+                r->capspans = cap;
+            }
+            r->spans[r->nspans++] = bv.ovl_lo;
+            int64_t lo = bv.ovl_lo > qs ? bv.ovl_lo : qs;
+            int64_t hi = bv.ovl_hi < qe - 1 ? bv.ovl_hi + 1 : qe;
+            if ((rc = scan_stream_merged(r, cur, lo, hi, pl, &stream, fixed_labels, &fixed, &has_fixed, &seq)))
+                break;
+            continue;
+        }
         c->st->lines += bv.n;
         c->st->bytes += bv.raw_bytes;
         if (pl) {

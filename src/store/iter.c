@@ -92,11 +92,17 @@ static void heap_push(struct cairn__iter *it, struct hent e)
     h[k] = e;
 }
 
-/* Done with source i (at the heap's root): free its columns, put the next block of its
- * stream's chain in its place, or drop the root. */
-static void src_end(struct cairn__iter *it, uint32_t i)
+/* Done with source i (at the heap's root): free its columns (or, for the source of the
+ * entry returned last, keep them until the next call: retired), put the next block of
+ * its stream's chain in its place, or drop the root. */
+static void src_end(struct cairn__iter *it, uint32_t i, int retire)
 {
-    cairn__iter_dec_put(it, it->v[i].dec);
+    if (retire) {
+        cairn__iter_dec_put(it, it->retired);
+        it->retired = it->v[i].dec;
+    } else {
+        cairn__iter_dec_put(it, it->v[i].dec);
+    }
     it->v[i].dec = NULL;
     int32_t nx = it->c[i].next;
     if (nx >= 0) {
@@ -116,6 +122,7 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
         return;
     for (size_t i = 0; i < it->n; i++)
         cairn__iter_dbuf_free(it->v[i].dec);
+    cairn__iter_dbuf_free(it->retired);
     for (size_t i = 0; i < it->npool; i++)
         cairn__iter_dbuf_free(it->pool[i]);
     for (size_t i = 0; i < it->nfd; i++) {
@@ -153,6 +160,43 @@ static void src_bounds(const struct cairn__iter *it, uint32_t i, int64_t *lo, in
     }
 }
 
+/* The block iterator's overlap marks (cairn_block_view.overlaps) for one stream's
+ * sources ids[0..m) (reordered here): sorted by their first timestamp (insertion sort:
+ * written order is nearly sorted), swept into groups whose time ranges touch (a shared
+ * timestamp counts); each source of a group of two or more gets the group's span. */
+static void mark_overlaps(struct cairn__iter *it, uint32_t *ids, size_t m)
+{
+    int64_t lo, hi, lo2, hi2;
+    for (size_t k = 1; k < m; k++) {
+        uint32_t x = ids[k];
+        src_bounds(it, x, &lo, &hi);
+        size_t j = k;
+        for (; j > 0; j--) {
+            src_bounds(it, ids[j - 1], &lo2, &hi2);
+            if (lo2 <= lo)
+                break;
+            ids[j] = ids[j - 1];
+        }
+        ids[j] = x;
+    }
+    for (size_t a = 0, b; a < m; a = b) {
+        int64_t glo, ghi;
+        src_bounds(it, ids[a], &glo, &ghi);
+        for (b = a + 1; b < m; b++) {
+            src_bounds(it, ids[b], &lo, &hi);
+            if (lo > ghi)
+                break;
+            if (hi > ghi)
+                ghi = hi;
+        }
+        for (size_t k = a; b - a > 1 && k < b; k++) {
+            it->c[ids[k]].overlaps = 1;
+            it->c[ids[k]].ovl_lo = glo;
+            it->c[ids[k]].ovl_hi = ghi;
+        }
+    }
+}
+
 /* Put the sources of one stream, v[a..b) in written order, into the heap (ids: scratch
  * room for b - a ids): when their
  * time ranges follow each other (each ends at or before the next begins) only the
@@ -163,6 +207,10 @@ static void stream_push(struct cairn__iter *it, size_t a, size_t b, uint32_t *id
     for (size_t i = a; i < b; i++)
         if (!it->c[i].loaded || it->c[i].lo < it->c[i].hi) /* (head_copy makes none empty) */
             ids[m++] = (uint32_t)i;
+    if (it->blockmode) { /* no heap: its blocks are returned in written order */
+        mark_overlaps(it, ids, m);
+        return;
+    }
     int chain = 1;
     for (size_t k = 1; k < m && chain; k++) {
         int64_t plo, phi, lo, hi;
@@ -198,7 +246,7 @@ static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const 
     /* Column-only reads (metric queries without stages) pread the few hundred bytes of
      * each block they need: mapping the segment costs a page fault (and fault-around)
      * per block touched, about a third of such a query's CPU. Line reads keep the map. */
-    it->no_mmap = (flags & (CAIRN__ITER_NO_MMAP | CAIRN_ITER_NO_LINES)) != 0;
+    it->no_mmap = (flags & (CAIRN__ITER_NO_MMAP | CAIRN_ITER_NO_LINES | CAIRN_ITER_PREAD)) != 0;
     it->filter = filter;
     it->filter_ctx = filter_ctx;
     it->s = s;
@@ -320,6 +368,9 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
     if (!it)
         return 0;
     uint32_t i;
+    /* the entry before the last one is no longer promised: its block may be reused */
+    cairn__iter_dec_put(it, it->retired);
+    it->retired = NULL;
     if (it->cur >= 0) { /* the source returned last is still at the root: advance it */
         i = (uint32_t)it->cur;
         it->cur = -1;
@@ -339,7 +390,7 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
             }
             sift_down(it, 0);
         } else {
-            src_end(it, i);
+            src_end(it, i, 1); /* the caller may still read the entry returned last */
         }
     }
     while (it->hn) {
@@ -354,7 +405,7 @@ int cairn_store_iter_next(struct cairn_entry_iter *itp, uint32_t *sid, struct ca
                 it->heap[0] = hent_of(it, i);
                 sift_down(it, 0);
             } else {
-                src_end(it, i);
+                src_end(it, i, 0);
             }
             continue;
         }
@@ -425,6 +476,9 @@ int cairn_store_blocks_next(struct cairn_block_iter *bit, struct cairn_block_vie
         v->offs = c->lines ? c->offs + c->lo : NULL;
         v->lines = c->lines;
         v->raw_bytes = 0;
+        v->overlaps = c->overlaps;
+        v->ovl_lo = c->ovl_lo;
+        v->ovl_hi = c->ovl_hi;
         for (uint32_t k = c->lo; k < c->hi; k++)
             v->raw_bytes += c->lens[k];
         it->cur = (long)i;

@@ -40,6 +40,8 @@ struct cur {
     uint32_t sid, order;
     int32_t next; /* the same stream's source to push when this one ends, or -1 */
     uint32_t loaded;
+    uint32_t overlaps;      /* block iterator: this source overlaps another of its stream */
+    int64_t ovl_lo, ovl_hi; /* and the span of the sources overlapping it, transitively */
 };
 
 /* The rest: how to load it. */
@@ -93,6 +95,8 @@ struct cairn__iter {
     struct cairn__codec_ctx ctx;
     struct cairn_buf rbuf;
     struct dbuf **pool; /* free decoded-column buffers */
+    struct dbuf *retired; /* the ended source of the entry returned last: still readable
+                             until the next call (cairn_store_iter_next's promise) */
     struct cairn__block_dec scr; /* a filtered entry iterator decodes here */
     struct rec *sr;              /* and builds the records here first */
     size_t srcap;

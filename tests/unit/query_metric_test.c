@@ -542,6 +542,100 @@ static void test_threads_identical(void **state)
     }
 }
 
+/* Regression (crash soak): a push stored twice was counted twice. The same batch is
+ * stored three times in two streams (flushed to segment files between the copies, so
+ * the store's append-time rule, which looks at the open block only, cannot drop them;
+ * the last copy stays in the head); each entry counts once, as in Loki's sample
+ * iterator, with and without a pipeline, unwrapped, on stream shards and time slices.
+ * Two lines at one timestamp, and one line at two timestamps, are not duplicates. */
+static void test_duplicates_count_once(void **state)
+{
+    (void)state;
+    static const struct { int sec; const char *line; } B[] = {
+        {1, "msg=a v=1"}, {2, "msg=b v=2"}, {2, "msg=c v=3"}, {3, "msg=a v=1"}, {4, "msg=d v=4"},
+    };
+    char *dir = test_mkdtemp("metric-dup");
+    struct cairn_store *s = open_store(dir);
+    struct cairn_entry e[5];
+    for (int copy = 0; copy < 3; copy++) {
+        for (int st = 0; st < 2; st++) {
+            struct cairn_labels ls;
+            cairn_labels_init(&ls);
+            cairn_labels_add(&ls, "app", 3, "dup", 3);
+            cairn_labels_add(&ls, "pod", 3, st ? "p2" : "p1", 2);
+            cairn_labels_sort(&ls, NULL);
+            for (int k = 0; k < 5; k++)
+                e[k] = (struct cairn_entry){T0 + B[k].sec * SEC, B[k].line, strlen(B[k].line)};
+            struct cairn_push_stream ps = {.labels = &ls, .entries = e, .n = 5};
+            assert_int_equal(cairn_store_append(s, "dup", &ps, 1), 0);
+            assert_int_equal(ps.rejected, 0);
+            cairn_labels_deinit(&ls);
+        }
+        if (copy < 2)
+            assert_int_equal(cairn_store_flush(s), 0);
+    }
+    for (int threads = 1; threads <= 4; threads += 3) {
+        struct cairn_query_params ip = {.tenant = "dup", .start = T0 + 10 * SEC, .end = T0 + 10 * SEC,
+                                        .instant = 1, .threads = threads};
+        static const struct { const char *q, *v; } C[] = {
+            {"sum(count_over_time({app=\"dup\"}[10s]))", "10"},
+            {"sum(rate({app=\"dup\"}[10s]))", "1"},
+            {"sum(bytes_over_time({app=\"dup\"}[10s]))", "90"},
+            {"sum(count_over_time({app=\"dup\"} |= \"msg\" [10s]))", "10"},
+            {"sum(count_over_time({app=\"dup\"} | logfmt | msg=\"a\" [10s]))", "4"},
+            {"sum(sum_over_time({app=\"dup\"} | logfmt | unwrap v [10s]))", "22"},
+            {"sum(bytes_rate({app=\"dup\"} |= \"msg\" [10s]))", "9"},
+        };
+        for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
+            char want[256];
+            snprintf(want, sizeof want, "\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1767225610,\"%s\"]}]",
+                     C[i].v);
+            expect_json(s, C[i].q, &ip, want);
+        }
+        /* a range query over few streams: time slices on threads */
+        struct cairn_query_params rp = {.tenant = "dup", .start = T0 + SEC, .end = T0 + 5 * SEC, .step = SEC,
+                                        .threads = threads};
+        expect_json(s, "count_over_time({app=\"dup\", pod=\"p1\"}[2s])", &rp,
+                    "\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"dup\",\"pod\":\"p1\"},"
+                    "\"values\":[[1767225601,\"1\"],[1767225602,\"3\"],[1767225603,\"3\"],[1767225604,\"2\"],"
+                    "[1767225605,\"1\"]]}]");
+    }
+    /* three blocks one after another, then the middle one's push again: only the
+     * blocks overlapping each other are read merged, the others per block */
+    static char text[15][16];
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    cairn_labels_add(&ls, "app", 3, "dup2", 4);
+    for (int b = 0; b < 4; b++) {
+        int first = b < 3 ? b * 5 : 5;
+        struct cairn_entry e2[5];
+        for (int k = 0; k < 5; k++) {
+            int n = snprintf(text[first + k], sizeof text[0], "line %d", first + k);
+            e2[k] = (struct cairn_entry){T0 + (first + k + 1) * SEC, text[first + k], (size_t)n};
+        }
+        struct cairn_push_stream ps = {.labels = &ls, .entries = e2, .n = 5};
+        assert_int_equal(cairn_store_append(s, "dup", &ps, 1), 0);
+        assert_int_equal(ps.rejected, 0);
+        if (b < 3)
+            assert_int_equal(cairn_store_flush(s), 0);
+    }
+    cairn_labels_deinit(&ls);
+    for (int threads = 1; threads <= 4; threads += 3) {
+        struct cairn_query_params rp = {.tenant = "dup", .start = T0 + 5 * SEC, .end = T0 + 20 * SEC,
+                                        .step = 5 * SEC, .threads = threads};
+        expect_json(s, "count_over_time({app=\"dup2\"}[5s])", &rp,
+                    "\"resultType\":\"matrix\",\"result\":[{\"metric\":{\"app\":\"dup2\"},"
+                    "\"values\":[[1767225605,\"5\"],[1767225610,\"5\"],[1767225615,\"5\"]]}]");
+        struct cairn_query_params ip = {.tenant = "dup", .start = T0 + 20 * SEC, .end = T0 + 20 * SEC,
+                                        .instant = 1, .threads = threads};
+        expect_json(s, "sum(count_over_time({app=\"dup2\"} |= \"line\" [20s]))", &ip,
+                    "\"resultType\":\"vector\",\"result\":[{\"metric\":{},\"value\":[1767225620,\"15\"]}]");
+    }
+    cairn_store_close(s);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_no_lines_equals_pipeline),
         cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_duplicates_count_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
