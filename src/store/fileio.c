@@ -82,6 +82,8 @@ int cairn__file_hdr_check(const unsigned char *p, size_t len, const char magic[8
         return CAIRN_ECORRUPT;
     if (cairn_get_u32le(p + 8) != version)
         return CAIRN_EUNSUPPORTED;
+    if (cairn_get_u32le(p + 12) != 0) /* no flags are defined: set bits are damage */
+        return CAIRN_ECORRUPT;
     return 0;
 }
 
