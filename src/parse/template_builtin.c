@@ -48,6 +48,16 @@ TPL_FN(f_println)
     return 0;
 }
 
+/* The result of an escaper: b's bytes copied into scratch (b is freed); rc: one of
+ * b's appends failed. */
+static int ret_escaped(struct texec *x, struct cairn_buf *b, int rc, struct tval *out)
+{
+    rc = rc ? cairn__tpl_fail(x, "out of memory")
+            : cairn__tpl_ret_buf(x, out, b->data ? b->data : "", b->len);
+    cairn_buf_deinit(b);
+    return rc;
+}
+
 TPL_FN(f_html)
 {
     (void)call;
@@ -68,12 +78,7 @@ TPL_FN(f_html)
         default: rc |= cairn_buf_append_byte(&b, s[i]);
         }
     }
-    char *o = rc ? NULL : cairn__tpl_scratch(x, b.len);
-    if (o && b.len)
-        memcpy(o, b.data, b.len);
-    *out = cairn__tpl_str(o ? o : "", o ? b.len : 0);
-    cairn_buf_deinit(&b);
-    return o ? 0 : (rc ? cairn__tpl_fail(x, "out of memory") : -1);
+    return ret_escaped(x, &b, rc, out);
 }
 
 TPL_FN(f_js)
@@ -102,12 +107,7 @@ TPL_FN(f_js)
                 rc |= cairn_buf_append_byte(&b, (char)c); /* printable runes kept */
         }
     }
-    char *o = rc ? NULL : cairn__tpl_scratch(x, b.len);
-    if (o && b.len)
-        memcpy(o, b.data, b.len);
-    *out = cairn__tpl_str(o ? o : "", o ? b.len : 0);
-    cairn_buf_deinit(&b);
-    return o ? 0 : (rc ? cairn__tpl_fail(x, "out of memory") : -1);
+    return ret_escaped(x, &b, rc, out);
 }
 
 TPL_FN(f_urlquery)
