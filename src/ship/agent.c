@@ -14,17 +14,19 @@
 
 #include "cairn/log.h"
 #include "cairn/push.h"
+#include "cairn/sd.h"
 #include "cairn/ship.h"
 #include "cairn/ship_agent.h"
 #include "cairn/ship_positions.h"
 #include "cairn/timeutil.h"
 #include "ship/ship_build.h"
 #include "ship/ship_int.h"
+#include "ship/targets.h"
 
-struct target_state {
-    struct cairn_labels labels;
-    char *path, *exclude;
-    const char *job;
+/* One kubernetes_sd_config's discoverer and the scrape config it feeds. */
+struct agent_sd {
+    struct cairn_sd_k8s *sd;
+    size_t scrape;
 };
 
 struct cairn_ship_agent {
@@ -38,9 +40,15 @@ struct cairn_ship_agent {
     size_t n_pipes;
     struct cairn_ship_pipeline **extra_pipes; /* pod log targets' pipelines */
     size_t n_extra;
-    struct target_state *ts;
-    struct cairn_tail_target *targets;
-    size_t n_targets, cap_targets;
+    struct cairn__tset statics; /* static_configs and pod_logs targets */
+    struct cairn__tset live;    /* statics and discovered ones (tailer thread) */
+    struct cairn_ship_relabel_rule **rules; /* per scrape config */
+    struct agent_sd *sds;
+    size_t n_sds;
+    struct cairn_ship_pipeline **all_pipes; /* every pipeline, for the tailer's ticks */
+    size_t n_all;
+    char hostname[256];
+    uint64_t dropped_targets; /* discovered targets dropped at the last refresh */
     struct cairn_positions *positions;
     struct cairn_tailer *tailer;
     struct cairn_ship_metrics *metrics;
@@ -180,92 +188,84 @@ static int make_clients(struct cairn_ship_agent *a, struct cairn_err *err)
     return 0;
 }
 
-static int add_target(struct cairn_ship_agent *a, enum cairn_tail_kind kind, const char *path,
-                      const char *exclude, const struct cairn_labels *ls,
-                      struct cairn_ship_pipeline *pl, const char *job)
-{
-    if (a->n_targets == a->cap_targets) {
-        size_t nc = a->cap_targets ? a->cap_targets * 2 : 8;
-        void *nt = realloc(a->targets, nc * sizeof *a->targets);
-        void *ns = nt ? realloc(a->ts, nc * sizeof *a->ts) : NULL;
-        if (nt)
-            a->targets = nt;
-        if (!nt || !ns)
-            return CAIRN_ENOMEM;
-        a->ts = ns;
-        a->cap_targets = nc;
-    }
-    struct target_state *t = &a->ts[a->n_targets];
-    memset(t, 0, sizeof *t);
-    /* path, exclude and labels are pointed at once every target is in (ts may move) */
-    a->targets[a->n_targets] = (struct cairn_tail_target){kind, NULL, NULL, NULL, pl};
-    cairn_labels_init(&t->labels);
-    t->job = job;
-    t->path = strdup(path);
-    t->exclude = exclude ? strdup(exclude) : NULL;
-    if (!t->path || (exclude && !t->exclude) || cairn_labels_copy(&t->labels, ls)) {
-        free(t->path);
-        free(t->exclude);
-        cairn_labels_deinit(&t->labels);
-        return CAIRN_ENOMEM;
-    }
-    a->n_targets++;
-    return 0;
-}
-
 /* Target labels of one static_config after relabeling; adds a tail target. */
 static int static_target(struct cairn_ship_agent *a, size_t si, size_t ki,
                          const struct cairn_ship_static *sc,
                          const struct cairn_ship_relabel_rule *rules, size_t n_rules,
                          struct cairn_ship_pipeline *pl, const char *job, struct cairn_err *err)
 {
-    struct cairn_labels ls;
-    cairn_labels_init(&ls);
+    struct cairn_sd_labels ls;
+    cairn_sd_labels_init(&ls);
     int rc = 0;
-    for (size_t i = 0; i < sc->labels.n && !rc; i++) {
-        const char *v = sc->labels.v[i].value ? sc->labels.v[i].value : "";
-        rc = cairn_labels_add(&ls, sc->labels.v[i].key, strlen(sc->labels.v[i].key), v, strlen(v));
-    }
-    struct cairn_err e2;
-    if (!rc && cairn_labels_sort(&ls, &e2)) {
-        cairn_labels_deinit(&ls);
-        return cairn_err_set(err, CAIRN_EINVAL, "scrape_configs[%zu].static_configs[%zu].labels: "
-                             "%s", si, ki, e2.msg);
-    }
+    for (size_t i = 0; i < sc->labels.n && !rc; i++)
+        rc = cairn_sd_labels_set_str(&ls, sc->labels.v[i].key, sc->labels.v[i].value);
     int keep = rc ? rc : cairn_ship_relabel_apply(rules, n_rules, &ls);
-    if (keep < 0) {
-        cairn_labels_deinit(&ls);
+    const char *why = "dropped by relabel_configs";
+    if (keep == 1)
+        keep = cairn__tset_add_labels(&a->statics, &ls, pl, job, NULL, &why);
+    cairn_sd_labels_deinit(&ls);
+    if (keep < 0)
         return cairn_err_set(err, keep, "out of memory");
+    if (keep == 0) /* as Promtail: logged, not an error */
+        CAIRN_WARN("ship", "target dropped", "scrape_config=%zu static_config=%zu why=\"%s\"",
+                   si, ki, why);
+    return 0;
+}
+
+/* A kubernetes_sd_config to discoverer options (Prometheus's semantics; Promtail's
+ * own-node field selector for role pod). */
+static struct cairn_sd_k8s *make_sd(struct cairn_ship_agent *a, const struct cairn_ship_k8s_sd *k,
+                                    const char *path, struct cairn_err *err)
+{
+    struct cairn_sd_k8s_opts o = {0};
+    o.role = k->role == CAIRN_K8S_ROLE_NODE ? CAIRN_SD_ROLE_NODE : CAIRN_SD_ROLE_POD;
+    o.api_server = k->api_server;
+    o.kubeconfig_file = k->kubeconfig_file;
+    o.namespaces = (const char *const *)k->namespaces.names.v;
+    o.nnamespaces = k->namespaces.names.n;
+    o.own_namespace = k->namespaces.own_namespace;
+    const struct cairn_ship_k8s_selector *sel = k->selectors.v;
+    for (size_t i = 0; i < k->selectors.n; i++)
+        if (sel[i].role == k->role) {
+            o.label_selector = sel[i].label;
+            o.field_selector = sel[i].field;
+        }
+    /* Promtail asks only for the pods of its own node (spec.nodeName=$HOSTNAME): an
+     * agent never lists, nor tails, other nodes' pods */
+    char field[1024];
+    if (o.role == CAIRN_SD_ROLE_POD && a->hostname[0]) {
+        char node[300];
+        snprintf(node, sizeof node, "spec.nodeName=%s", a->hostname);
+        if (o.field_selector && *o.field_selector && !strstr(o.field_selector, node))
+            snprintf(field, sizeof field, "%s,%s", o.field_selector, node);
+        else if (o.field_selector && *o.field_selector)
+            snprintf(field, sizeof field, "%s", o.field_selector);
+        else
+            snprintf(field, sizeof field, "%s", node);
+        o.field_selector = field;
     }
-    if (keep == 0) { /* dropped by relabel_configs */
-        cairn_labels_deinit(&ls);
-        return 0;
-    }
-    rc = 0;
-    const struct cairn_label *path = cairn_labels_get(&ls, "__path__", 8);
-    if (!path || !path->value_len) {
-        cairn_labels_deinit(&ls);
-        return cairn_err_set(err, CAIRN_EINVAL, "scrape_configs[%zu].static_configs[%zu]: "
-                             "labels.__path__ (the files to tail) is required", si, ki);
-    }
-    char *p = strdup(path->value);
-    const struct cairn_label *ex = cairn_labels_get(&ls, "__path_exclude__", 16);
-    char *x = ex && ex->value_len ? strdup(ex->value) : NULL;
-    /* labels starting with __ are for relabeling only */
-    struct cairn_labels vis;
-    cairn_labels_init(&vis);
-    for (size_t i = 0; i < ls.n && p; i++)
-        if (!(ls.v[i].name_len >= 2 && ls.v[i].name[0] == '_' && ls.v[i].name[1] == '_'))
-            rc |= cairn_labels_add(&vis, ls.v[i].name, ls.v[i].name_len, ls.v[i].value,
-                                   ls.v[i].value_len);
-    if (!p || rc || (ex && ex->value_len && !x) ||
-        add_target(a, CAIRN_TAIL_FILES, p, x, &vis, pl, job))
-        rc = cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
-    free(p);
-    free(x);
-    cairn_labels_deinit(&vis);
-    cairn_labels_deinit(&ls);
-    return rc;
+    o.bearer_token = k->bearer_token;
+    o.bearer_token_file = k->bearer_token_file;
+    if (k->authorization.credentials && *k->authorization.credentials)
+        o.bearer_token = k->authorization.credentials;
+    if (k->authorization.credentials_file && *k->authorization.credentials_file)
+        o.bearer_token_file = k->authorization.credentials_file;
+    o.username = k->basic_auth.username;
+    o.password = k->basic_auth.password;
+    o.password_file = k->basic_auth.password_file;
+    o.ca_file = k->tls_config.ca_file;
+    o.cert_file = k->tls_config.cert_file;
+    o.key_file = k->tls_config.key_file;
+    o.server_name = k->tls_config.server_name;
+    o.insecure_skip_verify = k->tls_config.insecure_skip_verify;
+    o.service_host = getenv("KUBERNETES_SERVICE_HOST");
+    o.service_port = getenv("KUBERNETES_SERVICE_PORT");
+    struct cairn_err e2;
+    cairn_err_clear(&e2);
+    struct cairn_sd_k8s *sd = cairn_sd_k8s_create(&o, &e2);
+    if (!sd)
+        cairn_err_set(err, e2.code ? e2.code : CAIRN_EINVAL, "%s: %s", path, e2.msg);
+    return sd;
 }
 
 static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
@@ -275,7 +275,12 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
     a->pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1, sizeof *a->pipes);
     a->extra_pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1,
                             sizeof *a->extra_pipes);
-    if (!a->pipes || !a->extra_pipes)
+    a->rules = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1, sizeof *a->rules);
+    size_t nsd = 0;
+    for (size_t i = 0; i < cfg->scrape_configs.n; i++)
+        nsd += sc[i].kubernetes_sd_configs.n;
+    a->sds = calloc(nsd ? nsd : 1, sizeof *a->sds);
+    if (!a->pipes || !a->extra_pipes || !a->rules || !a->sds)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     for (size_t i = 0; i < cfg->scrape_configs.n; i++) {
         char path[96];
@@ -286,7 +291,7 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
         a->n_pipes = i + 1;
         cairn_ship_pipeline_set_metrics(a->pipes[i], a->metrics);
         snprintf(path, sizeof path, "scrape_configs[%zu].relabel_configs", i);
-        struct cairn_ship_relabel_rule *rules =
+        struct cairn_ship_relabel_rule *rules = a->rules[i] =
             cairn_ship_relabel_compile(&sc[i].relabel_configs, path, err);
         if (!rules)
             return err->code ? err->code : CAIRN_EINVAL;
@@ -295,9 +300,16 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
         for (size_t k = 0; k < sc[i].static_configs.n && !rc; k++)
             rc = static_target(a, i, k, &st[k], rules, sc[i].relabel_configs.n, a->pipes[i],
                                sc[i].job_name, err);
-        cairn_ship_relabel_free(rules, sc[i].relabel_configs.n);
         if (rc)
             return rc;
+        const struct cairn_ship_k8s_sd *ks = sc[i].kubernetes_sd_configs.v;
+        for (size_t k = 0; k < sc[i].kubernetes_sd_configs.n && !cfg->check_syntax; k++) {
+            snprintf(path, sizeof path, "scrape_configs[%zu].kubernetes_sd_configs[%zu]", i, k);
+            struct cairn_sd_k8s *sd = make_sd(a, &ks[k], path, err);
+            if (!sd)
+                return err->code;
+            a->sds[a->n_sds++] = (struct agent_sd){sd, i};
+        }
         if (sc[i].pod_logs.enabled) {
             struct cairn_labels ls;
             cairn_labels_init(&ls);
@@ -325,8 +337,8 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
                 cairn_ship_pipeline_set_metrics(pp, a->metrics);
             }
             if (!rc)
-                rc = add_target(a, CAIRN_TAIL_PODS, sc[i].pod_logs.path, NULL, &ls, pp,
-                                sc[i].job_name);
+                rc = cairn__tset_add(&a->statics, CAIRN_TAIL_PODS, sc[i].pod_logs.path, NULL,
+                                     &ls, pp, sc[i].job_name);
             cairn_labels_deinit(&ls);
             if (rc)
                 return err->code ? rc : cairn_err_set(err, rc, "scrape_configs[%zu].pod_logs: %s",
@@ -400,6 +412,75 @@ static int start_http(struct cairn_ship_agent *a, struct cairn_err *err)
     return 0;
 }
 
+/* ---- discovered targets ---- */
+
+static void sd_changed(void *ud)
+{
+    struct cairn_ship_agent *a = ud;
+    if (a->tailer)
+        cairn_tailer_refresh(a->tailer);
+}
+
+struct refresh_ctx {
+    struct cairn_ship_agent *a;
+    struct cairn__tset *set;
+    size_t scrape;
+    uint64_t dropped;
+    struct cairn_sd_labels work;
+};
+
+static int on_discovered(void *ud, const struct cairn_sd_labels *ls)
+{
+    struct refresh_ctx *r = ud;
+    struct cairn_ship_agent *a = r->a;
+    const struct cairn_ship_scrape *sc = &((const struct cairn_ship_scrape *)
+                                               a->cfg->scrape_configs.v)[r->scrape];
+    if (cairn_sd_labels_copy(&r->work, ls))
+        return CAIRN_ENOMEM;
+    int keep = cairn_ship_relabel_apply(a->rules[r->scrape], sc->relabel_configs.n, &r->work);
+    const char *why = "dropped by relabel_configs";
+    if (keep == 1)
+        keep = cairn__tset_add_labels(r->set, &r->work, a->pipes[r->scrape], sc->job_name,
+                                      a->hostname[0] ? a->hostname : NULL, &why);
+    if (keep < 0)
+        return keep;
+    if (keep == 0)
+        r->dropped++;
+    return 0;
+}
+
+/* The tailer's refresh: static targets plus what every discoverer knows now,
+ * relabelled; the tailer swaps them in, then the old set goes. */
+static int refresh_targets(void *ud, struct cairn_tailer *t)
+{
+    struct cairn_ship_agent *a = ud;
+    struct cairn__tset set = {0};
+    struct refresh_ctx r = {.a = a, .set = &set};
+    cairn_sd_labels_init(&r.work);
+    int rc = 0;
+    for (size_t i = 0; i < a->statics.n && !rc; i++)
+        rc = cairn__tset_add(&set, a->statics.t[i].kind, a->statics.st[i].path,
+                             a->statics.st[i].exclude, &a->statics.st[i].labels,
+                             a->statics.t[i].pipeline, a->statics.st[i].job);
+    for (size_t i = 0; i < a->n_sds && !rc; i++) {
+        r.scrape = a->sds[i].scrape;
+        rc = cairn_sd_k8s_targets(a->sds[i].sd, on_discovered, &r);
+    }
+    cairn_sd_labels_deinit(&r.work);
+    if (rc) {
+        cairn__tset_free(&set);
+        return rc;
+    }
+    cairn__tset_fix(&set);
+    rc = cairn_tailer_set_targets(t, set.t, set.n);
+    cairn__tset_free(&a->live);
+    a->live = set;
+    a->dropped_targets = r.dropped;
+    CAIRN_INFO("ship", "targets refreshed", "active=%zu dropped=%llu", set.n,
+               (unsigned long long)r.dropped);
+    return rc;
+}
+
 /* ---- lifecycle ---- */
 
 struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config *cfg, FILE *out,
@@ -412,6 +493,13 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     a->cfg = cfg;
     a->out = out ? out : stdout;
+    /* Promtail's hostname: $HOSTNAME (the DaemonSet sets it from spec.nodeName), else
+     * the machine's */
+    const char *hn = getenv("HOSTNAME");
+    if (hn && *hn)
+        snprintf(a->hostname, sizeof a->hostname, "%s", hn);
+    else if (gethostname(a->hostname, sizeof a->hostname - 1) != 0)
+        a->hostname[0] = '\0';
     cairn_err_clear(err);
     if (!(a->metrics = cairn_ship_metrics_create())) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
@@ -446,13 +534,25 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
                 goto fail;
         }
     }
-    for (size_t i = 0; i < a->n_targets; i++)
-        a->targets[i] = (struct cairn_tail_target){
-            a->targets[i].kind, a->ts[i].path, a->ts[i].exclude, &a->ts[i].labels,
-            a->targets[i].pipeline};
+    cairn__tset_fix(&a->statics);
     struct cairn_tailer_config tc = {0};
-    tc.targets = a->targets;
-    tc.n_targets = a->n_targets;
+    tc.targets = a->statics.t;
+    tc.n_targets = a->statics.n;
+    if (a->n_sds) {
+        a->all_pipes = calloc(a->n_pipes + a->n_extra + 1, sizeof *a->all_pipes);
+        if (!a->all_pipes) {
+            cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < a->n_pipes; i++)
+            a->all_pipes[a->n_all++] = a->pipes[i];
+        for (size_t i = 0; i < a->n_extra; i++)
+            a->all_pipes[a->n_all++] = a->extra_pipes[i];
+        tc.refresh = refresh_targets;
+        tc.refresh_ud = a;
+        tc.pipelines = a->all_pipes;
+        tc.n_pipelines = a->n_all;
+    }
     tc.positions = a->positions;
     tc.sink = &a->sink;
     tc.sync_period_ns = cfg->positions.sync_period_ns;
@@ -464,6 +564,11 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     if (!(a->tailer = cairn_tailer_create(&tc, err)))
         goto fail;
+    for (size_t i = 0; i < a->n_sds; i++)
+        if (cairn_sd_k8s_start(a->sds[i].sd, sd_changed, a)) {
+            cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
+            goto fail;
+        }
     return a;
 fail:
     if (!err->code)
@@ -556,7 +661,7 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     if (a->cfg->stdin_mode) {
         rc = run_stdin(a);
     } else {
-        if (!a->n_targets)
+        if (!a->statics.n && !a->n_sds)
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
         rc = cairn_tailer_run(a->tailer);
     }
@@ -618,6 +723,9 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
         return;
     /* order: stop reading (tailer flushes the sink, then saves positions), then the
      * clients send what is left, then the HTTP server goes */
+    for (size_t i = 0; i < a->n_sds; i++) /* no refresh may come in from here on */
+        cairn_sd_k8s_destroy(a->sds[i].sd);
+    free(a->sds);
     cairn_tailer_destroy(a->tailer);
     cairn_positions_close(a->positions);
     for (size_t i = 0; i < a->n_clients; i++)
@@ -631,13 +739,14 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     for (size_t i = 0; i < a->n_extra; i++)
         cairn_ship_pipeline_destroy(a->extra_pipes[i]);
     free(a->extra_pipes);
-    for (size_t i = 0; i < a->n_targets; i++) {
-        free(a->ts[i].path);
-        free(a->ts[i].exclude);
-        cairn_labels_deinit(&a->ts[i].labels);
-    }
-    free(a->ts);
-    free(a->targets);
+    cairn__tset_free(&a->statics);
+    cairn__tset_free(&a->live);
+    const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
+    for (size_t i = 0; a->rules && i < a->cfg->scrape_configs.n; i++)
+        if (a->rules[i])
+            cairn_ship_relabel_free(a->rules[i], sc[i].relabel_configs.n);
+    free(a->rules);
+    free(a->all_pipes);
     cairn_ship_metrics_destroy(a->metrics);
     cairn_buf_deinit(&a->print);
     free(a);

@@ -98,6 +98,12 @@ static int on_match(void *ud, const char *path, const struct stat *st)
         return 0;
     struct tfile *f = find_file(t, path);
     if (f) {
+        if (t->retarget && !f->seen) {
+            /* the targets were replaced: the first one matching now gives the labels */
+            f->target = sc->target;
+            if (cairn__tail_labels(t, f))
+                return CAIRN_ENOMEM;
+        }
         f->seen = 1;
         if (f->fd < 0 && cairn__tail_open(t, f, 0) == 0)
             f->dirty = 1;
@@ -251,8 +257,7 @@ int cairn_tailer_sync(struct cairn_tailer *t)
             continue;
         /* not past a partial line, nor past lines a stage still holds */
         int64_t off = f->partial.len ? f->partial_off : f->off;
-        int64_t held = cairn_ship_pipeline_held_floor(t->cfg.targets[f->target].pipeline,
-                                                      f->src);
+        int64_t held = cairn_ship_pipeline_held_floor(f->pl, f->src);
         if (held < off)
             off = held;
         if (off != f->saved_off) {
@@ -267,8 +272,18 @@ int cairn_tailer_sync(struct cairn_tailer *t)
     return cairn_positions_save(t->cfg.positions);
 }
 
+static int maybe_refresh(struct cairn_tailer *t, int force);
+
 static int tick_pipelines(struct cairn_tailer *t, int64_t now)
 {
+    if (t->cfg.pipelines) {
+        for (size_t i = 0; i < t->cfg.n_pipelines; i++) {
+            int rc = cairn_ship_pipeline_tick(t->cfg.pipelines[i], now, t->cfg.sink);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < t->cfg.n_targets; i++) {
         /* targets may share a pipeline: ticking twice is harmless */
         int rc = cairn_ship_pipeline_tick(t->cfg.targets[i].pipeline, now, t->cfg.sink);
@@ -280,7 +295,9 @@ static int tick_pipelines(struct cairn_tailer *t, int64_t now)
 
 int cairn_tailer_poll(struct cairn_tailer *t)
 {
-    int rc = rescan(t);
+    int rc = maybe_refresh(t, 0);
+    if (!rc)
+        rc = rescan(t);
     if (rc)
         return rc;
     do {
@@ -324,7 +341,9 @@ static void drain_inotify(struct cairn_tailer *t, int *rescan_now)
 
 int cairn_tailer_run(struct cairn_tailer *t)
 {
-    int rc = rescan(t);
+    int rc = maybe_refresh(t, 1);
+    if (!rc)
+        rc = rescan(t);
     if (rc)
         return rc;
     int64_t now = cairn_mono_ns();
@@ -354,6 +373,15 @@ int cairn_tailer_run(struct cairn_tailer *t)
         }
         if (atomic_load(&t->stop))
             break;
+        if (np > 0 && (pfd[0].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t r = read(t->evfd, &v, sizeof v);
+            (void)r;
+        }
+        if ((rc = maybe_refresh(t, 0))) {
+            CAIRN_WARN("tail", "target refresh failed", "err=%s", cairn_strerror(rc));
+            rc = 0;
+        }
         int rescan_now = 0;
         if (t->ifd >= 0 && np > 0 && (pfd[1].revents & POLLIN))
             drain_inotify(t, &rescan_now);
@@ -382,9 +410,35 @@ int cairn_tailer_run(struct cairn_tailer *t)
     /* final pass: what is written is read, what is held is emitted */
     if ((rc = service_all(t, 1)) || (rc = service_draining(t, 1)))
         return rc;
-    for (size_t i = 0; i < t->cfg.n_targets; i++)
-        cairn_ship_pipeline_tick(t->cfg.targets[i].pipeline, INT64_MAX, t->cfg.sink);
+    tick_pipelines(t, INT64_MAX);
     return 0;
+}
+
+void cairn_tailer_refresh(struct cairn_tailer *t)
+{
+    atomic_store(&t->refresh, 1);
+    uint64_t one = 1;
+    ssize_t w = write(t->evfd, &one, sizeof one);
+    (void)w;
+}
+
+int cairn_tailer_set_targets(struct cairn_tailer *t, const struct cairn_tail_target *targets,
+                             size_t n)
+{
+    t->cfg.targets = targets;
+    t->cfg.n_targets = n;
+    t->retarget = 1;
+    int rc = rescan(t);
+    t->retarget = 0;
+    return rc;
+}
+
+/* Run cfg.refresh if it is due (or force). */
+static int maybe_refresh(struct cairn_tailer *t, int force)
+{
+    if (!t->cfg.refresh || !(atomic_exchange(&t->refresh, 0) || force))
+        return 0;
+    return t->cfg.refresh(t->cfg.refresh_ud, t);
 }
 
 void cairn_tailer_stop(struct cairn_tailer *t)

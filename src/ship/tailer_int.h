@@ -43,6 +43,7 @@ struct tfile {
     uint64_t saved_check;
     int wd;
     size_t target;
+    struct cairn_ship_pipeline *pl; /* the pipeline of its target (pipelines outlive targets) */
     struct cairn_labels labels;
     int seen, dirty;
 };
@@ -71,6 +72,8 @@ struct cairn_tailer {
     int64_t drain_until[DRAIN_MAX];
     size_t n_draining;
     uint64_t next_src; /* the last tfile.src given out */
+    atomic_int refresh; /* cfg.refresh is due */
+    int retarget;       /* a rescan after new targets: matched files take their labels again */
 };
 
 /* tailer_file.c */
