@@ -138,6 +138,7 @@ struct cairn_ship_config {
     struct cairn_cfg_map stdin_labels; /* --label k=v */
     int dry_run, check_syntax, inspect;
     char *client_url, *client_tenant;
+    char *k8s_sa_dir; /* in-cluster service account files (tests); NULL: the usual place */
 };
 
 /* The root table (its check validates selectors, regexes, templates, stage options). */

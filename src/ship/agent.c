@@ -48,7 +48,9 @@ struct cairn_ship_agent {
     struct cairn_ship_pipeline **all_pipes; /* every pipeline, for the tailer's ticks */
     size_t n_all;
     char hostname[256];
-    uint64_t dropped_targets; /* discovered targets dropped at the last refresh */
+    /* read by the HTTP thread: targets after the last refresh, and those dropped */
+    atomic_size_t n_live;
+    atomic_ullong dropped_targets;
     struct cairn_positions *positions;
     struct cairn_tailer *tailer;
     struct cairn_ship_metrics *metrics;
@@ -260,6 +262,7 @@ static struct cairn_sd_k8s *make_sd(struct cairn_ship_agent *a, const struct cai
     o.insecure_skip_verify = k->tls_config.insecure_skip_verify;
     o.service_host = getenv("KUBERNETES_SERVICE_HOST");
     o.service_port = getenv("KUBERNETES_SERVICE_PORT");
+    o.sa_dir = a->cfg->k8s_sa_dir;
     struct cairn_err e2;
     cairn_err_clear(&e2);
     struct cairn_sd_k8s *sd = cairn_sd_k8s_create(&o, &e2);
@@ -475,7 +478,8 @@ static int refresh_targets(void *ud, struct cairn_tailer *t)
     rc = cairn_tailer_set_targets(t, set.t, set.n);
     cairn__tset_free(&a->live);
     a->live = set;
-    a->dropped_targets = r.dropped;
+    atomic_store(&a->dropped_targets, (unsigned long long)r.dropped);
+    atomic_store(&a->n_live, set.n);
     CAIRN_INFO("ship", "targets refreshed", "active=%zu dropped=%llu", set.n,
                (unsigned long long)r.dropped);
     return rc;
@@ -708,6 +712,13 @@ int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
                                 (unsigned long long)st.files_open, (unsigned long long)st.rotations,
                                 (unsigned long long)st.truncations);
     }
+    if (a->n_sds)
+        rc |= cairn_buf_appendf(out, "# TYPE promtail_targets_active_total gauge\n"
+                                "promtail_targets_active_total %zu\n"
+                                "# TYPE cairn_ship_targets_dropped gauge\n"
+                                "cairn_ship_targets_dropped %llu\n",
+                                atomic_load(&a->n_live),
+                                (unsigned long long)atomic_load(&a->dropped_targets));
     rc |= cairn_buf_append_str(out, "# TYPE logentry_dropped_lines_total counter\n");
     const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
     for (size_t i = 0; i < a->n_pipes; i++)

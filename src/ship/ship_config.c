@@ -472,6 +472,10 @@ static const struct cairn_cfg_entry root_e[] = {
       .help = "push endpoint (adds a client)"),
     E("client_tenant", CAIRN_CFG_STRING, C, client_tenant, .flags = CAIRN_CFG_CLI_ONLY,
       .flag = "client.tenant-id", .lflag = "client.tenant-id", .help = "tenant of --client.url"),
+    E("k8s_sa_dir", CAIRN_CFG_STRING, C, k8s_sa_dir, .flags = CAIRN_CFG_CLI_ONLY,
+      .flag = "kubernetes.serviceaccount-dir", .lflag = "kubernetes.serviceaccount-dir",
+      .metavar = "DIR", .help = "in-cluster token, ca.crt and namespace (default "
+      "/var/run/secrets/kubernetes.io/serviceaccount)"),
 };
 #undef C
 
