@@ -1,11 +1,8 @@
 /* agent.c -- assemble `cairn ship` from its config: sinks (push fan-out or dry-run
- * printer), pipelines and targets per scrape config, positions, tailer or stdin
- * reader, and the /ready + /metrics server; run and shut down in order (stop reading,
- * flush the clients, then save positions). */
+ * printer), pipelines and targets per scrape config, discoverers, positions, tailer or
+ * stdin reader, and the HTTP server (agent_http.c); run and shut down in order (stop
+ * discovery and reading, flush the clients, then save positions). */
 #include <errno.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -22,43 +19,7 @@
 #include "ship/ship_build.h"
 #include "ship/ship_int.h"
 #include "ship/targets.h"
-
-/* One kubernetes_sd_config's discoverer and the scrape config it feeds. */
-struct agent_sd {
-    struct cairn_sd_k8s *sd;
-    size_t scrape;
-};
-
-struct cairn_ship_agent {
-    const struct cairn_ship_config *cfg;
-    FILE *out;
-    struct cairn_push **clients;
-    size_t n_clients;
-    struct cairn_ship_sink sink;
-    struct cairn_buf print;             /* dry-run line buffer */
-    struct cairn_ship_pipeline **pipes; /* one per scrape config */
-    size_t n_pipes;
-    struct cairn_ship_pipeline **extra_pipes; /* pod log targets' pipelines */
-    size_t n_extra;
-    struct cairn__tset statics; /* static_configs and pod_logs targets */
-    struct cairn__tset live;    /* statics and discovered ones (tailer thread) */
-    struct cairn_ship_relabel_rule **rules; /* per scrape config */
-    struct agent_sd *sds;
-    size_t n_sds;
-    struct cairn_ship_pipeline **all_pipes; /* every pipeline, for the tailer's ticks */
-    size_t n_all;
-    char hostname[256];
-    /* read by the HTTP thread: targets after the last refresh, and those dropped */
-    atomic_size_t n_live;
-    atomic_ullong dropped_targets;
-    struct cairn_positions *positions;
-    struct cairn_tailer *tailer;
-    struct cairn_ship_metrics *metrics;
-    struct MHD_Daemon *http;
-    int http_port;
-    atomic_int stop;
-    uint64_t stdin_lines;
-};
+#include "ship/agent_int.h"
 
 /* ---- sinks ---- */
 
@@ -196,79 +157,28 @@ static int static_target(struct cairn_ship_agent *a, size_t si, size_t ki,
                          const struct cairn_ship_relabel_rule *rules, size_t n_rules,
                          struct cairn_ship_pipeline *pl, const char *job, struct cairn_err *err)
 {
-    struct cairn_sd_labels ls;
+    struct cairn_sd_labels ls, disc;
     cairn_sd_labels_init(&ls);
+    cairn_sd_labels_init(&disc);
     int rc = 0;
     for (size_t i = 0; i < sc->labels.n && !rc; i++)
-        rc = cairn_sd_labels_set_str(&ls, sc->labels.v[i].key, sc->labels.v[i].value);
+        rc = cairn_sd_labels_set_str(&disc, sc->labels.v[i].key, sc->labels.v[i].value);
+    if (!rc)
+        rc = cairn_sd_labels_copy(&ls, &disc);
     int keep = rc ? rc : cairn_ship_relabel_apply(rules, n_rules, &ls);
     const char *why = "dropped by relabel_configs";
     if (keep == 1)
         keep = cairn__tset_add_labels(&a->statics, &ls, pl, job, NULL, &why);
+    if (keep >= 0 && cairn__agent_view_add(a->static_view, job, &disc, keep ? &ls : NULL, why))
+        keep = CAIRN_ENOMEM;
     cairn_sd_labels_deinit(&ls);
+    cairn_sd_labels_deinit(&disc);
     if (keep < 0)
         return cairn_err_set(err, keep, "out of memory");
     if (keep == 0) /* as Promtail: logged, not an error */
         CAIRN_WARN("ship", "target dropped", "scrape_config=%zu static_config=%zu why=\"%s\"",
                    si, ki, why);
     return 0;
-}
-
-/* A kubernetes_sd_config to discoverer options (Prometheus's semantics; Promtail's
- * own-node field selector for role pod). */
-static struct cairn_sd_k8s *make_sd(struct cairn_ship_agent *a, const struct cairn_ship_k8s_sd *k,
-                                    const char *path, struct cairn_err *err)
-{
-    struct cairn_sd_k8s_opts o = {0};
-    o.role = k->role == CAIRN_K8S_ROLE_NODE ? CAIRN_SD_ROLE_NODE : CAIRN_SD_ROLE_POD;
-    o.api_server = k->api_server;
-    o.kubeconfig_file = k->kubeconfig_file;
-    o.namespaces = (const char *const *)k->namespaces.names.v;
-    o.nnamespaces = k->namespaces.names.n;
-    o.own_namespace = k->namespaces.own_namespace;
-    const struct cairn_ship_k8s_selector *sel = k->selectors.v;
-    for (size_t i = 0; i < k->selectors.n; i++)
-        if (sel[i].role == k->role) {
-            o.label_selector = sel[i].label;
-            o.field_selector = sel[i].field;
-        }
-    /* Promtail asks only for the pods of its own node (spec.nodeName=$HOSTNAME): an
-     * agent never lists, nor tails, other nodes' pods */
-    char field[1024];
-    if (o.role == CAIRN_SD_ROLE_POD && a->hostname[0]) {
-        char node[300];
-        snprintf(node, sizeof node, "spec.nodeName=%s", a->hostname);
-        if (o.field_selector && *o.field_selector && !strstr(o.field_selector, node))
-            snprintf(field, sizeof field, "%s,%s", o.field_selector, node);
-        else if (o.field_selector && *o.field_selector)
-            snprintf(field, sizeof field, "%s", o.field_selector);
-        else
-            snprintf(field, sizeof field, "%s", node);
-        o.field_selector = field;
-    }
-    o.bearer_token = k->bearer_token;
-    o.bearer_token_file = k->bearer_token_file;
-    if (k->authorization.credentials && *k->authorization.credentials)
-        o.bearer_token = k->authorization.credentials;
-    if (k->authorization.credentials_file && *k->authorization.credentials_file)
-        o.bearer_token_file = k->authorization.credentials_file;
-    o.username = k->basic_auth.username;
-    o.password = k->basic_auth.password;
-    o.password_file = k->basic_auth.password_file;
-    o.ca_file = k->tls_config.ca_file;
-    o.cert_file = k->tls_config.cert_file;
-    o.key_file = k->tls_config.key_file;
-    o.server_name = k->tls_config.server_name;
-    o.insecure_skip_verify = k->tls_config.insecure_skip_verify;
-    o.service_host = getenv("KUBERNETES_SERVICE_HOST");
-    o.service_port = getenv("KUBERNETES_SERVICE_PORT");
-    o.sa_dir = a->cfg->k8s_sa_dir;
-    struct cairn_err e2;
-    cairn_err_clear(&e2);
-    struct cairn_sd_k8s *sd = cairn_sd_k8s_create(&o, &e2);
-    if (!sd)
-        cairn_err_set(err, e2.code ? e2.code : CAIRN_EINVAL, "%s: %s", path, e2.msg);
-    return sd;
 }
 
 static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
@@ -308,7 +218,7 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
         const struct cairn_ship_k8s_sd *ks = sc[i].kubernetes_sd_configs.v;
         for (size_t k = 0; k < sc[i].kubernetes_sd_configs.n && !cfg->check_syntax; k++) {
             snprintf(path, sizeof path, "scrape_configs[%zu].kubernetes_sd_configs[%zu]", i, k);
-            struct cairn_sd_k8s *sd = make_sd(a, &ks[k], path, err);
+            struct cairn_sd_k8s *sd = cairn__agent_make_sd(a, &ks[k], path, err);
             if (!sd)
                 return err->code;
             a->sds[a->n_sds++] = (struct agent_sd){sd, i};
@@ -351,140 +261,6 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
     return 0;
 }
 
-/* ---- HTTP: /ready and /metrics ---- */
-
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **con_cls)
-{
-    (void)version;
-    (void)upload;
-    (void)upload_size;
-    (void)con_cls;
-    struct cairn_ship_agent *a = cls;
-    struct cairn_buf b = CAIRN_BUF_INIT;
-    unsigned status = 200;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        status = 405;
-        cairn_buf_append_str(&b, "method not allowed\n");
-    } else if (strcmp(url, "/ready") == 0) {
-        cairn_buf_append_str(&b, "ready\n");
-    } else if (strcmp(url, "/metrics") == 0) {
-        if (cairn_ship_agent_metrics(a, &b))
-            status = 500;
-    } else {
-        status = 404;
-        cairn_buf_append_str(&b, "404 page not found\n");
-    }
-    size_t len;
-    char *body = cairn_buf_detach(&b, &len);
-    struct MHD_Response *r = MHD_create_response_from_buffer(body ? len : 0, body ? body : (void *)"",
-                                                             body ? MHD_RESPMEM_MUST_FREE
-                                                                  : MHD_RESPMEM_PERSISTENT);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", strcmp(url, "/metrics") == 0
-                                                   ? "text/plain; version=0.0.4"
-                                                   : "text/plain; charset=utf-8");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static int start_http(struct cairn_ship_agent *a, struct cairn_err *err)
-{
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)a->cfg->server.http_listen_port);
-    const char *addr = a->cfg->server.http_listen_address;
-    if (!addr || !*addr)
-        addr = "0.0.0.0";
-    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-        return cairn_err_set(err, CAIRN_EINVAL, "server.http_listen_address: '%s' is not an IPv4 "
-                             "address", addr);
-    a->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_http, a,
-                               MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
-    if (!a->http)
-        return cairn_err_set(err, CAIRN_EIO, "cannot listen on %s:%d", addr,
-                             a->cfg->server.http_listen_port);
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->http, MHD_DAEMON_INFO_BIND_PORT);
-    a->http_port = di ? di->port : a->cfg->server.http_listen_port;
-    CAIRN_INFO("ship", "serving /ready and /metrics", "addr=%s port=%d", addr, a->http_port);
-    return 0;
-}
-
-/* ---- discovered targets ---- */
-
-static void sd_changed(void *ud)
-{
-    struct cairn_ship_agent *a = ud;
-    if (a->tailer)
-        cairn_tailer_refresh(a->tailer);
-}
-
-struct refresh_ctx {
-    struct cairn_ship_agent *a;
-    struct cairn__tset *set;
-    size_t scrape;
-    uint64_t dropped;
-    struct cairn_sd_labels work;
-};
-
-static int on_discovered(void *ud, const struct cairn_sd_labels *ls)
-{
-    struct refresh_ctx *r = ud;
-    struct cairn_ship_agent *a = r->a;
-    const struct cairn_ship_scrape *sc = &((const struct cairn_ship_scrape *)
-                                               a->cfg->scrape_configs.v)[r->scrape];
-    if (cairn_sd_labels_copy(&r->work, ls))
-        return CAIRN_ENOMEM;
-    int keep = cairn_ship_relabel_apply(a->rules[r->scrape], sc->relabel_configs.n, &r->work);
-    const char *why = "dropped by relabel_configs";
-    if (keep == 1)
-        keep = cairn__tset_add_labels(r->set, &r->work, a->pipes[r->scrape], sc->job_name,
-                                      a->hostname[0] ? a->hostname : NULL, &why);
-    if (keep < 0)
-        return keep;
-    if (keep == 0)
-        r->dropped++;
-    return 0;
-}
-
-/* The tailer's refresh: static targets plus what every discoverer knows now,
- * relabelled; the tailer swaps them in, then the old set goes. */
-static int refresh_targets(void *ud, struct cairn_tailer *t)
-{
-    struct cairn_ship_agent *a = ud;
-    struct cairn__tset set = {0};
-    struct refresh_ctx r = {.a = a, .set = &set};
-    cairn_sd_labels_init(&r.work);
-    int rc = 0;
-    for (size_t i = 0; i < a->statics.n && !rc; i++)
-        rc = cairn__tset_add(&set, a->statics.t[i].kind, a->statics.st[i].path,
-                             a->statics.st[i].exclude, &a->statics.st[i].labels,
-                             a->statics.t[i].pipeline, a->statics.st[i].job);
-    for (size_t i = 0; i < a->n_sds && !rc; i++) {
-        r.scrape = a->sds[i].scrape;
-        rc = cairn_sd_k8s_targets(a->sds[i].sd, on_discovered, &r);
-    }
-    cairn_sd_labels_deinit(&r.work);
-    if (rc) {
-        cairn__tset_free(&set);
-        return rc;
-    }
-    cairn__tset_fix(&set);
-    rc = cairn_tailer_set_targets(t, set.t, set.n);
-    cairn__tset_free(&a->live);
-    a->live = set;
-    atomic_store(&a->dropped_targets, (unsigned long long)r.dropped);
-    atomic_store(&a->n_live, set.n);
-    CAIRN_INFO("ship", "targets refreshed", "active=%zu dropped=%llu", set.n,
-               (unsigned long long)r.dropped);
-    return rc;
-}
-
 /* ---- lifecycle ---- */
 
 struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config *cfg, FILE *out,
@@ -497,6 +273,12 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     a->cfg = cfg;
     a->out = out ? out : stdout;
+    pthread_mutex_init(&a->view_mu, NULL);
+    if (!(a->static_view = cairn__agent_view_new())) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        free(a);
+        return NULL;
+    }
     /* Promtail's hostname: $HOSTNAME (the DaemonSet sets it from spec.nodeName), else
      * the machine's */
     const char *hn = getenv("HOSTNAME");
@@ -511,6 +293,7 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     if (build_scrapes(a, err))
         goto fail;
+    cairn__agent_view_set(a, json_incref(a->static_view));
     if (cfg->check_syntax)
         return a;
     if (cfg->dry_run) {
@@ -522,7 +305,7 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
             goto fail;
         a->sink = (struct cairn_ship_sink){push_emit, push_flush, a};
     }
-    if (!cfg->server.disable && start_http(a, err))
+    if (!cfg->server.disable && cairn__agent_start_http(a, err))
         goto fail;
     if (cfg->stdin_mode)
         return a;
@@ -552,7 +335,7 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
             a->all_pipes[a->n_all++] = a->pipes[i];
         for (size_t i = 0; i < a->n_extra; i++)
             a->all_pipes[a->n_all++] = a->extra_pipes[i];
-        tc.refresh = refresh_targets;
+        tc.refresh = cairn__agent_refresh;
         tc.refresh_ud = a;
         tc.pipelines = a->all_pipes;
         tc.n_pipelines = a->n_all;
@@ -569,7 +352,7 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     if (!(a->tailer = cairn_tailer_create(&tc, err)))
         goto fail;
     for (size_t i = 0; i < a->n_sds; i++)
-        if (cairn_sd_k8s_start(a->sds[i].sd, sd_changed, a)) {
+        if (cairn_sd_k8s_start(a->sds[i].sd, cairn__agent_sd_changed, a)) {
             cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
             goto fail;
         }
@@ -742,8 +525,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     for (size_t i = 0; i < a->n_clients; i++)
         cairn_push_destroy(a->clients[i]);
     free(a->clients);
-    if (a->http)
-        MHD_stop_daemon(a->http);
+    cairn__agent_stop_http(a);
     for (size_t i = 0; i < a->n_pipes; i++)
         cairn_ship_pipeline_destroy(a->pipes[i]);
     free(a->pipes);
@@ -758,6 +540,9 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
             cairn_ship_relabel_free(a->rules[i], sc[i].relabel_configs.n);
     free(a->rules);
     free(a->all_pipes);
+    json_decref(a->view);
+    json_decref(a->static_view);
+    pthread_mutex_destroy(&a->view_mu);
     cairn_ship_metrics_destroy(a->metrics);
     cairn_buf_deinit(&a->print);
     free(a);

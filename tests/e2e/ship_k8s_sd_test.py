@@ -315,6 +315,21 @@ def main():
         api.pod_put(late2)
         wait_for(lambda: query(srv, '{pod="late-2"}', start), "a pod after the relist")
 
+        # the targets pages: labels before and after relabelling, as HTML and JSON
+        st, body = request("http://127.0.0.1:%d/api/v1/targets" % hport)
+        check(st == 200, "/api/v1/targets: %d" % st)
+        data = json.loads(body)["data"]
+        act = {t["labels"]["pod"]: t for t in data["activeTargets"]}
+        check(sorted(act) == ["eventrouter-5d9f8c7b6-qq8ts", "late-1", "late-2"], "active: %r" % sorted(act))
+        t = act["late-2"]
+        check(t["scrapePool"] == "kubernetes-pods" and t["labels"]["job"] == "shop/late" and
+              t["discoveredLabels"]["__meta_kubernetes_pod_node_name"] == "node-a" and
+              t["path"].startswith(root + "/*"), "target: %r" % t)
+        st, html = request("http://127.0.0.1:%d/service-discovery" % hport)
+        check(st == 200 and "__meta_kubernetes_pod_uid" in html and "late-2" in html, html[:300])
+        st, html = request("http://127.0.0.1:%d/targets" % hport)
+        check(st == 200 and "kubernetes-pods (3 active" in html, html[:600])
+
         # never anything from the other node's pod
         check(query(srv, '{pod="other-1"}', start) == [], "other node's pod was shipped")
         st = api.stats("pods")
@@ -322,6 +337,22 @@ def main():
 
         ship.send_signal(signal.SIGTERM)
         check(ship.wait(timeout=30) == 0, "agent exit status")
+
+        # --dry-run prints the discovered targets (and the lines, not pushed)
+        out_path = os.path.join(d, "dry.txt")
+        with open(out_path, "w") as out:
+            dry = subprocess.Popen([BIN, "ship", "-config.file=" + cfg, "-config.expand-env=true",
+                                    "--kubernetes.serviceaccount-dir", sa, "--dry-run",
+                                    "-server.disable", "--log-level", "warn"], env=env,
+                                   stdout=out, stderr=subprocess.DEVNULL)
+            _agents.append(dry)
+            wait_for(lambda: "after the 410" in open(out_path).read(), "dry-run output")
+            dry.send_signal(signal.SIGTERM)
+            check(dry.wait(timeout=30) == 0, "dry-run exit status")
+        text = open(out_path).read()
+        tl = [l for l in text.splitlines() if l.startswith("# target\t")]
+        check(any('pod="late-2"' in l and "\tkubernetes-pods\t" in l for l in tl), text[:800])
+        check("# targets: 3 active" in text, text[:800])
         api.stop()
         srv.stop()
     print("ok")
