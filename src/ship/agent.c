@@ -168,7 +168,8 @@ static int static_target(struct cairn_ship_agent *a, size_t si, size_t ki,
     int keep = rc ? rc : cairn_ship_relabel_apply(rules, n_rules, &ls);
     const char *why = "dropped by relabel_configs";
     if (keep == 1)
-        keep = cairn__tset_add_labels(&a->statics, &ls, pl, job, NULL, &why);
+        keep = cairn__tset_add_labels(&a->statics, &ls, pl, job,
+                                      a->hostname[0] ? a->hostname : NULL, &why);
     if (keep >= 0 && cairn__agent_view_add(a->static_view, job, &disc, keep ? &ls : NULL, why))
         keep = CAIRN_ENOMEM;
     cairn_sd_labels_deinit(&ls);
@@ -276,6 +277,7 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     pthread_mutex_init(&a->view_mu, NULL);
     if (!(a->static_view = cairn__agent_view_new())) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        pthread_mutex_destroy(&a->view_mu);
         free(a);
         return NULL;
     }
