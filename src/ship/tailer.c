@@ -140,8 +140,42 @@ static int on_match(void *ud, const char *path, const struct stat *st)
     return 0;
 }
 
+/* Is path directly inside dir? */
+static int in_dir(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && path[n] == '/' && !strchr(path + n + 1, '/');
+}
+
+/* Drop the directory watches no tailed or draining file needs any more: with pods
+ * coming and going, every pod's container directory would otherwise keep a watch (and
+ * its name) for the life of the agent. */
+static void prune_dirs(struct cairn_tailer *t)
+{
+    for (size_t d = 0; d < t->n_dirs;) {
+        int used = 0;
+        for (size_t i = 0; i < t->n_files && !used; i++)
+            used = in_dir(t->files[i]->path, t->dirs[d].dir);
+        for (size_t i = 0; i < t->n_draining && !used; i++)
+            used = in_dir(t->draining[i]->path, t->dirs[d].dir);
+        if (used) {
+            d++;
+            continue;
+        }
+        if (t->ifd >= 0)
+            inotify_rm_watch(t->ifd, t->dirs[d].wd); /* EINVAL if the dir is gone: fine */
+        free(t->dirs[d].dir);
+        t->dirs[d] = t->dirs[--t->n_dirs];
+    }
+}
+
 static int rescan(struct cairn_tailer *t)
 {
+    int removed = 0;
+    if (t->prune_dirs) {
+        prune_dirs(t);
+        t->prune_dirs = 0;
+    }
     for (size_t i = 0; i < t->n_files; i++)
         t->files[i]->seen = 0;
     for (size_t i = 0; i < t->cfg.n_targets; i++) {
@@ -170,7 +204,10 @@ static int rescan(struct cairn_tailer *t)
             cairn_positions_remove(t->cfg.positions, f->path);
         cairn__tail_free(f);
         t->files[i] = t->files[--t->n_files];
+        removed = 1;
     }
+    if (removed || t->n_dirs > t->n_files + t->n_draining)
+        t->prune_dirs = 1;
     return 0;
 }
 

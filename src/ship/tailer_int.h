@@ -74,6 +74,7 @@ struct cairn_tailer {
     uint64_t next_src; /* the last tfile.src given out */
     atomic_int refresh; /* cfg.refresh is due */
     int retarget;       /* a rescan after new targets: matched files take their labels again */
+    int prune_dirs;     /* files went away: the next rescan drops unneeded dir watches */
 };
 
 /* tailer_file.c */
