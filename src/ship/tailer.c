@@ -217,6 +217,22 @@ int64_t cairn__tail_drain_grace(const struct cairn_tailer *t)
     return two_polls > DRAIN_GRACE_NS ? two_polls : DRAIN_GRACE_NS;
 }
 
+/* Remove a finished draining file's inode watch unless another file has the same
+ * (the same inode under two paths). */
+static void drop_watch(struct cairn_tailer *t, struct tfile *d)
+{
+    if (d->wd < 0 || t->ifd < 0)
+        return;
+    for (size_t i = 0; i < t->n_files; i++)
+        if (t->files[i]->wd == d->wd)
+            return;
+    for (size_t i = 0; i < t->n_draining; i++)
+        if (t->draining[i] != d && t->draining[i]->wd == d->wd)
+            return;
+    inotify_rm_watch(t->ifd, d->wd); /* EINVAL if the inode is gone already: fine */
+    d->wd = -1;
+}
+
 /* Read late lines from rotated files; close those idle past their grace period
  * (force: all of them). */
 static int service_draining(struct cairn_tailer *t, int force)
@@ -240,6 +256,7 @@ static int service_draining(struct cairn_tailer *t, int force)
             rc = cairn__tail_emit_partial(t, d);
         close(d->fd);
         d->fd = -1;
+        drop_watch(t, d);
         cairn__tail_free(d);
         t->draining[i] = t->draining[t->n_draining - 1];
         t->drain_until[i] = t->drain_until[t->n_draining - 1];

@@ -411,7 +411,7 @@ void cairn__tail_retire(struct cairn_tailer *t, struct tfile *f)
         cairn_labels_init(&old->labels);
         if (cairn_labels_copy(&old->labels, &f->labels) == 0) {
             old->fd = f->fd;
-            old->wd = -1;
+            old->wd = f->wd; /* the old inode's watch: removed when draining ends */
             old->dev = f->dev;
             old->ino = f->ino;
             old->off = f->off;

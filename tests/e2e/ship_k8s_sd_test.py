@@ -193,6 +193,29 @@ def wait_for(pred, what, timeout=90.0):
     check(False, "timed out waiting for " + what)
 
 
+def open_files(pid, root):
+    """The agent's open descriptors on files under root."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if t.startswith(root + "/"):
+            out.append(t)
+    return out
+
+
+def inotify_watches(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            n += sum(l.startswith("inotify wd:") for l in open("/proc/%d/fdinfo/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return n
+
+
 def metric(port, name):
     st, body = request("http://127.0.0.1:%d/metrics" % port)
     for line in body.splitlines():
@@ -314,6 +337,14 @@ def main():
         write(pod_file(root, late2, "late"), cri("stdout", "F", "after the 410"))
         api.pod_put(late2)
         wait_for(lambda: query(srv, '{pod="late-2"}', start), "a pod after the relist")
+
+        # the deleted pod's files are really closed once their grace period is over, and
+        # no watch is left on its directories: 3 files, each with its own and its dir's
+        wait_for(lambda: not any("x2x9z" in f for f in open_files(ship.pid, root)),
+                 "the deleted pod's descriptors closed")
+        check(len(open_files(ship.pid, root)) == 3, "open: %r" % open_files(ship.pid, root))
+        wait_for(lambda: inotify_watches(ship.pid) == 6,
+                 "the deleted pod's watches dropped (%d)" % inotify_watches(ship.pid))
 
         # the targets pages: labels before and after relabelling, as HTML and JSON
         st, body = request("http://127.0.0.1:%d/api/v1/targets" % hport)
