@@ -12,6 +12,7 @@
 #   BENCH_SHIP_SD phase=steady pods=N files=F rss_kb=K hwm_kb=K fds=D
 #   BENCH_SHIP_SD phase=churn seconds=S created=C deleted=D rss_kb=K hwm_kb=K fds=D
 #                 rss_min_kb=.. rss_max_kb=.. (sampled every second during the churn)
+#                 agent_cpu_s=.. (the agent's CPU time during the churn)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
 
@@ -37,6 +38,10 @@ def status(pid):
             out[k] = int(v.split()[0])
     out["fds"] = len(os.listdir("/proc/%d/fd" % pid))
     return out
+
+def cpu_s(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 def metric(port, name):
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=30) as r:
@@ -121,6 +126,7 @@ s = status(ship.pid)
 print("BENCH_SHIP_SD phase=steady pods=%d files=%d rss_kb=%d hwm_kb=%d fds=%d" %
       (npods, 2 * npods, s["VmRSS"], s["VmHWM"], s["fds"]), flush=True)
 fds0 = s["fds"]
+cpu0 = cpu_s(ship.pid)
 rss = []
 created = deleted = 0
 t0 = time.monotonic()
@@ -135,15 +141,17 @@ for sec in range(churn):
     left = t0 + sec + 1 - time.monotonic()
     if left > 0:
         time.sleep(left)
+cpu_churn = cpu_s(ship.pid) - cpu0
 # deleted pods' files close after the rotation grace period
 wait(lambda: metric(port, "promtail_files_active_total") == 2 * npods and
      metric(port, "promtail_targets_active_total") == 2 * npods, "the churn to settle")
 time.sleep(6)
 s = status(ship.pid)
 print("BENCH_SHIP_SD phase=churn seconds=%d created=%d deleted=%d rss_kb=%d hwm_kb=%d fds=%d "
-      "fds_before=%d rss_min_kb=%d rss_max_kb=%d rss_first10s_kb=%d rss_last10s_kb=%d" %
+      "fds_before=%d rss_min_kb=%d rss_max_kb=%d rss_first10s_kb=%d rss_last10s_kb=%d "
+      "agent_cpu_s=%.2f" %
       (churn, created, deleted, s["VmRSS"], s["VmHWM"], s["fds"], fds0, min(rss), max(rss),
-       max(rss[:10]), max(rss[-10:])), flush=True)
+       max(rss[:10]), max(rss[-10:]), cpu_churn), flush=True)
 ship.terminate()
 ship.wait(timeout=60)
 disc.terminate()

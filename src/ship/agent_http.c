@@ -1,4 +1,5 @@
-/* agent_http.c -- the agent's HTTP port: /ready, /metrics, and Promtail's /targets and
+/* agent_http.c -- the agent's HTTP port: /ready (503 until every discoverer has
+ * listed), /metrics, and Promtail's /targets and
  * /service-discovery pages (targets with their labels before and after relabelling;
  * dropped ones with the reason), with /api/v1/targets giving the same as JSON in
  * Prometheus's shape. libmicrohttpd, its own thread; the pages render the view the
@@ -161,7 +162,13 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *
         status = 405;
         cairn_buf_append_str(&b, "method not allowed\n");
     } else if (strcmp(url, "/ready") == 0) {
-        cairn_buf_append_str(&b, "ready\n");
+        /* ready once every discoverer has listed: before, targets are missing */
+        int synced = 1;
+        for (size_t i = 0; i < a->n_sds; i++)
+            synced &= cairn_sd_k8s_synced(a->sds[i].sd);
+        if (!synced)
+            status = 503;
+        cairn_buf_append_str(&b, synced ? "ready\n" : "not ready: discovering targets\n");
     } else if (strcmp(url, "/metrics") == 0) {
         ctype = "text/plain; version=0.0.4";
         if (cairn_ship_agent_metrics(a, &b))

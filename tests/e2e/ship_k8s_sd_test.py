@@ -288,6 +288,8 @@ def main():
         import threading
         threading.Thread(target=lambda: shutil.copyfileobj(ship.stderr, logf), daemon=True).start()
 
+        wait_for(lambda: request("http://127.0.0.1:%d/ready" % hport)[0] == 200, "/ready")
+
         # pods of this node, with the chart's labels; CRI partials joined
         wait_for(lambda: len(query(srv, '{app="web"}', start)) == 3, "the web pod's lines")
         got = query(srv, '{app="web"}', start)
