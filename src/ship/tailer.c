@@ -371,6 +371,8 @@ static void drain_inotify(struct cairn_tailer *t, int *rescan_now)
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             p += sizeof *ev + ev->len;
+            if (ev->mask & IN_IGNORED)
+                continue; /* a watch went away (removed, or its inode deleted) */
             if (ev->mask & IN_Q_OVERFLOW) {
                 *rescan_now = 1;
                 for (size_t i = 0; i < t->n_files; i++)
@@ -416,6 +418,8 @@ int cairn_tailer_run(struct cairn_tailer *t)
             wake = next_poll;
         if (next_tick < wake)
             wake = next_tick;
+        if (atomic_load(&t->refresh) && t->last_refresh + REFRESH_MIN_NS < wake)
+            wake = t->last_refresh + REFRESH_MIN_NS;
         int timeout = any_dirty(t) ? 0 : (int)((wake - now) / 1000000LL);
         if (timeout < 0)
             timeout = 0;
@@ -490,8 +494,15 @@ int cairn_tailer_set_targets(struct cairn_tailer *t, const struct cairn_tail_tar
 /* Run cfg.refresh if it is due (or force). */
 static int maybe_refresh(struct cairn_tailer *t, int force)
 {
-    if (!t->cfg.refresh || !(atomic_exchange(&t->refresh, 0) || force))
+    if (!t->cfg.refresh)
         return 0;
+    int64_t now = cairn_mono_ns();
+    /* changes arriving in a burst (a rollout, a churn) make one refresh, not one each:
+     * a refresh relabels every target and rescans every glob */
+    if (!force && (!atomic_load(&t->refresh) || now < t->last_refresh + REFRESH_MIN_NS))
+        return 0;
+    atomic_store(&t->refresh, 0);
+    t->last_refresh = now;
     return t->cfg.refresh(t->cfg.refresh_ud, t);
 }
 
