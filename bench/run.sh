@@ -38,7 +38,7 @@ DISCARD=$BUILD/bench_discard
 RSS=$BUILD/bench_rss
 QUERY=$BUILD/bench_query
 
-BENCH_ALL="generator pusher ingest query metric events ship pipeline"
+BENCH_ALL="generator pusher ingest query metric events ship ship_sd pipeline"
 BENCH_ONLY=${BENCH_ONLY:-$BENCH_ALL}
 BENCH_BYTES=${BENCH_BYTES:-200M}
 BENCH_STREAMS=${BENCH_STREAMS:-2000}
@@ -528,6 +528,27 @@ bench_ship() {
         "$(fmt_int "$(line_kv "$log" "agent_cpu_s=" lines_per_cpu_s)")" "-"
     result ship "whole agent, 100 files: peak RSS MB" \
         "$(awk -v k="$(line_kv "$log" "agent_cpu_s=" peak_rss_kb)" 'BEGIN{printf "%.1f", k / 1024}')" "<= 30"
+}
+
+# Issue 12: `cairn ship` with Kubernetes discovery, 200 pods (400 files) on its node and
+# a churn of 10 pods/s for a minute (bench/ship_sd_bench.sh, summarised here).
+bench_ship_sd() {
+    local drv=$SRC/bench/ship_sd_bench.sh log=$WORK/ship_sd.log
+    [ -f "$drv" ] || { fail ship_sd "no $drv"; return 1; }
+    bash "$drv" "$BUILD" >"$log" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$log" >&2
+    if [ $rc -ne 0 ] || ! grep -q "phase=churn" "$log"; then
+        fail ship_sd "ship_sd_bench.sh failed with status $rc (see above)"
+        return 1
+    fi
+    local mb='{printf "%.1f", $1 / 1024}'
+    result ship_sd "200 pods, 400 files: RSS MB" \
+        "$(line_kv "$log" "phase=steady" rss_kb | awk "$mb")" "<= 40"
+    result ship_sd "after 600 pods created and deleted in 60 s: RSS MB (during: min-max)" \
+        "$(line_kv "$log" "phase=churn" rss_kb | awk "$mb") ($(line_kv "$log" "phase=churn" rss_min_kb | awk "$mb")-$(line_kv "$log" "phase=churn" rss_max_kb | awk "$mb"))" "flat"
+    result ship_sd "open fds before / after the churn" \
+        "$(line_kv "$log" "phase=churn" fds_before) / $(line_kv "$log" "phase=churn" fds)" "equal"
 }
 
 # The LogQL pipeline alone, in process, one thread, over generated JSON and logfmt

@@ -17,6 +17,7 @@
 #include "cairn/labels.h"
 
 struct cairn_positions;
+struct cairn_tailer;
 
 /* One extracted value (Promtail's "extracted map"): offsets into entry->ex_store. */
 struct cairn_ship_kv {
@@ -109,6 +110,15 @@ struct cairn_tailer_config {
     double readline_rate;     /* lines/s over all files; 0: unlimited */
     double readline_burst;
     int readline_rate_drop;   /* 1: drop lines over the rate (Promtail's default), 0: wait */
+    /* Discovered targets: refresh is called on the tailer's thread at the start of run
+     * and after cairn_tailer_refresh, and calls cairn_tailer_set_targets. NULL: the
+     * targets above are all there is. */
+    int (*refresh)(void *ud, struct cairn_tailer *t);
+    void *refresh_ud;
+    /* Every pipeline the targets may use, ticked even while no target uses it (held
+     * lines of files whose target went away); NULL: the targets' pipelines. */
+    struct cairn_ship_pipeline *const *pipelines;
+    size_t n_pipelines;
 };
 
 struct cairn_tailer;
@@ -125,6 +135,14 @@ void cairn_tailer_stop(struct cairn_tailer *t);
 int cairn_tailer_poll(struct cairn_tailer *t);
 /* Flush the sink and save positions now. */
 int cairn_tailer_sync(struct cairn_tailer *t);
+/* Ask the tailer's thread to call cfg.refresh soon; safe from any thread. */
+void cairn_tailer_refresh(struct cairn_tailer *t);
+/* Replace the targets (borrowed until the next call or destroy) and rescan: files no
+ * target matches any more are read to their end, kept for the rotation grace period,
+ * then closed, and their positions dropped; new ones are opened. Tailer thread only
+ * (from cfg.refresh). 0 or a negative error. */
+int cairn_tailer_set_targets(struct cairn_tailer *t, const struct cairn_tail_target *targets,
+                             size_t n);
 
 struct cairn_tailer_stats {
     uint64_t lines, bytes, files_open, rotations, truncations, dropped_rate;

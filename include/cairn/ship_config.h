@@ -68,6 +68,8 @@ struct cairn_ship_relabel {
 enum cairn_ship_relabel_action {
     CAIRN_RELABEL_REPLACE, CAIRN_RELABEL_KEEP, CAIRN_RELABEL_DROP, CAIRN_RELABEL_LABELMAP,
     CAIRN_RELABEL_LABELDROP, CAIRN_RELABEL_LABELKEEP, CAIRN_RELABEL_HASHMOD,
+    CAIRN_RELABEL_KEEPEQUAL, CAIRN_RELABEL_DROPEQUAL, CAIRN_RELABEL_LOWERCASE,
+    CAIRN_RELABEL_UPPERCASE,
 };
 
 struct cairn_ship_static {
@@ -75,9 +77,32 @@ struct cairn_ship_static {
     struct cairn_cfg_map labels; /* includes __path__, __path_exclude__ */
 };
 
+/* kubernetes_sd_configs, Prometheus's keys (sd_config.c). */
+struct cairn_ship_k8s_selector {
+    int role; /* enum cairn_ship_k8s_role */
+    char *label, *field;
+};
+enum cairn_ship_k8s_role { CAIRN_K8S_ROLE_POD, CAIRN_K8S_ROLE_NODE, CAIRN_K8S_ROLE_SERVICE,
+                           CAIRN_K8S_ROLE_ENDPOINTS, CAIRN_K8S_ROLE_ENDPOINTSLICE,
+                           CAIRN_K8S_ROLE_INGRESS };
+struct cairn_ship_k8s_sd {
+    int role; /* enum cairn_ship_k8s_role */
+    char *api_server, *kubeconfig_file;
+    struct { struct cairn_cfg_strlist names; int own_namespace; } namespaces;
+    struct cairn_cfg_list selectors; /* of cairn_ship_k8s_selector */
+    char *bearer_token, *bearer_token_file;
+    struct { char *username, *password, *password_file; } basic_auth;
+    struct { char *type, *credentials, *credentials_file; } authorization;
+    struct { char *ca_file, *cert_file, *key_file, *server_name; int insecure_skip_verify; } tls_config;
+    int follow_redirects, enable_http2;
+    char *proxy_url;
+    struct { int node; } attach_metadata;
+};
+
 struct cairn_ship_scrape {
     char *job_name;
     struct cairn_cfg_list static_configs;  /* of cairn_ship_static */
+    struct cairn_cfg_list kubernetes_sd_configs; /* of cairn_ship_k8s_sd */
     struct cairn_cfg_list pipeline_stages; /* of cairn_cfg_tagged (enum cairn_ship_stage_kind) */
     struct cairn_cfg_list relabel_configs; /* of cairn_ship_relabel */
     struct { int enabled; char *path; struct cairn_cfg_map labels; } pod_logs; /* cairn's */
@@ -100,7 +125,8 @@ struct cairn_ship_client {
 
 struct cairn_ship_config {
     struct { char *http_listen_address; int http_listen_port; int grpc_listen_port;
-             int log_level; int disable; } server;
+             int log_level; int disable; char *log_format; char *http_path_prefix; } server;
+    struct { int enabled; } tracing; /* accepted for compatibility */
     struct { char *filename; int64_t sync_period_ns; int ignore_invalid_yaml; } positions;
     struct cairn_cfg_list clients;        /* of cairn_ship_client */
     struct cairn_cfg_list scrape_configs; /* of cairn_ship_scrape */
@@ -112,6 +138,7 @@ struct cairn_ship_config {
     struct cairn_cfg_map stdin_labels; /* --label k=v */
     int dry_run, check_syntax, inspect;
     char *client_url, *client_tenant;
+    char *k8s_sa_dir; /* in-cluster service account files (tests); NULL: the usual place */
 };
 
 /* The root table (its check validates selectors, regexes, templates, stage options). */

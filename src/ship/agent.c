@@ -1,11 +1,8 @@
 /* agent.c -- assemble `cairn ship` from its config: sinks (push fan-out or dry-run
- * printer), pipelines and targets per scrape config, positions, tailer or stdin
- * reader, and the /ready + /metrics server; run and shut down in order (stop reading,
- * flush the clients, then save positions). */
+ * printer), pipelines and targets per scrape config, discoverers, positions, tailer or
+ * stdin reader, and the HTTP server (agent_http.c); run and shut down in order (stop
+ * discovery and reading, flush the clients, then save positions). */
 #include <errno.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -14,41 +11,15 @@
 
 #include "cairn/log.h"
 #include "cairn/push.h"
+#include "cairn/sd.h"
 #include "cairn/ship.h"
 #include "cairn/ship_agent.h"
 #include "cairn/ship_positions.h"
 #include "cairn/timeutil.h"
 #include "ship/ship_build.h"
 #include "ship/ship_int.h"
-
-struct target_state {
-    struct cairn_labels labels;
-    char *path, *exclude;
-    const char *job;
-};
-
-struct cairn_ship_agent {
-    const struct cairn_ship_config *cfg;
-    FILE *out;
-    struct cairn_push **clients;
-    size_t n_clients;
-    struct cairn_ship_sink sink;
-    struct cairn_buf print;             /* dry-run line buffer */
-    struct cairn_ship_pipeline **pipes; /* one per scrape config */
-    size_t n_pipes;
-    struct cairn_ship_pipeline **extra_pipes; /* pod log targets' pipelines */
-    size_t n_extra;
-    struct target_state *ts;
-    struct cairn_tail_target *targets;
-    size_t n_targets, cap_targets;
-    struct cairn_positions *positions;
-    struct cairn_tailer *tailer;
-    struct cairn_ship_metrics *metrics;
-    struct MHD_Daemon *http;
-    int http_port;
-    atomic_int stop;
-    uint64_t stdin_lines;
-};
+#include "ship/targets.h"
+#include "ship/agent_int.h"
 
 /* ---- sinks ---- */
 
@@ -180,92 +151,35 @@ static int make_clients(struct cairn_ship_agent *a, struct cairn_err *err)
     return 0;
 }
 
-static int add_target(struct cairn_ship_agent *a, enum cairn_tail_kind kind, const char *path,
-                      const char *exclude, const struct cairn_labels *ls,
-                      struct cairn_ship_pipeline *pl, const char *job)
-{
-    if (a->n_targets == a->cap_targets) {
-        size_t nc = a->cap_targets ? a->cap_targets * 2 : 8;
-        void *nt = realloc(a->targets, nc * sizeof *a->targets);
-        void *ns = nt ? realloc(a->ts, nc * sizeof *a->ts) : NULL;
-        if (nt)
-            a->targets = nt;
-        if (!nt || !ns)
-            return CAIRN_ENOMEM;
-        a->ts = ns;
-        a->cap_targets = nc;
-    }
-    struct target_state *t = &a->ts[a->n_targets];
-    memset(t, 0, sizeof *t);
-    /* path, exclude and labels are pointed at once every target is in (ts may move) */
-    a->targets[a->n_targets] = (struct cairn_tail_target){kind, NULL, NULL, NULL, pl};
-    cairn_labels_init(&t->labels);
-    t->job = job;
-    t->path = strdup(path);
-    t->exclude = exclude ? strdup(exclude) : NULL;
-    if (!t->path || (exclude && !t->exclude) || cairn_labels_copy(&t->labels, ls)) {
-        free(t->path);
-        free(t->exclude);
-        cairn_labels_deinit(&t->labels);
-        return CAIRN_ENOMEM;
-    }
-    a->n_targets++;
-    return 0;
-}
-
 /* Target labels of one static_config after relabeling; adds a tail target. */
 static int static_target(struct cairn_ship_agent *a, size_t si, size_t ki,
                          const struct cairn_ship_static *sc,
                          const struct cairn_ship_relabel_rule *rules, size_t n_rules,
                          struct cairn_ship_pipeline *pl, const char *job, struct cairn_err *err)
 {
-    struct cairn_labels ls;
-    cairn_labels_init(&ls);
+    struct cairn_sd_labels ls, disc;
+    cairn_sd_labels_init(&ls);
+    cairn_sd_labels_init(&disc);
     int rc = 0;
-    for (size_t i = 0; i < sc->labels.n && !rc; i++) {
-        const char *v = sc->labels.v[i].value ? sc->labels.v[i].value : "";
-        rc = cairn_labels_add(&ls, sc->labels.v[i].key, strlen(sc->labels.v[i].key), v, strlen(v));
-    }
-    struct cairn_err e2;
-    if (!rc && cairn_labels_sort(&ls, &e2)) {
-        cairn_labels_deinit(&ls);
-        return cairn_err_set(err, CAIRN_EINVAL, "scrape_configs[%zu].static_configs[%zu].labels: "
-                             "%s", si, ki, e2.msg);
-    }
+    for (size_t i = 0; i < sc->labels.n && !rc; i++)
+        rc = cairn_sd_labels_set_str(&disc, sc->labels.v[i].key, sc->labels.v[i].value);
+    if (!rc)
+        rc = cairn_sd_labels_copy(&ls, &disc);
     int keep = rc ? rc : cairn_ship_relabel_apply(rules, n_rules, &ls);
-    if (keep < 0) {
-        cairn_labels_deinit(&ls);
+    const char *why = "dropped by relabel_configs";
+    if (keep == 1)
+        keep = cairn__tset_add_labels(&a->statics, &ls, pl, job,
+                                      a->hostname[0] ? a->hostname : NULL, &why);
+    if (keep >= 0 && cairn__agent_view_add(a->static_view, job, &disc, keep ? &ls : NULL, why))
+        keep = CAIRN_ENOMEM;
+    cairn_sd_labels_deinit(&ls);
+    cairn_sd_labels_deinit(&disc);
+    if (keep < 0)
         return cairn_err_set(err, keep, "out of memory");
-    }
-    if (keep == 0) { /* dropped by relabel_configs */
-        cairn_labels_deinit(&ls);
-        return 0;
-    }
-    rc = 0;
-    const struct cairn_label *path = cairn_labels_get(&ls, "__path__", 8);
-    if (!path || !path->value_len) {
-        cairn_labels_deinit(&ls);
-        return cairn_err_set(err, CAIRN_EINVAL, "scrape_configs[%zu].static_configs[%zu]: "
-                             "labels.__path__ (the files to tail) is required", si, ki);
-    }
-    char *p = strdup(path->value);
-    const struct cairn_label *ex = cairn_labels_get(&ls, "__path_exclude__", 16);
-    char *x = ex && ex->value_len ? strdup(ex->value) : NULL;
-    /* labels starting with __ are for relabeling only */
-    struct cairn_labels vis;
-    cairn_labels_init(&vis);
-    for (size_t i = 0; i < ls.n && p; i++)
-        if (!(ls.v[i].name_len >= 2 && ls.v[i].name[0] == '_' && ls.v[i].name[1] == '_'))
-            rc |= cairn_labels_add(&vis, ls.v[i].name, ls.v[i].name_len, ls.v[i].value,
-                                   ls.v[i].value_len);
-    if (!p || rc || (ex && ex->value_len && !x) ||
-        add_target(a, CAIRN_TAIL_FILES, p, x, &vis, pl, job))
-        rc = cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
-    free(p);
-    free(x);
-    cairn_labels_deinit(&vis);
-    cairn_labels_deinit(&ls);
-    return rc;
+    if (keep == 0) /* as Promtail: logged, not an error */
+        CAIRN_WARN("ship", "target dropped", "scrape_config=%zu static_config=%zu why=\"%s\"",
+                   si, ki, why);
+    return 0;
 }
 
 static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
@@ -275,7 +189,12 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
     a->pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1, sizeof *a->pipes);
     a->extra_pipes = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1,
                             sizeof *a->extra_pipes);
-    if (!a->pipes || !a->extra_pipes)
+    a->rules = calloc(cfg->scrape_configs.n ? cfg->scrape_configs.n : 1, sizeof *a->rules);
+    size_t nsd = 0;
+    for (size_t i = 0; i < cfg->scrape_configs.n; i++)
+        nsd += sc[i].kubernetes_sd_configs.n;
+    a->sds = calloc(nsd ? nsd : 1, sizeof *a->sds);
+    if (!a->pipes || !a->extra_pipes || !a->rules || !a->sds)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     for (size_t i = 0; i < cfg->scrape_configs.n; i++) {
         char path[96];
@@ -286,7 +205,7 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
         a->n_pipes = i + 1;
         cairn_ship_pipeline_set_metrics(a->pipes[i], a->metrics);
         snprintf(path, sizeof path, "scrape_configs[%zu].relabel_configs", i);
-        struct cairn_ship_relabel_rule *rules =
+        struct cairn_ship_relabel_rule *rules = a->rules[i] =
             cairn_ship_relabel_compile(&sc[i].relabel_configs, path, err);
         if (!rules)
             return err->code ? err->code : CAIRN_EINVAL;
@@ -295,9 +214,16 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
         for (size_t k = 0; k < sc[i].static_configs.n && !rc; k++)
             rc = static_target(a, i, k, &st[k], rules, sc[i].relabel_configs.n, a->pipes[i],
                                sc[i].job_name, err);
-        cairn_ship_relabel_free(rules, sc[i].relabel_configs.n);
         if (rc)
             return rc;
+        const struct cairn_ship_k8s_sd *ks = sc[i].kubernetes_sd_configs.v;
+        for (size_t k = 0; k < sc[i].kubernetes_sd_configs.n && !cfg->check_syntax; k++) {
+            snprintf(path, sizeof path, "scrape_configs[%zu].kubernetes_sd_configs[%zu]", i, k);
+            struct cairn_sd_k8s *sd = cairn__agent_make_sd(a, &ks[k], path, err);
+            if (!sd)
+                return err->code;
+            a->sds[a->n_sds++] = (struct agent_sd){sd, i};
+        }
         if (sc[i].pod_logs.enabled) {
             struct cairn_labels ls;
             cairn_labels_init(&ls);
@@ -325,78 +251,14 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
                 cairn_ship_pipeline_set_metrics(pp, a->metrics);
             }
             if (!rc)
-                rc = add_target(a, CAIRN_TAIL_PODS, sc[i].pod_logs.path, NULL, &ls, pp,
-                                sc[i].job_name);
+                rc = cairn__tset_add(&a->statics, CAIRN_TAIL_PODS, sc[i].pod_logs.path, NULL,
+                                     &ls, pp, sc[i].job_name);
             cairn_labels_deinit(&ls);
             if (rc)
                 return err->code ? rc : cairn_err_set(err, rc, "scrape_configs[%zu].pod_logs: %s",
                                                       i, cairn_strerror(rc));
         }
     }
-    return 0;
-}
-
-/* ---- HTTP: /ready and /metrics ---- */
-
-static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version, const char *upload,
-                               size_t *upload_size, void **con_cls)
-{
-    (void)version;
-    (void)upload;
-    (void)upload_size;
-    (void)con_cls;
-    struct cairn_ship_agent *a = cls;
-    struct cairn_buf b = CAIRN_BUF_INIT;
-    unsigned status = 200;
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        status = 405;
-        cairn_buf_append_str(&b, "method not allowed\n");
-    } else if (strcmp(url, "/ready") == 0) {
-        cairn_buf_append_str(&b, "ready\n");
-    } else if (strcmp(url, "/metrics") == 0) {
-        if (cairn_ship_agent_metrics(a, &b))
-            status = 500;
-    } else {
-        status = 404;
-        cairn_buf_append_str(&b, "404 page not found\n");
-    }
-    size_t len;
-    char *body = cairn_buf_detach(&b, &len);
-    struct MHD_Response *r = MHD_create_response_from_buffer(body ? len : 0, body ? body : (void *)"",
-                                                             body ? MHD_RESPMEM_MUST_FREE
-                                                                  : MHD_RESPMEM_PERSISTENT);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", strcmp(url, "/metrics") == 0
-                                                   ? "text/plain; version=0.0.4"
-                                                   : "text/plain; charset=utf-8");
-    enum MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static int start_http(struct cairn_ship_agent *a, struct cairn_err *err)
-{
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)a->cfg->server.http_listen_port);
-    const char *addr = a->cfg->server.http_listen_address;
-    if (!addr || !*addr)
-        addr = "0.0.0.0";
-    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-        return cairn_err_set(err, CAIRN_EINVAL, "server.http_listen_address: '%s' is not an IPv4 "
-                             "address", addr);
-    a->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_http, a,
-                               MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
-    if (!a->http)
-        return cairn_err_set(err, CAIRN_EIO, "cannot listen on %s:%d", addr,
-                             a->cfg->server.http_listen_port);
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->http, MHD_DAEMON_INFO_BIND_PORT);
-    a->http_port = di ? di->port : a->cfg->server.http_listen_port;
-    CAIRN_INFO("ship", "serving /ready and /metrics", "addr=%s port=%d", addr, a->http_port);
     return 0;
 }
 
@@ -412,6 +274,20 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     a->cfg = cfg;
     a->out = out ? out : stdout;
+    pthread_mutex_init(&a->view_mu, NULL);
+    if (!(a->static_view = cairn__agent_view_new())) {
+        cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        pthread_mutex_destroy(&a->view_mu);
+        free(a);
+        return NULL;
+    }
+    /* Promtail's hostname: $HOSTNAME (the DaemonSet sets it from spec.nodeName), else
+     * the machine's */
+    const char *hn = getenv("HOSTNAME");
+    if (hn && *hn)
+        snprintf(a->hostname, sizeof a->hostname, "%s", hn);
+    else if (gethostname(a->hostname, sizeof a->hostname - 1) != 0)
+        a->hostname[0] = '\0';
     cairn_err_clear(err);
     if (!(a->metrics = cairn_ship_metrics_create())) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
@@ -419,6 +295,7 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     if (build_scrapes(a, err))
         goto fail;
+    cairn__agent_view_set(a, json_incref(a->static_view));
     if (cfg->check_syntax)
         return a;
     if (cfg->dry_run) {
@@ -430,7 +307,7 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
             goto fail;
         a->sink = (struct cairn_ship_sink){push_emit, push_flush, a};
     }
-    if (!cfg->server.disable && start_http(a, err))
+    if (!cfg->server.disable && cairn__agent_start_http(a, err))
         goto fail;
     if (cfg->stdin_mode)
         return a;
@@ -446,13 +323,25 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
                 goto fail;
         }
     }
-    for (size_t i = 0; i < a->n_targets; i++)
-        a->targets[i] = (struct cairn_tail_target){
-            a->targets[i].kind, a->ts[i].path, a->ts[i].exclude, &a->ts[i].labels,
-            a->targets[i].pipeline};
+    cairn__tset_fix(&a->statics);
     struct cairn_tailer_config tc = {0};
-    tc.targets = a->targets;
-    tc.n_targets = a->n_targets;
+    tc.targets = a->statics.t;
+    tc.n_targets = a->statics.n;
+    if (a->n_sds) {
+        a->all_pipes = calloc(a->n_pipes + a->n_extra + 1, sizeof *a->all_pipes);
+        if (!a->all_pipes) {
+            cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < a->n_pipes; i++)
+            a->all_pipes[a->n_all++] = a->pipes[i];
+        for (size_t i = 0; i < a->n_extra; i++)
+            a->all_pipes[a->n_all++] = a->extra_pipes[i];
+        tc.refresh = cairn__agent_refresh;
+        tc.refresh_ud = a;
+        tc.pipelines = a->all_pipes;
+        tc.n_pipelines = a->n_all;
+    }
     tc.positions = a->positions;
     tc.sink = &a->sink;
     tc.sync_period_ns = cfg->positions.sync_period_ns;
@@ -464,6 +353,11 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     if (!(a->tailer = cairn_tailer_create(&tc, err)))
         goto fail;
+    for (size_t i = 0; i < a->n_sds; i++)
+        if (cairn_sd_k8s_start(a->sds[i].sd, cairn__agent_sd_changed, a)) {
+            cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
+            goto fail;
+        }
     return a;
 fail:
     if (!err->code)
@@ -556,7 +450,7 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     if (a->cfg->stdin_mode) {
         rc = run_stdin(a);
     } else {
-        if (!a->n_targets)
+        if (!a->statics.n && !a->n_sds)
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
         rc = cairn_tailer_run(a->tailer);
     }
@@ -603,6 +497,13 @@ int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
                                 (unsigned long long)st.files_open, (unsigned long long)st.rotations,
                                 (unsigned long long)st.truncations);
     }
+    if (a->n_sds)
+        rc |= cairn_buf_appendf(out, "# TYPE promtail_targets_active_total gauge\n"
+                                "promtail_targets_active_total %zu\n"
+                                "# TYPE cairn_ship_targets_dropped gauge\n"
+                                "cairn_ship_targets_dropped %llu\n",
+                                atomic_load(&a->n_live),
+                                (unsigned long long)atomic_load(&a->dropped_targets));
     rc |= cairn_buf_append_str(out, "# TYPE logentry_dropped_lines_total counter\n");
     const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
     for (size_t i = 0; i < a->n_pipes; i++)
@@ -618,26 +519,32 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
         return;
     /* order: stop reading (tailer flushes the sink, then saves positions), then the
      * clients send what is left, then the HTTP server goes */
+    for (size_t i = 0; i < a->n_sds; i++) /* no refresh may come in from here on */
+        cairn_sd_k8s_destroy(a->sds[i].sd);
+    free(a->sds);
     cairn_tailer_destroy(a->tailer);
     cairn_positions_close(a->positions);
     for (size_t i = 0; i < a->n_clients; i++)
         cairn_push_destroy(a->clients[i]);
     free(a->clients);
-    if (a->http)
-        MHD_stop_daemon(a->http);
+    cairn__agent_stop_http(a);
     for (size_t i = 0; i < a->n_pipes; i++)
         cairn_ship_pipeline_destroy(a->pipes[i]);
     free(a->pipes);
     for (size_t i = 0; i < a->n_extra; i++)
         cairn_ship_pipeline_destroy(a->extra_pipes[i]);
     free(a->extra_pipes);
-    for (size_t i = 0; i < a->n_targets; i++) {
-        free(a->ts[i].path);
-        free(a->ts[i].exclude);
-        cairn_labels_deinit(&a->ts[i].labels);
-    }
-    free(a->ts);
-    free(a->targets);
+    cairn__tset_free(&a->statics);
+    cairn__tset_free(&a->live);
+    const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
+    for (size_t i = 0; a->rules && i < a->cfg->scrape_configs.n; i++)
+        if (a->rules[i])
+            cairn_ship_relabel_free(a->rules[i], sc[i].relabel_configs.n);
+    free(a->rules);
+    free(a->all_pipes);
+    json_decref(a->view);
+    json_decref(a->static_view);
+    pthread_mutex_destroy(&a->view_mu);
     cairn_ship_metrics_destroy(a->metrics);
     cairn_buf_deinit(&a->print);
     free(a);

@@ -49,6 +49,14 @@ static int seg_match(const char *pat, size_t plen, const char *name, size_t nlen
             }
         }
     }
+    /* the shapes __path__ relabelling makes ("*<uid>", "*.log", "<name>*") without
+     * fnmatch: globs are walked for every target at every rescan */
+    if (plen >= 1 && !memchr(pat, '\\', plen)) {
+        if (pat[0] == '*' && !has_meta(pat + 1, plen - 1))
+            return nlen >= plen - 1 && memcmp(name + nlen - (plen - 1), pat + 1, plen - 1) == 0;
+        if (pat[plen - 1] == '*' && !has_meta(pat, plen - 1))
+            return nlen >= plen - 1 && memcmp(name, pat, plen - 1) == 0;
+    }
     char p[1024], n[1024];
     if (plen >= sizeof p || nlen >= sizeof n)
         return 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cairn/labels.h"
+#include "cairn/sd.h"
 #include "cairn/ship.h"
 #include "cairn/ship_config.h"
 
@@ -36,9 +37,9 @@ struct cairn_ship_relabel_rule *cairn_ship_relabel_compile(const struct cairn_cf
                                                            const char *path,
                                                            struct cairn_err *err);
 void cairn_ship_relabel_free(struct cairn_ship_relabel_rule *rules, size_t n);
-/* Apply to ls (sorted, kept sorted): 1 keep the target, 0 dropped, negative error. */
+/* Apply to ls (kept sorted): 1 keep the target, 0 dropped, negative error. */
 int cairn_ship_relabel_apply(const struct cairn_ship_relabel_rule *rules, size_t n,
-                             struct cairn_labels *ls);
+                             struct cairn_sd_labels *ls);
 
 /* The metrics stage (stage_metrics.c): series live in a registry shared by every
  * pipeline of the agent and printed by /metrics. */

@@ -247,7 +247,10 @@ static const struct cairn_cfg_enum relabel_actions[] = {
     {"replace", CAIRN_RELABEL_REPLACE}, {"keep", CAIRN_RELABEL_KEEP},
     {"drop", CAIRN_RELABEL_DROP}, {"labelmap", CAIRN_RELABEL_LABELMAP},
     {"labeldrop", CAIRN_RELABEL_LABELDROP}, {"labelkeep", CAIRN_RELABEL_LABELKEEP},
-    {"hashmod", CAIRN_RELABEL_HASHMOD}, {NULL, 0}};
+    {"hashmod", CAIRN_RELABEL_HASHMOD}, {"keepequal", CAIRN_RELABEL_KEEPEQUAL},
+    {"dropequal", CAIRN_RELABEL_DROPEQUAL}, {"lowercase", CAIRN_RELABEL_LOWERCASE},
+    {"uppercase", CAIRN_RELABEL_UPPERCASE},
+    {NULL, 0}};
 #define R struct cairn_ship_relabel
 static const struct cairn_cfg_entry relabel_e[] = {
     E("source_labels", CAIRN_CFG_STRLIST, R, source_labels, .help = "labels joined by separator"),
@@ -258,7 +261,8 @@ static const struct cairn_cfg_entry relabel_e[] = {
     E("replacement", CAIRN_CFG_STRING, R, replacement, .def = "$1",
       .help = "value written, with $1 / ${name} references"),
     E("action", CAIRN_CFG_ENUM, R, action, .def = "replace", .names = relabel_actions,
-      .help = "replace, keep, drop, labelmap, labeldrop, labelkeep, hashmod"),
+      .help = "replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, "
+            "labelkeep, lowercase, uppercase"),
 };
 #undef R
 static const struct cairn_cfg_table relabel_t =
@@ -272,6 +276,9 @@ static const struct cairn_cfg_entry static_e[] = {
 };
 static const struct cairn_cfg_table static_t =
     CAIRN_CFG_TABLE("static_configs", static_e, struct cairn_ship_static);
+
+/* kubernetes_sd_configs (sd_config.c) */
+extern const struct cairn_cfg_table cairn__ship_k8s_sd_table;
 
 #define SC struct cairn_ship_scrape
 static const struct cairn_cfg_entry pods_e[] = {
@@ -289,6 +296,8 @@ static const struct cairn_cfg_entry scrape_e[] = {
       .help = "name of this scrape config"),
     E("static_configs", CAIRN_CFG_LIST, SC, static_configs, .sub = &static_t,
       .help = "file targets"),
+    E("kubernetes_sd_configs", CAIRN_CFG_LIST, SC, kubernetes_sd_configs,
+      .sub = &cairn__ship_k8s_sd_table, .help = "discover targets from the Kubernetes API"),
     E("pipeline_stages", CAIRN_CFG_VARIANTS, SC, pipeline_stages, .variants = stage_variants,
       .help = "stages every entry goes through"),
     E("relabel_configs", CAIRN_CFG_LIST, SC, relabel_configs, .sub = &relabel_t,
@@ -385,6 +394,10 @@ static const struct cairn_cfg_entry server_e[] = {
      .names = log_levels, .lflag = "log.level", .flag = "log-level", .help = "log level"},
     {.key = "disable", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(C, server.disable),
      .lflag = "server.disable", .help = "no HTTP server"},
+    {.key = "log_format", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(C, server.log_format),
+     .def = "logfmt", .lflag = "log.format", .help = "accepted for compatibility (logfmt)"},
+    {.key = "http_path_prefix", .type = CAIRN_CFG_STRING,
+     CAIRN_CFG_AT(C, server.http_path_prefix), .help = "accepted for compatibility; not used"},
 };
 static const struct cairn_cfg_table server_t = {
     .name = "server", .entries = server_e, .n = sizeof server_e / sizeof server_e[0], .size = sizeof(C)};
@@ -423,6 +436,13 @@ static const struct cairn_cfg_entry target_e[] = {
 static const struct cairn_cfg_table target_t = {
     .name = "target_config", .entries = target_e, .n = 1, .size = sizeof(C)};
 
+static const struct cairn_cfg_entry tracing_e[] = {
+    {.key = "enabled", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(C, tracing.enabled),
+     .help = "accepted for compatibility; no tracing"},
+};
+static const struct cairn_cfg_table tracing_t = {
+    .name = "tracing", .entries = tracing_e, .n = 1, .size = sizeof(C)};
+
 static const struct cairn_cfg_entry root_e[] = {
     {.key = "server", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C), .sub = &server_t,
      .help = "HTTP server for /ready and /metrics"},
@@ -435,6 +455,8 @@ static const struct cairn_cfg_entry root_e[] = {
      .sub = &limits_t, .help = "read limits"},
     {.key = "target_config", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C),
      .sub = &target_t, .help = "target discovery"},
+    {.key = "tracing", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C),
+     .sub = &tracing_t, .help = "accepted for compatibility"},
     E("stdin", CAIRN_CFG_BOOL, C, stdin_mode, .flags = CAIRN_CFG_CLI_ONLY, .flag = "stdin",
       .lflag = "stdin", .help = "read lines from stdin instead of the scrape configs"),
     E("label", CAIRN_CFG_MAP, C, stdin_labels, .flags = CAIRN_CFG_CLI_ONLY, .flag = "label",
@@ -450,6 +472,10 @@ static const struct cairn_cfg_entry root_e[] = {
       .help = "push endpoint (adds a client)"),
     E("client_tenant", CAIRN_CFG_STRING, C, client_tenant, .flags = CAIRN_CFG_CLI_ONLY,
       .flag = "client.tenant-id", .lflag = "client.tenant-id", .help = "tenant of --client.url"),
+    E("k8s_sa_dir", CAIRN_CFG_STRING, C, k8s_sa_dir, .flags = CAIRN_CFG_CLI_ONLY,
+      .flag = "kubernetes.serviceaccount-dir", .lflag = "kubernetes.serviceaccount-dir",
+      .metavar = "DIR", .help = "in-cluster token, ca.crt and namespace (default "
+      "/var/run/secrets/kubernetes.io/serviceaccount)"),
 };
 #undef C
 

@@ -98,6 +98,12 @@ static int on_match(void *ud, const char *path, const struct stat *st)
         return 0;
     struct tfile *f = find_file(t, path);
     if (f) {
+        if (t->retarget && !f->seen) {
+            /* the targets were replaced: the first one matching now gives the labels */
+            f->target = sc->target;
+            if (cairn__tail_labels(t, f))
+                return CAIRN_ENOMEM;
+        }
         f->seen = 1;
         if (f->fd < 0 && cairn__tail_open(t, f, 0) == 0)
             f->dirty = 1;
@@ -134,8 +140,42 @@ static int on_match(void *ud, const char *path, const struct stat *st)
     return 0;
 }
 
+/* Is path directly inside dir? */
+static int in_dir(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && path[n] == '/' && !strchr(path + n + 1, '/');
+}
+
+/* Drop the directory watches no tailed or draining file needs any more: with pods
+ * coming and going, every pod's container directory would otherwise keep a watch (and
+ * its name) for the life of the agent. */
+static void prune_dirs(struct cairn_tailer *t)
+{
+    for (size_t d = 0; d < t->n_dirs;) {
+        int used = 0;
+        for (size_t i = 0; i < t->n_files && !used; i++)
+            used = in_dir(t->files[i]->path, t->dirs[d].dir);
+        for (size_t i = 0; i < t->n_draining && !used; i++)
+            used = in_dir(t->draining[i]->path, t->dirs[d].dir);
+        if (used) {
+            d++;
+            continue;
+        }
+        if (t->ifd >= 0)
+            inotify_rm_watch(t->ifd, t->dirs[d].wd); /* EINVAL if the dir is gone: fine */
+        free(t->dirs[d].dir);
+        t->dirs[d] = t->dirs[--t->n_dirs];
+    }
+}
+
 static int rescan(struct cairn_tailer *t)
 {
+    int removed = 0;
+    if (t->prune_dirs) {
+        prune_dirs(t);
+        t->prune_dirs = 0;
+    }
     for (size_t i = 0; i < t->n_files; i++)
         t->files[i]->seen = 0;
     for (size_t i = 0; i < t->cfg.n_targets; i++) {
@@ -164,7 +204,10 @@ static int rescan(struct cairn_tailer *t)
             cairn_positions_remove(t->cfg.positions, f->path);
         cairn__tail_free(f);
         t->files[i] = t->files[--t->n_files];
+        removed = 1;
     }
+    if (removed || t->n_dirs > t->n_files + t->n_draining)
+        t->prune_dirs = 1;
     return 0;
 }
 
@@ -172,6 +215,22 @@ int64_t cairn__tail_drain_grace(const struct cairn_tailer *t)
 {
     int64_t two_polls = 2 * t->cfg.poll_period_ns;
     return two_polls > DRAIN_GRACE_NS ? two_polls : DRAIN_GRACE_NS;
+}
+
+/* Remove a finished draining file's inode watch unless another file has the same
+ * (the same inode under two paths). */
+static void drop_watch(struct cairn_tailer *t, struct tfile *d)
+{
+    if (d->wd < 0 || t->ifd < 0)
+        return;
+    for (size_t i = 0; i < t->n_files; i++)
+        if (t->files[i]->wd == d->wd)
+            return;
+    for (size_t i = 0; i < t->n_draining; i++)
+        if (t->draining[i] != d && t->draining[i]->wd == d->wd)
+            return;
+    inotify_rm_watch(t->ifd, d->wd); /* EINVAL if the inode is gone already: fine */
+    d->wd = -1;
 }
 
 /* Read late lines from rotated files; close those idle past their grace period
@@ -197,6 +256,7 @@ static int service_draining(struct cairn_tailer *t, int force)
             rc = cairn__tail_emit_partial(t, d);
         close(d->fd);
         d->fd = -1;
+        drop_watch(t, d);
         cairn__tail_free(d);
         t->draining[i] = t->draining[t->n_draining - 1];
         t->drain_until[i] = t->drain_until[t->n_draining - 1];
@@ -251,8 +311,7 @@ int cairn_tailer_sync(struct cairn_tailer *t)
             continue;
         /* not past a partial line, nor past lines a stage still holds */
         int64_t off = f->partial.len ? f->partial_off : f->off;
-        int64_t held = cairn_ship_pipeline_held_floor(t->cfg.targets[f->target].pipeline,
-                                                      f->src);
+        int64_t held = cairn_ship_pipeline_held_floor(f->pl, f->src);
         if (held < off)
             off = held;
         if (off != f->saved_off) {
@@ -267,8 +326,18 @@ int cairn_tailer_sync(struct cairn_tailer *t)
     return cairn_positions_save(t->cfg.positions);
 }
 
+static int maybe_refresh(struct cairn_tailer *t, int force);
+
 static int tick_pipelines(struct cairn_tailer *t, int64_t now)
 {
+    if (t->cfg.pipelines) {
+        for (size_t i = 0; i < t->cfg.n_pipelines; i++) {
+            int rc = cairn_ship_pipeline_tick(t->cfg.pipelines[i], now, t->cfg.sink);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < t->cfg.n_targets; i++) {
         /* targets may share a pipeline: ticking twice is harmless */
         int rc = cairn_ship_pipeline_tick(t->cfg.targets[i].pipeline, now, t->cfg.sink);
@@ -280,7 +349,9 @@ static int tick_pipelines(struct cairn_tailer *t, int64_t now)
 
 int cairn_tailer_poll(struct cairn_tailer *t)
 {
-    int rc = rescan(t);
+    int rc = maybe_refresh(t, 0);
+    if (!rc)
+        rc = rescan(t);
     if (rc)
         return rc;
     do {
@@ -300,6 +371,8 @@ static void drain_inotify(struct cairn_tailer *t, int *rescan_now)
         for (char *p = buf; p < buf + n;) {
             struct inotify_event *ev = (struct inotify_event *)p;
             p += sizeof *ev + ev->len;
+            if (ev->mask & IN_IGNORED)
+                continue; /* a watch went away (removed, or its inode deleted) */
             if (ev->mask & IN_Q_OVERFLOW) {
                 *rescan_now = 1;
                 for (size_t i = 0; i < t->n_files; i++)
@@ -324,7 +397,9 @@ static void drain_inotify(struct cairn_tailer *t, int *rescan_now)
 
 int cairn_tailer_run(struct cairn_tailer *t)
 {
-    int rc = rescan(t);
+    int rc = maybe_refresh(t, 1);
+    if (!rc)
+        rc = rescan(t);
     if (rc)
         return rc;
     int64_t now = cairn_mono_ns();
@@ -343,6 +418,8 @@ int cairn_tailer_run(struct cairn_tailer *t)
             wake = next_poll;
         if (next_tick < wake)
             wake = next_tick;
+        if (atomic_load(&t->refresh) && t->last_refresh + REFRESH_MIN_NS < wake)
+            wake = t->last_refresh + REFRESH_MIN_NS;
         int timeout = any_dirty(t) ? 0 : (int)((wake - now) / 1000000LL);
         if (timeout < 0)
             timeout = 0;
@@ -354,6 +431,15 @@ int cairn_tailer_run(struct cairn_tailer *t)
         }
         if (atomic_load(&t->stop))
             break;
+        if (np > 0 && (pfd[0].revents & POLLIN)) {
+            uint64_t v;
+            ssize_t r = read(t->evfd, &v, sizeof v);
+            (void)r;
+        }
+        if ((rc = maybe_refresh(t, 0))) {
+            CAIRN_WARN("tail", "target refresh failed", "err=%s", cairn_strerror(rc));
+            rc = 0;
+        }
         int rescan_now = 0;
         if (t->ifd >= 0 && np > 0 && (pfd[1].revents & POLLIN))
             drain_inotify(t, &rescan_now);
@@ -382,9 +468,42 @@ int cairn_tailer_run(struct cairn_tailer *t)
     /* final pass: what is written is read, what is held is emitted */
     if ((rc = service_all(t, 1)) || (rc = service_draining(t, 1)))
         return rc;
-    for (size_t i = 0; i < t->cfg.n_targets; i++)
-        cairn_ship_pipeline_tick(t->cfg.targets[i].pipeline, INT64_MAX, t->cfg.sink);
+    tick_pipelines(t, INT64_MAX);
     return 0;
+}
+
+void cairn_tailer_refresh(struct cairn_tailer *t)
+{
+    atomic_store(&t->refresh, 1);
+    uint64_t one = 1;
+    ssize_t w = write(t->evfd, &one, sizeof one);
+    (void)w;
+}
+
+int cairn_tailer_set_targets(struct cairn_tailer *t, const struct cairn_tail_target *targets,
+                             size_t n)
+{
+    t->cfg.targets = targets;
+    t->cfg.n_targets = n;
+    t->retarget = 1;
+    int rc = rescan(t);
+    t->retarget = 0;
+    return rc;
+}
+
+/* Run cfg.refresh if it is due (or force). */
+static int maybe_refresh(struct cairn_tailer *t, int force)
+{
+    if (!t->cfg.refresh)
+        return 0;
+    int64_t now = cairn_mono_ns();
+    /* changes arriving in a burst (a rollout, a churn) make one refresh, not one each:
+     * a refresh relabels every target and rescans every glob */
+    if (!force && (!atomic_load(&t->refresh) || now < t->last_refresh + REFRESH_MIN_NS))
+        return 0;
+    atomic_store(&t->refresh, 0);
+    t->last_refresh = now;
+    return t->cfg.refresh(t->cfg.refresh_ud, t);
 }
 
 void cairn_tailer_stop(struct cairn_tailer *t)

@@ -56,13 +56,12 @@ int cairn__tail_emit(struct cairn_tailer *t, struct tfile *f, const char *p, siz
     t->stats.bytes += len;
     if (!rate_ok(t))
         return 0;
-    const struct cairn_tail_target *tg = &t->cfg.targets[f->target];
     int rc = cairn_ship_entry_reset(&t->entry, &f->labels, cairn_now_ns(), p, len);
     if (rc)
         return rc;
     t->entry.src = f->src;
     t->entry.src_off = off;
-    return cairn_ship_pipeline_run(tg->pipeline, &t->entry, t->cfg.sink);
+    return cairn_ship_pipeline_run(f->pl, &t->entry, t->cfg.sink);
 }
 
 int cairn__tail_emit_partial(struct cairn_tailer *t, struct tfile *f)
@@ -293,6 +292,7 @@ static int drain_rotated(struct cairn_tailer *t, struct tfile *f, ino_t old_ino,
 int cairn__tail_labels(struct cairn_tailer *t, struct tfile *f)
 {
     const struct cairn_tail_target *tg = &t->cfg.targets[f->target];
+    f->pl = tg->pipeline;
     cairn_labels_reset(&f->labels);
     if (tg->kind == CAIRN_TAIL_PODS && cairn_ship_pod_labels(f->path, &f->labels) != 0)
         cairn_labels_reset(&f->labels);
@@ -411,11 +411,12 @@ void cairn__tail_retire(struct cairn_tailer *t, struct tfile *f)
         cairn_labels_init(&old->labels);
         if (cairn_labels_copy(&old->labels, &f->labels) == 0) {
             old->fd = f->fd;
-            old->wd = -1;
+            old->wd = f->wd; /* the old inode's watch: removed when draining ends */
             old->dev = f->dev;
             old->ino = f->ino;
             old->off = f->off;
             old->target = f->target;
+            old->pl = f->pl;
             old->src = f->src;
             old->partial = f->partial;
             old->partial_off = f->partial_off;

@@ -23,6 +23,9 @@
  * Fluent Bit's rotate_wait; never shorter than two polls. */
 #define DRAIN_GRACE_NS (5LL * 1000000000LL)
 #define TAIL_CHECK 64 /* bytes compared to detect a truncation hidden by new writes */
+/* Discovered targets are refreshed at most this often: a burst of pod changes is one
+ * refresh, and a new pod is still tailed within a second of its discovery. */
+#define REFRESH_MIN_NS (500LL * 1000000)
 
 struct tfile {
     char *path;
@@ -43,6 +46,7 @@ struct tfile {
     uint64_t saved_check;
     int wd;
     size_t target;
+    struct cairn_ship_pipeline *pl; /* the pipeline of its target (pipelines outlive targets) */
     struct cairn_labels labels;
     int seen, dirty;
 };
@@ -71,6 +75,10 @@ struct cairn_tailer {
     int64_t drain_until[DRAIN_MAX];
     size_t n_draining;
     uint64_t next_src; /* the last tfile.src given out */
+    atomic_int refresh; /* cfg.refresh is due */
+    int64_t last_refresh; /* monotonic ns of the last one */
+    int retarget;       /* a rescan after new targets: matched files take their labels again */
+    int prune_dirs;     /* files went away: the next rescan drops unneeded dir watches */
 };
 
 /* tailer_file.c */

@@ -92,8 +92,15 @@ class FakeAPI:
         """Add n events; returns their names."""
         return self.ctl("gen", n=n, names=True, **kw)["names"]
 
-    def stats(self):
-        return self.ctl("stats")["stats"]
+    def stats(self, resource="events"):
+        return self.ctl("stats", resource=resource)["stats"]
+
+    def pod_put(self, pod):
+        """Add or replace a Pod (see pods.make_pod); returns it as stored."""
+        return self.ctl("pod_put", pod=pod)["pod"]
+
+    def pod_delete(self, namespace, name):
+        return self.ctl("pod_delete", namespace=namespace, name=name)["pod"]
 
     def stop(self):
         self.p.stdin.close()

@@ -41,6 +41,9 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pods  # noqa: E402
+
 
 def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -89,7 +92,8 @@ class Store:
     Every object is kept with its JSON bytes, serialized once when it changes, so lists
     and watches at benchmark rates only join bytes."""
 
-    def __init__(self):
+    def __init__(self, kind="Event"):
+        self.kind = kind           # "Event" or "Pod"
         self.cond = threading.Condition()
         self.rv = 1000
         self.min_rv = 0            # watches from below this get 410 (compaction)
@@ -122,8 +126,8 @@ class Store:
             self._sorted = None
         line_core = (json.dumps({"type": typ, "object": obj}, separators=(",", ":")) +
                      "\n").encode()
-        line_ev = (json.dumps({"type": typ, "object": to_events_v1(obj)},
-                              separators=(",", ":")) + "\n").encode()
+        line_ev = line_core if self.kind != "Event" else (json.dumps(
+            {"type": typ, "object": to_events_v1(obj)}, separators=(",", ":")) + "\n").encode()
         self.history.append((self.rv, typ, obj, line_core, line_ev))
         self.history_rvs.append(self.rv)
 
@@ -182,6 +186,21 @@ class Store:
             obj = json.loads(json.dumps(old))
             obj["metadata"]["resourceVersion"] = str(self.rv)
             self._record("DELETED", obj)
+            self.cond.notify_all()
+            return obj
+
+    def put(self, obj):
+        """Add or replace any object (pods): ADDED or MODIFIED."""
+        with self.cond:
+            self.rv += 1
+            md = obj.setdefault("metadata", {})
+            md.setdefault("namespace", "default")
+            md.setdefault("uid", str(uuid.uuid4()))
+            md["resourceVersion"] = str(self.rv)
+            key = (md["namespace"], md["name"])
+            typ = "MODIFIED" if key in self.items else "ADDED"
+            self.items[key] = obj
+            self._record(typ, obj)
             self.cond.notify_all()
             return obj
 
@@ -264,10 +283,11 @@ def table_row(o):
                        "metadata": o["metadata"]}}
 
 
-def table(objs, rv, with_columns=True):
+def table(objs, rv, with_columns=True, kind="Event"):
+    row, cols = (pods.pod_row, pods.POD_COLUMNS) if kind == "Pod" else (table_row, TABLE_COLUMNS)
     t = {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-         "metadata": {"resourceVersion": rv}, "rows": [table_row(o) for o in objs]}
-    t["columnDefinitions"] = TABLE_COLUMNS if with_columns else None
+         "metadata": {"resourceVersion": rv}, "rows": [row(o) for o in objs]}
+    t["columnDefinitions"] = cols if with_columns else None
     return t
 
 
@@ -333,7 +353,7 @@ class Api(BaseHTTPRequestHandler):
                 self.send_json(404, status(404, "NotFound", "the server could not find "
                                            "the requested resource"))
                 return
-            group, ns, name = target
+            group, ns, name, self.res = target
             if name is not None:
                 self.get_one(group, ns, name)
             elif q.get("watch") in ("1", "true"):
@@ -342,7 +362,7 @@ class Api(BaseHTTPRequestHandler):
                 self.list(group, ns, q)
 
     def get_one(self, group, ns, name):
-        st = self.server.store
+        st = self.server.stores[self.res]
         with st.cond:
             o = st.items.get((ns, name))
         if o is None:
@@ -354,8 +374,9 @@ class Api(BaseHTTPRequestHandler):
         return "as=Table" in self.headers.get("Accept", "")
 
     def list(self, group, ns, q):
-        st = self.server.store
+        st = self.server.stores[self.res]
         sel = parse_selector(q.get("fieldSelector", ""))
+        lsel = pods.parse_label_selector(q.get("labelSelector", ""))
         limit = int(q.get("limit", "0") or 0)
         cont = q.get("continue", "")
         with st.cond:
@@ -384,6 +405,8 @@ class Api(BaseHTTPRequestHandler):
                 o = st.items[k]
                 if sel and not selector_match(sel, o):
                     continue
+                if lsel and not pods.label_match(lsel, o):
+                    continue
                 if limit and len(objs) == limit:
                     next_key = objs[-1]["metadata"]["namespace"], objs[-1]["metadata"]["name"]
                     break
@@ -399,13 +422,13 @@ class Api(BaseHTTPRequestHandler):
             meta["continue"] = base64.b64encode(json.dumps(
                 {"rv": list_rv, "start": list(next_key)}).encode()).decode()
         if self.wants_table():
-            t = table(objs, str(list_rv))
+            t = table(objs, str(list_rv), kind=st.kind)
             t["metadata"] = meta
             self.send_json(200, t, "application/json")
             return
         if parts is not None:
             # items as stored bytes: lists at benchmark rates without re-encoding
-            body = (b'{"kind":"EventList","apiVersion":"v1","metadata":' +
+            body = (b'{"kind":"' + st.kind.encode() + b'List","apiVersion":"v1","metadata":' +
                     json.dumps(meta, separators=(",", ":")).encode() + b',"items":[' +
                     b",".join(parts) + b"]}")
             self.send_response(200)
@@ -414,7 +437,7 @@ class Api(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        self.send_json(200, {"kind": "EventList",
+        self.send_json(200, {"kind": st.kind + "List",
                              "apiVersion": "v1" if group == "v1" else group,
                              "metadata": meta, "items": body_items})
 
@@ -429,9 +452,10 @@ class Api(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def watch(self, group, ns, q):
-        st = self.server.store
+        st = self.server.stores[self.res]
         cfg = self.server.cfg
         sel = parse_selector(q.get("fieldSelector", ""))
+        lsel = pods.parse_label_selector(q.get("labelSelector", ""))
         rv_s = q.get("resourceVersion", "")
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
         timeout = float(q.get("timeoutSeconds", "0") or 0) or 1800.0
@@ -471,7 +495,7 @@ class Api(BaseHTTPRequestHandler):
                 self.chunk(b"")
                 return
             for o in initial:
-                if selector_match(sel, o):
+                if selector_match(sel, o) and pods.label_match(lsel, o):
                     self.chunk(self.encode("ADDED", o, group, as_table))
             last_bm = time.monotonic()
             pos = None
@@ -504,7 +528,7 @@ class Api(BaseHTTPRequestHandler):
                 for rv, typ, o, lc, le in batch:
                     if not (ns is None or o["metadata"]["namespace"] == ns):
                         continue
-                    if not selector_match(sel, o):
+                    if not selector_match(sel, o) or not pods.label_match(lsel, o):
                         continue
                     if as_table:
                         out.append(self.encode(typ, o, group, True))
@@ -526,7 +550,7 @@ class Api(BaseHTTPRequestHandler):
                 if bookmarks and now - last_bm >= cfg.bookmark_interval:
                     last_bm = now
                     self.chunk(json.dumps({"type": "BOOKMARK", "object": {
-                        "kind": "Event", "apiVersion": "v1" if group == "v1" else group,
+                        "kind": st.kind, "apiVersion": "v1" if group == "v1" else group,
                         "metadata": {"resourceVersion": str(cur_rv)}}}).encode() + b"\n")
             if st.generation != gen:
                 self.abort()  # "drop": the connection dies without a last chunk
@@ -540,7 +564,8 @@ class Api(BaseHTTPRequestHandler):
 
     def encode(self, typ, o, group, as_table):
         if as_table:
-            obj = table([o], o["metadata"]["resourceVersion"], with_columns=False)
+            obj = table([o], o["metadata"]["resourceVersion"], with_columns=False,
+                        kind=self.server.stores[self.res].kind)
         else:
             obj = o if group == "v1" else to_events_v1(o)
         return json.dumps({"type": typ, "object": obj}, separators=(",", ":")).encode() + b"\n"
@@ -551,11 +576,14 @@ def resource_list(gv):
              "watch"]
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
             "resources": [{"name": "events", "singularName": "event", "namespaced": True,
-                           "kind": "Event", "verbs": verbs, "shortNames": ["ev"]}]}
+                           "kind": "Event", "verbs": verbs, "shortNames": ["ev"]}] +
+            ([{"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+               "verbs": verbs, "shortNames": ["po"]}] if gv == "v1" else [])}
 
 
 def route(path):
-    """-> (group, namespace or None, name or None) for the Events resource paths."""
+    """-> (group, namespace or None, name or None, resource) for the Events and Pods
+    resource paths."""
     parts = path.strip("/").split("/")
     if parts[:2] == ["api", "v1"]:
         group, rest = "v1", parts[2:]
@@ -563,10 +591,11 @@ def route(path):
         group, rest = "events.k8s.io/v1", parts[3:]
     else:
         return None
-    if rest == ["events"]:
-        return group, None, None
-    if len(rest) in (3, 4) and rest[0] == "namespaces" and rest[2] == "events":
-        return group, rest[1], rest[3] if len(rest) == 4 else None
+    kinds = ("events", "pods") if group == "v1" else ("events",)
+    if len(rest) == 1 and rest[0] in kinds:
+        return group, None, None, rest[0]
+    if len(rest) in (3, 4) and rest[0] == "namespaces" and rest[2] in kinds:
+        return group, rest[1], rest[3] if len(rest) == 4 else None, rest[2]
     return None
 
 
@@ -579,7 +608,7 @@ class Control(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         req = json.loads(self.rfile.read(n) or b"{}")
-        st = self.server.store
+        st = self.server.stores[req.get("resource", "events")]
         op = req.get("op")
         res = {"ok": True}
         if op == "add":
@@ -594,6 +623,12 @@ class Control(BaseHTTPRequestHandler):
                                      req.get("message"))
         elif op == "delete":
             res["event"] = st.delete(req.get("namespace", "default"), req["name"])
+        elif op == "pod_put":
+            st = self.server.stores["pods"]
+            res["pod"] = st.put(req["pod"])
+        elif op == "pod_delete":
+            st = self.server.stores["pods"]
+            res["pod"] = st.delete(req.get("namespace", "default"), req["name"])
         elif op == "compact":
             st.compact()
             if req.get("drop"):
@@ -632,10 +667,12 @@ class Server(ThreadingHTTPServer):
 
 
 def serve(args):
-    store = Store()
+    stores = {"events": Store(), "pods": Store("Pod")}
+    store = stores["events"]
     api = Server(("127.0.0.1", args.port), Api)
     api.cfg = args
     api.store = store
+    api.stores = stores
     scheme = "http"
     if args.tls_dir:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -648,6 +685,7 @@ def serve(args):
         scheme = "https"
     ctl = Server(("127.0.0.1", 0), Control)
     ctl.store = store
+    ctl.stores = stores
     ctl.api_cfg = args
     for s in (api, ctl):
         threading.Thread(target=s.serve_forever, daemon=True).start()

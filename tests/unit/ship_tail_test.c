@@ -40,6 +40,16 @@ static void glob_match_table(void **state)
         {"/var/log/pods/*/*/*.log", "/var/log/pods/ns_p_u/c/0.log", 1},
         {"/var/log/*.gz", "/var/log/a.log", 0},
         {"var/*.log", "/var/a.log", 0},
+        /* the shapes __path__ relabelling makes (matched without fnmatch) */
+        {"/var/log/pods/*u-1/web/*.log", "/var/log/pods/shop_web-1_u-1/web/0.log", 1},
+        {"/var/log/pods/*u-1/web/*.log", "/var/log/pods/shop_web-1_u-12/web/0.log", 0},
+        {"/var/log/pods/*u-1/web/*.log", "/var/log/pods/u-1/web/0.log", 1},
+        {"/var/log/pods/shop_*/web/0.log", "/var/log/pods/shop_web-1_u-1/web/0.log", 1},
+        {"/var/log/pods/shop_*/web/0.log", "/var/log/pods/shoq_web-1_u-1/web/0.log", 0},
+        {"/var/log/*", "/var/log/.hidden", 1},
+        {"/var/log/*.lo?", "/var/log/a.log", 1},
+        {"/var/log/*\\*", "/var/log/a*", 1},
+        {"/var/log/*\\*", "/var/log/ab", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cairn__glob_match(cases[i].pat, cases[i].path) != cases[i].want)
