@@ -14,6 +14,8 @@
 #include <time.h>
 
 #include "cairn/buf.h"
+#include "cairn/error.h"
+#include "cairn/json.h"
 #include "cairn/timeutil.h"
 #include "cairn/units.h"
 #include "cmd/cmd.h"
@@ -186,11 +188,63 @@ int cairn__query_print_streams(const struct query_opts *o, json_t *result, int f
     return 0;
 }
 
+static int print_elem(void *arg, const char *p, size_t len)
+{
+    (void)arg;
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    int rc;
+    if (len >= 2 && p[0] == '"') {
+        rc = cairn_json_unescape(p + 1, len - 2, &out); /* label names and values: bare */
+    } else {
+        rc = cairn__query_json_reprint(p, len, 0, &out);
+    }
+    if (!rc)
+        rc = cairn_buf_append_byte(&out, '\n');
+    if (!rc)
+        fwrite(out.data, 1, out.len, stdout);
+    cairn_buf_deinit(&out);
+    return rc;
+}
+
+/* Everything but streams, from the reply's raw bytes so numbers pass through exactly as
+ * sent: lists (labels, series) one element a line; metric results as indented JSON, or
+ * with -o jsonl one compact series (or sample) a line. */
+static int print_raw(const struct query_opts *o, const char *body, size_t len, int has_data)
+{
+    const char *raw = body, *res;
+    size_t rawlen = len, reslen;
+    int rc = 0;
+    if (has_data && cairn__query_json_at(body, len, "data", &raw, &rawlen) != 1) {
+        raw = body;
+        rawlen = len;
+    }
+    if (rawlen && raw[0] == '[') {
+        rc = cairn__query_json_each(raw, rawlen, print_elem, (void *)o);
+    } else if (strcmp(o->output, "jsonl") == 0 &&
+               cairn__query_json_at(raw, rawlen, "result", &res, &reslen) == 1 && res[0] == '[') {
+        rc = cairn__query_json_each(res, reslen, print_elem, (void *)o);
+    } else {
+        struct cairn_buf out = CAIRN_BUF_INIT;
+        rc = cairn__query_json_reprint(raw, rawlen, 2, &out);
+        if (!rc)
+            rc = cairn_buf_append_byte(&out, '\n');
+        if (!rc)
+            fwrite(out.data, 1, out.len, stdout);
+        cairn_buf_deinit(&out);
+    }
+    if (rc) {
+        fprintf(stderr, "cairn query: cannot print the reply (%s)\n",
+                rc == CAIRN_ENOMEM ? "out of memory" : "malformed JSON");
+        return 1;
+    }
+    return 0;
+}
+
 /* Print the reply: streams merged, other result types and lists as JSON. */
 static int print_reply(const struct query_opts *o, struct http_reply *r)
 {
     json_error_t je;
-    json_t *doc = json_loadb(cairn_buf_cstr(&r->body), r->body.len, 0, &je);
+    json_t *doc = json_loadb(cairn_buf_cstr(&r->body), r->body.len, JSON_DECODE_INT_AS_REAL, &je);
     if (r->status != 200 || !doc) {
         fprintf(stderr, "cairn query: server answered %ld: %s\n", r->status,
                 cairn_buf_cstr(&r->body));
@@ -202,24 +256,8 @@ static int print_reply(const struct query_opts *o, struct http_reply *r)
     int rc = 0;
     if (rt && strcmp(json_string_value(rt), "streams") == 0) {
         rc = cairn__query_print_streams(o, json_object_get(data, "result"), o->forward);
-    } else if (json_is_array(data)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(data, i, v) {
-            if (json_is_string(v)) {
-                puts(json_string_value(v));
-            } else {
-                char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-                if (s)
-                    puts(s);
-                free(s);
-            }
-        }
     } else {
-        char *s = json_dumps(data ? data : doc, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
+        rc = print_raw(o, cairn_buf_cstr(&r->body), r->body.len, data != NULL);
     }
     json_decref(doc);
     return rc;

@@ -35,4 +35,19 @@ int cairn__query_print_streams(const struct query_opts *o, json_t *result, int f
  * the server closes or the process is interrupted. Returns the exit status. */
 int cairn__query_tail(const struct query_opts *o, const char *query);
 
+/* query_json.c: reprint the JSON value p[0..len) from its raw text (numbers and
+ * strings verbatim), indented by indent spaces per level, or compact when 0. Appends
+ * to out; 0, CAIRN_EINVAL (bad JSON), CAIRN_ENOMEM. */
+int cairn__query_json_reprint(const char *p, size_t len, int indent, struct cairn_buf *out);
+
+/* The raw text of the object or array at a JSON path (`data.result`) in p. 1 found
+ * (*raw views p), 0 absent, negative on bad JSON. */
+int cairn__query_json_at(const char *p, size_t len, const char *path, const char **raw,
+                         size_t *rawlen);
+
+/* Call fn with the raw text of each element of the JSON array p (strings with their
+ * quotes). 0, fn's nonzero code, or CAIRN_EINVAL. */
+typedef int (*cairn__query_json_elem_fn)(void *arg, const char *p, size_t len);
+int cairn__query_json_each(const char *p, size_t len, cairn__query_json_elem_fn fn, void *arg);
+
 #endif
