@@ -336,7 +336,7 @@ int cairn_cmd_query(int argc, char **argv)
         fprintf(stderr, "cairn query: --since: not a duration: '%s'\n", o.since);
         return 2;
     }
-    char to_buf[32], from_buf[32];
+    char to_buf[32], from_buf[32], afrom[40], astep[40];
     int64_t now = cairn_now_ns();
     if (!o.to) {
         snprintf(to_buf, sizeof to_buf, "%lld", (long long)now);
@@ -388,6 +388,10 @@ int cairn_cmd_query(int argc, char **argv)
         if (instant) {
             bad |= cairn__qparam(esc, &params, "time", o.to);
         } else {
+            if (cairn__query_align(what, o.from, o.to, o.step, afrom, astep, sizeof afrom)) {
+                o.from = afrom;
+                o.step = astep;
+            }
             bad |= cairn__qparam(esc, &params, "start", o.from) |
                    cairn__qparam(esc, &params, "end", o.to);
             if (o.step)

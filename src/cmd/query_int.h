@@ -35,6 +35,16 @@ int cairn__query_print_streams(const struct query_opts *o, json_t *result, int f
  * the server closes or the process is interrupted. Returns the exit status. */
 int cairn__query_tail(const struct query_opts *o, const char *query);
 
+/* query_range.c: does the LogQL query q compute a metric (not select log lines)? */
+int cairn__query_is_metric(const char *q);
+
+/* For a metric range query over unix-ns from..to, pick the step (step, or the server's
+ * default when NULL) and move start back by less than one step so that `to` is an
+ * evaluation point. Returns 1 with from_out and step_out (seconds) filled, 0 when
+ * nothing is to change (log query, RFC3339 times, unparsable step). */
+int cairn__query_align(const char *query, const char *from, const char *to, const char *step,
+                       char *from_out, char *step_out, size_t cap);
+
 /* query_json.c: reprint the JSON value p[0..len) from its raw text (numbers and
  * strings verbatim), indented by indent spaces per level, or compact when 0. Appends
  * to out; 0, CAIRN_EINVAL (bad JSON), CAIRN_ENOMEM. */

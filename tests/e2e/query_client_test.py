@@ -10,7 +10,7 @@ import threading
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import BIN, check  # noqa: E402
+from push_util import BIN, Server, TempDir, check, now_ns, push_json  # noqa: E402
 
 MATRIX = (b'{"status":"success","data":{"resultType":"matrix","result":['
           b'{"metric":{"app":"api"},"values":[[1796653625.134,"8.9e-5"],[1796653626,"1e300"]]}],'
@@ -67,13 +67,55 @@ def numbers(stub):
     check(doc["resultType"] == "matrix", "indented data: %r" % out)
     stub.body = b'{"status":"success","data":["app","env"]}'
     check(cq(stub, "labels").split() == ["app", "env"], "labels bare")
+def step_alignment(stub):
+    """The request's end is an evaluation point: (end - start) is a whole number of
+    steps, start no later than now - since, and less than a step earlier."""
+    stub.body = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'
+    for args, want_step in (([], 86), (["--step", "1m"], 60), (["--step", "7"], 7)):
+        stub.requests.clear()
+        cq(stub, "--since", "6h", *args, 'count_over_time({app="api"}[1m])')
+        _, q, _ = stub.requests[-1]
+        start, end, step = int(q["start"][0]), int(q["end"][0]), q["step"][0]
+        check(int(step) == want_step, "step %r for %r" % (step, args))
+        st = want_step * 10**9
+        check((end - start) % st == 0, "end on a step: %d %d %d" % (start, end, st))
+        check(end - start >= 6 * 3600 * 10**9 and end - start < 6 * 3600 * 10**9 + st,
+              "start moved back by less than a step: %d" % (end - start))
+    # Log queries keep the range as asked.
+    stub.body = b'{"status":"success","data":{"resultType":"streams","result":[]}}'
+    stub.requests.clear()
+    cq(stub, "--since", "6h", '{app="api"}')
+    _, q, _ = stub.requests[-1]
+    check(int(q["end"][0]) - int(q["start"][0]) == 6 * 3600 * 10**9 and "step" not in q,
+          "log query range untouched: %r" % q)
+
+
+def metric_after_push():
+    """Against a real server: a count over the last minute right after a push, with
+    --since 6h, shows the entry (the default step used to end 14 s before now)."""
+    with TempDir() as d:
+        srv = Server(os.path.join(d, "data")).start()
+        status, body = push_json(srv.url, [({"app": "fresh"}, [(now_ns(), "hello")])])
+        check(status == 204, "push: %d %s" % (status, body))
+        r = subprocess.run([BIN, "query", "--addr", srv.url, "-q", "-o", "jsonl", "--since", "6h",
+                            'count_over_time({app="fresh"}[1m])'],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "cairn query: %s" % r.stderr)
+        lines = r.stdout.splitlines()
+        check(len(lines) == 1, "one series: %r" % r.stdout)
+        vals = json.loads(lines[0])["values"]
+        check(vals and vals[-1][1] == "1", "last point counts the push: %r" % vals[-3:])
+        srv.stop()
 
 
 def main():
     stub = Stub()
     numbers(stub)
+    step_alignment(stub)
     stub.srv.shutdown()
+    metric_after_push()
     print("ok")
+
 
 
 if __name__ == "__main__":
