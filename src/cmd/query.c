@@ -43,6 +43,9 @@ static void query_usage(FILE *f)
             "  -t, --tail        follow: the last --limit entries, then new ones as they come\n"
             "  --delay-for SEC   --tail: let the server wait up to 5 s to order entries [0]\n"
             "  -o, --output FMT  default | raw | jsonl [default]\n"
+            "  --fields LIST     print these keys of JSON or logfmt lines as columns, e.g.\n"
+            "                    event.reason,event.involvedObject.name,items[0].id\n"
+            "  --wide            --fields: never cut values to the terminal width\n"
             "  -q, --quiet       no request summary on stderr\n"
             "  --help            this text\n");
 }
@@ -104,16 +107,9 @@ int cairn__qparam(CURL *c, struct cairn_buf *b, const char *k, const char *v)
     return rc;
 }
 
-/* One log entry of a streams result, for merging across streams. */
-struct row {
-    int64_t ts;
-    const char *labels;
-    const char *line;
-};
-
 static int row_cmp_fwd(const void *a, const void *b)
 {
-    const struct row *x = a, *y = b;
+    const struct query_row *x = a, *y = b;
     return (x->ts > y->ts) - (x->ts < y->ts);
 }
 
@@ -127,7 +123,7 @@ int cairn__query_print_streams(const struct query_opts *o, json_t *result, int f
     size_t total = 0, i, k;
     json_t *s;
     json_array_foreach(result, i, s) total += json_array_size(json_object_get(s, "values"));
-    struct row *rows = calloc(total ? total : 1, sizeof *rows);
+    struct query_row *rows = calloc(total ? total : 1, sizeof *rows);
     char **labels = calloc(json_array_size(result) + 1, sizeof *labels);
     if (!rows || !labels) {
         free(rows);
@@ -160,6 +156,11 @@ int cairn__query_print_streams(const struct query_opts *o, json_t *result, int f
     }
     qsort(rows, n, sizeof *rows, forward ? row_cmp_fwd : row_cmp_back);
     struct cairn_buf out = CAIRN_BUF_INIT;
+    int rc = 0;
+    if (o->fields && strcmp(o->output, "jsonl") != 0) {
+        rc = cairn__query_fields_print(o, rows, n);
+        n = 0;
+    }
     for (i = 0; i < n; i++) {
         cairn_buf_reset(&out);
         if (strcmp(o->output, "raw") == 0) {
@@ -185,7 +186,7 @@ int cairn__query_print_streams(const struct query_opts *o, json_t *result, int f
         free(labels[i]);
     free(labels);
     free(rows);
-    return 0;
+    return rc;
 }
 
 static int print_elem(void *arg, const char *p, size_t len)
@@ -263,6 +264,8 @@ static int print_reply(const struct query_opts *o, struct http_reply *r)
     return rc;
 }
 
+static int query_run(struct query_opts *op, int argc, char **argv, int instant, int tail);
+
 int cairn_cmd_query(int argc, char **argv)
 {
     struct query_opts o = {
@@ -273,8 +276,9 @@ int cairn_cmd_query(int argc, char **argv)
         .limit = 30,
     };
     int instant = 0, tail = 0;
+    const char *fields_spec = NULL;
     enum { O_ADDR = 256, O_ORG, O_SINCE, O_FROM, O_TO, O_LIMIT, O_FWD, O_STEP, O_INSTANT, O_HELP,
-           O_DELAY };
+           O_DELAY, O_FIELDS, O_WIDE };
     static const struct option longopts[] = {
         {"addr", required_argument, NULL, O_ADDR},   {"org-id", required_argument, NULL, O_ORG},
         {"since", required_argument, NULL, O_SINCE}, {"from", required_argument, NULL, O_FROM},
@@ -283,6 +287,7 @@ int cairn_cmd_query(int argc, char **argv)
         {"instant", no_argument, NULL, O_INSTANT},   {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, O_HELP},
         {"tail", no_argument, NULL, 't'},            {"delay-for", required_argument, NULL, O_DELAY},
+        {"fields", required_argument, NULL, O_FIELDS}, {"wide", no_argument, NULL, O_WIDE},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -319,6 +324,8 @@ int cairn_cmd_query(int argc, char **argv)
         case O_INSTANT: instant = 1; break;
         case 'o': o.output = optarg; break;
         case 'q': o.quiet = 1; break;
+        case O_FIELDS: fields_spec = optarg; break;
+        case O_WIDE: o.wide = 1; break;
         case O_HELP: query_usage(stdout); return 0;
         default: query_usage(stderr); return 2;
         }
@@ -331,6 +338,23 @@ int cairn_cmd_query(int argc, char **argv)
         query_usage(stderr);
         return 2;
     }
+    struct query_fields *fields = NULL;
+    if (fields_spec) {
+        if (!(fields = cairn__query_fields_parse(fields_spec))) {
+            fprintf(stderr, "cairn query: --fields: want a comma-separated list of keys\n");
+            return 2;
+        }
+        o.fields = fields;
+        o.fields_header = strcmp(o.output, "default") == 0;
+    }
+    int rc = query_run(&o, argc, argv, instant, tail);
+    cairn__query_fields_free(fields);
+    return rc;
+}
+
+static int query_run(struct query_opts *op, int argc, char **argv, int instant, int tail)
+{
+    struct query_opts o = *op;
     int64_t since_ns;
     if (cairn_parse_duration(o.since, strlen(o.since), &since_ns)) {
         fprintf(stderr, "cairn query: --since: not a duration: '%s'\n", o.since);

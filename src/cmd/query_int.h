@@ -11,6 +11,8 @@
 
 #include "cairn/buf.h"
 
+struct query_fields; /* query_fields.c: the parsed --fields list */
+
 struct query_opts {
     const char *addr;
     const char *org_id;
@@ -21,6 +23,17 @@ struct query_opts {
     long delay_for; /* --tail: seconds the server waits to order entries */
     int forward;
     int quiet;
+    const struct query_fields *fields; /* --fields, or NULL for whole lines */
+    int fields_header;                 /* print a header row above the columns */
+    int wide;                          /* --wide: never cut values to the terminal */
+};
+
+/* One log entry of a streams result, for merging across streams. Views into the
+ * decoded reply. */
+struct query_row {
+    int64_t ts;
+    const char *labels;
+    const char *line;
 };
 
 /* Append k=v (v URL-escaped) to a query string in b. 0, or -1 out of memory. */
@@ -44,6 +57,15 @@ int cairn__query_is_metric(const char *q);
  * nothing is to change (log query, RFC3339 times, unparsable step). */
 int cairn__query_align(const char *query, const char *from, const char *to, const char *step,
                        char *from_out, char *step_out, size_t cap);
+
+/* query_fields.c: parse "a.b,c[0],msg" (NULL when empty or out of memory); free. */
+struct query_fields *cairn__query_fields_parse(const char *spec);
+void cairn__query_fields_free(struct query_fields *f);
+
+/* Print rows (already ordered) as aligned columns of o->fields. 0, or 1 after a
+ * message on stderr. */
+int cairn__query_fields_print(const struct query_opts *o, const struct query_row *rows,
+                              size_t n);
 
 /* query_json.c: reprint the JSON value p[0..len) from its raw text (numbers and
  * strings verbatim), indented by indent spaces per level, or compact when 0. Appends

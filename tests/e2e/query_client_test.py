@@ -1,11 +1,15 @@
 # query_client_test.py -- the `cairn query` client's printing against fixed server
 # answers (a stub HTTP server on 127.0.0.1 that records each request): numbers pass
 # through exactly as sent, and the metric step/end alignment.
+import fcntl
 import http.server
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import urllib.parse
 
@@ -108,10 +112,74 @@ def metric_after_push():
         srv.stop()
 
 
+LONG = "Back-off restarting\nfailed container " + "x" * 200
+
+
+def stream_body(lines):
+    vals = [[str(1796653625000000000 + i), line] for i, line in enumerate(lines)]
+    return json.dumps({"status": "success", "data": {"resultType": "streams", "result": [
+        {"stream": {"app": "k"}, "values": vals}]}}).encode()
+
+
+def fields(stub):
+    """--fields: nested JSON paths, arrays by index, logfmt keys, missing keys blank,
+    aligned columns; not cut when stdout is not a terminal, cut on one unless --wide."""
+    stub.body = stream_body([
+        json.dumps({"event": {"reason": "BackOff", "involvedObject": {"name": "web-1"},
+                              "message": LONG}, "items": [{"id": 7}, {"id": 8}]}),
+        json.dumps({"event": {"reason": "Scheduled", "message": "ok"}}),
+        'level=info event.reason=Pulled msg="pulled image \\"nginx\\""',
+    ])
+    spec = "event.reason,event.involvedObject.name,items[1].id,event.message,msg"
+    out = cq(stub, "--forward", "--fields", spec, '{app="k"}')
+    rows = out.splitlines()
+    check(len(rows) == 4, "header and 3 rows: %r" % out)
+    check(rows[0].split() == ["TIME"] + spec.split(","), "header %r" % rows[0])
+    col = [rows[0].index(name) for name in spec.split(",")]
+    r1 = rows[1]
+    check(r1[col[0]:].startswith("BackOff ") and r1[col[1]:].startswith("web-1 ") and
+          r1[col[2]:].startswith("8 "), "nested and indexed values aligned: %r" % r1)
+    check(r1[col[3]:].rstrip() == LONG.replace("\n", " "), "no cut off a terminal: %r" % r1)
+    r2 = rows[2]
+    check(r2[col[0]:].startswith("Scheduled ") and r2[col[1]:col[3]].strip() == "" and
+          r2[col[3]:].rstrip() == "ok", "missing keys blank: %r" % r2)
+    r3 = rows[3]
+    check(r3[col[0]:].startswith("Pulled ") and r3[col[4]:] == 'pulled image "nginx"',
+          "logfmt keys, quoted value unescaped: %r" % r3)
+    out = cq(stub, "--forward", "-o", "raw", "--fields", "event.reason,items", '{app="k"}')
+    check(out.splitlines() == ["BackOff       [{\"id\":7},{\"id\":8}]", "Scheduled", "Pulled"],
+          "raw: no time, no header, arrays as JSON: %r" % out)
+    for wide, want_cut in ((False, True), (True, False)):
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        args = [BIN, "query", "--addr", stub.url, "-q", "--forward", "--fields",
+                "event.reason,event.message", '{app="k"}'] + (["--wide"] if wide else [])
+        proc = subprocess.Popen(args, stdout=slave, stderr=subprocess.DEVNULL)
+        os.close(slave)
+        data = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+        os.close(master)
+        check(proc.wait(60) == 0, "tty run failed")
+        lines = data.decode().replace("\r", "").splitlines()
+        longest = max(len(line) for line in lines)
+        if want_cut:
+            check(longest <= 80 and lines[1].endswith("..."), "cut to 80 columns: %r" % lines)
+        else:
+            check(longest > 200, "--wide keeps the whole value: %r" % lines)
+
+
 def main():
     stub = Stub()
     numbers(stub)
     step_alignment(stub)
+    fields(stub)
     stub.srv.shutdown()
     metric_after_push()
     print("ok")
