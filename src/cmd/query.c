@@ -37,6 +37,7 @@ static void query_usage(FILE *f)
             "  --from TIME       start (RFC3339 or unix ns) [now - since]\n"
             "  --to TIME         end (RFC3339 or unix ns) [now]\n"
             "  --limit N         most entries to return [30]\n"
+            "  --batch N         page a log query N entries per request up to --limit [1000]\n"
             "  --forward         oldest first [newest first]\n"
             "  --step DUR        metric query resolution step [server default]\n"
             "  --instant         instant query at --to\n"
@@ -50,20 +51,14 @@ static void query_usage(FILE *f)
             "  --help            this text\n");
 }
 
-struct http_reply {
-    struct cairn_buf body;
-    long status;
-};
-
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
-    struct http_reply *r = ud;
+    struct query_reply *r = ud;
     return cairn_buf_append(&r->body, p, size * n) ? 0 : size * n;
 }
 
-/* GET addr+path?params; returns 0 and fills reply, or -1 with a message printed. */
-static int http_get(const struct query_opts *o, const char *path, struct cairn_buf *params,
-                    struct http_reply *reply)
+int cairn__query_http_get(const struct query_opts *o, const char *path, struct cairn_buf *params,
+                    struct query_reply *reply)
 {
     struct cairn_buf url = CAIRN_BUF_INIT;
     int rc = -1;
@@ -118,43 +113,78 @@ static int row_cmp_back(const void *a, const void *b)
     return row_cmp_fwd(b, a);
 }
 
-int cairn__query_print_streams(const struct query_opts *o, json_t *result, int forward)
+void cairn__query_rows_free(struct query_rows *r)
+{
+    for (size_t i = 0; i < r->nlabels; i++)
+        free(r->labels[i]);
+    free(r->labels);
+    free(r->rows);
+    memset(r, 0, sizeof *r);
+}
+
+int cairn__query_rows_collect(json_t *result, int forward, struct query_rows *out)
 {
     size_t total = 0, i, k;
     json_t *s;
+    memset(out, 0, sizeof *out);
     json_array_foreach(result, i, s) total += json_array_size(json_object_get(s, "values"));
-    struct query_row *rows = calloc(total ? total : 1, sizeof *rows);
-    char **labels = calloc(json_array_size(result) + 1, sizeof *labels);
-    if (!rows || !labels) {
-        free(rows);
-        free(labels);
-        fprintf(stderr, "cairn query: out of memory\n");
-        return 1;
+    out->rows = calloc(total ? total : 1, sizeof *out->rows);
+    out->labels = calloc(json_array_size(result) + 1, sizeof *out->labels);
+    if (!out->rows || !out->labels) {
+        cairn__query_rows_free(out);
+        return CAIRN_ENOMEM;
     }
+    struct query_row *rows = out->rows;
     size_t n = 0;
     json_array_foreach(result, i, s) {
         struct cairn_buf lb = CAIRN_BUF_INIT;
         const char *key;
         json_t *v, *e;
-        cairn_buf_append_byte(&lb, '{');
+        int bad = cairn_buf_append_byte(&lb, '{');
         int first = 1;
         json_object_foreach(json_object_get(s, "stream"), key, v) {
-            cairn_buf_appendf(&lb, "%s%s=\"%s\"", first ? "" : ", ", key, json_string_value(v));
+            bad |= cairn_buf_appendf(&lb, "%s%s=\"%s\"", first ? "" : ", ", key,
+                                     json_string_value(v));
             first = 0;
         }
-        cairn_buf_append_byte(&lb, '}');
-        labels[i] = cairn_buf_detach(&lb, NULL);
+        bad |= cairn_buf_append_byte(&lb, '}');
+        out->labels[i] = cairn_buf_detach(&lb, NULL);
+        out->nlabels = i + 1;
+        if (bad || !out->labels[i]) {
+            cairn_buf_deinit(&lb);
+            cairn__query_rows_free(out);
+            return CAIRN_ENOMEM;
+        }
         json_array_foreach(json_object_get(s, "values"), k, e) {
             const char *ts = json_string_value(json_array_get(e, 0));
             rows[n].ts = ts ? strtoll(ts, NULL, 10) : 0;
-            rows[n].labels = labels[i] ? labels[i] : "{}";
+            rows[n].labels = out->labels[i];
             rows[n].line = json_string_value(json_array_get(e, 1));
             if (!rows[n].line)
                 rows[n].line = "";
             n++;
         }
     }
+    out->n = n;
     qsort(rows, n, sizeof *rows, forward ? row_cmp_fwd : row_cmp_back);
+    return 0;
+}
+
+int cairn__query_print_streams(const struct query_opts *o, json_t *result, int forward)
+{
+    struct query_rows r;
+    if (cairn__query_rows_collect(result, forward, &r)) {
+        fprintf(stderr, "cairn query: out of memory\n");
+        return 1;
+    }
+    int rc = cairn__query_print_rows(o, r.rows, r.n);
+    cairn__query_rows_free(&r);
+    return rc;
+}
+
+int cairn__query_print_rows(const struct query_opts *o, const struct query_row *rows, size_t n)
+{
+    size_t i;
     struct cairn_buf out = CAIRN_BUF_INIT;
     int rc = 0;
     if (o->fields && strcmp(o->output, "jsonl") != 0) {
@@ -182,10 +212,6 @@ int cairn__query_print_streams(const struct query_opts *o, json_t *result, int f
         fwrite(out.data, 1, out.len, stdout);
     }
     cairn_buf_deinit(&out);
-    for (i = 0; i < json_array_size(result); i++)
-        free(labels[i]);
-    free(labels);
-    free(rows);
     return rc;
 }
 
@@ -242,7 +268,7 @@ static int print_raw(const struct query_opts *o, const char *body, size_t len, i
 }
 
 /* Print the reply: streams merged, other result types and lists as JSON. */
-static int print_reply(const struct query_opts *o, struct http_reply *r)
+static int print_reply(const struct query_opts *o, struct query_reply *r)
 {
     json_error_t je;
     json_t *doc = json_loadb(cairn_buf_cstr(&r->body), r->body.len, JSON_DECODE_INT_AS_REAL, &je);
@@ -274,11 +300,12 @@ int cairn_cmd_query(int argc, char **argv)
         .since = "1h",
         .output = "default",
         .limit = 30,
+        .batch = 1000,
     };
     int instant = 0, tail = 0;
     const char *fields_spec = NULL;
     enum { O_ADDR = 256, O_ORG, O_SINCE, O_FROM, O_TO, O_LIMIT, O_FWD, O_STEP, O_INSTANT, O_HELP,
-           O_DELAY, O_FIELDS, O_WIDE };
+           O_DELAY, O_FIELDS, O_WIDE, O_BATCH };
     static const struct option longopts[] = {
         {"addr", required_argument, NULL, O_ADDR},   {"org-id", required_argument, NULL, O_ORG},
         {"since", required_argument, NULL, O_SINCE}, {"from", required_argument, NULL, O_FROM},
@@ -287,6 +314,7 @@ int cairn_cmd_query(int argc, char **argv)
         {"instant", no_argument, NULL, O_INSTANT},   {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, O_HELP},
         {"tail", no_argument, NULL, 't'},            {"delay-for", required_argument, NULL, O_DELAY},
+        {"batch", required_argument, NULL, O_BATCH},
         {"fields", required_argument, NULL, O_FIELDS}, {"wide", no_argument, NULL, O_WIDE},
         {NULL, 0, NULL, 0},
     };
@@ -304,6 +332,15 @@ int cairn_cmd_query(int argc, char **argv)
             o.limit = strtol(optarg, &end, 10);
             if (*end || o.limit < 0) {
                 fprintf(stderr, "cairn query: --limit: not a count: '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case O_BATCH: {
+            char *end;
+            o.batch = strtol(optarg, &end, 10);
+            if (*end || o.batch <= 0) {
+                fprintf(stderr, "cairn query: --batch: not a positive count: '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -380,9 +417,15 @@ static int query_run(struct query_opts *op, int argc, char **argv, int instant, 
         curl_global_cleanup();
         return trc;
     }
+    if (!instant && o.limit > o.batch && strcmp(argv[optind], "labels") &&
+        strcmp(argv[optind], "series") && !cairn__query_is_metric(argv[optind])) {
+        int brc = cairn__query_batched(&o, argv[optind]);
+        curl_global_cleanup();
+        return brc;
+    }
     CURL *esc = curl_easy_init();
     struct cairn_buf params = CAIRN_BUF_INIT;
-    struct http_reply reply = {CAIRN_BUF_INIT, 0};
+    struct query_reply reply = {CAIRN_BUF_INIT, 0};
     const char *path;
     int rc = 1, bad = 0;
     const char *what = argv[optind];
@@ -426,7 +469,7 @@ static int query_run(struct query_opts *op, int argc, char **argv, int instant, 
         fprintf(stderr, "cairn query: out of memory\n");
         goto out;
     }
-    if (http_get(&o, path, &params, &reply) == 0)
+    if (cairn__query_http_get(&o, path, &params, &reply) == 0)
         rc = print_reply(&o, &reply);
 out:
     cairn_buf_deinit(&params);

@@ -11,7 +11,7 @@
 
 #include "cairn/buf.h"
 
-struct query_fields; /* query_fields.c: the parsed --fields list */
+struct query_fields; /* the parsed --fields list (query_fields.c) */
 
 struct query_opts {
     const char *addr;
@@ -20,6 +20,7 @@ struct query_opts {
     const char *output;
     const char *step;
     long limit;
+    long batch;     /* --batch: entries per request when paging a log query */
     long delay_for; /* --tail: seconds the server waits to order entries */
     int forward;
     int quiet;
@@ -35,6 +36,16 @@ struct query_row {
     const char *labels;
     const char *line;
 };
+
+struct query_reply {
+    struct cairn_buf body; /* owned: cairn_buf_deinit */
+    long status;
+};
+
+/* GET o->addr + path?params (with o's tenant and credentials); 0 with reply filled
+ * (any HTTP status), or -1 after a message on stderr. */
+int cairn__query_http_get(const struct query_opts *o, const char *path, struct cairn_buf *params,
+                          struct query_reply *reply);
 
 /* Append k=v (v URL-escaped) to a query string in b. 0, or -1 out of memory. */
 int cairn__qparam(CURL *c, struct cairn_buf *b, const char *k, const char *v);
@@ -57,6 +68,27 @@ int cairn__query_is_metric(const char *q);
  * nothing is to change (log query, RFC3339 times, unparsable step). */
 int cairn__query_align(const char *query, const char *from, const char *to, const char *step,
                        char *from_out, char *step_out, size_t cap);
+
+/* A streams result's entries, merged and ordered; rows view the decoded reply and
+ * labels (owned: the `{k="v", ...}` text of each stream). */
+struct query_rows {
+    struct query_row *rows;
+    size_t n;
+    char **labels;
+    size_t nlabels;
+};
+
+/* Collect a streams result into out, newest first unless forward. 0 or CAIRN_ENOMEM
+ * (out then empty). Free with cairn__query_rows_free. */
+int cairn__query_rows_collect(json_t *result, int forward, struct query_rows *out);
+void cairn__query_rows_free(struct query_rows *r);
+
+/* Print ordered rows in o->output's format (or as --fields columns). 0, or 1. */
+int cairn__query_print_rows(const struct query_opts *o, const struct query_row *rows, size_t n);
+
+/* query_batch.c: a log range query in pages of o->batch entries up to o->limit, no
+ * entry twice, none lost at a page boundary. Returns the exit status. */
+int cairn__query_batched(const struct query_opts *o, const char *query);
 
 /* query_fields.c: parse "a.b,c[0],msg" (NULL when empty or out of memory); free. */
 struct query_fields *cairn__query_fields_parse(const char *spec);
