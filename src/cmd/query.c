@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
@@ -47,7 +49,21 @@ static void query_usage(FILE *f)
             "  --fields LIST     print these keys of JSON or logfmt lines as columns, e.g.\n"
             "                    event.reason,event.involvedObject.name,items[0].id\n"
             "  --wide            --fields: never cut values to the terminal width\n"
-            "  -q, --quiet       no request summary on stderr\n"
+            "  --include-label L only this label in the printed labels (repeatable)\n"
+            "  --exclude-label L leave this label out of the printed labels (repeatable)\n"
+            "  --stats           the query's statistics on stderr\n"
+            "  --no-color        no colour (colour is on only when stdout is a terminal;\n"
+            "                    $NO_COLOR also turns it off)\n"
+            "  -q, --quiet       no request summary on stderr\n\n"
+            "auth and TLS, as logcli (defaults from the environment variable in brackets):\n"
+            "  --username U      basic auth user [$LOKI_USERNAME]\n"
+            "  --password P      basic auth password [$LOKI_PASSWORD]\n"
+            "  --bearer-token T  bearer token [$LOKI_BEARER_TOKEN]\n"
+            "  --bearer-token-file F  a file holding the token [$LOKI_BEARER_TOKEN_FILE]\n"
+            "  --ca-cert F       CA to verify the server with [$LOKI_CA_CERT_PATH]\n"
+            "  --cert F          client certificate [$LOKI_CLIENT_CERT_PATH]\n"
+            "  --key F           client certificate key [$LOKI_CLIENT_KEY_PATH]\n"
+            "  --tls-skip-verify do not verify the server certificate [$LOKI_TLS_SKIP_VERIFY]\n"
             "  --help            this text\n");
 }
 
@@ -66,11 +82,9 @@ int cairn__query_http_get(const struct query_opts *o, const char *path, struct c
     struct curl_slist *hdr = NULL;
     if (!c || cairn_buf_appendf(&url, "%s%s?%s", o->addr, path, cairn_buf_cstr(params)))
         goto out;
-    if (o->org_id) {
-        char h[512];
-        snprintf(h, sizeof h, "X-Scope-OrgID: %s", o->org_id);
-        hdr = curl_slist_append(hdr, h);
-    }
+    if (cairn__query_curl_headers(o, &hdr))
+        goto out;
+    cairn__query_curl_tls(c, o);
     curl_easy_setopt(c, CURLOPT_URL, url.data);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -122,7 +136,24 @@ void cairn__query_rows_free(struct query_rows *r)
     memset(r, 0, sizeof *r);
 }
 
-int cairn__query_rows_collect(json_t *result, int forward, struct query_rows *out)
+/* --include-label / --exclude-label: is this label printed? */
+static int label_shown(const struct query_opts *o, const char *name)
+{
+    if (o->include) {
+        int in = 0;
+        for (const char **p = o->include; *p && !in; p++)
+            in = strcmp(*p, name) == 0;
+        if (!in)
+            return 0;
+    }
+    for (const char **p = o->exclude; p && *p; p++)
+        if (strcmp(*p, name) == 0)
+            return 0;
+    return 1;
+}
+
+int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int forward,
+                              struct query_rows *out)
 {
     size_t total = 0, i, k;
     json_t *s;
@@ -143,6 +174,8 @@ int cairn__query_rows_collect(json_t *result, int forward, struct query_rows *ou
         int bad = cairn_buf_append_byte(&lb, '{');
         int first = 1;
         json_object_foreach(json_object_get(s, "stream"), key, v) {
+            if (!label_shown(o, key))
+                continue;
             bad |= cairn_buf_appendf(&lb, "%s%s=\"%s\"", first ? "" : ", ", key,
                                      json_string_value(v));
             first = 0;
@@ -173,13 +206,36 @@ int cairn__query_rows_collect(json_t *result, int forward, struct query_rows *ou
 int cairn__query_print_streams(const struct query_opts *o, json_t *result, int forward)
 {
     struct query_rows r;
-    if (cairn__query_rows_collect(result, forward, &r)) {
+    if (cairn__query_rows_collect(o, result, forward, &r)) {
         fprintf(stderr, "cairn query: out of memory\n");
         return 1;
     }
     int rc = cairn__query_print_rows(o, r.rows, r.n);
     cairn__query_rows_free(&r);
     return rc;
+}
+
+/* The colour of a line by its level (`level=error`, `"level":"warn"`, `lvl=`...), or "". */
+static const char *level_color(const char *line)
+{
+    static const char *const keys[] = {"level", "lvl", "severity"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        const char *p = strstr(line, keys[k]);
+        if (!p)
+            continue;
+        p += strlen(keys[k]);
+        while (*p == '"' || *p == ':' || *p == '=' || *p == ' ')
+            p++;
+        if (!strncasecmp(p, "err", 3) || !strncasecmp(p, "fatal", 5) ||
+            !strncasecmp(p, "crit", 4) || !strncasecmp(p, "panic", 5))
+            return "\033[31m";
+        if (!strncasecmp(p, "warn", 4))
+            return "\033[33m";
+        if (!strncasecmp(p, "debug", 5) || !strncasecmp(p, "trace", 5))
+            return "\033[2m";
+        return "";
+    }
+    return "";
 }
 
 int cairn__query_print_rows(const struct query_opts *o, const struct query_row *rows, size_t n)
@@ -203,6 +259,12 @@ int cairn__query_print_rows(const struct query_opts *o, const struct query_row *
             cairn_buf_append_str(&out, ",\"line\":");
             cairn_buf_append_json_str(&out, rows[i].line, strlen(rows[i].line));
             cairn_buf_append_byte(&out, '}');
+        } else if (o->color) {
+            char t[64];
+            cairn_format_rfc3339(rows[i].ts, t, sizeof t);
+            const char *lc = level_color(rows[i].line);
+            cairn_buf_appendf(&out, "\033[2m%s\033[0m \033[36m%s\033[0m %s%s%s", t,
+                              rows[i].labels, lc, rows[i].line, *lc ? "\033[0m" : "");
         } else {
             char t[64];
             cairn_format_rfc3339(rows[i].ts, t, sizeof t);
@@ -281,6 +343,8 @@ static int print_reply(const struct query_opts *o, struct query_reply *r)
     json_t *data = json_object_get(doc, "data");
     json_t *rt = json_object_get(data, "resultType");
     int rc = 0;
+    if (o->stats)
+        cairn__query_print_stats(cairn_buf_cstr(&r->body), r->body.len);
     if (rt && strcmp(json_string_value(rt), "streams") == 0) {
         rc = cairn__query_print_streams(o, json_object_get(data, "result"), o->forward);
     } else {
@@ -292,11 +356,25 @@ static int print_reply(const struct query_opts *o, struct query_reply *r)
 
 static int query_run(struct query_opts *op, int argc, char **argv, int instant, int tail);
 
+static int env_true(const char *name)
+{
+    const char *v = getenv(name);
+    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
+}
+
 int cairn_cmd_query(int argc, char **argv)
 {
     struct query_opts o = {
         .addr = getenv("LOKI_ADDR") ? getenv("LOKI_ADDR") : "http://127.0.0.1:3100",
         .org_id = getenv("LOKI_ORG_ID"),
+        .username = getenv("LOKI_USERNAME"),
+        .password = getenv("LOKI_PASSWORD"),
+        .bearer = getenv("LOKI_BEARER_TOKEN"),
+        .bearer_file = getenv("LOKI_BEARER_TOKEN_FILE"),
+        .ca_cert = getenv("LOKI_CA_CERT_PATH"),
+        .cert = getenv("LOKI_CLIENT_CERT_PATH"),
+        .key = getenv("LOKI_CLIENT_KEY_PATH"),
+        .tls_skip_verify = env_true("LOKI_TLS_SKIP_VERIFY"),
         .since = "1h",
         .output = "default",
         .limit = 30,
@@ -304,8 +382,22 @@ int cairn_cmd_query(int argc, char **argv)
     };
     int instant = 0, tail = 0;
     const char *fields_spec = NULL;
+    int no_color = getenv("NO_COLOR") && *getenv("NO_COLOR");
+    size_t ninc = 0, nexc = 0;
+    const char **inc = calloc((size_t)argc + 1, sizeof *inc);
+    const char **exc = calloc((size_t)argc + 1, sizeof *exc);
+    if (!inc || !exc) {
+        free(inc);
+        free(exc);
+        fprintf(stderr, "cairn query: out of memory\n");
+        return 1;
+    }
+    int rc = 2;
+    struct query_fields *fields = NULL;
     enum { O_ADDR = 256, O_ORG, O_SINCE, O_FROM, O_TO, O_LIMIT, O_FWD, O_STEP, O_INSTANT, O_HELP,
-           O_DELAY, O_FIELDS, O_WIDE, O_BATCH };
+           O_DELAY, O_FIELDS, O_WIDE, O_BATCH,
+           O_USER, O_PASS, O_BEARER, O_BEARER_FILE, O_CA, O_CERT, O_KEY, O_SKIP, O_INC, O_EXC,
+           O_NOCOLOR, O_STATS };
     static const struct option longopts[] = {
         {"addr", required_argument, NULL, O_ADDR},   {"org-id", required_argument, NULL, O_ORG},
         {"since", required_argument, NULL, O_SINCE}, {"from", required_argument, NULL, O_FROM},
@@ -315,6 +407,18 @@ int cairn_cmd_query(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, O_HELP},
         {"tail", no_argument, NULL, 't'},            {"delay-for", required_argument, NULL, O_DELAY},
         {"batch", required_argument, NULL, O_BATCH},
+        {"username", required_argument, NULL, O_USER},
+        {"password", required_argument, NULL, O_PASS},
+        {"bearer-token", required_argument, NULL, O_BEARER},
+        {"bearer-token-file", required_argument, NULL, O_BEARER_FILE},
+        {"ca-cert", required_argument, NULL, O_CA},
+        {"cert", required_argument, NULL, O_CERT},
+        {"key", required_argument, NULL, O_KEY},
+        {"tls-skip-verify", no_argument, NULL, O_SKIP},
+        {"include-label", required_argument, NULL, O_INC},
+        {"exclude-label", required_argument, NULL, O_EXC},
+        {"no-color", no_argument, NULL, O_NOCOLOR},
+        {"stats", no_argument, NULL, O_STATS},
         {"fields", required_argument, NULL, O_FIELDS}, {"wide", no_argument, NULL, O_WIDE},
         {NULL, 0, NULL, 0},
     };
@@ -332,7 +436,7 @@ int cairn_cmd_query(int argc, char **argv)
             o.limit = strtol(optarg, &end, 10);
             if (*end || o.limit < 0) {
                 fprintf(stderr, "cairn query: --limit: not a count: '%s'\n", optarg);
-                return 2;
+                goto done;
             }
             break;
         }
@@ -341,7 +445,7 @@ int cairn_cmd_query(int argc, char **argv)
             o.batch = strtol(optarg, &end, 10);
             if (*end || o.batch <= 0) {
                 fprintf(stderr, "cairn query: --batch: not a positive count: '%s'\n", optarg);
-                return 2;
+                goto done;
             }
             break;
         }
@@ -351,7 +455,7 @@ int cairn_cmd_query(int argc, char **argv)
             if (*end || o.delay_for < 0 || o.delay_for > 5) {
                 fprintf(stderr, "cairn query: --delay-for: seconds from 0 to 5, got '%s'\n",
                         optarg);
-                return 2;
+                goto done;
             }
             break;
         }
@@ -363,29 +467,48 @@ int cairn_cmd_query(int argc, char **argv)
         case 'q': o.quiet = 1; break;
         case O_FIELDS: fields_spec = optarg; break;
         case O_WIDE: o.wide = 1; break;
-        case O_HELP: query_usage(stdout); return 0;
-        default: query_usage(stderr); return 2;
+        case O_USER: o.username = optarg; break;
+        case O_PASS: o.password = optarg; break;
+        case O_BEARER: o.bearer = optarg; break;
+        case O_BEARER_FILE: o.bearer_file = optarg; break;
+        case O_CA: o.ca_cert = optarg; break;
+        case O_CERT: o.cert = optarg; break;
+        case O_KEY: o.key = optarg; break;
+        case O_SKIP: o.tls_skip_verify = 1; break;
+        case O_INC: inc[ninc++] = optarg; break;
+        case O_EXC: exc[nexc++] = optarg; break;
+        case O_NOCOLOR: no_color = 1; break;
+        case O_STATS: o.stats = 1; break;
+        case O_HELP: query_usage(stdout); rc = 0; goto done;
+        default: query_usage(stderr); goto done;
         }
     }
     if (strcmp(o.output, "default") && strcmp(o.output, "raw") && strcmp(o.output, "jsonl")) {
         fprintf(stderr, "cairn query: --output: want default, raw or jsonl, got '%s'\n", o.output);
-        return 2;
+        goto done;
     }
     if (optind >= argc) {
         query_usage(stderr);
-        return 2;
+        goto done;
     }
-    struct query_fields *fields = NULL;
     if (fields_spec) {
         if (!(fields = cairn__query_fields_parse(fields_spec))) {
             fprintf(stderr, "cairn query: --fields: want a comma-separated list of keys\n");
-            return 2;
+            goto done;
         }
         o.fields = fields;
         o.fields_header = strcmp(o.output, "default") == 0;
     }
-    int rc = query_run(&o, argc, argv, instant, tail);
+    o.include = ninc ? inc : NULL;
+    o.exclude = nexc ? exc : NULL;
+    o.color = !no_color && strcmp(o.output, "default") == 0 && isatty(STDOUT_FILENO);
+    if (cairn__query_auth_load(&o) == 0)
+        rc = query_run(&o, argc, argv, instant, tail);
+done:
     cairn__query_fields_free(fields);
+    free(o.bearer_owned);
+    free(inc);
+    free(exc);
     return rc;
 }
 

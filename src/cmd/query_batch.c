@@ -87,6 +87,8 @@ static int page(const struct query_opts *o, const char *query, struct pager *pg,
         json_decref(doc);
         goto out;
     }
+    if (o->stats)
+        cairn__query_print_stats(cairn_buf_cstr(&reply.body), reply.body.len);
     size_t cp = pg->cappages;
     if (push_ptr(&pg->docs, &pg->ndocs, &pg->capdocs, sizeof *pg->docs) ||
         push_ptr(&pg->pages, &pg->ndocs, &cp, sizeof *pg->pages)) {
@@ -99,7 +101,7 @@ static int page(const struct query_opts *o, const char *query, struct pager *pg,
     }
     pg->docs[pg->ndocs] = doc;
     struct query_rows *pr = &pg->pages[pg->ndocs++];
-    if (cairn__query_rows_collect(json_object_get(data, "result"), o->forward, pr)) {
+    if (cairn__query_rows_collect(o, json_object_get(data, "result"), o->forward, pr)) {
         fprintf(stderr, "cairn query: out of memory\n");
         goto out;
     }

@@ -27,6 +27,14 @@ struct query_opts {
     const struct query_fields *fields; /* --fields, or NULL for whole lines */
     int fields_header;                 /* print a header row above the columns */
     int wide;                          /* --wide: never cut values to the terminal */
+    const char *username, *password;   /* basic auth */
+    const char *bearer, *bearer_file;  /* bearer token, or a file holding it */
+    char *bearer_owned;                /* owned: the token read from bearer_file */
+    const char *ca_cert, *cert, *key;  /* TLS: server CA, client certificate and key */
+    int tls_skip_verify;
+    const char **include, **exclude;   /* --include-label/--exclude-label (NULL-ended) */
+    int color;                         /* colour the default output */
+    int stats;                         /* --stats: the reply's statistics on stderr */
 };
 
 /* One log entry of a streams result, for merging across streams. Views into the
@@ -78,13 +86,26 @@ struct query_rows {
     size_t nlabels;
 };
 
-/* Collect a streams result into out, newest first unless forward. 0 or CAIRN_ENOMEM
+/* Collect a streams result into out, newest first unless forward, with the labels
+ * o's --include-label/--exclude-label leave. 0 or CAIRN_ENOMEM
  * (out then empty). Free with cairn__query_rows_free. */
-int cairn__query_rows_collect(json_t *result, int forward, struct query_rows *out);
+int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int forward,
+                              struct query_rows *out);
 void cairn__query_rows_free(struct query_rows *r);
 
 /* Print ordered rows in o->output's format (or as --fields columns). 0, or 1. */
 int cairn__query_print_rows(const struct query_opts *o, const struct query_row *rows, size_t n);
+
+/* query_auth.c: read --bearer-token-file, check that one scheme is set. 0, or -1 after
+ * a message. */
+int cairn__query_auth_load(struct query_opts *o);
+/* Append "Authorization: ...\r\n" and "X-Scope-OrgID: ...\r\n" as o asks (nothing
+ * without credentials). 0 or CAIRN_ENOMEM. */
+int cairn__query_auth_header(const struct query_opts *o, struct cairn_buf *out);
+/* The same headers onto a curl list. 0 or CAIRN_ENOMEM. */
+int cairn__query_curl_headers(const struct query_opts *o, struct curl_slist **hdr);
+/* TLS options (CA, client certificate, verification) onto a curl handle. */
+void cairn__query_curl_tls(CURL *c, const struct query_opts *o);
 
 /* query_batch.c: a log range query in pages of o->batch entries up to o->limit, no
  * entry twice, none lost at a page boundary. Returns the exit status. */
@@ -98,6 +119,10 @@ void cairn__query_fields_free(struct query_fields *f);
  * message on stderr. */
 int cairn__query_fields_print(const struct query_opts *o, const struct query_row *rows,
                               size_t n);
+
+/* query_json.c: --stats: the reply's data.stats leaves, `key value` a line on stderr
+ * (numbers as sent). 0, or negative on bad JSON. */
+int cairn__query_print_stats(const char *body, size_t len);
 
 /* query_json.c: reprint the JSON value p[0..len) from its raw text (numbers and
  * strings verbatim), indented by indent spaces per level, or compact when 0. Appends

@@ -112,3 +112,26 @@ int cairn__query_json_each(const char *p, size_t len, cairn__query_json_elem_fn 
             return rc;
     }
 }
+
+static int stat_leaf(void *arg, const char *key, size_t klen, const struct cairn_json_tok *val)
+{
+    (void)arg;
+    fprintf(stderr, "%.*s %s%.*s%s\n", (int)klen, key, val->type == CAIRN_JSON_STRING ? "\"" : "",
+            (int)val->len, val->p, val->type == CAIRN_JSON_STRING ? "\"" : "");
+    return 0;
+}
+
+int cairn__query_print_stats(const char *body, size_t len)
+{
+    const char *raw;
+    size_t rawlen;
+    if (cairn__query_json_at(body, len, "data.stats", &raw, &rawlen) != 1 || raw[0] != '{') {
+        fprintf(stderr, "cairn query: the server sent no statistics\n");
+        return 0;
+    }
+    struct cairn_buf key = CAIRN_BUF_INIT;
+    struct cairn_err err = {0};
+    int rc = cairn_json_flatten(raw, rawlen, 0, &key, stat_leaf, NULL, &err);
+    cairn_buf_deinit(&key);
+    return rc;
+}
