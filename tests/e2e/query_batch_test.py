@@ -18,9 +18,16 @@ def run(srv, *args):
     return r, requests
 
 
+def ts_ns(rfc3339):
+    """Nanoseconds of an RFC3339 time ending in Z: the fraction drops trailing zeros,
+    so the strings do not sort as times."""
+    whole, _, frac = rfc3339.rstrip("Z").partition(".")
+    return (whole, int((frac + "000000000")[:9]))
+
+
 def entries(out):
     rows = [json.loads(line) for line in out.splitlines()]
-    return [(row["timestamp"], row["labels"], row["line"]) for row in rows]
+    return [(ts_ns(row["timestamp"]), row["labels"], row["line"]) for row in rows]
 
 
 def main():
