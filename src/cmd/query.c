@@ -82,8 +82,10 @@ int cairn__query_http_get(const struct query_opts *o, const char *path, struct c
     struct curl_slist *hdr = NULL;
     if (!c || cairn_buf_appendf(&url, "%s%s?%s", o->addr, path, cairn_buf_cstr(params)))
         goto out;
-    if (cairn__query_curl_headers(o, &hdr))
+    if (cairn__query_curl_headers(o, &hdr)) {
+        fprintf(stderr, "cairn query: out of memory\n");
         goto out;
+    }
     cairn__query_curl_tls(c, o);
     curl_easy_setopt(c, CURLOPT_URL, url.data);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);

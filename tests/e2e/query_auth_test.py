@@ -88,6 +88,21 @@ def auth(d):
     check(r.returncode == 0 and lines(r) == ["msg=b"], "LOKI_ORG_ID: %r" % r.stdout)
     r = cq(srv.url, "--bearer-token", AGENT, "--username", "agent", "--password", AGENT, q)
     check(r.returncode == 2 and "at most one" in r.stderr, "basic and bearer: %s" % r.stderr)
+    # --tail (a WebSocket upgrade made by hand) carries the credentials too: it prints
+    # the entry already there; refused, it would exit with nothing
+    for args in (["--bearer-token", AGENT], ["--username", "agent", "--password", AGENT]):
+        e = dict(CLEAN)
+        p = subprocess.Popen([BIN, "query", "--addr", srv.url, "-q", "--tail"] + args + [q],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+        first = p.stdout.readline()
+        p.kill()
+        err = p.communicate()[1]
+        check(first.rstrip().endswith("level=error msg=a"), "tail %r: %r %s" % (args, first, err))
+    p = subprocess.Popen([BIN, "query", "--addr", srv.url, "-q", "--tail", q],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(CLEAN))
+    out, err = p.communicate(timeout=60)
+    check(p.returncode != 0 and "401" in err, "tail without credentials: %s" % err)
+
     # labels shown
     r = cq(srv.url, "--bearer-token", AGENT, "--include-label", "app", q)
     check(r.returncode == 0 and ' {app="au"} ' in r.stdout, "include-label: %r" % r.stdout)
