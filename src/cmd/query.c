@@ -162,7 +162,7 @@ int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int fo
     memset(out, 0, sizeof *out);
     json_array_foreach(result, i, s) total += json_array_size(json_object_get(s, "values"));
     out->rows = calloc(total ? total : 1, sizeof *out->rows);
-    out->labels = calloc(json_array_size(result) + 1, sizeof *out->labels);
+    out->labels = calloc(2 * json_array_size(result) + 1, sizeof *out->labels);
     if (!out->rows || !out->labels) {
         cairn__query_rows_free(out);
         return CAIRN_ENOMEM;
@@ -170,22 +170,34 @@ int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int fo
     struct query_row *rows = out->rows;
     size_t n = 0;
     json_array_foreach(result, i, s) {
-        struct cairn_buf lb = CAIRN_BUF_INIT;
+        /* shown: the labels printed; all: every label, the stream's identity */
+        struct cairn_buf lb = CAIRN_BUF_INIT, ab = CAIRN_BUF_INIT;
         const char *key;
         json_t *v, *e;
-        int bad = cairn_buf_append_byte(&lb, '{');
-        int first = 1;
+        int filtered = o->include || o->exclude;
+        int bad = cairn_buf_append_byte(&lb, '{') | cairn_buf_append_byte(&ab, '{');
+        int first = 1, afirst = 1;
         json_object_foreach(json_object_get(s, "stream"), key, v) {
+            if (filtered) {
+                bad |= cairn_buf_appendf(&ab, "%s%s=\"%s\"", afirst ? "" : ", ", key,
+                                         json_string_value(v));
+                afirst = 0;
+            }
             if (!label_shown(o, key))
                 continue;
             bad |= cairn_buf_appendf(&lb, "%s%s=\"%s\"", first ? "" : ", ", key,
                                      json_string_value(v));
             first = 0;
         }
-        bad |= cairn_buf_append_byte(&lb, '}');
-        out->labels[i] = cairn_buf_detach(&lb, NULL);
-        out->nlabels = i + 1;
-        if (bad || !out->labels[i]) {
+        bad |= cairn_buf_append_byte(&lb, '}') | cairn_buf_append_byte(&ab, '}');
+        char *shown = cairn_buf_detach(&lb, NULL);
+        char *all = filtered ? cairn_buf_detach(&ab, NULL) : NULL;
+        cairn_buf_deinit(&ab);
+        if (shown)
+            out->labels[out->nlabels++] = shown;
+        if (all)
+            out->labels[out->nlabels++] = all;
+        if (bad || !shown || (filtered && !all)) {
             cairn_buf_deinit(&lb);
             cairn__query_rows_free(out);
             return CAIRN_ENOMEM;
@@ -193,7 +205,8 @@ int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int fo
         json_array_foreach(json_object_get(s, "values"), k, e) {
             const char *ts = json_string_value(json_array_get(e, 0));
             rows[n].ts = ts ? strtoll(ts, NULL, 10) : 0;
-            rows[n].labels = out->labels[i];
+            rows[n].labels = shown;
+            rows[n].stream = filtered ? all : shown;
             rows[n].line = json_string_value(json_array_get(e, 1));
             if (!rows[n].line)
                 rows[n].line = "";

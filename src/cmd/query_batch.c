@@ -35,7 +35,7 @@ static int seen_at_boundary(const struct pager *pg, const struct query_row *r)
 {
     for (size_t i = 0; i < pg->nseen; i++) {
         const struct query_row *s = &pg->out[pg->seen[i]];
-        if (s->ts == r->ts && strcmp(s->labels, r->labels) == 0 && strcmp(s->line, r->line) == 0)
+        if (s->ts == r->ts && strcmp(s->stream, r->stream) == 0 && strcmp(s->line, r->line) == 0)
             return 1;
     }
     return 0;

@@ -41,7 +41,8 @@ struct query_opts {
  * decoded reply. */
 struct query_row {
     int64_t ts;
-    const char *labels;
+    const char *labels; /* as printed (--include-label/--exclude-label applied) */
+    const char *stream; /* every label: which stream the entry is from */
     const char *line;
 };
 
