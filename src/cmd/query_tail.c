@@ -139,6 +139,7 @@ int cairn__query_tail(const struct query_opts *o, const char *query)
     }
     curl_easy_setopt(k.c, CURLOPT_URL, o->addr);
     curl_easy_setopt(k.c, CURLOPT_CONNECT_ONLY, 1L);
+    cairn__query_curl_tls(k.c, o);
     CURLcode cc = curl_easy_perform(k.c);
     if (cc != CURLE_OK ||
         curl_easy_getinfo(k.c, CURLINFO_ACTIVESOCKET, &k.sock) != CURLE_OK ||
@@ -158,7 +159,7 @@ int cairn__query_tail(const struct query_opts *o, const char *query)
                           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                           "Sec-WebSocket-Version: 13\r\nUser-Agent: cairn-query\r\n",
                           target.data, host.data, key) ||
-        (o->org_id && cairn_buf_appendf(&req, "X-Scope-OrgID: %s\r\n", o->org_id)) ||
+        cairn__query_auth_header(o, &req) ||
         cairn_buf_append_str(&req, "\r\n") || send_all(&k, req.data, req.len)) {
         fprintf(stderr, "cairn query: cannot send the tail request\n");
         goto out;
