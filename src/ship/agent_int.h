@@ -38,6 +38,7 @@ struct cairn_ship_agent {
     size_t n_extra;
     struct cairn__tset statics; /* static_configs and pod_logs targets */
     struct cairn__tset live;    /* statics and discovered ones (tailer thread) */
+    int64_t last_trim;          /* monotonic ns of the last malloc_trim (tailer thread) */
     struct cairn_ship_relabel_rule **rules; /* per scrape config */
     struct agent_sd *sds;
     size_t n_sds;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cairn/buf.h"
+#include "cairn/hash.h"
 #include "ship/ship_int.h"
 
 #define GLOB_MAX_DEPTH 64 /* bound `**` recursion (symlink loops, pathological trees) */
@@ -122,7 +123,118 @@ struct walk {
     void *ud;
     struct cairn_buf path;
     int rc;
+    struct cairn__glob_cache *cache;
 };
+
+/* ---- the listing cache: dir -> its names ("a\0b\0"), open addressing ---- */
+
+struct cairn__glob_dir {
+    char *dir; /* NULL: free slot */
+    uint64_t hash;
+    char *names;
+    size_t len;
+};
+
+void cairn__glob_cache_clear(struct cairn__glob_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->cap; i++) {
+        free(c->slots[i].dir);
+        free(c->slots[i].names);
+    }
+    free(c->slots);
+    c->slots = NULL;
+    c->n = c->cap = 0;
+}
+
+static struct cairn__glob_dir *cache_slot(struct cairn__glob_cache *c, const char *dir,
+                                          uint64_t h)
+{
+    size_t i = (size_t)h & (c->cap - 1);
+    while (c->slots[i].dir && (c->slots[i].hash != h || strcmp(c->slots[i].dir, dir) != 0))
+        i = (i + 1) & (c->cap - 1);
+    return &c->slots[i];
+}
+
+static int cache_grow(struct cairn__glob_cache *c)
+{
+    size_t nc = c->cap ? c->cap * 2 : 64;
+    struct cairn__glob_dir *ns = calloc(nc, sizeof *ns);
+    if (!ns)
+        return CAIRN_ENOMEM;
+    struct cairn__glob_cache old = *c;
+    c->slots = ns;
+    c->cap = nc;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.slots[i].dir)
+            *cache_slot(c, old.slots[i].dir, old.slots[i].hash) = old.slots[i];
+    free(old.slots);
+    return 0;
+}
+
+/* Read dir's names into b (NUL after each). 0, or -1 if it cannot be opened. */
+static int read_names(const char *dir, struct cairn_buf *b, int *nomem)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name;
+        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+            continue;
+        if (cairn_buf_append(b, nm, strlen(nm) + 1)) {
+            *nomem = 1;
+            break;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+/* The names in dir: from the cache, or read (and cached when there is one). *own: the
+ * caller frees *names. -1: the directory cannot be read. */
+static int list_dir(struct walk *w, const char *dir, char **names, size_t *len, int *own)
+{
+    struct cairn__glob_cache *c = w->cache;
+    uint64_t h = cairn_hash64(dir, strlen(dir));
+    if (c && c->cap) {
+        struct cairn__glob_dir *g = cache_slot(c, dir, h);
+        if (g->dir) {
+            *names = g->names;
+            *len = g->len;
+            *own = 0;
+            return 0;
+        }
+    }
+    struct cairn_buf b = CAIRN_BUF_INIT;
+    int nomem = 0;
+    if (read_names(dir, &b, &nomem) < 0) {
+        cairn_buf_deinit(&b);
+        return -1;
+    }
+    if (nomem) {
+        cairn_buf_deinit(&b);
+        w->rc = CAIRN_ENOMEM;
+        return -1;
+    }
+    if (c)
+        c->lists++;
+    *names = b.data;
+    *len = b.len;
+    *own = 1;
+    if (c && ((c->n + 1) * 2 <= c->cap || cache_grow(c) == 0)) {
+        char *d = strdup(dir);
+        if (d) {
+            struct cairn__glob_dir *g = cache_slot(c, dir, h);
+            *g = (struct cairn__glob_dir){d, h, b.data, b.len};
+            c->n++;
+            *own = 0;
+        }
+    }
+    return 0;
+}
 
 /* Walk the directory in w->path, matching the pattern segments from pat. */
 static void walk_dir(struct walk *w, const char *pat, int depth)
@@ -160,15 +272,15 @@ static void walk_dir(struct walk *w, const char *pat, int depth)
         cairn_buf_truncate(&w->path, base);
         return;
     }
-    DIR *d = opendir(base ? w->path.data : "/");
-    if (!d)
+    char *names;
+    size_t len;
+    int own;
+    if (list_dir(w, base ? w->path.data : "/", &names, &len, &own) < 0)
         return;
-    struct dirent *de;
-    while (!w->rc && (de = readdir(d))) {
-        const char *nm = de->d_name;
-        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
-            continue;
+    for (size_t at = 0; !w->rc && at < len;) {
+        const char *nm = names + at;
         size_t nl = strlen(nm);
+        at += nl + 1;
         if (!dstar && !seg_match(pat, pl, nm, nl))
             continue;
         if (cairn_buf_append_byte(&w->path, '/') || cairn_buf_append(&w->path, nm, nl)) {
@@ -190,12 +302,19 @@ static void walk_dir(struct walk *w, const char *pat, int depth)
         }
         cairn_buf_truncate(&w->path, base);
     }
-    closedir(d);
+    if (own)
+        free(names);
 }
 
 int cairn__glob_walk(const char *pattern, cairn__glob_fn fn, void *ud)
 {
-    struct walk w = {pattern, fn, ud, CAIRN_BUF_INIT, 0};
+    return cairn__glob_walk_cached(pattern, NULL, fn, ud);
+}
+
+int cairn__glob_walk_cached(const char *pattern, struct cairn__glob_cache *c,
+                            cairn__glob_fn fn, void *ud)
+{
+    struct walk w = {pattern, fn, ud, CAIRN_BUF_INIT, 0, c};
     if (pattern[0] != '/') {
         /* relative: walk from the current directory, report paths as "./x" stripped */
         if (cairn_buf_append_byte(&w.path, '.')) {

@@ -129,3 +129,12 @@ int64_t cairn_ship_pipeline_held_floor(const struct cairn_ship_pipeline *pl, uin
     }
     return floor;
 }
+
+size_t cairn__pipeline_held_streams(const struct cairn_ship_pipeline *pl)
+{
+    size_t n = 0;
+    for (size_t i = 0; pl && i < pl->n; i++)
+        if (pl->v[i].ops->held_streams)
+            n += pl->v[i].ops->held_streams(&pl->v[i]);
+    return n;
+}

@@ -19,6 +19,21 @@ int cairn__glob_match(const char *pattern, const char *path);
 /* Call fn for every regular file matching pattern; stops at fn's first nonzero return
  * and returns it. */
 int cairn__glob_walk(const char *pattern, cairn__glob_fn fn, void *ud);
+/* Directory listings kept across the walks of one rescan: discovered targets are one
+ * glob per pod container, all under the same pods directory, which is then read once
+ * per rescan instead of once per target. Zero-initialise; clear after the rescan
+ * (a listing is as old as the cache). Owns its names. */
+struct cairn__glob_dir;
+struct cairn__glob_cache {
+    struct cairn__glob_dir *slots;
+    size_t n, cap;
+    uint64_t lists; /* directories actually read (the others came from the cache) */
+};
+/* cairn__glob_walk reading directories through c (NULL: no cache). Out of memory for
+ * the cache: the directory is read directly. */
+int cairn__glob_walk_cached(const char *pattern, struct cairn__glob_cache *c,
+                            cairn__glob_fn fn, void *ud);
+void cairn__glob_cache_clear(struct cairn__glob_cache *c);
 
 /* ---- stages ---- */
 
@@ -39,6 +54,9 @@ struct cairn__stage_ops {
     void (*destroy)(struct cairn__stage *s);
     /* Optional: the lowest src_off of held entries from src, or INT64_MAX. */
     int64_t (*held_floor)(const struct cairn__stage *s, uint64_t src);
+    /* Optional: how many streams the stage keeps state for (see
+     * cairn__pipeline_held_streams). */
+    size_t (*held_streams)(const struct cairn__stage *s);
 };
 
 struct cairn__stage {
@@ -65,6 +83,10 @@ int cairn__pipeline_run_from(struct cairn_ship_pipeline *pl, size_t from,
                              struct cairn_ship_entry *e, const struct cairn_ship_sink *sink);
 /* Run stages without emitting (match's nested pipelines): KEEP/DROP/HELD or error. */
 int cairn__pipeline_apply(struct cairn_ship_pipeline *pl, struct cairn_ship_entry *e);
+/* The per-stream states pl's stages keep (cri partials, multiline blocks), nested
+ * pipelines included: bounded by the streams holding lines now, never by the streams
+ * ever seen. */
+size_t cairn__pipeline_held_streams(const struct cairn_ship_pipeline *pl);
 void cairn__pipeline_count_drop(struct cairn_ship_pipeline *pl, const char *reason);
 struct cairn_ship_pipeline *cairn__pipeline_new(size_t n);
 int cairn__pipeline_add(struct cairn_ship_pipeline *pl, const struct cairn__stage_ops *ops,

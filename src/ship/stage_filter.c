@@ -83,6 +83,11 @@ static int64_t match_floor(const struct cairn__stage *s, uint64_t src)
     return cairn_ship_pipeline_held_floor(m->nested, src);
 }
 
+static size_t match_streams(const struct cairn__stage *s)
+{
+    return cairn__pipeline_held_streams(((const struct match_stage *)s->st)->nested);
+}
+
 static void match_destroy(struct cairn__stage *s)
 {
     struct match_stage *m = s->st;
@@ -100,6 +105,7 @@ static const struct cairn__stage_ops match_ops = {
     .tick = match_tick,
     .destroy = match_destroy,
     .held_floor = match_floor,
+    .held_streams = match_streams,
 };
 
 int cairn__stage_match(struct cairn_ship_pipeline *pl, const char *selector, int drop,

@@ -47,6 +47,15 @@ static struct held *held_get(struct held_set *hs, uint64_t fp)
     return h;
 }
 
+/* Forget the stream at i (nothing held): a stream's state lives only while it holds
+ * lines, so the streams of pods that came and went leave nothing behind. */
+static void held_remove(struct held_set *hs, size_t i)
+{
+    cairn_labels_deinit(&hs->v[i].labels);
+    cairn_buf_deinit(&hs->v[i].buf);
+    hs->v[i] = hs->v[--hs->n];
+}
+
 static void held_free(struct held_set *hs)
 {
     for (size_t i = 0; i < hs->n; i++) {
@@ -135,6 +144,7 @@ static int cri_process(struct cairn__stage *s, struct cairn_ship_entry *e)
     for (size_t i = 0; i < c->hs.n; i++)
         if (c->hs.v[i].fp == fp && c->hs.v[i].lines)
             h = &c->hs.v[i];
+    /* an idle stream's state is freed when its line is out (held_remove) */
     if (partial) {
         if (!h && !(h = held_get(&c->hs, fp)))
             return CAIRN_ENOMEM;
@@ -151,8 +161,7 @@ static int cri_process(struct cairn__stage *s, struct cairn_ship_entry *e)
         /* too many partials: send what we have */
         swap_buf(&e->line, &h->buf);
         e->src_off = h->src_off;
-        cairn_buf_reset(&h->buf);
-        h->lines = 0;
+        held_remove(&c->hs, (size_t)(h - c->hs.v));
         return CAIRN__KEEP;
     }
     if (h) {
@@ -162,9 +171,8 @@ static int cri_process(struct cairn__stage *s, struct cairn_ship_entry *e)
         if (cairn_buf_append(&h->buf, e->line.data, add))
             return CAIRN_ENOMEM;
         swap_buf(&e->line, &h->buf);
-        cairn_buf_reset(&h->buf);
-        h->lines = 0;
         e->src_off = h->src_off; /* the joined line starts at its first partial */
+        held_remove(&c->hs, (size_t)(h - c->hs.v));
     }
     return CAIRN__KEEP;
 }
@@ -183,11 +191,17 @@ static int64_t cri_floor(const struct cairn__stage *s, uint64_t src)
     return held_floor(&((const struct cri_stage *)s->st)->hs, src);
 }
 
+static size_t cri_streams(const struct cairn__stage *s)
+{
+    return ((const struct cri_stage *)s->st)->hs.n;
+}
+
 static const struct cairn__stage_ops cri_ops = {
     .name = "cri",
     .process = cri_process,
     .destroy = cri_destroy,
     .held_floor = cri_floor,
+    .held_streams = cri_streams,
 };
 
 int cairn__stage_cri(struct cairn_ship_pipeline *pl, int max_partial_lines, size_t max_size,
@@ -324,11 +338,17 @@ static int64_t container_floor(const struct cairn__stage *s, uint64_t src)
     return c->cri.ops->held_floor(&c->cri, src);
 }
 
+static size_t container_streams(const struct cairn__stage *s)
+{
+    return cairn__pipeline_held_streams(((const struct container_stage *)s->st)->tmp);
+}
+
 static const struct cairn__stage_ops container_ops = {
     .name = "container",
     .process = container_process,
     .destroy = container_destroy,
     .held_floor = container_floor,
+    .held_streams = container_streams,
 };
 
 int cairn__stage_container(struct cairn_ship_pipeline *pl, struct cairn_err *err)
@@ -412,9 +432,16 @@ static int ml_tick(struct cairn__stage *s, int64_t now, int force, struct cairn_
                    size_t index, const struct cairn_ship_sink *sink)
 {
     struct multiline_stage *m = s->st;
+    /* streams holding nothing (flushed, or their block closed by max_lines) are
+     * forgotten: with pods coming and going, every stream ever seen would stay */
+    for (size_t i = 0; i < m->hs.n;)
+        if (m->hs.v[i].lines)
+            i++;
+        else
+            held_remove(&m->hs, i);
     for (size_t i = 0; i < m->hs.n; i++) {
         struct held *h = &m->hs.v[i];
-        if (!h->lines || (!force && now - h->started < m->max_wait))
+        if (!force && now - h->started < m->max_wait)
             continue;
         int rc = cairn_ship_entry_reset(&m->out, &h->labels, h->ts, h->buf.data ? h->buf.data : "",
                                         h->buf.len);
@@ -444,12 +471,18 @@ static int64_t ml_floor(const struct cairn__stage *s, uint64_t src)
     return held_floor(&((const struct multiline_stage *)s->st)->hs, src);
 }
 
+static size_t ml_streams(const struct cairn__stage *s)
+{
+    return ((const struct multiline_stage *)s->st)->hs.n;
+}
+
 static const struct cairn__stage_ops ml_ops = {
     .name = "multiline",
     .process = ml_process,
     .tick = ml_tick,
     .destroy = ml_destroy,
     .held_floor = ml_floor,
+    .held_streams = ml_streams,
 };
 
 int cairn__stage_multiline(struct cairn_ship_pipeline *pl, const char *firstline,

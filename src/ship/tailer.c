@@ -178,12 +178,18 @@ static int rescan(struct cairn_tailer *t)
     }
     for (size_t i = 0; i < t->n_files; i++)
         t->files[i]->seen = 0;
+    /* one listing of each directory per rescan, not one per target: a pod's targets
+     * all walk the pods directory */
+    struct cairn__glob_cache cache = {0};
     for (size_t i = 0; i < t->cfg.n_targets; i++) {
         struct scan_ctx sc = {t, i, 0};
-        int rc = cairn__glob_walk(t->cfg.targets[i].path, on_match, &sc);
-        if (rc)
+        int rc = cairn__glob_walk_cached(t->cfg.targets[i].path, &cache, on_match, &sc);
+        if (rc) {
+            cairn__glob_cache_clear(&cache);
             return rc;
+        }
     }
+    cairn__glob_cache_clear(&cache);
     for (size_t i = 0; i < t->n_files;) {
         struct tfile *f = t->files[i];
         if (f->seen) {
