@@ -110,16 +110,22 @@ static void window_bound_is_newest_minus_window(void **state)
  * blocks are cut and heads flushed. On main a push that slept on the stream's shard
  * lock through a long hold (the first block's period being created, a flush) was
  * overtaken by the other threads' later batches, dozens of them (the mutex lets
- * running threads barge), until it fell out of the 1 h window: 4 runs in 10 lost a
- * batch. Appends now reserve in arrival order, so a batch is overtaken by at most
- * the pushes already in flight, minutes here. */
+ * running threads barge), until it fell out of the 1 h window. Appends now reserve in
+ * arrival order. The pushers keep at most WINDOW batches in flight, as an agent bounds
+ * its concurrent requests: without that bound a pusher preempted between taking its
+ * batch and calling the store (a loaded CI machine) is overtaken by any number of
+ * batches before it arrives, and Loki's rule rightly refuses it. */
+#define WINDOW 6 /* 30 minutes of batches in flight, half the window */
 #define BATCHES 96
 #define PER_BATCH 60 /* one entry every 5 s */
 
 struct feed {
     struct cairn_store *s;
     pthread_mutex_t mu;
+    pthread_cond_t cv;
     int next;
+    int done[BATCHES];
+    int low; /* the lowest batch not yet done */
     size_t refused;
 };
 
@@ -129,6 +135,8 @@ static void *pusher(void *arg)
     int64_t ts[PER_BATCH];
     for (;;) {
         pthread_mutex_lock(&f->mu);
+        while (f->next < BATCHES && f->next >= f->low + WINDOW)
+            pthread_cond_wait(&f->cv, &f->mu);
         int b = f->next++;
         pthread_mutex_unlock(&f->mu);
         if (b >= BATCHES)
@@ -141,6 +149,10 @@ static void *pusher(void *arg)
             print_message("batch %d refused %zu entries; batches taken meanwhile: up to %d\n", b,
                           r, f->next - 1);
         f->refused += r;
+        f->done[b] = 1;
+        while (f->low < BATCHES && f->done[f->low])
+            f->low++;
+        pthread_cond_broadcast(&f->cv);
         pthread_mutex_unlock(&f->mu);
         if (b % 10 == 0) /* blocks cut and written under the shard locks */
             cairn_store_flush(f->s);
@@ -153,6 +165,7 @@ static void concurrent_time_ordered_batches_not_refused(void **state)
     char *dir = test_mkdtemp("window");
     struct feed f = {.s = open_store(dir)};
     pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
     pthread_t th[4];
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&th[i], NULL, pusher, &f), 0);
@@ -162,6 +175,7 @@ static void concurrent_time_ordered_batches_not_refused(void **state)
     struct cairn_store_stats st;
     cairn_store_stats(f.s, &st);
     assert_int_equal(st.entries_appended, BATCHES * PER_BATCH);
+    pthread_cond_destroy(&f.cv);
     pthread_mutex_destroy(&f.mu);
     cairn_store_close(f.s);
     test_rmdir_r(dir);
