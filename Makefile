@@ -14,9 +14,13 @@ all: build
 deps:
 	@sh deps/install.sh
 
+# Builds into one folder take its lock (flock, util-linux), so `make run` and `make
+# test` started at once in two shells build one after the other instead of breaking
+# each other's archives.
+LOCKED = mkdir -p $(1) && flock $(1)/.build.lock sh -c
+
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
+	@$(call LOCKED,$(BUILD)) 'cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory'
 
 run: build
 	@sh deploy/local-run.sh $(BUILD) $(LISTEN) $(DATA_DIR)
@@ -25,13 +29,11 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCAIRN_SANITIZE=ON >/dev/null
-	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@$(call LOCKED,$(ASAN_BUILD)) 'cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCAIRN_SANITIZE=ON >/dev/null && cmake --build $(ASAN_BUILD) -j $(JOBS)'
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 fuzz-smoke: deps
-	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCAIRN_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@$(call LOCKED,$(FUZZ_BUILD)) 'cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCAIRN_FUZZ=ON >/dev/null && cmake --build $(FUZZ_BUILD) -j $(JOBS)'
 	@sh tests/fuzz/smoke.sh $(FUZZ_BUILD)
 
 bench: build
