@@ -24,56 +24,11 @@
  * aggregating; an entry carrying __error__ keeps all its labels, and a series with
  * __error__ fails the query with Loki's pipeline error. */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 
 #include "cairn/logql_pipeline.h"
-#include "dedupe.h"
-#include "metric_int.h"
-
-struct racc {
-    char *lab;    /* the allocation: the label, then (padded) cnt and byt */
-    uint32_t len;
-    int64_t *cnt; /* additive ops: nsteps+1 difference array of entry counts */
-    int64_t *byt; /* bytes ops: difference array of line bytes */
-    struct cairn__msample *smp;
-    size_t ns, cap;
-    int unsorted;
-    int counted; /* counted as an output series (max_query_series) */
-};
-
-struct hslot {
-    uint64_t h;
-    size_t idx;
-    int used;
-};
-
-struct rstate {
-    struct cairn__mctx *c;
-    const struct cairn_lq_expr *e;
-    const struct cairn_lq_grouping *g; /* the aggregation's, or one pushed down from sum */
-    int additive, bytes;
-    int64_t range, off;
-    struct racc *a;
-    size_t n, cap;
-    struct cairn__mmap map;   /* label blob -> racc */
-    struct hslot *hs;         /* pipeline label hash -> racc */
-    size_t hcap, hn;
-    struct cairn_buf tmp;
-    struct cairn__mlb lb;
-    struct cairn_labels ls;
-    struct cairn_lq_str *by; /* `by` names sorted and unique, for the per-entry fast path */
-    size_t nby;
-    int by_fast;
-    size_t charged;  /* bytes charged to c->gov for the accumulators */
-    int count_out;   /* the series are the query's result: count them */
-    struct cairn__qdup dup; /* scan_stream_merged's run of equal timestamps */
-    int64_t *spans;         /* the current stream's overlapping spans read merged (ovl_lo) */
-    size_t nspans, capspans;
-    size_t nout;     /* series counted (this shard's: a lower bound of the whole) */
-};
+#include "metric_range_int.h"
 
 /* What an accumulator is charged: its struct, label copy, difference arrays and its
  * share of the two maps (at most half full, so two slots each). */
@@ -84,7 +39,7 @@ static size_t racc_cost(const struct rstate *r, uint32_t len)
            2 * sizeof(struct hslot);
 }
 
-static int rcharge(struct rstate *r, size_t n)
+int cairn__mr_charge(struct rstate *r, size_t n)
 {
     int rc = cairn__qgov_charge(r->c->gov, n);
     if (rc == 0)
@@ -106,7 +61,7 @@ static int is_additive(const struct cairn_lq_expr *e)
            e->rop == CAIRN_LQ_ABSENT_OVER_TIME;
 }
 
-static void rstate_deinit(struct rstate *r)
+void cairn__mr_deinit(struct rstate *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         free(r->a[i].lab);
@@ -127,11 +82,11 @@ static void rstate_deinit(struct rstate *r)
 }
 
 /* The racc for a finished label blob (r->tmp), created when new. */
-static int racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx)
+int cairn__mr_racc_for(struct rstate *r, const char *lab, uint32_t len, size_t *idx)
 {
     if (cairn__mmap_get(&r->map, lab, len, idx))
         return 0;
-    int rc = rcharge(r, racc_cost(r, len));
+    int rc = cairn__mr_charge(r, racc_cost(r, len));
     if (rc)
         return rc;
     if (r->n == r->cap) {
@@ -187,9 +142,9 @@ static int series_of_labels(struct rstate *r, size_t *idx)
             rc = cairn__mlb_finish(&r->lb, &r->tmp);
         }
         if (rc == 0)
-            rc = racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
+            rc = cairn__mr_racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
     } else if (rc == 0) {
-        rc = racc_for(r, blob.data ? blob.data : "", (uint32_t)blob.len, idx);
+        rc = cairn__mr_racc_for(r, blob.data ? blob.data : "", (uint32_t)blob.len, idx);
     }
     cairn_buf_deinit(&blob);
     return rc;
@@ -214,7 +169,7 @@ static int series_by(struct rstate *r, struct cairn_logql_pipeline *pl, size_t *
             cairn_buf_append_byte(&r->tmp, '\0'))
             return CAIRN_ENOMEM;
     }
-    return racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
+    return cairn__mr_racc_for(r, r->tmp.data ? r->tmp.data : "", (uint32_t)r->tmp.len, idx);
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -268,7 +223,7 @@ static int add_sample(struct rstate *r, struct racc *x, int64_t ts, double v, ui
 {
     if (x->ns == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 64;
-        int rc = rcharge(r, (cap - x->cap) * sizeof *x->smp);
+        int rc = cairn__mr_charge(r, (cap - x->cap) * sizeof *x->smp);
         if (rc)
             return rc;
         struct cairn__msample *s = realloc(x->smp, cap * sizeof *s);
@@ -467,7 +422,7 @@ static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_
  * context, no merge: blocks come stream by stream). Without a pipeline only the
  * timestamp and length columns are read (CAIRN_ITER_NO_LINES) and each stream is one
  * series, so an entry costs a few integer operations. */
-static int scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t qs, int64_t qe,
+int cairn__mr_scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_t qs, int64_t qe,
                        struct cairn_logql_pipeline *pl)
 {
     struct cairn__mctx *c = r->c;
@@ -615,166 +570,6 @@ static int finish_series(struct rstate *r, struct racc *x, struct cairn__mseries
     return 0;
 }
 
-/* ---- stream shards on threads ----
- * Worker t scans streams ids[t], ids[t + n], ... into its own accumulators (with its
- * own parse of the expression for its pipeline: compiled regexes are per thread);
- * the shards are then merged into worker 0's: difference arrays add exactly, and
- * samples are ordered by (ts, stream, position) whatever the shard, so any number of
- * threads gives the single-threaded numbers bit for bit. */
-struct worker {
-    struct rstate r;
-    struct cairn__mctx c;
-    struct cairn__query_stats st;
-    struct cairn_err err;
-    struct cairn_logql_query *q;
-    struct cairn_logql_pipeline *pl;
-    roaring_bitmap_t *mine; /* this shard's streams */
-    int64_t qs, qe;
-    int rc;
-    pthread_t th;
-};
-
-static void *work(void *arg)
-{
-    struct worker *w = arg;
-    w->rc = scan_blocks(&w->r, w->mine, w->qs, w->qe, w->pl);
-    return NULL;
-}
-
-static int worker_init(struct worker *w, const struct rstate *r0, const struct cairn_lq_expr *e, int need_pl)
-{
-    w->c = *r0->c;
-    w->c.st = &w->st;
-    w->c.err = &w->err;
-    w->r = (struct rstate){.c = &w->c, .e = r0->e, .g = r0->g, .additive = r0->additive, .bytes = r0->bytes,
-                           .range = r0->range, .off = r0->off, .by = r0->by, .nby = r0->nby,
-                           .by_fast = r0->by_fast, .count_out = r0->count_out};
-    cairn_labels_init(&w->r.ls);
-    if (!need_pl)
-        return 0;
-    struct cairn_buf text = CAIRN_BUF_INIT;
-    int rc = cairn_logql_format(e, &text);
-    if (rc == 0)
-        rc = cairn_logql_parse(text.data, text.len, &w->q, &w->err);
-    cairn_buf_deinit(&text);
-    if (rc)
-        return rc;
-    const struct cairn_lq_expr *copy = cairn_logql_root(w->q);
-    if (copy->kind != CAIRN_LQ_RANGE_AGG)
-        return CAIRN_EINVAL;
-    if (!(w->pl = cairn_logql_pipeline_create(copy, &w->err)))
-        return w->err.code ? w->err.code : CAIRN_ENOMEM;
-    return 0;
-}
-
-static void worker_deinit(struct worker *w)
-{
-    w->r.by = NULL; /* borrowed from worker 0 */
-    rstate_deinit(&w->r);
-    cairn_logql_pipeline_destroy(w->pl);
-    cairn_logql_query_destroy(w->q);
-    cairn_bitmap_free(w->mine);
-}
-
-/* Fold shard w's accumulators into r. */
-static int merge(struct rstate *r, struct rstate *w)
-{
-    for (size_t i = 0; i < w->n; i++) {
-        struct racc *x = &w->a[i];
-        size_t idx;
-        int rc = (i & 255) == 255 ? cairn__qgov_check(r->c->gov) : 0;
-        if (rc == 0)
-            rc = racc_for(r, x->lab, x->len, &idx);
-        if (rc)
-            return rc;
-        struct racc *y = &r->a[idx];
-        if (r->additive) {
-            for (size_t k = 0; k <= r->c->nsteps; k++) {
-                y->cnt[k] += x->cnt[k];
-                if (y->byt)
-                    y->byt[k] += x->byt[k];
-            }
-            continue;
-        }
-        if (!x->ns)
-            continue;
-        if (y->ns + x->ns > y->cap) {
-            if ((rc = rcharge(r, (y->ns + x->ns - y->cap) * sizeof *y->smp)))
-                return rc;
-            struct cairn__msample *s = realloc(y->smp, (y->ns + x->ns) * sizeof *s);
-            if (!s)
-                return CAIRN_ENOMEM;
-            y->smp = s;
-            y->cap = y->ns + x->ns;
-        }
-        memcpy(y->smp + y->ns, x->smp, x->ns * sizeof *x->smp);
-        if (y->ns)
-            y->unsorted = 1;
-        y->unsorted |= x->unsorted;
-        y->ns += x->ns;
-    }
-    return 0;
-}
-
-/* Shard k of nt: streams ids[k], ids[k + nt], ... */
-static roaring_bitmap_t *shard(const uint32_t *ids, size_t n, size_t k, size_t nt)
-{
-    roaring_bitmap_t *b = roaring_bitmap_create();
-    for (size_t i = k; b && i < n; i += nt)
-        roaring_bitmap_add(b, ids[i]);
-    return b;
-}
-
-static int scan_all(struct rstate *r, const struct cairn_lq_expr *e, const uint32_t *ids, size_t n,
-                    int64_t qs, int64_t qe, struct cairn_logql_pipeline *pl, long nt)
-{
-    struct cairn__mctx *c = r->c;
-    if ((size_t)nt > n)
-        nt = (long)(n ? n : 1);
-    struct worker *w = calloc((size_t)nt, sizeof *w);
-    roaring_bitmap_t *mine = shard(ids, n, 0, (size_t)nt);
-    if (!w || !mine) {
-        free(w);
-        cairn_bitmap_free(mine);
-        return CAIRN_ENOMEM;
-    }
-    int rc = 0;
-    long started = 0;
-    for (long t = 1; t < nt && rc == 0; t++) {
-        w[t].qs = qs;
-        w[t].qe = qe;
-        rc = worker_init(&w[t], r, e, pl != NULL);
-        if (rc == 0 && !(w[t].mine = shard(ids, n, (size_t)t, (size_t)nt)))
-            rc = CAIRN_ENOMEM;
-        if (rc == 0 && pthread_create(&w[t].th, NULL, work, &w[t]) != 0)
-            rc = CAIRN_ENOMEM;
-        if (rc == 0)
-            started = t;
-        else if (w[t].err.code)
-            *c->err = w[t].err;
-    }
-    if (rc == 0) /* this thread is shard 0 */
-        rc = scan_blocks(r, mine, qs, qe, pl);
-    cairn_bitmap_free(mine);
-    for (long t = 1; t <= started; t++)
-        pthread_join(w[t].th, NULL);
-    for (long t = 1; t < nt; t++) {
-        c->st->lines += w[t].st.lines;
-        c->st->bytes += w[t].st.bytes;
-        c->st->streams += w[t].st.streams;
-        if (rc == 0 && w[t].rc) {
-            rc = w[t].rc;
-            if (w[t].err.code)
-                *c->err = w[t].err;
-        }
-        if (rc == 0)
-            rc = merge(r, &w[t].r);
-        worker_deinit(&w[t]);
-    }
-    free(w);
-    return rc;
-}
-
 int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, const struct cairn_lq_grouping *push,
                        const uint32_t *ids, size_t n, struct cairn_logql_pipeline *pl, long nt,
                        struct cairn__mval *all)
@@ -804,13 +599,13 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     /* entries of step i: ts in (t_i - off - range, t_i - off] */
     int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
     int64_t qs = c->start - r.off - r.range + 1, qe = last - r.off + 1;
-    if (rc || (rc = scan_all(&r, e, ids, n, qs, qe, pl, nt)))
+    if (rc || (rc = cairn__mr_scan_all(&r, e, ids, n, qs, qe, pl, nt)))
         goto done;
     size_t maxn = 1;
     for (size_t i = 0; i < r.n; i++)
         if (r.a[i].ns > maxn)
             maxn = r.a[i].ns;
-    if (!r.additive && ((rc = rcharge(&r, maxn * sizeof *scratch)) ||
+    if (!r.additive && ((rc = cairn__mr_charge(&r, maxn * sizeof *scratch)) ||
                         !(scratch = malloc(maxn * sizeof *scratch)))) {
         rc = rc ? rc : CAIRN_ENOMEM;
         goto done;
@@ -829,6 +624,6 @@ int cairn__mrange_eval(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     }
 done:
     free(scratch);
-    rstate_deinit(&r);
+    cairn__mr_deinit(&r);
     return rc;
 }
