@@ -10,13 +10,31 @@
 #include <jansson.h>
 
 #include "cairn/buf.h"
+#include "cairn/config.h"
 
 struct query_fields; /* the parsed --fields list (query_fields.c) */
+
+enum query_output { QUERY_OUT_DEFAULT, QUERY_OUT_RAW, QUERY_OUT_JSONL };
+
+/* The options as loaded (query_config.c); owned by the loader (cairn_cfg_deinit). */
+struct query_config {
+    char *addr, *org_id, *from, *to, *step, *fields;
+    int64_t since_ns;
+    int limit, batch, delay_for;
+    int forward, instant, tail, wide, stats, no_color, quiet, tls_skip_verify;
+    int output; /* enum query_output */
+    struct cairn_cfg_strlist include, exclude;
+    char *username, *password, *bearer, *bearer_file, *ca_cert, *cert, *key;
+};
+extern const struct cairn_cfg_table cairn__query_config_table;
+/* Apply logcli's LOKI_* variables (and NO_COLOR) as defaults, before the options.
+ * 0, or negative with err naming the variable. */
+int cairn__query_config_env(struct cairn_cfg *c, struct cairn_err *err);
 
 struct query_opts {
     const char *addr;
     const char *org_id;
-    const char *from, *to, *since;
+    const char *from, *to;
     const char *output;
     const char *step;
     long limit;
