@@ -105,7 +105,7 @@ void cairn__query_rows_free(struct query_rows *r)
 }
 
 /* --include-label / --exclude-label: is this label printed? */
-static int label_shown(const struct query_opts *o, const char *name)
+int cairn__query_label_shown(const struct query_opts *o, const char *name)
 {
     if (o->include) {
         int in = 0;
@@ -149,7 +149,7 @@ int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int fo
                                          json_string_value(v));
                 afirst = 0;
             }
-            if (!label_shown(o, key))
+            if (!cairn__query_label_shown(o, key))
                 continue;
             bad |= cairn_buf_appendf(&lb, "%s%s=\"%s\"", first ? "" : ", ", key,
                                      json_string_value(v));
@@ -328,6 +328,8 @@ static int print_reply(const struct query_opts *o, struct query_reply *r)
         cairn__query_print_stats(cairn_buf_cstr(&r->body), r->body.len);
     if (rt && strcmp(json_string_value(rt), "streams") == 0) {
         rc = cairn__query_print_streams(o, json_object_get(data, "result"), o->forward);
+    } else if (rt && strcmp(o->output, "default") == 0) {
+        rc = cairn__query_print_metric(o, data);
     } else {
         rc = print_raw(o, cairn_buf_cstr(&r->body), r->body.len, data != NULL);
     }

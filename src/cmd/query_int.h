@@ -158,4 +158,20 @@ int cairn__query_json_at(const char *p, size_t len, const char *path, const char
 typedef int (*cairn__query_json_elem_fn)(void *arg, const char *p, size_t len);
 int cairn__query_json_each(const char *p, size_t len, cairn__query_json_elem_fn fn, void *arg);
 
+/* --include-label / --exclude-label: is this label printed? */
+int cairn__query_label_shown(const struct query_opts *o, const char *name);
+/* query_fields.c: display width of UTF-8 text (code points); the terminal's width
+ * (COLUMNS, else 80); append s cut to w code points ("..."
+ * when cut) and padded to w when pad. 0 or CAIRN_ENOMEM. */
+size_t cairn__query_text_width(const char *s, size_t n);
+size_t cairn__query_term_width(void);
+int cairn__query_put_cell(struct cairn_buf *out, const char *s, size_t n, size_t w, int cut,
+                          int pad);
+
+/* query_metric.c: a metric result (vector, matrix, scalar, string) for people: an
+ * aligned table for vectors, one row per series with a sparkline and min/max/last for
+ * matrices (with --wide: one row per step, one column per series). 0, or 1 after a
+ * message on stderr. */
+int cairn__query_print_metric(const struct query_opts *o, json_t *data);
+
 #endif
