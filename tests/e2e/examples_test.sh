@@ -34,6 +34,6 @@ sed 's/^  http_listen_port: 9080$/  disable: true/' "$root/examples/eventrouter.
 printf '%s\n' '{"verb":"ADDED","event":{"metadata":{"namespace":"payments"},"reason":"BackOff"}}' |
     "$BIN" ship --config "$tmp/er.yaml" --stdin --dry-run --label name=eventrouter |
     cut -f2 >"$tmp/labels.txt"
-[ "$(cat "$tmp/labels.txt")" = '{job="stdin", name="eventrouter", namespace="payments"}' ] ||
+[ "$(cat "$tmp/labels.txt")" = '{name="eventrouter", namespace="payments"}' ] ||
     { cat "$tmp/labels.txt"; exit 1; }
 echo ok
