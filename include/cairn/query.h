@@ -12,6 +12,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/logql.h"
 #include "cairn/store.h"
 #include "cairn/store_read.h"
 
@@ -60,5 +61,26 @@ int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
  * /index/stats. */
 int cairn_query_select_text(struct cairn_store *s, const char *tenant, const char *sel, size_t len,
                             int64_t start, int64_t end, roaring_bitmap_t *out, struct cairn_err *err);
+
+/* Loki's /index/volume (step 0: a vector at `end`) and /index/volume_range (a matrix
+ * with a point every `step` from start to end): raw line bytes of the streams the
+ * selector matches in [start, end), summed per series of the target labels (the
+ * matchers' names when ntargets is 0), or with by_labels one series {name=""} per
+ * label name (of targets, or every label), the `limit` largest. Appends Loki's whole
+ * reply to out. CAIRN_EINVAL with err for a bad selector. */
+struct cairn_query_volume {
+    const char *tenant;
+    const char *query;   /* a stream selector */
+    int64_t start, end, step;
+    size_t limit;
+    const struct cairn_lq_str *targets; /* targetLabels */
+    size_t ntargets;
+    int by_labels;       /* aggregateBy=labels */
+};
+int cairn_query_volume(struct cairn_store *s, const struct cairn_query_volume *v,
+                       struct cairn_buf *out, struct cairn_err *err);
+
+/* A timestamp as Prometheus's API writes it: unix seconds with up to three decimals. */
+int cairn_query_json_seconds(struct cairn_buf *out, int64_t ns);
 
 #endif

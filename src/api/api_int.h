@@ -57,7 +57,7 @@ int cairn__tenants_metrics(struct cairn__tenants *t, struct cairn_buf *out);
 
 #define CAIRN_METRIC_BUCKETS 12
 #define CAIRN_METRIC_STATUSES 12 /* distinct status codes tracked per route */
-#define CAIRN_ROUTES_MAX 32
+#define CAIRN_ROUTES_MAX 64 /* route table entries (+1 for "no route"); ~130 KiB of histograms */
 
 struct cairn__histo {
     _Atomic int status;      /* 0: slot unused */
@@ -196,6 +196,11 @@ void cairn__handle_labels(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_series(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r);
+/* explore_routes.c */
+void cairn__handle_volume(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_volume_range(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_format_query(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_buildinfo(struct cairn_api *api, struct cairn__req *r);
 
 /* Set the reply to a plain-text message (newline added). */
 void cairn__reply_text(struct cairn__req *r, int status, const char *fmt, ...)

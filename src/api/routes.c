@@ -27,6 +27,13 @@ const struct cairn__route cairn__routes[] = {
     {"POST", "/loki/api/v1/series", "loki_api_v1_series", cairn__handle_series, F, 0, 0},
     {"GET", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, N, 0, 0},
     {"POST", "/loki/api/v1/index/stats", "loki_api_v1_index_stats", cairn__handle_index_stats, F, 0, 0},
+    {"GET", "/loki/api/v1/index/volume", "loki_api_v1_index_volume", cairn__handle_volume, N, 0, 0},
+    {"POST", "/loki/api/v1/index/volume", "loki_api_v1_index_volume", cairn__handle_volume, F, 0, 0},
+    {"GET", "/loki/api/v1/index/volume_range", "loki_api_v1_index_volume_range", cairn__handle_volume_range, N, 0, 0},
+    {"POST", "/loki/api/v1/index/volume_range", "loki_api_v1_index_volume_range", cairn__handle_volume_range, F, 0, 0},
+    {"GET", "/loki/api/v1/format_query", "loki_api_v1_format_query", cairn__handle_format_query, N, 0, 0},
+    {"POST", "/loki/api/v1/format_query", "loki_api_v1_format_query", cairn__handle_format_query, F, 0, 0},
+    {"GET", "/loki/api/v1/status/buildinfo", "loki_api_v1_status_buildinfo", cairn__handle_buildinfo, N, 1, 1},
     /* tail only parses its query here; the session has its own thread (tail.c) */
     {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, N, 1, 0},
     {"GET", "/ready", "ready", cairn__handle_ready, N, 1, 1},

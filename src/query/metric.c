@@ -133,7 +133,7 @@ int cairn__mjson_float(struct cairn_buf *out, double f)
 }
 
 /* Loki's model.Time: unix seconds with the milliseconds, trailing zeros trimmed. */
-static int json_time(struct cairn_buf *out, int64_t ns)
+int cairn_query_json_seconds(struct cairn_buf *out, int64_t ns)
 {
     int64_t ms = ns / 1000000;
     if (ns < 0 && ns % 1000000)
@@ -156,7 +156,7 @@ static int json_time(struct cairn_buf *out, int64_t ns)
 static int json_point(struct cairn_buf *out, int64_t ns, double v)
 {
     int rc = cairn_buf_append_byte(out, '[');
-    rc = rc ? rc : json_time(out, ns);
+    rc = rc ? rc : cairn_query_json_seconds(out, ns);
     rc = rc ? rc : cairn_buf_append(out, ",\"", 2);
     rc = rc ? rc : cairn__mjson_float(out, v);
     return rc ? rc : cairn_buf_append(out, "\"]", 2);
