@@ -7,6 +7,7 @@
 #include "api/params.h"
 #include "cairn/logql.h"
 #include "cairn/query.h"
+#include "cairn/query_gate.h"
 #include "cairn/store_read.h"
 
 #define HOUR_NS (3600LL * 1000000000LL)
@@ -146,4 +147,114 @@ void cairn__handle_buildinfo(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 500, "out of memory");
     else
         cairn__reply_json(r);
+}
+
+/* GET /loki/api/v1/detected_labels?query={...}&start&end (query optional). */
+void cairn__handle_detected_labels(struct cairn_api *api, struct cairn__req *r)
+{
+    struct cairn_store *s = cairn__store_or_503(api, r);
+    struct cairn__params pr;
+    if (!s)
+        return;
+    if (cairn__params_init(&pr, r)) {
+        cairn__reply_text(r, 500, "out of memory reading parameters");
+        return;
+    }
+    int64_t start, end;
+    if (cairn__time_range(&pr, r, HOUR_NS, &start, &end) == 0) {
+        struct cairn_err err = {0};
+        cairn_buf_reset(r->reply);
+        int rc = cairn_query_detected_labels(s, cairn__req_tenant(r), cairn__param(&pr, "query"),
+                                             start, end, r->reply, &err);
+        if (rc)
+            cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
+                              err.msg[0] ? err.msg : cairn_strerror(rc));
+        else
+            cairn__reply_json(r);
+    }
+    cairn__params_deinit(&pr);
+}
+
+/* A count parameter (line_limit, limit) with a default and a cap; 0, or -1 after 400. */
+static int count_param(struct cairn__params *pr, struct cairn__req *r, const char *name,
+                       size_t def, size_t max, size_t *out)
+{
+    const char *v = cairn__param(pr, name);
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    char *e;
+    long long n = strtoll(v, &e, 10);
+    if (*e || n < 0) {
+        cairn__reply_text(r, 400, "invalid parameter \"%s\": cannot parse \"%s\" to a valid integer",
+                          name, v);
+        return -1;
+    }
+    *out = n == 0 ? def : (size_t)n > max ? max : (size_t)n;
+    return 0;
+}
+
+/* /detected_fields, and /detected_field/<name>/values when field is set. */
+static void detected_fields(struct cairn_api *api, struct cairn__req *r, const char *field)
+{
+    struct cairn_store *s = cairn__store_or_503(api, r);
+    struct cairn__params pr;
+    if (!s)
+        return;
+    if (cairn__params_init(&pr, r)) {
+        cairn__reply_text(r, 500, "out of memory reading parameters");
+        return;
+    }
+    struct cairn_query_fields q = {
+        .base = {.tenant = cairn__req_tenant(r), .timeout = api->limits.query_timeout_ns,
+                 .max_memory = api->limits.max_query_memory},
+        .field = field,
+    };
+    if (cairn__time_range(&pr, r, HOUR_NS, &q.base.start, &q.base.end) ||
+        count_param(&pr, r, "line_limit", 1000, CAIRN_QUERY_MAX_LIMIT, &q.line_limit) ||
+        count_param(&pr, r, "limit", 1000, 10000, &q.limit))
+        goto out;
+    if (!cairn__param(&pr, "limit") &&
+        count_param(&pr, r, "field_limit", 1000, 10000, &q.limit))
+        goto out;
+    q.query = cairn__param(&pr, "query");
+    if (!q.query || !*q.query) {
+        cairn__reply_text(r, 400, "query parameter is required: a log query such as {job=\"x\"}");
+        goto out;
+    }
+    struct cairn_query_ticket tk;
+    struct cairn_query_gate *g;
+    if (cairn__query_gate_in(api, r, q.base.tenant, &g, &tk))
+        goto out;
+    struct cairn_err err = {0};
+    cairn_buf_reset(r->reply);
+    int rc = cairn_query_detected_fields(s, &q, r->reply, &err);
+    cairn_query_gate_leave(g, &tk);
+    if (rc)
+        cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
+    else
+        cairn__reply_json(r);
+out:
+    cairn__params_deinit(&pr);
+}
+
+void cairn__handle_detected_fields(struct cairn_api *api, struct cairn__req *r)
+{
+    detected_fields(api, r, NULL);
+}
+
+/* GET /loki/api/v1/detected_field/<name>/values */
+void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__req *r)
+{
+    const char *p = r->url + strlen("/loki/api/v1/detected_field/");
+    const char *slash = strchr(p, '/');
+    char name[256];
+    size_t n = slash ? (size_t)(slash - p) : 0;
+    if (!slash || strcmp(slash, "/values") != 0 || n == 0 || n >= sizeof name) {
+        cairn__reply_text(r, 404, "404 page not found");
+        return;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    detected_fields(api, r, name);
 }

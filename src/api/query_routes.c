@@ -139,6 +139,29 @@ static struct cairn_query_gate *gate_of(struct cairn_api *api)
     return g;
 }
 
+int cairn__query_gate_in(struct cairn_api *api, struct cairn__req *r, const char *tenant,
+                         struct cairn_query_gate **g, struct cairn_query_ticket *tk)
+{
+    *g = gate_of(api);
+    int rc = cairn_query_gate_enter(*g, tenant, tk);
+    if (rc) {
+        /* Loki's query-scheduler answer when a tenant's queue is full */
+        cairn__reply_text(r, rc == CAIRN_ELIMIT ? 429 : 500, "%s",
+                          rc == CAIRN_ELIMIT ? "too many outstanding requests" : cairn_strerror(rc));
+        if (rc == CAIRN_ELIMIT)
+            r->retry_after_s = 1; /* a slot frees as soon as one query ends */
+        return -1;
+    }
+    return 0;
+}
+
+int cairn__query_status(int rc)
+{
+    return rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400
+           : rc == CAIRN_ETIMEDOUT                                       ? 504
+                                                                         : 500;
+}
+
 static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn__params *pr,
                       struct cairn_query_params *qp)
 {
@@ -150,30 +173,20 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
         cairn__reply_text(r, 400, "parse error : syntax error: unexpected $end: query parameter is required");
         return;
     }
-    struct cairn_query_gate *g = gate_of(api);
+    struct cairn_query_gate *g;
     struct cairn_query_ticket tk;
-    int rc = cairn_query_gate_enter(g, qp->tenant, &tk);
-    if (rc) {
-        /* Loki's query-scheduler answer when a tenant's queue is full */
-        cairn__reply_text(r, rc == CAIRN_ELIMIT ? 429 : 500, "%s",
-                          rc == CAIRN_ELIMIT ? "too many outstanding requests" : cairn_strerror(rc));
-        if (rc == CAIRN_ELIMIT)
-            r->retry_after_s = 1; /* a slot frees as soon as one query ends */
+    if (cairn__query_gate_in(api, r, qp->tenant, &g, &tk))
         return;
-    }
     struct cairn_err err = {0};
     cairn_buf_reset(r->reply);
     qp->max_memory = api->limits.max_query_memory;
-    rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
+    int rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
     cairn_query_gate_leave(g, &tk);
     if (rc == 0) {
         cairn__reply_json(r);
         return;
     }
-    int status = rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400
-                 : rc == CAIRN_ETIMEDOUT                                       ? 504
-                                                                               : 500;
-    cairn__reply_text(r, status, "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
+    cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
 }
 
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r)

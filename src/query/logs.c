@@ -481,8 +481,14 @@ static int assemble(struct worker *w, size_t nw, const struct cairn_query_params
             if ((d < 0 ? -d : d) < p->interval)
                 continue;
         }
-        if (append_value(o, k->ts, w[best].lines.data + k->off, k->len))
+        if (p->visit) {
+            int rc = p->visit(p->visit_ud, o->labels_json.data, o->labels_json.len, k->ts,
+                              w[best].lines.data + k->off, k->len);
+            if (rc)
+                return rc;
+        } else if (append_value(o, k->ts, w[best].lines.data + k->off, k->len)) {
             return CAIRN_ENOMEM;
+        }
         o->last_ts = k->ts;
         kept++;
     }
@@ -568,7 +574,8 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     rc = assemble(w, nw, p, &os, &kept);
     if (rc == 0) {
         st->returned = kept;
-        rc = encode_result(&os, out);
+        if (!p->visit)
+            rc = encode_result(&os, out);
     }
 out:
     for (size_t i = 0; i < nw; i++)

@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cairn/hash.h"
 #include "cairn/logql.h"
 #include "cairn/query.h"
 #include "cairn/store_read.h"
+#include "cairn/strmap.h"
 #include "query_int.h"
 
+/* Series ids are the strmap's (their labels as JSON object text are its keys). */
 struct vgroup {
-    char *key;         /* owned: the series' labels as JSON object text, the map key */
-    size_t key_len;
+    uint32_t id;
     uint64_t total;    /* bytes over the whole range: the order and the instant value */
     uint64_t *steps;   /* owned, nsteps (range) */
 };
@@ -24,10 +24,9 @@ struct vctx {
     const roaring_bitmap_t *sids;
     uint32_t *gstart;  /* per stream rank: its first index in gidx (n + 1 offsets) */
     uint32_t *gidx;    /* group ids of each stream, in order */
-    struct vgroup *g;
-    size_t ng, gcap;
-    uint32_t *slot;    /* open addressing over g by key hash: id + 1, 0 empty */
-    size_t nslot;      /* a power of two, more than twice ng */
+    struct cairn_strmap keys;
+    struct vgroup *g;  /* by id */
+    size_t gcap;
     int64_t start, step;
     size_t nsteps;
 };
@@ -35,51 +34,23 @@ struct vctx {
 /* Find or add the group with this key; *id its index. 0 or CAIRN_ENOMEM. */
 static int group_of(struct vctx *c, const char *key, size_t len, uint32_t *id)
 {
-    if (2 * (c->ng + 1) > c->nslot) {
-        size_t ns = c->nslot ? 2 * c->nslot : 64;
-        uint32_t *sl = calloc(ns, sizeof *sl);
-        if (!sl)
-            return CAIRN_ENOMEM;
-        for (size_t i = 0; i < c->ng; i++) {
-            size_t h = cairn_hash64(c->g[i].key, c->g[i].key_len) & (ns - 1);
-            while (sl[h])
-                h = (h + 1) & (ns - 1);
-            sl[h] = (uint32_t)i + 1;
-        }
-        free(c->slot);
-        c->slot = sl;
-        c->nslot = ns;
-    }
-    size_t h = cairn_hash64(key, len) & (c->nslot - 1);
-    for (; c->slot[h]; h = (h + 1) & (c->nslot - 1)) {
-        const struct vgroup *g = &c->g[c->slot[h] - 1];
-        if (g->key_len == len && memcmp(g->key, key, len) == 0) {
-            *id = c->slot[h] - 1;
-            return 0;
-        }
-    }
-    if (c->ng == c->gcap) {
+    int created;
+    if (cairn_strmap_put(&c->keys, key, len, id, &created))
+        return CAIRN_ENOMEM;
+    if (!created)
+        return 0;
+    if (*id >= c->gcap) {
         size_t cap = c->gcap ? 2 * c->gcap : 16;
         struct vgroup *ng = realloc(c->g, cap * sizeof *ng);
         if (!ng)
-            return CAIRN_ENOMEM;
+            return CAIRN_ENOMEM; /* the key stays, with no group: never reached again */
         c->g = ng;
         c->gcap = cap;
     }
-    struct vgroup *g = &c->g[c->ng];
-    memset(g, 0, sizeof *g);
-    g->key = malloc(len + 1);
-    g->steps = c->nsteps ? calloc(c->nsteps, sizeof *g->steps) : NULL;
-    if (!g->key || (c->nsteps && !g->steps)) {
-        free(g->key);
-        free(g->steps);
+    struct vgroup *g = &c->g[*id];
+    *g = (struct vgroup){.id = *id};
+    if (c->nsteps && !(g->steps = calloc(c->nsteps, sizeof *g->steps)))
         return CAIRN_ENOMEM;
-    }
-    memcpy(g->key, key, len);
-    g->key[len] = '\0';
-    g->key_len = len;
-    c->slot[h] = (uint32_t)c->ng + 1;
-    *id = (uint32_t)c->ng++;
     return 0;
 }
 
@@ -135,7 +106,7 @@ static int cmp_total(const void *a, const void *b)
     const struct vgroup *x = a, *y = b;
     if (x->total != y->total)
         return x->total > y->total ? -1 : 1;
-    return strcmp(x->key, y->key);
+    return x->id < y->id ? -1 : x->id > y->id;
 }
 
 /* The series keys of one stream into c (group ids appended to gidx at *ng). */
@@ -210,6 +181,7 @@ int cairn_query_volume(struct cairn_store *s, const struct cairn_query_volume *v
         vv.targets = mnames;
     }
     struct vctx c = {.start = v->start, .step = v->step};
+    cairn_strmap_init(&c.keys);
     if (v->step > 0)
         c.nsteps = (size_t)((v->end - v->start) / v->step) + 1;
     roaring_bitmap_t *sids = roaring_bitmap_create();
@@ -241,18 +213,21 @@ int cairn_query_volume(struct cairn_store *s, const struct cairn_query_volume *v
     }
     if (!rc) {
         /* the largest first; series without bytes in the range are left out */
-        qsort(c.g, c.ng, sizeof *c.g, cmp_total);
+        size_t ng = c.keys.n;
+        if (ng > 1)
+            qsort(c.g, ng, sizeof *c.g, cmp_total);
         size_t keep = 0;
-        while (keep < c.ng && c.g[keep].total && keep < v->limit)
+        while (keep < ng && c.g[keep].total && keep < v->limit)
             keep++;
         rc = cairn_buf_append_str(out, c.nsteps ? "{\"status\":\"success\",\"data\":{\"resultType\":"
                                                   "\"matrix\",\"result\":["
                                                 : "{\"status\":\"success\",\"data\":{\"resultType\":"
                                                   "\"vector\",\"result\":[");
         for (size_t i = 0; i < keep && !rc; i++) {
+            size_t kl;
+            const char *key = cairn_strmap_key(&c.keys, c.g[i].id, &kl);
             rc = (i && cairn_buf_append_byte(out, ',')) ||
-                 cairn_buf_append_str(out, "{\"metric\":") ||
-                 cairn_buf_append(out, c.g[i].key, c.g[i].key_len);
+                 cairn_buf_append_str(out, "{\"metric\":") || cairn_buf_append(out, key, kl);
             if (!c.nsteps) {
                 rc = rc || cairn_buf_append_str(out, ",\"value\":[") ||
                      cairn_query_json_seconds(out, v->end) ||
@@ -275,12 +250,10 @@ int cairn_query_volume(struct cairn_store *s, const struct cairn_query_volume *v
         if (rc || cairn_buf_append_str(out, "]}}"))
             rc = CAIRN_ENOMEM;
     }
-    for (size_t i = 0; i < c.ng; i++) {
-        free(c.g[i].key);
+    for (size_t i = 0; i < c.keys.n && i < c.gcap; i++)
         free(c.g[i].steps);
-    }
     free(c.g);
-    free(c.slot);
+    cairn_strmap_deinit(&c.keys);
     free(c.gstart);
     free(gidx);
     free(mnames);
