@@ -111,6 +111,19 @@ struct cairn_query_fields {
 int cairn_query_detected_fields(struct cairn_store *s, const struct cairn_query_fields *q,
                                 struct cairn_buf *out, struct cairn_err *err);
 
+/* Loki's /patterns: the newest line_limit lines of a log query over base's range
+ * clustered into templates (Drain-style, docs/API.md), each with its count per step
+ * (samples [unix seconds, count] at start + k * step, empty steps left out), the most
+ * frequent first: {"status":"success","data":[{"pattern","samples"}]}. */
+struct cairn_query_patterns {
+    struct cairn_query_params base;
+    const char *query;
+    size_t line_limit;
+    int64_t step;
+};
+int cairn_query_patterns(struct cairn_store *s, const struct cairn_query_patterns *q,
+                         struct cairn_buf *out, struct cairn_err *err);
+
 /* A timestamp as Prometheus's API writes it: unix seconds with up to three decimals. */
 int cairn_query_json_seconds(struct cairn_buf *out, int64_t ns);
 

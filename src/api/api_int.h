@@ -204,6 +204,7 @@ void cairn__handle_buildinfo(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_detected_labels(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_detected_fields(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r);
 
 /* Set the reply to a plain-text message (newline added). */
 void cairn__reply_text(struct cairn__req *r, int status, const char *fmt, ...)

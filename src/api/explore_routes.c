@@ -258,3 +258,50 @@ void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__re
     name[n] = '\0';
     detected_fields(api, r, name);
 }
+
+/* GET /loki/api/v1/patterns?query=&start=&end=&step= (line_limit: how many of the
+ * newest lines are clustered, default 20000). */
+void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r)
+{
+    struct cairn_store *s = cairn__store_or_503(api, r);
+    struct cairn__params pr;
+    if (!s)
+        return;
+    if (cairn__params_init(&pr, r)) {
+        cairn__reply_text(r, 500, "out of memory reading parameters");
+        return;
+    }
+    struct cairn_query_patterns q = {
+        .base = {.tenant = cairn__req_tenant(r), .timeout = api->limits.query_timeout_ns,
+                 .max_memory = api->limits.max_query_memory},
+    };
+    if (cairn__time_range(&pr, r, HOUR_NS, &q.base.start, &q.base.end) ||
+        cairn__param_step(&pr, r, q.base.start, q.base.end, &q.step) ||
+        count_param(&pr, r, "line_limit", 20000, 100000, &q.line_limit))
+        goto out;
+    if ((q.base.end - q.base.start) / q.step + 1 > CAIRN_QUERY_MAX_POINTS) {
+        cairn__reply_text(r, 400, "exceeded maximum resolution of %d points per timeseries. "
+                                  "Try decreasing the query resolution (?step=XX)",
+                          CAIRN_QUERY_MAX_POINTS);
+        goto out;
+    }
+    q.query = cairn__param(&pr, "query");
+    if (!q.query || !*q.query) {
+        cairn__reply_text(r, 400, "query parameter is required: a log query such as {job=\"x\"}");
+        goto out;
+    }
+    struct cairn_query_ticket tk;
+    struct cairn_query_gate *g;
+    if (cairn__query_gate_in(api, r, q.base.tenant, &g, &tk))
+        goto out;
+    struct cairn_err err = {0};
+    cairn_buf_reset(r->reply);
+    int rc = cairn_query_patterns(s, &q, r->reply, &err);
+    cairn_query_gate_leave(g, &tk);
+    if (rc)
+        cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
+    else
+        cairn__reply_json(r);
+out:
+    cairn__params_deinit(&pr);
+}

@@ -37,6 +37,8 @@ const struct cairn__route cairn__routes[] = {
     {"GET", "/loki/api/v1/detected_labels", "loki_api_v1_detected_labels", cairn__handle_detected_labels, N, 0, 0},
     {"GET", "/loki/api/v1/detected_fields", "loki_api_v1_detected_fields", cairn__handle_detected_fields, N, 0, 0},
     {"GET", "/loki/api/v1/detected_field/*", "loki_api_v1_detected_field_values", cairn__handle_detected_field_values, N, 0, 0},
+    {"GET", "/loki/api/v1/patterns", "loki_api_v1_patterns", cairn__handle_patterns, N, 0, 0},
+    {"POST", "/loki/api/v1/patterns", "loki_api_v1_patterns", cairn__handle_patterns, F, 0, 0},
     /* tail only parses its query here; the session has its own thread (tail.c) */
     {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, N, 1, 0},
     {"GET", "/ready", "ready", cairn__handle_ready, N, 1, 1},
