@@ -520,8 +520,12 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         want = MAX_WORKERS;
     if (want > n)
         want = n ? (size_t)n : 1;
+    /* interval and distinct hold state across streams: one worker sees them all */
     if (p->interval > 0)
         want = 1;
+    for (const struct cairn_lq_stage *st = cairn_logql_root(q)->stages; st; st = st->next)
+        if (st->kind == CAIRN_LQ_STAGE_DISTINCT)
+            want = 1;
     size_t tlen;
     const char *text = cairn_logql_text(q, &tlen);
     int backward = p->direction == CAIRN_ITER_BACKWARD;
