@@ -179,8 +179,7 @@ def _zspecs(cmd):
             specs.append("1:directory:_files -/")
         else:
             specs.append("1:file:_files")
-    specs.append("*::argument: ")
-    return specs
+    return specs  # no '*::...' rest spec: it stops _arguments completing options
 
 
 ZSH_MAIN = r'''

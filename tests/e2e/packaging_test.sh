@@ -129,7 +129,8 @@ if command -v zsh >/dev/null; then
         zpty z "zsh -f -i"
         zpty -w z "PS1=\"%% \"; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D; print READY"
         zpty -r z line "*READY*"
-        for w in "cairn qu" "cairn events --api core" "cairn check --rep"; do
+        for w in "cairn qu" "cairn events --api core" "cairn check --rep" "cairn serve --data-d" \
+                 "cairn ship --no-dry" "cairn query -o js" "cairn help que"; do
             zpty -w -n z "$w"$'"'"'\t'"'"'
             zpty -w z $'"'"'\C-aprint -r -- GOT \C-e END'"'"'
             out=
@@ -137,7 +138,8 @@ if command -v zsh >/dev/null; then
             print -r -- "${${${out##*GOT }%%END*}% #}"
         done
         zpty -d z' _ "$(dirname "$zcomp")" | tr -d '\r' | sed 's/ *$//') || fail "zsh: $got"
-    want=$'cairn query\ncairn events --api core\ncairn check --repair'
+    want=$'cairn query\ncairn events --api core\ncairn check --repair\ncairn serve --data-dir'
+    want+=$'\ncairn ship --no-dry-run\ncairn query -o jsonl\ncairn help query'
     [ "$got" = "$want" ] || fail "zsh completion: got '$got', want '$want'"
     echo "zsh completion: ok"
 else
