@@ -56,7 +56,14 @@ def page_top(prog, date):
             "Each job is a command with its own options and manual page.",
             ".SH COMMANDS"]
     for c in prog.commands:
-        out += [".TP", "\\fB%s\\fR" % code(c.name), esc(c.summary[0].upper() + c.summary[1:]) + "."]
+        summary = c.summary[0].upper() + c.summary[1:] + "."
+        if c.name == "help":  # its summary speaks of "this text", the list above
+            summary = ("The list of commands, or a command's options with their defaults "
+                       "(\\fBcairn help\\fR \\fIcommand\\fR is \\fBcairn\\fR \\fIcommand\\fR "
+                       "\\fB\\-\\-help\\fR).")
+        else:
+            summary = esc(summary)
+        out += [".TP", "\\fB%s\\fR" % code(c.name), summary]
         if c.usage:
             out.append("See \\fBcairn\\-%s\\fR(1)." % code(c.name))
     for p in prog.notes:
