@@ -124,7 +124,7 @@ struct cairn_canary {
     int stopping;
     pthread_t threads[5];
     size_t n_threads;
-    int64_t last_received; /* newest timestamp seen on the tail (reader's; under mu) */
+    int64_t last_received; /* newest entry timestamp seen on the tail (under mu) */
 };
 
 /* Sleep until ns (monotonic) or stop; 1 when stopping. */

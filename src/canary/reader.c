@@ -1,12 +1,14 @@
 /* reader.c -- the canary's tail reader: follows its own stream over the store's
  * /loki/api/v1/tail WebSocket and hands every line's timestamp to the comparator.
  *
- * The connection asks for history from just after the newest line already seen
- * (`start`, `limit`): the first one from the canary's start, so an earlier canary's
- * lines are not taken for unexpected ones; a reconnection from where the last one
- * stopped, so the lines written while it was down come back as the gap's history
- * instead of being reported missing. When no line came for 10 intervals (at least a
- * second), the connection is taken as stuck and made again, as loki-canary does;
+ * The connection asks for history from just after the newest entry already seen
+ * (`start` is the entry's timestamp, which an agent may set apart from the line's;
+ * `limit`): the first one from the canary's start, so an earlier canary's lines are
+ * not taken for unexpected ones; a reconnection from where the last one stopped, so
+ * the lines written while it was down come back as the gap's history instead of being
+ * reported missing. When no line came for 10 intervals (at least five seconds: an
+ * agent batches for a second or more), the connection is taken as stuck and made
+ * again, as loki-canary does;
  * failed connections are retried after 0.5 s doubling up to 10 s. */
 #include <jansson.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 
 #define RECONNECT_MIN_NS (500LL * 1000000LL)
 #define RECONNECT_MAX_NS (10LL * 1000000000LL)
+#define STALL_MIN_NS (5LL * 1000000000LL)
 #define READ_SLICE_MS 200 /* how often a blocked read looks at the stop flag */
 /* History on (re)connection: Loki's default max_entries_limit_per_query. */
 #define TAIL_HISTORY_LIMIT 5000
@@ -31,7 +34,7 @@ static size_t take_message(struct cairn_canary *c, const char *p, size_t n)
     json_t *doc = json_loadb(p, n, 0, &je);
     json_t *streams = doc ? json_object_get(doc, "streams") : NULL;
     if (!json_is_array(streams)) {
-        CAIRN_WARN("canary", "unexpected tail message", "msg=\"%.120s\"", doc ? "" : je.text);
+        CAIRN_WARN("canary", "unexpected tail message", "msg=\"%.*s\"", n > 120 ? 120 : (int)n, p);
         json_decref(doc);
         return 0;
     }
@@ -40,15 +43,19 @@ static size_t take_message(struct cairn_canary *c, const char *p, size_t n)
     int64_t now = cairn_now_ns(), newest = 0;
     json_array_foreach(streams, i, s) {
         json_array_foreach(json_object_get(s, "values"), j, v) {
+            const char *ets = json_string_value(json_array_get(v, 0));
             const char *line = json_string_value(json_array_get(v, 1));
-            int64_t ts;
+            int64_t ts, ets_ns;
+            /* the entry's own timestamp (an agent's may differ from the line's) is
+             * where the next connection's history starts */
+            if (ets && cairn_parse_i64(ets, strlen(ets), &ets_ns) == 0 && ets_ns > newest)
+                newest = ets_ns;
             if (!line || cairn__canary_parse_line(line, strlen(line), &ts)) {
                 CAIRN_WARN("canary", "received invalid entry", "line=\"%.80s\"",
                            line ? line : "");
                 continue;
             }
             cairn__canary_cmp_received(&c->cmp, ts, now);
-            newest = ts > newest ? ts : newest;
             got++;
         }
     }
@@ -57,7 +64,7 @@ static size_t take_message(struct cairn_canary *c, const char *p, size_t n)
         CAIRN_WARN("canary", "the store dropped tail entries (this reader was too slow)",
                    "n=%zu", json_array_size(dropped));
     json_decref(doc);
-    if (got) {
+    if (newest) {
         pthread_mutex_lock(&c->mu);
         if (newest > c->last_received)
             c->last_received = newest;
@@ -84,8 +91,8 @@ static void follow(struct cairn_canary *c, struct cairn_wsc *w, int64_t *backoff
 {
     struct cairn_buf payload = CAIRN_BUF_INIT;
     int64_t stall = 10 * c->cfg.interval_ns;
-    if (stall < 1000000000LL)
-        stall = 1000000000LL;
+    if (stall < STALL_MIN_NS)
+        stall = STALL_MIN_NS;
     int64_t last_line = cairn_mono_ns();
     for (;;) {
         pthread_mutex_lock(&c->mu);
