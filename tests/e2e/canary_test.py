@@ -7,11 +7,13 @@
 #    drops 10 lines out of every 40, into `cairn ship --stdin` and on to the store:
 #    the dropped lines are counted missing on the tail, then missing for good after
 #    -max-wait, and the spot checks miss some of them.
-# 3. the store restarts (same port, same data): the healthy canary's tail reconnects
-#    and asks for the gap, so every line written while the store was down comes back
-#    on the tail and none is counted missing.
+# 3. the tail alone goes away (a proxy in front of the store cuts it and refuses new
+#    ones for a moment, pushes go on): the canary reconnects and asks for the gap, so
+#    the lines stored meanwhile come back on the tail, none counted missing on it.
+# 4. the store restarts (same port, same data): the tail reconnects, nothing is missing.
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -90,6 +92,77 @@ class Canary:
         check(rc == 0, "canary exited %d; log:\n%s" % (rc, "".join(self.log[-20:])))
 
 
+class Proxy:
+    """TCP proxy to the store that can cut the tail WebSockets and refuse new ones
+    while pushes and queries pass."""
+
+    def __init__(self, upstream_port):
+        self.up = upstream_port
+        self.block_tail = False
+        self.tails = []
+        self.lock = threading.Lock()
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(64)
+        self.port = self.ls.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve(self, c):
+        try:
+            first = c.recv(65536)
+        except OSError:
+            first = b""
+        is_tail = first.startswith(b"GET /loki/api/v1/tail")
+        if not first or (is_tail and self.block_tail):
+            c.close()
+            return
+        try:
+            u = socket.create_connection(("127.0.0.1", self.up))
+            u.sendall(first)
+        except OSError:  # the store is down (restarting)
+            c.close()
+            return
+        if is_tail:
+            with self.lock:
+                self.tails.append((c, u))
+        threading.Thread(target=self.pump, args=(u, c), daemon=True).start()
+        self.pump(c, u)
+
+    def cut_tails(self):
+        with self.lock:
+            for c, u in self.tails:
+                for x in (c, u):
+                    try:
+                        x.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+            self.tails = []
+
+
 def received(m):
     return m["loki_canary_response_latency_seconds_count"]
 
@@ -111,8 +184,10 @@ def main():
         port = srv.port
         addr = "127.0.0.1:%d" % port
 
-        healthy = Canary(["-addr", addr, "-push", "-labelvalue", "healthy",
-                          "-spot-check-interval", "500ms"] + COMMON)
+        proxy = Proxy(port)
+        healthy = Canary(["-addr", "127.0.0.1:%d" % proxy.port, "-push", "-labelvalue",
+                          "healthy", "-spot-check-interval", "500ms"] + COMMON +
+                         ["-wait", "3s"])
 
         lossy = Canary(["-addr", addr, "-labelvalue", "lossy",
                         "-spot-check-interval", "200ms"] + COMMON, stdout=subprocess.PIPE)
@@ -157,7 +232,30 @@ def main():
         lossy.stop()
         ship.wait(30)
 
-        # 3. the store restarts; the tail comes back and fetches the gap
+        # 3. the tail alone is cut for a moment shorter than -wait; pushes go on
+        ws0 = healthy.metrics()["loki_canary_websocket_missing_entries_total"]
+        proxy.block_tail = True
+        proxy.cut_tails()
+        healthy.wait_for("the tail cut", lambda m: any(
+            "reconnecting" in l or "failed to connect" in l for l in healthy.log))
+        time.sleep(0.8)  # the outage: lines are stored, the tail cannot come back
+        mark = healthy.metrics()["loki_canary_entries_total"]
+        proxy.block_tail = False
+        # 5 s of lines later every line of the gap is older than -wait: had the tail not
+        # asked for them, they would be counted missing on it by now
+        m = healthy.wait_for("100 more lines back after the tail's outage",
+                             lambda m: received(m) >= mark + 100 and
+                             m["loki_canary_ws_reconnects_total"] >= 1)
+        check(m["loki_canary_websocket_missing_entries_total"] == ws0,
+              "lines of the tail's gap were not fetched on reconnection: %s" % m)
+        for k in ("missing_entries_total", "duplicate_entries_total",
+                  "unexpected_entries_total"):
+            check(m["loki_canary_" + k] == 0, "after the tail's gap: %s = %s" % (k, m["loki_canary_" + k]))
+        print("tail gap: sent %d received %d reconnects %d websocket-missing %d" % (
+            m["loki_canary_entries_total"], received(m), m["loki_canary_ws_reconnects_total"],
+            m["loki_canary_websocket_missing_entries_total"]))
+
+        # 4. the store restarts; the tail comes back and fetches the gap
         check(srv.stop() == 0, "serve did not stop cleanly")
         time.sleep(1)  # the store is down for a second: lines queue in the canary's pusher
         srv = Server(os.path.join(tmp, "data"), "--listen", addr).start()
@@ -165,7 +263,7 @@ def main():
         mark = healthy.metrics()["loki_canary_entries_total"]
         m = healthy.wait_for("every line written across the restart back on the tail",
                              lambda m: received(m) >= mark + 20 and
-                             m["loki_canary_ws_reconnects_total"] >= 1)
+                             m["loki_canary_ws_reconnects_total"] >= 2)
         for k in ("missing_entries_total", "duplicate_entries_total",
                   "unexpected_entries_total"):
             check(m["loki_canary_" + k] == 0, "after restart: %s = %s" % (k, m["loki_canary_" + k]))
