@@ -94,10 +94,11 @@ class Canary:
 
 class Proxy:
     """TCP proxy to the store that can cut the tail WebSockets and refuse new ones
-    while pushes and queries pass."""
+    while pushes and queries pass; with tls_ctx it terminates TLS first."""
 
-    def __init__(self, upstream_port):
+    def __init__(self, upstream_port, tls_ctx=None):
         self.up = upstream_port
+        self.tls_ctx = tls_ctx
         self.block_tail = False
         self.tails = []
         self.lock = threading.Lock()
@@ -133,9 +134,12 @@ class Proxy:
 
     def serve(self, c):
         try:
+            if self.tls_ctx:
+                c = self.tls_ctx.wrap_socket(c, server_side=True)
             first = c.recv(65536)
-        except OSError:
-            first = b""
+        except OSError:  # ssl.SSLError included
+            c.close()
+            return
         is_tail = first.startswith(b"GET /loki/api/v1/tail")
         if not first or (is_tail and self.block_tail):
             c.close()

@@ -15,7 +15,6 @@ import os
 import socket
 import ssl
 import sys
-import threading
 import time
 import urllib.parse
 
@@ -24,59 +23,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import gen_certs  # noqa: E402
 from push_util import Server, TempDir, check, fail, request  # noqa: E402
 import canary_test  # noqa: E402
-from canary_test import Canary, received  # noqa: E402
+from canary_test import Canary, Proxy, received  # noqa: E402
 
 SECRET = "c4n4ry-s3cret"
 TENANT = "team-c"
-
-
-class TLSProxy:
-    """Terminates TLS with the test CA's server certificate, forwards in plain."""
-
-    def __init__(self, certs, upstream_port):
-        self.up = upstream_port
-        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(os.path.join(certs, "server.crt"),
-                                 os.path.join(certs, "server.key"))
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(64)
-        self.port = self.ls.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    @staticmethod
-    def pump(a, b):
-        try:
-            while True:
-                d = a.recv(65536)
-                if not d:
-                    break
-                b.sendall(d)
-        except OSError:
-            pass
-        for x in (a, b):
-            try:
-                x.close()
-            except OSError:
-                pass
-
-    def serve(self, raw):
-        try:
-            c = self.ctx.wrap_socket(raw, server_side=True)
-            u = socket.create_connection(("127.0.0.1", self.up))
-        except (OSError, ssl.SSLError):
-            raw.close()
-            return
-        threading.Thread(target=self.pump, args=(u, c), daemon=True).start()
-        self.pump(c, u)
 
 
 def auth_headers():
@@ -137,7 +87,9 @@ def main():
                     "    canary:\n      secret_sha256: %s\n      tenants: [%s]\n"
                     % (hashlib.sha256(SECRET.encode()).hexdigest(), TENANT))
         srv = Server(os.path.join(tmp, "data"), "-config.file=" + cfg).start()
-        proxy = TLSProxy(certs, srv.port)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(certs, "server.crt"), os.path.join(certs, "server.key"))
+        proxy = Proxy(srv.port, tls_ctx=ctx)
 
         c = Canary(["-addr", "127.0.0.1:%d" % proxy.port, "-tls", "-ca-file",
                     os.path.join(certs, "ca.crt"), "-user", "canary", "-pass", SECRET,
