@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cairn/canary.h"
 #include "cairn/config.h"
@@ -15,44 +16,32 @@ int cairn_cmd_canary(int argc, char **argv)
     struct cairn_canary_config cfg;
     struct cairn_cfg c = {0};
     struct cairn_err err;
-    struct cairn_buf out = CAIRN_BUF_INIT;
-    struct cairn_cfg_args args;
     int status = 1;
     cairn_err_clear(&err);
     if (cairn_cfg_init(&c, &cairn_canary_config_table, &cfg, NULL, &err)) {
         fprintf(stderr, "cairn canary: %s\n", err.msg);
         return 1;
     }
-    int rc = cairn_cfg_load_args(&c, argc, argv,
-                                 "usage: cairn canary -addr HOST:PORT [options]\n\n"
-                                 "Writes timestamped lines (stdout, or -push), reads them back "
-                                 "from the store's tail\nand queries, and reports what went "
-                                 "missing on /metrics (loki-canary's flags).",
-                                 &args, &out, &err);
-    if (rc == 0 && args.n_pos > 0)
-        rc = cairn_err_set(&err, CAIRN_EINVAL, "unexpected argument '%s' (see --help)",
-                           args.pos[0]);
-    cairn_cfg_args_deinit(&args);
-    if (rc == CAIRN_CFG_EXIT) {
-        fwrite(out.data ? out.data : "", 1, out.len, stdout);
-        status = 0;
+    status = cairn__cmd_load("canary", &c, argc, argv,
+                             "usage: cairn canary -addr HOST:PORT [options]\n\n"
+                             "Writes timestamped lines (stdout, or -push), reads them back from "
+                             "the store's tail\nand queries, and reports what went missing on "
+                             "/metrics (loki-canary's flags).");
+    if (status >= 0)
         goto done;
-    }
-    if (rc) {
-        fprintf(stderr, "cairn canary: %s\n", err.msg);
-        status = 2;
-        goto done;
-    }
+    status = 1;
     if (cfg.version) {
         printf("cairn canary %s\n", CAIRN_VERSION);
         status = 0;
         goto done;
     }
     const char *env = getenv("LOKI_ADDRESS");
-    if ((!cfg.addr || !*cfg.addr) && env && *env &&
-        cairn_cfg_set(&c, "addr", env, &err)) {
-        fprintf(stderr, "cairn canary: $LOKI_ADDRESS: %s\n", err.msg);
-        goto done;
+    if ((!cfg.addr || !*cfg.addr) && env && *env) { /* owned by cfg, freed by deinit */
+        free(cfg.addr);
+        if (!(cfg.addr = strdup(env))) {
+            fprintf(stderr, "cairn canary: out of memory\n");
+            goto done;
+        }
     }
     cairn_log_set_level((enum cairn_log_level)cfg.log_level);
     sigset_t set;
@@ -73,7 +62,6 @@ int cairn_cmd_canary(int argc, char **argv)
     cairn_canary_destroy(k);
     status = 0;
 done:
-    cairn_buf_deinit(&out);
     cairn_cfg_deinit(&c);
     return status;
 }
