@@ -213,7 +213,8 @@ int cairn__canary_count_over_time(struct cairn_canary *c, struct cairn__canary_h
                                   int64_t range_s, int64_t at, double *out)
 {
     struct cairn_buf q = CAIRN_BUF_INIT;
-    if (cairn_buf_appendf(&q, "count_over_time(%s[%llds])", c->selector, (long long)range_s)) {
+    /* the bare stream, as loki-canary's metric test: -query-append could split it */
+    if (cairn_buf_appendf(&q, "count_over_time(%s[%llds])", c->labels, (long long)range_s)) {
         cairn_buf_deinit(&q);
         return CAIRN_ENOMEM;
     }
