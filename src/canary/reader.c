@@ -11,6 +11,7 @@
  * again, as loki-canary does;
  * failed connections are retried after 0.5 s doubling up to 10 s. */
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "canary/canary_int.h"
@@ -22,13 +23,52 @@
 #define RECONNECT_MIN_NS (500LL * 1000000LL)
 #define RECONNECT_MAX_NS (10LL * 1000000000LL)
 #define STALL_MIN_NS (5LL * 1000000000LL)
+#define SEAM_NS (2LL * 1000000000LL)
 #define READ_SLICE_MS 200 /* how often a blocked read looks at the stop flag */
 /* History on (re)connection: Loki's default max_entries_limit_per_query. */
 #define TAIL_HISTORY_LIMIT 5000
 
+/* The seam of a connection: the history (its first message) and the first live
+ * messages may both carry an entry pushed while the store read the history (Loki's
+ * tail, and cairn's, publish to a tail as soon as it is open). Such a line is taken
+ * once: the history's timestamps are kept for SEAM_NS and a live copy of one is
+ * skipped, not counted as a duplicate. */
+struct seam {
+    int64_t *v;
+    size_t n, cap;
+    int first;     /* the next message is the connection's first */
+    int64_t until; /* monotonic: the seam is over */
+};
+
+static void seam_add(struct seam *sm, int64_t ts)
+{
+    if (sm->n == sm->cap) {
+        size_t nc = sm->cap ? sm->cap * 2 : 256;
+        int64_t *nv = realloc(sm->v, nc * sizeof *nv);
+        if (!nv)
+            return; /* out of memory: this line is not protected, nothing worse */
+        sm->v = nv;
+        sm->cap = nc;
+    }
+    sm->v[sm->n++] = ts;
+}
+
+static int seam_has(struct seam *sm, int64_t ts)
+{
+    if (sm->n && cairn_mono_ns() > sm->until) {
+        free(sm->v);
+        sm->v = NULL;
+        sm->n = sm->cap = 0;
+    }
+    for (size_t i = 0; i < sm->n; i++)
+        if (sm->v[i] == ts)
+            return 1;
+    return 0;
+}
+
 /* One tail message: {"streams":[{"stream":{..},"values":[[ts,line],..]}], ..}.
  * Returns the number of canary lines in it. */
-static size_t take_message(struct cairn_canary *c, const char *p, size_t n)
+static size_t take_message(struct cairn_canary *c, const char *p, size_t n, struct seam *sm)
 {
     json_error_t je;
     json_t *doc = json_loadb(p, n, 0, &je);
@@ -55,9 +95,20 @@ static size_t take_message(struct cairn_canary *c, const char *p, size_t n)
                            line ? line : "");
                 continue;
             }
-            cairn__canary_cmp_received(&c->cmp, ts, now);
             got++;
+            if (sm->first) {
+                seam_add(sm, ts);
+            } else if (seam_has(sm, ts)) {
+                CAIRN_DEBUG("canary", "line in both the history and the live tail", "ts=%lld",
+                            (long long)ts);
+                continue;
+            }
+            cairn__canary_cmp_received(&c->cmp, ts, now);
         }
+    }
+    if (sm->first) {
+        sm->first = 0;
+        sm->until = cairn_mono_ns() + SEAM_NS;
     }
     json_t *dropped = json_object_get(doc, "dropped_entries");
     if (json_array_size(dropped))
@@ -94,6 +145,7 @@ static void follow(struct cairn_canary *c, struct cairn_wsc *w, int64_t *backoff
     if (stall < STALL_MIN_NS)
         stall = STALL_MIN_NS;
     int64_t last_line = cairn_mono_ns();
+    struct seam sm = {.first = 1};
     for (;;) {
         pthread_mutex_lock(&c->mu);
         int stop = c->stopping;
@@ -115,7 +167,7 @@ static void follow(struct cairn_canary *c, struct cairn_wsc *w, int64_t *backoff
                        payload.len > 2 ? payload.data + 2 : "");
             break;
         }
-        if (r == 1 && op == CAIRN_WS_TEXT && take_message(c, payload.data, payload.len)) {
+        if (r == 1 && op == CAIRN_WS_TEXT && take_message(c, payload.data, payload.len, &sm)) {
             last_line = cairn_mono_ns();
             *backoff = RECONNECT_MIN_NS;
         }
@@ -125,6 +177,7 @@ static void follow(struct cairn_canary *c, struct cairn_wsc *w, int64_t *backoff
             break;
         }
     }
+    free(sm.v);
     cairn_buf_deinit(&payload);
 }
 

@@ -25,7 +25,7 @@ from push_util import BIN, Server, TempDir, check, fail, request  # noqa: E402
 DEADLINE = 40  # seconds any one wait may take on a loaded machine before failing
 
 COMMON = ["-interval", "50ms", "-wait", "2s", "-max-wait", "3s", "-pruneinterval", "500ms",
-          "-spot-check-query-rate", "1s", "-spot-check-initial-wait", "1s",
+          "-spot-check-query-rate", "1s", "-spot-check-initial-wait", "2s",
           "-spot-check-max", "5s", "-metric-test-interval", "1s", "-metric-test-range", "10s",
           "-port", "0", "-listen-address", "127.0.0.1"]
 
@@ -191,7 +191,9 @@ def main():
         proxy = Proxy(port)
         healthy = Canary(["-addr", "127.0.0.1:%d" % proxy.port, "-push", "-labelvalue",
                           "healthy", "-spot-check-interval", "500ms"] + COMMON +
-                         ["-wait", "3s"])
+                         # roomy on a loaded machine; lines queued in the pusher while
+                         # the store restarts are retried every 0.5 s
+                         ["-wait", "5s", "-max-wait", "10s", "-write-max-backoff", "500ms"])
 
         lossy = Canary(["-addr", addr, "-labelvalue", "lossy",
                         "-spot-check-interval", "200ms"] + COMMON, stdout=subprocess.PIPE)
@@ -245,10 +247,10 @@ def main():
         time.sleep(0.8)  # the outage: lines are stored, the tail cannot come back
         mark = healthy.metrics()["loki_canary_entries_total"]
         proxy.block_tail = False
-        # 5 s of lines later every line of the gap is older than -wait: had the tail not
-        # asked for them, they would be counted missing on it by now
-        m = healthy.wait_for("100 more lines back after the tail's outage",
-                             lambda m: received(m) >= mark + 100 and
+        # 7 s of lines later every line of the gap is older than -wait (5 s): had the
+        # tail not asked for them, they would be counted missing on it by now
+        m = healthy.wait_for("140 more lines back after the tail's outage",
+                             lambda m: received(m) >= mark + 140 and
                              m["loki_canary_ws_reconnects_total"] >= 1)
         check(m["loki_canary_websocket_missing_entries_total"] == ws0,
               "lines of the tail's gap were not fetched on reconnection: %s" % m)
@@ -261,7 +263,7 @@ def main():
 
         # 4. the store restarts; the tail comes back and fetches the gap
         check(srv.stop() == 0, "serve did not stop cleanly")
-        time.sleep(1)  # the store is down for a second: lines queue in the canary's pusher
+        time.sleep(0.5)  # the store is down a moment: lines queue in the canary's pusher
         srv = Server(os.path.join(tmp, "data"), "--listen", addr).start()
         check(srv.port == port, "serve restarted on port %s, not %d" % (srv.port, port))
         mark = healthy.metrics()["loki_canary_entries_total"]
