@@ -53,7 +53,8 @@ extern const struct cairn_cfg_table cairn_canary_config_table;
 struct cairn_canary;
 
 /* Start the canary: /metrics server, writer, reader and checks, each on its thread.
- * Lines go to out (stdout) unless cfg->push. NULL on failure with err set. */
+ * Lines go to out (stdout) unless cfg->push. The caller has called curl_global_init.
+ * NULL on failure with err set. */
 struct cairn_canary *cairn_canary_create(const struct cairn_canary_config *cfg, FILE *out,
                                          struct cairn_err *err);
 

@@ -46,7 +46,8 @@ static int cmp_u64(const void *a, const void *b)
 
 void cairn__tail_seam_close(struct cairn__tail_seam *s)
 {
-    qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+    if (s->n) /* an empty history has no array at all */
+        qsort(s->v, s->n, sizeof *s->v, cmp_u64);
     s->until = cairn_mono_ns() + TAIL_SEAM_NS;
 }
 

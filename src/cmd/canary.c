@@ -1,6 +1,7 @@
 /* canary.c -- 'cairn canary': load loki-canary's flags, run the canary until SIGINT
  * or SIGTERM. Signals are blocked in every thread and taken here with sigwait, so no
  * handler touches the canary. */
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,16 +51,23 @@ int cairn_cmd_canary(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by every thread started below */
     signal(SIGPIPE, SIG_IGN);
+    /* before any thread: curl_easy_init would otherwise race to do it in several */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "cairn canary: curl_global_init failed\n");
+        goto done;
+    }
     struct cairn_canary *k = cairn_canary_create(&cfg, stdout, &err);
     if (!k) {
         fprintf(stderr, "cairn canary: %s\n", err.msg);
         status = 2;
+        curl_global_cleanup();
         goto done;
     }
     int sig = 0;
     sigwait(&set, &sig);
     CAIRN_INFO("canary", "shutting down", "signal=%d", sig);
     cairn_canary_destroy(k);
+    curl_global_cleanup();
     status = 0;
 done:
     cairn_cfg_deinit(&c);
