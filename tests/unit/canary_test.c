@@ -1,7 +1,8 @@
 /* canary_test.c -- the canary's comparator: lines back in order, out of order, twice,
  * never sent; lines missing on the tail moved to the missing list after wait, found
  * by a query or counted missing after max_wait; spot checks due after their wait and
- * dropped after spot_max; the lists' caps; the line parser; the metrics text. */
+ * dropped after spot_max; the lists' caps; the line parser; the metrics text; the
+ * flags with loki-canary's names and defaults. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cairn/log.h"
 #include "canary/canary_int.h"
 
 #define S 1000000000LL
@@ -221,8 +223,51 @@ static void metrics_text_has_loki_canary_names(void **state)
     teardown(f);
 }
 
+static void flags_as_loki_canary_takes_them(void **state)
+{
+    (void)state;
+    struct cairn_err err;
+    cairn_err_clear(&err);
+    if (cairn_cfg_table_validate(&cairn_canary_config_table, &err))
+        fail_msg("table: %s", err.msg);
+    struct cairn_canary_config cfg;
+    struct cairn_cfg c = {0};
+    assert_int_equal(cairn_cfg_init(&c, &cairn_canary_config_table, &cfg, NULL, &err), 0);
+    /* loki-canary's defaults */
+    assert_string_equal(cfg.labelname, "name");
+    assert_string_equal(cfg.labelvalue, "loki-canary");
+    assert_string_equal(cfg.streamname, "stream");
+    assert_string_equal(cfg.streamvalue, "stdout");
+    assert_int_equal(cfg.port, 3500);
+    assert_int_equal(cfg.size, 100);
+    assert_int_equal(cfg.interval_ns, 1 * S);
+    assert_int_equal(cfg.wait_ns, 60 * S);
+    assert_int_equal(cfg.max_wait_ns, 300 * S);
+    assert_int_equal(cfg.spot_interval_ns, 900 * S);
+    assert_int_equal(cfg.metric_range_ns, 24 * 3600 * S);
+    char *argv[] = {"canary", "-addr", "loki:3100", "-push", "-interval=50ms", "--wait", "2s",
+                    "-tenant-id", "t1", "-spot-check-initial-wait=3s", "-tls=false"};
+    struct cairn_cfg_args a;
+    assert_int_equal(cairn_cfg_args_parse(&c, sizeof argv / sizeof argv[0], argv, &a, &err), 0);
+    assert_int_equal(cairn_cfg_args_apply(&c, &a, &err), 0);
+    cairn_cfg_args_deinit(&a);
+    assert_string_equal(cfg.addr, "loki:3100");
+    assert_int_equal(cfg.push, 1);
+    assert_int_equal(cfg.tls, 0);
+    assert_int_equal(cfg.interval_ns, 50000000LL);
+    assert_int_equal(cfg.wait_ns, 2 * S);
+    assert_int_equal(cfg.spot_wait_ns, 3 * S);
+    assert_string_equal(cfg.tenant_id, "t1");
+    char *bad[] = {"canary", "-pruneintervall", "1s"};
+    assert_int_not_equal(cairn_cfg_args_parse(&c, 3, bad, &a, &err), 0);
+    assert_non_null(strstr(err.msg, "pruneinterval"));
+    cairn_cfg_args_deinit(&a);
+    cairn_cfg_deinit(&c);
+}
+
 int main(void)
 {
+    cairn_log_set_level(CAIRN_LOG_ERROR); /* the comparator warns about every test case */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(in_order),
         cmocka_unit_test(out_of_order_then_the_skipped_ones),
@@ -232,6 +277,7 @@ int main(void)
         cmocka_unit_test(lists_are_capped),
         cmocka_unit_test(parse_line),
         cmocka_unit_test(metrics_text_has_loki_canary_names),
+        cmocka_unit_test(flags_as_loki_canary_takes_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
