@@ -116,7 +116,7 @@ struct cairn_canary {
     struct cairn__canary_metrics m;
     struct cairn__canary_cmp cmp;
     struct cairn_push *push;
-    struct cairn_http_metrics *http; /* /metrics */
+    struct cairn__canary_httpd *http; /* /metrics */
     int port;
 
     pthread_mutex_t mu;
@@ -159,7 +159,7 @@ void *cairn__canary_spot_main(void *arg);
 void *cairn__canary_metric_main(void *arg);
 
 /* ---- metrics HTTP server (metrics.c) ---- */
-struct cairn_http_metrics *cairn__canary_http_start(struct cairn_canary *c, struct cairn_err *err);
-void cairn__canary_http_stop(struct cairn_http_metrics *s);
+struct cairn__canary_httpd *cairn__canary_http_start(struct cairn_canary *c, struct cairn_err *err);
+void cairn__canary_http_stop(struct cairn__canary_httpd *s);
 
 #endif

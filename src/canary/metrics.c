@@ -146,7 +146,7 @@ int cairn__canary_metrics_write(struct cairn__canary_metrics *m, struct cairn_bu
 
 /* ---- /metrics over HTTP ---- */
 
-struct cairn_http_metrics {
+struct cairn__canary_httpd {
     struct MHD_Daemon *d;
     struct cairn_canary *c;
 };
@@ -175,7 +175,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     (void)upload;
     (void)upload_len;
     (void)state;
-    struct cairn_http_metrics *s = cls;
+    struct cairn__canary_httpd *s = cls;
     static char not_found[] = "not found\n", bad_method[] = "method not allowed\n";
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, 405, bad_method, sizeof bad_method - 1, 0, "text/plain");
@@ -195,7 +195,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return reply(conn, 200, body, len, 1, "text/plain; version=0.0.4");
 }
 
-struct cairn_http_metrics *cairn__canary_http_start(struct cairn_canary *c, struct cairn_err *err)
+struct cairn__canary_httpd *cairn__canary_http_start(struct cairn_canary *c, struct cairn_err *err)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->cfg.port)};
     const char *host = c->cfg.listen_host && *c->cfg.listen_host ? c->cfg.listen_host : "0.0.0.0";
@@ -203,7 +203,7 @@ struct cairn_http_metrics *cairn__canary_http_start(struct cairn_canary *c, stru
         cairn_err_set(err, CAIRN_EINVAL, "-listen-address %s: want an IPv4 address", host);
         return NULL;
     }
-    struct cairn_http_metrics *s = calloc(1, sizeof *s);
+    struct cairn__canary_httpd *s = calloc(1, sizeof *s);
     if (!s) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         return NULL;
@@ -222,7 +222,7 @@ struct cairn_http_metrics *cairn__canary_http_start(struct cairn_canary *c, stru
     return s;
 }
 
-void cairn__canary_http_stop(struct cairn_http_metrics *s)
+void cairn__canary_http_stop(struct cairn__canary_httpd *s)
 {
     if (!s)
         return;
