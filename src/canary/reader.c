@@ -25,8 +25,9 @@
 #define STALL_MIN_NS (5LL * 1000000000LL)
 #define SEAM_NS (2LL * 1000000000LL)
 #define READ_SLICE_MS 200 /* how often a blocked read looks at the stop flag */
-/* History on (re)connection: Loki's default max_entries_limit_per_query. */
-#define TAIL_HISTORY_LIMIT 5000
+/* History on (re)connection: the limit loki-canary's queries use, so a Loki with a
+ * max_entries_limit_per_query below its default 5000 still takes the tail. */
+#define TAIL_HISTORY_LIMIT 1000
 
 /* The seam of a connection: the history (its first message) and the first live
  * messages may both carry an entry pushed while the store read the history (Loki's
