@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
     {"events", cairn_cmd_events, "watch Kubernetes Events and emit each exactly once"},
     {"ship", cairn_cmd_ship, "the agent: tail files, stdin and pod logs, run stages, push"},
     {"query", cairn_cmd_query, "run a LogQL query against a Loki-compatible endpoint"},
+    {"canary", cairn_cmd_canary, "write lines, read them back, report missing ones (loki-canary)"},
     {"check", cairn_cmd_check, "verify a data directory's files; --repair rewrites damaged ones"},
 };
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
