@@ -179,6 +179,8 @@ struct cairn_api {
     int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
     unsigned max_connections, max_connections_per_ip, n_workers;
     struct cairn__auth auth;
+    _Atomic(cairn_api_ruler_fn) ruler_fn; /* the ruler's API, or NULL */
+    void *_Atomic ruler_ctx;
     _Atomic int64_t log_second;   /* libmicrohttpd's messages: rate limit (server.c) */
     _Atomic unsigned log_count;
     _Atomic uint64_t log_suppressed;
@@ -189,6 +191,7 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_config(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_ruler(struct cairn_api *api, struct cairn__req *r);
 /* Query API handlers (query_routes.c). */
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_query(struct cairn_api *api, struct cairn__req *r);

@@ -86,4 +86,7 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
 int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
                               const char *where, const char *path, struct cairn_err *err);
 
+/* ruler_config.c: `cairn serve`'s ruler section (struct cairn_ruler_config). */
+extern const struct cairn_cfg_table cairn__ruler_config_table;
+
 #endif
