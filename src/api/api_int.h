@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/push.h"
 #include "api/server_int.h"
 #include "api/tail.h"
 #include "cairn/api.h"
 #include "cairn/buf.h"
+#include "cairn/ingest.h"
 #include "cairn/query_gate.h"
 
 /* ---- tenants: ingestion rate limiter and counters -------------------------------- */
@@ -108,7 +108,7 @@ struct cairn__req {
     struct MHD_Connection *conn;
     const char *url;    /* the path, for prefix routes */
     const char *method;
-    struct cairn__ingest_batch *batch; /* body lives in batch->body */
+    struct cairn_ingest_batch *batch; /* body lives in batch->body */
     int status;
     const char *content_type;
     struct cairn_buf *reply; /* reply body (the connection's, reused) */
@@ -185,6 +185,9 @@ struct cairn_api {
 };
 
 /* Handlers (routes.c and push.c). */
+/* The part of the api's limits that decoding and validation check (defaults.c). */
+void cairn__api_ingest_limits(const struct cairn_api_limits *l, struct cairn_ingest_limits *out);
+
 void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);
