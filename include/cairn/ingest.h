@@ -143,6 +143,11 @@ int cairn_ingest_decode_json(struct cairn_ingest_batch *b, const char *p, size_t
                             const struct cairn_ingest_limits *lim, struct cairn_err *err);
 int cairn_ingest_decode_pb(struct cairn_ingest_batch *b, const char *p, size_t len,
                           const struct cairn_ingest_limits *lim, struct cairn_err *err);
+/* Why id (an X-Scope-OrgID) is not a valid tenant ID, as a static message, or NULL
+ * when it is (Loki's rules: 1..150 bytes of [A-Za-z0-9!-_.*'()], not "." or "..";
+ * so no NUL, '/', or the '|' of Loki's multi-tenant queries). */
+const char *cairn_ingest_tenant_problem(const char *id, size_t len);
+
 /* Decode b->body (appended by the caller) as an HTTP push: Content-Encoding gzip or
  * none, then JSON or protobuf+snappy by Content-Type (NULL: none), sniffed as Loki
  * does when unsaid. 0; or a negative error with err saying what and *status the HTTP

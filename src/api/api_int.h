@@ -20,8 +20,6 @@
 
 /* ---- tenants: ingestion rate limiter and counters -------------------------------- */
 
-#define CAIRN_TENANT_ID_MAX 150 /* Loki's tenant ID length limit */
-
 struct cairn__tenant {
     char id[CAIRN_TENANT_ID_MAX + 1];
     double tokens;         /* bytes available now */
@@ -42,8 +40,6 @@ void cairn__tenants_deinit(struct cairn__tenants *t);
 /* Is `id` a valid tenant ID (Loki's rules: 1..150 bytes of [A-Za-z0-9!-_.*'()], not
  * "." or ".."; so no NUL, '/', or the '|' of Loki's multi-tenant queries)? */
 int cairn__tenant_id_valid(const char *id, size_t len);
-/* Why id is not a valid tenant ID (a static message), or NULL when it is. */
-const char *cairn__tenant_id_problem(const char *id, size_t len);
 /* Take `bytes` from the tenant's token bucket. 0 when allowed, CAIRN_ELIMIT when the
  * tenant is over its rate (nothing taken), CAIRN_ENOMEM. */
 int cairn__tenants_take(struct cairn__tenants *t, const char *id, size_t bytes, int64_t now_ns);

@@ -27,6 +27,27 @@ void cairn_ingest_limits_default(struct cairn_ingest_limits *l)
     l->max_push_decoded = CAIRN_MAX_PUSH_DECODED;
 }
 
+/* ---- tenants ---- */
+
+const char *cairn_ingest_tenant_problem(const char *id, size_t len)
+{
+    if (len == 0)
+        return "tenant ID is empty";
+    if (len > CAIRN_TENANT_ID_MAX)
+        return "tenant ID is too long: max 150 characters";
+    if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
+        return "tenant ID is '.' or '..'";
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            continue;
+        if (c == '\0' || !strchr("!-_.*'()", c))
+            return c == '|' ? "tenant ID holds '|': several tenants in one query are not supported"
+                            : "tenant ID contains an unsupported character";
+    }
+    return NULL;
+}
+
 /* ---- batch ---------------------------------------------------------------------- */
 
 void cairn_ingest_batch_init(struct cairn_ingest_batch *b)

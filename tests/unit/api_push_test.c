@@ -571,11 +571,11 @@ static void tenant_id_rules(void **state)
     memset(id, 'a', sizeof id);
     assert_true(cairn__tenant_id_valid(id, 150));
     assert_false(cairn__tenant_id_valid(id, 151));
-    assert_non_null(strstr(cairn__tenant_id_problem(id, 151), "too long"));
+    assert_non_null(strstr(cairn_ingest_tenant_problem(id, 151), "too long"));
     assert_false(cairn__tenant_id_valid("../x", 4));
     assert_false(cairn__tenant_id_valid("a\0b", 3));
     assert_false(cairn__tenant_id_valid("a|b", 3));
-    assert_non_null(strstr(cairn__tenant_id_problem("a|b", 3), "'|'"));
+    assert_non_null(strstr(cairn_ingest_tenant_problem("a|b", 3), "'|'"));
     assert_false(cairn__tenant_id_valid(".", 1));
     assert_false(cairn__tenant_id_valid("..", 2));
     assert_true(cairn__tenant_id_valid("...", 3));
