@@ -53,7 +53,8 @@ struct relay {
     int port;
     pthread_t th;
     int running;
-    atomic_int stop;
+    atomic_int stop; /* refuse pushes (503); the server still answers */
+    atomic_int quit; /* the thread ends (destroy) */
     /* the relay thread's scratch, reused request after request */
     struct cairn_ingest_batch b;
     struct cairn_ship_entry e;
@@ -380,15 +381,13 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 static void *relay_thread(void *arg)
 {
     struct relay *r = arg;
-    while (!atomic_load(&r->stop)) {
+    while (!atomic_load(&r->quit)) {
         MHD_run_wait(r->d, RELAY_TICK_MS);
         int rc = cairn_ship_pipeline_tick(r->pl, cairn_mono_ns(), r->sink);
         if (rc && rc != CAIRN_EAGAIN)
             CAIRN_WARN("ship", "relay stage tick failed", "job=%s err=%s", r->sc->job_name,
                        cairn_strerror(rc));
     }
-    /* answer what is in flight (503 now) before the server goes */
-    MHD_run_wait(r->d, 0);
     return NULL;
 }
 
@@ -481,6 +480,7 @@ void cairn__relays_destroy(struct cairn__relays *rs)
     cairn__relays_stop(rs);
     for (size_t i = 0; i < rs->n; i++) {
         struct relay *r = &rs->v[i];
+        atomic_store(&r->quit, 1);
         if (r->running)
             pthread_join(r->th, NULL);
         if (r->d)
