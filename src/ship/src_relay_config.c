@@ -68,7 +68,8 @@ static int relay_check(struct cairn_cfg *c, void *obj, const char *path, struct 
     (void)c;
     const struct cairn_ship_relay *r = obj;
     if (r->server.http_listen_port < 0 &&
-        (r->labels.n || r->use_incoming_timestamp || r->server.http_listen_address))
+        (r->labels.n || r->use_incoming_timestamp ||
+         (r->server.http_listen_address && *r->server.http_listen_address)))
         return cairn_err_set(err, CAIRN_EINVAL, "%s.server.http_listen_port: required for a "
                              "loki_push_api relay (0: any free port)", path);
     return 0;

@@ -242,6 +242,13 @@ static void config_needs_port(void **state)
     struct cairn_err err;
     assert_null(cairn__relays_start(&k.cfg, &sink, NULL, &err));
     assert_int_equal(err.code, 0);
+    /* --print-config of it loads again (its loki_push_api defaults name no relay) */
+    struct cairn_buf dump = CAIRN_BUF_INIT;
+    assert_int_equal(cairn_cfg_dump(&k.c, &dump), 0);
+    cairn_cfg_deinit(&k.c);
+    assert_int_equal(conf_load(&k, cairn_buf_cstr(&dump)), 0);
+    assert_null(cairn__relays_start(&k.cfg, &sink, NULL, &err));
+    cairn_buf_deinit(&dump);
     cairn_cfg_deinit(&k.c);
 }
 
