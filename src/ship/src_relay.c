@@ -344,8 +344,11 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *
         q->route = route_of(method, url);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > r->max_body)
-            q->too_big = 1; /* answered once the body is read (or the client gives up) */
+        if (cl && strtoull(cl, NULL, 10) > r->max_body && (q->route == R_PUSH ||
+                                                           q->route == R_RAW)) {
+            q->too_big = 1; /* answered now: the body is not read, the connection closes */
+            return handle(r, c, q);
+        }
         return MHD_YES;
     }
     if (*upload_size) {

@@ -5,8 +5,8 @@
 # raw lines. Read back through the store's query API: the lines after the stages (json
 # + labels, a drop stage), with the pushed labels, the relay's labels and the pushed
 # tenant; relabel_configs dropping a stream; use_incoming_timestamp true and false; a
-# malformed body answered 400 while the relay keeps working; /ready; clean exit.
-import gzip
+# malformed body answered 400 and an oversized one 413 while the relay keeps working;
+# /ready; clean exit.
 import json
 import os
 import signal
@@ -126,6 +126,7 @@ scrape_configs:
         http_listen_port: 0
       labels:
         via: now
+      max_message_size: 64KiB
 """)
         agent = Agent(cfg, ["relay", "relay-now"])
         relay = agent.url("relay")
@@ -195,6 +196,12 @@ scrape_configs:
         got = wait_for(lambda: query(srv, '{via="now"}', start), 1, "relay-now's line")
         check(len(got) == 1 and got[0][1] >= before and got[0][0] == {"app": "now", "via": "now"},
               "receipt time: %r (pushed %d, sent after %d)" % (got, t0, before))
+
+        # a body past max_message_size: 413, and the relay goes on
+        st, body = push_json(agent.url("relay-now"), [({"app": "big"}, [(t0, "x" * 70000)])])
+        check(st == 413 and "too large" in body, "body past max_message_size: %d %s" % (st, body))
+        st, body = request(agent.url("relay-now") + "/ready")
+        check(st == 200, "/ready after 413: %d" % st)
 
         # 6. raw lines: the relay's labels, the pushed tenant, empty lines skipped
         st, body = request(relay + "/promtail/api/v1/raw", b"raw one\r\n\nraw two\nraw three",
