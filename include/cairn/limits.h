@@ -31,6 +31,8 @@
 #define CAIRN_MAX_TENANT_QUEUED 16                /* max_outstanding_requests_per_tenant */
 #define CAIRN_QUERY_QUEUE_WAIT_NS (5LL * 1000000000LL) /* a queued query waits 5 s at most */
 
+#define CAIRN_TENANT_ID_MAX 150 /* Loki's tenant ID length limit (X-Scope-OrgID) */
+
 /* Label parsing: a hard cap on labels in one set, above the validation limit so the
  * validator (not the parser) reports "too many labels" with the count. */
 #define CAIRN_LABELS_PARSE_MAX 64
