@@ -80,4 +80,15 @@
 #define CAIRN_WAL_SEGMENT_SIZE (128u * 1024 * 1024) /* rotate WAL files at 128 MiB */
 #define CAIRN_OOO_WINDOW_NS (3600LL * 1000000000LL) /* accept out-of-order within 1 h */
 
+/* The agent's journal source (src/ship/src_journal.c). Relabelling an entry's fields
+ * is cached by the fields relabel_configs can see (unit, priority, ...): slots of a
+ * direct-mapped cache, enough for the units of a busy host; field names whose
+ * relevance is remembered (journals have a few dozen to a few hundred); fields read
+ * from one entry at most (journald itself refuses more than 1024 per entry); sync
+ * points whose cursor waits for held entries (a multiline block). */
+#define CAIRN_JOURNAL_LABEL_CACHE 512
+#define CAIRN_JOURNAL_FIELD_NAMES 4096
+#define CAIRN_JOURNAL_MAX_FIELDS 1024
+#define CAIRN_JOURNAL_CURSOR_WAITING 8
+
 #endif

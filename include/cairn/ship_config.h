@@ -99,6 +99,16 @@ struct cairn_ship_k8s_sd {
     struct { int node; } attach_metadata;
 };
 
+/* journal: the systemd journal (Promtail's journal_config; src_journal_config.c). */
+struct cairn_ship_journal {
+    int present;      /* the scrape config has `journal:` (set by the loader) */
+    char *path;       /* a journal directory; NULL: the local system journal */
+    int64_t max_age_ns;
+    int json;         /* the line is the whole entry as a JSON object */
+    struct cairn_cfg_map labels;
+    char *matches;    /* "FIELD=value ..." for sd_journal_add_match */
+};
+
 struct cairn_ship_scrape {
     char *job_name;
     struct cairn_cfg_list static_configs;  /* of cairn_ship_static */
@@ -106,6 +116,7 @@ struct cairn_ship_scrape {
     struct cairn_cfg_list pipeline_stages; /* of cairn_cfg_tagged (enum cairn_ship_stage_kind) */
     struct cairn_cfg_list relabel_configs; /* of cairn_ship_relabel */
     struct { int enabled; char *path; struct cairn_cfg_map labels; } pod_logs; /* cairn's */
+    struct cairn_ship_journal journal;
 };
 
 struct cairn_ship_client {

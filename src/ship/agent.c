@@ -20,6 +20,7 @@
 #include "ship/ship_int.h"
 #include "ship/targets.h"
 #include "ship/agent_int.h"
+#include "ship/src_journal.h"
 
 /* ---- sinks ---- */
 
@@ -54,6 +55,7 @@ static int print_emit(void *ud, const struct cairn_ship_entry *e)
     struct cairn_ship_agent *a = ud;
     char ts[48];
     size_t tl = cairn_format_rfc3339(e->ts, ts, sizeof ts);
+    pthread_mutex_lock(&a->print_mu);
     cairn_buf_reset(&a->print);
     int rc = cairn_buf_append(&a->print, ts, tl);
     rc |= cairn_buf_append_byte(&a->print, '\t');
@@ -70,16 +72,20 @@ static int print_emit(void *ud, const struct cairn_ship_entry *e)
     }
     rc |= cairn_buf_append_byte(&a->print, '\n');
     if (rc)
-        return CAIRN_ENOMEM;
-    if (fwrite(a->print.data, 1, a->print.len, a->out) != a->print.len)
-        return CAIRN_EIO;
-    return 0;
+        rc = CAIRN_ENOMEM;
+    else if (fwrite(a->print.data, 1, a->print.len, a->out) != a->print.len)
+        rc = CAIRN_EIO;
+    pthread_mutex_unlock(&a->print_mu);
+    return rc;
 }
 
 static int print_flush(void *ud)
 {
     struct cairn_ship_agent *a = ud;
-    return fflush(a->out) ? CAIRN_EIO : 0;
+    pthread_mutex_lock(&a->print_mu);
+    int rc = fflush(a->out) ? CAIRN_EIO : 0;
+    pthread_mutex_unlock(&a->print_mu);
+    return rc;
 }
 
 /* ---- building ---- */
@@ -275,9 +281,11 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     a->cfg = cfg;
     a->out = out ? out : stdout;
     pthread_mutex_init(&a->view_mu, NULL);
+    pthread_mutex_init(&a->print_mu, NULL);
     if (!(a->static_view = cairn__agent_view_new())) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         pthread_mutex_destroy(&a->view_mu);
+        pthread_mutex_destroy(&a->print_mu);
         free(a);
         return NULL;
     }
@@ -358,6 +366,8 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
             cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
             goto fail;
         }
+    if (cairn__journals_start(&a->journals, cfg, &a->sink, a->positions, a->metrics, err))
+        goto fail;
     return a;
 fail:
     if (!err->code)
@@ -450,7 +460,7 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     if (a->cfg->stdin_mode) {
         rc = run_stdin(a);
     } else {
-        if (!a->statics.n && !a->n_sds)
+        if (!a->statics.n && !a->n_sds && !a->journals)
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
         rc = cairn_tailer_run(a->tailer);
     }
@@ -463,6 +473,7 @@ void cairn_ship_agent_stop(struct cairn_ship_agent *a)
     atomic_store(&a->stop, 1);
     if (a->tailer)
         cairn_tailer_stop(a->tailer);
+    cairn__journals_stop(a->journals);
     /* a reader blocked on a full queue gives up within 100 ms; what is queued is
      * delivered for at most drain_timeout */
     for (size_t i = 0; i < a->n_clients; i++)
@@ -508,6 +519,7 @@ int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
     const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
     for (size_t i = 0; i < a->n_pipes; i++)
         rc |= cairn_ship_pipeline_drops_write(a->pipes[i], sc[i].job_name, out);
+    rc |= cairn__journals_metrics(a->journals, out);
     if (a->metrics)
         rc |= cairn_ship_metrics_write(a->metrics, out);
     return rc ? CAIRN_ENOMEM : 0;
@@ -522,6 +534,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     for (size_t i = 0; i < a->n_sds; i++) /* no refresh may come in from here on */
         cairn_sd_k8s_destroy(a->sds[i].sd);
     free(a->sds);
+    cairn__journals_destroy(a->journals); /* flushes the sink, saves its cursors */
     cairn_tailer_destroy(a->tailer);
     cairn_positions_close(a->positions);
     for (size_t i = 0; i < a->n_clients; i++)
@@ -545,6 +558,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     json_decref(a->view);
     json_decref(a->static_view);
     pthread_mutex_destroy(&a->view_mu);
+    pthread_mutex_destroy(&a->print_mu);
     cairn_ship_metrics_destroy(a->metrics);
     cairn_buf_deinit(&a->print);
     free(a);

@@ -32,6 +32,7 @@ struct cairn_ship_agent {
     size_t n_clients;
     struct cairn_ship_sink sink;
     struct cairn_buf print;             /* dry-run line buffer */
+    pthread_mutex_t print_mu;           /* dry-run printing: tailer and journal threads */
     struct cairn_ship_pipeline **pipes; /* one per scrape config */
     size_t n_pipes;
     struct cairn_ship_pipeline **extra_pipes; /* pod log targets' pipelines */
@@ -50,6 +51,7 @@ struct cairn_ship_agent {
     atomic_ullong dropped_targets;
     struct cairn_positions *positions;
     struct cairn_tailer *tailer;
+    struct cairn__journals *journals; /* journal: scrape configs' readers (src_journal.c) */
     struct cairn_ship_metrics *metrics;
     void *http; /* struct MHD_Daemon * */
     int http_port;

@@ -279,6 +279,8 @@ static const struct cairn_cfg_table static_t =
 
 /* kubernetes_sd_configs (sd_config.c) */
 extern const struct cairn_cfg_table cairn__ship_k8s_sd_table;
+/* journal (src_journal_config.c) */
+extern const struct cairn_cfg_table cairn__ship_journal_table;
 
 #define SC struct cairn_ship_scrape
 static const struct cairn_cfg_entry pods_e[] = {
@@ -304,6 +306,9 @@ static const struct cairn_cfg_entry scrape_e[] = {
       .help = "rewrite target labels before tailing"),
     {.key = "pod_logs", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(SC), .sub = &pods_t,
      .help = "cairn: tail /var/log/pods with namespace, pod, container labels"},
+    E("journal", CAIRN_CFG_SECTION, SC, journal, .sub = &cairn__ship_journal_table,
+      .flags = CAIRN_CFG_OPTIONAL, .key_offset = offsetof(struct cairn_ship_journal, present),
+      .help = "read the systemd journal"),
 };
 #undef SC
 static const struct cairn_cfg_table scrape_t =
