@@ -217,32 +217,26 @@ scrape_configs:
         check('"journal-journal": "s=' in pos and '"journal-jjson": "s=' in pos,
               "positions: %r" % pos)
 
-        # 3. written while the agent is down, then a restart: only those, once each
-        dd = [entry("a.service", "down-%d" % i) for i in range(10)]
-        write_journal(x, dd)
-        sent += dd
-        agent = Agent(cfg)
-        wait_for(has('{job="systemd-journal"}', len(sent)), "entries written while down")
-        # a repeat would be read before these entries: every one in the store means the
-        # count is final
-        lines2 = agent.metric("promtail_journal_target_lines_total")
-        check(lines2 == len(dd), "run 2 read %s lines, want %d (repeats?)" % (lines2, len(dd)))
-        check(any("resuming after the saved cursor" in l for l in agent.log),
-              "no resume logged:\n" + "".join(agent.log))
-        agent.stop()
+        def restart(path, new, said):
+            """new entries into path while down, then a run: only those, once each"""
+            write_journal(path, new)
+            sent.extend(new)
+            agent = Agent(cfg)
+            wait_for(has('{job="systemd-journal"}', len(sent)), "entries written while down")
+            # a repeat would be read before the new entries: all of them in the store
+            # means the count is final
+            n = agent.metric("promtail_journal_target_lines_total")
+            check(n == len(new), "read %s lines, want %d (repeats?)" % (n, len(new)))
+            check(any(said in l for l in agent.log), "no %r logged:\n%s" % (said, "".join(agent.log)))
+            agent.stop()
 
+        # 3. written while the agent is down, then a restart
+        restart(x, [entry("a.service", "down-%d" % i) for i in range(10)],
+                "resuming after the saved cursor")
         # 4. the cursor's file vacuumed while down: newer entries only, and it is said
         os.unlink(x)
-        e = [entry("a.service", "after-vacuum-%d" % i) for i in range(5)]
-        write_journal(z, e)
-        sent += e
-        agent = Agent(cfg)
-        wait_for(has('{job="systemd-journal"}', len(sent)), "entries after the vacuum")
-        lines3 = agent.metric("promtail_journal_target_lines_total")
-        check(lines3 == len(e), "run 3 read %s lines, want %d" % (lines3, len(e)))
-        check(any("saved cursor not found" in l for l in agent.log),
-              "vacuumed cursor not logged:\n" + "".join(agent.log))
-        agent.stop()
+        restart(z, [entry("a.service", "after-vacuum-%d" % i) for i in range(5)],
+                "saved cursor not found")
 
         # every entry in the store exactly once, nothing else
         got = sorted(l for _, _, l in query(srv, '{job="systemd-journal"}'))
