@@ -220,15 +220,6 @@ const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_tabl
     return NULL;
 }
 
-int cairn__cfg_section_present(const struct cairn_cfg_entry *e, const void *field)
-{
-    if (!(e->flags & CAIRN_CFG_OPTIONAL))
-        return 1;
-    int present;
-    memcpy(&present, (const char *)field + e->key_offset, sizeof present);
-    return present != 0;
-}
-
 size_t cairn__cfg_edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
     size_t row[64];
@@ -357,6 +348,16 @@ int cairn_cfg_set_in(struct cairn_cfg *c, const struct cairn_cfg_table *t, void 
 }
 
 /* ---- final checks ---- */
+
+int cairn__cfg_section_present(const struct cairn_cfg_entry *e, const void *field)
+{
+    if (!(e->flags & CAIRN_CFG_OPTIONAL))
+        return 1;
+    int present;
+    memcpy(&present, (const char *)field + e->key_offset, sizeof present);
+    return present != 0;
+}
+
 
 static int check_table(struct cairn_cfg *c, const struct cairn_cfg_table *t, void *obj,
                        char *path, size_t plen, struct cairn_err *err);

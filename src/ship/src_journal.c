@@ -62,6 +62,8 @@ struct jreader {
     struct cursor_at wait[CAIRN_JOURNAL_CURSOR_WAITING]; /* sync points, seq ascending */
     size_t n_wait;
     int64_t saved_seq;
+    int64_t cap_seq;           /* entries from here on were lost to a failed emit: no cursor
+                                * at or past it is saved (INT64_MAX: none) */
     int64_t next_sync;         /* monotonic ns */
     int no_more_saves;         /* the read pointer could not step back off an unsent entry */
     atomic_ullong lines, no_message, empty_labels, read_errors;
@@ -183,18 +185,22 @@ static void add_sync_point(struct jreader *jr)
     jr->n_wait++;
 }
 
+/* Emit held entries past their time (now INT64_MAX: all). Entries a failed emit took
+ * out of the stages are lost to this run: the cursor must stay before them. */
+static void tick(struct jreader *jr, int64_t now)
+{
+    int64_t before = cairn_ship_pipeline_held_floor(jr->pl, SRC_ID);
+    if (cairn_ship_pipeline_tick(jr->pl, now, jr->js->sink) && before < jr->cap_seq)
+        jr->cap_seq = before;
+}
+
 static void sync_cursor(struct jreader *jr, int final)
 {
     const struct cairn_ship_sink *sink = jr->js->sink;
-    int64_t held;
-    if (final) {
-        held = cairn_ship_pipeline_held_floor(jr->pl, SRC_ID);
-        if (cairn_ship_pipeline_tick(jr->pl, INT64_MAX, sink) == 0)
-            held = cairn_ship_pipeline_held_floor(jr->pl, SRC_ID);
-    } else {
-        cairn_ship_pipeline_tick(jr->pl, cairn_mono_ns(), sink);
-        held = cairn_ship_pipeline_held_floor(jr->pl, SRC_ID);
-    }
+    tick(jr, final ? INT64_MAX : cairn_mono_ns());
+    int64_t held = cairn_ship_pipeline_held_floor(jr->pl, SRC_ID);
+    if (jr->cap_seq < held)
+        held = jr->cap_seq;
     if (!jr->no_more_saves) {
         remember_cursor(jr);
         add_sync_point(jr);
@@ -268,9 +274,12 @@ static int read_entry(struct jreader *jr)
         return rc;
     jr->e.src = SRC_ID;
     jr->e.src_off = jr->seq;
+    int64_t before = cairn_ship_pipeline_held_floor(jr->pl, SRC_ID);
     rc = cairn_ship_pipeline_run(jr->pl, &jr->e, jr->js->sink);
     if (rc == 0)
         atomic_fetch_add(&jr->lines, 1);
+    else if ((before < jr->seq ? before : jr->seq) < jr->cap_seq) /* held ones may be gone too */
+        jr->cap_seq = before < jr->seq ? before : jr->seq;
     return rc;
 }
 
@@ -338,7 +347,7 @@ static void run(struct jreader *jr)
         if (cairn_mono_ns() >= jr->next_sync)
             sync_cursor(jr, 0);
         else
-            cairn_ship_pipeline_tick(jr->pl, cairn_mono_ns(), js->sink);
+            tick(jr, cairn_mono_ns());
         if (!jr->no_more_saves)
             remember_cursor(jr);
         wait_change(jr);
@@ -373,6 +382,7 @@ static int reader_init(struct cairn__journals *js, struct jreader *jr,
     jr->sc = sc;
     jr->idx = idx;
     jr->cur_seq = -1;
+    jr->cap_seq = INT64_MAX;
     cairn_ship_entry_init(&jr->e);
     size_t kl = strlen(sc->job_name) + 9;
     if (!(jr->pos_key = malloc(kl)))
