@@ -237,7 +237,7 @@ static int relabel(struct cairn__jmap *m, struct cairn_labels *out)
     cairn_sd_labels_init(&ls);
     char name[PREFIX_LEN + NAME_MAX_LEN + 16];
     int rc = 0;
-    const char *k = m->key.data, *end = m->key.data + m->key.len;
+    const char *k = m->key.data, *end = k ? k + m->key.len : k;
     while (!rc && k < end) { /* the key lists exactly the visible fields */
         uint32_t nl, vl;
         memcpy(&nl, k, sizeof nl);
