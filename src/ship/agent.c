@@ -462,6 +462,7 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     } else {
         if (!a->statics.n && !a->n_sds && !a->journals)
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
+        cairn__journals_go(a->journals);
         rc = cairn_tailer_run(a->tailer);
     }
     /* refused because we are stopping: that is the stop, not a failure */

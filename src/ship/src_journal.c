@@ -71,7 +71,8 @@ struct jreader {
 
 struct cairn__journals {
     atomic_int stop;
-    int efd; /* eventfd, written once by stop: wakes every reader's poll */
+    int efd;   /* eventfd, written once by stop: wakes every reader's poll */
+    int gofd;  /* eventfd, written once by go: the readers start reading */
     const struct cairn_ship_sink *sink;
     struct cairn_positions *positions;
     int64_t sync_period_ns;
@@ -367,6 +368,14 @@ static void *reader_main(void *arg)
     pthread_mutex_unlock(&js->mu);
     if (rc)
         return NULL;
+    /* wait for the agent to run (its signal handlers are in place by then) */
+    struct pollfd p[2] = {{.fd = js->efd, .events = POLLIN}, {.fd = js->gofd, .events = POLLIN}};
+    while (!atomic_load(&js->stop) && !(p[1].revents & POLLIN))
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+    if (!atomic_load(&js->stop))
+        CAIRN_INFO("journal", "reading the journal", "job=%s path=%s", jr->sc->job_name,
+                   jr->sc->journal.path ? jr->sc->journal.path : "(system)");
     run(jr);
     sync_cursor(jr, 1);
     return NULL;
@@ -418,14 +427,18 @@ int cairn__journals_start(struct cairn__journals **out, const struct cairn_ship_
         free(js);
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     }
+    js->efd = js->gofd = -1;
     js->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    js->gofd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&js->mu, NULL);
     pthread_cond_init(&js->cv, NULL);
     js->sink = sink;
     js->positions = positions;
     js->sync_period_ns = cfg->positions.sync_period_ns > 0 ? cfg->positions.sync_period_ns
                                                            : 10000000000LL;
-    int rc = js->efd < 0 ? cairn_err_set(err, CAIRN_EIO, "eventfd: %s", strerror(errno)) : 0;
+    int rc = js->efd < 0 || js->gofd < 0
+                 ? cairn_err_set(err, CAIRN_EIO, "eventfd: %s", strerror(errno))
+                 : 0;
     for (size_t i = 0; i < cfg->scrape_configs.n && !rc; i++) {
         if (!sc[i].journal.present)
             continue;
@@ -447,9 +460,6 @@ int cairn__journals_start(struct cairn__journals **out, const struct cairn_ship_
         pthread_mutex_unlock(&js->mu);
         if (rc)
             cairn_err_set(err, rc, "scrape_configs[%zu].journal: %s", i, jr->open_err);
-        else
-            CAIRN_INFO("journal", "reading the journal", "job=%s path=%s", sc[i].job_name,
-                       sc[i].journal.path ? sc[i].journal.path : "(system)");
     }
     if (rc) {
         cairn__journals_destroy(js);
@@ -457,6 +467,13 @@ int cairn__journals_start(struct cairn__journals **out, const struct cairn_ship_
     }
     *out = js;
     return 0;
+}
+
+void cairn__journals_go(struct cairn__journals *js)
+{
+    uint64_t one = 1;
+    if (js && write(js->gofd, &one, sizeof one) < 0)
+        CAIRN_ERROR("journal", "cannot start the readers", "errno=%d", errno);
 }
 
 void cairn__journals_stop(struct cairn__journals *js)
@@ -491,6 +508,8 @@ void cairn__journals_destroy(struct cairn__journals *js)
     }
     if (js->efd >= 0)
         close(js->efd);
+    if (js->gofd >= 0)
+        close(js->gofd);
     pthread_mutex_destroy(&js->mu);
     pthread_cond_destroy(&js->cv);
     free(js->r);

@@ -25,13 +25,16 @@ struct cairn_ship_metrics;
 
 struct cairn__journals;
 
-/* Open the journal of every scrape config with `journal:` and start reading, each on
- * its own thread, into sink (thread-safe; emit may block). positions NULL: start from
- * max_age and save nothing (--dry-run). *out is NULL when no scrape config has a
- * journal. Returns 0 or a negative error with err naming the scrape config. */
+/* Open the journal of every scrape config with `journal:`, each on its own thread
+ * that will read into sink (thread-safe; emit may block), and seek to where reading
+ * starts. positions NULL: start from max_age and save nothing (--dry-run). *out is
+ * NULL when no scrape config has a journal. Returns 0 or a negative error with err
+ * naming the scrape config. */
 int cairn__journals_start(struct cairn__journals **out, const struct cairn_ship_config *cfg,
                           const struct cairn_ship_sink *sink, struct cairn_positions *positions,
                           struct cairn_ship_metrics *metrics, struct cairn_err *err);
+/* Let the readers read (once the agent runs and a stop can reach them). NULL: no-op. */
+void cairn__journals_go(struct cairn__journals *js);
 /* Ask the readers to stop. Async-signal-safe (an atomic store and a write(2)). NULL
  * is a no-op. */
 void cairn__journals_stop(struct cairn__journals *js);
