@@ -11,7 +11,10 @@
 # the open file and a new file while running; SIGTERM, more entries, restart: every
 # entry exactly once (the agent's own line counts per run, which the store's
 # deduplication cannot hide, and the lines in the store); the cursor's file vacuumed
-# while the agent is down: the restart says so and reads only what is newer.
+# while the agent is down: the restart says so and reads only what is newer; a stop
+# while a limit stage holds the reader back (the entry being handed over is refused):
+# the next run reads exactly the rest; kill -9 after a periodic cursor sync: the next
+# run reads only the entries written since.
 import json
 import os
 import signal
@@ -260,6 +263,7 @@ scrape_configs:
   http_listen_port: 0
 positions:
   filename: {d}/positions-bp.yaml
+  sync_period: 200ms
 clients:
   - url: {srv.url}/loki/api/v1/push
     batchwait: 100ms
@@ -281,8 +285,22 @@ scrape_configs:
         n = agent.metric("promtail_journal_target_lines_total")
         check(n == len(many) - first, "after %d of %d, the restart read %s (want %d)" % (
             first, len(many), n, len(many) - first))
+        # 6. kill -9 once a periodic sync has saved the last entry's cursor (its t= is
+        # the entry's realtime): the next run reads only what came after
+        last_t = "t=%x;" % int(many[-1]["__REALTIME_TIMESTAMP"])
+        wait_for(lambda: last_t in open(os.path.join(d, "positions-bp.yaml")).read(),
+                 "the periodic cursor sync")
+        agent.proc.kill()
+        agent.proc.wait()
+        more = [entry("bp.service", "bp-after-kill-%d" % i) for i in range(10)]
+        write_journal(os.path.join(bdir, "bp.journal"), more)
+        agent = Agent(cfg2, "bp")
+        wait_for(lambda: count(srv, '{job="bp"}') >= len(many) + len(more), "entries after kill")
+        n = agent.metric("promtail_journal_target_lines_total")
+        check(n == len(more), "after kill -9 the restart read %s lines, want %d" % (n, len(more)))
         agent.stop()
-        check(count(srv, '{job="bp"}') == len(many), "bp entries: %d" % count(srv, '{job="bp"}'))
+        check(count(srv, '{job="bp"}') == len(many) + len(more),
+              "bp entries: %d" % count(srv, '{job="bp"}'))
 
         # every entry in the store exactly once, nothing else
         got = sorted(l for _, _, l in query(srv, '{job="systemd-journal"}'))
