@@ -474,11 +474,12 @@ void cairn_ship_agent_stop(struct cairn_ship_agent *a)
     atomic_store(&a->stop, 1);
     if (a->tailer)
         cairn_tailer_stop(a->tailer);
-    cairn__journals_stop(a->journals);
     /* a reader blocked on a full queue gives up within 100 ms; what is queued is
      * delivered for at most drain_timeout */
     for (size_t i = 0; i < a->n_clients; i++)
         cairn_push_interrupt(a->clients[i]);
+    /* after the clients: what a journal reader emits once woken is refused, always */
+    cairn__journals_stop(a->journals);
 }
 
 int cairn_ship_agent_http_port(const struct cairn_ship_agent *a)

@@ -186,6 +186,23 @@ static void add_sync_point(struct jreader *jr)
     jr->n_wait++;
 }
 
+/* The cursor of the entry steps before the read pointer, into out; the pointer comes
+ * back. 1 or 0 (not that many entries back, or no cursor). */
+static int cursor_back(struct jreader *jr, int64_t steps, char out[CURSOR_MAX])
+{
+    int r = sd_journal_previous_skip(jr->j, (uint64_t)steps);
+    int ok = 0;
+    char *c = NULL;
+    if (r == steps && sd_journal_get_cursor(jr->j, &c) >= 0 && strlen(c) < CURSOR_MAX) {
+        memcpy(out, c, strlen(c) + 1);
+        ok = 1;
+    }
+    free(c);
+    if (r > 0)
+        sd_journal_next_skip(jr->j, (uint64_t)r);
+    return ok;
+}
+
 /* Emit held entries past their time (now INT64_MAX: all). Entries a failed emit took
  * out of the stages are lost to this run: the cursor must stay before them. */
 static void tick(struct jreader *jr, int64_t now)
@@ -219,14 +236,23 @@ static void sync_cursor(struct jreader *jr, int final)
     size_t k = jr->n_wait;
     while (k > 0 && jr->wait[k - 1].seq >= held)
         k--;
-    if (k == 0 || !jr->js->positions)
-        return;
-    const struct cursor_at *w = &jr->wait[k - 1];
-    if (cairn_positions_set_string(jr->js->positions, jr->pos_key, w->cursor) == 0 &&
-        cairn_positions_save(jr->js->positions) == 0)
-        jr->saved_seq = w->seq;
+    const char *save = k ? jr->wait[k - 1].cursor : NULL;
+    int64_t save_seq = k ? jr->wait[k - 1].seq : 0;
     memmove(jr->wait, jr->wait + k, (jr->n_wait - k) * sizeof jr->wait[0]);
     jr->n_wait -= k;
+    /* a stage holds entries from `held` on (a multiline block): the entry just before
+     * them is the one to resume after, fetched by stepping back to it */
+    char back[CURSOR_MAX];
+    if (held <= jr->seq && held - 1 > save_seq && held - 1 > jr->saved_seq &&
+        !jr->no_more_saves && cursor_back(jr, jr->seq - (held - 1), back)) {
+        save = back;
+        save_seq = held - 1;
+    }
+    if (!save || !jr->js->positions || save_seq <= jr->saved_seq)
+        return;
+    if (cairn_positions_set_string(jr->js->positions, jr->pos_key, save) == 0 &&
+        cairn_positions_save(jr->js->positions) == 0)
+        jr->saved_seq = save_seq;
 }
 
 /* ---- reading ---- */
