@@ -84,11 +84,9 @@
  * is cached by the fields relabel_configs can see (unit, priority, ...): slots of a
  * direct-mapped cache, enough for the units of a busy host; field names whose
  * relevance is remembered (journals have a few dozen to a few hundred); fields read
- * from one entry at most (journald itself refuses more than 1024 per entry); sync
- * points whose cursor waits for held entries (a multiline block). */
+ * from one entry at most (journald itself refuses more than 1024 per entry). */
 #define CAIRN_JOURNAL_LABEL_CACHE 512
 #define CAIRN_JOURNAL_FIELD_NAMES 4096
 #define CAIRN_JOURNAL_MAX_FIELDS 1024
-#define CAIRN_JOURNAL_CURSOR_WAITING 8
 
 #endif

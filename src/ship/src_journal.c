@@ -37,11 +37,6 @@
 #define HELD_POLL_NS 250000000LL /* re-check held multiline blocks this often when idle */
 #define ERROR_RETRY_NS 1000000000LL
 
-struct cursor_at {
-    int64_t seq;
-    char cursor[CURSOR_MAX];
-};
-
 struct jreader {
     struct cairn__journals *js;
     const struct cairn_ship_scrape *sc;
@@ -59,9 +54,7 @@ struct jreader {
     int64_t seq;               /* entries read; the read pointer is on entry seq */
     int64_t cur_seq;           /* the entry whose cursor cur holds (-1: none) */
     char cur[CURSOR_MAX];
-    struct cursor_at wait[CAIRN_JOURNAL_CURSOR_WAITING]; /* sync points, seq ascending */
-    size_t n_wait;
-    int64_t saved_seq;
+    int64_t saved_seq;         /* the entry whose cursor was saved last */
     int64_t cap_seq;           /* entries from here on were lost to a failed emit: no cursor
                                 * at or past it is saved (INT64_MAX: none) */
     int64_t next_sync;         /* monotonic ns */
@@ -174,18 +167,6 @@ static void remember_cursor(struct jreader *jr)
     jr->cur_seq = jr->seq;
 }
 
-static void add_sync_point(struct jreader *jr)
-{
-    if (jr->cur_seq <= jr->saved_seq ||
-        (jr->n_wait && jr->wait[jr->n_wait - 1].seq >= jr->cur_seq))
-        return;
-    if (jr->n_wait == CAIRN_JOURNAL_CURSOR_WAITING)
-        jr->n_wait--; /* the newest waiting one gives way: less progress, not less safety */
-    jr->wait[jr->n_wait].seq = jr->cur_seq;
-    memcpy(jr->wait[jr->n_wait].cursor, jr->cur, sizeof jr->cur);
-    jr->n_wait++;
-}
-
 /* The cursor of the entry steps before the read pointer, into out; the pointer comes
  * back. 1 or 0 (not that many entries back, or no cursor). */
 static int cursor_back(struct jreader *jr, int64_t steps, char out[CURSOR_MAX])
@@ -212,6 +193,9 @@ static void tick(struct jreader *jr, int64_t now)
         jr->cap_seq = before;
 }
 
+/* Flush, then save the cursor of the newest entry that the client acknowledged with
+ * every entry before it: the one the read pointer is on, or, when a stage holds
+ * entries (a multiline block) or an emit failed, the one just before those. */
 static void sync_cursor(struct jreader *jr, int final)
 {
     const struct cairn_ship_sink *sink = jr->js->sink;
@@ -219,9 +203,16 @@ static void sync_cursor(struct jreader *jr, int final)
     int64_t held = cairn_ship_pipeline_held_floor(jr->pl, SRC_ID);
     if (jr->cap_seq < held)
         held = jr->cap_seq;
-    if (!jr->no_more_saves) {
-        remember_cursor(jr);
-        add_sync_point(jr);
+    int64_t upto = held <= jr->seq ? held - 1 : jr->seq;
+    char back[CURSOR_MAX];
+    const char *save = NULL;
+    if (!jr->no_more_saves && upto > jr->saved_seq) {
+        if (upto == jr->seq) {
+            remember_cursor(jr);
+            save = jr->cur_seq == jr->seq ? jr->cur : NULL;
+        } else if (cursor_back(jr, jr->seq - upto, back)) {
+            save = back;
+        }
     }
     jr->next_sync = cairn_mono_ns() + jr->js->sync_period_ns;
     int rc = sink->flush ? sink->flush(sink->ud) : 0;
@@ -233,26 +224,10 @@ static void sync_cursor(struct jreader *jr, int final)
     if (rc)
         CAIRN_WARN("journal", "some entries were dropped before this cursor sync", "job=%s err=%s",
                    jr->sc->job_name, cairn_strerror(rc));
-    size_t k = jr->n_wait;
-    while (k > 0 && jr->wait[k - 1].seq >= held)
-        k--;
-    const char *save = k ? jr->wait[k - 1].cursor : NULL;
-    int64_t save_seq = k ? jr->wait[k - 1].seq : 0;
-    memmove(jr->wait, jr->wait + k, (jr->n_wait - k) * sizeof jr->wait[0]);
-    jr->n_wait -= k;
-    /* a stage holds entries from `held` on (a multiline block): the entry just before
-     * them is the one to resume after, fetched by stepping back to it */
-    char back[CURSOR_MAX];
-    if (held <= jr->seq && held - 1 > save_seq && held - 1 > jr->saved_seq &&
-        !jr->no_more_saves && cursor_back(jr, jr->seq - (held - 1), back)) {
-        save = back;
-        save_seq = held - 1;
-    }
-    if (!save || !jr->js->positions || save_seq <= jr->saved_seq)
-        return;
-    if (cairn_positions_set_string(jr->js->positions, jr->pos_key, save) == 0 &&
+    if (save && jr->js->positions &&
+        cairn_positions_set_string(jr->js->positions, jr->pos_key, save) == 0 &&
         cairn_positions_save(jr->js->positions) == 0)
-        jr->saved_seq = save_seq;
+        jr->saved_seq = upto;
 }
 
 /* ---- reading ---- */
