@@ -150,7 +150,7 @@ static void seek_start(struct jreader *jr)
     sd_journal_seek_realtime_usec(jr->j, since);
 }
 
-/* ---- sync: flush, then save the newest cursor nothing before which is held ---- */
+/* ---- sync: flush, then save the cursor of the last entry sent with all before it ---- */
 
 /* Keep the cursor of the entry the read pointer is on (once per entry). */
 static void remember_cursor(struct jreader *jr)
@@ -160,7 +160,7 @@ static void remember_cursor(struct jreader *jr)
     char *c = NULL;
     if (sd_journal_get_cursor(jr->j, &c) < 0 || strlen(c) >= CURSOR_MAX) {
         free(c);
-        return; /* its file is gone: an older sync point will do */
+        return; /* its file is gone: this sync saves nothing */
     }
     memcpy(jr->cur, c, strlen(c) + 1);
     free(c);
