@@ -119,7 +119,9 @@ static void seek_start(struct jreader *jr)
 {
     const struct cairn_ship_journal *c = &jr->sc->journal;
     int64_t now_us = cairn_now_ns() / 1000, age_us = c->max_age_ns / 1000;
-    uint64_t since = now_us > age_us ? (uint64_t)(now_us - age_us) : 0;
+    /* max_age 0: no limit, from the journal's first entry (Promtail's reader also
+     * starts at the head then) */
+    uint64_t since = age_us > 0 && now_us > age_us ? (uint64_t)(now_us - age_us) : 0;
     struct cairn_buf cur = CAIRN_BUF_INIT;
     if (jr->js->positions && cairn_positions_get_string(jr->js->positions, jr->pos_key, &cur) == 0) {
         int r = sd_journal_seek_cursor(jr->j, cur.data);

@@ -36,7 +36,7 @@ static const struct cairn_cfg_entry journal_e[] = {
      .help = "journal directory to read (default: the local system journal)"},
     {.key = "max_age", .type = CAIRN_CFG_DURATION, CAIRN_CFG_AT(J, max_age_ns), .idef = 7 * HOUR,
      .min = 0, .max = 100000 * HOUR,
-     .help = "without a saved cursor, start with entries this recent"},
+     .help = "without a saved cursor, start with entries this recent (0: all)"},
     {.key = "json", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(J, json),
      .help = "the line is the whole entry as a JSON object of its fields"},
     {.key = "labels", .type = CAIRN_CFG_MAP, CAIRN_CFG_AT(J, labels),
