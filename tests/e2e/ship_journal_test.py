@@ -88,6 +88,32 @@ def wait_for(pred, what, timeout=60.0):
     check(False, "timed out waiting for " + what)
 
 
+def one_job_config(d, srv, job, stages):
+    """A config reading the journal directory d/journal-<job> as job <job> through
+    stages (YAML lines); returns (config path, journal directory)."""
+    jdir = os.path.join(d, "journal-" + job)
+    os.mkdir(jdir)
+    path = os.path.join(d, job + ".yaml")
+    with open(path, "w") as f:
+        f.write(f"""server:
+  http_listen_port: 0
+positions:
+  filename: {d}/positions-{job}.yaml
+  sync_period: 200ms
+clients:
+  - url: {srv.url}/loki/api/v1/push
+    batchwait: 100ms
+scrape_configs:
+  - job_name: {job}
+    journal:
+      path: {jdir}
+      labels:
+        job: {job}
+    pipeline_stages:
+""" + "".join("      " + l + "\n" for l in stages))
+    return path, jdir
+
+
 def count(srv, sel):
     qs = urllib.parse.urlencode({"query": "sum(count_over_time(%s[1d]))" % sel,
                                  "time": time.time_ns() + 10**9})
@@ -253,29 +279,9 @@ scrape_configs:
         # 5. stopped while the reader is being held back (a limit stage), so the entry
         # it hands over next is refused (the client stops taking entries at SIGTERM):
         # that one is read again by the next run, and nothing else is
-        bdir = os.path.join(d, "journal-bp")
-        os.mkdir(bdir)
+        cfg2, bdir = one_job_config(d, srv, "bp", ["- limit: {rate: 2000, burst: 100}"])
         many = [entry("bp.service", "bp-%05d" % i) for i in range(5000)]
         write_journal(os.path.join(bdir, "bp.journal"), many)
-        cfg2 = os.path.join(d, "bp.yaml")
-        with open(cfg2, "w") as f:
-            f.write(f"""server:
-  http_listen_port: 0
-positions:
-  filename: {d}/positions-bp.yaml
-  sync_period: 200ms
-clients:
-  - url: {srv.url}/loki/api/v1/push
-    batchwait: 100ms
-scrape_configs:
-  - job_name: bp
-    pipeline_stages:
-      - limit: {{rate: 2000, burst: 100}}
-    journal:
-      path: {bdir}
-      labels:
-        job: bp
-""")
         agent = Agent(cfg2, "bp")
         wait_for(lambda: count(srv, '{job="bp"}') >= 500, "held back entries")
         agent.stop()
@@ -304,31 +310,11 @@ scrape_configs:
 
         # 7. a multiline block held when the agent stops: the cursor stays before its
         # first line, so the next run reads the block again and sends it once
-        mdir = os.path.join(d, "journal-ml")
-        os.mkdir(mdir)
+        cfg3, mdir = one_job_config(d, srv, "ml", [
+            "- multiline:", "    firstline: '^start'", "    max_wait_time: 1h"])
         mj = os.path.join(mdir, "ml.journal")
         write_journal(mj, [entry("m.service", t) for t in
                            ("start-0", "start-1", "cont-1a", "cont-1b")])
-        cfg3 = os.path.join(d, "ml.yaml")
-        with open(cfg3, "w") as f:
-            f.write(f"""server:
-  http_listen_port: 0
-positions:
-  filename: {d}/positions-ml.yaml
-clients:
-  - url: {srv.url}/loki/api/v1/push
-    batchwait: 100ms
-scrape_configs:
-  - job_name: ml
-    journal:
-      path: {mdir}
-      labels:
-        job: ml
-    pipeline_stages:
-      - multiline:
-          firstline: '^start'
-          max_wait_time: 1h
-""")
         agent = Agent(cfg3, "ml")
         wait_for(has('{job="ml"}', 1), "the first block")
         agent.stop()
