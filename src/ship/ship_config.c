@@ -308,6 +308,8 @@ static const struct cairn_cfg_entry scrape_e[] = {
      .help = "cairn: tail /var/log/pods with namespace, pod, container labels"},
     E("loki_push_api", CAIRN_CFG_SECTION, SC, loki_push_api, .sub = &cairn__ship_relay_table,
       .help = "receive Loki pushes and relay them through this job's stages"),
+    E("syslog", CAIRN_CFG_SECTION, SC, syslog, .sub = &cairn_ship_syslog_table,
+      .help = "receive syslog (RFC 5424 / 3164) over TCP or UDP"),
 };
 #undef SC
 static const struct cairn_cfg_table scrape_t =
