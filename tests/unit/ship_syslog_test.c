@@ -1,0 +1,465 @@
+/* ship_syslog_test.c -- the syslog source: RFC 5424 messages (every header field,
+ * fractions and offsets, structured data with escapes, BOM), RFC 3164 dialects,
+ * malformed ones, RFC 6587 framing decided per frame, and a listener on loopback
+ * (labels after relabelling, a bad octet count closing only its connection, idle
+ * connections closed, UDP datagrams). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cairn/ship_config.h"
+#include "cairn/timeutil.h"
+#include "ship/src_syslog.h"
+
+
+static int parse(const char *s, struct cairn_syslog_msg *m)
+{
+    return cairn_syslog_parse(s, strlen(s), CAIRN_SYSLOG_AUTO, m, NULL);
+}
+
+static void field_eq(struct cairn_syslog_field f, const char *want)
+{
+    if (!want) {
+        assert_null(f.p);
+        return;
+    }
+    assert_non_null(f.p);
+    assert_int_equal(f.len, strlen(want));
+    assert_memory_equal(f.p, want, f.len);
+}
+
+static void rfc5424_full(void **state)
+{
+    (void)state;
+    struct cairn_syslog_msg m;
+    /* RFC 5424 section 6.5, example 1 (with the BOM) */
+    const char *s = "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - "
+                    "\xEF\xBB\xBF'su root' failed for lonvick on /dev/pts/8";
+    assert_int_equal(parse(s, &m), 0);
+    assert_int_equal(m.rfc, 5424);
+    assert_int_equal(m.facility, 4);
+    assert_int_equal(m.severity, 2);
+    assert_string_equal(cairn_syslog_severity_name(m.severity), "critical");
+    assert_string_equal(cairn_syslog_facility_name(m.facility), "auth");
+    assert_true(m.has_ts);
+    assert_int_equal(m.ts_ns, 1065910455003000000LL);
+    field_eq(m.host, "mymachine.example.com");
+    field_eq(m.app, "su");
+    field_eq(m.procid, NULL);
+    field_eq(m.msgid, "ID47");
+    field_eq(m.sd, NULL);
+    field_eq(m.msg, "'su root' failed for lonvick on /dev/pts/8");
+
+    /* example 2: an offset and microseconds */
+    s = "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time";
+    assert_int_equal(parse(s, &m), 0);
+    assert_int_equal(m.facility, 20);
+    assert_int_equal(m.severity, 5);
+    assert_string_equal(cairn_syslog_facility_name(20), "local4");
+    assert_string_equal(cairn_syslog_severity_name(5), "notice");
+    assert_int_equal(m.ts_ns, 1061727255000003000LL);
+    field_eq(m.procid, "8710");
+    field_eq(m.msg, "%% It's time");
+
+    /* nanoseconds are accepted too; no MSG at all is absent, not empty */
+    assert_int_equal(parse("<13>1 2003-10-11T22:14:15.123456789+00:00 h a p m -", &m), 0);
+    assert_int_equal(m.ts_ns, 1065910455123456789LL);
+    field_eq(m.msg, NULL);
+    assert_int_equal(parse("<0>1 - - - - - - ", &m), 0);
+    assert_int_equal(m.facility, 0);
+    assert_string_equal(cairn_syslog_facility_name(0), "kern");
+    assert_string_equal(cairn_syslog_severity_name(0), "emergency");
+    assert_false(m.has_ts);
+    field_eq(m.host, NULL);
+    field_eq(m.msg, "");
+    /* a trailing LF is the framing's, not the message's */
+    assert_int_equal(parse("<14>1 - h a - - - line\r\n", &m), 0);
+    field_eq(m.msg, "line");
+}
+
+static void rfc5424_structured_data(void **state)
+{
+    (void)state;
+    struct cairn_syslog_msg m;
+    const char *s = "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 "
+                    "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"]"
+                    "[examplePriority@32473 class=\"high\"][empty@1]"
+                    "[esc@1 v=\"a\\\"b\\\\c\\]d\\xe\"] An application event";
+    assert_int_equal(parse(s, &m), 0);
+    field_eq(m.msg, "An application event");
+    assert_non_null(m.sd.p);
+    struct cairn_syslog_sd_iter it;
+    struct cairn_syslog_field id, name;
+    struct cairn_buf v = CAIRN_BUF_INIT;
+    static const char *const want[][3] = {
+        {"exampleSDID@32473", "iut", "3"},
+        {"exampleSDID@32473", "eventSource", "Application"},
+        {"exampleSDID@32473", "eventID", "1011"},
+        {"examplePriority@32473", "class", "high"},
+        {"esc@1", "v", "a\"b\\c]d\\xe"}, /* \" \\ \] unescaped; \x kept as it is */
+    };
+    cairn_syslog_sd_begin(&it, &m);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_int_equal(cairn_syslog_sd_next(&it, &id, &name, &v), 1);
+        field_eq(id, want[i][0]);
+        field_eq(name, want[i][1]);
+        assert_string_equal(v.data, want[i][2]);
+    }
+    assert_int_equal(cairn_syslog_sd_next(&it, &id, &name, &v), 0);
+    cairn_buf_deinit(&v);
+
+    /* SD with no MSG after it */
+    assert_int_equal(parse("<13>1 - h a - - [x@1 k=\"v\"]", &m), 0);
+    field_eq(m.sd, "[x@1 k=\"v\"]");
+    field_eq(m.msg, NULL);
+}
+
+static void rfc3164_forms(void **state)
+{
+    (void)state;
+    struct cairn_syslog_msg m;
+    assert_int_equal(parse("<34>Oct 11 22:14:15 mymachine su[123]: 'su root' failed", &m), 0);
+    assert_int_equal(m.rfc, 3164);
+    assert_int_equal(m.facility, 4);
+    assert_int_equal(m.severity, 2);
+    field_eq(m.host, "mymachine");
+    field_eq(m.app, "su");
+    field_eq(m.procid, "123");
+    field_eq(m.msg, "'su root' failed");
+    assert_true(m.has_ts);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    struct tm want = {.tm_year = tm.tm_year, .tm_mon = 9, .tm_mday = 11, .tm_hour = 22,
+                      .tm_min = 14, .tm_sec = 15};
+    assert_int_equal(m.ts_ns, (int64_t)timegm(&want) * 1000000000LL);
+
+    /* a space-padded day, a tag without pid */
+    assert_int_equal(parse("<13>Feb  5 17:32:18 10.0.0.99 myapp: Use the BFG!", &m), 0);
+    field_eq(m.host, "10.0.0.99");
+    field_eq(m.app, "myapp");
+    field_eq(m.procid, NULL);
+    field_eq(m.msg, "Use the BFG!");
+
+    /* no hostname: the first word is the tag */
+    assert_int_equal(parse("<13>Feb  5 17:32:18 cron[9]: job done", &m), 0);
+    field_eq(m.host, NULL);
+    field_eq(m.app, "cron");
+    field_eq(m.procid, "9");
+    field_eq(m.msg, "job done");
+
+    /* no time: tag and message only */
+    assert_int_equal(parse("<30>kernel: oops", &m), 0);
+    assert_false(m.has_ts);
+    field_eq(m.app, "kernel");
+    field_eq(m.msg, "oops");
+
+    /* no tag: everything after the host is the message */
+    assert_int_equal(parse("<13>Feb  5 17:32:18 host just words here", &m), 0);
+    field_eq(m.host, "host");
+    field_eq(m.app, NULL);
+    field_eq(m.msg, "just words here");
+
+    /* an RFC 3339 time instead of the BSD one (rsyslog's forwarding formats) */
+    assert_int_equal(parse("<13>2003-10-11T22:14:15.5Z box app[1]: hi", &m), 0);
+    assert_int_equal(m.ts_ns, 1065910455500000000LL);
+    field_eq(m.host, "box");
+    field_eq(m.app, "app");
+
+    /* syslog_format forces one or the other */
+    const char *s = "<13>1 - h a - - - x";
+    assert_int_equal(cairn_syslog_parse(s, strlen(s), CAIRN_SYSLOG_RFC3164, &m, NULL), 0);
+    assert_int_equal(m.rfc, 3164);
+    s = "<13>Oct 11 22:14:15 h a: x";
+    assert_int_equal(cairn_syslog_parse(s, strlen(s), CAIRN_SYSLOG_RFC5424, &m, NULL),
+                     CAIRN_EINVAL);
+}
+
+static void malformed(void **state)
+{
+    (void)state;
+    struct cairn_syslog_msg m;
+    static const char *const bad[] = {
+        "", "x", "<>1 - - - - - -", "<192>1 - - - - - - x", "<1234>1 - - - - - - x",
+        "<13", "13>1 - - - - - -", "<-1>1 - - - - - -",
+        "<13>01 - - - - - - x",                     /* VERSION with a leading zero */
+        "<13>1 2003-13-11T22:14:15Z h a p m - x",   /* month 13 */
+        "<13>1 2003-10-11 22:14:15Z h a p m - x",   /* no T: the date alone is the time */
+        "<13>1 2003-10-11T22:14:15 h a p m - x",    /* no zone */
+        "<13>1 - h a p m",                          /* header cut short */
+        "<13>1 - h aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa p m - x", /* APP-NAME 49 */
+        "<13>1 - h a p mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm - x", /* MSGID 33 */
+        "<13>1 - h a p m [x k=\"v\" x",             /* SD element not closed */
+        "<13>1 - h a p m [x k=v] x",                /* value not quoted */
+        "<13>1 - h a p m [x k=\"v] x",              /* quote not closed */
+        "<13>1 - h a p m [] x",                     /* no SD-ID */
+        "<13>1 - h a p m x",                        /* SD neither - nor [ */
+        "<13>1 - h a p m -x",                       /* no SP after SD */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *why = NULL;
+        int rc = cairn_syslog_parse(bad[i], strlen(bad[i]), CAIRN_SYSLOG_AUTO, &m, &why);
+        if (rc != CAIRN_EINVAL)
+            fail_msg("accepted: %s", bad[i]);
+        assert_non_null(why);
+    }
+}
+
+/* Feed bytes in pieces of `step` and collect what the framer gives. */
+static int frames(const char *in, size_t step, size_t max, char out[][64], int *n_over)
+{
+    struct cairn_syslog_framer fr = {.max = max};
+    char buf[256];
+    size_t len = 0, total = strlen(in), fed = 0;
+    int n = 0;
+    *n_over = 0;
+    while (fed < total || len) {
+        size_t k = total - fed < step ? total - fed : step;
+        memcpy(buf + len, in + fed, k);
+        len += k;
+        fed += k;
+        size_t off = 0;
+        for (;;) {
+            const char *f;
+            size_t fl, used;
+            int rc = cairn_syslog_frame_next(&fr, buf + off, len - off, &f, &fl, &used);
+            off += used;
+            if (rc == CAIRN_FRAME_OK) {
+                snprintf(out[n++], 64, "%.*s", (int)fl, f);
+            } else if (rc == CAIRN_FRAME_OVERSIZE) {
+                (*n_over)++;
+            } else if (rc == CAIRN_FRAME_BAD) {
+                return -1 - n;
+            } else {
+                break;
+            }
+        }
+        memmove(buf, buf + off, len - off);
+        len -= off;
+        if (fed == total && k == 0)
+            break;
+    }
+    return n;
+}
+
+static void framing(void **state)
+{
+    (void)state;
+    char out[16][64];
+    int over;
+    /* octet counted and LF framed mixed, decided per frame, in any read sizes */
+    const char *in = "11 <13>1 - - -\n<14>b\n\n5 <1>cd10 <2>0123456";
+    for (size_t step = 1; step <= 40; step++) {
+        int n = frames(in, step, 64, out, &over);
+        assert_int_equal(n, 4);
+        assert_string_equal(out[0], "<13>1 - - -");
+        assert_string_equal(out[1], "<14>b");
+        assert_string_equal(out[2], "<1>cd");
+        assert_string_equal(out[3], "<2>0123456");
+        assert_int_equal(over, 0);
+    }
+    /* oversize: an octet count over max is skipped without losing the framing; an LF
+     * line over max is skipped up to its LF */
+    in = "20 <1>xxxxxxxxxxxxxxxxx4 <2>a<3>yyyyyyyyyyyyyyyyyyyyyy\n<4>z\n";
+    for (size_t step = 1; step <= 8; step++) {
+        int n = frames(in, step, 10, out, &over);
+        assert_int_equal(n, 2);
+        assert_string_equal(out[0], "<2>a");
+        assert_string_equal(out[1], "<4>z");
+        assert_int_equal(over, 2);
+    }
+    /* a bad count loses the framing */
+    assert_int_equal(frames("5 <1>a\n12x <1>abc", 64, 64, out, &over), -2);
+    assert_int_equal(frames("01 x", 64, 64, out, &over), -1);
+    assert_int_equal(frames("12345678901 x", 64, 64, out, &over), -1);
+}
+
+/* ---- a listener on loopback ---- */
+
+#define MAXE 64
+struct capture {
+    pthread_mutex_t mu;
+    char lines[MAXE][128];
+    char labels[MAXE][512];
+    int n;
+};
+
+static int cap_emit(void *ud, const struct cairn_ship_entry *e)
+{
+    struct capture *c = ud;
+    struct cairn_buf b = CAIRN_BUF_INIT;
+    cairn_labels_format(&e->labels, &b);
+    pthread_mutex_lock(&c->mu);
+    if (c->n < MAXE) {
+        snprintf(c->lines[c->n], 128, "%.*s", (int)e->line.len, e->line.data);
+        snprintf(c->labels[c->n], 512, "%s", b.data ? b.data : "");
+        c->n++;
+    }
+    pthread_mutex_unlock(&c->mu);
+    cairn_buf_deinit(&b);
+    return 0;
+}
+
+static int cap_count(struct capture *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int n = c->n;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+static void wait_count(struct capture *c, int n)
+{
+    for (int i = 0; i < 1000 && cap_count(c) < n; i++)
+        usleep(10000);
+    assert_int_equal(cap_count(c), n);
+}
+
+static int tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* 1 when the peer closed fd (waits up to 10 s). */
+static int closed_by_peer(int fd)
+{
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (poll(&pf, 1, 10000) != 1)
+        return 0;
+    char b;
+    return recv(fd, &b, 1, 0) == 0;
+}
+
+static int metric(struct cairn_syslog_set *s, const char *line_prefix)
+{
+    struct cairn_buf b = CAIRN_BUF_INIT;
+    assert_int_equal(cairn_syslog_metrics_write(s, &b), 0);
+    const char *p = strstr(b.data, line_prefix);
+    int v = p ? atoi(p + strlen(line_prefix)) : -1;
+    cairn_buf_deinit(&b);
+    return v;
+}
+
+static const char CFG[] =
+    "scrape_configs:\n"
+    "  - job_name: tcp\n"
+    "    syslog:\n"
+    "      listen_address: 127.0.0.1:0\n"
+    "      idle_timeout: 1s\n"
+    "      label_structured_data: true\n"
+    "      labels: {job: tcp}\n"
+    "    relabel_configs:\n"
+    "      - {source_labels: [__syslog_message_hostname], target_label: host}\n"
+    "      - {source_labels: [__syslog_message_app_name], target_label: app}\n"
+    "      - {source_labels: [__syslog_message_severity], target_label: level}\n"
+    "      - {source_labels: [__syslog_message_facility], target_label: facility}\n"
+    "      - {source_labels: [__syslog_connection_ip_address], target_label: ip}\n"
+    "      - {source_labels: [__syslog_message_sd_ex_1_k], target_label: sdk}\n"
+    "      - {source_labels: [__syslog_message_app_name], regex: drop-me, action: drop}\n"
+    "  - job_name: udp\n"
+    "    syslog:\n"
+    "      listen_address: 127.0.0.1:0\n"
+    "      listen_protocol: udp\n"
+    "      use_rfc5424_message: true\n"
+    "      labels: {job: udp}\n";
+
+static void listener(void **state)
+{
+    (void)state;
+    struct cairn_ship_config cfg;
+    struct cairn_cfg c = {0};
+    struct cairn_err err;
+    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
+    if (cairn_cfg_load_string(&c, "t.yaml", CFG, sizeof CFG - 1, &err) ||
+        cairn_cfg_check(&c, &err))
+        fail_msg("%s", err.msg);
+    struct capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct cairn_ship_sink sink = {cap_emit, NULL, &cap};
+    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cairn_syslog_count(s), 2);
+    assert_int_equal(cairn_syslog_start(s), 0);
+    int tport = cairn_syslog_port(s, 0), uport = cairn_syslog_port(s, 1);
+    assert_true(tport > 0 && uport > 0);
+
+    int fd = tcp_connect(tport);
+    const char *msgs = "<165>1 2003-10-11T22:14:15.003Z web1 nginx 42 - [ex@1 k=\"v\\]\"] GET /\n"
+                       "29 <34>Oct 11 22:14:15 db su: hi"
+                       "<13>1 - h drop-me - - - dropped\n"
+                       "<999>bad pri\n";
+    assert_int_equal(send(fd, msgs, strlen(msgs), 0), (ssize_t)strlen(msgs));
+    wait_count(&cap, 2);
+    assert_string_equal(cap.lines[0], "GET /");
+    assert_string_equal(cap.labels[0], "{app=\"nginx\", facility=\"local4\", host=\"web1\", "
+                                       "ip=\"127.0.0.1\", job=\"tcp\", level=\"notice\", "
+                                       "sdk=\"v]\"}");
+    assert_string_equal(cap.lines[1], "hi");
+    assert_string_equal(cap.labels[1], "{app=\"su\", facility=\"auth\", host=\"db\", "
+                                       "ip=\"127.0.0.1\", job=\"tcp\", level=\"critical\"}");
+
+    /* a bad octet count closes that connection only */
+    int fd2 = tcp_connect(tport);
+    assert_int_equal(send(fd2, "9x <13>", 7, 0), 7);
+    assert_true(closed_by_peer(fd2));
+    close(fd2);
+    const char *more = "<14>1 - h app - - - still here\n";
+    assert_int_equal(send(fd, more, strlen(more), 0), (ssize_t)strlen(more));
+    wait_count(&cap, 3);
+    assert_string_equal(cap.lines[2], "still here");
+    assert_int_equal(metric(s, "cairn_ship_syslog_malformed_total{job=\"tcp\",reason=\"parse\"} "),
+                     1);
+    assert_int_equal(metric(s, "cairn_ship_syslog_malformed_total{job=\"tcp\",reason=\"octet_count\"} "),
+                     1);
+    assert_int_equal(metric(s, "cairn_ship_syslog_dropped_total{job=\"tcp\",reason=\"relabel\"} "), 1);
+    assert_int_equal(metric(s, "\npromtail_syslog_target_entries_total "), 3);
+
+    /* idle_timeout: 1s closes the silent connection */
+    assert_true(closed_by_peer(fd));
+    close(fd);
+    assert_int_equal(metric(s, "cairn_ship_syslog_connections_idle_closed_total{job=\"tcp\"} "), 1);
+
+    /* UDP: one message per datagram, the whole message as the line */
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)uport)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    const char *d = "<13>1 - h a - - - by udp\n";
+    assert_int_equal(sendto(u, d, strlen(d), 0, (struct sockaddr *)&sa, sizeof sa),
+                     (ssize_t)strlen(d));
+    close(u);
+    wait_count(&cap, 4);
+    assert_string_equal(cap.lines[3], "<13>1 - h a - - - by udp");
+    assert_string_equal(cap.labels[3], "{job=\"udp\"}");
+
+    cairn_syslog_destroy(s);
+    cairn_cfg_deinit(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rfc5424_full),
+        cmocka_unit_test(rfc5424_structured_data),
+        cmocka_unit_test(rfc3164_forms),
+        cmocka_unit_test(malformed),
+        cmocka_unit_test(framing),
+        cmocka_unit_test(listener),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
