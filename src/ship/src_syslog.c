@@ -32,6 +32,13 @@ struct cairn_syslog_set {
 
 /* ---- the message path ---- */
 
+/* Promtail's label names, in the order of enum syslog_need's bits. */
+static const char *const need_names[] = {
+    "__syslog_connection_ip_address", "__syslog_connection_hostname",
+    "__syslog_message_severity", "__syslog_message_facility", "__syslog_message_hostname",
+    "__syslog_message_app_name", "__syslog_message_proc_id", "__syslog_message_msg_id",
+};
+
 static int guard_emit(void *ud, const struct cairn_ship_entry *e)
 {
     struct syslog_listener *l = ud;
@@ -131,28 +138,27 @@ static int relabel(struct syslog_listener *l, const struct cairn_syslog_msg *m, 
     for (size_t i = 0; i < l->base.n && !rc; i++)
         rc = cairn_sd_labels_set(ls, l->base.v[i].name, l->base.v[i].name_len, l->base.v[i].value,
                                  l->base.v[i].value_len);
-    if (!rc)
-        rc = cairn_sd_labels_set_str(ls, "__syslog_connection_ip_address", ip);
-    if (!rc && l->need_hostname) {
+    unsigned need = l->need;
+    if (!rc && (need & NEED_IP))
+        rc = cairn_sd_labels_set_str(ls, need_names[0], ip);
+    if (!rc && (need & NEED_HOSTNAME)) {
         const char *h = hostname_of(l, ip);
         if (*h)
-            rc = cairn_sd_labels_set_str(ls, "__syslog_connection_hostname", h);
+            rc = cairn_sd_labels_set_str(ls, need_names[1], h);
     }
-    if (!rc)
-        rc = cairn_sd_labels_set_str(ls, "__syslog_message_severity",
-                                     cairn_syslog_severity_name(m->severity));
-    if (!rc)
-        rc = cairn_sd_labels_set_str(ls, "__syslog_message_facility",
-                                     cairn_syslog_facility_name(m->facility));
-    if (!rc)
-        rc = set_field(ls, "__syslog_message_hostname", &m->host);
-    if (!rc)
-        rc = set_field(ls, "__syslog_message_app_name", &m->app);
-    if (!rc)
-        rc = set_field(ls, "__syslog_message_proc_id", &m->procid);
-    if (!rc)
-        rc = set_field(ls, "__syslog_message_msg_id", &m->msgid);
-    if (!rc && l->cfg->label_structured_data && m->sd.p)
+    if (!rc && (need & NEED_SEVERITY))
+        rc = cairn_sd_labels_set_str(ls, need_names[2], cairn_syslog_severity_name(m->severity));
+    if (!rc && (need & NEED_FACILITY))
+        rc = cairn_sd_labels_set_str(ls, need_names[3], cairn_syslog_facility_name(m->facility));
+    if (!rc && (need & NEED_MSG_HOSTNAME))
+        rc = set_field(ls, need_names[4], &m->host);
+    if (!rc && (need & NEED_APP))
+        rc = set_field(ls, need_names[5], &m->app);
+    if (!rc && (need & NEED_PROCID))
+        rc = set_field(ls, need_names[6], &m->procid);
+    if (!rc && (need & NEED_MSGID))
+        rc = set_field(ls, need_names[7], &m->msgid);
+    if (!rc && (need & NEED_SD) && l->cfg->label_structured_data && m->sd.p)
         rc = sd_labels(l, m);
     if (rc)
         return CAIRN_ENOMEM;
@@ -204,7 +210,9 @@ int cairn__syslog_handle(struct syslog_listener *l, const char *frame, size_t le
         while (ll && (line[ll - 1] == '\n' || line[ll - 1] == '\r' || line[ll - 1] == '\0'))
             ll--;
     }
-    int64_t ts = l->cfg->use_incoming_timestamp && m.has_ts ? m.ts_ns : cairn_now_ns();
+    int64_t ts;
+    if (!l->cfg->use_incoming_timestamp || cairn_syslog_time(&m, &ts))
+        ts = cairn_now_ns();
     int rc = cairn_ship_entry_reset(&l->entry, ls, ts, line, ll);
     if (!rc)
         rc = cairn_ship_pipeline_run(l->pipe, &l->entry, &l->guard);
@@ -224,17 +232,29 @@ int cairn__syslog_tick(struct syslog_listener *l, int force)
 
 /* ---- building ---- */
 
-/* Does any rule read the connection's name (by name, or by a regex over names)? */
-static int rules_need_hostname(const struct cairn_ship_relabel_rule *r, size_t n)
+static unsigned need_of(const char *name)
 {
+    for (size_t i = 0; i < sizeof need_names / sizeof need_names[0]; i++)
+        if (strcmp(name, need_names[i]) == 0)
+            return 1u << i;
+    return strncmp(name, "__syslog_message_sd_", 20) == 0 ? NEED_SD : 0;
+}
+
+/* Which __syslog_* labels can the rules read? By name in source_labels (and the target
+ * of keepequal / dropequal); labelmap reads every name. The others are dropped unread
+ * after relabelling, so they are not built: no reverse lookup, no copies. */
+static unsigned rules_need(const struct cairn_ship_relabel_rule *r, size_t n)
+{
+    unsigned need = 0;
     for (size_t i = 0; i < n; i++) {
         if (r[i].action == CAIRN_RELABEL_LABELMAP)
-            return 1;
+            return NEED_ALL;
         for (size_t k = 0; k < r[i].n_sources; k++)
-            if (strcmp(r[i].sources[k], "__syslog_connection_hostname") == 0)
-                return 1;
+            need |= need_of(r[i].sources[k]);
+        if (r[i].action == CAIRN_RELABEL_KEEPEQUAL || r[i].action == CAIRN_RELABEL_DROPEQUAL)
+            need |= need_of(r[i].target);
     }
-    return 0;
+    return need;
 }
 
 static int open_socket(struct syslog_listener *l, const char *path, struct cairn_err *err)
@@ -313,7 +333,7 @@ static int listener_init(struct syslog_listener *l, const struct cairn_ship_scra
     if (!(l->rules = cairn_ship_relabel_compile(&sc->relabel_configs, path, err)))
         return err->code ? err->code : CAIRN_EINVAL;
     l->n_rules = sc->relabel_configs.n;
-    l->need_hostname = rules_need_hostname(l->rules, l->n_rules);
+    l->need = rules_need(l->rules, l->n_rules);
     for (size_t k = 0; k < l->cfg->labels.n; k++) {
         const struct cairn_cfg_kv *kv = &l->cfg->labels.v[k];
         const char *v = kv->value ? kv->value : "";

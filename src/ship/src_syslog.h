@@ -29,8 +29,8 @@ struct cairn_syslog_msg {
     int rfc;          /* 5424 or 3164 */
     int facility;     /* 0..23 */
     int severity;     /* 0..7 */
-    int has_ts;
-    int64_t ts_ns;    /* unix ns when has_ts */
+    struct cairn_syslog_field ts; /* TIMESTAMP as sent (shape checked); NULL: none */
+    int ts_bsd;       /* ts is RFC 3164's "Mmm dd hh:mm:ss" (this year, UTC) */
     struct cairn_syslog_field host, app, procid, msgid;
     struct cairn_syslog_field sd;  /* the STRUCTURED-DATA text, validated; NULL: none */
     struct cairn_syslog_field msg; /* MSG, BOM and trailing CR/LF removed; NULL: none */
@@ -42,6 +42,10 @@ struct cairn_syslog_msg {
  * in an RFC 5424 header, malformed structured data. */
 int cairn_syslog_parse(const char *p, size_t len, int format, struct cairn_syslog_msg *m,
                        const char **why);
+
+/* The message's time in unix ns: 0, or CAIRN_EINVAL when it has none or it is not a
+ * real date (Feb 30). Converted on demand: only use_incoming_timestamp needs it. */
+int cairn_syslog_time(const struct cairn_syslog_msg *m, int64_t *ns);
 
 /* Walk the structured data of a parsed message: each call gives the next parameter
  * (its SD-ID, PARAM-NAME, and PARAM-VALUE with \" \\ \] unescaped into val, reset

@@ -20,6 +20,12 @@
 #include "ship/src_syslog.h"
 
 enum syslog_malformed { MAL_PARSE, MAL_OVERSIZE, MAL_OCTET_COUNT, MAL_KINDS };
+/* The __syslog_* labels, as bits: only those some rule can read are built. */
+enum syslog_need {
+    NEED_IP = 1u << 0, NEED_HOSTNAME = 1u << 1, NEED_SEVERITY = 1u << 2,
+    NEED_FACILITY = 1u << 3, NEED_MSG_HOSTNAME = 1u << 4, NEED_APP = 1u << 5,
+    NEED_PROCID = 1u << 6, NEED_MSGID = 1u << 7, NEED_SD = 1u << 8, NEED_ALL = 0x1ffu,
+};
 enum syslog_drop { DROP_QUEUE_FULL, DROP_KERNEL, DROP_RELABEL, DROP_NO_LABELS, DROP_KINDS };
 
 struct syslog_counters {
@@ -54,7 +60,7 @@ struct syslog_listener {
     struct cairn_ship_pipeline *pipe;
     struct cairn_ship_relabel_rule *rules;
     size_t n_rules;
-    int need_hostname;          /* a rule may read __syslog_connection_hostname */
+    unsigned need;              /* the __syslog_* labels a rule may read (NEED_*) */
     struct cairn_labels base;   /* `labels:` sorted (the entry's labels without rules) */
     struct cairn_labels final;  /* scratch: after relabelling */
     struct cairn_sd_labels sdl; /* scratch: the __syslog_* set before relabelling */

@@ -125,6 +125,49 @@ static void set_msg(struct cairn_syslog_msg *m, const char *p, size_t len)
     m->msg = (struct cairn_syslog_field){p, len};
 }
 
+/* n digits at p, their value in *v, within [lo, hi]. */
+static int digits(const char *p, int n, int lo, int hi)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!is_digit(p[i]))
+            return 0;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v >= lo && v <= hi;
+}
+
+/* RFC 3339 as RFC 5424 section 6.2.3 has it: FULL-DATE "T" FULL-TIME, 1 to 9 fraction
+ * digits (RFC 5424 allows 6), "Z" or an offset. Only the shape and ranges are checked
+ * here; cairn_syslog_time converts, when a time is wanted. */
+static int rfc3339_shape(const char *p, size_t len)
+{
+    if (len < 20 || !digits(p, 4, 0, 9999) || p[4] != '-' || !digits(p + 5, 2, 1, 12) ||
+        p[7] != '-' || !digits(p + 8, 2, 1, 31) || (p[10] != 'T' && p[10] != 't') ||
+        !digits(p + 11, 2, 0, 23) || p[13] != ':' || !digits(p + 14, 2, 0, 59) ||
+        p[16] != ':' || !digits(p + 17, 2, 0, 60))
+        return 0;
+    size_t i = 19;
+    if (p[i] == '.') {
+        size_t s = ++i;
+        while (i < len && is_digit(p[i]))
+            i++;
+        if (i == s || i - s > 9)
+            return 0;
+    }
+    if (i < len && (p[i] == 'Z' || p[i] == 'z'))
+        return i + 1 == len;
+    return i + 6 == len && (p[i] == '+' || p[i] == '-') && digits(p + i + 1, 2, 0, 23) &&
+           p[i + 3] == ':' && digits(p + i + 4, 2, 0, 59);
+}
+
+int cairn_syslog_time(const struct cairn_syslog_msg *m, int64_t *ns)
+{
+    if (!m->ts.p)
+        return CAIRN_EINVAL;
+    return cairn__time_parse(m->ts_bsd ? "Stamp" : "RFC3339Nano", NULL, m->ts.p, m->ts.len, ns);
+}
+
 static int parse_5424(const char *p, size_t i, size_t len, struct cairn_syslog_msg *m,
                       const char **why)
 {
@@ -139,11 +182,9 @@ static int parse_5424(const char *p, size_t i, size_t len, struct cairn_syslog_m
     size_t e = field(p, i, len, 64, &ts);
     if (!e || e >= len)
         return *why = "bad TIMESTAMP", CAIRN_EINVAL;
-    if (ts.p) {
-        if (cairn__time_parse("RFC3339Nano", NULL, ts.p, ts.len, &m->ts_ns))
-            return *why = "bad TIMESTAMP", CAIRN_EINVAL;
-        m->has_ts = 1;
-    }
+    if (ts.p && !rfc3339_shape(ts.p, ts.len))
+        return *why = "bad TIMESTAMP", CAIRN_EINVAL;
+    m->ts = ts;
     i = e + 1;
     static const struct { size_t max; const char *why; } hdr[4] = {
         {HOST_MAX, "bad HOSTNAME"}, {APP_MAX, "bad APP-NAME"}, {PROCID_MAX, "bad PROCID"},
@@ -238,23 +279,22 @@ static size_t tag_3164(const char *p, size_t i, size_t len, struct cairn_syslog_
     return i;
 }
 
-static int parse_3164(const char *p, size_t i, size_t len, struct cairn_syslog_msg *m,
-                      int64_t *ts)
+static void parse_3164(const char *p, size_t i, size_t len, struct cairn_syslog_msg *m)
 {
     m->rfc = 3164;
     size_t n = stamp_3164(p + i, len - i);
     int stamped = 0;
     if (n) {
-        if (cairn__time_parse("Stamp", NULL, p + i, n, ts) == 0)
-            m->has_ts = 1;
+        m->ts = (struct cairn_syslog_field){p + i, n};
+        m->ts_bsd = 1;
         i += n;
         stamped = 1;
     } else if (len - i > 19 && is_digit(p[i]) && p[i + 4] == '-' && p[i + 10] == 'T') {
         /* an RFC 3339 time, as rsyslog's forwarding templates send */
         const char *sp = memchr(p + i, ' ', len - i);
         size_t tl = sp ? (size_t)(sp - (p + i)) : len - i;
-        if (cairn__time_parse("RFC3339Nano", NULL, p + i, tl, ts) == 0) {
-            m->has_ts = 1;
+        if (rfc3339_shape(p + i, tl)) {
+            m->ts = (struct cairn_syslog_field){p + i, tl};
             i += tl;
             stamped = 1;
         }
@@ -279,7 +319,6 @@ static int parse_3164(const char *p, size_t i, size_t len, struct cairn_syslog_m
     }
     i = tag_3164(p, i, len, m);
     set_msg(m, p + i, len - i);
-    return 0;
 }
 
 int cairn_syslog_parse(const char *p, size_t len, int format, struct cairn_syslog_msg *m,
@@ -304,7 +343,8 @@ int cairn_syslog_parse(const char *p, size_t len, int format, struct cairn_syslo
     }
     if (is5424)
         return parse_5424(p, i, len, m, why);
-    return parse_3164(p, i, len, m, &m->ts_ns);
+    parse_3164(p, i, len, m);
+    return 0;
 }
 
 /* ---- structured data ---- */

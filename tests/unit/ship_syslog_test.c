@@ -30,6 +30,13 @@ static int parse(const char *s, struct cairn_syslog_msg *m)
     return cairn_syslog_parse(s, strlen(s), CAIRN_SYSLOG_AUTO, m, NULL);
 }
 
+static int64_t ts_of(const struct cairn_syslog_msg *m)
+{
+    int64_t ns = -1;
+    assert_int_equal(cairn_syslog_time(m, &ns), 0);
+    return ns;
+}
+
 static void field_eq(struct cairn_syslog_field f, const char *want)
 {
     if (!want) {
@@ -54,8 +61,8 @@ static void rfc5424_full(void **state)
     assert_int_equal(m.severity, 2);
     assert_string_equal(cairn_syslog_severity_name(m.severity), "critical");
     assert_string_equal(cairn_syslog_facility_name(m.facility), "auth");
-    assert_true(m.has_ts);
-    assert_int_equal(m.ts_ns, 1065910455003000000LL);
+    assert_non_null(m.ts.p);
+    assert_int_equal(ts_of(&m), 1065910455003000000LL);
     field_eq(m.host, "mymachine.example.com");
     field_eq(m.app, "su");
     field_eq(m.procid, NULL);
@@ -70,19 +77,19 @@ static void rfc5424_full(void **state)
     assert_int_equal(m.severity, 5);
     assert_string_equal(cairn_syslog_facility_name(20), "local4");
     assert_string_equal(cairn_syslog_severity_name(5), "notice");
-    assert_int_equal(m.ts_ns, 1061727255000003000LL);
+    assert_int_equal(ts_of(&m), 1061727255000003000LL);
     field_eq(m.procid, "8710");
     field_eq(m.msg, "%% It's time");
 
     /* nanoseconds are accepted too; no MSG at all is absent, not empty */
     assert_int_equal(parse("<13>1 2003-10-11T22:14:15.123456789+00:00 h a p m -", &m), 0);
-    assert_int_equal(m.ts_ns, 1065910455123456789LL);
+    assert_int_equal(ts_of(&m), 1065910455123456789LL);
     field_eq(m.msg, NULL);
     assert_int_equal(parse("<0>1 - - - - - - ", &m), 0);
     assert_int_equal(m.facility, 0);
     assert_string_equal(cairn_syslog_facility_name(0), "kern");
     assert_string_equal(cairn_syslog_severity_name(0), "emergency");
-    assert_false(m.has_ts);
+    assert_null(m.ts.p);
     field_eq(m.host, NULL);
     field_eq(m.msg, "");
     /* a trailing LF is the framing's, not the message's */
@@ -139,13 +146,13 @@ static void rfc3164_forms(void **state)
     field_eq(m.app, "su");
     field_eq(m.procid, "123");
     field_eq(m.msg, "'su root' failed");
-    assert_true(m.has_ts);
+    assert_non_null(m.ts.p);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     struct tm want = {.tm_year = tm.tm_year, .tm_mon = 9, .tm_mday = 11, .tm_hour = 22,
                       .tm_min = 14, .tm_sec = 15};
-    assert_int_equal(m.ts_ns, (int64_t)timegm(&want) * 1000000000LL);
+    assert_int_equal(ts_of(&m), (int64_t)timegm(&want) * 1000000000LL);
 
     /* a space-padded day, a tag without pid */
     assert_int_equal(parse("<13>Feb  5 17:32:18 10.0.0.99 myapp: Use the BFG!", &m), 0);
@@ -163,7 +170,7 @@ static void rfc3164_forms(void **state)
 
     /* no time: tag and message only */
     assert_int_equal(parse("<30>kernel: oops", &m), 0);
-    assert_false(m.has_ts);
+    assert_null(m.ts.p);
     field_eq(m.app, "kernel");
     field_eq(m.msg, "oops");
 
@@ -175,7 +182,7 @@ static void rfc3164_forms(void **state)
 
     /* an RFC 3339 time instead of the BSD one (rsyslog's forwarding formats) */
     assert_int_equal(parse("<13>2003-10-11T22:14:15.5Z box app[1]: hi", &m), 0);
-    assert_int_equal(m.ts_ns, 1065910455500000000LL);
+    assert_int_equal(ts_of(&m), 1065910455500000000LL);
     field_eq(m.host, "box");
     field_eq(m.app, "app");
 
@@ -199,6 +206,9 @@ static void malformed(void **state)
         "<13>1 2003-13-11T22:14:15Z h a p m - x",   /* month 13 */
         "<13>1 2003-10-11 22:14:15Z h a p m - x",   /* no T: the date alone is the time */
         "<13>1 2003-10-11T22:14:15 h a p m - x",    /* no zone */
+        "<13>1 2003-10-11T22:14:15.1234567890Z h a p m - x", /* 10 fraction digits */
+        "<13>1 2003-10-11T22:14:15+24:00 h a p m - x",       /* offset out of range */
+        "<13>1 2003-10-11T22:14:15.Z h a p m - x",           /* empty fraction */
         "<13>1 - h a p m",                          /* header cut short */
         "<13>1 - h aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa p m - x", /* APP-NAME 49 */
         "<13>1 - h a p mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm - x", /* MSGID 33 */
@@ -294,6 +304,7 @@ struct capture {
     pthread_mutex_t mu;
     char lines[MAXE][128];
     char labels[MAXE][512];
+    int64_t ts[MAXE];
     int n;
 };
 
@@ -306,6 +317,7 @@ static int cap_emit(void *ud, const struct cairn_ship_entry *e)
     if (c->n < MAXE) {
         snprintf(c->lines[c->n], 128, "%.*s", (int)e->line.len, e->line.data);
         snprintf(c->labels[c->n], 512, "%s", b.data ? b.data : "");
+        c->ts[c->n] = e->ts;
         c->n++;
     }
     pthread_mutex_unlock(&c->mu);
@@ -363,6 +375,7 @@ static const char CFG[] =
     "    syslog:\n"
     "      listen_address: 127.0.0.1:0\n"
     "      idle_timeout: 1s\n"
+    "      use_incoming_timestamp: true\n"
     "      label_structured_data: true\n"
     "      labels: {job: tcp}\n"
     "    relabel_configs:\n"
@@ -408,6 +421,7 @@ static void listener(void **state)
     assert_int_equal(send(fd, msgs, strlen(msgs), 0), (ssize_t)strlen(msgs));
     wait_count(&cap, 2);
     assert_string_equal(cap.lines[0], "GET /");
+    assert_int_equal(cap.ts[0], 1065910455003000000LL); /* use_incoming_timestamp */
     assert_string_equal(cap.labels[0], "{app=\"nginx\", facility=\"local4\", host=\"web1\", "
                                        "ip=\"127.0.0.1\", job=\"tcp\", level=\"notice\", "
                                        "sdk=\"v]\"}");
