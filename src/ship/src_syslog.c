@@ -22,6 +22,7 @@
 
 #include "cairn/limits.h"
 #include "cairn/log.h"
+#include "cairn/text.h"
 #include "cairn/timeutil.h"
 #include "ship/src_syslog_int.h"
 
@@ -122,8 +123,10 @@ static int sd_labels(struct syslog_listener *l, const struct cairn_syslog_msg *m
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
                 l->name.data[i] = '_';
         }
-        if (l->val.len && cairn_sd_labels_set(&l->sdl, l->name.data, l->name.len, l->val.data,
-                                              l->val.len))
+        /* PARAM-VALUE is UTF-8 (RFC 5424 6.3.3): a value that is not would make the
+         * store refuse the whole batch, so it gives no label */
+        if (l->val.len && cairn_utf8_valid(l->val.data, l->val.len) &&
+            cairn_sd_labels_set(&l->sdl, l->name.data, l->name.len, l->val.data, l->val.len))
             return CAIRN_ENOMEM;
     }
     return rc;
@@ -349,7 +352,7 @@ static int listener_init(struct syslog_listener *l, const struct cairn_ship_scra
         return cairn_err_set(err, CAIRN_EIO, "eventfd: %s", strerror(errno));
     int rc = open_socket(l, path, err);
     if (!rc && l->cfg->listen_protocol == CAIRN_SYSLOG_TCP)
-        rc = cairn__syslog_tls_init(l, err);
+        rc = cairn__syslog_tls_init(l, path, err);
     if (!rc && l->cfg->listen_protocol == CAIRN_SYSLOG_UDP)
         rc = cairn__syslog_udp_init(l, err);
     return rc;

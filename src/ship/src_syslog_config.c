@@ -35,7 +35,13 @@ static int check(struct cairn_cfg *c, void *obj, const char *path, struct cairn_
               (s->tls_config.key_file && *s->tls_config.key_file) ||
               (s->tls_config.ca_file && *s->tls_config.ca_file);
     if (!s->listen_address || !*s->listen_address) {
-        if (tls || s->labels.n)
+        /* the section is inline: a block is there when anything in it differs from
+         * the defaults */
+        if (tls || s->labels.n || s->listen_protocol != CAIRN_SYSLOG_TCP ||
+            s->label_structured_data || s->use_incoming_timestamp || s->use_rfc5424_message ||
+            s->syslog_format != CAIRN_SYSLOG_AUTO || s->idle_timeout_ns != 120 * SEC ||
+            s->max_message_length != CAIRN_SYSLOG_MAX_MESSAGE_LENGTH ||
+            s->max_connections != CAIRN_SYSLOG_MAX_CONNECTIONS)
             return cairn_err_set(err, CAIRN_EINVAL, "%s.listen_address: required", path);
         return 0; /* no syslog block */
     }

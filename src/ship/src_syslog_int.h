@@ -81,7 +81,8 @@ int cairn__syslog_handle(struct syslog_listener *l, const char *frame, size_t le
 int cairn__syslog_tick(struct syslog_listener *l, int force);
 
 /* src_syslog_tcp.c */
-int cairn__syslog_tls_init(struct syslog_listener *l, struct cairn_err *err);
+/* path: "scrape_configs[i].syslog", for messages. */
+int cairn__syslog_tls_init(struct syslog_listener *l, const char *path, struct cairn_err *err);
 void cairn__syslog_tls_free(struct syslog_listener *l);
 void *cairn__syslog_tcp_main(void *arg);
 

@@ -54,7 +54,7 @@ static void ssl_errors(const char *what, const char *job)
     }
 }
 
-int cairn__syslog_tls_init(struct syslog_listener *l, struct cairn_err *err)
+int cairn__syslog_tls_init(struct syslog_listener *l, const char *path, struct cairn_err *err)
 {
     const char *cert = l->cfg->tls_config.cert_file, *key = l->cfg->tls_config.key_file,
                *ca = l->cfg->tls_config.ca_file;
@@ -81,8 +81,7 @@ int cairn__syslog_tls_init(struct syslog_listener *l, struct cairn_err *err)
         ERR_error_string_n(ERR_get_error(), msg, sizeof msg);
         ERR_clear_error();
         SSL_CTX_free(ctx);
-        return cairn_err_set(err, CAIRN_EINVAL, "%s.syslog.tls_config.%s: %s", l->sc->job_name,
-                             bad, msg);
+        return cairn_err_set(err, CAIRN_EINVAL, "%s.tls_config.%s: %s", path, bad, msg);
     }
     l->tls = ctx;
     return 0;
