@@ -21,15 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() { # wait_line FILE SED_EXPR: print the first match, waiting up to 10 s
-    for _ in $(seq 1 200); do
-        v=$(sed -n "$2" "$1" | head -1)
-        if [ -n "$v" ]; then echo "$v"; return 0; fi
-        sleep 0.05
-    done
-    echo "timed out waiting in $1" >&2
-    return 1
-}
+. "$(dirname "$0")/agent_lib.sh"
 
 python3 - "$tmp/frames" "$N" <<'PY'
 import sys
@@ -67,7 +59,7 @@ $2
 EOF
     "$BIN" ship --config "$tmp/ship.yaml" 2>"$tmp/ship.log" &
     ship_pid=$!
-    local hport sport start end sent utime stime hz hwm cpu wall
+    local hport sport start end wall
     hport=$(wait_line "$tmp/ship.log" 's/.*serving \/ready and \/metrics.* port=\([0-9]*\).*/\1/p')
     sport=$(wait_line "$tmp/ship.log" 's/.*syslog listening.* port=\([0-9]*\).*/\1/p')
     start=$(date +%s.%N)
@@ -77,20 +69,13 @@ data = open(sys.argv[1], "rb").read()
 with socket.create_connection(("127.0.0.1", int(sys.argv[2]))) as s:
     s.sendall(data)
 PY
-    while :; do
-        sent=$(curl -s "http://127.0.0.1:$hport/metrics" |
-               awk '/^promtail_sent_entries_total/ {print $2}')
-        [ "${sent:-0}" -ge "$N" ] && break
-        sleep 0.1
-    done
+    wait_sent "$hport" "$N"
     end=$(date +%s.%N)
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$ship_pid/stat")
-    hz=$(getconf CLK_TCK)
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$ship_pid/status")
-    cpu=$(echo "($utime + $stime) / $hz" | bc -l)
+    agent_stats "$ship_pid"
     wall=$(echo "$end - $start" | bc -l)
     printf '%s: lines=%d agent_cpu_s=%.2f wall_s=%.2f lines_per_cpu_s=%.0f lines_per_s=%.0f peak_rss_kb=%s\n' \
-        "$1" "$N" "$cpu" "$wall" "$(echo "$N / $cpu" | bc -l)" "$(echo "$N / $wall" | bc -l)" "$hwm"
+        "$1" "$N" "$agent_cpu" "$wall" "$(echo "$N / $agent_cpu" | bc -l)" \
+        "$(echo "$N / $wall" | bc -l)" "$agent_hwm"
     kill -TERM "$ship_pid"
     wait "$ship_pid" || true
     ship_pid=""
