@@ -563,6 +563,97 @@ static void tcp_back_pressure(void **state)
     cairn_cfg_deinit(&c);
 }
 
+static const char UDP_CFG[] = "scrape_configs:\n"
+                              "  - job_name: u\n"
+                              "    syslog:\n"
+                              "      listen_address: 127.0.0.1:0\n"
+                              "      listen_protocol: udp\n"
+                              "      max_message_length: 1MiB\n" /* 4 MiB: 16 slots (the least) */
+                              "      labels: {job: u}\n";
+
+/* UDP cannot push back: while the sink blocks, the bounded queue fills (16 slots here,
+ * the one being emitted included) and every other datagram is dropped and counted. */
+static void udp_queue_full(void **state)
+{
+    (void)state;
+    struct cairn_ship_config cfg;
+    struct cairn_cfg c = {0};
+    struct cairn_err err;
+    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
+    if (cairn_cfg_load_string(&c, "t.yaml", UDP_CFG, sizeof UDP_CFG - 1, &err) ||
+        cairn_cfg_check(&c, &err))
+        fail_msg("%s", err.msg);
+    struct gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .hold = 1};
+    struct cairn_ship_sink sink = {gate_emit, NULL, &g};
+    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
+    assert_non_null(s);
+    assert_int_equal(cairn_syslog_start(s), 0);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)cairn_syslog_port(s, 0))};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    const char d[] = "<13>1 - h a - - - datagram";
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(sendto(u, d, sizeof d - 1, 0, (struct sockaddr *)&sa, sizeof sa),
+                         (ssize_t)(sizeof d - 1));
+    close(u);
+    int dropped = 0;
+    for (int i = 0; i < 1000 && dropped < 184; i++) {
+        dropped = metric(s, "cairn_ship_syslog_dropped_total{job=\"u\",reason=\"queue_full\"} ") +
+                  metric(s, "cairn_ship_syslog_dropped_total{job=\"u\",reason=\"kernel\"} ");
+        if (dropped < 184)
+            usleep(10000);
+    }
+    assert_int_equal(dropped, 184);
+    pthread_mutex_lock(&g.mu);
+    g.hold = 0;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i < 1000 && metric(s, "\npromtail_syslog_target_entries_total ") < 16; i++)
+        usleep(10000);
+    assert_int_equal(metric(s, "\npromtail_syslog_target_entries_total "), 16);
+    assert_int_equal(g.n, 16);
+    cairn_syslog_destroy(s);
+    cairn_cfg_deinit(&c);
+}
+
+static const char MAXC_CFG[] = "scrape_configs:\n"
+                               "  - job_name: m\n"
+                               "    syslog:\n"
+                               "      listen_address: 127.0.0.1:0\n"
+                               "      max_connections: 1\n"
+                               "      labels: {job: m}\n";
+
+/* Past max_connections a connection is closed at once and counted; the first works. */
+static void tcp_max_connections(void **state)
+{
+    (void)state;
+    struct cairn_ship_config cfg;
+    struct cairn_cfg c = {0};
+    struct cairn_err err;
+    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
+    if (cairn_cfg_load_string(&c, "t.yaml", MAXC_CFG, sizeof MAXC_CFG - 1, &err) ||
+        cairn_cfg_check(&c, &err))
+        fail_msg("%s", err.msg);
+    struct capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct cairn_ship_sink sink = {cap_emit, NULL, &cap};
+    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
+    assert_non_null(s);
+    assert_int_equal(cairn_syslog_start(s), 0);
+    int a = tcp_connect(cairn_syslog_port(s, 0));
+    const char m1[] = "<13>1 - h a - - - first\n";
+    assert_int_equal(send(a, m1, sizeof m1 - 1, 0), (ssize_t)(sizeof m1 - 1));
+    wait_count(&cap, 1); /* a is accepted before b connects */
+    int b = tcp_connect(cairn_syslog_port(s, 0));
+    assert_true(closed_by_peer(b));
+    close(b);
+    assert_int_equal(metric(s, "cairn_ship_syslog_connections_rejected_total{job=\"m\"} "), 1);
+    assert_int_equal(metric(s, "cairn_ship_syslog_connections_open{job=\"m\"} "), 1);
+    close(a);
+    cairn_syslog_destroy(s);
+    cairn_cfg_deinit(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +664,8 @@ int main(void)
         cmocka_unit_test(framing),
         cmocka_unit_test(listener),
         cmocka_unit_test(tcp_back_pressure),
+        cmocka_unit_test(udp_queue_full),
+        cmocka_unit_test(tcp_max_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
