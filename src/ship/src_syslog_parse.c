@@ -402,66 +402,64 @@ int cairn_syslog_frame_next(struct cairn_syslog_framer *f, const char *buf, size
 {
     size_t i = 0;
     *used = 0;
-    for (;;) {
-        if (f->skip) {
-            size_t n = len - i < f->skip ? len - i : (size_t)f->skip;
-            f->skip -= n;
-            i += n;
-        }
-        if (f->skip_to_lf) {
-            const char *lf = memchr(buf + i, '\n', len - i);
-            if (!lf) {
-                *used = len;
-                return CAIRN_FRAME_MORE;
-            }
-            i = (size_t)(lf - buf) + 1;
-            f->skip_to_lf = 0;
-        }
-        while (i < len && (buf[i] == '\n' || buf[i] == '\r' || buf[i] == ' ' || buf[i] == '\0'))
-            i++;
-        *used = i;
-        if (i >= len || f->skip)
-            return CAIRN_FRAME_MORE;
-        if (is_digit(buf[i])) {
-            /* RFC 6587 octet counting: MSG-LEN = NONZERO-DIGIT *DIGIT, then SP */
-            size_t d = i;
-            uint64_t n = 0;
-            while (d < len && is_digit(buf[d]) && d - i < 10)
-                n = n * 10 + (uint64_t)(buf[d++] - '0');
-            if (d >= len)
-                return d - i < 10 ? CAIRN_FRAME_MORE : CAIRN_FRAME_BAD;
-            if (buf[d] != ' ' || buf[i] == '0')
-                return CAIRN_FRAME_BAD;
-            d++;
-            if (n > f->max) {
-                f->skip = n;
-                *used = d;
-                return CAIRN_FRAME_OVERSIZE;
-            }
-            if (len - d < n)
-                return CAIRN_FRAME_MORE;
-            *frame = buf + d;
-            *flen = (size_t)n;
-            *used = d + (size_t)n;
-            return CAIRN_FRAME_OK;
-        }
+    if (f->skip) {
+        size_t n = len - i < f->skip ? len - i : (size_t)f->skip;
+        f->skip -= n;
+        i += n;
+    }
+    if (f->skip_to_lf) {
         const char *lf = memchr(buf + i, '\n', len - i);
         if (!lf) {
-            if (len - i > f->max) {
-                f->skip_to_lf = 1;
-                *used = len;
-                return CAIRN_FRAME_OVERSIZE;
-            }
+            *used = len;
             return CAIRN_FRAME_MORE;
         }
-        size_t n = (size_t)(lf - (buf + i));
+        i = (size_t)(lf - buf) + 1;
+        f->skip_to_lf = 0;
+    }
+    while (i < len && (buf[i] == '\n' || buf[i] == '\r' || buf[i] == ' ' || buf[i] == '\0'))
+        i++;
+    *used = i;
+    if (i >= len || f->skip)
+        return CAIRN_FRAME_MORE;
+    if (is_digit(buf[i])) {
+        /* RFC 6587 octet counting: MSG-LEN = NONZERO-DIGIT *DIGIT, then SP */
+        size_t d = i;
+        uint64_t n = 0;
+        while (d < len && is_digit(buf[d]) && d - i < 10)
+            n = n * 10 + (uint64_t)(buf[d++] - '0');
+        if (d >= len)
+            return d - i < 10 ? CAIRN_FRAME_MORE : CAIRN_FRAME_BAD;
+        if (buf[d] != ' ' || buf[i] == '0')
+            return CAIRN_FRAME_BAD;
+        d++;
         if (n > f->max) {
-            *used = (size_t)(lf - buf) + 1;
+            f->skip = n;
+            *used = d;
             return CAIRN_FRAME_OVERSIZE;
         }
-        *frame = buf + i;
-        *flen = n;
-        *used = (size_t)(lf - buf) + 1;
+        if (len - d < n)
+            return CAIRN_FRAME_MORE;
+        *frame = buf + d;
+        *flen = (size_t)n;
+        *used = d + (size_t)n;
         return CAIRN_FRAME_OK;
     }
+    const char *lf = memchr(buf + i, '\n', len - i);
+    if (!lf) {
+        if (len - i > f->max) {
+            f->skip_to_lf = 1;
+            *used = len;
+            return CAIRN_FRAME_OVERSIZE;
+        }
+        return CAIRN_FRAME_MORE;
+    }
+    size_t n = (size_t)(lf - (buf + i));
+    if (n > f->max) {
+        *used = (size_t)(lf - buf) + 1;
+        return CAIRN_FRAME_OVERSIZE;
+    }
+    *frame = buf + i;
+    *flen = n;
+    *used = (size_t)(lf - buf) + 1;
+    return CAIRN_FRAME_OK;
 }

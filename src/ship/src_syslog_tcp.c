@@ -110,6 +110,7 @@ static void conn_close(struct loop *lp, size_t i)
     if (c->ssl) {
         SSL_shutdown(c->ssl); /* best effort close_notify; never waits */
         SSL_free(c->ssl);
+        ERR_clear_error(); /* a shutdown before the handshake ended leaves errors */
     }
     close(c->fd);
     free(c->buf);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -385,6 +386,7 @@ static const char CFG[] =
     "      - {source_labels: [__syslog_message_facility], target_label: facility}\n"
     "      - {source_labels: [__syslog_connection_ip_address], target_label: ip}\n"
     "      - {source_labels: [__syslog_message_sd_ex_1_k], target_label: sdk}\n"
+    "      - {source_labels: [__syslog_connection_hostname], target_label: peer}\n"
     "      - {source_labels: [__syslog_message_app_name], regex: drop-me, action: drop}\n"
     "  - job_name: udp\n"
     "    syslog:\n"
@@ -422,12 +424,22 @@ static void listener(void **state)
     wait_count(&cap, 2);
     assert_string_equal(cap.lines[0], "GET /");
     assert_int_equal(cap.ts[0], 1065910455003000000LL); /* use_incoming_timestamp */
-    assert_string_equal(cap.labels[0], "{app=\"nginx\", facility=\"local4\", host=\"web1\", "
-                                       "ip=\"127.0.0.1\", job=\"tcp\", level=\"notice\", "
-                                       "sdk=\"v]\"}");
+    /* the peer's name as the resolver gives it (localhost in /etc/hosts), if any */
+    char want[600], peer[300] = "";
+    struct sockaddr_in lo = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &lo.sin_addr);
+    char host[256];
+    if (getnameinfo((struct sockaddr *)&lo, sizeof lo, host, sizeof host, NULL, 0,
+                    NI_NAMEREQD) == 0)
+        snprintf(peer, sizeof peer, "peer=\"%s\", ", host);
+    snprintf(want, sizeof want, "{app=\"nginx\", facility=\"local4\", host=\"web1\", "
+             "ip=\"127.0.0.1\", job=\"tcp\", level=\"notice\", %ssdk=\"v]\"}", peer);
+    assert_string_equal(cap.labels[0], want);
     assert_string_equal(cap.lines[1], "hi");
-    assert_string_equal(cap.labels[1], "{app=\"su\", facility=\"auth\", host=\"db\", "
-                                       "ip=\"127.0.0.1\", job=\"tcp\", level=\"critical\"}");
+    snprintf(want, sizeof want, "{app=\"su\", facility=\"auth\", host=\"db\", "
+             "ip=\"127.0.0.1\", job=\"tcp\", level=\"critical\"%s%.*s}", *peer ? ", " : "",
+             *peer ? (int)strlen(peer) - 2 : 0, peer);
+    assert_string_equal(cap.labels[1], want);
 
     /* a bad octet count closes that connection only */
     int fd2 = tcp_connect(tport);
