@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# ship_syslog_test.py -- `cairn ship` with syslog scrape configs (TCP, UDP, TCP with TLS)
+# ship_syslog_test.py -- `cairn ship` with syslog scrape configs (TCP, UDP, TLS, mutual TLS)
 # in front of a real `cairn serve`: messages sent by util-linux's `logger` (RFC 5424
 # over TCP octet-counted and LF-framed, over UDP, RFC 3164 over UDP) and raw frames from
 # Python arrive with the labels relabel_configs made from Promtail's __syslog_* labels;
@@ -99,6 +99,11 @@ scrape_configs:
       listen_address: 127.0.0.1:0
       labels: {{job: syslog, transport: tls}}
       tls_config: {{cert_file: {crt}, key_file: {key}}}
+{relabel}  - job_name: syslog_mtls
+    syslog:
+      listen_address: 127.0.0.1:0
+      labels: {{job: syslog, transport: mtls}}
+      tls_config: {{cert_file: {crt}, key_file: {key}, ca_file: {crt}}}
 {relabel}""")
         ship = subprocess.Popen([BIN, "ship", "--config", cfg], stderr=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, text=True)
@@ -110,12 +115,13 @@ scrape_configs:
                 ports[kv["job"]] = int(kv["port"])
             if "serving /ready" in line:
                 hport = int(line.split("port=")[1].split()[0])
-            if hport and len(ports) == 3:
+            if hport and len(ports) == 4:
                 break
-        check(hport and len(ports) == 3, "agent did not start: %r %r" % (hport, ports))
+        check(hport and len(ports) == 4, "agent did not start: %r %r" % (hport, ports))
         log = []
         threading.Thread(target=lambda: log.extend(ship.stderr), daemon=True).start()
         tcp, udp, tls = ports["syslog_tcp"], ports["syslog_udp"], ports["syslog_tls"]
+        mtls = ports["syslog_mtls"]
 
         # 1. logger: RFC 5424 over TCP, octet-counted and LF-framed; over UDP; 3164 over UDP
         logger("-P", str(tcp), "--rfc5424", "--tcp", "--octet-count", "-t", "billing",
@@ -151,6 +157,24 @@ scrape_configs:
                 m = b"<14>1 - secure app - - - over tls"
                 s.sendall(b"%d %s" % (len(m), m))
 
+        # 4. mutual TLS (ca_file): a client with a certificate the CA signed gets in (the
+        # self-signed certificate is its own CA here); one without is refused
+        ctx = ssl.create_default_context(cafile=crt)
+        ctx.load_cert_chain(crt, key)
+        with socket.create_connection(("127.0.0.1", mtls)) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"<14>1 - secure app - - - over mutual tls\n")
+        ctx = ssl.create_default_context(cafile=crt)
+        try:
+            with socket.create_connection(("127.0.0.1", mtls)) as raw:
+                with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                    s.sendall(b"<14>1 - secure app - - - without a client certificate\n")
+                    s.recv(1)  # TLS 1.3: the refusal arrives after the client's handshake
+        except (ssl.SSLError, ConnectionError):
+            pass
+        wait_for(lambda: metric(hport, 'cairn_ship_syslog_tls_errors_total{job="syslog_mtls"}') == 1,
+                 "the client without a certificate refused and counted")
+
         want = {
             "octet counted via logger": {"transport": "tcp", "app": "billing",
                                          "severity": "warning", "facility": "local3",
@@ -168,6 +192,7 @@ scrape_configs:
                                             "pid": "123", "severity": "critical",
                                             "facility": "auth"},
             "over tls": {"transport": "tls", "host": "secure", "app": "app"},
+            "over mutual tls": {"transport": "mtls", "host": "secure", "app": "app"},
         }
         got = {}
 
@@ -193,7 +218,7 @@ scrape_configs:
         check(metric(hport, mal % "oversize") == 1, "oversize: %r" % metric(hport, mal % "oversize"))
         check(metric(hport, mal % "octet_count") == 1, "octet count")
         check(metric(hport, "promtail_syslog_target_parsing_errors_total") == 4, "promtail errors")
-        check(metric(hport, "promtail_syslog_target_entries_total") == 7, "entries")
+        check(metric(hport, "promtail_syslog_target_entries_total") == 8, "entries")
         logger("-P", str(tcp), "--rfc5424", "--tcp", "--octet-count", "still alive")
         wait_for(lambda: any(l == "still alive" for _, l in query(srv, '{job="syslog"}', start)),
                  "a line after the malformed ones")
