@@ -67,6 +67,9 @@ int cairn__syslog_tls_init(struct syslog_listener *l, const char *path, struct c
     /* senders close without close_notify all the time; frames carry their own ends, so
      * that is an end of stream, not an error */
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* no session tickets: a sender that never reads would leave them unread and its
+     * close would reset the connection */
+    SSL_CTX_set_num_tickets(ctx, 0);
     const char *bad = NULL;
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
         bad = "cert_file";
@@ -260,12 +263,15 @@ static int conn_read(struct loop *lp, struct conn *c)
                 }
                 if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
                     return 0;
-                if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && r == 0)) {
+                if (e == SSL_ERROR_SSL) { /* handshake, certificate, protocol */
                     atomic_fetch_add(&l->c.tls_errors, 1);
                     ssl_errors("read", l->sc->job_name);
                     ERR_clear_error();
                     return 1;
                 }
+                ERR_clear_error();
+                if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && r == 0))
+                    return 1; /* the connection failed (reset): not TLS's doing */
                 n = 0;
             } else {
                 n = r;

@@ -173,7 +173,7 @@ scrape_configs:
         except (ssl.SSLError, ConnectionError):
             pass
         wait_for(lambda: metric(hport, 'cairn_ship_syslog_tls_errors_total{job="syslog_mtls"}') == 1,
-                 "the client without a certificate refused and counted")
+                 "the client without a certificate refused and counted (%r)" % metric(hport, 'cairn_ship_syslog_tls_errors_total{job="syslog_mtls"}'))
 
         want = {
             "octet counted via logger": {"transport": "tcp", "app": "billing",
