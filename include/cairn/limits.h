@@ -101,6 +101,9 @@
  * (UDP has no back-pressure; a bounded queue keeps the agent's memory target). */
 #define CAIRN_SYSLOG_UDP_QUEUE_BYTES (4u * 1024 * 1024)
 #define CAIRN_SYSLOG_DNS_CACHE 256                /* reverse lookups remembered per listener */
+/* relabel_configs results remembered per listener, by the labels rules read (host,
+ * app, severity, ...): a few hundred senders and programs fit; more only cost misses */
+#define CAIRN_SYSLOG_RELABEL_CACHE 1024
 #define CAIRN_SYSLOG_DNS_TTL_NS (300LL * 1000000000LL) /* and for this long */
 
 #endif

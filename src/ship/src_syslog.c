@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cairn/hash.h"
 #include "cairn/limits.h"
 #include "cairn/log.h"
 #include "cairn/text.h"
@@ -99,14 +100,23 @@ static const char *hostname_of(struct syslog_listener *l, const char *ip)
     return name;
 }
 
-static int set_field(struct cairn_sd_labels *ls, const char *name, const struct cairn_syslog_field *f)
+/* Called for each __syslog_* label of a message (name, value). Nonzero stops. */
+typedef int (*label_fn)(struct syslog_listener *l, const char *name, size_t nl, const char *v,
+                        size_t vl);
+
+static int field_to(struct syslog_listener *l, label_fn fn, int k, const struct cairn_syslog_field *f)
 {
-    return f->p && f->len ? cairn_sd_labels_set(ls, name, strlen(name), f->p, f->len) : 0;
+    return f->p && f->len ? fn(l, need_names[k], strlen(need_names[k]), f->p, f->len) : 0;
+}
+
+static int str_to(struct syslog_listener *l, label_fn fn, int k, const char *v)
+{
+    return *v ? fn(l, need_names[k], strlen(need_names[k]), v, strlen(v)) : 0;
 }
 
 /* Promtail's label for an SD parameter: __syslog_message_sd_<id>_<name>, '@' (and, in
  * cairn, any byte not allowed in a label name) as '_'. */
-static int sd_labels(struct syslog_listener *l, const struct cairn_syslog_msg *m)
+static int sd_labels(struct syslog_listener *l, const struct cairn_syslog_msg *m, label_fn fn)
 {
     struct cairn_syslog_sd_iter it;
     struct cairn_syslog_field id, name;
@@ -126,58 +136,101 @@ static int sd_labels(struct syslog_listener *l, const struct cairn_syslog_msg *m
         /* PARAM-VALUE is UTF-8 (RFC 5424 6.3.3): a value that is not would make the
          * store refuse the whole batch, so it gives no label */
         if (l->val.len && cairn_utf8_valid(l->val.data, l->val.len) &&
-            cairn_sd_labels_set(&l->sdl, l->name.data, l->name.len, l->val.data, l->val.len))
-            return CAIRN_ENOMEM;
+            (rc = fn(l, l->name.data, l->name.len, l->val.data, l->val.len)))
+            return rc;
     }
     return rc;
 }
 
-/* The entry's labels after relabel_configs: 1 keep (in l->final), 0 dropped, <0. */
-static int relabel(struct syslog_listener *l, const struct cairn_syslog_msg *m, const char *ip)
+/* Every __syslog_* label of m that some rule can read, in a fixed order. */
+static int each_label(struct syslog_listener *l, const struct cairn_syslog_msg *m, const char *ip,
+                      label_fn fn)
 {
+    unsigned need = l->need;
+    int rc = 0;
+    if (!rc && (need & NEED_IP))
+        rc = str_to(l, fn, 0, ip);
+    if (!rc && (need & NEED_HOSTNAME))
+        rc = str_to(l, fn, 1, hostname_of(l, ip));
+    if (!rc && (need & NEED_SEVERITY))
+        rc = str_to(l, fn, 2, cairn_syslog_severity_name(m->severity));
+    if (!rc && (need & NEED_FACILITY))
+        rc = str_to(l, fn, 3, cairn_syslog_facility_name(m->facility));
+    if (!rc && (need & NEED_MSG_HOSTNAME))
+        rc = field_to(l, fn, 4, &m->host);
+    if (!rc && (need & NEED_APP))
+        rc = field_to(l, fn, 5, &m->app);
+    if (!rc && (need & NEED_PROCID))
+        rc = field_to(l, fn, 6, &m->procid);
+    if (!rc && (need & NEED_MSGID))
+        rc = field_to(l, fn, 7, &m->msgid);
+    if (!rc && (need & NEED_SD) && l->cfg->label_structured_data && m->sd.p)
+        rc = sd_labels(l, m, fn);
+    return rc;
+}
+
+static int to_key(struct syslog_listener *l, const char *name, size_t nl, const char *v, size_t vl)
+{
+    struct cairn_buf *k = &l->key;
+    return cairn_buf_append(k, name, nl) || cairn_buf_append_byte(k, '\0') ||
+                   cairn_buf_append(k, v, vl) || cairn_buf_append_byte(k, '\0')
+               ? CAIRN_ENOMEM
+               : 0;
+}
+
+static int to_set(struct syslog_listener *l, const char *name, size_t nl, const char *v, size_t vl)
+{
+    return cairn_sd_labels_set(&l->sdl, name, nl, v, vl);
+}
+
+/* The entry's labels after relabel_configs: 1 keep (*out), 0 dropped, <0 error.
+ * Relabelling is a pure function of the label set, so results are cached by it (the
+ * labels the rules can read, in each_label's order): the same host, app and severity
+ * again costs a hash and a compare instead of a label set built and rewritten. */
+static int relabel(struct syslog_listener *l, const struct cairn_syslog_msg *m, const char *ip,
+                   const struct cairn_labels **out)
+{
+    cairn_buf_reset(&l->key);
+    int rc = each_label(l, m, ip, to_key);
+    if (rc)
+        return rc;
+    uint64_t h = cairn_hash64(l->key.data ? l->key.data : "", l->key.len);
+    struct syslog_rcache *c = &l->rcache[h % CAIRN_SYSLOG_RELABEL_CACHE];
+    if (c->used && c->hash == h && c->key.len == l->key.len &&
+        memcmp(c->key.data, l->key.data, l->key.len) == 0) {
+        *out = &c->labels;
+        return c->keep;
+    }
     struct cairn_sd_labels *ls = &l->sdl;
     cairn_sd_labels_reset(ls);
-    int rc = 0;
     for (size_t i = 0; i < l->base.n && !rc; i++)
         rc = cairn_sd_labels_set(ls, l->base.v[i].name, l->base.v[i].name_len, l->base.v[i].value,
                                  l->base.v[i].value_len);
-    unsigned need = l->need;
-    if (!rc && (need & NEED_IP))
-        rc = cairn_sd_labels_set_str(ls, need_names[0], ip);
-    if (!rc && (need & NEED_HOSTNAME)) {
-        const char *h = hostname_of(l, ip);
-        if (*h)
-            rc = cairn_sd_labels_set_str(ls, need_names[1], h);
-    }
-    if (!rc && (need & NEED_SEVERITY))
-        rc = cairn_sd_labels_set_str(ls, need_names[2], cairn_syslog_severity_name(m->severity));
-    if (!rc && (need & NEED_FACILITY))
-        rc = cairn_sd_labels_set_str(ls, need_names[3], cairn_syslog_facility_name(m->facility));
-    if (!rc && (need & NEED_MSG_HOSTNAME))
-        rc = set_field(ls, need_names[4], &m->host);
-    if (!rc && (need & NEED_APP))
-        rc = set_field(ls, need_names[5], &m->app);
-    if (!rc && (need & NEED_PROCID))
-        rc = set_field(ls, need_names[6], &m->procid);
-    if (!rc && (need & NEED_MSGID))
-        rc = set_field(ls, need_names[7], &m->msgid);
-    if (!rc && (need & NEED_SD) && l->cfg->label_structured_data && m->sd.p)
-        rc = sd_labels(l, m);
+    if (!rc)
+        rc = each_label(l, m, ip, to_set);
     if (rc)
         return CAIRN_ENOMEM;
     int keep = cairn_ship_relabel_apply(l->rules, l->n_rules, ls);
-    if (keep != 1)
+    if (keep < 0)
         return keep;
+    c->used = 0;
+    cairn_buf_reset(&c->key);
+    cairn_labels_reset(&c->labels);
+    if (cairn_buf_append(&c->key, l->key.data ? l->key.data : "", l->key.len))
+        return CAIRN_ENOMEM;
     /* ls is sorted by name: so is what is left of it */
-    cairn_labels_reset(&l->final);
-    for (size_t i = 0; i < ls->n; i++) {
+    for (size_t i = 0; keep == 1 && i < ls->n; i++) {
         if (ls->v[i].name_len >= 2 && ls->v[i].name[0] == '_' && ls->v[i].name[1] == '_')
             continue;
-        if (cairn_labels_add(&l->final, ls->v[i].name, ls->v[i].name_len, ls->v[i].value,
+        if (cairn_labels_add(&c->labels, ls->v[i].name, ls->v[i].name_len, ls->v[i].value,
                              ls->v[i].value_len))
             return CAIRN_ENOMEM;
     }
-    return 1;
+    c->hash = h;
+    c->keep = keep;
+    c->used = 1;
+    *out = &c->labels;
+    return keep;
 }
 
 int cairn__syslog_handle(struct syslog_listener *l, const char *frame, size_t len, const char *ip)
@@ -196,14 +249,13 @@ int cairn__syslog_handle(struct syslog_listener *l, const char *frame, size_t le
     }
     const struct cairn_labels *ls = &l->base;
     if (l->n_rules) {
-        int keep = relabel(l, &m, ip);
+        int keep = relabel(l, &m, ip, &ls);
         if (keep < 0)
             return keep;
         if (keep == 0) {
             atomic_fetch_add(&l->c.dropped[DROP_RELABEL], 1);
             return 0;
         }
-        ls = &l->final;
     }
     const char *line = m.msg.p;
     size_t ll = m.msg.len;
@@ -320,13 +372,17 @@ static int listener_init(struct syslog_listener *l, const struct cairn_ship_scra
     l->guard = (struct cairn_ship_sink){guard_emit, guard_flush, l};
     l->fd = l->efd = -1;
     cairn_labels_init(&l->base);
-    cairn_labels_init(&l->final);
     cairn_sd_labels_init(&l->sdl);
     cairn_ship_entry_init(&l->entry);
     l->name = (struct cairn_buf)CAIRN_BUF_INIT;
     l->val = (struct cairn_buf)CAIRN_BUF_INIT;
-    if (!(l->dns = calloc(CAIRN_SYSLOG_DNS_CACHE, sizeof *l->dns)))
+    l->key = (struct cairn_buf)CAIRN_BUF_INIT;
+    l->dns = calloc(CAIRN_SYSLOG_DNS_CACHE, sizeof *l->dns);
+    l->rcache = calloc(CAIRN_SYSLOG_RELABEL_CACHE, sizeof *l->rcache);
+    if (!l->dns || !l->rcache)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+    for (size_t k = 0; k < CAIRN_SYSLOG_RELABEL_CACHE; k++)
+        cairn_labels_init(&l->rcache[k].labels);
     /* its own pipeline and rules: neither may be shared with the tailer's thread */
     snprintf(path, sizeof path, "scrape_configs[%zu].pipeline_stages", i);
     if (!(l->pipe = cairn_ship_pipeline_build(&sc->pipeline_stages, path, err)))
@@ -370,11 +426,16 @@ static void listener_deinit(struct syslog_listener *l)
     if (l->rules)
         cairn_ship_relabel_free(l->rules, l->n_rules);
     cairn_labels_deinit(&l->base);
-    cairn_labels_deinit(&l->final);
     cairn_sd_labels_deinit(&l->sdl);
     cairn_ship_entry_deinit(&l->entry);
     cairn_buf_deinit(&l->name);
     cairn_buf_deinit(&l->val);
+    cairn_buf_deinit(&l->key);
+    for (size_t i = 0; l->rcache && i < CAIRN_SYSLOG_RELABEL_CACHE; i++) {
+        cairn_buf_deinit(&l->rcache[i].key);
+        cairn_labels_deinit(&l->rcache[i].labels);
+    }
+    free(l->rcache);
     for (size_t i = 0; l->dns && i < CAIRN_SYSLOG_DNS_CACHE; i++)
         free(l->dns[i].name);
     free(l->dns);

@@ -43,6 +43,14 @@ struct syslog_dns {
     int64_t at;  /* monotonic ns of the lookup */
 };
 
+/* One relabelling result, keyed by the labels the rules could read. */
+struct syslog_rcache {
+    uint64_t hash;
+    int used, keep;
+    struct cairn_buf key;
+    struct cairn_labels labels; /* without the "__" ones; empty when dropped */
+};
+
 struct syslog_listener {
     const struct cairn_ship_scrape *sc;
     const struct cairn_ship_syslog *cfg;
@@ -62,9 +70,10 @@ struct syslog_listener {
     size_t n_rules;
     unsigned need;              /* the __syslog_* labels a rule may read (NEED_*) */
     struct cairn_labels base;   /* `labels:` sorted (the entry's labels without rules) */
-    struct cairn_labels final;  /* scratch: after relabelling */
     struct cairn_sd_labels sdl; /* scratch: the __syslog_* set before relabelling */
     struct cairn_buf name, val; /* scratch: SD label names and values */
+    struct cairn_buf key;       /* scratch: the relabel cache key */
+    struct syslog_rcache *rcache; /* CAIRN_SYSLOG_RELABEL_CACHE slots, direct mapped */
     struct cairn_ship_entry entry;
     struct syslog_dns *dns;     /* CAIRN_SYSLOG_DNS_CACHE entries */
     int64_t last_tick;

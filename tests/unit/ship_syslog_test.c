@@ -666,6 +666,57 @@ static void tcp_max_connections(void **state)
     cairn_cfg_deinit(&c);
 }
 
+static const char CACHE_CFG[] =
+    "scrape_configs:\n"
+    "  - job_name: c\n"
+    "    syslog:\n"
+    "      listen_address: 127.0.0.1:0\n"
+    "      labels: {job: c}\n"
+    "    relabel_configs:\n"
+    "      - {source_labels: [__syslog_message_hostname], target_label: host}\n"
+    "      - {source_labels: [__syslog_message_app_name], regex: x, action: drop}\n"
+    "      - {source_labels: [__syslog_message_proc_id], target_label: pid}\n";
+
+/* Relabelling results are cached by the labels the rules read: repeats (kept or
+ * dropped) give what the first one gave, and a label that differs is a new result. */
+static void relabel_cache(void **state)
+{
+    (void)state;
+    struct cairn_ship_config cfg;
+    struct cairn_cfg c = {0};
+    struct cairn_err err;
+    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
+    if (cairn_cfg_load_string(&c, "t.yaml", CACHE_CFG, sizeof CACHE_CFG - 1, &err) ||
+        cairn_cfg_check(&c, &err))
+        fail_msg("%s", err.msg);
+    struct capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct cairn_ship_sink sink = {cap_emit, NULL, &cap};
+    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
+    assert_non_null(s);
+    assert_int_equal(cairn_syslog_start(s), 0);
+    int fd = tcp_connect(cairn_syslog_port(s, 0));
+    const char *in = "<13>1 - h1 a 1 - - one\n<13>1 - h1 a 1 - - two\n<13>1 - h2 a 1 - - three\n"
+                     "<13>1 - h1 x 1 - - dropped\n<13>1 - h1 x 1 - - dropped again\n"
+                     "<13>1 - h1 a - - - no pid\n<13>1 - h1 a 1 - - four\n";
+    assert_int_equal(send(fd, in, strlen(in), 0), (ssize_t)strlen(in));
+    wait_count(&cap, 5);
+    static const char *const want[][2] = {
+        {"one", "{host=\"h1\", job=\"c\", pid=\"1\"}"},
+        {"two", "{host=\"h1\", job=\"c\", pid=\"1\"}"},
+        {"three", "{host=\"h2\", job=\"c\", pid=\"1\"}"},
+        {"no pid", "{host=\"h1\", job=\"c\"}"},
+        {"four", "{host=\"h1\", job=\"c\", pid=\"1\"}"},
+    };
+    for (int i = 0; i < 5; i++) {
+        assert_string_equal(cap.lines[i], want[i][0]);
+        assert_string_equal(cap.labels[i], want[i][1]);
+    }
+    assert_int_equal(metric(s, "cairn_ship_syslog_dropped_total{job=\"c\",reason=\"relabel\"} "), 2);
+    close(fd);
+    cairn_syslog_destroy(s);
+    cairn_cfg_deinit(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -675,6 +726,7 @@ int main(void)
         cmocka_unit_test(malformed),
         cmocka_unit_test(framing),
         cmocka_unit_test(listener),
+        cmocka_unit_test(relabel_cache),
         cmocka_unit_test(tcp_back_pressure),
         cmocka_unit_test(udp_queue_full),
         cmocka_unit_test(tcp_max_connections),
