@@ -248,7 +248,7 @@ int cairn__syslog_handle(struct syslog_listener *l, const char *frame, size_t le
         return 0;
     }
     const struct cairn_labels *ls = &l->base;
-    if (l->n_rules) {
+    if (l->relabel) {
         int keep = relabel(l, &m, ip, &ls);
         if (keep < 0)
             return keep;
@@ -403,6 +403,12 @@ static int listener_init(struct syslog_listener *l, const struct cairn_ship_scra
     struct cairn_err e2;
     if (cairn_labels_sort(&l->base, &e2))
         return cairn_err_set(err, CAIRN_EINVAL, "%s: %s", path, e2.msg);
+    /* without rules the entry's labels are `labels:` as they are, unless some start
+     * with "__": those go through the (empty) relabelling to be dropped */
+    l->relabel = l->n_rules > 0;
+    for (size_t k = 0; k < l->base.n; k++)
+        if (l->base.v[k].name_len >= 2 && l->base.v[k].name[0] == '_' && l->base.v[k].name[1] == '_')
+            l->relabel = 1;
     snprintf(path, sizeof path, "scrape_configs[%zu].syslog", i);
     if ((l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         return cairn_err_set(err, CAIRN_EIO, "eventfd: %s", strerror(errno));

@@ -4,6 +4,7 @@
  * tls_config) and cairn's max_connections, with their checks. */
 #include <string.h>
 
+#include "cairn/labels.h"
 #include "cairn/limits.h"
 #include "cairn/ship_syslog.h"
 
@@ -48,6 +49,10 @@ static int check(struct cairn_cfg *c, void *obj, const char *path, struct cairn_
     if (!strrchr(s->listen_address, ':'))
         return cairn_err_set(err, CAIRN_EINVAL, "%s.listen_address: '%s' is not host:port",
                              path, s->listen_address);
+    for (size_t i = 0; i < s->labels.n; i++)
+        if (!cairn_label_name_valid(s->labels.v[i].key, strlen(s->labels.v[i].key)))
+            return cairn_err_set(err, CAIRN_EINVAL, "%s.labels: '%s' is not a valid label name",
+                                 path, s->labels.v[i].key);
     if (tls && s->listen_protocol != CAIRN_SYSLOG_TCP)
         return cairn_err_set(err, CAIRN_EINVAL, "%s.tls_config: TLS needs listen_protocol tcp",
                              path);

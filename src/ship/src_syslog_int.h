@@ -69,6 +69,7 @@ struct syslog_listener {
     struct cairn_ship_relabel_rule *rules;
     size_t n_rules;
     unsigned need;              /* the __syslog_* labels a rule may read (NEED_*) */
+    int relabel;                /* 0: the entry's labels are `labels:` as they are */
     struct cairn_labels base;   /* `labels:` sorted (the entry's labels without rules) */
     struct cairn_sd_labels sdl; /* scratch: the __syslog_* set before relabelling */
     struct cairn_buf name, val; /* scratch: SD label names and values */

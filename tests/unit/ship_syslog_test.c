@@ -717,6 +717,50 @@ static void relabel_cache(void **state)
     cairn_cfg_deinit(&c);
 }
 
+/* The `syslog:` block's checks name the key; no block at all is no listener. */
+static void config_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"    syslog: {listen_protocol: udp}\n", "scrape_configs[0].syslog.listen_address: required"},
+        {"    syslog: {listen_address: 'localhost'}\n", "is not host:port"},
+        {"    syslog: {listen_address: ':1514', labels: {bad-name: x}}\n",
+         "scrape_configs[0].syslog.labels: 'bad-name' is not a valid label name"},
+        {"    syslog: {listen_address: ':1514', listen_protocol: udp, tls_config: {cert_file: c, key_file: k}}\n",
+         "TLS needs listen_protocol tcp"},
+        {"    syslog: {listen_address: ':1514', tls_config: {ca_file: c}}\n",
+         "cert_file and key_file are required"},
+        {"    syslog: {listen_address: ':1514', listen_protocol: sctp}\n", "listen_protocol"},
+        {"    syslog: {listen_address: ':1514', max_message_length: 2MiB}\n", "max_message_length"},
+        {"    syslog: {listen_adress: ':1514'}\n", "unknown key"},
+        {"    static_configs: []\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char yaml[512];
+        int n = snprintf(yaml, sizeof yaml, "scrape_configs:\n  - job_name: s\n%s", cases[i].yaml);
+        struct cairn_ship_config cfg;
+        struct cairn_cfg c = {0};
+        struct cairn_err err;
+        assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
+        int rc = cairn_cfg_load_string(&c, "t.yaml", yaml, (size_t)n, &err);
+        if (!rc)
+            rc = cairn_cfg_check(&c, &err);
+        if (!cases[i].want) {
+            assert_int_equal(rc, 0);
+            struct cairn_ship_sink sink = {cap_emit, NULL, NULL};
+            struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
+            assert_non_null(s);
+            assert_int_equal(cairn_syslog_count(s), 0);
+            cairn_syslog_destroy(s);
+        } else if (rc == 0 || !strstr(err.msg, cases[i].want)) {
+            fail_msg("%s: got rc %d '%s', want '%s'", cases[i].yaml, rc, err.msg, cases[i].want);
+        }
+        cairn_cfg_deinit(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -725,6 +769,7 @@ int main(void)
         cmocka_unit_test(rfc3164_forms),
         cmocka_unit_test(malformed),
         cmocka_unit_test(framing),
+        cmocka_unit_test(config_errors),
         cmocka_unit_test(listener),
         cmocka_unit_test(relabel_cache),
         cmocka_unit_test(tcp_back_pressure),
