@@ -370,6 +370,34 @@ static int metric(struct cairn_syslog_set *s, const char *line_prefix)
     return v;
 }
 
+/* A loaded config and its started listeners. */
+struct rig {
+    struct cairn_ship_config cfg;
+    struct cairn_cfg c;
+    struct cairn_ship_sink sink;
+    struct cairn_syslog_set *s;
+};
+
+static void rig_start(struct rig *r, const char *yaml, struct cairn_ship_sink sink)
+{
+    struct cairn_err err;
+    memset(r, 0, sizeof *r);
+    r->sink = sink;
+    assert_int_equal(cairn_cfg_init(&r->c, &cairn_ship_config_table, &r->cfg, NULL, &err), 0);
+    if (cairn_cfg_load_string(&r->c, "t.yaml", yaml, strlen(yaml), &err) ||
+        cairn_cfg_check(&r->c, &err))
+        fail_msg("%s", err.msg);
+    if (!(r->s = cairn_syslog_create(&r->cfg, &r->sink, NULL, &err)))
+        fail_msg("%s", err.msg);
+    assert_int_equal(cairn_syslog_start(r->s), 0);
+}
+
+static void rig_stop(struct rig *r)
+{
+    cairn_syslog_destroy(r->s);
+    cairn_cfg_deinit(&r->c);
+}
+
 static const char CFG[] =
     "scrape_configs:\n"
     "  - job_name: tcp\n"
@@ -398,20 +426,11 @@ static const char CFG[] =
 static void listener(void **state)
 {
     (void)state;
-    struct cairn_ship_config cfg;
-    struct cairn_cfg c = {0};
-    struct cairn_err err;
-    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
-    if (cairn_cfg_load_string(&c, "t.yaml", CFG, sizeof CFG - 1, &err) ||
-        cairn_cfg_check(&c, &err))
-        fail_msg("%s", err.msg);
     struct capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct cairn_ship_sink sink = {cap_emit, NULL, &cap};
-    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
-    if (!s)
-        fail_msg("%s", err.msg);
+    struct rig r;
+    rig_start(&r, CFG, (struct cairn_ship_sink){cap_emit, NULL, &cap});
+    struct cairn_syslog_set *s = r.s;
     assert_int_equal(cairn_syslog_count(s), 2);
-    assert_int_equal(cairn_syslog_start(s), 0);
     int tport = cairn_syslog_port(s, 0), uport = cairn_syslog_port(s, 1);
     assert_true(tport > 0 && uport > 0);
 
@@ -474,8 +493,7 @@ static void listener(void **state)
     assert_string_equal(cap.lines[3], "<13>1 - h a - - - by udp");
     assert_string_equal(cap.labels[3], "{job=\"udp\"}");
 
-    cairn_syslog_destroy(s);
-    cairn_cfg_deinit(&c);
+    rig_stop(&r);
 }
 
 /* A sink that blocks while `hold` is set, as the push client does on a full queue. */
@@ -513,18 +531,10 @@ static const char BP_CFG[] = "scrape_configs:\n"
 static void tcp_back_pressure(void **state)
 {
     (void)state;
-    struct cairn_ship_config cfg;
-    struct cairn_cfg c = {0};
-    struct cairn_err err;
-    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
-    if (cairn_cfg_load_string(&c, "t.yaml", BP_CFG, sizeof BP_CFG - 1, &err) ||
-        cairn_cfg_check(&c, &err))
-        fail_msg("%s", err.msg);
     struct gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .hold = 1};
-    struct cairn_ship_sink sink = {gate_emit, NULL, &g};
-    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
-    assert_non_null(s);
-    assert_int_equal(cairn_syslog_start(s), 0);
+    struct rig r;
+    rig_start(&r, BP_CFG, (struct cairn_ship_sink){gate_emit, NULL, &g});
+    struct cairn_syslog_set *s = r.s;
     int fd = tcp_connect(cairn_syslog_port(s, 0));
     int small = 4096;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
@@ -571,8 +581,7 @@ static void tcp_back_pressure(void **state)
         usleep(10000);
     }
     assert_int_equal(g.n, sent);
-    cairn_syslog_destroy(s);
-    cairn_cfg_deinit(&c);
+    rig_stop(&r);
 }
 
 static const char UDP_CFG[] = "scrape_configs:\n"
@@ -588,18 +597,10 @@ static const char UDP_CFG[] = "scrape_configs:\n"
 static void udp_queue_full(void **state)
 {
     (void)state;
-    struct cairn_ship_config cfg;
-    struct cairn_cfg c = {0};
-    struct cairn_err err;
-    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
-    if (cairn_cfg_load_string(&c, "t.yaml", UDP_CFG, sizeof UDP_CFG - 1, &err) ||
-        cairn_cfg_check(&c, &err))
-        fail_msg("%s", err.msg);
     struct gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .hold = 1};
-    struct cairn_ship_sink sink = {gate_emit, NULL, &g};
-    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
-    assert_non_null(s);
-    assert_int_equal(cairn_syslog_start(s), 0);
+    struct rig r;
+    rig_start(&r, UDP_CFG, (struct cairn_ship_sink){gate_emit, NULL, &g});
+    struct cairn_syslog_set *s = r.s;
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET,
                              .sin_port = htons((uint16_t)cairn_syslog_port(s, 0))};
@@ -625,8 +626,7 @@ static void udp_queue_full(void **state)
         usleep(10000);
     assert_int_equal(metric(s, "\npromtail_syslog_target_entries_total "), 16);
     assert_int_equal(g.n, 16);
-    cairn_syslog_destroy(s);
-    cairn_cfg_deinit(&c);
+    rig_stop(&r);
 }
 
 static const char MAXC_CFG[] = "scrape_configs:\n"
@@ -640,18 +640,10 @@ static const char MAXC_CFG[] = "scrape_configs:\n"
 static void tcp_max_connections(void **state)
 {
     (void)state;
-    struct cairn_ship_config cfg;
-    struct cairn_cfg c = {0};
-    struct cairn_err err;
-    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
-    if (cairn_cfg_load_string(&c, "t.yaml", MAXC_CFG, sizeof MAXC_CFG - 1, &err) ||
-        cairn_cfg_check(&c, &err))
-        fail_msg("%s", err.msg);
     struct capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct cairn_ship_sink sink = {cap_emit, NULL, &cap};
-    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
-    assert_non_null(s);
-    assert_int_equal(cairn_syslog_start(s), 0);
+    struct rig r;
+    rig_start(&r, MAXC_CFG, (struct cairn_ship_sink){cap_emit, NULL, &cap});
+    struct cairn_syslog_set *s = r.s;
     int a = tcp_connect(cairn_syslog_port(s, 0));
     const char m1[] = "<13>1 - h a - - - first\n";
     assert_int_equal(send(a, m1, sizeof m1 - 1, 0), (ssize_t)(sizeof m1 - 1));
@@ -662,8 +654,7 @@ static void tcp_max_connections(void **state)
     assert_int_equal(metric(s, "cairn_ship_syslog_connections_rejected_total{job=\"m\"} "), 1);
     assert_int_equal(metric(s, "cairn_ship_syslog_connections_open{job=\"m\"} "), 1);
     close(a);
-    cairn_syslog_destroy(s);
-    cairn_cfg_deinit(&c);
+    rig_stop(&r);
 }
 
 static const char CACHE_CFG[] =
@@ -682,18 +673,10 @@ static const char CACHE_CFG[] =
 static void relabel_cache(void **state)
 {
     (void)state;
-    struct cairn_ship_config cfg;
-    struct cairn_cfg c = {0};
-    struct cairn_err err;
-    assert_int_equal(cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err), 0);
-    if (cairn_cfg_load_string(&c, "t.yaml", CACHE_CFG, sizeof CACHE_CFG - 1, &err) ||
-        cairn_cfg_check(&c, &err))
-        fail_msg("%s", err.msg);
     struct capture cap = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    struct cairn_ship_sink sink = {cap_emit, NULL, &cap};
-    struct cairn_syslog_set *s = cairn_syslog_create(&cfg, &sink, NULL, &err);
-    assert_non_null(s);
-    assert_int_equal(cairn_syslog_start(s), 0);
+    struct rig r;
+    rig_start(&r, CACHE_CFG, (struct cairn_ship_sink){cap_emit, NULL, &cap});
+    struct cairn_syslog_set *s = r.s;
     int fd = tcp_connect(cairn_syslog_port(s, 0));
     const char *in = "<13>1 - h1 a 1 - - one\n<13>1 - h1 a 1 - - two\n<13>1 - h2 a 1 - - three\n"
                      "<13>1 - h1 x 1 - - dropped\n<13>1 - h1 x 1 - - dropped again\n"
@@ -713,8 +696,7 @@ static void relabel_cache(void **state)
     }
     assert_int_equal(metric(s, "cairn_ship_syslog_dropped_total{job=\"c\",reason=\"relabel\"} "), 2);
     close(fd);
-    cairn_syslog_destroy(s);
-    cairn_cfg_deinit(&c);
+    rig_stop(&r);
 }
 
 /* The `syslog:` block's checks name the key; no block at all is no listener. */
