@@ -5,7 +5,6 @@
 # Python arrive with the labels relabel_configs made from Promtail's __syslog_* labels;
 # malformed frames (bad PRI, bad octet count, oversize) are counted on /metrics while
 # the agent keeps receiving; a bad octet count closes only its own connection.
-import json
 import os
 import signal
 import socket
@@ -14,30 +13,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import BIN, Server, TempDir, check, request  # noqa: E402
+from push_util import BIN, Server, TempDir, check, query_lines, request, wait_for  # noqa: E402
 
 _agents = []
-
-
-def query(srv, q, start_ns):
-    qs = urllib.parse.urlencode({"query": q, "start": start_ns, "end": time.time_ns() + 10**9,
-                                 "limit": 1000, "direction": "forward"})
-    st, body = request(srv.url + "/loki/api/v1/query_range?" + qs)
-    check(st == 200, "query %s: %d %s" % (q, st, body))
-    data = json.loads(body)["data"]["result"]
-    return [(s["stream"], v[1]) for s in data for v in s["values"]]
-
-
-def wait_for(pred, what, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    check(False, "timed out waiting for " + what)
 
 
 def metric(hport, name):
@@ -198,7 +178,7 @@ scrape_configs:
 
         def arrived():
             got.clear()
-            for stream, line in query(srv, '{job="syslog"}', start):
+            for stream, line in query_lines(srv, '{job="syslog"}', start):
                 got[line] = stream
             return all(k in got for k in want)
 
@@ -220,7 +200,7 @@ scrape_configs:
         check(metric(hport, "promtail_syslog_target_parsing_errors_total") == 4, "promtail errors")
         check(metric(hport, "promtail_syslog_target_entries_total") == 8, "entries")
         logger("-P", str(tcp), "--rfc5424", "--tcp", "--octet-count", "still alive")
-        wait_for(lambda: any(l == "still alive" for _, l in query(srv, '{job="syslog"}', start)),
+        wait_for(lambda: any(l == "still alive" for _, l in query_lines(srv, '{job="syslog"}', start)),
                  "a line after the malformed ones")
 
         ship.send_signal(signal.SIGTERM)
