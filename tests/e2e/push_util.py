@@ -118,7 +118,7 @@ def query_lines(srv, q, start_ns):
     return [(s["stream"], v[1]) for s in data for v in s["values"]]
 
 
-def wait_for(pred, what, timeout=60.0):
+def wait_for(pred, what, timeout=90.0):
     """Poll pred (a cheap check of something the test caused) until true, or fail."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
