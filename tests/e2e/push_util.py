@@ -127,6 +127,22 @@ def wait_for(pred, what, timeout=90.0):
         time.sleep(0.1)
     fail("timed out waiting for " + what)
 
+
+def run_main(main, agents, log_lines=60):
+    """Run a test's main: on failure print the servers' last log lines; in any case kill
+    the agent processes (subprocess.Popen) the test left running."""
+    try:
+        main()
+    except BaseException:
+        for srv in _live:
+            sys.stderr.write("".join(srv.log[-log_lines:]))
+        raise
+    finally:
+        for a in agents:
+            if a.poll() is None:
+                a.kill()
+                a.wait()
+
 def push_json(base, streams, tenant=None, gzip_it=False, raw=None):
     """streams: list of (labels dict, [(ts_ns, line), ...])."""
     import gzip

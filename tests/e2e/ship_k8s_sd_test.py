@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "k8sfake"))
-from push_util import BIN, Server, TempDir, check, request, wait_for  # noqa: E402
+from push_util import BIN, Server, TempDir, check, request, wait_for, run_main  # noqa: E402
 from push_util import query_lines as query  # noqa: E402
 from harness import FakeAPI, gen_certs  # noqa: E402
 from pods import make_pod  # noqa: E402
@@ -374,15 +374,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BaseException:
-        import push_util
-        for srv in push_util._live:
-            sys.stderr.write("".join(srv.log[-30:]))
-        raise
-    finally:
-        for a in _agents:
-            if a.poll() is None:
-                a.kill()
-                a.wait()
+    run_main(main, _agents, log_lines=30)

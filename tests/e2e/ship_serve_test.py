@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import BIN, Server, TempDir, check, request, wait_for  # noqa: E402
+from push_util import BIN, Server, TempDir, check, request, wait_for, run_main  # noqa: E402
 from push_util import query_lines as query  # noqa: E402
 
 EVENTS = [
@@ -106,15 +106,4 @@ scrape_configs:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BaseException:
-        import push_util
-        for srv in push_util._live:
-            sys.stderr.write("".join(srv.log[-60:]))
-        raise
-    finally:
-        for a in _agents:
-            if a.poll() is None:
-                a.kill()
-                a.wait()
+    run_main(main, _agents)
