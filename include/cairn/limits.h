@@ -100,4 +100,19 @@
  * the push client's sender does not wake every few microseconds at short intervals. */
 #define CAIRN_CANARY_MIN_BATCH_WAIT_NS (5LL * 1000000LL)
 
+/* The agent's syslog source (issue 13, src/ship/src_syslog*.c). */
+#define CAIRN_SYSLOG_MAX_MESSAGE_LENGTH 8192      /* Promtail's max_message_length default */
+#define CAIRN_SYSLOG_MESSAGE_LENGTH_CAP (1u << 20) /* largest accepted max_message_length:
+                                                    * every connection buffers one message */
+#define CAIRN_SYSLOG_MAX_CONNECTIONS 512          /* TCP connections per listener: at 8 KiB
+                                                   * each, 4 MiB of buffers at most */
+/* UDP: datagrams read but not yet parsed; past it a datagram is dropped and counted
+ * (UDP has no back-pressure; a bounded queue keeps the agent's memory target). */
+#define CAIRN_SYSLOG_UDP_QUEUE_BYTES (4u * 1024 * 1024)
+#define CAIRN_SYSLOG_DNS_CACHE 256                /* reverse lookups remembered per listener */
+/* relabel_configs results remembered per listener, by the labels rules read (host,
+ * app, severity, ...): a few hundred senders and programs fit; more only cost misses */
+#define CAIRN_SYSLOG_RELABEL_CACHE 1024
+#define CAIRN_SYSLOG_DNS_TTL_NS (300LL * 1000000000LL) /* and for this long */
+
 #endif
