@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +38,16 @@ struct request {
     struct cairn_buf body;
     int too_big;
 };
+
+/* libmicrohttpd's own messages (a follower's client gone mid-reply) as debug lines. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    CAIRN_DEBUG("docker", "http", "detail=\"%s\"", msg);
+}
 
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *doc)
 {
@@ -325,7 +337,8 @@ struct cairn_docker_driver *cairn_docker_driver_create(const struct cairn_docker
                                   MHD_USE_ERROR_LOG,
                               0, NULL, NULL, handle, d, MHD_OPTION_LISTEN_SOCKET, d->lfd,
                               MHD_OPTION_NOTIFY_COMPLETED, request_done, d,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d, MHD_OPTION_END);
     if (!d->mhd) {
         cairn_err_set(err, CAIRN_EIO, "cannot start the HTTP server on %s", d->socket_path);
         goto fail;
