@@ -77,13 +77,17 @@ struct cairn__docker_local {
     uint64_t size, max_size;
     int max_file;
     struct cairn_buf line;
+    struct cairn_buf pend;  /* lines formatted, not yet written */
 };
 int cairn__docker_local_open(struct cairn__docker_local *l, const char *data_dir, const char *id,
                              uint64_t max_size, int max_file, int no_file);
-/* Append one entry. 0 or CAIRN_EIO (logged). Rotates first if it would not fit. */
+/* Add one entry to the batch (written by _flush, or here when the batch is full or a
+ * rotation is due: *rotated says so). 0, CAIRN_ENOMEM or CAIRN_EIO (logged). */
 int cairn__docker_local_write(struct cairn__docker_local *l, const char *source, size_t slen,
                               int64_t ts, const char *line, size_t len, int *rotated);
-/* Close; remove the files unless keep. */
+/* Write the batch. 0 or CAIRN_EIO (logged). */
+int cairn__docker_local_flush(struct cairn__docker_local *l);
+/* Flush and close; remove the files unless keep. */
 void cairn__docker_local_close(struct cairn__docker_local *l, int keep);
 /* "<dir>/json.log" and rotated "<dir>/json.log.<n>" paths. */
 int cairn__docker_local_name(struct cairn_buf *out, const char *dir, int n);

@@ -1,7 +1,8 @@
 /* localcopy.c -- the driver's local copy of a container's output, so `docker logs`
  * works: docker's json-file format ({"log":"line\n","stream":"stdout","time":"..."}
  * one per line) in <data_dir>/<id>/json.log, rotated at max-size into json.log.1 ..
- * json.log.<max-file - 1> (max-file 1: truncated), as json-file does. */
+ * json.log.<max-file - 1> (max-file 1: truncated), as json-file does. Lines are
+ * batched per FIFO read and written by cairn__docker_local_flush. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,10 @@
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
 #include "docker/docker_int.h"
+
+/* Lines are batched and written once per FIFO read (one write instead of one a line);
+ * past this many bytes a batch is written early. */
+#define LOCAL_PEND_MAX (256 * 1024)
 
 int cairn__docker_local_name(struct cairn_buf *out, const char *dir, int n)
 {
@@ -86,6 +91,32 @@ static int rotate(struct cairn__docker_local *l)
     return rc ? CAIRN_ENOMEM : 0;
 }
 
+static int write_all(struct cairn__docker_local *l, const char *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t k = write(l->fd, p + off, n - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            CAIRN_ERROR("docker", "local copy write failed", "path=%s errno=%d", l->path, errno);
+            return CAIRN_EIO;
+        }
+        off += (size_t)k;
+    }
+    l->size += n;
+    return 0;
+}
+
+int cairn__docker_local_flush(struct cairn__docker_local *l)
+{
+    if (l->fd < 0 || !l->pend.len)
+        return 0;
+    int rc = write_all(l, l->pend.data, l->pend.len);
+    cairn_buf_reset(&l->pend);
+    return rc;
+}
+
 int cairn__docker_local_write(struct cairn__docker_local *l, const char *source, size_t slen,
                               int64_t ts, const char *line, size_t len, int *rotated)
 {
@@ -110,30 +141,25 @@ int cairn__docker_local_write(struct cairn__docker_local *l, const char *source,
     rc |= cairn_buf_append_str(b, "\"}\n");
     if (rc)
         return CAIRN_ENOMEM;
-    if (l->max_size && l->size && l->size + b->len > l->max_size) {
-        if ((rc = rotate(l)))
+    uint64_t size = l->size + l->pend.len;
+    if (l->max_size && size && size + b->len > l->max_size) {
+        if ((rc = cairn__docker_local_flush(l)) || (rc = rotate(l)))
             return rc;
         *rotated = 1;
     }
-    size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = write(l->fd, b->data + off, b->len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            CAIRN_ERROR("docker", "local copy write failed", "path=%s errno=%d", l->path, errno);
-            return CAIRN_EIO;
-        }
-        off += (size_t)n;
-    }
-    l->size += b->len;
+    if (l->pend.len + b->len > LOCAL_PEND_MAX && (rc = cairn__docker_local_flush(l)))
+        return rc;
+    if (cairn_buf_append(&l->pend, b->data, b->len))
+        return write_all(l, b->data, b->len); /* no room to batch: write it alone */
     return 0;
 }
 
 void cairn__docker_local_close(struct cairn__docker_local *l, int keep)
 {
-    if (l->fd >= 0)
+    if (l->fd >= 0) {
+        (void)cairn__docker_local_flush(l);
         close(l->fd);
+    }
     l->fd = -1;
     if (!keep && l->dir) {
         struct cairn_buf p = CAIRN_BUF_INIT;
@@ -146,6 +172,7 @@ void cairn__docker_local_close(struct cairn__docker_local *l, int keep)
     free(l->dir);
     free(l->path);
     cairn_buf_deinit(&l->line);
+    cairn_buf_deinit(&l->pend);
     l->dir = l->path = NULL;
 }
 

@@ -40,23 +40,25 @@ static int push_flush(void *ud)
     return cairn_push_flush(s->push);
 }
 
-/* One finished line: local copy, then stages and push. */
+/* One finished line: local copy (batched; written by local_flush), then stages and
+ * push. The copy is changed under the lock: a ReadLogs opening the files sees them
+ * before or after a rotation, never in the middle of one. */
 static int deliver(struct cairn__docker_stream *s, struct cairn_ship_entry *se,
                    const struct cairn_ship_sink *sink, const char *src, size_t slen, int64_t ts,
                    const char *line, size_t len)
 {
     int rotated = 0;
-    /* under the lock: a ReadLogs opening the files sees them before or after a
-     * rotation, never in the middle of one */
     pthread_mutex_lock(&s->mu);
     int rc = cairn__docker_local_write(&s->local, src, slen, ts, line, len, &rotated);
-    s->writes++;
-    s->rotations += (uint64_t)rotated;
     s->lines++;
     s->bytes += len;
     if (rc)
         s->errors++;
-    pthread_cond_broadcast(&s->cv);
+    if (rotated) {
+        s->rotations++;
+        s->writes++;
+        pthread_cond_broadcast(&s->cv);
+    }
     pthread_mutex_unlock(&s->mu);
     if (s->setup.dropped)
         return 0;
@@ -104,6 +106,19 @@ static int on_entry(struct cairn__docker_stream *s, struct joiner *j, struct cai
     return more ? 0 : join_flush(s, j, se, sink);
 }
 
+/* Write the batched lines of the local copy and wake ReadLogs followers. */
+static void local_flush(struct cairn__docker_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->local.pend.len) {
+        if (cairn__docker_local_flush(&s->local))
+            s->errors++;
+        s->writes++;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 static int stop_requested(struct cairn__docker_stream *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -115,6 +130,7 @@ static int stop_requested(struct cairn__docker_stream *s)
 static void *reader_main(void *arg)
 {
     struct cairn__docker_stream *s = arg;
+    pthread_setname_np(pthread_self(), "docker-fifo");
     struct cairn_ship_sink sink = {push_emit, push_flush, s};
     struct cairn_ship_entry se;
     struct joiner j = {CAIRN_BUF_INIT, CAIRN_BUF_INIT, 0, 0};
@@ -191,8 +207,10 @@ static void *reader_main(void *arg)
         }
         memmove(buf, buf + off, have - off);
         have -= off;
+        local_flush(s);
     }
     (void)join_flush(s, &j, &se, &sink);
+    local_flush(s);
     if (s->setup.pipeline)
         (void)cairn_ship_pipeline_tick(s->setup.pipeline, INT64_MAX, &sink);
     if (fd >= 0)
