@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/config.h"
@@ -49,6 +50,13 @@ int cairn_cmd_docker_driver(int argc, char **argv)
     if (cairn_cfg_init(&c, &driver_t, &o, NULL, &err)) {
         fprintf(stderr, "cairn docker-driver: %s\n", err.msg);
         return 1;
+    }
+    /* the plugin's settable env (config.json), below the options */
+    const char *env_level = getenv("LOG_LEVEL");
+    if (env_level && env_level[0] && cairn_cfg_set(&c, "log_level", env_level, &err)) {
+        fprintf(stderr, "cairn docker-driver: LOG_LEVEL: %s\n", err.msg);
+        cairn_cfg_deinit(&c);
+        return 2;
     }
     int rc = cairn_cfg_load_args(&c, argc, argv, "usage: cairn docker-driver [options]", &args,
                                  &out, &err);

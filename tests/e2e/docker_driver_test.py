@@ -194,7 +194,13 @@ def check_plugin_config():
     check(cfg["entrypoint"][0].endswith("cairn") and "docker-driver" in cfg["entrypoint"],
           "config.json: entrypoint")
     sock = [a for a in cfg["entrypoint"] if a.startswith("--socket")]
-    check(not sock or sock[0].endswith("/run/docker/plugins/cairn.sock"), "config.json: socket")
+    check(sock and sock[0].endswith("=/run/docker/plugins/" + cfg["interface"]["socket"]),
+          "config.json: --socket is where docker looks for interface.socket")
+    for m in cfg.get("mounts", []):
+        check(m["destination"].startswith("/") and m["type"] in ("bind", "none"),
+              "config.json: mount %r" % m)
+    with open(os.path.join(SRC, "deploy", "docker", "Dockerfile")) as f:
+        check("/usr/bin/cairn" in f.read(), "Dockerfile installs the entrypoint's binary")
 
 
 def main():
