@@ -106,6 +106,7 @@ struct cairn__docker_stream {
     struct cairn_push *push;
     struct cairn__docker_local local;
     int keep_file;
+    int fd;                     /* the FIFO, opened by start, read by the thread */
     pthread_t thread;
     int started;
     /* guarded by mu: followers wait on cv for writes, rotations and the end */

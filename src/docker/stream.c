@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cairn/log.h"
@@ -138,16 +139,10 @@ static void *reader_main(void *arg)
     unsigned char *buf = malloc(CAIRN_DOCKER_MAX_FRAME + 4);
     size_t have = 0;
     const char *why = NULL;
-    /* O_NONBLOCK: the open does not wait for docker's writer; poll tells when it has
-     * come (POLLIN) and gone (POLLHUP after it was there). */
-    int fd = buf ? open(s->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+    int fd = s->fd;
+    s->fd = -1;
     if (!buf)
         why = "out of memory";
-    else if (fd < 0) {
-        CAIRN_ERROR("docker", "cannot open the FIFO", "container=%s file=%s errno=%d", s->id,
-                    s->file, errno);
-        why = "open failed";
-    }
     int rc = 0;
     while (!why) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -230,6 +225,8 @@ static void *reader_main(void *arg)
 
 static void stream_free(struct cairn__docker_stream *s)
 {
+    if (s->fd >= 0)
+        close(s->fd);
     cairn_push_destroy(s->push);
     cairn__docker_setup_deinit(&s->setup);
     cairn__docker_local_close(&s->local, 1);
@@ -261,6 +258,7 @@ struct cairn__docker_stream *cairn__docker_stream_start(json_t *req, const char 
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->local.fd = -1;
+    s->fd = -1;
     s->refs = 1;
     cairn__docker_info_read(info, &s->info);
     s->id = (char *)s->info.id;
@@ -307,6 +305,15 @@ struct cairn__docker_stream *cairn__docker_stream_start(json_t *req, const char 
     if (!s->push) {
         cairn_err_set(err, perr.code ? perr.code : CAIRN_EINVAL, "loki-url / loki-tls-*: %s",
                       perr.msg);
+        goto fail;
+    }
+    /* O_NONBLOCK: the open does not wait for docker's writer; poll tells when it has
+     * come (POLLIN) and gone (POLLHUP after it was there) */
+    s->fd = open(s->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (s->fd < 0 || fstat(s->fd, &st) || !S_ISFIFO(st.st_mode)) {
+        cairn_err_set(err, CAIRN_EINVAL, "File %s: %s", s->file,
+                      s->fd < 0 ? strerror(errno) : "not a FIFO");
         goto fail;
     }
     if (pthread_create(&s->thread, NULL, reader_main, s)) {

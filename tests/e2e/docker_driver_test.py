@@ -224,6 +224,9 @@ def main():
         r = call(sock, "/LogDriver.StartLogging",
                  container("c" * 64, "/bad", fifo0, {"loki-url": push_url, "max-size": "huge"}))
         check("max-size" in r.get("Err", ""), "bad max-size not refused: %r" % r)
+        r = call(sock, "/LogDriver.StartLogging",
+                 container("c" * 64, "/bad", fifo0 + "-missing", {"loki-url": push_url}))
+        check("fifo0-missing" in r.get("Err", ""), "missing FIFO not refused: %r" % r)
 
         # container A: labels from templates, compose, a pipeline stage; a rotated copy
         cid = "a" * 64
