@@ -81,9 +81,9 @@
 #define CAIRN_OOO_WINDOW_NS (3600LL * 1000000000LL) /* accept out-of-order within 1 h */
 
 /* Docker logging driver (src/docker). */
-#define CAIRN_DOCKER_MAX_FRAME 1000000            /* LogEntry bytes: docker's own plugin
-                                                   * adapter never writes more (maxMsgLen
-                                                   * 1e6), so a longer prefix is corruption */
+#define CAIRN_DOCKER_MAX_FRAME 1000000            /* LogEntry bytes: docker splits lines at
+                                                   * 16 KiB, so a real message is far smaller
+                                                   * and a longer prefix is corruption */
 #define CAIRN_DOCKER_MAX_JOINED CAIRN_MAX_LINE_SIZE /* partial entries joined up to the
                                                    * store's default max_line_size; past it
                                                    * the joined part is sent as a line */

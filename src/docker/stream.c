@@ -358,10 +358,13 @@ void cairn__docker_stream_stop(struct cairn__docker_stream *s)
     if (s->started)
         pthread_join(s->thread, NULL);
     s->started = 0;
-    int rc = cairn_push_flush(s->push);
-    if (rc)
-        CAIRN_WARN("docker", "some lines were not delivered", "container=%s err=%s", s->id,
-                   cairn_strerror(rc));
+    /* send what is queued; retries end CAIRN_PUSH_DRAIN_TIMEOUT_NS later, so a store
+     * that is down cannot hold the daemon's StopLogging (and the container's stop) for
+     * loki-retries x loki-max-backoff */
+    cairn_push_interrupt(s->push);
+    struct cairn_push *p = s->push;
+    s->push = NULL;
+    cairn_push_destroy(p);
     pthread_mutex_lock(&s->mu);
     cairn__docker_local_close(&s->local, s->keep_file);
     pthread_cond_broadcast(&s->cv);

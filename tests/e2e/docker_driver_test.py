@@ -335,6 +335,13 @@ def main():
               "B's good line: %r" % res)
         # without keep-file the local copy goes with the container
         check(not os.path.exists(os.path.join(d.data, "b" * 64)), "B's copy not removed")
+        c = UnixConn(sock)
+        c.request("POST", "/LogDriver.ReadLogs", json.dumps({"Info": req_b["Info"],
+                                                             "Config": {"Tail": -1}}))
+        r = c.getresponse()
+        body = json.loads(r.read())
+        c.close()
+        check(r.status == 404 and "keep-file" in body["Err"], "ReadLogs of B: %r" % body)
 
         d.proc.terminate()
         check(d.proc.wait(30) == 0, "driver exit status")
