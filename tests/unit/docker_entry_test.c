@@ -136,6 +136,8 @@ static void local_copy_line(void **state)
     const char *bad = "{\"log\":\"x\\n\",\"stream\":\"stdout\"}"; /* no time */
     assert_int_equal(cairn__docker_local_parse(bad, strlen(bad), &sc, &e), CAIRN_EINVAL);
     assert_int_equal(cairn__docker_local_parse("[1]", 3, &sc, &e), CAIRN_EINVAL);
+    const char *far = "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"time\":\"4048-12-07T19:00:00Z\"}";
+    assert_int_equal(cairn__docker_local_parse(far, strlen(far), &sc, &e), CAIRN_EINVAL);
     cairn_buf_deinit(&sc);
 }
 
