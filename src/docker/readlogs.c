@@ -84,18 +84,19 @@ struct cairn__docker_reader *cairn__docker_reader_open(const char *data_dir, con
     r->until = until;
     r->follow = follow;
     r->shutdown = shutdown;
-    int rc;
+    int rc, writing = 0;
     if (s) {
         cairn__docker_stream_ref(s);
         r->s = s;
         pthread_mutex_lock(&s->mu);
         r->rot_seen = s->rotations;
+        writing = s->local.fd >= 0;
         rc = open_all(r);
         pthread_mutex_unlock(&s->mu);
     } else {
         rc = open_all(r);
     }
-    if (rc || (r->nfd == 0 && (!s || s->local.fd < 0 || !follow))) {
+    if (rc || (r->nfd == 0 && !(writing && follow))) {
         cairn_err_set(err, rc ? rc : CAIRN_ENOTFOUND,
                       rc ? "out of memory"
                          : "no local copy of container %s's logs (no-file, or removed when it "

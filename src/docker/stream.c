@@ -144,6 +144,7 @@ static void *reader_main(void *arg)
     if (!buf)
         why = "out of memory";
     int rc = 0;
+    int64_t last_tick = cairn_mono_ns();
     while (!why) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int pr = poll(&pfd, 1, POLL_MS);
@@ -151,11 +152,14 @@ static void *reader_main(void *arg)
             why = "poll failed";
             break;
         }
+        if (s->setup.pipeline && cairn_mono_ns() - last_tick >= POLL_MS * 1000000LL) {
+            /* held entries past their deadline (multiline max_wait_time) */
+            last_tick = cairn_mono_ns();
+            (void)cairn_ship_pipeline_tick(s->setup.pipeline, last_tick, &sink);
+        }
         if (pr <= 0) {
             if (stop_requested(s))
                 break; /* drained: nothing more was readable */
-            if (s->setup.pipeline)
-                (void)cairn_ship_pipeline_tick(s->setup.pipeline, cairn_mono_ns(), &sink);
             continue;
         }
         ssize_t n = read(fd, buf + have, CAIRN_DOCKER_MAX_FRAME + 4 - have);

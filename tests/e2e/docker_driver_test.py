@@ -316,8 +316,12 @@ def main():
         # container B: a corrupt length prefix closes its stream, logged; the driver lives
         fifo_b = os.path.join(tmp, "fifo-b")
         os.mkfifo(fifo_b)
+        stage_file = os.path.join(tmp, "stages.yaml")
+        with open(stage_file, "w") as f:
+            f.write("pipeline_stages:\n- static_labels:\n    from_file: \"yes\"\n")
         req_b = container("b" * 64, "/broken", fifo_b, {"loki-url": push_url,
-                                                         "loki-batch-wait": "100ms"})
+                                                         "loki-batch-wait": "100ms",
+                                                         "loki-pipeline-stage-file": stage_file})
         check(call(sock, "/LogDriver.StartLogging", req_b) == {"Err": ""}, "StartLogging B")
         wb = open(fifo_b, "wb", buffering=0)
         wb.write(entry("before corruption", time.time_ns()))
@@ -333,6 +337,7 @@ def main():
         res = query(srv.url, '{container_name="broken"}', t0 - 10**9, time.time_ns() + 10**9)
         check([v[1] for s in res for v in s["values"]] == ["before corruption"],
               "B's good line: %r" % res)
+        check(res[0]["stream"].get("from_file") == "yes", "stage file: %r" % res[0]["stream"])
         # without keep-file the local copy goes with the container
         check(not os.path.exists(os.path.join(d.data, "b" * 64)), "B's copy not removed")
         c = UnixConn(sock)
