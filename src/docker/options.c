@@ -396,6 +396,11 @@ int cairn__docker_setup_init(struct cairn__docker_setup *s, const struct cairn__
             continue; /* Prometheus's rule: __ labels are gone after relabelling */
         if (!ls.v[i].value_len)
             continue;
+        if (!cairn_label_name_valid(ls.v[i].name, ls.v[i].name_len)) {
+            rc = cairn_err_set(err, CAIRN_EINVAL, "label name '%s' is not valid (from "
+                               "loki-relabel-config, labels or env)", ls.v[i].name);
+            break;
+        }
         if (s->labels.n >= CAIRN_LABELS_PARSE_MAX) {
             rc = cairn_err_set(err, CAIRN_ELIMIT, "more than %d labels", CAIRN_LABELS_PARSE_MAX);
             break;

@@ -283,12 +283,6 @@ struct cairn__docker_stream *cairn__docker_stream_start(json_t *req, const char 
         cairn_ship_pipeline_set_metrics(s->setup.pipeline, metrics);
     const struct cairn__docker_opts *o = &s->setup.opts;
     s->keep_file = o->keep_file;
-    if (cairn__docker_local_open(&s->local, data_dir, s->id, o->max_size_bytes, o->max_file,
-                                 o->no_file)) {
-        cairn_err_set(err, CAIRN_EIO, "cannot create the local copy under %s (see the log)",
-                      data_dir);
-        goto fail;
-    }
     struct cairn_push_config pc;
     cairn_push_config_default(&pc);
     pc.url = o->loki_url;
@@ -318,6 +312,13 @@ struct cairn__docker_stream *cairn__docker_stream_start(json_t *req, const char 
     if (s->fd < 0 || fstat(s->fd, &st) || !S_ISFIFO(st.st_mode)) {
         cairn_err_set(err, CAIRN_EINVAL, "File %s: %s", s->file,
                       s->fd < 0 ? strerror(errno) : "not a FIFO");
+        goto fail;
+    }
+    /* last, so a refused StartLogging leaves no file behind */
+    if (cairn__docker_local_open(&s->local, data_dir, s->id, o->max_size_bytes, o->max_file,
+                                 o->no_file)) {
+        cairn_err_set(err, CAIRN_EIO, "cannot create the local copy under %s (see the log)",
+                      data_dir);
         goto fail;
     }
     if (pthread_create(&s->thread, NULL, reader_main, s)) {

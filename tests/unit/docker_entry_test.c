@@ -149,7 +149,7 @@ static json_t *info_with(const char *config_json)
              "{\"ContainerID\":\"0123456789abcdef0123\",\"ContainerName\":\"/api\","
              "\"ContainerImageID\":\"sha256:feedfacecafebeef00\",\"ContainerImageName\":\"img:1\","
              "\"ContainerLabels\":{\"com.docker.stack.namespace\":\"st\","
-             "\"com.docker.swarm.service.name\":\"st_api\",\"team.name\":\"core\"},"
+             "\"com.docker.swarm.service.name\":\"st_api\",\"team.name\":\"core\",\"9lives\":\"x\"},"
              "\"ContainerEnv\":[\"A=1\"],\"Config\":%s}", config_json);
     json_t *j = json_loads(doc, 0, &je);
     assert_non_null(j);
@@ -213,6 +213,7 @@ static void options_refused(void **state)
         {"{\"loki-url\":\"http://x/\",\"max-file\":\"0\"}", "max-file"},
         {"{\"loki-url\":\"http://x/\",\"loki-external-labels\":\"novalue\"}", "novalue"},
         {"{\"loki-url\":\"http://x/\",\"loki-external-labels\":\"a={{.Nope\"}", "template"},
+        {"{\"loki-url\":\"http://x/\",\"labels\":\"9lives\"}", "9lives"},
         {"{\"loki-url\":\"http://x/\",\"loki-pipeline-stages\":\"- nosuchstage: {}\"}",
          "nosuchstage"},
         {"{\"loki-url\":\"http://x/\",\"loki-pipeline-stages\":\"- docker: {}\","
