@@ -2,7 +2,8 @@
  * frames, with Tail (the last N lines), Since / Until, and Follow (new lines as they
  * are written, across rotations, until the container stops or the client hangs up).
  * The files are opened at once under the stream's lock, so a rotation in between
- * cannot make a line appear twice or not at all. */
+ * cannot make a line appear twice or not at all; a follower that sees rotations reads
+ * its file to the end, then every newer file in order. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,12 +24,13 @@
 struct cairn__docker_reader {
     char *dir;
     struct cairn__docker_stream *s; /* referenced, or NULL */
-    int fds[MAX_FILES + 16];
+    int fds[MAX_FILES];          /* oldest first; finished ones closed (-1) */
     int nfd, idx;
     uint64_t rot_seen, writes_seen;
     int64_t since, until;
     long skip;
     int follow, done;
+    int rotating;                   /* a rotation was seen: finish this file, then switch */
     const atomic_int *shutdown;
     struct cairn_buf in, out, scratch, name;
     size_t in_off, out_off;
@@ -125,7 +127,8 @@ void cairn__docker_reader_close(struct cairn__docker_reader *r)
     if (!r)
         return;
     for (int i = 0; i < r->nfd; i++)
-        close(r->fds[i]);
+        if (r->fds[i] >= 0)
+            close(r->fds[i]);
     cairn__docker_stream_unref(r->s);
     cairn_buf_deinit(&r->in);
     cairn_buf_deinit(&r->out);
@@ -196,10 +199,36 @@ static int client_gone(int fd)
     return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
+/* After rotations: every file is finished (the caller holds the lock and read its
+ * current file to the end after the rotation was seen). The file it was reading is now
+ * json.log.<delta>; the newer ones json.log.<delta - 1> .. json.log.1 and json.log are
+ * opened in that order (those max-file already removed are gone). 1 or 0 (none). */
+static int switch_files(struct cairn__docker_reader *r, uint64_t rotations)
+{
+    uint64_t delta = rotations - r->rot_seen;
+    r->rot_seen = rotations;
+    r->rotating = 0;
+    for (int i = 0; i < r->nfd; i++)
+        close(r->fds[i]);
+    r->nfd = r->idx = 0;
+    cairn_buf_reset(&r->in);
+    long first = delta - 1 < (uint64_t)(MAX_FILES - 1) ? (long)(delta - 1) : MAX_FILES - 1;
+    for (long i = first; i >= 0; i--) {
+        if (cairn__docker_local_name(&r->name, r->dir, (int)i))
+            return 0;
+        int fd = open(r->name.data, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+            r->fds[r->nfd++] = fd;
+    }
+    return r->nfd > 0;
+}
+
 /* At the end of every file: move on, or (follow) wait for the writer. 1 go on, 0 done. */
 static int at_end(struct cairn__docker_reader *r, int conn_fd)
 {
     if (r->idx + 1 < r->nfd) {
+        close(r->fds[r->idx]); /* finished: a long follow holds only the files it reads */
+        r->fds[r->idx] = -1;
         r->idx++;
         cairn_buf_reset(&r->in); /* a torn last line of a rotated file is not completed */
         return 1;
@@ -209,17 +238,18 @@ static int at_end(struct cairn__docker_reader *r, int conn_fd)
     struct cairn__docker_stream *s = r->s;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        if (s->rotations != r->rot_seen && r->nfd < (int)(sizeof r->fds / sizeof r->fds[0])) {
-            r->rot_seen = s->rotations;
-            int fd = -1;
-            if (!cairn__docker_local_name(&r->name, r->dir, 0))
-                fd = open(r->name.data, O_RDONLY | O_CLOEXEC);
+        if (r->rotating) {
+            /* the rotation was seen before the last read hit the end: the file was
+             * complete then */
+            int ok = switch_files(r, s->rotations);
             pthread_mutex_unlock(&s->mu);
-            if (fd < 0)
-                return 0;
-            r->fds[r->nfd++] = fd;
-            r->idx = r->nfd - 1;
-            cairn_buf_reset(&r->in);
+            return ok;
+        }
+        if (s->rotations != r->rot_seen) {
+            /* lines may have gone into the current file between its end and the
+             * rotation: read it to the end once more first */
+            r->rotating = 1;
+            pthread_mutex_unlock(&s->mu);
             return 1;
         }
         if (s->writes != r->writes_seen) {

@@ -5,6 +5,7 @@
 # container's labels, and ReadLogs must give them back (all, Tail, Since, Follow). An
 # unknown log-opt is refused; a corrupt length prefix closes that one stream, logged,
 # and the driver goes on. Also checks deploy/docker/config.json.
+import atexit
 import http.client
 import json
 import os
@@ -147,6 +148,7 @@ class Driver:
         self.proc = subprocess.Popen([BIN, "docker-driver", "--socket", self.sock, "--data-dir",
                                       self.data, "--hostname", "testhost"],
                                      stderr=subprocess.PIPE, text=True)
+        atexit.register(lambda: self.proc.poll() is None and self.proc.kill())
         threading.Thread(target=self._drain, daemon=True).start()
         self.wait_log('msg="ready"')
 
@@ -237,7 +239,7 @@ def main():
             "loki-url": push_url,
             "loki-external-labels": "container_name={{.Name}},cid={{.ID}},job=docker",
             "loki-batch-wait": "100ms", "loki-pipeline-stages": stages,
-            "keep-file": "true", "max-size": "4k", "max-file": "5", "mode": "blocking",
+            "keep-file": "true", "max-size": "4k", "max-file": "20", "mode": "blocking",
             "env": "APP_ENV"}, {"com.docker.compose.project": "shop",
                                 "com.docker.compose.service": "web"})
         r = call(sock, "/LogDriver.StartLogging", req)
@@ -289,6 +291,19 @@ def main():
         n = struct.unpack(">I", head)[0]
         got = decode_frames(head + fr.read(n))
         check([ln for _, _, ln, _ in got] == ["followed level=info"], "follow: %r" % got)
+        # enough to rotate the 4k copy a few times while the follower reads
+        more = [(t0 + 300000 + i, "follow %03d level=info %s" % (i, "x" * 60)) for i in range(100)]
+        for t, ln in more:
+            w.write(entry(ln, t))
+        want += more
+        got = []
+        while len(got) < len(more):
+            head = fr.read(4)
+            check(len(head) == 4, "follow ended early after %d" % len(got))
+            n = struct.unpack(">I", head)[0]
+            got += decode_frames(head + fr.read(n))
+        check([(t, ln) for _, t, ln, _ in got] == more, "follow across rotations: %r" %
+              [ln[:10] for _, _, ln, _ in got][:5])
         fc.close()
 
         w.close()
@@ -311,7 +326,9 @@ def main():
 
         # keep-file: docker logs still works after the container stopped
         got = read_logs(sock, info)
-        check([(t, ln) for _, t, ln, _ in got] == want, "ReadLogs after stop: %d" % len(got))
+        check([(t, ln) for _, t, ln, _ in got] == want, "ReadLogs after stop: %d of %d" %
+              (len(got), len(want)))
+        check(os.path.exists(os.path.join(d.data, cid, "json.log.4")), "rotations while following")
 
         # container B: a corrupt length prefix closes its stream, logged; the driver lives
         fifo_b = os.path.join(tmp, "fifo-b")
