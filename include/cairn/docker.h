@@ -45,7 +45,6 @@ struct cairn_docker_config {
     const char *socket_path; /* where the plugin socket is created (an old one is replaced) */
     const char *data_dir;    /* local copies: <data_dir>/<container id>/json.log */
     const char *hostname;    /* the `host` label; NULL: gethostname() */
-    int log_level;
 };
 
 struct cairn_docker_driver;

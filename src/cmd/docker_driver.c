@@ -83,7 +83,7 @@ int cairn_cmd_docker_driver(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct cairn_docker_config dc = {.socket_path = o.socket, .data_dir = o.data_dir,
-                                     .hostname = o.hostname, .log_level = o.log_level};
+                                     .hostname = o.hostname};
     struct cairn_docker_driver *d = cairn_docker_driver_create(&dc, &err);
     if (!d) {
         fprintf(stderr, "cairn docker-driver: %s\n", err.msg);
