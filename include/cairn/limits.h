@@ -89,4 +89,13 @@
                                                    * the joined part is sent as a line */
 #define CAIRN_DOCKER_MAX_OPTS 64                  /* log-opts per container */
 
+/* cairn canary: each list of timestamps it keeps (sent and not yet seen, missing and
+ * being queried for, acknowledged, spot-checked) holds at most this many, 8 MiB each:
+ * a day of lines at 10 per second. Past it the oldest is given up on (counted
+ * missing) instead of memory growing while a store is down. */
+#define CAIRN_CANARY_MAX_PENDING (1u << 20)
+/* cairn canary -push: a batch waits a quarter of -interval, never less than this, so
+ * the push client's sender does not wake every few microseconds at short intervals. */
+#define CAIRN_CANARY_MIN_BATCH_WAIT_NS (5LL * 1000000LL)
+
 #endif

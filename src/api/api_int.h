@@ -57,7 +57,7 @@ int cairn__tenants_metrics(struct cairn__tenants *t, struct cairn_buf *out);
 
 #define CAIRN_METRIC_BUCKETS 12
 #define CAIRN_METRIC_STATUSES 12 /* distinct status codes tracked per route */
-#define CAIRN_ROUTES_MAX 32
+#define CAIRN_ROUTES_MAX 64 /* route table entries (+1 for "no route"); ~130 KiB of histograms */
 
 struct cairn__histo {
     _Atomic int status;      /* 0: slot unused */
@@ -179,6 +179,8 @@ struct cairn_api {
     int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
     unsigned max_connections, max_connections_per_ip, n_workers;
     struct cairn__auth auth;
+    _Atomic(cairn_api_ruler_fn) ruler_fn; /* the ruler's API, or NULL */
+    void *_Atomic ruler_ctx;
     _Atomic int64_t log_second;   /* libmicrohttpd's messages: rate limit (server.c) */
     _Atomic unsigned log_count;
     _Atomic uint64_t log_suppressed;
@@ -189,6 +191,7 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_config(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_ruler(struct cairn_api *api, struct cairn__req *r);
 /* Query API handlers (query_routes.c). */
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_query(struct cairn_api *api, struct cairn__req *r);
@@ -196,6 +199,15 @@ void cairn__handle_labels(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_series(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r);
+/* explore_routes.c */
+void cairn__handle_volume(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_volume_range(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_format_query(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_buildinfo(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_detected_labels(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_detected_fields(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r);
 
 /* Set the reply to a plain-text message (newline added). */
 void cairn__reply_text(struct cairn__req *r, int status, const char *fmt, ...)

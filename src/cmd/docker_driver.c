@@ -43,9 +43,6 @@ int cairn_cmd_docker_driver(int argc, char **argv)
     struct driver_opts o;
     struct cairn_cfg c = {0};
     struct cairn_err err;
-    struct cairn_buf out = CAIRN_BUF_INIT;
-    struct cairn_cfg_args args;
-    int status = 1;
     cairn_err_clear(&err);
     if (cairn_cfg_init(&c, &driver_t, &o, NULL, &err)) {
         fprintf(stderr, "cairn docker-driver: %s\n", err.msg);
@@ -58,22 +55,10 @@ int cairn_cmd_docker_driver(int argc, char **argv)
         cairn_cfg_deinit(&c);
         return 2;
     }
-    int rc = cairn_cfg_load_args(&c, argc, argv, "usage: cairn docker-driver [options]", &args,
-                                 &out, &err);
-    if (rc == 0 && args.n_pos > 0)
-        rc = cairn_err_set(&err, CAIRN_EINVAL, "unexpected argument '%s' (see --help)",
-                           args.pos[0]);
-    cairn_cfg_args_deinit(&args);
-    if (rc == CAIRN_CFG_EXIT) {
-        fwrite(out.data ? out.data : "", 1, out.len, stdout);
-        status = 0;
+    int status = cairn__cmd_load("docker-driver", &c, argc, argv,
+                                 "usage: cairn docker-driver [options]");
+    if (status >= 0)
         goto done;
-    }
-    if (rc) {
-        fprintf(stderr, "cairn docker-driver: %s\n", err.msg);
-        status = 2;
-        goto done;
-    }
     cairn_log_set_level((enum cairn_log_level)o.log_level);
     /* signals are taken by sigwait below: blocked before any thread starts */
     sigset_t set;
@@ -97,7 +82,6 @@ int cairn_cmd_docker_driver(int argc, char **argv)
     cairn_docker_driver_destroy(d);
     status = 0;
 done:
-    cairn_buf_deinit(&out);
     cairn_cfg_deinit(&c);
     return status;
 }
