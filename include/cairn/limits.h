@@ -91,6 +91,15 @@
 #define CAIRN_WAL_SEGMENT_SIZE (128u * 1024 * 1024) /* rotate WAL files at 128 MiB */
 #define CAIRN_OOO_WINDOW_NS (3600LL * 1000000000LL) /* accept out-of-order within 1 h */
 
+/* Docker logging driver (src/docker). */
+#define CAIRN_DOCKER_MAX_FRAME 1000000            /* LogEntry bytes: docker splits lines at
+                                                   * 16 KiB, so a real message is far smaller
+                                                   * and a longer prefix is corruption */
+#define CAIRN_DOCKER_MAX_JOINED CAIRN_MAX_LINE_SIZE /* partial entries joined up to the
+                                                   * store's default max_line_size; past it
+                                                   * the joined part is sent as a line */
+#define CAIRN_DOCKER_MAX_OPTS 64                  /* log-opts per container */
+
 /* cairn canary: each list of timestamps it keeps (sent and not yet seen, missing and
  * being queried for, acknowledged, spot-checked) holds at most this many, 8 MiB each:
  * a day of lines at 10 per second. Past it the oldest is given up on (counted

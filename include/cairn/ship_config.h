@@ -170,4 +170,10 @@ struct cairn_ship_config {
 /* The root table (its check validates selectors, regexes, templates, stage options). */
 extern const struct cairn_cfg_table cairn_ship_config_table;
 
+/* The pipeline_stages variants (a list ending with {NULL}) and the relabel_configs
+ * element table, for components that load stages or relabel rules outside a ship
+ * config (the Docker driver). */
+const struct cairn_cfg_variant *cairn_ship_stage_variants(void);
+const struct cairn_cfg_table *cairn_ship_relabel_table(void);
+
 #endif

@@ -492,3 +492,15 @@ static const struct cairn_cfg_entry root_e[] = {
 
 const struct cairn_cfg_table cairn_ship_config_table =
     CAIRN_CFG_TABLE("ship", root_e, struct cairn_ship_config);
+
+/* For components that load stages or relabel rules outside a ship config (the Docker
+ * driver's loki-pipeline-stages and loki-relabel-config). */
+const struct cairn_cfg_variant *cairn_ship_stage_variants(void)
+{
+    return stage_variants;
+}
+
+const struct cairn_cfg_table *cairn_ship_relabel_table(void)
+{
+    return &relabel_t;
+}
