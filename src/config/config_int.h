@@ -88,4 +88,8 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
 int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
                               const char *where, const char *path, struct cairn_err *err);
 
+/* The cluster part of serve's configuration (serve_cluster.c). */
+extern const struct cairn_cfg_table cairn__serve_common_table;
+extern const struct cairn_cfg_ignored cairn__serve_ignored[];
+
 #endif
