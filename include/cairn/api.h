@@ -97,6 +97,27 @@ void cairn_api_stop(struct cairn_api *api);
 /* Stop and free. NULL is a no-op. */
 void cairn_api_destroy(struct cairn_api *api);
 
+ /* ---- cluster mode (docs/SCALING.md) ---- */
+
+struct cairn_ring;
+/* How this node takes part in a cluster. Strings are copied; the ring is borrowed and
+ * must outlive the api. */
+struct cairn_api_cluster {
+    struct cairn_ring *ring;
+    const char *target;        /* "all", "write", "read", "backend": for /services */
+    unsigned roles;            /* CAIRN_RING_ROLE_* */
+    unsigned replication_factor;
+    const char *secret;        /* required on the /internal/ routes when set */
+    int64_t forward_timeout_ns;
+    const char *scratch_dir;   /* read nodes: per-query stores live under it */
+};
+/* Enter cluster mode, before the store is set: pushes go to each stream's owners on
+ * the ring (quorum acknowledgement), the internal push and read routes answer peers,
+ * and a node with the read role answers queries from every write node's data. /ring
+ * and /services show the cluster. 0 or CAIRN_ENOMEM. */
+int cairn_api_set_cluster(struct cairn_api *api, const struct cairn_api_cluster *c,
+                          struct cairn_err *err);
+
 /* Split "host:port" (host may be empty or [v6]) into its parts; 0 or CAIRN_EINVAL. */
 int cairn_api_parse_listen(const char *s, char *host, size_t host_cap, unsigned *port);
 

@@ -143,9 +143,15 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
         return;
     }
     struct cairn_err err = {0};
+    struct cairn__scratch *scr = NULL;
+    if (cairn__cluster_reads_remote(api) && !(s = cairn__cluster_scratch_query(api, r, q, qp, &scr))) {
+        cairn_query_gate_leave(g, &tk);
+        return; /* answered */
+    }
     cairn_buf_reset(r->reply);
     qp->max_memory = api->limits.max_query_memory;
     rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
+    cairn__cluster_scratch_done(scr);
     cairn_query_gate_leave(g, &tk);
     if (rc == 0) {
         reply_json(r);

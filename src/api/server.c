@@ -637,6 +637,7 @@ void cairn_api_destroy(struct cairn_api *api)
     cairn__tenants_deinit(&api->tenants);
     cairn_query_gate_destroy(atomic_load(&api->qgate));
     cairn__auth_deinit(&api->auth);
+    cairn__cluster_destroy(api->cluster);
     free(api->listen);
     free(api);
 }
