@@ -202,7 +202,8 @@ void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r);
 
 struct cairn__cluster {
     struct cairn_ring *ring;
-    struct cairn_ring_client *client;
+    struct cairn_ring_client *client;      /* forwards: common.ring.forward_timeout */
+    struct cairn_ring_client *read_client; /* reads from write nodes: the query timeout */
     char *target, *secret, *scratch_dir;
     unsigned roles, rf;
     _Atomic uint64_t forwards, forward_failures, forward_ns, quorum_failures;

@@ -14,6 +14,7 @@ void cairn__cluster_destroy(struct cairn__cluster *c)
     if (!c)
         return;
     cairn_ring_client_destroy(c->client);
+    cairn_ring_client_destroy(c->read_client);
     free(c->target);
     free(c->secret);
     free(c->scratch_dir);
@@ -35,7 +36,11 @@ int cairn_api_set_cluster(struct cairn_api *api, const struct cairn_api_cluster 
     c->secret = in->secret && *in->secret ? strdup(in->secret) : NULL;
     c->scratch_dir = strdup(in->scratch_dir ? in->scratch_dir : "/tmp");
     c->client = cairn_ring_client_create(in->secret, in->forward_timeout_ns);
-    if (!c->target || !c->scratch_dir || !c->client || (in->secret && *in->secret && !c->secret)) {
+    /* a read from a write node may move up to max_query_memory: the query's own
+     * deadline bounds it (forward_timeout when queries have none) */
+    int64_t qt = api->limits.query_timeout_ns;
+    c->read_client = cairn_ring_client_create(in->secret, qt > 0 ? qt : in->forward_timeout_ns);
+    if (!c->target || !c->scratch_dir || !c->client || !c->read_client || (in->secret && *in->secret && !c->secret)) {
         cairn__cluster_destroy(c);
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     }

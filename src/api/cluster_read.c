@@ -299,12 +299,13 @@ static int merge_into(struct cairn_store *st, const char *tenant, struct part *p
     return rc;
 }
 
-/* Decode one reply (snappy protobuf) into part. */
-static int decode_part(struct cairn_api *api, const struct cairn_buf *reply, struct part *pt,
-                       struct cairn_err *err)
+/* Decode one reply (snappy protobuf) into part. The sender capped its line bytes at
+ * budget; the protobuf framing adds labels per stream and ~20 bytes per entry. */
+static int decode_part(struct cairn_api *api, const struct cairn_buf *reply, size_t budget,
+                       struct part *pt, struct cairn_err *err)
 {
     struct cairn__ingest_batch *b = &pt->b;
-    int rc = cairn__unsnappy(reply->data ? reply->data : "", reply->len, CAIRN_MAX_PUSH_DECODED,
+    int rc = cairn__unsnappy(reply->data ? reply->data : "", reply->len, 2 * budget + (64u << 20),
                              &b->dec, NULL, err);
     if (rc == 0)
         rc = cairn__ingest_decode_pb(b, b->dec.data ? b->dec.data : "", b->dec.len, &api->limits,
@@ -359,7 +360,7 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
         cairn__ingest_batch_init(&parts[i].b);
     }
     if (rc == 0)
-        rc = cairn_ring_client_run(c->client, calls, ncalls);
+        rc = cairn_ring_client_run(c->read_client, calls, ncalls);
     /* an acknowledged entry is on a quorum of its owners: with at most rf/2 write nodes
      * unreachable, each entry is still on one that answered */
     size_t failed = 0, allowed = c->rf / 2;
@@ -385,7 +386,7 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
         rc = CAIRN_EAGAIN;
     }
     for (size_t i = 0; i < ncalls && rc == 0; i++)
-        if (calls[i].status == 200 && (rc = decode_part(api, &calls[i].reply, &parts[i], &err)))
+        if (calls[i].status == 200 && (rc = decode_part(api, &calls[i].reply, budget, &parts[i], &err)))
             cairn_buf_appendf(&msg, "reply of %s: %s", calls[i].addr, err.msg);
     /* the objstore bucket reader adds its parts here, before the merge */
     if (rc == 0) {
