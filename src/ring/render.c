@@ -13,13 +13,22 @@ static const char *role_text(unsigned roles)
     return t[roles & 7];
 }
 
-int cairn_ring_render_json(struct cairn_ring *r, struct cairn_buf *out)
+/* The current view and each member's share of the ring (*share NULL when out of
+ * memory); the caller frees share and puts the view. */
+static struct cairn_ring_view *view_with_shares(struct cairn_ring *r, double **share)
 {
     struct cairn_ring_view *v = cairn_ring_view_get(r);
-    double *share = calloc(v->n ? v->n : 1, sizeof *share);
+    *share = calloc(v->n ? v->n : 1, sizeof **share);
+    if (*share)
+        cairn_ring_ownership(v, *share);
+    return v;
+}
+
+int cairn_ring_render_json(struct cairn_ring *r, struct cairn_buf *out)
+{
+    double *share;
+    struct cairn_ring_view *v = view_with_shares(r, &share);
     int rc = share ? 0 : CAIRN_ENOMEM;
-    if (share)
-        cairn_ring_ownership(v, share);
     int64_t now = cairn_now_ns();
     rc |= cairn_buf_append_str(out, "{\"self\":");
     rc |= cairn_buf_append_json_str(out, cairn_ring_self_id(r), strlen(cairn_ring_self_id(r)));
@@ -61,11 +70,9 @@ static int html_esc(struct cairn_buf *o, const char *s)
 
 int cairn_ring_render_html(struct cairn_ring *r, struct cairn_buf *out)
 {
-    struct cairn_ring_view *v = cairn_ring_view_get(r);
-    double *share = calloc(v->n ? v->n : 1, sizeof *share);
+    double *share;
+    struct cairn_ring_view *v = view_with_shares(r, &share);
     int rc = share ? 0 : CAIRN_ENOMEM;
-    if (share)
-        cairn_ring_ownership(v, share);
     int64_t now = cairn_now_ns();
     rc |= cairn_buf_appendf(out,
                             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>cairn ring"

@@ -3,20 +3,11 @@
 # about a second, waited for on its "ready to serve client requests" log line.
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 
-from push_util import _live, fail
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from push_util import _live, fail, free_port
 
 
 class Etcd:
