@@ -52,22 +52,6 @@ int cairn_ring_render_json(struct cairn_ring *r, struct cairn_buf *out)
     return rc ? CAIRN_ENOMEM : 0;
 }
 
-/* Text into HTML: ids and addresses come from etcd, escape them. */
-static int html_esc(struct cairn_buf *o, const char *s)
-{
-    int rc = 0;
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': rc |= cairn_buf_append_str(o, "&lt;"); break;
-        case '>': rc |= cairn_buf_append_str(o, "&gt;"); break;
-        case '&': rc |= cairn_buf_append_str(o, "&amp;"); break;
-        case '"': rc |= cairn_buf_append_str(o, "&quot;"); break;
-        default: rc |= cairn_buf_append_byte(o, *s);
-        }
-    }
-    return rc;
-}
-
 int cairn_ring_render_html(struct cairn_ring *r, struct cairn_buf *out)
 {
     double *share;
@@ -78,16 +62,16 @@ int cairn_ring_render_html(struct cairn_ring *r, struct cairn_buf *out)
                             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>cairn ring"
                             "</title></head><body><h1>Ring</h1><p>kvstore: %s; this node: ",
                             cairn_ring_store_kind(r));
-    rc |= html_esc(out, cairn_ring_self_id(r));
+    rc |= cairn_buf_append_html(out, cairn_ring_self_id(r));
     rc |= cairn_buf_append_str(out, "</p><table border=\"1\"><tr><th>Instance ID</th><th>Address"
                                     "</th><th>State</th><th>Roles</th><th>Tokens</th><th>Last "
                                     "heartbeat</th><th>Ownership</th></tr>");
     for (size_t i = 0; share && i < v->n; i++) {
         const struct cairn_ring_member *m = &v->members[i];
         rc |= cairn_buf_append_str(out, "<tr><td>");
-        rc |= html_esc(out, m->id);
+        rc |= cairn_buf_append_html(out, m->id);
         rc |= cairn_buf_append_str(out, "</td><td>");
-        rc |= html_esc(out, m->addr);
+        rc |= cairn_buf_append_html(out, m->addr);
         rc |= cairn_buf_appendf(out,
                                 "</td><td>%s</td><td>%s</td><td>%zu</td><td>%.1fs ago</td>"
                                 "<td>%.1f%%</td></tr>",
