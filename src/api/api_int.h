@@ -175,6 +175,7 @@ struct cairn_api {
     /* pushes and reads on separate pools: queries, however slow or many, never keep a
      * push waiting for a thread (nor pushes a query) */
     struct cairn__workers ingest_workers, read_workers;
+    struct cairn__workers internal_workers; /* peers' /internal/ calls (cluster mode) */
     struct cairn__reaper reaper;
     int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
     unsigned max_connections, max_connections_per_ip, n_workers;

@@ -331,9 +331,17 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
     /* the sources: every write node that holds data (JOINING ones replay their WAL) */
     uint32_t *src = malloc((v->n ? v->n : 1) * sizeof *src);
     size_t ns = 0;
+    long self = cairn_ring_find(v, cairn_ring_self_id(c->ring));
+    int self_src = 0;
     for (size_t i = 0; src && i < v->n; i++)
-        if ((v->members[i].roles & CAIRN_RING_ROLE_WRITE) && v->members[i].state != CAIRN_RING_JOINING)
-            src[ns++] = (uint32_t)i;
+        if ((v->members[i].roles & CAIRN_RING_ROLE_WRITE) && v->members[i].state != CAIRN_RING_JOINING) {
+            if ((long)i == self)
+                self_src = 1; /* read from the local store directly, last */
+            else
+                src[ns++] = (uint32_t)i;
+        }
+    if (src && self_src)
+        src[ns++] = (uint32_t)self;
     size_t ncalls = ns * nsel;
     struct cairn_ring_call *calls = calloc(ncalls ? ncalls : 1, sizeof *calls);
     char **paths = calloc(ncalls ? ncalls : 1, sizeof *paths);
@@ -359,8 +367,29 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
                                             .max_reply = budget + (1u << 20)};
         cairn__ingest_batch_init(&parts[i].b);
     }
+    /* this node's own data (-target=all in a ring) is read in place: a call to itself
+     * would wait for a worker of the pool this query may be holding */
+    size_t nremote = self_src ? ncalls - nsel : ncalls;
     if (rc == 0)
-        rc = cairn_ring_client_run(c->read_client, calls, ncalls);
+        rc = cairn_ring_client_run(c->read_client, calls, nremote);
+    struct cairn_store *own = atomic_load(&api->store);
+    struct cairn_push_body *body = nremote < ncalls ? cairn_push_body_create() : NULL;
+    for (size_t i = nremote; i < ncalls && rc == 0; i++) {
+        struct read_req q = {.tenant = tenant, .sel = sels[i % nsel], .start = start, .end = end,
+                             .dir = CAIRN_ITER_FORWARD, .series_only = series_only,
+                             .max_bytes = budget};
+        const char *data;
+        size_t len;
+        int lrc = !body ? CAIRN_ENOMEM : !own ? CAIRN_EAGAIN : read_local(own, &q, body, &err);
+        if (lrc == 0)
+            lrc = cairn_push_body_encode(body, &data, &len);
+        if (lrc == 0 && cairn_buf_append(&calls[i].reply, data, len))
+            lrc = CAIRN_ENOMEM;
+        calls[i].status = lrc == 0 ? 200 : lrc == CAIRN_EINVAL ? 400 : lrc == CAIRN_ELIMIT ? 413 : 500;
+        if (lrc)
+            cairn_buf_appendf(&calls[i].reply, "%s", err.msg[0] ? err.msg : cairn_strerror(lrc));
+    }
+    cairn_push_body_destroy(body);
     /* an acknowledged entry is on a quorum of its owners: with at most rf/2 write nodes
      * unreachable, each entry is still on one that answered */
     size_t failed = 0, allowed = c->rf / 2;

@@ -316,6 +316,15 @@ struct cairn_ring *cairn_ring_create(const struct cairn_ring_config *cfg, struct
         free(toks);
         if (!r->stat_view)
             goto nomem;
+        /* this node is the listed member with its address: take that member's id (and
+         * so its tokens) rather than appear twice */
+        for (size_t i = 0; i < r->stat_view->n; i++)
+            if (strcmp(r->stat_view->members[i].addr, r->self.addr) == 0 &&
+                strcmp(r->stat_view->members[i].id, r->self.id) != 0) {
+                strcpy(r->self.id, r->stat_view->members[i].id);
+                if (r->self.n_tokens)
+                    cairn_ring_tokens(r->self.id, r->self_tokens, CAIRN_RING_TOKENS);
+            }
     }
     if (r->kind == KIND_ETCD) {
         if (!(r->etcd = cairn__etcd_create(cfg->endpoints, cfg->n_endpoints, cfg->dial_timeout_ns,
