@@ -88,13 +88,15 @@ struct cairn_ring_view *cairn_ring_view_build(const struct cairn_ring_member *m,
             nt += m[i].n_tokens;
         }
     }
-    qsort(v->members, v->n, sizeof *v->members, cmp_member);
+    if (v->n)
+        qsort(v->members, v->n, sizeof *v->members, cmp_member);
     if (nt && !(v->toks = malloc(nt * sizeof *v->toks)))
         goto fail;
     for (size_t i = 0; i < v->n; i++)
         for (size_t j = 0; j < v->members[i].n_tokens; j++)
             v->toks[v->n_toks++] = (struct cairn__ring_tok){v->members[i].tokens[j], (uint32_t)i};
-    qsort(v->toks, v->n_toks, sizeof *v->toks, cmp_tok);
+    if (v->n_toks)
+        qsort(v->toks, v->n_toks, sizeof *v->toks, cmp_tok);
     return v;
 fail:
     cairn_ring_view_free(v);
