@@ -149,7 +149,9 @@ int cairn__cluster_append(struct cairn_api *api, struct cairn_store *st, const c
                               failed > 1 ? "; " : "", cairn_buf_cstr(&tmp), acks, o[0], quorum);
         }
     }
-    if (rc == 0 && failed) {
+    if (rc == 0 && failed && local_rc && !nf) {
+        rc = local_rc; /* this node alone owned it: the single-node answer (507, 500) */
+    } else if (rc == 0 && failed) {
         atomic_fetch_add(&c->quorum_failures, 1);
         if (failed > 4)
             cairn_buf_appendf(why, "; and %zu more streams", failed - 4);
@@ -170,8 +172,6 @@ int cairn__cluster_append(struct cairn_api *api, struct cairn_store *st, const c
         while (why->len && (why->data[why->len - 1] == '\n'))
             why->data[--why->len] = '\0';
         rc = CAIRN_EAGAIN;
-    } else if (rc == 0 && local_rc && !nf) {
-        rc = local_rc; /* this node alone owned it: the single-node answer (507, 500) */
     }
     for (size_t f = 0; f < nf; f++) {
         cairn_push_body_destroy(fw[f].body);
