@@ -207,6 +207,8 @@ struct cairn__cluster {
     struct cairn_ring_client *read_client; /* reads from write nodes: the query timeout */
     char *target, *secret, *scratch_dir;
     unsigned roles, rf;
+    cairn_api_read_source_fn read_source; /* the bucket reader, when there is one */
+    void *read_source_ctx;
     _Atomic uint64_t forwards, forward_failures, forward_ns, quorum_failures;
     _Atomic uint64_t remote_reads, remote_read_failures, scratch_seq;
 };

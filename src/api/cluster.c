@@ -29,6 +29,8 @@ int cairn_api_set_cluster(struct cairn_api *api, const struct cairn_api_cluster 
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     c->ring = in->ring;
     c->roles = in->roles;
+    c->read_source = in->read_source;
+    c->read_source_ctx = in->read_source_ctx;
     c->rf = in->replication_factor ? in->replication_factor : 1;
     if (c->rf > CAIRN_RING_RF_MAX)
         c->rf = CAIRN_RING_RF_MAX;

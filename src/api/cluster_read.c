@@ -13,10 +13,11 @@
  * normal query engine then runs on that store, so a read node gives the answers a
  * single node would give on the same entries, metric queries included.
  *
- * Sources: the write nodes are the one source today. The object-storage reader
- * (src/objstore, in progress) is the second: it adds the entries of uploaded blocks
- * for the same selectors and range to the same merge (see `sources` below), and the
- * replicas of an entry found in the bucket and on a write node collapse the same way.
+ * Sources: the write nodes, and optionally one more given to cairn_api_set_cluster
+ * (cairn_api_read_source_fn: the object-storage reader, src/objstore, plugs in there).
+ * It fills a push body with the entries of uploaded blocks for the same selectors and
+ * range; they join the same merge, so an entry found in the bucket and on write nodes
+ * collapses to one. Its failure fails the query (503): only it has the older data.
  *
  * Costs: a query moves its selectors' raw entries over the network once per replica,
  * so a read node suits recent data and bounded queries; past the memory budget the
@@ -342,15 +343,19 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
         }
     if (src && self_src)
         src[ns++] = (uint32_t)self;
-    size_t ncalls = ns * nsel;
-    struct cairn_ring_call *calls = calloc(ncalls ? ncalls : 1, sizeof *calls);
-    char **paths = calloc(ncalls ? ncalls : 1, sizeof *paths);
-    struct part *parts = calloc(ncalls ? ncalls : 1, sizeof *parts);
+    /* one call per (write node, selector); then, with a further source (the bucket
+     * reader), one slot per selector filled by it, merged like the others */
+    size_t ncalls = ns * nsel, nslots = ncalls + (c->read_source ? nsel : 0);
+    struct cairn_ring_call *calls = calloc(nslots ? nslots : 1, sizeof *calls);
+    char **paths = calloc(nslots ? nslots : 1, sizeof *paths);
+    struct part *parts = calloc(nslots ? nslots : 1, sizeof *parts);
     struct cairn__scratch *scr = calloc(1, sizeof *scr);
     struct cairn_buf msg = CAIRN_BUF_INIT;
     struct cairn_err err = {0};
     int status = 500;
     int rc = src && calls && paths && parts && scr ? 0 : CAIRN_ENOMEM;
+    for (size_t i = ncalls; i < nslots && rc == 0; i++)
+        cairn__ingest_batch_init(&parts[i].b);
     for (size_t i = 0; i < ncalls && rc == 0; i++) {
         char *q = curl_easy_escape(NULL, sels[i % nsel], 0);
         struct cairn_buf p = CAIRN_BUF_INIT;
@@ -389,11 +394,29 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
         if (lrc)
             cairn_buf_appendf(&calls[i].reply, "%s", err.msg[0] ? err.msg : cairn_strerror(lrc));
     }
+    /* the further source (object storage): its entries as if from one more node */
+    if (rc == 0 && nslots > ncalls && !body && !(body = cairn_push_body_create()))
+        rc = CAIRN_ENOMEM;
+    for (size_t i = ncalls; i < nslots && rc == 0; i++) {
+        const char *data;
+        size_t len;
+        cairn_push_body_reset(body);
+        int lrc = c->read_source(c->read_source_ctx, tenant, sels[i - ncalls], start, end,
+                                 series_only, budget, body);
+        if (lrc == 0)
+            lrc = cairn_push_body_encode(body, &data, &len);
+        if (lrc == 0 && cairn_buf_append(&calls[i].reply, data, len))
+            lrc = CAIRN_ENOMEM;
+        calls[i].addr = "object storage";
+        calls[i].status = lrc == 0 ? 200 : lrc == CAIRN_EINVAL ? 400 : lrc == CAIRN_ELIMIT ? 413 : 503;
+        if (lrc)
+            cairn_buf_appendf(&calls[i].reply, "%s", cairn_strerror(lrc));
+    }
     cairn_push_body_destroy(body);
     /* an acknowledged entry is on a quorum of its owners: with at most rf/2 write nodes
      * unreachable, each entry is still on one that answered */
     size_t failed = 0, allowed = c->rf / 2;
-    for (size_t i = 0; i < ncalls && rc == 0; i++) {
+    for (size_t i = 0; i < nslots && rc == 0; i++) {
         atomic_fetch_add(&c->remote_reads, 1);
         if (calls[i].status == 200)
             continue;
@@ -402,6 +425,12 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
             status = 400;
             cairn_buf_appendf(&msg, "%s", cairn_buf_cstr(&calls[i].reply));
             rc = CAIRN_ELIMIT;
+            break;
+        }
+        if (i >= ncalls) { /* the bucket holds data no write node has any more */
+            cairn_buf_appendf(&msg, "%sobject storage: %s", msg.len ? ", " : "",
+                              cairn_buf_cstr(&calls[i].reply));
+            failed = SIZE_MAX / 2;
             break;
         }
         if (i % nsel == 0)
@@ -414,10 +443,9 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
         status = 503;
         rc = CAIRN_EAGAIN;
     }
-    for (size_t i = 0; i < ncalls && rc == 0; i++)
+    for (size_t i = 0; i < nslots && rc == 0; i++)
         if (calls[i].status == 200 && (rc = decode_part(api, &calls[i].reply, budget, &parts[i], &err)))
             cairn_buf_appendf(&msg, "reply of %s: %s", calls[i].addr, err.msg);
-    /* the objstore bucket reader adds its parts here, before the merge */
     if (rc == 0) {
         uint64_t seq = atomic_fetch_add(&c->scratch_seq, 1);
         snprintf(scr->dir, sizeof scr->dir, "%s/q-%llu", c->scratch_dir, (unsigned long long)seq);
@@ -433,8 +461,8 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
         }
     }
     if (rc == 0)
-        rc = merge_into(scr->st, tenant, parts, ncalls);
-    for (size_t i = 0; i < ncalls; i++) {
+        rc = merge_into(scr->st, tenant, parts, nslots);
+    for (size_t i = 0; i < nslots; i++) {
         cairn_buf_deinit(&calls[i].reply);
         free(paths ? paths[i] : NULL);
         if (parts)
@@ -446,7 +474,9 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
     free(src);
     cairn_ring_view_put(c->ring, v);
     if (rc) {
-        if (status == 503)
+        if (status == 503 && failed > ns)
+            cairn__reply_text(r, 503, "cannot read the data: %s", cairn_buf_cstr(&msg));
+        else if (status == 503)
             cairn__reply_text(r, 503, "cannot read from enough write nodes (%zu unreachable, at most "
                                       "%zu allowed with replication_factor %u): %s",
                               failed, allowed, c->rf, cairn_buf_cstr(&msg));
