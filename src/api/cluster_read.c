@@ -114,10 +114,27 @@ static int read_local(struct cairn_store *st, const struct read_req *q,
         uint32_t sid;
         struct cairn_entry e;
         int got;
+        int64_t last = 0;
+        struct cairn_entry prev = {0};
+        uint32_t psid = UINT32_MAX;
         while (rc == 0 && (got = cairn_store_iter_next(&ei, &sid, &e)) == 1) {
             struct sid_text key = {.sid = sid}, *t = bsearch(&key, idx, n, sizeof *idx, cmp_sid);
             if (!t)
                 continue;
+            /* a stored duplicate (a push retried after its first copy left the head)
+             * would take a place under the limit: skip it here (the previous entry's
+             * line is still readable, cairn_store_iter_next promises it) */
+            if (sid == psid && e.ts == prev.ts && e.len == prev.len &&
+                (e.len == 0 || memcmp(e.line, prev.line, e.len) == 0))
+                continue;
+            psid = sid;
+            prev = e;
+            /* past the limit, only the rest of the last timestamp's run: the asking node
+             * orders ties its own way, so it must see all of them */
+            if (q->limit && count >= q->limit && e.ts != last)
+                break;
+            last = e.ts;
+            count++;
             rc = cairn_push_body_add(body, lt.data + t->off, t->len, e.ts, e.line, e.len);
             if (rc == 0 && q->max_bytes && cairn_push_body_line_bytes(body) > q->max_bytes)
                 rc = cairn_err_set(err, CAIRN_ELIMIT,
@@ -125,8 +142,6 @@ static int read_local(struct cairn_store *st, const struct read_req *q,
                                    "range on one write node (limits_config.max_query_memory): "
                                    "narrow the selector or the range",
                                    q->max_bytes);
-            if (q->limit && ++count >= q->limit)
-                break;
         }
         if (rc == 0 && got < 0)
             rc = got;
@@ -314,10 +329,12 @@ static int decode_part(struct cairn_api *api, const struct cairn_buf *reply, siz
     return rc;
 }
 
-struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__req *r,
-                                           const char *tenant, const char *const *sels,
-                                           size_t nsel, int64_t start, int64_t end,
-                                           int series_only, struct cairn__scratch **out)
+/* cairn__cluster_scratch with a limit and direction for the write nodes (0: none):
+ * for a log query without a pipeline, whose answer is among each node's first entries. */
+static struct cairn_store *scratch(struct cairn_api *api, struct cairn__req *r, const char *tenant,
+                                   const char *const *sels, size_t nsel, int64_t start,
+                                   int64_t end, int series_only, size_t limit,
+                                   enum cairn_iter_dir dir, struct cairn__scratch **out)
 {
     struct cairn__cluster *c = api->cluster;
     static const char *const every[] = {""};
@@ -361,8 +378,9 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
         struct cairn_buf p = CAIRN_BUF_INIT;
         rc = !q || cairn_buf_appendf(&p,
                                      "/internal/read?query=%s&start=%lld&end=%lld&series=%d"
-                                     "&max_bytes=%zu",
-                                     q, (long long)start, (long long)end, series_only, budget)
+                                     "&max_bytes=%zu&limit=%zu&direction=%s",
+                                     q, (long long)start, (long long)end, series_only, budget,
+                                     limit, dir == CAIRN_ITER_BACKWARD ? "backward" : "forward")
                  ? CAIRN_ENOMEM
                  : 0;
         curl_free(q);
@@ -381,8 +399,8 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
     struct cairn_push_body *body = nremote < ncalls ? cairn_push_body_create() : NULL;
     for (size_t i = nremote; i < ncalls && rc == 0; i++) {
         struct read_req q = {.tenant = tenant, .sel = sels[i % nsel], .start = start, .end = end,
-                             .dir = CAIRN_ITER_FORWARD, .series_only = series_only,
-                             .max_bytes = budget};
+                             .dir = dir, .series_only = series_only, .max_bytes = budget,
+                             .limit = limit};
         const char *data;
         size_t len;
         int lrc = !body ? CAIRN_ENOMEM : !own ? CAIRN_EAGAIN : read_local(own, &q, body, &err);
@@ -494,6 +512,15 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
     return scr->st;
 }
 
+struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__req *r,
+                                           const char *tenant, const char *const *sels,
+                                           size_t nsel, int64_t start, int64_t end,
+                                           int series_only, struct cairn__scratch **out)
+{
+    return scratch(api, r, tenant, sels, nsel, start, end, series_only, 0, CAIRN_ITER_FORWARD,
+                   out);
+}
+
 /* ---- a query's selectors and the time it reads ----------------------------------- */
 
 static int add_selector(const struct cairn_lq_expr *e, struct cairn_buf *o)
@@ -546,6 +573,9 @@ struct cairn_store *cairn__cluster_scratch_query(struct cairn_api *api, struct c
     int64_t back = 0, fwd = 0;
     rc = walk(cairn_logql_root(lq), &sb, &n, &back, &fwd);
     int is_log = cairn_logql_is_log(lq);
+    /* a bare selector keeps every entry it reads: the first `limit` of each node (in
+     * the query's direction) hold the answer */
+    int bare = is_log && !cairn_logql_root(lq)->stages && qp->interval == 0;
     cairn_logql_query_destroy(lq);
     const char **sels = calloc(n ? n : 1, sizeof *sels);
     if (rc || !sels) {
@@ -558,7 +588,8 @@ struct cairn_store *cairn__cluster_scratch_query(struct cairn_api *api, struct c
         sels[i] = sb.data + off;
     int64_t start = is_log ? qp->start : qp->start - back;
     int64_t end = qp->end + 1 + fwd; /* instants include `end` */
-    struct cairn_store *st = cairn__cluster_scratch(api, r, qp->tenant, sels, n, start, end, 0, out);
+    struct cairn_store *st = scratch(api, r, qp->tenant, sels, n, start, end, 0,
+                                     bare ? qp->limit : 0, qp->direction, out);
     free(sels);
     cairn_buf_deinit(&sb);
     return st;
