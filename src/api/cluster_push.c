@@ -63,6 +63,21 @@ static int append_local(struct cairn_store *st, const char *tenant, struct cairn
     return rc;
 }
 
+/* Do two owner lists ([0]: count, then members) hold the same members? */
+static int same_owners(const uint32_t *a, const uint32_t *b)
+{
+    if (a[0] != b[0])
+        return 0;
+    for (uint32_t i = 1; i <= a[0]; i++) {
+        int found = 0;
+        for (uint32_t j = 1; j <= b[0]; j++)
+            found |= a[i] == b[j];
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
 int cairn__cluster_append(struct cairn_api *api, struct cairn_store *st, const char *tenant,
                           struct cairn__ingest_batch *b, struct cairn_push_stream *ps, size_t n,
                           struct cairn_buf *why)
@@ -85,29 +100,44 @@ int cairn__cluster_append(struct cairn_api *api, struct cairn_store *st, const c
             ps[i].fp_set = 1;
         }
         o[0] = (uint32_t)cairn_ring_owners(v, cairn_ring_key(tenant, ps[i].fp), rf, o + 1);
+        for (uint32_t k = 1; k <= o[0]; k++)
+            mine[i] |= (long)o[k] == self;
+    }
+    /* Every stream with the same owners (rf = ring size, or one stream): one body
+     * encoded once serves every remote owner. */
+    int same = n > 0;
+    for (size_t i = 1; i < n && same; i++)
+        same = same_owners(&own[0], &own[i * (rf + 1)]);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        uint32_t *o = &own[i * (rf + 1)];
         for (uint32_t k = 1; k <= o[0] && rc == 0; k++) {
-            if ((long)o[k] == self) {
-                mine[i] = 1;
+            if ((long)o[k] == self)
                 continue;
-            }
             size_t f = 0;
             while (f < nf && fw[f].member != o[k])
                 f++;
             if (f == nf) {
                 fw[nf].member = o[k];
-                if (!(fw[nf].body = cairn_push_body_create())) {
+                fw[nf].body = same && nf ? fw[0].body : cairn_push_body_create();
+                if (!fw[nf].body) {
                     rc = CAIRN_ENOMEM;
                     break;
                 }
                 nf++;
             }
-            rc = add_stream(fw[f].body, &tmp, &ps[i]);
+            if (!same || f == 0)
+                rc = add_stream(fw[f].body, &tmp, &ps[i]);
         }
     }
     for (size_t f = 0; f < nf && rc == 0; f++) {
         calls[f] = (struct cairn_ring_call){.addr = v->members[fw[f].member].addr,
                                             .path = "/internal/push", .tenant = tenant};
-        rc = cairn_push_body_encode(fw[f].body, &calls[f].body, &calls[f].len);
+        if (same && f) {
+            calls[f].body = calls[0].body;
+            calls[f].len = calls[0].len;
+        } else {
+            rc = cairn_push_body_encode(fw[f].body, &calls[f].body, &calls[f].len);
+        }
     }
     /* local first: its WAL write overlaps nothing, but it is the cheapest ack */
     int local_rc = rc ? rc : append_local(st, tenant, ps, n, mine);
@@ -174,7 +204,8 @@ int cairn__cluster_append(struct cairn_api *api, struct cairn_store *st, const c
         rc = CAIRN_EAGAIN;
     }
     for (size_t f = 0; f < nf; f++) {
-        cairn_push_body_destroy(fw[f].body);
+        if (!same || f == 0)
+            cairn_push_body_destroy(fw[f].body);
         cairn_buf_deinit(&calls[f].reply);
     }
     cairn_buf_deinit(&tmp);
