@@ -433,7 +433,7 @@ static struct cairn_store *scratch(struct cairn_api *api, struct cairn__req *r, 
     cairn_push_body_destroy(body);
     /* an acknowledged entry is on a quorum of its owners: with at most rf/2 write nodes
      * unreachable, each entry is still on one that answered */
-    size_t failed = 0, allowed = c->rf / 2;
+    size_t failed = 0, allowed = c->rf / 2, last_failed = SIZE_MAX;
     for (size_t i = 0; i < nslots && rc == 0; i++) {
         atomic_fetch_add(&c->remote_reads, 1);
         if (calls[i].status == 200)
@@ -451,8 +451,10 @@ static struct cairn_store *scratch(struct cairn_api *api, struct cairn__req *r, 
             failed = SIZE_MAX / 2;
             break;
         }
-        if (i % nsel == 0)
+        if (i / nsel != last_failed) { /* a node's calls are consecutive: count it once */
+            last_failed = i / nsel;
             failed++;
+        }
         cairn_buf_appendf(&msg, "%s%s (%s): %s", msg.len ? ", " : "", v->members[src[i / nsel]].id,
                           calls[i].addr, calls[i].status ? cairn_buf_cstr(&calls[i].reply) : calls[i].err);
         calls[i].reply.len = 0; /* nothing to decode */
