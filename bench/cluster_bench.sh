@@ -109,6 +109,7 @@ read_node() { # nodes rf prefix
     local lines; lines=$(grep -o '"value":\[[0-9.]*,"[0-9]*"' "$WORK/q.json" | sed 's/.*,"//; s/"//')
     awk -v n="$1" -v rf="$2" -v l="${lines:-0}" -v t="${best:-0}" -v b="${BYTES%M}" \
         'BEGIN{printf "read node over %d write nodes rf=%d: count_over_time of one tenant (%d lines, %s MB raw) best of 3: %.2f s, %.0f lines/s, %.1f MB/s raw\n", n, rf, l, b, t, (t>0?l/t:0), (t>0?b/t:0)}'
+    [ -n "${BENCH_PAUSE:-}" ] && { echo "read node on $port, writers: ${ports[*]:-}"; sleep "$BENCH_PAUSE"; }
     kill "$rpid" 2>/dev/null
     wait "$rpid" 2>/dev/null
 }

@@ -475,6 +475,11 @@ static struct cairn_store *scratch(struct cairn_api *api, struct cairn__req *r, 
         sc.data_dir = scr->dir;
         sc.fsync = CAIRN_FSYNC_NEVER;
         sc.ooo_window_ns = INT64_MAX / 4; /* each stream arrives sorted, once */
+        /* read once and thrown away: keep it in open blocks, cut none and compress
+         * nothing while the merged entries fit the query's budget */
+        sc.head_budget = budget > sc.head_budget ? budget : sc.head_budget;
+        sc.block_target_raw = 16u << 20;
+        sc.codec = CAIRN_CODEC_LZ4;
         if (!(scr->st = cairn_store_open(&sc, &err))) {
             rc = CAIRN_EIO;
             cairn_buf_appendf(&msg, "scratch store %s: %s", scr->dir, err.msg);
