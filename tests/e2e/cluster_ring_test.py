@@ -194,7 +194,8 @@ def main():
         check(w[0].stop() == 0, "w0 did not stop cleanly")
         wait_ring(rd, lambda m: "w0" not in m, "w0 gone", timeout=5)
         for s in (w[1], w[2], rd, ref):
-            s.stop()
+            check(s.stop() == 0, "%s did not stop cleanly (exit status; a sanitizer build "
+                  "exits non-zero on a leak):\n%s" % (s.url, "".join(s.log[-20:])))
     etcd.stop()
     print("ok")
 
