@@ -54,3 +54,12 @@ class Etcd:
             self.proc.terminate()
             self.proc.wait(30)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def call(self, path, doc):
+        """POST a JSON request to etcd's v3 gateway; returns the decoded reply."""
+        import json
+        import urllib.request
+        req = urllib.request.Request("http://%s%s" % (self.endpoint, path),
+                                     data=json.dumps(doc).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
