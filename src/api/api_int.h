@@ -57,7 +57,7 @@ int cairn__tenants_metrics(struct cairn__tenants *t, struct cairn_buf *out);
 
 #define CAIRN_METRIC_BUCKETS 12
 #define CAIRN_METRIC_STATUSES 12 /* distinct status codes tracked per route */
-#define CAIRN_ROUTES_MAX 32
+#define CAIRN_ROUTES_MAX 64 /* route table entries (+1 for "no route"); ~130 KiB of histograms */
 
 struct cairn__histo {
     _Atomic int status;      /* 0: slot unused */
@@ -198,6 +198,15 @@ void cairn__handle_labels(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_series(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r);
+/* explore_routes.c */
+void cairn__handle_volume(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_volume_range(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_format_query(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_buildinfo(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_detected_labels(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_detected_fields(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r);
 
 /* ---- cluster mode (cluster*.c) --------------------------------------------------- */
 
@@ -235,6 +244,13 @@ struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__
                                            size_t nsel, int64_t start, int64_t end,
                                            int series_only, struct cairn__scratch **out);
 void cairn__cluster_scratch_done(struct cairn__scratch *s);
+/* The store a read route answers from: own, or on a node reading the whole cluster a
+ * scratch for the LogQL text q (NULL or "": every stream) over [start, end]. NULL after
+ * replying. Release *out with cairn__cluster_scratch_done (NULL is fine). */
+struct cairn_store *cairn__cluster_store_for(struct cairn_api *api, struct cairn__req *r,
+                                             struct cairn_store *own, const char *tenant,
+                                             const char *q, int64_t start, int64_t end,
+                                             struct cairn__scratch **out);
 /* Remove a scratch directory and what is in it (leftovers of a crash, at start). */
 void cairn__cluster_scratch_clean(const char *dir);
 /* The same for a LogQL query: its selectors, over the range it reads (range

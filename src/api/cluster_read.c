@@ -564,10 +564,16 @@ static int walk(const struct cairn_lq_expr *e, struct cairn_buf *o, size_t *n, i
     }
 }
 
-struct cairn_store *cairn__cluster_scratch_query(struct cairn_api *api, struct cairn__req *r,
-                                                 const char *q, const struct cairn_query_params *qp,
-                                                 struct cairn__scratch **out)
+/* The scratch for LogQL text q over [start, end): a log query reads its range, a
+ * metric query its range aggregations' windows and offsets before it too; a bare
+ * selector (with limit > 0) takes the limit along. q NULL or "": every stream. */
+static struct cairn_store *scratch_text(struct cairn_api *api, struct cairn__req *r,
+                                        const char *tenant, const char *q, int64_t start,
+                                        int64_t end, size_t limit, enum cairn_iter_dir dir,
+                                        struct cairn__scratch **out)
 {
+    if (!q || !*q)
+        return scratch(api, r, tenant, NULL, 0, start, end, 0, 0, dir, out);
     struct cairn_logql_query *lq = NULL;
     struct cairn_err err = {0};
     int rc = cairn_logql_parse(q, strlen(q), &lq, &err);
@@ -582,7 +588,7 @@ struct cairn_store *cairn__cluster_scratch_query(struct cairn_api *api, struct c
     int is_log = cairn_logql_is_log(lq);
     /* a bare selector keeps every entry it reads: the first `limit` of each node (in
      * the query's direction) hold the answer */
-    int bare = is_log && !cairn_logql_root(lq)->stages && qp->interval == 0;
+    int bare = is_log && !cairn_logql_root(lq)->stages;
     cairn_logql_query_destroy(lq);
     const char **sels = calloc(n ? n : 1, sizeof *sels);
     if (rc || !sels) {
@@ -593,11 +599,29 @@ struct cairn_store *cairn__cluster_scratch_query(struct cairn_api *api, struct c
     }
     for (size_t i = 0, off = 0; i < n; i++, off += strlen(sb.data + off) + 1)
         sels[i] = sb.data + off;
-    int64_t start = is_log ? qp->start : qp->start - back;
-    int64_t end = qp->end + 1 + fwd; /* instants include `end` */
-    struct cairn_store *st = scratch(api, r, qp->tenant, sels, n, start, end, 0,
-                                     bare ? qp->limit : 0, qp->direction, out);
+    struct cairn_store *st = scratch(api, r, tenant, sels, n, is_log ? start : start - back,
+                                     end + fwd, 0, bare ? limit : 0, dir, out);
     free(sels);
     cairn_buf_deinit(&sb);
     return st;
+}
+
+struct cairn_store *cairn__cluster_scratch_query(struct cairn_api *api, struct cairn__req *r,
+                                                 const char *q, const struct cairn_query_params *qp,
+                                                 struct cairn__scratch **out)
+{
+    /* instants include `end`; `interval` skips entries, so no limit goes along then */
+    return scratch_text(api, r, qp->tenant, q, qp->start, qp->end + 1,
+                        qp->interval ? 0 : qp->limit, qp->direction, out);
+}
+
+struct cairn_store *cairn__cluster_store_for(struct cairn_api *api, struct cairn__req *r,
+                                             struct cairn_store *own, const char *tenant,
+                                             const char *q, int64_t start, int64_t end,
+                                             struct cairn__scratch **out)
+{
+    *out = NULL;
+    if (!cairn__cluster_reads_remote(api))
+        return own;
+    return scratch_text(api, r, tenant, q, start, end + 1, 0, CAIRN_ITER_FORWARD, out);
 }

@@ -211,13 +211,15 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
             return err->code ? err->code : CAIRN_EINVAL;
         const struct cairn_ship_static *st = sc[i].static_configs.v;
         int rc = 0;
-        for (size_t k = 0; k < sc[i].static_configs.n && !rc; k++)
+        /* stdin mode reads no files: static_configs only lend their labels */
+        for (size_t k = 0; k < sc[i].static_configs.n && !rc && !cfg->stdin_mode; k++)
             rc = static_target(a, i, k, &st[k], rules, sc[i].relabel_configs.n, a->pipes[i],
                                sc[i].job_name, err);
         if (rc)
             return rc;
         const struct cairn_ship_k8s_sd *ks = sc[i].kubernetes_sd_configs.v;
-        for (size_t k = 0; k < sc[i].kubernetes_sd_configs.n && !cfg->check_syntax; k++) {
+        for (size_t k = 0; k < sc[i].kubernetes_sd_configs.n && !cfg->check_syntax &&
+                           !cfg->stdin_mode; k++) {
             snprintf(path, sizeof path, "scrape_configs[%zu].kubernetes_sd_configs[%zu]", i, k);
             struct cairn_sd_k8s *sd = cairn__agent_make_sd(a, &ks[k], path, err);
             if (!sd)
@@ -307,7 +309,8 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
             goto fail;
         a->sink = (struct cairn_ship_sink){push_emit, push_flush, a};
     }
-    if (!cfg->server.disable && cairn__agent_start_http(a, err))
+    /* a one-shot stdin push needs no /ready or /metrics (nor port 9080) */
+    if (!cfg->server.disable && !cfg->stdin_mode && cairn__agent_start_http(a, err))
         goto fail;
     if (cfg->stdin_mode)
         return a;
@@ -366,27 +369,59 @@ fail:
     return NULL;
 }
 
-static int run_stdin(struct cairn_ship_agent *a)
+/* Is name one of the --label options (which win over the config's labels)? */
+static int given_label(const struct cairn_ship_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->stdin_labels.n; i++)
+        if (strcmp(cfg->stdin_labels.v[i].key, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The labels of stdin lines, as Promtail's stdin target: the static_configs labels of
+ * the first scrape config (those without the reserved "__" prefix; __path__ is not
+ * needed), or job="stdin" and hostname without a scrape config; then the --labels. */
+static int stdin_labels(struct cairn_ship_agent *a, struct cairn_labels *ls)
 {
     const struct cairn_ship_config *cfg = a->cfg;
-    struct cairn_labels ls;
-    cairn_labels_init(&ls);
     int rc = 0;
+    if (cfg->scrape_configs.n) {
+        const struct cairn_ship_scrape *sc = cfg->scrape_configs.v;
+        const struct cairn_ship_static *st = sc[0].static_configs.v;
+        for (size_t k = 0; k < sc[0].static_configs.n && !rc; k++) {
+            for (size_t i = 0; i < st[k].labels.n && !rc; i++) {
+                const struct cairn_cfg_kv *kv = &st[k].labels.v[i];
+                const char *v = kv->value ? kv->value : "";
+                if (strncmp(kv->key, "__", 2) == 0 || !*v || given_label(cfg, kv->key) ||
+                    cairn_labels_get(ls, kv->key, strlen(kv->key)))
+                    continue;
+                rc = cairn_labels_add(ls, kv->key, strlen(kv->key), v, strlen(v));
+            }
+        }
+    } else {
+        if (!given_label(cfg, "job"))
+            rc = cairn_labels_add(ls, "job", 3, "stdin", 5);
+        if (!rc && a->hostname[0] && !given_label(cfg, "hostname"))
+            rc = cairn_labels_add(ls, "hostname", 8, a->hostname, strlen(a->hostname));
+    }
     for (size_t i = 0; i < cfg->stdin_labels.n && !rc; i++) {
         const char *v = cfg->stdin_labels.v[i].value ? cfg->stdin_labels.v[i].value : "";
-        rc = cairn_labels_add(&ls, cfg->stdin_labels.v[i].key, strlen(cfg->stdin_labels.v[i].key),
+        rc = cairn_labels_add(ls, cfg->stdin_labels.v[i].key, strlen(cfg->stdin_labels.v[i].key),
                               v, strlen(v));
     }
     struct cairn_err e2;
-    if (!rc && cairn_labels_sort(&ls, &e2)) {
+    if (!rc && cairn_labels_sort(ls, &e2)) {
         CAIRN_ERROR("ship", "bad --label", "err=\"%s\"", e2.msg);
         rc = CAIRN_EINVAL;
     }
-    if (!rc && !cairn_labels_get(&ls, "job", 3)) {
-        rc = cairn_labels_add(&ls, "job", 3, "stdin", 5);
-        if (!rc && cairn_labels_sort(&ls, NULL))
-            rc = CAIRN_EINVAL;
-    }
+    return rc;
+}
+
+static int run_stdin(struct cairn_ship_agent *a)
+{
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    int rc = stdin_labels(a, &ls);
     /* Promtail: stdin lines go through the first scrape config's stages */
     struct cairn_ship_pipeline *pl = a->n_pipes ? a->pipes[0] : NULL;
     struct cairn_ship_entry e;
