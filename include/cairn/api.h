@@ -107,6 +107,40 @@ void cairn_api_stop(struct cairn_api *api);
 /* Stop and free. NULL is a no-op. */
 void cairn_api_destroy(struct cairn_api *api);
 
+ /* ---- cluster mode (docs/SCALING.md) ---- */
+
+struct cairn_ring;
+struct cairn_push_body;
+/* A further source of entries for the read path (the object-storage reader): append to
+ * body (with cairn_push_body_add) the entries of tenant's streams matching the LogQL
+ * selector sel ("" : every stream) in [start, end) -- only the first entry of each
+ * stream when series_only -- at most max_bytes of lines. They are merged with the write
+ * nodes' entries, duplicates dropped. 0, or a negative CAIRN_E* (the query fails: 503,
+ * or 400 for CAIRN_ELIMIT / CAIRN_EINVAL). Called from query threads concurrently. */
+typedef int (*cairn_api_read_source_fn)(void *ctx, const char *tenant, const char *sel,
+                                        int64_t start, int64_t end, int series_only,
+                                        size_t max_bytes, struct cairn_push_body *body);
+
+/* How this node takes part in a cluster. Strings are copied; the ring is borrowed and
+ * must outlive the api. */
+struct cairn_api_cluster {
+    struct cairn_ring *ring;
+    const char *target;        /* "all", "write", "read", "backend": for /services */
+    unsigned roles;            /* CAIRN_RING_ROLE_* */
+    unsigned replication_factor;
+    const char *secret;        /* required on the /internal/ routes when set */
+    int64_t forward_timeout_ns;
+    const char *scratch_dir;   /* read nodes: per-query stores live under it */
+    cairn_api_read_source_fn read_source; /* NULL: the write nodes are the only source */
+    void *read_source_ctx;
+};
+/* Enter cluster mode, before the store is set: pushes go to each stream's owners on
+ * the ring (quorum acknowledgement), the internal push and read routes answer peers,
+ * and a node with the read role answers queries from every write node's data. /ring
+ * and /services show the cluster. 0 or CAIRN_ENOMEM. */
+int cairn_api_set_cluster(struct cairn_api *api, const struct cairn_api_cluster *c,
+                          struct cairn_err *err);
+
 /* Split "host:port" (host may be empty or [v6]) into its parts; 0 or CAIRN_EINVAL. */
 int cairn_api_parse_listen(const char *s, char *host, size_t host_cap, unsigned *port);
 

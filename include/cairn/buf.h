@@ -35,6 +35,9 @@ int cairn_buf_append_uvarint(struct cairn_buf *b, uint64_t v);
 int cairn_buf_append_varint(struct cairn_buf *b, int64_t v); /* zigzag */
 /* Append s as a JSON string literal, quotes included, escaping as JSON requires. */
 int cairn_buf_append_json_str(struct cairn_buf *b, const char *s, size_t n);
+/* Append the C string s (NULL: nothing) with < > & " escaped for HTML text and
+ * attribute values (the status pages: /ring, the agent's /targets). */
+int cairn_buf_append_html(struct cairn_buf *b, const char *s);
 /* Set len to 0, keep the allocation. */
 void cairn_buf_reset(struct cairn_buf *b);
 /* Shrink len to n (n <= len). */

@@ -97,6 +97,14 @@ struct cairn_cfg_entry {
 
 struct cairn_cfg;
 
+/* A key a table accepts and ignores (a Loki key that means nothing to cairn): loading
+ * it logs a warning naming the key and the reason, whatever its value; never an error,
+ * never silently dropped. */
+struct cairn_cfg_ignored {
+    const char *key;
+    const char *reason;
+};
+
 struct cairn_cfg_table {
     const char *name;                     /* for --help and messages */
     const struct cairn_cfg_entry *entries;
@@ -106,6 +114,7 @@ struct cairn_cfg_table {
      * struct, path its key path ("clients[0]", "" for the root). Returns 0 or a negative
      * code with err filled; may call cairn_cfg_set on c. */
     int (*check)(struct cairn_cfg *c, void *obj, const char *path, struct cairn_err *err);
+    const struct cairn_cfg_ignored *ignored; /* optional, ends with {NULL} */
 };
 
 #define CAIRN_CFG_AT(type, member) \

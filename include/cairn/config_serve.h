@@ -19,7 +19,14 @@
  *                  reject_old_samples_max_age, creation_grace_period, retention_period,
  *                  max_query_series, query_timeout
  *   overrides:     <tenant>: {retention_period: 24h}       (Loki's runtime overrides)
- *   auth:          enabled, credentials: {<name>: {secret_sha256, tenants: [..]}} */
+ *   auth:          enabled, credentials: {<name>: {secret_sha256, tenants: [..]}}
+ *   target:        all | write | read | backend   (also -target=X, --target X)
+ *   common:        replication_factor, instance_addr,
+ *                  ring: {instance_id, heartbeat_period, heartbeat_timeout,
+ *                         cluster_secret, forward_timeout,
+ *                         kvstore: {store: etcd|inmemory|static, prefix, static: [..],
+ *                                   etcd: {endpoints, dial_timeout, username, password}}}
+ *   memberlist:    accepted and ignored with a warning (membership is etcd's) */
 #ifndef CAIRN_CONFIG_SERVE_H
 #define CAIRN_CONFIG_SERVE_H
 
@@ -93,8 +100,44 @@ struct cairn_ruler_config {
     char *wal_dir;               /* recorded samples waiting for remote write */
 };
 
+/* -target: which roles this process runs (docs/SCALING.md). */
+enum cairn_serve_target {
+    CAIRN_TARGET_ALL = 0, /* today's single process */
+    CAIRN_TARGET_WRITE,   /* pushes: WAL, head, forwarding to owners */
+    CAIRN_TARGET_READ,    /* queries over every write node's data; stateless */
+    CAIRN_TARGET_BACKEND, /* compaction and retention */
+};
+enum cairn_serve_kvstore { CAIRN_KV_INMEMORY = 0, CAIRN_KV_ETCD, CAIRN_KV_STATIC };
+
+/* common: the cluster, as Loki's common block (ring, replication, instance). */
+struct cairn_serve_common {
+    int replication_factor;     /* owners per stream (default 1; 3 for HA) */
+    char *instance_addr;        /* host:port peers reach this node on; default: the
+                                 * listen address, or the hostname when it is 0.0.0.0 */
+    struct {
+        char *instance_id;      /* default: the hostname */
+        int64_t heartbeat_period_ns; /* etcd keepalive and heartbeat (5s in Loki; 3s) */
+        int64_t heartbeat_timeout_ns; /* the lease TTL: a silent node leaves after it */
+        char *cluster_secret;   /* shared by the nodes: guards the /internal/ routes */
+        int64_t forward_timeout_ns; /* a forward to one owner or a read from one node */
+        struct {
+            int store;          /* enum cairn_serve_kvstore */
+            char *prefix;
+            struct cairn_cfg_strlist static_addrs;
+            struct {
+                struct cairn_cfg_strlist endpoints;
+                int64_t dial_timeout_ns;
+                char *username;
+                char *password;
+            } etcd;
+        } kvstore;
+    } ring;
+};
+
 struct cairn_serve_config {
     struct cairn_serve_server server;
+    int target;                       /* enum cairn_serve_target */
+    struct cairn_serve_common common;
     struct cairn_serve_auth auth;
     struct cairn_store_config store;  /* store.tenant_retention points into overrides */
     struct cairn_limits limits;

@@ -116,4 +116,24 @@ void cairn_push_stats(struct cairn_push *p, struct cairn_push_stats *out);
  * prefix e.g. "promtail" or "cairn_events". Returns 0 or CAIRN_ENOMEM. */
 int cairn_push_metrics_write(struct cairn_push *p, const char *prefix, struct cairn_buf *out);
 
+/* One request body in this client's encoding, for senders other than the batching
+ * client (a write node forwarding streams to their owners, a write node answering a
+ * read node with raw entries): entries grouped by stream, snappy(protobuf
+ * PushRequest), exactly what cairn_push sends. The body owns copies of what is added;
+ * reset keeps its allocations. Not thread-safe: one body per thread. */
+struct cairn_push_body;
+struct cairn_push_body *cairn_push_body_create(void);
+void cairn_push_body_destroy(struct cairn_push_body *b); /* NULL: no-op */
+void cairn_push_body_reset(struct cairn_push_body *b);
+/* Add one entry of the stream whose canonical label text is labels. 0 or CAIRN_ENOMEM
+ * (the body unchanged). */
+int cairn_push_body_add(struct cairn_push_body *b, const char *labels, size_t labels_len,
+                        int64_t ts_ns, const char *line, size_t len);
+/* Entries and line bytes added since the last reset. */
+size_t cairn_push_body_entries(const struct cairn_push_body *b);
+size_t cairn_push_body_line_bytes(const struct cairn_push_body *b);
+/* Encode; *data (owned by b, valid until the next add, reset or destroy) and *len.
+ * 0, CAIRN_ENOMEM or CAIRN_EIO. */
+int cairn_push_body_encode(struct cairn_push_body *b, const char **data, size_t *len);
+
 #endif

@@ -171,12 +171,14 @@ struct cairn_api {
     /* pushes and reads on separate pools: queries, however slow or many, never keep a
      * push waiting for a thread (nor pushes a query) */
     struct cairn__workers ingest_workers, read_workers;
+    struct cairn__workers internal_workers; /* peers' /internal/ calls (cluster mode) */
     struct cairn__reaper reaper;
     int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
     unsigned max_connections, max_connections_per_ip, n_workers;
     struct cairn__auth auth;
     _Atomic(cairn_api_ruler_fn) ruler_fn; /* the ruler's API, or NULL */
     void *_Atomic ruler_ctx;
+    struct cairn__cluster *cluster; /* NULL: a single node (cluster.c) */
     _Atomic int64_t log_second;   /* libmicrohttpd's messages: rate limit (server.c) */
     _Atomic unsigned log_count;
     _Atomic uint64_t log_suppressed;
@@ -207,6 +209,63 @@ void cairn__handle_detected_labels(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_detected_fields(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r);
+
+/* ---- cluster mode (cluster*.c) --------------------------------------------------- */
+
+struct cairn__cluster {
+    struct cairn_ring *ring;
+    struct cairn_ring_client *client;      /* forwards: common.ring.forward_timeout */
+    struct cairn_ring_client *read_client; /* reads from write nodes: the query timeout */
+    char *target, *secret, *scratch_dir;
+    unsigned roles, rf;
+    cairn_api_read_source_fn read_source; /* the bucket reader, when there is one */
+    void *read_source_ctx;
+    _Atomic uint64_t forwards, forward_failures, forward_ns, quorum_failures;
+    _Atomic uint64_t remote_reads, remote_read_failures, scratch_seq;
+};
+void cairn__cluster_destroy(struct cairn__cluster *c);
+/* Peers only: 1 after answering 404 (not a cluster) or 403 (wrong secret), else 0. */
+int cairn__cluster_refused(struct cairn_api *api, struct cairn__req *r);
+/* Store streams ps[0..n) of tenant on their owners: the local part with
+ * cairn_store_append, the rest forwarded. 0 once rf/2+1 owners of every stream have
+ * it (owners' 400 messages go to b as failures); CAIRN_EAGAIN with why filled
+ * (which streams, which replicas) when some stream missed its quorum; or the local
+ * append's error when only this node owns the failing part. */
+int cairn__cluster_append(struct cairn_api *api, struct cairn_store *st, const char *tenant,
+                          struct cairn_ingest_batch *b, struct cairn_push_stream *ps, size_t n,
+                          struct cairn_buf *why);
+/* Does this node answer reads from the whole cluster (read role, peers to ask)? */
+int cairn__cluster_reads_remote(struct cairn_api *api);
+/* A store built for one request from what every write node holds for the selectors
+ * (NULL or "" : every stream) over [start, end); series_only: one entry per stream
+ * (label and series lookups). On failure the reply is set and NULL returned. Release
+ * with cairn__cluster_scratch_done. */
+struct cairn__scratch;
+struct cairn_store *cairn__cluster_scratch(struct cairn_api *api, struct cairn__req *r,
+                                           const char *tenant, const char *const *sels,
+                                           size_t nsel, int64_t start, int64_t end,
+                                           int series_only, struct cairn__scratch **out);
+void cairn__cluster_scratch_done(struct cairn__scratch *s);
+/* The store a read route answers from: own, or on a node reading the whole cluster a
+ * scratch for the LogQL text q (NULL or "": every stream) over [start, end]. NULL after
+ * replying. Release *out with cairn__cluster_scratch_done (NULL is fine). */
+struct cairn_store *cairn__cluster_store_for(struct cairn_api *api, struct cairn__req *r,
+                                             struct cairn_store *own, const char *tenant,
+                                             const char *q, int64_t start, int64_t end,
+                                             struct cairn__scratch **out);
+/* Remove a scratch directory and what is in it (leftovers of a crash, at start). */
+void cairn__cluster_scratch_clean(const char *dir);
+/* The same for a LogQL query: its selectors, over the range it reads (range
+ * aggregations' windows and offsets included). */
+struct cairn_query_params;
+struct cairn_store *cairn__cluster_scratch_query(struct cairn_api *api, struct cairn__req *r,
+                                                 const char *q, const struct cairn_query_params *qp,
+                                                 struct cairn__scratch **out);
+int cairn__cluster_metrics(struct cairn_api *api, struct cairn_buf *out);
+void cairn__handle_internal_push(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_internal_read(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_ring(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_services(struct cairn_api *api, struct cairn__req *r);
 
 /* Set the reply to a plain-text message (newline added). */
 void cairn__reply_text(struct cairn__req *r, int status, const char *fmt, ...)

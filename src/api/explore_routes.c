@@ -79,8 +79,12 @@ static void volume(struct cairn_api *api, struct cairn__req *r, int range)
         v.targets = targets;
     }
     struct cairn_err err = {0};
+    struct cairn__scratch *scr; /* read nodes: the cluster's entries (cluster_read.c) */
+    if (!(s = cairn__cluster_store_for(api, r, s, v.tenant, v.query, v.start, v.end, &scr)))
+        goto out;
     cairn_buf_reset(r->reply);
     int rc = cairn_query_volume(s, &v, r->reply, &err);
+    cairn__cluster_scratch_done(scr);
     if (rc) {
         cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
                           err.msg[0] ? err.msg : cairn_strerror(rc));
@@ -163,14 +167,21 @@ void cairn__handle_detected_labels(struct cairn_api *api, struct cairn__req *r)
     int64_t start, end;
     if (cairn__time_range(&pr, r, HOUR_NS, &start, &end) == 0) {
         struct cairn_err err = {0};
-        cairn_buf_reset(r->reply);
-        int rc = cairn_query_detected_labels(s, cairn__req_tenant(r), cairn__param(&pr, "query"),
-                                             start, end, r->reply, &err);
-        if (rc)
-            cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
-                              err.msg[0] ? err.msg : cairn_strerror(rc));
-        else
-            cairn__reply_json(r);
+        struct cairn__scratch *scr; /* read nodes: the cluster's entries (cluster_read.c) */
+        const char *q = cairn__param(&pr, "query");
+        struct cairn_store *rs = cairn__cluster_store_for(api, r, s, cairn__req_tenant(r), q,
+                                                          start, end, &scr);
+        if (rs) { /* else answered */
+            cairn_buf_reset(r->reply);
+            int rc = cairn_query_detected_labels(rs, cairn__req_tenant(r), q, start, end,
+                                                 r->reply, &err);
+            cairn__cluster_scratch_done(scr);
+            if (rc)
+                cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
+                                  err.msg[0] ? err.msg : cairn_strerror(rc));
+            else
+                cairn__reply_json(r);
+        }
     }
     cairn__params_deinit(&pr);
 }
@@ -227,8 +238,15 @@ static void detected_fields(struct cairn_api *api, struct cairn__req *r, const c
     if (cairn__query_gate_in(api, r, q.base.tenant, &g, &tk))
         goto out;
     struct cairn_err err = {0};
+    struct cairn__scratch *scr;
+    if (!(s = cairn__cluster_store_for(api, r, s, q.base.tenant, q.query, q.base.start,
+                                       q.base.end, &scr))) {
+        cairn_query_gate_leave(g, &tk);
+        goto out;
+    }
     cairn_buf_reset(r->reply);
     int rc = cairn_query_detected_fields(s, &q, r->reply, &err);
+    cairn__cluster_scratch_done(scr);
     cairn_query_gate_leave(g, &tk);
     if (rc)
         cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
@@ -295,8 +313,15 @@ void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r)
     if (cairn__query_gate_in(api, r, q.base.tenant, &g, &tk))
         goto out;
     struct cairn_err err = {0};
+    struct cairn__scratch *scr;
+    if (!(s = cairn__cluster_store_for(api, r, s, q.base.tenant, q.query, q.base.start,
+                                       q.base.end, &scr))) {
+        cairn_query_gate_leave(g, &tk);
+        goto out;
+    }
     cairn_buf_reset(r->reply);
     int rc = cairn_query_patterns(s, &q, r->reply, &err);
+    cairn__cluster_scratch_done(scr);
     cairn_query_gate_leave(g, &tk);
     if (rc)
         cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));

@@ -69,7 +69,9 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
     return kept;
 }
 
-static void push(struct cairn_api *api, struct cairn__req *r)
+/* internal: a peer's forward (/internal/push): the distributor applied the tenant's
+ * limits and chose this node as an owner, so store it here, limits and ring aside. */
+static void push(struct cairn_api *api, struct cairn__req *r, int internal)
 {
     struct cairn_ingest_batch *b = r->batch;
     struct cairn_store *st = atomic_load(&api->store);
@@ -88,7 +90,7 @@ static void push(struct cairn_api *api, struct cairn__req *r)
 
     size_t total_in = b->ne, bytes = 0;
     size_t lines = cairn_ingest_validate(b, &lim, cairn_now_ns(), &bytes);
-    if (lines && cairn__tenants_take(&api->tenants, tenant, bytes, cairn_mono_ns())) {
+    if (lines && !internal && cairn__tenants_take(&api->tenants, tenant, bytes, cairn_mono_ns())) {
         long long limit = (long long)(api->limits.ingestion_rate_mb * 1024 * 1024);
         cairn__tenants_count(&api->tenants, tenant, 0, 0, total_in);
         cairn__reply_text(r, 429,
@@ -99,7 +101,7 @@ static void push(struct cairn_api *api, struct cairn__req *r)
                           tenant, limit, lines, bytes);
         return;
     }
-    size_t ns = lines ? stream_limit(api, st, tenant, b) : 0;
+    size_t ns = !lines ? 0 : internal ? b->n : stream_limit(api, st, tenant, b);
 
     /* Hand the surviving streams to the store in one append (one WAL write). */
     if (b->ps_cap < ns) {
@@ -126,7 +128,18 @@ static void push(struct cairn_api *api, struct cairn__req *r)
     }
     uint64_t ok_lines = 0, ok_bytes = 0;
     if (k) {
-        int rc = cairn_store_append(st, tenant, b->ps, k);
+        struct cairn_buf why = CAIRN_BUF_INIT;
+        int rc = api->cluster && !internal
+                     ? cairn__cluster_append(api, st, tenant, b, b->ps, k, &why)
+                     : cairn_store_append(st, tenant, b->ps, k);
+        if (rc == CAIRN_EAGAIN && why.len) {
+            cairn__reply_text(r, 503, "push not acknowledged by a quorum of replicas: %s",
+                              cairn_buf_cstr(&why));
+            r->retry_after_s = 1;
+            cairn_buf_deinit(&why);
+            return;
+        }
+        cairn_buf_deinit(&why);
         if (rc) {
             atomic_fetch_add(&api->push_errors, 1);
             CAIRN_ERROR("api", "push append failed", "tenant=%s err=%s", tenant,
@@ -175,12 +188,23 @@ static void push(struct cairn_api *api, struct cairn__req *r)
     r->status = 204;
 }
 
-void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
+static void handle(struct cairn_api *api, struct cairn__req *r, int internal)
 {
     struct cairn_ingest_charge *ch = &r->batch->charge;
     *ch = (struct cairn_ingest_charge){.used = &api->push_decoding,
                                         .max = api->limits.push_decode_budget};
-    push(api, r);
+    push(api, r, internal);
     /* The buffers stay with the connection (trimmed after the reply), uncharged. */
     cairn_ingest_charge_release(ch);
+}
+
+void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
+{
+    handle(api, r, 0);
+}
+
+void cairn__handle_internal_push(struct cairn_api *api, struct cairn__req *r)
+{
+    if (!cairn__cluster_refused(api, r))
+        handle(api, r, 1);
 }

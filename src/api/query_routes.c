@@ -178,9 +178,15 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
     if (cairn__query_gate_in(api, r, qp->tenant, &g, &tk))
         return;
     struct cairn_err err = {0};
+    struct cairn__scratch *scr = NULL;
+    if (cairn__cluster_reads_remote(api) && !(s = cairn__cluster_scratch_query(api, r, q, qp, &scr))) {
+        cairn_query_gate_leave(g, &tk);
+        return; /* answered */
+    }
     cairn_buf_reset(r->reply);
     qp->max_memory = api->limits.max_query_memory;
     int rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
+    cairn__cluster_scratch_done(scr);
     cairn_query_gate_leave(g, &tk);
     if (rc == 0) {
         cairn__reply_json(r);
@@ -319,12 +325,18 @@ static void labels_or_values(struct cairn_api *api, struct cairn__req *r, const 
         goto out;
     const char *sel = cairn__param(&pr, "query");
     int rc;
+    struct cairn__scratch *scr = NULL;
+    if (cairn__cluster_reads_remote(api) &&
+        !(s = cairn__cluster_scratch(api, r, cairn__req_tenant(r), &sel, sel && *sel, start, end,
+                                     1, &scr)))
+        goto out; /* answered */
     if (sel && *sel)
         rc = labels_of_selection(s, cairn__req_tenant(r), sel, name, start, end, &l, &err);
     else if (name)
         rc = cairn_store_label_values(s, cairn__req_tenant(r), name, start, end, &l);
     else
         rc = cairn_store_label_names(s, cairn__req_tenant(r), start, end, &l);
+    cairn__cluster_scratch_done(scr);
     if (rc) {
         cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
                           err.msg[0] ? err.msg : cairn_strerror(rc));
@@ -360,11 +372,23 @@ void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r)
 
 struct series_ctx {
     struct cairn_store *s;
+    const char *sels[16]; /* read nodes: the selectors to ask the write nodes for */
+    size_t nsel;
     const char *tenant;
     int64_t start, end;
     roaring_bitmap_t *sids;
     struct cairn_err err;
 };
+
+static int series_sel(void *ud, const char *sel)
+{
+    struct series_ctx *c = ud;
+    if (c->nsel == sizeof c->sels / sizeof c->sels[0])
+        return cairn_err_set(&c->err, CAIRN_EINVAL, "at most %zu match[] selectors",
+                             sizeof c->sels / sizeof c->sels[0]);
+    c->sels[c->nsel++] = sel;
+    return 0;
+}
 
 static int series_add(void *ud, const char *sel)
 {
@@ -388,12 +412,24 @@ void cairn__handle_series(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 400, "match[] parameter is required: a stream selector such as {job=\"x\"}");
         goto out;
     }
-    int rc = cairn__param_each(&pr, "match[]", series_add, &c);
+    int rc = 0;
+    struct cairn__scratch *scr = NULL;
+    if (cairn__cluster_reads_remote(api)) {
+        rc = cairn__param_each(&pr, "match[]", series_sel, &c);
+        if (rc == 0)
+            rc = cairn__param_each(&pr, "match", series_sel, &c);
+        if (rc == 0 && !(c.s = s = cairn__cluster_scratch(api, r, c.tenant, c.sels, c.nsel, c.start,
+                                                          c.end, 1, &scr)))
+            goto out; /* answered */
+    }
+    if (rc == 0)
+        rc = cairn__param_each(&pr, "match[]", series_add, &c);
     if (rc == 0)
         rc = cairn__param_each(&pr, "match", series_add, &c);
     if (rc) {
         cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
                           c.err.msg[0] ? c.err.msg : cairn_strerror(rc));
+        cairn__cluster_scratch_done(scr);
         goto out;
     }
     struct cairn_buf *o = r->reply;
@@ -419,6 +455,7 @@ void cairn__handle_series(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 500, "out of memory");
     else
         cairn__reply_json(r);
+    cairn__cluster_scratch_done(scr);
 out:
     cairn_labels_deinit(&ls);
     cairn_bitmap_free(c.sids);
@@ -441,10 +478,15 @@ void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 400, "query parameter is required: a stream selector such as {job=\"x\"}");
         goto out;
     }
+    struct cairn__scratch *scr = NULL;
+    if (cairn__cluster_reads_remote(api) &&
+        !(s = cairn__cluster_scratch(api, r, cairn__req_tenant(r), &sel, 1, start, end, 0, &scr)))
+        goto out; /* answered */
     int rc = cairn_query_select_text(s, cairn__req_tenant(r), sel, strlen(sel), start, end, sids, &err);
     struct cairn_index_stats st = {0};
     if (rc == 0)
         rc = cairn_store_index_stats(s, cairn__req_tenant(r), sids, start, end, &st);
+    cairn__cluster_scratch_done(scr);
     if (rc) {
         cairn__reply_text(r, rc == CAIRN_EINVAL ? 400 : 500, "%s",
                           err.msg[0] ? err.msg : cairn_strerror(rc));

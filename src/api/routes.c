@@ -55,6 +55,11 @@ const struct cairn__route cairn__routes[] = {
     {"GET", "/ready", "ready", cairn__handle_ready, N, 1, 1},
     {"GET", "/metrics", "metrics", cairn__handle_metrics, N, 0, 1}, /* store stats take locks */
     {"GET", "/config", "config", cairn__handle_config, N, 0, 0},
+    /* cluster (cluster*.c): peers' routes check the cluster secret themselves */
+    {"POST", "/internal/push", "internal_push", cairn__handle_internal_push, P, 0, 1},
+    {"GET", "/internal/read", "internal_read", cairn__handle_internal_read, N, 0, 1},
+    {"GET", "/ring", "ring", cairn__handle_ring, N, 0, 0},
+    {"GET", "/services", "services", cairn__handle_services, N, 1, 1},
 };
 #undef N
 #undef F
@@ -132,6 +137,7 @@ void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
     rc |= gauge(o, "cairn_http_connections_timed_out_total", "counter",
                 "Connections closed past their header, body or idle deadline.",
                 atomic_load(&api->reaper.reaped));
+    rc |= cairn__cluster_metrics(api, o);
     rc |= cairn__metrics_render(&api->metrics, o);
     if (rc) {
         cairn__reply_text(r, 500, "out of memory rendering metrics");

@@ -426,8 +426,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         x->state = JOB_RUNNING;
         x->job.run = run_job;
         MHD_suspend_connection(c);
-        struct cairn__workers *pool = cairn__routes[x->route].wants_body == CAIRN__BODY_PUSH
-                                          ? &api->ingest_workers : &api->read_workers;
+        /* peers' calls on a pool of their own: a push waiting on its forwards, or a read
+         * node's query on its fan-out, never waits behind work that waits on it */
+        const struct cairn__route *rt = &cairn__routes[x->route];
+        struct cairn__workers *pool = strncmp(rt->path, "/internal/", 10) == 0 ? &api->internal_workers
+                                      : rt->wants_body == CAIRN__BODY_PUSH      ? &api->ingest_workers
+                                                                               : &api->read_workers;
         if (cairn__workers_submit(pool, &x->job))
             run_job(&x->job); /* stopping: no workers left, answer here */
         return MHD_YES;
@@ -545,6 +549,8 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
         goto nomem;
     if (cairn__workers_start(&api->read_workers, api->n_workers))
         goto nomem;
+    if (cairn__workers_start(&api->internal_workers, api->n_workers))
+        goto nomem;
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned loops = cores > 4 ? 4 : cores > 1 ? (unsigned)cores : 1;
@@ -588,6 +594,7 @@ fail:
     if (api) {
         cairn__workers_stop(&api->ingest_workers);
         cairn__workers_stop(&api->read_workers);
+        cairn__workers_stop(&api->internal_workers);
         if (have_reaper)
             cairn__reaper_stop(&api->reaper);
         cairn__auth_deinit(&api->auth);
@@ -620,6 +627,7 @@ void cairn_api_stop(struct cairn_api *api)
         cairn__tailhub_stop(&api->tails);
         cairn__workers_stop(&api->ingest_workers);
         cairn__workers_stop(&api->read_workers);
+        cairn__workers_stop(&api->internal_workers);
         MHD_stop_daemon(api->mhd);
         api->mhd = NULL;
         if (lfd != MHD_INVALID_SOCKET)
@@ -637,6 +645,7 @@ void cairn_api_destroy(struct cairn_api *api)
     cairn__tenants_deinit(&api->tenants);
     cairn_query_gate_destroy(atomic_load(&api->qgate));
     cairn__auth_deinit(&api->auth);
+    cairn__cluster_destroy(api->cluster);
     free(api->listen);
     free(api);
 }

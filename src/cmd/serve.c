@@ -14,6 +14,7 @@
 #include "cairn/config_serve.h"
 #include "cairn/log.h"
 #include "cairn/ruler.h"
+#include "cairn/ring.h"
 #include "cairn/store.h"
 #include "cairn/timeutil.h"
 #include "cairn/ui.h"
@@ -135,12 +136,20 @@ int cairn_cmd_serve(int argc, char **argv)
         cairn_serve_config_deinit(&sc);
         return 1;
     }
+    struct cairn_ring *ring = NULL; /* cluster mode: joins as JOINING (serve_cluster.c) */
+    if (cairn_cmd_serve_cluster(&sc, api, &ring, &err)) {
+        CAIRN_ERROR("serve", "cannot join the cluster", "err=\"%s\"", err.msg);
+        cairn_api_destroy(api);
+        cairn_serve_config_deinit(&sc);
+        return 1;
+    }
     int64_t t0 = cairn_mono_ns();
     struct cairn_store *st = cairn_store_open(&sc.store, &err);
     if (!st) {
         CAIRN_ERROR("serve", "cannot open the store", "data_dir=%s err=\"%s\"",
                     sc.store.data_dir, err.msg);
         cairn_api_destroy(api);
+        cairn_ring_destroy(ring);
         cairn_serve_config_deinit(&sc);
         return 1;
     }
@@ -154,11 +163,14 @@ int cairn_cmd_serve(int argc, char **argv)
             cairn_api_set_store(api, NULL);
             cairn_store_close(st);
             cairn_api_destroy(api);
+            cairn_ring_destroy(ring);
             cairn_serve_config_deinit(&sc);
             return 1;
         }
         cairn_api_set_ruler(api, ruler_http, ruler);
     }
+    if (ring)
+        cairn_ring_set_state(ring, CAIRN_RING_ACTIVE); /* WAL replayed: take writes */
     CAIRN_INFO("serve", "ready", "listen=%s port=%u data_dir=%s replay_ms=%lld", listen,
                cairn_api_port(api), sc.store.data_dir, (long long)((cairn_mono_ns() - t0) / 1000000));
 
@@ -166,12 +178,15 @@ int cairn_cmd_serve(int argc, char **argv)
     while ((sig = sigwaitinfo(&sigs, NULL)) < 0 && errno == EINTR)
         ;
     CAIRN_INFO("serve", "shutting down", "signal=%s", sig == SIGINT ? "INT" : "TERM");
+    if (ring)
+        cairn_ring_set_state(ring, CAIRN_RING_LEAVING); /* peers stop sending writes */
     cairn_api_stop(api);         /* waits for in-flight pushes */
     cairn_api_set_ruler(api, NULL, NULL);
     cairn_ruler_stop(ruler);     /* saves alert state */
     cairn_api_set_store(api, NULL);
     cairn_store_close(st);       /* flushes heads */
     cairn_api_destroy(api);
+    cairn_ring_destroy(ring);    /* revokes the lease: the key goes at once */
     cairn_serve_config_deinit(&sc);
     CAIRN_INFO("serve", "stopped", "");
     return 0;

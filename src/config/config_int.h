@@ -91,4 +91,8 @@ int cairn__cfg_section_present(const struct cairn_cfg_entry *e, const void *fiel
 /* ruler_config.c: `cairn serve`'s ruler section (struct cairn_ruler_config). */
 extern const struct cairn_cfg_table cairn__ruler_config_table;
 
+/* The cluster part of serve's configuration (serve_cluster.c). */
+extern const struct cairn_cfg_table cairn__serve_common_table;
+extern const struct cairn_cfg_ignored cairn__serve_ignored[];
+
 #endif

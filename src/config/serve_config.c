@@ -233,9 +233,19 @@ static const struct cairn_cfg_table auth_table =
 
 static int serve_check(struct cairn_cfg *c, void *obj, const char *path, struct cairn_err *err);
 
+static const struct cairn_cfg_enum targets[] = {
+    {"all", CAIRN_TARGET_ALL}, {"write", CAIRN_TARGET_WRITE}, {"read", CAIRN_TARGET_READ},
+    {"backend", CAIRN_TARGET_BACKEND}, {NULL, 0},
+};
+
 static const struct cairn_cfg_entry serve_entries[] = {
     {.key = "server", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, server), .sub = &server_table,
      .help = "the HTTP server"},
+    {.key = "target", .type = CAIRN_CFG_ENUM, CAIRN_CFG_AT(C, target), .def = "all",
+     .names = targets, .flag = "target",
+     .help = "roles to run: all, write, read or backend (docs/SCALING.md)"},
+    {.key = "common", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, common),
+     .sub = &cairn__serve_common_table, .help = "the cluster: ring, replication, instance"},
     {.key = "listen", .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_CLI_ONLY,
      CAIRN_CFG_AT(C, listen), .flag = "listen", .metavar = "HOST:PORT",
      .hdef = "127.0.0.1:3100",
@@ -321,6 +331,7 @@ const struct cairn_cfg_table cairn_serve_config_table = {
     .n = sizeof serve_entries / sizeof serve_entries[0],
     .size = sizeof(C),
     .check = serve_check,
+    .ignored = cairn__serve_ignored,
 };
 #undef C
 

@@ -8,6 +8,7 @@
 
 #include <libfyaml.h>
 
+#include "cairn/log.h"
 #include "config/config_int.h"
 
 struct walk {
@@ -364,6 +365,17 @@ static int walk_table(struct walk *w, const struct cairn_cfg_table *t, void *obj
         }
         node_mark(k, &w->line, &w->col, 0);
         size_t old = path_push(w, NULL, ks, klen, 0);
+        const struct cairn_cfg_ignored *ig = t->ignored;
+        while (!e && ig && ig->key && (strlen(ig->key) != klen || memcmp(ig->key, ks, klen) != 0))
+            ig++;
+        if (!e && ig && ig->key) {
+            char loc[CAIRN__CFG_PATH_MAX];
+            locate(w, k, loc, sizeof loc);
+            CAIRN_WARN("config", "key ignored", "where=\"%s\" key=%s reason=\"%s\"", loc, w->path,
+                       ig->reason);
+            path_pop(w, old);
+            continue;
+        }
         if (!e) {
             char loc[CAIRN__CFG_PATH_MAX];
             locate(w, k, loc, sizeof loc);

@@ -33,10 +33,9 @@ void cairn__pushc_batch_reset(struct cairn__push_batch *b, const char *tenant, i
     b->next = NULL;
 }
 
-void cairn__pushc_batch_free(struct cairn__push_batch *b)
+/* Free what a batch holds, not the batch itself. */
+static void batch_deinit(struct cairn__push_batch *b)
 {
-    if (!b)
-        return;
     cairn_buf_deinit(&b->lines);
     cairn_buf_deinit(&b->labels);
     cairn_buf_deinit(&b->pb);
@@ -45,6 +44,13 @@ void cairn__pushc_batch_free(struct cairn__push_batch *b)
     free(b->streams);
     free(b->slots);
     free(b->enc);
+}
+
+void cairn__pushc_batch_free(struct cairn__push_batch *b)
+{
+    if (!b)
+        return;
+    batch_deinit(b);
     free(b);
 }
 
@@ -208,5 +214,55 @@ int cairn__pushc_batch_encode(struct cairn__push_batch *b)
     /* the uncompressed message is not needed while the body is sent and retried:
      * give it back rather than hold a batch-sized buffer per recycled batch */
     cairn_buf_deinit(&b->pb);
+    return 0;
+}
+
+/* ---- the public body: a batch used on its own ---------------------------------- */
+
+struct cairn_push_body {
+    struct cairn__push_batch b;
+};
+
+struct cairn_push_body *cairn_push_body_create(void)
+{
+    return calloc(1, sizeof(struct cairn_push_body));
+}
+
+void cairn_push_body_destroy(struct cairn_push_body *pb)
+{
+    if (!pb)
+        return;
+    batch_deinit(&pb->b); /* embedded: its members, then the wrapper */
+    free(pb);
+}
+
+void cairn_push_body_reset(struct cairn_push_body *pb)
+{
+    cairn__pushc_batch_reset(&pb->b, NULL, 0);
+}
+
+int cairn_push_body_add(struct cairn_push_body *pb, const char *labels, size_t labels_len,
+                        int64_t ts_ns, const char *line, size_t len)
+{
+    return cairn__pushc_batch_add(&pb->b, labels, labels_len, ts_ns, line, len);
+}
+
+size_t cairn_push_body_entries(const struct cairn_push_body *pb)
+{
+    return pb->b.n_entries;
+}
+
+size_t cairn_push_body_line_bytes(const struct cairn_push_body *pb)
+{
+    return pb->b.line_bytes;
+}
+
+int cairn_push_body_encode(struct cairn_push_body *pb, const char **data, size_t *len)
+{
+    int rc = cairn__pushc_batch_encode(&pb->b);
+    if (rc)
+        return rc;
+    *data = pb->b.body.data ? pb->b.body.data : "";
+    *len = pb->b.body.len;
     return 0;
 }

@@ -30,21 +30,6 @@ static json_t *view_get(struct cairn_ship_agent *a)
     return v;
 }
 
-static int esc(struct cairn_buf *b, const char *s)
-{
-    int rc = 0;
-    for (; s && *s && !rc; s++) {
-        switch (*s) {
-        case '<': rc = cairn_buf_append_str(b, "&lt;"); break;
-        case '>': rc = cairn_buf_append_str(b, "&gt;"); break;
-        case '&': rc = cairn_buf_append_str(b, "&amp;"); break;
-        case '"': rc = cairn_buf_append_str(b, "&quot;"); break;
-        default: rc = cairn_buf_append_byte(b, *s);
-        }
-    }
-    return rc;
-}
-
 /* {a="1", b="2"} as HTML, one label a line. */
 static int labels_html(struct cairn_buf *b, json_t *labels)
 {
@@ -52,9 +37,9 @@ static int labels_html(struct cairn_buf *b, json_t *labels)
     json_t *v;
     int rc = 0;
     json_object_foreach(labels, k, v) {
-        rc |= esc(b, k);
+        rc |= cairn_buf_append_html(b, k);
         rc |= cairn_buf_append_str(b, "=\"");
-        rc |= esc(b, json_string_value(v));
+        rc |= cairn_buf_append_html(b, json_string_value(v));
         rc |= cairn_buf_append_str(b, "\"<br>");
     }
     return rc;
@@ -82,7 +67,7 @@ static int page(struct cairn_ship_agent *a, int sd_page, struct cairn_buf *b)
         json_array_foreach(json_object_get(view, "dropped"), i, t)
             ndrop += strcmp(json_string_value(json_object_get(t, "job")), job) == 0;
         rc |= cairn_buf_append_str(b, "<h2>");
-        rc |= esc(b, job);
+        rc |= cairn_buf_append_html(b, job);
         rc |= cairn_buf_appendf(b, " (%zu active, %zu dropped)</h2><table><tr>", nact, ndrop);
         rc |= cairn_buf_append_str(b, sd_page ? "<th>Discovered labels</th><th>Target labels</th>"
                                               "</tr>"
@@ -94,7 +79,7 @@ static int page(struct cairn_ship_agent *a, int sd_page, struct cairn_buf *b)
             if (sd_page)
                 rc |= labels_html(b, json_object_get(t, "discoveredLabels"));
             else
-                rc |= esc(b, json_string_value(json_object_get(t, "path")));
+                rc |= cairn_buf_append_html(b, json_string_value(json_object_get(t, "path")));
             rc |= cairn_buf_append_str(b, "</td><td>");
             rc |= labels_html(b, json_object_get(t, "labels"));
             rc |= cairn_buf_append_str(b, "</td></tr>");
@@ -105,7 +90,7 @@ static int page(struct cairn_ship_agent *a, int sd_page, struct cairn_buf *b)
             rc |= cairn_buf_append_str(b, "<tr><td>");
             rc |= labels_html(b, json_object_get(t, "discoveredLabels"));
             rc |= cairn_buf_append_str(b, "</td><td>dropped: ");
-            rc |= esc(b, json_string_value(json_object_get(t, "reason")));
+            rc |= cairn_buf_append_html(b, json_string_value(json_object_get(t, "reason")));
             rc |= cairn_buf_append_str(b, "</td></tr>");
         }
         rc |= cairn_buf_append_str(b, "</table>");

@@ -253,3 +253,18 @@ uint64_t cairn_get_u64le(const unsigned char *p)
 {
     return (uint64_t)cairn_get_u32le(p) | (uint64_t)cairn_get_u32le(p + 4) << 32;
 }
+
+int cairn_buf_append_html(struct cairn_buf *b, const char *s)
+{
+    int rc = 0;
+    for (; s && *s && !rc; s++) {
+        switch (*s) {
+        case '<': rc = cairn_buf_append_str(b, "&lt;"); break;
+        case '>': rc = cairn_buf_append_str(b, "&gt;"); break;
+        case '&': rc = cairn_buf_append_str(b, "&amp;"); break;
+        case '"': rc = cairn_buf_append_str(b, "&quot;"); break;
+        default: rc = cairn_buf_append_byte(b, *s);
+        }
+    }
+    return rc;
+}

@@ -5,7 +5,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,10 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "k8sfake"))
 from harness import FakeAPI, kubeconfig, tmpdir, wait_until  # noqa: E402
+from push_util import free_port  # noqa: E402
 
 SRC = os.environ["CAIRN_SRC"]
 BUILD = os.environ["CAIRN_BUILD"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start(env, data):

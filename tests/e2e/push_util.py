@@ -44,6 +44,16 @@ def now_ns():
     return time.time_ns()
 
 
+def free_port():
+    """A loopback port free right now (for servers that cannot take port 0)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class Server:
     """A `cairn serve` child on 127.0.0.1 with an ephemeral port."""
 

@@ -34,6 +34,10 @@ static void buf_json_string_escapes(void **state)
     struct cairn_buf b = CAIRN_BUF_INIT;
     assert_int_equal(cairn_buf_append_json_str(&b, "a\"b\\c\n\x01", 7), 0);
     assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+    cairn_buf_reset(&b);
+    assert_int_equal(cairn_buf_append_html(&b, "<a href=\"x\">&</a>"), 0);
+    assert_int_equal(cairn_buf_append_html(&b, NULL), 0);
+    assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
     cairn_buf_deinit(&b);
 }
 
