@@ -11,7 +11,7 @@ root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"; docker rm -f cairn-plugin-rootfs >/dev/null 2>&1 || true' EXIT
 
-docker build -f "$here/Dockerfile" -t cairn-docker-driver-rootfs "$root"
+docker build -f "$here/Dockerfile" --target plugin -t cairn-docker-driver-rootfs "$root"
 mkdir -p "$work/plugin/rootfs"
 docker create --name cairn-plugin-rootfs cairn-docker-driver-rootfs >/dev/null
 docker export cairn-plugin-rootfs | tar -x -C "$work/plugin/rootfs"
