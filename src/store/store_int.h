@@ -21,6 +21,7 @@
 #include <roaring/roaring.h>
 
 #include "cairn/buf.h"
+#include "cairn/fs.h"
 #include "cairn/store.h"
 #include "cairn/store_read.h"
 #include "store/pagepool.h"
@@ -67,11 +68,11 @@ int cairn__io_write_all(const struct cairn_store_io *io, int fd, const void *p, 
                         const char *path);
 /* fdatasync(2) through the hooks: 0, CAIRN_ENOSPC or CAIRN_EIO (logged with path). */
 int cairn__io_datasync(const struct cairn_store_io *io, int fd, const char *path);
-/* Read a whole file into out; 0, CAIRN_ENOTFOUND or CAIRN_EIO. */
-int cairn__read_file(const char *path, struct cairn_buf *out);
-int cairn__mkdir_p(const char *path);
-int cairn__fsync_dir(const char *path);
-int cairn__rm_rf(const char *path);
+/* Files and directories: util's helpers (cairn/fs.h), under the store's old names. */
+#define cairn__read_file cairn_fs_read_file
+#define cairn__mkdir_p cairn_fs_mkdir_p
+#define cairn__fsync_dir cairn_fs_fsync_dir
+#define cairn__rm_rf cairn_fs_rm_rf
 
 /* ---- reading past damage (recscan.c, quarantine.c) ---- */
 

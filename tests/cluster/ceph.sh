@@ -163,6 +163,10 @@ EOF
     timeout 60 radosgw-admin -c "$D/ceph.conf" -n client.rgw user create --uid=cairn \
         --display-name=cairn --access-key="$ak" --secret-key="$sk" >"$D/log/user.out" 2>&1 \
         || { cat "$D/log/user.out" >&2; die "radosgw-admin user create failed"; }
+    # the bucket the tests use (curl signs; UNSIGNED-PAYLOAD: an empty body)
+    curl -sf -o /dev/null --aws-sigv4 aws:amz:us-east-1:s3 --user "$ak:$sk" \
+        -H x-amz-content-sha256:UNSIGNED-PAYLOAD -X PUT "http://127.0.0.1:$RGW_PORT/cairn" \
+        || die "creating bucket cairn failed"
     local t1; t1=$(date +%s.%N)
     cat >"$D/env" <<EOF
 CEPH_DIR=$D
