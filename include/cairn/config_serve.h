@@ -75,7 +75,28 @@ struct cairn_serve_auth {
     struct cairn_cfg_list credentials; /* struct cairn_serve_credential, keyed by name */
 };
 
+/* Object storage, under Loki's keys: storage_config.aws and common.storage.s3 fill the
+ * same settings; storage_config.cache (or cairn's cache:) the block cache. */
+struct cairn_serve_s3 {
+    char *endpoint, *bucketnames, *region, *access_key_id, *secret_access_key;
+    char *secret_access_key_file;
+    int s3forcepathstyle, insecure;
+    struct {
+        int insecure_skip_verify;
+    } http_config;
+    int64_t timeout_ns;
+    int max_retries;
+};
+struct cairn_serve_objstore {
+    struct cairn_serve_s3 s3;
+    struct {
+        char *dir;        /* default DATA_DIR/cache */
+        uint64_t max_size;
+    } cache;
+};
+
 struct cairn_serve_config {
+    struct cairn_serve_objstore objstore; /* used when s3.endpoint is set */
     struct cairn_serve_server server;
     struct cairn_serve_auth auth;
     struct cairn_store_config store;  /* store.tenant_retention points into overrides */

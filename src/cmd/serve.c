@@ -17,6 +17,7 @@
 #include "cairn/timeutil.h"
 #include "cairn/ui.h"
 #include "cmd/cmd.h"
+#include "cmd/serve_int.h"
 
 static int dump_config(void *ctx, struct cairn_buf *out)
 {
@@ -128,10 +129,16 @@ int cairn_cmd_serve(int argc, char **argv)
         return 1;
     }
     int64_t t0 = cairn_mono_ns();
-    struct cairn_store *st = cairn_store_open(&sc.store, &err);
+    struct cairn_objstore *os = NULL;
+    struct cairn_cache *cache = NULL;
+    struct cairn_store *st = NULL;
+    if (cairn__serve_objstore_open(&sc, &os, &cache, &err) == 0)
+        st = cairn_store_open(&sc.store, &err);
     if (!st) {
         CAIRN_ERROR("serve", "cannot open the store", "data_dir=%s err=\"%s\"",
                     sc.store.data_dir, err.msg);
+        cairn_cache_destroy(cache);
+        cairn_objstore_destroy(os);
         cairn_api_destroy(api);
         cairn_serve_config_deinit(&sc);
         return 1;
@@ -147,6 +154,8 @@ int cairn_cmd_serve(int argc, char **argv)
     cairn_api_stop(api);         /* waits for in-flight pushes */
     cairn_api_set_store(api, NULL);
     cairn_store_close(st);       /* flushes heads */
+    cairn_cache_destroy(cache);
+    cairn_objstore_destroy(os);
     cairn_api_destroy(api);
     cairn_serve_config_deinit(&sc);
     CAIRN_INFO("serve", "stopped", "");

@@ -88,4 +88,8 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
 int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
                               const char *where, const char *path, struct cairn_err *err);
 
+/* The object storage tables (objstore_config.c), over struct cairn_serve_objstore. */
+extern const struct cairn_cfg_table cairn__storage_config_table;
+extern const struct cairn_cfg_table cairn__common_table;
+
 #endif

@@ -1,0 +1,98 @@
+/* objstore_config.c -- the object storage keys of `cairn serve`, as Loki names them:
+ * storage_config.aws and common.storage.s3 (the same settings), storage_config.cache
+ * for the block cache. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/config_serve.h"
+#include "cairn/limits.h"
+#include "config/config_int.h"
+
+#define SEC 1000000000LL
+#define S struct cairn_serve_s3
+static const struct cairn_cfg_entry http_entries[] = {
+    {.key = "insecure_skip_verify", .type = CAIRN_CFG_BOOL,
+     CAIRN_CFG_AT(S, http_config.insecure_skip_verify), .idef = 0,
+     .help = "do not check the object store's TLS certificate"},
+};
+static const struct cairn_cfg_table http_table = {
+    .name = "http_config", .entries = http_entries,
+    .n = sizeof http_entries / sizeof http_entries[0], .size = sizeof(S),
+};
+
+static const struct cairn_cfg_entry s3_entries[] = {
+    {.key = "endpoint", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(S, endpoint),
+     .lflag = "s3.endpoint",
+     .help = "S3 endpoint (http://host:port or host); setting it turns object storage on"},
+    {.key = "bucketnames", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(S, bucketnames),
+     .lflag = "s3.buckets", .help = "the bucket (one name)"},
+    {.key = "region", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(S, region), .def = "us-east-1",
+     .lflag = "s3.region", .help = "region for SigV4"},
+    {.key = "access_key_id", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(S, access_key_id),
+     .lflag = "s3.access-key-id", .help = "access key (default: $AWS_ACCESS_KEY_ID)"},
+    {.key = "secret_access_key", .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_SECRET,
+     CAIRN_CFG_AT(S, secret_access_key), .lflag = "s3.secret-access-key",
+     .help = "secret key (default: $AWS_SECRET_ACCESS_KEY)"},
+    {.key = "secret_access_key_file", .type = CAIRN_CFG_STRING,
+     CAIRN_CFG_AT(S, secret_access_key_file), .help = "file holding the secret key"},
+    {.key = "s3forcepathstyle", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(S, s3forcepathstyle),
+     .idef = 0, .lflag = "s3.force-path-style",
+     .help = "endpoint/bucket/key rather than bucket.endpoint/key"},
+    {.key = "insecure", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(S, insecure), .idef = 0,
+     .lflag = "s3.insecure", .help = "plain http when the endpoint names no scheme"},
+    {.key = "http_config", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(S),
+     .sub = &http_table, .help = "TLS settings"},
+    {.key = "timeout", .type = CAIRN_CFG_DURATION, CAIRN_CFG_AT(S, timeout_ns),
+     .idef = CAIRN_OBJSTORE_TIMEOUT_MS * 1000000LL, .min = 100000000LL, .max = 3600 * SEC,
+     .help = "every request ends by this (a stuck store fails rather than hangs)"},
+    {.key = "max_retries", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, max_retries),
+     .idef = CAIRN_OBJSTORE_MAX_RETRIES, .min = 0, .max = 20,
+     .help = "retries after network errors and 5xx, with backoff"},
+};
+#undef S
+static const struct cairn_cfg_table s3_table = {
+    .name = "s3", .entries = s3_entries, .n = sizeof s3_entries / sizeof s3_entries[0],
+    .size = sizeof(struct cairn_serve_s3),
+};
+
+#define O struct cairn_serve_objstore
+static const struct cairn_cfg_entry cache_entries[] = {
+    {.key = "dir", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(O, cache.dir),
+     .help = "block cache directory (default DATA_DIR/cache; emptied at start)"},
+    {.key = "max_size", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(O, cache.max_size),
+     .idef = CAIRN_OBJSTORE_CACHE_SIZE, .min = 1 << 20, .max = INT64_MAX,
+     .help = "bytes the block cache may hold; least recently used out first"},
+};
+static const struct cairn_cfg_table cache_table = {
+    .name = "cache", .entries = cache_entries, .n = sizeof cache_entries / sizeof cache_entries[0],
+    .size = sizeof(O),
+};
+
+static const struct cairn_cfg_entry storage_config_entries[] = {
+    {.key = "aws", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(O, s3), .sub = &s3_table,
+     .help = "S3-compatible object storage"},
+    {.key = "cache", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(O),
+     .sub = &cache_table, .help = "the block cache"},
+};
+const struct cairn_cfg_table cairn__storage_config_table = {
+    .name = "storage_config", .entries = storage_config_entries,
+    .n = sizeof storage_config_entries / sizeof storage_config_entries[0], .size = sizeof(O),
+};
+
+static const struct cairn_cfg_entry common_storage_entries[] = {
+    {.key = "s3", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(O, s3), .sub = &s3_table,
+     .help = "S3-compatible object storage"},
+};
+static const struct cairn_cfg_table common_storage_table = {
+    .name = "storage", .entries = common_storage_entries,
+    .n = sizeof common_storage_entries / sizeof common_storage_entries[0], .size = sizeof(O),
+};
+static const struct cairn_cfg_entry common_entries[] = {
+    {.key = "storage", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(O),
+     .sub = &common_storage_table, .help = "object storage"},
+};
+const struct cairn_cfg_table cairn__common_table = {
+    .name = "common", .entries = common_entries,
+    .n = sizeof common_entries / sizeof common_entries[0], .size = sizeof(O),
+};
+#undef O
