@@ -151,7 +151,26 @@ storage_config:
           % (len(got), len(new)))
     check(answers(srv.url, t0) == before, "old answers differ after the outage")
     check(srv.stop() == 0, "serve exit")
+
+    # retention: the two-day-old period goes from the bucket too
+    old_prefix = "fake/%d/" % (t0 // DAY * DAY)
+    check(old_prefix in bucket_keys(env), "no objects under %s before retention" % old_prefix)
+    srv = Server(data, *args, "--retention", "24h").start()
+    wait_for("retention to delete the objects", lambda: metrics(srv.url).get(
+        "cairn_objstore_periods_deleted_total", 0) >= 1)
+    keys = bucket_keys(env)
+    check(old_prefix not in keys, "objects of the expired period remain: " + keys[:300])
+    check(srv.stop() == 0, "serve exit")
     print("PASS")
+
+
+def bucket_keys(env):
+    r = subprocess.run(["curl", "-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
+                        env["AWS_ACCESS_KEY_ID"] + ":" + env["AWS_SECRET_ACCESS_KEY"],
+                        "-H", "x-amz-content-sha256:UNSIGNED-PAYLOAD",
+                        env["S3_ENDPOINT"] + "/cairn?list-type=2"],
+                       capture_output=True, text=True, timeout=30)
+    return r.stdout
 
 
 if __name__ == "__main__":
