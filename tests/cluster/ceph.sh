@@ -64,6 +64,11 @@ start_rgw() {
     wait_for 60 rgw_up || { tail -20 "$D/log/client.rgw.log" >&2 || true; die "radosgw did not answer on port $RGW_PORT"; }
 }
 
+mk_user() {
+    timeout 60 radosgw-admin -c "$D/ceph.conf" user create --uid=cairn \
+        --display-name=cairn --access-key="$ak" --secret-key="$sk" >"$D/log/user.out" 2>&1
+}
+
 cmd_start() {
     for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
         command -v "$b" >/dev/null || die "$b not found: apt-get install ceph-mon ceph-osd radosgw ceph-common"
@@ -71,6 +76,8 @@ cmd_start() {
     [ "$(id -u)" = 0 ] || die "must run as root (the Ceph daemons do)"
     local t0; t0=$(date +%s.%N)
     D=${1:-$(mktemp -d /tmp/cairn-ceph.XXXXXX)}
+    # a start that fails half way leaves no daemon behind
+    trap 'rc=$?; [ $rc = 0 ] || { cmd_stop "$D" 2>/dev/null || kill_all "$D"; }; exit $rc' EXIT
     mkdir -p "$D"/{mon,osd,run,log}
     D=$(cd "$D" && pwd)
     local fsid mon_port osd_uuid
@@ -121,8 +128,11 @@ mon initial members = a
 [osd]
 osd data = $D/osd
 bluestore block create = true
-bluestore block size = 8589934592
+bluestore block size = 4294967296
 bluestore fsck on mount = false
+bluestore fsck on mkfs = false
+osd op num shards = 1
+osd op num threads per shard = 2
 bluestore cache autotune = false
 bluestore cache size = 134217728
 osd memory target = 536870912
@@ -133,7 +143,7 @@ osd heartbeat grace = 20
 rgw data = $D/rgw
 rgw dns name = localhost
 rgw enable usage log = false
-rgw thread pool size = 64
+rgw thread pool size = 32
 rgw lc debug interval = 10
 EOF
     stamp begin
@@ -155,14 +165,17 @@ EOF
     start_daemon osd ceph-osd -f -c "$D/ceph.conf" -i 0
     # radosgw starts at once: it waits for the OSD itself while it connects.
     mkdir -p "$D/rgw"
-    start_rgw
-    stamp rgw-up
     local ak sk
     ak=$(python3 -c 'import secrets,string; print("".join(secrets.choice(string.ascii_uppercase+string.digits) for _ in range(20)))')
     sk=$(python3 -c 'import secrets; print(secrets.token_urlsafe(30)[:40])')
-    timeout 60 radosgw-admin -c "$D/ceph.conf" -n client.rgw user create --uid=cairn \
-        --display-name=cairn --access-key="$ak" --secret-key="$sk" >"$D/log/user.out" 2>&1 \
-        || { cat "$D/log/user.out" >&2; die "radosgw-admin user create failed"; }
+    # the user is created while radosgw starts (both wait for the same pools); if the
+    # two race on the zone's creation, it is simply made again once radosgw is up
+    ( mk_user ) &
+    local user_pid=$!
+    start_rgw
+    stamp rgw-up
+    wait "$user_pid" || mk_user || { cat "$D/log/user.out" >&2; die "radosgw-admin user create failed"; }
+    stamp user
     # the bucket the tests use (curl signs; UNSIGNED-PAYLOAD: an empty body)
     curl -sf -o /dev/null --aws-sigv4 aws:amz:us-east-1:s3 --user "$ak:$sk" \
         -H x-amz-content-sha256:UNSIGNED-PAYLOAD -X PUT "http://127.0.0.1:$RGW_PORT/cairn" \
@@ -178,7 +191,13 @@ AWS_ACCESS_KEY_ID=$ak
 AWS_SECRET_ACCESS_KEY=$sk
 CEPH_READY_S=$(python3 -c "print(round($t1 - $t0, 2))")
 EOF
+    trap - EXIT
     echo "$D"
+}
+
+kill_all() {  # the daemons of a directory, whatever state it is in
+    local f
+    for f in rgw osd mon; do kill_pidfile "$1/$f.pid"; done
 }
 
 load_dir() {
