@@ -51,6 +51,10 @@ enum cairn_cfg_type {
 #define CAIRN_CFG_CLI_ONLY 0x4u /* a command-line option only: no YAML key, not dumped */
 #define CAIRN_CFG_ONE_OK 0x8u   /* STRLIST: a single value is a list of one (Promtail's
                                  * `source: [<string>] | <string>`) */
+#define CAIRN_CFG_IGNORED 0x10u /* a key of Loki's (or Promtail's) that means nothing here:
+                                 * accepted with any value and reported in a warning
+                                 * naming it, .help saying why; never stored or dumped.
+                                 * Its type is STRING over a char * nobody reads. */
 
 struct cairn_cfg_table;
 

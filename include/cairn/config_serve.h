@@ -86,6 +86,7 @@ struct cairn_serve_s3 {
     } http_config;
     int64_t timeout_ns;
     int max_retries;
+    char *ignored; /* the target of Loki's keys reported as ignored; never set */
 };
 struct cairn_serve_objstore {
     struct cairn_serve_s3 s3;
@@ -93,6 +94,7 @@ struct cairn_serve_objstore {
         char *dir;        /* default DATA_DIR/cache */
         uint64_t max_size;
     } cache;
+    char *ignored; /* as above */
 };
 
 struct cairn_serve_config {

@@ -9,11 +9,18 @@
 #include "config/config_int.h"
 
 #define SEC 1000000000LL
+/* A Loki key that means nothing for cairn: accepted, and named in a warning. */
+#define IGNORED(k, T, why)                                                                 \
+    {.key = (k), .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_IGNORED, CAIRN_CFG_AT(T, ignored), \
+     .help = (why)}
 #define S struct cairn_serve_s3
 static const struct cairn_cfg_entry http_entries[] = {
     {.key = "insecure_skip_verify", .type = CAIRN_CFG_BOOL,
      CAIRN_CFG_AT(S, http_config.insecure_skip_verify), .idef = 0,
      .help = "do not check the object store's TLS certificate"},
+    IGNORED("idle_conn_timeout", S, "connections are reused from a small pool; see timeout"),
+    IGNORED("response_header_timeout", S, "one deadline covers the whole request: timeout"),
+    IGNORED("ca_file", S, "not supported yet: the system's CA certificates are used"),
 };
 static const struct cairn_cfg_table http_table = {
     .name = "http_config", .entries = http_entries,
@@ -48,6 +55,12 @@ static const struct cairn_cfg_entry s3_entries[] = {
     {.key = "max_retries", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, max_retries),
      .idef = CAIRN_OBJSTORE_MAX_RETRIES, .min = 0, .max = 20,
      .help = "retries after network errors and 5xx, with backoff"},
+    IGNORED("sse", S, "server-side encryption: set the bucket's default encryption"),
+    IGNORED("storage_class", S, "objects get the bucket's default storage class"),
+    IGNORED("signature_version", S, "requests are always signed with SigV4"),
+    IGNORED("s3", S, "the s3:// URL form is not read: give endpoint, bucketnames, region and keys"),
+    IGNORED("backoff_config", S, "retries are max_retries with cairn's own doubling backoff"),
+    IGNORED("dynamodb", S, "there is no DynamoDB index: each period's index is an object"),
 };
 #undef S
 static const struct cairn_cfg_table s3_table = {
@@ -73,6 +86,12 @@ static const struct cairn_cfg_entry storage_config_entries[] = {
      .help = "S3-compatible object storage"},
     {.key = "cache", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(O),
      .sub = &cache_table, .help = "the block cache"},
+    IGNORED("boltdb_shipper", O, "cairn keeps its own index per period, uploaded beside its segments"),
+    IGNORED("tsdb_shipper", O, "cairn keeps its own index per period, uploaded beside its segments"),
+    IGNORED("filesystem", O, "local storage is the data directory (storage.data_dir)"),
+    IGNORED("index_queries_cache_config", O, "index files are cached whole on local disk"),
+    IGNORED("max_chunk_batch_size", O, "blocks are fetched one ranged GET each"),
+    IGNORED("hedging", O, "requests are not hedged; see timeout and max_retries"),
 };
 const struct cairn_cfg_table cairn__storage_config_table = {
     .name = "storage_config", .entries = storage_config_entries,
@@ -82,6 +101,7 @@ const struct cairn_cfg_table cairn__storage_config_table = {
 static const struct cairn_cfg_entry common_storage_entries[] = {
     {.key = "s3", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(O, s3), .sub = &s3_table,
      .help = "S3-compatible object storage"},
+    IGNORED("filesystem", O, "local storage is the data directory (storage.data_dir)"),
 };
 static const struct cairn_cfg_table common_storage_table = {
     .name = "storage", .entries = common_storage_entries,
@@ -90,6 +110,8 @@ static const struct cairn_cfg_table common_storage_table = {
 static const struct cairn_cfg_entry common_entries[] = {
     {.key = "storage", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(O),
      .sub = &common_storage_table, .help = "object storage"},
+    IGNORED("path_prefix", O, "use storage.data_dir (--data-dir)"),
+    IGNORED("compactor_address", O, "no separate compactor: retention runs in the store"),
 };
 const struct cairn_cfg_table cairn__common_table = {
     .name = "common", .entries = common_entries,
