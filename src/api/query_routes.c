@@ -153,6 +153,7 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
     }
     int status = rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400
                  : rc == CAIRN_ETIMEDOUT                                       ? 504
+                 : rc == CAIRN_EREMOTE                                         ? 503
                                                                                : 500;
     cairn__reply_text(r, status, "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
 }

@@ -269,7 +269,8 @@ int cairn__remote_read(struct cairn__period *p, uint32_t file, uint64_t off, uin
                         PRIu64 " len=%u err=\"%s\"", cairn_objstore_where(r->os), key, off, len,
                         cairn_strerror(rc));
             cairn_buf_deinit(&b);
-            return rc == CAIRN_ENOMEM ? rc : rc == CAIRN_ETIMEDOUT ? rc : CAIRN_EIO;
+            /* not ETIMEDOUT: that is the query's own deadline */
+            return rc == CAIRN_ENOMEM ? rc : CAIRN_EREMOTE;
         }
         if (r->cache)
             cairn_cache_put(r->cache, ckey, b.data, b.len);

@@ -528,6 +528,7 @@ static void objstore_upload_and_empty_disk(void **state)
     snprintf(key, sizeof key, "fake/%lld/seg-000000.cseg", T0);
     assert_int_equal(cairn_objstore_head(r.os, key, &size), 0);
     char *remote = dump(s, "fake", 0, NULL); /* blocks now come through the cache */
+    assert_true(cairn_objstore_stats(r.os)->bytes_in > 0);
     assert_string_equal(remote, before);
     assert_true(cairn_cache_stats(r.c)->misses > 0);
     cairn_store_close(s);
