@@ -134,13 +134,25 @@ storage_config:
     print("store-only query with radosgw down: %d in %.1fs: %s" % (st, took, body.strip()[:200]))
     t1 = time.time_ns() - DAY
     new = [(t1 + i * 10**6, "new line %d" % i) for i in range(3000)]
-    for k in range(0, len(new), 300):
-        st, body = push_json(srv.url, [({"app": "new"}, new[k:k + 300])])
+    # pushes for ~20 s of outage, with a flush (a period closed, its upload failing)
+    # in the middle; every push must be acknowledged
+    step = 75
+    k = 0
+    flushed = False
+    while k < len(new):
+        st, body = push_json(srv.url, [({"app": "new"}, new[k:k + step])])
         check(st == 204, "push with radosgw down: %d %s" % (st, body))
+        k += step
+        if k >= len(new) // 2 and not flushed:
+            st, _ = request(srv.url + "/flush", b"", method="POST")
+            check(st == 204, "flush: %d" % st)
+            flushed = True
+        time.sleep(max(0, began + 20 * k / len(new) - time.time()))
     st, _ = request(srv.url + "/flush", b"", method="POST")
     check(st == 204, "flush: %d" % st)
     wait_for("an upload failure", lambda: metrics(srv.url).get(
         "cairn_objstore_upload_failures_total", 0) >= 1)
+    print("radosgw down for %.0fs of pushes" % (time.time() - began))
     check(local_segments(data), "local files deleted although not uploaded")
     subprocess.run(["bash", CEPH, "start-rgw", cdir], check=True, timeout=120)
     wait_for("uploads to catch up", lambda: not local_segments(data) and
