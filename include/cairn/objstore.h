@@ -55,6 +55,9 @@ struct cairn_objstore_ops {
     /* Append every key starting with prefix (all of them, in key order) to out. */
     int (*list)(void *be, const char *prefix, struct cairn_objstore_list *out);
     void (*destroy)(void *be);
+    /* Optional: store `size` bytes read from fd (from offset 0) as key, without
+     * holding them in memory. NULL: the file is read whole and put. */
+    int (*put_file)(void *be, const char *key, int fd, uint64_t size);
 };
 
 /* Settings of the s3 backend (strings borrowed while the backend is created; it keeps
@@ -96,6 +99,10 @@ const char *cairn_objstore_where(const struct cairn_objstore *os);
 const struct cairn_objstore_stats *cairn_objstore_stats(const struct cairn_objstore *os);
 
 int cairn_objstore_put(struct cairn_objstore *os, const char *key, const void *p, size_t n);
+/* Store the file at path as key, streamed when the backend can; *size gets the bytes
+ * sent (the file's size when opened). CAIRN_ENOTFOUND if the file is missing. */
+int cairn_objstore_put_file(struct cairn_objstore *os, const char *key, const char *path,
+                            uint64_t *size);
 int cairn_objstore_put_if_absent(struct cairn_objstore *os, const char *key, const void *p,
                                  size_t n);
 int cairn_objstore_get_range(struct cairn_objstore *os, const char *key, uint64_t off,

@@ -231,7 +231,7 @@ static void l_destroy(void *be)
 }
 
 static const struct cairn_objstore_ops local_ops = {
-    "local", l_put, l_put_if_absent, l_get_range, l_get, l_head, l_del, l_list, l_destroy,
+    "local", l_put, l_put_if_absent, l_get_range, l_get, l_head, l_del, l_list, l_destroy, NULL,
 };
 
 struct cairn_objstore *cairn_objstore_local_create(const char *dir, struct cairn_err *err)

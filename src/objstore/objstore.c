@@ -1,10 +1,15 @@
 /* objstore.c -- the object storage handle: dispatch to a backend's callbacks, with
  * request counters and a latency histogram for /metrics. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cairn/fs.h"
 #include "cairn/log.h"
 #include "objstore/objstore_int.h"
 
@@ -80,6 +85,38 @@ int cairn_objstore_put(struct cairn_objstore *os, const char *key, const void *p
     int rc = os->ops->put(os->be, key, p, n);
     if (!rc)
         atomic_fetch_add(&os->stats.bytes_out, n);
+    return done(os, t0, rc, 0);
+}
+
+int cairn_objstore_put_file(struct cairn_objstore *os, const char *key, const char *path,
+                            uint64_t *size)
+{
+    CHECK_KEY(key);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? CAIRN_ENOTFOUND : CAIRN_EIO;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return CAIRN_EIO;
+    }
+    *size = (uint64_t)st.st_size;
+    int64_t t0 = now_us();
+    int rc;
+    if (os->ops->put_file) {
+        rc = os->ops->put_file(os->be, key, fd, *size);
+    } else {
+        struct cairn_buf b = CAIRN_BUF_INIT;
+        rc = cairn_fs_read_file(path, &b);
+        if (!rc && b.len != *size)
+            rc = CAIRN_EAGAIN; /* written meanwhile */
+        if (!rc)
+            rc = os->ops->put(os->be, key, b.data ? b.data : "", b.len);
+        cairn_buf_deinit(&b);
+    }
+    close(fd);
+    if (!rc)
+        atomic_fetch_add(&os->stats.bytes_out, *size);
     return done(os, t0, rc, 0);
 }
 

@@ -317,24 +317,23 @@ static int upload_period(struct cairn__remote *r, struct cairn__period *p)
             continue;
         snprintf(path, sizeof path, "%s/seg-%06u.cseg", p->dir, i);
         snprintf(key, sizeof key, "%sseg-%06u.cseg", p->okey, i);
-        cairn_buf_reset(&b);
-        uint64_t got = 0;
-        if ((rc = cairn__read_file(path, &b)))
+        uint64_t sent = 0, got = 0;
+        /* streamed from the file: a segment file may be up to 1 GiB */
+        if ((rc = cairn_objstore_put_file(r->os, key, path, &sent)))
             break;
-        if (b.len != sizes[i]) { /* written meanwhile: the next round sees it closed again */
+        if (sent != sizes[i]) { /* written meanwhile: the next round sees it closed again */
             rc = CAIRN_EAGAIN;
             break;
         }
-        if ((rc = cairn_objstore_put(r->os, key, b.data, b.len)) ||
-            (rc = cairn_objstore_head(r->os, key, &got)))
+        if ((rc = cairn_objstore_head(r->os, key, &got)))
             break;
-        if (got != b.len) {
-            CAIRN_ERROR("remote", "uploaded object has the wrong size", "key=\"%s\" sent=%zu "
-                        "stored=%" PRIu64, key, b.len, got);
+        if (got != sent) {
+            CAIRN_ERROR("remote", "uploaded object has the wrong size", "key=\"%s\" sent=%"
+                        PRIu64 " stored=%" PRIu64, key, sent, got);
             rc = CAIRN_EIO;
             break;
         }
-        atomic_fetch_add(&r->st.upload_bytes, b.len);
+        atomic_fetch_add(&r->st.upload_bytes, sent);
         atomic_fetch_add(&r->st.uploads, 1);
     }
     /* the index, then a manifest naming it, create-only under the next free number */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cairn/objstore.h"
@@ -116,6 +117,21 @@ static void local_backend_round_trip(void **state)
     assert_int_equal(cairn_objstore_del(os, "t/2/x"), 0);
     assert_int_equal(cairn_objstore_del(os, "t/2/x"), 0); /* absent: fine */
     assert_int_equal(cairn_objstore_head(os, "t/2/x", &size), CAIRN_ENOTFOUND);
+    /* a file, streamed when the backend can */
+    char fp[600];
+    snprintf(fp, sizeof fp, "%s.file", dir);
+    FILE *f = fopen(fp, "w");
+    assert_non_null(f);
+    fputs("file bytes", f);
+    fclose(f);
+    uint64_t sent = 0;
+    assert_int_equal(cairn_objstore_put_file(os, "t/3/f", fp, &sent), 0);
+    assert_int_equal(sent, 10);
+    cairn_buf_reset(&b);
+    assert_int_equal(cairn_objstore_get(os, "t/3/f", &b), 0);
+    assert_string_equal(b.data, "file bytes");
+    unlink(fp);
+    assert_int_equal(cairn_objstore_put_file(os, "t/3/g", fp, &sent), CAIRN_ENOTFOUND);
     /* keys that would leave the directory are refused */
     assert_int_equal(cairn_objstore_put(os, "../x", "x", 1), CAIRN_EINVAL);
     assert_int_equal(cairn_objstore_put(os, "/x", "x", 1), CAIRN_EINVAL);
