@@ -156,5 +156,6 @@ int cairn_cache_get(struct cairn_cache *c, const char *key, struct cairn_buf *ou
  * kept). 0 or CAIRN_EIO/CAIRN_ENOMEM (the cache is best effort: callers go on). */
 int cairn_cache_put(struct cairn_cache *c, const char *key, const void *p, size_t n);
 const struct cairn_cache_stats *cairn_cache_stats(const struct cairn_cache *c);
+uint64_t cairn_cache_max_size(const struct cairn_cache *c);
 
 #endif

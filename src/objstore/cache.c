@@ -249,3 +249,8 @@ int cairn_cache_put(struct cairn_cache *c, const char *key, const void *p, size_
         unlink(tmp);
     return rc;
 }
+
+uint64_t cairn_cache_max_size(const struct cairn_cache *c)
+{
+    return c->max_size;
+}

@@ -320,6 +320,10 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
     if (!f)
         goto fail;
     int fd = f->fd;
+    if (fd == CAIRN__FD_REMOTE && !it->prefetched) {
+        it->prefetched = 1;
+        cairn__remote_prefetch(it);
+    }
     if (f->map && r->off <= f->maplen && r->len <= f->maplen - r->off) {
         const unsigned char *p = f->map + r->off;
         struct cairn__block_hdr h;
