@@ -92,11 +92,13 @@ def main():
         res["upload_MB_s"] = up_bytes / 1e6 / up_s
         res["upload_MB"] = up_bytes / 1e6
         srv.stop()
-        srv = Server(data, "--config", cfg).start()  # cache emptied at start
-        res["cold"] = [timed_query(srv.url, t0, q) for q in queries]
-        res["warm"] = [timed_query(srv.url, t0, q) for q in queries]
-        res["ranged_gets"] = metric(srv.url, "cairn_cache_misses_total")
-        srv.stop()
+        res["cold"], res["warm"], res["ranged_gets"] = [], [], []
+        for q in queries:  # each query cold: a restart empties the cache
+            srv = Server(data, "--config", cfg).start()
+            res["cold"].append(timed_query(srv.url, t0, q))
+            res["ranged_gets"].append(metric(srv.url, "cairn_cache_misses_total"))
+            res["warm"].append(timed_query(srv.url, t0, q))
+            srv.stop()
         print("entries %d (%.0f MB raw)" % (n, mb))
         print(json.dumps(res, indent=1))
         print("| query | local disk | Ceph cold | Ceph warm |")
