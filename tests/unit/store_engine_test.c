@@ -531,6 +531,8 @@ static void objstore_upload_and_empty_disk(void **state)
     assert_true(cairn_objstore_stats(r.os)->bytes_in > 0);
     assert_string_equal(remote, before);
     assert_true(cairn_cache_stats(r.c)->misses > 0);
+    /* each block was read once by the dump, after the read-ahead had fetched it */
+    assert_true(cairn_cache_stats(r.c)->hits > 0);
     cairn_store_close(s);
 
     /* a new node: an empty data directory finds the period in the bucket */
