@@ -22,10 +22,8 @@ static const struct cairn_cfg_entry http_entries[] = {
     IGNORED("response_header_timeout", S, "one deadline covers the whole request: timeout"),
     IGNORED("ca_file", S, "not supported yet: the system's CA certificates are used"),
 };
-static const struct cairn_cfg_table http_table = {
-    .name = "http_config", .entries = http_entries,
-    .n = sizeof http_entries / sizeof http_entries[0], .size = sizeof(S),
-};
+static const struct cairn_cfg_table http_table =
+    CAIRN_CFG_TABLE("http_config", http_entries, S);
 
 static const struct cairn_cfg_entry s3_entries[] = {
     {.key = "endpoint", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(S, endpoint),
@@ -63,10 +61,8 @@ static const struct cairn_cfg_entry s3_entries[] = {
     IGNORED("dynamodb", S, "there is no DynamoDB index: each period's index is an object"),
 };
 #undef S
-static const struct cairn_cfg_table s3_table = {
-    .name = "s3", .entries = s3_entries, .n = sizeof s3_entries / sizeof s3_entries[0],
-    .size = sizeof(struct cairn_serve_s3),
-};
+static const struct cairn_cfg_table s3_table =
+    CAIRN_CFG_TABLE("s3", s3_entries, struct cairn_serve_s3);
 
 #define O struct cairn_serve_objstore
 static const struct cairn_cfg_entry cache_entries[] = {
@@ -76,10 +72,8 @@ static const struct cairn_cfg_entry cache_entries[] = {
      .idef = CAIRN_OBJSTORE_CACHE_SIZE, .min = 1 << 20, .max = INT64_MAX,
      .help = "bytes the block cache may hold; least recently used out first"},
 };
-static const struct cairn_cfg_table cache_table = {
-    .name = "cache", .entries = cache_entries, .n = sizeof cache_entries / sizeof cache_entries[0],
-    .size = sizeof(O),
-};
+static const struct cairn_cfg_table cache_table =
+    CAIRN_CFG_TABLE("cache", cache_entries, O);
 
 static const struct cairn_cfg_entry storage_config_entries[] = {
     {.key = "aws", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(O, s3), .sub = &s3_table,
@@ -93,28 +87,22 @@ static const struct cairn_cfg_entry storage_config_entries[] = {
     IGNORED("max_chunk_batch_size", O, "blocks are fetched one ranged GET each"),
     IGNORED("hedging", O, "requests are not hedged; see timeout and max_retries"),
 };
-const struct cairn_cfg_table cairn__storage_config_table = {
-    .name = "storage_config", .entries = storage_config_entries,
-    .n = sizeof storage_config_entries / sizeof storage_config_entries[0], .size = sizeof(O),
-};
+const struct cairn_cfg_table cairn__storage_config_table =
+    CAIRN_CFG_TABLE("storage_config", storage_config_entries, O);
 
 static const struct cairn_cfg_entry common_storage_entries[] = {
     {.key = "s3", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(O, s3), .sub = &s3_table,
      .help = "S3-compatible object storage"},
     IGNORED("filesystem", O, "local storage is the data directory (storage.data_dir)"),
 };
-static const struct cairn_cfg_table common_storage_table = {
-    .name = "storage", .entries = common_storage_entries,
-    .n = sizeof common_storage_entries / sizeof common_storage_entries[0], .size = sizeof(O),
-};
+static const struct cairn_cfg_table common_storage_table =
+    CAIRN_CFG_TABLE("storage", common_storage_entries, O);
 static const struct cairn_cfg_entry common_entries[] = {
     {.key = "storage", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(O),
      .sub = &common_storage_table, .help = "object storage"},
     IGNORED("path_prefix", O, "use storage.data_dir (--data-dir)"),
     IGNORED("compactor_address", O, "no separate compactor: retention runs in the store"),
 };
-const struct cairn_cfg_table cairn__common_table = {
-    .name = "common", .entries = common_entries,
-    .n = sizeof common_entries / sizeof common_entries[0], .size = sizeof(O),
-};
+const struct cairn_cfg_table cairn__common_table =
+    CAIRN_CFG_TABLE("common", common_entries, O);
 #undef O

@@ -108,6 +108,13 @@ static char *write_file(const char *dir, const char *name, const char *text)
     return path;
 }
 
+static void load_ok(struct cairn_serve_config *sc, int argc, char **argv, struct cairn_buf *out)
+{
+    struct cairn_err err = {0};
+    if (cairn_serve_config_load(sc, argc, argv, out, &err))
+        fail_msg("%s", err.msg);
+}
+
 static void loki_shaped_file_and_overrides(void **state)
 {
     (void)state;
@@ -214,9 +221,7 @@ static void object_storage_keys(void **state)
     struct cairn_serve_config sc;
     struct cairn_err err = {0};
     struct cairn_buf out = CAIRN_BUF_INIT;
-    int rc = cairn_serve_config_load(&sc, ARGC(argv), argv, &out, &err);
-    if (rc)
-        fail_msg("%s", err.msg);
+    load_ok(&sc, ARGC(argv), argv, &out);
     const struct cairn_serve_s3 *s3 = &sc.objstore.s3;
     assert_string_equal(s3->endpoint, "http://127.0.0.1:7480");
     assert_string_equal(s3->bucketnames, "logs");
