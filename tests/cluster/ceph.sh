@@ -6,6 +6,9 @@
 #   tests/cluster/ceph.sh stop DIR      kill every daemon started in DIR and remove DIR
 #   tests/cluster/ceph.sh stop-rgw DIR  stop radosgw only (the S3 endpoint goes down)
 #   tests/cluster/ceph.sh start-rgw DIR start radosgw again on the same port
+#   tests/cluster/ceph.sh pause-rgw DIR SIGSTOP radosgw: connections are accepted (by
+#                                      the kernel) and never answered, as a stuck store
+#   tests/cluster/ceph.sh resume-rgw DIR SIGCONT it
 #
 # One monitor (fresh fsid), one bluestore OSD on a sparse file, radosgw with beast on
 # 127.0.0.1:<ephemeral port>, one S3 user. No ceph-mgr (none is needed to serve S3; the
@@ -221,5 +224,7 @@ case "${1:-}" in
     stop) shift; cmd_stop "$@" ;;
     stop-rgw) load_dir "$2"; kill_pidfile "$D/rgw.pid" ;;
     start-rgw) load_dir "$2"; start_rgw ;;
-    *) echo "usage: $0 start [DIR] | stop DIR | stop-rgw DIR | start-rgw DIR" >&2; exit 2 ;;
+    pause-rgw) load_dir "$2"; kill -STOP "$(cat "$D/rgw.pid")" ;;
+    resume-rgw) load_dir "$2"; kill -CONT "$(cat "$D/rgw.pid")" ;;
+    *) echo "usage: $0 start [DIR] | stop DIR | stop-rgw DIR | start-rgw DIR | pause-rgw DIR | resume-rgw DIR" >&2; exit 2 ;;
 esac

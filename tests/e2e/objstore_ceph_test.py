@@ -125,6 +125,16 @@ storage_config:
 
     # radosgw down: pushes go on, store-only data fails clearly, uploads catch up
     srv = Server(data, *args).start()  # the cache is emptied at start
+    # a stuck radosgw (SIGSTOP: connections accepted, never answered): the query ends
+    # by the object store timeout (3 s per request here) with 503, it does not hang
+    subprocess.run(["bash", CEPH, "pause-rgw", cdir], check=True, timeout=60)
+    began = time.time()
+    st, body = query(srv.url, 'count_over_time({app="old"}[1h])', t0 - 3600 * 10**9,
+                     t0 + 3600 * 10**9)
+    print("store-only query with radosgw stuck: %d in %.1fs" % (st, time.time() - began))
+    check(st == 503 and "object store unavailable" in body,
+          "query of bucket-only data with radosgw stuck: %d %s" % (st, body[:200]))
+    subprocess.run(["bash", CEPH, "resume-rgw", cdir], check=True, timeout=60)
     subprocess.run(["bash", CEPH, "stop-rgw", cdir], check=True, timeout=60)
     began = time.time()
     st, body = query(srv.url, '{app="old"}', t0 - 3600 * 10**9, t0 + 3600 * 10**9)
