@@ -88,7 +88,7 @@ def run(tmp, env, cdir):
       endpoint: ${S3_ENDPOINT}
       bucketnames: cairn
       s3forcepathstyle: true
-      timeout: 3s
+      timeout: 5s
       max_retries: 1
 storage_config:
   cache:
@@ -126,7 +126,7 @@ storage_config:
     # radosgw down: pushes go on, store-only data fails clearly, uploads catch up
     srv = Server(data, *args).start()  # the cache is emptied at start
     # a stuck radosgw (SIGSTOP: connections accepted, never answered): the query ends
-    # by the object store timeout (3 s per request here) with 503, it does not hang
+    # by the object store timeout (5 s per request here) with 503, it does not hang
     subprocess.run(["bash", CEPH, "pause-rgw", cdir], check=True, timeout=60)
     began = time.time()
     st, body = query(srv.url, 'count_over_time({app="old"}[1h])', t0 - 3600 * 10**9,
