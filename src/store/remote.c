@@ -339,8 +339,8 @@ static int upload_period(struct cairn__remote *r, struct cairn__period *p)
     /* the index, then a manifest naming it, create-only under the next free number */
     snprintf(path, sizeof path, "%s/index.cidx", p->dir);
     cairn_buf_reset(&b);
-    if (!rc)
-        rc = cairn__read_file(path, &b);
+    if (!rc && (rc = cairn__read_file(path, &b)) == CAIRN_ENOTFOUND)
+        rc = CAIRN_EAGAIN; /* a late write removed it: the period is open again */
     for (int tries = 0; !rc && tries < 64; tries++) {
         seq++;
         char iname[64];
