@@ -8,11 +8,13 @@
  * may stop at its limit, so the first CAIRN__PREFETCH_LOG_BLOCKS in its direction. The
  * read-ahead stops at the first failure (a store that is down costs one timeout, not
  * one per block), at the query's deadline and when the query is cancelled; whatever it
- * did not fetch is read on demand as before, with the same errors. */
+ * did not fetch is read on demand as before, with the same errors. Blocks past the
+ * iterator's stop bound (a log query's limit already reached) are not fetched. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/log.h"
 #include "cairn/timeutil.h"
 #include "store/iter_int.h"
 
@@ -30,9 +32,19 @@ struct pf {
     size_t n;
     atomic_size_t next;
     atomic_int failed;
-    const _Atomic int64_t *stop;
+    const _Atomic int64_t *stop; /* the iterator's stop bound (cairn_store_iter_set_stop) */
+    int backward;
     int64_t deadline;
 };
+
+/* Is item i past the iterator's stop bound (then so is every later one: sorted)? */
+static int past_stop(const struct pf *f, size_t i)
+{
+    if (!f->stop)
+        return 0;
+    int64_t s = atomic_load_explicit(f->stop, memory_order_relaxed);
+    return f->backward ? f->v[i].ref.max_ts < s : f->v[i].ref.min_ts > s;
+}
 
 static int cmp_key(const void *a, const void *b)
 {
@@ -47,8 +59,7 @@ static void *pf_worker(void *arg)
     size_t cap = 0;
     for (;;) {
         size_t i = atomic_fetch_add(&f->next, 1);
-        if (i >= f->n || atomic_load(&f->failed) ||
-            (f->stop && atomic_load_explicit(f->stop, memory_order_relaxed)) ||
+        if (i >= f->n || atomic_load(&f->failed) || past_stop(f, i) ||
             (f->deadline && cairn_mono_ns() > f->deadline))
             break;
         const struct pf_item *it = &f->v[i];
@@ -79,7 +90,7 @@ void cairn__remote_prefetch(struct cairn__iter *it)
     struct cairn_store *s = it->s;
     if (!s->remote || !s->cfg.cache || !it->n)
         return;
-    struct pf f = {.stop = it->stop, .deadline = it->deadline};
+    struct pf f = {.stop = it->stop, .backward = it->backward, .deadline = it->deadline};
     if (!(f.v = malloc(it->n * sizeof *f.v)))
         return; /* only a read-ahead: the blocks are read on demand */
     for (size_t i = 0; i < it->n; i++) {
@@ -99,6 +110,7 @@ void cairn__remote_prefetch(struct cairn__iter *it)
             break;
     }
     f.n = keep;
+    int64_t t0 = cairn_mono_ns();
     pthread_t thr[CAIRN__PREFETCH_THREADS];
     int nt = 0;
     for (; nt < CAIRN__PREFETCH_THREADS && (size_t)nt < f.n; nt++)
@@ -108,5 +120,8 @@ void cairn__remote_prefetch(struct cairn__iter *it)
         pf_worker(&f); /* no thread could start: at least one at a time here */
     for (int i = 0; i < nt; i++)
         pthread_join(thr[i], NULL);
+    CAIRN_DEBUG("remote", "read-ahead", "blocks=%zu sources=%zu threads=%d ms=%lld failed=%d",
+                f.n, it->n, nt, (long long)((cairn_mono_ns() - t0) / 1000000),
+                atomic_load(&f.failed));
     free(f.v);
 }
