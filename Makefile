@@ -6,8 +6,9 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:3100
 DATA_DIR   ?= ./data
+PREFIX     ?= /usr/local
 
-.PHONY: all deps build run test asan fuzz-smoke bench soak clean
+.PHONY: all deps build run test install deb asan fuzz-smoke bench soak clean
 
 all: build
 
@@ -23,10 +24,20 @@ build: deps
 	@$(call LOCKED,$(BUILD)) 'cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory'
 
 run: build
+	@echo "cairn: the binary is $(BUILD)/cairn; 'make install' puts cairn on PATH ($(PREFIX)/bin)"
 	@sh deploy/local-run.sh $(BUILD) $(LISTEN) $(DATA_DIR)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# bin/cairn, man pages, bash and zsh completions, examples and docs under PREFIX;
+# `make install DESTDIR=/tmp/stage` stages them for a package.
+install: build
+	@DESTDIR="$(abspath $(DESTDIR))" cmake --install $(BUILD) --prefix $(PREFIX)
+
+# A Debian package of the built binary with systemd units: packaging/deb/build-deb.sh.
+deb: build
+	@sh packaging/deb/build-deb.sh $(BUILD)
 
 asan: deps
 	@$(call LOCKED,$(ASAN_BUILD)) 'cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCAIRN_SANITIZE=ON >/dev/null && cmake --build $(ASAN_BUILD) -j $(JOBS)'

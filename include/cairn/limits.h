@@ -31,6 +31,8 @@
 #define CAIRN_MAX_TENANT_QUEUED 16                /* max_outstanding_requests_per_tenant */
 #define CAIRN_QUERY_QUEUE_WAIT_NS (5LL * 1000000000LL) /* a queued query waits 5 s at most */
 
+#define CAIRN_TENANT_ID_MAX 150 /* Loki's tenant ID length limit (X-Scope-OrgID) */
+
 /* Label parsing: a hard cap on labels in one set, above the validation limit so the
  * validator (not the parser) reports "too many labels" with the count. */
 #define CAIRN_LABELS_PARSE_MAX 64
@@ -90,5 +92,13 @@
  * a store that is down is not hammered, and one that is back is used within 30 s. */
 #define CAIRN_UPLOAD_BACKOFF_MIN_NS (1LL * 1000000000LL)
 #define CAIRN_UPLOAD_BACKOFF_MAX_NS (30LL * 1000000000LL)
+/* cairn canary: each list of timestamps it keeps (sent and not yet seen, missing and
+ * being queried for, acknowledged, spot-checked) holds at most this many, 8 MiB each:
+ * a day of lines at 10 per second. Past it the oldest is given up on (counted
+ * missing) instead of memory growing while a store is down. */
+#define CAIRN_CANARY_MAX_PENDING (1u << 20)
+/* cairn canary -push: a batch waits a quarter of -interval, never less than this, so
+ * the push client's sender does not wake every few microseconds at short intervals. */
+#define CAIRN_CANARY_MIN_BATCH_WAIT_NS (5LL * 1000000LL)
 
 #endif

@@ -81,6 +81,7 @@ enum cairn_lq_stage_kind {
     CAIRN_LQ_STAGE_DROP,
     CAIRN_LQ_STAGE_KEEP,
     CAIRN_LQ_STAGE_DECOLORIZE,
+    CAIRN_LQ_STAGE_DISTINCT, /* Loki 3: keep a line when one of the labels has a new value */
 };
 
 struct cairn_lq_stage {
@@ -159,6 +160,7 @@ struct cairn_lq_expr {
     struct cairn_lq_stage *post_unwrap; /* label filters after `| unwrap x` */
     /* VECTOR_AGG */
     enum cairn_lq_vec_op vop;
+    int approx;                    /* approx_topk: topk, for instant queries only */
     struct cairn_lq_expr *param;   /* topk/bottomk k, quantile_over_time phi */
     struct cairn_lq_grouping grouping; /* vector and range aggregations */
     struct cairn_lq_expr *inner;   /* VECTOR_AGG, LABEL_REPLACE */

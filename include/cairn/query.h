@@ -12,6 +12,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/logql.h"
 #include "cairn/store.h"
 #include "cairn/store_read.h"
 
@@ -38,6 +39,13 @@ struct cairn_query_params {
                               * arrays, samples, kept lines, the answer); past it the
                               * query fails with CAIRN_ELIMIT; 0 = none */
     struct cairn_query_report *report; /* optional: filled with what the query used */
+    /* Optional, log queries only: each entry of the answer, in order, goes to visit
+     * instead of being encoded (out is left as it was): its stream's labels as a JSON
+     * object, its timestamp and line, views valid during the call. A non-zero return
+     * ends the query with that code. For the exploration endpoints. */
+    int (*visit)(void *ud, const char *labels_json, size_t labels_len, int64_t ts,
+                 const char *line, size_t len);
+    void *visit_ud;
 };
 
 /* What a query used, for tests and diagnostics (filled on success and failure). */
@@ -60,5 +68,63 @@ int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
  * /index/stats. */
 int cairn_query_select_text(struct cairn_store *s, const char *tenant, const char *sel, size_t len,
                             int64_t start, int64_t end, roaring_bitmap_t *out, struct cairn_err *err);
+
+/* Loki's /index/volume (step 0: a vector at `end`) and /index/volume_range (a matrix
+ * with a point every `step` from start to end): raw line bytes of the streams the
+ * selector matches in [start, end), summed per series of the target labels (the
+ * matchers' names when ntargets is 0), or with by_labels one series {name=""} per
+ * label name (of targets, or every label), the `limit` largest. Appends Loki's whole
+ * reply to out. CAIRN_EINVAL with err for a bad selector. */
+struct cairn_query_volume {
+    const char *tenant;
+    const char *query;   /* a stream selector */
+    int64_t start, end, step;
+    size_t limit;
+    const struct cairn_lq_str *targets; /* targetLabels */
+    size_t ntargets;
+    int by_labels;       /* aggregateBy=labels */
+};
+int cairn_query_volume(struct cairn_store *s, const struct cairn_query_volume *v,
+                       struct cairn_buf *out, struct cairn_err *err);
+
+/* Loki's /detected_labels: {"detectedLabels":[{"label","cardinality"}]} for the label
+ * names of the streams the selector matches (sel NULL or empty: every stream) with
+ * data in [start, end), sorted, without labels whose values are all numbers or UUIDs
+ * (but cluster, namespace, instance and pod). Appended to out. */
+int cairn_query_detected_labels(struct cairn_store *s, const char *tenant, const char *sel,
+                                int64_t start, int64_t end, struct cairn_buf *out,
+                                struct cairn_err *err);
+
+/* Loki's /detected_fields and /detected_field/<name>/values: the newest line_limit lines
+ * of a log query (base gives tenant, range and the query limits), each parsed as JSON
+ * (nested keys joined by '_'), else logfmt; fields (at most limit) with their type
+ * (int, float, boolean, duration, bytes, string; int and float widen to float, other
+ * disagreements to string), distinct value count and parsers; or, with field set, that
+ * field's distinct values (at most limit). Appended to out. */
+struct cairn_query_fields {
+    struct cairn_query_params base;
+    const char *query;
+    size_t line_limit;
+    size_t limit;
+    const char *field;
+};
+int cairn_query_detected_fields(struct cairn_store *s, const struct cairn_query_fields *q,
+                                struct cairn_buf *out, struct cairn_err *err);
+
+/* Loki's /patterns: the newest line_limit lines of a log query over base's range
+ * clustered into templates (Drain-style, docs/API.md), each with its count per step
+ * (samples [unix seconds, count] at start + k * step, empty steps left out), the most
+ * frequent first: {"status":"success","data":[{"pattern","samples"}]}. */
+struct cairn_query_patterns {
+    struct cairn_query_params base;
+    const char *query;
+    size_t line_limit;
+    int64_t step;
+};
+int cairn_query_patterns(struct cairn_store *s, const struct cairn_query_patterns *q,
+                         struct cairn_buf *out, struct cairn_err *err);
+
+/* A timestamp as Prometheus's API writes it: unix seconds with up to three decimals. */
+int cairn_query_json_seconds(struct cairn_buf *out, int64_t ns);
 
 #endif

@@ -187,6 +187,17 @@ struct cairn_index_stats {
 int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roaring_bitmap_t *sids,
                             int64_t start, int64_t end, struct cairn_index_stats *out);
 
+/* The pieces index stats and Loki's /index/volume add up, for the streams in sids
+ * (NULL: all) overlapping [start, end): each stored block (its newest timestamp, entry
+ * count and raw line bytes; new_chunk when it starts a chunk), and each entry in range
+ * of the streams' open head blocks. Block granularity for stored data, as Loki's
+ * chunk-based volumes. fn runs with store locks held: it must
+ * not call into the store. 0 or CAIRN_ENOMEM. */
+typedef void (*cairn_store_volume_fn)(void *ud, uint32_t sid, int64_t ts, uint64_t entries,
+                                      uint64_t bytes, int new_chunk);
+int cairn_store_volume(struct cairn_store *s, const char *tenant, const roaring_bitmap_t *sids,
+                       int64_t start, int64_t end, cairn_store_volume_fn fn, void *ud);
+
 /* Tenants that have data (sorted); for the UI and tests. */
 int cairn_store_tenants(struct cairn_store *s, struct cairn_strlist *out);
 

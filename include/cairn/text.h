@@ -41,4 +41,8 @@ size_t cairn_utf8_fixed_len(const char *s, size_t n);
  * cairn_utf8_fixed_len(s, n) bytes); returns the bytes written. */
 size_t cairn_utf8_fix(char *o, const char *s, size_t n);
 
+/* Levenshtein distance between a[0..la) and b[0..lb) (99 when either is 64 bytes or
+ * longer): for "did you mean" suggestions. */
+size_t cairn_edit_distance(const char *a, size_t la, const char *b, size_t lb);
+
 #endif

@@ -23,13 +23,13 @@ const char *cairn__req_tenant(struct cairn__req *r)
     return t && *t ? t : "fake";
 }
 
-static void reply_json(struct cairn__req *r)
+void cairn__reply_json(struct cairn__req *r)
 {
     r->status = 200;
     r->content_type = "application/json; charset=utf-8";
 }
 
-static struct cairn_store *store_or_503(struct cairn_api *api, struct cairn__req *r)
+struct cairn_store *cairn__store_or_503(struct cairn_api *api, struct cairn__req *r)
 {
     struct cairn_store *s = atomic_load(&api->store);
     if (!s)
@@ -37,8 +37,7 @@ static struct cairn_store *store_or_503(struct cairn_api *api, struct cairn__req
     return s;
 }
 
-/* Parse start/end/since with Loki's defaults; 0 or -1 after replying 400. */
-static int time_range(struct cairn__params *pr, struct cairn__req *r, int64_t def_span,
+int cairn__time_range(struct cairn__params *pr, struct cairn__req *r, int64_t def_span,
                       int64_t *start, int64_t *end)
 {
     const char *v;
@@ -60,6 +59,26 @@ static int time_range(struct cairn__params *pr, struct cairn__req *r, int64_t de
     if (*end < *start) {
         cairn__reply_text(r, 400, "end timestamp must not be before or equal to start time");
         return -1;
+    }
+    return 0;
+}
+
+int cairn__param_step(struct cairn__params *pr, struct cairn__req *r, int64_t start,
+                      int64_t end, int64_t *step)
+{
+    const char *v;
+    *step = (end - start) / 250 / 1000000000LL * 1000000000LL;
+    if (*step < 1000000000LL)
+        *step = 1000000000LL;
+    if ((v = cairn__param(pr, "step"))) {
+        if (cairn__parse_duration_or_seconds(v, step)) {
+            cairn__reply_text(r, 400, "invalid parameter \"step\": cannot parse \"%s\" to a valid duration", v);
+            return -1;
+        }
+        if (*step <= 0) {
+            cairn__reply_text(r, 400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+            return -1;
+        }
     }
     return 0;
 }
@@ -120,10 +139,34 @@ static struct cairn_query_gate *gate_of(struct cairn_api *api)
     return g;
 }
 
+int cairn__query_gate_in(struct cairn_api *api, struct cairn__req *r, const char *tenant,
+                         struct cairn_query_gate **g, struct cairn_query_ticket *tk)
+{
+    *g = gate_of(api);
+    int rc = cairn_query_gate_enter(*g, tenant, tk);
+    if (rc) {
+        /* Loki's query-scheduler answer when a tenant's queue is full */
+        cairn__reply_text(r, rc == CAIRN_ELIMIT ? 429 : 500, "%s",
+                          rc == CAIRN_ELIMIT ? "too many outstanding requests" : cairn_strerror(rc));
+        if (rc == CAIRN_ELIMIT)
+            r->retry_after_s = 1; /* a slot frees as soon as one query ends */
+        return -1;
+    }
+    return 0;
+}
+
+int cairn__query_status(int rc)
+{
+    return rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400
+           : rc == CAIRN_ETIMEDOUT                                       ? 504
+           : rc == CAIRN_EREMOTE /* the object store is down: retry later */ ? 503
+                                                                         : 500;
+}
+
 static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn__params *pr,
                       struct cairn_query_params *qp)
 {
-    struct cairn_store *s = store_or_503(api, r);
+    struct cairn_store *s = cairn__store_or_503(api, r);
     if (!s)
         return;
     const char *q = cairn__param(pr, "query");
@@ -131,31 +174,20 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
         cairn__reply_text(r, 400, "parse error : syntax error: unexpected $end: query parameter is required");
         return;
     }
-    struct cairn_query_gate *g = gate_of(api);
+    struct cairn_query_gate *g;
     struct cairn_query_ticket tk;
-    int rc = cairn_query_gate_enter(g, qp->tenant, &tk);
-    if (rc) {
-        /* Loki's query-scheduler answer when a tenant's queue is full */
-        cairn__reply_text(r, rc == CAIRN_ELIMIT ? 429 : 500, "%s",
-                          rc == CAIRN_ELIMIT ? "too many outstanding requests" : cairn_strerror(rc));
-        if (rc == CAIRN_ELIMIT)
-            r->retry_after_s = 1; /* a slot frees as soon as one query ends */
+    if (cairn__query_gate_in(api, r, qp->tenant, &g, &tk))
         return;
-    }
     struct cairn_err err = {0};
     cairn_buf_reset(r->reply);
     qp->max_memory = api->limits.max_query_memory;
-    rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
+    int rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
     cairn_query_gate_leave(g, &tk);
     if (rc == 0) {
-        reply_json(r);
+        cairn__reply_json(r);
         return;
     }
-    int status = rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400
-                 : rc == CAIRN_ETIMEDOUT                                       ? 504
-                 : rc == CAIRN_EREMOTE                                         ? 503
-                                                                               : 500;
-    cairn__reply_text(r, status, "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
+    cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
 }
 
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r)
@@ -169,22 +201,10 @@ void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 500, "out of memory reading parameters");
         return;
     }
-    if (time_range(&pr, r, HOUR_NS, &qp.start, &qp.end) || limit_direction(&pr, r, &qp))
+    if (cairn__time_range(&pr, r, HOUR_NS, &qp.start, &qp.end) || limit_direction(&pr, r, &qp))
         goto out;
-    int64_t span = qp.end - qp.start;
-    qp.step = span / 250 / 1000000000LL * 1000000000LL;
-    if (qp.step < 1000000000LL)
-        qp.step = 1000000000LL;
-    if ((v = cairn__param(&pr, "step"))) {
-        if (cairn__parse_duration_or_seconds(v, &qp.step)) {
-            cairn__reply_text(r, 400, "invalid parameter \"step\": cannot parse \"%s\" to a valid duration", v);
-            goto out;
-        }
-        if (qp.step <= 0) {
-            cairn__reply_text(r, 400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
-            goto out;
-        }
-    }
+    if (cairn__param_step(&pr, r, qp.start, qp.end, &qp.step))
+        goto out;
     if ((v = cairn__param(&pr, "interval")) && cairn__parse_duration_or_seconds(v, &qp.interval)) {
         cairn__reply_text(r, 400, "invalid parameter \"interval\": cannot parse \"%s\" to a valid duration", v);
         goto out;
@@ -233,7 +253,7 @@ static void reply_strlist(struct cairn__req *r, const struct cairn_strlist *l)
     if (rc)
         cairn__reply_text(r, 500, "out of memory");
     else
-        reply_json(r);
+        cairn__reply_json(r);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -289,14 +309,14 @@ static int labels_of_selection(struct cairn_store *s, const char *tenant, const 
 
 static void labels_or_values(struct cairn_api *api, struct cairn__req *r, const char *name)
 {
-    struct cairn_store *s = store_or_503(api, r);
+    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
     if (!s || cairn__params_init(&pr, r))
         return;
     struct cairn_strlist l = {0};
     struct cairn_err err = {0};
     int64_t start, end;
-    if (time_range(&pr, r, 6 * HOUR_NS, &start, &end))
+    if (cairn__time_range(&pr, r, 6 * HOUR_NS, &start, &end))
         goto out;
     const char *sel = cairn__param(&pr, "query");
     int rc;
@@ -356,14 +376,14 @@ static int series_add(void *ud, const char *sel)
 
 void cairn__handle_series(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn_store *s = store_or_503(api, r);
+    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
     if (!s || cairn__params_init(&pr, r))
         return;
     struct series_ctx c = {.s = s, .tenant = cairn__req_tenant(r), .sids = roaring_bitmap_create()};
     struct cairn_labels ls;
     cairn_labels_init(&ls);
-    if (!c.sids || time_range(&pr, r, 6 * HOUR_NS, &c.start, &c.end))
+    if (!c.sids || cairn__time_range(&pr, r, 6 * HOUR_NS, &c.start, &c.end))
         goto out;
     if (!cairn__param(&pr, "match[]") && !cairn__param(&pr, "match")) {
         cairn__reply_text(r, 400, "match[] parameter is required: a stream selector such as {job=\"x\"}");
@@ -399,7 +419,7 @@ void cairn__handle_series(struct cairn_api *api, struct cairn__req *r)
     if (rc || cairn_buf_append_str(o, "]}"))
         cairn__reply_text(r, 500, "out of memory");
     else
-        reply_json(r);
+        cairn__reply_json(r);
 out:
     cairn_labels_deinit(&ls);
     cairn_bitmap_free(c.sids);
@@ -408,14 +428,14 @@ out:
 
 void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn_store *s = store_or_503(api, r);
+    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
     if (!s || cairn__params_init(&pr, r))
         return;
     roaring_bitmap_t *sids = roaring_bitmap_create();
     struct cairn_err err = {0};
     int64_t start, end;
-    if (!sids || time_range(&pr, r, HOUR_NS, &start, &end))
+    if (!sids || cairn__time_range(&pr, r, HOUR_NS, &start, &end))
         goto out;
     const char *sel = cairn__param(&pr, "query");
     if (!sel || !*sel) {
@@ -437,7 +457,7 @@ void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r)
                           (unsigned long long)st.bytes, (unsigned long long)st.entries))
         cairn__reply_text(r, 500, "out of memory");
     else
-        reply_json(r);
+        cairn__reply_json(r);
 out:
     cairn_bitmap_free(sids);
     cairn__params_deinit(&pr);

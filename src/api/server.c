@@ -57,7 +57,7 @@ struct conn {
     struct cairn__job job;       /* its handler on a worker thread */
     struct cairn_api *api;
     struct MHD_Connection *c;
-    struct cairn__ingest_batch batch;
+    struct cairn_ingest_batch batch;
     struct cairn_buf reply;
     struct cairn__req req;  /* the request a worker answers */
     size_t route;       /* index in cairn__routes, or cairn__n_routes (no route) */
@@ -111,7 +111,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         if (x && ci) {
             x->api = api;
             x->c = c;
-            cairn__ingest_batch_init(&x->batch);
+            cairn_ingest_batch_init(&x->batch);
             cairn_buf_init(&x->reply);
             cairn__tracked_deadline(&x->track, cairn_mono_ns() + api->header_timeout_ns);
             cairn__reaper_add(&api->reaper, &x->track, ci->connect_fd);
@@ -123,7 +123,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
         struct conn *x = *socket_context;
         cairn__reaper_remove(&api->reaper, &x->track); /* before MHD closes the socket */
-        cairn__ingest_batch_deinit(&x->batch);
+        cairn_ingest_batch_deinit(&x->batch);
         cairn_buf_deinit(&x->reply);
         free(x);
         *socket_context = NULL;
@@ -272,8 +272,8 @@ static enum MHD_Result refuse_body(struct cairn_api *api, struct conn *x)
         send(x->track.fd, body, (size_t)bl, MSG_NOSIGNAL | MSG_DONTWAIT);
     cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), 413,
                            cairn_mono_ns() - x->start_ns);
-    cairn__ingest_batch_reset(&x->batch);
-    cairn__ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
+    cairn_ingest_batch_reset(&x->batch);
+    cairn_ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
     return MHD_NO;
 }
 
@@ -286,7 +286,7 @@ static enum MHD_Result finish(struct cairn_api *api, struct conn *x)
     x->retry_after = r->retry_after_s;
     enum MHD_Result rc = send_reply(api, x->c, x, r->status, r->content_type);
     /* An unusually big push should not pin its buffers to the connection for good. */
-    cairn__ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
+    cairn_ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
     return rc;
 }
 
@@ -335,7 +335,7 @@ static enum MHD_Result begin(struct cairn_api *api, struct MHD_Connection *c, st
     int kind = x->route < cairn__n_routes && x->method_ok ? cairn__routes[x->route].wants_body
                                                            : CAIRN__BODY_NONE;
     x->body_limit = kind == CAIRN__BODY_PUSH ? api->limits.max_push_body : CAIRN_MAX_BODY_OTHER;
-    cairn__ingest_batch_reset(&x->batch);
+    cairn_ingest_batch_reset(&x->batch);
     cairn__tracked_deadline(&x->track, now + api->body_timeout_ns);
     x->challenge = 0;
     x->retry_after = 0;

@@ -3,28 +3,35 @@
  * rewrite what can be rewritten. Exit codes (docs/CHECK.md): 0 clean, 1 damage found
  * (or left after --repair), 2 usage error, unreadable directory, or --repair refused
  * because another process holds the directory. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cairn/config.h"
 #include "cairn/log.h"
 #include "cairn/store_check.h"
 #include "cmd/cmd.h"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: cairn check [options] DATA_DIR\n\n"
-               "Verify every WAL file, segment file (each block's CRC) and index file.\n\n"
-               "options:\n"
-               "  --repair   rewrite damaged WAL and segment files without their bad records,\n"
-               "             move damaged index files aside (rebuilt on the next start);\n"
-               "             originals go to DATA_DIR/quarantine/. Refused while a server\n"
-               "             holds the directory.\n"
-               "  --quiet    print damage only (no notes, no summary)\n"
-               "  --help     this text\n\n"
-               "exit status: 0 clean, 1 damage found (or left after --repair), 2 usage or\n"
-               "I/O error, or --repair refused (the directory is in use)\n");
-}
+static const char check_usage[] =
+    "usage: cairn check [options] DATA_DIR\n\n"
+    "Verify every WAL file, segment file (each block's CRC) and index file.\n"
+    "Exit status: 0 clean, 1 damage found (or left after --repair), 2 usage or I/O\n"
+    "error, or --repair refused (the directory is in use).";
+
+struct check_opts {
+    int repair, quiet;
+};
+
+static const struct cairn_cfg_entry check_e[] = {
+    {.key = "repair", .type = CAIRN_CFG_BOOL, .flags = CAIRN_CFG_CLI_ONLY,
+     CAIRN_CFG_AT(struct check_opts, repair), .flag = "repair",
+     .help = "rewrite damaged WAL and segment files without their bad records, move "
+             "damaged index files aside (rebuilt on the next start); originals go to "
+             "DATA_DIR/quarantine/. Refused while a server holds the directory"},
+    {.key = "quiet", .type = CAIRN_CFG_BOOL, .flags = CAIRN_CFG_CLI_ONLY,
+     CAIRN_CFG_AT(struct check_opts, quiet), .flag = "quiet", .lflag = "q",
+     .help = "print damage only (no notes, no summary)"},
+};
+static const struct cairn_cfg_table check_t = CAIRN_CFG_TABLE("check", check_e, struct check_opts);
 
 struct out {
     int quiet;
@@ -45,39 +52,42 @@ static void on_finding(void *ctx, enum cairn_check_kind kind, const char *file, 
 
 int cairn_cmd_check(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"repair", no_argument, NULL, 'r'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int repair = 0, c;
+    struct check_opts opts;
+    struct cairn_cfg c = {0};
+    struct cairn_err err;
+    struct cairn_buf help = CAIRN_BUF_INIT;
+    struct cairn_cfg_args args = {0};
     struct out o = {0};
-    while ((c = getopt_long(argc, argv, "rqh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            repair = 1;
-            break;
-        case 'q':
-            o.quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        usage(stderr);
+    cairn_err_clear(&err);
+    if (cairn_cfg_init(&c, &check_t, &opts, NULL, &err)) {
+        fprintf(stderr, "cairn check: %s\n", err.msg);
         return 2;
     }
-    const char *dir = argv[optind];
+    int rc = cairn_cfg_load_args(&c, argc, argv, check_usage, &args, &help, &err);
+    if (rc == 0 && args.n_pos != 1)
+        rc = cairn_err_set(&err, CAIRN_EINVAL, args.n_pos ? "unexpected argument '%s' (see --help)"
+                                                          : "a DATA_DIR is required%s (see --help)",
+                           args.n_pos ? args.pos[1] : "");
+    char dir[4096];
+    if (rc == 0)
+        snprintf(dir, sizeof dir, "%s", args.pos[0]);
+    int repair = opts.repair;
+    o.quiet = opts.quiet;
+    cairn_cfg_args_deinit(&args);
+    cairn_cfg_deinit(&c);
+    if (rc == CAIRN_CFG_EXIT)
+        fwrite(help.data ? help.data : "", 1, help.len, stdout);
+    cairn_buf_deinit(&help);
+    if (rc == CAIRN_CFG_EXIT)
+        return 0;
+    if (rc) {
+        fprintf(stderr, "cairn check: %s\n", err.msg);
+        return 2;
+    }
     /* findings are printed; the library's log says only what went wrong with it */
     cairn_log_set_level(CAIRN_LOG_ERROR);
     struct cairn_check_result res;
-    int rc = cairn_store_check(dir, repair, on_finding, &o, &res);
+    rc = cairn_store_check(dir, repair, on_finding, &o, &res);
     if (rc == CAIRN_EAGAIN) {
         fprintf(stderr, "cairn check: %s is in use by another process (a running server?): "
                         "stop it before --repair\n", dir);

@@ -6,7 +6,6 @@
  * bare line (raw), or one JSON object per entry (jsonl). Metric results are
  * printed as the API's JSON. */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,48 +23,15 @@
 #include "cmd/query_int.h"
 
 
-static void query_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: cairn query [options] '<LogQL>'          range query (logs or metrics)\n"
-            "       cairn query [options] --instant '<LogQL>' instant query\n"
-            "       cairn query [options] labels [name]       label names, or one label's values\n"
-            "       cairn query [options] series '<selector>' streams matching a selector\n"
-            "       cairn query [options] --tail '<LogQL>'    follow new entries live\n\n"
-            "options (defaults in brackets):\n"
-            "  --addr URL        server address [$LOKI_ADDR or http://127.0.0.1:3100]\n"
-            "  --org-id ID       tenant, sent as X-Scope-OrgID [$LOKI_ORG_ID or none]\n"
-            "  --since DUR       look back this far from --to, e.g. 30m, 2h [1h]\n"
-            "  --from TIME       start (RFC3339 or unix ns) [now - since]\n"
-            "  --to TIME         end (RFC3339 or unix ns) [now]\n"
-            "  --limit N         most entries to return [30]\n"
-            "  --batch N         page a log query N entries per request up to --limit [1000]\n"
-            "  --forward         oldest first [newest first]\n"
-            "  --step DUR        metric query resolution step [server default]\n"
-            "  --instant         instant query at --to\n"
-            "  -t, --tail        follow: the last --limit entries, then new ones as they come\n"
-            "  --delay-for SEC   --tail: let the server wait up to 5 s to order entries [0]\n"
-            "  -o, --output FMT  default | raw | jsonl [default]\n"
-            "  --fields LIST     print these keys of JSON or logfmt lines as columns, e.g.\n"
-            "                    event.reason,event.involvedObject.name,items[0].id\n"
-            "  --wide            --fields: never cut values to the terminal width\n"
-            "  --include-label L only this label in the printed labels (repeatable)\n"
-            "  --exclude-label L leave this label out of the printed labels (repeatable)\n"
-            "  --stats           the query's statistics on stderr\n"
-            "  --no-color        no colour (colour is on only when stdout is a terminal;\n"
-            "                    $NO_COLOR also turns it off)\n"
-            "  -q, --quiet       no request summary on stderr\n\n"
-            "auth and TLS, as logcli (defaults from the environment variable in brackets):\n"
-            "  --username U      basic auth user [$LOKI_USERNAME]\n"
-            "  --password P      basic auth password [$LOKI_PASSWORD]\n"
-            "  --bearer-token T  bearer token [$LOKI_BEARER_TOKEN]\n"
-            "  --bearer-token-file F  a file holding the token [$LOKI_BEARER_TOKEN_FILE]\n"
-            "  --ca-cert F       CA to verify the server with [$LOKI_CA_CERT_PATH]\n"
-            "  --cert F          client certificate [$LOKI_CLIENT_CERT_PATH]\n"
-            "  --key F           client certificate key [$LOKI_CLIENT_KEY_PATH]\n"
-            "  --tls-skip-verify do not verify the server certificate [$LOKI_TLS_SKIP_VERIFY]\n"
-            "  --help            this text\n");
-}
+static const char query_usage[] =
+    "usage: cairn query [options] '<LogQL>'          range query (logs or metrics)\n"
+    "       cairn query [options] --instant '<LogQL>' instant query\n"
+    "       cairn query [options] labels [name]       label names, or one label's values\n"
+    "       cairn query [options] series '<selector>' streams matching a selector\n"
+    "       cairn query [options] --tail '<LogQL>'    follow new entries live\n\n"
+    "Options also take logcli's environment variables as defaults (LOKI_ADDR,\n"
+    "LOKI_ORG_ID, LOKI_USERNAME, LOKI_PASSWORD, LOKI_BEARER_TOKEN(_FILE),\n"
+    "LOKI_CA_CERT_PATH, LOKI_CLIENT_CERT_PATH, LOKI_CLIENT_KEY_PATH, LOKI_TLS_SKIP_VERIFY).";
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -139,7 +105,7 @@ void cairn__query_rows_free(struct query_rows *r)
 }
 
 /* --include-label / --exclude-label: is this label printed? */
-static int label_shown(const struct query_opts *o, const char *name)
+int cairn__query_label_shown(const struct query_opts *o, const char *name)
 {
     if (o->include) {
         int in = 0;
@@ -183,7 +149,7 @@ int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int fo
                                          json_string_value(v));
                 afirst = 0;
             }
-            if (!label_shown(o, key))
+            if (!cairn__query_label_shown(o, key))
                 continue;
             bad |= cairn_buf_appendf(&lb, "%s%s=\"%s\"", first ? "" : ", ", key,
                                      json_string_value(v));
@@ -362,6 +328,8 @@ static int print_reply(const struct query_opts *o, struct query_reply *r)
         cairn__query_print_stats(cairn_buf_cstr(&r->body), r->body.len);
     if (rt && strcmp(json_string_value(rt), "streams") == 0) {
         rc = cairn__query_print_streams(o, json_object_get(data, "result"), o->forward);
+    } else if (rt && strcmp(o->output, "default") == 0) {
+        rc = cairn__query_print_metric(o, data);
     } else {
         rc = print_raw(o, cairn_buf_cstr(&r->body), r->body.len, data != NULL);
     }
@@ -369,172 +337,103 @@ static int print_reply(const struct query_opts *o, struct query_reply *r)
     return rc;
 }
 
-static int query_run(struct query_opts *op, int argc, char **argv, int instant, int tail);
+static int query_run(struct query_opts *op, int64_t since_ns, char **pos, size_t npos,
+                     int instant, int tail);
 
-static int env_true(const char *name)
+static const char *const output_names[] = {"default", "raw", "jsonl"};
+
+/* NULL-ended copy of a string list's pointers (the strings stay the list's). */
+static const char **null_ended(const struct cairn_cfg_strlist *l)
 {
-    const char *v = getenv(name);
-    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
+    if (!l->n)
+        return NULL;
+    const char **v = calloc(l->n + 1, sizeof *v);
+    if (v)
+        memcpy(v, l->v, l->n * sizeof *v);
+    return v;
 }
 
 int cairn_cmd_query(int argc, char **argv)
 {
-    struct query_opts o = {
-        .addr = getenv("LOKI_ADDR") ? getenv("LOKI_ADDR") : "http://127.0.0.1:3100",
-        .org_id = getenv("LOKI_ORG_ID"),
-        .username = getenv("LOKI_USERNAME"),
-        .password = getenv("LOKI_PASSWORD"),
-        .bearer = getenv("LOKI_BEARER_TOKEN"),
-        .bearer_file = getenv("LOKI_BEARER_TOKEN_FILE"),
-        .ca_cert = getenv("LOKI_CA_CERT_PATH"),
-        .cert = getenv("LOKI_CLIENT_CERT_PATH"),
-        .key = getenv("LOKI_CLIENT_KEY_PATH"),
-        .tls_skip_verify = env_true("LOKI_TLS_SKIP_VERIFY"),
-        .since = "1h",
-        .output = "default",
-        .limit = 30,
-        .batch = 1000,
-    };
-    int instant = 0, tail = 0;
-    const char *fields_spec = NULL;
-    int no_color = getenv("NO_COLOR") && *getenv("NO_COLOR");
-    size_t ninc = 0, nexc = 0;
-    const char **inc = calloc((size_t)argc + 1, sizeof *inc);
-    const char **exc = calloc((size_t)argc + 1, sizeof *exc);
-    if (!inc || !exc) {
-        free(inc);
-        free(exc);
-        fprintf(stderr, "cairn query: out of memory\n");
+    struct query_config q;
+    struct cairn_cfg c = {0};
+    struct cairn_err err;
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    struct cairn_cfg_args args = {0};
+    struct query_fields *fields = NULL;
+    struct query_opts o = {0};
+    int rc = 2;
+    cairn_err_clear(&err);
+    if (cairn_cfg_init(&c, &cairn__query_config_table, &q, NULL, &err)) {
+        fprintf(stderr, "cairn query: %s\n", err.msg);
         return 1;
     }
-    int rc = 2;
-    struct query_fields *fields = NULL;
-    enum { O_ADDR = 256, O_ORG, O_SINCE, O_FROM, O_TO, O_LIMIT, O_FWD, O_STEP, O_INSTANT, O_HELP,
-           O_DELAY, O_FIELDS, O_WIDE, O_BATCH,
-           O_USER, O_PASS, O_BEARER, O_BEARER_FILE, O_CA, O_CERT, O_KEY, O_SKIP, O_INC, O_EXC,
-           O_NOCOLOR, O_STATS };
-    static const struct option longopts[] = {
-        {"addr", required_argument, NULL, O_ADDR},   {"org-id", required_argument, NULL, O_ORG},
-        {"since", required_argument, NULL, O_SINCE}, {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},       {"limit", required_argument, NULL, O_LIMIT},
-        {"forward", no_argument, NULL, O_FWD},       {"step", required_argument, NULL, O_STEP},
-        {"instant", no_argument, NULL, O_INSTANT},   {"output", required_argument, NULL, 'o'},
-        {"quiet", no_argument, NULL, 'q'},           {"help", no_argument, NULL, O_HELP},
-        {"tail", no_argument, NULL, 't'},            {"delay-for", required_argument, NULL, O_DELAY},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"username", required_argument, NULL, O_USER},
-        {"password", required_argument, NULL, O_PASS},
-        {"bearer-token", required_argument, NULL, O_BEARER},
-        {"bearer-token-file", required_argument, NULL, O_BEARER_FILE},
-        {"ca-cert", required_argument, NULL, O_CA},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"tls-skip-verify", no_argument, NULL, O_SKIP},
-        {"include-label", required_argument, NULL, O_INC},
-        {"exclude-label", required_argument, NULL, O_EXC},
-        {"no-color", no_argument, NULL, O_NOCOLOR},
-        {"stats", no_argument, NULL, O_STATS},
-        {"fields", required_argument, NULL, O_FIELDS}, {"wide", no_argument, NULL, O_WIDE},
-        {NULL, 0, NULL, 0},
+    int lrc = cairn__query_config_env(&c, &err);
+    if (!lrc)
+        lrc = cairn_cfg_load_args(&c, argc, argv, query_usage, &args, &out, &err);
+    if (lrc == CAIRN_CFG_EXIT) {
+        fwrite(out.data ? out.data : "", 1, out.len, stdout);
+        rc = 0;
+        goto done;
+    }
+    if (lrc) {
+        fprintf(stderr, "cairn query: %s\n", err.msg);
+        goto done;
+    }
+    if (args.n_pos == 0) {
+        fprintf(stderr, "cairn query: a LogQL query, 'labels' or 'series' is required "
+                        "(see --help)\n");
+        goto done;
+    }
+    size_t want = strcmp(args.pos[0], "labels") == 0 || strcmp(args.pos[0], "series") == 0
+                      ? 2 : 1;
+    if (args.n_pos > want) {
+        fprintf(stderr, "cairn query: unexpected argument '%s' (one query; quote it)\n",
+                args.pos[want]);
+        goto done;
+    }
+    o = (struct query_opts){
+        .addr = q.addr, .org_id = q.org_id, .from = q.from, .to = q.to,
+        .output = output_names[q.output], .step = q.step, .limit = q.limit,
+        .batch = q.batch, .delay_for = q.delay_for, .forward = q.forward, .quiet = q.quiet,
+        .wide = q.wide, .username = q.username, .password = q.password,
+        .bearer = q.bearer, .bearer_file = q.bearer_file, .ca_cert = q.ca_cert,
+        .cert = q.cert, .key = q.key, .tls_skip_verify = q.tls_skip_verify,
+        .stats = q.stats,
     };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qt", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_ADDR: o.addr = optarg; break;
-        case O_ORG: o.org_id = optarg; break;
-        case O_SINCE: o.since = optarg; break;
-        case O_FROM: o.from = optarg; break;
-        case O_TO: o.to = optarg; break;
-        case O_LIMIT: {
-            char *end;
-            o.limit = strtol(optarg, &end, 10);
-            if (*end || o.limit < 0) {
-                fprintf(stderr, "cairn query: --limit: not a count: '%s'\n", optarg);
-                goto done;
-            }
-            break;
-        }
-        case O_BATCH: {
-            char *end;
-            o.batch = strtol(optarg, &end, 10);
-            if (*end || o.batch <= 0) {
-                fprintf(stderr, "cairn query: --batch: not a positive count: '%s'\n", optarg);
-                goto done;
-            }
-            break;
-        }
-        case O_DELAY: {
-            char *end;
-            o.delay_for = strtol(optarg, &end, 10);
-            if (*end || o.delay_for < 0 || o.delay_for > 5) {
-                fprintf(stderr, "cairn query: --delay-for: seconds from 0 to 5, got '%s'\n",
-                        optarg);
-                goto done;
-            }
-            break;
-        }
-        case 't': tail = 1; break;
-        case O_FWD: o.forward = 1; break;
-        case O_STEP: o.step = optarg; break;
-        case O_INSTANT: instant = 1; break;
-        case 'o': o.output = optarg; break;
-        case 'q': o.quiet = 1; break;
-        case O_FIELDS: fields_spec = optarg; break;
-        case O_WIDE: o.wide = 1; break;
-        case O_USER: o.username = optarg; break;
-        case O_PASS: o.password = optarg; break;
-        case O_BEARER: o.bearer = optarg; break;
-        case O_BEARER_FILE: o.bearer_file = optarg; break;
-        case O_CA: o.ca_cert = optarg; break;
-        case O_CERT: o.cert = optarg; break;
-        case O_KEY: o.key = optarg; break;
-        case O_SKIP: o.tls_skip_verify = 1; break;
-        case O_INC: inc[ninc++] = optarg; break;
-        case O_EXC: exc[nexc++] = optarg; break;
-        case O_NOCOLOR: no_color = 1; break;
-        case O_STATS: o.stats = 1; break;
-        case O_HELP: query_usage(stdout); rc = 0; goto done;
-        default: query_usage(stderr); goto done;
-        }
-    }
-    if (strcmp(o.output, "default") && strcmp(o.output, "raw") && strcmp(o.output, "jsonl")) {
-        fprintf(stderr, "cairn query: --output: want default, raw or jsonl, got '%s'\n", o.output);
+    o.include = null_ended(&q.include);
+    o.exclude = null_ended(&q.exclude);
+    if ((q.include.n && !o.include) || (q.exclude.n && !o.exclude)) {
+        fprintf(stderr, "cairn query: out of memory\n");
+        rc = 1;
         goto done;
     }
-    if (optind >= argc) {
-        query_usage(stderr);
-        goto done;
-    }
-    if (fields_spec) {
-        if (!(fields = cairn__query_fields_parse(fields_spec))) {
+    if (q.fields && *q.fields) {
+        if (!(fields = cairn__query_fields_parse(q.fields))) {
             fprintf(stderr, "cairn query: --fields: want a comma-separated list of keys\n");
             goto done;
         }
         o.fields = fields;
-        o.fields_header = strcmp(o.output, "default") == 0;
+        o.fields_header = q.output == QUERY_OUT_DEFAULT;
     }
-    o.include = ninc ? inc : NULL;
-    o.exclude = nexc ? exc : NULL;
-    o.color = !no_color && strcmp(o.output, "default") == 0 && isatty(STDOUT_FILENO);
+    o.color = !q.no_color && q.output == QUERY_OUT_DEFAULT && isatty(STDOUT_FILENO);
     if (cairn__query_auth_load(&o) == 0)
-        rc = query_run(&o, argc, argv, instant, tail);
+        rc = query_run(&o, q.since_ns, args.pos, args.n_pos, q.instant, q.tail);
 done:
     cairn__query_fields_free(fields);
     free(o.bearer_owned);
-    free(inc);
-    free(exc);
+    free(o.include);
+    free(o.exclude);
+    cairn_cfg_args_deinit(&args);
+    cairn_buf_deinit(&out);
+    cairn_cfg_deinit(&c);
     return rc;
 }
 
-static int query_run(struct query_opts *op, int argc, char **argv, int instant, int tail)
+static int query_run(struct query_opts *op, int64_t since_ns, char **pos, size_t npos,
+                     int instant, int tail)
 {
     struct query_opts o = *op;
-    int64_t since_ns;
-    if (cairn_parse_duration(o.since, strlen(o.since), &since_ns)) {
-        fprintf(stderr, "cairn query: --since: not a duration: '%s'\n", o.since);
-        return 2;
-    }
     char to_buf[32], from_buf[32], afrom[40], astep[40];
     int64_t now = cairn_now_ns();
     if (!o.to) {
@@ -551,13 +450,13 @@ static int query_run(struct query_opts *op, int argc, char **argv, int instant, 
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (tail) {
-        int trc = cairn__query_tail(&o, argv[optind]);
+        int trc = cairn__query_tail(&o, pos[0]);
         curl_global_cleanup();
         return trc;
     }
-    if (!instant && o.limit > o.batch && strcmp(argv[optind], "labels") &&
-        strcmp(argv[optind], "series") && !cairn__query_is_metric(argv[optind])) {
-        int brc = cairn__query_batched(&o, argv[optind]);
+    if (!instant && o.limit > o.batch && strcmp(pos[0], "labels") &&
+        strcmp(pos[0], "series") && !cairn__query_is_metric(pos[0])) {
+        int brc = cairn__query_batched(&o, pos[0]);
         curl_global_cleanup();
         return brc;
     }
@@ -566,21 +465,21 @@ static int query_run(struct query_opts *op, int argc, char **argv, int instant, 
     struct query_reply reply = {CAIRN_BUF_INIT, 0};
     const char *path;
     int rc = 1, bad = 0;
-    const char *what = argv[optind];
+    const char *what = pos[0];
     if (strcmp(what, "labels") == 0) {
         static char lpath[512];
-        if (optind + 1 < argc)
-            snprintf(lpath, sizeof lpath, "/loki/api/v1/label/%s/values", argv[optind + 1]);
-        path = optind + 1 < argc ? lpath : "/loki/api/v1/labels";
+        if (npos > 1)
+            snprintf(lpath, sizeof lpath, "/loki/api/v1/label/%s/values", pos[1]);
+        path = npos > 1 ? lpath : "/loki/api/v1/labels";
         bad |= cairn__qparam(esc, &params, "start", o.from) |
                cairn__qparam(esc, &params, "end", o.to);
     } else if (strcmp(what, "series") == 0) {
-        if (optind + 1 >= argc) {
+        if (npos < 2) {
             fprintf(stderr, "cairn query series: a selector is required, e.g. '{job=\"x\"}'\n");
             goto out;
         }
         path = "/loki/api/v1/series";
-        bad |= cairn__qparam(esc, &params, "match[]", argv[optind + 1]) |
+        bad |= cairn__qparam(esc, &params, "match[]", pos[1]) |
                cairn__qparam(esc, &params, "start", o.from) |
                cairn__qparam(esc, &params, "end", o.to);
     } else {

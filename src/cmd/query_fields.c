@@ -75,7 +75,7 @@ struct query_fields *cairn__query_fields_parse(const char *spec)
 }
 
 /* Display width: UTF-8 code points (no wide-glyph tables; good enough for columns). */
-static size_t width(const char *s, size_t n)
+size_t cairn__query_text_width(const char *s, size_t n)
 {
     size_t w = 0;
     for (size_t i = 0; i < n; i++)
@@ -84,9 +84,9 @@ static size_t width(const char *s, size_t n)
 }
 
 /* Append s, cut to w code points (with "..." when cut), padded to w when pad. */
-static int put_cell(struct cairn_buf *out, const char *s, size_t n, size_t w, int cut, int pad)
+int cairn__query_put_cell(struct cairn_buf *out, const char *s, size_t n, size_t w, int cut, int pad)
 {
-    size_t sw = width(s, n);
+    size_t sw = cairn__query_text_width(s, n);
     int rc = 0;
     if (cut && sw > w) {
         size_t keep = w > 3 ? w - 3 : w, cps = 0, i = 0;
@@ -157,7 +157,7 @@ static int extract(const struct query_fields *f, size_t i, const char *line,
     return 0;
 }
 
-static size_t term_width(void)
+size_t cairn__query_term_width(void)
 {
     struct winsize ws;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
@@ -202,7 +202,7 @@ int cairn__query_fields_print(const struct query_opts *o, const struct query_row
     for (size_t j = 0; j < nf; j++) {
         for (size_t r = 0; r <= n; r++) {
             const char *c = cell[r * nf + j];
-            size_t cw = c ? width(c, len[r * nf + j]) : 0;
+            size_t cw = c ? cairn__query_text_width(c, len[r * nf + j]) : 0;
             if (cw > w[j])
                 w[j] = cw;
         }
@@ -210,7 +210,7 @@ int cairn__query_fields_print(const struct query_opts *o, const struct query_row
     }
     int cut = !o->wide && isatty(STDOUT_FILENO);
     if (cut) {
-        size_t tw = term_width();
+        size_t tw = cairn__query_term_width();
         while (total > tw) { /* narrow the widest column by one, down to MIN_COL */
             size_t best = 0;
             for (size_t j = 1; j < nf; j++)
@@ -236,7 +236,7 @@ int cairn__query_fields_print(const struct query_opts *o, const struct query_row
         }
         for (size_t j = 0; j < nf; j++) {
             const char *c = cell[r * nf + j];
-            rc |= put_cell(&out, c ? c : "", c ? len[r * nf + j] : 0, w[j], cut, j + 1 < nf);
+            rc |= cairn__query_put_cell(&out, c ? c : "", c ? len[r * nf + j] : 0, w[j], cut, j + 1 < nf);
             if (j + 1 < nf)
                 rc |= cairn_buf_append_str(&out, "  ");
         }

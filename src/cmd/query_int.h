@@ -10,13 +10,31 @@
 #include <jansson.h>
 
 #include "cairn/buf.h"
+#include "cairn/config.h"
 
 struct query_fields; /* the parsed --fields list (query_fields.c) */
+
+enum query_output { QUERY_OUT_DEFAULT, QUERY_OUT_RAW, QUERY_OUT_JSONL };
+
+/* The options as loaded (query_config.c); owned by the loader (cairn_cfg_deinit). */
+struct query_config {
+    char *addr, *org_id, *from, *to, *step, *fields;
+    int64_t since_ns;
+    int limit, batch, delay_for;
+    int forward, instant, tail, wide, stats, no_color, quiet, tls_skip_verify;
+    int output; /* enum query_output */
+    struct cairn_cfg_strlist include, exclude;
+    char *username, *password, *bearer, *bearer_file, *ca_cert, *cert, *key;
+};
+extern const struct cairn_cfg_table cairn__query_config_table;
+/* Apply logcli's LOKI_* variables (and NO_COLOR) as defaults, before the options.
+ * 0, or negative with err naming the variable. */
+int cairn__query_config_env(struct cairn_cfg *c, struct cairn_err *err);
 
 struct query_opts {
     const char *addr;
     const char *org_id;
-    const char *from, *to, *since;
+    const char *from, *to;
     const char *output;
     const char *step;
     long limit;
@@ -139,5 +157,21 @@ int cairn__query_json_at(const char *p, size_t len, const char *path, const char
  * quotes). 0, fn's nonzero code, or CAIRN_EINVAL. */
 typedef int (*cairn__query_json_elem_fn)(void *arg, const char *p, size_t len);
 int cairn__query_json_each(const char *p, size_t len, cairn__query_json_elem_fn fn, void *arg);
+
+/* --include-label / --exclude-label: is this label printed? */
+int cairn__query_label_shown(const struct query_opts *o, const char *name);
+/* query_fields.c: display width of UTF-8 text (code points); the terminal's width
+ * (COLUMNS, else 80); append s cut to w code points ("..."
+ * when cut) and padded to w when pad. 0 or CAIRN_ENOMEM. */
+size_t cairn__query_text_width(const char *s, size_t n);
+size_t cairn__query_term_width(void);
+int cairn__query_put_cell(struct cairn_buf *out, const char *s, size_t n, size_t w, int cut,
+                          int pad);
+
+/* query_metric.c: a metric result (vector, matrix, scalar, string) for people: an
+ * aligned table for vectors, one row per series with a sparkline and min/max/last for
+ * matrices (with --wide: one row per step, one column per series). 0, or 1 after a
+ * message on stderr. */
+int cairn__query_print_metric(const struct query_opts *o, json_t *data);
 
 #endif

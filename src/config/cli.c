@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/text.h"
 #include "config/config_int.h"
 
 /* Tables nest; this bounds recursion for self-referencing tables (match -> stages). */
@@ -66,7 +67,7 @@ static void suggest_option(const struct cairn_cfg_table *t, const char *name, si
         for (int f = 0; f < 2; f++) {
             if (!fl[f])
                 continue;
-            size_t d = cairn__cfg_edit_distance(name, len, fl[f], strlen(fl[f]));
+            size_t d = cairn_edit_distance(name, len, fl[f], strlen(fl[f]));
             if (d < *best_d) {
                 *best_d = d;
                 *best = fl[f];
@@ -83,7 +84,7 @@ static int unknown_option(const struct cairn_cfg_table *t, const char *arg, int 
     const char *best = NULL;
     size_t best_d = len < 4 ? 2 : 3;
     for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
-        size_t d = cairn__cfg_edit_distance(name, len, builtin[i], strlen(builtin[i]));
+        size_t d = cairn_edit_distance(name, len, builtin[i], strlen(builtin[i]));
         if (d < best_d) {
             best_d = d;
             best = builtin[i];

@@ -80,8 +80,6 @@ void *cairn__cfg_new_element(struct cairn_cfg *c, const struct cairn_cfg_table *
 
 /* A table whose single entry has key "" takes the node as a whole. */
 const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_table *t);
-/* Levenshtein distance of two short strings (99 when either is 64 bytes or more). */
-size_t cairn__cfg_edit_distance(const char *a, size_t la, const char *b, size_t lb);
 /* Closest key of t to a mistyped one, or NULL if none is close. */
 const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key, size_t len);
 /* Check REQUIRED entries of one table struct; where is the location prefix. */
@@ -91,5 +89,7 @@ int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
 /* The object storage tables (objstore_config.c), over struct cairn_serve_objstore. */
 extern const struct cairn_cfg_table cairn__storage_config_table;
 extern const struct cairn_cfg_table cairn__common_table;
+/* ruler_config.c: `cairn serve`'s ruler section (struct cairn_ruler_config). */
+extern const struct cairn_cfg_table cairn__ruler_config_table;
 
 #endif

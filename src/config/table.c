@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/text.h"
 #include "config/config_int.h"
 
 /* ---- allocation ---- */
@@ -220,30 +221,6 @@ const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_tabl
     return NULL;
 }
 
-size_t cairn__cfg_edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-    size_t row[64];
-    if (lb >= 64 || la >= 64)
-        return 99;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key, size_t len)
 {
     const char *best = NULL;
@@ -252,7 +229,7 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
         const char *k = t->entries[i].key;
         if (!k || !*k || (t->entries[i].flags & CAIRN_CFG_CLI_ONLY))
             continue;
-        size_t d = cairn__cfg_edit_distance(key, len, k, strlen(k));
+        size_t d = cairn_edit_distance(key, len, k, strlen(k));
         if (d < best_d) {
             best_d = d;
             best = k;

@@ -135,6 +135,10 @@ static int fmt_stages(struct cairn_buf *b, const struct cairn_lq_stage *st)
             break;
         case CAIRN_LQ_STAGE_UNPACK: rc |= cairn_buf_append_str(b, " | unpack"); break;
         case CAIRN_LQ_STAGE_DECOLORIZE: rc |= cairn_buf_append_str(b, " | decolorize"); break;
+        case CAIRN_LQ_STAGE_DISTINCT:
+            rc |= cairn_buf_append_str(b, " | distinct");
+            rc |= fmt_params(b, st, 0);
+            break;
         case CAIRN_LQ_STAGE_LABEL_FILTER:
             rc |= cairn_buf_append_str(b, " | ");
             rc |= fmt_lf(b, st->lf);
@@ -216,7 +220,7 @@ int cairn_logql_format(const struct cairn_lq_expr *e, struct cairn_buf *b)
         rc |= cairn_buf_append_byte(b, ')');
         return rc | fmt_grouping(b, &e->grouping);
     case CAIRN_LQ_VECTOR_AGG:
-        rc |= cairn_buf_append_str(b, cairn__lq_vec_name(e->vop));
+        rc |= cairn_buf_append_str(b, e->approx ? "approx_topk" : cairn__lq_vec_name(e->vop));
         rc |= fmt_grouping(b, &e->grouping);
         rc |= cairn_buf_append_str(b, e->grouping.present ? " (" : "(");
         if (e->param)

@@ -136,6 +136,7 @@ static const struct { const char *name; enum cairn_lq_vec_op op; } vec_ops[] = {
     {"count", CAIRN_LQ_COUNT}, {"stddev", CAIRN_LQ_STDDEV}, {"stdvar", CAIRN_LQ_STDVAR},
     {"topk", CAIRN_LQ_TOPK}, {"bottomk", CAIRN_LQ_BOTTOMK}, {"sort", CAIRN_LQ_SORT},
     {"sort_desc", CAIRN_LQ_SORT_DESC},
+    {"approx_topk", CAIRN_LQ_TOPK}, /* Loki 3; exact here (e->approx), instant queries only */
 };
 
 const char *cairn__lq_range_name(enum cairn_lq_range_op op)
@@ -341,6 +342,7 @@ static struct cairn_lq_expr *parse_vector_agg(struct lq_parser *ps, size_t which
     }
     e->kind = CAIRN_LQ_VECTOR_AGG;
     e->vop = vec_ops[which].op;
+    e->approx = strcmp(vec_ops[which].name, "approx_topk") == 0;
     if (parse_grouping(ps, &e->grouping))
         return NULL;
     if (!cairn__lq_accept(ps, LT_LPAREN)) {
@@ -370,7 +372,8 @@ static struct cairn_lq_expr *parse_vector_agg(struct lq_parser *ps, size_t which
     }
     if (parse_grouping(ps, &e->grouping))
         return NULL;
-    if ((e->vop == CAIRN_LQ_SORT || e->vop == CAIRN_LQ_SORT_DESC) && e->grouping.present) {
+    if ((e->vop == CAIRN_LQ_SORT || e->vop == CAIRN_LQ_SORT_DESC || e->approx) &&
+        e->grouping.present) {
         plain_error(ps, "grouping not allowed for %s aggregation", name->s);
         return NULL;
     }
@@ -623,6 +626,11 @@ static int validate(struct lq_parser *ps, const struct cairn_lq_expr *e)
         return plain_error(ps, "queries require at least one regexp or equality matcher that "
                                "does not have an empty-compatible value. For instance, "
                                "app=~\".*\" does not meet this requirement, but app=~\".+\" will");
+    if (e->kind == CAIRN_LQ_RANGE_AGG && e->log)
+        for (const struct cairn_lq_stage *st = e->log->stages; st; st = st->next)
+            if (st->kind == CAIRN_LQ_STAGE_DISTINCT)
+                return plain_error(ps, "distinct is only supported in log queries, not in "
+                                       "metric queries");
     if (validate(ps, e->log) || validate(ps, e->inner) || validate(ps, e->lhs) ||
         validate(ps, e->rhs))
         return -1;

@@ -483,6 +483,21 @@ static int parse_drop_keep(struct lq_parser *ps, struct cairn_lq_stage *st)
     }
 }
 
+/* `distinct a, b`: one or more label names. */
+static int parse_label_names(struct lq_parser *ps, struct cairn_lq_stage *st)
+{
+    for (;;) {
+        struct lq_token *n = cairn__lq_peek(ps, 0);
+        if (n->t != LT_IDENT)
+            return cairn__lq_syntax(ps, "IDENTIFIER");
+        cairn__lq_next(ps);
+        if (add_param(ps, st, (struct cairn_lq_param){.name = tok_str(n)}))
+            return -1;
+        if (!cairn__lq_accept(ps, LT_COMMA))
+            return 0;
+    }
+}
+
 static int parse_unwrap(struct lq_parser *ps, struct cairn_lq_expr *e)
 {
     struct lq_token *t = cairn__lq_peek(ps, 0);
@@ -580,6 +595,11 @@ int cairn__lq_parse_pipeline(struct lq_parser *ps, struct cairn_lq_expr *e, int 
                 cairn__lq_next(ps);
                 st->kind = CAIRN_LQ_STAGE_LABEL_FORMAT;
                 if (parse_label_format(ps, st))
+                    return -1;
+            } else if (is_kw && cairn__lq_ident_is(k, "distinct")) {
+                cairn__lq_next(ps);
+                st->kind = CAIRN_LQ_STAGE_DISTINCT;
+                if (parse_label_names(ps, st))
                     return -1;
             } else if (is_kw && (cairn__lq_ident_is(k, "drop") || cairn__lq_ident_is(k, "keep"))) {
                 cairn__lq_next(ps);

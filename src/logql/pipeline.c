@@ -32,6 +32,10 @@ static void stage_deinit(struct stage_rt *s)
         for (size_t i = 0; i < st->nparams; i++)
             cairn_regex_destroy(s->kre[i]);
     free(s->kre);
+    if (s->seen)
+        for (size_t i = 0; i < st->nparams; i++)
+            cairn_strmap_deinit(&s->seen[i]);
+    free(s->seen);
 }
 
 static int stage_init(struct stage_rt *s, const struct cairn_lq_stage *st, struct cairn_err *err)
@@ -50,6 +54,12 @@ static int stage_init(struct stage_rt *s, const struct cairn_lq_stage *st, struc
         for (size_t i = 0; i < st->nparams; i++)
             if (!(s->paths[i] = cairn_jsonpath_compile(st->params[i].value.p, st->params[i].value.len, err)))
                 return err ? err->code : CAIRN_EINVAL;
+        return 0;
+    case CAIRN_LQ_STAGE_DISTINCT:
+        if (!(s->seen = calloc(np, sizeof(*s->seen))))
+            return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
+        for (size_t i = 0; i < st->nparams; i++)
+            cairn_strmap_init(&s->seen[i]);
         return 0;
     case CAIRN_LQ_STAGE_REGEXP:
         return (s->re = cairn_regex_compile(st->text.p, st->text.len, 0, err)) ? 0 : CAIRN_EINVAL;
@@ -145,8 +155,9 @@ struct cairn_logql_pipeline *cairn_logql_pipeline_create(const struct cairn_lq_e
             p->v[i].hoisted = !rewritten;
         else
             p->labels_fixed = 0;
+        /* distinct remembers what reaches it: later filters must not run first */
         if (k == CAIRN_LQ_STAGE_LINE_FORMAT || k == CAIRN_LQ_STAGE_DECOLORIZE ||
-            k == CAIRN_LQ_STAGE_UNPACK)
+            k == CAIRN_LQ_STAGE_UNPACK || k == CAIRN_LQ_STAGE_DISTINCT)
             rewritten = 1;
     }
     return p;
@@ -390,6 +401,32 @@ static int label_filter(struct cairn_logql_pipeline *p, const struct cairn_lq_la
     return cmp(f->cmp, x, f->value);
 }
 
+/* Values remembered per label of a distinct stage; past it a new value still keeps
+ * its line but is not remembered (so repeats of it pass too): bounds the memory. */
+#define DISTINCT_MAX_VALUES (1u << 18)
+
+/* Loki's distinct: keep the line when a label is absent, or when one of the labels
+ * has a value not seen before (all of them are then remembered). 1 keep, 0 drop. */
+static int stage_distinct(struct cairn_logql_pipeline *p, struct stage_rt *s)
+{
+    int keep = 0;
+    for (size_t i = 0; i < s->st->nparams; i++) {
+        const struct cairn_lq_param *n = &s->st->params[i];
+        size_t vl;
+        int found;
+        const char *v = cairn__lb_get(&p->lb, n->name.p, n->name.len, &vl, &found);
+        if (!found)
+            return 1;
+        uint32_t id;
+        if (cairn_strmap_find(&s->seen[i], v, vl, &id))
+            continue;
+        keep = 1;
+        if (s->seen[i].n < DISTINCT_MAX_VALUES && cairn_strmap_put(&s->seen[i], v, vl, &id, NULL))
+            return CAIRN_ENOMEM;
+    }
+    return keep;
+}
+
 /* Run stages [0, n); 1 keep, 0 drop, negative error. */
 static int run(struct cairn_logql_pipeline *p, struct stage_rt *v, size_t n, int skip_hoisted)
 {
@@ -423,6 +460,13 @@ static int run(struct cairn_logql_pipeline *p, struct stage_rt *v, size_t n, int
         case CAIRN_LQ_STAGE_LABEL_FORMAT: rc = stage_label_format(p, s); break;
         case CAIRN_LQ_STAGE_DROP: stage_drop_keep(p, s, 0); break;
         case CAIRN_LQ_STAGE_KEEP: stage_drop_keep(p, s, 1); break;
+        case CAIRN_LQ_STAGE_DISTINCT:
+            rc = stage_distinct(p, s);
+            if (rc == 0)
+                return 0;
+            if (rc > 0)
+                rc = 0;
+            break;
         case CAIRN_LQ_STAGE_DECOLORIZE: {
             struct cairn_buf *b = &p->lbuf[p->cur ^ 1];
             if (cairn__decolorize(p->line, p->len, b))

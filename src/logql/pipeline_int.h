@@ -5,6 +5,7 @@
 
 #include "cairn/logql_pipeline.h"
 #include "cairn/parse_pattern.h"
+#include "cairn/strmap.h"
 
 /* ---- label builder: stream labels + changes, for one entry at a time ---- */
 struct lb_ent {
@@ -113,6 +114,7 @@ struct stage_rt {
     struct cairn_template **tpls;    /* label_format, per param (NULL for renames) */
     struct cairn_regex **kre;        /* drop/keep =~ / !~ per param */
     const struct cairn_matcher *pre; /* json: the next stage's filter, tried first */
+    struct cairn_strmap *seen;       /* distinct: the values seen, per label */
 };
 
 /* Label filters decided on the raw line before parsing (pushdown.c). create: *out

@@ -481,8 +481,14 @@ static int assemble(struct worker *w, size_t nw, const struct cairn_query_params
             if ((d < 0 ? -d : d) < p->interval)
                 continue;
         }
-        if (append_value(o, k->ts, w[best].lines.data + k->off, k->len))
+        if (p->visit) {
+            int rc = p->visit(p->visit_ud, o->labels_json.data, o->labels_json.len, k->ts,
+                              w[best].lines.data + k->off, k->len);
+            if (rc)
+                return rc;
+        } else if (append_value(o, k->ts, w[best].lines.data + k->off, k->len)) {
             return CAIRN_ENOMEM;
+        }
         o->last_ts = k->ts;
         kept++;
     }
@@ -514,8 +520,12 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         want = MAX_WORKERS;
     if (want > n)
         want = n ? (size_t)n : 1;
+    /* interval and distinct hold state across streams: one worker sees them all */
     if (p->interval > 0)
         want = 1;
+    for (const struct cairn_lq_stage *st = cairn_logql_root(q)->stages; st; st = st->next)
+        if (st->kind == CAIRN_LQ_STAGE_DISTINCT)
+            want = 1;
     size_t tlen;
     const char *text = cairn_logql_text(q, &tlen);
     int backward = p->direction == CAIRN_ITER_BACKWARD;
@@ -568,7 +578,8 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     rc = assemble(w, nw, p, &os, &kept);
     if (rc == 0) {
         st->returned = kept;
-        rc = encode_result(&os, out);
+        if (!p->visit)
+            rc = encode_result(&os, out);
     }
 out:
     for (size_t i = 0; i < nw; i++)

@@ -133,7 +133,7 @@ int cairn__mjson_float(struct cairn_buf *out, double f)
 }
 
 /* Loki's model.Time: unix seconds with the milliseconds, trailing zeros trimmed. */
-static int json_time(struct cairn_buf *out, int64_t ns)
+int cairn_query_json_seconds(struct cairn_buf *out, int64_t ns)
 {
     int64_t ms = ns / 1000000;
     if (ns < 0 && ns % 1000000)
@@ -156,7 +156,7 @@ static int json_time(struct cairn_buf *out, int64_t ns)
 static int json_point(struct cairn_buf *out, int64_t ns, double v)
 {
     int rc = cairn_buf_append_byte(out, '[');
-    rc = rc ? rc : json_time(out, ns);
+    rc = rc ? rc : cairn_query_json_seconds(out, ns);
     rc = rc ? rc : cairn_buf_append(out, ",\"", 2);
     rc = rc ? rc : cairn__mjson_float(out, v);
     return rc ? rc : cairn_buf_append(out, "\"]", 2);
@@ -333,10 +333,20 @@ int cairn__metric_steps(const struct cairn_query_params *p, struct cairn__mctx *
     return 0;
 }
 
+/* Does the expression use approx_topk anywhere? */
+static int uses_approx(const struct cairn_lq_expr *e)
+{
+    return e && ((e->kind == CAIRN_LQ_VECTOR_AGG && e->approx) || uses_approx(e->inner) ||
+                 uses_approx(e->lhs) || uses_approx(e->rhs));
+}
+
 int cairn__query_metric(struct cairn_store *s, const struct cairn_logql_query *q,
                         const struct cairn_query_params *p, struct cairn__query_stats *st,
                         struct cairn_buf *out, struct cairn_err *err)
 {
+    if (!p->instant && uses_approx(cairn_logql_root(q)))
+        return cairn_err_set(err, CAIRN_EINVAL, "approx_topk is only supported for instant "
+                                                "queries");
     struct cairn__mctx c = {.store = s, .tenant = p->tenant, .p = p, .st = st, .err = err,
                             .deadline = cairn__query_deadline(st, p), .gov = st->gov};
     int rc = cairn__metric_steps(p, &c, err);

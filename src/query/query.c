@@ -42,6 +42,17 @@ int cairn_query_run(struct cairn_store *s, const char *q, size_t qlen,
     int rc = cairn_logql_parse(q, qlen, &lq, err);
     if (rc)
         return rc;
+    if (p->visit) {
+        rc = cairn_logql_is_log(lq) ? cairn__query_logs(s, lq, p, &st, out, err)
+                                    : cairn_err_set(err, CAIRN_EINVAL, "a log query is needed "
+                                                    "here (a stream selector and a pipeline), "
+                                                    "not a metric query");
+        if (rc)
+            goto fail;
+        cairn_logql_query_destroy(lq);
+        report(&gov, p);
+        return 0;
+    }
     if (cairn_buf_append_str(out, "{\"status\":\"success\",\"data\":{")) {
         rc = CAIRN_ENOMEM;
         goto fail;

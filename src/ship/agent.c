@@ -20,6 +20,7 @@
 #include "ship/ship_int.h"
 #include "ship/targets.h"
 #include "ship/agent_int.h"
+#include "ship/src_relay.h"
 
 /* ---- sinks ---- */
 
@@ -49,9 +50,19 @@ static int push_flush(void *ud)
 }
 
 /* --dry-run: "<RFC3339Nano>\t{labels}\t<line>", as Promtail prints. */
+static int print_emit_locked(struct cairn_ship_agent *a, const struct cairn_ship_entry *e);
+
 static int print_emit(void *ud, const struct cairn_ship_entry *e)
 {
     struct cairn_ship_agent *a = ud;
+    pthread_mutex_lock(&a->print_mu); /* sources emit from their own threads */
+    int rc = print_emit_locked(a, e);
+    pthread_mutex_unlock(&a->print_mu);
+    return rc;
+}
+
+static int print_emit_locked(struct cairn_ship_agent *a, const struct cairn_ship_entry *e)
+{
     char ts[48];
     size_t tl = cairn_format_rfc3339(e->ts, ts, sizeof ts);
     cairn_buf_reset(&a->print);
@@ -79,7 +90,10 @@ static int print_emit(void *ud, const struct cairn_ship_entry *e)
 static int print_flush(void *ud)
 {
     struct cairn_ship_agent *a = ud;
-    return fflush(a->out) ? CAIRN_EIO : 0;
+    pthread_mutex_lock(&a->print_mu);
+    int rc = fflush(a->out) ? CAIRN_EIO : 0;
+    pthread_mutex_unlock(&a->print_mu);
+    return rc;
 }
 
 /* ---- building ---- */
@@ -211,13 +225,15 @@ static int build_scrapes(struct cairn_ship_agent *a, struct cairn_err *err)
             return err->code ? err->code : CAIRN_EINVAL;
         const struct cairn_ship_static *st = sc[i].static_configs.v;
         int rc = 0;
-        for (size_t k = 0; k < sc[i].static_configs.n && !rc; k++)
+        /* stdin mode reads no files: static_configs only lend their labels */
+        for (size_t k = 0; k < sc[i].static_configs.n && !rc && !cfg->stdin_mode; k++)
             rc = static_target(a, i, k, &st[k], rules, sc[i].relabel_configs.n, a->pipes[i],
                                sc[i].job_name, err);
         if (rc)
             return rc;
         const struct cairn_ship_k8s_sd *ks = sc[i].kubernetes_sd_configs.v;
-        for (size_t k = 0; k < sc[i].kubernetes_sd_configs.n && !cfg->check_syntax; k++) {
+        for (size_t k = 0; k < sc[i].kubernetes_sd_configs.n && !cfg->check_syntax &&
+                           !cfg->stdin_mode; k++) {
             snprintf(path, sizeof path, "scrape_configs[%zu].kubernetes_sd_configs[%zu]", i, k);
             struct cairn_sd_k8s *sd = cairn__agent_make_sd(a, &ks[k], path, err);
             if (!sd)
@@ -275,9 +291,11 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     a->cfg = cfg;
     a->out = out ? out : stdout;
     pthread_mutex_init(&a->view_mu, NULL);
+    pthread_mutex_init(&a->print_mu, NULL);
     if (!(a->static_view = cairn__agent_view_new())) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         pthread_mutex_destroy(&a->view_mu);
+        pthread_mutex_destroy(&a->print_mu);
         free(a);
         return NULL;
     }
@@ -307,7 +325,8 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
             goto fail;
         a->sink = (struct cairn_ship_sink){push_emit, push_flush, a};
     }
-    if (!cfg->server.disable && cairn__agent_start_http(a, err))
+    /* a one-shot stdin push needs no /ready or /metrics (nor port 9080) */
+    if (!cfg->server.disable && !cfg->stdin_mode && cairn__agent_start_http(a, err))
         goto fail;
     if (cfg->stdin_mode)
         return a;
@@ -353,6 +372,9 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     if (!(a->tailer = cairn_tailer_create(&tc, err)))
         goto fail;
+    /* pushes are taken once the pipelines, the sink and the clients are there */
+    if (!(a->relays = cairn__relays_start(cfg, &a->sink, a->metrics, err)) && err->code)
+        goto fail;
     for (size_t i = 0; i < a->n_sds; i++)
         if (cairn_sd_k8s_start(a->sds[i].sd, cairn__agent_sd_changed, a)) {
             cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
@@ -366,27 +388,59 @@ fail:
     return NULL;
 }
 
-static int run_stdin(struct cairn_ship_agent *a)
+/* Is name one of the --label options (which win over the config's labels)? */
+static int given_label(const struct cairn_ship_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->stdin_labels.n; i++)
+        if (strcmp(cfg->stdin_labels.v[i].key, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The labels of stdin lines, as Promtail's stdin target: the static_configs labels of
+ * the first scrape config (those without the reserved "__" prefix; __path__ is not
+ * needed), or job="stdin" and hostname without a scrape config; then the --labels. */
+static int stdin_labels(struct cairn_ship_agent *a, struct cairn_labels *ls)
 {
     const struct cairn_ship_config *cfg = a->cfg;
-    struct cairn_labels ls;
-    cairn_labels_init(&ls);
     int rc = 0;
+    if (cfg->scrape_configs.n) {
+        const struct cairn_ship_scrape *sc = cfg->scrape_configs.v;
+        const struct cairn_ship_static *st = sc[0].static_configs.v;
+        for (size_t k = 0; k < sc[0].static_configs.n && !rc; k++) {
+            for (size_t i = 0; i < st[k].labels.n && !rc; i++) {
+                const struct cairn_cfg_kv *kv = &st[k].labels.v[i];
+                const char *v = kv->value ? kv->value : "";
+                if (strncmp(kv->key, "__", 2) == 0 || !*v || given_label(cfg, kv->key) ||
+                    cairn_labels_get(ls, kv->key, strlen(kv->key)))
+                    continue;
+                rc = cairn_labels_add(ls, kv->key, strlen(kv->key), v, strlen(v));
+            }
+        }
+    } else {
+        if (!given_label(cfg, "job"))
+            rc = cairn_labels_add(ls, "job", 3, "stdin", 5);
+        if (!rc && a->hostname[0] && !given_label(cfg, "hostname"))
+            rc = cairn_labels_add(ls, "hostname", 8, a->hostname, strlen(a->hostname));
+    }
     for (size_t i = 0; i < cfg->stdin_labels.n && !rc; i++) {
         const char *v = cfg->stdin_labels.v[i].value ? cfg->stdin_labels.v[i].value : "";
-        rc = cairn_labels_add(&ls, cfg->stdin_labels.v[i].key, strlen(cfg->stdin_labels.v[i].key),
+        rc = cairn_labels_add(ls, cfg->stdin_labels.v[i].key, strlen(cfg->stdin_labels.v[i].key),
                               v, strlen(v));
     }
     struct cairn_err e2;
-    if (!rc && cairn_labels_sort(&ls, &e2)) {
+    if (!rc && cairn_labels_sort(ls, &e2)) {
         CAIRN_ERROR("ship", "bad --label", "err=\"%s\"", e2.msg);
         rc = CAIRN_EINVAL;
     }
-    if (!rc && !cairn_labels_get(&ls, "job", 3)) {
-        rc = cairn_labels_add(&ls, "job", 3, "stdin", 5);
-        if (!rc && cairn_labels_sort(&ls, NULL))
-            rc = CAIRN_EINVAL;
-    }
+    return rc;
+}
+
+static int run_stdin(struct cairn_ship_agent *a)
+{
+    struct cairn_labels ls;
+    cairn_labels_init(&ls);
+    int rc = stdin_labels(a, &ls);
     /* Promtail: stdin lines go through the first scrape config's stages */
     struct cairn_ship_pipeline *pl = a->n_pipes ? a->pipes[0] : NULL;
     struct cairn_ship_entry e;
@@ -450,7 +504,7 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     if (a->cfg->stdin_mode) {
         rc = run_stdin(a);
     } else {
-        if (!a->statics.n && !a->n_sds)
+        if (!a->statics.n && !a->n_sds && !a->relays)
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
         rc = cairn_tailer_run(a->tailer);
     }
@@ -461,6 +515,7 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
 void cairn_ship_agent_stop(struct cairn_ship_agent *a)
 {
     atomic_store(&a->stop, 1);
+    cairn__relays_stop(a->relays);
     if (a->tailer)
         cairn_tailer_stop(a->tailer);
     /* a reader blocked on a full queue gives up within 100 ms; what is queued is
@@ -508,6 +563,7 @@ int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
     const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
     for (size_t i = 0; i < a->n_pipes; i++)
         rc |= cairn_ship_pipeline_drops_write(a->pipes[i], sc[i].job_name, out);
+    rc |= cairn__relays_metrics(a->relays, out);
     if (a->metrics)
         rc |= cairn_ship_metrics_write(a->metrics, out);
     return rc ? CAIRN_ENOMEM : 0;
@@ -522,6 +578,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     for (size_t i = 0; i < a->n_sds; i++) /* no refresh may come in from here on */
         cairn_sd_k8s_destroy(a->sds[i].sd);
     free(a->sds);
+    cairn__relays_destroy(a->relays); /* before the sink is flushed: held entries go out */
     cairn_tailer_destroy(a->tailer);
     cairn_positions_close(a->positions);
     for (size_t i = 0; i < a->n_clients; i++)
@@ -545,6 +602,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     json_decref(a->view);
     json_decref(a->static_view);
     pthread_mutex_destroy(&a->view_mu);
+    pthread_mutex_destroy(&a->print_mu);
     cairn_ship_metrics_destroy(a->metrics);
     cairn_buf_deinit(&a->print);
     free(a);

@@ -279,6 +279,8 @@ static const struct cairn_cfg_table static_t =
 
 /* kubernetes_sd_configs (sd_config.c) */
 extern const struct cairn_cfg_table cairn__ship_k8s_sd_table;
+/* loki_push_api (src_relay_config.c) */
+extern const struct cairn_cfg_table cairn__ship_relay_table;
 
 #define SC struct cairn_ship_scrape
 static const struct cairn_cfg_entry pods_e[] = {
@@ -304,6 +306,8 @@ static const struct cairn_cfg_entry scrape_e[] = {
       .help = "rewrite target labels before tailing"),
     {.key = "pod_logs", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(SC), .sub = &pods_t,
      .help = "cairn: tail /var/log/pods with namespace, pod, container labels"},
+    E("loki_push_api", CAIRN_CFG_SECTION, SC, loki_push_api, .sub = &cairn__ship_relay_table,
+      .help = "receive Loki pushes and relay them through this job's stages"),
 };
 #undef SC
 static const struct cairn_cfg_table scrape_t =

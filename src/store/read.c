@@ -214,25 +214,18 @@ int cairn_store_tenants(struct cairn_store *s, struct cairn_strlist *out)
     return 0;
 }
 
-/* ---- index stats ---- */
+/* ---- index stats and volumes ---- */
 
-int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roaring_bitmap_t *sids,
-                            int64_t start, int64_t end, struct cairn_index_stats *out)
+int cairn_store_volume(struct cairn_store *s, const char *tenant, const roaring_bitmap_t *sids,
+                       int64_t start, int64_t end, cairn_store_volume_fn fn, void *ud)
 {
-    memset(out, 0, sizeof *out);
     struct cairn__tenant *t = cairn__tenant_get(s, tenant, 0);
     if (!t)
         return 0;
     size_t np;
     struct cairn__period **pv = cairn__periods_in(t, start, end, &np);
-    roaring_bitmap_t *seen = roaring_bitmap_create();
-    if (!pv || !seen) {
-        if (pv)
-            cairn__periods_release(pv, np);
-        if (seen)
-            roaring_bitmap_free(seen);
+    if (!pv)
         return CAIRN_ENOMEM;
-    }
     for (size_t i = 0; i < np; i++) {
         struct cairn__period *p = pv[i];
         pthread_mutex_lock(&p->mu);
@@ -245,18 +238,15 @@ int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roa
                 const struct cairn__bref *r = &ps->refs[j];
                 if (r->max_ts < start || r->min_ts >= end)
                     continue;
-                roaring_bitmap_add(seen, ps->sid);
-                out->entries += r->n;
-                out->bytes += r->raw;
-                if (r->chunk != last_chunk)
-                    out->chunks++;
+                fn(ud, ps->sid, r->max_ts, r->n, r->raw, r->chunk != last_chunk);
                 last_chunk = r->chunk;
             }
         }
         pthread_mutex_unlock(&p->mu);
     }
     cairn__periods_release(pv, np);
-    /* entries still in open blocks count as one chunk per stream */
+    /* entries still in open blocks, one piece each (exact; the first of a stream's
+     * starts a chunk unless one is open) */
     for (int k = 0; k < CAIRN__SHARDS; k++) {
         struct cairn__shard *sh = &t->shards[k];
         pthread_mutex_lock(&sh->mu);
@@ -266,25 +256,45 @@ int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roa
                 if (!b->n || (sids && !roaring_bitmap_contains(sids, st->sid)) ||
                     b->max_ts < start || b->min_ts >= end)
                     continue;
-                uint64_t n = 0, bytes = 0;
+                int first = 1;
                 for (uint32_t i = 0; i < b->n; i++) {
                     const struct cairn__hent *e = cairn__hblock_ent(b, i);
                     if (e->ts >= start && e->ts < end) {
-                        n++;
-                        bytes += e->len;
+                        fn(ud, st->sid, e->ts, 1, e->len, first && !st->chunk_open);
+                        first = 0;
                     }
                 }
-                if (!n)
-                    continue;
-                roaring_bitmap_add(seen, st->sid);
-                out->entries += n;
-                out->bytes += bytes;
-                if (!st->chunk_open)
-                    out->chunks++;
             }
         pthread_mutex_unlock(&sh->mu);
     }
-    out->streams = roaring_bitmap_get_cardinality(seen);
-    roaring_bitmap_free(seen);
     return 0;
+}
+
+struct stats_ctx {
+    struct cairn_index_stats *out;
+    roaring_bitmap_t *seen;
+};
+
+static void stats_add(void *ud, uint32_t sid, int64_t ts, uint64_t entries, uint64_t bytes,
+                      int new_chunk)
+{
+    (void)ts;
+    struct stats_ctx *c = ud;
+    roaring_bitmap_add(c->seen, sid);
+    c->out->entries += entries;
+    c->out->bytes += bytes;
+    c->out->chunks += new_chunk != 0;
+}
+
+int cairn_store_index_stats(struct cairn_store *s, const char *tenant, const roaring_bitmap_t *sids,
+                            int64_t start, int64_t end, struct cairn_index_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    struct stats_ctx c = {out, roaring_bitmap_create()};
+    if (!c.seen)
+        return CAIRN_ENOMEM;
+    int rc = cairn_store_volume(s, tenant, sids, start, end, stats_add, &c);
+    out->streams = roaring_bitmap_get_cardinality(c.seen);
+    roaring_bitmap_free(c.seen);
+    return rc;
 }

@@ -128,9 +128,12 @@ def test_bad_flags_are_named():
     d = tmpdir("cairn-ev-flags-")
     import subprocess
     from harness import CAIRN
-    for args, want in ((["--api", "batch"], "--api batch"),
-                       (["--output", "kafka"], "--output kafka"),
+    # every command words option errors alike: "option --api: 'batch' is not one of ..."
+    for args, want in ((["--api", "batch"], "option --api: 'batch'"),
+                       (["--output", "kafka"], "option --output: 'kafka'"),
                        (["--output", "push"], "--push-url"),
+                       (["--bogus"], "unknown option '--bogus'"),
+                       (["--namespce", "x"], "did you mean --namespace?"),
                        (["--kubeconfig", os.path.join(d, "missing")], "missing")):
         p = subprocess.run([CAIRN, "events", *args], capture_output=True, text=True, cwd=d,
                            env={"HOME": d, "PATH": os.environ.get("PATH", "")})

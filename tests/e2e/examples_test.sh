@@ -14,6 +14,10 @@ for f in "$root"/examples/*.yaml; do
     if grep -q '^scrape_configs:' "$f"; then
         out=$("$BIN" ship --config "$f" --check-syntax)
         [ "$out" = "Valid config file! No syntax issues found" ] || { echo "$f: $out"; exit 1; }
+    elif grep -q '^watch:' "$f"; then
+        "$BIN" events --config "$f" --print-config >"$tmp/printed.yaml" ||
+            { echo "$f: refused"; exit 1; }
+        grep -q '^output: push' "$tmp/printed.yaml" || { echo "$f: not applied"; exit 1; }
     else
         "$BIN" serve -config.file="$f" --print-config >"$tmp/printed.yaml" ||
             { echo "$f: refused"; exit 1; }
@@ -22,7 +26,7 @@ for f in "$root"/examples/*.yaml; do
     grep -q "examples/$(basename "$f")" "$root/README.md" || { echo "README misses $f"; exit 1; }
     n=$((n + 1))
 done
-[ "$n" -ge 3 ] || { echo "only $n examples"; exit 1; }
+[ "$n" -ge 4 ] || { echo "only $n examples"; exit 1; }
 
 # The eventrouter example's pipeline, over stdin, printed instead of pushed (the agent's
 # own HTTP port off so parallel tests do not collide on 9080).
@@ -30,6 +34,6 @@ sed 's/^  http_listen_port: 9080$/  disable: true/' "$root/examples/eventrouter.
 printf '%s\n' '{"verb":"ADDED","event":{"metadata":{"namespace":"payments"},"reason":"BackOff"}}' |
     "$BIN" ship --config "$tmp/er.yaml" --stdin --dry-run --label name=eventrouter |
     cut -f2 >"$tmp/labels.txt"
-[ "$(cat "$tmp/labels.txt")" = '{job="stdin", name="eventrouter", namespace="payments"}' ] ||
+[ "$(cat "$tmp/labels.txt")" = '{name="eventrouter", namespace="payments"}' ] ||
     { cat "$tmp/labels.txt"; exit 1; }
 echo ok

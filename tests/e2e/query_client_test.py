@@ -62,7 +62,7 @@ def numbers(stub):
     check('[1796653625.134,"8.9e-5"]' in lines[0], "timestamp verbatim: %r" % lines[0])
     check("1796653625.1340001" not in out, "float noise: %r" % out)
     check(json.loads(lines[0])["metric"] == {"app": "api"}, "valid JSON: %r" % lines[0])
-    out = cq(stub, 'rate({app="api"}[1m])')
+    out = cq(stub, "-o", "raw", 'rate({app="api"}[1m])')
     check("1796653625.134," in out and "8.9e-5," in out and "12345678901234567890" in out,
           "default output keeps the numbers: %r" % out)
     check("8.8999999999999995e-05" not in out and "1.2345678901234567e+19" not in out,
@@ -71,6 +71,49 @@ def numbers(stub):
     check(doc["resultType"] == "matrix", "indented data: %r" % out)
     stub.body = b'{"status":"success","data":["app","env"]}'
     check(cq(stub, "labels").split() == ["app", "env"], "labels bare")
+VECTOR = (b'{"status":"success","data":{"resultType":"vector","result":['
+          b'{"metric":{"namespace":"payments","reason":"BackOff"},"value":[1796653625.134,"12"]},'
+          b'{"metric":{"namespace":"web-frontend"},"value":[1796653625.134,"8.9e-5"]}]}}')
+SPARK = (b'{"status":"success","data":{"resultType":"matrix","result":['
+         b'{"metric":{"app":"api"},"values":[[1000,"1"],[1060,"2"],[1120,"4"],[1180,"8"]]},'
+         b'{"metric":{"app":"db"},"values":[[1060,"5"],[1180,"5"]]}]}}')
+
+
+def tables(stub):
+    """Metric results for people by default: a vector as an aligned table (labels as
+    columns, values verbatim), a matrix as a sparkline per series with min/max/last, or
+    with --wide a row per step; -o raw keeps the JSON."""
+    stub.body = VECTOR
+    rows = cq(stub, "--instant", 'sum by (namespace, reason) (rate({a="b"}[1m]))').splitlines()
+    check(rows[0].split() == ["namespace", "reason", "VALUE"], "header: %r" % rows)
+    check(rows[1].split() == ["payments", "BackOff", "12"], "row: %r" % rows)
+    check(rows[2].split() == ["web-frontend", "8.9e-5"], "missing label blank: %r" % rows)
+    check(rows[1].index("BackOff") == rows[0].index("reason")
+          and rows[1].index("12") == rows[0].index("VALUE") == rows[2].index("8.9e-5"),
+          "aligned: %r" % rows)
+    rows = cq(stub, "--instant", "--exclude-label", "reason", 'x').splitlines()
+    check(rows[0].split() == ["namespace", "VALUE"], "--exclude-label: %r" % rows)
+    stub.body = SPARK
+    rows = cq(stub, 'rate({a="b"}[1m])').splitlines()
+    check(rows[0].startswith("2 series, 4 steps from 1970-01-01T00:16:40Z"), "summary: %r" % rows)
+    api = rows[1]
+    check(api.startswith('{app="api"}') and "\u2581" in api and "\u2588" in api
+          and api.endswith("min 1 max 8  last 8"), "sparkline: %r" % api)
+    col = len('{app="api"}') + 2  # labels padded to the widest, then two spaces
+    spark = api[col:col + 4]
+    check(len(spark) == 4 and spark[0] == "\u2581" and spark[3] == "\u2588", "bars: %r" % spark)
+    db = rows[2]
+    check(db[col:col + 4] == " \u2581 \u2581" and db.endswith("last 5"),
+          "gaps blank, flat series low: %r" % db)
+    rows = cq(stub, "--wide", 'rate({a="b"}[1m])').splitlines()
+    check(rows[0].split() == ["TIME", '{app="api"}', '{app="db"}'], "wide header: %r" % rows)
+    check(rows[1].split() == ["1970-01-01T00:16:40Z", "1"], "wide row: %r" % rows)
+    check(rows[2].split() == ["1970-01-01T00:17:40Z", "2", "5"], "wide row: %r" % rows)
+    check(len(rows) == 5, "a row per step: %r" % rows)
+    stub.body = b'{"status":"success","data":{"resultType":"scalar","result":[1000,"3"]}}'
+    check(cq(stub, "--instant", "vector(3)") == "3\n", "scalar")
+
+
 def step_alignment(stub):
     """The request's end is an evaluation point: (end - start) is a whole number of
     steps, start no later than now - since, and less than a step earlier."""
@@ -178,6 +221,7 @@ def fields(stub):
 def main():
     stub = Stub()
     numbers(stub)
+    tables(stub)
     step_alignment(stub)
     fields(stub)
     stub.srv.shutdown()

@@ -1,4 +1,4 @@
-/* push_pbwire.c -- decode Loki's protobuf push body (logproto.PushRequest) straight
+/* pbwire.c -- decode Loki's protobuf push body (logproto.PushRequest) straight
  * from the decompressed wire bytes: no per-entry allocation, no copy of a line.
  *
  * The wire shape (proto/push.proto): PushRequest { repeated StreamAdapter streams = 1 }
@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/push.h"
+#include "cairn/ingest.h"
 
 /* A message being read: [p, end) of the input, whose start is base (for offsets). */
 struct rd {
@@ -258,7 +258,7 @@ static inline const uint8_t *uv_in(const uint8_t *p, const uint8_t *end, uint64_
  * 1 when the entry has exactly that shape (it is added), 0 when it does not (nothing
  * was done: the general reader takes it from the start, and reports what is
  * malformed), or CAIRN_ENOMEM. Reads nothing outside [r->p, r->end). */
-static inline int entry_fast(struct cairn__ingest_batch *b, struct rd *r)
+static inline int entry_fast(struct cairn_ingest_batch *b, struct rd *r)
 {
     const uint8_t *p = r->p, *end = r->end;
     if (end - p < 4 || p[0] != 0x0a || p[1] >= 0x80 || p[1] > end - p - 4)
@@ -272,14 +272,14 @@ static inline int entry_fast(struct cairn__ingest_batch *b, struct rd *r)
         return 0;
     if (p != te || *p != 0x12 || !(p = uv_in(p + 1, end, &len)) || len != (uint64_t)(end - p))
         return 0;
-    if (cairn__ingest_batch_entry(b, ts_ns((int64_t)sec, (int32_t)(uint32_t)nanos),
+    if (cairn_ingest_batch_entry(b, ts_ns((int64_t)sec, (int32_t)(uint32_t)nanos),
                                   (const char *)p, (size_t)len))
         return cairn_err_set(r->err, CAIRN_ENOMEM, "out of memory");
     r->p = end;
     return 1;
 }
 
-static int entry(struct cairn__ingest_batch *b, struct rd *r)
+static int entry(struct cairn_ingest_batch *b, struct rd *r)
 {
     int fast = entry_fast(b, r);
     if (fast)
@@ -321,14 +321,14 @@ static int entry(struct cairn__ingest_batch *b, struct rd *r)
                 return CAIRN_EINVAL;
         }
     }
-    if (cairn__ingest_batch_entry(b, has_ts ? ts_ns(sec, nanos) : 0, (const char *)line, line_len))
+    if (cairn_ingest_batch_entry(b, has_ts ? ts_ns(sec, nanos) : 0, (const char *)line, line_len))
         return cairn_err_set(r->err, CAIRN_ENOMEM, "out of memory");
     return 0;
 }
 
-static int stream(struct cairn__ingest_batch *b, struct rd *r, const struct cairn_api_limits *lim)
+static int stream(struct cairn_ingest_batch *b, struct rd *r, const struct cairn_ingest_limits *lim)
 {
-    int si = cairn__ingest_batch_stream(b);
+    int si = cairn_ingest_batch_stream(b);
     if (si < 0)
         return cairn_err_set(r->err, CAIRN_ENOMEM, "out of memory");
     const uint8_t *text = (const uint8_t *)"";
@@ -367,12 +367,12 @@ static int stream(struct cairn__ingest_batch *b, struct rd *r, const struct cair
     }
     b->s[si].ltext = (const char *)text;
     b->s[si].ltext_len = tl;
-    cairn__ingest_stream_labels(b, (size_t)si, (const char *)text, tl, lim);
+    cairn_ingest_stream_labels(b, (size_t)si, (const char *)text, tl, lim);
     return 0;
 }
 
-int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
-                            const struct cairn_api_limits *lim, struct cairn_err *err)
+int cairn_ingest_decode_pb(struct cairn_ingest_batch *b, const char *p, size_t len,
+                            const struct cairn_ingest_limits *lim, struct cairn_err *err)
 {
     const uint8_t *u = (const uint8_t *)(p ? p : "");
     struct rd r = {u, u + len, u, err, len};

@@ -1,7 +1,7 @@
-/* push_pb.c -- the two push body decompressors, snappy block format (protobuf bodies)
+/* decompress.c -- the two push body decompressors, snappy block format (protobuf bodies)
  * and gzip (any body), each into a buffer the batch keeps between requests, and the
  * process-wide budget their buffers are charged to. The protobuf itself is decoded by
- * push_pbwire.c.
+ * pbwire.c.
  *
  * Neither allocates what a body only claims: gzip output grows as it actually arrives
  * and stops one byte past the cap; snappy's declared length is checked against the
@@ -14,7 +14,7 @@
 #include <snappy-c.h>
 #include <zlib.h>
 
-#include "api/push.h"
+#include "cairn/ingest.h"
 
 /* Snappy's densest element is a 3-byte copy of 64 bytes: no valid stream expands its
  * input more than 64/3 times. */
@@ -24,7 +24,7 @@
 #define GUNZIP_FIRST_GUESS 4
 #define GUNZIP_MIN_BUF (64u * 1024)
 
-int cairn__decode_charge_take(struct cairn__decode_charge *c, size_t n)
+int cairn_ingest_charge_take(struct cairn_ingest_charge *c, size_t n)
 {
     if (!c || !c->used || !n)
         return 0;
@@ -37,7 +37,7 @@ int cairn__decode_charge_take(struct cairn__decode_charge *c, size_t n)
     return 0;
 }
 
-void cairn__decode_charge_release(struct cairn__decode_charge *c)
+void cairn_ingest_charge_release(struct cairn_ingest_charge *c)
 {
     if (c && c->used && c->held)
         atomic_fetch_sub(c->used, c->held);
@@ -60,10 +60,10 @@ static int over_budget(struct cairn_err *err)
 
 /* Grow out's allocation to exactly cap bytes, charging what goes beyond base (the
  * capacity it came with, charged to no one). 0, CAIRN_EAGAIN or CAIRN_ENOMEM. */
-static int grow_to(struct cairn_buf *out, size_t cap, size_t base, struct cairn__decode_charge *ch)
+static int grow_to(struct cairn_buf *out, size_t cap, size_t base, struct cairn_ingest_charge *ch)
 {
     size_t from = out->cap > base ? out->cap : base;
-    if (cap > from && cairn__decode_charge_take(ch, cap - from))
+    if (cap > from && cairn_ingest_charge_take(ch, cap - from))
         return CAIRN_EAGAIN;
     char *p = realloc(out->data, cap);
     if (!p)
@@ -75,7 +75,7 @@ static int grow_to(struct cairn_buf *out, size_t cap, size_t base, struct cairn_
     return 0;
 }
 
-int cairn__decode_reserve(struct cairn_buf *out, size_t n, struct cairn__decode_charge *ch)
+int cairn_ingest_reserve(struct cairn_buf *out, size_t n, struct cairn_ingest_charge *ch)
 {
     if (n > SIZE_MAX - 1 - out->len)
         return CAIRN_ENOMEM;
@@ -83,8 +83,8 @@ int cairn__decode_reserve(struct cairn_buf *out, size_t n, struct cairn__decode_
     return need <= out->cap ? 0 : grow_to(out, need, out->cap, ch);
 }
 
-int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
-                    struct cairn__decode_charge *ch, struct cairn_err *err)
+int cairn_ingest_unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
+                    struct cairn_ingest_charge *ch, struct cairn_err *err)
 {
     size_t n;
     if (snappy_uncompressed_length(p, len, &n) != SNAPPY_OK)
@@ -117,8 +117,8 @@ int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out
     return 0;
 }
 
-int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
-                  struct cairn__decode_charge *ch, struct cairn_err *err)
+int cairn_ingest_gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
+                  struct cairn_ingest_charge *ch, struct cairn_err *err)
 {
     z_stream z;
     memset(&z, 0, sizeof z);

@@ -1,66 +1,85 @@
-/* push.h -- the push pipeline inside the api module: a reusable per-connection batch,
- * the body decoders (JSON, gzip, protobuf+snappy) that fill it, and validation.
+/* ingest.h -- decoding Loki push bodies, shared by the store's push endpoint (api)
+ * and the agent's push relay (ship's loki_push_api source): a reusable per-connection
+ * batch, the body decoders (JSON, gzip, protobuf+snappy) that fill it with their caps,
+ * and Loki's validation. No server state: the caller owns the batch and the limits.
  *
- * Ownership: a cairn__ingest_batch owns every buffer it holds and keeps them across
+ * Threads: a batch is used by one thread at a time; the decoding budget
+ * (cairn_ingest_charge) is the only thing shared, through an atomic counter.
+ *
+ * Ownership: a cairn_ingest_batch owns every buffer it holds and keeps them across
  * requests (reset, not freed), so a keep-alive pusher decodes without allocating once
  * the buffers have grown to its batch size. Decoded lines and labels point into the
  * batch's body, decompression or unescape buffer: valid until the next reset. */
-#ifndef CAIRN_API_PUSH_H
-#define CAIRN_API_PUSH_H
+#ifndef CAIRN_INGEST_H
+#define CAIRN_INGEST_H
 
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cairn/api.h"
 #include "cairn/buf.h"
 #include "cairn/error.h"
 #include "cairn/labels.h"
 #include "cairn/limits.h"
 #include "cairn/store.h"
 
-/* A connection's cache of parsed label texts (push_lcache.c): text -> validated set
+/* What decoding and validation check, Loki's limits_config names in the comments (the
+ * api fills it from its cairn_api_limits; the relay from limits.h defaults). */
+struct cairn_ingest_limits {
+    unsigned max_label_names;      /* max_label_names_per_series */
+    unsigned max_label_name_len;   /* max_label_name_length */
+    unsigned max_label_value_len;  /* max_label_value_length */
+    size_t max_line_size;          /* max_line_size; 0: unlimited */
+    int reject_old_samples;        /* reject_old_samples */
+    int64_t reject_old_max_age_ns; /* reject_old_samples_max_age */
+    int64_t creation_grace_ns;     /* creation_grace_period */
+    size_t max_push_decoded;       /* decompressed body size limit, 413 past it */
+};
+/* Loki's defaults (limits.h), as cairn serve has them unconfigured. */
+void cairn_ingest_limits_default(struct cairn_ingest_limits *l);
+
+/* A connection's cache of parsed label texts (lcache.c): text -> validated set
  * and fingerprint. Entries are heap copies owned by the cache; bounded in number,
  * bytes and text size, emptied whole when full or when the label limits it was
  * validated under change. */
-#define CAIRN__LCACHE_MAX 4096
-#define CAIRN__LCACHE_MAX_BYTES (1u << 20)
-#define CAIRN__LCACHE_MAX_TEXT 1024
-struct cairn__lcache {
-    struct cairn__lcache_ent **slot; /* 2 * CAIRN__LCACHE_MAX, NULL until first use */
+#define CAIRN_INGEST_LCACHE_MAX 4096
+#define CAIRN_INGEST_LCACHE_MAX_BYTES (1u << 20)
+#define CAIRN_INGEST_LCACHE_MAX_TEXT 1024
+struct cairn_ingest_lcache {
+    struct cairn_ingest_lcache_ent **slot; /* 2 * CAIRN_INGEST_LCACHE_MAX, NULL until first use */
     size_t used, bytes;
     size_t lim[3]; /* max label names, name length, value length of the cached sets */
 };
-void cairn__lcache_init(struct cairn__lcache *c);
-void cairn__lcache_deinit(struct cairn__lcache *c);
+void cairn_ingest_lcache_init(struct cairn_ingest_lcache *c);
+void cairn_ingest_lcache_deinit(struct cairn_ingest_lcache *c);
 /* Empty the cache if its sets were validated under other limits than lim's. */
-void cairn__lcache_limits(struct cairn__lcache *c, const struct cairn_api_limits *lim);
-uint64_t cairn__lcache_hash(const char *text, size_t len);
+void cairn_ingest_lcache_limits(struct cairn_ingest_lcache *c, const struct cairn_ingest_limits *lim);
+uint64_t cairn_ingest_lcache_hash(const char *text, size_t len);
 /* 1 and ls, *fp filled if text (with hash h) is cached, else 0. */
-int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+int cairn_ingest_lcache_get(const struct cairn_ingest_lcache *c, const char *text, size_t len, uint64_t h,
                       struct cairn_labels *ls, uint64_t *fp);
 /* Remember a set that passed validation (silently nothing when out of memory). */
-void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+void cairn_ingest_lcache_put(struct cairn_ingest_lcache *c, const char *text, size_t len, uint64_t h,
                        const struct cairn_labels *ls, uint64_t fp);
 
 /* What one request holds of the bytes all requests together may keep in
  * decompression buffers (a counter the api owns, so N concurrent bombs cost that
  * budget, not N times the cap). Lock-free; released whole when the request ends. */
-struct cairn__decode_charge {
+struct cairn_ingest_charge {
     _Atomic size_t *used; /* the shared counter; NULL: nothing is charged */
     size_t max;           /* the budget (0: none) */
     size_t held;          /* this request's part of *used */
 };
 /* Take n more bytes for c: 0, or CAIRN_EAGAIN (nothing taken) past the budget. */
-int cairn__decode_charge_take(struct cairn__decode_charge *c, size_t n);
+int cairn_ingest_charge_take(struct cairn_ingest_charge *c, size_t n);
 /* Make room for n more bytes (and the NUL) in out, growing it to exactly that and
  * charging the growth to ch (NULL: none). 0, CAIRN_EAGAIN or CAIRN_ENOMEM. */
-int cairn__decode_reserve(struct cairn_buf *out, size_t n, struct cairn__decode_charge *ch);
+int cairn_ingest_reserve(struct cairn_buf *out, size_t n, struct cairn_ingest_charge *ch);
 /* Give back everything c holds. */
-void cairn__decode_charge_release(struct cairn__decode_charge *c);
+void cairn_ingest_charge_release(struct cairn_ingest_charge *c);
 
 /* Per-stream state of one decoded push. */
-struct cairn__bstream {
+struct cairn_ingest_bstream {
     size_t first, n;  /* entries slice in batch->e */
     size_t bytes;     /* line bytes of the (valid) entries */
     int bad;          /* labels invalid: skip the stream (message already recorded) */
@@ -74,10 +93,10 @@ struct cairn__bstream {
 /* Caps on how much of a failure the reply spells out. */
 #define CAIRN_PUSH_MAX_ERROR_LINES 16
 
-struct cairn__ingest_batch {
+struct cairn_ingest_batch {
     struct cairn_labels *labels; /* pool: labels[i] for stream i */
     size_t labels_cap;           /* how many of the pool are initialised */
-    struct cairn__bstream *s;
+    struct cairn_ingest_bstream *s;
     size_t n, cap;
     struct cairn_entry *e;
     size_t ne, ecap;
@@ -85,75 +104,89 @@ struct cairn__ingest_batch {
     size_t ps_cap;
     struct cairn_buf body;   /* request body as received */
     struct cairn_buf dec;    /* decompressed body */
-    struct cairn__decode_charge charge; /* decompression bytes this request holds */
+    struct cairn_ingest_charge charge; /* decompression bytes this request holds */
     struct cairn_buf unesc;  /* JSON strings that needed unescaping */
     struct cairn_buf fix;    /* JSON lines with invalid UTF-8, repaired (U+FFFD) */
     struct cairn_buf lfix;   /* a label name and value (JSON) or text (message), repaired */
     int bad_utf8;            /* some decoded JSON line is not valid UTF-8 */
-    struct cairn__lcache lcache; /* label texts this connection has sent before */
+    struct cairn_ingest_lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
     size_t n_errors;         /* messages seen (only the first few are in msg) */
     int status;              /* worst status so far: 0, 400 or 429 */
 };
 
-void cairn__ingest_batch_init(struct cairn__ingest_batch *b);
-void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b);
+void cairn_ingest_batch_init(struct cairn_ingest_batch *b);
+void cairn_ingest_batch_deinit(struct cairn_ingest_batch *b);
 /* Empty the batch for the next request (keeps allocations). */
-void cairn__ingest_batch_reset(struct cairn__ingest_batch *b);
+void cairn_ingest_batch_reset(struct cairn_ingest_batch *b);
 /* After a request: free b's biggest buffers until what it keeps cached for the
  * next request is at most keep bytes in all (CAIRN_PUSH_KEEP_BYTES, limits.h). */
-void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep);
+void cairn_ingest_batch_trim(struct cairn_ingest_batch *b, size_t keep);
 /* Start a new stream; returns its index or a negative CAIRN_ENOMEM. Its labels are
  * reset and empty; entries appended next belong to it. */
-int cairn__ingest_batch_stream(struct cairn__ingest_batch *b);
+int cairn_ingest_batch_stream(struct cairn_ingest_batch *b);
 /* Append one entry to the newest stream. */
-int cairn__ingest_batch_entry(struct cairn__ingest_batch *b, int64_t ts, const char *line, size_t len);
+int cairn_ingest_batch_entry(struct cairn_ingest_batch *b, int64_t ts, const char *line, size_t len);
 /* Record a failure message with its HTTP status (400 or 429); keeps the first few. */
-void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
+void cairn_ingest_fail(struct cairn_ingest_batch *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The canonical text of stream i's labels (into b->tmp), for messages. */
-const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i);
+const char *cairn_ingest_stream_text(struct cairn_ingest_batch *b, size_t i);
 
 /* Decoders. Each fills b with streams and entries. A body that cannot be decoded at
  * all returns CAIRN_EINVAL with err saying where (the caller answers 400); bad label
  * sets only mark their stream bad (with a recorded message) and decoding goes on.
  * Lines point into p (or into the batch), so p must live as long as the batch's
  * contents. */
-int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size_t len,
-                            const struct cairn_api_limits *lim, struct cairn_err *err);
-int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
-                          const struct cairn_api_limits *lim, struct cairn_err *err);
+int cairn_ingest_decode_json(struct cairn_ingest_batch *b, const char *p, size_t len,
+                            const struct cairn_ingest_limits *lim, struct cairn_err *err);
+int cairn_ingest_decode_pb(struct cairn_ingest_batch *b, const char *p, size_t len,
+                          const struct cairn_ingest_limits *lim, struct cairn_err *err);
+/* Why id (an X-Scope-OrgID) is not a valid tenant ID, as a static message, or NULL
+ * when it is (Loki's rules: 1..150 bytes of [A-Za-z0-9!-_.*'()], not "." or "..";
+ * so no NUL, '/', or the '|' of Loki's multi-tenant queries). */
+const char *cairn_ingest_tenant_problem(const char *id, size_t len);
+
+/* Decode b->body (appended by the caller) as an HTTP push: Content-Encoding gzip or
+ * none, then JSON or protobuf+snappy by Content-Type (NULL: none), sniffed as Loki
+ * does when unsaid. 0; or a negative error with err saying what and *status the HTTP
+ * answer: 400 malformed, 413 past lim->max_push_decoded, 415 unknown encoding, 503
+ * decoding budget full (retry), 500 out of memory. Bad label sets only mark their
+ * stream (as the decoders below). */
+int cairn_ingest_decode_body(struct cairn_ingest_batch *b, const char *ctype, const char *cenc,
+                             const struct cairn_ingest_limits *lim, int *status,
+                             struct cairn_err *err);
 /* Decompress into out (reset first; its allocation is reused, and grown only as
  * output arrives, never past max + 2 bytes). Growth beyond out's capacity on entry is
  * charged to ch (NULL: no budget). CAIRN_ELIMIT (err set, Loki's 413 wording) past
  * max bytes; CAIRN_EAGAIN when the budget has no room (answer 503, retry later);
  * CAIRN_EINVAL for a corrupt stream (a snappy length the data does not yield is
  * found before allocating); CAIRN_ENOMEM. */
-int cairn__gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
-                  struct cairn__decode_charge *ch, struct cairn_err *err);
-int cairn__unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
-                    struct cairn__decode_charge *ch, struct cairn_err *err);
+int cairn_ingest_gunzip(const char *p, size_t len, size_t max, struct cairn_buf *out,
+                  struct cairn_ingest_charge *ch, struct cairn_err *err);
+int cairn_ingest_unsnappy(const char *p, size_t len, size_t max, struct cairn_buf *out,
+                    struct cairn_ingest_charge *ch, struct cairn_err *err);
 
 /* Replace invalid UTF-8 in the batch's lines by U+FFFD (into b->fix, charged to
  * b->charge), as Loki's JSON decoding does; only when b->bad_utf8 is set. 0;
  * CAIRN_ELIMIT when the repaired lines would pass max bytes (each bad byte grows to
  * three); CAIRN_EAGAIN (budget full) or CAIRN_ENOMEM. */
-int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max);
+int cairn_ingest_fix_utf8(struct cairn_ingest_batch *b, size_t max);
 
 /* Parse Loki's label text `{a="b"}` into stream i's set and check it; a bad set marks
  * the stream bad with Loki's message. Invalid UTF-8 in the text is refused, as Loki's
  * parser (Prometheus' lexer) refuses it. */
-void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
-                                 size_t len, const struct cairn_api_limits *lim);
+void cairn_ingest_stream_labels(struct cairn_ingest_batch *b, size_t i, const char *text,
+                                 size_t len, const struct cairn_ingest_limits *lim);
 /* Check stream i's (already parsed) labels against the limits. */
-void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
-                              const struct cairn_api_limits *lim);
+void cairn_ingest_labels_check(struct cairn_ingest_batch *b, size_t i,
+                              const struct cairn_ingest_limits *lim);
 
 /* Per-entry validation (line size, too old, too new), in place: drops bad entries,
  * records their messages, sets each stream's bytes and fingerprint. Returns the
  * number of valid entries; *bytes gets their line bytes. */
-size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim,
+size_t cairn_ingest_validate(struct cairn_ingest_batch *b, const struct cairn_ingest_limits *lim,
                             int64_t now_ns, size_t *bytes);
 
 #endif

@@ -1,4 +1,4 @@
-/* push_lcache.c -- a connection's cache of label texts it has already parsed: text ->
+/* lcache.c -- a connection's cache of label texts it has already parsed: text ->
  * sorted, validated label set and its fingerprint.
  *
  * Promtail and the other agents send the same streams' label texts `{a="b", ...}`
@@ -7,30 +7,30 @@
  * under the limits the cache is stamped with are kept, so a hit is valid. Open
  * addressing over a power-of-two table twice the entry cap; when the entry or byte
  * cap would be passed it is emptied whole (no per-entry eviction bookkeeping), so a
- * connection holds at most CAIRN__LCACHE_MAX_BYTES of entries plus the table. */
+ * connection holds at most CAIRN_INGEST_LCACHE_MAX_BYTES of entries plus the table. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/push.h"
+#include "cairn/ingest.h"
 #include "cairn/hash.h"
 
 /* One cached set: lens[2n] (name, value lengths), then the text, then the set's store
  * as struct cairn_labels keeps it (each name and value NUL-terminated, back to back),
  * slen bytes, so a hit is one copy and the views. */
-struct cairn__lcache_ent {
+struct cairn_ingest_lcache_ent {
     uint64_t h, fp;
     uint32_t tlen, n, slen;
     uint32_t lens[];
 };
 
-#define LCACHE_SLOTS (2 * CAIRN__LCACHE_MAX)
+#define LCACHE_SLOTS (2 * CAIRN_INGEST_LCACHE_MAX)
 
-void cairn__lcache_init(struct cairn__lcache *c)
+void cairn_ingest_lcache_init(struct cairn_ingest_lcache *c)
 {
     memset(c, 0, sizeof *c);
 }
 
-static void clear(struct cairn__lcache *c)
+static void clear(struct cairn_ingest_lcache *c)
 {
     if (!c->slot)
         return;
@@ -42,14 +42,14 @@ static void clear(struct cairn__lcache *c)
     c->bytes = 0;
 }
 
-void cairn__lcache_deinit(struct cairn__lcache *c)
+void cairn_ingest_lcache_deinit(struct cairn_ingest_lcache *c)
 {
     clear(c);
     free(c->slot);
     c->slot = NULL;
 }
 
-void cairn__lcache_limits(struct cairn__lcache *c, const struct cairn_api_limits *lim)
+void cairn_ingest_lcache_limits(struct cairn_ingest_lcache *c, const struct cairn_ingest_limits *lim)
 {
     size_t now[3] = {lim->max_label_names, lim->max_label_name_len, lim->max_label_value_len};
     if (memcmp(now, c->lim, sizeof now) != 0) {
@@ -58,23 +58,23 @@ void cairn__lcache_limits(struct cairn__lcache *c, const struct cairn_api_limits
     }
 }
 
-static const char *ent_text(const struct cairn__lcache_ent *e)
+static const char *ent_text(const struct cairn_ingest_lcache_ent *e)
 {
     return (const char *)(e->lens + 2 * (size_t)e->n);
 }
 
-uint64_t cairn__lcache_hash(const char *text, size_t len)
+uint64_t cairn_ingest_lcache_hash(const char *text, size_t len)
 {
     return cairn_hash64(text, len);
 }
 
-int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+int cairn_ingest_lcache_get(const struct cairn_ingest_lcache *c, const char *text, size_t len, uint64_t h,
                       struct cairn_labels *ls, uint64_t *fp)
 {
-    if (!c->slot || len > CAIRN__LCACHE_MAX_TEXT)
+    if (!c->slot || len > CAIRN_INGEST_LCACHE_MAX_TEXT)
         return 0;
     for (size_t i = h & (LCACHE_SLOTS - 1);; i = (i + 1) & (LCACHE_SLOTS - 1)) {
-        const struct cairn__lcache_ent *e = c->slot[i];
+        const struct cairn_ingest_lcache_ent *e = c->slot[i];
         if (!e)
             return 0;
         if (e->h != h || e->tlen != len || memcmp(ent_text(e), text, len) != 0)
@@ -97,10 +97,10 @@ int cairn__lcache_get(const struct cairn__lcache *c, const char *text, size_t le
     }
 }
 
-void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, uint64_t h,
+void cairn_ingest_lcache_put(struct cairn_ingest_lcache *c, const char *text, size_t len, uint64_t h,
                        const struct cairn_labels *ls, uint64_t fp)
 {
-    if (len > CAIRN__LCACHE_MAX_TEXT)
+    if (len > CAIRN_INGEST_LCACHE_MAX_TEXT)
         return;
     if (!c->slot) {
         c->slot = calloc(LCACHE_SLOTS, sizeof *c->slot);
@@ -110,12 +110,12 @@ void cairn__lcache_put(struct cairn__lcache *c, const char *text, size_t len, ui
     size_t bytes = 0;
     for (size_t j = 0; j < ls->n; j++)
         bytes += ls->v[j].name_len + (size_t)ls->v[j].value_len + 2;
-    size_t size = sizeof(struct cairn__lcache_ent) + 2 * ls->n * sizeof(uint32_t) + len + bytes;
-    if (size > CAIRN__LCACHE_MAX_BYTES / 4)
+    size_t size = sizeof(struct cairn_ingest_lcache_ent) + 2 * ls->n * sizeof(uint32_t) + len + bytes;
+    if (size > CAIRN_INGEST_LCACHE_MAX_BYTES / 4)
         return;
-    if (c->used >= CAIRN__LCACHE_MAX || c->bytes + size > CAIRN__LCACHE_MAX_BYTES)
+    if (c->used >= CAIRN_INGEST_LCACHE_MAX || c->bytes + size > CAIRN_INGEST_LCACHE_MAX_BYTES)
         clear(c);
-    struct cairn__lcache_ent *e = malloc(size);
+    struct cairn_ingest_lcache_ent *e = malloc(size);
     if (!e)
         return;
     c->bytes += size;

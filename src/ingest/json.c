@@ -1,4 +1,4 @@
-/* push_json.c -- decode Loki's JSON push body straight into a push batch, on the
+/* json.c -- decode Loki's JSON push body straight into a push batch, on the
  * shared zero-copy scanner (cairn/json.h).
  *
  *   {"streams":[{"stream":{"app":"x"},"values":[["<unix ns>","line"(, {meta})],...]}]}
@@ -11,7 +11,7 @@
  * of a value) is accepted and ignored. */
 #include <string.h>
 
-#include "api/push.h"
+#include "cairn/ingest.h"
 #include "cairn/json.h"
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
@@ -19,8 +19,8 @@
 struct dec {
     struct cairn_json js;
     struct cairn_json_tok t;
-    struct cairn__ingest_batch *b;
-    const struct cairn_api_limits *lim;
+    struct cairn_ingest_batch *b;
+    const struct cairn_ingest_limits *lim;
     size_t len; /* of the body: what b->unesc must hold once a string has escapes */
     struct cairn_err *err;
 };
@@ -48,7 +48,7 @@ static int text(struct dec *d, const char **p, size_t *n)
     }
     struct cairn_buf *u = &d->b->unesc;
     if (u->cap < d->len + 1) { /* the first escaped string: room for them all, once */
-        int rc = cairn__decode_reserve(u, d->len, &d->b->charge);
+        int rc = cairn_ingest_reserve(u, d->len, &d->b->charge);
         if (rc == CAIRN_EAGAIN)
             return cairn_err_set(d->err, CAIRN_EAGAIN, "too many push bytes being decoded at "
                                                        "once, retry later");
@@ -85,7 +85,7 @@ static int skip_value(struct dec *d)
 /* Invalid UTF-8 in a label name or value becomes U+FFFD, as Go's JSON decoding does
  * in Loki (a name so repaired is then refused as an invalid name). Both land in
  * b->lfix, which labels_add copies from at once. 0 or CAIRN_ENOMEM. */
-static int fix_label(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim,
+static int fix_label(struct cairn_ingest_batch *b, const struct cairn_ingest_limits *lim,
                      const char **k, size_t *kn, const char **v, size_t *vn)
 {
     /* Too long to pass validation whatever it holds: left as it is (repair triples). */
@@ -120,7 +120,7 @@ static int fix_label(struct cairn__ingest_batch *b, const struct cairn_api_limit
 /* "stream": {"name": "value", ...} */
 static int stream_labels(struct dec *d, size_t i)
 {
-    struct cairn__ingest_batch *b = d->b;
+    struct cairn_ingest_batch *b = d->b;
     if (next(d) != CAIRN_JSON_OBJECT_START)
         return bad(d, "expected an object of labels");
     while (next(d) == CAIRN_JSON_KEY) {
@@ -140,7 +140,7 @@ static int stream_labels(struct dec *d, size_t i)
             return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
         if (rc && !b->s[i].bad) {
             b->s[i].bad = 1; /* more labels than a set holds */
-            cairn__ingest_fail(b, 400, "stream has more than %d label names",
+            cairn_ingest_fail(b, 400, "stream has more than %d label names",
                              CAIRN_LABELS_PARSE_MAX);
         }
     }
@@ -170,7 +170,7 @@ static int value(struct dec *d)
     if (text(d, &line, &ln))
         return d->err->code;
     if (d->t.nonascii && !d->b->bad_utf8 && !cairn_utf8_valid(line, ln))
-        d->b->bad_utf8 = 1; /* repaired after decoding (cairn__ingest_fix_utf8) */
+        d->b->bad_utf8 = 1; /* repaired after decoding (cairn_ingest_fix_utf8) */
     ty = next(d);
     if (ty != CAIRN_JSON_ARRAY_END) {
         if (ty <= 0 || ty == CAIRN_JSON_OBJECT_END)
@@ -180,35 +180,35 @@ static int value(struct dec *d)
         if (next(d) != CAIRN_JSON_ARRAY_END)
             return bad(d, "expected ']' after structured metadata");
     }
-    if (cairn__ingest_batch_entry(d->b, t, line, ln))
+    if (cairn_ingest_batch_entry(d->b, t, line, ln))
         return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
     return 0;
 }
 
 static void finish_stream(struct dec *d, size_t i, int have_labels,
-                          const struct cairn_api_limits *lim)
+                          const struct cairn_ingest_limits *lim)
 {
-    struct cairn__ingest_batch *b = d->b;
-    struct cairn__bstream *s = &b->s[i];
+    struct cairn_ingest_batch *b = d->b;
+    struct cairn_ingest_bstream *s = &b->s[i];
     struct cairn_err e;
     if (s->bad)
         return;
     if (!have_labels || b->labels[i].n == 0) {
         s->bad = 1;
-        cairn__ingest_fail(b, 400, "error at least one label pair is required per stream");
+        cairn_ingest_fail(b, 400, "error at least one label pair is required per stream");
     } else if (cairn_labels_sort(&b->labels[i], &e)) {
         s->bad = 1;
         const char *q = strchr(e.msg, '\''); /* the quoted name in the sort's message */
-        cairn__ingest_fail(b, 400, "stream '%s' has duplicate label name: %s",
-                         cairn__ingest_stream_text(b, i), q ? q : e.msg);
+        cairn_ingest_fail(b, 400, "stream '%s' has duplicate label name: %s",
+                         cairn_ingest_stream_text(b, i), q ? q : e.msg);
     } else {
-        cairn__ingest_labels_check(b, i, lim);
+        cairn_ingest_labels_check(b, i, lim);
     }
 }
 
-static int stream(struct dec *d, const struct cairn_api_limits *lim)
+static int stream(struct dec *d, const struct cairn_ingest_limits *lim)
 {
-    int i = cairn__ingest_batch_stream(d->b);
+    int i = cairn_ingest_batch_stream(d->b);
     if (i < 0)
         return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
     int have_labels = 0;
@@ -238,8 +238,8 @@ static int stream(struct dec *d, const struct cairn_api_limits *lim)
     return 0;
 }
 
-int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size_t len,
-                            const struct cairn_api_limits *lim, struct cairn_err *err)
+int cairn_ingest_decode_json(struct cairn_ingest_batch *b, const char *p, size_t len,
+                            const struct cairn_ingest_limits *lim, struct cairn_err *err)
 {
     struct dec d = {.b = b, .lim = lim, .len = len, .err = err};
     cairn_buf_reset(&b->unesc);
@@ -269,7 +269,7 @@ int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size
         return bad(&d, "expected a key");
     if (next(&d) != CAIRN_JSON_EOF)
         return bad(&d, "trailing data after the object");
-    int rc = cairn__ingest_fix_utf8(b, lim->max_push_decoded);
+    int rc = cairn_ingest_fix_utf8(b, lim->max_push_decoded);
     if (rc == CAIRN_ELIMIT)
         return cairn_err_set(err, CAIRN_ELIMIT, "request body too large: more than %zu bytes "
                              "once invalid UTF-8 is replaced, limit: %zu bytes",

@@ -1,4 +1,4 @@
-/* push_batch.c -- the reusable push batch and Loki's per-stream and
+/* batch.c -- the reusable push batch and Loki's per-stream and
  * per-entry validation with Loki's messages (pkg/validation wording).
  *
  * Everything here works on storage the batch keeps between requests: in steady state
@@ -8,19 +8,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/push.h"
+#include "cairn/ingest.h"
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
 
-/* ---- batch ---------------------------------------------------------------------- */
+/* ---- limits --------------------------------------------------------------------- */
 
-void cairn__ingest_batch_init(struct cairn__ingest_batch *b)
+void cairn_ingest_limits_default(struct cairn_ingest_limits *l)
 {
-    memset(b, 0, sizeof *b);
-    cairn__lcache_init(&b->lcache);
+    memset(l, 0, sizeof *l);
+    l->max_label_names = CAIRN_MAX_LABEL_NAMES_PER_SERIES;
+    l->max_label_name_len = CAIRN_MAX_LABEL_NAME_LENGTH;
+    l->max_label_value_len = CAIRN_MAX_LABEL_VALUE_LENGTH;
+    l->max_line_size = CAIRN_MAX_LINE_SIZE;
+    l->reject_old_samples = 1;
+    l->reject_old_max_age_ns = CAIRN_REJECT_OLD_MAX_AGE_NS;
+    l->creation_grace_ns = CAIRN_CREATION_GRACE_NS;
+    l->max_push_decoded = CAIRN_MAX_PUSH_DECODED;
 }
 
-void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
+/* ---- tenants ---- */
+
+const char *cairn_ingest_tenant_problem(const char *id, size_t len)
+{
+    if (len == 0)
+        return "tenant ID is empty";
+    if (len > CAIRN_TENANT_ID_MAX)
+        return "tenant ID is too long: max 150 characters";
+    if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
+        return "tenant ID is '.' or '..'";
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            continue;
+        if (c == '\0' || !strchr("!-_.*'()", c))
+            return c == '|' ? "tenant ID holds '|': several tenants in one query are not supported"
+                            : "tenant ID contains an unsupported character";
+    }
+    return NULL;
+}
+
+/* ---- batch ---------------------------------------------------------------------- */
+
+void cairn_ingest_batch_init(struct cairn_ingest_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    cairn_ingest_lcache_init(&b->lcache);
+}
+
+void cairn_ingest_batch_deinit(struct cairn_ingest_batch *b)
 {
     for (size_t i = 0; i < b->labels_cap; i++)
         cairn_labels_deinit(&b->labels[i]);
@@ -35,11 +71,11 @@ void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
     cairn_buf_deinit(&b->lfix);
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
-    cairn__lcache_deinit(&b->lcache);
+    cairn_ingest_lcache_deinit(&b->lcache);
     memset(b, 0, sizeof *b);
 }
 
-void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
+void cairn_ingest_batch_reset(struct cairn_ingest_batch *b)
 {
     b->n = 0;
     b->ne = 0;
@@ -54,12 +90,12 @@ void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
 }
 
 /* The stream pool (label sets, stream states, store views) is freed as one piece. */
-static size_t pool_bytes(const struct cairn__ingest_batch *b)
+static size_t pool_bytes(const struct cairn_ingest_batch *b)
 {
     return b->labels_cap * sizeof *b->labels + b->cap * sizeof *b->s + b->ps_cap * sizeof *b->ps;
 }
 
-static void free_pool(struct cairn__ingest_batch *b)
+static void free_pool(struct cairn_ingest_batch *b)
 {
     for (size_t i = 0; i < b->labels_cap; i++)
         cairn_labels_deinit(&b->labels[i]);
@@ -74,7 +110,7 @@ static void free_pool(struct cairn__ingest_batch *b)
     b->ps_cap = 0;
 }
 
-void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
+void cairn_ingest_batch_trim(struct cairn_ingest_batch *b, size_t keep)
 {
     struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->fix, &b->lfix, &b->msg, &b->tmp};
     enum { NBUF = sizeof bufs / sizeof bufs[0], ENTRIES = NBUF, POOL = NBUF + 1 };
@@ -103,11 +139,11 @@ void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
     }
 }
 
-int cairn__ingest_batch_stream(struct cairn__ingest_batch *b)
+int cairn_ingest_batch_stream(struct cairn_ingest_batch *b)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
-        struct cairn__bstream *s = realloc(b->s, cap * sizeof *s);
+        struct cairn_ingest_bstream *s = realloc(b->s, cap * sizeof *s);
         if (!s)
             return CAIRN_ENOMEM;
         b->s = s;
@@ -124,11 +160,11 @@ int cairn__ingest_batch_stream(struct cairn__ingest_batch *b)
         b->labels_cap = cap;
     }
     cairn_labels_reset(&b->labels[b->n]);
-    b->s[b->n] = (struct cairn__bstream){.first = b->ne};
+    b->s[b->n] = (struct cairn_ingest_bstream){.first = b->ne};
     return (int)b->n++;
 }
 
-int cairn__ingest_batch_entry(struct cairn__ingest_batch *b, int64_t ts, const char *line, size_t len)
+int cairn_ingest_batch_entry(struct cairn_ingest_batch *b, int64_t ts, const char *line, size_t len)
 {
     if (b->ne == b->ecap) {
         size_t cap = b->ecap ? b->ecap * 2 : 1024;
@@ -143,7 +179,7 @@ int cairn__ingest_batch_entry(struct cairn__ingest_batch *b, int64_t ts, const c
     return 0;
 }
 
-void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
+void cairn_ingest_fail(struct cairn_ingest_batch *b, int status, const char *fmt, ...)
 {
     if (status > b->status)
         b->status = status;
@@ -158,7 +194,7 @@ void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *f
     va_end(ap);
 }
 
-const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i)
+const char *cairn_ingest_stream_text(struct cairn_ingest_batch *b, size_t i)
 {
     cairn_buf_reset(&b->tmp);
     if (cairn_labels_format(&b->labels[i], &b->tmp))
@@ -166,7 +202,7 @@ const char *cairn__ingest_stream_text(struct cairn__ingest_batch *b, size_t i)
     return cairn_buf_cstr(&b->tmp);
 }
 
-int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max)
+int cairn_ingest_fix_utf8(struct cairn_ingest_batch *b, size_t max)
 {
     if (!b->bad_utf8)
         return 0;
@@ -178,7 +214,7 @@ int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max)
     if (need > max)
         return CAIRN_ELIMIT;
     cairn_buf_reset(&b->fix);
-    int rc = cairn__decode_reserve(&b->fix, need, &b->charge);
+    int rc = cairn_ingest_reserve(&b->fix, need, &b->charge);
     if (rc)
         return rc;
     for (size_t i = 0; i < b->ne; i++) {
@@ -197,25 +233,25 @@ int cairn__ingest_fix_utf8(struct cairn__ingest_batch *b, size_t max)
 
 /* ---- validation ----------------------------------------------------------------- */
 
-void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
-                              const struct cairn_api_limits *lim)
+void cairn_ingest_labels_check(struct cairn_ingest_batch *b, size_t i,
+                              const struct cairn_ingest_limits *lim)
 {
     struct cairn_labels *ls = &b->labels[i];
-    struct cairn__bstream *s = &b->s[i];
+    struct cairn_ingest_bstream *s = &b->s[i];
     /* Loki's own wording for lengths first (cairn_labels_validate words them its
      * way), then the shared validator for the rest. */
     for (size_t j = 0; j < ls->n && ls->n <= lim->max_label_names; j++) {
         const struct cairn_label *l = &ls->v[j];
         if (l->name_len > lim->max_label_name_len) {
             s->bad = 1;
-            cairn__ingest_fail(b, 400, "stream '%s' has label name too long: '%s'",
-                             cairn__ingest_stream_text(b, i), l->name);
+            cairn_ingest_fail(b, 400, "stream '%s' has label name too long: '%s'",
+                             cairn_ingest_stream_text(b, i), l->name);
             return;
         }
         if (l->value_len > lim->max_label_value_len) {
             s->bad = 1;
-            cairn__ingest_fail(b, 400, "stream '%s' has label value too long: '%s'",
-                             cairn__ingest_stream_text(b, i), l->value);
+            cairn_ingest_fail(b, 400, "stream '%s' has label value too long: '%s'",
+                             cairn_ingest_stream_text(b, i), l->value);
             return;
         }
     }
@@ -224,20 +260,20 @@ void cairn__ingest_labels_check(struct cairn__ingest_batch *b, size_t i,
     struct cairn_err err;
     if (cairn_labels_validate(ls, &ll, &err)) {
         s->bad = 1;
-        cairn__ingest_fail(b, 400, "%s", err.msg);
+        cairn_ingest_fail(b, 400, "%s", err.msg);
     }
 }
 
-void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const char *text,
-                                 size_t len, const struct cairn_api_limits *lim)
+void cairn_ingest_stream_labels(struct cairn_ingest_batch *b, size_t i, const char *text,
+                                 size_t len, const struct cairn_ingest_limits *lim)
 {
     struct cairn_err le;
     int tl = len > INT32_MAX ? INT32_MAX : (int)len;
     uint64_t h = 0;
-    if (len && len <= CAIRN__LCACHE_MAX_TEXT) {
-        cairn__lcache_limits(&b->lcache, lim);
-        h = cairn__lcache_hash(text, len);
-        if (cairn__lcache_get(&b->lcache, text, len, h, &b->labels[i], &b->s[i].fp)) {
+    if (len && len <= CAIRN_INGEST_LCACHE_MAX_TEXT) {
+        cairn_ingest_lcache_limits(&b->lcache, lim);
+        h = cairn_ingest_lcache_hash(text, len);
+        if (cairn_ingest_lcache_get(&b->lcache, text, len, h, &b->labels[i], &b->s[i].fp)) {
             b->s[i].fp_set = 1;
             return;
         }
@@ -246,35 +282,35 @@ void cairn__ingest_stream_labels(struct cairn__ingest_batch *b, size_t i, const 
     if (good < len) {
         /* Loki parses the text with Prometheus' lexer, which refuses invalid UTF-8 in
          * a quoted value. The message shows the text with U+FFFD for the bad bytes. */
-        size_t show = len < CAIRN__LCACHE_MAX_TEXT ? len : CAIRN__LCACHE_MAX_TEXT;
+        size_t show = len < CAIRN_INGEST_LCACHE_MAX_TEXT ? len : CAIRN_INGEST_LCACHE_MAX_TEXT;
         cairn_buf_reset(&b->lfix);
         if (cairn_buf_reserve(&b->lfix, cairn_utf8_fixed_len(text, show)) == 0)
             b->lfix.len = cairn_utf8_fix(b->lfix.data, text, show);
         b->s[i].bad = 1;
-        cairn__ingest_fail(b, 400, "Error parsing labels '%.*s' with error: 1:%zu: parse error: "
+        cairn_ingest_fail(b, 400, "Error parsing labels '%.*s' with error: 1:%zu: parse error: "
                            "invalid UTF-8 rune", (int)b->lfix.len, cairn_buf_cstr(&b->lfix),
                            good + 1);
         return;
     }
     if (len == 0 || (len == 2 && memcmp(text, "{}", 2) == 0)) {
         b->s[i].bad = 1;
-        cairn__ingest_fail(b, 400, "error at least one label pair is required per stream");
+        cairn_ingest_fail(b, 400, "error at least one label pair is required per stream");
     } else if (cairn_labels_parse(&b->labels[i], text, len, &le)) {
         b->s[i].bad = 1;
         if (strncmp(le.msg, "duplicate label name", 20) == 0) {
             const char *q = strchr(le.msg, '\'');
-            cairn__ingest_fail(b, 400, "stream '%.*s' has duplicate label name: %s", tl, text,
+            cairn_ingest_fail(b, 400, "stream '%.*s' has duplicate label name: %s", tl, text,
                                q ? q : le.msg);
         } else {
-            cairn__ingest_fail(b, 400, "Error parsing labels '%.*s' with error: %s", tl, text,
+            cairn_ingest_fail(b, 400, "Error parsing labels '%.*s' with error: %s", tl, text,
                                le.msg);
         }
     } else {
-        cairn__ingest_labels_check(b, i, lim);
-        if (!b->s[i].bad && len <= CAIRN__LCACHE_MAX_TEXT) {
+        cairn_ingest_labels_check(b, i, lim);
+        if (!b->s[i].bad && len <= CAIRN_INGEST_LCACHE_MAX_TEXT) {
             b->s[i].fp = cairn_labels_fingerprint(&b->labels[i]);
             b->s[i].fp_set = 1;
-            cairn__lcache_put(&b->lcache, text, len, h, &b->labels[i], b->s[i].fp);
+            cairn_ingest_lcache_put(&b->lcache, text, len, h, &b->labels[i], b->s[i].fp);
         }
     }
 }
@@ -284,14 +320,14 @@ static void fmt_time(int64_t ns, char *out, size_t cap)
     cairn_format_rfc3339(ns, out, cap);
 }
 
-size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim,
+size_t cairn_ingest_validate(struct cairn_ingest_batch *b, const struct cairn_ingest_limits *lim,
                             int64_t now_ns, size_t *bytes)
 {
     size_t total = 0, total_bytes = 0;
     int64_t oldest = lim->reject_old_samples ? now_ns - lim->reject_old_max_age_ns : INT64_MIN;
     int64_t newest = now_ns + lim->creation_grace_ns;
     for (size_t i = 0; i < b->n; i++) {
-        struct cairn__bstream *s = &b->s[i];
+        struct cairn_ingest_bstream *s = &b->s[i];
         s->bytes = 0;
         if (s->bad)
             s->n = 0;
@@ -302,27 +338,27 @@ size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_
         for (size_t j = 0; j < s->n; j++) {
             const struct cairn_entry *x = &e[j];
             if (lim->max_line_size && x->len > lim->max_line_size) {
-                cairn__ingest_fail(b, 400,
+                cairn_ingest_fail(b, 400,
                                  "Max entry size '%zu' bytes exceeded for stream '%s' while "
                                  "adding an entry with length '%zu' bytes",
-                                 lim->max_line_size, cairn__ingest_stream_text(b, i), x->len);
+                                 lim->max_line_size, cairn_ingest_stream_text(b, i), x->len);
                 continue;
             }
             if (x->ts < oldest) {
                 char t[48], o[48];
                 fmt_time(x->ts, t, sizeof t);
                 fmt_time(oldest, o, sizeof o);
-                cairn__ingest_fail(b, 400,
+                cairn_ingest_fail(b, 400,
                                  "entry for stream '%s' has timestamp too old: %s, "
                                  "oldest acceptable timestamp is: %s",
-                                 cairn__ingest_stream_text(b, i), t, o);
+                                 cairn_ingest_stream_text(b, i), t, o);
                 continue;
             }
             if (x->ts > newest) {
                 char t[48];
                 fmt_time(x->ts, t, sizeof t);
-                cairn__ingest_fail(b, 400, "entry for stream '%s' has timestamp too new: %s",
-                                 cairn__ingest_stream_text(b, i), t);
+                cairn_ingest_fail(b, 400, "entry for stream '%s' has timestamp too new: %s",
+                                 cairn_ingest_stream_text(b, i), t);
                 continue;
             }
             if (kept != j)
