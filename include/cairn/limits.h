@@ -69,6 +69,15 @@
                                                    * (headers, read buffer; mapped, touched
                                                    * only as used): not the body */
 
+/* The agent's journal source (src/ship/src_journal.c). Relabelling an entry's fields
+ * is cached by the fields relabel_configs can see (unit, priority, ...): slots of a
+ * direct-mapped cache, enough for the units of a busy host; field names whose
+ * relevance is remembered (journals have a few dozen to a few hundred); fields read
+ * from one entry at most (journald itself refuses more than 1024 per entry). */
+#define CAIRN_JOURNAL_LABEL_CACHE 512
+#define CAIRN_JOURNAL_FIELD_NAMES 4096
+#define CAIRN_JOURNAL_MAX_FIELDS 1024
+
 /* Storage engine, see DESIGN.md "Storage engine". */
 #define CAIRN_BLOCK_TARGET_RAW (256 * 1024)       /* cut an open block at ~256 KiB raw */
 #define CAIRN_CHUNK_TARGET_COMPRESSED (1536 * 1024) /* close a chunk at ~1.5 MiB */

@@ -111,6 +111,16 @@ struct cairn_ship_relay {
     uint64_t max_message_size;   /* cairn's: body limit, 413 past it */
 };
 
+/* journal: the systemd journal (Promtail's journal_config; src_journal_config.c). */
+struct cairn_ship_journal {
+    int present;      /* the scrape config has `journal:` (set by the loader) */
+    char *path;       /* a journal directory; NULL: the local system journal */
+    int64_t max_age_ns;
+    int json;         /* the line is the whole entry as a JSON object */
+    struct cairn_cfg_map labels;
+    char *matches;    /* "FIELD=value ..." for sd_journal_add_match */
+};
+
 struct cairn_ship_scrape {
     char *job_name;
     struct cairn_cfg_list static_configs;  /* of cairn_ship_static */
@@ -119,6 +129,7 @@ struct cairn_ship_scrape {
     struct cairn_cfg_list relabel_configs; /* of cairn_ship_relabel */
     struct { int enabled; char *path; struct cairn_cfg_map labels; } pod_logs; /* cairn's */
     struct cairn_ship_relay loki_push_api;
+    struct cairn_ship_journal journal;
 };
 
 struct cairn_ship_client {

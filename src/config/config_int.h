@@ -85,6 +85,8 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
 /* Check REQUIRED entries of one table struct; where is the location prefix. */
 int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
                               const char *where, const char *path, struct cairn_err *err);
+/* 1 unless e is an OPTIONAL section the YAML did not name (field: the section). */
+int cairn__cfg_section_present(const struct cairn_cfg_entry *e, const void *field);
 
 /* The object storage tables (objstore_config.c), over struct cairn_serve_objstore. */
 extern const struct cairn_cfg_table cairn__storage_config_table;

@@ -21,6 +21,7 @@
 #include "ship/targets.h"
 #include "ship/agent_int.h"
 #include "ship/src_relay.h"
+#include "ship/src_journal.h"
 
 /* ---- sinks ---- */
 
@@ -81,10 +82,10 @@ static int print_emit_locked(struct cairn_ship_agent *a, const struct cairn_ship
     }
     rc |= cairn_buf_append_byte(&a->print, '\n');
     if (rc)
-        return CAIRN_ENOMEM;
-    if (fwrite(a->print.data, 1, a->print.len, a->out) != a->print.len)
-        return CAIRN_EIO;
-    return 0;
+        rc = CAIRN_ENOMEM;
+    else if (fwrite(a->print.data, 1, a->print.len, a->out) != a->print.len)
+        rc = CAIRN_EIO;
+    return rc;
 }
 
 static int print_flush(void *ud)
@@ -380,6 +381,8 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
             cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
             goto fail;
         }
+    if (cairn__journals_start(&a->journals, cfg, &a->sink, a->positions, a->metrics, err))
+        goto fail;
     return a;
 fail:
     if (!err->code)
@@ -504,8 +507,9 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     if (a->cfg->stdin_mode) {
         rc = run_stdin(a);
     } else {
-        if (!a->statics.n && !a->n_sds && !a->relays)
+        if (!a->statics.n && !a->n_sds && !a->relays && !a->journals)
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
+        cairn__journals_go(a->journals);
         rc = cairn_tailer_run(a->tailer);
     }
     /* refused because we are stopping: that is the stop, not a failure */
@@ -522,6 +526,8 @@ void cairn_ship_agent_stop(struct cairn_ship_agent *a)
      * delivered for at most drain_timeout */
     for (size_t i = 0; i < a->n_clients; i++)
         cairn_push_interrupt(a->clients[i]);
+    /* after the clients: what a journal reader emits once woken is refused, always */
+    cairn__journals_stop(a->journals);
 }
 
 int cairn_ship_agent_http_port(const struct cairn_ship_agent *a)
@@ -564,6 +570,7 @@ int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
     for (size_t i = 0; i < a->n_pipes; i++)
         rc |= cairn_ship_pipeline_drops_write(a->pipes[i], sc[i].job_name, out);
     rc |= cairn__relays_metrics(a->relays, out);
+    rc |= cairn__journals_metrics(a->journals, out);
     if (a->metrics)
         rc |= cairn_ship_metrics_write(a->metrics, out);
     return rc ? CAIRN_ENOMEM : 0;
@@ -579,6 +586,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
         cairn_sd_k8s_destroy(a->sds[i].sd);
     free(a->sds);
     cairn__relays_destroy(a->relays); /* before the sink is flushed: held entries go out */
+    cairn__journals_destroy(a->journals); /* flushes the sink, saves its cursors */
     cairn_tailer_destroy(a->tailer);
     cairn_positions_close(a->positions);
     for (size_t i = 0; i < a->n_clients; i++)

@@ -54,6 +54,7 @@ struct cairn_ship_agent {
     struct cairn_positions *positions;
     struct cairn_tailer *tailer;
     struct cairn__relays *relays; /* NULL: no loki_push_api */
+    struct cairn__journals *journals; /* journal: scrape configs' readers (src_journal.c) */
     struct cairn_ship_metrics *metrics;
     void *http; /* struct MHD_Daemon * */
     int http_port;

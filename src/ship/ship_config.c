@@ -281,6 +281,8 @@ static const struct cairn_cfg_table static_t =
 extern const struct cairn_cfg_table cairn__ship_k8s_sd_table;
 /* loki_push_api (src_relay_config.c) */
 extern const struct cairn_cfg_table cairn__ship_relay_table;
+/* journal (src_journal_config.c) */
+extern const struct cairn_cfg_table cairn__ship_journal_table;
 
 #define SC struct cairn_ship_scrape
 static const struct cairn_cfg_entry pods_e[] = {
@@ -308,6 +310,9 @@ static const struct cairn_cfg_entry scrape_e[] = {
      .help = "cairn: tail /var/log/pods with namespace, pod, container labels"},
     E("loki_push_api", CAIRN_CFG_SECTION, SC, loki_push_api, .sub = &cairn__ship_relay_table,
       .help = "receive Loki pushes and relay them through this job's stages"),
+    E("journal", CAIRN_CFG_SECTION, SC, journal, .sub = &cairn__ship_journal_table,
+      .flags = CAIRN_CFG_OPTIONAL, .key_offset = offsetof(struct cairn_ship_journal, present),
+      .help = "read the systemd journal"),
 };
 #undef SC
 static const struct cairn_cfg_table scrape_t =
