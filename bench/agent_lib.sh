@@ -1,4 +1,4 @@
-# agent_lib.sh -- shell helpers shared by the agent benchmarks (ship_bench.sh,
+# agent_lib.sh -- shell helpers shared by the agent benchmarks (ship_bench.sh, ship_syslog_bench.sh,
 # ship_journal_bench.sh), sourced, not run.
 
 # wait_line FILE SED_EXPR: print the first match, waiting up to 10 s
@@ -33,4 +33,21 @@ agent_measure() {
     agent_anon_kb=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status")
     agent_cpu=$(echo "($utime + $stime) / $hz" | bc -l)
     agent_wall=$(echo "$end - $start" | bc -l)
+}
+wait_sent() { # wait_sent HTTP_PORT N: until the agent's clients acknowledged N entries
+    local sent
+    while :; do
+        sent=$(curl -s "http://127.0.0.1:$1/metrics" |
+               awk '/^promtail_sent_entries_total/ {print $2}')
+        [ "${sent:-0}" -ge "$2" ] && return 0
+        sleep 0.1
+    done
+}
+
+agent_stats() { # agent_stats PID: sets agent_cpu (seconds, user + system) and agent_hwm (kB)
+    local utime stime hz
+    read -r utime stime < <(awk '{print $14, $15}' "/proc/$1/stat")
+    hz=$(getconf CLK_TCK)
+    agent_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$1/status")
+    agent_cpu=$(echo "($utime + $stime) / $hz" | bc -l)
 }

@@ -20,15 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() { # wait_line FILE SED_EXPR: print the first match, waiting up to 10 s
-    for _ in $(seq 1 200); do
-        v=$(sed -n "$2" "$1" | head -1)
-        if [ -n "$v" ]; then echo "$v"; return 0; fi
-        sleep 0.05
-    done
-    echo "timed out waiting in $1" >&2
-    return 1
-}
+. "$(dirname "$0")/agent_lib.sh" # wait_line
 metric() { # metric PORT NAME: the sum of a metric's samples
     curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^"n"([{]|$)" {s += $2} END {printf "%.0f\n", s}'
 }

@@ -101,6 +101,16 @@
  * a store that is down is not hammered, and one that is back is used within 30 s. */
 #define CAIRN_UPLOAD_BACKOFF_MIN_NS (1LL * 1000000000LL)
 #define CAIRN_UPLOAD_BACKOFF_MAX_NS (30LL * 1000000000LL)
+
+/* Docker logging driver (src/docker). */
+#define CAIRN_DOCKER_MAX_FRAME 1000000            /* LogEntry bytes: docker splits lines at
+                                                   * 16 KiB, so a real message is far smaller
+                                                   * and a longer prefix is corruption */
+#define CAIRN_DOCKER_MAX_JOINED CAIRN_MAX_LINE_SIZE /* partial entries joined up to the
+                                                   * store's default max_line_size; past it
+                                                   * the joined part is sent as a line */
+#define CAIRN_DOCKER_MAX_OPTS 64                  /* log-opts per container */
+
 /* cairn canary: each list of timestamps it keeps (sent and not yet seen, missing and
  * being queried for, acknowledged, spot-checked) holds at most this many, 8 MiB each:
  * a day of lines at 10 per second. Past it the oldest is given up on (counted
@@ -109,5 +119,20 @@
 /* cairn canary -push: a batch waits a quarter of -interval, never less than this, so
  * the push client's sender does not wake every few microseconds at short intervals. */
 #define CAIRN_CANARY_MIN_BATCH_WAIT_NS (5LL * 1000000LL)
+
+/* The agent's syslog source (issue 13, src/ship/src_syslog*.c). */
+#define CAIRN_SYSLOG_MAX_MESSAGE_LENGTH 8192      /* Promtail's max_message_length default */
+#define CAIRN_SYSLOG_MESSAGE_LENGTH_CAP (1u << 20) /* largest accepted max_message_length:
+                                                    * every connection buffers one message */
+#define CAIRN_SYSLOG_MAX_CONNECTIONS 512          /* TCP connections per listener: at 8 KiB
+                                                   * each, 4 MiB of buffers at most */
+/* UDP: datagrams read but not yet parsed; past it a datagram is dropped and counted
+ * (UDP has no back-pressure; a bounded queue keeps the agent's memory target). */
+#define CAIRN_SYSLOG_UDP_QUEUE_BYTES (4u * 1024 * 1024)
+#define CAIRN_SYSLOG_DNS_CACHE 256                /* reverse lookups remembered per listener */
+/* relabel_configs results remembered per listener, by the labels rules read (host,
+ * app, severity, ...): a few hundred senders and programs fit; more only cost misses */
+#define CAIRN_SYSLOG_RELABEL_CACHE 1024
+#define CAIRN_SYSLOG_DNS_TTL_NS (300LL * 1000000000LL) /* and for this long */
 
 #endif

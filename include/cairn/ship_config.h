@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cairn/config.h"
+#include "cairn/ship_syslog.h"
 
 /* ---- stages: one struct per pipeline_stages kind ---- */
 enum cairn_ship_stage_kind {
@@ -130,6 +131,7 @@ struct cairn_ship_scrape {
     struct { int enabled; char *path; struct cairn_cfg_map labels; } pod_logs; /* cairn's */
     struct cairn_ship_relay loki_push_api;
     struct cairn_ship_journal journal;
+    struct cairn_ship_syslog syslog; /* listen_address empty: none */
 };
 
 struct cairn_ship_client {
@@ -167,5 +169,11 @@ struct cairn_ship_config {
 
 /* The root table (its check validates selectors, regexes, templates, stage options). */
 extern const struct cairn_cfg_table cairn_ship_config_table;
+
+/* The pipeline_stages variants (a list ending with {NULL}) and the relabel_configs
+ * element table, for components that load stages or relabel rules outside a ship
+ * config (the Docker driver). */
+const struct cairn_cfg_variant *cairn_ship_stage_variants(void);
+const struct cairn_cfg_table *cairn_ship_relabel_table(void);
 
 #endif

@@ -8,6 +8,7 @@ int cairn_cmd_events(int argc, char **argv);
 int cairn_cmd_ship(int argc, char **argv);
 int cairn_cmd_query(int argc, char **argv);
 int cairn_cmd_check(int argc, char **argv);
+int cairn_cmd_docker_driver(int argc, char **argv);
 int cairn_cmd_canary(int argc, char **argv);
 
 struct cairn_cfg;

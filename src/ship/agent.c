@@ -376,6 +376,12 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     /* pushes are taken once the pipelines, the sink and the clients are there */
     if (!(a->relays = cairn__relays_start(cfg, &a->sink, a->metrics, err)) && err->code)
         goto fail;
+    if (!(a->syslog = cairn_syslog_create(cfg, &a->sink, a->metrics, err)))
+        goto fail;
+    if (cairn_syslog_start(a->syslog)) {
+        cairn_err_set(err, CAIRN_EIO, "cannot start the syslog listeners");
+        goto fail;
+    }
     for (size_t i = 0; i < a->n_sds; i++)
         if (cairn_sd_k8s_start(a->sds[i].sd, cairn__agent_sd_changed, a)) {
             cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
@@ -507,7 +513,8 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     if (a->cfg->stdin_mode) {
         rc = run_stdin(a);
     } else {
-        if (!a->statics.n && !a->n_sds && !a->relays && !a->journals)
+        if (!a->statics.n && !a->n_sds && !a->relays && !a->journals &&
+            !cairn_syslog_count(a->syslog))
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
         cairn__journals_go(a->journals);
         rc = cairn_tailer_run(a->tailer);
@@ -520,6 +527,7 @@ void cairn_ship_agent_stop(struct cairn_ship_agent *a)
 {
     atomic_store(&a->stop, 1);
     cairn__relays_stop(a->relays);
+    cairn_syslog_stop(a->syslog);
     if (a->tailer)
         cairn_tailer_stop(a->tailer);
     /* a reader blocked on a full queue gives up within 100 ms; what is queued is
@@ -569,8 +577,12 @@ int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
     const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
     for (size_t i = 0; i < a->n_pipes; i++)
         rc |= cairn_ship_pipeline_drops_write(a->pipes[i], sc[i].job_name, out);
+    rc |= cairn_syslog_drops_write(a->syslog, out); /* before any source's own families */
+    rc |= cairn__relays_drops(a->relays, out);
+    rc |= cairn__journals_drops(a->journals, out);
     rc |= cairn__relays_metrics(a->relays, out);
     rc |= cairn__journals_metrics(a->journals, out);
+    rc |= cairn_syslog_metrics_write(a->syslog, out);
     if (a->metrics)
         rc |= cairn_ship_metrics_write(a->metrics, out);
     return rc ? CAIRN_ENOMEM : 0;
@@ -587,6 +599,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     free(a->sds);
     cairn__relays_destroy(a->relays); /* before the sink is flushed: held entries go out */
     cairn__journals_destroy(a->journals); /* flushes the sink, saves its cursors */
+    cairn_syslog_destroy(a->syslog); /* joins its threads: nothing emits from here on */
     cairn_tailer_destroy(a->tailer);
     cairn_positions_close(a->positions);
     for (size_t i = 0; i < a->n_clients; i++)

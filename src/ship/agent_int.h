@@ -17,6 +17,7 @@
 #include "cairn/ship.h"
 #include "cairn/ship_agent.h"
 #include "ship/ship_build.h"
+#include "ship/src_syslog.h"
 #include "ship/targets.h"
 
 struct cairn__relays; /* loki_push_api sources (src_relay.h) */
@@ -55,6 +56,7 @@ struct cairn_ship_agent {
     struct cairn_tailer *tailer;
     struct cairn__relays *relays; /* NULL: no loki_push_api */
     struct cairn__journals *journals; /* journal: scrape configs' readers (src_journal.c) */
+    struct cairn_syslog_set *syslog;    /* syslog: listeners (src_syslog.c) */
     struct cairn_ship_metrics *metrics;
     void *http; /* struct MHD_Daemon * */
     int http_port;

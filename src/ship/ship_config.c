@@ -313,6 +313,8 @@ static const struct cairn_cfg_entry scrape_e[] = {
     E("journal", CAIRN_CFG_SECTION, SC, journal, .sub = &cairn__ship_journal_table,
       .flags = CAIRN_CFG_OPTIONAL, .key_offset = offsetof(struct cairn_ship_journal, present),
       .help = "read the systemd journal"),
+    E("syslog", CAIRN_CFG_SECTION, SC, syslog, .sub = &cairn_ship_syslog_table,
+      .help = "receive syslog (RFC 5424 / 3164) over TCP or UDP"),
 };
 #undef SC
 static const struct cairn_cfg_table scrape_t =
@@ -490,3 +492,15 @@ static const struct cairn_cfg_entry root_e[] = {
 
 const struct cairn_cfg_table cairn_ship_config_table =
     CAIRN_CFG_TABLE("ship", root_e, struct cairn_ship_config);
+
+/* For components that load stages or relabel rules outside a ship config (the Docker
+ * driver's loki-pipeline-stages and loki-relabel-config). */
+const struct cairn_cfg_variant *cairn_ship_stage_variants(void)
+{
+    return stage_variants;
+}
+
+const struct cairn_cfg_table *cairn_ship_relabel_table(void)
+{
+    return &relabel_t;
+}

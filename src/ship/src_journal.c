@@ -519,6 +519,15 @@ void cairn__journals_destroy(struct cairn__journals *js)
     free(js);
 }
 
+int cairn__journals_drops(struct cairn__journals *js, struct cairn_buf *out)
+{
+    int rc = 0;
+    /* under the agent's logentry_dropped_lines_total TYPE line, written just before */
+    for (size_t i = 0; js && i < js->n; i++)
+        rc |= cairn_ship_pipeline_drops_write(js->r[i].pl, js->r[i].sc->job_name, out);
+    return rc;
+}
+
 int cairn__journals_metrics(struct cairn__journals *js, struct cairn_buf *out)
 {
     if (!js)
@@ -527,7 +536,6 @@ int cairn__journals_metrics(struct cairn__journals *js, struct cairn_buf *out)
     unsigned long long lines = 0, nomsg = 0, nolabels = 0, errs = 0;
     for (size_t i = 0; i < js->n; i++) {
         struct jreader *jr = &js->r[i];
-        rc |= cairn_ship_pipeline_drops_write(jr->pl, jr->sc->job_name, out);
         lines += atomic_load(&jr->lines);
         nomsg += atomic_load(&jr->no_message);
         nolabels += atomic_load(&jr->empty_labels);

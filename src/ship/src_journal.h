@@ -41,10 +41,11 @@ void cairn__journals_stop(struct cairn__journals *js);
 /* Stop, wait for the readers (each flushes the sink and saves its cursor) and free.
  * Call before the positions are closed and the clients destroyed. NULL is a no-op. */
 void cairn__journals_destroy(struct cairn__journals *js);
-/* The readers' lines for /metrics: their pipelines' logentry_dropped_lines_total
- * samples first (the caller has just written that family), then
- * promtail_journal_target_lines_total and _parsing_errors_total. 0 or CAIRN_ENOMEM. */
+/* The readers' lines for /metrics: promtail_journal_target_lines_total,
+ * _parsing_errors_total and read errors. 0 or CAIRN_ENOMEM. */
 int cairn__journals_metrics(struct cairn__journals *js, struct cairn_buf *out);
+/* The journal pipelines' logentry_dropped_lines_total lines (as cairn__relays_drops). */
+int cairn__journals_drops(struct cairn__journals *js, struct cairn_buf *out);
 
 /* ---- from fields to labels and line (src_journal_entry.c) ---- */
 

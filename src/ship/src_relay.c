@@ -543,14 +543,20 @@ int cairn__relays_port(const struct cairn__relays *rs, size_t i)
     return rs && i < rs->n ? rs->v[i].port : 0;
 }
 
+int cairn__relays_drops(struct cairn__relays *rs, struct cairn_buf *out)
+{
+    int rc = 0;
+    /* under the agent's logentry_dropped_lines_total TYPE line, written just before */
+    for (size_t i = 0; rs && i < rs->n; i++)
+        rc |= cairn_ship_pipeline_drops_write(rs->v[i].pl, rs->v[i].sc->job_name, out);
+    return rc;
+}
+
 int cairn__relays_metrics(struct cairn__relays *rs, struct cairn_buf *out)
 {
     int rc = 0;
     if (!rs)
         return 0;
-    /* under the agent's logentry_dropped_lines_total TYPE line, written just before */
-    for (size_t i = 0; i < rs->n; i++)
-        rc |= cairn_ship_pipeline_drops_write(rs->v[i].pl, rs->v[i].sc->job_name, out);
     rc |= cairn_buf_append_str(out, "# TYPE cairn_ship_relay_requests_total counter\n");
     for (size_t i = 0; i < rs->n; i++)
         for (int k = 0; k < N_ST; k++)

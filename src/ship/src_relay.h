@@ -35,6 +35,9 @@ void cairn__relays_stop(struct cairn__relays *r);
 void cairn__relays_destroy(struct cairn__relays *r);
 /* The relays' lines of /metrics (Prometheus text). 0 or CAIRN_ENOMEM. */
 int cairn__relays_metrics(struct cairn__relays *r, struct cairn_buf *out);
+/* The relays' pipelines' logentry_dropped_lines_total lines (under the agent's TYPE
+ * line, with the other sources' drops: one family stays in one block). */
+int cairn__relays_drops(struct cairn__relays *r, struct cairn_buf *out);
 /* The port the i-th relay (in scrape config order) listens on, or 0. For tests. */
 int cairn__relays_port(const struct cairn__relays *r, size_t i);
 
