@@ -55,6 +55,10 @@ enum cairn_cfg_type {
                                   * counts, `journal:` does not, as a Go pointer); the
                                   * loader then sets the int at .key_offset inside the
                                   * section to 1. Absent, it is neither checked nor dumped */
+#define CAIRN_CFG_IGNORED 0x20u /* a key of Loki's (or Promtail's) that means nothing here:
+                                 * accepted with any value and reported in a warning
+                                 * naming it, .help saying why; never stored or dumped.
+                                 * Its type is STRING over a char * nobody reads. */
 
 struct cairn_cfg_table;
 

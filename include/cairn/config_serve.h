@@ -82,6 +82,27 @@ struct cairn_serve_auth {
     struct cairn_cfg_list credentials; /* struct cairn_serve_credential, keyed by name */
 };
 
+/* Object storage, under Loki's keys: storage_config.aws and common.storage.s3 fill the
+ * same settings; storage_config.cache (or cairn's cache:) the block cache. */
+struct cairn_serve_s3 {
+    char *endpoint, *bucketnames, *region, *access_key_id, *secret_access_key;
+    char *secret_access_key_file;
+    int s3forcepathstyle, insecure;
+    struct {
+        int insecure_skip_verify;
+    } http_config;
+    int64_t timeout_ns;
+    int max_retries;
+    char *ignored; /* the target of Loki's keys reported as ignored; never set */
+};
+struct cairn_serve_objstore {
+    struct cairn_serve_s3 s3;
+    struct {
+        char *dir;        /* default DATA_DIR/cache */
+        uint64_t max_size;
+    } cache;
+    char *ignored; /* as above */
+};
 /* ruler: LogQL alerting and recording rules (Loki's ruler keys; docs/RULER.md). The
  * ruler runs when a rules directory is set. */
 struct cairn_ruler_config {
@@ -135,6 +156,7 @@ struct cairn_serve_common {
 };
 
 struct cairn_serve_config {
+    struct cairn_serve_objstore objstore; /* used when s3.endpoint is set */
     struct cairn_serve_server server;
     int target;                       /* enum cairn_serve_target */
     struct cairn_serve_common common;

@@ -22,6 +22,8 @@ enum {
     CAIRN_EUNSUPPORTED = -10, /* valid but not supported (format version, codec) */
     CAIRN_ETIMEDOUT = -11, /* a deadline passed (a query's timeout) */
     CAIRN_ENOSPC = -12,    /* the disk (or quota) is full; retry once space is freed */
+    CAIRN_EREMOTE = -13,   /* the object store could not be read (down, refusing, or no
+                            * answer within its timeout); retry once it is back */
 };
 
 /* A human-readable name for a CAIRN_E* code; never NULL. */

@@ -91,6 +91,17 @@
 #define CAIRN_WAL_SEGMENT_SIZE (128u * 1024 * 1024) /* rotate WAL files at 128 MiB */
 #define CAIRN_OOO_WINDOW_NS (3600LL * 1000000000LL) /* accept out-of-order within 1 h */
 
+/* Object storage (issue 15). A one-OSD Ceph whose OSD is stuck accepts connections and
+ * never answers: every request ends by these, and queries fail rather than hang. */
+#define CAIRN_OBJSTORE_TIMEOUT_MS 10000           /* whole request (s3 timeout default) */
+#define CAIRN_OBJSTORE_CONNECT_TIMEOUT_MS 3000    /* TCP (and TLS) connect */
+#define CAIRN_OBJSTORE_MAX_RETRIES 2              /* after network errors and 5xx */
+#define CAIRN_OBJSTORE_CACHE_SIZE (1024ull << 20) /* block cache, 1 GiB by default */
+/* Uploads that failed wait this long before the next try, doubling up to the max:
+ * a store that is down is not hammered, and one that is back is used within 30 s. */
+#define CAIRN_UPLOAD_BACKOFF_MIN_NS (1LL * 1000000000LL)
+#define CAIRN_UPLOAD_BACKOFF_MAX_NS (30LL * 1000000000LL)
+
 /* Docker logging driver (src/docker). */
 #define CAIRN_DOCKER_MAX_FRAME 1000000            /* LogEntry bytes: docker splits lines at
                                                    * 16 KiB, so a real message is far smaller

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "cairn/error.h"
+#include "cairn/objstore.h"
 #include "cairn/labels.h"
 
 enum cairn_fsync_policy {
@@ -67,6 +68,11 @@ struct cairn_store_config {
     size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
     size_t segment_file_max;      /* start a new segment file past this; 0: 1 GiB */
     const struct cairn_store_io *io; /* NULL: the real syscalls (tests only) */
+    /* Object storage (docs/STORAGE.md): when set, closed periods' segment and index
+     * files are uploaded and their local copies deleted once confirmed; reads of them
+     * go through cache. Both borrowed: they must outlive the store. */
+    struct cairn_objstore *objstore;
+    struct cairn_cache *cache;
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */
@@ -132,6 +138,22 @@ int cairn_store_stream_active(struct cairn_store *s, const char *tenant, uint64_
 int cairn_store_flush(struct cairn_store *s);
 /* Delete periods older than retention (run periodically by serve). */
 int cairn_store_apply_retention(struct cairn_store *s, int64_t now_ns);
+
+/* Object storage counters for /metrics (all 0, enabled 0, without an object store). */
+struct cairn_store_remote_stats {
+    int enabled;
+    uint64_t uploads, upload_bytes, upload_failures; /* segment files */
+    uint64_t queue;           /* periods waiting for (or retrying) their upload */
+    uint64_t periods_deleted; /* by retention, from the bucket */
+};
+void cairn_store_remote_stats(struct cairn_store *s, struct cairn_store_remote_stats *out);
+/* Flush every head, then close every period no open chunk holds (write its index
+ * file) and wake the uploader: what POST /flush does, so a test or an operator can
+ * push everything to the object store now. */
+int cairn_store_flush_close(struct cairn_store *s);
+/* The configured object store's and cache's counters, or NULL without them. */
+const struct cairn_objstore_stats *cairn_store_objstore_stats(struct cairn_store *s);
+const struct cairn_cache_stats *cairn_store_cache_stats(struct cairn_store *s);
 
 /* Counters for /metrics. */
 struct cairn_store_stats {

@@ -192,6 +192,7 @@ void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_config(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_flush(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ruler(struct cairn_api *api, struct cairn__req *r);
 /* Query API handlers (query_routes.c). */
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r);

@@ -159,6 +159,7 @@ int cairn__query_status(int rc)
 {
     return rc == CAIRN_EINVAL || rc == CAIRN_ELIMIT || rc == CAIRN_ERANGE ? 400
            : rc == CAIRN_ETIMEDOUT                                       ? 504
+           : rc == CAIRN_EREMOTE /* the object store is down: retry later */ ? 503
                                                                          : 500;
 }
 

@@ -60,6 +60,9 @@ const struct cairn__route cairn__routes[] = {
     {"GET", "/internal/read", "internal_read", cairn__handle_internal_read, N, 0, 1},
     {"GET", "/ring", "ring", cairn__handle_ring, N, 0, 0},
     {"GET", "/services", "services", cairn__handle_services, N, 1, 1},
+    /* as Loki's /flush: cut every head and close every period now (object storage:
+     * uploaded within a second); an operator's or a test's trigger */
+    {"POST", "/flush", "flush", cairn__handle_flush, N, 0, 0},
 };
 #undef N
 #undef F
@@ -83,6 +86,8 @@ static int gauge(struct cairn_buf *o, const char *name, const char *type, const 
     return cairn_buf_appendf(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type,
                              name, (unsigned long long)v);
 }
+
+static int objstore_metrics(struct cairn_store *st, struct cairn_buf *o);
 
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
 {
@@ -127,6 +132,7 @@ void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
         rc |= gauge(o, "cairn_store_files_quarantined_total", "counter",
                     "Damaged files moved to (or copied into) DATA_DIR/quarantine/.",
                     d.files_quarantined);
+        rc |= objstore_metrics(st, o);
     }
     rc |= gauge(o, "cairn_push_store_errors_total", "counter",
                 "Pushes that failed in the store (I/O, disk full).",
@@ -145,6 +151,69 @@ void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
     }
     r->status = 200;
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void cairn__handle_flush(struct cairn_api *api, struct cairn__req *r)
+{
+    struct cairn_store *st = atomic_load(&api->store);
+    if (!st) {
+        cairn__reply_text(r, 503, "not ready");
+        return;
+    }
+    int rc = cairn_store_flush_close(st);
+    if (rc) {
+        cairn__reply_text(r, 500, "flush failed: %s", cairn_strerror(rc));
+        return;
+    }
+    r->status = 204;
+}
+
+static int objstore_metrics(struct cairn_store *st, struct cairn_buf *o)
+{
+    struct cairn_store_remote_stats rs;
+    cairn_store_remote_stats(st, &rs);
+    if (!rs.enabled)
+        return 0;
+    int rc = gauge(o, "cairn_objstore_uploads_total", "counter",
+                   "Segment files uploaded to the object store (confirmed by size).", rs.uploads);
+    rc |= gauge(o, "cairn_objstore_upload_bytes_total", "counter", "Bytes of those files.",
+                rs.upload_bytes);
+    rc |= gauge(o, "cairn_objstore_upload_failures_total", "counter",
+                "Period uploads that failed (retried with backoff; local files kept).",
+                rs.upload_failures);
+    rc |= gauge(o, "cairn_objstore_upload_queue", "gauge",
+                "Closed periods with local files not yet uploaded.", rs.queue);
+    rc |= gauge(o, "cairn_objstore_periods_deleted_total", "counter",
+                "Periods whose objects retention deleted from the bucket.", rs.periods_deleted);
+    const struct cairn_objstore_stats *os = cairn_store_objstore_stats(st);
+    if (os) {
+        static const char *le[6] = {"0.01", "0.05", "0.1", "0.5", "1", "5"};
+        rc |= gauge(o, "cairn_objstore_request_errors_total", "counter",
+                    "Object store requests that failed (after retries).", atomic_load(&os->errors));
+        rc |= gauge(o, "cairn_objstore_bytes_read_total", "counter",
+                    "Bytes read from the object store.", atomic_load(&os->bytes_in));
+        rc |= cairn_buf_appendf(o, "# HELP cairn_objstore_request_duration_seconds Object store "
+                                   "request latency.\n# TYPE cairn_objstore_request_duration_seconds "
+                                   "histogram\n");
+        for (int i = 0; i < 6; i++)
+            rc |= cairn_buf_appendf(o, "cairn_objstore_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
+                                    le[i], (unsigned long long)atomic_load(&os->latency_le[i]));
+        unsigned long long n = atomic_load(&os->requests);
+        rc |= cairn_buf_appendf(o, "cairn_objstore_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+                                   "cairn_objstore_request_duration_seconds_sum %.6f\n"
+                                   "cairn_objstore_request_duration_seconds_count %llu\n",
+                                n, atomic_load(&os->latency_us_sum) / 1e6, n);
+    }
+    const struct cairn_cache_stats *cs = cairn_store_cache_stats(st);
+    if (cs) {
+        rc |= gauge(o, "cairn_cache_hits_total", "counter", "Block cache hits.", atomic_load(&cs->hits));
+        rc |= gauge(o, "cairn_cache_misses_total", "counter", "Block cache misses (ranged GETs).",
+                    atomic_load(&cs->misses));
+        rc |= gauge(o, "cairn_cache_bytes", "gauge", "Bytes in the block cache.", atomic_load(&cs->bytes));
+        rc |= gauge(o, "cairn_cache_evictions_total", "counter", "Block cache entries evicted.",
+                    atomic_load(&cs->evictions));
+    }
+    return rc;
 }
 
 void cairn__handle_config(struct cairn_api *api, struct cairn__req *r)

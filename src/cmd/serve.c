@@ -19,6 +19,7 @@
 #include "cairn/timeutil.h"
 #include "cairn/ui.h"
 #include "cmd/cmd.h"
+#include "cmd/serve_int.h"
 
 static int dump_config(void *ctx, struct cairn_buf *out)
 {
@@ -144,10 +145,16 @@ int cairn_cmd_serve(int argc, char **argv)
         return 1;
     }
     int64_t t0 = cairn_mono_ns();
-    struct cairn_store *st = cairn_store_open(&sc.store, &err);
+    struct cairn_objstore *os = NULL;
+    struct cairn_cache *cache = NULL;
+    struct cairn_store *st = NULL;
+    if (cairn__serve_objstore_open(&sc, &os, &cache, &err) == 0)
+        st = cairn_store_open(&sc.store, &err);
     if (!st) {
         CAIRN_ERROR("serve", "cannot open the store", "data_dir=%s err=\"%s\"",
                     sc.store.data_dir, err.msg);
+        cairn_cache_destroy(cache);
+        cairn_objstore_destroy(os);
         cairn_api_destroy(api);
         cairn_ring_destroy(ring);
         cairn_serve_config_deinit(&sc);
@@ -185,6 +192,8 @@ int cairn_cmd_serve(int argc, char **argv)
     cairn_ruler_stop(ruler);     /* saves alert state */
     cairn_api_set_store(api, NULL);
     cairn_store_close(st);       /* flushes heads */
+    cairn_cache_destroy(cache);
+    cairn_objstore_destroy(os);
     cairn_api_destroy(api);
     cairn_ring_destroy(ring);    /* revokes the lease: the key goes at once */
     cairn_serve_config_deinit(&sc);

@@ -88,6 +88,9 @@ int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
 /* 1 unless e is an OPTIONAL section the YAML did not name (field: the section). */
 int cairn__cfg_section_present(const struct cairn_cfg_entry *e, const void *field);
 
+/* The object storage tables (objstore_config.c), over struct cairn_serve_objstore. */
+extern const struct cairn_cfg_table cairn__storage_config_table;
+extern const struct cairn_cfg_table cairn__common_storage_table; /* common.storage */
 /* ruler_config.c: `cairn serve`'s ruler section (struct cairn_ruler_config). */
 extern const struct cairn_cfg_table cairn__ruler_config_table;
 

@@ -93,25 +93,34 @@ static const struct cairn_cfg_table ring_table = {
     .name = "ring", .entries = ring_entries, .n = sizeof ring_entries / sizeof ring_entries[0],
     .size = sizeof(C), .ignored = ring_ignored};
 
+/* Loki's common block: the cluster's keys (struct cairn_serve_common) and its object
+ * storage (struct cairn_serve_objstore, shared with storage_config), so the table's
+ * offsets are the whole serve config's. */
+#define SC struct cairn_serve_config
 static const struct cairn_cfg_entry common_entries[] = {
-    {.key = "replication_factor", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(C, replication_factor),
+    {.key = "replication_factor", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(SC, common.replication_factor),
      .idef = 1, .min = 1, .max = 8, .lflag = "common.replication-factor",
      .help = "owners of each stream; a push is acknowledged once rf/2+1 of them have it"},
-    {.key = "instance_addr", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(C, instance_addr),
+    {.key = "instance_addr", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(SC, common.instance_addr),
      .lflag = "common.instance-addr",
      .help = "host:port (or host: the HTTP port is added) other nodes reach this one on"},
-    {.key = "ring", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C), .sub = &ring_table,
-     .help = "the hash ring of write nodes"},
+    {.key = "ring", .type = CAIRN_CFG_SECTION, .offset = offsetof(SC, common), .size = sizeof(C),
+     .sub = &ring_table, .help = "the hash ring of write nodes"},
+    {.key = "storage", .type = CAIRN_CFG_SECTION, .offset = offsetof(SC, objstore),
+     .size = sizeof(struct cairn_serve_objstore), .sub = &cairn__common_storage_table,
+     .help = "object storage (s3), as storage_config.aws"},
 };
 static const struct cairn_cfg_ignored common_ignored[] = {
     {"compactor_address", "the backend target needs no address: it works on the store"},
     {"compactor_grpc_address", "cairn has no gRPC"},
+    {"path_prefix", "use storage.data_dir (--data-dir)"},
     {NULL, NULL},
 };
 const struct cairn_cfg_table cairn__serve_common_table = {
     .name = "common", .entries = common_entries,
-    .n = sizeof common_entries / sizeof common_entries[0], .size = sizeof(C),
+    .n = sizeof common_entries / sizeof common_entries[0], .size = sizeof(SC),
     .ignored = common_ignored};
+#undef SC
 #undef C
 
 /* Loki's root keys cairn ignores with a warning (the serve table points at these). */

@@ -385,6 +385,14 @@ static int walk_table(struct walk *w, const struct cairn_cfg_table *t, void *obj
             path_pop(w, old);
             return CAIRN_EINVAL;
         }
+        if (e->flags & CAIRN_CFG_IGNORED) { /* never silently dropped: said once, here */
+            char loc[CAIRN__CFG_PATH_MAX];
+            locate(w, k, loc, sizeof loc);
+            CAIRN_WARN("config", "key ignored", "key=%s at=\"%s\" why=\"%s\"", w->path, loc,
+                       e->help ? e->help : "");
+            path_pop(w, old);
+            continue;
+        }
         int rc = walk_value(w, e, (char *)obj + e->offset, fy_node_pair_value(p));
         path_pop(w, old);
         if (rc != 0)

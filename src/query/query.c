@@ -81,6 +81,10 @@ fail:
         cairn_err_set(err, rc, CAIRN__SERIES_LIMIT_MSG, p->max_series);
     else if (rc == CAIRN_ENOMEM)
         cairn_err_set(err, rc, "out of memory running the query");
+    else if (rc == CAIRN_EREMOTE)
+        cairn_err_set(err, rc, "object store unavailable: blocks of this time range are only in "
+                      "the object store, which did not answer (see the server log for the store "
+                      "and the object); query again once it is back");
     else if (rc == CAIRN_ETIMEDOUT)
         cairn_err_set(err, rc, "query timed out after %.0fs (limits_config.query_timeout): "
                       "narrow the stream selector or the time range",

@@ -174,6 +174,7 @@ void cairn__period_free(struct cairn__period *p)
         roaring_bitmap_free(p->all);
     pthread_mutex_destroy(&p->mu);
     free(p->dir);
+    free(p->okey);
     free(p);
 }
 
@@ -272,6 +273,7 @@ int cairn__index_write(struct cairn_store *s, struct cairn__tenant *t, struct ca
     cairn_buf_deinit(&b);
     if (!rc) {
         p->closed = 1;
+        p->index_gen++; /* the uploader's cue (remote.c) */
         cairn__period_close_files(p);
         CAIRN_INFO("index", "index file written", "dir=\"%s\" streams=%zu", p->dir, p->streams.n);
     }

@@ -128,7 +128,8 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
     for (size_t i = 0; i < it->nfd; i++) {
         if (it->fds[i].map)
             munmap((void *)it->fds[i].map, it->fds[i].maplen);
-        close(it->fds[i].fd);
+        if (it->fds[i].fd >= 0)
+            close(it->fds[i].fd);
     }
     free(it->fds);
     free(it->pool);

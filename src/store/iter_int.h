@@ -108,6 +108,7 @@ struct cairn__iter {
     uint64_t skipped, skipped_bytes;
     uint32_t cols_guess; /* first read of a column-only load */
     int no_mmap;         /* CAIRN__ITER_NO_MMAP: pread only */
+    int prefetched;      /* the remote read-ahead ran (prefetch.c) */
     size_t npool;
     struct fdc *fds;
     size_t nfd, capfd;
@@ -125,6 +126,9 @@ int cairn__iter_snap_stream(struct cairn__iter *it, struct cairn__tenant *t, uin
 /* Point source i's cursor at its decoded block d (its own, or the iterator's scratch
  * for a filtered entry iterator) and build its records. */
 int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_dec *d);
+/* Fetch the remote blocks it will read next into the block cache, in parallel (once
+ * per iterator, at its first remote block; prefetch.c). */
+void cairn__remote_prefetch(struct cairn__iter *it);
 /* Read and decode the block of source i (errors logged with the file and offset). */
 int cairn__iter_src_load(struct cairn__iter *it, uint32_t i);
 

@@ -70,14 +70,14 @@ static struct fdc *fd_of(struct cairn__iter *it, struct cairn__period *per, uint
         it->capfd = nc;
     }
     int fd = cairn__period_open_fd(per, file);
-    if (fd < 0) {
+    if (fd < 0 && fd != CAIRN__FD_REMOTE) {
         *err = fd;
         return NULL;
     }
     struct fdc *f = &it->fds[it->nfd++];
     *f = (struct fdc){per, file, fd, NULL, 0};
     struct stat st;
-    if (!it->no_mmap && fstat(fd, &st) == 0 && st.st_size > 0) {
+    if (fd >= 0 && !it->no_mmap && fstat(fd, &st) == 0 && st.st_size > 0) {
         void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
         if (m != MAP_FAILED) { /* else pread */
             f->map = m;
@@ -320,6 +320,10 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
     if (!f)
         goto fail;
     int fd = f->fd;
+    if (fd == CAIRN__FD_REMOTE && !it->prefetched) {
+        it->prefetched = 1;
+        cairn__remote_prefetch(it);
+    }
     if (f->map && r->off <= f->maplen && r->len <= f->maplen - r->off) {
         const unsigned char *p = f->map + r->off;
         struct cairn__block_hdr h;
@@ -336,7 +340,10 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
         }
         goto decoded;
     }
-    uint32_t want = it->no_lines && r->len > it->cols_guess ? it->cols_guess : r->len;
+    /* a remote block is fetched whole: one ranged GET and one cache entry per block */
+    uint32_t want = it->no_lines && r->len > it->cols_guess && fd != CAIRN__FD_REMOTE
+                        ? it->cols_guess
+                        : r->len;
     cairn_buf_reset(&it->rbuf);
     rc = CAIRN_ENOMEM;
     if (cairn_buf_reserve(&it->rbuf, want))

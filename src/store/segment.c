@@ -45,6 +45,8 @@ void cairn__period_unref(struct cairn__period *p)
         return;
     if (p->removed) {
         cairn__rm_rf(p->dir);
+        if (p->rem)
+            cairn__remote_forget(p->rem, p->okey); /* its objects too */
         CAIRN_INFO("retention", "period deleted", "dir=\"%s\"", p->dir);
     }
     cairn__period_free(p);
@@ -68,6 +70,17 @@ static struct cairn__period *period_new(const struct cairn_store *s, struct cair
         return NULL;
     }
     snprintf(p->dir, n, "%s/%" PRId64, t->dir, start);
+    if (s->remote) {
+        size_t kl = strlen(t->name) + 32;
+        if (!(p->okey = malloc(kl))) {
+            free(p->dir);
+            roaring_bitmap_free(p->all);
+            free(p);
+            return NULL;
+        }
+        snprintf(p->okey, kl, "%s/%" PRId64 "/", t->name, start);
+        p->rem = s->remote;
+    }
     p->start = start;
     p->end = start + len;
     p->file_max = s->cfg.segment_file_max ? s->cfg.segment_file_max : CAIRN__SEGFILE_MAX;
@@ -134,6 +147,8 @@ static int segfile_new(struct cairn__period *p)
     p->files = nf;
     char path[4200];
     seg_path(p, p->n_files, path, sizeof path);
+    if (p->rem && cairn__mkdir_p(p->dir)) /* its files may all be remote, its dir gone */
+        return CAIRN_EIO;
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         CAIRN_ERROR("segment", "open failed", "file=\"%s\" errno=%d", path, errno);
@@ -145,7 +160,7 @@ static int segfile_new(struct cairn__period *p)
         return CAIRN_EIO;
     }
     cairn__fsync_dir(p->dir);
-    p->files[p->n_files] = (struct cairn__segfile){fd, CAIRN__FILE_HDR, 1};
+    p->files[p->n_files] = (struct cairn__segfile){fd, CAIRN__FILE_HDR, 1, 0};
     p->n_files++;
     /* streams must re-announce themselves in the new file */
     for (size_t i = 0; i < p->streams.cap; i++)
@@ -172,7 +187,9 @@ static int ensure_writable(struct cairn__period *p)
 {
     if (p->closed && cairn__index_unlink(p))
         return CAIRN_EIO;
-    if (p->n_files == 0 || p->files[p->n_files - 1].size >= p->file_max)
+    /* an uploaded file is never written again: late entries go to a new one */
+    if (p->n_files == 0 || p->files[p->n_files - 1].size >= p->file_max ||
+        p->files[p->n_files - 1].remote)
         return segfile_new(p);
     struct cairn__segfile *f = &p->files[p->n_files - 1];
     if (f->fd < 0) { /* a closed period written again: reopen its last file */
@@ -384,10 +401,13 @@ int cairn__period_open_fd(struct cairn__period *p, uint32_t file)
      * keep none open, so thousands of periods do not exhaust descriptors) */
     pthread_mutex_lock(&p->mu);
     int known = file < p->n_files;
-    int fd = known && p->files[file].fd >= 0 ? dup(p->files[file].fd) : -1;
+    int remote = known && p->files[file].remote;
+    int fd = known && !remote && p->files[file].fd >= 0 ? dup(p->files[file].fd) : -1;
     pthread_mutex_unlock(&p->mu);
     if (!known)
         return CAIRN_ENOTFOUND;
+    if (remote)
+        return CAIRN__FD_REMOTE;
     if (fd < 0) {
         char path[4200];
         seg_path(p, file, path, sizeof path);
@@ -402,6 +422,8 @@ int cairn__period_open_fd(struct cairn__period *p, uint32_t file)
 int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t off,
                         uint32_t len, char *dst)
 {
+    if (fd == CAIRN__FD_REMOTE)
+        return cairn__remote_read(p, file, off, len, dst);
     size_t got = 0;
     while (got < len) {
         ssize_t r = pread(fd, dst + got, len - got, (off_t)(off + got));
@@ -430,11 +452,13 @@ int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uin
         return fd;
     cairn_buf_reset(out);
     if (cairn_buf_reserve(out, len)) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return CAIRN_ENOMEM;
     }
     int rc = cairn__period_pread(p, fd, file, off, len, out->data);
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     out->len = rc ? 0 : len;
     return rc;
 }
@@ -486,28 +510,64 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
     closedir(d);
     if (nn)
         qsort(names, nn, sizeof *names, cmp_str);
-    if (!rc && nn && !(p->files = calloc(nn, sizeof *p->files)))
-        rc = CAIRN_ENOMEM;
-    char path[4200];
+    /* files by number: seg-i on disk, else (uploaded) in the object store as the
+     * period's remote.manifest says */
+    uint32_t n_man = 0, n_tot = 0;
+    uint64_t *man_sizes = NULL;
+    char **by_no = NULL;
+    if (!rc && p->rem) {
+        pthread_mutex_lock(&p->mu);
+        int mr = cairn__remote_manifest_read(p, &n_man, &man_sizes);
+        pthread_mutex_unlock(&p->mu);
+        if (mr == CAIRN_ENOMEM)
+            rc = mr;
+    }
+    n_tot = n_man;
     for (size_t i = 0; !rc && i < nn; i++) {
-        snprintf(path, sizeof path, "%s/%s", p->dir, names[i]);
-        int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+        unsigned long no = strtoul(names[i] + 4, NULL, 10);
+        if (no < 1000000 && no + 1 > n_tot)
+            n_tot = (uint32_t)no + 1;
+    }
+    if (!rc && n_tot && (!(p->files = calloc(n_tot, sizeof *p->files)) ||
+                         !(by_no = calloc(n_tot, sizeof *by_no))))
+        rc = CAIRN_ENOMEM;
+    for (size_t i = 0; !rc && i < nn; i++) {
+        unsigned long no = strtoul(names[i] + 4, NULL, 10);
+        if (no < n_tot)
+            by_no[no] = names[i];
+    }
+    char path[4200];
+    for (uint32_t i = 0; !rc && i < n_tot; i++) {
+        if (!by_no[i] && i < n_man) {
+            p->files[p->n_files++] = (struct cairn__segfile){-1, man_sizes[i], 0, 1};
+            continue;
+        }
+        seg_path(p, i, path, sizeof path);
+        int fd = by_no[i] ? open(path, O_RDWR | O_APPEND | O_CLOEXEC)
+                          : open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (!by_no[i] && fd >= 0) { /* a hole in the numbers: an empty file keeps them */
+            CAIRN_ERROR("segment", "segment file missing", "file=\"%s\"", path);
+            cairn__file_hdr_write(fd, cairn__seg_magic, CAIRN__SEG_VERSION);
+            rescan = 1;
+        }
         struct stat stt;
         if (fd < 0 || fstat(fd, &stt) < 0) {
             CAIRN_ERROR("segment", "segment file unreadable", "file=\"%s\" errno=%d", path, errno);
-            p->files[p->n_files++] = (struct cairn__segfile){fd, CAIRN__FILE_HDR, 0};
-            if ((rc = cairn__segfile_quarantine(s, p, (uint32_t)i, path)))
+            p->files[p->n_files++] = (struct cairn__segfile){fd, CAIRN__FILE_HDR, 0, 0};
+            if ((rc = cairn__segfile_quarantine(s, p, i, path)))
                 break;
             rescan = 1; /* the index file describes the old file: rebuild */
             continue;
         }
-        p->files[p->n_files++] = (struct cairn__segfile){fd, (uint64_t)stt.st_size, 0};
+        p->files[p->n_files++] = (struct cairn__segfile){fd, (uint64_t)stt.st_size, 0, 0};
         unsigned char h[CAIRN__FILE_HDR];
         if (stt.st_size >= CAIRN__FILE_HDR &&
             (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
              cairn__file_hdr_check(h, sizeof h, cairn__seg_magic, CAIRN__SEG_VERSION)))
             rescan = 1; /* scan it: the scan mends the header or puts it aside */
     }
+    free(man_sizes);
+    free(by_no);
     pthread_mutex_lock(&p->mu);
     if (!rc) {
         int r = rescan ? CAIRN_ERANGE : cairn__index_load(s, t, p);
@@ -525,7 +585,15 @@ int cairn__period_load(struct cairn_store *s, struct cairn__tenant *t, const cha
             else if (r == CAIRN_ERANGE)
                 unlink(path); /* stale: the segment files changed after it was written */
             for (uint32_t i = 0; !rc && i < p->n_files; i++) {
-                snprintf(path, sizeof path, "%s/%s", p->dir, names[i]);
+                if (p->files[i].remote) {
+                    /* a known gap: a remote file is not scanned (its index comes
+                     * from the object store); its blocks stay out of this index */
+                    CAIRN_ERROR("segment", "period index unusable and a segment file is only "
+                                "in the object store: its blocks are not indexed",
+                                "dir=\"%s\" file=%u", p->dir, i);
+                    continue;
+                }
+                seg_path(p, i, path, sizeof path);
                 rc = cairn__segfile_scan(s, t, p, i, path);
             }
         }

@@ -152,7 +152,10 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
                       "(%s/cairn.lock is locked)", s->data_dir, s->data_dir);
         goto fail;
     }
-    int rc = load_tenants(s);
+    int rc = cairn__remote_open(s, err);
+    if (rc)
+        goto fail;
+    rc = load_tenants(s);
     if (rc) {
         cairn_err_set(err, rc, "loading %s failed: %s (see the log for the file)", s->tenants_dir,
                       cairn_strerror(rc));
@@ -178,6 +181,10 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
         goto fail;
     }
     s->maint_started = 1;
+    if (cairn__remote_start(s)) {
+        cairn_err_set(err, CAIRN_EIO, "cannot start the store's upload thread");
+        goto fail;
+    }
     return s;
 fail:
     cairn_store_abandon(s);
@@ -290,6 +297,8 @@ static void close_periods(struct cairn_store *s, int64_t now)
             pthread_mutex_unlock(&p->mu);
             cairn__period_unref(p);
         }
+        if (n)
+            cairn__remote_kick(s);
     }
 }
 
@@ -357,6 +366,30 @@ int cairn_store_flush(struct cairn_store *s)
     pthread_mutex_lock(&s->pass_mu);
     maint_tick(s, 1);
     pthread_mutex_unlock(&s->pass_mu);
+    return 0;
+}
+
+int cairn_store_flush_close(struct cairn_store *s)
+{
+    cairn_store_flush(s);
+    /* as close_periods, whatever the time: every period no chunk or reader holds */
+    struct cairn__tenant *t;
+    for (size_t i = 0; (t = cairn__tenant_at(s, i)); i++) {
+        size_t n = 0;
+        struct cairn__period **v = cairn__periods_in(t, INT64_MIN, INT64_MAX, &n);
+        if (!v)
+            return CAIRN_ENOMEM;
+        for (size_t j = 0; j < n; j++) {
+            struct cairn__period *p = v[j];
+            cairn__period_sync(p);
+            pthread_mutex_lock(&p->mu);
+            if (!p->closed && p->n_files && atomic_load(&p->refs) == 2)
+                cairn__index_write(s, t, p);
+            pthread_mutex_unlock(&p->mu);
+        }
+        cairn__periods_release(v, n);
+    }
+    cairn__remote_kick(s);
     return 0;
 }
 
@@ -483,6 +516,7 @@ void cairn_store_close(struct cairn_store *s)
 {
     if (!s)
         return;
+    cairn__remote_close(s); /* uploads stop; what is not confirmed stays local */
     stop_maint(s);
     maint_tick(s, 1);
     /* every head is in segment files and synced: the WAL is no longer needed */
@@ -502,6 +536,7 @@ void cairn_store_abandon(struct cairn_store *s)
 {
     if (!s)
         return;
+    cairn__remote_close(s);
     stop_maint(s);
     free_all(s, 0);
 }

@@ -21,6 +21,7 @@
 #include <roaring/roaring.h>
 
 #include "cairn/buf.h"
+#include "cairn/fs.h"
 #include "cairn/store.h"
 #include "cairn/store_read.h"
 #include "store/pagepool.h"
@@ -67,11 +68,11 @@ int cairn__io_write_all(const struct cairn_store_io *io, int fd, const void *p, 
                         const char *path);
 /* fdatasync(2) through the hooks: 0, CAIRN_ENOSPC or CAIRN_EIO (logged with path). */
 int cairn__io_datasync(const struct cairn_store_io *io, int fd, const char *path);
-/* Read a whole file into out; 0, CAIRN_ENOTFOUND or CAIRN_EIO. */
-int cairn__read_file(const char *path, struct cairn_buf *out);
-int cairn__mkdir_p(const char *path);
-int cairn__fsync_dir(const char *path);
-int cairn__rm_rf(const char *path);
+/* Files and directories: util's helpers (cairn/fs.h), under the store's old names. */
+#define cairn__read_file cairn_fs_read_file
+#define cairn__mkdir_p cairn_fs_mkdir_p
+#define cairn__fsync_dir cairn_fs_fsync_dir
+#define cairn__rm_rf cairn_fs_rm_rf
 
 /* ---- reading past damage (recscan.c, quarantine.c) ---- */
 
@@ -284,7 +285,8 @@ void cairn__strmap_deinit(struct cairn__strmap *m, void (*free_val)(void *));
 struct cairn__segfile {
     int fd;
     uint64_t size;
-    int dirty; /* written since the last sync */
+    int dirty;  /* written since the last sync */
+    int remote; /* uploaded and confirmed: only in the object store (never written) */
 };
 
 /* A block met by a scan before its stream was known (its STREAM record in that file
@@ -312,6 +314,12 @@ struct cairn__period {
     uint64_t n_blocks, n_chunks, bytes;
     struct cairn__orphan *orphans; /* until cairn__period_adopt_orphans(final) */
     size_t n_orphans, cap_orphans;
+    /* object storage (remote.c): under mu */
+    struct cairn__remote *rem; /* the store's, NULL without an object store */
+    char *okey;                /* object key prefix "<tenant>/<start>/" */
+    uint32_t man_seq;          /* newest manifest written or read (0: none) */
+    uint64_t index_gen;        /* index files written since load */
+    uint64_t up_gen;           /* the index_gen last uploaded */
 };
 
 struct cairn_store;
@@ -380,7 +388,11 @@ int cairn__period_read(struct cairn__period *p, uint32_t file, uint64_t off, uin
 /* A descriptor of segment file `file` owned by the caller (close it), or a negative
  * CAIRN_E*; readers keep it across many blocks instead of one per read. */
 int cairn__period_open_fd(struct cairn__period *p, uint32_t file);
-/* pread exactly len bytes at off into dst (errors logged with the file). */
+/* What cairn__period_open_fd returns for a file that lives only in the object store:
+ * cairn__period_pread then reads through the block cache (never close() it). */
+#define CAIRN__FD_REMOTE (-1000)
+/* pread exactly len bytes at off into dst (errors logged with the file); with fd
+ * CAIRN__FD_REMOTE a ranged GET of exactly those bytes through the cache. */
 int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t off,
                         uint32_t len, char *dst);
 
@@ -518,6 +530,7 @@ struct cairn_store {
     atomic_uint_least64_t entries, bytes, rejected;
     struct cairn__damage damage; /* files and blocks found damaged (read side) */
     int lock_fd;                 /* DATA_DIR/cairn.lock, held while open */
+    struct cairn__remote *remote; /* object storage state (remote.c), NULL without */
 };
 
 struct cairn__append_scratch;
@@ -588,5 +601,27 @@ void cairn__append_inflight(struct cairn_store *s, uint64_t *cur, uint64_t *olde
  * with a chosen clock): idle/old chunks, WAL checkpoint, period close, retention. */
 void cairn__store_maint(struct cairn_store *s, int64_t now);
 int cairn__tenant_name_valid(const char *t);
+
+/* ---- object storage (remote.c) ---- */
+struct cairn__remote;
+/* Set up s->remote when cfg.objstore is set: fetch every period's newest manifest and
+ * index into the data directory (so load_tenants finds them). 0 or CAIRN_E* (err). */
+int cairn__remote_open(struct cairn_store *s, struct cairn_err *err);
+/* Start the upload thread (after the load). */
+int cairn__remote_start(struct cairn_store *s);
+/* Stop it and free s->remote (NULL is fine). */
+void cairn__remote_close(struct cairn_store *s);
+/* Wake the uploader (a period was closed). */
+void cairn__remote_kick(struct cairn_store *s);
+/* Read len bytes at off of remote segment file `file` of p into dst. */
+int cairn__remote_read(struct cairn__period *p, uint32_t file, uint64_t off, uint32_t len,
+                       char *dst);
+/* Queue the deletion of a removed period's objects (retention). */
+void cairn__remote_forget(struct cairn__remote *r, const char *okey);
+/* Apply the period directory's remote.manifest (files only in the object store) to
+ * the file numbers found locally: local[i] nonzero where seg-i exists on disk. Fills
+ * sizes[] and remote[] for files 0..*n (n grows to the manifest's count). p->mu held.
+ * 0, CAIRN_ENOTFOUND (no manifest) or CAIRN_ECORRUPT. */
+int cairn__remote_manifest_read(struct cairn__period *p, uint32_t *n_files, uint64_t **sizes);
 
 #endif

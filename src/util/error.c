@@ -20,6 +20,7 @@ const char *cairn_strerror(int err)
     case CAIRN_EUNSUPPORTED: return "unsupported";
     case CAIRN_ETIMEDOUT: return "timed out";
     case CAIRN_ENOSPC: return "no space left on device";
+    case CAIRN_EREMOTE: return "object store unavailable";
     default: return "unknown error";
     }
 }

@@ -108,6 +108,13 @@ static char *write_file(const char *dir, const char *name, const char *text)
     return path;
 }
 
+static void load_ok(struct cairn_serve_config *sc, int argc, char **argv, struct cairn_buf *out)
+{
+    struct cairn_err err = {0};
+    if (cairn_serve_config_load(sc, argc, argv, out, &err))
+        fail_msg("%s", err.msg);
+}
+
 static void loki_shaped_file_and_overrides(void **state)
 {
     (void)state;
@@ -170,6 +177,82 @@ static void loki_shaped_file_and_overrides(void **state)
     cairn_serve_config_deinit(&sc);
     cairn_buf_deinit(&out);
     free(again);
+    free(path);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
+/* Loki's object storage keys: common.storage.s3 and storage_config.aws set the same
+ * settings (env-expanded), the cache keys, and keys that mean nothing for cairn are
+ * accepted (a warning names each), not refused. */
+static void object_storage_keys(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("cfgobj");
+    setenv("CAIRN_TEST_S3", "http://127.0.0.1:7480", 1);
+    char *path = write_file(dir, "loki.yaml",
+                            "schema_config:\n"
+                            "  configs:\n"
+                            "    - from: 2024-01-01\n"
+                            "      store: tsdb\n"
+                            "      object_store: s3\n"
+                            "common:\n"
+                            "  path_prefix: /loki\n"
+                            "  storage:\n"
+                            "    s3:\n"
+                            "      endpoint: ${CAIRN_TEST_S3}\n"
+                            "      bucketnames: logs\n"
+                            "      region: eu-west-1\n"
+                            "      access_key_id: AK\n"
+                            "      secret_access_key: SK\n"
+                            "      s3forcepathstyle: true\n"
+                            "      insecure: true\n"
+                            "      sse: {type: SSE-S3}\n"
+                            "      http_config:\n"
+                            "        insecure_skip_verify: true\n"
+                            "        idle_conn_timeout: 90s\n"
+                            "storage_config:\n"
+                            "  tsdb_shipper: {active_index_directory: /loki/index}\n"
+                            "  aws: {timeout: 2s, max_retries: 5}\n"
+                            "  cache: {dir: /var/cache/cairn, max_size: 256MiB}\n");
+    char cf[600];
+    snprintf(cf, sizeof cf, "-config.file=%s", path);
+    char *argv[] = {"serve", cf, "-config.expand-env=true", NULL};
+    struct cairn_serve_config sc;
+    struct cairn_err err = {0};
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    load_ok(&sc, ARGC(argv), argv, &out);
+    const struct cairn_serve_s3 *s3 = &sc.objstore.s3;
+    assert_string_equal(s3->endpoint, "http://127.0.0.1:7480");
+    assert_string_equal(s3->bucketnames, "logs");
+    assert_string_equal(s3->region, "eu-west-1");
+    assert_string_equal(s3->access_key_id, "AK");
+    assert_string_equal(s3->secret_access_key, "SK");
+    assert_true(s3->s3forcepathstyle && s3->insecure && s3->http_config.insecure_skip_verify);
+    assert_int_equal(s3->timeout_ns, 2 * SEC);
+    assert_int_equal(s3->max_retries, 5);
+    assert_string_equal(sc.objstore.cache.dir, "/var/cache/cairn");
+    assert_int_equal(sc.objstore.cache.max_size, 256u << 20);
+    assert_null(sc.objstore.ignored);
+    assert_null(s3->ignored);
+    /* the dump shows the settings (the secret masked), never the ignored keys */
+    struct cairn_buf dump = CAIRN_BUF_INIT;
+    assert_int_equal(cairn_serve_config_dump(&sc, &dump), 0);
+    assert_non_null(strstr(cairn_buf_cstr(&dump), "bucketnames: logs\n"));
+    assert_null(strstr(cairn_buf_cstr(&dump), "SK"));
+    assert_null(strstr(cairn_buf_cstr(&dump), "schema_config"));
+    assert_null(strstr(cairn_buf_cstr(&dump), "tsdb_shipper"));
+    cairn_buf_deinit(&dump);
+    cairn_serve_config_deinit(&sc);
+    /* a key neither cairn's nor a known Loki one is still refused */
+    char *bad = write_file(dir, "bad.yaml", "storage_config:\n  aws:\n    endpont: x\n");
+    snprintf(cf, sizeof cf, "-config.file=%s", bad);
+    char *argv2[] = {"serve", cf, NULL};
+    assert_int_not_equal(cairn_serve_config_load(&sc, ARGC(argv2), argv2, &out, &err), 0);
+    assert_non_null(strstr(err.msg, "endpont"));
+    cairn_serve_config_deinit(&sc);
+    cairn_buf_deinit(&out);
+    free(bad);
     free(path);
     test_rmdir_r(dir);
     free(dir);
@@ -367,6 +450,7 @@ int main(void)
         cmocka_unit_test(table_is_sane),
         cmocka_unit_test(defaults_match_limits_h),
         cmocka_unit_test(loki_shaped_file_and_overrides),
+        cmocka_unit_test(object_storage_keys),
         cmocka_unit_test(listen_option),
         cmocka_unit_test(cross_key_checks),
         cmocka_unit_test(help_lists_serve_options),

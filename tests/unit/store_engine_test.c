@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cairn/fs.h"
+#include "cairn/objstore.h"
 #include "cairn/store.h"
 #include "cairn/store_read.h"
 #include "cairn/log.h"
@@ -443,6 +445,164 @@ static void bad_tenant_refused(void **state)
     free(dir);
 }
 
+/* ---- object storage, over the local backend (the Ceph run is tests/e2e) ---- */
+
+struct remote_env {
+    char *root, data[600], bucket[600], cache[600];
+    struct cairn_objstore *os;
+    struct cairn_cache *c;
+};
+
+static void remote_env_init(struct remote_env *r)
+{
+    r->root = test_mkdtemp("remote");
+    snprintf(r->data, sizeof r->data, "%s/data", r->root);
+    snprintf(r->bucket, sizeof r->bucket, "%s/bucket", r->root);
+    snprintf(r->cache, sizeof r->cache, "%s/cache", r->root);
+    struct cairn_err err;
+    assert_non_null(r->os = cairn_objstore_local_create(r->bucket, &err));
+    assert_non_null(r->c = cairn_cache_create(r->cache, 64 << 20, &err));
+}
+
+static void remote_env_deinit(struct remote_env *r)
+{
+    cairn_cache_destroy(r->c);
+    cairn_objstore_destroy(r->os);
+    test_rmdir_r(r->root);
+    free(r->root);
+}
+
+static struct cairn_store *open_remote(struct remote_env *r)
+{
+    struct cairn_store_config cfg;
+    cairn_store_config_default(&cfg);
+    cfg.data_dir = r->data;
+    cfg.fsync = CAIRN_FSYNC_NEVER;
+    cfg.objstore = r->os;
+    cfg.cache = r->c;
+    struct cairn_err err;
+    struct cairn_store *s = cairn_store_open(&cfg, &err);
+    if (!s)
+        fail_msg("open: %s", err.msg);
+    return s;
+}
+
+static int seg_exists(const struct remote_env *r, unsigned no)
+{
+    char p[800];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/tenants/fake/%lld/seg-%06u.cseg", r->data, T0, no);
+    return stat(p, &st) == 0;
+}
+
+/* Wait (at most 20 s) until `uploads` segment files are uploaded, none is pending, and
+ * no local segment file is left; the uploader runs on its own thread. */
+static void wait_uploaded(struct cairn_store *s, const struct remote_env *r, uint64_t uploads)
+{
+    struct cairn_store_remote_stats rs;
+    for (int i = 0; i < 2000; i++) {
+        cairn_store_remote_stats(s, &rs);
+        if (rs.uploads >= uploads && rs.queue == 0 && !seg_exists(r, 0) && !seg_exists(r, 1))
+            return;
+        usleep(10000);
+    }
+    fail_msg("not uploaded: uploads=%llu queue=%llu failures=%llu", (unsigned long long)rs.uploads,
+             (unsigned long long)rs.queue, (unsigned long long)rs.upload_failures);
+}
+
+static void objstore_upload_and_empty_disk(void **state)
+{
+    (void)state;
+    struct remote_env r;
+    remote_env_init(&r);
+    struct cairn_store *s = open_remote(&r);
+    push(s, "fake", "api", 1, T0, SEC, 300);
+    push(s, "fake", "web", 2, T0 + 5, SEC, 200);
+    char *before = dump(s, "fake", 0, NULL);
+    assert_int_equal(cairn_store_flush_close(s), 0);
+    wait_uploaded(s, &r, 1);
+    char key[200];
+    uint64_t size;
+    snprintf(key, sizeof key, "fake/%lld/manifest-00000001", T0);
+    assert_int_equal(cairn_objstore_head(r.os, key, &size), 0);
+    snprintf(key, sizeof key, "fake/%lld/seg-000000.cseg", T0);
+    assert_int_equal(cairn_objstore_head(r.os, key, &size), 0);
+    char *remote = dump(s, "fake", 0, NULL); /* blocks now come through the cache */
+    assert_true(cairn_objstore_stats(r.os)->bytes_in > 0);
+    assert_string_equal(remote, before);
+    assert_true(cairn_cache_stats(r.c)->misses > 0);
+    /* each block was read once by the dump, after the read-ahead had fetched it */
+    assert_true(cairn_cache_stats(r.c)->hits > 0);
+    cairn_store_close(s);
+
+    /* a new node: an empty data directory finds the period in the bucket */
+    cairn_fs_rm_rf(r.data);
+    s = open_remote(&r);
+    char *again = dump(s, "fake", 1, NULL);
+    char *fwd = dump(s, "fake", 0, NULL);
+    assert_string_equal(fwd, before);
+    /* late entries for the uploaded period: a new local file, then manifest 2 */
+    push(s, "fake", "api", 1, T0 + 400 * SEC, SEC, 10);
+    assert_int_equal(cairn_store_flush_close(s), 0);
+    wait_uploaded(s, &r, 1);
+    snprintf(key, sizeof key, "fake/%lld/manifest-00000002", T0);
+    assert_int_equal(cairn_objstore_head(r.os, key, &size), 0);
+    size_t n = 0;
+    char *all = dump(s, "fake", 0, &n);
+    assert_int_equal(n, 510);
+    cairn_store_close(s);
+    cairn_fs_rm_rf(r.data);
+    s = open_remote(&r);
+    char *all2 = dump(s, "fake", 0, NULL);
+    assert_string_equal(all2, all);
+    cairn_store_close(s);
+    free(before);
+    free(remote);
+    free(again);
+    free(fwd);
+    free(all);
+    free(all2);
+    remote_env_deinit(&r);
+}
+
+static void objstore_down_keeps_local_files(void **state)
+{
+    (void)state;
+    struct remote_env r;
+    remote_env_init(&r);
+    /* the bucket directory replaced by a file: every put fails */
+    cairn_fs_rm_rf(r.bucket);
+    FILE *f = fopen(r.bucket, "w");
+    assert_non_null(f);
+    fclose(f);
+    struct cairn_store *s = open_remote(&r);
+    push(s, "fake", "api", 1, T0, SEC, 100);
+    char *before = dump(s, "fake", 0, NULL);
+    assert_int_equal(cairn_store_flush_close(s), 0);
+    struct cairn_store_remote_stats rs;
+    for (int i = 0; i < 2000; i++) {
+        cairn_store_remote_stats(s, &rs);
+        if (rs.upload_failures)
+            break;
+        usleep(10000);
+    }
+    assert_true(rs.upload_failures > 0);
+    assert_true(seg_exists(&r, 0)); /* not confirmed: kept */
+    char *during = dump(s, "fake", 0, NULL);
+    assert_string_equal(during, before);
+    /* the store comes back: the upload is retried (backoff) and the file released */
+    unlink(r.bucket);
+    assert_int_equal(cairn_fs_mkdir_p(r.bucket), 0);
+    wait_uploaded(s, &r, 1);
+    char *after = dump(s, "fake", 0, NULL);
+    assert_string_equal(after, before);
+    cairn_store_close(s);
+    free(before);
+    free(during);
+    free(after);
+    remote_env_deinit(&r);
+}
+
 int main(void)
 {
     cairn_log_set_level(CAIRN_LOG_WARN);
@@ -455,6 +615,8 @@ int main(void)
         cmocka_unit_test(postings_and_label_values),
         cmocka_unit_test(retention_deletes_old_periods),
         cmocka_unit_test(bad_tenant_refused),
+        cmocka_unit_test(objstore_upload_and_empty_disk),
+        cmocka_unit_test(objstore_down_keeps_local_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
