@@ -50,93 +50,88 @@ static const char *const big[] = {"k", "M", "G", "T", "P", "E", "Z", "Y", NULL};
 static const char *const big1024[] = {"ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi", NULL};
 static const char *const small[] = {"m", "u", "n", "p", "f", "a", "z", "y", NULL};
 
-static int f_humanize(const struct cairn_template_arg *a, int n, struct cairn_template_ret *r,
-                      struct cairn_err *err)
+/* The numeric functions: v is the argument as Prometheus's convertToFloat gives it. */
+static int humanize(struct cairn_buf *out, double v, struct cairn_err *err)
 {
-    (void)n;
-    double v = 0;
-    if (num(a, &v, err))
-        return CAIRN_EINVAL;
+    (void)err;
     if (v == 0 || !isfinite(v))
-        return g4(r->text, v, "");
+        return g4(out, v, "");
     const char *p = fabs(v) >= 1 ? scale(&v, 1000, big, 1) : scale(&v, 1000, small, 0);
-    return g4(r->text, v, p);
+    return g4(out, v, p);
 }
 
-static int f_humanize1024(const struct cairn_template_arg *a, int n, struct cairn_template_ret *r,
-                          struct cairn_err *err)
+static int humanize1024(struct cairn_buf *out, double v, struct cairn_err *err)
 {
-    (void)n;
-    double v = 0;
-    if (num(a, &v, err))
-        return CAIRN_EINVAL;
+    (void)err;
     if (fabs(v) <= 1 || !isfinite(v))
-        return g4(r->text, v, "");
+        return g4(out, v, "");
     const char *p = scale(&v, 1024, big1024, 1);
-    return g4(r->text, v, p);
+    return g4(out, v, p);
 }
 
-static int f_humanizePercentage(const struct cairn_template_arg *a, int n,
-                                struct cairn_template_ret *r, struct cairn_err *err)
+static int humanizePercentage(struct cairn_buf *out, double v, struct cairn_err *err)
 {
-    (void)n;
-    double v = 0;
-    if (num(a, &v, err))
-        return CAIRN_EINVAL;
-    return g4(r->text, v * 100, "%");
+    (void)err;
+    return g4(out, v * 100, "%");
 }
 
-static int f_humanizeDuration(const struct cairn_template_arg *a, int n,
-                              struct cairn_template_ret *r, struct cairn_err *err)
+static int humanizeDuration(struct cairn_buf *out, double v, struct cairn_err *err)
 {
-    (void)n;
-    double v = 0;
-    if (num(a, &v, err))
-        return CAIRN_EINVAL;
+    (void)err;
     if (!isfinite(v))
-        return g4(r->text, v, "");
+        return g4(out, v, "");
     if (v == 0)
-        return g4(r->text, v, "s");
+        return g4(out, v, "s");
     if (fabs(v) < 1) {
         const char *p = scale(&v, 1000, small, 0);
-        return cairn_buf_appendf(r->text, "%.4g%ss", v, p);
+        return cairn_buf_appendf(out, "%.4g%ss", v, p);
     }
     const char *sign = v < 0 ? "-" : "";
     v = fabs(v);
-    /* Go's int64(v): out of range saturates on amd64 to MinInt64; keep in range */
+    /* Go's int64(v) is undefined past the range; keep in range */
     int64_t d = v >= 9.2e18 ? INT64_MAX : (int64_t)v;
     int64_t s = d % 60, m = d / 60 % 60, h = d / 3600 % 24, days = d / 86400;
     if (days)
-        return cairn_buf_appendf(r->text, "%s%lldd %lldh %lldm %llds", sign, (long long)days,
+        return cairn_buf_appendf(out, "%s%lldd %lldh %lldm %llds", sign, (long long)days,
                                  (long long)h, (long long)m, (long long)s);
     if (h)
-        return cairn_buf_appendf(r->text, "%s%lldh %lldm %llds", sign, (long long)h, (long long)m,
+        return cairn_buf_appendf(out, "%s%lldh %lldm %llds", sign, (long long)h, (long long)m,
                                  (long long)s);
     if (m)
-        return cairn_buf_appendf(r->text, "%s%lldm %llds", sign, (long long)m, (long long)s);
-    return cairn_buf_appendf(r->text, "%s%.4gs", sign, v);
+        return cairn_buf_appendf(out, "%s%lldm %llds", sign, (long long)m, (long long)s);
+    return cairn_buf_appendf(out, "%s%.4gs", sign, v);
 }
 
 /* time.Time's String() of the millisecond Prometheus keeps (model.TimeFromUnixNano). */
-static int f_humanizeTimestamp(const struct cairn_template_arg *a, int n,
-                               struct cairn_template_ret *r, struct cairn_err *err)
+static int humanizeTimestamp(struct cairn_buf *out, double v, struct cairn_err *err)
 {
-    (void)n;
-    double v = 0;
-    if (num(a, &v, err))
-        return CAIRN_EINVAL;
     if (!isfinite(v))
-        return g4(r->text, v, "");
+        return g4(out, v, "");
     double ts = v * 1e9;
     if (ts >= 9223372036854775807.0 || ts < -9223372036854775808.0)
         return cairn_err_set(err, CAIRN_EINVAL,
                              "%g cannot be represented as a nanoseconds timestamp since it overflows int64", v);
     int64_t ms = (int64_t)ts / 1000000;
     static const char layout[] = "2006-01-02 15:04:05.999999999 -0700 MST";
-    if (cairn_gotime_format(r->text, layout, sizeof layout - 1, ms * 1000000))
+    if (cairn_gotime_format(out, layout, sizeof layout - 1, ms * 1000000))
         return cairn_err_set(err, CAIRN_EINVAL, "time out of range");
     return 0;
 }
+
+/* The template function for a numeric one: its one argument converted first. */
+#define NUMFN(name)                                                                              \
+    static int f_##name(const struct cairn_template_arg *a, int n, struct cairn_template_ret *r, \
+                        struct cairn_err *err)                                                   \
+    {                                                                                            \
+        (void)n;                                                                                 \
+        double v = 0;                                                                            \
+        return num(a, &v, err) ? CAIRN_EINVAL : name(r->text, v, err);                           \
+    }
+NUMFN(humanize)
+NUMFN(humanize1024)
+NUMFN(humanizePercentage)
+NUMFN(humanizeDuration)
+NUMFN(humanizeTimestamp)
 
 static struct cairn_regex *regex(const struct cairn_template_arg *a, struct cairn_err *err)
 {

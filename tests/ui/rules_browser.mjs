@@ -2,34 +2,12 @@
 // (playwright-core, Debian's /usr/bin/chromium) against the `cairn serve` instances
 // tests/e2e/ruler_ui_test.py started. Usage: node rules_browser.mjs OFF_URL ON_URL ARTEFACT_DIR
 // Waits on the page's own state (status text, elements), never on sleeps.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { T, check, launch } from "./pw.mjs";
 
 const [offBase, base, artefacts] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "cairn-ui-rules-"));
-const T = 30000;
-
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  viewport: { width: 1400, height: 900 },
-});
-const page = ctx.pages()[0] || (await ctx.newPage());
-const errors = [];
-page.on("pageerror", (e) => errors.push(String(e)));
+const { page, errors, statusText, waitStatus, close } = await launch("cairn-ui-rules-");
 const shot = (name) => page.screenshot({ path: join(artefacts, name + ".png"), fullPage: true });
-const statusText = () => page.locator("#status").textContent();
-async function waitStatus(re) {
-  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById("status").textContent), re.source, { timeout: T });
-  return statusText();
-}
 async function open(b, p, re) {
   await page.goto("about:blank");
   await page.goto(b + "/#" + new URLSearchParams(p).toString());
@@ -92,6 +70,5 @@ try {
   console.error("status: " + (await statusText().catch(() => "?")) + "\nurl: " + page.url() + "\npage errors: " + errors.join("; "));
   process.exitCode = 1;
 } finally {
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
