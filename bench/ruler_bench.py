@@ -6,7 +6,8 @@ streams, evaluated every interval; server CPU per evaluation round.
 
 Environment: BENCH_CAIRN (the binary [BUILD_DIR/cairn]); BENCH_RULER_INTERVAL (the
 groups' interval in seconds [10]; the issue's "per minute" is 60: CPU per round does
-not depend on it, only the wait does); BENCH_RULER_LINES (lines per stream [150]).
+not depend on it, only the wait does); BENCH_RULER_LINES (lines per stream [150]);
+BENCH_RULER_ANNOTATIONS (0: rules without the annotation, to see what rendering costs [1]).
 
 Data: 200 streams {job="bench", namespace="ns-0".."ns-19", pod="p-0".."p-9"}, lines
 spread over the last 5 minutes, one in ten containing "error". Rules, per group of 100:
@@ -38,6 +39,7 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 6
 CAIRN = os.environ.get("BENCH_CAIRN", os.path.join(BUILD, "cairn"))
 INTERVAL = int(os.environ.get("BENCH_RULER_INTERVAL", "10"))
 LINES = int(os.environ.get("BENCH_RULER_LINES", "150"))
+ANNOTATIONS = os.environ.get("BENCH_RULER_ANNOTATIONS", "1") != "0"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -52,8 +54,9 @@ def rules_yaml(g):
             expr = 'sum by (namespace) (rate({job="bench"}[5m])) > %g' % (i / 100.0)
         else:
             expr = 'count_over_time({job="bench", namespace="ns-%d", pod="p-%d"}[5m]) > 1' % (i % 20, g)
-        out += ["      - alert: Bench_%d_%d" % (g, i), "        expr: %s" % json.dumps(expr), "        for: 1h",
-                "        annotations:", '          summary: "{{ $labels.pod }}: {{ humanize $value }} errors"']
+        out += ["      - alert: Bench_%d_%d" % (g, i), "        expr: %s" % json.dumps(expr), "        for: 1h"]
+        if ANNOTATIONS:
+            out += ["        annotations:", '          summary: "{{ $labels.pod }}: {{ humanize $value }} errors"']
     return "\n".join(out) + "\n"
 
 
@@ -142,9 +145,9 @@ def main():
         pending = sum(len(r.get("alerts", [])) for g in gs for r in g["rules"])
         errors = sum(1 for g in gs for r in g["rules"] if r["health"] != "ok")
         print("BENCH_RULER rules=%d streams=200 lines=%d rounds=%d interval_s=%d window_s=%.1f cpu_s_per_round=%.4f "
-              "eval_wall_s_per_round=%.4f pending_alerts=%d errors=%d"
+              "eval_wall_s_per_round=%.4f pending_alerts=%d errors=%d annotations=%d"
               % (nrules, total, ROUNDS, INTERVAL, time.time() - w0, (c1 - c0) / ROUNDS,
-                 sum(walls) / len(walls), pending, errors))
+                 sum(walls) / len(walls), pending, errors, ANNOTATIONS))
     finally:
         if proc:
             proc.terminate()
