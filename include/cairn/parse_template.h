@@ -33,6 +33,44 @@ struct cairn_template_ctx {
 struct cairn_template *cairn_template_compile(const char *src, size_t len, struct cairn_err *err);
 void cairn_template_destroy(struct cairn_template *t);
 
+/* Extra functions a caller adds at compile time (the ruler's Prometheus functions,
+ * which LogQL's line_format must not have). An argument arrives as its text (Go's %v)
+ * and, when it is a number or text that parses as one, as a number too. The function
+ * appends its text result to ret->text, or sets ret->is_bool and ret->b. On error it
+ * returns CAIRN_EINVAL with err set (the render fails with that message). An entry with
+ * `alias` set instead of fn is another name for a built-in function (toUpper: ToUpper).
+ * Extra names are looked up before the built-ins. The table must outlive the template. */
+struct cairn_template_arg {
+    const char *s;
+    size_t len;
+    int is_num;
+    double num;
+};
+struct cairn_template_ret {
+    struct cairn_buf *text;
+    int is_bool, b;
+};
+struct cairn_template_func {
+    const char *name;
+    int min_args, max_args; /* max -1: variadic */
+    int (*fn)(const struct cairn_template_arg *a, int n, struct cairn_template_ret *ret,
+              struct cairn_err *err);
+    const char *alias;
+};
+struct cairn_template_funcs {
+    const struct cairn_template_func *v;
+    size_t n;
+};
+struct cairn_template *cairn_template_compile_with(const char *src, size_t len,
+                                                  const struct cairn_template_funcs *extra,
+                                                  struct cairn_err *err);
+
+/* Go's regexp ReplaceAllString (`$1`, `${name}` expanded; literal: ReplaceAllLiteralString)
+ * of s by re, appended to out: for extra functions. 0 or CAIRN_ENOMEM. */
+struct cairn_regex;
+int cairn_template_regex_replace(struct cairn_buf *out, struct cairn_regex *re, const char *s,
+                                 size_t l, const char *repl, size_t rl, int literal);
+
 /* Render, appending to out. On an execution error returns CAIRN_EINVAL with err set
  * (out may hold partial output: callers that must not see it truncate). */
 int cairn_template_render(struct cairn_template *t, const struct cairn_template_ctx *ctx,

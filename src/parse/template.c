@@ -35,6 +35,7 @@ struct tparser {
     const char *p; /* template source (owned copy) */
     size_t len, pos;
     struct cairn_err *err;
+    const struct cairn_template_funcs *extra;
     int failed;
     int depth; /* nesting of parentheses and control blocks */
     /* variables in scope, checked at parse time as Go does */
@@ -262,6 +263,26 @@ static int unquote_str(struct tparser *ps, const struct atoken *tk, struct targ 
     return 0;
 }
 
+/* A caller's extra function by name (an alias resolves to the built-in), or NULL. */
+static const struct tfunc *extra_func(struct tparser *ps, const char *name, size_t len)
+{
+    for (size_t i = 0; ps->extra && i < ps->extra->n; i++) {
+        const struct cairn_template_func *e = &ps->extra->v[i];
+        if (strlen(e->name) != len || memcmp(e->name, name, len) != 0)
+            continue;
+        if (e->alias)
+            return cairn__tpl_func(e->alias, strlen(e->alias));
+        struct tfunc_ext *f = talloc(ps->t, sizeof *f);
+        if (!f) {
+            perr(ps, "out of memory");
+            return NULL;
+        }
+        *f = (struct tfunc_ext){{e->name, e->min_args, e->max_args, cairn__tpl_f_ext}, e};
+        return &f->f;
+    }
+    return NULL;
+}
+
 static int parse_operand(struct tparser *ps, struct targ *arg)
 {
     struct atoken tk = anext(ps);
@@ -325,7 +346,9 @@ static int parse_operand(struct tparser *ps, struct targ *arg)
         arg->kind = TA_FUNC;
         arg->s = tk.s;
         arg->len = tk.len;
-        if (!(arg->fn = cairn__tpl_func(tk.s, tk.len)))
+        if (!(arg->fn = extra_func(ps, tk.s, tk.len)) && ps->failed)
+            return -1;
+        if (!arg->fn && !(arg->fn = cairn__tpl_func(tk.s, tk.len)))
             return perr(ps, "function \"%.*s\" not defined", (int)tk.len, tk.s);
         return 0;
     case AT_END:
@@ -675,6 +698,13 @@ static struct tnode *parse_list_inner(struct tparser *ps, int *stop)
 
 struct cairn_template *cairn_template_compile(const char *src, size_t len, struct cairn_err *err)
 {
+    return cairn_template_compile_with(src, len, NULL, err);
+}
+
+struct cairn_template *cairn_template_compile_with(const char *src, size_t len,
+                                                  const struct cairn_template_funcs *extra,
+                                                  struct cairn_err *err)
+{
     struct cairn_template *t = calloc(1, sizeof(*t));
     if (!t || !(t->src = malloc(len + 1))) {
         free(t);
@@ -684,7 +714,7 @@ struct cairn_template *cairn_template_compile(const char *src, size_t len, struc
     memcpy(t->src, src, len);
     t->src[len] = '\0';
     t->len = len;
-    struct tparser ps = {.t = t, .p = t->src, .len = len, .err = err};
+    struct tparser ps = {.t = t, .p = t->src, .len = len, .err = err, .extra = extra};
     int stop = 0;
     t->root = parse_list(&ps, &stop);
     if (!ps.failed && stop == 1)

@@ -428,6 +428,27 @@ static int expand(struct cairn_buf *b, const char *tpl, size_t tl, const char *s
 }
 
 #define TPL_MAX_GROUPS 32
+int cairn_template_regex_replace(struct cairn_buf *b, struct cairn_regex *re, const char *s,
+                                 size_t l, const char *r, size_t rl, int literal)
+{
+    size_t pos = 0, last = 0, ov[2 * TPL_MAX_GROUPS];
+    int ng, err = 0;
+    ssize_t prev_end = -1;
+    while (pos <= l && (ng = cairn_regex_exec(re, s, l, pos, ov, TPL_MAX_GROUPS)) > 0) {
+        if (ov[0] == ov[1] && (ssize_t)ov[0] == prev_end) {
+            pos = ov[0] + 1;
+            continue;
+        }
+        err |= cairn_buf_append(b, s + last, ov[0] - last);
+        err |= literal ? cairn_buf_append(b, r, rl) : expand(b, r, rl, s, ov, ng, re);
+        last = ov[1];
+        prev_end = (ssize_t)ov[1];
+        pos = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
+    }
+    err |= cairn_buf_append(b, s + last, l - last);
+    return err ? CAIRN_ENOMEM : 0;
+}
+
 static int regex_replace(struct texec *x, struct tcmd *call, struct tval *a, struct tval *out,
                          int literal)
 {
@@ -441,22 +462,7 @@ static int regex_replace(struct texec *x, struct tcmd *call, struct tval *a, str
     struct cairn_buf b = CAIRN_BUF_INIT;
     if (cairn__tpl_to_str(x, &a[1], &s, &l) || cairn__tpl_to_str(x, &a[2], &r, &rl))
         goto done;
-    size_t pos = 0, last = 0, ov[2 * TPL_MAX_GROUPS];
-    int ng, err = 0;
-    ssize_t prev_end = -1;
-    while (pos <= l && (ng = cairn_regex_exec(re, s, l, pos, ov, TPL_MAX_GROUPS)) > 0) {
-        if (ov[0] == ov[1] && (ssize_t)ov[0] == prev_end) {
-            pos = ov[0] + 1;
-            continue;
-        }
-        err |= cairn_buf_append(&b, s + last, ov[0] - last);
-        err |= literal ? cairn_buf_append(&b, r, rl) : expand(&b, r, rl, s, ov, ng, re);
-        last = ov[1];
-        prev_end = (ssize_t)ov[1];
-        pos = ov[1] > ov[0] ? ov[1] : ov[1] + 1;
-    }
-    err |= cairn_buf_append(&b, s + last, l - last);
-    if (err)
+    if (cairn_template_regex_replace(&b, re, s, l, r, rl, literal))
         cairn__tpl_fail(x, "out of memory");
     else
         rc = cairn__tpl_ret_buf(x, out, b.data ? b.data : "", b.len);

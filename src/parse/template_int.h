@@ -68,6 +68,15 @@ struct tfunc {
     int (*fn)(struct texec *x, struct tcmd *call, struct tval *a, int n, struct tval *out);
 };
 
+/* A caller's extra function: fn is cairn__tpl_f_ext, which calls ext. */
+struct tfunc_ext {
+    struct tfunc f;
+    const struct cairn_template_func *ext;
+};
+
+/* Calls the struct tfunc_ext's ext of call->args[0] (template_ext.c). */
+int cairn__tpl_f_ext(struct texec *x, struct tcmd *call, struct tval *a, int n, struct tval *out);
+
 const struct tfunc *cairn__tpl_func(const char *name, size_t len);
 
 /* Scratch allocation for values built while rendering (reset per render). */

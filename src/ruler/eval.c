@@ -89,7 +89,8 @@ static char *render_annotations(const struct cairn_rule *rule, json_t *labels, d
         struct cairn_template *tpl = NULL;
         const char *text = kv->value ? kv->value : "";
         if (rewrite_template(text, &src) == 0 &&
-            (tpl = cairn_template_compile(src.data ? src.data : "", src.len, &err))) {
+            (tpl = cairn_template_compile_with(src.data ? src.data : "", src.len,
+                                               &cairn__ruler_tpl_funcs, &err))) {
             struct cairn_template_ctx ctx = {.lookup = lookup, .arg = &t, .now_ns = now};
             if (cairn_template_render(tpl, &ctx, &res, &err))
                 cairn_buf_reset(&res);

@@ -98,4 +98,8 @@ int cairn__rwrite_flush(struct rwrite *w);
 int cairn__ruler_state_save(struct cairn_ruler *r);
 void cairn__ruler_state_load(struct cairn_ruler *r);
 
+/* Prometheus's annotation template functions (tplfuncs.c). */
+struct cairn_template_funcs;
+extern const struct cairn_template_funcs cairn__ruler_tpl_funcs;
+
 #endif

@@ -3,37 +3,14 @@
 // started and filled. Usage: node browser.mjs BASE_URL ARTEFACT_DIR DATA_JSON
 // Each check waits on the page's own state (status text, rows), never on sleeps.
 // Prints "perf: {...}" with the paint and scroll numbers (reported, not asserted).
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { T, check, launch } from "./pw.mjs";
 
 const [base, artefacts, dataJson] = process.argv.slice(2);
 const data = JSON.parse(dataJson);
-const profile = mkdtempSync(join(tmpdir(), "cairn-ui-chromium-"));
-const T = 30000;
-
-function check(cond, msg) {
-  if (!cond) throw new Error("check failed: " + msg);
-}
-
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  viewport: { width: 1400, height: 900 },
-});
-const page = ctx.pages()[0] || (await ctx.newPage());
-const errors = [];
-page.on("pageerror", (e) => errors.push(String(e)));
+const { page, errors, statusText, waitStatus, close } = await launch();
 const url = (p) => base + "/#" + new URLSearchParams(p).toString();
 const shot = (name) => page.screenshot({ path: join(artefacts, name + ".png"), fullPage: false });
-const statusText = () => page.locator("#status").textContent();
-// wait for the status line to match re (the page writes it when a run is done)
-async function waitStatus(re) {
-  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById("status").textContent), re.source, { timeout: T });
-  return statusText();
-}
 async function open(p, re = /^\d+ lines/) {
   await page.goto("about:blank");
   await page.goto(url(p));
@@ -273,6 +250,5 @@ try {
   console.error("status: " + (await statusText().catch(() => "?")) + "\nurl: " + page.url() + "\npage errors: " + errors.join("; "));
   process.exitCode = 1;
 } finally {
-  await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }

@@ -1,7 +1,8 @@
 // app.js -- the web UI: run LogQL against this server's Loki API, show log lines
 // with the JSON (or logfmt) keys you pick as columns, browse labels and fields, plot
 // metric queries, follow new lines live over the tail WebSocket, and read Kubernetes
-// events by object. The state lives in the URL hash (q, from, to, limit, cols, dir,
+// events by object, list the ruler's rules and alerts and write an alert from a metric
+// query. The state lives in the URL hash (q, from, to, limit, cols, dir,
 // live, view); every run is a history entry, so Back and Forward work.
 import {
   collectFields, decodeState, encodeState, isMetricQuery, streamsToEntries, cmpNs, volumeStacks,
@@ -15,6 +16,7 @@ import { logTable } from "./table.mjs";
 import { renderMetric } from "./metric.mjs";
 import { autocomplete, fillHistory, markError, remember } from "./editor.mjs";
 import { showEvents } from "./eventsview.mjs";
+import { alertForm, showRules } from "./rulesview.mjs";
 
 // The API lives next to the UI: "/" or a proxy's prefix ("/cairn/"); "/ui/" is an alias.
 const BASE = location.pathname.replace(/[^/]*$/, "").replace(/ui\/$/, "");
@@ -44,6 +46,14 @@ export async function api(path, params) {
   const text = await r.text();
   if (!r.ok) throw new Error(`${r.status}: ${text.trim()}`);
   return JSON.parse(text);
+}
+
+// A request whose answer is shown as it is (the rules API): {status, text}.
+async function raw(path, method = "GET", body) {
+  const headers = tenantHeaders();
+  if (body !== undefined) headers["Content-Type"] = "application/yaml";
+  const r = await fetch(BASE + path, { method, headers, body });
+  return { status: r.status, text: await r.text() };
 }
 
 // ---- URL ----
@@ -292,6 +302,9 @@ export async function run(opts = {}) {
   const seq = ++state.runSeq;
   markError($("query"), $("qerror"), "");
   $("cellmenu").hidden = true;
+  $("alertbar").hidden = true;
+  $("rulesview").hidden = state.view !== "rules";
+  if (state.view === "rules") return runRules(seq);
   if (state.view === "events") return runEvents(seq);
   $("eventsview").hidden = true;
   $("logsview").hidden = false;
@@ -316,6 +329,9 @@ export async function run(opts = {}) {
       clearResults();
       state.kind = "metric";
       renderMetric($("results"), r.data, state.utc);
+      $("alertbar").hidden = false;
+      $("alertbox").hidden = true;
+      $("alertbtn").setAttribute("aria-expanded", "false");
       status(`${r.data.result.length} series in ${Math.round(performance.now() - t0)} ms`);
       return;
     }
@@ -522,6 +538,27 @@ async function runEvents(seq) {
   }
 }
 
+// ---- rules view ----
+
+async function runRules(seq) {
+  $("logsview").hidden = true;
+  $("eventsview").hidden = true;
+  status("loading rules…");
+  try {
+    const msg = await showRules($("rulesview"), (p) => raw(p), state.utc);
+    if (seq === state.runSeq) status(msg);
+  } catch (e) {
+    if (seq === state.runSeq) status(e.message, true);
+  }
+}
+
+function toggleAlertForm() {
+  const open = $("alertbox").hidden;
+  $("alertbox").hidden = !open;
+  $("alertbtn").setAttribute("aria-expanded", String(open));
+  if (open) alertForm($("alertbox"), state.query, (p, body) => raw(p, "POST", body));
+}
+
 function setView(v) {
   state.view = v;
   for (const b of document.querySelectorAll("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.view === v));
@@ -588,6 +625,7 @@ function init() {
   $("live").addEventListener("click", toggleLive);
   $("pause").addEventListener("click", togglePause);
   $("more").addEventListener("click", loadMore);
+  $("alertbtn").addEventListener("click", toggleAlertForm);
   $("zoomout").addEventListener("click", zoomOut);
   $("refresh").addEventListener("click", () => run());
   $("utc").addEventListener("click", () => {
@@ -631,7 +669,7 @@ function init() {
   for (const b of document.querySelectorAll("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.view === state.view));
   loadLabels();
   renderFields();
-  if (state.query || state.view === "events") run({ fromHistory: true });
+  if (state.query || state.view !== "logs") run({ fromHistory: true });
   else status("write a LogQL query, or pick a label on the left");
 }
 

@@ -214,7 +214,7 @@ export function isRelative(from, to) {
   return /^now/.test(String(from)) || /^now/.test(String(to));
 }
 
-// The hash state: q, from, to, limit, cols, dir, live, view (logs|events). The old
+// The hash state: q, from, to, limit, cols, dir, live, view (logs|events|rules). The old
 // range=1h form is read as from=now-1h.
 export function encodeState(st) {
   const p = new URLSearchParams();
@@ -241,7 +241,7 @@ export function decodeState(hash) {
     columns: cols ? cols.split(",").filter(Boolean) : [],
     direction: p.get("dir") === "forward" ? "forward" : "backward",
     live: p.get("live") === "1",
-    view: p.get("view") === "events" ? "events" : "logs",
+    view: ["events", "rules"].includes(p.get("view")) ? p.get("view") : "logs",
   };
 }
 
