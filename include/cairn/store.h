@@ -67,6 +67,7 @@ struct cairn_store_config {
     size_t wal_file_max;          /* start a new WAL file past this; 0: 128 MiB */
     size_t segment_file_max;      /* start a new segment file past this; 0: 1 GiB */
     const struct cairn_store_io *io; /* NULL: the real syscalls (tests only) */
+    int block_filters;            /* build and consult per-block n-gram filters (needle.c) */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */
@@ -139,6 +140,7 @@ struct cairn_store_stats {
     uint64_t chunks_flushed, chunk_bytes_flushed, blocks_cut;
     uint64_t head_bytes, active_streams;
     uint64_t entries_appended, bytes_appended, entries_rejected;
+    uint64_t blocks_filtered; /* blocks queries skipped because their filter said absent */
 };
 void cairn_store_stats(struct cairn_store *s, struct cairn_store_stats *out);
 

@@ -139,6 +139,17 @@ void cairn_store_iter_set_deadline(struct cairn_entry_iter *it, int64_t mono_ns)
  * have looked at. */
 void cairn_store_iter_skipped(const struct cairn_entry_iter *it, uint64_t *entries,
                               uint64_t *bytes);
+/* Required literals ("needles"): every entry the caller wants holds each of
+ * lits[i][0..lens[i]) as a substring (case-sensitive), e.g. the `|= "x"` filters a
+ * query's lines must all pass. Blocks whose n-gram filter says one of them is absent
+ * are skipped without being read (docs/STORAGE.md); the entries returned are the
+ * same, minus entries that lack a literal (the caller filters anyway). Copied; call
+ * after init, before the first next. Literals under 4 bytes are ignored. A no-op when
+ * the store's block_filters is off. 0 or CAIRN_ENOMEM (the iterator stays usable). */
+int cairn_store_iter_set_needles(struct cairn_entry_iter *it, const char *const *lits,
+                                 const size_t *lens, size_t n);
+/* Blocks skipped so far because of their filter (for query stats). */
+uint64_t cairn_store_iter_filtered_blocks(const struct cairn_entry_iter *it);
 
 /* Block-level access, for scans that need no global time order and want no per-entry
  * merge cost (a line filter over everything, metric accumulation per stream, work split

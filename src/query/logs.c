@@ -216,6 +216,7 @@ struct worker {
     struct out_set streams;     /* labels_json per result stream; values unused */
     struct cairn_buf lines;
     uint64_t lines_scanned, bytes_scanned;
+    uint64_t blocks_filtered; /* skipped unread by their filter */
     int rc;
     struct cairn_err err;
     struct cut *cut;            /* NULL: no limit, or one worker */
@@ -352,6 +353,11 @@ static void *worker_run(void *arg)
     if (rc)
         goto out;
     iter_open = 1;
+    const char *nl[8];
+    size_t nlen[8];
+    size_t nn = cairn_logql_pipeline_needles(pl, nl, nlen, 8);
+    if (nn && (rc = cairn_store_iter_set_needles(&it, nl, nlen, nn < 8 ? nn : 8)))
+        goto out;
     if (w->cut)
         cairn_store_iter_set_stop(&it, &w->cut->stop);
     cairn_store_iter_set_deadline(&it, w->deadline);
@@ -416,6 +422,7 @@ static void *worker_run(void *arg)
     cairn_store_iter_skipped(&it, &skipped, &skipped_bytes);
     w->lines_scanned += skipped;
     w->bytes_scanned += skipped_bytes;
+    w->blocks_filtered += cairn_store_iter_filtered_blocks(&it);
     if (rc < 0 && rc != CAIRN_ENOMEM && !w->err.code)
         cairn_err_set(&w->err, rc, "reading the store: %s", cairn_strerror(rc));
 out:
@@ -567,6 +574,7 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     for (size_t i = 0; i < nw; i++) {
         st->lines += w[i].lines_scanned;
         st->bytes += w[i].bytes_scanned;
+        st->blocks_filtered += w[i].blocks_filtered;
         if (w[i].rc && !rc) {
             rc = w[i].rc;
             *err = w[i].err;

@@ -111,6 +111,8 @@ struct cairn__iter {
     size_t npool;
     struct fdc *fds;
     size_t nfd, capfd;
+    struct cairn__needle *needle; /* required literals and their filters, or NULL */
+    uint64_t filtered_blocks;     /* blocks skipped by their filter */
 };
 
 /* A new zeroed source appended to it->v; NULL on ENOMEM. */
