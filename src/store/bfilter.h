@@ -22,7 +22,7 @@
 #define CAIRN__BF_BITS_PER_BYTE_NUM 15
 #define CAIRN__BF_BITS_PER_BYTE_DEN 100
 #define CAIRN__BF_MIN_BITS 512   /* small blocks: 64 bytes, still useful */
-#define CAIRN__BF_K 2            /* bits per gram (measured best at this density) */
+#define CAIRN__BF_K 1            /* bits per gram: at ~1 distinct gram per bit, 1 is best */
 
 struct cairn__bf_builder {
     uint64_t *bits;
