@@ -1,10 +1,11 @@
 /* bfilter.h -- per-block n-gram bloom filters: "can this block hold this substring?"
  *
- * A filter is a bloom filter over every 4-byte window (4-gram) of every line of one
- * block, grams never crossing a line boundary. A line holding a literal L (|L| >= 4)
- * holds every 4-gram of L, so if any gram of L is absent from the filter, no line of
- * the block holds L: the answer "absent" is exact, "maybe" may be a false positive.
- * Literals shorter than 4 bytes always give "maybe". Case-sensitive (bytes as is).
+ * A filter is a bloom filter over the 4-byte windows (4-grams) starting at the even
+ * positions of every line of one block, grams never crossing a line boundary. A line
+ * holding a literal L (|L| >= 5) at position j holds the grams of L at the offsets i
+ * with j + i even, so if for both parities some gram of L is absent from the filter,
+ * no line of the block holds L: the answer "absent" is exact, "maybe" may be a false
+ * positive. Literals shorter than 5 bytes always give "maybe". Case-sensitive.
  *
  * Ownership: a builder owns its bit array (grown, kept across blocks: building
  * allocates only when a block needs more bits than any before). A view borrows the
@@ -23,6 +24,11 @@
 #define CAIRN__BF_BITS_PER_BYTE_DEN 100
 #define CAIRN__BF_MIN_BITS 512   /* small blocks: 64 bytes, still useful */
 #define CAIRN__BF_K 1            /* bits per gram: at ~1 distinct gram per bit, 1 is best */
+/* Grams are added at line positions 0, 2, 4, ...: a literal is tested at both phases
+ * (the grams at its even offsets, or at its odd ones, must all be there), so it needs
+ * a gram at each phase: 5 bytes at least. */
+#define CAIRN__BF_STRIDE 2
+#define CAIRN__BF_MIN_LIT (CAIRN__BF_GRAM + CAIRN__BF_STRIDE - 1)
 
 struct cairn__bf_builder {
     uint64_t *bits;

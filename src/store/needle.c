@@ -76,7 +76,8 @@ void cairn__needle_after_cut(struct cairn_store *s, struct cairn__period *p, uin
         ref = ps->refs[ps->n - 1];
     rc = CAIRN_ENOTFOUND;
     if (have) {
-        unsigned char pre[CAIRN__FLT_PRE] = {CAIRN__BF_VERSION, CAIRN__BF_GRAM, CAIRN__BF_K, 0};
+        unsigned char pre[CAIRN__FLT_PRE] = {CAIRN__BF_VERSION, CAIRN__BF_GRAM, CAIRN__BF_K,
+                                            CAIRN__BF_STRIDE};
         uint32_t bcrc =
             cairn_get_u32le((const unsigned char *)block->data + block->len - 4);
         for (int k = 0; k < 8; k++)
@@ -177,7 +178,8 @@ static struct sidecar *sidecar_of(struct cairn__needle *nd, struct cairn__period
     size_t roff, cap = 0;
     while (cairn__recscan_next(&rs, &type, &pl, &plen, &roff) == 1) {
         if (type != CAIRN__FLT_REC || !flt_plausible(type, pl, plen) ||
-            pl[0] != CAIRN__BF_VERSION || pl[1] != CAIRN__BF_GRAM || pl[2] != CAIRN__BF_K)
+            pl[0] != CAIRN__BF_VERSION || pl[1] != CAIRN__BF_GRAM || pl[2] != CAIRN__BF_K ||
+            pl[3] != CAIRN__BF_STRIDE)
             continue; /* another version's filter: read the block */
         if (sc->n == cap) {
             size_t nc = cap ? cap * 2 : 64;

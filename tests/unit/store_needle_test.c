@@ -75,7 +75,7 @@ static void test_filter_sound_and_fpr(void **state)
         /* no false negatives: random substrings (any length, any position) */
         for (int t = 0; t < 20000; t++) {
             int i = (int)(rnd() % BLOCK_LINES);
-            size_t len = 1 + rnd() % (size_t)lens[i];
+            size_t len = 1 + rnd() % (size_t)lens[i]; /* at any parity of the line */
             size_t at = rnd() % ((size_t)lens[i] - len + 1);
             assert_int_equal(cairn__bf_may_contain(&v, lines[i] + at, len), 1);
         }
@@ -91,7 +91,7 @@ static void test_filter_sound_and_fpr(void **state)
             probes++;
             maybes += (uint64_t)cairn__bf_may_contain(&v, id, 16);
             gram_probes++;
-            gram_maybes += (uint64_t)cairn__bf_may_contain(&v, id, 4);
+            gram_maybes += (uint64_t)cairn__bf_may_contain(&v, id, 8);
         }
         free(bytes);
     }
@@ -100,10 +100,10 @@ static void test_filter_sound_and_fpr(void **state)
     double gram_fpr = (double)gram_maybes / (double)gram_probes;
     double size = (double)filter_all / (double)raw_all;
     print_message("bfilter: size %.4f of raw bytes; false positives: %.5f for an absent "
-                  "16-hex id (%llu probes), %.3f for one 4-gram\n",
+                  "16-hex id (%llu probes), %.3f for an 8-hex one\n",
                   size, fpr, (unsigned long long)probes, gram_fpr);
     assert_true(size <= 0.02);
-    assert_true(fpr < 0.02); /* measured 0.005 on these dense lines (docs/STORAGE.md) */
+    assert_true(fpr < 0.04); /* measured 0.020 on these dense lines (docs/STORAGE.md) */
 }
 
 static void test_filter_short_and_edges(void **state)
@@ -112,21 +112,27 @@ static void test_filter_short_and_edges(void **state)
     struct cairn__bf_builder b = {0};
     assert_int_equal(cairn__bf_begin(&b, 10), 0);
     cairn__bf_add_line(&b, "abc", 3); /* too short: nothing added */
-    cairn__bf_add_line(&b, "abcd", 4);
+    cairn__bf_add_line(&b, "abcde", 5);
     cairn__bf_add_line(&b, "zzzzzzzz", 8); /* runs */
+    cairn__bf_add_line(&b, "0123456789", 10);
     unsigned char *bytes = calloc(b.nwords, 8);
+    assert_non_null(bytes);
     for (size_t w = 0; w < b.nwords; w++)
         for (int k = 0; k < 8; k++)
             bytes[w * 8 + k] = (unsigned char)(b.bits[w] >> (8 * k));
     struct cairn__bf_view v = {bytes, (uint32_t)b.nwords};
-    assert_int_equal(cairn__bf_may_contain(&v, "abcd", 4), 1);
+    assert_int_equal(cairn__bf_may_contain(&v, "abcde", 5), 1);
     assert_int_equal(cairn__bf_may_contain(&v, "zzzzz", 5), 1);
-    assert_int_equal(cairn__bf_may_contain(&v, "ab", 2), 1);     /* short: maybe */
+    /* every substring of 5 or more, at both parities */
+    for (size_t a = 0; a < 10; a++)
+        for (size_t n = 5; a + n <= 10; n++)
+            assert_int_equal(cairn__bf_may_contain(&v, "0123456789" + a, n), 1);
+    assert_int_equal(cairn__bf_may_contain(&v, "abcd", 4), 1);   /* short: maybe */
     assert_int_equal(cairn__bf_may_contain(&v, "", 0), 1);
-    assert_int_equal(cairn__bf_may_contain(&v, "bcda", 4), 0);   /* never across lines */
-    assert_int_equal(cairn__bf_may_contain(&v, "ABCD", 4), 0);   /* case-sensitive */
+    assert_int_equal(cairn__bf_may_contain(&v, "cdezz", 5), 0);  /* never across lines */
+    assert_int_equal(cairn__bf_may_contain(&v, "ABCDE", 5), 0);  /* case-sensitive */
     struct cairn__bf_view none = {NULL, 0};
-    assert_int_equal(cairn__bf_may_contain(&none, "abcd", 4), 1);
+    assert_int_equal(cairn__bf_may_contain(&none, "abcde", 5), 1);
     free(bytes);
     cairn__bf_deinit(&b);
 }
