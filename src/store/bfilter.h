@@ -1,11 +1,13 @@
 /* bfilter.h -- per-block n-gram bloom filters: "can this block hold this substring?"
  *
- * A filter is a bloom filter over the 4-byte windows (4-grams) starting at the even
- * positions of every line of one block, grams never crossing a line boundary. A line
- * holding a literal L (|L| >= 5) at position j holds the grams of L at the offsets i
- * with j + i even, so if for both parities some gram of L is absent from the filter,
- * no line of the block holds L: the answer "absent" is exact, "maybe" may be a false
- * positive. Literals shorter than 5 bytes always give "maybe". Case-sensitive.
+ * A filter is a bloom filter over the 4-byte windows (4-grams) made only of [0-9A-Za-z]
+ * and starting at the even positions of every line of one block, grams never crossing
+ * a line boundary. A line holding a literal L at position j holds the alphanumeric
+ * grams of L at the offsets i with j + i even, so if for both parities some such gram
+ * of L is absent from the filter, no line of the block holds L: the answer "absent"
+ * is exact, "maybe" may be a false positive. A literal with no alphanumeric gram at
+ * one of the parities (shorter than 5 bytes, or mostly punctuation) always gives
+ * "maybe". Case-sensitive.
  *
  * Ownership: a builder owns its bit array (grown, kept across blocks: building
  * allocates only when a block needs more bits than any before). A view borrows the
