@@ -144,10 +144,21 @@ void cairn_store_iter_skipped(const struct cairn_entry_iter *it, uint64_t *entri
  * query's lines must all pass. Blocks whose n-gram filter says one of them is absent
  * are skipped without being read (docs/STORAGE.md); the entries returned are the
  * same, minus entries that lack a literal (the caller filters anyway). Copied; call
- * after init, before the first next. Literals under 4 bytes are ignored. A no-op when
+ * after init, before the first next. Literals under 5 bytes are ignored. A no-op when
  * the store's block_filters is off. 0 or CAIRN_ENOMEM (the iterator stays usable). */
 int cairn_store_iter_set_needles(struct cairn_entry_iter *it, const char *const *lits,
                                  const size_t *lens, size_t n);
+/* The same literals for several iterators at once (the threads of one query): the
+ * filters are read once for all of them. create: *out NULL when there is nothing to
+ * consult (block_filters off, or no literal of 5 bytes or more); 0 or CAIRN_ENOMEM.
+ * The object may be used by iterators on several threads at once; it must outlive
+ * them. use: the iterator borrows nd (NULL: none). */
+struct cairn_store_needles;
+int cairn_store_needles_create(struct cairn_store *s, const char *const *lits, const size_t *lens,
+                               size_t n, struct cairn_store_needles **out);
+void cairn_store_needles_destroy(struct cairn_store_needles *nd);
+void cairn_store_iter_use_needles(struct cairn_entry_iter *it,
+                                  const struct cairn_store_needles *nd);
 /* Blocks skipped so far because of their filter (for query stats). */
 uint64_t cairn_store_iter_filtered_blocks(const struct cairn_entry_iter *it);
 

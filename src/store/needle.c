@@ -124,11 +124,15 @@ struct sidecar {
     size_t n;
 };
 
-struct cairn__needle {
+/* Shared by the iterators of one query (its worker threads): the sidecars are read
+ * once, under mu; an entry, once loaded, is never changed or moved. */
+struct cairn_store_needles {
+    struct cairn_store *s;
     char **lits;
     size_t *lens;
     size_t nlits;
-    struct sidecar *sc;
+    pthread_mutex_t mu;
+    struct sidecar **sc;
     size_t nsc, capsc;
 };
 
@@ -144,23 +148,26 @@ static int fent_cmp(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Read and index the sidecar of (per, file); a missing or unreadable one is empty. */
-static struct sidecar *sidecar_of(struct cairn__needle *nd, struct cairn__period *per,
-                                  uint32_t file)
+/* Read and index the sidecar of (per, file); a missing or unreadable one is empty.
+ * nd->mu held. */
+static struct sidecar *sidecar_load(struct cairn_store_needles *nd, struct cairn__period *per,
+                                    uint32_t file)
 {
     for (size_t i = 0; i < nd->nsc; i++)
-        if (nd->sc[i].per == per && nd->sc[i].file == file)
-            return &nd->sc[i];
+        if (nd->sc[i]->per == per && nd->sc[i]->file == file)
+            return nd->sc[i];
     if (nd->nsc == nd->capsc) {
         size_t nc = nd->capsc ? nd->capsc * 2 : 4;
-        struct sidecar *v = realloc(nd->sc, nc * sizeof *v);
+        struct sidecar **v = realloc(nd->sc, nc * sizeof *v);
         if (!v)
             return NULL;
         nd->sc = v;
         nd->capsc = nc;
     }
-    struct sidecar *sc = &nd->sc[nd->nsc++];
-    memset(sc, 0, sizeof *sc);
+    struct sidecar *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return NULL;
+    nd->sc[nd->nsc++] = sc;
     sc->per = per;
     sc->file = file;
     char path[4096];
@@ -196,28 +203,35 @@ static struct sidecar *sidecar_of(struct cairn__needle *nd, struct cairn__period
     return sc;
 }
 
-/* The block's trailing CRC (its last 4 bytes), from the mapping or by pread. */
+/* The block's trailing CRC (its last 4 bytes). */
 static int block_crc(const struct src *x, const struct fdc *f, uint32_t *crc)
 {
     const struct cairn__bref *r = &x->ref;
     if (r->len < 4)
         return -1;
+    /* pread even when the file is mapped: touching one page per block through the
+     * mapping (a fault each, and the unmapping) cost 3x the syscall */
     unsigned char b[4];
-    if (f->map && r->off + r->len <= f->maplen) {
-        memcpy(b, f->map + r->off + r->len - 4, 4);
-    } else if (pread(f->fd, b, 4, (off_t)(r->off + r->len - 4)) != 4) {
+    (void)f->map;
+    if (pread(f->fd, b, 4, (off_t)(r->off + r->len - 4)) != 4)
         return -1;
-    }
     *crc = cairn_get_u32le(b);
     return 0;
 }
 
 int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct fdc *f)
 {
-    struct cairn__needle *nd = it->needle;
+    const struct cairn_store_needles *nd = it->needles;
     if (!nd || !nd->nlits || !x->per)
         return 0;
-    struct sidecar *sc = sidecar_of(nd, x->per, x->ref.file);
+    struct sidecar *sc = it->needle_sc; /* blocks come file by file: the last one */
+    if (!sc || sc->per != x->per || sc->file != x->ref.file) {
+        struct cairn_store_needles *w = (struct cairn_store_needles *)nd;
+        pthread_mutex_lock(&w->mu);
+        sc = sidecar_load(w, x->per, x->ref.file);
+        pthread_mutex_unlock(&w->mu);
+        it->needle_sc = sc;
+    }
     if (!sc || !sc->n)
         return 0;
     size_t a = 0, b = sc->n;
@@ -254,7 +268,7 @@ int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct
     return 0;
 }
 
-void cairn__needle_free(struct cairn__needle *nd)
+void cairn_store_needles_destroy(struct cairn_store_needles *nd)
 {
     if (!nd)
         return;
@@ -263,42 +277,70 @@ void cairn__needle_free(struct cairn__needle *nd)
     free(nd->lits);
     free(nd->lens);
     for (size_t i = 0; i < nd->nsc; i++) {
-        cairn_buf_deinit(&nd->sc[i].bytes);
-        free(nd->sc[i].v);
+        cairn_buf_deinit(&nd->sc[i]->bytes);
+        free(nd->sc[i]->v);
+        free(nd->sc[i]);
     }
     free(nd->sc);
+    pthread_mutex_destroy(&nd->mu);
     free(nd);
+}
+
+int cairn_store_needles_create(struct cairn_store *s, const char *const *lits, const size_t *lens,
+                               size_t n, struct cairn_store_needles **out)
+{
+    *out = NULL;
+    size_t use = 0;
+    for (size_t i = 0; i < n; i++)
+        use += lens[i] >= CAIRN__BF_MIN_LIT;
+    if (!s->cfg.block_filters || !use)
+        return 0;
+    struct cairn_store_needles *nd = calloc(1, sizeof *nd);
+    if (!nd)
+        return CAIRN_ENOMEM;
+    nd->s = s;
+    pthread_mutex_init(&nd->mu, NULL);
+    if (!(nd->lits = calloc(use, sizeof *nd->lits)) || !(nd->lens = calloc(use, sizeof *nd->lens)))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] < CAIRN__BF_MIN_LIT)
+            continue; /* a filter cannot say anything about it */
+        char *c = malloc(lens[i] + 1);
+        if (!c)
+            goto fail;
+        memcpy(c, lits[i], lens[i]);
+        c[lens[i]] = '\0';
+        nd->lits[nd->nlits] = c;
+        nd->lens[nd->nlits++] = lens[i];
+    }
+    *out = nd;
+    return 0;
+fail:
+    cairn_store_needles_destroy(nd);
+    return CAIRN_ENOMEM;
+}
+
+void cairn_store_iter_use_needles(struct cairn_entry_iter *itp,
+                                  const struct cairn_store_needles *nd)
+{
+    struct cairn__iter *it = itp->impl;
+    if (it) {
+        it->needles = nd;
+        it->needle_sc = NULL;
+    }
 }
 
 int cairn_store_iter_set_needles(struct cairn_entry_iter *itp, const char *const *lits,
                                  const size_t *lens, size_t n)
 {
     struct cairn__iter *it = itp->impl;
-    if (!it || !n || !it->s->cfg.block_filters)
+    if (!it)
         return 0;
-    struct cairn__needle *nd = it->needle;
-    if (!nd && !(nd = it->needle = calloc(1, sizeof *nd)))
-        return CAIRN_ENOMEM;
-    char **lv = realloc(nd->lits, (nd->nlits + n) * sizeof *lv);
-    if (!lv)
-        return CAIRN_ENOMEM;
-    nd->lits = lv;
-    size_t *ln = realloc(nd->lens, (nd->nlits + n) * sizeof *ln);
-    if (!ln)
-        return CAIRN_ENOMEM;
-    nd->lens = ln;
-    for (size_t i = 0; i < n; i++) {
-        if (lens[i] < CAIRN__BF_GRAM)
-            continue; /* a filter cannot say anything about it */
-        char *c = malloc(lens[i] + 1);
-        if (!c)
-            return CAIRN_ENOMEM;
-        memcpy(c, lits[i], lens[i]);
-        c[lens[i]] = '\0';
-        nd->lits[nd->nlits] = c;
-        nd->lens[nd->nlits++] = lens[i];
-    }
-    return 0;
+    cairn_store_needles_destroy(it->needles_own);
+    it->needles_own = NULL;
+    int rc = cairn_store_needles_create(it->s, lits, lens, n, &it->needles_own);
+    cairn_store_iter_use_needles(itp, it->needles_own);
+    return rc;
 }
 
 uint64_t cairn_store_iter_filtered_blocks(const struct cairn_entry_iter *itp)

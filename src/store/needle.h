@@ -6,8 +6,8 @@
  * record names its block by offset, length and the block's own CRC, checked against
  * the block's trailing bytes before the filter is believed.
  *
- * Ownership: the iterator owns its struct cairn__needle (literals copied in, sidecars
- * read once per iterator), freed by cairn__needle_free. */
+ * Ownership: a struct cairn_store_needles (store_read.h) owns its copies of the
+ * literals and the sidecars it read; iterators borrow it. */
 #ifndef CAIRN_STORE_NEEDLE_H
 #define CAIRN_STORE_NEEDLE_H
 
@@ -28,11 +28,9 @@ void cairn__needle_after_cut(struct cairn_store *s, struct cairn__period *p, uin
 struct cairn__iter;
 struct src;
 struct fdc;
-struct cairn__needle;
 /* 1 when the filter of source x's block (in segment file f) says no line of it holds
  * one of the iterator's required literals: the block need not be read. 0 otherwise
  * (no literals, no filter, a stale or damaged one, filters disabled). */
 int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct fdc *f);
-void cairn__needle_free(struct cairn__needle *nd);
 
 #endif
