@@ -186,6 +186,23 @@ static void fill(struct cairn_store *s, uint64_t seed)
     }
 }
 
+/* The iterator's next entry holding every literal: 1, or 0 at the end. */
+static int next_holding(struct cairn_entry_iter *it, const char *const *lits, const size_t *lens,
+                        size_t n, uint32_t *sid, struct cairn_entry *e)
+{
+    for (;;) {
+        int r = cairn_store_iter_next(it, sid, e);
+        assert_true(r >= 0);
+        if (r == 0)
+            return 0;
+        size_t i = 0;
+        for (; i < n && memmem(e->line, e->len, lits[i], lens[i]); i++)
+            ;
+        if (i == n)
+            return 1;
+    }
+}
+
 /* Entries holding every literal, by the plain iterator then a check, and with the
  * literals given as needles: the same sequence (ts, sid, line). Returns the count;
  * *skipped: blocks the needle iterator skipped. */
@@ -207,30 +224,8 @@ static size_t compare(struct cairn_store *s, const char *const *lits, size_t n,
     for (;;) {
         uint32_t sa, sb;
         struct cairn_entry ea, eb;
-        int ra;
-        for (;;) { /* the next entry of a holding every literal */
-            ra = cairn_store_iter_next(&a, &sa, &ea);
-            assert_true(ra >= 0);
-            if (ra == 0)
-                break;
-            size_t i = 0;
-            for (; i < n && memmem(ea.line, ea.len, lits[i], lens[i]); i++)
-                ;
-            if (i == n)
-                break;
-        }
-        int rb;
-        for (;;) {
-            rb = cairn_store_iter_next(&b, &sb, &eb);
-            assert_true(rb >= 0);
-            if (rb == 0)
-                break;
-            size_t i = 0;
-            for (; i < n && memmem(eb.line, eb.len, lits[i], lens[i]); i++)
-                ;
-            if (i == n)
-                break;
-        }
+        int ra = next_holding(&a, lits, lens, n, &sa, &ea);
+        int rb = next_holding(&b, lits, lens, n, &sb, &eb);
         assert_int_equal(ra, rb);
         if (!ra)
             break;
