@@ -199,6 +199,10 @@ int cairn_store_blocks_next(struct cairn_block_iter *it, struct cairn_block_view
 void cairn_store_blocks_deinit(struct cairn_block_iter *it);
 /* As cairn_store_iter_set_deadline. */
 void cairn_store_blocks_set_deadline(struct cairn_block_iter *it, int64_t mono_ns);
+/* As cairn_store_iter_set_needles: blocks that cannot hold one of the literals are
+ * not returned. */
+int cairn_store_blocks_set_needles(struct cairn_block_iter *it, const char *const *lits,
+                                   const size_t *lens, size_t n);
 
 /* Loki's /index/stats: for the streams in sids (NULL: all) with data overlapping
  * [start, end): how many streams, chunks, entries and raw line bytes. Computed from

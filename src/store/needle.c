@@ -343,6 +343,13 @@ int cairn_store_iter_set_needles(struct cairn_entry_iter *itp, const char *const
     return rc;
 }
 
+int cairn_store_blocks_set_needles(struct cairn_block_iter *bit, const char *const *lits,
+                                   const size_t *lens, size_t n)
+{
+    struct cairn_entry_iter e = {bit->impl};
+    return cairn_store_iter_set_needles(&e, lits, lens, n);
+}
+
 uint64_t cairn_store_iter_filtered_blocks(const struct cairn_entry_iter *itp)
 {
     const struct cairn__iter *it = itp->impl;
