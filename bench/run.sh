@@ -38,7 +38,7 @@ DISCARD=$BUILD/bench_discard
 RSS=$BUILD/bench_rss
 QUERY=$BUILD/bench_query
 
-BENCH_ALL="generator pusher ingest query metric events ship ship_sd pipeline"
+BENCH_ALL="generator pusher ingest query metric needle events ship ship_sd pipeline"
 BENCH_ONLY=${BENCH_ONLY:-$BENCH_ALL}
 BENCH_BYTES=${BENCH_BYTES:-200M}
 BENCH_STREAMS=${BENCH_STREAMS:-2000}
@@ -464,6 +464,84 @@ bench_metric() {
         query_result metric 'topk(10, sum by (reason) (rate({job="events"} | json [1m])))' "$C_EVENTS_BYTES" MB ">= 400"
     else query_fail metric topk "$log"; bad=1; fi
     if [ -z "$BENCH_URL" ]; then server_stop || say "metric: the server did not stop cleanly"; fi
+    return $bad
+}
+
+# Issue 17: needle search. A 16-hex-digit id that occurs once in the corpus, found by
+# `{job=~".+"} |= "<id>"` over the whole span (24 h), with the block filters consulted
+# and with the server started with --no-block-filters on the same data; the ingest CPU
+# with and without building them; the filters' size per raw byte.
+# needle_ingest DATA [SERVE ARGS...]: push the corpus into a fresh server on DATA;
+# sets NI_CPU (server CPU seconds during the push).
+needle_ingest() {
+    local data=$1 log=$WORK/needle-push.log cpu0 cpu1
+    shift
+    mkdir -p "$data"
+    local BENCH_SERVE_ARGS="$BENCH_SERVE_ARGS $*"
+    server_start "$data" || return 1
+    cpu0=$(proc_cpu_s "$SERVER_REAL_PID")
+    "$PUSH" --url "http://127.0.0.1:$SERVER_PORT" --connections "$BENCH_CONNECTIONS" \
+        --batch-bytes "$BENCH_BATCH_BYTES" --format "$BENCH_FORMAT" --tenant "$BENCH_TENANT" \
+        "$CORPUS" >"$log" 2>&1
+    local prc=$?
+    cpu1=$(proc_cpu_s "$SERVER_REAL_PID")
+    server_stop || say "needle: the server did not stop cleanly"
+    [ $prc -eq 0 ] || { sed 's/^/    /' "$log" >&2; return 1; }
+    NI_CPU=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b - a}')
+}
+
+bench_needle() {
+    corpus_ready || { fail needle "no corpus"; return 1; }
+    corpus_info || { fail needle "cannot read the corpus header"; return 1; }
+    [ -n "$BENCH_URL" ] && { fail needle "needs its own servers (BENCH_URL is set)"; return 1; }
+    local id
+    id=$(python3 - "$CORPUS" <<'PY'
+import re, sys
+d = open(sys.argv[1], 'rb').read()
+# candidates from the middle of the corpus outward; the first found exactly once
+for m in re.compile(rb'[0-9a-f]{16}').finditer(d, len(d) // 2):
+    if d.count(m.group(0)) == 1:
+        print(m.group(0).decode())
+        break
+PY
+)
+    [ -n "$id" ] || { fail needle "no 16-hex-digit id occurs once in the corpus"; return 1; }
+    say "needle: id $id"
+    local off=$WORK/data-needle-off on=$WORK/data-needle-on cpu_off cpu_on
+    needle_ingest "$off" --no-block-filters || { fail needle "ingest without filters failed"; return 1; }
+    cpu_off=$NI_CPU
+    needle_ingest "$on" || { fail needle "ingest with filters failed"; return 1; }
+    cpu_on=$NI_CPU
+    rm -rf "$off"
+    local fbytes
+    fbytes=$(find "$on" -name '*.cflt' -printf '%s\n' | awk '{s+=$1} END{print s+0}')
+    result needle "filter bytes / raw line bytes" "$(awk -v f="$fbytes" -v b="$C_BYTES" 'BEGIN{printf "%.4f", f/b}')" "<= 0.02"
+    result needle "ingest server CPU s, filters off / on" "$cpu_off / $cpu_on" "-"
+    result needle "ingest CPU cost of the filters" "$(awk -v a="$cpu_off" -v b="$cpu_on" 'BEGIN{printf "%+.1f%%", (a > 0 ? (b - a) / a * 100 : 0)}')" "<= 10%"
+    local range=(start="$C_MIN" end="$((C_MAX + 1))" limit=1000) log=$WORK/needle.log bad=0
+    local q="query={job=~\".+\"} |= \"$id\"" p50_on="" p50_off=""
+    server_start "$on" || { fail needle "cairn serve did not start"; return 1; }
+    QURL=http://127.0.0.1:$SERVER_PORT
+    if run_query "$log" "$q" "${range[@]}"; then
+        p50_on=$Q_P50
+        grep -q ' 1 values' "$log" || say "needle: expected exactly one entry (see above)"
+        result needle "|= \"<16-hex id>\" over 24 h, filters on: p50 ms" "$p50_on" "<= 20"
+        local skipped
+        skipped=$(curl -s "$QURL/metrics" | sed -n 's/^cairn_blocks_filtered_total \([0-9]*\).*/\1/p')
+        result needle "blocks skipped by filter (all runs)" "${skipped:-?}" "-"
+    else query_fail needle "filters on" "$log"; bad=1; fi
+    server_stop || say "needle: the server did not stop cleanly"
+    local BENCH_SERVE_ARGS="$BENCH_SERVE_ARGS --no-block-filters"
+    server_start "$on" || { fail needle "cairn serve did not start"; return 1; }
+    QURL=http://127.0.0.1:$SERVER_PORT
+    if run_query "$log" "$q" "${range[@]}"; then
+        p50_off=$Q_P50
+        result needle "the same, filters off: p50 ms" "$p50_off" "-"
+    else query_fail needle "filters off" "$log"; bad=1; fi
+    server_stop || say "needle: the server did not stop cleanly"
+    if [ -n "$p50_on" ] && [ -n "$p50_off" ]; then
+        result needle "speed-up with filters" "$(awk -v a="$p50_off" -v b="$p50_on" 'BEGIN{printf "%.1fx", (b > 0 ? a / b : 0)}')" ">= 20x"
+    fi
     return $bad
 }
 

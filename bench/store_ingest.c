@@ -6,7 +6,7 @@
  *
  *   bench_store_ingest [--mb 200] [--streams 2000] [--threads 2] [--codec zstd|lz4]
  *                      [--level 1] [--fsync never|interval|always]
- *                      [--budget MB] [--dir DIR] */
+ *                      [--budget MB] [--dir DIR] [--block-filters 0|1] */
 #include <dirent.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -202,7 +202,7 @@ static long rss_kb(void)
 int main(int argc, char **argv)
 {
     size_t mb = 200, budget_mb = 0;
-    int nstreams = 2000, threads = 2, level = 1;
+    int nstreams = 2000, threads = 2, level = 1, filters = 1;
     const char *dir = NULL, *codec = "zstd", *fsync = "interval";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--mb"))
@@ -221,6 +221,8 @@ int main(int argc, char **argv)
             budget_mb = (size_t)atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--dir"))
             dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--block-filters"))
+            filters = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -255,6 +257,7 @@ int main(int argc, char **argv)
     struct cairn_store_config cfg;
     cairn_store_config_default(&cfg);
     cfg.data_dir = dir;
+    cfg.block_filters = filters;
     cfg.codec = !strcmp(codec, "lz4") ? CAIRN_CODEC_LZ4 : CAIRN_CODEC_ZSTD;
     cfg.zstd_level = level;
     if (budget_mb)

@@ -48,6 +48,12 @@ int cairn_logql_pipeline_prefilter_stream(struct cairn_logql_pipeline *p,
                                           size_t len);
 int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p);
 void cairn_logql_pipeline_set_prefiltered(struct cairn_logql_pipeline *p, int on);
+/* Literals every kept line holds as a substring, case-sensitive (the hoisted
+ * `|= "x"` filters, and `|~` ones whose pattern is a plain literal): the first cap go
+ * to lits/lens (views into the query, valid while it lives); returns how many there
+ * are. For a store that can skip blocks lacking one (cairn_store_iter_set_needles). */
+size_t cairn_logql_pipeline_needles(const struct cairn_logql_pipeline *p, const char **lits,
+                                    size_t *lens, size_t cap);
 
 /* The kept entry's line. */
 const char *cairn_logql_pipeline_line(const struct cairn_logql_pipeline *p, size_t *len);

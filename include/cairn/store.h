@@ -73,6 +73,7 @@ struct cairn_store_config {
      * go through cache. Both borrowed: they must outlive the store. */
     struct cairn_objstore *objstore;
     struct cairn_cache *cache;
+    int block_filters;            /* build and consult per-block n-gram filters (needle.c) */
 };
 
 /* Fill cfg with the defaults of limits.h (data_dir "./data"). */
@@ -161,6 +162,7 @@ struct cairn_store_stats {
     uint64_t chunks_flushed, chunk_bytes_flushed, blocks_cut;
     uint64_t head_bytes, active_streams;
     uint64_t entries_appended, bytes_appended, entries_rejected;
+    uint64_t blocks_filtered; /* blocks queries skipped because their filter said absent */
 };
 void cairn_store_stats(struct cairn_store *s, struct cairn_store_stats *out);
 

@@ -139,6 +139,28 @@ void cairn_store_iter_set_deadline(struct cairn_entry_iter *it, int64_t mono_ns)
  * have looked at. */
 void cairn_store_iter_skipped(const struct cairn_entry_iter *it, uint64_t *entries,
                               uint64_t *bytes);
+/* Required literals ("needles"): every entry the caller wants holds each of
+ * lits[i][0..lens[i]) as a substring (case-sensitive), e.g. the `|= "x"` filters a
+ * query's lines must all pass. Blocks whose n-gram filter says one of them is absent
+ * are skipped without being read (docs/STORAGE.md); the entries returned are the
+ * same, minus entries that lack a literal (the caller filters anyway). Copied; call
+ * after init, before the first next. Literals under 5 bytes are ignored. A no-op when
+ * the store's block_filters is off. 0 or CAIRN_ENOMEM (the iterator stays usable). */
+int cairn_store_iter_set_needles(struct cairn_entry_iter *it, const char *const *lits,
+                                 const size_t *lens, size_t n);
+/* The same literals for several iterators at once (the threads of one query): the
+ * filters are read once for all of them. create: *out NULL when there is nothing to
+ * consult (block_filters off, or no literal of 5 bytes or more); 0 or CAIRN_ENOMEM.
+ * The object may be used by iterators on several threads at once; it must outlive
+ * them. use: the iterator borrows nd (NULL: none). */
+struct cairn_store_needles;
+int cairn_store_needles_create(struct cairn_store *s, const char *const *lits, const size_t *lens,
+                               size_t n, struct cairn_store_needles **out);
+void cairn_store_needles_destroy(struct cairn_store_needles *nd);
+void cairn_store_iter_use_needles(struct cairn_entry_iter *it,
+                                  const struct cairn_store_needles *nd);
+/* Blocks skipped so far because of their filter (for query stats). */
+uint64_t cairn_store_iter_filtered_blocks(const struct cairn_entry_iter *it);
 
 /* Block-level access, for scans that need no global time order and want no per-entry
  * merge cost (a line filter over everything, metric accumulation per stream, work split
@@ -177,6 +199,10 @@ int cairn_store_blocks_next(struct cairn_block_iter *it, struct cairn_block_view
 void cairn_store_blocks_deinit(struct cairn_block_iter *it);
 /* As cairn_store_iter_set_deadline. */
 void cairn_store_blocks_set_deadline(struct cairn_block_iter *it, int64_t mono_ns);
+/* As cairn_store_iter_set_needles: blocks that cannot hold one of the literals are
+ * not returned. */
+int cairn_store_blocks_set_needles(struct cairn_block_iter *it, const char *const *lits,
+                                   const size_t *lens, size_t n);
 
 /* Loki's /index/stats: for the streams in sids (NULL: all) with data overlapping
  * [start, end): how many streams, chunks, entries and raw line bytes. Computed from

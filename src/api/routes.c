@@ -109,6 +109,9 @@ void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r)
                     s.wal_fsyncs);
         rc |= gauge(o, "cairn_blocks_cut_total", "counter", "Head blocks cut and compressed.",
                     s.blocks_cut);
+        rc |= gauge(o, "cairn_blocks_filtered_total", "counter",
+                    "Blocks queries skipped unread: their filter said no line holds a literal.",
+                    s.blocks_filtered);
         rc |= gauge(o, "cairn_chunks_flushed_total", "counter",
                     "Chunks written to segment files.", s.chunks_flushed);
         rc |= gauge(o, "cairn_chunk_bytes_flushed_total", "counter",

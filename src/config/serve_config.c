@@ -126,6 +126,9 @@ static const struct cairn_cfg_entry storage_entries[] = {
     {.key = "ooo_window", .type = CAIRN_CFG_DURATION, CAIRN_CFG_AT(T, ooo_window_ns),
      .idef = CAIRN_OOO_WINDOW_NS, .min = 0, .max = 168 * HOUR, .flag = "ooo-window",
      .help = "accept entries this much older than a stream's newest"},
+    {.key = "block_filters", .type = CAIRN_CFG_BOOL, CAIRN_CFG_AT(T, block_filters), .idef = 1,
+     .flag = "block-filters",
+     .help = "build per-block n-gram filters and skip blocks that cannot hold a |= literal"},
 };
 #undef T
 static const struct cairn_cfg_table storage_table =

@@ -527,6 +527,25 @@ int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p)
     return 0;
 }
 
+size_t cairn_logql_pipeline_needles(const struct cairn_logql_pipeline *p, const char **lits,
+                                    size_t *lens, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct line_filter *f = &p->v[i].lf;
+        /* one case-sensitive literal (`|= "x"`, or `|~ "x"` without metacharacters,
+         * which linefilter.c turns into the same): every kept line holds it */
+        if (!p->v[i].hoisted || f->negate || f->n != 1 || f->alts[0].kind != LFA_LIT)
+            continue;
+        if (n < cap) {
+            lits[n] = f->alts[0].lit;
+            lens[n] = f->alts[0].len;
+        }
+        n++;
+    }
+    return n;
+}
+
 void cairn_logql_pipeline_set_prefiltered(struct cairn_logql_pipeline *p, int on)
 {
     p->prefiltered = on;

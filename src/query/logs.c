@@ -216,6 +216,8 @@ struct worker {
     struct out_set streams;     /* labels_json per result stream; values unused */
     struct cairn_buf lines;
     uint64_t lines_scanned, bytes_scanned;
+    uint64_t blocks_filtered; /* skipped unread by their filter */
+    const struct cairn_store_needles *needles; /* literals every line holds (shared) */
     int rc;
     struct cairn_err err;
     struct cut *cut;            /* NULL: no limit, or one worker */
@@ -352,6 +354,7 @@ static void *worker_run(void *arg)
     if (rc)
         goto out;
     iter_open = 1;
+    cairn_store_iter_use_needles(&it, w->needles);
     if (w->cut)
         cairn_store_iter_set_stop(&it, &w->cut->stop);
     cairn_store_iter_set_deadline(&it, w->deadline);
@@ -416,6 +419,7 @@ static void *worker_run(void *arg)
     cairn_store_iter_skipped(&it, &skipped, &skipped_bytes);
     w->lines_scanned += skipped;
     w->bytes_scanned += skipped_bytes;
+    w->blocks_filtered += cairn_store_iter_filtered_blocks(&it);
     if (rc < 0 && rc != CAIRN_ENOMEM && !w->err.code)
         cairn_err_set(&w->err, rc, "reading the store: %s", cairn_strerror(rc));
 out:
@@ -506,6 +510,7 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     struct out_set os = {0};
     size_t nw = 0, started = 0;
     int rc;
+    struct cairn_store_needles *needles = NULL; /* shared by the workers */
     roaring_bitmap_t *sids = roaring_bitmap_create();
     if (!sids)
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory running the query");
@@ -526,6 +531,19 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     for (const struct cairn_lq_stage *st = cairn_logql_root(q)->stages; st; st = st->next)
         if (st->kind == CAIRN_LQ_STAGE_DISTINCT)
             want = 1;
+    /* the literals every kept line holds: blocks whose filter lacks one are not read
+     * (the workers share the filters read) */
+    {
+        struct cairn_err perr = {0};
+        struct cairn_logql_pipeline *pl = cairn_logql_pipeline_create(cairn_logql_root(q), &perr);
+        const char *nl[8];
+        size_t nlen[8], nn = pl ? cairn_logql_pipeline_needles(pl, nl, nlen, 8) : 0;
+        if (nn)
+            rc = cairn_store_needles_create(s, nl, nlen, nn < 8 ? nn : 8, &needles);
+        cairn_logql_pipeline_destroy(pl); /* the workers compile their own */
+        if (rc)
+            goto out;
+    }
     size_t tlen;
     const char *text = cairn_logql_text(q, &tlen);
     int backward = p->direction == CAIRN_ITER_BACKWARD;
@@ -535,7 +553,8 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
         memset(&w[nw], 0, sizeof w[nw]);
         w[nw] = (struct worker){.s = s, .p = p, .text = text, .text_len = tlen, .all = w,
                                 .deadline = cairn__query_deadline(st, p), .gov = st->gov,
-                                .nall = want, .cut = cutting ? &cut : NULL};
+                                .nall = want, .cut = cutting ? &cut : NULL,
+                                .needles = needles};
         if (!(w[nw].sids = roaring_bitmap_create())) {
             rc = CAIRN_ENOMEM;
             nw++;
@@ -567,6 +586,7 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     for (size_t i = 0; i < nw; i++) {
         st->lines += w[i].lines_scanned;
         st->bytes += w[i].bytes_scanned;
+        st->blocks_filtered += w[i].blocks_filtered;
         if (w[i].rc && !rc) {
             rc = w[i].rc;
             *err = w[i].err;
@@ -586,5 +606,6 @@ out:
         worker_deinit(&w[i]);
     out_set_deinit(&os);
     cairn_bitmap_free(sids);
+    cairn_store_needles_destroy(needles);
     return rc;
 }

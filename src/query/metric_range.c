@@ -431,6 +431,14 @@ int cairn__mr_scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_
     if (rc)
         return rc;
     cairn_store_blocks_set_deadline(&it, c->deadline);
+    if (pl) { /* blocks lacking a literal every kept line holds give no sample */
+        const char *nl[8];
+        size_t nlen[8], nn = cairn_logql_pipeline_needles(pl, nl, nlen, 8);
+        if (nn && (rc = cairn_store_blocks_set_needles(&it, nl, nlen, nn < 8 ? nn : 8))) {
+            cairn_store_blocks_deinit(&it);
+            return rc;
+        }
+    }
     struct cairn_labels stream;
     cairn_labels_init(&stream);
     int fixed_labels = pl && !r->e->has_unwrap && cairn_logql_pipeline_labels_fixed(pl);

@@ -15,10 +15,12 @@ int cairn__query_stats_json(const struct cairn__query_stats *st, struct cairn_bu
                              "\"stats\":{\"summary\":{\"bytesProcessedPerSecond\":%llu,"
                              "\"linesProcessedPerSecond\":%llu,\"totalBytesProcessed\":%llu,"
                              "\"totalLinesProcessed\":%llu,\"execTime\":%.6f,\"queueTime\":0,"
-                             "\"subqueries\":0,\"totalEntriesReturned\":%llu}}",
+                             "\"subqueries\":0,\"blocksSkippedByFilter\":%llu,"
+                             "\"totalEntriesReturned\":%llu}}",
                              (unsigned long long)((double)st->bytes / secs),
                              (unsigned long long)((double)st->lines / secs),
                              (unsigned long long)st->bytes, (unsigned long long)st->lines, secs,
+                             (unsigned long long)st->blocks_filtered,
                              (unsigned long long)st->returned);
 }
 

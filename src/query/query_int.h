@@ -57,6 +57,7 @@ struct cairn__query_stats {
     uint64_t lines, bytes;     /* entries and raw bytes read from the store */
     uint64_t streams;
     uint64_t returned;         /* entries (log) or samples (metric) in the answer */
+    uint64_t blocks_filtered;  /* blocks skipped unread by their n-gram filter */
     int64_t started_mono_ns;
     struct cairn__qgov *gov;   /* the query's governor (NULL in a thread's own copy) */
 };

@@ -19,6 +19,7 @@
 #include "cairn/hash.h"
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
+#include "store/needle.h"
 #include "store/store_int.h"
 
 int cairn__tenant_name_valid(const char *t)
@@ -485,6 +486,7 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
     if (!rc)
         rc = cairn__period_write_block(s, p, st, &c->out, st->chunk_no, b->seq_lo, st->seq);
     if (!rc) {
+        cairn__needle_after_cut(s, p, st->sid, &c->out, c->g_lines.data, c->g_lens, b->n);
         st->hw = st->seq;
         st->chunk_bytes += c->out.len;
         s->blocks_cut++;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "store/iter_int.h"
+#include "store/needle.h"
 
 static inline int hless(const struct hent *a, const struct hent *b)
 {
@@ -123,6 +124,7 @@ void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
     for (size_t i = 0; i < it->n; i++)
         cairn__iter_dbuf_free(it->v[i].dec);
     cairn__iter_dbuf_free(it->retired);
+    cairn_store_needles_destroy(it->needles_own);
     for (size_t i = 0; i < it->npool; i++)
         cairn__iter_dbuf_free(it->pool[i]);
     for (size_t i = 0; i < it->nfd; i++) {

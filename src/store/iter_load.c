@@ -11,6 +11,7 @@
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
 #include "store/iter_int.h"
+#include "store/needle.h"
 
 struct src *cairn__iter_src_new(struct cairn__iter *it)
 {
@@ -319,6 +320,8 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
     struct fdc *f = fd_of(it, x->per, r->file, &rc);
     if (!f)
         goto fail;
+    if (cairn__needle_skip(it, x, f)) /* its filter: no line holds a needed literal */
+        goto empty;
     int fd = f->fd;
     if (fd == CAIRN__FD_REMOTE && !it->prefetched) {
         it->prefetched = 1;
@@ -391,14 +394,20 @@ fail:
                     x->per->dir, r->file, (unsigned long long)r->off, r->len, r->n,
                     (long long)r->min_ts, (long long)r->max_ts);
         atomic_fetch_add(&it->s->damage.blocks_skipped, 1);
-        struct cur *c = &it->c[i];
-        c->loaded = 1;
-        c->lo = c->hi = c->pos = 0;
-        c->r = NULL;
-        return 0;
+        goto empty;
     }
     CAIRN_ERROR("read", "block unreadable", "dir=\"%s\" file=%u offset=%llu err=\"%s\"",
                 x->per->dir, r->file, (unsigned long long)r->off, cairn_strerror(rc));
     return rc;
+empty: /* the source reads as empty */
+    if (x->dec) {
+        cairn__iter_dec_put(it, x->dec);
+        x->dec = NULL;
+    }
+    struct cur *c = &it->c[i];
+    c->loaded = 1;
+    c->lo = c->hi = c->pos = 0;
+    c->r = NULL;
+    return 0;
 }
 

@@ -37,6 +37,7 @@ void cairn_store_config_default(struct cairn_store_config *cfg)
     cfg->index_period_ns = CAIRN_INDEX_PERIOD_NS;
     cfg->ooo_window_ns = CAIRN_OOO_WINDOW_NS;
     cfg->retention_ns = 0;
+    cfg->block_filters = 1;
 }
 
 /* ---- open / load ---- */
@@ -435,6 +436,7 @@ void cairn_store_stats(struct cairn_store *s, struct cairn_store_stats *out)
     out->chunks_flushed = s->chunks_flushed;
     out->chunk_bytes_flushed = s->chunk_bytes;
     out->blocks_cut = s->blocks_cut;
+    out->blocks_filtered = atomic_load(&s->blocks_filtered);
     out->head_bytes = atomic_load(&s->head_bytes);
     struct cairn__tenant *t;
     for (size_t i = 0; (t = cairn__tenant_at(s, i)); i++)

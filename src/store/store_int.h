@@ -527,6 +527,7 @@ struct cairn_store {
     int stop;
     /* counters */
     atomic_uint_least64_t chunks_flushed, chunk_bytes, blocks_cut;
+    atomic_uint_least64_t blocks_filtered; /* blocks a query skipped by their filter (needle.c) */
     atomic_uint_least64_t entries, bytes, rejected;
     struct cairn__damage damage; /* files and blocks found damaged (read side) */
     int lock_fd;                 /* DATA_DIR/cairn.lock, held while open */

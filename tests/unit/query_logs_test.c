@@ -1,6 +1,7 @@
 /* query_logs_test.c -- log queries through cairn_query_run: the answer on N threads
  * is the single-threaded answer byte for byte (ties included), limits and direction
- * hold, parsed labels split result streams, and user errors come back as such. */
+ * hold, parsed labels split result streams, and user errors come back as such; needle
+ * queries (`|= "<id>"`) answer the same with the block filters and without them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +207,127 @@ static void errors_are_user_errors(void **state)
  * once, whichever the direction, the threads, the limit, across stored blocks and
  * the head; same timestamp with another line, the same line at another timestamp, and
  * the same entry in another stream are all kept. */
+/* A store of many small blocks whose lines carry random 16-hex ids, closed, then read
+ * with block_filters on and off: every needle query gives the same answer, and with
+ * filters the stats say blocks were skipped. */
+static struct cairn_store *needle_store(const char *dir, int filters)
+{
+    struct cairn_store_config cfg;
+    cairn_store_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.fsync = CAIRN_FSYNC_NEVER;
+    cfg.block_target_raw = 4096;
+    cfg.block_filters = filters;
+    struct cairn_err err;
+    struct cairn_store *s = cairn_store_open(&cfg, &err);
+    assert_non_null(s);
+    return s;
+}
+
+static char *run_stats(struct cairn_store *s, const char *q, size_t limit, enum cairn_iter_dir dir,
+                       int threads, unsigned long long *skipped)
+{
+    struct cairn_query_params p = {.tenant = "fake", .start = T0, .end = T0 + 3600000000000LL,
+                                   .step = 60000000000LL, .limit = limit, .direction = dir,
+                                   .threads = threads};
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    struct cairn_err err = {0};
+    if (cairn_query_run(s, q, strlen(q), &p, &out, &err))
+        fail_msg("%s: %s", q, err.msg);
+    const char *k = strstr(out.data, "\"blocksSkippedByFilter\":");
+    assert_non_null(k);
+    *skipped = strtoull(k + strlen("\"blocksSkippedByFilter\":"), NULL, 10);
+    *strstr(out.data, ",\"stats\":") = '\0';
+    return cairn_buf_detach(&out, NULL);
+}
+
+static void needle_queries_same_with_and_without_filters(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("query-needle");
+    struct cairn_store *s = needle_store(dir, 1);
+    static char text[8][400][96];
+    static struct cairn_entry e[400];
+    char id[17] = "";
+    uint64_t x = 99;
+    for (int i = 0; i < 8; i++) {
+        struct cairn_labels ls;
+        cairn_labels_init(&ls);
+        char pod[16];
+        snprintf(pod, sizeof pod, "pod-%d", i);
+        cairn_labels_add(&ls, "app", 3, "needle", 6);
+        cairn_labels_add(&ls, "pod", 3, pod, strlen(pod));
+        cairn_labels_sort(&ls, NULL);
+        for (int k = 0; k < 400; k++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            char t[17];
+            snprintf(t, sizeof t, "%016llx", (unsigned long long)(x ^ x >> 31));
+            if (i == 3 && k == 217)
+                memcpy(id, t, sizeof id);
+            int n = snprintf(text[i][k], sizeof text[i][k], "level=%s msg=\"served\" trace_id=%s k=%d",
+                             k % 5 ? "info" : "error", t, k);
+            e[k] = (struct cairn_entry){T0 + (int64_t)k * 1000000 + i, text[i][k], (size_t)n};
+        }
+        struct cairn_push_stream ps = {.labels = &ls, .entries = e, .n = 400};
+        assert_int_equal(cairn_store_append(s, "fake", &ps, 1), 0);
+        cairn_labels_deinit(&ls);
+    }
+    cairn_store_close(s);
+    enum { NQ = 11 };
+    char q[NQ][160];
+    snprintf(q[0], sizeof q[0], "{app=\"needle\"} |= \"%s\"", id);
+    snprintf(q[1], sizeof q[1], "{app=\"needle\"} |= \"%s\" |= \"level\"", id);
+    snprintf(q[2], sizeof q[2], "{app=\"needle\"} |~ \"%s\"", id);
+    snprintf(q[3], sizeof q[3], "{app=\"needle\"} |= \"%.6s\"", id + 5); /* a part of it */
+    snprintf(q[4], sizeof q[4], "{app=\"needle\"} |= \"0123456789abcdef\"");
+    snprintf(q[5], sizeof q[5], "{app=\"needle\"} |= \"level=error\" |= \"k=21\"");
+    snprintf(q[6], sizeof q[6], "{app=\"needle\"} |= \"%s\" | logfmt | level=\"info\"", id);
+    snprintf(q[7], sizeof q[7], "{app=\"needle\"} != \"%s\"", id);
+    snprintf(q[8], sizeof q[8], "sum(count_over_time({app=\"needle\"} |= \"%s\" [5m]))", id);
+    snprintf(q[9], sizeof q[9], "count_over_time({app=\"needle\"} |= \"%.8s\" [1m])", id + 2);
+    snprintf(q[10], sizeof q[10], "sum by (pod) (bytes_over_time({app=\"needle\"} |= \"%s\" | logfmt [5m]))", id);
+    static char *ans[2][NQ][2][2];
+    unsigned long long skipped[2] = {0, 0};
+    for (int on = 1; on >= 0; on--) {
+        s = needle_store(dir, on);
+        for (int i = 0; i < NQ; i++)
+            for (int d = 0; d < 2; d++)
+                for (int t = 0; t < 2; t++) {
+                    unsigned long long sk;
+                    ans[on][i][d][t] = run_stats(s, q[i], 100, d ? CAIRN_ITER_BACKWARD : CAIRN_ITER_FORWARD,
+                                                 t ? 3 : 1, &sk);
+                    skipped[on] += sk;
+                }
+        cairn_store_close(s);
+    }
+    assert_non_null(strstr(ans[1][8][0][0], "\"1\"]")); /* the metric counts the one line */
+    for (int i = 0; i < NQ; i++)
+        for (int d = 0; d < 2; d++)
+            for (int t = 0; t < 2; t++) {
+                assert_string_equal(ans[1][i][d][t], ans[0][i][d][t]);
+                free(ans[1][i][d][t]);
+                free(ans[0][i][d][t]);
+            }
+    assert_true(skipped[1] > 0);   /* the filters were used */
+    assert_true(skipped[0] == 0);  /* and not when switched off */
+    /* the id is found (a block holding it is never skipped) */
+    s = needle_store(dir, 1);
+    unsigned long long sk;
+    char *one = run_stats(s, q[0], 100, CAIRN_ITER_BACKWARD, 1, &sk);
+    assert_non_null(strstr(one, id));
+    free(one);
+    /* metric queries skip blocks too (counted in the store's counter) */
+    struct cairn_store_stats st0, st1;
+    cairn_store_stats(s, &st0);
+    one = run_stats(s, q[8], 100, CAIRN_ITER_BACKWARD, 1, &sk);
+    free(one);
+    cairn_store_stats(s, &st1);
+    assert_true(st1.blocks_filtered > st0.blocks_filtered);
+    cairn_store_close(s);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
 static void duplicates_are_returned_once(void **state)
 {
     struct fixture *f = *state;
@@ -307,6 +429,7 @@ int main(void)
         cmocka_unit_test(errors_are_user_errors),
         cmocka_unit_test(duplicates_are_returned_once),
         cmocka_unit_test(duplicates_across_many_blocks),
+        cmocka_unit_test(needle_queries_same_with_and_without_filters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
