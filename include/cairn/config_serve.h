@@ -36,6 +36,9 @@ struct cairn_limits {
     double ingestion_burst_size_mb;      /* MB bucket size */
     int max_global_streams_per_user;     /* active streams per tenant; 0: unlimited */
     size_t max_line_size;                /* bytes; 0: unlimited */
+    int allow_structured_metadata;       /* bool */
+    size_t max_structured_metadata_size; /* bytes (names + values); 0: unlimited */
+    int max_structured_metadata_entries_count; /* pairs per entry; 0: unlimited */
     int max_label_names_per_series;
     int max_label_name_length;
     int max_label_value_length;

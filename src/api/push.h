@@ -59,6 +59,11 @@ int cairn__decode_reserve(struct cairn_buf *out, size_t n, struct cairn__decode_
 /* Give back everything c holds. */
 void cairn__decode_charge_release(struct cairn__decode_charge *c);
 
+/* An entry's structured metadata: [off, off + len) of the batch's smb; len 0: none. */
+struct cairn__esm {
+    size_t off, len;
+};
+
 /* Per-stream state of one decoded push. */
 struct cairn__bstream {
     size_t first, n;  /* entries slice in batch->e */
@@ -91,6 +96,11 @@ struct cairn__ingest_batch {
     struct cairn_buf lfix;   /* a label name and value (JSON) or text (message), repaired */
     int bad_utf8;            /* some decoded JSON line is not valid UTF-8 */
     struct cairn__lcache lcache; /* label texts this connection has sent before */
+    struct cairn_buf smb;    /* structured metadata of the entries (smeta blobs) */
+    struct cairn__esm *esm;  /* esm[i]: entry i's blob in smb (parallel to e, ecap) */
+    struct cairn_buf otlp;   /* OTLP decoding scratch (names, rendered values) */
+    struct cairn_buf otlp_lines; /* OTLP bodies rendered as JSON (reserved once) */
+    void *otlp_doc;          /* OTLP JSON: the parsed document lines point into */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
     size_t n_errors;         /* messages seen (only the first few are in msg) */
@@ -109,6 +119,15 @@ void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep);
 int cairn__ingest_batch_stream(struct cairn__ingest_batch *b);
 /* Append one entry to the newest stream. */
 int cairn__ingest_batch_entry(struct cairn__ingest_batch *b, int64_t ts, const char *line, size_t len);
+/* Structured metadata of the next entry: mark where it starts (the current end of
+ * b->smb), append its pairs with cairn_smeta_append(&b->smb, ...), then add the entry
+ * with cairn__ingest_batch_entry_sm(b, ..., mark): entry i's are b->esm[i]. */
+static inline size_t cairn__ingest_sm_mark(const struct cairn__ingest_batch *b)
+{
+    return b->smb.len;
+}
+int cairn__ingest_batch_entry_sm(struct cairn__ingest_batch *b, int64_t ts, const char *line,
+                                 size_t len, size_t mark);
 /* Record a failure message with its HTTP status (400 or 429); keeps the first few. */
 void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -124,6 +143,13 @@ int cairn__ingest_decode_json(struct cairn__ingest_batch *b, const char *p, size
                             const struct cairn_api_limits *lim, struct cairn_err *err);
 int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
                           const struct cairn_api_limits *lim, struct cairn_err *err);
+/* OTLP logs (ExportLogsServiceRequest), protobuf (otlp_pb.c) or JSON (otlp_json.c),
+ * mapped into streams and entries as Loki 3's default otlp_config maps them
+ * (otlp_map.c, docs/API.md "OTLP"). Same contract as the decoders above. */
+int cairn__ingest_decode_otlp_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
+                                 const struct cairn_api_limits *lim, struct cairn_err *err);
+int cairn__ingest_decode_otlp_json(struct cairn__ingest_batch *b, const char *p, size_t len,
+                                   const struct cairn_api_limits *lim, struct cairn_err *err);
 /* Decompress into out (reset first; its allocation is reused, and grown only as
  * output arrives, never past max + 2 bytes). Growth beyond out's capacity on entry is
  * charged to ch (NULL: no budget). CAIRN_ELIMIT (err set, Loki's 413 wording) past

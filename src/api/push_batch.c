@@ -3,12 +3,14 @@
  *
  * Everything here works on storage the batch keeps between requests: in steady state
  * a push allocates nothing per line or per stream. */
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/push.h"
+#include "cairn/smeta.h"
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
 
@@ -35,6 +37,11 @@ void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
     cairn_buf_deinit(&b->lfix);
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
+    cairn_buf_deinit(&b->smb);
+    cairn_buf_deinit(&b->otlp);
+    cairn_buf_deinit(&b->otlp_lines);
+    free(b->esm);
+    json_decref(b->otlp_doc);
     cairn__lcache_deinit(&b->lcache);
     memset(b, 0, sizeof *b);
 }
@@ -51,6 +58,10 @@ void cairn__ingest_batch_reset(struct cairn__ingest_batch *b)
     cairn_buf_reset(&b->unesc);
     cairn_buf_reset(&b->fix);
     cairn_buf_reset(&b->msg);
+    cairn_buf_reset(&b->smb);
+    cairn_buf_reset(&b->otlp_lines);
+    json_decref(b->otlp_doc);
+    b->otlp_doc = NULL;
 }
 
 /* The stream pool (label sets, stream states, store views) is freed as one piece. */
@@ -76,13 +87,14 @@ static void free_pool(struct cairn__ingest_batch *b)
 
 void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
 {
-    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->fix, &b->lfix, &b->msg, &b->tmp};
+    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->fix, &b->lfix, &b->msg, &b->tmp,
+                               &b->smb, &b->otlp, &b->otlp_lines};
     enum { NBUF = sizeof bufs / sizeof bufs[0], ENTRIES = NBUF, POOL = NBUF + 1 };
     for (;;) { /* free the biggest piece until the rest fits */
         size_t size[NBUF + 2], total = 0, big = 0;
         for (size_t i = 0; i < NBUF; i++)
             size[i] = bufs[i]->cap;
-        size[ENTRIES] = b->ecap * sizeof *b->e;
+        size[ENTRIES] = b->ecap * (sizeof *b->e + sizeof *b->esm);
         size[POOL] = pool_bytes(b);
         for (size_t i = 0; i < NBUF + 2; i++) {
             total += size[i];
@@ -95,7 +107,9 @@ void cairn__ingest_batch_trim(struct cairn__ingest_batch *b, size_t keep)
             cairn_buf_deinit(bufs[big]);
         } else if (big == ENTRIES) {
             free(b->e);
+            free(b->esm);
             b->e = NULL;
+            b->esm = NULL;
             b->ecap = b->ne = 0;
         } else {
             free_pool(b);
@@ -136,11 +150,25 @@ int cairn__ingest_batch_entry(struct cairn__ingest_batch *b, int64_t ts, const c
         if (!e)
             return CAIRN_ENOMEM;
         b->e = e;
+        struct cairn__esm *m = realloc(b->esm, cap * sizeof *m);
+        if (!m)
+            return CAIRN_ENOMEM; /* e grew: harmless, ecap stays */
+        b->esm = m;
         b->ecap = cap;
     }
+    b->esm[b->ne] = (struct cairn__esm){0, 0};
     b->e[b->ne++] = (struct cairn_entry){ts, line, len};
     b->s[b->n - 1].n++;
     return 0;
+}
+
+int cairn__ingest_batch_entry_sm(struct cairn__ingest_batch *b, int64_t ts, const char *line,
+                                 size_t len, size_t mark)
+{
+    int rc = cairn__ingest_batch_entry(b, ts, line, len);
+    if (!rc)
+        b->esm[b->ne - 1] = (struct cairn__esm){mark, b->smb.len - mark};
+    return rc;
 }
 
 void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
@@ -284,6 +312,43 @@ static void fmt_time(int64_t ns, char *out, size_t cap)
     cairn_format_rfc3339(ns, out, cap);
 }
 
+/* Loki 3's structured metadata checks (validation.go's wording): 1 (message recorded)
+ * when the entry's metadata is refused. */
+static int sm_refused(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim, size_t i,
+                      const char *sm, size_t sm_len)
+{
+    size_t count, bytes;
+    if (!lim->allow_structured_metadata) {
+        cairn__ingest_fail(b, 400, "stream '%s' includes structured metadata, but this feature "
+                           "is disallowed. Please see `limits_config.allow_structured_metadata` "
+                           "or contact your Loki administrator to enable it.",
+                           cairn__ingest_stream_text(b, i));
+        return 1;
+    }
+    if (cairn_smeta_stats(sm, sm_len, &count, &bytes)) {
+        cairn__ingest_fail(b, 400, "stream '%s' has malformed structured metadata",
+                           cairn__ingest_stream_text(b, i));
+        return 1;
+    }
+    if (lim->max_sm_size && bytes > lim->max_sm_size) {
+        cairn__ingest_fail(b, 400, "stream '%s' has structured metadata too large: '%zu' bytes, "
+                           "limit: '%zu' bytes. Please see "
+                           "`limits_config.max_structured_metadata_size` or contact your Loki "
+                           "administrator to increase it.",
+                           cairn__ingest_stream_text(b, i), bytes, lim->max_sm_size);
+        return 1;
+    }
+    if (lim->max_sm_entries && count > lim->max_sm_entries) {
+        cairn__ingest_fail(b, 400, "stream '%s' has too many structured metadata labels: '%zu', "
+                           "limit: '%zu'. Please see "
+                           "`limits_config.max_structured_metadata_entries_count` or contact "
+                           "your Loki administrator to increase it.",
+                           cairn__ingest_stream_text(b, i), count, lim->max_sm_entries);
+        return 1;
+    }
+    return 0;
+}
+
 size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_api_limits *lim,
                             int64_t now_ns, size_t *bytes)
 {
@@ -308,6 +373,9 @@ size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_
                                  lim->max_line_size, cairn__ingest_stream_text(b, i), x->len);
                 continue;
             }
+            const struct cairn__esm *xm = &b->esm[s->first + j];
+            if (xm->len && sm_refused(b, lim, i, b->smb.data + xm->off, xm->len))
+                continue;
             if (x->ts < oldest) {
                 char t[48], o[48];
                 fmt_time(x->ts, t, sizeof t);
@@ -325,8 +393,10 @@ size_t cairn__ingest_validate(struct cairn__ingest_batch *b, const struct cairn_
                                  cairn__ingest_stream_text(b, i), t);
                 continue;
             }
-            if (kept != j)
+            if (kept != j) {
                 e[kept] = *x;
+                b->esm[s->first + kept] = *xm;
+            }
             kept++;
             s->bytes += x->len;
         }

@@ -52,6 +52,9 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     ac->limits.max_label_name_len = (unsigned)l->max_label_name_length;
     ac->limits.max_label_value_len = (unsigned)l->max_label_value_length;
     ac->limits.max_line_size = l->max_line_size;
+    ac->limits.allow_structured_metadata = l->allow_structured_metadata;
+    ac->limits.max_sm_size = l->max_structured_metadata_size;
+    ac->limits.max_sm_entries = (size_t)l->max_structured_metadata_entries_count;
     ac->limits.reject_old_samples = l->reject_old_samples;
     ac->limits.reject_old_max_age_ns = l->reject_old_samples_max_age_ns;
     ac->limits.creation_grace_ns = l->creation_grace_period_ns;

@@ -20,6 +20,9 @@ void cairn_limits_default(struct cairn_limits *l)
     l->ingestion_burst_size_mb = CAIRN_INGESTION_BURST_MB;
     l->max_global_streams_per_user = CAIRN_MAX_STREAMS_PER_TENANT;
     l->max_line_size = CAIRN_MAX_LINE_SIZE;
+    l->allow_structured_metadata = CAIRN_ALLOW_STRUCTURED_METADATA;
+    l->max_structured_metadata_size = CAIRN_MAX_STRUCTURED_METADATA_SIZE;
+    l->max_structured_metadata_entries_count = CAIRN_MAX_STRUCTURED_METADATA_ENTRIES;
     l->max_label_names_per_series = CAIRN_MAX_LABEL_NAMES_PER_SERIES;
     l->max_label_name_length = CAIRN_MAX_LABEL_NAME_LENGTH;
     l->max_label_value_length = CAIRN_MAX_LABEL_VALUE_LENGTH;
@@ -169,6 +172,20 @@ static const struct cairn_cfg_entry limits_entries[] = {
     {.key = "max_line_size", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(C, limits.max_line_size),
      .idef = CAIRN_MAX_LINE_SIZE, .min = 0, .max = CAIRN_MAX_PUSH_DECODED,
      .lflag = "distributor.max-line-size", .help = "longest accepted line (0: no limit)"},
+    {.key = "allow_structured_metadata", .type = CAIRN_CFG_BOOL,
+     CAIRN_CFG_AT(C, limits.allow_structured_metadata), .idef = CAIRN_ALLOW_STRUCTURED_METADATA,
+     .lflag = "validation.allow-structured-metadata",
+     .help = "accept structured metadata on entries (push and OTLP); false: 400"},
+    {.key = "max_structured_metadata_size", .type = CAIRN_CFG_SIZE,
+     CAIRN_CFG_AT(C, limits.max_structured_metadata_size),
+     .idef = CAIRN_MAX_STRUCTURED_METADATA_SIZE, .min = 0, .max = CAIRN_MAX_PUSH_DECODED,
+     .lflag = "limits.max-structured-metadata-size",
+     .help = "largest structured metadata of one entry, names and values (0: no limit)"},
+    {.key = "max_structured_metadata_entries_count", .type = CAIRN_CFG_INT,
+     CAIRN_CFG_AT(C, limits.max_structured_metadata_entries_count),
+     .idef = CAIRN_MAX_STRUCTURED_METADATA_ENTRIES, .min = 0, .max = 1 << 20,
+     .lflag = "limits.max-structured-metadata-entries-count",
+     .help = "most structured metadata pairs on one entry (0: no limit)"},
     {.key = "max_label_names_per_series", .type = CAIRN_CFG_INT,
      CAIRN_CFG_AT(C, limits.max_label_names_per_series),
      .idef = CAIRN_MAX_LABEL_NAMES_PER_SERIES, .min = 1, .max = CAIRN_LABELS_PARSE_MAX,
