@@ -32,6 +32,18 @@ static int has_token(const char *h, const char *tok)
     return 0;
 }
 
+/* POST /otlp/v1/logs: the same pipeline, OTLP bodies and OTLP/HTTP's answers. */
+static int is_otlp(const struct cairn__req *r)
+{
+    return r->url && strncmp(r->url, "/otlp/", 6) == 0;
+}
+
+static int otlp_json(struct cairn__req *r)
+{
+    const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    return ctype && strncasecmp(ctype, "application/json", 16) == 0;
+}
+
 /* Decompress and decode the body into r->batch; 0, or the reply is already set. */
 static int decode(struct cairn_api *api, struct cairn__req *r)
 {
@@ -51,6 +63,17 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
     } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
         cairn__reply_text(r, 415, "unsupported Content-Encoding '%s' (gzip or none)", cenc);
         return -1;
+    }
+    if (is_otlp(r)) { /* OTLP/HTTP: protobuf (the default) or JSON, never snappy */
+        if (ctype && !otlp_json(r) && strncasecmp(ctype, "application/x-protobuf", 22) != 0) {
+            cairn__reply_text(r, 415, "unsupported Content-Type '%s' (application/x-protobuf "
+                              "or application/json)", ctype);
+            return -1;
+        }
+        if ((otlp_json(r) ? cairn__ingest_decode_otlp_json : cairn__ingest_decode_otlp_pb)(
+                b, body, len, lim, &err))
+            goto bad;
+        return 0;
     }
     /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body under
      * another type (curl -d sends form-urlencoded) that is not valid snappy but plainly
@@ -227,6 +250,15 @@ static void push(struct cairn_api *api, struct cairn__req *r)
                               b->n_errors - CAIRN_PUSH_MAX_ERROR_LINES);
         cairn__reply_text(r, b->status, "%.*s", (int)(b->msg.len ? b->msg.len - 1 : 0),
                           cairn_buf_cstr(&b->msg));
+        return;
+    }
+    if (is_otlp(r)) { /* an empty ExportLogsServiceResponse */
+        int json = otlp_json(r);
+        r->status = 200;
+        r->content_type = json ? "application/json" : "application/x-protobuf";
+        cairn_buf_reset(r->reply);
+        if (json)
+            cairn_buf_append_str(r->reply, "{}");
         return;
     }
     r->status = 204;
