@@ -36,4 +36,9 @@ int cairn_smeta_stats(const char *blob, size_t len, size_t *count, size_t *bytes
  * 0 or CAIRN_ENOMEM. */
 int cairn_smeta_label_name(struct cairn_buf *out, const char *name, size_t len);
 
+/* Loki 3's default otlp_config: the OTLP resource attributes that become index labels
+ * (dots as '_'), in Loki's order; CAIRN_OTLP_N_INDEX_ATTRS of them. */
+#define CAIRN_OTLP_N_INDEX_ATTRS 17
+extern const char *const cairn_otlp_index_attrs[CAIRN_OTLP_N_INDEX_ATTRS];
+
 #endif

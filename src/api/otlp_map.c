@@ -16,19 +16,11 @@
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
 
-/* Loki's default resource attributes that become index labels. */
-static const char *const index_attrs[] = {
-    "service.name", "service.namespace", "service.instance.id", "deployment.environment",
-    "cloud.region", "cloud.availability_zone", "k8s.cluster.name", "k8s.namespace.name",
-    "k8s.pod.name", "k8s.container.name", "container.name", "k8s.replicaset.name",
-    "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.cronjob.name",
-    "k8s.job.name",
-};
-
+/* One of Loki's default resource attributes that become index labels? */
 static int is_index_attr(const char *k, size_t kl)
 {
-    for (size_t i = 0; i < sizeof index_attrs / sizeof index_attrs[0]; i++)
-        if (strlen(index_attrs[i]) == kl && memcmp(index_attrs[i], k, kl) == 0)
+    for (size_t i = 0; i < CAIRN_OTLP_N_INDEX_ATTRS; i++)
+        if (strlen(cairn_otlp_index_attrs[i]) == kl && memcmp(cairn_otlp_index_attrs[i], k, kl) == 0)
             return 1;
     return 0;
 }

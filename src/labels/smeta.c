@@ -5,6 +5,14 @@
 #include "cairn/error.h"
 #include "cairn/smeta.h"
 
+const char *const cairn_otlp_index_attrs[CAIRN_OTLP_N_INDEX_ATTRS] = {
+    "service.name", "service.namespace", "service.instance.id", "deployment.environment",
+    "cloud.region", "cloud.availability_zone", "k8s.cluster.name", "k8s.namespace.name",
+    "k8s.pod.name", "k8s.container.name", "container.name", "k8s.replicaset.name",
+    "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.cronjob.name",
+    "k8s.job.name",
+};
+
 int cairn_smeta_append(struct cairn_buf *out, const char *name, size_t nlen, const char *value,
                        size_t vlen)
 {

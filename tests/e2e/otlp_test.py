@@ -2,16 +2,18 @@
 # in the shape of the OTLP specification's example and a protobuf body built here with a
 # small wire encoder (gzip too), mapped as Loki 3 maps them (service_name and the other
 # default resource attributes as stream labels, the body as the line); the empty
-# ExportLogsServiceResponse answers; 400 and 415 for bodies it cannot take.
+# ExportLogsServiceResponse answers; 400 and 415 for bodies it cannot take; and
+# `cairn ship` with clients[].protocol: otlp pushing into this endpoint.
 import gzip
 import json
 import os
 import struct
+import subprocess
 import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import Server, TempDir, check, now_ns, request  # noqa: E402
+from push_util import BIN, Server, TempDir, check, now_ns, request  # noqa: E402
 
 SEC = 10**9
 
@@ -154,6 +156,23 @@ def main():
         check(st == 400 and "OTLP logs JSON" in body, "bad JSON: %d %s" % (st, body))
         st, body = post(srv, b"x", "text/plain")
         check(st == 415, "other content types: %d %s" % (st, body))
+
+        # `cairn ship` with clients[].protocol: otlp into this server's OTLP endpoint
+        cfg = os.path.join(d, "ship.yaml")
+        with open(cfg, "w") as f:
+            f.write("server:\n  disable: true\npositions:\n  filename: %s/pos.yaml\n"
+                    "clients:\n  - url: %s/otlp/v1/logs\n    protocol: otlp\n"
+                    "    batchwait: 100ms\n" % (d, srv.url))
+        lines = "".join("shipped %d\n" % i for i in range(5))
+        r = subprocess.run([BIN, "ship", "--config", cfg, "--stdin", "--label",
+                            "service_name=web", "--label", "job=agent"], input=lines, text=True,
+                           capture_output=True, timeout=60)
+        check(r.returncode == 0, "ship --stdin failed: " + r.stderr)
+        res = query(srv, '{service_name="web"}', now_ns() - 3600 * SEC, now_ns() + SEC)
+        check(len(res) == 1 and [v[1] for v in res[0]["values"]] ==
+              ["shipped %d" % i for i in range(5)], "shipped over OTLP: %r" % res)
+        # job is no default index attribute: structured metadata, not a label (Loki's map)
+        check(res[0]["stream"] == {"service_name": "web"}, "labels: %r" % res[0]["stream"])
         srv.stop()
     print("ok")
 
