@@ -182,6 +182,10 @@ static void push(struct cairn_api *api, struct cairn__req *r)
     size_t ns = lines ? stream_limit(api, st, tenant, b) : 0;
 
     /* Hand the surviving streams to the store in one append (one WAL write). */
+    if (ns && cairn__ingest_sm_refs(b)) {
+        cairn__reply_text(r, 500, "out of memory");
+        return;
+    }
     if (b->ps_cap < ns) {
         struct cairn_push_stream *ps = realloc(b->ps, ns * sizeof *ps);
         if (!ps) {
@@ -201,6 +205,7 @@ static void push(struct cairn_api *api, struct cairn__req *r)
         p->n = b->s[i].n;
         p->fp = b->s[i].fp; /* validation computed it (or the label cache had it) */
         p->fp_set = 1;
+        p->sm = b->has_sm ? b->smref + b->s[i].first : NULL;
         p->rejected = 0;
         cairn_err_clear(&p->err);
     }

@@ -98,6 +98,9 @@ struct cairn__ingest_batch {
     struct cairn__lcache lcache; /* label texts this connection has sent before */
     struct cairn_buf smb;    /* structured metadata of the entries (smeta blobs) */
     struct cairn__esm *esm;  /* esm[i]: entry i's blob in smb (parallel to e, ecap) */
+    struct cairn_sm_ref *smref; /* the same as pointers, for the store (cairn__ingest_sm_refs) */
+    size_t smref_cap;
+    int has_sm;              /* some valid entry carries structured metadata */
     struct cairn_buf otlp;   /* OTLP decoding scratch (names, rendered values) */
     struct cairn_buf otlp_lines; /* OTLP bodies rendered as JSON (reserved once) */
     void *otlp_doc;          /* OTLP JSON: the parsed document lines point into */
@@ -128,6 +131,9 @@ static inline size_t cairn__ingest_sm_mark(const struct cairn__ingest_batch *b)
 }
 int cairn__ingest_batch_entry_sm(struct cairn__ingest_batch *b, int64_t ts, const char *line,
                                  size_t len, size_t mark);
+/* After validation: point b->smref[i] at entry i's metadata for the store and set
+ * b->has_sm. 0 or CAIRN_ENOMEM. */
+int cairn__ingest_sm_refs(struct cairn__ingest_batch *b);
 /* Record a failure message with its HTTP status (400 or 429); keeps the first few. */
 void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -41,6 +41,7 @@ void cairn__ingest_batch_deinit(struct cairn__ingest_batch *b)
     cairn_buf_deinit(&b->otlp);
     cairn_buf_deinit(&b->otlp_lines);
     free(b->esm);
+    free(b->smref);
     json_decref(b->otlp_doc);
     cairn__lcache_deinit(&b->lcache);
     memset(b, 0, sizeof *b);
@@ -169,6 +170,26 @@ int cairn__ingest_batch_entry_sm(struct cairn__ingest_batch *b, int64_t ts, cons
     if (!rc)
         b->esm[b->ne - 1] = (struct cairn__esm){mark, b->smb.len - mark};
     return rc;
+}
+
+int cairn__ingest_sm_refs(struct cairn__ingest_batch *b)
+{
+    b->has_sm = 0;
+    for (size_t i = 0; i < b->n && !b->has_sm; i++)
+        for (size_t j = 0; j < b->s[i].n && !b->has_sm; j++)
+            b->has_sm = b->esm[b->s[i].first + j].len != 0;
+    if (!b->has_sm)
+        return 0;
+    if (b->smref_cap < b->ne) {
+        struct cairn_sm_ref *r = realloc(b->smref, b->ne * sizeof *r);
+        if (!r)
+            return CAIRN_ENOMEM;
+        b->smref = r;
+        b->smref_cap = b->ne;
+    }
+    for (size_t i = 0; i < b->ne; i++)
+        b->smref[i] = (struct cairn_sm_ref){b->smb.data + b->esm[i].off, b->esm[i].len};
+    return 0;
 }
 
 void cairn__ingest_fail(struct cairn__ingest_batch *b, int status, const char *fmt, ...)
