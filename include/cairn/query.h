@@ -39,6 +39,12 @@ struct cairn_query_params {
                               * arrays, samples, kept lines, the answer); past it the
                               * query fails with CAIRN_ELIMIT; 0 = none */
     struct cairn_query_report *report; /* optional: filled with what the query used */
+    /* Log queries: Loki 3's `X-Loki-Response-Encoding-Flags: categorize-labels` answer:
+     * each stream holds only its stream labels and each value carries a third element
+     * {"structuredMetadata":{...},"parsed":{...}} (when not empty); data gets
+     * "encodingFlags":["categorize-labels"]. 0: structured metadata and parsed labels
+     * are merged into the stream labels (each distinct set its own stream). */
+    int categorize;
     /* Optional, log queries only: each entry of the answer, in order, goes to visit
      * instead of being encoded (out is left as it was): its stream's labels as a JSON
      * object, its timestamp and line, views valid during the call. A non-zero return

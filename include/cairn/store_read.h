@@ -108,7 +108,8 @@ int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cai
 void cairn_store_iter_deinit(struct cairn_entry_iter *it);
 /* The structured metadata (a cairn/smeta.h blob) of the entry cairn_store_iter_next
  * returned last: its bytes, *len set (0 and NULL: none, or CAIRN_ITER_NO_LINES). Valid
- * as long as that entry's line. */
+ * as long as that entry's line. Called from inside the iterator's line filter, the
+ * metadata of the entry being filtered (whose label filters may read it). */
 const char *cairn_store_iter_sm(const struct cairn_entry_iter *it, size_t *len);
 
 /* An entry predicate: nonzero keeps the entry. It must depend on its arguments alone

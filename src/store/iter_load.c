@@ -260,6 +260,10 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_
     for (uint32_t k = c->lo; k < c->hi; k++) {
         const char *line = d->lines ? d->lines + d->offs[k] : NULL;
         all += d->lens[k];
+        if (it->filter) { /* cairn_store_iter_sm answers for the entry being filtered */
+            it->cur_sm = c->sm ? c->sm + d->sm_off[k] : NULL;
+            it->cur_sm_len = c->sm ? d->sm_len[k] : 0;
+        }
         if (it->filter && !it->filter(it->filter_ctx, c->sid, d->ts[k], line, d->lens[k])) {
             it->skipped++;
             it->skipped_bytes += d->lens[k];
