@@ -508,7 +508,8 @@ static int assemble(struct worker *w, size_t nw, const struct cairn_query_params
         }
         if (p->visit) {
             int rc = p->visit(p->visit_ud, o->labels_json.data, o->labels_json.len, k->ts,
-                              w[best].lines.data + k->off, k->len);
+                              w[best].lines.data + k->off, k->len,
+                              w[best].lines.data + k->off + k->len, k->meta_len);
             if (rc)
                 return rc;
         } else if (append_value(o, k->ts, w[best].lines.data + k->off, k->len,
