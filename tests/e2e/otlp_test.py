@@ -77,8 +77,10 @@ def export_request(resource_attrs, scope, records):
 
 
 def query(srv, q, start, end):
+    """Streams of stream labels only (categorize-labels): metadata rides on the values."""
     st, body = request(srv.url + "/loki/api/v1/query_range?" + urllib.parse.urlencode(
-        {"query": q, "start": start, "end": end, "limit": 100, "direction": "forward"}))
+        {"query": q, "start": start, "end": end, "limit": 100, "direction": "forward"}),
+        headers={"X-Loki-Response-Encoding-Flags": "categorize-labels"})
     check(st == 200, "query %s: %d %s" % (q, st, body))
     return json.loads(body)["data"]["result"]
 
@@ -136,6 +138,20 @@ def main():
         check(json.loads(lines[1]) == {"msg": "structured", "n": 3},
               "a map body as JSON: %r" % lines[1])
         check(res[0]["values"][0][0] == str(t0), "timeUnixNano as the timestamp")
+        # the rest as structured metadata, Loki 3's names
+        sm = res[0]["values"][0][2]["structuredMetadata"]
+        want = {"host_name": "node-1", "scope_name": "my.library", "scope_version": "1.0.0",
+                "my_scope_attribute": "some scope attribute", "string_attribute": "some string",
+                "boolean_attribute": "true", "int_attribute": "10",
+                "double_attribute": "637.704", "array_attribute": '["many","values"]',
+                "map_attribute": '{"some.map.key":"some value"}',
+                "trace_id": "5b8efff798038103d269b633813fc60c", "span_id": "eee19b7ec3c1b174",
+                "severity_text": "Information", "severity_number": "10",
+                "observed_timestamp": str(t0)}
+        check(sm == want, "structured metadata: %r" % sm)
+        got = [v[1] for v in query(srv, '{service_name="my.service"} | severity_text="Information"',
+                                   t0 - SEC, t0 + 10 * SEC)[0]["values"]]
+        check(got == ["Example log record"], "filter on OTLP metadata: %r" % got)
 
         # protobuf, gzip, no service.name: unknown_service
         recs = [log_record(t0 + i * SEC, "pb line %d" % i, {"user.id": "u%d" % i},
@@ -173,6 +189,8 @@ def main():
               ["shipped %d" % i for i in range(5)], "shipped over OTLP: %r" % res)
         # job is no default index attribute: structured metadata, not a label (Loki's map)
         check(res[0]["stream"] == {"service_name": "web"}, "labels: %r" % res[0]["stream"])
+        check(res[0]["values"][0][2]["structuredMetadata"].get("job") == "agent",
+              "job as metadata: %r" % res[0]["values"][0])
         srv.stop()
     print("ok")
 
