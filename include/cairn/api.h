@@ -42,6 +42,28 @@ struct cairn_api_limits {
                                         past it; 0: none */
 };
 
+/* Loki's limits_config.otlp_config: how OTLP attributes map (docs/API.md "OTLP"). A
+ * rule gives its action to the attributes it names or whose name its regex matches
+ * whole; rules are tried in order, the first that matches wins; Loki's default index
+ * labels come first for resource attributes unless ignore_defaults. Unmatched
+ * attributes are structured metadata. index_label is for resource attributes only. */
+enum cairn_otlp_action {
+    CAIRN_OTLP_INDEX_LABEL = 0,
+    CAIRN_OTLP_STRUCTURED_METADATA = 1,
+    CAIRN_OTLP_DROP = 2,
+};
+struct cairn_otlp_rule {
+    enum cairn_otlp_action action;
+    const char *const *attributes;
+    size_t n_attributes;
+    const char *regex; /* NULL or "": none */
+};
+struct cairn_otlp_config {
+    int ignore_defaults; /* resource_attributes.ignore_defaults */
+    const struct cairn_otlp_rule *resource, *scope, *log; /* attributes_config, ... */
+    size_t n_resource, n_scope, n_log;
+};
+
 /* Called for GET /config: append the effective configuration as YAML (secrets
  * masked) to out; return 0 or a negative CAIRN_E*. */
 typedef int (*cairn_api_config_dump_fn)(void *ctx, struct cairn_buf *out);
@@ -83,6 +105,7 @@ struct cairn_api_config {
     cairn_api_config_dump_fn config_dump;
     void *config_dump_ctx;
     cairn_api_file_fn files; /* NULL: no static files */
+    struct cairn_otlp_config otlp; /* compiled (copied) by cairn_api_create */
 };
 
 /* Fill with Loki's defaults (limits.h), listen "127.0.0.1:3100". */

@@ -40,5 +40,7 @@ int cairn_smeta_label_name(struct cairn_buf *out, const char *name, size_t len);
  * (dots as '_'), in Loki's order; CAIRN_OTLP_N_INDEX_ATTRS of them. */
 #define CAIRN_OTLP_N_INDEX_ATTRS 17
 extern const char *const cairn_otlp_index_attrs[CAIRN_OTLP_N_INDEX_ATTRS];
+/* Is k[0..kl) one of them? */
+int cairn_otlp_is_index_attr(const char *k, size_t kl);
 
 #endif

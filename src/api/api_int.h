@@ -179,6 +179,7 @@ struct cairn_api {
     int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
     unsigned max_connections, max_connections_per_ip, n_workers;
     struct cairn__auth auth;
+    struct cairn__otlp_rules *otlp; /* limits_config.otlp_config (otlp_rules.c); NULL: Loki's */
     _Atomic int64_t log_second;   /* libmicrohttpd's messages: rate limit (server.c) */
     _Atomic unsigned log_count;
     _Atomic uint64_t log_suppressed;

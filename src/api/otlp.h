@@ -19,8 +19,21 @@
 
 #include "api/push.h"
 
+/* limits_config.otlp_config compiled (otlp_rules.c): owned by the api, shared by every
+ * push thread (its regexes behind a mutex). NULL: Loki's defaults. */
+struct cairn__otlp_rules;
+/* 0 and *out (NULL for a config with nothing to say), or CAIRN_EINVAL with err naming
+ * the bad rule (a regex, index_label outside resource attributes), CAIRN_ENOMEM. */
+int cairn__otlp_rules_create(const struct cairn_otlp_config *cfg, struct cairn__otlp_rules **out,
+                             struct cairn_err *err);
+void cairn__otlp_rules_destroy(struct cairn__otlp_rules *r);
+/* The action for an attribute of a resource (0), a scope (1) or a record (2). */
+enum cairn_otlp_action cairn__otlp_rules_action(struct cairn__otlp_rules *r, int level,
+                                                const char *k, size_t kl);
+
 struct cairn__otlp_map {
     struct cairn__ingest_batch *b;
+    struct cairn__otlp_rules *rules;
     const struct cairn_api_limits *lim;
     struct cairn_err *err;
     struct cairn_buf rsm, ssm; /* resource and scope structured metadata (smeta blobs) */
@@ -45,7 +58,8 @@ struct cairn__otlp_rec {
 };
 
 void cairn__otlp_map_init(struct cairn__otlp_map *m, struct cairn__ingest_batch *b,
-                          const struct cairn_api_limits *lim, struct cairn_err *err);
+                          const struct cairn_api_limits *lim, struct cairn__otlp_rules *rules,
+                          struct cairn_err *err);
 void cairn__otlp_map_deinit(struct cairn__otlp_map *m);
 
 /* Each returns 0 or a negative CAIRN_E* with m->err set. */

@@ -241,7 +241,8 @@ static int request(struct dec *d, json_t *root)
 }
 
 int cairn__ingest_decode_otlp_json(struct cairn__ingest_batch *b, const char *p, size_t len,
-                                   const struct cairn_api_limits *lim, struct cairn_err *err)
+                                   const struct cairn_api_limits *lim,
+                                   struct cairn__otlp_rules *rules, struct cairn_err *err)
 {
     json_error_t je;
     json_t *root = json_loadb(p ? p : "", len, 0, &je);
@@ -255,7 +256,7 @@ int cairn__ingest_decode_otlp_json(struct cairn__ingest_batch *b, const char *p,
     json_decref(b->otlp_doc);
     b->otlp_doc = root; /* string bodies point into it: freed with the batch's contents */
     struct dec d = {.err = err};
-    cairn__otlp_map_init(&d.m, b, lim, err);
+    cairn__otlp_map_init(&d.m, b, lim, rules, err);
     int rc = request(&d, root);
     if (rc == CAIRN_ENOMEM)
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");

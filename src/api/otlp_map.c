@@ -1,8 +1,8 @@
 /* otlp_map.c -- Loki 3's default otlp_config mapping of OTLP logs onto streams,
  * entries and structured metadata (otlp.h), shared by the protobuf and JSON decoders.
  *
- * Index labels are Loki's default list of resource attributes (docs/API.md "OTLP");
- * otlp_config overrides are not read yet. A record without a timestamp (time and
+ * Index labels are Loki's default list of resource attributes (docs/API.md "OTLP"),
+ * or what limits_config.otlp_config says (otlp_rules.c). A record without a timestamp (time and
  * observed time both 0) gets the time it was received. */
 #include <inttypes.h>
 #include <math.h>
@@ -16,14 +16,6 @@
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
 
-/* One of Loki's default resource attributes that become index labels? */
-static int is_index_attr(const char *k, size_t kl)
-{
-    for (size_t i = 0; i < CAIRN_OTLP_N_INDEX_ATTRS; i++)
-        if (strlen(cairn_otlp_index_attrs[i]) == kl && memcmp(cairn_otlp_index_attrs[i], k, kl) == 0)
-            return 1;
-    return 0;
-}
 
 static int oom(struct cairn__otlp_map *m)
 {
@@ -31,10 +23,12 @@ static int oom(struct cairn__otlp_map *m)
 }
 
 void cairn__otlp_map_init(struct cairn__otlp_map *m, struct cairn__ingest_batch *b,
-                          const struct cairn_api_limits *lim, struct cairn_err *err)
+                          const struct cairn_api_limits *lim, struct cairn__otlp_rules *rules,
+                          struct cairn_err *err)
 {
     memset(m, 0, sizeof *m);
     m->b = b;
+    m->rules = rules;
     m->lim = lim;
     m->err = err;
     m->stream = -1;
@@ -78,7 +72,12 @@ int cairn__otlp_resource_begin(struct cairn__otlp_map *m)
 int cairn__otlp_resource_attr(struct cairn__otlp_map *m, const char *k, size_t kl, const char *v,
                               size_t vl)
 {
-    if (!is_index_attr(k, kl))
+    enum cairn_otlp_action a = m->rules ? cairn__otlp_rules_action(m->rules, 0, k, kl)
+                               : cairn_otlp_is_index_attr(k, kl) ? CAIRN_OTLP_INDEX_LABEL
+                                                      : CAIRN_OTLP_STRUCTURED_METADATA;
+    if (a == CAIRN_OTLP_DROP)
+        return 0;
+    if (a == CAIRN_OTLP_STRUCTURED_METADATA)
         return meta(m, &m->rsm, k, kl, v, vl);
     if (translate(m, k, kl))
         return CAIRN_ENOMEM;
@@ -129,6 +128,8 @@ int cairn__otlp_scope(struct cairn__otlp_map *m, const char *name, size_t nl, co
 int cairn__otlp_scope_attr(struct cairn__otlp_map *m, const char *k, size_t kl, const char *v,
                            size_t vl)
 {
+    if (m->rules && cairn__otlp_rules_action(m->rules, 1, k, kl) == CAIRN_OTLP_DROP)
+        return 0;
     return meta(m, &m->ssm, k, kl, v, vl);
 }
 
@@ -145,6 +146,8 @@ int cairn__otlp_record_begin(struct cairn__otlp_map *m)
 int cairn__otlp_record_attr(struct cairn__otlp_map *m, const char *k, size_t kl, const char *v,
                             size_t vl)
 {
+    if (m->rules && cairn__otlp_rules_action(m->rules, 2, k, kl) == CAIRN_OTLP_DROP)
+        return 0;
     return meta(m, &m->b->smb, k, kl, v, vl);
 }
 

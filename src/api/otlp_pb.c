@@ -387,12 +387,13 @@ static int request(struct dec *d, struct rd *r)
 }
 
 int cairn__ingest_decode_otlp_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
-                                 const struct cairn_api_limits *lim, struct cairn_err *err)
+                                 const struct cairn_api_limits *lim,
+                                 struct cairn__otlp_rules *rules, struct cairn_err *err)
 {
     const uint8_t *u = (const uint8_t *)(p ? p : "");
     struct rd r = {u, u + len, u, err, len, "OTLP logs protobuf"};
     struct dec d = {0};
-    cairn__otlp_map_init(&d.m, b, lim, err);
+    cairn__otlp_map_init(&d.m, b, lim, rules, err);
     int rc = request(&d, &r);
     if (rc == CAIRN_ENOMEM)
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");

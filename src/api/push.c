@@ -71,7 +71,7 @@ static int decode(struct cairn_api *api, struct cairn__req *r)
             return -1;
         }
         if ((otlp_json(r) ? cairn__ingest_decode_otlp_json : cairn__ingest_decode_otlp_pb)(
-                b, body, len, lim, &err))
+                b, body, len, lim, api->otlp, &err))
             goto bad;
         return 0;
     }

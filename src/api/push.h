@@ -152,10 +152,13 @@ int cairn__ingest_decode_pb(struct cairn__ingest_batch *b, const char *p, size_t
 /* OTLP logs (ExportLogsServiceRequest), protobuf (otlp_pb.c) or JSON (otlp_json.c),
  * mapped into streams and entries as Loki 3's default otlp_config maps them
  * (otlp_map.c, docs/API.md "OTLP"). Same contract as the decoders above. */
+struct cairn__otlp_rules; /* otlp.h; NULL: Loki's default otlp_config */
 int cairn__ingest_decode_otlp_pb(struct cairn__ingest_batch *b, const char *p, size_t len,
-                                 const struct cairn_api_limits *lim, struct cairn_err *err);
+                                 const struct cairn_api_limits *lim,
+                                 struct cairn__otlp_rules *rules, struct cairn_err *err);
 int cairn__ingest_decode_otlp_json(struct cairn__ingest_batch *b, const char *p, size_t len,
-                                   const struct cairn_api_limits *lim, struct cairn_err *err);
+                                   const struct cairn_api_limits *lim,
+                                   struct cairn__otlp_rules *rules, struct cairn_err *err);
 /* Decompress into out (reset first; its allocation is reused, and grown only as
  * output arrives, never past max + 2 bytes). Growth beyond out's capacity on entry is
  * charged to ch (NULL: no budget). CAIRN_ELIMIT (err set, Loki's 413 wording) past

@@ -43,6 +43,7 @@
 #include <microhttpd.h>
 
 #include "api/api_int.h"
+#include "api/otlp.h"
 #include "cairn/limits.h"
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
@@ -538,6 +539,8 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     have_tails = 1;
     if (cairn__auth_init(&api->auth, cfg, err))
         goto fail;
+    if (cairn__otlp_rules_create(&cfg->otlp, &api->otlp, err))
+        goto fail;
     if (cairn__reaper_start(&api->reaper))
         goto nomem;
     have_reaper = 1;
@@ -591,6 +594,7 @@ fail:
         if (have_reaper)
             cairn__reaper_stop(&api->reaper);
         cairn__auth_deinit(&api->auth);
+        cairn__otlp_rules_destroy(api->otlp);
         if (have_tails)
             cairn__tailhub_deinit(&api->tails);
         if (have_tenants)
@@ -637,6 +641,7 @@ void cairn_api_destroy(struct cairn_api *api)
     cairn__tenants_deinit(&api->tenants);
     cairn_query_gate_destroy(atomic_load(&api->qgate));
     cairn__auth_deinit(&api->auth);
+    cairn__otlp_rules_destroy(api->otlp);
     free(api->listen);
     free(api);
 }

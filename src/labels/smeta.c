@@ -1,6 +1,7 @@
 /* smeta.c -- the structured metadata blob (smeta.h): append, read, count, and the
  * label-name translation OTLP attributes go through. */
 #include <stdint.h>
+#include <string.h>
 
 #include "cairn/error.h"
 #include "cairn/smeta.h"
@@ -12,6 +13,14 @@ const char *const cairn_otlp_index_attrs[CAIRN_OTLP_N_INDEX_ATTRS] = {
     "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name", "k8s.cronjob.name",
     "k8s.job.name",
 };
+
+int cairn_otlp_is_index_attr(const char *k, size_t kl)
+{
+    for (size_t i = 0; i < CAIRN_OTLP_N_INDEX_ATTRS; i++)
+        if (strlen(cairn_otlp_index_attrs[i]) == kl && memcmp(cairn_otlp_index_attrs[i], k, kl) == 0)
+            return 1;
+    return 0;
+}
 
 int cairn_smeta_append(struct cairn_buf *out, const char *name, size_t nlen, const char *value,
                        size_t vlen)

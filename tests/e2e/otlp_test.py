@@ -192,6 +192,38 @@ def main():
         check(res[0]["values"][0][2]["structuredMetadata"].get("job") == "agent",
               "job as metadata: %r" % res[0]["values"][0])
         srv.stop()
+
+        # limits_config.otlp_config, as Loki's: host.name indexed, k8s.* and a log
+        # attribute dropped (defaults ignored); a bad rule refuses to start
+        cfg = os.path.join(d, "serve.yaml")
+        with open(cfg, "w") as f:
+            f.write("limits_config:\n  otlp_config:\n    resource_attributes:\n"
+                    "      ignore_defaults: true\n      attributes_config:\n"
+                    "        - action: index_label\n          attributes: [service.name, host.name]\n"
+                    "        - action: drop\n          regex: 'k8s\\..*'\n"
+                    "    log_attributes:\n      - action: drop\n"
+                    "        attributes: [string.attribute]\n")
+        srv = Server(os.path.join(d, "data3"), "-config.file=" + cfg).start()
+        st, body = post(srv, json.dumps(doc).encode(), "application/json")
+        check(st == 200, "JSON export with otlp_config: %d %s" % (st, body))
+        res = query(srv, '{host_name="node-1"}', t0 - SEC, t0 + 10 * SEC)
+        check(len(res) == 1 and res[0]["stream"] == {"host_name": "node-1",
+                                                      "service_name": "my.service"},
+              "otlp_config labels: %r" % res)
+        sm = res[0]["values"][0][2]["structuredMetadata"]
+        check("string_attribute" not in sm and "k8s_namespace_name" not in sm and
+              sm.get("int_attribute") == "10", "otlp_config metadata: %r" % sm)
+        st, conf = request(srv.url + "/config")
+        check("ignore_defaults: true" in conf and "index_label" in conf, conf[-1500:])
+        srv.stop()
+        with open(cfg, "w") as f:
+            f.write("limits_config:\n  otlp_config:\n    log_attributes:\n"
+                    "      - action: index_label\n        attributes: [a]\n")
+        r = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                            os.path.join(d, "data4"), "-config.file=" + cfg],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0 and "index_label is valid only for resource_attributes" in r.stderr,
+              "bad otlp_config: %d %s" % (r.returncode, r.stderr[-500:]))
     print("ok")
 
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "api/api_int.h"
+#include "api/otlp.h"
 #include "api/push.h"
 #include "cairn/buf.h"
 #include "cairn/smeta.h"
@@ -269,7 +270,7 @@ static void otlp_protobuf(void **state)
     struct cairn_err err;
     char m[512];
     cairn__ingest_batch_init(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_pb(&b, req.data, req.len, &lim, &err), 0);
+    assert_int_equal(cairn__ingest_decode_otlp_pb(&b, req.data, req.len, &lim, NULL, &err), 0);
     assert_int_equal(b.n, 1);
     assert_int_equal(b.ne, 2);
     assert_int_equal(b.labels[0].n, 2);
@@ -293,7 +294,7 @@ static void otlp_protobuf(void **state)
     for (size_t n = 0; n < req.len; n++) {
         cairn__ingest_batch_reset(&b);
         cairn_err_clear(&err);
-        int rc = cairn__ingest_decode_otlp_pb(&b, req.data, n, &lim, &err);
+        int rc = cairn__ingest_decode_otlp_pb(&b, req.data, n, &lim, NULL, &err);
         assert_true(rc == 0 || rc == CAIRN_EINVAL);
         if (rc)
             assert_non_null(strstr(err.msg, "error parsing OTLP logs protobuf"));
@@ -327,7 +328,7 @@ static void otlp_json(void **state)
     struct cairn_err err;
     char m[1024];
     cairn__ingest_batch_init(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_json(&b, spec_json, strlen(spec_json), &lim, &err), 0);
+    assert_int_equal(cairn__ingest_decode_otlp_json(&b, spec_json, strlen(spec_json), &lim, NULL, &err), 0);
     assert_int_equal(b.ne, 1);
     assert_int_equal(b.labels[0].n, 1);
     assert_string_equal(label(&b, 0, "service_name"), "my.service");
@@ -346,14 +347,70 @@ static void otlp_json(void **state)
     const char *nores = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":"
                         "{\"stringValue\":\"x\"}}]}]}]}";
     cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_json(&b, nores, strlen(nores), &lim, &err), 0);
+    assert_int_equal(cairn__ingest_decode_otlp_json(&b, nores, strlen(nores), &lim, NULL, &err), 0);
     assert_string_equal(label(&b, 0, "service_name"), "unknown_service");
     const char *badid = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"traceId\":\"zz\"}]}]}]}";
     cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_json(&b, badid, strlen(badid), &lim, &err),
+    assert_int_equal(cairn__ingest_decode_otlp_json(&b, badid, strlen(badid), &lim, NULL, &err),
                      CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "traceId"));
     cairn__ingest_batch_deinit(&b);
+}
+
+/* limits_config.otlp_config: rules in order, the first match wins, defaults first
+ * unless ignored, index_label only for resources. */
+static void otlp_config_rules(void **state)
+{
+    (void)state;
+    struct cairn_buf req = {0};
+    build_request(&req);
+    const char *host[] = {"host.name"}, *method[] = {"http.method"};
+    struct cairn_otlp_rule res[] = {
+        {CAIRN_OTLP_INDEX_LABEL, host, 1, NULL},
+        {CAIRN_OTLP_DROP, NULL, 0, "k8s\\..*"},
+    };
+    struct cairn_otlp_rule scope[] = {{CAIRN_OTLP_DROP, NULL, 0, "scope\\..*"}};
+    struct cairn_otlp_rule logr[] = {{CAIRN_OTLP_DROP, method, 1, NULL}};
+    struct cairn_otlp_config cfg = {0, res, scope, logr, 2, 1, 1};
+    struct cairn__otlp_rules *rules;
+    struct cairn_err err;
+    char m[512];
+    assert_int_equal(cairn__otlp_rules_create(&cfg, &rules, &err), 0);
+    struct cairn__ingest_batch b;
+    struct cairn_api_limits lim = limits();
+    cairn__ingest_batch_init(&b);
+    assert_int_equal(cairn__ingest_decode_otlp_pb(&b, req.data, req.len, &lim, rules, &err), 0);
+    /* defaults first: k8s.pod.name stays a label despite the drop rule after them */
+    assert_string_equal(label(&b, 0, "service_name"), "checkout");
+    assert_string_equal(label(&b, 0, "k8s_pod_name"), "co-1");
+    assert_string_equal(label(&b, 0, "host_name"), "n1");
+    assert_string_equal(meta(&b, 0, m, sizeof m),
+                        "scope_name=lib,scope_version=1.2,trace_id=0af7651916cd43dd8448eb211c80319c,"
+                        "span_id=b7ad6b7169203331,severity_text=ERROR,severity_number=17");
+    cairn__otlp_rules_destroy(rules);
+
+    /* ignore_defaults: only the rules; k8s.* dropped, service_name unknown_service */
+    cfg.ignore_defaults = 1;
+    assert_int_equal(cairn__otlp_rules_create(&cfg, &rules, &err), 0);
+    cairn__ingest_batch_reset(&b);
+    assert_int_equal(cairn__ingest_decode_otlp_pb(&b, req.data, req.len, &lim, rules, &err), 0);
+    assert_int_equal(b.labels[0].n, 2);
+    assert_string_equal(label(&b, 0, "host_name"), "n1");
+    assert_string_equal(label(&b, 0, "service_name"), "unknown_service");
+    assert_non_null(strstr(meta(&b, 0, m, sizeof m), "service_name=checkout"));
+    cairn__otlp_rules_destroy(rules);
+
+    /* refused: index_label on log attributes, a bad regex */
+    struct cairn_otlp_rule bad[] = {{CAIRN_OTLP_INDEX_LABEL, method, 1, NULL}};
+    struct cairn_otlp_config c2 = {0, NULL, NULL, bad, 0, 0, 1};
+    assert_int_equal(cairn__otlp_rules_create(&c2, &rules, &err), CAIRN_EINVAL);
+    assert_non_null(strstr(err.msg, "log_attributes[0]: action index_label is valid only"));
+    struct cairn_otlp_rule badre[] = {{CAIRN_OTLP_DROP, NULL, 0, "("}};
+    struct cairn_otlp_config c3 = {0, badre, NULL, NULL, 1, 0, 0};
+    assert_int_equal(cairn__otlp_rules_create(&c3, &rules, &err), CAIRN_EINVAL);
+    assert_non_null(strstr(err.msg, "resource_attributes[0].regex"));
+    cairn__ingest_batch_deinit(&b);
+    cairn_buf_deinit(&req);
 }
 
 int main(void)
@@ -364,6 +421,7 @@ int main(void)
         cmocka_unit_test(metadata_limits),
         cmocka_unit_test(otlp_protobuf),
         cmocka_unit_test(otlp_json),
+        cmocka_unit_test(otlp_config_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
