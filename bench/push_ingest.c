@@ -26,8 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/push.h"
-#include "cairn/api.h"
+#include "cairn/ingest.h"
 #include "cairn/store.h"
 #include "cairn/timeutil.h"
 #include "corpus.h"
@@ -52,7 +51,7 @@ struct shard {
     struct body *v;
     size_t n, cap;
     struct cairn_store *s;
-    const struct cairn_api_limits *lim;
+    const struct cairn_ingest_limits *lim;
     uint64_t lines, bytes;
     int failed;
 };
@@ -157,21 +156,21 @@ static int encode_all(const struct opts *o, const struct corpus_map *m, char **l
 static void *push_thread(void *arg)
 {
     struct shard *sh = arg;
-    struct cairn__ingest_batch b;
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_batch b;
+    cairn_ingest_batch_init(&b);
     for (size_t i = 0; i < sh->n && !sh->failed; i++) {
         struct cairn_err err;
         cairn_err_clear(&err);
-        cairn__ingest_batch_reset(&b);
-        if (cairn__unsnappy(sh->v[i].p, sh->v[i].len, sh->lim->max_push_decoded, &b.dec, NULL,
+        cairn_ingest_batch_reset(&b);
+        if (cairn_ingest_unsnappy(sh->v[i].p, sh->v[i].len, sh->lim->max_push_decoded, &b.dec, NULL,
                             &err) ||
-            cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, sh->lim, &err)) {
+            cairn_ingest_decode_pb(&b, b.dec.data, b.dec.len, sh->lim, &err)) {
             fprintf(stderr, "bench_push_ingest: request %zu: %s\n", i, err.msg);
             sh->failed = 1;
             break;
         }
         size_t bytes = 0;
-        size_t lines = cairn__ingest_validate(&b, sh->lim, cairn_now_ns(), &bytes);
+        size_t lines = cairn_ingest_validate(&b, sh->lim, cairn_now_ns(), &bytes);
         if (b.ps_cap < b.n) {
             struct cairn_push_stream *ps = realloc(b.ps, b.n * sizeof *ps);
             if (!ps) {
@@ -201,7 +200,7 @@ static void *push_thread(void *arg)
         sh->lines += lines;
         sh->bytes += bytes;
     }
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
     return NULL;
 }
 
@@ -313,8 +312,8 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    struct cairn_api_config acfg;
-    cairn_api_config_default(&acfg);
+    struct cairn_ingest_limits ilim; /* what cairn serve checks, unconfigured */
+    cairn_ingest_limits_default(&ilim);
     struct cairn_store_config cfg;
     cairn_store_config_default(&cfg);
     cfg.data_dir = dir;
@@ -336,7 +335,7 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < o.threads; i++) {
         shards[i].s = s;
-        shards[i].lim = &acfg.limits;
+        shards[i].lim = &ilim;
     }
     struct phase ph = {0};
     int rc = ingest_phase(shards, o.threads, s, &ph);

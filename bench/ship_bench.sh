@@ -21,15 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() { # wait_line FILE SED_EXPR: print the first match, waiting up to 10 s
-    for _ in $(seq 1 200); do
-        v=$(sed -n "$2" "$1" | head -1)
-        if [ -n "$v" ]; then echo "$v"; return 0; fi
-        sleep 0.05
-    done
-    echo "timed out waiting in $1" >&2
-    return 1
-}
+. "$(dirname "$0")/agent_lib.sh"
 
 echo "== tail -> json -> labels -> discard"
 TMPDIR=$tmp "$BUILD/bench_ship_bench" 1 1000000 2>/dev/null
@@ -77,26 +69,12 @@ scrape_configs:
         job: bench
         __path__: $tmp/logs/*.log
 EOF
-    local start end hport sent utime stime hz hwm cpu wall
-    start=$(date +%s.%N)
     "$BIN" ship --config "$tmp/ship.yaml" --log-level info 2>"$tmp/ship.log" &
     ship_pid=$!
-    hport=$(wait_line "$tmp/ship.log" 's/.*serving \/ready and \/metrics.* port=\([0-9]*\).*/\1/p')
-    while :; do
-        sent=$(curl -s "http://127.0.0.1:$hport/metrics" |
-               awk '/^promtail_sent_entries_total/ {print $2}')
-        [ "${sent:-0}" -ge "$total" ] && break
-        sleep 0.1
-    done
-    end=$(date +%s.%N)
-    read -r utime stime < <(awk '{print $14, $15}' "/proc/$ship_pid/stat")
-    hz=$(getconf CLK_TCK)
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$ship_pid/status")
-    cpu=$(echo "($utime + $stime) / $hz" | bc -l)
-    wall=$(echo "$end - $start" | bc -l)
+    agent_measure "$ship_pid" "$tmp/ship.log" "$total"
     printf 'lines=%d files=%d agent_cpu_s=%.2f wall_s=%.2f lines_per_cpu_s=%.0f lines_per_s=%.0f peak_rss_kb=%s\n' \
-        "$total" "$files" "$cpu" "$wall" "$(echo "$total / $cpu" | bc -l)" \
-        "$(echo "$total / $wall" | bc -l)" "$hwm"
+        "$total" "$files" "$agent_cpu" "$agent_wall" "$(echo "$total / $agent_cpu" | bc -l)" \
+        "$(echo "$total / $agent_wall" | bc -l)" "$agent_hwm_kb"
     kill -TERM "$ship_pid"
     wait "$ship_pid" || true
     ship_pid=""

@@ -13,6 +13,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/ingest.h"
 
 struct cairn_store;
 
@@ -42,31 +43,16 @@ struct cairn_api_limits {
                                         past it; 0: none */
 };
 
-/* Loki's limits_config.otlp_config: how OTLP attributes map (docs/API.md "OTLP"). A
- * rule gives its action to the attributes it names or whose name its regex matches
- * whole; rules are tried in order, the first that matches wins; Loki's default index
- * labels come first for resource attributes unless ignore_defaults. Unmatched
- * attributes are structured metadata. index_label is for resource attributes only. */
-enum cairn_otlp_action {
-    CAIRN_OTLP_INDEX_LABEL = 0,
-    CAIRN_OTLP_STRUCTURED_METADATA = 1,
-    CAIRN_OTLP_DROP = 2,
-};
-struct cairn_otlp_rule {
-    enum cairn_otlp_action action;
-    const char *const *attributes;
-    size_t n_attributes;
-    const char *regex; /* NULL or "": none */
-};
-struct cairn_otlp_config {
-    int ignore_defaults; /* resource_attributes.ignore_defaults */
-    const struct cairn_otlp_rule *resource, *scope, *log; /* attributes_config, ... */
-    size_t n_resource, n_scope, n_log;
-};
-
 /* Called for GET /config: append the effective configuration as YAML (secrets
  * masked) to out; return 0 or a negative CAIRN_E*. */
 typedef int (*cairn_api_config_dump_fn)(void *ctx, struct cairn_buf *out);
+
+/* The ruler's HTTP API (rules and alerts): the status of the call, the body in out and
+ * its type in *content_type. Set with cairn_api_set_ruler; without one those routes
+ * answer 404. */
+typedef int (*cairn_api_ruler_fn)(void *ctx, const char *method, const char *path,
+                                  const char *tenant, const char *body, size_t len,
+                                  struct cairn_buf *out, const char **content_type);
 
 /* A static file (the web UI) for a GET path no API route takes: 0 and *out filled, or
  * nonzero when there is none. The data must stay valid for the server's life. */
@@ -116,6 +102,9 @@ void cairn_api_config_default(struct cairn_api_config *cfg);
 struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct cairn_err *err);
 /* Set (or clear) the store pushes go to; the api is ready once one is set. */
 void cairn_api_set_store(struct cairn_api *api, struct cairn_store *store);
+/* Set (or clear, fn NULL) the ruler behind /loki/api/v1/rules, /api/prom/rules and
+ * /prometheus/api/v1/{rules,alerts}; ctx must outlive the server or be cleared first. */
+void cairn_api_set_ruler(struct cairn_api *api, cairn_api_ruler_fn fn, void *ctx);
 /* The port actually bound (useful with port 0). */
 unsigned cairn_api_port(const struct cairn_api *api);
 /* Stop accepting and wait for in-flight requests; idempotent. */

@@ -51,6 +51,10 @@ enum cairn_cfg_type {
 #define CAIRN_CFG_CLI_ONLY 0x4u /* a command-line option only: no YAML key, not dumped */
 #define CAIRN_CFG_ONE_OK 0x8u   /* STRLIST: a single value is a list of one (Promtail's
                                  * `source: [<string>] | <string>`) */
+#define CAIRN_CFG_OPTIONAL 0x10u /* SECTION: absent until the YAML names it (`journal: {}`
+                                  * counts, `journal:` does not, as a Go pointer); the
+                                  * loader then sets the int at .key_offset inside the
+                                  * section to 1. Absent, it is neither checked nor dumped */
 
 struct cairn_cfg_table;
 
@@ -81,7 +85,8 @@ struct cairn_cfg_entry {
     const struct cairn_cfg_enum *names;       /* ENUM: ends with {NULL, 0} */
     const struct cairn_cfg_table *sub;        /* SECTION, LIST, KEYED */
     const struct cairn_cfg_variant *variants; /* VARIANTS: ends with {NULL} */
-    size_t key_offset; /* KEYED: where each element stores its key (a char *) */
+    size_t key_offset; /* KEYED: where each element stores its key (a char *);
+                        * OPTIONAL SECTION: where it stores its `present` int */
     const char *flag;  /* GNU long option without "--" ("data-dir"), or NULL */
     const char *lflag; /* Loki/Promtail single-dash flag without "-" ("server.http-listen-port") */
     const char *metavar; /* value name in --help ("HOST:PORT"); NULL: from the type */

@@ -94,12 +94,31 @@ struct cairn_serve_auth {
     struct cairn_cfg_list credentials; /* struct cairn_serve_credential, keyed by name */
 };
 
+/* ruler: LogQL alerting and recording rules (Loki's ruler keys; docs/RULER.md). The
+ * ruler runs when a rules directory is set. */
+struct cairn_ruler_config {
+    int storage_type;            /* storage.type: local (the only one) */
+    char *directory;             /* storage.local.directory: <dir>/<tenant>/<namespace>.yaml */
+    char *rule_path;             /* Loki's scratch path; used as the directory when that is unset */
+    int64_t evaluation_interval_ns; /* default group interval (1m) */
+    int64_t poll_interval_ns;    /* how often rule files are re-read (1m) */
+    char *alertmanager_url;      /* comma-separated Alertmanager base URLs */
+    char *external_url;          /* generatorURL base of alerts */
+    struct cairn_cfg_map external_labels; /* added to alerts and recorded series */
+    int enable_api;              /* the /loki/api/v1/rules write API (reads always on) */
+    int64_t resend_delay_ns;     /* firing alerts are re-sent this often (1m) */
+    int remote_write_enabled;
+    char *remote_write_url;      /* Prometheus remote-write endpoint of recording rules */
+    char *wal_dir;               /* recorded samples waiting for remote write */
+};
+
 struct cairn_serve_config {
     struct cairn_serve_server server;
     struct cairn_serve_auth auth;
     struct cairn_store_config store;  /* store.tenant_retention points into overrides */
     struct cairn_limits limits;
     struct cairn_cfg_list overrides;  /* struct cairn_tenant_retention, keyed by tenant */
+    struct cairn_ruler_config ruler;
     char *listen;                     /* --listen HOST:PORT (CLI only), split into server.* */
     struct cairn_cfg cfg;             /* the loader state over this struct */
 };

@@ -39,6 +39,8 @@
 #define CAIRN_MAX_TENANT_QUEUED 16                /* max_outstanding_requests_per_tenant */
 #define CAIRN_QUERY_QUEUE_WAIT_NS (5LL * 1000000000LL) /* a queued query waits 5 s at most */
 
+#define CAIRN_TENANT_ID_MAX 150 /* Loki's tenant ID length limit (X-Scope-OrgID) */
+
 /* Label parsing: a hard cap on labels in one set, above the validation limit so the
  * validator (not the parser) reports "too many labels" with the count. */
 #define CAIRN_LABELS_PARSE_MAX 64
@@ -75,6 +77,15 @@
                                                    * (headers, read buffer; mapped, touched
                                                    * only as used): not the body */
 
+/* The agent's journal source (src/ship/src_journal.c). Relabelling an entry's fields
+ * is cached by the fields relabel_configs can see (unit, priority, ...): slots of a
+ * direct-mapped cache, enough for the units of a busy host; field names whose
+ * relevance is remembered (journals have a few dozen to a few hundred); fields read
+ * from one entry at most (journald itself refuses more than 1024 per entry). */
+#define CAIRN_JOURNAL_LABEL_CACHE 512
+#define CAIRN_JOURNAL_FIELD_NAMES 4096
+#define CAIRN_JOURNAL_MAX_FIELDS 1024
+
 /* Storage engine, see DESIGN.md "Storage engine". */
 #define CAIRN_BLOCK_TARGET_RAW (256 * 1024)       /* cut an open block at ~256 KiB raw */
 #define CAIRN_CHUNK_TARGET_COMPRESSED (1536 * 1024) /* close a chunk at ~1.5 MiB */
@@ -87,5 +98,38 @@
 #define CAIRN_INDEX_PERIOD_NS (24LL * 3600 * 1000000000LL) /* index period 24 h */
 #define CAIRN_WAL_SEGMENT_SIZE (128u * 1024 * 1024) /* rotate WAL files at 128 MiB */
 #define CAIRN_OOO_WINDOW_NS (3600LL * 1000000000LL) /* accept out-of-order within 1 h */
+
+/* Docker logging driver (src/docker). */
+#define CAIRN_DOCKER_MAX_FRAME 1000000            /* LogEntry bytes: docker splits lines at
+                                                   * 16 KiB, so a real message is far smaller
+                                                   * and a longer prefix is corruption */
+#define CAIRN_DOCKER_MAX_JOINED CAIRN_MAX_LINE_SIZE /* partial entries joined up to the
+                                                   * store's default max_line_size; past it
+                                                   * the joined part is sent as a line */
+#define CAIRN_DOCKER_MAX_OPTS 64                  /* log-opts per container */
+
+/* cairn canary: each list of timestamps it keeps (sent and not yet seen, missing and
+ * being queried for, acknowledged, spot-checked) holds at most this many, 8 MiB each:
+ * a day of lines at 10 per second. Past it the oldest is given up on (counted
+ * missing) instead of memory growing while a store is down. */
+#define CAIRN_CANARY_MAX_PENDING (1u << 20)
+/* cairn canary -push: a batch waits a quarter of -interval, never less than this, so
+ * the push client's sender does not wake every few microseconds at short intervals. */
+#define CAIRN_CANARY_MIN_BATCH_WAIT_NS (5LL * 1000000LL)
+
+/* The agent's syslog source (issue 13, src/ship/src_syslog*.c). */
+#define CAIRN_SYSLOG_MAX_MESSAGE_LENGTH 8192      /* Promtail's max_message_length default */
+#define CAIRN_SYSLOG_MESSAGE_LENGTH_CAP (1u << 20) /* largest accepted max_message_length:
+                                                    * every connection buffers one message */
+#define CAIRN_SYSLOG_MAX_CONNECTIONS 512          /* TCP connections per listener: at 8 KiB
+                                                   * each, 4 MiB of buffers at most */
+/* UDP: datagrams read but not yet parsed; past it a datagram is dropped and counted
+ * (UDP has no back-pressure; a bounded queue keeps the agent's memory target). */
+#define CAIRN_SYSLOG_UDP_QUEUE_BYTES (4u * 1024 * 1024)
+#define CAIRN_SYSLOG_DNS_CACHE 256                /* reverse lookups remembered per listener */
+/* relabel_configs results remembered per listener, by the labels rules read (host,
+ * app, severity, ...): a few hundred senders and programs fit; more only cost misses */
+#define CAIRN_SYSLOG_RELABEL_CACHE 1024
+#define CAIRN_SYSLOG_DNS_TTL_NS (300LL * 1000000000LL) /* and for this long */
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cairn/config.h"
+#include "cairn/ship_syslog.h"
 
 /* ---- stages: one struct per pipeline_stages kind ---- */
 enum cairn_ship_stage_kind {
@@ -99,6 +100,28 @@ struct cairn_ship_k8s_sd {
     struct { int node; } attach_metadata;
 };
 
+/* loki_push_api: the agent as a push relay (Promtail's PushTargetConfig; src_relay.c,
+ * src_relay_config.c). server.http_listen_port -1 (unset) means no relay. */
+struct cairn_ship_relay {
+    struct { char *http_listen_address; int http_listen_port; char *grpc_listen_address;
+             int grpc_listen_port; int64_t read_timeout_ns, write_timeout_ns, idle_timeout_ns,
+             graceful_shutdown_timeout_ns; uint64_t grpc_max_recv_msg_size;
+             int register_instrumentation; char *log_level, *http_path_prefix; } server;
+    struct cairn_cfg_map labels; /* added to (and replacing) every pushed stream's */
+    int use_incoming_timestamp;  /* 0: the time of receipt, as Promtail */
+    uint64_t max_message_size;   /* cairn's: body limit, 413 past it */
+};
+
+/* journal: the systemd journal (Promtail's journal_config; src_journal_config.c). */
+struct cairn_ship_journal {
+    int present;      /* the scrape config has `journal:` (set by the loader) */
+    char *path;       /* a journal directory; NULL: the local system journal */
+    int64_t max_age_ns;
+    int json;         /* the line is the whole entry as a JSON object */
+    struct cairn_cfg_map labels;
+    char *matches;    /* "FIELD=value ..." for sd_journal_add_match */
+};
+
 struct cairn_ship_scrape {
     char *job_name;
     struct cairn_cfg_list static_configs;  /* of cairn_ship_static */
@@ -106,6 +129,9 @@ struct cairn_ship_scrape {
     struct cairn_cfg_list pipeline_stages; /* of cairn_cfg_tagged (enum cairn_ship_stage_kind) */
     struct cairn_cfg_list relabel_configs; /* of cairn_ship_relabel */
     struct { int enabled; char *path; struct cairn_cfg_map labels; } pod_logs; /* cairn's */
+    struct cairn_ship_relay loki_push_api;
+    struct cairn_ship_journal journal;
+    struct cairn_ship_syslog syslog; /* listen_address empty: none */
 };
 
 struct cairn_ship_client {
@@ -144,5 +170,11 @@ struct cairn_ship_config {
 
 /* The root table (its check validates selectors, regexes, templates, stage options). */
 extern const struct cairn_cfg_table cairn_ship_config_table;
+
+/* The pipeline_stages variants (a list ending with {NULL}) and the relabel_configs
+ * element table, for components that load stages or relabel rules outside a ship
+ * config (the Docker driver). */
+const struct cairn_cfg_variant *cairn_ship_stage_variants(void);
+const struct cairn_cfg_table *cairn_ship_relabel_table(void);
 
 #endif

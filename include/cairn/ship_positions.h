@@ -14,14 +14,22 @@
  * offset (copytruncate) while the agent was down.) Saves are atomic: write a temporary
  * file, fsync, rename over the old one, fsync the directory.
  *
- * Ownership: the positions object owns its entries (keys copied on set). It is not
- * thread-safe: one thread (the tailer's) uses it. */
+ * A key may instead hold a string, as Promtail keeps a journal reader's cursor:
+ *     positions:
+ *       journal-systemd: "s=7d2a...;i=1c4;b=...;m=...;t=...;x=..."
+ * (no inode or check for it).
+ *
+ * Ownership: the positions object owns its entries (keys and strings copied on set).
+ * It is thread-safe: every call takes its mutex (the tailer and the journal readers
+ * save from their own threads); cairn_positions_key's pointer is valid only while no
+ * other thread removes that key. */
 #ifndef CAIRN_SHIP_POSITIONS_H
 #define CAIRN_SHIP_POSITIONS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cairn/buf.h"
 #include "cairn/error.h"
 
 struct cairn_positions;
@@ -46,6 +54,13 @@ int cairn_positions_get(const struct cairn_positions *p, const char *key,
 /* Record the position of key. 0 or CAIRN_ENOMEM. */
 int cairn_positions_set(struct cairn_positions *p, const char *key,
                         const struct cairn_position *pos);
+/* A string position (a journal cursor): copied into out (reset first). 0,
+ * CAIRN_ENOTFOUND (absent, or a file's position), CAIRN_ENOMEM. */
+int cairn_positions_get_string(const struct cairn_positions *p, const char *key,
+                               struct cairn_buf *out);
+/* Record a string position under key (replacing a file position there). 0 or
+ * CAIRN_ENOMEM. */
+int cairn_positions_set_string(struct cairn_positions *p, const char *key, const char *value);
 /* The check of the up to CAIRN_POSITIONS_CHECK_BYTES bytes that end at offset in fd
  * (never 0; 0 if they cannot be read). */
 #define CAIRN_POSITIONS_CHECK_BYTES 64

@@ -11,16 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/push.h"
 #include "api/server_int.h"
 #include "api/tail.h"
 #include "cairn/api.h"
 #include "cairn/buf.h"
+#include "cairn/ingest.h"
 #include "cairn/query_gate.h"
 
 /* ---- tenants: ingestion rate limiter and counters -------------------------------- */
-
-#define CAIRN_TENANT_ID_MAX 150 /* Loki's tenant ID length limit */
 
 struct cairn__tenant {
     char id[CAIRN_TENANT_ID_MAX + 1];
@@ -42,8 +40,6 @@ void cairn__tenants_deinit(struct cairn__tenants *t);
 /* Is `id` a valid tenant ID (Loki's rules: 1..150 bytes of [A-Za-z0-9!-_.*'()], not
  * "." or ".."; so no NUL, '/', or the '|' of Loki's multi-tenant queries)? */
 int cairn__tenant_id_valid(const char *id, size_t len);
-/* Why id is not a valid tenant ID (a static message), or NULL when it is. */
-const char *cairn__tenant_id_problem(const char *id, size_t len);
 /* Take `bytes` from the tenant's token bucket. 0 when allowed, CAIRN_ELIMIT when the
  * tenant is over its rate (nothing taken), CAIRN_ENOMEM. */
 int cairn__tenants_take(struct cairn__tenants *t, const char *id, size_t bytes, int64_t now_ns);
@@ -108,7 +104,7 @@ struct cairn__req {
     struct MHD_Connection *conn;
     const char *url;    /* the path, for prefix routes */
     const char *method;
-    struct cairn__ingest_batch *batch; /* body lives in batch->body */
+    struct cairn_ingest_batch *batch; /* body lives in batch->body */
     int status;
     const char *content_type;
     struct cairn_buf *reply; /* reply body (the connection's, reused) */
@@ -179,17 +175,23 @@ struct cairn_api {
     int64_t header_timeout_ns, body_timeout_ns, idle_timeout_ns;
     unsigned max_connections, max_connections_per_ip, n_workers;
     struct cairn__auth auth;
-    struct cairn__otlp_rules *otlp; /* limits_config.otlp_config (otlp_rules.c); NULL: Loki's */
+    _Atomic(cairn_api_ruler_fn) ruler_fn; /* the ruler's API, or NULL */
+    void *_Atomic ruler_ctx;
+    struct cairn_ingest_otlp_rules *otlp; /* limits_config.otlp_config (otlp_rules.c); NULL: Loki's */
     _Atomic int64_t log_second;   /* libmicrohttpd's messages: rate limit (server.c) */
     _Atomic unsigned log_count;
     _Atomic uint64_t log_suppressed;
 };
 
 /* Handlers (routes.c and push.c). */
+/* The part of the api's limits that decoding and validation check (defaults.c). */
+void cairn__api_ingest_limits(const struct cairn_api_limits *l, struct cairn_ingest_limits *out);
+
 void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_config(struct cairn_api *api, struct cairn__req *r);
+void cairn__handle_ruler(struct cairn_api *api, struct cairn__req *r);
 /* Query API handlers (query_routes.c). */
 void cairn__handle_query_range(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_query(struct cairn_api *api, struct cairn__req *r);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_int.h"
 #include "cairn/api.h"
 #include "cairn/limits.h"
 
@@ -37,6 +38,23 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
     l->max_push_body = CAIRN_MAX_PUSH_BODY;
     l->max_push_decoded = CAIRN_MAX_PUSH_DECODED;
     l->push_decode_budget = CAIRN_PUSH_DECODE_BUDGET;
+}
+
+void cairn__api_ingest_limits(const struct cairn_api_limits *l, struct cairn_ingest_limits *out)
+{
+    *out = (struct cairn_ingest_limits){
+        .max_label_names = l->max_label_names,
+        .max_label_name_len = l->max_label_name_len,
+        .max_label_value_len = l->max_label_value_len,
+        .max_line_size = l->max_line_size,
+        .allow_structured_metadata = l->allow_structured_metadata,
+        .max_sm_size = l->max_sm_size,
+        .max_sm_entries = l->max_sm_entries,
+        .reject_old_samples = l->reject_old_samples,
+        .reject_old_max_age_ns = l->reject_old_max_age_ns,
+        .creation_grace_ns = l->creation_grace_ns,
+        .max_push_decoded = l->max_push_decoded,
+    };
 }
 
 int cairn_api_parse_listen(const char *s, char *host, size_t host_cap, unsigned *port)

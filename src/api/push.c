@@ -9,28 +9,14 @@
  * naming each failure, one per line. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <microhttpd.h>
-#include <snappy-c.h>
 
 #include "api/api_int.h"
 #include "cairn/limits.h"
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
-
-static int has_token(const char *h, const char *tok)
-{
-    if (!h)
-        return 0;
-    size_t n = strlen(tok);
-    for (const char *p = h; (p = strcasestr(p, tok)) != NULL; p += n) {
-        char after = p[n];
-        int start_ok = p == h || p[-1] == ' ' || p[-1] == ',' || p[-1] == '\t';
-        if (start_ok && (after == '\0' || after == ',' || after == ';' || after == ' '))
-            return 1;
-    }
-    return 0;
-}
 
 /* POST /otlp/v1/logs: the same pipeline, OTLP bodies and OTLP/HTTP's answers. */
 static int is_otlp(const struct cairn__req *r)
@@ -38,87 +24,28 @@ static int is_otlp(const struct cairn__req *r)
     return r->url && strncmp(r->url, "/otlp/", 6) == 0;
 }
 
-static int otlp_json(struct cairn__req *r)
-{
-    const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    return ctype && strncasecmp(ctype, "application/json", 16) == 0;
-}
-
 /* Decompress and decode the body into r->batch; 0, or the reply is already set. */
-static int decode(struct cairn_api *api, struct cairn__req *r)
+static int decode(struct cairn_api *api, struct cairn__req *r, const struct cairn_ingest_limits *lim)
 {
-    struct cairn__ingest_batch *b = r->batch;
-    const struct cairn_api_limits *lim = &api->limits;
+    struct cairn_err err;
+    int status = 0;
+    cairn_err_clear(&err);
     const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     const char *cenc = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
-    struct cairn_err err;
-    cairn_err_clear(&err);
-    const char *body = b->body.data ? b->body.data : "";
-    size_t len = b->body.len;
-    if (has_token(cenc, "gzip")) {
-        if (cairn__gunzip(body, len, lim->max_push_decoded, &b->dec, &b->charge, &err))
-            goto bad;
-        body = b->dec.data ? b->dec.data : "";
-        len = b->dec.len;
-    } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
-        cairn__reply_text(r, 415, "unsupported Content-Encoding '%s' (gzip or none)", cenc);
-        return -1;
-    }
-    if (is_otlp(r)) { /* OTLP/HTTP: protobuf (the default) or JSON, never snappy */
-        if (ctype && !otlp_json(r) && strncasecmp(ctype, "application/x-protobuf", 22) != 0) {
-            cairn__reply_text(r, 415, "unsupported Content-Type '%s' (application/x-protobuf "
-                              "or application/json)", ctype);
-            return -1;
-        }
-        if ((otlp_json(r) ? cairn__ingest_decode_otlp_json : cairn__ingest_decode_otlp_pb)(
-                b, body, len, lim, api->otlp, &err))
-            goto bad;
+    if (is_otlp(r) ? cairn_ingest_decode_otlp_body(r->batch, ctype, cenc, lim, api->otlp,
+                                                   &status, &err) == 0
+                   : cairn_ingest_decode_body(r->batch, ctype, cenc, lim, &status, &err) == 0)
         return 0;
-    }
-    /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body under
-     * another type (curl -d sends form-urlencoded) that is not valid snappy but plainly
-     * a JSON object is taken as JSON. Snappy first: a snappy body may start with '{'. */
-    int is_json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
-    int is_pb = ctype && strncasecmp(ctype, "application/x-protobuf", 22) == 0;
-    if (!is_json && !is_pb && snappy_validate_compressed_buffer(body, len) != SNAPPY_OK) {
-        size_t i = 0;
-        while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
-            i++;
-        is_json = i < len && body[i] == '{';
-    }
-    if (!is_json) {
-        /* Loki's protobuf bodies are snappy block-compressed, inside any gzip. When
-         * gzip used the decompression buffer, the raw body's buffer is free. */
-        struct cairn_buf *dst = body == b->dec.data ? &b->body : &b->dec;
-        if (cairn__unsnappy(body, len, lim->max_push_decoded, dst, &b->charge, &err))
-            goto bad;
-        const char *p = dst->data ? dst->data : "";
-        size_t n = dst->len;
-        if (cairn__ingest_decode_pb(b, p, n, lim, &err))
-            goto bad;
-        return 0;
-    }
-    if (cairn__ingest_decode_json(b, body, len, lim, &err))
-        goto bad;
-    return 0;
-bad:
-    if (err.code == CAIRN_ELIMIT) {
-        cairn__reply_text(r, 413, "%s", err.msg);
-    } else if (err.code == CAIRN_EAGAIN) { /* the process-wide decoding budget is full */
-        cairn__reply_text(r, 503, "%s", err.msg);
+    cairn__reply_text(r, status, "%s", err.msg);
+    if (status == 503) /* the process-wide decoding budget is full */
         r->retry_after_s = CAIRN_PUSH_RETRY_AFTER_S;
-    } else if (err.code == CAIRN_ENOMEM) {
-        cairn__reply_text(r, 500, "%s", err.msg);
-    } else {
-        cairn__reply_text(r, 400, "%s", err.msg);
-    }
     return -1;
 }
 
 /* Apply the active stream limit: 429 for each stream the store does not know yet
  * once the tenant is at its limit. Returns how many streams stay. */
 static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const char *tenant,
-                           struct cairn__ingest_batch *b)
+                           struct cairn_ingest_batch *b)
 {
     size_t max = api->limits.max_streams_per_user, kept = 0;
     size_t active = max ? cairn_store_active_streams(st, tenant) : 0;
@@ -128,18 +55,18 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
     if (max && active <= max && b->n <= max - active)
         max = 0;
     for (size_t i = 0; i < b->n; i++) {
-        struct cairn__bstream *s = &b->s[i];
+        struct cairn_ingest_bstream *s = &b->s[i];
         if (!s->n)
             continue;
         if (max && !cairn_store_stream_active(st, tenant, s->fp)) {
             if (active + created >= max) {
-                cairn__ingest_fail(b, 429,
+                cairn_ingest_fail(b, 429,
                                  "Maximum active stream limit exceeded when trying to create "
                                  "stream %s, reduce the number of active streams (reduce "
                                  "labels or reduce label values), or contact your Loki "
                                  "administrator to see if the limit can be increased, "
                                  "user: '%s'",
-                                 cairn__ingest_stream_text(b, i), tenant);
+                                 cairn_ingest_stream_text(b, i), tenant);
                 s->n = 0;
                 s->status = 429;
                 continue;
@@ -153,7 +80,7 @@ static size_t stream_limit(struct cairn_api *api, struct cairn_store *st, const 
 
 static void push(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn__ingest_batch *b = r->batch;
+    struct cairn_ingest_batch *b = r->batch;
     struct cairn_store *st = atomic_load(&api->store);
     if (!st) {
         cairn__reply_text(r, 503, "not ready: the store is still replaying its WAL");
@@ -163,11 +90,13 @@ static void push(struct cairn_api *api, struct cairn__req *r)
                                          paths depend on it, so check where it is used */
         return;
     const char *tenant = cairn__req_tenant(r);
-    if (decode(api, r))
+    struct cairn_ingest_limits lim;
+    cairn__api_ingest_limits(&api->limits, &lim);
+    if (decode(api, r, &lim))
         return;
 
     size_t total_in = b->ne, bytes = 0;
-    size_t lines = cairn__ingest_validate(b, &api->limits, cairn_now_ns(), &bytes);
+    size_t lines = cairn_ingest_validate(b, &lim, cairn_now_ns(), &bytes);
     if (lines && cairn__tenants_take(&api->tenants, tenant, bytes, cairn_mono_ns())) {
         long long limit = (long long)(api->limits.ingestion_rate_mb * 1024 * 1024);
         cairn__tenants_count(&api->tenants, tenant, 0, 0, total_in);
@@ -182,7 +111,7 @@ static void push(struct cairn_api *api, struct cairn__req *r)
     size_t ns = lines ? stream_limit(api, st, tenant, b) : 0;
 
     /* Hand the surviving streams to the store in one append (one WAL write). */
-    if (ns && cairn__ingest_sm_refs(b)) {
+    if (ns && cairn_ingest_sm_refs(b)) {
         cairn__reply_text(r, 500, "out of memory");
         return;
     }
@@ -241,9 +170,9 @@ static void push(struct cairn_api *api, struct cairn__req *r)
             /* Bytes of the refused entries are not known; count the stream's share. */
             ok_bytes += p->n ? b->s[i].bytes * took / p->n : 0;
             if (p->rejected)
-                cairn__ingest_fail(b, 400, "%s, total ignored: %zu out of %zu for stream: %s",
+                cairn_ingest_fail(b, 400, "%s, total ignored: %zu out of %zu for stream: %s",
                                  p->err.msg[0] ? p->err.msg : "entry out of order",
-                                 p->rejected, p->n, cairn__ingest_stream_text(b, i));
+                                 p->rejected, p->n, cairn_ingest_stream_text(b, i));
         }
     }
     cairn__tenants_count(&api->tenants, tenant, ok_lines, ok_bytes, total_in - ok_lines);
@@ -258,7 +187,8 @@ static void push(struct cairn_api *api, struct cairn__req *r)
         return;
     }
     if (is_otlp(r)) { /* an empty ExportLogsServiceResponse */
-        int json = otlp_json(r);
+        const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+        int json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
         r->status = 200;
         r->content_type = json ? "application/json" : "application/x-protobuf";
         cairn_buf_reset(r->reply);
@@ -271,10 +201,10 @@ static void push(struct cairn_api *api, struct cairn__req *r)
 
 void cairn__handle_push(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn__decode_charge *ch = &r->batch->charge;
-    *ch = (struct cairn__decode_charge){.used = &api->push_decoding,
+    struct cairn_ingest_charge *ch = &r->batch->charge;
+    *ch = (struct cairn_ingest_charge){.used = &api->push_decoding,
                                         .max = api->limits.push_decode_budget};
     push(api, r);
     /* The buffers stay with the connection (trimmed after the reply), uncharged. */
-    cairn__decode_charge_release(ch);
+    cairn_ingest_charge_release(ch);
 }

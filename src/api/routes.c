@@ -42,6 +42,17 @@ const struct cairn__route cairn__routes[] = {
     {"POST", "/loki/api/v1/patterns", "loki_api_v1_patterns", cairn__handle_patterns, F, 0, 0},
     /* tail only parses its query here; the session has its own thread (tail.c) */
     {"GET", "/loki/api/v1/tail", "loki_api_v1_tail", cairn__handle_tail, N, 1, 0},
+    /* the ruler (cairn_api_set_ruler): Loki's rules API and Prometheus's rules/alerts */
+    {"GET", "/loki/api/v1/rules", "loki_api_v1_rules", cairn__handle_ruler, N, 0, 0},
+    {"GET", "/loki/api/v1/rules/*", "loki_api_v1_rules", cairn__handle_ruler, N, 0, 0},
+    {"POST", "/loki/api/v1/rules/*", "loki_api_v1_rules", cairn__handle_ruler, F, 0, 0}, /* raw YAML body, 1 MiB */
+    {"DELETE", "/loki/api/v1/rules/*", "loki_api_v1_rules", cairn__handle_ruler, N, 0, 0},
+    {"GET", "/api/prom/rules", "api_prom_rules", cairn__handle_ruler, N, 0, 0},
+    {"GET", "/api/prom/rules/*", "api_prom_rules", cairn__handle_ruler, N, 0, 0},
+    {"POST", "/api/prom/rules/*", "api_prom_rules", cairn__handle_ruler, F, 0, 0},
+    {"DELETE", "/api/prom/rules/*", "api_prom_rules", cairn__handle_ruler, N, 0, 0},
+    {"GET", "/prometheus/api/v1/rules", "prometheus_api_v1_rules", cairn__handle_ruler, N, 0, 0},
+    {"GET", "/prometheus/api/v1/alerts", "prometheus_api_v1_alerts", cairn__handle_ruler, N, 0, 0},
     {"GET", "/ready", "ready", cairn__handle_ready, N, 1, 1},
     {"GET", "/metrics", "metrics", cairn__handle_metrics, N, 0, 1}, /* store stats take locks */
     {"GET", "/config", "config", cairn__handle_config, N, 0, 0},
@@ -144,4 +155,26 @@ void cairn__handle_config(struct cairn_api *api, struct cairn__req *r)
     }
     r->status = 200;
     r->content_type = "text/yaml; charset=utf-8";
+}
+
+void cairn_api_set_ruler(struct cairn_api *api, cairn_api_ruler_fn fn, void *ctx)
+{
+    atomic_store(&api->ruler_ctx, ctx);
+    atomic_store(&api->ruler_fn, fn);
+}
+
+void cairn__handle_ruler(struct cairn_api *api, struct cairn__req *r)
+{
+    cairn_api_ruler_fn fn = atomic_load(&api->ruler_fn);
+    if (!fn) {
+        cairn__reply_text(r, 404, "the ruler is not enabled (set ruler.storage.local.directory)");
+        return;
+    }
+    const char *body = r->batch && r->batch->body.data ? r->batch->body.data : "";
+    size_t len = r->batch ? r->batch->body.len : 0;
+    const char *ct = "text/plain; charset=utf-8";
+    cairn_buf_reset(r->reply);
+    r->status = fn(atomic_load(&api->ruler_ctx), r->method, r->url, cairn__req_tenant(r), body,
+                   len, r->reply, &ct);
+    r->content_type = ct;
 }

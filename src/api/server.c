@@ -43,7 +43,6 @@
 #include <microhttpd.h>
 
 #include "api/api_int.h"
-#include "api/otlp.h"
 #include "cairn/limits.h"
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
@@ -58,7 +57,7 @@ struct conn {
     struct cairn__job job;       /* its handler on a worker thread */
     struct cairn_api *api;
     struct MHD_Connection *c;
-    struct cairn__ingest_batch batch;
+    struct cairn_ingest_batch batch;
     struct cairn_buf reply;
     struct cairn__req req;  /* the request a worker answers */
     size_t route;       /* index in cairn__routes, or cairn__n_routes (no route) */
@@ -112,7 +111,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         if (x && ci) {
             x->api = api;
             x->c = c;
-            cairn__ingest_batch_init(&x->batch);
+            cairn_ingest_batch_init(&x->batch);
             cairn_buf_init(&x->reply);
             cairn__tracked_deadline(&x->track, cairn_mono_ns() + api->header_timeout_ns);
             cairn__reaper_add(&api->reaper, &x->track, ci->connect_fd);
@@ -124,7 +123,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
         struct conn *x = *socket_context;
         cairn__reaper_remove(&api->reaper, &x->track); /* before MHD closes the socket */
-        cairn__ingest_batch_deinit(&x->batch);
+        cairn_ingest_batch_deinit(&x->batch);
         cairn_buf_deinit(&x->reply);
         free(x);
         *socket_context = NULL;
@@ -273,8 +272,8 @@ static enum MHD_Result refuse_body(struct cairn_api *api, struct conn *x)
         send(x->track.fd, body, (size_t)bl, MSG_NOSIGNAL | MSG_DONTWAIT);
     cairn__metrics_observe(&api->metrics, cairn__route_slot(x->route), 413,
                            cairn_mono_ns() - x->start_ns);
-    cairn__ingest_batch_reset(&x->batch);
-    cairn__ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
+    cairn_ingest_batch_reset(&x->batch);
+    cairn_ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
     return MHD_NO;
 }
 
@@ -287,7 +286,7 @@ static enum MHD_Result finish(struct cairn_api *api, struct conn *x)
     x->retry_after = r->retry_after_s;
     enum MHD_Result rc = send_reply(api, x->c, x, r->status, r->content_type);
     /* An unusually big push should not pin its buffers to the connection for good. */
-    cairn__ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
+    cairn_ingest_batch_trim(&x->batch, CAIRN_PUSH_KEEP_BYTES);
     return rc;
 }
 
@@ -336,7 +335,7 @@ static enum MHD_Result begin(struct cairn_api *api, struct MHD_Connection *c, st
     int kind = x->route < cairn__n_routes && x->method_ok ? cairn__routes[x->route].wants_body
                                                            : CAIRN__BODY_NONE;
     x->body_limit = kind == CAIRN__BODY_PUSH ? api->limits.max_push_body : CAIRN_MAX_BODY_OTHER;
-    cairn__ingest_batch_reset(&x->batch);
+    cairn_ingest_batch_reset(&x->batch);
     cairn__tracked_deadline(&x->track, now + api->body_timeout_ns);
     x->challenge = 0;
     x->retry_after = 0;
@@ -539,7 +538,7 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     have_tails = 1;
     if (cairn__auth_init(&api->auth, cfg, err))
         goto fail;
-    if (cairn__otlp_rules_create(&cfg->otlp, &api->otlp, err))
+    if (cairn_ingest_otlp_rules_create(&cfg->otlp, &api->otlp, err))
         goto fail;
     if (cairn__reaper_start(&api->reaper))
         goto nomem;
@@ -594,7 +593,7 @@ fail:
         if (have_reaper)
             cairn__reaper_stop(&api->reaper);
         cairn__auth_deinit(&api->auth);
-        cairn__otlp_rules_destroy(api->otlp);
+        cairn_ingest_otlp_rules_destroy(api->otlp);
         if (have_tails)
             cairn__tailhub_deinit(&api->tails);
         if (have_tenants)
@@ -641,7 +640,7 @@ void cairn_api_destroy(struct cairn_api *api)
     cairn__tenants_deinit(&api->tenants);
     cairn_query_gate_destroy(atomic_load(&api->qgate));
     cairn__auth_deinit(&api->auth);
-    cairn__otlp_rules_destroy(api->otlp);
+    cairn_ingest_otlp_rules_destroy(api->otlp);
     free(api->listen);
     free(api);
 }

@@ -396,7 +396,8 @@ static int send_frame(struct cairn__tail *t, struct cairn_buf *frame, int opcode
 
 /* The history: the last `limit` entries since start, oldest first, as one message
  * (Loki answers the same query backward and sends it reversed). */
-static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cairn_buf *frame)
+static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cairn_buf *frame,
+                        struct cairn__tail_seam *seam)
 {
     struct cairn_store *st = atomic_load(&t->api->store);
     if (!st)
@@ -477,6 +478,7 @@ static int send_history(struct cairn__tail *t, struct cairn_buf *msg, struct cai
             rc |= cairn_buf_append(msg, sraw, srawlen);
             rc |= cairn_buf_append_str(msg, ",\"values\":[");
             for (size_t i = nv; i-- > 0;) {
+                cairn__tail_seam_add(seam, sraw, srawlen, vals[i].p, vals[i].len);
                 rc |= cairn_buf_append(msg, vals[i].p, vals[i].len);
                 if (i)
                     rc |= cairn_buf_append_byte(msg, ',');
@@ -557,7 +559,9 @@ static void *tail_thread(void *arg)
     size_t rcap = 0;
     struct cairn_ws_reader rd;
     cairn_ws_reader_init(&rd, 64 * 1024);
-    int rc = send_history(t, &msg, &frame);
+    struct cairn__tail_seam seam = {0};
+    int rc = send_history(t, &msg, &frame, &seam);
+    cairn__tail_seam_close(&seam);
     while (!rc) {
         if (read_client(t, &rd, &pl, &frame))
             break;
@@ -595,6 +599,18 @@ static void *tail_thread(void *arg)
         }
         if (rc)
             break;
+        if (seam.n) { /* live copies of what the history already sent */
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!cairn__tail_seam_has(&seam, recs[i].labels, recs[i].llen, recs[i].ts,
+                                          recs[i].line, recs[i].len, &msg))
+                    recs[k++] = recs[i];
+            n = k;
+            if (!n && !dropped.len) {
+                cairn_buf_reset(&batch); /* it becomes the next queue: leave it empty */
+                continue;
+            }
+        }
         if (t->delay_ns) /* the point of waiting: send in timestamp order */
             qsort(recs, n, sizeof *recs, cmp_rec_ts);
         cairn_buf_reset(&msg);
@@ -606,6 +622,7 @@ static void *tail_thread(void *arg)
     }
     free(recs);
     cairn_ws_reader_deinit(&rd);
+    cairn__tail_seam_free(&seam);
     cairn_buf_deinit(&msg);
     cairn_buf_deinit(&frame);
     cairn_buf_deinit(&pl);

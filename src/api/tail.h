@@ -11,6 +11,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/buf.h"
 
 struct cairn_api;
 struct cairn__req;
@@ -48,6 +51,24 @@ struct cairn__upgrade {
 void cairn__tail_upgraded(struct cairn__tail *t, int sock, void *urh);
 /* The upgrade response could not be sent: forget the tail. */
 void cairn__tail_abandon(struct cairn__tail *t);
+
+/* tail_seam.c: the history's entries, so that their live copies (pushed while the
+ * history was read) are not sent again. Owned by the tail's thread. */
+struct cairn__tail_seam {
+    uint64_t *v; /* hashes of (stream JSON, value JSON), sorted once closed */
+    size_t n, cap;
+    int64_t until; /* monotonic: live entries queued after this are not checked */
+};
+/* Remember one history entry (its stream object and its ["ts","line"] text). */
+void cairn__tail_seam_add(struct cairn__tail_seam *s, const char *labels, size_t llen,
+                          const char *value, size_t vlen);
+/* The history is sent: live entries are checked against it from now for a moment. */
+void cairn__tail_seam_close(struct cairn__tail_seam *s);
+/* Was this live entry (labels as a JSON object) in the history? Frees the seam once
+ * its moment is over. scratch: the caller's buffer. */
+int cairn__tail_seam_has(struct cairn__tail_seam *s, const char *labels, size_t llen,
+                         int64_t ts, const char *line, size_t len, struct cairn_buf *scratch);
+void cairn__tail_seam_free(struct cairn__tail_seam *s);
 
 /* Entries a push just stored: queue those that match each live tail of tenant. */
 void cairn__tail_publish(struct cairn_api *api, const char *tenant,

@@ -29,28 +29,9 @@ void cairn__tenants_deinit(struct cairn__tenants *t)
     t->n = t->cap = 0;
 }
 
-const char *cairn__tenant_id_problem(const char *id, size_t len)
-{
-    if (len == 0)
-        return "tenant ID is empty";
-    if (len > CAIRN_TENANT_ID_MAX)
-        return "tenant ID is too long: max 150 characters";
-    if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
-        return "tenant ID is '.' or '..'";
-    for (size_t i = 0; i < len; i++) {
-        char c = id[i];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-            continue;
-        if (c == '\0' || !strchr("!-_.*'()", c))
-            return c == '|' ? "tenant ID holds '|': several tenants in one query are not supported"
-                            : "tenant ID contains an unsupported character";
-    }
-    return NULL;
-}
-
 int cairn__tenant_id_valid(const char *id, size_t len)
 {
-    return cairn__tenant_id_problem(id, len) == NULL;
+    return cairn_ingest_tenant_problem(id, len) == NULL;
 }
 
 /* Routes that act for a tenant: Loki's API (push, query, labels, series, tail...). */
@@ -68,7 +49,7 @@ int cairn__req_tenant_refused(struct cairn__req *r)
     if (MHD_lookup_connection_value_n(r->conn, MHD_HEADER_KIND, "X-Scope-OrgID", 13, &id,
                                       &len) != MHD_YES || !id || len == 0)
         return 0; /* none: the tenant is "fake", as in Loki */
-    const char *why = cairn__tenant_id_problem(id, len);
+    const char *why = cairn_ingest_tenant_problem(id, len);
     if (!why && strlen(id) == len) /* a NUL inside would cut the ID short: refused above */
         return 0;
     /* Print at most the first 160 bytes, printable ASCII only. */

@@ -24,6 +24,9 @@ static const struct subcommand subcommands[] = {
     {"events", cairn_cmd_events, "watch Kubernetes Events and emit each exactly once"},
     {"ship", cairn_cmd_ship, "the agent: tail files, stdin and pod logs, run stages, push"},
     {"query", cairn_cmd_query, "run a LogQL query against a Loki-compatible endpoint"},
+    {"docker-driver", cairn_cmd_docker_driver,
+     "Docker logging plugin: container logs to a Loki-compatible store"},
+    {"canary", cairn_cmd_canary, "write lines, read them back, report missing ones (loki-canary)"},
     {"check", cairn_cmd_check, "verify a data directory's files; --repair rewrites damaged ones"},
 };
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
@@ -33,8 +36,8 @@ static void usage(FILE *f)
     fprintf(f, "cairn %s -- keeps what a Kubernetes cluster forgets.\n\n"
                "usage: cairn <command> [options]\n\ncommands:\n", CAIRN_VERSION);
     for (size_t i = 0; i < N_SUBCOMMANDS; i++)
-        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].help);
-    fprintf(f, "  %-8s %s\n  %-8s %s\n", "help", "this text, or a command's options: "
+        fprintf(f, "  %-13s %s\n", subcommands[i].name, subcommands[i].help);
+    fprintf(f, "  %-13s %s\n  %-13s %s\n", "help", "this text, or a command's options: "
                "cairn help <command>", "version", "the version and how it was built");
     fprintf(f, "\n'cairn <command> --help' lists a command's options with their defaults.\n");
 }

@@ -13,6 +13,7 @@
 #include "cairn/api.h"
 #include "cairn/config_serve.h"
 #include "cairn/log.h"
+#include "cairn/ruler.h"
 #include "cairn/store.h"
 #include "cairn/timeutil.h"
 #include "cairn/ui.h"
@@ -105,6 +106,13 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     ac->files = ui_file;
 }
 
+/* The api's view of the ruler's HTTP entry point. */
+static int ruler_http(void *ctx, const char *method, const char *path, const char *tenant,
+                      const char *body, size_t len, struct cairn_buf *out, const char **ct)
+{
+    return cairn_ruler_http(ctx, method, path, tenant, body, len, out, ct);
+}
+
 int cairn_cmd_serve(int argc, char **argv)
 {
     struct cairn_serve_config sc;
@@ -181,6 +189,20 @@ int cairn_cmd_serve(int argc, char **argv)
         return 1;
     }
     cairn_api_set_store(api, st);
+    struct cairn_ruler *ruler = NULL;
+    const struct cairn_ruler_config *rcfg = &sc.ruler;
+    if ((rcfg->directory && *rcfg->directory) || (rcfg->rule_path && *rcfg->rule_path)) {
+        if (!(ruler = cairn_ruler_start(rcfg, st, sc.store.data_dir, &err))) {
+            CAIRN_ERROR("serve", "cannot start the ruler", "err=\"%s\"", err.msg);
+            cairn_api_stop(api);
+            cairn_api_set_store(api, NULL);
+            cairn_store_close(st);
+            cairn_api_destroy(api);
+            cairn_serve_config_deinit(&sc);
+            return 1;
+        }
+        cairn_api_set_ruler(api, ruler_http, ruler);
+    }
     CAIRN_INFO("serve", "ready", "listen=%s port=%u data_dir=%s replay_ms=%lld", listen,
                cairn_api_port(api), sc.store.data_dir, (long long)((cairn_mono_ns() - t0) / 1000000));
 
@@ -189,6 +211,8 @@ int cairn_cmd_serve(int argc, char **argv)
         ;
     CAIRN_INFO("serve", "shutting down", "signal=%s", sig == SIGINT ? "INT" : "TERM");
     cairn_api_stop(api);         /* waits for in-flight pushes */
+    cairn_api_set_ruler(api, NULL, NULL);
+    cairn_ruler_stop(ruler);     /* saves alert state */
     cairn_api_set_store(api, NULL);
     cairn_store_close(st);       /* flushes heads */
     cairn_api_destroy(api);

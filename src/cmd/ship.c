@@ -27,31 +27,18 @@ int cairn_cmd_ship(int argc, char **argv)
     struct cairn_ship_config cfg;
     struct cairn_cfg c = {0};
     struct cairn_err err;
-    struct cairn_buf out = CAIRN_BUF_INIT;
-    struct cairn_cfg_args args;
     int status = 1;
     cairn_err_clear(&err);
     if (cairn_cfg_init(&c, &cairn_ship_config_table, &cfg, NULL, &err)) {
         fprintf(stderr, "cairn ship: %s\n", err.msg);
         return 1;
     }
-    int rc = cairn_cfg_load_args(&c, argc, argv,
-                                 "usage: cairn ship [--config FILE | -config.file=FILE] [options]",
-                                 &args, &out, &err);
-    if (rc == 0 && args.n_pos > 0)
-        rc = cairn_err_set(&err, CAIRN_EINVAL, "unexpected argument '%s' (see --help)",
-                           args.pos[0]);
-    cairn_cfg_args_deinit(&args);
-    if (rc == CAIRN_CFG_EXIT) {
-        fwrite(out.data ? out.data : "", 1, out.len, stdout);
-        status = 0;
+    int rc;
+    status = cairn__cmd_load("ship", &c, argc, argv,
+                             "usage: cairn ship [--config FILE | -config.file=FILE] [options]");
+    if (status >= 0)
         goto done;
-    }
-    if (rc) {
-        fprintf(stderr, "cairn ship: %s\n", err.msg);
-        status = 2;
-        goto done;
-    }
+    status = 1;
     cairn_log_set_level((enum cairn_log_level)cfg.server.log_level);
     struct cairn_ship_agent *a = cairn_ship_agent_create(&cfg, stdout, &err);
     if (!a) {
@@ -80,7 +67,6 @@ int cairn_cmd_ship(int argc, char **argv)
     cairn_ship_agent_destroy(a);
     status = rc ? 1 : 0;
 done:
-    cairn_buf_deinit(&out);
     cairn_cfg_deinit(&c);
     return status;
 }

@@ -85,5 +85,10 @@ const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key,
 /* Check REQUIRED entries of one table struct; where is the location prefix. */
 int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
                               const char *where, const char *path, struct cairn_err *err);
+/* 1 unless e is an OPTIONAL section the YAML did not name (field: the section). */
+int cairn__cfg_section_present(const struct cairn_cfg_entry *e, const void *field);
+
+/* ruler_config.c: `cairn serve`'s ruler section (struct cairn_ruler_config). */
+extern const struct cairn_cfg_table cairn__ruler_config_table;
 
 #endif

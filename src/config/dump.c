@@ -135,7 +135,9 @@ static int emit_table(struct cairn_buf *b, const struct cairn_cfg_table *t, cons
 {
     for (size_t i = 0; i < t->n; i++) {
         const struct cairn_cfg_entry *e = &t->entries[i];
-        if (!dumpable(e) || !*e->key)
+        if (!dumpable(e) || !*e->key ||
+            (e->type == CAIRN_CFG_SECTION &&
+             !cairn__cfg_section_present(e, (const char *)obj + e->offset)))
             continue;
         int rc = emit_entry(b, e, e->key, (const char *)obj + e->offset, indent, dash);
         if (rc != 0)

@@ -303,6 +303,8 @@ static const struct cairn_cfg_entry serve_entries[] = {
      .help = "the store"},
     {.key = "limits_config", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(C),
      .sub = &limits_table, .help = "per-tenant limits, as Loki's limits_config"},
+    {.key = "ruler", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, ruler),
+     .sub = &cairn__ruler_config_table, .help = "alerting and recording rules (docs/RULER.md)"},
     {.key = "auth", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, auth), .sub = &auth_table,
      .help = "optional authentication: credentials mapped to tenants"},
     {.key = "overrides", .type = CAIRN_CFG_KEYED, CAIRN_CFG_AT(C, overrides), .sub = &override_table,

@@ -326,6 +326,16 @@ int cairn_cfg_set_in(struct cairn_cfg *c, const struct cairn_cfg_table *t, void 
 
 /* ---- final checks ---- */
 
+int cairn__cfg_section_present(const struct cairn_cfg_entry *e, const void *field)
+{
+    if (!(e->flags & CAIRN_CFG_OPTIONAL))
+        return 1;
+    int present;
+    memcpy(&present, (const char *)field + e->key_offset, sizeof present);
+    return present != 0;
+}
+
+
 static int check_table(struct cairn_cfg *c, const struct cairn_cfg_table *t, void *obj,
                        char *path, size_t plen, struct cairn_err *err);
 
@@ -336,6 +346,8 @@ static int check_entry(struct cairn_cfg *c, const struct cairn_cfg_entry *e, voi
     size_t w;
     switch (e->type) {
     case CAIRN_CFG_SECTION:
+        if (!cairn__cfg_section_present(e, field))
+            break;
         w = cairn__cfg_fmt(path + plen, CAIRN__CFG_PATH_MAX - plen, "%s%s", plen ? "." : "",
                            e->key);
         rc = check_table(c, e->sub, field, path, plen + w, err);
@@ -458,6 +470,10 @@ static int validate(const struct cairn_cfg_table *t, struct flagset *fs, int rea
                 rc = validate(v->table, fs, 0, depth + 1, err);
         if (e->type == CAIRN_CFG_KEYED && e->key_offset + sizeof(char *) > e->sub->size)
             return cairn_err_set(err, CAIRN_EINVAL, "table %s: key %s: bad key_offset", tn, k);
+        if ((e->flags & CAIRN_CFG_OPTIONAL) &&
+            (e->type != CAIRN_CFG_SECTION || e->key_offset + sizeof(int) > e->sub->size))
+            return cairn_err_set(err, CAIRN_EINVAL, "table %s: key %s: bad optional section",
+                                 tn, k);
         if (rc != 0)
             return rc;
     }

@@ -324,7 +324,12 @@ static int walk_value(struct walk *w, const struct cairn_cfg_entry *e, void *fie
     switch (e->type) {
     case CAIRN_CFG_STRLIST: return walk_strlist(w, e, field, n);
     case CAIRN_CFG_MAP: return walk_map(w, e, field, n);
-    case CAIRN_CFG_SECTION: return walk_table(w, e->sub, field, n);
+    case CAIRN_CFG_SECTION:
+        if (e->flags & CAIRN_CFG_OPTIONAL) {
+            int one = 1;
+            memcpy((char *)field + e->key_offset, &one, sizeof one);
+        }
+        return walk_table(w, e->sub, field, n);
     case CAIRN_CFG_LIST:
     case CAIRN_CFG_KEYED:
     case CAIRN_CFG_VARIANTS: return walk_list(w, e, field, n);

@@ -398,6 +398,9 @@ int cairn_k8s_parse_time(const char *s, int64_t *ns)
     tm.tm_min = mi;
     tm.tm_sec = se;
     int64_t secs = (int64_t)timegm(&tm) - off;
+    /* unix ns in int64 span 1677-09-21 .. 2262-04-11; past them the product overflows */
+    if (secs <= INT64_MIN / 1000000000LL || secs >= INT64_MAX / 1000000000LL)
+        return CAIRN_EINVAL;
     *ns = secs * 1000000000LL + frac;
     return 0;
 }

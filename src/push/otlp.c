@@ -1,6 +1,6 @@
 /* otlp.c -- the push client's OTLP encoder: a batch as an OTLP/HTTP protobuf
  * ExportLogsServiceRequest (field numbers as opentelemetry-proto's logs and common
- * .proto files; the same subset the server's decoder reads, src/api/otlp_pb.c), written
+ * .proto files; the same subset the server's decoder reads, src/ingest/otlp_pb.c), written
  * straight to the wire format. Stream labels become resource attributes; cairn's
  * client entries carry no structured metadata yet, so records have no attributes. */
 #include <string.h>

@@ -20,6 +20,8 @@
 #include "ship/ship_int.h"
 #include "ship/targets.h"
 #include "ship/agent_int.h"
+#include "ship/src_relay.h"
+#include "ship/src_journal.h"
 
 /* ---- sinks ---- */
 
@@ -49,9 +51,19 @@ static int push_flush(void *ud)
 }
 
 /* --dry-run: "<RFC3339Nano>\t{labels}\t<line>", as Promtail prints. */
+static int print_emit_locked(struct cairn_ship_agent *a, const struct cairn_ship_entry *e);
+
 static int print_emit(void *ud, const struct cairn_ship_entry *e)
 {
     struct cairn_ship_agent *a = ud;
+    pthread_mutex_lock(&a->print_mu); /* sources emit from their own threads */
+    int rc = print_emit_locked(a, e);
+    pthread_mutex_unlock(&a->print_mu);
+    return rc;
+}
+
+static int print_emit_locked(struct cairn_ship_agent *a, const struct cairn_ship_entry *e)
+{
     char ts[48];
     size_t tl = cairn_format_rfc3339(e->ts, ts, sizeof ts);
     cairn_buf_reset(&a->print);
@@ -70,16 +82,19 @@ static int print_emit(void *ud, const struct cairn_ship_entry *e)
     }
     rc |= cairn_buf_append_byte(&a->print, '\n');
     if (rc)
-        return CAIRN_ENOMEM;
-    if (fwrite(a->print.data, 1, a->print.len, a->out) != a->print.len)
-        return CAIRN_EIO;
-    return 0;
+        rc = CAIRN_ENOMEM;
+    else if (fwrite(a->print.data, 1, a->print.len, a->out) != a->print.len)
+        rc = CAIRN_EIO;
+    return rc;
 }
 
 static int print_flush(void *ud)
 {
     struct cairn_ship_agent *a = ud;
-    return fflush(a->out) ? CAIRN_EIO : 0;
+    pthread_mutex_lock(&a->print_mu);
+    int rc = fflush(a->out) ? CAIRN_EIO : 0;
+    pthread_mutex_unlock(&a->print_mu);
+    return rc;
 }
 
 /* ---- building ---- */
@@ -278,9 +293,11 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     a->cfg = cfg;
     a->out = out ? out : stdout;
     pthread_mutex_init(&a->view_mu, NULL);
+    pthread_mutex_init(&a->print_mu, NULL);
     if (!(a->static_view = cairn__agent_view_new())) {
         cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
         pthread_mutex_destroy(&a->view_mu);
+        pthread_mutex_destroy(&a->print_mu);
         free(a);
         return NULL;
     }
@@ -357,11 +374,22 @@ struct cairn_ship_agent *cairn_ship_agent_create(const struct cairn_ship_config 
     }
     if (!(a->tailer = cairn_tailer_create(&tc, err)))
         goto fail;
+    /* pushes are taken once the pipelines, the sink and the clients are there */
+    if (!(a->relays = cairn__relays_start(cfg, &a->sink, a->metrics, err)) && err->code)
+        goto fail;
+    if (!(a->syslog = cairn_syslog_create(cfg, &a->sink, a->metrics, err)))
+        goto fail;
+    if (cairn_syslog_start(a->syslog)) {
+        cairn_err_set(err, CAIRN_EIO, "cannot start the syslog listeners");
+        goto fail;
+    }
     for (size_t i = 0; i < a->n_sds; i++)
         if (cairn_sd_k8s_start(a->sds[i].sd, cairn__agent_sd_changed, a)) {
             cairn_err_set(err, CAIRN_EIO, "cannot start kubernetes discovery");
             goto fail;
         }
+    if (cairn__journals_start(&a->journals, cfg, &a->sink, a->positions, a->metrics, err))
+        goto fail;
     return a;
 fail:
     if (!err->code)
@@ -486,8 +514,10 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
     if (a->cfg->stdin_mode) {
         rc = run_stdin(a);
     } else {
-        if (!a->statics.n && !a->n_sds)
+        if (!a->statics.n && !a->n_sds && !a->relays && !a->journals &&
+            !cairn_syslog_count(a->syslog))
             CAIRN_WARN("ship", "nothing to tail: no static_configs with __path__", "%s", "");
+        cairn__journals_go(a->journals);
         rc = cairn_tailer_run(a->tailer);
     }
     /* refused because we are stopping: that is the stop, not a failure */
@@ -497,12 +527,16 @@ int cairn_ship_agent_run(struct cairn_ship_agent *a)
 void cairn_ship_agent_stop(struct cairn_ship_agent *a)
 {
     atomic_store(&a->stop, 1);
+    cairn__relays_stop(a->relays);
+    cairn_syslog_stop(a->syslog);
     if (a->tailer)
         cairn_tailer_stop(a->tailer);
     /* a reader blocked on a full queue gives up within 100 ms; what is queued is
      * delivered for at most drain_timeout */
     for (size_t i = 0; i < a->n_clients; i++)
         cairn_push_interrupt(a->clients[i]);
+    /* after the clients: what a journal reader emits once woken is refused, always */
+    cairn__journals_stop(a->journals);
 }
 
 int cairn_ship_agent_http_port(const struct cairn_ship_agent *a)
@@ -544,6 +578,12 @@ int cairn_ship_agent_metrics(struct cairn_ship_agent *a, struct cairn_buf *out)
     const struct cairn_ship_scrape *sc = a->cfg->scrape_configs.v;
     for (size_t i = 0; i < a->n_pipes; i++)
         rc |= cairn_ship_pipeline_drops_write(a->pipes[i], sc[i].job_name, out);
+    rc |= cairn_syslog_drops_write(a->syslog, out); /* before any source's own families */
+    rc |= cairn__relays_drops(a->relays, out);
+    rc |= cairn__journals_drops(a->journals, out);
+    rc |= cairn__relays_metrics(a->relays, out);
+    rc |= cairn__journals_metrics(a->journals, out);
+    rc |= cairn_syslog_metrics_write(a->syslog, out);
     if (a->metrics)
         rc |= cairn_ship_metrics_write(a->metrics, out);
     return rc ? CAIRN_ENOMEM : 0;
@@ -558,6 +598,9 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     for (size_t i = 0; i < a->n_sds; i++) /* no refresh may come in from here on */
         cairn_sd_k8s_destroy(a->sds[i].sd);
     free(a->sds);
+    cairn__relays_destroy(a->relays); /* before the sink is flushed: held entries go out */
+    cairn__journals_destroy(a->journals); /* flushes the sink, saves its cursors */
+    cairn_syslog_destroy(a->syslog); /* joins its threads: nothing emits from here on */
     cairn_tailer_destroy(a->tailer);
     cairn_positions_close(a->positions);
     for (size_t i = 0; i < a->n_clients; i++)
@@ -581,6 +624,7 @@ void cairn_ship_agent_destroy(struct cairn_ship_agent *a)
     json_decref(a->view);
     json_decref(a->static_view);
     pthread_mutex_destroy(&a->view_mu);
+    pthread_mutex_destroy(&a->print_mu);
     cairn_ship_metrics_destroy(a->metrics);
     cairn_buf_deinit(&a->print);
     free(a);

@@ -17,7 +17,10 @@
 #include "cairn/ship.h"
 #include "cairn/ship_agent.h"
 #include "ship/ship_build.h"
+#include "ship/src_syslog.h"
 #include "ship/targets.h"
+
+struct cairn__relays; /* loki_push_api sources (src_relay.h) */
 
 /* One kubernetes_sd_config's discoverer and the scrape config it feeds. */
 struct agent_sd {
@@ -32,6 +35,7 @@ struct cairn_ship_agent {
     size_t n_clients;
     struct cairn_ship_sink sink;
     struct cairn_buf print;             /* dry-run line buffer */
+    pthread_mutex_t print_mu;           /* the dry-run sink: the tailer and sources emit */
     struct cairn_ship_pipeline **pipes; /* one per scrape config */
     size_t n_pipes;
     struct cairn_ship_pipeline **extra_pipes; /* pod log targets' pipelines */
@@ -50,6 +54,9 @@ struct cairn_ship_agent {
     atomic_ullong dropped_targets;
     struct cairn_positions *positions;
     struct cairn_tailer *tailer;
+    struct cairn__relays *relays; /* NULL: no loki_push_api */
+    struct cairn__journals *journals; /* journal: scrape configs' readers (src_journal.c) */
+    struct cairn_syslog_set *syslog;    /* syslog: listeners (src_syslog.c) */
     struct cairn_ship_metrics *metrics;
     void *http; /* struct MHD_Daemon * */
     int http_port;

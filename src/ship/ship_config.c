@@ -280,6 +280,10 @@ static const struct cairn_cfg_table static_t =
 
 /* kubernetes_sd_configs (sd_config.c) */
 extern const struct cairn_cfg_table cairn__ship_k8s_sd_table;
+/* loki_push_api (src_relay_config.c) */
+extern const struct cairn_cfg_table cairn__ship_relay_table;
+/* journal (src_journal_config.c) */
+extern const struct cairn_cfg_table cairn__ship_journal_table;
 
 #define SC struct cairn_ship_scrape
 static const struct cairn_cfg_entry pods_e[] = {
@@ -305,6 +309,13 @@ static const struct cairn_cfg_entry scrape_e[] = {
       .help = "rewrite target labels before tailing"),
     {.key = "pod_logs", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(SC), .sub = &pods_t,
      .help = "cairn: tail /var/log/pods with namespace, pod, container labels"},
+    E("loki_push_api", CAIRN_CFG_SECTION, SC, loki_push_api, .sub = &cairn__ship_relay_table,
+      .help = "receive Loki pushes and relay them through this job's stages"),
+    E("journal", CAIRN_CFG_SECTION, SC, journal, .sub = &cairn__ship_journal_table,
+      .flags = CAIRN_CFG_OPTIONAL, .key_offset = offsetof(struct cairn_ship_journal, present),
+      .help = "read the systemd journal"),
+    E("syslog", CAIRN_CFG_SECTION, SC, syslog, .sub = &cairn_ship_syslog_table,
+      .help = "receive syslog (RFC 5424 / 3164) over TCP or UDP"),
 };
 #undef SC
 static const struct cairn_cfg_table scrape_t =
@@ -488,3 +499,15 @@ static const struct cairn_cfg_entry root_e[] = {
 
 const struct cairn_cfg_table cairn_ship_config_table =
     CAIRN_CFG_TABLE("ship", root_e, struct cairn_ship_config);
+
+/* For components that load stages or relabel rules outside a ship config (the Docker
+ * driver's loki-pipeline-stages and loki-relabel-config). */
+const struct cairn_cfg_variant *cairn_ship_stage_variants(void)
+{
+    return stage_variants;
+}
+
+const struct cairn_cfg_table *cairn_ship_relabel_table(void)
+{
+    return &relabel_t;
+}

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 BIN = os.environ.get("CAIRN_BIN", "cairn")
@@ -105,6 +106,42 @@ def request(url, body=None, headers=None, method=None, timeout=60):
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace")
 
+
+
+def query_lines(srv, q, start_ns):
+    """A forward query_range from start_ns to now: [(stream labels, line), ...]."""
+    qs = urllib.parse.urlencode({"query": q, "start": start_ns, "end": time.time_ns() + 10**9,
+                                 "limit": 1000, "direction": "forward"})
+    st, body = request(srv.url + "/loki/api/v1/query_range?" + qs)
+    check(st == 200, "query %s: %d %s" % (q, st, body))
+    data = json.loads(body)["data"]["result"]
+    return [(s["stream"], v[1]) for s in data for v in s["values"]]
+
+
+def wait_for(pred, what, timeout=90.0):
+    """Poll pred (a cheap check of something the test caused) until true, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    fail("timed out waiting for " + what)
+
+
+def run_main(main, agents, log_lines=60):
+    """Run a test's main: on failure print the servers' last log lines; in any case kill
+    the agent processes (subprocess.Popen) the test left running."""
+    try:
+        main()
+    except BaseException:
+        for srv in _live:
+            sys.stderr.write("".join(srv.log[-log_lines:]))
+        raise
+    finally:
+        for a in agents:
+            if a.poll() is None:
+                a.kill()
+                a.wait()
 
 def push_json(base, streams, tenant=None, gzip_it=False, raw=None):
     """streams: list of (labels dict, [(ts_ns, line), ...])."""

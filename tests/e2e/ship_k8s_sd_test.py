@@ -19,12 +19,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "k8sfake"))
-from push_util import BIN, Server, TempDir, check, request  # noqa: E402
+from push_util import BIN, Server, TempDir, check, request, wait_for, run_main  # noqa: E402
+from push_util import query_lines as query  # noqa: E402
 from harness import FakeAPI, gen_certs  # noqa: E402
 from pods import make_pod  # noqa: E402
 
@@ -173,24 +173,6 @@ def pod_file(root, pod, container):
 def write(path, text):
     with open(path, "a") as f:
         f.write(text)
-
-
-def query(srv, q, start_ns):
-    qs = urllib.parse.urlencode({"query": q, "start": start_ns, "end": time.time_ns() + 10**9,
-                                 "limit": 1000, "direction": "forward"})
-    st, body = request(srv.url + "/loki/api/v1/query_range?" + qs)
-    check(st == 200, "query %s: %d %s" % (q, st, body))
-    return [(s["stream"], v[1]) for s in json.loads(body)["data"]["result"]
-            for v in s["values"]]
-
-
-def wait_for(pred, what, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    check(False, "timed out waiting for " + what)
 
 
 def open_files(pid, root):
@@ -392,15 +374,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BaseException:
-        import push_util
-        for srv in push_util._live:
-            sys.stderr.write("".join(srv.log[-30:]))
-        raise
-    finally:
-        for a in _agents:
-            if a.poll() is None:
-                a.kill()
-                a.wait()
+    run_main(main, _agents, log_lines=30)

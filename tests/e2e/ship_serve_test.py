@@ -9,10 +9,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import BIN, Server, TempDir, check, request  # noqa: E402
+from push_util import BIN, Server, TempDir, check, request, wait_for, run_main  # noqa: E402
+from push_util import query_lines as query  # noqa: E402
 
 EVENTS = [
     {"verb": "ADDED", "event": {"metadata": {"name": "grafana-7d9.17a", "namespace": "grafana-com"},
@@ -25,24 +25,6 @@ EVENTS = [
 
 
 _agents = []  # agents to kill if the test fails early
-
-
-def query(srv, q, start_ns):
-    qs = urllib.parse.urlencode({"query": q, "start": start_ns, "end": time.time_ns() + 10**9,
-                                 "limit": 1000, "direction": "forward"})
-    st, body = request(srv.url + "/loki/api/v1/query_range?" + qs)
-    check(st == 200, "query %s: %d %s" % (q, st, body))
-    data = json.loads(body)["data"]["result"]
-    return [(s["stream"], v[1]) for s in data for v in s["values"]]
-
-
-def wait_for(pred, what, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    check(False, "timed out waiting for " + what)
 
 
 def main():
@@ -124,15 +106,4 @@ scrape_configs:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BaseException:
-        import push_util
-        for srv in push_util._live:
-            sys.stderr.write("".join(srv.log[-60:]))
-        raise
-    finally:
-        for a in _agents:
-            if a.poll() is None:
-                a.kill()
-                a.wait()
+    run_main(main, _agents)

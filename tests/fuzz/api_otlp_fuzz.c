@@ -9,17 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/otlp.h"
-#include "api/push.h"
+#include "ingest/otlp.h"
+#include "cairn/ingest.h"
 #include "cairn/smeta.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct cairn__ingest_batch b; /* reused like a connection's batch */
-    static struct cairn__otlp_rules *rules;
+    static struct cairn_ingest_batch b; /* reused like a connection's batch */
+    static struct cairn_ingest_otlp_rules *rules;
     static int ready;
     if (!ready) {
-        cairn__ingest_batch_init(&b);
+        cairn_ingest_batch_init(&b);
         static const char *const names[] = {"host.name"};
         static const struct cairn_otlp_rule res[] = {
             {CAIRN_OTLP_INDEX_LABEL, names, 1, NULL},
@@ -27,22 +27,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         };
         static const struct cairn_otlp_config cfg = {0, res, NULL, NULL, 2, 0, 0};
         struct cairn_err err;
-        if (cairn__otlp_rules_create(&cfg, &rules, &err))
+        if (cairn_ingest_otlp_rules_create(&cfg, &rules, &err))
             abort();
         ready = 1;
     }
     if (size < 1)
         return 0;
-    struct cairn_api_config cfg;
-    cairn_api_config_default(&cfg);
+    struct cairn_ingest_limits lim;
+    cairn_ingest_limits_default(&lim);
     struct cairn_err err;
-    cairn__ingest_batch_reset(&b);
+    cairn_ingest_batch_reset(&b);
     if (cairn_buf_append(&b.body, data + 1, size - 1))
         return 0;
     const char *body = b.body.data ? b.body.data : "";
-    struct cairn__otlp_rules *r = data[0] & 2 ? rules : NULL;
-    int rc = data[0] & 1 ? cairn__ingest_decode_otlp_json(&b, body, b.body.len, &cfg.limits, r, &err)
-                         : cairn__ingest_decode_otlp_pb(&b, body, b.body.len, &cfg.limits, r, &err);
+    struct cairn_ingest_otlp_rules *r = data[0] & 2 ? rules : NULL;
+    int rc = data[0] & 1 ? cairn_ingest_decode_otlp_json(&b, body, b.body.len, &lim, r, &err)
+                         : cairn_ingest_decode_otlp_pb(&b, body, b.body.len, &lim, r, &err);
     if (rc)
         return 0;
     unsigned sum = 0;
@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sum += (unsigned char)b.e[i].line[k];
     }
     size_t bytes;
-    cairn__ingest_validate(&b, &cfg.limits, 1700000000000000000LL, &bytes);
-    if (cairn__ingest_sm_refs(&b))
+    cairn_ingest_validate(&b, &lim, 1700000000000000000LL, &bytes);
+    if (cairn_ingest_sm_refs(&b))
         return 0;
     return sum == 0xFFFFFFFFu; /* keeps the loop; libFuzzer wants 0, this never holds */
 }

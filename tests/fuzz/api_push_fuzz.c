@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/push.h"
+#include "api/api_int.h"
+#include "cairn/ingest.h"
 #include "cairn/json.h"
 #include "cairn/text.h"
 #include "push.pb-c.h"
@@ -25,7 +26,7 @@
 #define FUZZ_BUDGET (768u * 1024)
 
 /* protobuf-c's string is NUL-terminated: it sees a label text up to its first NUL. */
-static void same_as_protobuf_c(const struct cairn__ingest_batch *b, const uint8_t *p, size_t n)
+static void same_as_protobuf_c(const struct cairn_ingest_batch *b, const uint8_t *p, size_t n)
 {
     Logproto__PushRequest *req = logproto__push_request__unpack(NULL, n, p);
     if (!req)
@@ -35,7 +36,7 @@ static void same_as_protobuf_c(const struct cairn__ingest_batch *b, const uint8_
     size_t k = 0;
     for (size_t i = 0; i < req->n_streams; i++) {
         const Logproto__StreamAdapter *sa = req->streams[i];
-        const struct cairn__bstream *s = &b->s[i];
+        const struct cairn_ingest_bstream *s = &b->s[i];
         const char *want = sa->labels ? sa->labels : "";
         size_t tl = s->ltext_len;
         const char *nul = tl ? memchr(s->ltext, '\0', tl) : NULL;
@@ -63,7 +64,7 @@ static void same_as_protobuf_c(const struct cairn__ingest_batch *b, const uint8_
     logproto__push_request__free_unpacked(req, NULL);
 }
 
-static void cache_is_right(const struct cairn__ingest_batch *b)
+static void cache_is_right(const struct cairn_ingest_batch *b)
 {
     static struct cairn_labels ls;
     static int ready;
@@ -72,7 +73,7 @@ static void cache_is_right(const struct cairn__ingest_batch *b)
         ready = 1;
     }
     for (size_t i = 0; i < b->n; i++) {
-        const struct cairn__bstream *s = &b->s[i];
+        const struct cairn_ingest_bstream *s = &b->s[i];
         if (s->bad || !s->fp_set)
             continue;
         struct cairn_err err;
@@ -86,14 +87,14 @@ static void cache_is_right(const struct cairn__ingest_batch *b)
     }
 }
 
-static void pb_bad_labels_refused(const struct cairn__ingest_batch *b)
+static void pb_bad_labels_refused(const struct cairn_ingest_batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
         if (!b->s[i].bad && !cairn_utf8_valid(b->s[i].ltext, b->s[i].ltext_len))
             abort();
 }
 
-static void json_lines_are_utf8(const struct cairn__ingest_batch *b)
+static void json_lines_are_utf8(const struct cairn_ingest_batch *b)
 {
     for (size_t i = 0; i < b->ne; i++)
         if (!cairn_utf8_valid(b->e[i].line, b->e[i].len))
@@ -123,29 +124,31 @@ static void escaper_makes_valid_json(const char *p, size_t n)
 
 /* Charge invariants: the shared counter holds exactly what the request holds, never
  * more than the budget; all of it goes back. */
-static void release_checked(struct cairn__decode_charge *ch)
+static void release_checked(struct cairn_ingest_charge *ch)
 {
     if (ch->held > FUZZ_BUDGET || atomic_load(ch->used) != ch->held)
         abort();
-    cairn__decode_charge_release(ch);
+    cairn_ingest_charge_release(ch);
     if (atomic_load(ch->used) != 0)
         abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct cairn__ingest_batch b; /* reused like a connection's batch */
+    static struct cairn_ingest_batch b; /* reused like a connection's batch */
     static int ready;
     if (!ready) {
-        cairn__ingest_batch_init(&b);
+        cairn_ingest_batch_init(&b);
         ready = 1;
     }
     if (size < 1)
         return 0;
     struct cairn_api_config cfg;
     cairn_api_config_default(&cfg);
+    struct cairn_ingest_limits lim;
+    cairn__api_ingest_limits(&cfg.limits, &lim);
     struct cairn_err err;
-    cairn__ingest_batch_reset(&b);
+    cairn_ingest_batch_reset(&b);
     const char *p = (const char *)data + 1;
     size_t n = size - 1;
     if (cairn_buf_append(&b.body, p, n))
@@ -153,11 +156,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *body = b.body.data ? b.body.data : "";
     size_t blen = b.body.len;
     static _Atomic size_t used;
-    struct cairn__decode_charge ch = {.used = &used, .max = FUZZ_BUDGET};
+    struct cairn_ingest_charge ch = {.used = &used, .max = FUZZ_BUDGET};
     escaper_makes_valid_json(p, n);
     if (data[0] & 0x80) { /* gzip first, as with Content-Encoding: gzip */
         size_t cap_before = b.dec.cap;
-        int rc = cairn__gunzip(p, n, FUZZ_MAX_DECODED, &b.dec, &ch, &err);
+        int rc = cairn_ingest_gunzip(p, n, FUZZ_MAX_DECODED, &b.dec, &ch, &err);
         if (b.dec.cap > cap_before && b.dec.cap > FUZZ_MAX_DECODED + 2)
             abort(); /* grown past the cap */
         if (rc) {
@@ -178,22 +181,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     switch (data[0] % 3) {
     case 0:
-        if (cairn__ingest_decode_json(&b, body, blen, &cfg.limits, &err) == 0)
+        if (cairn_ingest_decode_json(&b, body, blen, &lim, &err) == 0)
             json_lines_are_utf8(&b);
         break;
     case 1:
-        if (cairn__ingest_decode_pb(&b, body, blen, &cfg.limits, &err) == 0) {
+        if (cairn_ingest_decode_pb(&b, body, blen, &lim, &err) == 0) {
             same_as_protobuf_c(&b, (const uint8_t *)body, blen);
             pb_bad_labels_refused(&b);
             cache_is_right(&b);
         }
         break;
     default:
-        if (cairn__unsnappy(p, n, FUZZ_MAX_DECODED, &b.dec, &ch, &err) == 0) {
+        if (cairn_ingest_unsnappy(p, n, FUZZ_MAX_DECODED, &b.dec, &ch, &err) == 0) {
             if (b.dec.len > FUZZ_MAX_DECODED)
                 abort();
             const char *d = b.dec.data ? b.dec.data : "";
-            if (cairn__ingest_decode_pb(&b, d, b.dec.len, &cfg.limits, &err) == 0) {
+            if (cairn_ingest_decode_pb(&b, d, b.dec.len, &lim, &err) == 0) {
                 same_as_protobuf_c(&b, (const uint8_t *)d, b.dec.len);
                 pb_bad_labels_refused(&b);
                 cache_is_right(&b);
@@ -203,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     release_checked(&ch);
     size_t bytes;
-    cairn__ingest_validate(&b, &cfg.limits, 1700000000000000000LL, &bytes);
+    cairn_ingest_validate(&b, &lim, 1700000000000000000LL, &bytes);
     unsigned sum = 0;
     for (size_t i = 0; i < b.ne; i++)
         for (size_t k = 0; k < b.e[i].len; k++)

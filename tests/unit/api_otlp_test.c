@@ -13,21 +13,21 @@
 #include <cmocka.h>
 
 #include "api/api_int.h"
-#include "api/otlp.h"
-#include "api/push.h"
+#include "ingest/otlp.h"
+#include "cairn/ingest.h"
 #include "cairn/buf.h"
 #include "cairn/smeta.h"
 #include "push.pb-c.h"
 
-static struct cairn_api_limits limits(void)
+static struct cairn_ingest_limits limits(void)
 {
-    struct cairn_api_config c;
-    cairn_api_config_default(&c);
-    return c.limits;
+    struct cairn_ingest_limits l;
+    cairn_ingest_limits_default(&l);
+    return l;
 }
 
 /* Entry i's metadata as "a=b,c=d". */
-static const char *meta(struct cairn__ingest_batch *b, size_t i, char *out, size_t cap)
+static const char *meta(struct cairn_ingest_batch *b, size_t i, char *out, size_t cap)
 {
     struct cairn_smeta_iter it;
     const char *n, *v;
@@ -40,7 +40,7 @@ static const char *meta(struct cairn__ingest_batch *b, size_t i, char *out, size
     return out;
 }
 
-static const char *label(struct cairn__ingest_batch *b, size_t s, const char *name)
+static const char *label(struct cairn_ingest_batch *b, size_t s, const char *name)
 {
     for (size_t i = 0; i < b->labels[s].n; i++)
         if (!strcmp(b->labels[s].v[i].name, name))
@@ -51,16 +51,16 @@ static const char *label(struct cairn__ingest_batch *b, size_t s, const char *na
 static void json_push_metadata(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_batch b;
+    struct cairn_ingest_limits lim = limits();
     struct cairn_err err;
     char m[256];
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *body = "{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":["
                        "[\"1\",\"plain\"],"
                        "[\"2\",\"with\",{\"trace_id\":\"abc\",\"user\":\"u\\u00e9\"}],"
                        "[\"3\",\"empty\",{}]]}]}";
-    assert_int_equal(cairn__ingest_decode_json(&b, body, strlen(body), &lim, &err), 0);
+    assert_int_equal(cairn_ingest_decode_json(&b, body, strlen(body), &lim, &err), 0);
     assert_int_equal(b.ne, 3);
     assert_int_equal(b.esm[0].len, 0);
     assert_string_equal(meta(&b, 1, m, sizeof m), "trace_id=abc,user=u\xc3\xa9");
@@ -74,13 +74,13 @@ static void json_push_metadata(void **state)
     };
     const char *want[] = {"entry 1 of stream 0", "entry 0 of stream 0", "entry 0 of stream 0"};
     for (size_t i = 0; i < 3; i++) {
-        cairn__ingest_batch_reset(&b);
+        cairn_ingest_batch_reset(&b);
         cairn_err_clear(&err);
-        assert_int_equal(cairn__ingest_decode_json(&b, bad[i], strlen(bad[i]), &lim, &err),
+        assert_int_equal(cairn_ingest_decode_json(&b, bad[i], strlen(bad[i]), &lim, &err),
                          CAIRN_EINVAL);
         assert_non_null(strstr(err.msg, want[i]));
     }
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void pb_push_metadata(void **state)
@@ -117,28 +117,28 @@ static void pb_push_metadata(void **state)
     assert_non_null(buf);
     logproto__push_request__pack(&req, buf);
 
-    struct cairn__ingest_batch b;
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_batch b;
+    struct cairn_ingest_limits lim = limits();
     struct cairn_err err;
     char m[256];
-    cairn__ingest_batch_init(&b);
-    assert_int_equal(cairn__ingest_decode_pb(&b, (const char *)buf, len, &lim, &err), 0);
+    cairn_ingest_batch_init(&b);
+    assert_int_equal(cairn_ingest_decode_pb(&b, (const char *)buf, len, &lim, &err), 0);
     assert_int_equal(b.ne, 2);
     assert_int_equal(b.esm[0].len, 0);
     assert_string_equal(meta(&b, 1, m, sizeof m), "trace_id=t1,pod=p-0");
     free(buf);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Loki 3's limits: the entry is refused with its message, the others stay. */
 static void metadata_limits(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_batch b;
+    struct cairn_ingest_limits lim = limits();
     struct cairn_err err;
     size_t bytes;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *body = "{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":["
                        "[\"%lld\",\"ok\"],[\"%lld\",\"three\",{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}],"
                        "[\"%lld\",\"big\",{\"k\":\"0123456789\"}]]}]}";
@@ -159,12 +159,12 @@ static void metadata_limits(void **state)
                      "`limits_config.allow_structured_metadata`"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        cairn__ingest_batch_reset(&b);
+        cairn_ingest_batch_reset(&b);
         lim.allow_structured_metadata = cases[i].allow;
         lim.max_sm_size = cases[i].size;
         lim.max_sm_entries = cases[i].count;
-        assert_int_equal(cairn__ingest_decode_json(&b, doc, strlen(doc), &lim, &err), 0);
-        size_t kept = cairn__ingest_validate(&b, &lim, now, &bytes);
+        assert_int_equal(cairn_ingest_decode_json(&b, doc, strlen(doc), &lim, &err), 0);
+        size_t kept = cairn_ingest_validate(&b, &lim, now, &bytes);
         assert_int_equal(kept, cases[i].kept);
         if (cases[i].msg) {
             assert_int_equal(b.status, 400);
@@ -178,7 +178,7 @@ static void metadata_limits(void **state)
         if (cases[i].kept == 2 && cases[i].count)
             assert_string_equal(meta(&b, 1, m, sizeof m), "k=0123456789");
     }
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* ---- OTLP ---- */
@@ -265,12 +265,12 @@ static void otlp_protobuf(void **state)
     (void)state;
     struct cairn_buf req = {0};
     build_request(&req);
-    struct cairn__ingest_batch b;
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_batch b;
+    struct cairn_ingest_limits lim = limits();
     struct cairn_err err;
     char m[512];
-    cairn__ingest_batch_init(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_pb(&b, req.data, req.len, &lim, NULL, &err), 0);
+    cairn_ingest_batch_init(&b);
+    assert_int_equal(cairn_ingest_decode_otlp_pb(&b, req.data, req.len, &lim, NULL, &err), 0);
     assert_int_equal(b.n, 1);
     assert_int_equal(b.ne, 2);
     assert_int_equal(b.labels[0].n, 2);
@@ -292,14 +292,14 @@ static void otlp_protobuf(void **state)
 
     /* cut anywhere: an error naming the place, or a shorter valid request; never a crash */
     for (size_t n = 0; n < req.len; n++) {
-        cairn__ingest_batch_reset(&b);
+        cairn_ingest_batch_reset(&b);
         cairn_err_clear(&err);
-        int rc = cairn__ingest_decode_otlp_pb(&b, req.data, n, &lim, NULL, &err);
+        int rc = cairn_ingest_decode_otlp_pb(&b, req.data, n, &lim, NULL, &err);
         assert_true(rc == 0 || rc == CAIRN_EINVAL);
         if (rc)
             assert_non_null(strstr(err.msg, "error parsing OTLP logs protobuf"));
     }
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
     cairn_buf_deinit(&req);
 }
 
@@ -323,12 +323,12 @@ static const char spec_json[] =
 static void otlp_json(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_batch b;
+    struct cairn_ingest_limits lim = limits();
     struct cairn_err err;
     char m[1024];
-    cairn__ingest_batch_init(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_json(&b, spec_json, strlen(spec_json), &lim, NULL, &err), 0);
+    cairn_ingest_batch_init(&b);
+    assert_int_equal(cairn_ingest_decode_otlp_json(&b, spec_json, strlen(spec_json), &lim, NULL, &err), 0);
     assert_int_equal(b.ne, 1);
     assert_int_equal(b.labels[0].n, 1);
     assert_string_equal(label(&b, 0, "service_name"), "my.service");
@@ -346,15 +346,15 @@ static void otlp_json(void **state)
     /* no resource: unknown_service; a bad trace id: 400 */
     const char *nores = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":"
                         "{\"stringValue\":\"x\"}}]}]}]}";
-    cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_json(&b, nores, strlen(nores), &lim, NULL, &err), 0);
+    cairn_ingest_batch_reset(&b);
+    assert_int_equal(cairn_ingest_decode_otlp_json(&b, nores, strlen(nores), &lim, NULL, &err), 0);
     assert_string_equal(label(&b, 0, "service_name"), "unknown_service");
     const char *badid = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"traceId\":\"zz\"}]}]}]}";
-    cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_json(&b, badid, strlen(badid), &lim, NULL, &err),
+    cairn_ingest_batch_reset(&b);
+    assert_int_equal(cairn_ingest_decode_otlp_json(&b, badid, strlen(badid), &lim, NULL, &err),
                      CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "traceId"));
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* limits_config.otlp_config: rules in order, the first match wins, defaults first
@@ -372,14 +372,14 @@ static void otlp_config_rules(void **state)
     struct cairn_otlp_rule scope[] = {{CAIRN_OTLP_DROP, NULL, 0, "scope\\..*"}};
     struct cairn_otlp_rule logr[] = {{CAIRN_OTLP_DROP, method, 1, NULL}};
     struct cairn_otlp_config cfg = {0, res, scope, logr, 2, 1, 1};
-    struct cairn__otlp_rules *rules;
+    struct cairn_ingest_otlp_rules *rules;
     struct cairn_err err;
     char m[512];
-    assert_int_equal(cairn__otlp_rules_create(&cfg, &rules, &err), 0);
-    struct cairn__ingest_batch b;
-    struct cairn_api_limits lim = limits();
-    cairn__ingest_batch_init(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_pb(&b, req.data, req.len, &lim, rules, &err), 0);
+    assert_int_equal(cairn_ingest_otlp_rules_create(&cfg, &rules, &err), 0);
+    struct cairn_ingest_batch b;
+    struct cairn_ingest_limits lim = limits();
+    cairn_ingest_batch_init(&b);
+    assert_int_equal(cairn_ingest_decode_otlp_pb(&b, req.data, req.len, &lim, rules, &err), 0);
     /* defaults first: k8s.pod.name stays a label despite the drop rule after them */
     assert_string_equal(label(&b, 0, "service_name"), "checkout");
     assert_string_equal(label(&b, 0, "k8s_pod_name"), "co-1");
@@ -387,29 +387,29 @@ static void otlp_config_rules(void **state)
     assert_string_equal(meta(&b, 0, m, sizeof m),
                         "scope_name=lib,scope_version=1.2,trace_id=0af7651916cd43dd8448eb211c80319c,"
                         "span_id=b7ad6b7169203331,severity_text=ERROR,severity_number=17");
-    cairn__otlp_rules_destroy(rules);
+    cairn_ingest_otlp_rules_destroy(rules);
 
     /* ignore_defaults: only the rules; k8s.* dropped, service_name unknown_service */
     cfg.ignore_defaults = 1;
-    assert_int_equal(cairn__otlp_rules_create(&cfg, &rules, &err), 0);
-    cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__ingest_decode_otlp_pb(&b, req.data, req.len, &lim, rules, &err), 0);
+    assert_int_equal(cairn_ingest_otlp_rules_create(&cfg, &rules, &err), 0);
+    cairn_ingest_batch_reset(&b);
+    assert_int_equal(cairn_ingest_decode_otlp_pb(&b, req.data, req.len, &lim, rules, &err), 0);
     assert_int_equal(b.labels[0].n, 2);
     assert_string_equal(label(&b, 0, "host_name"), "n1");
     assert_string_equal(label(&b, 0, "service_name"), "unknown_service");
     assert_non_null(strstr(meta(&b, 0, m, sizeof m), "service_name=checkout"));
-    cairn__otlp_rules_destroy(rules);
+    cairn_ingest_otlp_rules_destroy(rules);
 
     /* refused: index_label on log attributes, a bad regex */
     struct cairn_otlp_rule bad[] = {{CAIRN_OTLP_INDEX_LABEL, method, 1, NULL}};
     struct cairn_otlp_config c2 = {0, NULL, NULL, bad, 0, 0, 1};
-    assert_int_equal(cairn__otlp_rules_create(&c2, &rules, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn_ingest_otlp_rules_create(&c2, &rules, &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "log_attributes[0]: action index_label is valid only"));
     struct cairn_otlp_rule badre[] = {{CAIRN_OTLP_DROP, NULL, 0, "("}};
     struct cairn_otlp_config c3 = {0, badre, NULL, NULL, 1, 0, 0};
-    assert_int_equal(cairn__otlp_rules_create(&c3, &rules, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn_ingest_otlp_rules_create(&c3, &rules, &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "resource_attributes[0].regex"));
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
     cairn_buf_deinit(&req);
 }
 

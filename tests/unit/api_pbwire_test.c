@@ -12,23 +12,32 @@
 #include <cmocka.h>
 
 #include "api/api_int.h"
-#include "api/push.h"
+#include "cairn/ingest.h"
 #include "cairn/buf.h"
 #include "push.pb-c.h"
 
-static struct cairn_api_limits limits(void)
+static struct cairn_api_limits api_limits(void)
 {
     struct cairn_api_config c;
     cairn_api_config_default(&c);
     return c.limits;
 }
 
-static int decode(struct cairn__ingest_batch *b, const void *p, size_t n, struct cairn_err *err)
+/* What the server's push handler decodes and validates with. */
+static struct cairn_ingest_limits limits(void)
 {
-    struct cairn_api_limits lim = limits();
-    cairn__ingest_batch_reset(b);
+    struct cairn_api_limits a = api_limits();
+    struct cairn_ingest_limits l;
+    cairn__api_ingest_limits(&a, &l);
+    return l;
+}
+
+static int decode(struct cairn_ingest_batch *b, const void *p, size_t n, struct cairn_err *err)
+{
+    struct cairn_ingest_limits lim = limits();
+    cairn_ingest_batch_reset(b);
     cairn_err_clear(err);
-    return cairn__ingest_decode_pb(b, p, n, &lim, err);
+    return cairn_ingest_decode_pb(b, p, n, &lim, err);
 }
 
 /* ---- a tiny wire writer for the cases protobuf-c will not produce ---- */
@@ -133,9 +142,9 @@ static uint8_t *pack(const char **labels, const size_t *n, size_t ns, size_t *le
 static void valid_matches_protobuf_c(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *labels[] = {"{job=\"a\", app=\"x\"}", "{job=\"b\"}", "{job=\"c\"}"};
     size_t n[] = {3, 0, 5};
     size_t len;
@@ -160,15 +169,15 @@ static void valid_matches_protobuf_c(void **state)
         assert_memory_equal(b.e[7].line, "line 4 of 2", b.e[7].len);
     }
     free(p);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void empty_and_zero_entries(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     assert_int_equal(decode(&b, "", 0, &err), 0); /* no streams at all */
     assert_int_equal(b.n, 0);
     assert_int_equal(decode(&b, "\x0a\x00", 2, &err), 0); /* one empty stream */
@@ -189,7 +198,7 @@ static void empty_and_zero_entries(void **state)
     assert_int_equal(b.e[0].len, 0);
     cairn_buf_deinit(&o);
     cairn_buf_deinit(&s);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Every proper prefix of a one-stream request is malformed (its stream's length says
@@ -198,9 +207,9 @@ static void empty_and_zero_entries(void **state)
 static void truncated_at_every_byte(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *one[] = {"{job=\"a\"}"};
     size_t n1[] = {4};
     size_t len;
@@ -233,15 +242,15 @@ static void truncated_at_every_byte(void **state)
     }
     assert_int_equal(accepted, 4); /* 0, 1, 2 and 3 whole streams */
     free(p);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void oversized_lengths_and_bad_varints(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     struct cairn_buf o, s, e;
     cairn_buf_init(&o);
     cairn_buf_init(&s);
@@ -279,7 +288,7 @@ static void oversized_lengths_and_bad_varints(void **state)
     cairn_buf_deinit(&o);
     cairn_buf_deinit(&s);
     cairn_buf_deinit(&e);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Unknown fields of every wire type at every level are skipped; groups and the
@@ -287,9 +296,9 @@ static void oversized_lengths_and_bad_varints(void **state)
 static void unknown_fields_skipped(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     struct cairn_buf o, s, e, ts;
     cairn_buf_init(&o);
     cairn_buf_init(&s);
@@ -344,7 +353,7 @@ static void unknown_fields_skipped(void **state)
     cairn_buf_deinit(&s);
     cairn_buf_deinit(&e);
     cairn_buf_deinit(&ts);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* The schema has no repeated scalars, so nothing is packable: a known scalar sent
@@ -354,9 +363,9 @@ static void unknown_fields_skipped(void **state)
 static void wire_types_repeats_and_merges(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     struct cairn_buf o, s, e;
     cairn_buf_init(&o);
     cairn_buf_init(&s);
@@ -417,15 +426,15 @@ static void wire_types_repeats_and_merges(void **state)
     cairn_buf_deinit(&o);
     cairn_buf_deinit(&s);
     cairn_buf_deinit(&e);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void bad_labels_mark_their_stream(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *labels[] = {"{a=\"1\", a=\"2\"}", "{ok=\"yes\"}", "{a=\"1\"", "{}"};
     size_t n[] = {1, 2, 1, 1};
     size_t len;
@@ -441,11 +450,11 @@ static void bad_labels_mark_their_stream(void **state)
     assert_non_null(strstr(m, "error at least one label pair is required per stream"));
     assert_int_equal(b.status, 400);
     size_t bytes;
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_limits lim = limits();
     int64_t now = (1700000000LL + 2) * 1000000000LL;
-    assert_int_equal(cairn__ingest_validate(&b, &lim, now, &bytes), 2); /* the good stream */
+    assert_int_equal(cairn_ingest_validate(&b, &lim, now, &bytes), 2); /* the good stream */
     free(p);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* The connection's label cache: a repeated text gives the same set and fingerprint
@@ -453,9 +462,9 @@ static void bad_labels_mark_their_stream(void **state)
 static void label_cache_hits_and_bounds(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *labels[] = {"{job=\"a\", app=\"x\"}", "{job=\"b\", job=\"c\"}"};
     size_t n[] = {1, 1};
     size_t len;
@@ -476,37 +485,37 @@ static void label_cache_hits_and_bounds(void **state)
     }
     free(p);
     /* more distinct texts than the cache holds, twice over */
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_limits lim = limits();
     char text[64];
     for (int pass = 0; pass < 2; pass++) {
-        for (unsigned k = 0; k < CAIRN__LCACHE_MAX + 100; k++) {
-            cairn__ingest_batch_reset(&b);
-            int si = cairn__ingest_batch_stream(&b);
+        for (unsigned k = 0; k < CAIRN_INGEST_LCACHE_MAX + 100; k++) {
+            cairn_ingest_batch_reset(&b);
+            int si = cairn_ingest_batch_stream(&b);
             assert_int_equal(si, 0);
             int tl = snprintf(text, sizeof text, "{pod=\"p%u\"}", k);
-            cairn__ingest_stream_labels(&b, 0, text, (size_t)tl, &lim);
+            cairn_ingest_stream_labels(&b, 0, text, (size_t)tl, &lim);
             assert_false(b.s[0].bad);
             assert_int_equal(b.labels[0].v[0].value_len, tl - 8);
             assert_memory_equal(b.labels[0].v[0].value, text + 6, (size_t)tl - 8);
             assert_int_equal(b.s[0].fp, cairn_labels_fingerprint(&b.labels[0]));
-            assert_true(b.lcache.used <= CAIRN__LCACHE_MAX);
-            assert_true(b.lcache.bytes <= CAIRN__LCACHE_MAX_BYTES);
+            assert_true(b.lcache.used <= CAIRN_INGEST_LCACHE_MAX);
+            assert_true(b.lcache.bytes <= CAIRN_INGEST_LCACHE_MAX_BYTES);
         }
     }
     /* a set cached under one limit is checked again under a tighter one */
-    cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__ingest_batch_stream(&b), 0);
-    cairn__ingest_stream_labels(&b, 0, "{pod=\"p1\"}", 10, &lim);
+    cairn_ingest_batch_reset(&b);
+    assert_int_equal(cairn_ingest_batch_stream(&b), 0);
+    cairn_ingest_stream_labels(&b, 0, "{pod=\"p1\"}", 10, &lim);
     assert_false(b.s[0].bad);
-    assert_int_equal(cairn__ingest_batch_stream(&b), 1);
-    cairn__ingest_stream_labels(&b, 1, "{pod=\"p1\"}", 10, &lim);
+    assert_int_equal(cairn_ingest_batch_stream(&b), 1);
+    cairn_ingest_stream_labels(&b, 1, "{pod=\"p1\"}", 10, &lim);
     assert_true(b.s[1].fp_set); /* a hit */
     lim.max_label_value_len = 1;
-    assert_int_equal(cairn__ingest_batch_stream(&b), 2);
-    cairn__ingest_stream_labels(&b, 2, "{pod=\"p1\"}", 10, &lim);
+    assert_int_equal(cairn_ingest_batch_stream(&b), 2);
+    cairn_ingest_stream_labels(&b, 2, "{pod=\"p1\"}", 10, &lim);
     assert_true(b.s[2].bad);
     assert_non_null(strstr(cairn_buf_cstr(&b.msg), "has label value too long"));
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Entries in the shape clients send take a fast path; any other order or extra field
@@ -563,8 +572,8 @@ static void entry_shapes_fast_and_general(void **state)
     cairn_buf_deinit(&ts);
     cairn_buf_deinit(&e);
     put_len(&body, 1, st.data, st.len);
-    struct cairn__ingest_batch b;
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_batch b;
+    cairn_ingest_batch_init(&b);
     struct cairn_err err;
     assert_int_equal(decode(&b, body.data, body.len, &err), 0);
     assert_int_equal(b.n, 1);
@@ -579,7 +588,7 @@ static void entry_shapes_fast_and_general(void **state)
     }
     /* cut inside the last entry's line: the general reader names the entry field */
     assert_int_equal(decode(&b, body.data, body.len - 1, &err), CAIRN_EINVAL);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
     cairn_buf_deinit(&st);
     cairn_buf_deinit(&body);
 }

@@ -13,27 +13,36 @@
 #include <zlib.h>
 
 #include "api/api_int.h"
-#include "api/push.h"
+#include "cairn/ingest.h"
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
 #include "push.pb-c.h"
 
-static struct cairn_api_limits limits(void)
+static struct cairn_api_limits api_limits(void)
 {
     struct cairn_api_config c;
     cairn_api_config_default(&c);
     return c.limits;
 }
 
-static int decode_json(struct cairn__ingest_batch *b, const char *s, struct cairn_err *err)
+/* What the server's push handler decodes and validates with. */
+static struct cairn_ingest_limits limits(void)
 {
-    struct cairn_api_limits lim = limits();
-    cairn__ingest_batch_reset(b);
-    cairn_buf_append(&b->body, s, strlen(s));
-    return cairn__ingest_decode_json(b, b->body.data, b->body.len, &lim, err);
+    struct cairn_api_limits a = api_limits();
+    struct cairn_ingest_limits l;
+    cairn__api_ingest_limits(&a, &l);
+    return l;
 }
 
-static const char *msg(struct cairn__ingest_batch *b)
+static int decode_json(struct cairn_ingest_batch *b, const char *s, struct cairn_err *err)
+{
+    struct cairn_ingest_limits lim = limits();
+    cairn_ingest_batch_reset(b);
+    cairn_buf_append(&b->body, s, strlen(s));
+    return cairn_ingest_decode_json(b, b->body.data, b->body.len, &lim, err);
+}
+
+static const char *msg(struct cairn_ingest_batch *b)
 {
     return cairn_buf_cstr(&b->msg);
 }
@@ -41,9 +50,9 @@ static const char *msg(struct cairn__ingest_batch *b)
 static void json_decodes_streams_and_values(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *body =
         "{\"streams\":[{\"stream\":{\"job\":\"x\",\"app\":\"a\\\"q\"},"
         "\"values\":[[\"1700000000000000001\",\"plain\"],"
@@ -66,15 +75,15 @@ static void json_decodes_streams_and_values(void **state)
     assert_int_equal(b.s[1].first, 2);
     assert_int_equal(b.s[1].n, 1);
     assert_string_equal(b.labels[1].v[0].value, "c");
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void json_malformed_is_an_error(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     assert_int_equal(decode_json(&b, "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\"]]}]}",
                                  &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "offset"));
@@ -87,15 +96,15 @@ static void json_malformed_is_an_error(void **state)
     assert_int_equal(decode_json(&b, "", &err), CAIRN_EINVAL);
     assert_int_equal(decode_json(&b, "{\"streams\":null}", &err), 0);
     assert_int_equal(b.n, 0);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void json_bad_labels_mark_only_their_stream(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     const char *body =
         "{\"streams\":["
         "{\"stream\":{},\"values\":[[\"1\",\"a\"]]},"
@@ -113,16 +122,16 @@ static void json_bad_labels_mark_only_their_stream(void **state)
     assert_non_null(strstr(msg(&b), "error at least one label pair is required per stream\n"));
     assert_non_null(strstr(msg(&b), "has duplicate label name: 'a'"));
     assert_non_null(strstr(msg(&b), "invalid label name: '1bad'"));
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void json_label_limits_use_lokis_words(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
     struct cairn_buf body = CAIRN_BUF_INIT;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     cairn_buf_append_str(&body, "{\"streams\":[{\"stream\":{");
     for (int i = 0; i < 16; i++)
         cairn_buf_appendf(&body, "%s\"l%02d\":\"v\"", i ? "," : "", i);
@@ -136,17 +145,17 @@ static void json_label_limits_use_lokis_words(void **state)
     assert_non_null(strstr(msg(&b), "has 16 label names; limit 15"));
     assert_non_null(strstr(msg(&b), "has label value too long: 'vvvv"));
     cairn_buf_deinit(&body);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void validate_drops_bad_entries_keeps_good(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    struct cairn_api_limits lim = limits();
+    struct cairn_ingest_limits lim = limits();
     lim.max_line_size = 10;
-    cairn__ingest_batch_init(&b);
+    cairn_ingest_batch_init(&b);
     int64_t now = cairn_now_ns();
     char body[512];
     snprintf(body, sizeof body,
@@ -156,9 +165,9 @@ static void validate_drops_bad_entries_keeps_good(void **state)
              (long long)now, (long long)now, (long long)(now - 200LL * 3600 * 1000000000LL),
              (long long)(now + 3600LL * 1000000000LL), (long long)(now - 1000));
     cairn_buf_append(&b.body, body, strlen(body));
-    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
+    assert_int_equal(cairn_ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
     size_t bytes = 0;
-    assert_int_equal(cairn__ingest_validate(&b, &lim, now, &bytes), 2);
+    assert_int_equal(cairn_ingest_validate(&b, &lim, now, &bytes), 2);
     assert_int_equal(bytes, 10);
     assert_int_equal(b.s[0].n, 2);
     assert_memory_equal(b.e[b.s[0].first + 1].line, "good2", 5);
@@ -168,34 +177,34 @@ static void validate_drops_bad_entries_keeps_good(void **state)
     assert_non_null(strstr(msg(&b), "entry for stream '{app=\"a\"}' has timestamp too old: "));
     assert_non_null(strstr(msg(&b), "oldest acceptable timestamp is: "));
     assert_non_null(strstr(msg(&b), "entry for stream '{app=\"a\"}' has timestamp too new: "));
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Regression (fuzz): validating a batch with no entries at all did NULL + 0. */
 static void validate_empty_streams(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    struct cairn_api_limits lim = limits();
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_limits lim = limits();
+    cairn_ingest_batch_init(&b);
     assert_int_equal(decode_json(&b, "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[]}]}",
                                  &err), 0);
     size_t bytes = 1;
-    assert_int_equal(cairn__ingest_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
+    assert_int_equal(cairn_ingest_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
     assert_int_equal(bytes, 0);
     assert_int_equal(b.status, 0);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Regression (fuzz): a protobuf timestamp of ~1e10 seconds overflowed int64 ns. */
 static void protobuf_huge_timestamp_is_too_new(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    struct cairn_api_limits lim = limits();
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_limits lim = limits();
+    cairn_ingest_batch_init(&b);
     Logproto__Timestamp ts = LOGPROTO__TIMESTAMP__INIT;
     ts.seconds = 10289934592LL;
     Logproto__EntryAdapter ea = LOGPROTO__ENTRY_ADAPTER__INIT;
@@ -213,12 +222,12 @@ static void protobuf_huge_timestamp_is_too_new(void **state)
     req.streams = &sap;
     uint8_t buf[256];
     size_t n = logproto__push_request__pack(&req, buf);
-    assert_int_equal(cairn__ingest_decode_pb(&b, (const char *)buf, n, &lim, &err), 0);
+    assert_int_equal(cairn_ingest_decode_pb(&b, (const char *)buf, n, &lim, &err), 0);
     assert_int_equal(b.e[0].ts, INT64_MAX);
     size_t bytes;
-    assert_int_equal(cairn__ingest_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
+    assert_int_equal(cairn_ingest_validate(&b, &lim, cairn_now_ns(), &bytes), 0);
     assert_non_null(strstr(msg(&b), "has timestamp too new"));
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void gzip_round_trip_and_limit(void **state)
@@ -238,13 +247,13 @@ static void gzip_round_trip_and_limit(void **state)
     deflateEnd(&z);
     struct cairn_buf out = CAIRN_BUF_INIT;
     struct cairn_err err;
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 1000, &out, NULL, &err), 0);
+    assert_int_equal(cairn_ingest_gunzip((char *)gz, gzlen, 1000, &out, NULL, &err), 0);
     assert_int_equal(out.len, strlen(text));
     assert_memory_equal(out.data, text, out.len);
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen, 20, &out, NULL, &err), CAIRN_ELIMIT);
+    assert_int_equal(cairn_ingest_gunzip((char *)gz, gzlen, 20, &out, NULL, &err), CAIRN_ELIMIT);
     assert_non_null(strstr(err.msg, "request body too large"));
-    assert_int_equal(cairn__gunzip((char *)gz, gzlen - 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
-    assert_int_equal(cairn__gunzip("nope", 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn_ingest_gunzip((char *)gz, gzlen - 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn_ingest_gunzip("nope", 4, 1000, &out, NULL, &err), CAIRN_EINVAL);
     cairn_buf_deinit(&out);
 }
 
@@ -293,52 +302,52 @@ static char *encode_pb(const char *labels, size_t n, size_t *len)
 static void protobuf_snappy_decodes(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
+    struct cairn_ingest_batch b;
     struct cairn_err err;
-    struct cairn_api_limits lim = limits();
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_limits lim = limits();
+    cairn_ingest_batch_init(&b);
     for (int round = 0; round < 3; round++) { /* reuse: the buffers are kept */
         size_t len;
         char *c = encode_pb("{job=\"promtail\", host=\"h1\"}", 500, &len);
-        cairn__ingest_batch_reset(&b);
-        assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
-        assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
+        cairn_ingest_batch_reset(&b);
+        assert_int_equal(cairn_ingest_unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
+        assert_int_equal(cairn_ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
         assert_int_equal(b.n, 1);
         assert_int_equal(b.ne, 500);
         assert_false(b.s[0].bad);
         assert_string_equal(b.labels[0].v[0].name, "host");
         assert_int_equal(b.e[499].ts, (1700000000LL + 499) * 1000000000LL + 7);
         assert_memory_equal(b.e[499].line, "line 499", 8);
-        assert_int_equal(cairn__unsnappy(c, len, 10, &b.dec, NULL, &err), CAIRN_ELIMIT);
+        assert_int_equal(cairn_ingest_unsnappy(c, len, 10, &b.dec, NULL, &err), CAIRN_ELIMIT);
         free(c);
     }
     size_t len;
     char *c = encode_pb("{job=\"x\"", 1, &len);
-    cairn__ingest_batch_reset(&b);
-    assert_int_equal(cairn__unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
-    assert_int_equal(cairn__ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
+    cairn_ingest_batch_reset(&b);
+    assert_int_equal(cairn_ingest_unsnappy(c, len, 1 << 20, &b.dec, NULL, &err), 0);
+    assert_int_equal(cairn_ingest_decode_pb(&b, b.dec.data, b.dec.len, &lim, &err), 0);
     assert_true(b.s[0].bad);
     assert_non_null(strstr(msg(&b), "Error parsing labels '{job=\"x\"' with error: "));
     free(c);
-    assert_int_equal(cairn__unsnappy("\xff\xff\xff", 3, 100, &b.dec, NULL, &err), CAIRN_EINVAL);
-    assert_int_equal(cairn__ingest_decode_pb(&b, "\x0a\xff", 2, &lim, &err), CAIRN_EINVAL);
-    cairn__ingest_batch_deinit(&b);
+    assert_int_equal(cairn_ingest_unsnappy("\xff\xff\xff", 3, 100, &b.dec, NULL, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn_ingest_decode_pb(&b, "\x0a\xff", 2, &lim, &err), CAIRN_EINVAL);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void trim_frees_only_big_buffers(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_batch b;
+    cairn_ingest_batch_init(&b);
     assert_int_equal(cairn_buf_reserve(&b.body, 1 << 20), 0);
     assert_int_equal(cairn_buf_reserve(&b.dec, 3 << 20), 0);
-    cairn__ingest_batch_trim(&b, 2 << 20);
+    cairn_ingest_batch_trim(&b, 2 << 20);
     assert_true(b.body.cap >= 1 << 20); /* kept for the next request */
     assert_int_equal(b.dec.cap, 0);     /* freed */
     assert_null(b.dec.data);
-    cairn__ingest_batch_reset(&b);        /* still usable */
+    cairn_ingest_batch_reset(&b);        /* still usable */
     assert_int_equal(cairn_buf_append(&b.dec, "x", 1), 0);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 static void tenant_ids_and_rate_limit(void **state)
@@ -401,7 +410,7 @@ static void gzip_bomb_stops_at_the_cap_without_allocating_past_it(void **state)
     struct cairn_buf out = CAIRN_BUF_INIT;
     struct cairn_err err;
     const size_t max = 3 * 1024 * 1024 + 17;
-    assert_int_equal(cairn__gunzip((char *)gz, len, max, &out, NULL, &err), CAIRN_ELIMIT);
+    assert_int_equal(cairn_ingest_gunzip((char *)gz, len, max, &out, NULL, &err), CAIRN_ELIMIT);
     assert_non_null(strstr(err.msg, "request body too large"));
     assert_true(out.cap <= max + 2);
     assert_true(out.len <= max + 1);
@@ -418,19 +427,19 @@ static void gzip_growth_is_charged_to_the_shared_budget(void **state)
     unsigned char *gz = gzip_bomb(16, &len);
     _Atomic size_t used = 0;
     struct cairn_buf a = CAIRN_BUF_INIT, b = CAIRN_BUF_INIT;
-    struct cairn__decode_charge ca = {.used = &used, .max = 6u << 20};
-    struct cairn__decode_charge cb = {.used = &used, .max = 6u << 20};
+    struct cairn_ingest_charge ca = {.used = &used, .max = 6u << 20};
+    struct cairn_ingest_charge cb = {.used = &used, .max = 6u << 20};
     struct cairn_err err;
     /* a takes most of the budget and is refused at the cap (4 MiB) */
-    assert_int_equal(cairn__gunzip((char *)gz, len, 4u << 20, &a, &ca, &err), CAIRN_ELIMIT);
+    assert_int_equal(cairn_ingest_gunzip((char *)gz, len, 4u << 20, &a, &ca, &err), CAIRN_ELIMIT);
     assert_true(ca.held >= 4u << 20 && ca.held <= (4u << 20) + 2);
     /* b, while a still holds its part, hits the budget */
-    assert_int_equal(cairn__gunzip((char *)gz, len, 100u << 20, &b, &cb, &err), CAIRN_EAGAIN);
+    assert_int_equal(cairn_ingest_gunzip((char *)gz, len, 100u << 20, &b, &cb, &err), CAIRN_EAGAIN);
     assert_non_null(strstr(err.msg, "retry later"));
     assert_true(atomic_load(&used) <= 6u << 20);
     assert_true(b.cap <= 6u << 20);
-    cairn__decode_charge_release(&ca);
-    cairn__decode_charge_release(&cb);
+    cairn_ingest_charge_release(&ca);
+    cairn_ingest_charge_release(&cb);
     assert_int_equal(atomic_load(&used), 0);
     cairn_buf_deinit(&a);
     cairn_buf_deinit(&b);
@@ -446,7 +455,7 @@ static void snappy_lying_length_allocates_nothing(void **state)
     struct cairn_err err;
     /* declares 50 MiB, holds one 3-byte literal */
     const char tiny[] = "\x80\x80\x80\x19" "\x08" "abc";
-    assert_int_equal(cairn__unsnappy(tiny, sizeof tiny - 1, 100u << 20, &out, NULL, &err),
+    assert_int_equal(cairn_ingest_unsnappy(tiny, sizeof tiny - 1, 100u << 20, &out, NULL, &err),
                      CAIRN_EINVAL);
     assert_int_equal(out.cap, 0);
     /* a real stream of 1 MiB of varied text, its length patched to 2 MiB */
@@ -465,10 +474,10 @@ static void snappy_lying_length_allocates_nothing(void **state)
     /* 1 MiB is the varint 80 80 40; 2 MiB is 80 80 80 01: one byte longer */
     assert_memory_equal(c + 1, "\x80\x80\x40", 3);
     memcpy(c, "\x80\x80\x80\x01", 4);
-    assert_int_equal(cairn__unsnappy(c, clen + 1, 100u << 20, &out, NULL, &err), CAIRN_EINVAL);
+    assert_int_equal(cairn_ingest_unsnappy(c, clen + 1, 100u << 20, &out, NULL, &err), CAIRN_EINVAL);
     assert_int_equal(out.cap, 0);
     /* declared past the cap: 413 wording, nothing allocated */
-    assert_int_equal(cairn__unsnappy(c, clen + 1, 1u << 20, &out, NULL, &err), CAIRN_ELIMIT);
+    assert_int_equal(cairn_ingest_unsnappy(c, clen + 1, 1u << 20, &out, NULL, &err), CAIRN_ELIMIT);
     assert_int_equal(out.cap, 0);
     free(c);
     free(raw);
@@ -479,8 +488,8 @@ static void snappy_lying_length_allocates_nothing(void **state)
 static void json_push_repairs_invalid_utf8(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_batch b;
+    cairn_ingest_batch_init(&b);
     struct cairn_err err;
     assert_int_equal(decode_json(&b, "{\"streams\":[{\"stream\":{\"app\":\"v\xff\"},\"values\":"
                                      "[[\"1\",\"a\xc3\xa9\xfe\\n\"],[\"2\",\"ok\xe2\x82\"]]}]}",
@@ -493,7 +502,7 @@ static void json_push_repairs_invalid_utf8(void **state)
     assert_int_equal(b.labels[0].n, 1);
     assert_int_equal(b.labels[0].v[0].value_len, 4);
     assert_memory_equal(b.labels[0].v[0].value, "v\xef\xbf\xbd", 4);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Finding 7: a protobuf push's label text with invalid UTF-8 is refused, as Loki's
@@ -502,44 +511,44 @@ static void json_push_repairs_invalid_utf8(void **state)
 static void protobuf_labels_with_invalid_utf8_are_refused(void **state)
 {
     (void)state;
-    struct cairn_api_limits lim = limits();
-    struct cairn__ingest_batch b;
-    cairn__ingest_batch_init(&b);
-    assert_int_equal(cairn__ingest_batch_stream(&b), 0);
+    struct cairn_ingest_limits lim = limits();
+    struct cairn_ingest_batch b;
+    cairn_ingest_batch_init(&b);
+    assert_int_equal(cairn_ingest_batch_stream(&b), 0);
     const char *t = "{app=\"x\xff\"}";
-    cairn__ingest_stream_labels(&b, 0, t, strlen(t), &lim);
+    cairn_ingest_stream_labels(&b, 0, t, strlen(t), &lim);
     assert_true(b.s[0].bad);
     assert_int_equal(b.status, 400);
     assert_non_null(strstr(msg(&b), "Error parsing labels '{app=\"x\xef\xbf\xbd\"}' with "
                                     "error: 1:8: parse error: invalid UTF-8 rune"));
     assert_true(cairn_utf8_valid(msg(&b), strlen(msg(&b))));
-    assert_int_equal(cairn__ingest_batch_stream(&b), 1);
+    assert_int_equal(cairn_ingest_batch_stream(&b), 1);
     t = "{app=\"x\xc3\xa9\"}"; /* valid UTF-8 is taken */
-    cairn__ingest_stream_labels(&b, 1, t, strlen(t), &lim);
+    cairn_ingest_stream_labels(&b, 1, t, strlen(t), &lim);
     assert_false(b.s[1].bad);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Finding 2: a connection keeps at most CAIRN_PUSH_KEEP_BYTES of buffers in all. */
 static void trim_bounds_what_a_connection_keeps(void **state)
 {
     (void)state;
-    struct cairn__ingest_batch b;
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_batch b;
+    cairn_ingest_batch_init(&b);
     assert_int_equal(cairn_buf_reserve(&b.body, 3u << 20), 0);
     assert_int_equal(cairn_buf_reserve(&b.dec, 3u << 20), 0);
     assert_int_equal(cairn_buf_reserve(&b.unesc, 3u << 20), 0);
-    cairn__ingest_batch_trim(&b, CAIRN_PUSH_KEEP_BYTES);
+    cairn_ingest_batch_trim(&b, CAIRN_PUSH_KEEP_BYTES);
     assert_true(b.body.cap + b.dec.cap + b.unesc.cap <= CAIRN_PUSH_KEEP_BYTES);
     assert_true(CAIRN_PUSH_KEEP_BYTES <= 4u << 20);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 /* Findings 2 and 8: the embedded defaults. */
 static void defaults_for_one_machine(void **state)
 {
     (void)state;
-    struct cairn_api_limits l = limits();
+    struct cairn_api_limits l = api_limits();
     assert_true(l.ingestion_rate_mb == 0);      /* no per-tenant rate limit */
     assert_int_equal(l.max_streams_per_user, 0); /* no active-stream limit */
     assert_int_equal(l.max_push_decoded, 100u << 20); /* Loki's max_recv_msg_size */
@@ -562,11 +571,11 @@ static void tenant_id_rules(void **state)
     memset(id, 'a', sizeof id);
     assert_true(cairn__tenant_id_valid(id, 150));
     assert_false(cairn__tenant_id_valid(id, 151));
-    assert_non_null(strstr(cairn__tenant_id_problem(id, 151), "too long"));
+    assert_non_null(strstr(cairn_ingest_tenant_problem(id, 151), "too long"));
     assert_false(cairn__tenant_id_valid("../x", 4));
     assert_false(cairn__tenant_id_valid("a\0b", 3));
     assert_false(cairn__tenant_id_valid("a|b", 3));
-    assert_non_null(strstr(cairn__tenant_id_problem("a|b", 3), "'|'"));
+    assert_non_null(strstr(cairn_ingest_tenant_problem("a|b", 3), "'|'"));
     assert_false(cairn__tenant_id_valid(".", 1));
     assert_false(cairn__tenant_id_valid("..", 2));
     assert_true(cairn__tenant_id_valid("...", 3));
@@ -580,35 +589,35 @@ static void tenant_id_rules(void **state)
 static void json_repair_and_unescape_are_bounded(void **state)
 {
     (void)state;
-    struct cairn_api_limits lim = limits();
-    struct cairn__ingest_batch b;
-    cairn__ingest_batch_init(&b);
+    struct cairn_ingest_limits lim = limits();
+    struct cairn_ingest_batch b;
+    cairn_ingest_batch_init(&b);
     struct cairn_err err;
     const char *bad = "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\","
                       "\"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\"]]}]}";
     lim.max_push_decoded = 30; /* 12 bad bytes repair to 36 */
     cairn_buf_append(&b.body, bad, strlen(bad));
-    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
+    assert_int_equal(cairn_ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
                      CAIRN_ELIMIT);
     assert_non_null(strstr(err.msg, "invalid UTF-8"));
     /* escapes: the unescape buffer (body-sized) must fit the budget */
     lim = limits();
-    cairn__ingest_batch_reset(&b);
+    cairn_ingest_batch_reset(&b);
     const char *esc = "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\\ny\"]]}]}";
     cairn_buf_append(&b.body, esc, strlen(esc));
     _Atomic size_t used = 0;
-    b.charge = (struct cairn__decode_charge){.used = &used, .max = 16};
-    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
+    b.charge = (struct cairn_ingest_charge){.used = &used, .max = 16};
+    assert_int_equal(cairn_ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err),
                      CAIRN_EAGAIN);
     assert_int_equal(atomic_load(&used), 0);
     b.charge.max = 4096;
-    cairn__ingest_batch_reset(&b);
+    cairn_ingest_batch_reset(&b);
     cairn_buf_append(&b.body, esc, strlen(esc));
-    assert_int_equal(cairn__ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
+    assert_int_equal(cairn_ingest_decode_json(&b, b.body.data, b.body.len, &lim, &err), 0);
     assert_int_equal(atomic_load(&used), strlen(esc) + 1);
-    cairn__decode_charge_release(&b.charge);
+    cairn_ingest_charge_release(&b.charge);
     assert_int_equal(atomic_load(&used), 0);
-    cairn__ingest_batch_deinit(&b);
+    cairn_ingest_batch_deinit(&b);
 }
 
 int main(void)

@@ -382,6 +382,11 @@ static void time_and_base64(void **state)
     assert_int_equal(ns, 500000000LL);
     assert_int_equal(cairn_k8s_parse_time("2026-11-25T19:30:00", &ns), CAIRN_EINVAL);
     assert_int_equal(cairn_k8s_parse_time("yesterday", &ns), CAIRN_EINVAL);
+    /* regression: past 2262 the seconds times 1e9 overflowed int64 (UB; found by
+     * docker_entry_fuzz through the Docker driver's local copy and ReadLogs' Since) */
+    assert_int_equal(cairn_k8s_parse_time("4048-12-07T19:00:00Z", &ns), CAIRN_EINVAL);
+    assert_int_equal(cairn_k8s_parse_time("1000-01-01T00:00:00Z", &ns), CAIRN_EINVAL);
+    assert_int_equal(cairn_k8s_parse_time("2262-01-01T00:00:00Z", &ns), 0);
     size_t n;
     unsigned char *d = cairn_k8s_base64_decode("aGVs\nbG8gd29ybGQ=", 17, &n);
     assert_non_null(d);
