@@ -13,29 +13,14 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import BIN, Server, TempDir, check, now_ns, request  # noqa: E402
+from push_util import BIN, Server, TempDir, check, now_ns, pb_field, pb_uvarint, request  # noqa: E402
 
 SEC = 10**9
 
 
 # ---- a minimal protobuf encoder (wire format) for the fixture -------------------------
-def uv(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def fld(num, wt, payload):
-    t = uv(num << 3 | wt)
-    if wt == 2:
-        return t + uv(len(payload)) + payload
-    return t + payload
+uv = pb_uvarint
+fld = pb_field
 
 
 def s(num, text):

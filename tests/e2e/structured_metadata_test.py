@@ -14,7 +14,7 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import Server, TempDir, check, now_ns, push_json, request  # noqa: E402
+from push_util import Server, TempDir, check, now_ns, pb_field, pb_uvarint, push_json, request  # noqa: E402
 
 SEC = 10**9
 
@@ -26,18 +26,11 @@ def lines(srv, q, start, end):
     return [v[1] for s in json.loads(body)["data"]["result"] for v in s["values"]]
 
 
-def uv(v):
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        out.append(b | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
+uv = pb_uvarint
 
 
 def fld(num, payload):
-    return uv(num << 3 | 2) + uv(len(payload)) + payload
+    return pb_field(num, 2, payload)
 
 
 def snappy_literal(data):
