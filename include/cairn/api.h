@@ -13,6 +13,7 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/ingest.h"
 
 struct cairn_store;
 
@@ -22,6 +23,9 @@ struct cairn_api_limits {
     unsigned max_label_name_len;     /* max_label_name_length (1024) */
     unsigned max_label_value_len;    /* max_label_value_length (2048) */
     size_t max_line_size;            /* max_line_size (256 KiB); 0: unlimited */
+    int allow_structured_metadata;   /* allow_structured_metadata (true) */
+    size_t max_sm_size;              /* max_structured_metadata_size (64 KiB); 0: unlimited */
+    size_t max_sm_entries;           /* max_structured_metadata_entries_count (128); 0: unlimited */
     int reject_old_samples;          /* reject_old_samples (true) */
     int64_t reject_old_max_age_ns;   /* reject_old_samples_max_age (168h) */
     int64_t creation_grace_ns;       /* creation_grace_period (10m) */
@@ -87,6 +91,7 @@ struct cairn_api_config {
     cairn_api_config_dump_fn config_dump;
     void *config_dump_ctx;
     cairn_api_file_fn files; /* NULL: no static files */
+    struct cairn_otlp_config otlp; /* compiled (copied) by cairn_api_create */
 };
 
 /* Fill with Loki's defaults (limits.h), listen "127.0.0.1:3100". */

@@ -37,12 +37,30 @@
 #include "cairn/error.h"
 #include "cairn/store.h"
 
+/* limits_config.otlp_config, as Loki's (enum cairn_otlp_action in api.h). */
+struct cairn_serve_otlp_rule {
+    int action;                          /* index_label, structured_metadata, drop */
+    struct cairn_cfg_strlist attributes;
+    char *regex;
+};
+struct cairn_serve_otlp_resource {
+    int ignore_defaults;
+    struct cairn_cfg_list attributes_config; /* of cairn_serve_otlp_rule */
+};
+struct cairn_serve_otlp {
+    struct cairn_serve_otlp_resource resource_attributes;
+    struct cairn_cfg_list scope_attributes, log_attributes; /* of cairn_serve_otlp_rule */
+};
+
 /* What the HTTP layer enforces on push, per tenant (Loki's limits_config). */
 struct cairn_limits {
     double ingestion_rate_mb;            /* MB/s per tenant (token bucket rate) */
     double ingestion_burst_size_mb;      /* MB bucket size */
     int max_global_streams_per_user;     /* active streams per tenant; 0: unlimited */
     size_t max_line_size;                /* bytes; 0: unlimited */
+    int allow_structured_metadata;       /* bool */
+    size_t max_structured_metadata_size; /* bytes (names + values); 0: unlimited */
+    int max_structured_metadata_entries_count; /* pairs per entry; 0: unlimited */
     int max_label_names_per_series;
     int max_label_name_length;
     int max_label_value_length;
@@ -54,6 +72,7 @@ struct cairn_limits {
     size_t max_query_memory;             /* one query's memory budget (400 past it); 0: none */
     int max_concurrent_queries_per_tenant; /* a tenant's queries running at once; 0: no limit */
     int max_outstanding_requests_per_tenant; /* more may wait, then 429 */
+    struct cairn_serve_otlp otlp_config;
 };
 
 /* Fill l with the defaults of limits.h (Loki's defaults). */

@@ -30,6 +30,9 @@ struct cairn_ingest_limits {
     unsigned max_label_name_len;   /* max_label_name_length */
     unsigned max_label_value_len;  /* max_label_value_length */
     size_t max_line_size;          /* max_line_size; 0: unlimited */
+    int allow_structured_metadata; /* allow_structured_metadata */
+    size_t max_sm_size;            /* max_structured_metadata_size; 0: unlimited */
+    size_t max_sm_entries;         /* max_structured_metadata_entries_count; 0: unlimited */
     int reject_old_samples;        /* reject_old_samples */
     int64_t reject_old_max_age_ns; /* reject_old_samples_max_age */
     int64_t creation_grace_ns;     /* creation_grace_period */
@@ -37,6 +40,36 @@ struct cairn_ingest_limits {
 };
 /* Loki's defaults (limits.h), as cairn serve has them unconfigured. */
 void cairn_ingest_limits_default(struct cairn_ingest_limits *l);
+
+/* Loki's limits_config.otlp_config: how OTLP attributes map (docs/API.md "OTLP"). A
+ * rule gives its action to the attributes it names or whose name its regex matches
+ * whole; rules are tried in order, the first that matches wins; Loki's default index
+ * labels come first for resource attributes unless ignore_defaults. Unmatched
+ * attributes are structured metadata. index_label is for resource attributes only. */
+enum cairn_otlp_action {
+    CAIRN_OTLP_INDEX_LABEL = 0,
+    CAIRN_OTLP_STRUCTURED_METADATA = 1,
+    CAIRN_OTLP_DROP = 2,
+};
+struct cairn_otlp_rule {
+    enum cairn_otlp_action action;
+    const char *const *attributes;
+    size_t n_attributes;
+    const char *regex; /* NULL or "": none */
+};
+struct cairn_otlp_config {
+    int ignore_defaults; /* resource_attributes.ignore_defaults */
+    const struct cairn_otlp_rule *resource, *scope, *log; /* attributes_config, ... */
+    size_t n_resource, n_scope, n_log;
+};
+/* The config compiled (otlp_rules.c), shared by every push thread (its regexes behind
+ * a mutex). 0 and *out (NULL for a config with nothing to say: Loki's defaults), or
+ * CAIRN_EINVAL with err naming the bad rule (a regex, index_label outside resource
+ * attributes), CAIRN_ENOMEM. The config is copied. */
+struct cairn_ingest_otlp_rules;
+int cairn_ingest_otlp_rules_create(const struct cairn_otlp_config *cfg,
+                                   struct cairn_ingest_otlp_rules **out, struct cairn_err *err);
+void cairn_ingest_otlp_rules_destroy(struct cairn_ingest_otlp_rules *r);
 
 /* A connection's cache of parsed label texts (lcache.c): text -> validated set
  * and fingerprint. Entries are heap copies owned by the cache; bounded in number,
@@ -78,6 +111,11 @@ int cairn_ingest_reserve(struct cairn_buf *out, size_t n, struct cairn_ingest_ch
 /* Give back everything c holds. */
 void cairn_ingest_charge_release(struct cairn_ingest_charge *c);
 
+/* An entry's structured metadata: [off, off + len) of the batch's smb; len 0: none. */
+struct cairn_ingest_esm {
+    size_t off, len;
+};
+
 /* Per-stream state of one decoded push. */
 struct cairn_ingest_bstream {
     size_t first, n;  /* entries slice in batch->e */
@@ -110,6 +148,14 @@ struct cairn_ingest_batch {
     struct cairn_buf lfix;   /* a label name and value (JSON) or text (message), repaired */
     int bad_utf8;            /* some decoded JSON line is not valid UTF-8 */
     struct cairn_ingest_lcache lcache; /* label texts this connection has sent before */
+    struct cairn_buf smb;    /* structured metadata of the entries (smeta blobs) */
+    struct cairn_ingest_esm *esm; /* esm[i]: entry i's blob in smb (parallel to e, ecap) */
+    struct cairn_sm_ref *smref; /* the same as pointers, for the store (cairn_ingest_sm_refs) */
+    size_t smref_cap;
+    int has_sm;              /* some valid entry carries structured metadata */
+    struct cairn_buf otlp;   /* OTLP decoding scratch (names, rendered values) */
+    struct cairn_buf otlp_lines; /* OTLP bodies rendered as JSON */
+    void *otlp_doc;          /* OTLP JSON: the parsed document lines point into */
     struct cairn_buf msg;    /* error reply text, one message per line */
     struct cairn_buf tmp;    /* scratch for formatting labels */
     size_t n_errors;         /* messages seen (only the first few are in msg) */
@@ -128,6 +174,18 @@ void cairn_ingest_batch_trim(struct cairn_ingest_batch *b, size_t keep);
 int cairn_ingest_batch_stream(struct cairn_ingest_batch *b);
 /* Append one entry to the newest stream. */
 int cairn_ingest_batch_entry(struct cairn_ingest_batch *b, int64_t ts, const char *line, size_t len);
+/* Structured metadata of the next entry: mark where it starts (the current end of
+ * b->smb), append its pairs with cairn_smeta_append(&b->smb, ...), then add the entry
+ * with cairn_ingest_batch_entry_sm(b, ..., mark): entry i's are b->esm[i]. */
+static inline size_t cairn_ingest_sm_mark(const struct cairn_ingest_batch *b)
+{
+    return b->smb.len;
+}
+int cairn_ingest_batch_entry_sm(struct cairn_ingest_batch *b, int64_t ts, const char *line,
+                                size_t len, size_t mark);
+/* After validation: point b->smref[i] at entry i's metadata for the store and set
+ * b->has_sm. 0 or CAIRN_ENOMEM. */
+int cairn_ingest_sm_refs(struct cairn_ingest_batch *b);
 /* Record a failure message with its HTTP status (400 or 429); keeps the first few. */
 void cairn_ingest_fail(struct cairn_ingest_batch *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -157,6 +215,22 @@ const char *cairn_ingest_tenant_problem(const char *id, size_t len);
 int cairn_ingest_decode_body(struct cairn_ingest_batch *b, const char *ctype, const char *cenc,
                              const struct cairn_ingest_limits *lim, int *status,
                              struct cairn_err *err);
+
+/* OTLP logs (ExportLogsServiceRequest), protobuf (otlp_pb.c) or JSON (otlp_json.c),
+ * mapped into streams and entries as Loki 3's otlp_config maps them (otlp_map.c,
+ * docs/API.md "OTLP"; rules NULL: Loki's default). Same contract as the decoders
+ * above; _body takes the HTTP body as cairn_ingest_decode_body does (gzip or none,
+ * protobuf unless Content-Type says JSON; 415 for another type). */
+int cairn_ingest_decode_otlp_pb(struct cairn_ingest_batch *b, const char *p, size_t len,
+                                const struct cairn_ingest_limits *lim,
+                                struct cairn_ingest_otlp_rules *rules, struct cairn_err *err);
+int cairn_ingest_decode_otlp_json(struct cairn_ingest_batch *b, const char *p, size_t len,
+                                  const struct cairn_ingest_limits *lim,
+                                  struct cairn_ingest_otlp_rules *rules, struct cairn_err *err);
+int cairn_ingest_decode_otlp_body(struct cairn_ingest_batch *b, const char *ctype,
+                                  const char *cenc, const struct cairn_ingest_limits *lim,
+                                  struct cairn_ingest_otlp_rules *rules, int *status,
+                                  struct cairn_err *err);
 /* Decompress into out (reset first; its allocation is reused, and grown only as
  * output arrives, never past max + 2 bytes). Growth beyond out's capacity on entry is
  * charged to ch (NULL: no budget). CAIRN_ELIMIT (err set, Loki's 413 wording) past

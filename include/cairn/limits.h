@@ -8,6 +8,14 @@
 #define CAIRN_MAX_LABEL_NAME_LENGTH 1024          /* max_label_name_length */
 #define CAIRN_MAX_LABEL_VALUE_LENGTH 2048         /* max_label_value_length */
 #define CAIRN_MAX_LINE_SIZE (256 * 1024)          /* max_line_size: 256 KiB */
+/* Loki 3's structured metadata limits (limits_config), so entries Loki takes we take:
+ * bytes are the sum of names and values, as Loki counts them. */
+#define CAIRN_ALLOW_STRUCTURED_METADATA 1         /* allow_structured_metadata */
+#define CAIRN_MAX_STRUCTURED_METADATA_SIZE (64 * 1024) /* max_structured_metadata_size */
+#define CAIRN_MAX_STRUCTURED_METADATA_ENTRIES 128 /* max_structured_metadata_entries_count */
+/* OTLP AnyValue nesting (arrays and maps in maps) rendered as JSON: deep enough for
+ * any real body, shallow enough that a hostile one cannot exhaust the stack. */
+#define CAIRN_OTLP_MAX_DEPTH 64
 #define CAIRN_CREATION_GRACE_NS (10LL * 60 * 1000000000LL) /* creation_grace_period 10m */
 #define CAIRN_REJECT_OLD_MAX_AGE_NS (7LL * 24 * 3600 * 1000000000LL) /* 168h */
 /* Per-tenant ingestion limits are off by default (0: no limit): on one machine the

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cairn/buf.h"
 #include "cairn/labels.h"
 #include "cairn/logql.h"
 
@@ -27,6 +28,18 @@ struct cairn_logql_pipeline;
 struct cairn_logql_pipeline *cairn_logql_pipeline_create(const struct cairn_lq_expr *e,
                                                          struct cairn_err *err);
 void cairn_logql_pipeline_destroy(struct cairn_logql_pipeline *p);
+
+/* The structured metadata (a cairn/smeta.h blob, borrowed until the next process) of
+ * the entries processed next; NULL: none. Its pairs become labels after the stream's
+ * and before any parser's (a name the stream has gets `_extracted`), as Loki 3. */
+void cairn_logql_pipeline_set_sm(struct cairn_logql_pipeline *p, const char *sm, size_t len);
+/* Does the current entry carry structured metadata? Then its labels are not its
+ * stream's even when labels_fixed. */
+int cairn_logql_pipeline_has_sm(const struct cairn_logql_pipeline *p);
+/* The kept entry's labels that are not its stream's, as Loki 3 answers them with
+ * `categorize-labels`: {"structuredMetadata":{...},"parsed":{...}} (members only when
+ * not empty, nothing appended when both are) appended to out. 0 or CAIRN_ENOMEM. */
+int cairn_logql_pipeline_categorized(struct cairn_logql_pipeline *p, struct cairn_buf *out);
 
 /* Process one entry: 1 kept, 0 filtered out, CAIRN_ENOMEM. */
 int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
@@ -46,6 +59,8 @@ int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const char *l
 int cairn_logql_pipeline_prefilter_stream(struct cairn_logql_pipeline *p,
                                           const struct cairn_labels *stream, const char *line,
                                           size_t len);
+/* (An entry with structured metadata: only prefilter decides on the raw line, since
+ * its labels may come from the metadata.) */
 int cairn_logql_pipeline_has_prefilter(const struct cairn_logql_pipeline *p);
 void cairn_logql_pipeline_set_prefiltered(struct cairn_logql_pipeline *p, int on);
 /* Literals every kept line holds as a substring, case-sensitive (the hoisted

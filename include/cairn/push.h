@@ -39,8 +39,14 @@
 /* After shutdown starts, how long undelivered batches are still retried. */
 #define CAIRN_PUSH_DRAIN_TIMEOUT_NS (10LL * 1000000000LL)
 
+enum cairn_push_protocol {
+    CAIRN_PUSH_LOKI = 0, /* snappy(logproto.PushRequest) to /loki/api/v1/push */
+    CAIRN_PUSH_OTLP = 1, /* OTLP/HTTP protobuf ExportLogsServiceRequest to .../v1/logs */
+};
+
 struct cairn_push_config {
     const char *url;               /* required: http(s)://host:port/loki/api/v1/push */
+    enum cairn_push_protocol protocol; /* default loki */
     const char *tenant_id;         /* X-Scope-OrgID for entries without a tenant; NULL: none */
     int64_t batch_wait_ns;         /* 0: default */
     size_t batch_size;             /* bytes of line data per batch; 0: default */

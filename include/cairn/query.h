@@ -39,12 +39,19 @@ struct cairn_query_params {
                               * arrays, samples, kept lines, the answer); past it the
                               * query fails with CAIRN_ELIMIT; 0 = none */
     struct cairn_query_report *report; /* optional: filled with what the query used */
+    /* Log queries: Loki 3's `X-Loki-Response-Encoding-Flags: categorize-labels` answer:
+     * each stream holds only its stream labels and each value carries a third element
+     * {"structuredMetadata":{...},"parsed":{...}} (when not empty); data gets
+     * "encodingFlags":["categorize-labels"]. 0: structured metadata and parsed labels
+     * are merged into the stream labels (each distinct set its own stream). */
+    int categorize;
     /* Optional, log queries only: each entry of the answer, in order, goes to visit
      * instead of being encoded (out is left as it was): its stream's labels as a JSON
-     * object, its timestamp and line, views valid during the call. A non-zero return
-     * ends the query with that code. For the exploration endpoints. */
+     * object, its timestamp and line, and with categorize its other labels' JSON
+     * object (empty when none; see categorize), views valid during the call. A
+     * non-zero return ends the query with that code. For the exploration endpoints. */
     int (*visit)(void *ud, const char *labels_json, size_t labels_len, int64_t ts,
-                 const char *line, size_t len);
+                 const char *line, size_t len, const char *meta, size_t meta_len);
     void *visit_ud;
 };
 
@@ -97,7 +104,8 @@ int cairn_query_detected_labels(struct cairn_store *s, const char *tenant, const
 
 /* Loki's /detected_fields and /detected_field/<name>/values: the newest line_limit lines
  * of a log query (base gives tenant, range and the query limits), each parsed as JSON
- * (nested keys joined by '_'), else logfmt; fields (at most limit) with their type
+ * (nested keys joined by '_'), else logfmt, and their structured metadata (fields with
+ * "parsers":null, as Loki 3); fields (at most limit) with their type
  * (int, float, boolean, duration, bytes, string; int and float widen to float, other
  * disagreements to string), distinct value count and parsers; or, with field set, that
  * field's distinct values (at most limit). Appended to out. */

@@ -136,6 +136,7 @@ struct cairn_ship_scrape {
 
 struct cairn_ship_client {
     char *url, *tenant_id;
+    int protocol; /* enum cairn_push_protocol: loki (default) or otlp */
     int64_t batchwait_ns;
     uint64_t batchsize;
     int64_t timeout_ns;

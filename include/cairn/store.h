@@ -98,6 +98,13 @@ struct cairn_entry {
     size_t len;
 };
 
+/* An entry's structured metadata: a cairn/smeta.h blob; len 0: none. Stored with the
+ * entry (WAL, head, block column), never part of the stream's labels. */
+struct cairn_sm_ref {
+    const char *p;
+    size_t len;
+};
+
 /* One stream's part of a push: labels must be sorted and validated. */
 struct cairn_push_stream {
     const struct cairn_labels *labels;
@@ -107,6 +114,8 @@ struct cairn_push_stream {
      * (fp_set nonzero), so the store does not hash the set again */
     uint64_t fp;
     int fp_set;
+    /* in, optional: structured metadata, sm[i] for entries[i]; NULL: none */
+    const struct cairn_sm_ref *sm;
     /* out: entries refused (out of order beyond the window) and why, for the reply */
     size_t rejected;
     struct cairn_err err;

@@ -106,6 +106,11 @@ int cairn_store_iter_init(struct cairn_entry_iter *it, struct cairn_store *s, co
  * (dropping duplicates) needs no copy. */
 int cairn_store_iter_next(struct cairn_entry_iter *it, uint32_t *sid, struct cairn_entry *e);
 void cairn_store_iter_deinit(struct cairn_entry_iter *it);
+/* The structured metadata (a cairn/smeta.h blob) of the entry cairn_store_iter_next
+ * returned last: its bytes, *len set (0 and NULL: none, or CAIRN_ITER_NO_LINES). Valid
+ * as long as that entry's line. Called from inside the iterator's line filter, the
+ * metadata of the entry being filtered (whose label filters may read it). */
+const char *cairn_store_iter_sm(const struct cairn_entry_iter *it, size_t *len);
 
 /* An entry predicate: nonzero keeps the entry. It must depend on its arguments alone
  * (the stream id, e.g. for its labels; the timestamp; the line), carry no state from
@@ -177,6 +182,11 @@ struct cairn_block_view {
     const uint32_t *lens;  /* n line lengths */
     const uint64_t *offs;  /* start of each line in lines; NULL with CAIRN_ITER_NO_LINES */
     const char *lines;     /* NULL with CAIRN_ITER_NO_LINES */
+    /* structured metadata: entry i's blob (cairn/smeta.h) is sm + sm_off[i], sm_len[i]
+     * bytes; all NULL when no entry of the block has any (or with NO_LINES) */
+    const char *sm;
+    const size_t *sm_off;
+    const uint32_t *sm_len;
     uint64_t raw_bytes;    /* sum of lens */
     /* Nonzero when this block's time range touches another block's of its stream
      * (out-of-order entries, or the same entries stored twice): entries of different

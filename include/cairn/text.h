@@ -43,6 +43,9 @@ size_t cairn_utf8_fix(char *o, const char *s, size_t n);
 
 /* Levenshtein distance between a[0..la) and b[0..lb) (99 when either is 64 bytes or
  * longer): for "did you mean" suggestions. */
+/* Standard base64 of p[0..n) with '=' padding, NUL-terminated: out holds
+ * 4 * ((n + 2) / 3) + 1 bytes. */
+void cairn_base64_encode(const unsigned char *p, size_t n, char *out);
 size_t cairn_edit_distance(const char *a, size_t la, const char *b, size_t lb);
 
 #endif

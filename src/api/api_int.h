@@ -179,6 +179,7 @@ struct cairn_api {
     _Atomic(cairn_api_ruler_fn) ruler_fn; /* the ruler's API, or NULL */
     void *_Atomic ruler_ctx;
     struct cairn__cluster *cluster; /* NULL: a single node (cluster.c) */
+    struct cairn_ingest_otlp_rules *otlp; /* limits_config.otlp_config (otlp_rules.c); NULL: Loki's */
     _Atomic int64_t log_second;   /* libmicrohttpd's messages: rate limit (server.c) */
     _Atomic unsigned log_count;
     _Atomic uint64_t log_suppressed;

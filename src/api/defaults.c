@@ -21,6 +21,9 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
     l->max_label_name_len = CAIRN_MAX_LABEL_NAME_LENGTH;
     l->max_label_value_len = CAIRN_MAX_LABEL_VALUE_LENGTH;
     l->max_line_size = CAIRN_MAX_LINE_SIZE;
+    l->allow_structured_metadata = CAIRN_ALLOW_STRUCTURED_METADATA;
+    l->max_sm_size = CAIRN_MAX_STRUCTURED_METADATA_SIZE;
+    l->max_sm_entries = CAIRN_MAX_STRUCTURED_METADATA_ENTRIES;
     l->reject_old_samples = 1;
     l->reject_old_max_age_ns = CAIRN_REJECT_OLD_MAX_AGE_NS;
     l->creation_grace_ns = CAIRN_CREATION_GRACE_NS;
@@ -44,6 +47,9 @@ void cairn__api_ingest_limits(const struct cairn_api_limits *l, struct cairn_ing
         .max_label_name_len = l->max_label_name_len,
         .max_label_value_len = l->max_label_value_len,
         .max_line_size = l->max_line_size,
+        .allow_structured_metadata = l->allow_structured_metadata,
+        .max_sm_size = l->max_sm_size,
+        .max_sm_entries = l->max_sm_entries,
         .reject_old_samples = l->reject_old_samples,
         .reject_old_max_age_ns = l->reject_old_max_age_ns,
         .creation_grace_ns = l->creation_grace_ns,

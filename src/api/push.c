@@ -9,6 +9,7 @@
  * naming each failure, one per line. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <microhttpd.h>
 
@@ -17,15 +18,23 @@
 #include "cairn/log.h"
 #include "cairn/timeutil.h"
 
+/* POST /otlp/v1/logs: the same pipeline, OTLP bodies and OTLP/HTTP's answers. */
+static int is_otlp(const struct cairn__req *r)
+{
+    return r->url && strncmp(r->url, "/otlp/", 6) == 0;
+}
+
 /* Decompress and decode the body into r->batch; 0, or the reply is already set. */
-static int decode(struct cairn__req *r, const struct cairn_ingest_limits *lim)
+static int decode(struct cairn_api *api, struct cairn__req *r, const struct cairn_ingest_limits *lim)
 {
     struct cairn_err err;
     int status = 0;
     cairn_err_clear(&err);
-    if (cairn_ingest_decode_body(r->batch, cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE),
-                                 cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING), lim,
-                                 &status, &err) == 0)
+    const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *cenc = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (is_otlp(r) ? cairn_ingest_decode_otlp_body(r->batch, ctype, cenc, lim, api->otlp,
+                                                   &status, &err) == 0
+                   : cairn_ingest_decode_body(r->batch, ctype, cenc, lim, &status, &err) == 0)
         return 0;
     cairn__reply_text(r, status, "%s", err.msg);
     if (status == 503) /* the process-wide decoding budget is full */
@@ -85,7 +94,7 @@ static void push(struct cairn_api *api, struct cairn__req *r, int internal)
     const char *tenant = cairn__req_tenant(r);
     struct cairn_ingest_limits lim;
     cairn__api_ingest_limits(&api->limits, &lim);
-    if (decode(r, &lim))
+    if (decode(api, r, &lim))
         return;
 
     size_t total_in = b->ne, bytes = 0;
@@ -104,6 +113,10 @@ static void push(struct cairn_api *api, struct cairn__req *r, int internal)
     size_t ns = !lines ? 0 : internal ? b->n : stream_limit(api, st, tenant, b);
 
     /* Hand the surviving streams to the store in one append (one WAL write). */
+    if (ns && cairn_ingest_sm_refs(b)) {
+        cairn__reply_text(r, 500, "out of memory");
+        return;
+    }
     if (b->ps_cap < ns) {
         struct cairn_push_stream *ps = realloc(b->ps, ns * sizeof *ps);
         if (!ps) {
@@ -123,6 +136,7 @@ static void push(struct cairn_api *api, struct cairn__req *r, int internal)
         p->n = b->s[i].n;
         p->fp = b->s[i].fp; /* validation computed it (or the label cache had it) */
         p->fp_set = 1;
+        p->sm = b->has_sm ? b->smref + b->s[i].first : NULL;
         p->rejected = 0;
         cairn_err_clear(&p->err);
     }
@@ -183,6 +197,16 @@ static void push(struct cairn_api *api, struct cairn__req *r, int internal)
                               b->n_errors - CAIRN_PUSH_MAX_ERROR_LINES);
         cairn__reply_text(r, b->status, "%.*s", (int)(b->msg.len ? b->msg.len - 1 : 0),
                           cairn_buf_cstr(&b->msg));
+        return;
+    }
+    if (is_otlp(r)) { /* an empty ExportLogsServiceResponse */
+        const char *ctype = cairn__req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+        int json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
+        r->status = 200;
+        r->content_type = json ? "application/json" : "application/x-protobuf";
+        cairn_buf_reset(r->reply);
+        if (json)
+            cairn_buf_append_str(r->reply, "{}");
         return;
     }
     r->status = 204;

@@ -186,6 +186,9 @@ static void run_query(struct cairn_api *api, struct cairn__req *r, struct cairn_
     }
     cairn_buf_reset(r->reply);
     qp->max_memory = api->limits.max_query_memory;
+    /* Loki 3: structured metadata and parsed labels apart from the stream's */
+    const char *flags = cairn__req_header(r, "X-Loki-Response-Encoding-Flags");
+    qp->categorize = flags && strstr(flags, "categorize-labels") != NULL;
     int rc = cairn_query_run(s, q, strlen(q), qp, r->reply, &err);
     cairn__cluster_scratch_done(scr);
     cairn_query_gate_leave(g, &tk);

@@ -15,6 +15,7 @@
 const struct cairn__route cairn__routes[] = {
     {"POST", "/loki/api/v1/push", "loki_api_v1_push", cairn__handle_push, P, 0, 0},
     {"POST", "/api/prom/push", "api_prom_push", cairn__handle_push, P, 0, 0}, /* Loki's legacy path */
+    {"POST", "/otlp/v1/logs", "otlp_v1_logs", cairn__handle_push, P, 0, 0}, /* push.c */
     {"GET", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, N, 0, 0},
     {"POST", "/loki/api/v1/query_range", "loki_api_v1_query_range", cairn__handle_query_range, F, 0, 0},
     {"GET", "/loki/api/v1/query", "loki_api_v1_query", cairn__handle_query, N, 0, 0},

@@ -542,6 +542,8 @@ struct cairn_api *cairn_api_create(const struct cairn_api_config *cfg, struct ca
     have_tails = 1;
     if (cairn__auth_init(&api->auth, cfg, err))
         goto fail;
+    if (cairn_ingest_otlp_rules_create(&cfg->otlp, &api->otlp, err))
+        goto fail;
     if (cairn__reaper_start(&api->reaper))
         goto nomem;
     have_reaper = 1;
@@ -598,6 +600,7 @@ fail:
         if (have_reaper)
             cairn__reaper_stop(&api->reaper);
         cairn__auth_deinit(&api->auth);
+        cairn_ingest_otlp_rules_destroy(api->otlp);
         if (have_tails)
             cairn__tailhub_deinit(&api->tails);
         if (have_tenants)
@@ -646,6 +649,7 @@ void cairn_api_destroy(struct cairn_api *api)
     cairn_query_gate_destroy(atomic_load(&api->qgate));
     cairn__auth_deinit(&api->auth);
     cairn__cluster_destroy(api->cluster);
+    cairn_ingest_otlp_rules_destroy(api->otlp);
     free(api->listen);
     free(api);
 }

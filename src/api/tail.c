@@ -695,6 +695,8 @@ static void feed(struct cairn__tail *t, const struct cairn_push_stream *ps, size
             continue;
         for (size_t j = 0; j < s->n; j++) {
             const struct cairn_entry *e = &s->entries[j];
+            /* structured metadata merged into the labels, as the query answers do */
+            cairn_logql_pipeline_set_sm(t->pl, s->sm ? s->sm[j].p : NULL, s->sm ? s->sm[j].len : 0);
             if (cairn_logql_pipeline_process(t->pl, e->ts, s->labels, e->line, e->len) != 1)
                 continue;
             size_t len;

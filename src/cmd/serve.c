@@ -36,6 +36,38 @@ static int ui_file(const char *path, struct cairn_api_file *out)
     return 0;
 }
 
+/* The api's view of limits_config.otlp_config: one array (*rules, freed by the caller
+ * after cairn_api_create) for the three levels. 0 or CAIRN_ENOMEM. */
+static int otlp_rules(const struct cairn_serve_otlp *o, struct cairn_otlp_config *out,
+                      struct cairn_otlp_rule **rules)
+{
+    const struct cairn_cfg_list *l[3] = {&o->resource_attributes.attributes_config,
+                                         &o->scope_attributes, &o->log_attributes};
+    size_t n = l[0]->n + l[1]->n + l[2]->n, k = 0;
+    *rules = NULL;
+    out->ignore_defaults = o->resource_attributes.ignore_defaults;
+    if (!n)
+        return 0;
+    if (!(*rules = calloc(n, sizeof **rules)))
+        return CAIRN_ENOMEM;
+    const struct cairn_otlp_rule *start[3];
+    for (int i = 0; i < 3; i++) {
+        const struct cairn_serve_otlp_rule *v = l[i]->v;
+        start[i] = *rules + k;
+        for (size_t j = 0; j < l[i]->n; j++)
+            (*rules)[k++] = (struct cairn_otlp_rule){(enum cairn_otlp_action)v[j].action,
+                                                     (const char *const *)v[j].attributes.v,
+                                                     v[j].attributes.n, v[j].regex};
+    }
+    out->resource = start[0];
+    out->n_resource = l[0]->n;
+    out->scope = start[1];
+    out->n_scope = l[1]->n;
+    out->log = start[2];
+    out->n_log = l[2]->n;
+    return 0;
+}
+
 static void build_api_config(const struct cairn_serve_config *sc, struct cairn_api_config *ac,
                              char *listen, size_t cap)
 {
@@ -55,6 +87,9 @@ static void build_api_config(const struct cairn_serve_config *sc, struct cairn_a
     ac->limits.max_label_name_len = (unsigned)l->max_label_name_length;
     ac->limits.max_label_value_len = (unsigned)l->max_label_value_length;
     ac->limits.max_line_size = l->max_line_size;
+    ac->limits.allow_structured_metadata = l->allow_structured_metadata;
+    ac->limits.max_sm_size = l->max_structured_metadata_size;
+    ac->limits.max_sm_entries = (size_t)l->max_structured_metadata_entries_count;
     ac->limits.reject_old_samples = l->reject_old_samples;
     ac->limits.reject_old_max_age_ns = l->reject_old_samples_max_age_ns;
     ac->limits.creation_grace_ns = l->creation_grace_period_ns;
@@ -130,8 +165,17 @@ int cairn_cmd_serve(int argc, char **argv)
         ac.credentials = creds;
         ac.n_credentials = sc.auth.credentials.n;
     }
+    /* otlp_config: views into sc, compiled by cairn_api_create */
+    struct cairn_otlp_rule *orules = NULL;
+    if (otlp_rules(&sc.limits.otlp_config, &ac.otlp, &orules)) {
+        CAIRN_ERROR("serve", "out of memory", "");
+        free(creds);
+        cairn_serve_config_deinit(&sc);
+        return 1;
+    }
     struct cairn_api *api = cairn_api_create(&ac, &err);
     free(creds);
+    free(orules);
     if (!api) {
         CAIRN_ERROR("serve", "cannot start HTTP", "err=\"%s\"", err.msg);
         cairn_serve_config_deinit(&sc);

@@ -20,6 +20,9 @@ void cairn_limits_default(struct cairn_limits *l)
     l->ingestion_burst_size_mb = CAIRN_INGESTION_BURST_MB;
     l->max_global_streams_per_user = CAIRN_MAX_STREAMS_PER_TENANT;
     l->max_line_size = CAIRN_MAX_LINE_SIZE;
+    l->allow_structured_metadata = CAIRN_ALLOW_STRUCTURED_METADATA;
+    l->max_structured_metadata_size = CAIRN_MAX_STRUCTURED_METADATA_SIZE;
+    l->max_structured_metadata_entries_count = CAIRN_MAX_STRUCTURED_METADATA_ENTRIES;
     l->max_label_names_per_series = CAIRN_MAX_LABEL_NAMES_PER_SERIES;
     l->max_label_name_length = CAIRN_MAX_LABEL_NAME_LENGTH;
     l->max_label_value_length = CAIRN_MAX_LABEL_VALUE_LENGTH;
@@ -137,6 +140,46 @@ static const struct cairn_cfg_table storage_table =
 /* limits_config's offsets are relative to the whole serve config: retention_period
  * lives in Loki's limits_config but belongs to the store. */
 #define C struct cairn_serve_config
+static const struct cairn_cfg_enum otlp_actions[] = {
+    {"index_label", 0}, {"structured_metadata", 1}, {"drop", 2}, {NULL, 0},
+};
+#define R struct cairn_serve_otlp_rule
+static const struct cairn_cfg_entry otlp_rule_entries[] = {
+    {.key = "action", .type = CAIRN_CFG_ENUM, .flags = CAIRN_CFG_REQUIRED, CAIRN_CFG_AT(R, action),
+     .names = otlp_actions,
+     .help = "index_label (resource attributes only), structured_metadata or drop"},
+    {.key = "attributes", .type = CAIRN_CFG_STRLIST, CAIRN_CFG_AT(R, attributes),
+     .help = "attribute names the action applies to"},
+    {.key = "regex", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(R, regex),
+     .help = "or: attribute names this regex matches whole"},
+};
+#undef R
+static const struct cairn_cfg_table otlp_rule_table =
+    CAIRN_CFG_TABLE("attributes_config", otlp_rule_entries, struct cairn_serve_otlp_rule);
+static const struct cairn_cfg_entry otlp_res_entries[] = {
+    {.key = "ignore_defaults", .type = CAIRN_CFG_BOOL,
+     CAIRN_CFG_AT(struct cairn_serve_otlp_resource, ignore_defaults),
+     .help = "do not index Loki's default resource attributes (service.name, k8s.pod.name...)"},
+    {.key = "attributes_config", .type = CAIRN_CFG_LIST,
+     CAIRN_CFG_AT(struct cairn_serve_otlp_resource, attributes_config), .sub = &otlp_rule_table,
+     .help = "rules, in order; the first that matches an attribute wins"},
+};
+static const struct cairn_cfg_table otlp_res_table =
+    CAIRN_CFG_TABLE("resource_attributes", otlp_res_entries, struct cairn_serve_otlp_resource);
+static const struct cairn_cfg_entry otlp_entries[] = {
+    {.key = "resource_attributes", .type = CAIRN_CFG_SECTION,
+     CAIRN_CFG_AT(struct cairn_serve_otlp, resource_attributes), .sub = &otlp_res_table,
+     .help = "resource attributes: index labels, structured metadata or dropped"},
+    {.key = "scope_attributes", .type = CAIRN_CFG_LIST,
+     CAIRN_CFG_AT(struct cairn_serve_otlp, scope_attributes), .sub = &otlp_rule_table,
+     .help = "scope attribute rules (structured_metadata or drop)"},
+    {.key = "log_attributes", .type = CAIRN_CFG_LIST,
+     CAIRN_CFG_AT(struct cairn_serve_otlp, log_attributes), .sub = &otlp_rule_table,
+     .help = "log record attribute rules (structured_metadata or drop)"},
+};
+static const struct cairn_cfg_table otlp_table =
+    CAIRN_CFG_TABLE("otlp_config", otlp_entries, struct cairn_serve_otlp);
+
 static const struct cairn_cfg_entry limits_entries[] = {
     {.key = "ingestion_rate_mb", .type = CAIRN_CFG_FLOAT, CAIRN_CFG_AT(C, limits.ingestion_rate_mb),
      .fdef = CAIRN_INGESTION_RATE_MB, .min = 0, .max = 1000000,
@@ -172,6 +215,22 @@ static const struct cairn_cfg_entry limits_entries[] = {
     {.key = "max_line_size", .type = CAIRN_CFG_SIZE, CAIRN_CFG_AT(C, limits.max_line_size),
      .idef = CAIRN_MAX_LINE_SIZE, .min = 0, .max = CAIRN_MAX_PUSH_DECODED,
      .lflag = "distributor.max-line-size", .help = "longest accepted line (0: no limit)"},
+    {.key = "allow_structured_metadata", .type = CAIRN_CFG_BOOL,
+     CAIRN_CFG_AT(C, limits.allow_structured_metadata), .idef = CAIRN_ALLOW_STRUCTURED_METADATA,
+     .lflag = "validation.allow-structured-metadata",
+     .help = "accept structured metadata on entries (push and OTLP); false: 400"},
+    {.key = "max_structured_metadata_size", .type = CAIRN_CFG_SIZE,
+     CAIRN_CFG_AT(C, limits.max_structured_metadata_size),
+     .idef = CAIRN_MAX_STRUCTURED_METADATA_SIZE, .min = 0, .max = CAIRN_MAX_PUSH_DECODED,
+     .lflag = "limits.max-structured-metadata-size",
+     .help = "largest structured metadata of one entry, names and values (0: no limit)"},
+    {.key = "max_structured_metadata_entries_count", .type = CAIRN_CFG_INT,
+     CAIRN_CFG_AT(C, limits.max_structured_metadata_entries_count),
+     .idef = CAIRN_MAX_STRUCTURED_METADATA_ENTRIES, .min = 0, .max = 1 << 20,
+     .lflag = "limits.max-structured-metadata-entries-count",
+     .help = "most structured metadata pairs on one entry (0: no limit)"},
+    {.key = "otlp_config", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, limits.otlp_config),
+     .sub = &otlp_table, .help = "how POST /otlp/v1/logs maps OTLP attributes (Loki's)"},
     {.key = "max_label_names_per_series", .type = CAIRN_CFG_INT,
      CAIRN_CFG_AT(C, limits.max_label_names_per_series),
      .idef = CAIRN_MAX_LABEL_NAMES_PER_SERIES, .min = 1, .max = CAIRN_LABELS_PARSE_MAX,

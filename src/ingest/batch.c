@@ -3,12 +3,14 @@
  *
  * Everything here works on storage the batch keeps between requests: in steady state
  * a push allocates nothing per line or per stream. */
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/ingest.h"
+#include "cairn/smeta.h"
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
 
@@ -21,6 +23,9 @@ void cairn_ingest_limits_default(struct cairn_ingest_limits *l)
     l->max_label_name_len = CAIRN_MAX_LABEL_NAME_LENGTH;
     l->max_label_value_len = CAIRN_MAX_LABEL_VALUE_LENGTH;
     l->max_line_size = CAIRN_MAX_LINE_SIZE;
+    l->allow_structured_metadata = CAIRN_ALLOW_STRUCTURED_METADATA;
+    l->max_sm_size = CAIRN_MAX_STRUCTURED_METADATA_SIZE;
+    l->max_sm_entries = CAIRN_MAX_STRUCTURED_METADATA_ENTRIES;
     l->reject_old_samples = 1;
     l->reject_old_max_age_ns = CAIRN_REJECT_OLD_MAX_AGE_NS;
     l->creation_grace_ns = CAIRN_CREATION_GRACE_NS;
@@ -71,6 +76,12 @@ void cairn_ingest_batch_deinit(struct cairn_ingest_batch *b)
     cairn_buf_deinit(&b->lfix);
     cairn_buf_deinit(&b->msg);
     cairn_buf_deinit(&b->tmp);
+    cairn_buf_deinit(&b->smb);
+    cairn_buf_deinit(&b->otlp);
+    cairn_buf_deinit(&b->otlp_lines);
+    free(b->esm);
+    free(b->smref);
+    json_decref(b->otlp_doc);
     cairn_ingest_lcache_deinit(&b->lcache);
     memset(b, 0, sizeof *b);
 }
@@ -87,6 +98,10 @@ void cairn_ingest_batch_reset(struct cairn_ingest_batch *b)
     cairn_buf_reset(&b->unesc);
     cairn_buf_reset(&b->fix);
     cairn_buf_reset(&b->msg);
+    cairn_buf_reset(&b->smb);
+    cairn_buf_reset(&b->otlp_lines);
+    json_decref(b->otlp_doc);
+    b->otlp_doc = NULL;
 }
 
 /* The stream pool (label sets, stream states, store views) is freed as one piece. */
@@ -112,13 +127,14 @@ static void free_pool(struct cairn_ingest_batch *b)
 
 void cairn_ingest_batch_trim(struct cairn_ingest_batch *b, size_t keep)
 {
-    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->fix, &b->lfix, &b->msg, &b->tmp};
+    struct cairn_buf *bufs[] = {&b->body, &b->dec, &b->unesc, &b->fix, &b->lfix, &b->msg, &b->tmp,
+                               &b->smb, &b->otlp, &b->otlp_lines};
     enum { NBUF = sizeof bufs / sizeof bufs[0], ENTRIES = NBUF, POOL = NBUF + 1 };
     for (;;) { /* free the biggest piece until the rest fits */
         size_t size[NBUF + 2], total = 0, big = 0;
         for (size_t i = 0; i < NBUF; i++)
             size[i] = bufs[i]->cap;
-        size[ENTRIES] = b->ecap * sizeof *b->e;
+        size[ENTRIES] = b->ecap * (sizeof *b->e + sizeof *b->esm);
         size[POOL] = pool_bytes(b);
         for (size_t i = 0; i < NBUF + 2; i++) {
             total += size[i];
@@ -131,7 +147,9 @@ void cairn_ingest_batch_trim(struct cairn_ingest_batch *b, size_t keep)
             cairn_buf_deinit(bufs[big]);
         } else if (big == ENTRIES) {
             free(b->e);
+            free(b->esm);
             b->e = NULL;
+            b->esm = NULL;
             b->ecap = b->ne = 0;
         } else {
             free_pool(b);
@@ -172,10 +190,44 @@ int cairn_ingest_batch_entry(struct cairn_ingest_batch *b, int64_t ts, const cha
         if (!e)
             return CAIRN_ENOMEM;
         b->e = e;
+        struct cairn_ingest_esm *m = realloc(b->esm, cap * sizeof *m);
+        if (!m)
+            return CAIRN_ENOMEM; /* e grew: harmless, ecap stays */
+        b->esm = m;
         b->ecap = cap;
     }
+    b->esm[b->ne] = (struct cairn_ingest_esm){0, 0};
     b->e[b->ne++] = (struct cairn_entry){ts, line, len};
     b->s[b->n - 1].n++;
+    return 0;
+}
+
+int cairn_ingest_batch_entry_sm(struct cairn_ingest_batch *b, int64_t ts, const char *line,
+                                 size_t len, size_t mark)
+{
+    int rc = cairn_ingest_batch_entry(b, ts, line, len);
+    if (!rc)
+        b->esm[b->ne - 1] = (struct cairn_ingest_esm){mark, b->smb.len - mark};
+    return rc;
+}
+
+int cairn_ingest_sm_refs(struct cairn_ingest_batch *b)
+{
+    b->has_sm = 0;
+    for (size_t i = 0; i < b->n && !b->has_sm; i++)
+        for (size_t j = 0; j < b->s[i].n && !b->has_sm; j++)
+            b->has_sm = b->esm[b->s[i].first + j].len != 0;
+    if (!b->has_sm)
+        return 0;
+    if (b->smref_cap < b->ne) {
+        struct cairn_sm_ref *r = realloc(b->smref, b->ne * sizeof *r);
+        if (!r)
+            return CAIRN_ENOMEM;
+        b->smref = r;
+        b->smref_cap = b->ne;
+    }
+    for (size_t i = 0; i < b->ne; i++)
+        b->smref[i] = (struct cairn_sm_ref){b->smb.data + b->esm[i].off, b->esm[i].len};
     return 0;
 }
 
@@ -320,6 +372,43 @@ static void fmt_time(int64_t ns, char *out, size_t cap)
     cairn_format_rfc3339(ns, out, cap);
 }
 
+/* Loki 3's structured metadata checks (validation.go's wording): 1 (message recorded)
+ * when the entry's metadata is refused. */
+static int sm_refused(struct cairn_ingest_batch *b, const struct cairn_ingest_limits *lim, size_t i,
+                      const char *sm, size_t sm_len)
+{
+    size_t count, bytes;
+    if (!lim->allow_structured_metadata) {
+        cairn_ingest_fail(b, 400, "stream '%s' includes structured metadata, but this feature "
+                           "is disallowed. Please see `limits_config.allow_structured_metadata` "
+                           "or contact your Loki administrator to enable it.",
+                           cairn_ingest_stream_text(b, i));
+        return 1;
+    }
+    if (cairn_smeta_stats(sm, sm_len, &count, &bytes)) {
+        cairn_ingest_fail(b, 400, "stream '%s' has malformed structured metadata",
+                           cairn_ingest_stream_text(b, i));
+        return 1;
+    }
+    if (lim->max_sm_size && bytes > lim->max_sm_size) {
+        cairn_ingest_fail(b, 400, "stream '%s' has structured metadata too large: '%zu' bytes, "
+                           "limit: '%zu' bytes. Please see "
+                           "`limits_config.max_structured_metadata_size` or contact your Loki "
+                           "administrator to increase it.",
+                           cairn_ingest_stream_text(b, i), bytes, lim->max_sm_size);
+        return 1;
+    }
+    if (lim->max_sm_entries && count > lim->max_sm_entries) {
+        cairn_ingest_fail(b, 400, "stream '%s' has too many structured metadata labels: '%zu', "
+                           "limit: '%zu'. Please see "
+                           "`limits_config.max_structured_metadata_entries_count` or contact "
+                           "your Loki administrator to increase it.",
+                           cairn_ingest_stream_text(b, i), count, lim->max_sm_entries);
+        return 1;
+    }
+    return 0;
+}
+
 size_t cairn_ingest_validate(struct cairn_ingest_batch *b, const struct cairn_ingest_limits *lim,
                             int64_t now_ns, size_t *bytes)
 {
@@ -344,6 +433,9 @@ size_t cairn_ingest_validate(struct cairn_ingest_batch *b, const struct cairn_in
                                  lim->max_line_size, cairn_ingest_stream_text(b, i), x->len);
                 continue;
             }
+            const struct cairn_ingest_esm *xm = &b->esm[s->first + j];
+            if (xm->len && sm_refused(b, lim, i, b->smb.data + xm->off, xm->len))
+                continue;
             if (x->ts < oldest) {
                 char t[48], o[48];
                 fmt_time(x->ts, t, sizeof t);
@@ -361,8 +453,10 @@ size_t cairn_ingest_validate(struct cairn_ingest_batch *b, const struct cairn_in
                                  cairn_ingest_stream_text(b, i), t);
                 continue;
             }
-            if (kept != j)
+            if (kept != j) {
                 e[kept] = *x;
+                b->esm[s->first + kept] = *xm;
+            }
             kept++;
             s->bytes += x->len;
         }

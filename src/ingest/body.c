@@ -37,23 +37,62 @@ static int status_of(int code)
     }
 }
 
-int cairn_ingest_decode_body(struct cairn_ingest_batch *b, const char *ctype, const char *cenc,
-                             const struct cairn_ingest_limits *lim, int *status,
-                             struct cairn_err *err)
+/* The body after its Content-Encoding (gzip or none) into *body and *len: 0, or an error
+ * with *status set. */
+static int content_decode(struct cairn_ingest_batch *b, const char *cenc,
+                          const struct cairn_ingest_limits *lim, const char **body, size_t *len,
+                          int *status, struct cairn_err *err)
 {
-    const char *body = b->body.data ? b->body.data : "";
-    size_t len = b->body.len;
+    *body = b->body.data ? b->body.data : "";
+    *len = b->body.len;
     *status = 0;
     if (has_token(cenc, "gzip")) {
-        if (cairn_ingest_gunzip(body, len, lim->max_push_decoded, &b->dec, &b->charge, err))
-            goto bad;
-        body = b->dec.data ? b->dec.data : "";
-        len = b->dec.len;
+        if (cairn_ingest_gunzip(*body, *len, lim->max_push_decoded, &b->dec, &b->charge, err)) {
+            *status = status_of(err->code);
+            return err->code ? err->code : CAIRN_EINVAL;
+        }
+        *body = b->dec.data ? b->dec.data : "";
+        *len = b->dec.len;
     } else if (cenc && *cenc && strcasecmp(cenc, "identity") != 0) {
         *status = 415;
         return cairn_err_set(err, CAIRN_EINVAL,
                              "unsupported Content-Encoding '%s' (gzip or none)", cenc);
     }
+    return 0;
+}
+
+int cairn_ingest_decode_otlp_body(struct cairn_ingest_batch *b, const char *ctype,
+                                  const char *cenc, const struct cairn_ingest_limits *lim,
+                                  struct cairn_ingest_otlp_rules *rules, int *status,
+                                  struct cairn_err *err)
+{
+    const char *body;
+    size_t len;
+    int rc = content_decode(b, cenc, lim, &body, &len, status, err);
+    if (rc)
+        return rc;
+    int json = ctype && strncasecmp(ctype, "application/json", 16) == 0;
+    if (ctype && !json && strncasecmp(ctype, "application/x-protobuf", 22) != 0) {
+        *status = 415;
+        return cairn_err_set(err, CAIRN_EINVAL, "unsupported Content-Type '%s' "
+                             "(application/x-protobuf or application/json)", ctype);
+    }
+    rc = json ? cairn_ingest_decode_otlp_json(b, body, len, lim, rules, err)
+              : cairn_ingest_decode_otlp_pb(b, body, len, lim, rules, err);
+    if (rc)
+        *status = status_of(err->code);
+    return rc;
+}
+
+int cairn_ingest_decode_body(struct cairn_ingest_batch *b, const char *ctype, const char *cenc,
+                             const struct cairn_ingest_limits *lim, int *status,
+                             struct cairn_err *err)
+{
+    const char *body;
+    size_t len;
+    int rc = content_decode(b, cenc, lim, &body, &len, status, err);
+    if (rc)
+        return rc;
     /* As Loki: JSON when said so, protobuf+snappy when said so or unsaid. A body under
      * another type (curl -d sends form-urlencoded) that is not valid snappy but plainly
      * a JSON object is taken as JSON. Snappy first: a snappy body may start with '{'. */

@@ -7,12 +7,14 @@
  * decoded into b->unesc, sized to the body's length at the first escaped string
  * (decoding never lengthens a string; the growth is charged to the decoding budget),
  * so it never moves and earlier lines stay valid. Unknown keys
- * are skipped, as Go's decoder does; structured metadata (the optional third element
- * of a value) is accepted and ignored. */
+ * are skipped, as Go's decoder does. Structured metadata (the optional third element
+ * of a value, an object of strings) goes into the batch's smeta blobs; anything else
+ * there is refused naming the entry. */
 #include <string.h>
 
 #include "cairn/ingest.h"
 #include "cairn/json.h"
+#include "cairn/smeta.h"
 #include "cairn/text.h"
 #include "cairn/timeutil.h"
 
@@ -149,6 +151,32 @@ static int stream_labels(struct dec *d, size_t i)
     return 0;
 }
 
+/* The structured metadata object of entry `entry` of the current stream, whose '{'
+ * was just read: string names and values only. */
+static int smeta(struct dec *d, size_t entry)
+{
+    struct cairn_ingest_batch *b = d->b;
+    size_t stream = b->n - 1;
+    while (next(d) == CAIRN_JSON_KEY) {
+        const char *k, *v;
+        size_t kn, vn;
+        if (text(d, &k, &kn))
+            return d->err->code;
+        if (next(d) != CAIRN_JSON_STRING)
+            return cairn_err_set(d->err, CAIRN_EINVAL,
+                                 "error parsing push request JSON at offset %zu: structured "
+                                 "metadata of entry %zu of stream %zu: '%.*s' must be a string",
+                                 d->js.pos, entry, stream, (int)(kn > 64 ? 64 : kn), k);
+        if (text(d, &v, &vn))
+            return d->err->code;
+        if (cairn_smeta_append(&b->smb, k, kn, v, vn))
+            return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
+    }
+    if (d->t.type != CAIRN_JSON_OBJECT_END)
+        return bad(d, "expected a structured metadata name");
+    return 0;
+}
+
 /* One value: ["<ns>", "line"] or ["<ns>", "line", {structured metadata}] */
 static int value(struct dec *d)
 {
@@ -171,16 +199,26 @@ static int value(struct dec *d)
         return d->err->code;
     if (d->t.nonascii && !d->b->bad_utf8 && !cairn_utf8_valid(line, ln))
         d->b->bad_utf8 = 1; /* repaired after decoding (cairn_ingest_fix_utf8) */
+    size_t mark = cairn_ingest_sm_mark(d->b);
     ty = next(d);
     if (ty != CAIRN_JSON_ARRAY_END) {
-        if (ty <= 0 || ty == CAIRN_JSON_OBJECT_END)
-            return bad(d, "expected ']' after the line");
-        if (cairn_json_skip(&d->js, &d->t)) /* structured metadata: ignored */
-            return cairn_json_error(&d->js, d->err);
+        size_t entry = d->b->s[d->b->n - 1].n;
+        if (ty == CAIRN_JSON_OBJECT_START) {
+            int rc = smeta(d, entry);
+            if (rc)
+                return rc;
+        } else if (ty != CAIRN_JSON_NULL) {
+            if (ty <= 0 || ty == CAIRN_JSON_OBJECT_END || ty == CAIRN_JSON_ARRAY_END)
+                return bad(d, "expected ']' after the line");
+            return cairn_err_set(d->err, CAIRN_EINVAL,
+                                 "error parsing push request JSON at offset %zu: structured "
+                                 "metadata of entry %zu of stream %zu must be an object of "
+                                 "strings", d->js.pos, entry, d->b->n - 1);
+        }
         if (next(d) != CAIRN_JSON_ARRAY_END)
             return bad(d, "expected ']' after structured metadata");
     }
-    if (cairn_ingest_batch_entry(d->b, t, line, ln))
+    if (cairn_ingest_batch_entry_sm(d->b, t, line, ln, mark))
         return cairn_err_set(d->err, CAIRN_ENOMEM, "out of memory");
     return 0;
 }

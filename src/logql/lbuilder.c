@@ -164,6 +164,8 @@ int cairn__lb_set(struct lbuilder *lb, const char *name, size_t nlen, const char
         lb->e[i].voff = voff;
         lb->e[i].vlen = (uint32_t)vlen;
         lb->e[i].v_scr = (uint8_t)v_scr;
+        lb->e[i].stream = 0; /* changed: a parsed label now (Loki's categories) */
+        lb->e[i].sm = (uint8_t)((flags & LB_SMETA) != 0);
         return 0;
     }
     if (grow(lb))
@@ -179,6 +181,7 @@ int cairn__lb_set(struct lbuilder *lb, const char *name, size_t nlen, const char
     e->voff = voff;
     e->vlen = (uint32_t)vlen;
     e->v_scr = (uint8_t)v_scr;
+    e->sm = (uint8_t)((flags & LB_SMETA) != 0);
     return 0;
 }
 
@@ -248,6 +251,45 @@ int cairn__lb_labels(struct lbuilder *lb, struct cairn_labels *out)
             return rc;
     }
     return 0;
+}
+
+int cairn__lb_categorized(struct lbuilder *lb, struct cairn_buf *out)
+{
+    size_t k = sorted(lb);
+    if (k == (size_t)-1)
+        return CAIRN_ENOMEM;
+    int any[2] = {0, 0};
+    for (size_t i = 0; i < k; i++) {
+        const struct lb_ent *e = &lb->e[lb->order[i]];
+        if (!e->stream)
+            any[e->sm ? 0 : 1] = 1;
+    }
+    if (!any[0] && !any[1])
+        return 0;
+    static const char *const key[2] = {"\"structuredMetadata\":{", "\"parsed\":{"};
+    if (cairn_buf_append_byte(out, '{'))
+        return CAIRN_ENOMEM;
+    for (int c = 0; c < 2; c++) {
+        if (!any[c])
+            continue;
+        if ((c && any[0] && cairn_buf_append_byte(out, ',')) || cairn_buf_append_str(out, key[c]))
+            return CAIRN_ENOMEM;
+        int first = 1;
+        for (size_t i = 0; i < k; i++) {
+            const struct lb_ent *e = &lb->e[lb->order[i]];
+            if (e->stream || (e->sm ? 0 : 1) != c)
+                continue;
+            if ((!first && cairn_buf_append_byte(out, ',')) ||
+                cairn_buf_append_json_str(out, cairn__lb_name(lb, e), e->nlen) ||
+                cairn_buf_append_byte(out, ':') ||
+                cairn_buf_append_json_str(out, cairn__lb_value(lb, e), e->vlen))
+                return CAIRN_ENOMEM;
+            first = 0;
+        }
+        if (cairn_buf_append_byte(out, '}'))
+            return CAIRN_ENOMEM;
+    }
+    return cairn_buf_append_byte(out, '}');
 }
 
 uint64_t cairn__lb_hash(struct lbuilder *lb)

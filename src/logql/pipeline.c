@@ -9,6 +9,7 @@
 #include "cairn/parse_logfmt.h"
 #include "cairn/parse_template.h"
 #include "cairn/parse_units.h"
+#include "cairn/smeta.h"
 #include "cairn/timeutil.h"
 #include "logql/pipeline_int.h"
 
@@ -492,11 +493,37 @@ int cairn_logql_pipeline_process(struct cairn_logql_pipeline *p, int64_t ts_ns,
     p->ts = ts_ns;
     if (!p->prefiltered && !cairn_logql_pipeline_prefilter(p, line, len))
         return 0;
-    if (p->pd && !cairn__pushdown_keep(p->pd, stream, line, len))
+    /* structured metadata may hold the labels a pushed-down filter wants: no pushdown */
+    if (p->pd && !p->sm_len && !cairn__pushdown_keep(p->pd, stream, line, len))
         return 0;
     if (cairn__lb_reset(&p->lb, stream))
         return CAIRN_ENOMEM;
+    if (p->sm_len) { /* after the stream's labels, before any parser (Loki 3) */
+        struct cairn_smeta_iter it;
+        const char *n, *v;
+        size_t nl, vl;
+        cairn_smeta_iter_init(&it, p->sm, p->sm_len);
+        while (cairn_smeta_next(&it, &n, &nl, &v, &vl) == 1)
+            if (cairn__lb_set(&p->lb, n, nl, v, vl, LB_PARSED | LB_SMETA))
+                return CAIRN_ENOMEM;
+    }
     return run(p, p->v, p->n, 1);
+}
+
+void cairn_logql_pipeline_set_sm(struct cairn_logql_pipeline *p, const char *sm, size_t len)
+{
+    p->sm = sm;
+    p->sm_len = sm ? len : 0;
+}
+
+int cairn_logql_pipeline_has_sm(const struct cairn_logql_pipeline *p)
+{
+    return p->sm_len != 0;
+}
+
+int cairn_logql_pipeline_categorized(struct cairn_logql_pipeline *p, struct cairn_buf *out)
+{
+    return cairn__lb_categorized(&p->lb, out);
 }
 
 int cairn_logql_pipeline_prefilter(struct cairn_logql_pipeline *p, const char *line, size_t len)

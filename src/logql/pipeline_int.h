@@ -14,7 +14,8 @@ struct lb_ent {
     uint32_t nlen, vlen;
     uint8_t n_scr, v_scr;
     uint8_t del;           /* deleted */
-    uint8_t stream;        /* came from the stream's labels */
+    uint8_t stream;        /* came from the stream's labels (and unchanged) */
+    uint8_t sm;            /* came from the entry's structured metadata (and unchanged) */
 };
 
 struct lbuilder {
@@ -41,7 +42,8 @@ const char *cairn__lb_get(const struct lbuilder *lb, const char *name, size_t le
 enum {
     LB_PARSED = 1,     /* from a parser: a clash with a stream label gets _extracted */
     LB_NAME_STABLE = 2, /* name outlives the entry (AST text): not copied */
-    LB_VALUE_STABLE = 4 /* value is a view into the entry's own input line: not copied */
+    LB_VALUE_STABLE = 4, /* value is a view into the entry's own input line: not copied */
+    LB_SMETA = 8       /* structured metadata (Loki 3's category; else parsed) */
 };
 /* Set name=value (both copied unless LB_NAME_STABLE; may alias the builder's own
  * scratch). 0 or CAIRN_ENOMEM. */
@@ -52,6 +54,10 @@ int cairn__lb_set_error(struct lbuilder *lb, const char *err, const char *detail
 int cairn__lb_has_error(const struct lbuilder *lb);
 int cairn__lb_labels(struct lbuilder *lb, struct cairn_labels *out);
 uint64_t cairn__lb_hash(struct lbuilder *lb);
+/* Loki 3's categories of the labels that are not the stream's, as the JSON object
+ * {"structuredMetadata":{...},"parsed":{...}} (each only when not empty; nothing at all
+ * when both are) appended to out. 0 or CAIRN_ENOMEM. */
+int cairn__lb_categorized(struct lbuilder *lb, struct cairn_buf *out);
 
 /* ---- IP ranges (v4 mapped into v6) ---- */
 struct ip_range {
@@ -146,6 +152,8 @@ struct cairn_logql_pipeline {
     int cur;
     struct cairn_buf tmp, tmp2, key;
     struct cairn_buf jfield, jpairs; /* json/unpack: a member's name; unpack's pairs */
+    const char *sm;     /* the next entry's structured metadata (set_sm), or NULL */
+    size_t sm_len;
     struct cairn_err err;
 };
 

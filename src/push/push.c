@@ -495,7 +495,8 @@ static void send_batch(struct cairn_push *p, struct cairn__push_batch *b)
 {
     size_t nent = b->n_entries, nbytes = b->line_bytes;
     pthread_mutex_unlock(&p->mu);
-    int rc = cairn__pushc_batch_encode(b);
+    int rc = p->cfg.protocol == CAIRN_PUSH_OTLP ? cairn__pushc_batch_encode_otlp(b)
+                                                : cairn__pushc_batch_encode(b);
     pthread_mutex_lock(&p->mu);
     if (rc) {
         CAIRN_ERROR("push", "cannot encode batch; dropped", "entries=%zu err=%s", nent,

@@ -58,6 +58,12 @@ int cairn__pushc_batch_add(struct cairn__push_batch *b, const char *labels, size
                           int64_t ts, const char *line, size_t len);
 /* Encode as snappy(protobuf PushRequest) into b->body. 0 or CAIRN_ENOMEM/EIO. */
 int cairn__pushc_batch_encode(struct cairn__push_batch *b);
+/* Encode as an OTLP ExportLogsServiceRequest (protobuf, uncompressed) into b->body
+ * (otlp.c): one ResourceLogs per stream, its labels as string resource attributes
+ * (a label of Loki's default index list, like service_name, under its OTLP name
+ * service.name), each entry a LogRecord with time_unix_nano and a string body.
+ * 0 or CAIRN_ENOMEM/CAIRN_EINVAL (a stream's label text does not parse). */
+int cairn__pushc_batch_encode_otlp(struct cairn__push_batch *b);
 
 /* HTTP side: one request. Returns the HTTP status, or 0 for a network error (msg says
  * which); msg receives up to cap bytes of the server's reply or curl's error. */

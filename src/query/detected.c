@@ -285,8 +285,47 @@ static int json_leaf(void *arg, const char *key, size_t klen, const struct cairn
     return add_value(c, key, klen, c->val.data ? c->val.data : "", c->val.len);
 }
 
+/* The entry's structured metadata from its categorized labels' JSON (logs.c writes
+ * it: {"structuredMetadata":{"name":"value",...},"parsed":{...}}): fields found by no
+ * parser. */
+static int smeta_fields(struct fctx *c, const char *meta, size_t len)
+{
+    struct cairn_json js;
+    struct cairn_json_tok t;
+    cairn_json_init(&js, meta, len);
+    if (cairn_json_next(&js, &t) != CAIRN_JSON_OBJECT_START)
+        return 0;
+    while (cairn_json_next(&js, &t) == CAIRN_JSON_KEY) {
+        int sm = cairn_json_str_eq(&t, "structuredMetadata", 18);
+        if (cairn_json_next(&js, &t) != CAIRN_JSON_OBJECT_START)
+            return 0;
+        if (!sm) {
+            if (cairn_json_skip(&js, &t))
+                return 0;
+            continue;
+        }
+        c->parser = 0;
+        while (cairn_json_next(&js, &t) == CAIRN_JSON_KEY) {
+            /* names are label names (no escapes); values may have them */
+            const char *k = t.p;
+            size_t kn = t.len;
+            if (cairn_json_next(&js, &t) != CAIRN_JSON_STRING)
+                return 0;
+            cairn_buf_reset(&c->val);
+            if (t.escaped ? cairn_json_unescape(t.p, t.len, &c->val)
+                          : cairn_buf_append(&c->val, t.p, t.len))
+                return 0;
+            int rc = add_value(c, k, kn, c->val.data ? c->val.data : "", c->val.len);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    return 0;
+}
+
 static int visit_line(void *ud, const char *labels_json, size_t labels_len, int64_t ts,
-                      const char *line, size_t len)
+                      const char *line, size_t len, const char *meta, size_t meta_len)
 {
     (void)labels_json;
     (void)labels_len;
@@ -294,6 +333,11 @@ static int visit_line(void *ud, const char *labels_json, size_t labels_len, int6
     struct fctx *c = ud;
     struct cairn_err e;
     size_t i = 0;
+    if (meta_len) {
+        int rc = smeta_fields(c, meta, meta_len);
+        if (rc)
+            return rc;
+    }
     while (i < len && (line[i] == ' ' || line[i] == '\t'))
         i++;
     if (i < len && line[i] == '{') {
@@ -361,11 +405,12 @@ static int encode_fields(struct fctx *c, struct cairn_buf *out)
         const struct field *f = &c->f[ord[i]];
         rc = (i && cairn_buf_append_byte(out, ',')) || cairn_buf_append_str(out, "{\"label\":") ||
              cairn_buf_append_json_str(out, k, n) ||
-             cairn_buf_appendf(out, ",\"type\":\"%s\",\"cardinality\":%u,\"parsers\":[%s%s%s]}",
-                               type_names[f->type], f->card,
+             cairn_buf_appendf(out, ",\"type\":\"%s\",\"cardinality\":%u,\"parsers\":%s%s%s%s%s}",
+                               type_names[f->type], f->card, f->parsers ? "[" : "null",
                                f->parsers & PARSER_JSON ? "\"json\"" : "",
                                f->parsers == (PARSER_JSON | PARSER_LOGFMT) ? "," : "",
-                               f->parsers & PARSER_LOGFMT ? "\"logfmt\"" : "");
+                               f->parsers & PARSER_LOGFMT ? "\"logfmt\"" : "",
+                               f->parsers ? "]" : "");
     }
     free(ord);
     return rc || cairn_buf_appendf(out, "],\"limit\":%zu}", c->q->limit) ? CAIRN_ENOMEM : 0;
@@ -386,6 +431,7 @@ int cairn_query_detected_fields(struct cairn_store *s, const struct cairn_query_
     p.direction = CAIRN_ITER_BACKWARD;
     p.visit = visit_line;
     p.visit_ud = &c;
+    p.categorize = 1; /* structured metadata apart: fields of their own */
     int rc = cairn_query_run(s, q->query, strlen(q->query), &p, out, err);
     if (!rc)
         rc = encode_fields(&c, out);

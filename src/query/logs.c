@@ -153,19 +153,23 @@ static int cmp_stream_labels(const void *a, const void *b)
     return strcmp(cairn_buf_cstr(&x->labels_json), cairn_buf_cstr(&y->labels_json));
 }
 
-static int append_value(struct out_stream *os, int64_t ts, const char *line, size_t len)
+/* ["ts","line"], or with categorized labels (meta, a JSON object) ["ts","line",meta] */
+static int append_value(struct out_stream *os, int64_t ts, const char *line, size_t len,
+                        const char *meta, size_t meta_len)
 {
     char num[24];
     int k = snprintf(num, sizeof num, "%lld", (long long)ts);
     struct cairn_buf *b = &os->values;
     if ((b->len && cairn_buf_append_byte(b, ',')) || cairn_buf_append(b, "[\"", 2) ||
         cairn_buf_append(b, num, (size_t)k) || cairn_buf_append(b, "\",", 2) ||
-        cairn_buf_append_json_str(b, line, len) || cairn_buf_append_byte(b, ']'))
+        cairn_buf_append_json_str(b, line, len) ||
+        (meta_len && (cairn_buf_append_byte(b, ',') || cairn_buf_append(b, meta, meta_len))) ||
+        cairn_buf_append_byte(b, ']'))
         return CAIRN_ENOMEM;
     return 0;
 }
 
-static int encode_result(struct out_set *o, struct cairn_buf *out)
+static int encode_result(struct out_set *o, int categorize, struct cairn_buf *out)
 {
     if (o->n > 1) /* qsort(NULL, 0) is undefined (UBSan) */
         qsort(o->v, o->n, sizeof *o->v, cmp_stream_labels);
@@ -180,7 +184,9 @@ static int encode_result(struct out_set *o, struct cairn_buf *out)
             cairn_buf_append_str(out, "]}"))
             return CAIRN_ENOMEM;
     }
-    return cairn_buf_append_byte(out, ']');
+    if (cairn_buf_append_byte(out, ']'))
+        return CAIRN_ENOMEM;
+    return categorize ? cairn_buf_append_str(out, ",\"encodingFlags\":[\"categorize-labels\"]") : 0;
 }
 
 /* The limit reached by all workers together. Each worker publishes the timestamps of
@@ -203,6 +209,7 @@ struct kept {
     uint32_t stream;
     size_t off;
     size_t len;
+    size_t meta_len; /* categorize-labels: its labels' JSON, right after the line */
 };
 
 struct worker {
@@ -260,10 +267,11 @@ static void cut_update(struct worker *w)
 }
 
 static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stream,
-                       const char *line, size_t len)
+                       const char *line, size_t len, const struct cairn_buf *meta)
 {
     /* the kept line and its index entry; the arrays double, so this is within 2x */
-    size_t cost = len + 2 * sizeof(struct kept);
+    size_t meta_len = meta ? meta->len : 0;
+    size_t cost = len + meta_len + 2 * sizeof(struct kept);
     int rc = cairn__qgov_charge(w->gov, cost);
     if (rc)
         return rc;
@@ -277,9 +285,10 @@ static int worker_keep(struct worker *w, int64_t ts, uint32_t sid, uint32_t stre
         w->cap = cap;
     }
     size_t off = w->lines.len;
-    if (cairn_buf_append(&w->lines, line, len))
+    if (cairn_buf_append(&w->lines, line, len) ||
+        (meta_len && cairn_buf_append(&w->lines, meta->data, meta_len)))
         return CAIRN_ENOMEM;
-    w->v[w->n++] = (struct kept){ts, sid, stream, off, len};
+    w->v[w->n++] = (struct kept){ts, sid, stream, off, len, meta_len};
     if (w->cut) {
         w->kts[w->n - 1] = ts; /* n <= limit: the loop stops there */
         atomic_store_explicit(&w->nkts, w->n, memory_order_release);
@@ -299,6 +308,7 @@ struct pre_ctx {
     const char *tenant;
     uint32_t sid;                   /* the stream of the block filtered last */
     const struct cairn_labels *ls;  /* and its labels (NULL: none looked up yet) */
+    const struct cairn_entry_iter *it; /* for the filtered entry's structured metadata */
 };
 
 static int prefilter(void *ctx, uint32_t sid, int64_t ts, const char *line, size_t len)
@@ -309,7 +319,11 @@ static int prefilter(void *ctx, uint32_t sid, int64_t ts, const char *line, size
         c->sid = sid;
         c->ls = sid_labels_get(c->sl, c->s, c->tenant, sid);
     }
-    /* labels NULL (out of memory): only the line filters decide, the rest is kept */
+    /* labels NULL (out of memory): only the line filters decide, the rest is kept; with
+     * structured metadata, so do they (a label filter may read the metadata) */
+    size_t sml;
+    if (cairn_store_iter_sm(c->it, &sml) && sml)
+        return cairn_logql_pipeline_prefilter(c->pl, line, len);
     return cairn_logql_pipeline_prefilter_stream(c->pl, c->ls, line, len);
 }
 
@@ -324,6 +338,7 @@ static void *worker_run(void *arg)
     struct sid_labels sl = {0};
     struct cairn__qdup dup = {0};
     struct cairn_labels tmp;
+    struct cairn_buf meta = CAIRN_BUF_INIT;
     int rc, iter_open = 0;
     cairn_labels_init(&tmp);
     rc = cairn_logql_parse(w->text, w->text_len, &q, &w->err);
@@ -348,7 +363,7 @@ static void *worker_run(void *arg)
      * keep. */
     int pre = cairn_logql_pipeline_has_prefilter(pl);
     cairn_logql_pipeline_set_prefiltered(pl, pre);
-    struct pre_ctx pc = {pl, &sl, w->s, p->tenant, 0, NULL};
+    struct pre_ctx pc = {pl, &sl, w->s, p->tenant, 0, NULL, &it};
     rc = cairn_store_iter_init_filtered(&it, w->s, p->tenant, w->sids, p->start, p->end,
                                         p->direction, 0, pre ? prefilter : NULL, &pc);
     if (rc)
@@ -380,6 +395,9 @@ static void *worker_run(void *arg)
             rc = CAIRN_ENOMEM;
             break;
         }
+        size_t sml;
+        const char *sm = cairn_store_iter_sm(&it, &sml);
+        cairn_logql_pipeline_set_sm(pl, sm, sml);
         int keep = cairn_logql_pipeline_process(pl, ent.ts, ls, ent.line, ent.len);
         if (keep <= 0) {
             rc = keep;
@@ -387,7 +405,10 @@ static void *worker_run(void *arg)
                 break;
             continue;
         }
-        uint64_t key = fixed ? sid : cairn_logql_pipeline_labels_hash(pl);
+        /* the stream's own labels: fixed ones without metadata, and every stream with
+         * categorize-labels (the rest goes with each value) */
+        int own = p->categorize || (fixed && !sml);
+        uint64_t key = own ? sid : cairn_logql_pipeline_labels_hash(pl);
         int created;
         struct out_stream *o = out_set_get(&w->streams, key, &created);
         if (!o) {
@@ -395,7 +416,7 @@ static void *worker_run(void *arg)
             break;
         }
         if (created) {
-            if (fixed)
+            if (own)
                 rc = cairn_labels_format_json(ls, &o->labels_json);
             else
                 rc = cairn_logql_pipeline_labels(pl, &tmp)
@@ -409,7 +430,10 @@ static void *worker_run(void *arg)
         }
         size_t len;
         const char *line = cairn_logql_pipeline_line(pl, &len);
-        rc = worker_keep(w, ent.ts, sid, (uint32_t)(o - w->streams.v), line, len);
+        cairn_buf_reset(&meta);
+        if (p->categorize && (rc = cairn_logql_pipeline_categorized(pl, &meta)))
+            break;
+        rc = worker_keep(w, ent.ts, sid, (uint32_t)(o - w->streams.v), line, len, &meta);
         if (rc)
             break;
     }
@@ -430,6 +454,7 @@ out:
     sid_labels_deinit(&sl);
     cairn__qdup_deinit(&dup);
     cairn_labels_deinit(&tmp);
+    cairn_buf_deinit(&meta);
     w->rc = rc;
     return NULL;
 }
@@ -487,10 +512,12 @@ static int assemble(struct worker *w, size_t nw, const struct cairn_query_params
         }
         if (p->visit) {
             int rc = p->visit(p->visit_ud, o->labels_json.data, o->labels_json.len, k->ts,
-                              w[best].lines.data + k->off, k->len);
+                              w[best].lines.data + k->off, k->len,
+                              w[best].lines.data + k->off + k->len, k->meta_len);
             if (rc)
                 return rc;
-        } else if (append_value(o, k->ts, w[best].lines.data + k->off, k->len)) {
+        } else if (append_value(o, k->ts, w[best].lines.data + k->off, k->len,
+                                w[best].lines.data + k->off + k->len, k->meta_len)) {
             return CAIRN_ENOMEM;
         }
         o->last_ts = k->ts;
@@ -599,7 +626,7 @@ int cairn__query_logs(struct cairn_store *s, const struct cairn_logql_query *q,
     if (rc == 0) {
         st->returned = kept;
         if (!p->visit)
-            rc = encode_result(&os, out);
+            rc = encode_result(&os, p->categorize, out);
     }
 out:
     for (size_t i = 0; i < nw; i++)

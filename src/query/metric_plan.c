@@ -121,6 +121,31 @@ static int eval_slices(struct cairn__mctx *c, const struct cairn_lq_expr *e, con
     return rc;
 }
 
+/* Does the outer grouping need each entry's own labels although the expression has no
+ * stage? With `without`, or a `by` naming a label no stream has (a structured metadata
+ * name: `sum by (trace_id) (count_over_time({app="a"}[1m]))`), yes. */
+static int grouping_needs_entries(struct cairn__mctx *c, const struct cairn_lq_grouping *g,
+                                  int64_t qs, int64_t qe)
+{
+    if (!g || !g->present || (!g->without && !g->nlabels))
+        return 0;
+    if (g->without)
+        return 1;
+    struct cairn_strlist names = {0};
+    int need = 0;
+    if (cairn_store_label_names(c->store, c->tenant, qs, qe, &names))
+        need = 1; /* out of memory: the exact way */
+    for (size_t i = 0; i < g->nlabels && !need; i++) {
+        int found = 0;
+        for (size_t k = 0; k < names.n && !found; k++)
+            found = strlen(names.v[k]) == g->labels[i].len &&
+                    memcmp(names.v[k], g->labels[i].p, g->labels[i].len) == 0;
+        need = !found;
+    }
+    cairn_strlist_deinit(&names);
+    return need;
+}
+
 int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
                        const struct cairn_lq_grouping *push, struct cairn__mval *out)
 {
@@ -131,14 +156,14 @@ int cairn__meval_range(struct cairn__mctx *c, const struct cairn_lq_expr *e,
     struct cairn__mlb lb = {0};
     struct cairn_buf tmp = CAIRN_BUF_INIT;
     int rc = sids ? 0 : CAIRN_ENOMEM;
-    if (rc == 0 && (e->log->stages || e->has_unwrap)) {
+    int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
+    int64_t qs = c->start - e->offset_ns - e->range_ns + 1, qe = last - e->offset_ns + 1;
+    if (rc == 0 && (e->log->stages || e->has_unwrap || grouping_needs_entries(c, push, qs, qe))) {
         if (!(pl = cairn_logql_pipeline_create(e, c->err))) {
             rc = c->err && c->err->code ? c->err->code : CAIRN_ENOMEM;
             goto done;
         }
     }
-    int64_t last = c->start + (int64_t)(c->nsteps - 1) * c->step;
-    int64_t qs = c->start - e->offset_ns - e->range_ns + 1, qe = last - e->offset_ns + 1;
     if (rc || (rc = cairn__query_select(c->store, c->tenant, e->log, qs, qe, sids, c->err)))
         goto done;
     uint64_t card = roaring_bitmap_get_cardinality(sids);

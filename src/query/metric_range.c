@@ -290,6 +290,8 @@ static inline void add_entry(const struct rstate *r, struct racc *x, int64_t ts,
 static int pipeline_series(struct rstate *r, struct cairn_logql_pipeline *pl, int fixed_labels, size_t *fixed,
                            int *has_fixed, size_t *idx)
 {
+    if (cairn_logql_pipeline_has_sm(pl))
+        fixed_labels = 0; /* its labels are not its stream's */
     int rc;
     if (fixed_labels && *has_fixed) {
         *idx = *fixed;
@@ -316,8 +318,10 @@ static int pipeline_series(struct rstate *r, struct cairn_logql_pipeline *pl, in
  * stream, the tie-break of unwrapped samples). */
 static int pipeline_entry(struct rstate *r, struct cairn_logql_pipeline *pl, const struct cairn_labels *stream,
                           uint32_t sid, uint32_t pos, int64_t ts, const char *line, uint32_t llen,
-                          int fixed_labels, size_t *fixed, int *has_fixed)
+                          const char *sm, size_t sm_len, int fixed_labels, size_t *fixed,
+                          int *has_fixed)
 {
+    cairn_logql_pipeline_set_sm(pl, sm, sm_len);
     int rc = cairn_logql_pipeline_process(pl, ts, stream, line, llen);
     if (rc <= 0)
         return rc;
@@ -355,6 +359,7 @@ static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, con
         if ((i & 1023) == 1023 && (rc = cairn__qgov_check(r->c->gov)))
             return rc;
         rc = pipeline_entry(r, pl, stream, bv->sid, (*seq)++, bv->ts[i], bv->lines + bv->offs[i], bv->lens[i],
+                            bv->sm ? bv->sm + bv->sm_off[i] : NULL, bv->sm ? bv->sm_len[i] : 0,
                             fixed_labels, fixed, has_fixed);
         if (rc < 0)
             return rc;
@@ -400,8 +405,10 @@ static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_
             continue; /* a duplicate */
         }
         if (pl) {
-            if ((rc = pipeline_entry(r, pl, stream, got, seq++, e.ts, e.line, (uint32_t)e.len, fixed_labels,
-                                     fixed, has_fixed)) < 0)
+            size_t sml;
+            const char *sm = cairn_store_iter_sm(&it, &sml);
+            if ((rc = pipeline_entry(r, pl, stream, got, seq++, e.ts, e.line, (uint32_t)e.len, sm, sml,
+                                     fixed_labels, fixed, has_fixed)) < 0)
                 break;
             continue;
         }

@@ -155,10 +155,12 @@ fail:
 }
 
 static int visit_line(void *ud, const char *labels_json, size_t labels_len, int64_t ts,
-                      const char *line, size_t len)
+                      const char *line, size_t len, const char *meta, size_t meta_len)
 {
     (void)labels_json;
     (void)labels_len;
+    (void)meta;
+    (void)meta_len;
     struct pctx *x = ud;
     struct tok t[MAX_TOKENS];
     if (len > MAX_LINE) {

@@ -119,6 +119,7 @@ static int make_clients(struct cairn_ship_agent *a, struct cairn_err *err)
             const struct cairn_ship_client *c = &cl[i];
             pc.url = c->url;
             pc.tenant_id = c->tenant_id;
+            pc.protocol = (enum cairn_push_protocol)c->protocol;
             pc.batch_wait_ns = c->batchwait_ns;
             pc.batch_size = (size_t)c->batchsize;
             pc.timeout_ns = c->timeout_ns;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "cairn/log.h"
+#include "cairn/push.h"
 #include "cairn/ship_config.h"
 
 #define SEC 1000000000LL
@@ -356,9 +357,15 @@ static const struct cairn_cfg_entry tls_e[] = {
 };
 static const struct cairn_cfg_table tls_t = {
     .name = "tls_config", .entries = tls_e, .n = 5, .size = sizeof(CL)};
+static const struct cairn_cfg_enum push_protocols[] = {
+    {"loki", CAIRN_PUSH_LOKI}, {"otlp", CAIRN_PUSH_OTLP}, {NULL, 0},
+};
 static const struct cairn_cfg_entry client_e[] = {
     E("url", CAIRN_CFG_STRING, CL, url, .flags = CAIRN_CFG_REQUIRED, .help = "push endpoint"),
     E("tenant_id", CAIRN_CFG_STRING, CL, tenant_id, .help = "X-Scope-OrgID"),
+    E("protocol", CAIRN_CFG_ENUM, CL, protocol, .def = "loki", .names = push_protocols,
+      .help = "loki: Loki's push API (url .../loki/api/v1/push); otlp: OTLP/HTTP protobuf "
+              "logs (url .../v1/logs)"),
     E("batchwait", CAIRN_CFG_DURATION, CL, batchwait_ns, .idef = SEC, .min = MS,
       .max = 3600 * SEC, .help = "send a batch at most this long after its first line"),
     E("batchsize", CAIRN_CFG_SIZE, CL, batchsize, .idef = 1048576, .min = 1, .max = 1LL << 30,

@@ -39,6 +39,7 @@ struct pend {
     size_t eoff, eend;       /* its entries inside the batch */
     uint64_t first, end;     /* reserved sequence numbers [first, end) */
     uint64_t bytes;          /* line bytes */
+    int sm;                  /* an ENTRIES_SM record: each entry carries its metadata */
     int done;
 };
 
@@ -132,7 +133,12 @@ static int reserve_locked(struct cairn_store *s, struct cairn__tenant *t, const 
     /* a STREAM record until one is known to be in the WAL (a second copy is harmless) */
     if (!st->active && cairn__wal_stream_record(b, tenant, st->sid, fp, st->ltext, st->ltext_len))
         rc = CAIRN_ENOMEM;
-    size_t at = rc ? (size_t)-1 : cairn__rec_begin(b, CAIRN__WAL_ENTRIES);
+    /* entries with structured metadata go in the newer record type (WAL.md) */
+    int with_sm = 0;
+    for (size_t k = 0; ps->sm && k < ps->n && !with_sm; k++)
+        with_sm = ps->sm[k].len != 0;
+    size_t at = rc ? (size_t)-1
+                   : cairn__rec_begin(b, with_sm ? CAIRN__WAL_ENTRIES_SM : CAIRN__WAL_ENTRIES);
     if (!rc && (at == (size_t)-1 || cairn_buf_append_uvarint(b, tl) ||
                 cairn_buf_append(b, tenant, tl) || cairn_buf_append_u32le(b, st->sid) ||
                 cairn_buf_append_uvarint(b, st->seq_res)))
@@ -141,7 +147,7 @@ static int reserve_locked(struct cairn_store *s, struct cairn__tenant *t, const 
      * 10-byte varints */
     size_t need = 0;
     for (size_t k = 0; !rc && k < ps->n; k++)
-        need += ps->entries[k].len + 20;
+        need += ps->entries[k].len + 20 + (with_sm ? ps->sm[k].len + 10 : 0);
     if (!rc && cairn_buf_reserve(b, need))
         rc = CAIRN_ENOMEM;
     size_t eoff = b->len, accepted = 0;
@@ -182,6 +188,12 @@ static int reserve_locked(struct cairn_store *s, struct cairn__tenant *t, const 
         put_uv(b, e->len);
         memcpy(b->data + b->len, e->line, e->len);
         b->len += e->len;
+        if (with_sm) {
+            put_uv(b, ps->sm[k].len);
+            if (ps->sm[k].len)
+                memcpy(b->data + b->len, ps->sm[k].p, ps->sm[k].len);
+            b->len += ps->sm[k].len;
+        }
         b->data[b->len] = '\0';
         prev = e->ts;
         if (e->ts > newest)
@@ -199,7 +211,8 @@ static int reserve_locked(struct cairn_store *s, struct cairn__tenant *t, const 
     }
     cairn__rec_finish(b, at);
     *pd = (struct pend){.st = st, .sh = sh, .eoff = eoff, .eend = b->len,
-                        .first = st->seq_res, .end = st->seq_res + accepted, .bytes = bytes};
+                        .first = st->seq_res, .end = st->seq_res + accepted, .bytes = bytes,
+                        .sm = with_sm};
     st->seq_res += accepted;
     return 0;
 }
@@ -241,9 +254,14 @@ static int insert(struct cairn_store *s, struct cairn__tenant *t, const struct c
             size_t c = cairn_get_uvarint(p + off + a, n - off - a, &len);
             int64_t ts = (int64_t)((uint64_t)prev + (uint64_t)d);
             prev = ts;
-            rc = cairn__head_insert(s, t, st, ts, (const char *)p + off + a + c, (size_t)len, q,
-                                    wal_seq);
+            const char *line = (const char *)p + off + a + c;
             off += a + c + len;
+            uint64_t sml = 0;
+            if (pd->sm)
+                off += cairn_get_uvarint(p + off, n - off, &sml);
+            rc = cairn__head_insert(s, t, st, ts, line, (size_t)len, (const char *)p + off,
+                                    (size_t)sml, q, wal_seq);
+            off += sml;
             if (!rc) {
                 st->seq = q + 1; /* a cut inside the next insert covers this one */
                 cairn__note_accepted(st, ts);

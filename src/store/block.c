@@ -7,7 +7,9 @@
  * when it is cut. Version 2 (written) stores the timestamp gaps in the block's
  * largest common unit (ms or us timestamps: 20 or 10 bits less per entry) and
  * compresses the timestamp and length columns as one frame (one codec call less per
- * block); version 1 (plain zigzag deltas, three frames) is still read. Layout:
+ * block); version 1 (plain zigzag deltas, three frames) is still read. A block whose
+ * entries carry structured metadata is version 3: version 2 followed by a fourth
+ * column, the metadata's names and values dictionary-encoded per block. Layout:
  * docs/FORMATS.md "Block". */
 #include <lz4.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@
 
 #include "cairn/hash.h"
 #include "cairn/log.h"
+#include "cairn/smeta.h"
+#include "cairn/strmap.h"
 #include "store/store_int.h"
 
 void cairn__codec_ctx_deinit(struct cairn__codec_ctx *c)
@@ -31,6 +35,9 @@ void cairn__codec_ctx_deinit(struct cairn__codec_ctx *c)
     free(c->g_ts);
     free(c->g_lens);
     cairn_buf_deinit(&c->g_lines);
+    cairn_buf_deinit(&c->g_sm);
+    free(c->g_smlens);
+    cairn_buf_deinit(&c->smcol);
     memset(c, 0, sizeof *c);
 }
 
@@ -153,9 +160,62 @@ static int perm_cmp_r(const void *a, const void *b, void *ctx)
     return x < y ? -1 : (x > y);
 }
 
+/* The structured metadata column, raw, into c->smcol: uvarint count of distinct
+ * strings, each (uvarint length, bytes) in first-use order; then per entry in block
+ * order uvarint pair count and per pair uvarint name id, uvarint value id. */
+static int sm_column(struct cairn__codec_ctx *c, const char *sm, const uint32_t *sm_lens,
+                     const uint32_t *perm, uint32_t n)
+{
+    struct cairn_strmap dict;
+    struct cairn_buf refs = {0};
+    uint64_t *off = malloc(((size_t)n + 1) * sizeof *off);
+    int rc = CAIRN_ENOMEM;
+    cairn_strmap_init(&dict);
+    if (!off)
+        goto out;
+    off[0] = 0;
+    for (uint32_t i = 0; i < n; i++)
+        off[i + 1] = off[i] + sm_lens[i];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = perm ? perm[i] : i;
+        size_t count, bytes;
+        struct cairn_smeta_iter it;
+        const char *nm, *v;
+        size_t nl, vl;
+        uint32_t a, b;
+        if (cairn_smeta_stats(sm + off[k], sm_lens[k], &count, &bytes)) {
+            rc = CAIRN_EINVAL;
+            goto out;
+        }
+        if (cairn_buf_append_uvarint(&refs, count))
+            goto out;
+        cairn_smeta_iter_init(&it, sm + off[k], sm_lens[k]);
+        while (cairn_smeta_next(&it, &nm, &nl, &v, &vl) == 1)
+            if (cairn_strmap_put(&dict, nm, nl, &a, NULL) ||
+                cairn_strmap_put(&dict, v, vl, &b, NULL) || cairn_buf_append_uvarint(&refs, a) ||
+                cairn_buf_append_uvarint(&refs, b))
+                goto out;
+    }
+    cairn_buf_reset(&c->smcol);
+    if (cairn_buf_append_uvarint(&c->smcol, dict.n))
+        goto out;
+    for (uint32_t i = 0; i < dict.n; i++) {
+        size_t kl;
+        const char *k = cairn_strmap_key(&dict, i, &kl);
+        if (cairn_buf_append_uvarint(&c->smcol, kl) || cairn_buf_append(&c->smcol, k, kl))
+            goto out;
+    }
+    rc = cairn_buf_append(&c->smcol, refs.data ? refs.data : "", refs.len);
+out:
+    free(off);
+    cairn_buf_deinit(&refs);
+    cairn_strmap_deinit(&dict);
+    return rc;
+}
+
 int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uint32_t *lens,
-                        const char *lines, uint32_t n, int sorted, enum cairn_codec codec,
-                        int level, struct cairn_buf *out)
+                        const char *lines, const char *sm, const uint32_t *sm_lens, uint32_t n,
+                        int sorted, enum cairn_codec codec, int level, struct cairn_buf *out)
 {
     size_t start = out->len;
     uint32_t *perm = NULL;
@@ -238,8 +298,18 @@ int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uin
     if ((rc = compress_section(c, codec, level, src, raw, out, &lines_comp)))
         goto fail;
 #undef IDX
+    if (sm) { /* version 3: u32 raw size, u32 compressed size, the column's frame */
+        uint32_t sm_comp;
+        size_t at = out->len;
+        if ((rc = sm_column(c, sm, sm_lens, perm, n)) ||
+            (rc = cairn_buf_append_u32le(out, (uint32_t)c->smcol.len) ? CAIRN_ENOMEM : 0) ||
+            (rc = cairn_buf_append_u32le(out, 0) ? CAIRN_ENOMEM : 0) ||
+            (rc = compress_section(c, codec, level, c->smcol.data, c->smcol.len, out, &sm_comp)))
+            goto fail;
+        put32((unsigned char *)out->data + at + 4, sm_comp);
+    }
     unsigned char *h = (unsigned char *)out->data + start;
-    h[0] = CAIRN__BLOCK_VERSION;
+    h[0] = sm ? CAIRN__BLOCK_VERSION_SM : CAIRN__BLOCK_VERSION;
     h[1] = (unsigned char)codec;
     put32(h + 4, n);
     put64(h + 8, (uint64_t)mn);
@@ -277,7 +347,7 @@ int cairn__block_hdr_parse_only(const unsigned char *p, struct cairn__block_hdr 
     h->len_comp = cairn_get_u32le(p + 40);
     h->lines_raw = cairn_get_u32le(p + 44);
     h->lines_comp = cairn_get_u32le(p + 48);
-    if (h->version < 1 || h->version > CAIRN__BLOCK_VERSION || h->codec > CAIRN_CODEC_LZ4 ||
+    if (h->version < 1 || h->version > CAIRN__BLOCK_VERSION_SM || h->codec > CAIRN_CODEC_LZ4 ||
         h->n > CAIRN__BLOCK_MAX_ENTRIES || h->lines_raw != h->raw_len || h->min_ts > h->max_ts)
         return CAIRN_ECORRUPT;
     /* each entry is one to ten bytes of timestamp (version 2: plus one to ten of unit)
@@ -293,12 +363,21 @@ int cairn__block_hdr_parse_only(const unsigned char *p, struct cairn__block_hdr 
     return 0;
 }
 
+int cairn__block_len_ok(const struct cairn__block_hdr *h, const unsigned char *p, uint64_t len)
+{
+    uint64_t fixed = CAIRN__BLOCK_HDR + (uint64_t)h->ts_comp + h->len_comp + h->lines_comp + 4;
+    if (h->version < CAIRN__BLOCK_VERSION_SM)
+        return fixed == len;
+    if (len < fixed + 8)
+        return 0;
+    return !p || fixed + 8 + cairn_get_u32le(p + fixed) == len;
+}
+
 int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__block_hdr *h)
 {
     if (len < CAIRN__BLOCK_HDR + 4 || cairn__block_hdr_parse_only(p, h))
         return CAIRN_ECORRUPT;
-    uint64_t body = (uint64_t)h->ts_comp + h->len_comp + h->lines_comp;
-    if (CAIRN__BLOCK_HDR + body + 4 != len)
+    if (!cairn__block_len_ok(h, p, len))
         return CAIRN_ECORRUPT;
     return 0;
 }
@@ -309,6 +388,9 @@ void cairn__block_dec_deinit(struct cairn__block_dec *d)
     free(d->lens);
     free(d->offs);
     free(d->lines_buf); /* lines points into it */
+    cairn_buf_deinit(&d->smb);
+    free(d->sm_off);
+    free(d->sm_len);
     memset(d, 0, sizeof *d);
 }
 
@@ -354,6 +436,25 @@ int cairn__block_dec_reserve(struct cairn__block_dec *d, size_t n, size_t raw, i
     return 0;
 }
 
+int cairn__block_dec_reserve_sm(struct cairn__block_dec *d, size_t n)
+{
+    if (n > d->cap_sm || !d->sm_off) {
+        size_t c = n > 64 ? n : 64;
+        size_t *o = realloc(d->sm_off, c * sizeof *o);
+        if (o)
+            d->sm_off = o;
+        uint32_t *l = realloc(d->sm_len, c * sizeof *l);
+        if (l)
+            d->sm_len = l;
+        if (!o || !l)
+            return CAIRN_ENOMEM;
+        d->cap_sm = c;
+    }
+    cairn_buf_reset(&d->smb);
+    d->has_sm = 1;
+    return 0;
+}
+
 /* One LEB128 value: the one-byte case inline, the rest through the checked decoder. */
 static inline size_t get_uv(const unsigned char *p, size_t left, uint64_t *v)
 {
@@ -364,12 +465,77 @@ static inline size_t get_uv(const unsigned char *p, size_t left, uint64_t *v)
     return cairn_get_uvarint(p, left, v);
 }
 
+/* Decode the version 3 structured metadata column at q (u32 raw, u32 comp, frame)
+ * into per-entry blobs in out. 0, CAIRN_ECORRUPT or CAIRN_ENOMEM. */
+static int sm_decode(struct cairn__codec_ctx *c, const struct cairn__block_hdr *h,
+                     const unsigned char *q, struct cairn__block_dec *out)
+{
+    uint32_t raw = cairn_get_u32le(q), comp = cairn_get_u32le(q + 4);
+    const char **ds = NULL;
+    uint32_t *dl = NULL;
+    int rc = CAIRN_ECORRUPT;
+    /* each entry is at least its one-byte count; a string at least its length byte */
+    if (raw < h->n || raw > (64u << 20))
+        return CAIRN_ECORRUPT;
+    cairn_buf_reset(&c->smcol);
+    if (cairn_buf_reserve(&c->smcol, raw) || cairn__block_dec_reserve_sm(out, h->n))
+        return CAIRN_ENOMEM;
+    if (decompress_section(c, h->codec, q + 8, comp, c->smcol.data, raw))
+        return CAIRN_ECORRUPT;
+    const unsigned char *u = (const unsigned char *)c->smcol.data;
+    size_t off = 0, k;
+    uint64_t nd, v;
+    if (!(k = get_uv(u, raw, &nd)) || nd > raw)
+        return CAIRN_ECORRUPT;
+    off = k;
+    ds = malloc((nd ? nd : 1) * sizeof *ds);
+    dl = malloc((nd ? nd : 1) * sizeof *dl);
+    if (!ds || !dl) {
+        rc = CAIRN_ENOMEM;
+        goto out;
+    }
+    for (uint64_t i = 0; i < nd; i++) {
+        if (!(k = get_uv(u + off, raw - off, &v)) || v > raw - off - k)
+            goto out;
+        ds[i] = (const char *)u + off + k;
+        dl[i] = (uint32_t)v;
+        off += k + v;
+    }
+    for (uint32_t i = 0; i < h->n; i++) {
+        uint64_t np;
+        if (!(k = get_uv(u + off, raw - off, &np)) || np > raw)
+            goto out;
+        off += k;
+        out->sm_off[i] = out->smb.len;
+        for (uint64_t j = 0; j < np; j++) {
+            uint64_t a, b;
+            if (!(k = get_uv(u + off, raw - off, &a)) || a >= nd)
+                goto out;
+            off += k;
+            if (!(k = get_uv(u + off, raw - off, &b)) || b >= nd)
+                goto out;
+            off += k;
+            if (cairn_smeta_append(&out->smb, ds[a], dl[a], ds[b], dl[b])) {
+                rc = CAIRN_ENOMEM;
+                goto out;
+            }
+        }
+        out->sm_len[i] = (uint32_t)(out->smb.len - out->sm_off[i]);
+    }
+    rc = off == raw ? 0 : CAIRN_ECORRUPT;
+out:
+    free(ds);
+    free(dl);
+    return rc;
+}
+
 int cairn__block_decode_into(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
                              unsigned flags, struct cairn__block_dec *out)
 {
     struct cairn__block_hdr *h = &out->h;
     out->lines = NULL;
     out->h.n = 0;
+    out->has_sm = 0;
     if (flags & CAIRN__DEC_COLS) {
         /* p holds the header and the two small columns only: the block CRC covers the
          * line column too, so it cannot be checked; the structure is checked instead */
@@ -461,10 +627,21 @@ int cairn__block_decode_into(struct cairn__codec_ctx *c, const unsigned char *p,
                                out->lines_buf, h->raw_len))
             goto corrupt;
         out->lines = out->lines_buf;
+        if (h->version >= CAIRN__BLOCK_VERSION_SM) {
+            int rc = sm_decode(c, h, q + h->ts_comp + h->len_comp + h->lines_comp, out);
+            if (rc == CAIRN_ENOMEM) {
+                h->n = 0;
+                out->has_sm = 0;
+                return rc;
+            }
+            if (rc)
+                goto corrupt;
+        }
     }
     return 0;
 corrupt:
     h->n = 0;
+    out->has_sm = 0;
     return CAIRN_ECORRUPT;
 }
 

@@ -128,7 +128,7 @@ static int labels_parse(const unsigned char *p, size_t n)
 /* Does a WAL record's payload parse as replay reads it? 0 or CAIRN_ECORRUPT. */
 int cairn__wal_rec_verify(uint8_t type, const unsigned char *p, uint32_t n)
 {
-    if (type != CAIRN__WAL_STREAM && type != CAIRN__WAL_ENTRIES)
+    if (type != CAIRN__WAL_STREAM && type != CAIRN__WAL_ENTRIES && type != CAIRN__WAL_ENTRIES_SM)
         return 0; /* a newer record type: replay skips it */
     size_t off = 0, tl;
     if (get_str(p, n, &off, &tl) || tl == 0 || tl > CAIRN__TENANT_MAX)
@@ -159,6 +159,13 @@ int cairn__wal_rec_verify(uint8_t type, const unsigned char *p, uint32_t n)
         if (!a || !b || len > n - off - a - b)
             return CAIRN_ECORRUPT;
         off += a + b + len;
+        if (type == CAIRN__WAL_ENTRIES_SM) {
+            uint64_t sml;
+            size_t c = cairn_get_uvarint(p + off, n - off, &sml);
+            if (!c || sml > n - off - c)
+                return CAIRN_ECORRUPT;
+            off += c + sml;
+        }
     }
     return 0;
 }

@@ -352,6 +352,7 @@ void cairn__hblock_free(struct cairn_store *s, struct cairn__stream *st)
     b->per = NULL;
     b->n = 0;
     b->lines_len = 0;
+    b->has_sm = 0;
     b->min_ts = b->max_ts = 0;
     b->sorted = 0;
     b->seq_lo = b->wal_min = 0;
@@ -404,6 +405,30 @@ static int blk_gather(struct cairn__codec_ctx *c, const struct cairn__hblock *b)
     cairn_buf_reset(&c->g_lines);
     if (cairn_buf_reserve(&c->g_lines, b->lines_len))
         return CAIRN_ENOMEM;
+    c->g_has_sm = b->has_sm;
+    if (b->has_sm) { /* lines and metadata interleave in the pages: entry by entry */
+        if (c->g_smcap < b->n) {
+            uint32_t *l = realloc(c->g_smlens, (size_t)b->n * sizeof *l);
+            if (!l)
+                return CAIRN_ENOMEM;
+            c->g_smlens = l;
+            c->g_smcap = b->n;
+        }
+        cairn_buf_reset(&c->g_sm);
+        if (cairn_buf_reserve(&c->g_sm, b->lines_len))
+            return CAIRN_ENOMEM;
+        for (uint32_t i = 0; i < b->n; i++) {
+            const struct cairn__hent *e = cairn__hblock_ent(b, i);
+            c->g_ts[i] = e->ts;
+            c->g_lens[i] = e->len;
+            c->g_smlens[i] = e->sm_len;
+            cairn__hblock_read(b, e->off, e->len, c->g_lines.data + c->g_lines.len);
+            c->g_lines.len += e->len;
+            cairn__hblock_read(b, (size_t)e->off + e->len, e->sm_len, c->g_sm.data + c->g_sm.len);
+            c->g_sm.len += e->sm_len;
+        }
+        return 0;
+    }
     for (uint32_t p = 0, i = 0; p < b->n_epages && i < b->n; p++) {
         const struct cairn__hent *e = b->epages[p];
         for (uint32_t k = 0; k < CAIRN__HENT_PER_PAGE && i < b->n; k++, i++) {
@@ -470,7 +495,8 @@ int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close)
     cairn_buf_reset(&c->out);
     int rc = blk_gather(c, b);
     if (!rc)
-        rc = cairn__block_encode(c, c->g_ts, c->g_lens, c->g_lines.data, b->n, b->sorted,
+        rc = cairn__block_encode(c, c->g_ts, c->g_lens, c->g_lines.data,
+                                 c->g_has_sm ? c->g_sm.data : NULL, c->g_smlens, b->n, b->sorted,
                                  s->cfg.codec, s->cfg.zstd_level, &c->out);
     struct cairn__period *p = b->per;
     if (!rc && st->chunk_open && st->chunk_per != p)
@@ -541,15 +567,31 @@ static int blk_grow(struct cairn_store *s, struct cairn__stream *st, size_t len)
     return rc;
 }
 
+/* Copy p[0..len) into the block's line pages at off (room already there). */
+static void blk_write(struct cairn__hblock *b, size_t off, const char *p, size_t len)
+{
+    while (len) {
+        size_t po = off % CAIRN__PAGE_SIZE, k = CAIRN__PAGE_SIZE - po;
+        if (k > len)
+            k = len;
+        memcpy(b->lpages[off / CAIRN__PAGE_SIZE] + po, p, k);
+        p += k;
+        off += k;
+        len -= k;
+    }
+}
+
 int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct cairn__stream *st,
-                       int64_t ts, const char *line, size_t len, uint64_t seq, uint64_t wal_seq)
+                       int64_t ts, const char *line, size_t len, const char *sm, size_t sm_len,
+                       uint64_t seq, uint64_t wal_seq)
 {
     struct cairn__hblock *b = &st->blk;
     int rc;
+    size_t all = len + sm_len; /* the pages hold the metadata right after the line */
     if (b->n) {
         int other_period = ts < b->per->start || ts >= b->per->end;
-        int hard = b->n >= CAIRN__BLOCK_MAX_ENTRIES || b->lines_len + len > UINT32_MAX;
-        int full = b->lines_len + len > s->cfg.block_target_raw;
+        int hard = b->n >= CAIRN__BLOCK_MAX_ENTRIES || b->lines_len + all > UINT32_MAX;
+        int full = b->lines_len + all > s->cfg.block_target_raw;
         /* after a failed cut, size-triggered cuts wait a second before trying again */
         if (full && !other_period && !hard && atomic_load(&s->cut_fail_ns) &&
             cairn_now_ns() - atomic_load(&s->cut_fail_ns) < CAIRN__CUT_RETRY_NS)
@@ -583,8 +625,9 @@ int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct ca
         b->seq_lo = seq;
         b->wal_min = wal_seq;
         b->lines_len = 0;
+        b->has_sm = 0;
     }
-    if ((rc = blk_grow(s, st, len)))
+    if ((rc = blk_grow(s, st, all)))
         return rc;
     if (b->n && ts < b->max_ts)
         b->sorted = 0;
@@ -600,22 +643,13 @@ int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct ca
     e->ts = ts;
     e->len = (uint32_t)len;
     e->off = (uint32_t)b->lines_len;
-    size_t off = b->lines_len, po = off % CAIRN__PAGE_SIZE;
-    if (po + len <= CAIRN__PAGE_SIZE) {
-        memcpy(b->lpages[off / CAIRN__PAGE_SIZE] + po, line, len);
-    } else {
-        for (size_t left = len; left;) {
-            size_t k = CAIRN__PAGE_SIZE - po;
-            if (k > left)
-                k = left;
-            memcpy(b->lpages[off / CAIRN__PAGE_SIZE] + po, line, k);
-            line += k;
-            off += k;
-            left -= k;
-            po = 0;
-        }
+    e->sm_len = (uint32_t)sm_len;
+    blk_write(b, b->lines_len, line, len);
+    if (sm_len) {
+        blk_write(b, b->lines_len + len, sm, sm_len);
+        b->has_sm = 1;
     }
-    b->lines_len += len;
+    b->lines_len += all;
     b->n++;
     return 0;
 }

@@ -116,6 +116,13 @@ static void src_end(struct cairn__iter *it, uint32_t i, int retire)
     sift_down(it, 0);
 }
 
+const char *cairn_store_iter_sm(const struct cairn_entry_iter *itp, size_t *len)
+{
+    const struct cairn__iter *it = itp->impl;
+    *len = it && it->cur_sm ? it->cur_sm_len : 0;
+    return *len ? it->cur_sm : NULL;
+}
+
 void cairn_store_iter_deinit(struct cairn_entry_iter *itp)
 {
     struct cairn__iter *it = itp->impl;
@@ -426,6 +433,8 @@ emit:;
     e->ts = h->cr->ts;
     e->len = h->cr->len;
     e->line = h->cr->line;
+    it->cur_sm = h->cr->sm;
+    it->cur_sm_len = h->cr->sm_len;
     it->cur = i;
     /* the bound is likely the next root: fetch its state while the caller works */
     if (it->has_bound && it->bound.cr) {
@@ -478,6 +487,9 @@ int cairn_store_blocks_next(struct cairn_block_iter *bit, struct cairn_block_vie
         v->lens = c->lens + c->lo;
         v->offs = c->lines ? c->offs + c->lo : NULL;
         v->lines = c->lines;
+        v->sm = c->sm;
+        v->sm_off = c->sm ? c->sm_off + c->lo : NULL;
+        v->sm_len = c->sm ? c->sm_len + c->lo : NULL;
         v->raw_bytes = 0;
         v->overlaps = c->overlaps;
         v->ovl_lo = c->ovl_lo;

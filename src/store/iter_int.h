@@ -13,6 +13,8 @@ struct rec {
     int64_t ts;
     const char *line;
     uint32_t len;
+    uint32_t sm_len; /* structured metadata: sm[0..sm_len) */
+    const char *sm;
 };
 
 /* Decoded columns and their records, recycled between blocks. With an entry filter the
@@ -32,6 +34,9 @@ struct cur {
     const uint32_t *lens;
     const uint64_t *offs;
     const char *lines;
+    const char *sm;          /* structured metadata blobs (NULL: the block has none) */
+    const size_t *sm_off;
+    const uint32_t *sm_len;
     /* the entry iterator's kept entries in range as records, r[0..hi) (lo = 0); the
      * block iterator's entries in range are [lo, hi) of the columns */
     const struct rec *r;
@@ -106,6 +111,8 @@ struct cairn__iter {
     cairn_line_filter_fn filter; /* applied as records are built */
     void *filter_ctx;
     uint64_t skipped, skipped_bytes;
+    const char *cur_sm;  /* the structured metadata of the entry returned last */
+    size_t cur_sm_len;
     uint32_t cols_guess; /* first read of a column-only load */
     int no_mmap;         /* CAIRN__ITER_NO_MMAP: pread only */
     int prefetched;      /* the remote read-ahead ran (prefetch.c) */

@@ -134,12 +134,13 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
     if (!perm)
         goto out;
     uint32_t m = 0;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, smbytes = 0;
     for (uint32_t i = 0; i < b->n; i++) {
         const struct cairn__hent *e = cairn__hblock_ent(b, i);
         if (e->ts >= it->start && e->ts < it->end) {
             perm[m++] = i;
             bytes += e->len;
+            smbytes += e->sm_len;
         }
     }
     rc = 0;
@@ -149,7 +150,9 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
         qsort_r(perm, m, sizeof *perm, perm_cmp_ent, (void *)b);
     rc = CAIRN_ENOMEM;
     if (!(db = calloc(1, sizeof *db)) ||
-        cairn__block_dec_reserve(d = &db->d, m, bytes, !it->no_lines))
+        cairn__block_dec_reserve(d = &db->d, m, bytes, !it->no_lines) ||
+        (b->has_sm && !it->no_lines &&
+         (cairn__block_dec_reserve_sm(d, m) || cairn_buf_reserve(&d->smb, smbytes))))
         goto out;
     struct src *x = cairn__iter_src_new(it);
     if (!x)
@@ -169,6 +172,12 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
         if (d->lines)
             cairn__hblock_read(b, e->off, e->len, d->lines + w);
         w += e->len;
+        if (d->has_sm) {
+            d->sm_off[i] = d->smb.len;
+            d->sm_len[i] = e->sm_len;
+            cairn__hblock_read(b, (size_t)e->off + e->len, e->sm_len, d->smb.data + d->smb.len);
+            d->smb.len += e->sm_len;
+        }
     }
     db = NULL;
     rc = 0;
@@ -224,6 +233,9 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_
     c->lens = d->lens;
     c->offs = d->offs;
     c->lines = d->lines;
+    c->sm = d->has_sm && d->lines ? d->smb.data : NULL;
+    c->sm_off = d->sm_off;
+    c->sm_len = d->sm_len;
     c->loaded = 1;
     range_of(d->ts, d->h.n, it->start, it->end, &c->lo, &c->hi);
     c->pos = it->backward ? c->hi : c->lo;
@@ -249,13 +261,20 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_
     for (uint32_t k = c->lo; k < c->hi; k++) {
         const char *line = d->lines ? d->lines + d->offs[k] : NULL;
         all += d->lens[k];
+        if (it->filter) { /* cairn_store_iter_sm answers for the entry being filtered */
+            it->cur_sm = c->sm ? c->sm + d->sm_off[k] : NULL;
+            it->cur_sm_len = c->sm ? d->sm_len[k] : 0;
+        }
         if (it->filter && !it->filter(it->filter_ctx, c->sid, d->ts[k], line, d->lens[k])) {
             it->skipped++;
             it->skipped_bytes += d->lens[k];
             continue;
         }
-        r[n++] = (struct rec){d->ts[k], line, d->lens[k]};
-        kept += d->lens[k];
+        if (c->sm)
+            r[n++] = (struct rec){d->ts[k], line, d->lens[k], d->sm_len[k], c->sm + d->sm_off[k]};
+        else
+            r[n++] = (struct rec){d->ts[k], line, d->lens[k], 0, NULL};
+        kept += d->lens[k] + (c->sm ? d->sm_len[k] : 0);
     }
     if (scratch && n > db->rcap) {
         struct rec *nr = realloc(db->r, n * sizeof *nr);
@@ -280,6 +299,7 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_
     c->lens = NULL;
     c->offs = NULL;
     c->lines = NULL;
+    c->sm = NULL;
     if (kept * 2 > all) {
         struct cairn__block_dec t = db->d;
         db->d = *d;
@@ -295,6 +315,11 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_
             memcpy(w, db->r[k].line, db->r[k].len);
             db->r[k].line = w;
             w += db->r[k].len;
+            if (db->r[k].sm_len) {
+                memcpy(w, db->r[k].sm, db->r[k].sm_len);
+                db->r[k].sm = w;
+                w += db->r[k].sm_len;
+            }
         }
         db->kept.len = kept;
     }
@@ -333,9 +358,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
         if (!it->no_lines || r->len < CAIRN__BLOCK_HDR + 4) {
             rc = cairn__block_decode_into(&it->ctx, p, r->len,
                                           it->no_lines ? 0 : CAIRN__DEC_LINES, dd);
-        } else if (cairn__block_hdr_parse_only(p, &h) ||
-                   (uint64_t)CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp + h.lines_comp + 4 !=
-                       r->len) {
+        } else if (cairn__block_hdr_parse_only(p, &h) || !cairn__block_len_ok(&h, p, r->len)) {
             rc = CAIRN_ECORRUPT;
         } else { /* the line column's pages are never touched */
             rc = cairn__block_decode_into(&it->ctx, p, CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp,
@@ -362,7 +385,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
         rc = CAIRN_ECORRUPT;
         if (want < CAIRN__BLOCK_HDR ||
             cairn__block_hdr_parse_only((const unsigned char *)it->rbuf.data, &h) ||
-            (uint64_t)CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp + h.lines_comp + 4 != r->len)
+            !cairn__block_len_ok(&h, NULL, r->len))
             goto fail;
         uint32_t need = CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp;
         uint32_t g = need + need / 4 + 64; /* blocks of a store are alike */

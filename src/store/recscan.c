@@ -126,7 +126,8 @@ static int labels_ok(const unsigned char *p, uint32_t n, size_t off)
 int cairn__wal_rec_plausible(uint8_t type, const unsigned char *p, uint32_t n)
 {
     size_t off;
-    if ((type != CAIRN__WAL_STREAM && type != CAIRN__WAL_ENTRIES) || !tenant_ok(p, n, &off))
+    if ((type != CAIRN__WAL_STREAM && type != CAIRN__WAL_ENTRIES &&
+         type != CAIRN__WAL_ENTRIES_SM) || !tenant_ok(p, n, &off))
         return 0;
     if (type == CAIRN__WAL_STREAM)
         return n - off >= 13 && labels_ok(p, n, off + 12);

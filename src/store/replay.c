@@ -21,6 +21,7 @@ struct replay_ref {
     const unsigned char *p; /* the entries, to the end of the payload */
     size_t n;
     size_t order; /* position in the WAL, to keep the sort stable */
+    int sm;       /* ENTRIES_SM: each entry carries structured metadata */
 };
 
 struct replay {
@@ -50,7 +51,7 @@ static int replay_scan(struct replay *r, uint64_t seq, uint8_t type, const unsig
     const char *tn;
     size_t tlen;
     char tenant[CAIRN__TENANT_MAX + 1];
-    if (type != CAIRN__WAL_STREAM && type != CAIRN__WAL_ENTRIES)
+    if (type != CAIRN__WAL_STREAM && type != CAIRN__WAL_ENTRIES && type != CAIRN__WAL_ENTRIES_SM)
         return 0; /* a newer record type: skip */
     if (get_str(p, n, &off, &tn, &tlen) || tlen > CAIRN__TENANT_MAX)
         return CAIRN_ECORRUPT;
@@ -103,7 +104,8 @@ static int replay_scan(struct replay *r, uint64_t seq, uint8_t type, const unsig
         r->refs = nv;
         r->cap = nc;
     }
-    r->refs[r->nrefs] = (struct replay_ref){st, t, first, seq, p + off, n - off, r->nrefs};
+    r->refs[r->nrefs] = (struct replay_ref){st, t, first, seq, p + off, n - off, r->nrefs,
+                                            type == CAIRN__WAL_ENTRIES_SM};
     r->nrefs++;
     return 0;
 }
@@ -137,11 +139,20 @@ static int replay_entries(struct replay *r, const struct replay_ref *f)
         prev = ts;
         const char *line = (const char *)p + off + a + b;
         off += a + b + len;
+        uint64_t sml = 0;
+        const char *sm = NULL;
+        if (f->sm) {
+            size_t c = cairn_get_uvarint(p + off, n - off, &sml);
+            if (!c || sml > n - off - c)
+                return CAIRN_ECORRUPT;
+            sm = (const char *)p + off + c;
+            off += c + sml;
+        }
         if (q < st->hw) { /* already in a segment file */
             r->skipped++;
             continue;
         }
-        if ((rc = cairn__head_insert(s, f->t, st, ts, line, len, q, f->wal_seq)))
+        if ((rc = cairn__head_insert(s, f->t, st, ts, line, len, sm, (size_t)sml, q, f->wal_seq)))
             break;
         if (q + 1 > st->seq)
             st->seq = q + 1;

@@ -124,7 +124,8 @@ int cairn__file_rewrite(const char *path, const unsigned char *hdr, const unsign
 int cairn__dir_lock(const char *data_dir);
 
 /* ---- block (block.c) ---- */
-#define CAIRN__BLOCK_VERSION 2 /* written; 1 and 2 are read */
+#define CAIRN__BLOCK_VERSION 2 /* written without structured metadata; 1 to 3 are read */
+#define CAIRN__BLOCK_VERSION_SM 3 /* written for blocks with structured metadata */
 #define CAIRN__BLOCK_HDR 52
 
 struct cairn__block_hdr {
@@ -147,16 +148,27 @@ struct cairn__codec_ctx {
     uint32_t *g_lens;
     size_t g_cap;
     struct cairn_buf g_lines;
+    struct cairn_buf g_sm;   /* the open block's structured metadata blobs, in entry order */
+    uint32_t *g_smlens;      /* per entry; NULL until a block has some */
+    size_t g_smcap;
+    int g_has_sm;
+    struct cairn_buf smcol;  /* the structured metadata column being built or decoded */
     struct cairn__codec_ctx *next; /* free list */
 };
 void cairn__codec_ctx_deinit(struct cairn__codec_ctx *c);
 
 /* Encode n entries (ts[i], lens[i], line bytes concatenated in `lines`) into a block
- * appended to out. If !sorted the entries are ordered by ts (stably) first.
+ * appended to out. If !sorted the entries are ordered by ts (stably) first. With sm
+ * (entry i's structured metadata blob of sm_lens[i] bytes, concatenated in entry
+ * order) the block is version 3 with a structured metadata column; sm NULL: version 2.
  * 0, CAIRN_ENOMEM or CAIRN_EIO (a codec failure). */
 int cairn__block_encode(struct cairn__codec_ctx *c, const int64_t *ts, const uint32_t *lens,
-                        const char *lines, uint32_t n, int sorted, enum cairn_codec codec,
-                        int level, struct cairn_buf *out);
+                        const char *lines, const char *sm, const uint32_t *sm_lens, uint32_t n,
+                        int sorted, enum cairn_codec codec, int level, struct cairn_buf *out);
+/* Does a block with header h span exactly len bytes (its CRC included)? For version 3
+ * the structured metadata column's size follows the lines (p: the block's bytes, at
+ * least its first len; NULL: only the fixed part is checked, len may be larger). */
+int cairn__block_len_ok(const struct cairn__block_hdr *h, const unsigned char *p, uint64_t len);
 /* Parse and check a block header (not the CRC); 0 or CAIRN_ECORRUPT. */
 int cairn__block_hdr_parse(const unsigned char *p, size_t len, struct cairn__block_hdr *h);
 /* The same for the CAIRN__BLOCK_HDR bytes at p alone (no length check). */
@@ -171,7 +183,16 @@ struct cairn__block_dec {
     char *lines;    /* lines_buf when lines were decoded, else NULL */
     char *lines_buf;
     size_t cap_n, cap_lines;
+    /* structured metadata (decoded with the lines): entry i's blob is
+     * smb.data + sm_off[i], sm_len[i] bytes; has_sm 0: no entry has any */
+    int has_sm;
+    struct cairn_buf smb;
+    size_t *sm_off;
+    uint32_t *sm_len;
+    size_t cap_sm;
 };
+/* Room for n entries' structured metadata offsets (has_sm set, smb emptied). */
+int cairn__block_dec_reserve_sm(struct cairn__block_dec *d, size_t n);
 /* Check the CRC and decode into a zeroed out; lines only if want_lines. 0,
  * CAIRN_ECORRUPT, CAIRN_ENOMEM; out is deinit'ed on failure. */
 int cairn__block_decode(struct cairn__codec_ctx *c, const unsigned char *p, size_t len,
@@ -197,7 +218,10 @@ int cairn__block_dec_reserve(struct cairn__block_dec *d, size_t n, size_t raw, i
 
 /* ---- WAL (wal.c) ---- */
 #define CAIRN__WAL_VERSION 1
-enum { CAIRN__WAL_STREAM = 1, CAIRN__WAL_ENTRIES = 2 };
+/* ENTRIES_SM: ENTRIES whose entries each carry structured metadata (a uvarint length and
+ * an smeta blob after the line); written only for entries that have some, so WAL files
+ * without structured metadata are as before and older ones replay unchanged. */
+enum { CAIRN__WAL_STREAM = 1, CAIRN__WAL_ENTRIES = 2, CAIRN__WAL_ENTRIES_SM = 3 };
 
 struct cairn__wal;
 /* Called under the WAL lock when a new file starts, to write the records every file
@@ -402,7 +426,8 @@ int cairn__period_pread(struct cairn__period *p, int fd, uint32_t file, uint64_t
  * line bytes (which run on from page to page). */
 struct cairn__hent {
     int64_t ts;
-    uint32_t len, off;
+    uint32_t len, off; /* the line at off; its structured metadata right after it */
+    uint32_t sm_len;
 };
 #define CAIRN__HENT_PER_PAGE (CAIRN__PAGE_SIZE / sizeof(struct cairn__hent))
 
@@ -414,9 +439,10 @@ struct cairn__hblock {
     char **lpages;               /* line byte k: lpages[k / PAGE][k % PAGE] */
     uint32_t n_epages, n_lpages, cap_epages, cap_lpages;
     uint32_t n;
-    size_t lines_len;
+    size_t lines_len;  /* line bytes and structured metadata bytes */
     int64_t min_ts, max_ts;
     int sorted;
+    int has_sm;        /* some entry carries structured metadata */
     uint64_t seq_lo;          /* first seq in the block */
     uint64_t wal_min;         /* oldest WAL file holding its entries */
     struct cairn__period *per; /* its period (a reference), NULL when empty */
@@ -568,7 +594,8 @@ static inline struct cairn__shard *cairn__shard_of(struct cairn__tenant *t, uint
 /* Insert one accepted entry into the stream's open block (cutting first if the block
  * is full or the entry's period differs). Caller holds the shard lock. */
 int cairn__head_insert(struct cairn_store *s, struct cairn__tenant *t, struct cairn__stream *st,
-                       int64_t ts, const char *line, size_t len, uint64_t seq, uint64_t wal_seq);
+                       int64_t ts, const char *line, size_t len, const char *sm, size_t sm_len,
+                       uint64_t seq, uint64_t wal_seq);
 /* Cut the open block into a compressed block in the segment file. close_chunk also
  * closes the chunk. Caller holds the shard lock. */
 int cairn__head_cut(struct cairn_store *s, struct cairn__stream *st, int close_chunk);

@@ -130,3 +130,20 @@ size_t cairn_edit_distance(const char *a, size_t la, const char *b, size_t lb)
     }
     return row[lb];
 }
+
+/* Standard base64 of p[0..n) with '=' padding, NUL-terminated: out holds
+ * 4 * ((n + 2) / 3) + 1 bytes. */
+void cairn_base64_encode(const unsigned char *p, size_t n, char *out)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        out[o++] = b64[v >> 18 & 63];
+        out[o++] = b64[v >> 12 & 63];
+        out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    out[o] = '\0';
+}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cairn/error.h"
+#include "cairn/text.h"
 #include "cairn/ws.h"
 
 /* ---- SHA-1 (FIPS 180-4), only for Sec-WebSocket-Accept ---- */
@@ -73,23 +74,6 @@ void cairn_sha1(const void *data, size_t len, unsigned char out[20])
     }
 }
 
-/* Standard base64 of p[0..n) with '=' padding, NUL-terminated: out holds
- * 4 * ((n + 2) / 3) + 1 bytes. */
-static void base64(const unsigned char *p, size_t n, char *out)
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        out[o++] = b64[v >> 18 & 63];
-        out[o++] = b64[v >> 12 & 63];
-        out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? b64[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
 void cairn_ws_accept_key(const char *key, size_t len, char out[29])
 {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -99,12 +83,12 @@ void cairn_ws_accept_key(const char *key, size_t len, char out[29])
     memcpy(cat, key, len);
     memcpy(cat + len, guid, sizeof guid - 1);
     cairn_sha1(cat, len + sizeof guid - 1, d);
-    base64(d, sizeof d, out);
+    cairn_base64_encode(d, sizeof d, out);
 }
 
 void cairn_ws_client_key(const unsigned char nonce[16], char out[25])
 {
-    base64(nonce, 16, out);
+    cairn_base64_encode(nonce, 16, out);
 }
 
 /* ---- frames ---- */

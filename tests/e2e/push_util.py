@@ -153,6 +153,27 @@ def run_main(main, agents, log_lines=60):
                 a.kill()
                 a.wait()
 
+def pb_uvarint(v):
+    """A protobuf varint (LEB128) of a non-negative int."""
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def pb_field(num, wt, payload):
+    """A protobuf field: its tag, then (wire type 2) the length and payload, or the
+    payload as given (a varint or fixed-width value already encoded)."""
+    t = pb_uvarint(num << 3 | wt)
+    return t + pb_uvarint(len(payload)) + payload if wt == 2 else t + payload
+
+
 def push_json(base, streams, tenant=None, gzip_it=False, raw=None):
     """streams: list of (labels dict, [(ts_ns, line), ...])."""
     import gzip

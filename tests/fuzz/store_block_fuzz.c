@@ -25,7 +25,7 @@ static void round_trip(struct cairn__codec_ctx *c, const uint8_t *data, size_t s
     struct cairn_buf out = CAIRN_BUF_INIT;
     for (int codec = 0; codec <= 2; codec++) {
         cairn_buf_reset(&out);
-        if (cairn__block_encode(c, ts, lens, (const char *)data, (uint32_t)n, 0, codec, 1, &out))
+        if (cairn__block_encode(c, ts, lens, (const char *)data, NULL, NULL, (uint32_t)n, 0, codec, 1, &out))
             abort();
         struct cairn__block_dec d;
         if (cairn__block_decode(c, (const unsigned char *)out.data, out.len, 1, &d))

@@ -62,7 +62,7 @@ static void round_trip(enum cairn_codec codec, int shuffle)
     build(&c, shuffle);
     struct cairn__codec_ctx ctx = {0};
     struct cairn_buf out = CAIRN_BUF_INIT;
-    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, N, !shuffle, codec, 3,
+    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, NULL, NULL, N, !shuffle, codec, 3,
                                          &out),
                      0);
     struct cairn__block_dec d;
@@ -124,10 +124,10 @@ static void block_decode_into_reuse_and_columns(void **state)
     build(&c, 0);
     struct cairn__codec_ctx ctx = {0};
     struct cairn_buf big = CAIRN_BUF_INIT, small = CAIRN_BUF_INIT;
-    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, N, 1, CAIRN_CODEC_ZSTD,
+    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, NULL, NULL, N, 1, CAIRN_CODEC_ZSTD,
                                          1, &big),
                      0);
-    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, 10, 1, CAIRN_CODEC_LZ4,
+    assert_int_equal(cairn__block_encode(&ctx, c.ts, c.lens, c.lines.data, NULL, NULL, 10, 1, CAIRN_CODEC_LZ4,
                                          1, &small),
                      0);
     struct cairn__block_dec d = {0};
@@ -182,13 +182,13 @@ static void block_empty_and_equal_timestamps(void **state)
     int64_t ts[3] = {5, 5, 5};
     uint32_t lens[3] = {1, 1, 1};
     /* equal timestamps keep arrival order even when the block is marked unsorted */
-    assert_int_equal(cairn__block_encode(&ctx, ts, lens, "abc", 3, 0, CAIRN_CODEC_LZ4, 0, &out), 0);
+    assert_int_equal(cairn__block_encode(&ctx, ts, lens, "abc", NULL, NULL, 3, 0, CAIRN_CODEC_LZ4, 0, &out), 0);
     struct cairn__block_dec d;
     assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d), 0);
     assert_memory_equal(d.lines, "abc", 3);
     cairn__block_dec_deinit(&d);
     cairn_buf_reset(&out);
-    assert_int_equal(cairn__block_encode(&ctx, NULL, NULL, "", 0, 1, CAIRN_CODEC_ZSTD, 3, &out), 0);
+    assert_int_equal(cairn__block_encode(&ctx, NULL, NULL, "", NULL, NULL, 0, 1, CAIRN_CODEC_ZSTD, 3, &out), 0);
     assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d), 0);
     assert_int_equal(d.h.n, 0);
     cairn__block_dec_deinit(&d);
@@ -212,7 +212,7 @@ static void block_v2_timestamp_unit(void **state)
         lens[i] = 1;
         lines[i] = (char)('a' + i % 26);
     }
-    assert_int_equal(cairn__block_encode(&ctx, ts, lens, lines, M, 0, CAIRN_CODEC_NONE, 0, &out), 0);
+    assert_int_equal(cairn__block_encode(&ctx, ts, lens, lines, NULL, NULL, M, 0, CAIRN_CODEC_NONE, 0, &out), 0);
     struct cairn__block_hdr h;
     assert_int_equal(cairn__block_hdr_parse((unsigned char *)out.data, out.len, &h), 0);
     assert_int_equal(h.version, 2);
@@ -234,7 +234,7 @@ static void block_v2_timestamp_unit(void **state)
     uint32_t ol[4] = {0, 0, 0, 0};
     for (uint32_t n = 1; n <= 4; n++) {
         cairn_buf_reset(&out);
-        assert_int_equal(cairn__block_encode(&ctx, odd, ol, "", n, 1, CAIRN_CODEC_ZSTD, 1, &out), 0);
+        assert_int_equal(cairn__block_encode(&ctx, odd, ol, "", NULL, NULL, n, 1, CAIRN_CODEC_ZSTD, 1, &out), 0);
         assert_int_equal(cairn__block_decode(&ctx, (unsigned char *)out.data, out.len, 1, &d), 0);
         assert_int_equal(d.h.n, n);
         assert_memory_equal(d.ts, odd, n * sizeof *odd);
@@ -242,7 +242,7 @@ static void block_v2_timestamp_unit(void **state)
     }
     /* a unit of 0 is corrupt */
     cairn_buf_reset(&out);
-    assert_int_equal(cairn__block_encode(&ctx, ts, lens, lines, 2, 1, CAIRN_CODEC_NONE, 0, &out), 0);
+    assert_int_equal(cairn__block_encode(&ctx, ts, lens, lines, NULL, NULL, 2, 1, CAIRN_CODEC_NONE, 0, &out), 0);
     unsigned char *b = (unsigned char *)out.data;
     b[CAIRN__BLOCK_HDR] = 0;
     uint32_t crc = cairn_crc32c(0, b, out.len - 4);
