@@ -205,6 +205,48 @@ static int count_param(struct cairn__params *pr, struct cairn__req *r, const cha
     return 0;
 }
 
+/* An exploration that reads lines: in the tenant's query queue, over the cluster's
+ * data on a read node, its answer (or error) as the reply. */
+typedef int (*explore_fn)(struct cairn_store *s, const void *q, struct cairn_buf *out,
+                          struct cairn_err *err);
+
+static void run_explore(struct cairn_api *api, struct cairn__req *r, struct cairn_store *s,
+                        const struct cairn_query_params *base, const char *query, explore_fn fn,
+                        const void *q)
+{
+    struct cairn_query_ticket tk;
+    struct cairn_query_gate *g;
+    if (cairn__query_gate_in(api, r, base->tenant, &g, &tk))
+        return;
+    struct cairn_err err = {0};
+    struct cairn__scratch *scr;
+    if (!(s = cairn__cluster_store_for(api, r, s, base->tenant, query, base->start, base->end,
+                                       &scr))) {
+        cairn_query_gate_leave(g, &tk);
+        return;
+    }
+    cairn_buf_reset(r->reply);
+    int rc = fn(s, q, r->reply, &err);
+    cairn__cluster_scratch_done(scr);
+    cairn_query_gate_leave(g, &tk);
+    if (rc)
+        cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
+    else
+        cairn__reply_json(r);
+}
+
+static int fields_fn(struct cairn_store *s, const void *q, struct cairn_buf *out,
+                     struct cairn_err *err)
+{
+    return cairn_query_detected_fields(s, q, out, err);
+}
+
+static int patterns_fn(struct cairn_store *s, const void *q, struct cairn_buf *out,
+                       struct cairn_err *err)
+{
+    return cairn_query_patterns(s, q, out, err);
+}
+
 /* /detected_fields, and /detected_field/<name>/values when field is set. */
 static void detected_fields(struct cairn_api *api, struct cairn__req *r, const char *field)
 {
@@ -233,25 +275,7 @@ static void detected_fields(struct cairn_api *api, struct cairn__req *r, const c
         cairn__reply_text(r, 400, "query parameter is required: a log query such as {job=\"x\"}");
         goto out;
     }
-    struct cairn_query_ticket tk;
-    struct cairn_query_gate *g;
-    if (cairn__query_gate_in(api, r, q.base.tenant, &g, &tk))
-        goto out;
-    struct cairn_err err = {0};
-    struct cairn__scratch *scr;
-    if (!(s = cairn__cluster_store_for(api, r, s, q.base.tenant, q.query, q.base.start,
-                                       q.base.end, &scr))) {
-        cairn_query_gate_leave(g, &tk);
-        goto out;
-    }
-    cairn_buf_reset(r->reply);
-    int rc = cairn_query_detected_fields(s, &q, r->reply, &err);
-    cairn__cluster_scratch_done(scr);
-    cairn_query_gate_leave(g, &tk);
-    if (rc)
-        cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
-    else
-        cairn__reply_json(r);
+    run_explore(api, r, s, &q.base, q.query, fields_fn, &q);
 out:
     cairn__params_deinit(&pr);
 }
@@ -264,17 +288,9 @@ void cairn__handle_detected_fields(struct cairn_api *api, struct cairn__req *r)
 /* GET /loki/api/v1/detected_field/<name>/values */
 void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__req *r)
 {
-    const char *p = r->url + strlen("/loki/api/v1/detected_field/");
-    const char *slash = strchr(p, '/');
     char name[256];
-    size_t n = slash ? (size_t)(slash - p) : 0;
-    if (!slash || strcmp(slash, "/values") != 0 || n == 0 || n >= sizeof name) {
-        cairn__reply_text(r, 404, "404 page not found");
-        return;
-    }
-    memcpy(name, p, n);
-    name[n] = '\0';
-    detected_fields(api, r, name);
+    if (cairn__path_name(r, "/loki/api/v1/detected_field/", name, sizeof name) == 0)
+        detected_fields(api, r, name);
 }
 
 /* GET /loki/api/v1/patterns?query=&start=&end=&step= (line_limit: how many of the
@@ -308,25 +324,7 @@ void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 400, "query parameter is required: a log query such as {job=\"x\"}");
         goto out;
     }
-    struct cairn_query_ticket tk;
-    struct cairn_query_gate *g;
-    if (cairn__query_gate_in(api, r, q.base.tenant, &g, &tk))
-        goto out;
-    struct cairn_err err = {0};
-    struct cairn__scratch *scr;
-    if (!(s = cairn__cluster_store_for(api, r, s, q.base.tenant, q.query, q.base.start,
-                                       q.base.end, &scr))) {
-        cairn_query_gate_leave(g, &tk);
-        goto out;
-    }
-    cairn_buf_reset(r->reply);
-    int rc = cairn_query_patterns(s, &q, r->reply, &err);
-    cairn__cluster_scratch_done(scr);
-    cairn_query_gate_leave(g, &tk);
-    if (rc)
-        cairn__reply_text(r, cairn__query_status(rc), "%s", err.msg[0] ? err.msg : cairn_strerror(rc));
-    else
-        cairn__reply_json(r);
+    run_explore(api, r, s, &q.base, q.query, patterns_fn, &q);
 out:
     cairn__params_deinit(&pr);
 }

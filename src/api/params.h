@@ -45,6 +45,9 @@ int cairn__query_gate_in(struct cairn_api *api, struct cairn__req *r, const char
                          struct cairn_query_gate **g, struct cairn_query_ticket *tk);
 /* The HTTP status of a query's error code (400 user error or limit, 504 timeout, 500). */
 int cairn__query_status(int rc);
+/* The <name> of a "<prefix><name>/values" path into name (cap bytes); 0, or -1 after
+ * replying 404. */
+int cairn__path_name(struct cairn__req *r, const char *prefix, char *name, size_t cap);
 /* Mark the reply (already in r->reply) as 200 JSON. */
 void cairn__reply_json(struct cairn__req *r);
 

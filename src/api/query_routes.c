@@ -358,20 +358,25 @@ void cairn__handle_labels(struct cairn_api *api, struct cairn__req *r)
     labels_or_values(api, r, NULL);
 }
 
-void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r)
+int cairn__path_name(struct cairn__req *r, const char *prefix, char *name, size_t cap)
 {
-    /* /loki/api/v1/label/<name>/values */
-    const char *p = r->url + strlen("/loki/api/v1/label/");
+    const char *p = r->url + strlen(prefix);
     const char *slash = strchr(p, '/');
-    char name[CAIRN_MAX_LABEL_NAME_LENGTH + 1];
     size_t n = slash ? (size_t)(slash - p) : 0;
-    if (!slash || strcmp(slash, "/values") != 0 || n == 0 || n >= sizeof name) {
+    if (!slash || strcmp(slash, "/values") != 0 || n == 0 || n >= cap) {
         cairn__reply_text(r, 404, "404 page not found");
-        return;
+        return -1;
     }
     memcpy(name, p, n);
     name[n] = '\0';
-    labels_or_values(api, r, name);
+    return 0;
+}
+
+void cairn__handle_label_values(struct cairn_api *api, struct cairn__req *r)
+{
+    char name[CAIRN_MAX_LABEL_NAME_LENGTH + 1];
+    if (cairn__path_name(r, "/loki/api/v1/label/", name, sizeof name) == 0)
+        labels_or_values(api, r, name);
 }
 
 struct series_ctx {
