@@ -36,4 +36,20 @@ printf '%s\n' '{"verb":"ADDED","event":{"metadata":{"namespace":"payments"},"rea
     cut -f2 >"$tmp/labels.txt"
 [ "$(cat "$tmp/labels.txt")" = '{name="eventrouter", namespace="payments"}' ] ||
     { cat "$tmp/labels.txt"; exit 1; }
+# the DaemonSet runs the same config as examples/kubernetes-pods.yaml (no drift)
+python3 - "$root" <<'PY'
+import sys
+root = sys.argv[1]
+src = open(root + "/deploy/kubernetes/ship.yaml").read()
+a = src.index("  promtail.yaml: |\n") + len("  promtail.yaml: |\n")
+b = src.index("\n---\n", a)
+cm = [l[4:] for l in src[a:b].split("\n")]
+ex = [l for l in open(root + "/examples/kubernetes-pods.yaml").read().rstrip("\n").split("\n")
+      if not l.startswith("# ") and l != "#"]
+cm = [l for l in cm]
+while cm and not cm[-1]:
+    cm.pop()
+if cm != ex:
+    sys.exit("examples/kubernetes-pods.yaml differs from deploy/kubernetes/ship.yaml's config")
+PY
 echo ok
