@@ -19,16 +19,10 @@ struct cairn_store;
 
 /* Validation and per-tenant limits, Loki's limits_config names in the comments. */
 struct cairn_api_limits {
-    unsigned max_label_names;        /* max_label_names_per_series (15) */
-    unsigned max_label_name_len;     /* max_label_name_length (1024) */
-    unsigned max_label_value_len;    /* max_label_value_length (2048) */
-    size_t max_line_size;            /* max_line_size (256 KiB); 0: unlimited */
-    int allow_structured_metadata;   /* allow_structured_metadata (true) */
-    size_t max_sm_size;              /* max_structured_metadata_size (64 KiB); 0: unlimited */
-    size_t max_sm_entries;           /* max_structured_metadata_entries_count (128); 0: unlimited */
-    int reject_old_samples;          /* reject_old_samples (true) */
-    int64_t reject_old_max_age_ns;   /* reject_old_samples_max_age (168h) */
-    int64_t creation_grace_ns;       /* creation_grace_period (10m) */
+    /* What decoding and validation of a push check (labels, line size, structured
+     * metadata, sample age, decompressed body size): the ingest module's own limits,
+     * defaults from cairn_ingest_limits_default. */
+    struct cairn_ingest_limits ingest;
     double ingestion_rate_mb;        /* ingestion_rate_mb per tenant (MB/s, 2^20 bytes) */
     double ingestion_burst_mb;       /* ingestion_burst_size_mb */
     size_t max_streams_per_user;     /* max_global_streams_per_user; 0: unlimited */
@@ -38,7 +32,6 @@ struct cairn_api_limits {
     unsigned max_tenant_queries;     /* max_concurrent_queries_per_tenant (4); 0: no limit */
     unsigned max_tenant_queued;      /* max_outstanding_requests_per_tenant (16) */
     size_t max_push_body;            /* request body size limit, 413 past it */
-    size_t max_push_decoded;         /* decompressed body size limit, 413 past it */
     size_t push_decode_budget;       /* decompression bytes of all pushes at once, 503
                                         past it; 0: none */
 };

@@ -186,9 +186,6 @@ struct cairn_api {
 };
 
 /* Handlers (routes.c and push.c). */
-/* The part of the api's limits that decoding and validation check (defaults.c). */
-void cairn__api_ingest_limits(const struct cairn_api_limits *l, struct cairn_ingest_limits *out);
-
 void cairn__handle_push(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_ready(struct cairn_api *api, struct cairn__req *r);
 void cairn__handle_metrics(struct cairn_api *api, struct cairn__req *r);

@@ -323,10 +323,9 @@ static int decode_part(struct cairn_api *api, const struct cairn_buf *reply, siz
     struct cairn_ingest_batch *b = &pt->b;
     int rc = cairn_ingest_unsnappy(reply->data ? reply->data : "", reply->len, 2 * budget + (64u << 20),
                              &b->dec, NULL, err);
-    struct cairn_ingest_limits lim;
-    cairn__api_ingest_limits(&api->limits, &lim);
     if (rc == 0)
-        rc = cairn_ingest_decode_pb(b, b->dec.data ? b->dec.data : "", b->dec.len, &lim, err);
+        rc = cairn_ingest_decode_pb(b, b->dec.data ? b->dec.data : "", b->dec.len,
+                                    &api->limits.ingest, err);
     return rc;
 }
 

@@ -17,16 +17,7 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
     cfg->body_timeout_ns = CAIRN_HTTP_BODY_TIMEOUT_NS;
     cfg->idle_timeout_ns = CAIRN_HTTP_IDLE_TIMEOUT_NS;
     struct cairn_api_limits *l = &cfg->limits;
-    l->max_label_names = CAIRN_MAX_LABEL_NAMES_PER_SERIES;
-    l->max_label_name_len = CAIRN_MAX_LABEL_NAME_LENGTH;
-    l->max_label_value_len = CAIRN_MAX_LABEL_VALUE_LENGTH;
-    l->max_line_size = CAIRN_MAX_LINE_SIZE;
-    l->allow_structured_metadata = CAIRN_ALLOW_STRUCTURED_METADATA;
-    l->max_sm_size = CAIRN_MAX_STRUCTURED_METADATA_SIZE;
-    l->max_sm_entries = CAIRN_MAX_STRUCTURED_METADATA_ENTRIES;
-    l->reject_old_samples = 1;
-    l->reject_old_max_age_ns = CAIRN_REJECT_OLD_MAX_AGE_NS;
-    l->creation_grace_ns = CAIRN_CREATION_GRACE_NS;
+    cairn_ingest_limits_default(&l->ingest);
     l->ingestion_rate_mb = CAIRN_INGESTION_RATE_MB;
     l->ingestion_burst_mb = CAIRN_INGESTION_BURST_MB;
     l->max_streams_per_user = CAIRN_MAX_STREAMS_PER_TENANT;
@@ -36,25 +27,7 @@ void cairn_api_config_default(struct cairn_api_config *cfg)
     l->max_tenant_queries = CAIRN_MAX_TENANT_QUERIES;
     l->max_tenant_queued = CAIRN_MAX_TENANT_QUEUED;
     l->max_push_body = CAIRN_MAX_PUSH_BODY;
-    l->max_push_decoded = CAIRN_MAX_PUSH_DECODED;
     l->push_decode_budget = CAIRN_PUSH_DECODE_BUDGET;
-}
-
-void cairn__api_ingest_limits(const struct cairn_api_limits *l, struct cairn_ingest_limits *out)
-{
-    *out = (struct cairn_ingest_limits){
-        .max_label_names = l->max_label_names,
-        .max_label_name_len = l->max_label_name_len,
-        .max_label_value_len = l->max_label_value_len,
-        .max_line_size = l->max_line_size,
-        .allow_structured_metadata = l->allow_structured_metadata,
-        .max_sm_size = l->max_sm_size,
-        .max_sm_entries = l->max_sm_entries,
-        .reject_old_samples = l->reject_old_samples,
-        .reject_old_max_age_ns = l->reject_old_max_age_ns,
-        .creation_grace_ns = l->creation_grace_ns,
-        .max_push_decoded = l->max_push_decoded,
-    };
 }
 
 int cairn_api_parse_listen(const char *s, char *host, size_t host_cap, unsigned *port)

@@ -92,13 +92,12 @@ static void push(struct cairn_api *api, struct cairn__req *r, int internal)
                                          paths depend on it, so check where it is used */
         return;
     const char *tenant = cairn__req_tenant(r);
-    struct cairn_ingest_limits lim;
-    cairn__api_ingest_limits(&api->limits, &lim);
-    if (decode(api, r, &lim))
+    const struct cairn_ingest_limits *lim = &api->limits.ingest;
+    if (decode(api, r, lim))
         return;
 
     size_t total_in = b->ne, bytes = 0;
-    size_t lines = cairn_ingest_validate(b, &lim, cairn_now_ns(), &bytes);
+    size_t lines = cairn_ingest_validate(b, lim, cairn_now_ns(), &bytes);
     if (lines && !internal && cairn__tenants_take(&api->tenants, tenant, bytes, cairn_mono_ns())) {
         long long limit = (long long)(api->limits.ingestion_rate_mb * 1024 * 1024);
         cairn__tenants_count(&api->tenants, tenant, 0, 0, total_in);

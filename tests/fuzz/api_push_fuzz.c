@@ -145,8 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct cairn_api_config cfg;
     cairn_api_config_default(&cfg);
-    struct cairn_ingest_limits lim;
-    cairn__api_ingest_limits(&cfg.limits, &lim);
+    struct cairn_ingest_limits lim = cfg.limits.ingest;
     struct cairn_err err;
     cairn_ingest_batch_reset(&b);
     const char *p = (const char *)data + 1;

@@ -26,10 +26,7 @@ static struct cairn_api_limits api_limits(void)
 /* What the server's push handler decodes and validates with. */
 static struct cairn_ingest_limits limits(void)
 {
-    struct cairn_api_limits a = api_limits();
-    struct cairn_ingest_limits l;
-    cairn__api_ingest_limits(&a, &l);
-    return l;
+    return api_limits().ingest;
 }
 
 static int decode(struct cairn_ingest_batch *b, const void *p, size_t n, struct cairn_err *err)

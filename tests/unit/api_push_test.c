@@ -28,10 +28,7 @@ static struct cairn_api_limits api_limits(void)
 /* What the server's push handler decodes and validates with. */
 static struct cairn_ingest_limits limits(void)
 {
-    struct cairn_api_limits a = api_limits();
-    struct cairn_ingest_limits l;
-    cairn__api_ingest_limits(&a, &l);
-    return l;
+    return api_limits().ingest;
 }
 
 static int decode_json(struct cairn_ingest_batch *b, const char *s, struct cairn_err *err)
@@ -551,7 +548,7 @@ static void defaults_for_one_machine(void **state)
     struct cairn_api_limits l = api_limits();
     assert_true(l.ingestion_rate_mb == 0);      /* no per-tenant rate limit */
     assert_int_equal(l.max_streams_per_user, 0); /* no active-stream limit */
-    assert_int_equal(l.max_push_decoded, 100u << 20); /* Loki's max_recv_msg_size */
+    assert_int_equal(l.ingest.max_push_decoded, 100u << 20); /* Loki's max_recv_msg_size */
     assert_true(l.push_decode_budget > 0 && l.push_decode_budget < 512u << 20);
     assert_true(l.max_push_body > 0);
     /* rate 0: any amount goes through */
