@@ -55,10 +55,6 @@ enum cairn_cfg_type {
                                   * counts, `journal:` does not, as a Go pointer); the
                                   * loader then sets the int at .key_offset inside the
                                   * section to 1. Absent, it is neither checked nor dumped */
-#define CAIRN_CFG_IGNORED 0x20u /* a key of Loki's (or Promtail's) that means nothing here:
-                                 * accepted with any value and reported in a warning
-                                 * naming it, .help saying why; never stored or dumped.
-                                 * Its type is STRING over a char * nobody reads. */
 
 struct cairn_cfg_table;
 
@@ -78,7 +74,7 @@ struct cairn_cfg_entry {
                         * the value as a whole (a variant whose value is a list or a map,
                         * like Promtail's `labeldrop: [a, b]`); such a table has one entry */
     enum cairn_cfg_type type;
-    unsigned flags;    /* CAIRN_CFG_SECRET | _REQUIRED | _CLI_ONLY */
+    unsigned flags;    /* CAIRN_CFG_SECRET | _REQUIRED | _CLI_ONLY | ... (above) */
     size_t offset;     /* of the target inside the table's struct (CAIRN_CFG_AT) */
     size_t size;       /* sizeof the target */
     const char *def;   /* default as text, parsed like a YAML value ("1s", "64MiB", "zstd");
@@ -101,9 +97,13 @@ struct cairn_cfg_entry {
 
 struct cairn_cfg;
 
-/* A key a table accepts and ignores (a Loki key that means nothing to cairn): loading
- * it logs a warning naming the key and the reason, whatever its value; never an error,
- * never silently dropped. */
+/* A key a table accepts and ignores (a Loki or Promtail key that means nothing to
+ * cairn): loading it logs one warning, msg="key ignored" with where=FILE:LINE:COL,
+ * key=<full key path> and reason=<reason>, whatever its value; never an error, never
+ * silently dropped, never stored, never dumped; --help lists it as "(ignored)". The one
+ * way to ignore a key: list it in the table's .ignored, not among its entries (so it
+ * needs no field). A mistyped key is still refused, with a did-you-mean over the
+ * entries and the ignored keys. */
 struct cairn_cfg_ignored {
     const char *key;
     const char *reason;
@@ -127,6 +127,13 @@ struct cairn_cfg_table {
     {                                                                                 \
         .name = (tname), .entries = (entries_),                                       \
         .n = sizeof(entries_) / sizeof((entries_)[0]), .size = sizeof(type)            \
+    }
+/* The same, with a list of ignored keys (struct cairn_cfg_ignored[], ends with {NULL}). */
+#define CAIRN_CFG_TABLE_IGNORING(tname, entries_, type, ignored_)                     \
+    {                                                                                 \
+        .name = (tname), .entries = (entries_),                                       \
+        .n = sizeof(entries_) / sizeof((entries_)[0]), .size = sizeof(type),           \
+        .ignored = (ignored_)                                                         \
     }
 
 /* Collection targets. */

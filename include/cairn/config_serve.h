@@ -112,7 +112,6 @@ struct cairn_serve_s3 {
     } http_config;
     int64_t timeout_ns;
     int max_retries;
-    char *ignored; /* the target of Loki's keys reported as ignored; never set */
 };
 struct cairn_serve_objstore {
     struct cairn_serve_s3 s3;
@@ -120,7 +119,6 @@ struct cairn_serve_objstore {
         char *dir;        /* default DATA_DIR/cache */
         uint64_t max_size;
     } cache;
-    char *ignored; /* as above */
 };
 /* ruler: LogQL alerting and recording rules (Loki's ruler keys; docs/RULER.md). The
  * ruler runs when a rules directory is set. */

@@ -359,6 +359,9 @@ static int help_keys(const struct cairn_cfg_table *t, const void *obj, const cha
             depth--;
         }
     }
+    for (const struct cairn_cfg_ignored *ig = t->ignored; ig && ig->key && rc == 0; ig++)
+        rc = cairn_buf_appendf(out, "  %s%s%s  (ignored)\n      %s\n", prefix, *prefix ? "." : "",
+                               ig->key, ig->reason);
     return rc ? CAIRN_ENOMEM : 0;
 }
 

@@ -80,7 +80,10 @@ void *cairn__cfg_new_element(struct cairn_cfg *c, const struct cairn_cfg_table *
 
 /* A table whose single entry has key "" takes the node as a whole. */
 const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_table *t);
-/* Closest key of t to a mistyped one, or NULL if none is close. */
+/* The ignored key of t (its .ignored list) named key, or NULL. */
+const struct cairn_cfg_ignored *cairn__cfg_ignored_find(const struct cairn_cfg_table *t,
+                                                        const char *key, size_t len);
+/* Closest key of t (entries and ignored keys) to a mistyped one, or NULL if none is close. */
 const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key, size_t len);
 /* Check REQUIRED entries of one table struct; where is the location prefix. */
 int cairn__cfg_check_required(const struct cairn_cfg_table *t, const void *obj,
@@ -96,6 +99,5 @@ extern const struct cairn_cfg_table cairn__ruler_config_table;
 
 /* The cluster part of serve's configuration (serve_cluster.c). */
 extern const struct cairn_cfg_table cairn__serve_common_table;
-extern const struct cairn_cfg_ignored cairn__serve_ignored[];
 
 #endif

@@ -9,21 +9,20 @@
 #include "config/config_int.h"
 
 #define SEC 1000000000LL
-/* A Loki key that means nothing for cairn: accepted, and named in a warning. */
-#define IGNORED(k, T, why)                                                                 \
-    {.key = (k), .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_IGNORED, CAIRN_CFG_AT(T, ignored), \
-     .help = (why)}
 #define S struct cairn_serve_s3
 static const struct cairn_cfg_entry http_entries[] = {
     {.key = "insecure_skip_verify", .type = CAIRN_CFG_BOOL,
      CAIRN_CFG_AT(S, http_config.insecure_skip_verify), .idef = 0,
      .help = "do not check the object store's TLS certificate"},
-    IGNORED("idle_conn_timeout", S, "connections are reused from a small pool; see timeout"),
-    IGNORED("response_header_timeout", S, "one deadline covers the whole request: timeout"),
-    IGNORED("ca_file", S, "not supported yet: the system's CA certificates are used"),
+};
+static const struct cairn_cfg_ignored http_ignored[] = {
+    {"idle_conn_timeout", "connections are reused from a small pool; see timeout"},
+    {"response_header_timeout", "one deadline covers the whole request: timeout"},
+    {"ca_file", "not supported yet: the system's CA certificates are used"},
+    {NULL, NULL},
 };
 static const struct cairn_cfg_table http_table =
-    CAIRN_CFG_TABLE("http_config", http_entries, S);
+    CAIRN_CFG_TABLE_IGNORING("http_config", http_entries, S, http_ignored);
 
 static const struct cairn_cfg_entry s3_entries[] = {
     {.key = "endpoint", .type = CAIRN_CFG_STRING, CAIRN_CFG_AT(S, endpoint),
@@ -53,16 +52,19 @@ static const struct cairn_cfg_entry s3_entries[] = {
     {.key = "max_retries", .type = CAIRN_CFG_INT, CAIRN_CFG_AT(S, max_retries),
      .idef = CAIRN_OBJSTORE_MAX_RETRIES, .min = 0, .max = 20,
      .help = "retries after network errors and 5xx, with backoff"},
-    IGNORED("sse", S, "server-side encryption: set the bucket's default encryption"),
-    IGNORED("storage_class", S, "objects get the bucket's default storage class"),
-    IGNORED("signature_version", S, "requests are always signed with SigV4"),
-    IGNORED("s3", S, "the s3:// URL form is not read: give endpoint, bucketnames, region and keys"),
-    IGNORED("backoff_config", S, "retries are max_retries with cairn's own doubling backoff"),
-    IGNORED("dynamodb", S, "there is no DynamoDB index: each period's index is an object"),
 };
-#undef S
+static const struct cairn_cfg_ignored s3_ignored[] = {
+    {"sse", "server-side encryption: set the bucket's default encryption"},
+    {"storage_class", "objects get the bucket's default storage class"},
+    {"signature_version", "requests are always signed with SigV4"},
+    {"s3", "the s3:// URL form is not read: give endpoint, bucketnames, region and keys"},
+    {"backoff_config", "retries are max_retries with cairn's own doubling backoff"},
+    {"dynamodb", "there is no DynamoDB index: each period's index is an object"},
+    {NULL, NULL},
+};
 static const struct cairn_cfg_table s3_table =
-    CAIRN_CFG_TABLE("s3", s3_entries, struct cairn_serve_s3);
+    CAIRN_CFG_TABLE_IGNORING("s3", s3_entries, S, s3_ignored);
+#undef S
 
 #define O struct cairn_serve_objstore
 static const struct cairn_cfg_entry cache_entries[] = {
@@ -80,22 +82,29 @@ static const struct cairn_cfg_entry storage_config_entries[] = {
      .help = "S3-compatible object storage"},
     {.key = "cache", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(O),
      .sub = &cache_table, .help = "the block cache"},
-    IGNORED("boltdb_shipper", O, "cairn keeps its own index per period, uploaded beside its segments"),
-    IGNORED("tsdb_shipper", O, "cairn keeps its own index per period, uploaded beside its segments"),
-    IGNORED("filesystem", O, "local storage is the data directory (storage.data_dir)"),
-    IGNORED("index_queries_cache_config", O, "index files are cached whole on local disk"),
-    IGNORED("max_chunk_batch_size", O, "blocks are fetched one ranged GET each"),
-    IGNORED("hedging", O, "requests are not hedged; see timeout and max_retries"),
 };
-const struct cairn_cfg_table cairn__storage_config_table =
-    CAIRN_CFG_TABLE("storage_config", storage_config_entries, O);
+#define NO_FILESYSTEM "local storage is the data directory (storage.data_dir)"
+static const struct cairn_cfg_ignored storage_config_ignored[] = {
+    {"boltdb_shipper", "cairn keeps its own index per period, uploaded beside its segments"},
+    {"tsdb_shipper", "cairn keeps its own index per period, uploaded beside its segments"},
+    {"filesystem", NO_FILESYSTEM},
+    {"index_queries_cache_config", "index files are cached whole on local disk"},
+    {"max_chunk_batch_size", "blocks are fetched one ranged GET each"},
+    {"hedging", "requests are not hedged; see timeout and max_retries"},
+    {NULL, NULL},
+};
+const struct cairn_cfg_table cairn__storage_config_table = CAIRN_CFG_TABLE_IGNORING(
+    "storage_config", storage_config_entries, O, storage_config_ignored);
 
 static const struct cairn_cfg_entry common_storage_entries[] = {
     {.key = "s3", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(O, s3), .sub = &s3_table,
      .help = "S3-compatible object storage"},
-    IGNORED("filesystem", O, "local storage is the data directory (storage.data_dir)"),
+};
+static const struct cairn_cfg_ignored common_storage_ignored[] = {
+    {"filesystem", NO_FILESYSTEM},
+    {NULL, NULL},
 };
 /* common.storage; the rest of Loki's common block is serve_cluster.c's */
-const struct cairn_cfg_table cairn__common_storage_table =
-    CAIRN_CFG_TABLE("storage", common_storage_entries, O);
+const struct cairn_cfg_table cairn__common_storage_table = CAIRN_CFG_TABLE_IGNORING(
+    "storage", common_storage_entries, O, common_storage_ignored);
 #undef O

@@ -1,6 +1,7 @@
 /* serve_cluster.c -- the cluster part of `cairn serve`'s configuration: Loki's
- * `common` block (ring kvstore, replication_factor, instance_addr), `-target`, and the
- * Loki keys cairn accepts but ignores (memberlist: membership is etcd's).
+ * `common` block (ring kvstore, replication_factor, instance_addr) and the Loki keys
+ * in it that cairn accepts but ignores (consul, tokens_file_path, ...; the root's
+ * memberlist is in serve_config.c's list).
  *
  * Every nested table's offsets are relative to struct cairn_serve_common (sections at
  * offset 0 of it), as limits_config does for the whole serve config. */
@@ -122,9 +123,3 @@ const struct cairn_cfg_table cairn__serve_common_table = {
     .ignored = common_ignored};
 #undef SC
 #undef C
-
-/* Loki's root keys cairn ignores with a warning (the serve table points at these). */
-const struct cairn_cfg_ignored cairn__serve_ignored[] = {
-    {"memberlist", "cairn keeps the ring in etcd (common.ring.kvstore.store: etcd), not gossip"},
-    {NULL, NULL},
-};

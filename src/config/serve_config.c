@@ -323,12 +323,16 @@ static const struct cairn_cfg_entry serve_entries[] = {
      .help = "optional authentication: credentials mapped to tenants"},
     {.key = "storage_config", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(C, objstore),
      .sub = &cairn__storage_config_table, .help = "object storage, as Loki's storage_config"},
-    {.key = "schema_config", .type = CAIRN_CFG_STRING, .flags = CAIRN_CFG_IGNORED,
-     CAIRN_CFG_AT(C, objstore.ignored),
-     .help = "cairn's formats are its own; the index period is storage.index_period"},
     {.key = "overrides", .type = CAIRN_CFG_KEYED, CAIRN_CFG_AT(C, overrides), .sub = &override_table,
      .key_offset = offsetof(struct cairn_tenant_retention, tenant),
      .help = "per-tenant overrides by tenant ID, as in Loki's runtime config"},
+};
+
+/* Loki's root keys cairn accepts and ignores, each named in a warning. */
+static const struct cairn_cfg_ignored serve_ignored[] = {
+    {"schema_config", "cairn's formats are its own; the index period is storage.index_period"},
+    {"memberlist", "cairn keeps the ring in etcd (common.ring.kvstore.store: etcd), not gossip"},
+    {NULL, NULL},
 };
 
 static int split_listen(struct cairn_cfg *c, const char *listen, struct cairn_err *err)
@@ -399,7 +403,7 @@ const struct cairn_cfg_table cairn_serve_config_table = {
     .n = sizeof serve_entries / sizeof serve_entries[0],
     .size = sizeof(C),
     .check = serve_check,
-    .ignored = cairn__serve_ignored,
+    .ignored = serve_ignored,
 };
 #undef C
 

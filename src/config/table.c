@@ -221,20 +221,36 @@ const struct cairn_cfg_entry *cairn__cfg_whole_entry(const struct cairn_cfg_tabl
     return NULL;
 }
 
+const struct cairn_cfg_ignored *cairn__cfg_ignored_find(const struct cairn_cfg_table *t,
+                                                        const char *key, size_t len)
+{
+    for (const struct cairn_cfg_ignored *ig = t->ignored; ig && ig->key; ig++)
+        if (strlen(ig->key) == len && memcmp(ig->key, key, len) == 0)
+            return ig;
+    return NULL;
+}
+
+static void closer(const char *k, const char *key, size_t len, const char **best,
+                   size_t *best_d)
+{
+    size_t d = cairn_edit_distance(key, len, k, strlen(k));
+    if (d < *best_d) {
+        *best_d = d;
+        *best = k;
+    }
+}
+
 const char *cairn__cfg_suggest(const struct cairn_cfg_table *t, const char *key, size_t len)
 {
     const char *best = NULL;
     size_t best_d = len < 4 ? 2 : 3; /* accept at most 1 edit for short keys, else 2 */
     for (size_t i = 0; i < t->n; i++) {
         const char *k = t->entries[i].key;
-        if (!k || !*k || (t->entries[i].flags & CAIRN_CFG_CLI_ONLY))
-            continue;
-        size_t d = cairn_edit_distance(key, len, k, strlen(k));
-        if (d < best_d) {
-            best_d = d;
-            best = k;
-        }
+        if (k && *k && !(t->entries[i].flags & CAIRN_CFG_CLI_ONLY))
+            closer(k, key, len, &best, &best_d);
     }
+    for (const struct cairn_cfg_ignored *ig = t->ignored; ig && ig->key; ig++)
+        closer(ig->key, key, len, &best, &best_d);
     return best;
 }
 
@@ -431,6 +447,10 @@ static int validate(const struct cairn_cfg_table *t, struct flagset *fs, int rea
     const char *tn = t->name ? t->name : "?";
     if (depth > 8)
         return 0; /* self-referencing tables were checked on the way down */
+    for (const struct cairn_cfg_ignored *ig = t->ignored; ig && ig->key; ig++)
+        if (!ig->reason || !*ig->reason || cairn__cfg_ignored_find(t, ig->key, strlen(ig->key)) != ig)
+            return cairn_err_set(err, CAIRN_EINVAL, "table %s: ignored key %s twice or without reason",
+                                 tn, ig->key);
     for (size_t i = 0; i < t->n; i++) {
         const struct cairn_cfg_entry *e = &t->entries[i];
         const char *k = e->key ? e->key : e->flag ? e->flag : "?";
@@ -443,6 +463,9 @@ static int validate(const struct cairn_cfg_table *t, struct flagset *fs, int rea
         for (size_t j = 0; j < i; j++)
             if (e->key && t->entries[j].key && strcmp(e->key, t->entries[j].key) == 0)
                 return cairn_err_set(err, CAIRN_EINVAL, "table %s: key %s twice", tn, k);
+        if (e->key && cairn__cfg_ignored_find(t, e->key, strlen(e->key)))
+            return cairn_err_set(err, CAIRN_EINVAL, "table %s: key %s both read and ignored",
+                                 tn, k);
         if (e->key && !*e->key && t->n != 1)
             return cairn_err_set(err, CAIRN_EINVAL, "table %s: a \"\" key must be alone", tn);
         const char *fl[2] = {e->flag, e->lflag};

@@ -365,14 +365,12 @@ static int walk_table(struct walk *w, const struct cairn_cfg_table *t, void *obj
         }
         node_mark(k, &w->line, &w->col, 0);
         size_t old = path_push(w, NULL, ks, klen, 0);
-        const struct cairn_cfg_ignored *ig = t->ignored;
-        while (!e && ig && ig->key && (strlen(ig->key) != klen || memcmp(ig->key, ks, klen) != 0))
-            ig++;
-        if (!e && ig && ig->key) {
+        const struct cairn_cfg_ignored *ig = e ? NULL : cairn__cfg_ignored_find(t, ks, klen);
+        if (ig) { /* never silently dropped: said once, here */
             char loc[CAIRN__CFG_PATH_MAX];
             locate(w, k, loc, sizeof loc);
             CAIRN_WARN("config", "key ignored", "where=\"%s\" key=%s reason=\"%s\"", loc, w->path,
-                       ig->reason);
+                       ig->reason ? ig->reason : "");
             path_pop(w, old);
             continue;
         }
@@ -384,14 +382,6 @@ static int walk_table(struct walk *w, const struct cairn_cfg_table *t, void *obj
                           hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
             path_pop(w, old);
             return CAIRN_EINVAL;
-        }
-        if (e->flags & CAIRN_CFG_IGNORED) { /* never silently dropped: said once, here */
-            char loc[CAIRN__CFG_PATH_MAX];
-            locate(w, k, loc, sizeof loc);
-            CAIRN_WARN("config", "key ignored", "key=%s at=\"%s\" why=\"%s\"", w->path, loc,
-                       e->help ? e->help : "");
-            path_pop(w, old);
-            continue;
         }
         int rc = walk_value(w, e, (char *)obj + e->offset, fy_node_pair_value(p));
         path_pop(w, old);

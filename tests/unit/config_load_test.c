@@ -437,6 +437,15 @@ static void fixture_table_is_sane(void **state)
         CAIRN_CFG_TABLE("bad", bad_def_entries, int64_t);
     assert_int_equal(cairn_cfg_table_validate(&bad_def, &err), CAIRN_EINVAL);
     assert_non_null(strstr(err.msg, "default of bad.x"));
+    /* a key both read and ignored is a table bug */
+    static const struct cairn_cfg_ignored both_ignored[] = {{"x", "why"}, {NULL, NULL}};
+    static const struct cairn_cfg_entry both_entries[] = {
+        {.key = "x", .type = CAIRN_CFG_BOOL, .offset = 0, .size = 4},
+    };
+    static const struct cairn_cfg_table both =
+        CAIRN_CFG_TABLE_IGNORING("both", both_entries, int32_t, both_ignored);
+    assert_int_equal(cairn_cfg_table_validate(&both, &err), CAIRN_EINVAL);
+    assert_non_null(strstr(err.msg, "both read and ignored"));
 }
 
 /* ---- allocation failure sweep ---- */
