@@ -55,6 +55,10 @@ enum cairn_cfg_type {
                                   * counts, `journal:` does not, as a Go pointer); the
                                   * loader then sets the int at .key_offset inside the
                                   * section to 1. Absent, it is neither checked nor dumped */
+#define CAIRN_CFG_ALIAS 0x20u   /* a second key over a target another entry also has (Loki's
+                                 * storage_config.aws beside common.storage.s3): loaded as
+                                 * usual, left out of dumps so the setting shows once, under
+                                 * the other key */
 
 struct cairn_cfg_table;
 

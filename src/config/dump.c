@@ -11,7 +11,7 @@ static int emit_table(struct cairn_buf *b, const struct cairn_cfg_table *t, cons
 
 static int dumpable(const struct cairn_cfg_entry *e)
 {
-    return e->key && !(e->flags & CAIRN_CFG_CLI_ONLY);
+    return e->key && !(e->flags & (CAIRN_CFG_CLI_ONLY | CAIRN_CFG_ALIAS));
 }
 
 static int count_dumpable(const struct cairn_cfg_table *t)

@@ -78,8 +78,8 @@ static const struct cairn_cfg_table cache_table =
     CAIRN_CFG_TABLE("cache", cache_entries, O);
 
 static const struct cairn_cfg_entry storage_config_entries[] = {
-    {.key = "aws", .type = CAIRN_CFG_SECTION, CAIRN_CFG_AT(O, s3), .sub = &s3_table,
-     .help = "S3-compatible object storage"},
+    {.key = "aws", .type = CAIRN_CFG_SECTION, .flags = CAIRN_CFG_ALIAS, CAIRN_CFG_AT(O, s3),
+     .sub = &s3_table, .help = "S3-compatible object storage, as common.storage.s3 (dumped there)"},
     {.key = "cache", .type = CAIRN_CFG_SECTION, .offset = 0, .size = sizeof(O),
      .sub = &cache_table, .help = "the block cache"},
 };

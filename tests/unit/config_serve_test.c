@@ -355,6 +355,48 @@ static void ignored_keys_one_way(void **state)
     free(dir);
 }
 
+/* common.storage.s3 and storage_config.aws fill one struct: the dump shows it once,
+ * under common.storage.s3, and loads back the same; storage_config.aws still loads. */
+static void s3_dumped_once(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("cfgs3");
+    assert_non_null(dir);
+    char *path = write_file(dir, "loki.yaml",
+                            "storage_config:\n  aws: {endpoint: http://s3:9000, bucketnames: b}\n");
+    char cf[600];
+    snprintf(cf, sizeof cf, "-config.file=%s", path);
+    char *argv[] = {"serve", cf, NULL};
+    struct cairn_serve_config sc;
+    struct cairn_buf out = CAIRN_BUF_INIT;
+    load_ok(&sc, ARGC(argv), argv, &out);
+    assert_string_equal(sc.objstore.s3.bucketnames, "b");
+    struct cairn_buf dump = CAIRN_BUF_INIT;
+    assert_int_equal(cairn_serve_config_dump(&sc, &dump), 0);
+    const char *d = cairn_buf_cstr(&dump);
+    assert_null(strstr(d, "aws:"));
+    const char *first = strstr(d, "http://s3:9000");
+    assert_non_null(first);
+    assert_null(strstr(first + 1, "http://s3:9000")); /* once */
+    assert_non_null(strstr(d, "\n  storage:\n    s3:\n"));
+    cairn_serve_config_deinit(&sc);
+    char *again = write_file(dir, "dump.yaml", d);
+    snprintf(cf, sizeof cf, "-config.file=%s", again);
+    load_ok(&sc, ARGC(argv), argv, &out);
+    struct cairn_buf dump2 = CAIRN_BUF_INIT;
+    assert_int_equal(cairn_serve_config_dump(&sc, &dump2), 0);
+    assert_string_equal(cairn_buf_cstr(&dump2), d);
+    assert_string_equal(sc.objstore.s3.bucketnames, "b");
+    cairn_serve_config_deinit(&sc);
+    cairn_buf_deinit(&dump2);
+    cairn_buf_deinit(&dump);
+    cairn_buf_deinit(&out);
+    free(again);
+    free(path);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
 static void listen_option(void **state)
 {
     (void)state;
@@ -549,6 +591,7 @@ int main(void)
         cmocka_unit_test(loki_shaped_file_and_overrides),
         cmocka_unit_test(object_storage_keys),
         cmocka_unit_test(ignored_keys_one_way),
+        cmocka_unit_test(s3_dumped_once),
         cmocka_unit_test(listen_option),
         cmocka_unit_test(cross_key_checks),
         cmocka_unit_test(help_lists_serve_options),
