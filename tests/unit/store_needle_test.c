@@ -320,17 +320,48 @@ static uint64_t check_all(struct cairn_store *s, int expect_skips)
     return total;
 }
 
+/* Overwrite each of the n sidecars sc[] in place with bytes (len) or, b NULL, with
+ * its own bytes damaged in the middle. */
+static void rewrite_sidecars(char sc[][1024], size_t n, const char *b, size_t blen)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = blen;
+        char *own = NULL;
+        if (!b) {
+            own = test_read_file(sc[i], &len);
+            assert_non_null(own);
+            for (size_t k = len / 3; k < len / 3 + 64 && k < len; k++)
+                own[k] ^= 0x5a;
+        }
+        FILE *f = fopen(sc[i], "wb");
+        assert_non_null(f);
+        fwrite(b ? b : own, 1, len, f);
+        fclose(f);
+        free(own);
+    }
+}
+
+/* A store at *other filled with seed 8 and closed (its sidecars describe other
+ * blocks), and one at *dir filled with seed 7 (ids[] are its), returned open. */
+static struct cairn_store *two_stores(const char *tag, char **dir, char **other)
+{
+    char t[64];
+    snprintf(t, sizeof t, "%s-other", tag);
+    *dir = test_mkdtemp(tag);
+    *other = test_mkdtemp(t);
+    struct cairn_store *o = open_store(*other, 1);
+    fill(o, 8);
+    cairn_store_close(o);
+    struct cairn_store *s = open_store(*dir, 1);
+    fill(s, 7);
+    return s;
+}
+
 static void test_store_identical(void **state)
 {
     (void)state;
-    char *dir = test_mkdtemp("needle");
-    char *other = test_mkdtemp("needle-other");
-    /* a second store with other data: its sidecars describe other blocks */
-    struct cairn_store *o = open_store(other, 1);
-    fill(o, 8);
-    cairn_store_close(o);
-    struct cairn_store *s = open_store(dir, 1);
-    fill(s, 7); /* ids[] are this store's from here on */
+    char *dir, *other;
+    struct cairn_store *s = two_stores("needle", &dir, &other);
     check_all(s, 1); /* blocks cut while pushing, the rest open */
     cairn_store_close(s);
 
@@ -342,18 +373,7 @@ static void test_store_identical(void **state)
     static char sc[64][1024], oc[64][1024];
     size_t n = sidecars(dir, sc, 64), no = sidecars(other, oc, 64);
     assert_true(n > 0 && no > 0);
-    /* damaged: bytes flipped in the middle of each sidecar */
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        char *b = test_read_file(sc[i], &len);
-        assert_non_null(b);
-        for (size_t k = len / 3; k < len / 3 + 64 && k < len; k++)
-            b[k] ^= 0x5a;
-        FILE *f = fopen(sc[i], "wb");
-        fwrite(b, 1, len, f);
-        fclose(f);
-        free(b);
-    }
+    rewrite_sidecars(sc, n, NULL, 0); /* damaged: bytes flipped in the middle */
     s = open_store(dir, 1);
     check_all(s, 1); /* the records left intact still serve */
     cairn_store_close(s);
@@ -390,47 +410,20 @@ static void test_store_identical(void **state)
     free(other);
 }
 
-/* Overwrite each of the n sidecars sc[] in place with bytes (len) or, b NULL, with
- * its own bytes damaged in the middle. */
-static void rewrite_sidecars(char sc[][1024], size_t n, const char *b, size_t blen)
-{
-    for (size_t i = 0; i < n; i++) {
-        size_t len = blen;
-        char *own = NULL;
-        if (!b) {
-            own = test_read_file(sc[i], &len);
-            assert_non_null(own);
-            for (size_t k = len / 3; k < len / 3 + 64 && k < len; k++)
-                own[k] ^= 0x5a;
-        }
-        FILE *f = fopen(sc[i], "wb");
-        assert_non_null(f);
-        fwrite(b ? b : own, 1, len, f);
-        fclose(f);
-        free(own);
-    }
-}
-
 /* The store keeps sidecars it loaded between queries: one changed under it (grown by
  * new blocks, rewritten in place, deleted) must be read again, never believed stale. */
 static void test_store_cache_changes(void **state)
 {
     (void)state;
-    char *dir = test_mkdtemp("needle-cache");
-    char *other = test_mkdtemp("needle-cache-other");
-    struct cairn_store *o = open_store(other, 1);
-    fill(o, 8);
-    cairn_store_close(o);
+    char *dir, *other;
+    struct cairn_store *s = two_stores("needle-cache", &dir, &other);
+    cairn_store_close(s);
     static char oc[64][1024], sc[64][1024];
-    size_t no = sidecars(other, oc, 64);
-    assert_true(no > 0);
+    assert_true(sidecars(other, oc, 64) > 0);
     size_t olen;
     char *obytes = test_read_file(oc[0], &olen); /* filters of other blocks */
     assert_non_null(obytes);
 
-    struct cairn_store *s = open_store(dir, 1);
-    fill(s, 7);
-    cairn_store_close(s);
     s = open_store(dir, 1); /* one store from here on: its cache stays */
     check_all(s, 1);
     check_all(s, 1); /* from the cache */
