@@ -43,6 +43,7 @@ struct cairn__sidecar {
     struct cairn_buf bytes;
     struct cairn__fent *v; /* by offset */
     size_t n;
+    size_t scanned; /* bytes scanned for records: a grown sidecar is read on from there */
     size_t cost;    /* bytes it holds */
     unsigned refs;  /* queries holding it (under the cache's mu) */
     int cached;     /* in the cache's list */

@@ -7,8 +7,10 @@
  * match is dropped: stale, its block did not survive). The entry remembers who it was
  * loaded from: the sidecar's device, inode, size and mtime, and the segment file's
  * device and inode. A query takes an entry only when both still match (two fstat()s per
- * segment file per query); otherwise (the sidecar grew, was rewritten or deleted, the
- * segment was rewritten: quarantine, a new period at the same path) it is loaded again.
+ * segment file per query). A sidecar grown since (same inode, larger: the one of the
+ * segment being written, at every cut) gives a new entry with the old one's records
+ * and only the bytes past its scan read and checked; otherwise (rewritten, deleted, the
+ * segment replaced: quarantine, a new period at the same path) it is loaded again.
  * Within one process a segment file's existing bytes never change under the same inode
  * (appends only; a failed write is cut back to before it, and it had no record yet).
  * A segment kept only in object storage has no local identity: its records are kept
@@ -113,12 +115,13 @@ static int fent_cmp(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Read up to st->st_size bytes of fd (appended bytes past it belong to the next load). */
-static int read_fd(int fd, size_t size, struct cairn_buf *out)
+/* Bytes [from, size) of fd into out (its first `from` bytes already there): fewer when
+ * the file is shorter now; appended bytes past size belong to the next load. */
+static int read_fd(int fd, size_t from, size_t size, struct cairn_buf *out)
 {
     if (cairn_buf_reserve(out, size ? size : 1))
         return CAIRN_ENOMEM;
-    size_t got = 0;
+    size_t got = from;
     while (got < size) {
         ssize_t r = pread(fd, out->data + got, size - got, (off_t)got);
         if (r < 0 && errno == EINTR)
@@ -131,19 +134,23 @@ static int read_fd(int fd, size_t size, struct cairn_buf *out)
     return 0;
 }
 
-/* The records of sc->bytes, indexed by offset; checked against the segment (seg >= 0). */
-static void sc_index(struct cairn__sidecar *sc, int seg)
+/* The records of sc->bytes from byte `from` on (CAIRN__FILE_HDR: all), added to the
+ * index (sc->v[0..n) from an earlier scan kept), which is then sorted by offset; each
+ * checked against the segment (seg >= 0). sc->scanned: where a later scan resumes. */
+static void sc_index(struct cairn__sidecar *sc, int seg, size_t from)
 {
     if (cairn__file_hdr_check((const unsigned char *)sc->bytes.data, sc->bytes.len, flt_magic,
                               CAIRN__FLT_VERSION))
         return; /* no filters: every block of the file is read */
+    if (from < CAIRN__FILE_HDR)
+        from = CAIRN__FILE_HDR;
     struct cairn__recscan rs;
-    cairn__recscan_init(&rs, (const unsigned char *)sc->bytes.data, sc->bytes.len,
-                        CAIRN__FILE_HDR, flt_plausible);
+    cairn__recscan_init(&rs, (const unsigned char *)sc->bytes.data, sc->bytes.len, from,
+                        flt_plausible);
     uint8_t type;
     const unsigned char *pl;
     uint32_t plen;
-    size_t roff, cap = 0;
+    size_t roff, cap = sc->n;
     while (cairn__recscan_next(&rs, &type, &pl, &plen, &roff) == 1) {
         if (type != CAIRN__FLT_REC || !flt_plausible(type, pl, plen) ||
             pl[0] != CAIRN__BF_VERSION || pl[1] != CAIRN__BF_GRAM || pl[2] != CAIRN__BF_K ||
@@ -169,6 +176,7 @@ static void sc_index(struct cairn__sidecar *sc, int seg)
         }
         sc->v[sc->n++] = (struct cairn__fent){off, pl, ok};
     }
+    sc->scanned = rs.tail_off < sc->bytes.len ? rs.tail_off : sc->bytes.len;
     if (sc->n > 1)
         qsort(sc->v, sc->n, sizeof *sc->v, fent_cmp);
 }
@@ -190,6 +198,28 @@ static void seg_ident(struct cairn__period *per, uint32_t file, int *fd, dev_t *
         close(*fd);
         *fd = -1;
     }
+}
+
+/* sc as old grown to size bytes: old's bytes up to where its scan stopped, the rest
+ * read from fd, old's index kept (its records were checked against the same segment
+ * file); *from: where the new records start. 0 or CAIRN_ENOMEM. */
+static int sc_grow_from(struct cairn__sidecar *sc, const struct cairn__sidecar *old, int fd,
+                        size_t size, size_t *from)
+{
+    size_t keep = old->scanned < size ? old->scanned : size;
+    if (cairn_buf_reserve(&sc->bytes, size ? size : 1) ||
+        (old->n && !(sc->v = malloc(old->n * sizeof *sc->v))))
+        return CAIRN_ENOMEM;
+    memcpy(sc->bytes.data, old->bytes.data, keep);
+    if (read_fd(fd, keep, size, &sc->bytes))
+        return CAIRN_ENOMEM;
+    const unsigned char *ob = (const unsigned char *)old->bytes.data;
+    const unsigned char *nb = (const unsigned char *)sc->bytes.data;
+    for (size_t i = 0; i < old->n; i++)
+        sc->v[i] = (struct cairn__fent){old->v[i].off, nb + (old->v[i].pl - ob), old->v[i].ok};
+    sc->n = old->n;
+    *from = keep;
+    return 0;
 }
 
 static int same_flt(const struct cairn__sidecar *sc, const struct stat *st)
@@ -226,17 +256,23 @@ struct cairn__sidecar *cairn__fltc_get(struct cairn_store *s, struct cairn__peri
             lru_unlink(c, sc);
             lru_front(c, sc);
         } else {
-            old = e;
+            if (e->dev == st.st_dev && e->ino == st.st_ino && e->size < st.st_size &&
+                e->sdev == sdev && e->sino == sino && sino) {
+                old = e; /* grown: its records are kept, only the new ones read */
+                old->refs++;
+            } else {
+                lru_drop(c, e); /* changed since: loaded again below */
+            }
         }
         break;
     }
-    if (old)
-        lru_drop(c, old); /* changed since: loaded again below */
     pthread_mutex_unlock(&c->mu);
     if (sc)
         goto out;
+    size_t from = CAIRN__FILE_HDR;
     if (!(sc = calloc(1, sizeof *sc)) || !(sc->path = strdup(path)) ||
-        read_fd(ffd, (size_t)st.st_size, &sc->bytes)) {
+        (old && sc_grow_from(sc, old, ffd, (size_t)st.st_size, &from)) ||
+        (!old && read_fd(ffd, 0, (size_t)st.st_size, &sc->bytes))) {
         sc_free(sc);
         sc = NULL;
         goto out;
@@ -247,7 +283,7 @@ struct cairn__sidecar *cairn__fltc_get(struct cairn_store *s, struct cairn__peri
     sc->mtim = st.st_mtim;
     sc->sdev = sdev;
     sc->sino = sino;
-    sc_index(sc, sino ? seg : -1);
+    sc_index(sc, sino ? seg : -1, from);
     sc->cost = sizeof *sc + sc->bytes.cap + sc->n * sizeof *sc->v;
     sc->refs = 1;
     if (!sino || sc->cost > CAIRN_NEEDLE_CACHE_BYTES)
@@ -263,6 +299,7 @@ struct cairn__sidecar *cairn__fltc_get(struct cairn_store *s, struct cairn__peri
         lru_drop(c, c->tail);
     pthread_mutex_unlock(&c->mu);
 out:
+    cairn__fltc_put(s, old);
     close(ffd);
     if (seg >= 0)
         close(seg);
