@@ -62,6 +62,10 @@
  * enough for the usual 1 MiB batches of Promtail, Alloy and our own agent; a bigger
  * request's buffers are freed after it. */
 #define CAIRN_PUSH_KEEP_BYTES (4u * 1024 * 1024)
+/* Block filter sidecars a store keeps loaded between queries (src/store/needle_cache.c),
+ * all together: the filters are ~2 % of raw line bytes, so 64 MiB holds those of about
+ * 3 GB of logs, days of a small server; older ones are read again when asked for. */
+#define CAIRN_NEEDLE_CACHE_BYTES ((size_t)64 * 1024 * 1024)
 
 /* HTTP connections (issue 10, finding 5): idle or slow clients cost a socket, never a
  * thread, and never hold one past these. Defaults of the server.http_* keys. */

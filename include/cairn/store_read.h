@@ -164,6 +164,14 @@ int cairn_store_needles_create(struct cairn_store *s, const char *const *lits, c
 void cairn_store_needles_destroy(struct cairn_store_needles *nd);
 void cairn_store_iter_use_needles(struct cairn_entry_iter *it,
                                   const struct cairn_store_needles *nd);
+/* cairn_store_iter_init_filtered with nd in use from the start: blocks a filter checked
+ * when its sidecar was loaded rules out are dropped from the snapshot unread, before any
+ * per-block set-up (nd NULL: cairn_store_iter_init_filtered). */
+int cairn_store_iter_init_needles(struct cairn_entry_iter *it, struct cairn_store *s,
+                                  const char *tenant, const roaring_bitmap_t *sids, int64_t start,
+                                  int64_t end, enum cairn_iter_dir dir, unsigned flags,
+                                  cairn_line_filter_fn filter, void *ctx,
+                                  const struct cairn_store_needles *nd);
 /* Blocks skipped so far because of their filter (for query stats). */
 uint64_t cairn_store_iter_filtered_blocks(const struct cairn_entry_iter *it);
 

@@ -364,12 +364,11 @@ static void *worker_run(void *arg)
     int pre = cairn_logql_pipeline_has_prefilter(pl);
     cairn_logql_pipeline_set_prefiltered(pl, pre);
     struct pre_ctx pc = {pl, &sl, w->s, p->tenant, 0, NULL, &it};
-    rc = cairn_store_iter_init_filtered(&it, w->s, p->tenant, w->sids, p->start, p->end,
-                                        p->direction, 0, pre ? prefilter : NULL, &pc);
+    rc = cairn_store_iter_init_needles(&it, w->s, p->tenant, w->sids, p->start, p->end,
+                                       p->direction, 0, pre ? prefilter : NULL, &pc, w->needles);
     if (rc)
         goto out;
     iter_open = 1;
-    cairn_store_iter_use_needles(&it, w->needles);
     if (w->cut)
         cairn_store_iter_set_stop(&it, &w->cut->stop);
     cairn_store_iter_set_deadline(&it, w->deadline);

@@ -245,7 +245,8 @@ static void stream_push(struct cairn__iter *it, size_t a, size_t b, uint32_t *id
 static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const char *tenant,
                      const roaring_bitmap_t *sids, int64_t start, int64_t end,
                      enum cairn_iter_dir dir, unsigned flags, int blockmode,
-                     cairn_line_filter_fn filter, void *filter_ctx)
+                     cairn_line_filter_fn filter, void *filter_ctx,
+                     const struct cairn_store_needles *needles)
 {
     struct cairn__iter *it = calloc(1, sizeof *it);
     itp->impl = it;
@@ -259,6 +260,7 @@ static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const 
     it->no_mmap = (flags & (CAIRN__ITER_NO_MMAP | CAIRN_ITER_NO_LINES | CAIRN_ITER_PREAD)) != 0;
     it->filter = filter;
     it->filter_ctx = filter_ctx;
+    it->needles = needles;
     it->s = s;
     it->start = start;
     it->end = end;
@@ -293,6 +295,7 @@ static int iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, const 
     free(ids);
     if (rc)
         goto fail;
+    cairn__needle_prune(it); /* blocks the filters rule out get no source set-up */
     size_t n1 = it->n ? it->n : 1;
     if (!(it->heap = malloc(n1 * sizeof *it->heap)) ||
         !(it->pool = malloc(n1 * sizeof *it->pool)) || !(it->c = calloc(n1, sizeof *it->c)))
@@ -322,7 +325,7 @@ int cairn_store_iter_init(struct cairn_entry_iter *itp, struct cairn_store *s, c
                           const roaring_bitmap_t *sids, int64_t start, int64_t end,
                           enum cairn_iter_dir dir, unsigned flags)
 {
-    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, NULL, NULL);
+    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, NULL, NULL, NULL);
 }
 
 int cairn_store_iter_init_filtered(struct cairn_entry_iter *itp, struct cairn_store *s,
@@ -330,11 +333,21 @@ int cairn_store_iter_init_filtered(struct cairn_entry_iter *itp, struct cairn_st
                                    int64_t end, enum cairn_iter_dir dir, unsigned flags,
                                    cairn_line_filter_fn filter, void *ctx)
 {
+    return cairn_store_iter_init_needles(itp, s, tenant, sids, start, end, dir, flags, filter,
+                                         ctx, NULL);
+}
+
+int cairn_store_iter_init_needles(struct cairn_entry_iter *itp, struct cairn_store *s,
+                                  const char *tenant, const roaring_bitmap_t *sids, int64_t start,
+                                  int64_t end, enum cairn_iter_dir dir, unsigned flags,
+                                  cairn_line_filter_fn filter, void *ctx,
+                                  const struct cairn_store_needles *nd)
+{
     if (filter && (flags & CAIRN_ITER_NO_LINES)) {
         itp->impl = NULL;
         return CAIRN_EINVAL;
     }
-    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, filter, ctx);
+    return iter_init(itp, s, tenant, sids, start, end, dir, flags, 0, filter, ctx, nd);
 }
 
 void cairn_store_iter_set_stop(struct cairn_entry_iter *itp, const _Atomic int64_t *stop)
@@ -453,7 +466,7 @@ int cairn_store_blocks_init(struct cairn_block_iter *bit, struct cairn_store *s,
                             unsigned flags)
 {
     struct cairn_entry_iter e;
-    int rc = iter_init(&e, s, tenant, sids, start, end, CAIRN_ITER_FORWARD, flags, 1, NULL, NULL);
+    int rc = iter_init(&e, s, tenant, sids, start, end, CAIRN_ITER_FORWARD, flags, 1, NULL, NULL, NULL);
     bit->impl = e.impl;
     return rc;
 }

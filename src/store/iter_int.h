@@ -121,7 +121,7 @@ struct cairn__iter {
     size_t nfd, capfd;
     const struct cairn_store_needles *needles; /* required literals, or NULL (borrowed) */
     struct cairn_store_needles *needles_own;   /* made by cairn_store_iter_set_needles */
-    struct sidecar *needle_sc;                 /* the sidecar consulted last (needle.c) */
+    struct nsc *needle_sc;                     /* the sidecar consulted last (needle.c) */
     uint64_t filtered_blocks;     /* blocks skipped by their filter */
 };
 

@@ -19,25 +19,19 @@
 #include "store/iter_int.h"
 #include "store/needle.h"
 
-static const char flt_magic[8] = {'C', 'A', 'I', 'R', 'N', 'F', 'L', 'T'};
-
-static void flt_path(const struct cairn__period *p, uint32_t file, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/seg-%06u.cflt", p->dir, file);
-}
 
 /* ---- write side ---- */
 
 static int flt_append(struct cairn__period *p, uint32_t file, const struct cairn_buf *rec)
 {
     char path[4096];
-    flt_path(p, file, path, sizeof path);
+    cairn__flt_path(p, file, path, sizeof path);
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0)
             return CAIRN_EIO;
-        if (cairn__file_hdr_write(fd, flt_magic, CAIRN__FLT_VERSION)) {
+        if (cairn__file_hdr_write(fd, cairn__flt_magic(), CAIRN__FLT_VERSION)) {
             close(fd);
             unlink(path);
             return CAIRN_EIO;
@@ -111,96 +105,54 @@ out:
 
 /* ---- read side ---- */
 
-struct fent {
-    uint64_t off;
-    const unsigned char *pl; /* the record's payload, inside the sidecar's bytes */
-};
-
-struct sidecar {
+/* A sidecar this query uses (a reference into the store's cache). */
+struct nsc {
     struct cairn__period *per;
     uint32_t file;
-    struct cairn_buf bytes;
-    struct fent *v;
-    size_t n;
+    struct cairn__sidecar *sc; /* NULL: none, every block of the file is read */
 };
 
-/* Shared by the iterators of one query (its worker threads): the sidecars are read
- * once, under mu; an entry, once loaded, is never changed or moved. */
+/* Shared by the iterators of one query (its worker threads): each sidecar is taken
+ * from the store's cache (needle_cache.c) once, under mu; a taken entry is never
+ * changed, moved or freed before the query ends. */
 struct cairn_store_needles {
     struct cairn_store *s;
     char **lits;
     size_t *lens;
     size_t nlits;
     pthread_mutex_t mu;
-    struct sidecar **sc;
+    struct nsc **sc;
     size_t nsc, capsc;
 };
 
-static int flt_plausible(uint8_t type, const unsigned char *p, uint32_t n)
+/* The query's sidecar of (per, file), taken from the cache the first time. */
+static struct nsc *nsc_get(struct cairn_store_needles *nd, struct cairn__period *per,
+                           uint32_t file)
 {
-    return type == CAIRN__FLT_REC && n >= CAIRN__FLT_PRE &&
-           n == CAIRN__FLT_PRE + 8ull * cairn_get_u32le(p + 20);
-}
-
-static int fent_cmp(const void *a, const void *b)
-{
-    const struct fent *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Read and index the sidecar of (per, file); a missing or unreadable one is empty.
- * nd->mu held. */
-static struct sidecar *sidecar_load(struct cairn_store_needles *nd, struct cairn__period *per,
-                                    uint32_t file)
-{
+    struct nsc *r = NULL;
+    pthread_mutex_lock(&nd->mu);
     for (size_t i = 0; i < nd->nsc; i++)
-        if (nd->sc[i]->per == per && nd->sc[i]->file == file)
-            return nd->sc[i];
+        if (nd->sc[i]->per == per && nd->sc[i]->file == file) {
+            r = nd->sc[i];
+            goto out;
+        }
     if (nd->nsc == nd->capsc) {
-        size_t nc = nd->capsc ? nd->capsc * 2 : 4;
-        struct sidecar **v = realloc(nd->sc, nc * sizeof *v);
+        size_t nc = nd->capsc ? nd->capsc * 2 : 8;
+        struct nsc **v = realloc(nd->sc, nc * sizeof *v);
         if (!v)
-            return NULL;
+            goto out;
         nd->sc = v;
         nd->capsc = nc;
     }
-    struct sidecar *sc = calloc(1, sizeof *sc);
-    if (!sc)
-        return NULL;
-    nd->sc[nd->nsc++] = sc;
-    sc->per = per;
-    sc->file = file;
-    char path[4096];
-    flt_path(per, file, path, sizeof path);
-    if (cairn__read_file(path, &sc->bytes) ||
-        cairn__file_hdr_check((const unsigned char *)sc->bytes.data, sc->bytes.len, flt_magic,
-                              CAIRN__FLT_VERSION))
-        return sc; /* no filters: every block of the file is read */
-    struct cairn__recscan rs;
-    cairn__recscan_init(&rs, (const unsigned char *)sc->bytes.data, sc->bytes.len,
-                        CAIRN__FILE_HDR, flt_plausible);
-    uint8_t type;
-    const unsigned char *pl;
-    uint32_t plen;
-    size_t roff, cap = 0;
-    while (cairn__recscan_next(&rs, &type, &pl, &plen, &roff) == 1) {
-        if (type != CAIRN__FLT_REC || !flt_plausible(type, pl, plen) ||
-            pl[0] != CAIRN__BF_VERSION || pl[1] != CAIRN__BF_GRAM || pl[2] != CAIRN__BF_K ||
-            pl[3] != CAIRN__BF_STRIDE)
-            continue; /* another version's filter: read the block */
-        if (sc->n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            struct fent *v = realloc(sc->v, nc * sizeof *v);
-            if (!v)
-                break; /* the filters indexed so far still serve */
-            sc->v = v;
-            cap = nc;
-        }
-        sc->v[sc->n++] = (struct fent){cairn_get_u64le(pl + 4), pl};
-    }
-    if (sc->n > 1)
-        qsort(sc->v, sc->n, sizeof *sc->v, fent_cmp);
-    return sc;
+    if (!(r = calloc(1, sizeof *r)))
+        goto out;
+    r->per = per;
+    r->file = file;
+    r->sc = cairn__fltc_get(nd->s, per, file);
+    nd->sc[nd->nsc++] = r;
+out:
+    pthread_mutex_unlock(&nd->mu);
+    return r;
 }
 
 /* The block's trailing CRC (its last 4 bytes). */
@@ -219,19 +171,18 @@ static int block_crc(const struct src *x, const struct fdc *f, uint32_t *crc)
     return 0;
 }
 
-int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct fdc *f)
+/* 1: x's block may be skipped. f NULL: only records checked at load are believed. */
+static int needle_rejects(struct cairn__iter *it, const struct src *x, const struct fdc *f)
 {
     const struct cairn_store_needles *nd = it->needles;
-    if (!nd || !nd->nlits || !x->per)
+    if (!nd || !nd->nlits || !x->per || x->head)
         return 0;
-    struct sidecar *sc = it->needle_sc; /* blocks come file by file: the last one */
-    if (!sc || sc->per != x->per || sc->file != x->ref.file) {
-        struct cairn_store_needles *w = (struct cairn_store_needles *)nd;
-        pthread_mutex_lock(&w->mu);
-        sc = sidecar_load(w, x->per, x->ref.file);
-        pthread_mutex_unlock(&w->mu);
-        it->needle_sc = sc;
+    struct nsc *q = it->needle_sc; /* blocks come file by file: the last one */
+    if (!q || q->per != x->per || q->file != x->ref.file) {
+        q = nsc_get((struct cairn_store_needles *)nd, x->per, x->ref.file);
+        it->needle_sc = q;
     }
+    const struct cairn__sidecar *sc = q ? q->sc : NULL;
     if (!sc || !sc->n)
         return 0;
     size_t a = 0, b = sc->n;
@@ -248,13 +199,17 @@ int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct
         const unsigned char *pl = sc->v[a].pl;
         if (cairn_get_u32le(pl + 12) != x->ref.len)
             continue;
-        if (!have_crc) {
-            if (block_crc(x, f, &crc))
-                return 0;
-            have_crc = 1;
+        if (!sc->v[a].ok) {
+            if (!f)
+                return 0; /* not checked yet: decided when the block is about to load */
+            if (!have_crc) {
+                if (block_crc(x, f, &crc))
+                    return 0;
+                have_crc = 1;
+            }
+            if (cairn_get_u32le(pl + 16) != crc)
+                continue; /* stale: another block once lay here */
         }
-        if (cairn_get_u32le(pl + 16) != crc)
-            continue; /* stale: another block once lay here */
         struct cairn__bf_view v = {pl + CAIRN__FLT_PRE, cairn_get_u32le(pl + 20)};
         for (size_t i = 0; i < nd->nlits; i++) {
             if (!cairn__bf_may_contain(&v, nd->lits[i], nd->lens[i])) {
@@ -268,6 +223,26 @@ int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct
     return 0;
 }
 
+int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct fdc *f)
+{
+    return needle_rejects(it, x, f);
+}
+
+void cairn__needle_prune(struct cairn__iter *it)
+{
+    if (!it->needles || !it->needles->nlits)
+        return;
+    size_t w = 0;
+    for (size_t i = 0; i < it->n; i++) {
+        if (needle_rejects(it, &it->v[i], NULL))
+            continue;
+        if (w != i)
+            it->v[w] = it->v[i];
+        w++;
+    }
+    it->n = w;
+}
+
 void cairn_store_needles_destroy(struct cairn_store_needles *nd)
 {
     if (!nd)
@@ -277,8 +252,7 @@ void cairn_store_needles_destroy(struct cairn_store_needles *nd)
     free(nd->lits);
     free(nd->lens);
     for (size_t i = 0; i < nd->nsc; i++) {
-        cairn_buf_deinit(&nd->sc[i]->bytes);
-        free(nd->sc[i]->v);
+        cairn__fltc_put(nd->s, nd->sc[i]->sc);
         free(nd->sc[i]);
     }
     free(nd->sc);

@@ -25,6 +25,40 @@ void cairn__needle_after_cut(struct cairn_store *s, struct cairn__period *p, uin
                              const struct cairn_buf *block, const char *lines,
                              const uint32_t *lens, uint32_t n);
 
+/* One record of a loaded sidecar: the block at off, its payload (inside the
+ * sidecar's bytes), ok when checked against the segment file at load. */
+struct cairn__fent {
+    uint64_t off;
+    const unsigned char *pl;
+    int ok;
+};
+
+/* A loaded sidecar (needle_cache.c); immutable once loaded, shared by queries. */
+struct cairn__sidecar {
+    char *path;
+    dev_t dev, sdev; /* sidecar's, segment file's (0: no local copy, nothing checked) */
+    ino_t ino, sino;
+    off_t size;
+    struct timespec mtim;
+    struct cairn_buf bytes;
+    struct cairn__fent *v; /* by offset */
+    size_t n;
+    size_t scanned; /* bytes scanned for records: a grown sidecar is read on from there */
+    size_t cost;    /* bytes it holds */
+    unsigned refs;  /* queries holding it (under the cache's mu) */
+    int cached;     /* in the cache's list */
+    struct cairn__sidecar *prev, *next;
+};
+
+void cairn__flt_path(const struct cairn__period *p, uint32_t file, char *out, size_t cap);
+const char *cairn__flt_magic(void);
+/* The sidecar of segment file (per, file), from the store's cache or read (and its
+ * records checked) now; NULL when there is none or on ENOMEM (every block is read).
+ * The caller holds a reference: give it back with cairn__fltc_put. */
+struct cairn__sidecar *cairn__fltc_get(struct cairn_store *s, struct cairn__period *per,
+                                       uint32_t file);
+void cairn__fltc_put(struct cairn_store *s, struct cairn__sidecar *sc);
+
 struct cairn__iter;
 struct src;
 struct fdc;
@@ -32,5 +66,8 @@ struct fdc;
  * one of the iterator's required literals: the block need not be read. 0 otherwise
  * (no literals, no filter, a stale or damaged one, filters disabled). */
 int cairn__needle_skip(struct cairn__iter *it, const struct src *x, const struct fdc *f);
+/* Drop from the iterator's snapshot every block source a filter checked at load
+ * rejects, before any per-source set-up; others are left to cairn__needle_skip. */
+void cairn__needle_prune(struct cairn__iter *it);
 
 #endif

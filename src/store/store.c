@@ -106,6 +106,7 @@ struct cairn_store *cairn_store_open(const struct cairn_store_config *cfg, struc
         return NULL;
     }
     pthread_mutex_init(&s->tenants_mu, NULL);
+    cairn__fltc_init(&s->fltc);
     pthread_mutex_init(&s->evict_mu, NULL);
     pthread_mutex_init(&s->pass_mu, NULL);
     pthread_mutex_init(&s->ctx_mu, NULL);
@@ -482,6 +483,7 @@ static void free_all(struct cairn_store *s, int sync)
         free((void *)s->cfg.tenant_retention);
     }
     pthread_mutex_destroy(&s->tenants_mu);
+    cairn__fltc_deinit(&s->fltc);
     pthread_mutex_destroy(&s->evict_mu);
     pthread_mutex_destroy(&s->pass_mu);
     pthread_mutex_destroy(&s->ctx_mu);

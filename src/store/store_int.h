@@ -513,6 +513,17 @@ struct cairn__tenant {
     atomic_size_t active;
 };
 
+/* Block filter sidecars loaded by queries, shared across queries (needle_cache.c):
+ * most recently used first, at most CAIRN_NEEDLE_CACHE_BYTES held. */
+struct cairn__sidecar;
+struct cairn__fltc {
+    pthread_mutex_t mu;
+    struct cairn__sidecar *head, *tail;
+    size_t bytes;
+};
+void cairn__fltc_init(struct cairn__fltc *c);
+void cairn__fltc_deinit(struct cairn__fltc *c);
+
 struct cairn_store {
     struct cairn_store_config cfg;
     char *data_dir;
@@ -554,6 +565,7 @@ struct cairn_store {
     /* counters */
     atomic_uint_least64_t chunks_flushed, chunk_bytes, blocks_cut;
     atomic_uint_least64_t blocks_filtered; /* blocks a query skipped by their filter (needle.c) */
+    struct cairn__fltc fltc;               /* loaded filter sidecars (needle_cache.c) */
     atomic_uint_least64_t entries, bytes, rejected;
     struct cairn__damage damage; /* files and blocks found damaged (read side) */
     int lock_fd;                 /* DATA_DIR/cairn.lock, held while open */

@@ -161,7 +161,8 @@ static struct cairn_store *open_store(const char *dir, int filters)
     return s;
 }
 
-static void fill(struct cairn_store *s, uint64_t seed)
+/* NLINES entries per stream from t0 on, one a second; ids[] are theirs. */
+static void fill_at(struct cairn_store *s, uint64_t seed, int64_t t0)
 {
     rng_state = seed;
     for (int k = 0; k < NSTREAMS; k++) {
@@ -177,13 +178,18 @@ static void fill(struct cairn_store *s, uint64_t seed)
         for (int i = 0; i < NLINES; i++) {
             ids[k][i] = rnd();
             int l = make_line(lines[i], sizeof lines[i], ids[k][i], i);
-            e[i] = (struct cairn_entry){T0 + (int64_t)i * SEC, lines[i], (size_t)l};
+            e[i] = (struct cairn_entry){t0 + (int64_t)i * SEC, lines[i], (size_t)l};
         }
         struct cairn_push_stream ps = {.labels = &ls, .entries = e, .n = NLINES};
         assert_int_equal(cairn_store_append(s, "fake", &ps, 1), 0);
         assert_int_equal(ps.rejected, 0);
         cairn_labels_deinit(&ls);
     }
+}
+
+static void fill(struct cairn_store *s, uint64_t seed)
+{
+    fill_at(s, seed, T0);
 }
 
 /* The iterator's next entry holding every literal: 1, or 0 at the end. */
@@ -204,8 +210,9 @@ static int next_holding(struct cairn_entry_iter *it, const char *const *lits, co
 }
 
 /* Entries holding every literal, by the plain iterator then a check, and with the
- * literals given as needles: the same sequence (ts, sid, line). Returns the count;
- * *skipped: blocks the needle iterator skipped. */
+ * literals given as needles (after the iterator's set-up, and from its start, the
+ * blocks they rule out dropped before set-up): the same sequence (ts, sid, line).
+ * Returns the count; *skipped: blocks the needle iterators skipped. */
 static size_t compare(struct cairn_store *s, const char *const *lits, size_t n,
                       uint64_t *skipped)
 {
@@ -220,24 +227,37 @@ static size_t compare(struct cairn_store *s, const char *const *lits, size_t n,
                                            CAIRN_ITER_BACKWARD, 0),
                      0);
     assert_int_equal(cairn_store_iter_set_needles(&b, lits, lens, n), 0);
+    struct cairn_store_needles *nd = NULL;
+    assert_int_equal(cairn_store_needles_create(s, lits, lens, n, &nd), 0);
+    struct cairn_entry_iter c;
+    assert_int_equal(cairn_store_iter_init_needles(&c, s, "fake", NULL, 0, INT64_MAX / 2,
+                                                   CAIRN_ITER_BACKWARD, 0, NULL, NULL, nd),
+                     0);
     size_t got = 0;
     for (;;) {
-        uint32_t sa, sb;
-        struct cairn_entry ea, eb;
+        uint32_t sa, sb, sc;
+        struct cairn_entry ea, eb, ec;
         int ra = next_holding(&a, lits, lens, n, &sa, &ea);
         int rb = next_holding(&b, lits, lens, n, &sb, &eb);
+        int rc = next_holding(&c, lits, lens, n, &sc, &ec);
         assert_int_equal(ra, rb);
+        assert_int_equal(ra, rc);
         if (!ra)
             break;
         assert_int_equal(sa, sb);
-        assert_true(ea.ts == eb.ts);
+        assert_int_equal(sa, sc);
+        assert_true(ea.ts == eb.ts && ea.ts == ec.ts);
         assert_int_equal(ea.len, eb.len);
+        assert_int_equal(ea.len, ec.len);
         assert_memory_equal(ea.line, eb.line, ea.len);
+        assert_memory_equal(ea.line, ec.line, ea.len);
         got++;
     }
-    *skipped = cairn_store_iter_filtered_blocks(&b);
+    *skipped = cairn_store_iter_filtered_blocks(&b) + cairn_store_iter_filtered_blocks(&c);
     cairn_store_iter_deinit(&a);
     cairn_store_iter_deinit(&b);
+    cairn_store_iter_deinit(&c);
+    cairn_store_needles_destroy(nd);
     return got;
 }
 
@@ -300,17 +320,48 @@ static uint64_t check_all(struct cairn_store *s, int expect_skips)
     return total;
 }
 
+/* Overwrite each of the n sidecars sc[] in place with bytes (len) or, b NULL, with
+ * its own bytes damaged in the middle. */
+static void rewrite_sidecars(char sc[][1024], size_t n, const char *b, size_t blen)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = blen;
+        char *own = NULL;
+        if (!b) {
+            own = test_read_file(sc[i], &len);
+            assert_non_null(own);
+            for (size_t k = len / 3; k < len / 3 + 64 && k < len; k++)
+                own[k] ^= 0x5a;
+        }
+        FILE *f = fopen(sc[i], "wb");
+        assert_non_null(f);
+        fwrite(b ? b : own, 1, len, f);
+        fclose(f);
+        free(own);
+    }
+}
+
+/* A store at *other filled with seed 8 and closed (its sidecars describe other
+ * blocks), and one at *dir filled with seed 7 (ids[] are its), returned open. */
+static struct cairn_store *two_stores(const char *tag, char **dir, char **other)
+{
+    char t[64];
+    snprintf(t, sizeof t, "%s-other", tag);
+    *dir = test_mkdtemp(tag);
+    *other = test_mkdtemp(t);
+    struct cairn_store *o = open_store(*other, 1);
+    fill(o, 8);
+    cairn_store_close(o);
+    struct cairn_store *s = open_store(*dir, 1);
+    fill(s, 7);
+    return s;
+}
+
 static void test_store_identical(void **state)
 {
     (void)state;
-    char *dir = test_mkdtemp("needle");
-    char *other = test_mkdtemp("needle-other");
-    /* a second store with other data: its sidecars describe other blocks */
-    struct cairn_store *o = open_store(other, 1);
-    fill(o, 8);
-    cairn_store_close(o);
-    struct cairn_store *s = open_store(dir, 1);
-    fill(s, 7); /* ids[] are this store's from here on */
+    char *dir, *other;
+    struct cairn_store *s = two_stores("needle", &dir, &other);
     check_all(s, 1); /* blocks cut while pushing, the rest open */
     cairn_store_close(s);
 
@@ -322,18 +373,7 @@ static void test_store_identical(void **state)
     static char sc[64][1024], oc[64][1024];
     size_t n = sidecars(dir, sc, 64), no = sidecars(other, oc, 64);
     assert_true(n > 0 && no > 0);
-    /* damaged: bytes flipped in the middle of each sidecar */
-    for (size_t i = 0; i < n; i++) {
-        size_t len;
-        char *b = test_read_file(sc[i], &len);
-        assert_non_null(b);
-        for (size_t k = len / 3; k < len / 3 + 64 && k < len; k++)
-            b[k] ^= 0x5a;
-        FILE *f = fopen(sc[i], "wb");
-        fwrite(b, 1, len, f);
-        fclose(f);
-        free(b);
-    }
+    rewrite_sidecars(sc, n, NULL, 0); /* damaged: bytes flipped in the middle */
     s = open_store(dir, 1);
     check_all(s, 1); /* the records left intact still serve */
     cairn_store_close(s);
@@ -370,6 +410,46 @@ static void test_store_identical(void **state)
     free(other);
 }
 
+/* The store keeps sidecars it loaded between queries: one changed under it (grown by
+ * new blocks, rewritten in place, deleted) must be read again, never believed stale. */
+static void test_store_cache_changes(void **state)
+{
+    (void)state;
+    char *dir, *other;
+    struct cairn_store *s = two_stores("needle-cache", &dir, &other);
+    cairn_store_close(s);
+    static char oc[64][1024], sc[64][1024];
+    assert_true(sidecars(other, oc, 64) > 0);
+    size_t olen;
+    char *obytes = test_read_file(oc[0], &olen); /* filters of other blocks */
+    assert_non_null(obytes);
+
+    s = open_store(dir, 1); /* one store from here on: its cache stays */
+    check_all(s, 1);
+    check_all(s, 1); /* from the cache */
+    /* appended: new blocks cut into the same segment files, their records appended */
+    fill_at(s, 11, T0 + NLINES * SEC);
+    check_all(s, 1);
+    size_t n = sidecars(dir, sc, 64);
+    assert_true(n > 0);
+    /* rewritten: damaged in place, then another store's filters (their CRCs match no
+     * block here: a query that believed the cached records would still skip) */
+    rewrite_sidecars(sc, n, NULL, 0);
+    check_all(s, 1);
+    rewrite_sidecars(sc, n, obytes, olen);
+    check_all(s, 0);
+    /* deleted */
+    for (size_t i = 0; i < n; i++)
+        unlink(sc[i]);
+    check_all(s, 0);
+    cairn_store_close(s);
+    free(obytes);
+    test_rmdir_r(dir);
+    test_rmdir_r(other);
+    free(dir);
+    free(other);
+}
+
 static void test_store_disabled(void **state)
 {
     (void)state;
@@ -396,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_filter_sound_and_fpr),
         cmocka_unit_test(test_filter_short_and_edges),
         cmocka_unit_test(test_store_identical),
+        cmocka_unit_test(test_store_cache_changes),
         cmocka_unit_test(test_store_disabled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
