@@ -90,11 +90,13 @@ static const struct cairn__stage_ops labels_ops = {
     .destroy = pairs_destroy,
 };
 
-/* A stage of `name: extracted key` pairs (labels, structured_metadata) run by ops. */
+/* A stage of `name: value` pairs run by ops (labels, structured_metadata: the value an
+ * extracted key, name_default; static_labels: the value itself). */
 static int pairs_stage(struct cairn_ship_pipeline *pl, const struct cairn__stage_ops *ops,
-                       const struct cairn__kv *kv, size_t n, struct cairn_err *err)
+                       int name_default, const struct cairn__kv *kv, size_t n,
+                       struct cairn_err *err)
 {
-    struct pairs *p = pairs_new(kv, n, 1, 1, err);
+    struct pairs *p = pairs_new(kv, n, name_default, 1, err);
     if (!p)
         return err ? err->code : CAIRN_EINVAL;
     if (cairn__pipeline_add(pl, ops, p, NULL)) {
@@ -108,7 +110,7 @@ static int pairs_stage(struct cairn_ship_pipeline *pl, const struct cairn__stage
 int cairn__stage_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv, size_t n,
                         struct cairn_err *err)
 {
-    return pairs_stage(pl, &labels_ops, kv, n, err);
+    return pairs_stage(pl, &labels_ops, 1, kv, n, err);
 }
 
 /* structured_metadata: the same pairs, into the entry's structured metadata (an smeta
@@ -135,7 +137,7 @@ static const struct cairn__stage_ops smeta_ops = {
 int cairn__stage_structured_metadata(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
                                      size_t n, struct cairn_err *err)
 {
-    return pairs_stage(pl, &smeta_ops, kv, n, err);
+    return pairs_stage(pl, &smeta_ops, 1, kv, n, err);
 }
 
 static int static_process(struct cairn__stage *s, struct cairn_ship_entry *e)
@@ -161,15 +163,7 @@ static const struct cairn__stage_ops static_ops = {
 int cairn__stage_static_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
                                size_t n, struct cairn_err *err)
 {
-    struct pairs *p = pairs_new(kv, n, 0, 1, err);
-    if (!p)
-        return err ? err->code : CAIRN_EINVAL;
-    if (cairn__pipeline_add(pl, &static_ops, p, NULL)) {
-        struct cairn__stage tmp = {NULL, p, NULL};
-        pairs_destroy(&tmp);
-        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
-    }
-    return 0;
+    return pairs_stage(pl, &static_ops, 0, kv, n, err);
 }
 
 /* labelallow / labeldrop: a name list. */
