@@ -67,8 +67,6 @@ static int record_attrs(struct cairn_buf *rec, const char *sm, size_t len, struc
     const char *n, *v;
     size_t nl, vl;
     int rc;
-    if (!len)
-        return 0;
     cairn_smeta_iter_init(&it, sm, len);
     while ((rc = cairn_smeta_next(&it, &n, &nl, &v, &vl)) == 1) {
         cairn_buf_reset(name); /* put_attr takes a C string */
@@ -112,7 +110,8 @@ int cairn__pushc_batch_encode_otlp(struct cairn__push_batch *b)
                 put_uv(&rec, 5 << 3 | 2) || put_uv(&rec, body) ||
                 put_len(&rec, 1, b->lines.data + e->off, e->len))
                 rc = CAIRN_ENOMEM;
-            rc = rc ? rc : record_attrs(&rec, b->sm.data + e->sm_off, e->sm_len, &tmp, &name);
+            if (!rc && e->sm_len)
+                rc = record_attrs(&rec, b->sm.data + e->sm_off, e->sm_len, &tmp, &name);
             if (!rc && put_len(&recs, 2, rec.data, rec.len))
                 rc = CAIRN_ENOMEM;
         }

@@ -174,7 +174,7 @@ static int forward_push(struct relay *r, const char *tenant, size_t tenant_len)
         const struct cairn_ingest_esm *m = b->esm + s->first;
         for (size_t j = 0; j < s->n; j++) {
             int rc = emit(r, &r->ls, incoming ? x[j].ts : cairn_now_ns(), x[j].line, x[j].len,
-                          tenant, tenant_len, b->smb.data + m[j].off, m[j].len);
+                          tenant, tenant_len, m[j].len ? b->smb.data + m[j].off : NULL, m[j].len);
             if (rc)
                 return rc;
         }
