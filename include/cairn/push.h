@@ -90,6 +90,11 @@ void cairn_push_interrupt(struct cairn_push *p);
  * the client is shutting down, CAIRN_ENOMEM. No allocation in steady state. */
 int cairn_push_entry(struct cairn_push *p, const char *tenant, const struct cairn_labels *labels,
                      int64_t ts_ns, const char *line, size_t len);
+/* The same with the entry's structured metadata sm[0..sm_len) (a cairn/smeta.h blob,
+ * copied; NULL/0: none): sent as EntryAdapter.structuredMetadata (protobuf) or as the
+ * LogRecord's attributes (OTLP). */
+int cairn_push_entry_sm(struct cairn_push *p, const char *tenant, const struct cairn_labels *labels,
+                        int64_t ts_ns, const char *line, size_t len, const char *sm, size_t sm_len);
 
 /* The same, with the stream given in its canonical text form `{a="b", c="d"}`
  * (sorted, as cairn_labels_format prints it). External labels are not merged here:

@@ -34,6 +34,8 @@ struct cairn_ship_entry {
     struct cairn_ship_kv *ex;
     size_t n_ex, cap_ex;
     struct cairn_buf tenant;    /* empty: the client's tenant */
+    struct cairn_buf sm;        /* structured metadata (a cairn/smeta.h blob; empty: none),
+                                 * sent with the entry, never part of its stream */
     struct cairn_buf scratch;   /* for stages: templates, joins */
     uint64_t src;               /* the tailed file it was read from (0: none) */
     int64_t src_off;            /* where in that file its first line starts */
@@ -42,7 +44,7 @@ struct cairn_ship_entry {
 void cairn_ship_entry_init(struct cairn_ship_entry *e);
 void cairn_ship_entry_deinit(struct cairn_ship_entry *e);
 /* Start a new line: copy labels and line; the extracted map starts as the labels (as
- * Promtail's); clear tenant and source. */
+ * Promtail's); clear tenant, structured metadata and source. */
 int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels *labels,
                            int64_t ts, const char *line, size_t len);
 /* Set (add or replace) a label / remove one; the set stays sorted. name and value

@@ -48,7 +48,11 @@ int cairn__query_http_get(const struct query_opts *o, const char *path, struct c
     struct curl_slist *hdr = NULL;
     if (!c || cairn_buf_appendf(&url, "%s%s?%s", o->addr, path, cairn_buf_cstr(params)))
         goto out;
-    if (cairn__query_curl_headers(o, &hdr)) {
+    /* -o jsonl prints structured metadata and parsed labels apart from the stream's:
+     * ask for Loki 3's categorized answer (a server that does not know it ignores it) */
+    if (cairn__query_curl_headers(o, &hdr) ||
+        (strcmp(o->output, "jsonl") == 0 &&
+         !(hdr = curl_slist_append(hdr, "X-Loki-Response-Encoding-Flags: categorize-labels")))) {
         fprintf(stderr, "cairn query: out of memory\n");
         goto out;
     }
@@ -174,6 +178,7 @@ int cairn__query_rows_collect(const struct query_opts *o, json_t *result, int fo
             rows[n].labels = shown;
             rows[n].stream = filtered ? all : shown;
             rows[n].line = json_string_value(json_array_get(e, 1));
+            rows[n].cat = json_is_object(json_array_get(e, 2)) ? json_array_get(e, 2) : NULL;
             if (!rows[n].line)
                 rows[n].line = "";
             n++;
@@ -219,6 +224,20 @@ static const char *level_color(const char *line)
     return "";
 }
 
+/* -o jsonl: an entry's structured metadata and parsed labels (categorize-labels) as
+ * their own members, "structuredMetadata" and "parsed", each only when present. */
+static void jsonl_categories(struct cairn_buf *out, const json_t *cat)
+{
+    static const char *const keys[] = {"structuredMetadata", "parsed"};
+    for (size_t k = 0; cat && k < 2; k++) {
+        json_t *m = json_object_get(cat, keys[k]);
+        char *js = json_is_object(m) ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        if (js)
+            cairn_buf_appendf(out, ",\"%s\":%s", keys[k], js);
+        free(js);
+    }
+}
+
 int cairn__query_print_rows(const struct query_opts *o, const struct query_row *rows, size_t n)
 {
     size_t i;
@@ -239,6 +258,7 @@ int cairn__query_print_rows(const struct query_opts *o, const struct query_row *
             cairn_buf_append_json_str(&out, rows[i].labels, strlen(rows[i].labels));
             cairn_buf_append_str(&out, ",\"line\":");
             cairn_buf_append_json_str(&out, rows[i].line, strlen(rows[i].line));
+            jsonl_categories(&out, rows[i].cat);
             cairn_buf_append_byte(&out, '}');
         } else if (o->color) {
             char t[64];

@@ -62,6 +62,9 @@ struct query_row {
     const char *labels; /* as printed (--include-label/--exclude-label applied) */
     const char *stream; /* every label: which stream the entry is from */
     const char *line;
+    /* -o jsonl: the value's third element as a Loki 3 server sends it with
+     * categorize-labels ({"structuredMetadata":{...},"parsed":{...}}), or NULL */
+    const json_t *cat;
 };
 
 struct query_reply {

@@ -11,6 +11,7 @@
 
 #include "cairn/hash.h"
 #include "cairn/log.h"
+#include "cairn/smeta.h"
 #include "push.pb-c.h"
 #include "push/push_int.h"
 
@@ -25,6 +26,7 @@ void cairn__pushc_batch_reset(struct cairn__push_batch *b, const char *tenant, i
     b->line_bytes = 0;
     b->cost = 0;
     cairn_buf_reset(&b->lines);
+    cairn_buf_reset(&b->sm);
     cairn_buf_reset(&b->labels);
     b->n_entries = 0;
     b->n_streams = 0;
@@ -37,6 +39,8 @@ void cairn__pushc_batch_reset(struct cairn__push_batch *b, const char *tenant, i
 static void batch_deinit(struct cairn__push_batch *b)
 {
     cairn_buf_deinit(&b->lines);
+    cairn_buf_deinit(&b->sm);
+    cairn_buf_deinit(&b->smstr);
     cairn_buf_deinit(&b->labels);
     cairn_buf_deinit(&b->pb);
     cairn_buf_deinit(&b->body);
@@ -109,9 +113,9 @@ static int find_stream(struct cairn__push_batch *b, const char *labels, size_t l
 }
 
 int cairn__pushc_batch_add(struct cairn__push_batch *b, const char *labels, size_t labels_len,
-                          int64_t ts, const char *line, size_t len)
+                          int64_t ts, const char *line, size_t len, const char *sm, size_t sm_len)
 {
-    if (len > UINT32_MAX)
+    if (len > UINT32_MAX || sm_len > UINT32_MAX)
         return CAIRN_EINVAL;
     if (b->n_entries == b->cap_entries) {
         size_t nc = b->cap_entries ? b->cap_entries * 2 : 256;
@@ -121,25 +125,55 @@ int cairn__pushc_batch_add(struct cairn__push_batch *b, const char *labels, size
         b->entries = ne;
         b->cap_entries = nc;
     }
-    if (cairn_buf_reserve(&b->lines, len))
+    if (cairn_buf_reserve(&b->lines, len) || (sm_len && cairn_buf_reserve(&b->sm, sm_len)))
         return CAIRN_ENOMEM;
     uint32_t si;
     if (find_stream(b, labels, labels_len, &si))
         return CAIRN_ENOMEM;
     size_t off = b->lines.len;
     cairn_buf_append(&b->lines, line, len); /* reserved above: cannot fail */
-    b->entries[b->n_entries++] = (struct cairn__push_entry){si, (uint32_t)len, off, ts};
+    size_t sm_off = b->sm.len;
+    if (sm_len)
+        cairn_buf_append(&b->sm, sm, sm_len);
+    b->entries[b->n_entries++] =
+        (struct cairn__push_entry){si, (uint32_t)len, off, ts, sm_off, (uint32_t)sm_len};
     b->line_bytes += len;
-    b->cost += len + labels_len / 8 + CAIRN__PUSH_ENTRY_OVERHEAD;
+    b->cost += len + sm_len + labels_len / 8 + CAIRN__PUSH_ENTRY_OVERHEAD;
     return 0;
+}
+
+/* The batch's structured metadata as NUL-terminated names and values in b->smstr (what
+ * protobuf-c's LabelPairAdapter points at), in entry order: *npairs of them. */
+static int sm_strings(struct cairn__push_batch *b, size_t *npairs)
+{
+    *npairs = 0;
+    cairn_buf_reset(&b->smstr);
+    if (!b->sm.len)
+        return 0;
+    struct cairn_smeta_iter it;
+    const char *n, *v;
+    size_t nl, vl;
+    cairn_smeta_iter_init(&it, b->sm.data, b->sm.len);
+    int rc;
+    while ((rc = cairn_smeta_next(&it, &n, &nl, &v, &vl)) == 1) {
+        if (cairn_buf_append(&b->smstr, n, nl) || cairn_buf_append_byte(&b->smstr, '\0') ||
+            cairn_buf_append(&b->smstr, v, vl) || cairn_buf_append_byte(&b->smstr, '\0'))
+            return CAIRN_ENOMEM;
+        (*npairs)++;
+    }
+    return rc;
 }
 
 int cairn__pushc_batch_encode(struct cairn__push_batch *b)
 {
-    size_t ne = b->n_entries, ns = b->n_streams;
+    size_t ne = b->n_entries, ns = b->n_streams, np;
+    int src = sm_strings(b, &np);
+    if (src)
+        return src;
     size_t need = ne * (sizeof(Logproto__EntryAdapter) + sizeof(Logproto__Timestamp) +
                         sizeof(Logproto__EntryAdapter *)) +
-                  ns * (sizeof(Logproto__StreamAdapter) + sizeof(Logproto__StreamAdapter *));
+                  ns * (sizeof(Logproto__StreamAdapter) + sizeof(Logproto__StreamAdapter *)) +
+                  np * (sizeof(Logproto__LabelPairAdapter) + sizeof(Logproto__LabelPairAdapter *));
     if (need > b->enc_cap) {
         void *e = malloc(need);
         if (!e)
@@ -158,6 +192,12 @@ int cairn__pushc_batch_encode(struct cairn__push_batch *b)
     Logproto__EntryAdapter **eptr = (void *)base;
     base += ne * sizeof *eptr;
     Logproto__StreamAdapter **sptr = (void *)base;
+    base += ns * sizeof *sptr;
+    Logproto__LabelPairAdapter *pairs = (void *)base;
+    base += np * sizeof *pairs;
+    Logproto__LabelPairAdapter **pptr = (void *)base;
+    char *str = b->smstr.data;
+    size_t pi = 0;
 
     /* count per stream, then lay each stream's entry pointers out contiguously */
     for (size_t i = 0; i < ns; i++)
@@ -189,6 +229,23 @@ int cairn__pushc_batch_encode(struct cairn__push_batch *b)
         ea->timestamp = &tss[i];
         ea->line.data = (uint8_t *)b->lines.data + e->off;
         ea->line.len = e->len;
+        if (e->sm_len) { /* the blob's pairs, in order, as sm_strings laid them out */
+            struct cairn_smeta_iter it;
+            const char *n, *v;
+            size_t nl, vl;
+            ea->structuredmetadata = pptr + pi;
+            cairn_smeta_iter_init(&it, b->sm.data + e->sm_off, e->sm_len);
+            while (cairn_smeta_next(&it, &n, &nl, &v, &vl) == 1 && pi < np) {
+                Logproto__LabelPairAdapter *lp = &pairs[pi];
+                logproto__label_pair_adapter__init(lp);
+                lp->name = str;
+                str += nl + 1;
+                lp->value = str;
+                str += vl + 1;
+                pptr[pi++] = lp;
+                ea->n_structuredmetadata++;
+            }
+        }
         Logproto__StreamAdapter *s = &strs[e->stream];
         s->entries[s->n_entries++] = ea;
     }
@@ -244,7 +301,7 @@ void cairn_push_body_reset(struct cairn_push_body *pb)
 int cairn_push_body_add(struct cairn_push_body *pb, const char *labels, size_t labels_len,
                         int64_t ts_ns, const char *line, size_t len)
 {
-    return cairn__pushc_batch_add(&pb->b, labels, labels_len, ts_ns, line, len);
+    return cairn__pushc_batch_add(&pb->b, labels, labels_len, ts_ns, line, len, NULL, 0);
 }
 
 size_t cairn_push_body_entries(const struct cairn_push_body *pb)

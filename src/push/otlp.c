@@ -1,8 +1,8 @@
 /* otlp.c -- the push client's OTLP encoder: a batch as an OTLP/HTTP protobuf
  * ExportLogsServiceRequest (field numbers as opentelemetry-proto's logs and common
  * .proto files; the same subset the server's decoder reads, src/ingest/otlp_pb.c), written
- * straight to the wire format. Stream labels become resource attributes; cairn's
- * client entries carry no structured metadata yet, so records have no attributes. */
+ * straight to the wire format. Stream labels become resource attributes, an entry's
+ * structured metadata its record's attributes (LogRecord.attributes, field 6). */
 #include <string.h>
 
 #include "cairn/labels.h"
@@ -58,9 +58,28 @@ static int put_attr(struct cairn_buf *o, unsigned field, const char *k, const ch
     return put_len(o, field, t->data, t->len);
 }
 
+/* An entry's structured metadata (smeta blob sm[0..len)) as the record's string
+ * attributes, names as sent. */
+static int record_attrs(struct cairn_buf *rec, const char *sm, size_t len, struct cairn_buf *t,
+                        struct cairn_buf *name)
+{
+    struct cairn_smeta_iter it;
+    const char *n, *v;
+    size_t nl, vl;
+    int rc;
+    cairn_smeta_iter_init(&it, sm, len);
+    while ((rc = cairn_smeta_next(&it, &n, &nl, &v, &vl)) == 1) {
+        cairn_buf_reset(name); /* put_attr takes a C string */
+        if (cairn_buf_append(name, n, nl) || cairn_buf_append_byte(name, '\0') ||
+            put_attr(rec, 6, name->data, v, vl, t))
+            return CAIRN_ENOMEM;
+    }
+    return rc;
+}
+
 int cairn__pushc_batch_encode_otlp(struct cairn__push_batch *b)
 {
-    struct cairn_buf res = {0}, recs = {0}, rec = {0}, tmp = {0}, sl = {0}, rl = {0};
+    struct cairn_buf res = {0}, recs = {0}, rec = {0}, tmp = {0}, sl = {0}, rl = {0}, name = {0};
     struct cairn_labels ls;
     struct cairn_err err;
     int rc = 0;
@@ -89,8 +108,11 @@ int cairn__pushc_batch_encode_otlp(struct cairn__push_batch *b)
             cairn_buf_reset(&rec);
             if (put_uv(&rec, 1 << 3 | 1) || cairn_buf_append(&rec, t, 8) ||
                 put_uv(&rec, 5 << 3 | 2) || put_uv(&rec, body) ||
-                put_len(&rec, 1, b->lines.data + e->off, e->len) ||
-                put_len(&recs, 2, rec.data, rec.len))
+                put_len(&rec, 1, b->lines.data + e->off, e->len))
+                rc = CAIRN_ENOMEM;
+            if (!rc && e->sm_len)
+                rc = record_attrs(&rec, b->sm.data + e->sm_off, e->sm_len, &tmp, &name);
+            if (!rc && put_len(&recs, 2, rec.data, rec.len))
                 rc = CAIRN_ENOMEM;
         }
         cairn_buf_reset(&sl);
@@ -101,8 +123,8 @@ int cairn__pushc_batch_encode_otlp(struct cairn__push_batch *b)
                     put_len(&b->body, 1, rl.data, rl.len)))
             rc = CAIRN_ENOMEM;
     }
-    struct cairn_buf *all[] = {&res, &recs, &rec, &tmp, &sl, &rl};
-    for (size_t i = 0; i < 6; i++)
+    struct cairn_buf *all[] = {&res, &recs, &rec, &tmp, &sl, &rl, &name};
+    for (size_t i = 0; i < 7; i++)
         cairn_buf_deinit(all[i]);
     cairn_labels_deinit(&ls);
     if (!rc && !b->body.data)

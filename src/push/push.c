@@ -322,7 +322,8 @@ static int wait_space(struct cairn_push *p, size_t cost)
 
 /* Add an entry whose stream text is labels (under mu, space already waited for). */
 static int add_locked(struct cairn_push *p, const char *tenant, const char *labels,
-                      size_t labels_len, int64_t ts, const char *line, size_t len)
+                      size_t labels_len, int64_t ts, const char *line, size_t len, const char *sm,
+                      size_t sm_len)
 {
     if (!tenant)
         tenant = p->tenant_id ? p->tenant_id : "";
@@ -341,7 +342,7 @@ static int add_locked(struct cairn_push *p, const char *tenant, const char *labe
             return CAIRN_ENOMEM;
     }
     size_t before = b->cost;
-    int rc = cairn__pushc_batch_add(b, labels, labels_len, ts, line, len);
+    int rc = cairn__pushc_batch_add(b, labels, labels_len, ts, line, len, sm, sm_len);
     if (rc)
         return rc;
     p->queued += b->cost - before;
@@ -360,7 +361,7 @@ int cairn_push_entry_str(struct cairn_push *p, const char *tenant, const char *l
     pthread_mutex_lock(&p->mu);
     int rc = wait_space(p, estimate_cost(labels_len, len));
     if (!rc)
-        rc = add_locked(p, tenant, labels, labels_len, ts_ns, line, len);
+        rc = add_locked(p, tenant, labels, labels_len, ts_ns, line, len, NULL, 0);
     pthread_mutex_unlock(&p->mu);
     return rc;
 }
@@ -400,9 +401,15 @@ static int merge_external(struct cairn_push *p, const struct cairn_labels *ls)
 int cairn_push_entry(struct cairn_push *p, const char *tenant, const struct cairn_labels *labels,
                      int64_t ts_ns, const char *line, size_t len)
 {
+    return cairn_push_entry_sm(p, tenant, labels, ts_ns, line, len, NULL, 0);
+}
+
+int cairn_push_entry_sm(struct cairn_push *p, const char *tenant, const struct cairn_labels *labels,
+                        int64_t ts_ns, const char *line, size_t len, const char *sm, size_t sm_len)
+{
     uint64_t fp = cairn_labels_fingerprint(labels) | 1; /* 0 marks an empty slot */
     pthread_mutex_lock(&p->mu);
-    int rc = wait_space(p, estimate_cost(64, len));
+    int rc = wait_space(p, estimate_cost(64, len + sm_len));
     if (rc)
         goto out;
     struct cairn_buf *text = &p->fmt_cache[fp % PUSH_FMT_CACHE].text;
@@ -419,7 +426,7 @@ int cairn_push_entry(struct cairn_push *p, const char *tenant, const struct cair
             goto out;
         p->fmt_cache[fp % PUSH_FMT_CACHE].fp = fp;
     }
-    rc = add_locked(p, tenant, text->data, text->len, ts_ns, line, len);
+    rc = add_locked(p, tenant, text->data, text->len, ts_ns, line, len, sm, sm_len);
 out:
     pthread_mutex_unlock(&p->mu);
     return rc;

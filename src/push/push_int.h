@@ -22,6 +22,8 @@ struct cairn__push_entry {
     uint32_t len;
     size_t off;      /* into batch->lines */
     int64_t ts;
+    size_t sm_off;   /* structured metadata: an smeta blob in batch->sm */
+    uint32_t sm_len; /* 0: none */
 };
 
 struct cairn__push_stream {
@@ -38,6 +40,7 @@ struct cairn__push_batch {
     size_t line_bytes;                   /* counted against batchsize */
     size_t cost;                         /* counted against queue_limit */
     struct cairn_buf lines;
+    struct cairn_buf sm;     /* the entries' structured metadata (smeta blobs) */
     struct cairn_buf labels;
     struct cairn__push_entry *entries;
     size_t n_entries, cap_entries;
@@ -47,21 +50,24 @@ struct cairn__push_batch {
     size_t n_slots;
     /* encode scratch, reused */
     struct cairn_buf pb, body;
+    struct cairn_buf smstr; /* metadata names and values, NUL-terminated, for protobuf-c */
     void *enc;       /* encode arrays (see batch.c) */
     size_t enc_cap;
 };
 
 void cairn__pushc_batch_reset(struct cairn__push_batch *b, const char *tenant, int64_t now);
 void cairn__pushc_batch_free(struct cairn__push_batch *b);
-/* Add one entry; labels is the canonical text form. 0 or CAIRN_ENOMEM (batch unchanged). */
+/* Add one entry; labels is the canonical text form, sm[0..sm_len) its structured
+ * metadata (an smeta blob, copied; NULL/0: none). 0 or CAIRN_ENOMEM (batch unchanged). */
 int cairn__pushc_batch_add(struct cairn__push_batch *b, const char *labels, size_t labels_len,
-                          int64_t ts, const char *line, size_t len);
+                          int64_t ts, const char *line, size_t len, const char *sm, size_t sm_len);
 /* Encode as snappy(protobuf PushRequest) into b->body. 0 or CAIRN_ENOMEM/EIO. */
 int cairn__pushc_batch_encode(struct cairn__push_batch *b);
 /* Encode as an OTLP ExportLogsServiceRequest (protobuf, uncompressed) into b->body
  * (otlp.c): one ResourceLogs per stream, its labels as string resource attributes
  * (a label of Loki's default index list, like service_name, under its OTLP name
- * service.name), each entry a LogRecord with time_unix_nano and a string body.
+ * service.name), each entry a LogRecord with time_unix_nano, a string body and its
+ * structured metadata as string attributes.
  * 0 or CAIRN_ENOMEM/CAIRN_EINVAL (a stream's label text does not parse). */
 int cairn__pushc_batch_encode_otlp(struct cairn__push_batch *b);
 

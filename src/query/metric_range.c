@@ -74,6 +74,9 @@ void cairn__mr_deinit(struct rstate *r)
     cairn_buf_deinit(&r->tmp);
     cairn__mlb_deinit(&r->lb);
     cairn_labels_deinit(&r->ls);
+    cairn_labels_deinit(&r->smstream);
+    cairn_logql_pipeline_destroy(r->smpl);
+    r->smpl = NULL;
     cairn__qdup_deinit(&r->dup);
     free(r->spans);
     if (r->c)
@@ -367,6 +370,29 @@ static int pipeline_block(struct rstate *r, struct cairn_logql_pipeline *pl, con
     return 0;
 }
 
+/* An expression without stages, stream sid (labels in r->ls while its series is the
+ * stream's) meeting entries with structured metadata: the pipeline of no stage they go
+ * through, with the stream's labels in r->smstream. NULL when the grouping keeps only
+ * `by` labels (the metadata cannot change the series) or on error (*rc). */
+static struct cairn_logql_pipeline *sm_pipeline(struct rstate *r, uint32_t sid, int *rc)
+{
+    *rc = 0;
+    if (r->g && r->g->present && !r->g->without)
+        return NULL; /* grouping_needs_entries made a pipeline when a `by` name is one */
+    if (!r->smpl && !(r->smpl = cairn_logql_pipeline_create(r->e, r->c->err))) {
+        *rc = r->c->err && r->c->err->code ? r->c->err->code : CAIRN_ENOMEM;
+        return NULL;
+    }
+    if (!r->smstream_ok || r->smsid != sid) {
+        /* r->ls is the stream's until a pipeline entry's labels are loaded there */
+        if ((*rc = cairn_store_stream_labels(r->c->store, r->c->tenant, sid, &r->smstream)))
+            return NULL;
+        r->smsid = sid;
+        r->smstream_ok = 1;
+    }
+    return r->smpl;
+}
+
 /* The span [qs, qe) of a stream whose blocks overlap there (cairn_block_view.overlaps):
  * its entries read through the merged entry iterator, in time order with their lines,
  * so that an entry with the timestamp and line of one already counted is dropped, as
@@ -409,6 +435,17 @@ static int scan_stream_merged(struct rstate *r, uint32_t sid, int64_t qs, int64_
             const char *sm = cairn_store_iter_sm(&it, &sml);
             if ((rc = pipeline_entry(r, pl, stream, got, seq++, e.ts, e.line, (uint32_t)e.len, sm, sml,
                                      fixed_labels, fixed, has_fixed)) < 0)
+                break;
+            continue;
+        }
+        size_t sml;
+        const char *sm = cairn_store_iter_sm(&it, &sml);
+        struct cairn_logql_pipeline *smpl = sm ? sm_pipeline(r, got, &rc) : NULL;
+        if (rc)
+            break;
+        if (smpl) {
+            if ((rc = pipeline_entry(r, smpl, &r->smstream, got, seq++, e.ts, e.line, (uint32_t)e.len, sm,
+                                     sml, 0, fixed, has_fixed)) < 0)
                 break;
             continue;
         }
@@ -507,6 +544,14 @@ int cairn__mr_scan_blocks(struct rstate *r, const roaring_bitmap_t *sids, int64_
         c->st->bytes += bv.raw_bytes;
         if (pl) {
             if ((rc = pipeline_block(r, pl, &stream, &bv, &seq, fixed_labels, &fixed, &has_fixed)))
+                break;
+            continue;
+        }
+        struct cairn_logql_pipeline *smpl = bv.sm ? sm_pipeline(r, cur, &rc) : NULL;
+        if (rc)
+            break;
+        if (smpl) { /* entries with structured metadata: their own series */
+            if ((rc = pipeline_block(r, smpl, &r->smstream, &bv, &seq, 0, &fixed, &has_fixed)))
                 break;
             continue;
         }

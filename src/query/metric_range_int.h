@@ -47,6 +47,13 @@ struct rstate {
     int64_t *spans;         /* the current stream's overlapping spans read merged (ovl_lo) */
     size_t nspans, capspans;
     size_t nout;     /* series counted (this shard's: a lower bound of the whole) */
+    /* an expression without stages meeting entries with structured metadata: they are
+     * labels of the entry (Loki 3), so those entries go through a pipeline of no stage,
+     * created at the first; smstream holds the stream labels of stream smsid */
+    struct cairn_logql_pipeline *smpl;
+    struct cairn_labels smstream;
+    uint32_t smsid;
+    int smstream_ok;
 };
 
 /* Charge n more bytes to the query's memory budget: 0 or CAIRN_ELIMIT. */

@@ -30,8 +30,9 @@ static int push_emit(void *ud, const struct cairn_ship_entry *e)
     struct cairn_ship_agent *a = ud;
     const char *tenant = e->tenant.len ? e->tenant.data : NULL;
     for (size_t i = 0; i < a->n_clients; i++) {
-        int rc = cairn_push_entry(a->clients[i], tenant, &e->labels, e->ts,
-                                  e->line.data ? e->line.data : "", e->line.len);
+        int rc = cairn_push_entry_sm(a->clients[i], tenant, &e->labels, e->ts,
+                                     e->line.data ? e->line.data : "", e->line.len, e->sm.data,
+                                     e->sm.len);
         if (rc)
             return rc;
     }

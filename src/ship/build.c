@@ -34,6 +34,7 @@ static int add_stage(struct cairn_ship_pipeline *pl, const struct cairn_cfg_tagg
     case CAIRN_STAGE_JSON:
     case CAIRN_STAGE_LOGFMT:
     case CAIRN_STAGE_LABELS:
+    case CAIRN_STAGE_STRUCTURED_METADATA:
     case CAIRN_STAGE_STATIC_LABELS: {
         const struct cairn_cfg_map *m =
             tg->kind == CAIRN_STAGE_JSON     ? &((const struct cairn_ship_st_json *)d)->expressions
@@ -50,6 +51,8 @@ static int add_stage(struct cairn_ship_pipeline *pl, const struct cairn_cfg_tagg
                                      err);
         } else if (tg->kind == CAIRN_STAGE_LABELS) {
             rc = cairn__stage_labels(pl, kv, m->n, err);
+        } else if (tg->kind == CAIRN_STAGE_STRUCTURED_METADATA) {
+            rc = cairn__stage_structured_metadata(pl, kv, m->n, err);
         } else {
             rc = cairn__stage_static_labels(pl, kv, m->n, err);
         }
@@ -142,6 +145,7 @@ static const char *const kind_names[CAIRN_STAGE_KINDS] = {
     "docker", "cri", "json", "logfmt", "regex", "replace", "template", "labels",
     "labelallow", "labeldrop", "static_labels", "timestamp", "output", "match", "drop",
     "limit", "multiline", "pack", "decolorize", "tenant", "metrics", "sampling",
+    "structured_metadata",
 };
 
 int cairn_ship_pipeline_build_into(struct cairn_ship_pipeline *pl,

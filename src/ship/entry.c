@@ -19,6 +19,7 @@ void cairn_ship_entry_deinit(struct cairn_ship_entry *e)
     cairn_buf_deinit(&e->line);
     cairn_buf_deinit(&e->ex_store);
     cairn_buf_deinit(&e->tenant);
+    cairn_buf_deinit(&e->sm);
     cairn_buf_deinit(&e->scratch);
     free(e->ex);
     memset(e, 0, sizeof *e);
@@ -33,6 +34,7 @@ int cairn_ship_entry_reset(struct cairn_ship_entry *e, const struct cairn_labels
     e->n_ex = 0;
     cairn_buf_reset(&e->ex_store);
     cairn_buf_reset(&e->tenant);
+    cairn_buf_reset(&e->sm);
     cairn_buf_reset(&e->line);
     if (cairn_buf_append(&e->line, line, len))
         return CAIRN_ENOMEM;

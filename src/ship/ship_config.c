@@ -202,6 +202,7 @@ T(replace, replace_e, struct cairn_ship_st_replace);
 T(template, template_e, struct cairn_ship_st_template);
 T(labels, map_e, struct cairn_ship_st_map);
 T(static_labels, map_e, struct cairn_ship_st_map);
+T(structured_metadata, map_e, struct cairn_ship_st_map);
 T(labelallow, list_e, struct cairn_ship_st_list);
 T(labeldrop, list_e, struct cairn_ship_st_list);
 T(timestamp, timestamp_e, struct cairn_ship_st_timestamp);
@@ -240,6 +241,8 @@ static const struct cairn_cfg_variant stage_variants[CAIRN_STAGE_KINDS + 1] = {
     [CAIRN_STAGE_TENANT] = {"tenant", &tenant_t, "set the tenant"},
     [CAIRN_STAGE_METRICS] = {"metrics", &metrics_t, "count into Prometheus metrics"},
     [CAIRN_STAGE_SAMPLING] = {"sampling", &sampling_t, "keep a random share of entries"},
+    [CAIRN_STAGE_STRUCTURED_METADATA] = {"structured_metadata", &structured_metadata_t,
+                                         "set structured metadata from extracted values"},
     [CAIRN_STAGE_KINDS] = {NULL, NULL, NULL},
 };
 

@@ -101,6 +101,10 @@ struct cairn__kv {
 
 int cairn__stage_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv, size_t n,
                         struct cairn_err *err);
+/* structured_metadata (Promtail's): metadata name -> extracted key (empty: the same
+ * name), appended to the entry's structured metadata; missing or empty values skipped. */
+int cairn__stage_structured_metadata(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
+                                     size_t n, struct cairn_err *err);
 int cairn__stage_static_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
                                size_t n, struct cairn_err *err);
 int cairn__stage_labelallow(struct cairn_ship_pipeline *pl, const char *const *names, size_t n,

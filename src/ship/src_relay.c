@@ -132,11 +132,13 @@ static int stream_labels(struct relay *r, const struct cairn_labels *in)
 /* One entry into the stages and the sink. 0, or the sink's error (CAIRN_EAGAIN: the
  * clients are shutting down). */
 static int emit(struct relay *r, const struct cairn_labels *ls, int64_t ts, const char *line,
-                size_t len, const char *tenant, size_t tenant_len)
+                size_t len, const char *tenant, size_t tenant_len, const char *sm, size_t sm_len)
 {
     int rc = cairn_ship_entry_reset(&r->e, ls, ts, line, len);
     if (!rc && tenant_len)
         rc = cairn_buf_append(&r->e.tenant, tenant, tenant_len);
+    if (!rc && sm_len) /* the pushed structured metadata goes on with the entry */
+        rc = cairn_buf_append(&r->e.sm, sm, sm_len);
     if (!rc)
         rc = cairn_ship_pipeline_run(r->pl, &r->e, r->sink);
     if (!rc) {
@@ -169,9 +171,10 @@ static int forward_push(struct relay *r, const char *tenant, size_t tenant_len)
             continue;
         }
         const struct cairn_entry *x = b->e + s->first;
+        const struct cairn_ingest_esm *m = b->esm + s->first;
         for (size_t j = 0; j < s->n; j++) {
             int rc = emit(r, &r->ls, incoming ? x[j].ts : cairn_now_ns(), x[j].line, x[j].len,
-                          tenant, tenant_len);
+                          tenant, tenant_len, m[j].len ? b->smb.data + m[j].off : NULL, m[j].len);
             if (rc)
                 return rc;
         }
@@ -192,7 +195,7 @@ static int forward_raw(struct relay *r, const struct cairn_buf *body, const char
         while (len && (p[len - 1] == '\r' || p[len - 1] == '\n'))
             len--;
         if (len) {
-            int rc = emit(r, &r->extra, cairn_now_ns(), p, len, tenant, tenant_len);
+            int rc = emit(r, &r->extra, cairn_now_ns(), p, len, tenant, tenant_len, NULL, 0);
             if (rc)
                 return rc;
         }

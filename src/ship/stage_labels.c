@@ -1,9 +1,10 @@
 /* stage_labels.c -- stages that rewrite the label set or the tenant: labels,
- * static_labels, labelallow, labeldrop, tenant, and output (line from extracted). */
+ * structured_metadata, static_labels, labelallow, labeldrop, tenant, and output (line from extracted). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/log.h"
+#include "cairn/smeta.h"
 #include "ship/ship_int.h"
 
 /* A copied list of (name, source/value) pairs with lengths. */
@@ -89,18 +90,54 @@ static const struct cairn__stage_ops labels_ops = {
     .destroy = pairs_destroy,
 };
 
-int cairn__stage_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv, size_t n,
-                        struct cairn_err *err)
+/* A stage of `name: value` pairs run by ops (labels, structured_metadata: the value an
+ * extracted key, name_default; static_labels: the value itself). */
+static int pairs_stage(struct cairn_ship_pipeline *pl, const struct cairn__stage_ops *ops,
+                       int name_default, const struct cairn__kv *kv, size_t n,
+                       struct cairn_err *err)
 {
-    struct pairs *p = pairs_new(kv, n, 1, 1, err);
+    struct pairs *p = pairs_new(kv, n, name_default, 1, err);
     if (!p)
         return err ? err->code : CAIRN_EINVAL;
-    if (cairn__pipeline_add(pl, &labels_ops, p, NULL)) {
+    if (cairn__pipeline_add(pl, ops, p, NULL)) {
         struct cairn__stage tmp = {NULL, p, NULL};
         pairs_destroy(&tmp);
         return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
     }
     return 0;
+}
+
+int cairn__stage_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv, size_t n,
+                        struct cairn_err *err)
+{
+    return pairs_stage(pl, &labels_ops, 1, kv, n, err);
+}
+
+/* structured_metadata: the same pairs, into the entry's structured metadata (an smeta
+ * blob sent with the entry, not a label: no new stream). Appends into e->sm, whose
+ * capacity stays across entries. */
+static int smeta_process(struct cairn__stage *s, struct cairn_ship_entry *e)
+{
+    struct pairs *p = s->st;
+    for (size_t i = 0; i < p->n; i++) {
+        size_t vl;
+        const char *v = cairn_ship_ex_get(e, p->v[i].src, p->v[i].src_len, &vl);
+        if (v && vl && cairn_smeta_append(&e->sm, p->v[i].name, p->v[i].name_len, v, vl))
+            return CAIRN_ENOMEM;
+    }
+    return CAIRN__KEEP;
+}
+
+static const struct cairn__stage_ops smeta_ops = {
+    .name = "structured_metadata",
+    .process = smeta_process,
+    .destroy = pairs_destroy,
+};
+
+int cairn__stage_structured_metadata(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
+                                     size_t n, struct cairn_err *err)
+{
+    return pairs_stage(pl, &smeta_ops, 1, kv, n, err);
 }
 
 static int static_process(struct cairn__stage *s, struct cairn_ship_entry *e)
@@ -126,15 +163,7 @@ static const struct cairn__stage_ops static_ops = {
 int cairn__stage_static_labels(struct cairn_ship_pipeline *pl, const struct cairn__kv *kv,
                                size_t n, struct cairn_err *err)
 {
-    struct pairs *p = pairs_new(kv, n, 0, 1, err);
-    if (!p)
-        return err ? err->code : CAIRN_EINVAL;
-    if (cairn__pipeline_add(pl, &static_ops, p, NULL)) {
-        struct cairn__stage tmp = {NULL, p, NULL};
-        pairs_destroy(&tmp);
-        return cairn_err_set(err, CAIRN_ENOMEM, "out of memory");
-    }
-    return 0;
+    return pairs_stage(pl, &static_ops, 0, kv, n, err);
 }
 
 /* labelallow / labeldrop: a name list. */

@@ -149,9 +149,12 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
     if (!b->sorted)
         qsort_r(perm, m, sizeof *perm, perm_cmp_ent, (void *)b);
     rc = CAIRN_ENOMEM;
+    /* structured metadata are read even without lines: they are the entries' labels in
+     * a metric query (Loki 3), and they sit after each line in the pages */
+    int no_lines = it->no_lines && !b->has_sm;
     if (!(db = calloc(1, sizeof *db)) ||
-        cairn__block_dec_reserve(d = &db->d, m, bytes, !it->no_lines) ||
-        (b->has_sm && !it->no_lines &&
+        cairn__block_dec_reserve(d = &db->d, m, bytes, !no_lines) ||
+        (b->has_sm &&
          (cairn__block_dec_reserve_sm(d, m) || cairn_buf_reserve(&d->smb, smbytes))))
         goto out;
     struct src *x = cairn__iter_src_new(it);
@@ -162,7 +165,7 @@ static int head_copy(struct cairn__iter *it, const struct cairn__hblock *b, uint
     x->head = 1;
     x->dec = db;
     d->h.n = m;
-    d->lines = it->no_lines ? NULL : d->lines_buf;
+    d->lines = no_lines ? NULL : d->lines_buf;
     uint64_t w = 0;
     for (uint32_t i = 0; i < m; i++) {
         const struct cairn__hent *e = cairn__hblock_ent(b, perm[i]);
@@ -330,6 +333,21 @@ int cairn__iter_cur_set(struct cairn__iter *it, uint32_t i, struct cairn__block_
  * small columns are read (a first pread sized from the blocks read before, a second if
  * the columns are longer), unless the block is about that small anyway: then it is
  * read whole and its CRC is checked too. */
+/* How to decode the block at p[0..len): with NO_LINES its columns only, unless it
+ * carries structured metadata (version 3): a reader without lines (a metric query
+ * without stages) still needs them, they are the entries' labels in Loki 3, and the
+ * metadata column is only decoded with the lines. */
+static int dec_flags(const struct cairn__iter *it, const unsigned char *p, size_t len)
+{
+    struct cairn__block_hdr h;
+    if (!it->no_lines)
+        return CAIRN__DEC_LINES;
+    return len >= CAIRN__BLOCK_HDR && cairn__block_hdr_parse_only(p, &h) == 0 &&
+                   h.version >= CAIRN__BLOCK_VERSION_SM
+               ? CAIRN__DEC_LINES
+               : 0;
+}
+
 #define COLS_GUESS_MIN 256u
 #define COLS_GUESS_MAX 65536u
 int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
@@ -356,10 +374,11 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
         const unsigned char *p = f->map + r->off;
         struct cairn__block_hdr h;
         if (!it->no_lines || r->len < CAIRN__BLOCK_HDR + 4) {
-            rc = cairn__block_decode_into(&it->ctx, p, r->len,
-                                          it->no_lines ? 0 : CAIRN__DEC_LINES, dd);
+            rc = cairn__block_decode_into(&it->ctx, p, r->len, dec_flags(it, p, r->len), dd);
         } else if (cairn__block_hdr_parse_only(p, &h) || !cairn__block_len_ok(&h, p, r->len)) {
             rc = CAIRN_ECORRUPT;
+        } else if (h.version >= CAIRN__BLOCK_VERSION_SM) {
+            rc = cairn__block_decode_into(&it->ctx, p, r->len, CAIRN__DEC_LINES, dd);
         } else { /* the line column's pages are never touched */
             rc = cairn__block_decode_into(&it->ctx, p, CAIRN__BLOCK_HDR + h.ts_comp + h.len_comp,
                                           CAIRN__DEC_COLS, dd);
@@ -379,7 +398,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
     it->rbuf.len = want;
     if (want == r->len) {
         rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, want,
-                                      it->no_lines ? 0 : CAIRN__DEC_LINES, dd);
+                                      dec_flags(it, (const unsigned char *)it->rbuf.data, want), dd);
     } else {
         struct cairn__block_hdr h;
         rc = CAIRN_ECORRUPT;
@@ -392,6 +411,11 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
         it->cols_guess = g < COLS_GUESS_MIN   ? COLS_GUESS_MIN
                          : g > COLS_GUESS_MAX ? COLS_GUESS_MAX
                                               : g;
+        int flags = CAIRN__DEC_COLS;
+        if (h.version >= CAIRN__BLOCK_VERSION_SM) { /* see dec_flags: the whole block */
+            need = r->len;
+            flags = CAIRN__DEC_LINES;
+        }
         if (need > want) {
             rc = CAIRN_ENOMEM;
             if (cairn_buf_reserve(&it->rbuf, need - want)) /* keeps the bytes read */
@@ -400,8 +424,7 @@ int cairn__iter_src_load(struct cairn__iter *it, uint32_t i)
                                           it->rbuf.data + want)))
                 goto fail;
         }
-        rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, need,
-                                      CAIRN__DEC_COLS, dd);
+        rc = cairn__block_decode_into(&it->ctx, (const unsigned char *)it->rbuf.data, need, flags, dd);
     }
 decoded:
     if (rc || (rc = cairn__iter_cur_set(it, i, dd)))

@@ -176,6 +176,30 @@ def main():
         check(res[0]["stream"] == {"service_name": "web"}, "labels: %r" % res[0]["stream"])
         check(res[0]["values"][0][2]["structuredMetadata"].get("job") == "agent",
               "job as metadata: %r" % res[0]["values"][0])
+        # the structured_metadata stage (Promtail's): extracted values go out as the
+        # records' attributes, so they arrive as structured metadata, not labels
+        with open(cfg, "w") as f:
+            f.write("server:\n  disable: true\npositions:\n  filename: %s/pos.yaml\n"
+                    "clients:\n  - url: %s/otlp/v1/logs\n    protocol: otlp\n"
+                    "    batchwait: 100ms\n"
+                    "scrape_configs:\n  - job_name: sm\n"
+                    "    static_configs:\n      - labels:\n          service_name: web2\n"
+                    "    pipeline_stages:\n      - logfmt:\n          mapping:\n"
+                    "            trace_id:\n            user: usr\n"
+                    "      - structured_metadata:\n          trace_id:\n"
+                    "          user_id: user\n" % (d, srv.url))
+        lines = "".join("trace_id=t%d usr=u%d msg=x\n" % (i, i % 2) for i in range(3))
+        lines += "no fields here\n"
+        r = subprocess.run([BIN, "ship", "--config", cfg, "--stdin"], input=lines, text=True,
+                           capture_output=True, timeout=60)
+        check(r.returncode == 0, "ship --stdin with structured_metadata failed: " + r.stderr)
+        res = query(srv, '{service_name="web2"}', now_ns() - 3600 * SEC, now_ns() + SEC)
+        check(len(res) == 1 and res[0]["stream"] == {"service_name": "web2"},
+              "one stream, metadata not labels: %r" % res)
+        got = [(v[1], v[2]["structuredMetadata"] if len(v) > 2 else {}) for v in res[0]["values"]]
+        check(got == [("trace_id=t%d usr=u%d msg=x" % (i, i % 2),
+                       {"trace_id": "t%d" % i, "user_id": "u%d" % (i % 2)}) for i in range(3)] +
+              [("no fields here", {})], "structured_metadata stage over OTLP: %r" % got)
         srv.stop()
 
         # limits_config.otlp_config, as Loki's: host.name indexed, k8s.* and a log

@@ -152,6 +152,22 @@ def metric_after_push():
         check(len(lines) == 1, "one series: %r" % r.stdout)
         vals = json.loads(lines[0])["values"]
         check(vals and vals[-1][1] == "1", "last point counts the push: %r" % vals[-3:])
+        # -o jsonl asks for categorized labels: structured metadata and parsed labels
+        # are their own members, the stream's labels stay the stream's
+        t = now_ns()
+        doc = {"streams": [{"stream": {"app": "sm"}, "values": [
+            [str(t), "k=v", {"trace_id": "0af7651916cd43dd"}], [str(t + 1), "k=w"]]}]}
+        status, body = push_json(srv.url, None, raw=json.dumps(doc).encode())
+        check(status == 204, "push with metadata: %d %s" % (status, body))
+        r = subprocess.run([BIN, "query", "--addr", srv.url, "-q", "-o", "jsonl", "--since", "1h",
+                            "--forward", '{app="sm"} | logfmt'],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "cairn query -o jsonl: %s" % r.stderr)
+        got = [json.loads(x) for x in r.stdout.splitlines()]
+        check([(g["labels"], g["line"], g.get("structuredMetadata"), g.get("parsed"))
+               for g in got] ==
+              [('{app="sm"}', "k=v", {"trace_id": "0af7651916cd43dd"}, {"k": "v"}),
+               ('{app="sm"}', "k=w", None, {"k": "w"})], "jsonl with metadata: %r" % got)
         srv.stop()
 
 

@@ -197,6 +197,24 @@ scrape_configs:
         check(len(got) == 1 and got[0][1] >= before and got[0][0] == {"app": "now", "via": "now"},
               "receipt time: %r (pushed %d, sent after %d)" % (got, t0, before))
 
+        # 6. structured metadata pushed to the relay goes on with its entry (the agent's
+        #    client sends EntryAdapter.structuredMetadata): metadata, not a stream label
+        doc = {"streams": [{"stream": {"app": "smr"},
+                            "values": [[str(t0), "with metadata", {"trace_id": "0af7651916cd43dd"}],
+                                       [str(t0 + 1), "without"]]}]}
+        st, body = push_json(agent.url("relay-now"), None, raw=json.dumps(doc).encode())
+        check(st == 204, "push with metadata to the relay: %d %s" % (st, body))
+        got = wait_for(lambda: query(srv, '{app="smr"}', start), 2, "the metadata push")
+        check(sorted((json.dumps(lab, sort_keys=True), line) for lab, _, line in got) ==
+              [(json.dumps({"app": "smr", "trace_id": "0af7651916cd43dd", "via": "now"},
+                           sort_keys=True), "with metadata"),
+               (json.dumps({"app": "smr", "via": "now"}, sort_keys=True), "without")],
+              "metadata through the relay: %r" % got)
+        st, body = request(srv.url + "/loki/api/v1/series?" + urllib.parse.urlencode(
+            {"match[]": '{app="smr"}', "start": start}))
+        check(st == 200 and json.loads(body)["data"] == [{"app": "smr", "via": "now"}],
+              "one stream, trace_id not a stream label: %d %s" % (st, body))
+
         # a body past max_message_size: 413, and the relay goes on
         st, body = push_json(agent.url("relay-now"), [({"app": "big"}, [(t0, "x" * 70000)])])
         check(st == 413 and "too large" in body, "body past max_message_size: %d %s" % (st, body))

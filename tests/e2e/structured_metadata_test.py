@@ -107,12 +107,34 @@ def reads(srv, t0):
     got = {s["metric"].get("trace_id", ""): s["value"][1]
            for s in json.loads(body)["data"]["result"]}
     check(got == {"": "3", "0af7651916cd43dd": "2", "abc": "1"}, "sum by (trace_id): %r" % got)
+    # no `by` naming metadata: Loki 3 splits range-aggregation series by the entry's
+    # whole label set, structured metadata included, with stages or without
+    want = {json.dumps({"app": "sm"}): "3",
+            json.dumps({"app": "sm", "trace_id": "0af7651916cd43dd"}, sort_keys=True): "2",
+            json.dumps({"app": "sm", "trace_id": "abc", "user": "u1"}, sort_keys=True): "1"}
+    for q in ('count_over_time({app="sm"}[1h])', 'count_over_time({app="sm"} |= ""[1h])'):
+        got = {json.dumps(s["metric"], sort_keys=True): s["value"][1] for s in instant(srv, q, t0)}
+        check(got == want, "%s: series split by metadata: %r" % (q, got))
+    for q, v in (('max by (app) (count_over_time({app="sm"}[1h]))', "3"),
+                 ('sum by (app) (count_over_time({app="sm"}[1h]))', "6"),
+                 ('count(count_over_time({app="sm"}[1h]))', "3")):
+        got = [s["value"][1] for s in instant(srv, q, t0)]
+        check(got == [v], "%s: %r" % (q, got))
+    data = query(srv, 'count_over_time({app="sm"}[1h])', t0, t0 + SEC, step=1)
+    check(len(data["result"]) == 3, "range query: %r" % data)
     st, body = request(srv.url + "/loki/api/v1/detected_fields?" + urllib.parse.urlencode(
         {"query": '{app="sm"}', "start": t0 - SEC, "end": t0 + SEC}))
     fields = {f["label"]: f for f in json.loads(body)["fields"]}
     check(st == 200 and fields.get("trace_id", {}).get("cardinality") == 2 and
           fields["trace_id"]["parsers"] is None and "user" in fields,
           "detected_fields: %s" % body)
+
+
+def instant(srv, q, t0):
+    st, body = request(srv.url + "/loki/api/v1/query?" + urllib.parse.urlencode(
+        {"query": q, "time": t0 + SEC}))
+    check(st == 200, "instant query %s: %d %s" % (q, st, body))
+    return json.loads(body)["data"]["result"]
 
 
 def push(srv, values):

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cairn/push.h"
+#include "cairn/smeta.h"
 #include "cairn/timeutil.h"
 #include "push.pb-c.h"
 
@@ -208,7 +209,12 @@ static void payload_round_trips(void **state)
     parse_labels(&ls, "{job=\"other\"}");
     assert_int_equal(cairn_push_entry(p, NULL, &ls, 1700000001000000000LL, "x\0y", 3), 0);
     parse_labels(&ls, "{job=\"events\", namespace=\"grafana-com\"}");
-    assert_int_equal(cairn_push_entry(p, NULL, &ls, 1700000000223456789LL, "second", 6), 0);
+    struct cairn_buf sm = CAIRN_BUF_INIT; /* structured metadata: two pairs */
+    assert_int_equal(cairn_smeta_append(&sm, "trace_id", 8, "0af7651916cd43dd", 16), 0);
+    assert_int_equal(cairn_smeta_append(&sm, "user", 4, "u1", 2), 0);
+    assert_int_equal(cairn_push_entry_sm(p, NULL, &ls, 1700000000223456789LL, "second", 6, sm.data,
+                                         sm.len), 0);
+    cairn_buf_deinit(&sm);
     assert_int_equal(cairn_push_flush(p), 0);
     assert_int_equal(server_wait(s, 1), 1);
     struct req *r = &s->reqs[0];
@@ -222,6 +228,12 @@ static void payload_round_trips(void **state)
     assert_int_equal(a->entries[0]->timestamp->nanos, 123456789);
     assert_memory_equal(a->entries[0]->line.data, "first", 5);
     assert_memory_equal(a->entries[1]->line.data, "second", 6);
+    assert_int_equal(a->entries[0]->n_structuredmetadata, 0);
+    assert_int_equal(a->entries[1]->n_structuredmetadata, 2);
+    assert_string_equal(a->entries[1]->structuredmetadata[0]->name, "trace_id");
+    assert_string_equal(a->entries[1]->structuredmetadata[0]->value, "0af7651916cd43dd");
+    assert_string_equal(a->entries[1]->structuredmetadata[1]->name, "user");
+    assert_string_equal(a->entries[1]->structuredmetadata[1]->value, "u1");
     Logproto__StreamAdapter *b = r->pr->streams[1];
     assert_string_equal(b->labels, "{cluster=\"eu1\", job=\"other\"}");
     assert_int_equal(b->entries[0]->line.len, 3);
