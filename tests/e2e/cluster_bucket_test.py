@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+# cluster_bucket_test.py -- read nodes read the bucket (docs/SCALING.md): a real
+# one-node Ceph (tests/cluster/ceph.sh) and etcd, 2 write nodes (replication_factor 2)
+# uploading to one bucket, each under nodes/<id>/, and 1 read node on the same bucket.
+# Old data is flushed and uploaded (its local segment files deleted on the write
+# nodes), recent data stays on the write nodes; the read node's answers to log and
+# metric queries equal a -target=all single node's on local disk fed the same pushes,
+# it reads blocks from the bucket for them, and with one write node stopped it still
+# answers the same.
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster_util import Etcd  # noqa: E402
+from push_util import Server, TempDir, check, fail, now_ns, push_json, request  # noqa: E402
+
+SRC = os.environ.get("CAIRN_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+CEPH = os.path.join(SRC, "tests", "cluster", "ceph.sh")
+TENANT = "team-b"
+DAY = 86400 * 10**9
+
+
+def metrics(srv):
+    st, body = request(srv.url + "/metrics")
+    check(st == 200, "metrics: %d" % st)
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#") and " " in line:
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def wait_for(what, cond, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.2)
+    fail("timed out waiting for " + what)
+
+
+def query(srv, path, params):
+    st, body = request(srv.url + path + "?" + urllib.parse.urlencode(params),
+                       headers={"X-Scope-OrgID": TENANT}, timeout=120)
+    check(st == 200, "%s %s on %s: %d %s" % (path, params, srv.url, st, body[:300]))
+    d = json.loads(body)["data"]
+    return d["result"] if isinstance(d, dict) else d
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: needs root (the Ceph daemons)")
+        return
+    r = subprocess.run(["bash", CEPH, "start"], capture_output=True, text=True, timeout=180)
+    check(r.returncode == 0, "ceph.sh start failed: " + r.stderr[-2000:])
+    cdir = r.stdout.strip().splitlines()[-1]
+    etcd = None
+    try:
+        env = dict(line.split("=", 1) for line in open(os.path.join(cdir, "env")).read().split())
+        os.environ["AWS_ACCESS_KEY_ID"] = env["AWS_ACCESS_KEY_ID"]
+        os.environ["AWS_SECRET_ACCESS_KEY"] = env["AWS_SECRET_ACCESS_KEY"]
+        os.environ["S3_ENDPOINT"] = env["S3_ENDPOINT"]
+        etcd = Etcd().start()
+        with TempDir() as tmp:
+            run(tmp, etcd)
+    finally:
+        if etcd:
+            etcd.stop()
+        subprocess.run(["bash", CEPH, "stop", cdir], timeout=60)
+
+
+def run(tmp, etcd):
+    cfg = os.path.join(tmp, "cairn.yaml")
+    with open(cfg, "w") as f:
+        f.write("""common:
+  replication_factor: 2
+  storage:
+    s3:
+      endpoint: ${S3_ENDPOINT}
+      bucketnames: cairn
+      s3forcepathstyle: true
+      timeout: 5s
+      max_retries: 1
+storage_config:
+  cache:
+    max_size: 64MiB
+""")
+
+    def node(name, target):
+        return Server(os.path.join(tmp, name), "--config", cfg, "-config.expand-env=true",
+                      "--target", target, "-common.ring.store=etcd",
+                      "-common.ring.etcd.endpoints=" + etcd.endpoint,
+                      "-common.ring.instance-id=" + name,
+                      "-common.ring.prefix=bucket/" + str(os.getpid()) + "/").start()
+
+    w = [node("w0", "write"), node("w1", "write")]
+    ref = Server(os.path.join(tmp, "ref")).start()  # -target=all on local disk, alone
+
+    def ring_ok():
+        st, body = request(w[0].url + "/ring?format=json")
+        m = {x["id"]: x for x in json.loads(body)["members"]} if st == 200 else {}
+        return all(m.get(i, {}).get("state") == "ACTIVE" for i in ("w0", "w1"))
+    wait_for("2 ACTIVE write nodes", ring_ok, 30)
+
+    # old data (a period of its own, two days back) to be uploaded; recent data stays
+    t_old = now_ns() - 2 * DAY
+    t_new = now_ns() - 600 * 10**9
+    for k, (t, phase) in enumerate(((t_old, "old"), (t_new, "new"))):
+        streams = []
+        for a, app in enumerate(("api", "db", "web")):
+            vals = []
+            for j in range(60):
+                lvl = "error" if j % 7 == 0 else "info"
+                vals.append((t + (a * 1000 + j) * 10**8,
+                             json.dumps({"level": lvl, "n": j, "app": app, "phase": phase})))
+            streams.append(({"app": app, "phase": phase, "all": "yes"}, vals))
+        for dst in (w[k % 2], ref):
+            st, body = push_json(dst.url, streams, tenant=TENANT)
+            check(st == 204, "push to %s: %d %s" % (dst.url, st, body))
+    for s in w:
+        st, _ = request(s.url + "/flush", b"", method="POST")
+        check(st == 204, "flush: %d" % st)
+
+    def uploaded(s):
+        segs = glob.glob(os.path.join(s.data_dir, "tenants", TENANT, "*", "seg-*.cseg"))
+        old = [p for p in segs if int(os.path.basename(os.path.dirname(p))) < t_old + DAY]
+        return not old and metrics(s).get("cairn_objstore_uploads_total", 0) >= 1
+    for s in w:
+        wait_for("the upload of %s" % s.url, lambda: uploaded(s))
+
+    # the read node starts after the upload: its first listing finds both prefixes
+    rd = node("r0", "read")
+    wait_for("the read node in the ring", lambda: request(rd.url + "/ready")[0] == 200, 30)
+
+    end = now_ns()
+    span = {"start": str(t_old - 3600 * 10**9), "end": str(end)}
+    old = {"start": str(t_old - 600 * 10**9), "end": str(t_old + 600 * 10**9)}
+    qs = [
+        ("/loki/api/v1/query_range", dict(old, query='{phase="old"}', limit=1000)),
+        ("/loki/api/v1/query_range", dict(span, query='{all="yes"} |= "error"', limit=1000,
+                                          direction="forward")),
+        ("/loki/api/v1/query_range", dict(span, query='{all="yes"} | json | n > 50', limit=70)),
+        ("/loki/api/v1/query_range", dict(old, query='sum by (app) (count_over_time({phase="old"}[1m]))',
+                                          step="30s")),
+        ("/loki/api/v1/query_range", dict(span, query='sum by (phase) (bytes_over_time({all="yes"}[1h]))',
+                                          step="3600s")),
+        ("/loki/api/v1/query_range",
+         dict(old, query='sum by (app) (sum_over_time({phase="old"} | json | unwrap n [5m]))',
+              step="60s")),
+        ("/loki/api/v1/query", {"query": 'sum(count_over_time({all="yes"} | json | level="error" [3d]))',
+                                "time": str(end)}),
+        ("/loki/api/v1/series", dict(span, **{"match[]": '{all="yes"}'})),
+    ]
+
+    def compare(what):
+        for path, params in qs:
+            a, b = query(rd, path, params), query(ref, path, params)
+            check(a, "%s %s: empty answer proves nothing" % (path, params.get("query")))
+            if path.endswith("series"):
+                a, b = sorted(map(json.dumps, a)), sorted(map(json.dumps, b))
+            check(a == b, "%s: %s %s: read node and single node differ:\n%s\n%s" %
+                  (what, path, params.get("query"), json.dumps(a)[:600], json.dumps(b)[:600]))
+
+    compare("both write nodes up")
+    m = metrics(rd)
+    print("read node: %d bytes read from the bucket" % m.get("cairn_objstore_bytes_read_total", 0))
+    check(m.get("cairn_objstore_bytes_read_total", 0) > 0, "the read node read nothing from the bucket")
+    check(any("write node found in the bucket" in ln and "node=w0" in ln for ln in rd.log) and
+          any("write node found in the bucket" in ln and "node=w1" in ln for ln in rd.log),
+          "the read node did not find both prefixes:\n" + "".join(rd.log[-20:]))
+
+    check(w[1].stop() == 0, "w1 did not stop cleanly")
+    compare("w1 stopped")
+    for s in (w[0], rd, ref):
+        check(s.stop() == 0, "%s did not stop cleanly:\n%s" % (s.url, "".join(s.log[-20:])))
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
