@@ -13,16 +13,27 @@
  * bucket again, at most every CAIRN_BUCKET_REFRESH_NS, done by the first query past
  * that time (queries wait for it: a listing and the new manifests and index files).
  * Each known store is closed and reopened, which fetches only the manifests newer than
- * those it has. Until a refresh, a period uploaded meanwhile is still answered by its
+ * those it has; periods whose manifests are gone (retention) are removed from its
+ * directory first. Until a refresh, a period uploaded meanwhile is still answered by its
  * write nodes (they read their own uploaded periods), so a stale view is never wrong.
+ *
+ * A backend node (-target=backend) keeps the same view with the stores' retention on:
+ * each store's maintenance applies limits_config.retention_period (and the per-tenant
+ * overrides) to the periods it found, deleting their objects from the bucket, and a
+ * thread lists the bucket again every CAIRN_BUCKET_BACKEND_REFRESH_NS. Write nodes
+ * apply the same retention to their own uploads; the backend also covers the prefixes
+ * of write nodes that are gone for good. Deleting a key twice is no error.
  *
  * As a read source (cairn_api_read_source_fn) it adds, for a selector and range, the
  * entries of every store; the read path merges them with the write nodes' replies and
  * drops the duplicates (the rf copies in the bucket, and the write nodes' copies). */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cairn/api.h"
 #include "cairn/fs.h"
@@ -51,6 +62,10 @@ struct cairn__bucket {
     int64_t last;         /* monotonic ns of the last refresh */
     struct bnode *nodes;
     size_t n, cap;
+    /* backend: the stores apply retention, refreshed by a thread of their own */
+    int backend, started, stop;
+    pthread_t thr;
+    pthread_cond_t cv; /* with rmu: stop */
 };
 
 static int open_node(struct cairn__bucket *b, struct bnode *n, struct cairn_err *err)
@@ -91,6 +106,56 @@ static int add_node(struct cairn__bucket *b, const char *id, size_t len, struct 
     return open_node(b, n, err);
 }
 
+/* Does the sorted listing l hold a key starting with prefix? */
+static int listed(const struct cairn_objstore_list *l, const char *prefix)
+{
+    size_t lo = 0, hi = l->n, n = strlen(prefix);
+    while (lo < hi) { /* the first key >= prefix */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(l->v[mid].key, prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && strncmp(l->v[lo].key, prefix, n) == 0;
+}
+
+/* Remove from node n's (closed) store directory the periods whose manifests are gone
+ * from the bucket (retention deleted them): the store would otherwise still list them
+ * and fail every query over their range. */
+static void drop_deleted(struct cairn__bucket *b, const struct bnode *n,
+                         const struct cairn_objstore_list *l)
+{
+    char tdir[4400];
+    snprintf(tdir, sizeof tdir, "%s/%s/data/tenants", b->dir, n->id);
+    DIR *td = opendir(tdir);
+    for (struct dirent *t; td && (t = readdir(td));) {
+        if (t->d_name[0] == '.')
+            continue;
+        char pdir[4700];
+        snprintf(pdir, sizeof pdir, "%s/%s", tdir, t->d_name);
+        DIR *pd = opendir(pdir);
+        for (struct dirent *e; pd && (e = readdir(pd));) {
+            char path[5000], key[1024];
+            struct stat st;
+            snprintf(path, sizeof path, "%s/%s/remote.manifest", pdir, e->d_name);
+            if (e->d_name[0] == '.' || stat(path, &st) != 0)
+                continue;
+            snprintf(key, sizeof key, "nodes/%s/%s/%s/manifest-", n->id, t->d_name, e->d_name);
+            if (listed(l, key))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", pdir, e->d_name);
+            CAIRN_INFO("bucket", "period gone from the bucket", "node=%s tenant=%s period=%s",
+                       n->id, t->d_name, e->d_name);
+            cairn_fs_rm_rf(path);
+        }
+        if (pd)
+            closedir(pd);
+    }
+    if (td)
+        closedir(td);
+}
+
 /* List the bucket's node prefixes, open the new ones and reopen the others (their new
  * periods). Called with rmu held. 0, or the listing's error (the old view stays). */
 static int refresh(struct cairn__bucket *b)
@@ -102,6 +167,7 @@ static int refresh(struct cairn__bucket *b)
     for (size_t i = 0; i < b->n && !rc; i++) { /* reopen: finds newer manifests */
         cairn_store_close(b->nodes[i].st);
         b->nodes[i].st = NULL;
+        drop_deleted(b, &b->nodes[i], &l);
         if (open_node(b, &b->nodes[i], &err))
             CAIRN_ERROR("bucket", "cannot reopen a write node's bucket store", "node=%s err=\"%s\"",
                         b->nodes[i].id, err.msg);
@@ -134,8 +200,29 @@ static int refresh(struct cairn__bucket *b)
     return rc;
 }
 
+/* The backend's loop: list the bucket every CAIRN_BUCKET_BACKEND_REFRESH_NS, so the
+ * stores (whose own maintenance threads apply retention) see every period. */
+static void *backend_thread(void *arg)
+{
+    struct cairn__bucket *b = arg;
+    pthread_mutex_lock(&b->rmu);
+    while (!b->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + CAIRN_BUCKET_BACKEND_REFRESH_NS;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_cond_timedwait(&b->cv, &b->rmu, &ts);
+        if (!b->stop && cairn_mono_ns() - b->last >= CAIRN_BUCKET_BACKEND_REFRESH_NS)
+            refresh(b);
+    }
+    pthread_mutex_unlock(&b->rmu);
+    return NULL;
+}
+
 struct cairn__bucket *cairn__bucket_open(const struct cairn_serve_config *sc,
-                                         struct cairn_objstore *base, struct cairn_err *err)
+                                         struct cairn_objstore *base, int backend,
+                                         struct cairn_err *err)
 {
     struct cairn__bucket *b = calloc(1, sizeof *b);
     if (!b) {
@@ -144,13 +231,17 @@ struct cairn__bucket *cairn__bucket_open(const struct cairn_serve_config *sc,
     }
     b->base = base;
     b->cfg = sc->store;
-    b->cfg.retention_ns = 0; /* the backend role deletes from the bucket */
-    b->cfg.tenant_retention = NULL;
-    b->cfg.n_tenant_retention = 0;
+    b->backend = backend;
+    if (!backend) { /* the backend role deletes from the bucket, not read nodes */
+        b->cfg.retention_ns = 0;
+        b->cfg.tenant_retention = NULL;
+        b->cfg.n_tenant_retention = 0;
+    }
     b->cache_max = sc->objstore.cache.max_size;
     snprintf(b->dir, sizeof b->dir, "%s/bucket", sc->store.data_dir);
     pthread_rwlock_init(&b->lk, NULL);
     pthread_mutex_init(&b->rmu, NULL);
+    pthread_cond_init(&b->cv, NULL);
     if (cairn_fs_mkdir_p(b->dir)) {
         cairn_err_set(err, CAIRN_EIO, "cannot create %s", b->dir);
         cairn__bucket_close(b);
@@ -164,6 +255,14 @@ struct cairn__bucket *cairn__bucket_open(const struct cairn_serve_config *sc,
         cairn__bucket_close(b);
         return NULL;
     }
+    if (backend) {
+        if (pthread_create(&b->thr, NULL, backend_thread, b)) {
+            cairn_err_set(err, CAIRN_ENOMEM, "cannot start the bucket thread");
+            cairn__bucket_close(b);
+            return NULL;
+        }
+        b->started = 1;
+    }
     return b;
 }
 
@@ -171,6 +270,13 @@ void cairn__bucket_close(struct cairn__bucket *b)
 {
     if (!b)
         return;
+    if (b->started) {
+        pthread_mutex_lock(&b->rmu);
+        b->stop = 1;
+        pthread_cond_signal(&b->cv);
+        pthread_mutex_unlock(&b->rmu);
+        pthread_join(b->thr, NULL);
+    }
     for (size_t i = 0; i < b->n; i++) {
         cairn_store_close(b->nodes[i].st);
         cairn_cache_destroy(b->nodes[i].cache);
@@ -179,6 +285,7 @@ void cairn__bucket_close(struct cairn__bucket *b)
     free(b->nodes);
     pthread_rwlock_destroy(&b->lk);
     pthread_mutex_destroy(&b->rmu);
+    pthread_cond_destroy(&b->cv);
     free(b);
 }
 

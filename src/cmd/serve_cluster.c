@@ -78,14 +78,18 @@ int cairn_cmd_serve_cluster(const struct cairn_serve_config *sc, struct cairn_ap
                                    .secret = cm->ring.cluster_secret,
                                    .forward_timeout_ns = cm->ring.forward_timeout_ns,
                                    .scratch_dir = scratch};
-    /* a read node reads the uploaded periods from the bucket itself (serve_bucket.c) */
-    if (sc->target == CAIRN_TARGET_READ && sc->store.objstore) {
-        if (!(*bucket = cairn__bucket_open(sc, sc->store.objstore, err))) {
+    /* a read node reads the uploaded periods from the bucket itself, a backend applies
+     * retention to them (serve_bucket.c) */
+    int backend = sc->target == CAIRN_TARGET_BACKEND;
+    if ((sc->target == CAIRN_TARGET_READ || backend) && sc->store.objstore) {
+        if (!(*bucket = cairn__bucket_open(sc, sc->store.objstore, backend, err))) {
             cairn_ring_destroy(ring);
             return err->code ? err->code : CAIRN_ENOMEM;
         }
-        ac.read_source = cairn__bucket_read;
-        ac.read_source_ctx = *bucket;
+        if (!backend) {
+            ac.read_source = cairn__bucket_read;
+            ac.read_source_ctx = *bucket;
+        }
     }
     int r = cairn_api_set_cluster(api, &ac, err);
     if (r) {

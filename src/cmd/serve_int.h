@@ -13,12 +13,14 @@ int cairn__serve_objstore_open(struct cairn_serve_config *sc, struct cairn_objst
 
 /* A read node's view of the shared bucket (serve_bucket.c): one read-only store per
  * write node prefix nodes/<id>/ under DATA_DIR/bucket, refreshed by queries at most
- * every CAIRN_BUCKET_REFRESH_NS. base is borrowed. NULL only on CAIRN_ENOMEM or an
+ * every CAIRN_BUCKET_REFRESH_NS; with backend, the stores apply sc's retention to the
+ * bucket and a thread refreshes every CAIRN_BUCKET_BACKEND_REFRESH_NS. base is borrowed. NULL only on CAIRN_ENOMEM or an
  * unusable directory (a bucket that cannot be listed yet gives an empty view). */
 struct cairn__bucket;
 struct cairn_push_body;
 struct cairn__bucket *cairn__bucket_open(const struct cairn_serve_config *sc,
-                                         struct cairn_objstore *base, struct cairn_err *err);
+                                         struct cairn_objstore *base, int backend,
+                                         struct cairn_err *err);
 void cairn__bucket_close(struct cairn__bucket *b);
 /* cairn_api_read_source_fn over every write node's uploaded periods. */
 int cairn__bucket_read(void *ctx, const char *tenant, const char *sel, int64_t start,
