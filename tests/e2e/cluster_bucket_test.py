@@ -182,6 +182,11 @@ storage_config:
 
     # every write node gone: the uploaded data still reads back, from the bucket alone
     check(w[0].stop() == 0, "w0 did not stop cleanly")
+
+    def no_writers():  # the leases are revoked on a clean stop; rd reads etcd each second
+        st, body = request(rd.url + "/ring?format=json")
+        return st == 200 and not any(x["id"] in ("w0", "w1") for x in json.loads(body)["members"])
+    wait_for("the write nodes gone from the read node's ring", no_writers, 30)
     old_qs = [(p, q) for p, q in qs if q.get("start") == old["start"]]
     for path, params in old_qs:
         a, b = query(rd, path, params), query(ref, path, params)
