@@ -12,39 +12,16 @@
 import glob
 import json
 import os
-import subprocess
 import sys
-import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_util import Etcd  # noqa: E402
-from push_util import Server, TempDir, check, fail, now_ns, push_json, request  # noqa: E402
+from ceph_util import ceph, metrics, wait_for  # noqa: E402
+from push_util import Server, TempDir, check, now_ns, push_json, request  # noqa: E402
 
-SRC = os.environ.get("CAIRN_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
-CEPH = os.path.join(SRC, "tests", "cluster", "ceph.sh")
 TENANT = "team-b"
 DAY = 86400 * 10**9
-
-
-def metrics(srv):
-    st, body = request(srv.url + "/metrics")
-    check(st == 200, "metrics: %d" % st)
-    out = {}
-    for line in body.splitlines():
-        if line and not line.startswith("#") and " " in line:
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
-
-
-def wait_for(what, cond, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.2)
-    fail("timed out waiting for " + what)
 
 
 def query(srv, path, params):
@@ -59,22 +36,13 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (the Ceph daemons)")
         return
-    r = subprocess.run(["bash", CEPH, "start"], capture_output=True, text=True, timeout=180)
-    check(r.returncode == 0, "ceph.sh start failed: " + r.stderr[-2000:])
-    cdir = r.stdout.strip().splitlines()[-1]
-    etcd = None
-    try:
-        env = dict(line.split("=", 1) for line in open(os.path.join(cdir, "env")).read().split())
-        os.environ["AWS_ACCESS_KEY_ID"] = env["AWS_ACCESS_KEY_ID"]
-        os.environ["AWS_SECRET_ACCESS_KEY"] = env["AWS_SECRET_ACCESS_KEY"]
-        os.environ["S3_ENDPOINT"] = env["S3_ENDPOINT"]
+    with ceph():
         etcd = Etcd().start()
-        with TempDir() as tmp:
-            run(tmp, etcd)
-    finally:
-        if etcd:
+        try:
+            with TempDir() as tmp:
+                run(tmp, etcd)
+        finally:
             etcd.stop()
-        subprocess.run(["bash", CEPH, "stop", cdir], timeout=60)
 
 
 def run(tmp, etcd):
@@ -132,7 +100,7 @@ storage_config:
     def uploaded(s):
         segs = glob.glob(os.path.join(s.data_dir, "tenants", TENANT, "*", "seg-*.cseg"))
         old = [p for p in segs if int(os.path.basename(os.path.dirname(p))) < t_old + DAY]
-        return not old and metrics(s).get("cairn_objstore_uploads_total", 0) >= 1
+        return not old and metrics(s.url).get("cairn_objstore_uploads_total", 0) >= 1
     for s in w:
         wait_for("the upload of %s" % s.url, lambda: uploaded(s))
 
@@ -170,7 +138,7 @@ storage_config:
                   (what, path, params.get("query"), json.dumps(a)[:600], json.dumps(b)[:600]))
 
     compare("both write nodes up")
-    m = metrics(rd)
+    m = metrics(rd.url)
     print("read node: %d bytes read from the bucket" % m.get("cairn_objstore_bytes_read_total", 0))
     check(m.get("cairn_objstore_bytes_read_total", 0) > 0, "the read node read nothing from the bucket")
     check(any("write node found in the bucket" in ln and "node=w0" in ln for ln in rd.log) and
