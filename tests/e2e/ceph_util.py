@@ -11,6 +11,21 @@ from push_util import check, fail, request
 SRC = os.environ.get("CAIRN_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
 CEPH = os.path.join(SRC, "tests", "cluster", "ceph.sh")
 
+# The bucket ceph.sh makes, for a config file read with -config.expand-env=true; it
+# follows a line "common:" (more common keys may come before it).
+S3_YAML = """\
+  storage:
+    s3:
+      endpoint: ${S3_ENDPOINT}
+      bucketnames: cairn
+      s3forcepathstyle: true
+      timeout: 5s
+      max_retries: 1
+storage_config:
+  cache:
+    max_size: 64MiB
+"""
+
 
 @contextlib.contextmanager
 def ceph():

@@ -17,7 +17,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_util import Etcd  # noqa: E402
-from ceph_util import ceph, metrics, wait_for  # noqa: E402
+from ceph_util import S3_YAML, ceph, metrics, wait_for  # noqa: E402
 from push_util import Server, TempDir, check, now_ns, push_json, request  # noqa: E402
 
 TENANT = "team-b"
@@ -48,19 +48,7 @@ def main():
 def run(tmp, etcd):
     cfg = os.path.join(tmp, "cairn.yaml")
     with open(cfg, "w") as f:
-        f.write("""common:
-  replication_factor: 2
-  storage:
-    s3:
-      endpoint: ${S3_ENDPOINT}
-      bucketnames: cairn
-      s3forcepathstyle: true
-      timeout: 5s
-      max_retries: 1
-storage_config:
-  cache:
-    max_size: 64MiB
-""")
+        f.write("common:\n  replication_factor: 2\n" + S3_YAML)
 
     def node(name, target, *extra):
         return Server(os.path.join(tmp, name), "--config", cfg, "-config.expand-env=true",

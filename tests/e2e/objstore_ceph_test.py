@@ -13,7 +13,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ceph_util import CEPH, ceph, metrics, wait_for  # noqa: E402
+from ceph_util import S3_YAML, CEPH, ceph, metrics, wait_for  # noqa: E402
 from push_util import Server, TempDir, check, push_json, request  # noqa: E402
 
 DAY = 86400 * 10**9
@@ -51,18 +51,7 @@ def run(tmp, env, cdir):
     data = os.path.join(tmp, "data")
     cfg = os.path.join(tmp, "cairn.yaml")
     with open(cfg, "w") as f:
-        f.write("""common:
-  storage:
-    s3:
-      endpoint: ${S3_ENDPOINT}
-      bucketnames: cairn
-      s3forcepathstyle: true
-      timeout: 5s
-      max_retries: 1
-storage_config:
-  cache:
-    max_size: 64MiB
-""")
+        f.write("common:\n" + S3_YAML)
     args = ("--config", cfg, "-config.expand-env=true")
     t0 = time.time_ns() - 2 * DAY  # a period of its own, two days old
     srv = Server(data, *args).start()
