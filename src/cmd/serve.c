@@ -199,8 +199,12 @@ int cairn_cmd_serve(int argc, char **argv)
     /* write nodes share the bucket, each under its own prefix (docs/SCALING.md) */
     if (ring && os && (sc.target == CAIRN_TARGET_WRITE || sc.target == CAIRN_TARGET_ALL)) {
         char pfx[CAIRN_RING_ID_MAX + 16];
-        snprintf(pfx, sizeof pfx, "nodes/%s/", cairn_ring_self_id(ring));
-        if ((own_os = cairn_objstore_prefixed_create(os, pfx, &err)))
+        const char *id = cairn_ring_self_id(ring);
+        snprintf(pfx, sizeof pfx, "nodes/%s/", id);
+        if (!cairn__bucket_id_ok(id, strlen(id)))
+            cairn_err_set(&err, CAIRN_EINVAL, "common.ring.instance_id \"%s\": with object "
+                          "storage it names the node's prefix: [A-Za-z0-9._-] only", id);
+        else if ((own_os = cairn_objstore_prefixed_create(os, pfx, &err)))
             sc.store.objstore = own_os;
     }
     if (!ring || !os || own_os || sc.target == CAIRN_TARGET_READ || sc.target == CAIRN_TARGET_BACKEND)

@@ -106,6 +106,18 @@ static int add_node(struct cairn__bucket *b, const char *id, size_t len, struct 
     return open_node(b, n, err);
 }
 
+/* Is id[0..len) usable as a directory name ([A-Za-z0-9._-], not "." or "..")? */
+int cairn__bucket_id_ok(const char *id, size_t len)
+{
+    if (!len || len > CAIRN_RING_ID_MAX || (id[0] == '.' && (len == 1 || (len == 2 && id[1] == '.'))))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z') ||
+              (id[i] >= '0' && id[i] <= '9') || id[i] == '.' || id[i] == '_' || id[i] == '-'))
+            return 0;
+    return 1;
+}
+
 /* Does the sorted listing l hold a key starting with prefix? */
 static int listed(const struct cairn_objstore_list *l, const char *prefix)
 {
@@ -175,8 +187,8 @@ static int refresh(struct cairn__bucket *b)
     for (size_t i = 0; i < l.n && !rc; i++) {
         const char *id = l.v[i].key + 6, *e = strchr(id, '/');
         size_t len = e ? (size_t)(e - id) : 0;
-        if (!len || len > CAIRN_RING_ID_MAX)
-            continue;
+        if (!cairn__bucket_id_ok(id, len))
+            continue; /* not a write node's prefix: the id names a local directory */
         size_t k = 0;
         while (k < b->n && !(strlen(b->nodes[k].id) == len && !memcmp(b->nodes[k].id, id, len)))
             k++;

@@ -22,6 +22,9 @@ struct cairn__bucket *cairn__bucket_open(const struct cairn_serve_config *sc,
                                          struct cairn_objstore *base, int backend,
                                          struct cairn_err *err);
 void cairn__bucket_close(struct cairn__bucket *b);
+/* Can instance id[0..len) name a write node's prefix (and a directory of the reader):
+ * [A-Za-z0-9._-], not "." or ".."? */
+int cairn__bucket_id_ok(const char *id, size_t len);
 /* cairn_api_read_source_fn over every write node's uploaded periods. */
 int cairn__bucket_read(void *ctx, const char *tenant, const char *sel, int64_t start,
                        int64_t end, int series_only, size_t max_bytes, struct cairn_push_body *body);
