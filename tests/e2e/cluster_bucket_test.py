@@ -8,7 +8,8 @@
 # it reads blocks from the bucket for them, and with one write node stopped it still
 # answers the same; with both stopped it answers the uploaded data from the bucket
 # alone. A backend with a day's retention deletes the expired period from both
-# prefixes, and a read node started afterwards no longer finds it.
+# prefixes, a read node started afterwards no longer finds it, and the read node that
+# was up all along drops it at its next listing.
 import glob
 import json
 import os
@@ -157,6 +158,15 @@ def run(tmp, etcd):
     rd2 = node("r1", "read")
     got = query(rd2, "/loki/api/v1/query_range", dict(old, query='{phase="old"}', limit=1000))
     check(got == [], "expired period still read from the bucket: %s" % json.dumps(got)[:300])
+
+    # the read node that was up all along drops the period at its next listing (at most
+    # 10 s after its last one, done by a query)
+    def old_gone():
+        st, body = request(rd.url + "/loki/api/v1/query_range?" + urllib.parse.urlencode(
+            dict(old, query='{phase="old"}', limit=1000)), headers={"X-Scope-OrgID": TENANT})
+        return st == 200 and json.loads(body)["data"]["result"] == []
+    wait_for("the read node to drop the deleted period", old_gone, 40)
+    check(any("period gone from the bucket" in ln for ln in rd.log), "no period dropped by rd")
     for s in (rd, rd2, be, ref):
         check(s.stop() == 0, "%s did not stop cleanly:\n%s" % (s.url, "".join(s.log[-20:])))
     print("ok")
