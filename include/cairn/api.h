@@ -119,6 +119,15 @@ typedef int (*cairn_api_read_source_fn)(void *ctx, const char *tenant, const cha
                                         int64_t start, int64_t end, int series_only,
                                         size_t max_bytes, struct cairn_push_body *body);
 
+struct cairn_store;
+/* What /internal/read answers, from store st: the entries of tenant's streams matching
+ * sel in [start, end) appended to body (not reset: several stores add to one), as a
+ * read source does. Used by
+ * the bucket reader (one read-only store per write node's prefix, serve_bucket.c). */
+int cairn_api_read_store(struct cairn_store *st, const char *tenant, const char *sel,
+                         int64_t start, int64_t end, int series_only, size_t max_bytes,
+                         struct cairn_push_body *body);
+
 /* How this node takes part in a cluster. Strings are copied; the ring is borrowed and
  * must outlive the api. */
 struct cairn_api_cluster {

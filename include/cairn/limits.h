@@ -109,6 +109,13 @@
 #define CAIRN_OBJSTORE_CONNECT_TIMEOUT_MS 3000    /* TCP (and TLS) connect */
 #define CAIRN_OBJSTORE_MAX_RETRIES 2              /* after network errors and 5xx */
 #define CAIRN_OBJSTORE_CACHE_SIZE (1024ull << 20) /* block cache, 1 GiB by default */
+/* A read node lists the bucket again (new periods, new write nodes) at most this
+ * often, on a query: a listing plus the new manifests per refresh, while the write
+ * nodes still answer for what they uploaded meanwhile (docs/SCALING.md). */
+#define CAIRN_BUCKET_REFRESH_NS (10ll * 1000000000)
+/* A backend lists the bucket this often to apply retention to new periods: retention
+ * works in whole periods (a day by default), a minute late is nothing. */
+#define CAIRN_BUCKET_BACKEND_REFRESH_NS (60ll * 1000000000)
 /* Uploads that failed wait this long before the next try, doubling up to the max:
  * a store that is down is not hammered, and one that is back is used within 30 s. */
 #define CAIRN_UPLOAD_BACKOFF_MIN_NS (1LL * 1000000000LL)

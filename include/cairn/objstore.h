@@ -91,6 +91,11 @@ struct cairn_objstore *cairn_objstore_local_create(const char *dir, struct cairn
 /* An S3 backend. Checks the settings only (no request is made). NULL on failure. */
 struct cairn_objstore *cairn_objstore_s3_create(const struct cairn_s3_config *cfg,
                                                 struct cairn_err *err);
+/* A view of base under prefix (non-empty, ending in '/'): key k is "<prefix>k" in
+ * base, lists return keys with the prefix removed. base is borrowed: it must outlive
+ * the view. Several write nodes share one bucket this way. NULL on failure. */
+struct cairn_objstore *cairn_objstore_prefixed_create(struct cairn_objstore *base,
+                                                      const char *prefix, struct cairn_err *err);
 void cairn_objstore_destroy(struct cairn_objstore *os);
 
 const char *cairn_objstore_name(const struct cairn_objstore *os);

@@ -63,7 +63,7 @@ static int cmp_sid(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Encode the entries req asks for into body (reset first). 0; CAIRN_EINVAL (bad
+/* Append the entries req asks for to body (the caller resets it). 0; CAIRN_EINVAL (bad
  * selector, err says why); CAIRN_ELIMIT past max_bytes; CAIRN_ENOMEM. */
 static int read_local(struct cairn_store *st, const struct read_req *q,
                       struct cairn_push_body *body, struct cairn_err *err)
@@ -73,7 +73,6 @@ static int read_local(struct cairn_store *st, const struct read_req *q,
     struct sid_text *idx = NULL;
     size_t n = 0;
     int rc = sids ? 0 : CAIRN_ENOMEM;
-    cairn_push_body_reset(body);
     if (!rc)
         rc = q->sel && *q->sel ? cairn_query_select_text(st, q->tenant, q->sel, strlen(q->sel),
                                                          q->start, q->end, sids, err)
@@ -329,6 +328,17 @@ static int decode_part(struct cairn_api *api, const struct cairn_buf *reply, siz
     return rc;
 }
 
+int cairn_api_read_store(struct cairn_store *st, const char *tenant, const char *sel,
+                         int64_t start, int64_t end, int series_only, size_t max_bytes,
+                         struct cairn_push_body *body)
+{
+    struct read_req q = {.tenant = tenant, .sel = sel, .start = start, .end = end,
+                         .dir = CAIRN_ITER_FORWARD, .series_only = series_only,
+                         .max_bytes = max_bytes};
+    struct cairn_err err = {0};
+    return read_local(st, &q, body, &err);
+}
+
 /* cairn__cluster_scratch with a limit and direction for the write nodes (0: none):
  * for a log query without a pipeline, whose answer is among each node's first entries. */
 static struct cairn_store *scratch(struct cairn_api *api, struct cairn__req *r, const char *tenant,
@@ -403,6 +413,8 @@ static struct cairn_store *scratch(struct cairn_api *api, struct cairn__req *r, 
                              .limit = limit};
         const char *data;
         size_t len;
+        if (body)
+            cairn_push_body_reset(body);
         int lrc = !body ? CAIRN_ENOMEM : !own ? CAIRN_EAGAIN : read_local(own, &q, body, &err);
         if (lrc == 0)
             lrc = cairn_push_body_encode(body, &data, &len);

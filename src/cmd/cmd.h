@@ -19,12 +19,17 @@ int cairn__cmd_load(const char *name, struct cairn_cfg *c, int argc, char **argv
                     const char *usage);
 
 /* serve's cluster mode (serve_cluster.c): a ring and the api's cluster mode from
- * -target and common.*; *ring stays NULL for a single node. 0 or negative (err). */
+ * -target and common.*; *ring stays NULL for a single node. A read node with object
+ * storage configured (sc->store.objstore set) also gets *bucket, its view of the
+ * bucket as the read path's further source (closed by the caller after the api
+ * stopped). 0 or negative (err). */
+struct cairn__bucket;
 struct cairn_err;
 struct cairn_serve_config;
 struct cairn_api;
 struct cairn_ring;
 int cairn_cmd_serve_cluster(const struct cairn_serve_config *sc, struct cairn_api *api,
-                            struct cairn_ring **ring, struct cairn_err *err);
+                            struct cairn_ring **ring, struct cairn__bucket **bucket,
+                            struct cairn_err *err);
 
 #endif

@@ -182,23 +182,41 @@ int cairn_cmd_serve(int argc, char **argv)
         cairn_serve_config_deinit(&sc);
         return 1;
     }
+    int64_t t0 = cairn_mono_ns();
+    struct cairn_objstore *os = NULL, *own_os = NULL;
+    struct cairn_cache *cache = NULL;
+    struct cairn_store *st = NULL;
     struct cairn_ring *ring = NULL; /* cluster mode: joins as JOINING (serve_cluster.c) */
-    if (cairn_cmd_serve_cluster(&sc, api, &ring, &err)) {
+    struct cairn__bucket *bucket = NULL; /* a read node's view of the bucket */
+    if (cairn__serve_objstore_open(&sc, &os, &cache, &err) ||
+        cairn_cmd_serve_cluster(&sc, api, &ring, &bucket, &err)) {
         CAIRN_ERROR("serve", "cannot join the cluster", "err=\"%s\"", err.msg);
+        cairn_cache_destroy(cache);
+        cairn_objstore_destroy(os);
         cairn_api_destroy(api);
         cairn_serve_config_deinit(&sc);
         return 1;
     }
-    int64_t t0 = cairn_mono_ns();
-    struct cairn_objstore *os = NULL;
-    struct cairn_cache *cache = NULL;
-    struct cairn_store *st = NULL;
-    if (cairn__serve_objstore_open(&sc, &os, &cache, &err) == 0)
+    /* write nodes share the bucket, each under its own prefix (docs/SCALING.md) */
+    if (ring && os && (sc.target == CAIRN_TARGET_WRITE || sc.target == CAIRN_TARGET_ALL)) {
+        char pfx[CAIRN_RING_ID_MAX + 16];
+        const char *id = cairn_ring_self_id(ring);
+        snprintf(pfx, sizeof pfx, "nodes/%s/", id);
+        if (!cairn__bucket_id_ok(id, strlen(id)))
+            cairn_err_set(&err, CAIRN_EINVAL, "common.ring.instance_id \"%s\": with object "
+                          "storage it names the node's prefix: [A-Za-z0-9._-] only", id);
+        else if ((own_os = cairn_objstore_prefixed_create(os, pfx, &err)))
+            sc.store.objstore = own_os;
+    }
+    if (!ring || !os || own_os || sc.target == CAIRN_TARGET_READ || sc.target == CAIRN_TARGET_BACKEND)
         st = cairn_store_open(&sc.store, &err);
     if (!st) {
         CAIRN_ERROR("serve", "cannot open the store", "data_dir=%s err=\"%s\"",
                     sc.store.data_dir, err.msg);
+        cairn_api_stop(api);
+        cairn__bucket_close(bucket);
         cairn_cache_destroy(cache);
+        cairn_objstore_destroy(own_os);
         cairn_objstore_destroy(os);
         cairn_api_destroy(api);
         cairn_ring_destroy(ring);
@@ -214,6 +232,7 @@ int cairn_cmd_serve(int argc, char **argv)
             cairn_api_stop(api);
             cairn_api_set_store(api, NULL);
             cairn_store_close(st);
+            cairn__bucket_close(bucket);
             cairn_api_destroy(api);
             cairn_ring_destroy(ring);
             cairn_serve_config_deinit(&sc);
@@ -237,7 +256,9 @@ int cairn_cmd_serve(int argc, char **argv)
     cairn_ruler_stop(ruler);     /* saves alert state */
     cairn_api_set_store(api, NULL);
     cairn_store_close(st);       /* flushes heads */
+    cairn__bucket_close(bucket);
     cairn_cache_destroy(cache);
+    cairn_objstore_destroy(own_os);
     cairn_objstore_destroy(os);
     cairn_api_destroy(api);
     cairn_ring_destroy(ring);    /* revokes the lease: the key goes at once */

@@ -11,6 +11,7 @@
 #include "cairn/log.h"
 #include "cairn/ring.h"
 #include "cmd/cmd.h"
+#include "cmd/serve_int.h"
 
 static const char *const target_names[] = {"all", "write", "read", "backend"};
 
@@ -25,10 +26,12 @@ static unsigned target_roles(int target)
 }
 
 int cairn_cmd_serve_cluster(const struct cairn_serve_config *sc, struct cairn_api *api,
-                            struct cairn_ring **out, struct cairn_err *err)
+                            struct cairn_ring **out, struct cairn__bucket **bucket,
+                            struct cairn_err *err)
 {
     const struct cairn_serve_common *cm = &sc->common;
     *out = NULL;
+    *bucket = NULL;
     if (sc->target == CAIRN_TARGET_ALL && cm->ring.kvstore.store == CAIRN_KV_INMEMORY)
         return 0;
     char host[256] = "localhost", id[CAIRN_RING_ID_MAX], addr[CAIRN_RING_ADDR_MAX];
@@ -75,8 +78,23 @@ int cairn_cmd_serve_cluster(const struct cairn_serve_config *sc, struct cairn_ap
                                    .secret = cm->ring.cluster_secret,
                                    .forward_timeout_ns = cm->ring.forward_timeout_ns,
                                    .scratch_dir = scratch};
+    /* a read node reads the uploaded periods from the bucket itself, a backend applies
+     * retention to them (serve_bucket.c) */
+    int backend = sc->target == CAIRN_TARGET_BACKEND;
+    if ((sc->target == CAIRN_TARGET_READ || backend) && sc->store.objstore) {
+        if (!(*bucket = cairn__bucket_open(sc, sc->store.objstore, backend, err))) {
+            cairn_ring_destroy(ring);
+            return err->code ? err->code : CAIRN_ENOMEM;
+        }
+        if (!backend) {
+            ac.read_source = cairn__bucket_read;
+            ac.read_source_ctx = *bucket;
+        }
+    }
     int r = cairn_api_set_cluster(api, &ac, err);
     if (r) {
+        cairn__bucket_close(*bucket);
+        *bucket = NULL;
         cairn_ring_destroy(ring);
         return r;
     }

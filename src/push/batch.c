@@ -174,8 +174,8 @@ int cairn__pushc_batch_encode(struct cairn__push_batch *b)
                         sizeof(Logproto__EntryAdapter *)) +
                   ns * (sizeof(Logproto__StreamAdapter) + sizeof(Logproto__StreamAdapter *)) +
                   np * (sizeof(Logproto__LabelPairAdapter) + sizeof(Logproto__LabelPairAdapter *));
-    if (need > b->enc_cap) {
-        void *e = malloc(need);
+    if (need > b->enc_cap || !b->enc) { /* an empty body too: no arithmetic on NULL */
+        void *e = malloc(need ? need : 1);
         if (!e)
             return CAIRN_ENOMEM;
         free(b->enc);

@@ -13,31 +13,10 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from push_util import Server, TempDir, check, fail, push_json, request  # noqa: E402
+from ceph_util import S3_YAML, CEPH, ceph, metrics, wait_for  # noqa: E402
+from push_util import Server, TempDir, check, push_json, request  # noqa: E402
 
-SRC = os.environ.get("CAIRN_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
-CEPH = os.path.join(SRC, "tests", "cluster", "ceph.sh")
 DAY = 86400 * 10**9
-
-
-def metrics(base):
-    st, body = request(base + "/metrics")
-    check(st == 200, "metrics: %d" % st)
-    out = {}
-    for line in body.splitlines():
-        if line and not line.startswith("#") and " " in line:
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
-
-
-def wait_for(what, cond, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.2)
-    fail("timed out waiting for " + what)
 
 
 def query(base, q, start, end, limit=1000):
@@ -64,37 +43,15 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (the Ceph daemons)")
         return
-    r = subprocess.run(["bash", CEPH, "start"], capture_output=True, text=True, timeout=180)
-    check(r.returncode == 0, "ceph.sh start failed: " + r.stderr[-2000:])
-    cdir = r.stdout.strip().splitlines()[-1]
-    try:
-        env = dict(line.split("=", 1) for line in open(os.path.join(cdir, "env")).read().split())
-        print("ceph ready in %ss" % env["CEPH_READY_S"])
-        os.environ["AWS_ACCESS_KEY_ID"] = env["AWS_ACCESS_KEY_ID"]
-        os.environ["AWS_SECRET_ACCESS_KEY"] = env["AWS_SECRET_ACCESS_KEY"]
-        with TempDir() as tmp:
-            run(tmp, env, cdir)
-    finally:
-        subprocess.run(["bash", CEPH, "stop", cdir], timeout=60)
+    with ceph() as (env, cdir), TempDir() as tmp:
+        run(tmp, env, cdir)
 
 
 def run(tmp, env, cdir):
     data = os.path.join(tmp, "data")
     cfg = os.path.join(tmp, "cairn.yaml")
     with open(cfg, "w") as f:
-        f.write("""common:
-  storage:
-    s3:
-      endpoint: ${S3_ENDPOINT}
-      bucketnames: cairn
-      s3forcepathstyle: true
-      timeout: 5s
-      max_retries: 1
-storage_config:
-  cache:
-    max_size: 64MiB
-""")
-    os.environ["S3_ENDPOINT"] = env["S3_ENDPOINT"]
+        f.write("common:\n" + S3_YAML)
     args = ("--config", cfg, "-config.expand-env=true")
     t0 = time.time_ns() - 2 * DAY  # a period of its own, two days old
     srv = Server(data, *args).start()

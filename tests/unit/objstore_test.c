@@ -142,6 +142,62 @@ static void local_backend_round_trip(void **state)
     free(dir);
 }
 
+/* Two write nodes' views of one bucket: the same keys do not collide, each lists only
+ * its own (prefix removed), and a file is stored through the view. */
+static void prefixed_views_share_a_bucket(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp("objstore");
+    struct cairn_err err;
+    struct cairn_objstore *base = cairn_objstore_local_create(dir, &err);
+    assert_non_null(base);
+    struct cairn_objstore *a = cairn_objstore_prefixed_create(base, "nodes/w0/", &err);
+    struct cairn_objstore *b = cairn_objstore_prefixed_create(base, "nodes/w1/", &err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_null(cairn_objstore_prefixed_create(base, "no-slash", &err));
+    assert_int_equal(err.code, CAIRN_EINVAL);
+    assert_int_equal(cairn_objstore_put_if_absent(a, "t/1/manifest-00000001", "a", 1), 0);
+    assert_int_equal(cairn_objstore_put_if_absent(b, "t/1/manifest-00000001", "b", 1), 0);
+    struct cairn_buf got = CAIRN_BUF_INIT;
+    assert_int_equal(cairn_objstore_get(a, "t/1/manifest-00000001", &got), 0);
+    assert_string_equal(got.data, "a");
+    cairn_buf_reset(&got);
+    assert_int_equal(cairn_objstore_get(base, "nodes/w1/t/1/manifest-00000001", &got), 0);
+    assert_string_equal(got.data, "b");
+    char fp[600];
+    snprintf(fp, sizeof fp, "%s.file", dir);
+    FILE *f = fopen(fp, "w");
+    assert_non_null(f);
+    fputs("segment", f);
+    fclose(f);
+    uint64_t sent = 0, size = 0;
+    assert_int_equal(cairn_objstore_put_file(b, "t/1/seg-000000.cseg", fp, &sent), 0);
+    unlink(fp);
+    assert_int_equal(cairn_objstore_head(base, "nodes/w1/t/1/seg-000000.cseg", &size), 0);
+    assert_int_equal(size, 7);
+    assert_int_equal(cairn_objstore_head(a, "t/1/seg-000000.cseg", &size), CAIRN_ENOTFOUND);
+    cairn_buf_reset(&got);
+    assert_int_equal(cairn_objstore_get_range(b, "t/1/seg-000000.cseg", 2, 3, &got), 0);
+    assert_memory_equal(got.data, "gme", 3);
+    struct cairn_objstore_list l = {0};
+    assert_int_equal(cairn_objstore_list(b, "", &l), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].key, "t/1/manifest-00000001");
+    assert_string_equal(l.v[1].key, "t/1/seg-000000.cseg");
+    cairn_objstore_list_deinit(&l);
+    assert_int_equal(cairn_objstore_del(b, "t/1/seg-000000.cseg"), 0);
+    assert_int_equal(cairn_objstore_list(base, "nodes/", &l), 0);
+    assert_int_equal(l.n, 2);
+    cairn_objstore_list_deinit(&l);
+    cairn_buf_deinit(&got);
+    cairn_objstore_destroy(a);
+    cairn_objstore_destroy(b);
+    cairn_objstore_destroy(base);
+    test_rmdir_r(dir);
+    free(dir);
+}
+
 static void cache_evicts_least_recent_by_size(void **state)
 {
     (void)state;
@@ -197,6 +253,7 @@ int main(void)
         cmocka_unit_test(sigv4_list_objects_query),
         cmocka_unit_test(sigv4_uri_encode_is_full),
         cmocka_unit_test(local_backend_round_trip),
+        cmocka_unit_test(prefixed_views_share_a_bucket),
         cmocka_unit_test(cache_evicts_least_recent_by_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
