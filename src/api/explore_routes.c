@@ -32,6 +32,17 @@ static size_t split_targets(char *s, struct cairn_lq_str *v, size_t cap)
     return n;
 }
 
+/* Loki's limit on points per series: 1 after replying 400, else 0. */
+static int too_many_points(struct cairn__req *r, int64_t start, int64_t end, int64_t step)
+{
+    if ((end - start) / step + 1 <= CAIRN_QUERY_MAX_POINTS)
+        return 0;
+    cairn__reply_text(r, 400, "exceeded maximum resolution of %d points per timeseries. "
+                              "Try decreasing the query resolution (?step=XX)",
+                      CAIRN_QUERY_MAX_POINTS);
+    return 1;
+}
+
 static void volume(struct cairn_api *api, struct cairn__req *r, int range)
 {
     struct cairn_store *s = cairn__store_or_503(api, r);
@@ -51,12 +62,8 @@ static void volume(struct cairn_api *api, struct cairn__req *r, int range)
         goto out;
     if (range && cairn__param_step(&pr, r, v.start, v.end, &v.step))
         goto out;
-    if (range && (v.end - v.start) / v.step + 1 > CAIRN_QUERY_MAX_POINTS) {
-        cairn__reply_text(r, 400, "exceeded maximum resolution of %d points per timeseries. "
-                                  "Try decreasing the query resolution (?step=XX)",
-                          CAIRN_QUERY_MAX_POINTS);
+    if (range && too_many_points(r, v.start, v.end, v.step))
         goto out;
-    }
     v.query = cairn__param(&pr, "query");
     if (!v.query || !*v.query) {
         cairn__reply_text(r, 400, "query parameter is required: a stream selector such as {job=\"x\"}");
@@ -205,6 +212,15 @@ static int count_param(struct cairn__params *pr, struct cairn__req *r, const cha
     return 0;
 }
 
+/* The query parameters every exploration that reads lines shares: the tenant and the
+ * tenant's query limits. */
+static struct cairn_query_params explore_base(struct cairn_api *api, struct cairn__req *r)
+{
+    return (struct cairn_query_params){.tenant = cairn__req_tenant(r),
+                                       .timeout = api->limits.query_timeout_ns,
+                                       .max_memory = api->limits.max_query_memory};
+}
+
 /* An exploration that reads lines: in the tenant's query queue, over the cluster's
  * data on a read node, its answer (or error) as the reply. */
 typedef int (*explore_fn)(struct cairn_store *s, const void *q, struct cairn_buf *out,
@@ -214,6 +230,10 @@ static void run_explore(struct cairn_api *api, struct cairn__req *r, struct cair
                         const struct cairn_query_params *base, const char *query, explore_fn fn,
                         const void *q)
 {
+    if (!query || !*query) {
+        cairn__reply_text(r, 400, "query parameter is required: a log query such as {job=\"x\"}");
+        return;
+    }
     struct cairn_query_ticket tk;
     struct cairn_query_gate *g;
     if (cairn__query_gate_in(api, r, base->tenant, &g, &tk))
@@ -258,11 +278,7 @@ static void detected_fields(struct cairn_api *api, struct cairn__req *r, const c
         cairn__reply_text(r, 500, "out of memory reading parameters");
         return;
     }
-    struct cairn_query_fields q = {
-        .base = {.tenant = cairn__req_tenant(r), .timeout = api->limits.query_timeout_ns,
-                 .max_memory = api->limits.max_query_memory},
-        .field = field,
-    };
+    struct cairn_query_fields q = {.base = explore_base(api, r), .field = field};
     if (cairn__time_range(&pr, r, HOUR_NS, &q.base.start, &q.base.end) ||
         count_param(&pr, r, "line_limit", 1000, CAIRN_QUERY_MAX_LIMIT, &q.line_limit) ||
         count_param(&pr, r, "limit", 1000, 10000, &q.limit))
@@ -271,10 +287,6 @@ static void detected_fields(struct cairn_api *api, struct cairn__req *r, const c
         count_param(&pr, r, "field_limit", 1000, 10000, &q.limit))
         goto out;
     q.query = cairn__param(&pr, "query");
-    if (!q.query || !*q.query) {
-        cairn__reply_text(r, 400, "query parameter is required: a log query such as {job=\"x\"}");
-        goto out;
-    }
     run_explore(api, r, s, &q.base, q.query, fields_fn, &q);
 out:
     cairn__params_deinit(&pr);
@@ -305,25 +317,14 @@ void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r)
         cairn__reply_text(r, 500, "out of memory reading parameters");
         return;
     }
-    struct cairn_query_patterns q = {
-        .base = {.tenant = cairn__req_tenant(r), .timeout = api->limits.query_timeout_ns,
-                 .max_memory = api->limits.max_query_memory},
-    };
+    struct cairn_query_patterns q = {.base = explore_base(api, r)};
     if (cairn__time_range(&pr, r, HOUR_NS, &q.base.start, &q.base.end) ||
         cairn__param_step(&pr, r, q.base.start, q.base.end, &q.step) ||
         count_param(&pr, r, "line_limit", 20000, 100000, &q.line_limit))
         goto out;
-    if ((q.base.end - q.base.start) / q.step + 1 > CAIRN_QUERY_MAX_POINTS) {
-        cairn__reply_text(r, 400, "exceeded maximum resolution of %d points per timeseries. "
-                                  "Try decreasing the query resolution (?step=XX)",
-                          CAIRN_QUERY_MAX_POINTS);
+    if (too_many_points(r, q.base.start, q.base.end, q.step))
         goto out;
-    }
     q.query = cairn__param(&pr, "query");
-    if (!q.query || !*q.query) {
-        cairn__reply_text(r, 400, "query parameter is required: a log query such as {job=\"x\"}");
-        goto out;
-    }
     run_explore(api, r, s, &q.base, q.query, patterns_fn, &q);
 out:
     cairn__params_deinit(&pr);

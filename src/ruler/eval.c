@@ -71,41 +71,81 @@ static int lookup(void *arg, const char *name, size_t len, const char **v, size_
     return 1;
 }
 
-/* Render every annotation of the rule for one alert, as a JSON object text. */
-static char *render_annotations(const struct cairn_rule *rule, json_t *labels, double value,
-                                int64_t now)
+void cairn__rule_tpl_free(struct rule_rt *rr)
 {
+    size_t n = rr->rule ? rr->rule->annotations.n : 0;
+    for (size_t i = 0; rr->tpl && i < n; i++) {
+        cairn_template_destroy(rr->tpl[i]);
+        free(rr->tpl_err[i]);
+    }
+    free(rr->tpl);
+    free(rr->tpl_err);
+    rr->tpl = NULL;
+    rr->tpl_err = NULL;
+}
+
+/* Compile the rule's annotations once (Prometheus's forms rewritten, the ruler's
+ * template functions added). 0 or CAIRN_ENOMEM. */
+static int compile_annotations(struct rule_rt *rr)
+{
+    const struct cairn_rule *rule = rr->rule;
+    size_t n = rule->annotations.n;
+    rr->tpl = calloc(n ? n : 1, sizeof *rr->tpl);
+    rr->tpl_err = calloc(n ? n : 1, sizeof *rr->tpl_err);
+    if (!rr->tpl || !rr->tpl_err) {
+        free(rr->tpl);
+        free(rr->tpl_err);
+        rr->tpl = NULL;
+        rr->tpl_err = NULL;
+        return CAIRN_ENOMEM;
+    }
+    struct cairn_buf src = CAIRN_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        const struct cairn_cfg_kv *kv = &rule->annotations.v[i];
+        struct cairn_err err;
+        cairn_err_clear(&err);
+        cairn_buf_reset(&src);
+        if (rewrite_template(kv->value ? kv->value : "", &src) == 0)
+            rr->tpl[i] = cairn_template_compile_with(src.data ? src.data : "", src.len,
+                                                     &cairn__ruler_tpl_funcs, &err);
+        if (!rr->tpl[i])
+            rr->tpl_err[i] = strdup(err.msg[0] ? err.msg : "out of memory");
+    }
+    cairn_buf_deinit(&src);
+    return 0;
+}
+
+/* Render every annotation of the rule for one alert, as a JSON object text. */
+static char *render_annotations(struct rule_rt *rr, json_t *labels, double value, int64_t now)
+{
+    const struct cairn_rule *rule = rr->rule;
+    if (!rr->tpl && compile_annotations(rr))
+        return NULL;
     json_t *out = json_object();
-    struct cairn_buf src = CAIRN_BUF_INIT, res = CAIRN_BUF_INIT, fv = CAIRN_BUF_INIT;
+    struct cairn_buf res = CAIRN_BUF_INIT, fv = CAIRN_BUF_INIT;
     struct tctx t = {.labels = labels};
     if (cairn_go_format_float(&fv, value) == 0)
         snprintf(t.value, sizeof t.value, "%s", cairn_buf_cstr(&fv));
     for (size_t i = 0; out && i < rule->annotations.n; i++) {
         const struct cairn_cfg_kv *kv = &rule->annotations.v[i];
-        cairn_buf_reset(&src);
         cairn_buf_reset(&res);
         struct cairn_err err;
         cairn_err_clear(&err);
-        struct cairn_template *tpl = NULL;
-        const char *text = kv->value ? kv->value : "";
-        if (rewrite_template(text, &src) == 0 &&
-            (tpl = cairn_template_compile_with(src.data ? src.data : "", src.len,
-                                               &cairn__ruler_tpl_funcs, &err))) {
+        const char *fail = rr->tpl_err[i];
+        if (rr->tpl[i]) {
             struct cairn_template_ctx ctx = {.lookup = lookup, .arg = &t, .now_ns = now};
-            if (cairn_template_render(tpl, &ctx, &res, &err))
-                cairn_buf_reset(&res);
+            if (cairn_template_render(rr->tpl[i], &ctx, &res, &err))
+                fail = err.msg;
         }
-        if (!tpl || err.msg[0]) {
+        if (fail) {
             /* as Prometheus: the error text stands in for the annotation */
             cairn_buf_reset(&res);
-            cairn_buf_appendf(&res, "<error expanding template: %s>", err.msg);
+            cairn_buf_appendf(&res, "<error expanding template: %s>", fail);
         }
-        cairn_template_destroy(tpl);
         json_object_set_new(out, kv->key, json_stringn(res.data ? res.data : "", res.len));
     }
     char *s = out ? json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(out);
-    cairn_buf_deinit(&src);
     cairn_buf_deinit(&res);
     cairn_buf_deinit(&fv);
     return s;
@@ -231,7 +271,7 @@ static void eval_alert(struct cairn_ruler *r, struct group_rt *g, struct rule_rt
             a->last_sent = 0; /* send now */
         }
         free(a->annotations_json);
-        a->annotations_json = render_annotations(rule, obj, v, t);
+        a->annotations_json = render_annotations(rr, obj, v, t);
         json_decref(obj);
     }
     /* series gone: pending ones are dropped, firing ones resolve (after keep_firing_for) */

@@ -26,6 +26,7 @@ void cairn__group_free(struct group_rt *g)
         for (size_t k = 0; k < g->rules[i].n; k++)
             cairn__alert_free(&g->rules[i].alerts[k]);
         free(g->rules[i].alerts);
+        cairn__rule_tpl_free(&g->rules[i]);
     }
     free(g->rules);
     if (g->rf && --g->rf->refs == 0) {
@@ -103,6 +104,7 @@ static void carry_over(struct group_rt *from, struct group_rt *to)
             *t = *f;
             t->rule = keep;
             *f = (struct rule_rt){0};
+            cairn__rule_tpl_free(t); /* the annotations may have changed */
             break;
         }
     }

@@ -32,6 +32,10 @@ struct rule_rt {
     char last_error[600];
     int64_t last_eval, eval_ns;
     uint64_t samples;       /* last evaluation's result size */
+    /* the rule's annotations compiled once (eval.c), per annotation: the template, or
+     * NULL with the compile error in tpl_err[i] (owned); tpl NULL until first use */
+    struct cairn_template **tpl;
+    char **tpl_err;
 };
 
 /* A parsed rule file, shared by its groups (freed with the last). */
@@ -81,6 +85,8 @@ char *cairn__ruler_ns_path(const struct cairn_ruler *r, const char *tenant, cons
 /* eval.c: evaluate one group at t (unix ns); r->mu is held except while queries run. */
 void cairn__ruler_eval_group(struct cairn_ruler *r, struct group_rt *g, int64_t t);
 void cairn__alert_free(struct alert *a);
+/* Free a rule's compiled annotations (compiled again at its next evaluation). */
+void cairn__rule_tpl_free(struct rule_rt *rr);
 
 /* notify.c: send the alerts due to Alertmanager (firing past resend_delay, resolved
  * ones); r->mu held. */
