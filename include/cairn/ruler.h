@@ -61,10 +61,6 @@ struct cairn_ruler *cairn_ruler_start(const struct cairn_ruler_config *cfg,
 /* Stop the thread (state saved), free everything. NULL is a no-op. */
 void cairn_ruler_stop(struct cairn_ruler *r);
 
-/* Evaluate every due group at now (what the thread does on each tick); not to be
- * called while the thread runs. */
-void cairn_ruler_tick(struct cairn_ruler *r, int64_t now_ns);
-
 /* One HTTP call of the rules API (http.c): Loki's /loki/api/v1/rules[/{ns}[/{group}]]
  * and /api/prom/rules... (GET YAML, POST a group as YAML, DELETE), Prometheus's
  * /prometheus/api/v1/rules and /prometheus/api/v1/alerts (JSON). Returns the HTTP

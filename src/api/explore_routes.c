@@ -45,14 +45,10 @@ static int too_many_points(struct cairn__req *r, int64_t start, int64_t end, int
 
 static void volume(struct cairn_api *api, struct cairn__req *r, int range)
 {
-    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
+    struct cairn_store *s = cairn__store_params(api, r, &pr);
     if (!s)
         return;
-    if (cairn__params_init(&pr, r)) {
-        cairn__reply_text(r, 500, "out of memory reading parameters");
-        return;
-    }
     struct cairn_query_volume v = {.tenant = cairn__req_tenant(r)};
     struct cairn_lq_str targets[64];
     char *tl = NULL;
@@ -163,14 +159,10 @@ void cairn__handle_buildinfo(struct cairn_api *api, struct cairn__req *r)
 /* GET /loki/api/v1/detected_labels?query={...}&start&end (query optional). */
 void cairn__handle_detected_labels(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
+    struct cairn_store *s = cairn__store_params(api, r, &pr);
     if (!s)
         return;
-    if (cairn__params_init(&pr, r)) {
-        cairn__reply_text(r, 500, "out of memory reading parameters");
-        return;
-    }
     int64_t start, end;
     if (cairn__time_range(&pr, r, HOUR_NS, &start, &end) == 0) {
         struct cairn_err err = {0};
@@ -270,14 +262,10 @@ static int patterns_fn(struct cairn_store *s, const void *q, struct cairn_buf *o
 /* /detected_fields, and /detected_field/<name>/values when field is set. */
 static void detected_fields(struct cairn_api *api, struct cairn__req *r, const char *field)
 {
-    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
+    struct cairn_store *s = cairn__store_params(api, r, &pr);
     if (!s)
         return;
-    if (cairn__params_init(&pr, r)) {
-        cairn__reply_text(r, 500, "out of memory reading parameters");
-        return;
-    }
     struct cairn_query_fields q = {.base = explore_base(api, r), .field = field};
     if (cairn__time_range(&pr, r, HOUR_NS, &q.base.start, &q.base.end) ||
         count_param(&pr, r, "line_limit", 1000, CAIRN_QUERY_MAX_LIMIT, &q.line_limit) ||
@@ -309,14 +297,10 @@ void cairn__handle_detected_field_values(struct cairn_api *api, struct cairn__re
  * newest lines are clustered, default 20000). */
 void cairn__handle_patterns(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
+    struct cairn_store *s = cairn__store_params(api, r, &pr);
     if (!s)
         return;
-    if (cairn__params_init(&pr, r)) {
-        cairn__reply_text(r, 500, "out of memory reading parameters");
-        return;
-    }
     struct cairn_query_patterns q = {.base = explore_base(api, r)};
     if (cairn__time_range(&pr, r, HOUR_NS, &q.base.start, &q.base.end) ||
         cairn__param_step(&pr, r, q.base.start, q.base.end, &q.step) ||

@@ -35,6 +35,10 @@ int cairn__param_step(struct cairn__params *pr, struct cairn__req *r, int64_t st
  * 0, or -1 after replying 400. */
 int cairn__time_range(struct cairn__params *pr, struct cairn__req *r, int64_t def_span,
                       int64_t *start, int64_t *end);
+/* The store and the request's parameters in pr (the caller deinits them), or NULL
+ * after replying 503 (the WAL is still being replayed) or 500 (out of memory). */
+struct cairn_store *cairn__store_params(struct cairn_api *api, struct cairn__req *r,
+                                        struct cairn__params *pr);
 /* The store, or NULL after replying 503 (the WAL is still being replayed). */
 struct cairn_store *cairn__store_or_503(struct cairn_api *api, struct cairn__req *r);
 /* Take a place in the tenant's query queue (query_gate.h): 0, or -1 after replying

@@ -37,6 +37,17 @@ struct cairn_store *cairn__store_or_503(struct cairn_api *api, struct cairn__req
     return s;
 }
 
+struct cairn_store *cairn__store_params(struct cairn_api *api, struct cairn__req *r,
+                                        struct cairn__params *pr)
+{
+    struct cairn_store *s = cairn__store_or_503(api, r);
+    if (s && cairn__params_init(pr, r)) {
+        cairn__reply_text(r, 500, "out of memory reading parameters");
+        return NULL;
+    }
+    return s;
+}
+
 int cairn__time_range(struct cairn__params *pr, struct cairn__req *r, int64_t def_span,
                       int64_t *start, int64_t *end)
 {
@@ -318,9 +329,9 @@ static int labels_of_selection(struct cairn_store *s, const char *tenant, const 
 
 static void labels_or_values(struct cairn_api *api, struct cairn__req *r, const char *name)
 {
-    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
-    if (!s || cairn__params_init(&pr, r))
+    struct cairn_store *s = cairn__store_params(api, r, &pr);
+    if (!s)
         return;
     struct cairn_strlist l = {0};
     struct cairn_err err = {0};
@@ -408,9 +419,9 @@ static int series_add(void *ud, const char *sel)
 
 void cairn__handle_series(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
-    if (!s || cairn__params_init(&pr, r))
+    struct cairn_store *s = cairn__store_params(api, r, &pr);
+    if (!s)
         return;
     struct series_ctx c = {.s = s, .tenant = cairn__req_tenant(r), .sids = roaring_bitmap_create()};
     struct cairn_labels ls;
@@ -473,9 +484,9 @@ out:
 
 void cairn__handle_index_stats(struct cairn_api *api, struct cairn__req *r)
 {
-    struct cairn_store *s = cairn__store_or_503(api, r);
     struct cairn__params pr;
-    if (!s || cairn__params_init(&pr, r))
+    struct cairn_store *s = cairn__store_params(api, r, &pr);
+    if (!s)
         return;
     roaring_bitmap_t *sids = roaring_bitmap_create();
     struct cairn_err err = {0};

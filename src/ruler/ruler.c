@@ -214,7 +214,9 @@ void cairn__ruler_reload(struct cairn_ruler *r)
     r->ngroups = n;
 }
 
-void cairn_ruler_tick(struct cairn_ruler *r, int64_t now)
+/* Reload the rule files when due, evaluate every due group, notify, save state: one
+ * turn of the ruler's thread (the only caller). */
+static void tick(struct cairn_ruler *r, int64_t now)
 {
     pthread_mutex_lock(&r->mu);
     if (now >= r->next_poll) {
@@ -245,7 +247,7 @@ static void *run(void *arg)
 {
     struct cairn_ruler *r = arg;
     while (!atomic_load(&r->stop)) {
-        cairn_ruler_tick(r, cairn_now_ns());
+        tick(r, cairn_now_ns());
         pthread_mutex_lock(&r->mu);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
